@@ -1,0 +1,55 @@
+/** Access to the Kubernetes cluster: the one explicit provider and the cluster's OIDC issuer. */
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import * as containerservice from "@pulumi/azure-native/containerservice";
+import type { AksLookup } from "./config/platform";
+
+/** ClusterAccessArgs describe how to reach the cluster. Exactly one of `aks` and `kubeconfig` is set. */
+export interface ClusterAccessArgs {
+    /** An existing AKS cluster to look up; yields both the kubeconfig and the OIDC issuer. */
+    readonly aks?: AksLookup;
+    /** A kubeconfig (secret), used when `aks` is unset. */
+    readonly kubeconfig?: pulumi.Input<string>;
+    /** The OIDC issuer URL; required with `kubeconfig`, ignored with `aks`. */
+    readonly oidcIssuerUrl?: string;
+}
+
+export class ClusterAccess extends pulumi.ComponentResource {
+    /** The provider every Kubernetes resource of the program uses. */
+    public readonly provider: k8s.Provider;
+    /** The cluster's service-account token issuer, for workload identity federation. */
+    public readonly oidcIssuerUrl: pulumi.Output<string>;
+
+    constructor(name: string, args: ClusterAccessArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("data-platform:cluster:ClusterAccess", name, { aks: args.aks }, opts);
+
+        let kubeconfig: pulumi.Output<string>;
+        if (args.aks) {
+            const lookup = { resourceGroupName: args.aks.resourceGroupName, resourceName: args.aks.name };
+            const cluster = containerservice.getManagedClusterOutput(lookup, { parent: this });
+            this.oidcIssuerUrl = cluster.apply((c) => {
+                const issuer = c.oidcIssuerProfile?.issuerURL;
+                if (!c.oidcIssuerProfile?.enabled || !issuer) {
+                    throw new pulumi.RunError(`AKS cluster ${args.aks?.name} has no OIDC issuer: enable it (az aks update --enable-oidc-issuer --enable-workload-identity)`);
+                }
+                return issuer;
+            });
+            const credentials = containerservice.listManagedClusterUserCredentialsOutput(lookup, { parent: this });
+            kubeconfig = pulumi.secret(credentials.kubeconfigs.apply((kc) => Buffer.from(kc[0].value, "base64").toString("utf8")));
+        } else {
+            if (!args.kubeconfig || !args.oidcIssuerUrl) {
+                throw new pulumi.RunError("ClusterAccess needs either aks, or kubeconfig with oidcIssuerUrl");
+            }
+            kubeconfig = pulumi.secret(args.kubeconfig);
+            this.oidcIssuerUrl = pulumi.output(args.oidcIssuerUrl);
+        }
+
+        this.provider = new k8s.Provider(`${name}-k8s`, {
+            kubeconfig,
+            // Server-side apply lets the operators (ESO, StackGres) own the fields they manage.
+            enableServerSideApply: true,
+        }, { parent: this });
+
+        this.registerOutputs({ oidcIssuerUrl: this.oidcIssuerUrl });
+    }
+}

@@ -1,0 +1,203 @@
+/**
+ * The one typed, validated stack configuration.
+ *
+ * `parseConfig` turns the raw `data-platform:*` values into a `PlatformConfig` or throws a
+ * `ConfigError` listing every problem, one line each; nothing is registered before it returns.
+ */
+import * as crypto from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+import { KeyVaultConfig, keyVaultSchema } from "./keyVault";
+import { AppConfig, AzureConfig, ClusterConfig, appsSchema, azureSchema, clusterSchema, profileSchema, protectSchema, withAppDefaults } from "./platform";
+import { PostgresConfig, postgresSchema } from "./postgres";
+import { RedisConfig, redisSchema } from "./redis";
+import { ConfigIssue, ParseContext, Profile, Schema, formatIssue, report, show } from "./schema";
+import { sectionChecks } from "./checks";
+
+export const PROJECT = "data-platform";
+
+/** Everything the program needs to know about one stack, validated and with defaults applied. */
+export interface PlatformConfig {
+    readonly project: string;
+    readonly stack: string;
+    readonly profile: Profile;
+    /** `protect` stateful resources (always retained on delete regardless). */
+    readonly protect: boolean;
+    readonly azure: AzureConfig;
+    readonly cluster: ClusterConfig;
+    readonly keyVault: KeyVaultConfig & { readonly name: string };
+    readonly postgres: PostgresConfig;
+    readonly redis: RedisConfig;
+    readonly apps: AppConfig[];
+}
+
+/** The configuration plus the values that must stay secret. */
+export interface LoadedConfig {
+    readonly config: PlatformConfig;
+    /** Kubeconfig from `data-platform:kubeconfig` (secret), when no AKS lookup is configured. */
+    readonly kubeconfig?: pulumi.Output<string>;
+}
+
+/** Raised for invalid configuration; RunError prints without a stack trace under the Pulumi CLI. */
+export class ConfigError extends pulumi.RunError {
+    constructor(readonly issues: readonly ConfigIssue[]) {
+        super(`invalid stack configuration (${issues.length} problem${issues.length === 1 ? "" : "s"}):\n` +
+            issues.map((i) => `  ${formatIssue(i)}`).join("\n"));
+        this.name = "ConfigError";
+    }
+}
+
+/** Keys with their schema; the order is the README's. */
+const SECTIONS = {
+    profile: profileSchema,
+    protect: protectSchema,
+    azure: azureSchema,
+    cluster: clusterSchema,
+    keyVault: keyVaultSchema,
+    postgres: postgresSchema,
+    redis: redisSchema,
+    apps: appsSchema,
+} as const;
+
+/** Keys read as secrets; they are not part of `PlatformConfig`. */
+export const SECRET_KEYS = ["kubeconfig"] as const;
+
+export const CONFIG_SCHEMAS: Readonly<Record<string, Schema<unknown>>> = SECTIONS;
+
+/**
+ * Validates raw configuration.
+ * @param raw every config value of the stack, keyed `<namespace>:<key>`; objects may be JSON strings.
+ * @param secretKeys keys that were set with `--secret`.
+ */
+export function parseConfig(raw: Readonly<Record<string, unknown>>, stack: string, secretKeys: readonly string[] = []): PlatformConfig {
+    const issues: ConfigIssue[] = [];
+    const value = (key: string): unknown => decode(raw[`${PROJECT}:${key}`]);
+
+    for (const key of Object.keys(raw)) {
+        const [namespace, name] = key.split(":", 2);
+        if (namespace !== PROJECT) {
+            continue;
+        }
+        if (!(name in SECTIONS) && !(SECRET_KEYS as readonly string[]).includes(name)) {
+            issues.push({ path: key, given: show(decode(raw[key])), allowed: `no such key; known keys: ${[...Object.keys(SECTIONS), ...SECRET_KEYS].map((k) => `${PROJECT}:${k}`).join(", ")}` });
+        }
+    }
+    for (const key of SECRET_KEYS) {
+        const full = `${PROJECT}:${key}`;
+        if (raw[full] !== undefined && !secretKeys.includes(full)) {
+            issues.push({ path: full, given: "a plain-text value", allowed: `a secret (pulumi config set --secret ${key} ...)` });
+        }
+    }
+
+    const profileCtx: ParseContext = { issues, profile: "production" };
+    const profile = value("profile") === undefined ? "production" : SECTIONS.profile.parse(value("profile"), `${PROJECT}:profile`, profileCtx);
+    const ctx: ParseContext = { issues, profile };
+    const parse = <T>(key: keyof typeof SECTIONS, schema: Schema<T>, fallback?: T): T => {
+        const v = value(key);
+        if (v === undefined && fallback !== undefined) {
+            return fallback;
+        }
+        return schema.parse(v, `${PROJECT}:${key}`, ctx);
+    };
+
+    const protect = parse("protect", SECTIONS.protect, profile === "production");
+    const azure = parse("azure", SECTIONS.azure);
+    const cluster = parse("cluster", SECTIONS.cluster);
+    const keyVault = parse("keyVault", SECTIONS.keyVault);
+    const postgres = parse("postgres", SECTIONS.postgres);
+    const redis = parse("redis", SECTIONS.redis);
+    const apps = parse("apps", SECTIONS.apps).map(withAppDefaults);
+
+    const config: PlatformConfig = {
+        project: PROJECT,
+        stack,
+        profile,
+        protect,
+        azure,
+        cluster,
+        keyVault: { ...keyVault, name: keyVault.name ?? defaultVaultName(stack, azure.resourceGroupName) },
+        postgres,
+        redis,
+        apps,
+    };
+    if (issues.length === 0) {
+        checkCluster(config, raw[`${PROJECT}:kubeconfig`] !== undefined, ctx);
+        checkApps(config, ctx);
+        for (const check of sectionChecks) {
+            check(config, ctx);
+        }
+    }
+    if (issues.length > 0) {
+        throw new ConfigError(issues);
+    }
+    return config;
+}
+
+/** Reads the running stack's configuration through the Pulumi runtime. */
+export function loadConfig(): LoadedConfig {
+    const raw = pulumi.runtime.allConfig();
+    // `isConfigSecret` is internal to the SDK (not in its typings) but is what `Config.getSecret` consults.
+    const runtime = pulumi.runtime as unknown as { isConfigSecret(key: string): boolean };
+    const secretKeys = Object.keys(raw).filter((k) => runtime.isConfigSecret(k));
+    const config = parseConfig(raw, pulumi.getStack(), secretKeys);
+    const kubeconfig = new pulumi.Config(PROJECT).getSecret("kubeconfig");
+    return { config, kubeconfig };
+}
+
+/** A Key Vault name that is stable for the stack and distinct across resource groups: `dp-<stack>-<hash>`. */
+export function defaultVaultName(stack: string, resourceGroupName: string): string {
+    const hash = crypto.createHash("sha256").update(`${PROJECT}/${stack}/${resourceGroupName}`).digest("hex").slice(0, 6);
+    const stackPart = stack.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 13) || "stack";
+    return `dp-${stackPart}-${hash}`.replace(/--+/g, "-");
+}
+
+function decode(value: unknown): unknown {
+    if (typeof value !== "string") {
+        return value;
+    }
+    const trimmed = value.trim();
+    if (trimmed.startsWith("{") || trimmed.startsWith("[") || trimmed === "true" || trimmed === "false" || /^-?\d+$/.test(trimmed)) {
+        try {
+            return JSON.parse(trimmed);
+        } catch {
+            return value;
+        }
+    }
+    return value;
+}
+
+function checkCluster(config: PlatformConfig, hasKubeconfig: boolean, ctx: ParseContext): void {
+    const path = `${PROJECT}:cluster`;
+    if (config.cluster.aks && hasKubeconfig) {
+        report(ctx, `${path}.aks`, config.cluster.aks, `either cluster.aks or ${PROJECT}:kubeconfig, not both`);
+    }
+    if (!config.cluster.aks && !hasKubeconfig) {
+        report(ctx, `${path}.aks`, undefined, `cluster.aks, or a kubeconfig in ${PROJECT}:kubeconfig (secret)`);
+    }
+    if (!config.cluster.aks && hasKubeconfig && !config.cluster.oidcIssuerUrl) {
+        report(ctx, `${path}.oidcIssuerUrl`, undefined, "the cluster's OIDC issuer URL (required with a kubeconfig)");
+    }
+}
+
+function checkApps(config: PlatformConfig, ctx: ParseContext): void {
+    const unique = (what: keyof AppConfig, describe: string) => {
+        const seen = new Map<unknown, number>();
+        config.apps.forEach((app, i) => {
+            const v = app[what];
+            const first = seen.get(v);
+            if (first !== undefined) {
+                report(ctx, `${PROJECT}:apps[${i}].${what}`, v, `${describe} not used by another application (apps[${first}] has it)`);
+            } else {
+                seen.set(v, i);
+            }
+        });
+    };
+    unique("name", "a name");
+    unique("namespace", "a namespace");
+    unique("database", "a database");
+    unique("redisDb", "a Redis database index");
+    config.apps.forEach((app, i) => {
+        if (app.namespace === config.cluster.platformNamespace) {
+            report(ctx, `${PROJECT}:apps[${i}].namespace`, app.namespace, `a namespace other than the platform's (${config.cluster.platformNamespace})`);
+        }
+    });
+}

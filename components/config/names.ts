@@ -1,0 +1,37 @@
+/** Naming rules that Azure and Kubernetes enforce, checked in config before anything is registered. */
+
+/** RFC 1123 label: Kubernetes namespaces, most object names, Service names. */
+export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** An application name: a DNS label short enough for every derived name (`<app>-data`, Key Vault secrets). */
+export const APP_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+/** A PostgreSQL identifier we are willing to emit unquoted. */
+export const PG_IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
+
+/** Azure resource group names. */
+export const RESOURCE_GROUP = /^[-\w._()]+$/;
+
+/** Key Vault names: 3-24 characters, letters, digits and single dashes, starting with a letter. */
+export const KEY_VAULT_NAME = /^(?=.{3,24}$)[a-zA-Z](?!.*--)[a-zA-Z0-9-]*[a-zA-Z0-9]$/;
+
+/** Key Vault secret names: 1-127 letters, digits and dashes. */
+export const KEY_VAULT_SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
+
+/** An IPv4 address. */
+export const IPV4 = /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
+
+/** An IPv4 address or CIDR range. */
+export const IPV4_CIDR = /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\/(3[0-2]|[12]?\d))?$/;
+
+/** A Kubernetes quantity as used for memory and storage (e.g. `512Mi`, `20Gi`). */
+export const BYTES_QUANTITY = /^[0-9]+(\.[0-9]+)?(Mi|Gi|Ti)$/;
+
+/** A Kubernetes CPU quantity (e.g. `250m`, `2`). */
+export const CPU_QUANTITY = /^[1-9][0-9]*m?$/;
+
+/** A Go duration as ESO and cert-manager accept it (e.g. `1h`, `15m`, `30s`). */
+export const DURATION = /^([0-9]+(h|m|s))+$/;
+
+/** A container image pinned to a tag other than `latest`, optionally with a digest. */
+export const PINNED_IMAGE = /^[a-z0-9.\-/:]+:(?!latest(@|$))[A-Za-z0-9._-]+(@sha256:[a-f0-9]{64})?$/;

@@ -81,6 +81,8 @@ export interface RunOptions {
     readonly preview?: boolean;
     /** The program to run; defaults to the real `index.ts`. */
     readonly program?: () => unknown;
+    /** Called for each registration as it completes (also for runs that fail). */
+    readonly onRegister?: (resource: RecordedResource) => void;
 }
 
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -152,6 +154,9 @@ export function runProgram(options: RunOptions): Promise<RunResult> {
 async function runExclusive(options: RunOptions): Promise<RunResult> {
     const records = new Map<string, RecordedResource>();
     const invokes: RecordedInvoke[] = [];
+    // What the real engine would refuse; the SDK swallows monitor errors, so they are reported after the run.
+    const refusals: string[] = [];
+    const requestedUrns = new Set<string>();
     let pending: { type: string; name: string; additionalSecretOutputs: string[]; urn: string } | undefined;
 
     await pulumi.runtime.setMocks({
@@ -170,7 +175,9 @@ async function runExclusive(options: RunOptions): Promise<RunResult> {
             invokes.push({ token: args.token, inputs });
             const answer = invokeAnswer(args.token, inputs);
             if (answer === undefined) {
-                throw new Error(`mock engine: no mocked answer for invoke ${args.token}; add a realistic one to engine/answers.ts`);
+                const message = `mock engine: no mocked answer for invoke ${args.token}; add a realistic one to engine/answers.ts`;
+                refusals.push(message);
+                throw new Error(message);
             }
             return answer;
         },
@@ -220,28 +227,52 @@ async function runExclusive(options: RunOptions): Promise<RunResult> {
             secretPaths,
             unknownPaths,
         };
-        if (records.has(urn)) {
-            callback(new Error(`mock engine: duplicate URN ${urn} (the real engine refuses two resources with one name)`), undefined);
+        if (requestedUrns.has(urn)) {
+            const message = `mock engine: duplicate URN ${urn} (the real engine refuses two resources with one name)`;
+            refusals.push(message);
+            callback(new Error(message), undefined);
             return;
         }
+        requestedUrns.add(urn);
         pending = { type, name, additionalSecretOutputs, urn };
         registerResource(req, (err: any, resp: any) => {
             if (!err && resp) {
                 const outputs = decodeValue(resp.getObject()?.toJavaScript() ?? {}, [], [], []);
-                records.set(urn, { ...record, id: resp.getId() || undefined, outputs });
+                const done = { ...record, id: resp.getId() || undefined, outputs };
+                records.set(urn, done);
+                options.onRegister?.(done);
             }
             callback(err, resp);
         });
     };
 
+    // Component and stack outputs arrive after registration; keep them with their secretness.
+    const registeredOutputs = new Map<string, { outputs: Record<string, any>; secretPaths: string[] }>();
+    const registerResourceOutputs = monitor.registerResourceOutputs.bind(monitor);
+    monitor.registerResourceOutputs = (req: any, callback: (err: any, resp: any) => void) => {
+        const secretPaths: string[] = [];
+        const outputs = decodeValue(req.getOutputs()?.toJavaScript() ?? {}, [], secretPaths, []);
+        registeredOutputs.set(req.getUrn(), { outputs, secretPaths });
+        registerResourceOutputs(req, callback);
+    };
+
     pulumi.runtime.setAllConfig(options.config, options.secretKeys);
     const program = options.program ?? requireProgram;
-    const stackOutputs = await pulumi.runtime.runInPulumiStack(async () => program());
-    await waitForRPCs();
+    try {
+        await pulumi.runtime.runInPulumiStack(async () => program());
+        await waitForRPCs();
+    } catch (err) {
+        throw refusals.length > 0 ? new Error(refusals.join("\n")) : err;
+    }
+    if (refusals.length > 0) {
+        throw new Error(refusals.join("\n"));
+    }
 
-    const outputSecretPaths: string[] = [];
-    const outputs = decodeValue(await pulumi.runtime.serializeProperties("outputs", stackOutputs ?? {}), [], outputSecretPaths, []);
-    const resources = [...records.values()].sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
+    const resources = [...records.values()]
+        .map((r) => (r.custom ? r : { ...r, outputs: registeredOutputs.get(r.urn)?.outputs ?? {} }))
+        .sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
+    const stack = resources.find((r) => r.type === "pulumi:pulumi:Stack");
+    const { outputs, secretPaths: outputSecretPaths } = (stack && registeredOutputs.get(stack.urn)) ?? { outputs: {}, secretPaths: [] };
     return { stack: options.stack, resources, invokes, outputs, outputSecretPaths };
 }
 

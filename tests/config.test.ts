@@ -1,0 +1,134 @@
+import * as assert from "assert";
+import { ConfigError, PlatformConfig, defaultVaultName, parseConfig } from "../components/config";
+import { loadStackConfig, mergeConfig } from "../engine/stackConfig";
+
+/** Parses the dev or prod stack file with `overrides` applied, the way the program would see it. */
+function parseStack(stack: "dev" | "prod", overrides: Record<string, unknown> = {}): PlatformConfig {
+    const { config, secretKeys } = mergeConfig(loadStackConfig(stack), overrides);
+    return parseConfig(config, stack, secretKeys);
+}
+
+/** The problem lines for an invalid variant; fails the test if the variant is accepted. */
+function problems(stack: "dev" | "prod", overrides: Record<string, unknown>): string[] {
+    try {
+        parseStack(stack, overrides);
+    } catch (err) {
+        assert.ok(err instanceof ConfigError, `expected ConfigError, got ${err}`);
+        return err.issues.map((i) => `${i.path}: given ${i.given}; allowed: ${i.allowed}`);
+    }
+    assert.fail(`configuration was accepted: ${JSON.stringify(overrides)}`);
+}
+
+function assertProblem(lines: string[], path: string, given: string | RegExp, allowed: RegExp): void {
+    const line = lines.find((l) => l.startsWith(`${path}: `));
+    assert.ok(line, `no problem reported for ${path}; got:\n${lines.join("\n")}`);
+    const givenPart = line.slice(path.length + 2).split("; allowed: ")[0];
+    if (typeof given === "string") {
+        assert.strictEqual(givenPart, `given ${given}`, line);
+    } else {
+        assert.match(givenPart, given, line);
+    }
+    assert.match(line.split("; allowed: ")[1], allowed, line);
+}
+
+const dev = loadStackConfig("dev");
+const devApps = JSON.parse(dev.config["data-platform:apps"]);
+const devPostgres = JSON.parse(dev.config["data-platform:postgres"]);
+
+describe("stack configuration", () => {
+    it("accepts the dev and prod stack files and applies profile defaults", () => {
+        const d = parseStack("dev");
+        const p = parseStack("prod");
+        assert.strictEqual(d.profile, "development");
+        assert.strictEqual(p.profile, "production");
+        assert.strictEqual(d.protect, false);
+        assert.strictEqual(p.protect, true);
+        assert.strictEqual(p.postgres.azure.highAvailability, "ZoneRedundant");
+        assert.strictEqual(p.postgres.azure.geoRedundantBackup, true);
+        assert.strictEqual(d.postgres.azure.geoRedundantBackup, false);
+        assert.strictEqual(p.redis.tls, true);
+        assert.strictEqual(d.redis.mode, "standalone");
+        assert.strictEqual(p.apps.find((a) => a.name === "orders")?.secretName, "orders-data");
+        assert.strictEqual(p.apps.find((a) => a.name === "orders")?.database, "orders");
+        assert.deepStrictEqual(p.apps.find((a) => a.name === "search")?.serviceAccounts, ["search"]);
+    });
+
+    it("derives a valid, stable Key Vault name per stack and resource group", () => {
+        const name = defaultVaultName("dev", "rg-data-platform-dev");
+        assert.match(name, /^dp-dev-[0-9a-f]{6}$/);
+        assert.strictEqual(defaultVaultName("dev", "rg-data-platform-dev"), name);
+        assert.notStrictEqual(defaultVaultName("dev", "rg-other"), name);
+        const long = defaultVaultName("a-very-long-stack-name-indeed", "rg");
+        assert.ok(long.length <= 24 && /^[a-z][a-z0-9-]*[a-z0-9]$/.test(long) && !long.includes("--"), long);
+    });
+
+    describe("rejects, naming the key, what was given and what is allowed", () => {
+        it("a wrong type", () => {
+            const lines = problems("dev", { "data-platform:postgres": { ...devPostgres, maxConnections: "lots" } });
+            assertProblem(lines, "data-platform:postgres.maxConnections", '"lots"', /integer from 25 to 5000/);
+        });
+
+        it("an unknown key, nested or top-level", () => {
+            const lines = problems("dev", {
+                "data-platform:postgres": { ...devPostgres, modee: "azure" },
+                "data-platform:databases": ["x"],
+            });
+            assertProblem(lines, "data-platform:postgres.modee", '"azure"', /no such key; known keys: mode, version/);
+            assertProblem(lines, "data-platform:databases", '["x"]', /no such key; known keys: data-platform:profile/);
+        });
+
+        it("an out-of-range number", () => {
+            const lines = problems("dev", { "data-platform:apps": [{ ...devApps[0], redisDb: 16 }, devApps[1]] });
+            assertProblem(lines, "data-platform:apps[0].redisDb", "16", /integer from 0 to 15/);
+        });
+
+        it("a value outside an enumeration", () => {
+            const lines = problems("dev", { "data-platform:postgres": { ...devPostgres, mode: "mysql" } });
+            assertProblem(lines, "data-platform:postgres.mode", '"mysql"', /one of "azure", "stackgres"/);
+        });
+
+        it("names Azure would refuse", () => {
+            const lines = problems("dev", {
+                "data-platform:keyVault": { name: "1-bad--vault-name-that-is-too-long" },
+                "data-platform:postgres": { ...devPostgres, azure: { serverName: "Bad_Server" } },
+            });
+            assertProblem(lines, "data-platform:keyVault.name", '"1-bad--vault-name-that-is-too-long"', /3-24 letters, digits and single dashes/);
+            assertProblem(lines, "data-platform:postgres.azure.serverName", '"Bad_Server"', /lowercase letters, digits and dashes/);
+        });
+
+        it("names Kubernetes would refuse", () => {
+            const lines = problems("dev", { "data-platform:apps": [{ ...devApps[0], namespace: "Orders_NS" }, devApps[1]] });
+            assertProblem(lines, "data-platform:apps[0].namespace", '"Orders_NS"', /matching/);
+        });
+
+        it("two applications on one namespace, or sharing a Redis database", () => {
+            const lines = problems("dev", { "data-platform:apps": [devApps[0], { ...devApps[1], namespace: devApps[0].namespace, redisDb: devApps[0].redisDb }] });
+            assertProblem(lines, "data-platform:apps[1].namespace", `"${devApps[0].namespace}"`, /not used by another application \(apps\[0\] has it\)/);
+            assertProblem(lines, "data-platform:apps[1].redisDb", String(devApps[0].redisDb), /not used by another application/);
+        });
+
+        it("a missing required key", () => {
+            const lines = problems("dev", { "data-platform:azure": { location: "westeurope" } });
+            assertProblem(lines, "data-platform:azure.resourceGroupName", "(missing)", /a string/);
+        });
+
+        it("a kubeconfig that was not set as a secret, and one given together with an AKS lookup", () => {
+            const lines = problems("dev", { "data-platform:kubeconfig": "apiVersion: v1\nkind: Config\n" });
+            assertProblem(lines, "data-platform:kubeconfig", "a plain-text value", /a secret \(pulumi config set --secret kubeconfig/);
+            const both = problems("dev", { "data-platform:kubeconfig": { secure: "v1:abc" } });
+            assertProblem(both, "data-platform:cluster.aks", /aks-apps-dev/, /either cluster.aks or data-platform:kubeconfig/);
+        });
+
+        it("reports every problem at once, one line each", () => {
+            const lines = problems("dev", {
+                "data-platform:redis": { mode: "cluster", quorum: 0 },
+                "data-platform:profile": "staging",
+            });
+            assert.ok(lines.length >= 3, lines.join("\n"));
+            for (const line of lines) {
+                assert.ok(!line.includes("\n"), line);
+                assert.match(line, /^data-platform:\S+: given .+; allowed: .+$/);
+            }
+        });
+    });
+});

@@ -1,0 +1,169 @@
+import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import * as k8s from "@pulumi/kubernetes";
+import * as authorization from "@pulumi/azure-native/authorization";
+import { ConfigError } from "../components/config";
+import { RecordedResource, RunResult, runProgram } from "../engine/mockEngine";
+import { loadStackConfig, mergeConfig } from "../engine/stackConfig";
+import { formatPath, parsePath, replaceAtPaths } from "../engine/paths";
+import { STACKS, runStack } from "./support/program";
+
+const minimalConfig = loadStackConfig("dev");
+
+/** Runs a small inline program under the engine. */
+function runInline(program: () => unknown): Promise<RunResult> {
+    return runProgram({ stack: "engine-test", ...minimalConfig, program });
+}
+
+function find(result: RunResult, name: string): RecordedResource {
+    const r = result.resources.find((x) => x.name === name);
+    assert.ok(r, `no resource ${name}`);
+    return r;
+}
+
+describe("mock engine", () => {
+    it("records resource options as the engine receives them", async () => {
+        const result = await runInline(() => {
+            const first = new random.RandomPassword("first", { length: 32 });
+            new random.RandomPassword("second", { length: 32, keepers: { rotation: "1" } }, {
+                protect: true,
+                retainOnDelete: true,
+                ignoreChanges: ["keepers"],
+                deleteBeforeReplace: true,
+                dependsOn: [first],
+                aliases: [{ name: "old-second" }],
+            });
+        });
+        const second = find(result, "second");
+        assert.strictEqual(second.options.protect, true);
+        assert.strictEqual(second.options.retainOnDelete, true);
+        assert.strictEqual(second.options.deleteBeforeReplace, true);
+        assert.deepStrictEqual(second.options.ignoreChanges, ["keepers"]);
+        assert.ok(second.options.aliases.length === 1, JSON.stringify(second.options.aliases));
+        assert.deepStrictEqual(second.dependsOn, [find(result, "first").urn]);
+        assert.strictEqual(find(result, "first").options.protect, undefined);
+        assert.deepStrictEqual(second.options.additionalSecretOutputs.sort(), ["bcryptHash", "result"]);
+    });
+
+    it("applies additionalSecretOutputs, so a generated password stays secret where it flows", async () => {
+        const result = await runInline(() => {
+            const password = new random.RandomPassword("pw", { length: 40, overrideSpecial: "#%&" });
+            new k8s.core.v1.ConfigMap("uses-password", { metadata: { name: "x" }, data: { url: pulumi.interpolate`redis://u:${password.result}@h` } });
+            return { leaked: password.result };
+        });
+        const configMap = find(result, "uses-password");
+        assert.deepStrictEqual(configMap.secretPaths, ["data.url"]);
+        assert.match(configMap.inputs.data.url, /^redis:\/\/u:.{40}@h$/);
+        assert.deepStrictEqual(result.outputSecretPaths, ["leaked"]);
+    });
+
+    it("records dependencies through inputs separately from explicit ones", async () => {
+        const result = await runInline(() => {
+            const password = new random.RandomPassword("pw", { length: 32 });
+            new k8s.core.v1.ConfigMap("cm", { metadata: { name: "cm" }, data: { length: password.length.apply(String) } });
+        });
+        const cm = find(result, "cm");
+        const pw = find(result, "pw");
+        assert.deepStrictEqual(cm.propertyDependencies.data, [pw.urn]);
+        assert.deepStrictEqual(cm.dependsOn, []);
+        assert.ok(cm.dependencies.includes(pw.urn));
+    });
+
+    it("fails the run on an invoke it has no realistic answer for", async () => {
+        await assert.rejects(
+            runInline(() => authorization.getRoleDefinitionOutput({ roleDefinitionId: "x", scope: "y" }).id),
+            /no mocked answer for invoke azure-native:authorization:getRoleDefinition/,
+        );
+    });
+
+    it("refuses two resources with one URN, as the real engine does", async () => {
+        await assert.rejects(runInline(() => {
+            new random.RandomPassword("same", { length: 32 });
+            new random.RandomPassword("same", { length: 32 });
+        }), /duplicate URN/);
+    });
+
+    it("stops on invalid configuration before any resource of the program is registered", async () => {
+        const registered: string[] = [];
+        const { config, secretKeys } = mergeConfig(minimalConfig, { "data-platform:redis": { mode: "cluster" } });
+        await assert.rejects(
+            runProgram({ stack: "dev", config, secretKeys, onRegister: (r) => registered.push(r.type) }),
+            (err: unknown) => err instanceof ConfigError && /data-platform:redis\.mode: given "cluster"/.test(err.message),
+        );
+        assert.deepStrictEqual(registered.filter((t) => t !== "pulumi:pulumi:Stack"), []);
+    });
+
+    it("round-trips property paths whose keys contain dots and slashes", () => {
+        const segments = ["metadata", "labels", "app.kubernetes.io/name", 0, "x"];
+        assert.strictEqual(formatPath(segments), 'metadata.labels["app.kubernetes.io/name"][0].x');
+        assert.deepStrictEqual(parsePath(formatPath(segments)), segments);
+        const masked = replaceAtPaths({ a: { "b.c": ["keep", "hide"] } }, ['a["b.c"][1]'], "[secret]");
+        assert.deepStrictEqual(masked, { a: { "b.c": ["keep", "[secret]"] } });
+    });
+});
+
+describe("the program under the mock engine", () => {
+    for (const stack of STACKS) {
+        describe(`stack ${stack}`, () => {
+            it("uses the one explicit Kubernetes provider for every Kubernetes resource, and an explicit Azure provider", async () => {
+                const result = await runStack(stack);
+                const k8sProviders = result.resources.filter((r) => r.type === "pulumi:providers:kubernetes");
+                assert.strictEqual(k8sProviders.length, 1);
+                const azureProviders = result.resources.filter((r) => r.type === "pulumi:providers:azure-native");
+                assert.strictEqual(azureProviders.length, 1);
+                for (const r of result.resources.filter((x) => x.custom && !x.type.startsWith("pulumi:providers:"))) {
+                    const expected = r.type.startsWith("kubernetes:") ? k8sProviders[0] : r.type.startsWith("azure-native:") ? azureProviders[0] : undefined;
+                    if (expected) {
+                        assert.ok(r.provider?.startsWith(`${expected.urn}::`), `${r.type} ${r.name} uses provider ${r.provider}`);
+                    }
+                }
+                for (const invoke of result.invokes) {
+                    assert.ok(invoke.token.startsWith("azure-native:"), invoke.token);
+                }
+            });
+
+            it("records the kubeconfig, every generated password, and every input containing one, as secret", async () => {
+                const result = await runStack(stack);
+                const provider = result.resources.find((r) => r.type === "pulumi:providers:kubernetes");
+                assert.ok(provider?.secretPaths.includes("kubeconfig"));
+                const passwords = result.resources
+                    .filter((r) => r.type === "random:index/randomPassword:RandomPassword")
+                    .map((r) => r.outputs.result as string);
+                for (const r of result.resources) {
+                    for (const [path, text] of leaves(r.inputs)) {
+                        const secretAbove = r.secretPaths.some((p) => path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`) || p === "");
+                        for (const pw of passwords) {
+                            assert.ok(!text.includes(pw) || secretAbove, `${r.type} ${r.name} input ${path} contains a password in clear`);
+                        }
+                    }
+                }
+                for (const [path, text] of leaves(result.outputs)) {
+                    for (const pw of passwords) {
+                        assert.ok(!text.includes(pw) || result.outputSecretPaths.some((p) => path.startsWith(p)), `stack output ${path} contains a password`);
+                    }
+                }
+            });
+
+            it("gives each registration a unique (type, name, parent)", async () => {
+                const result = await runStack(stack);
+                const keys = result.resources.map((r) => `${r.type}|${r.name}|${r.parent ?? ""}`);
+                assert.strictEqual(new Set(keys).size, keys.length);
+            });
+        });
+    }
+});
+
+/** Every string leaf of a value with its path. */
+function leaves(value: unknown, at: (string | number)[] = []): [string, string][] {
+    if (typeof value === "string") {
+        return [[formatPath(at), value]];
+    }
+    if (Array.isArray(value)) {
+        return value.flatMap((v, i) => leaves(v, [...at, i]));
+    }
+    if (value !== null && typeof value === "object") {
+        return Object.entries(value).flatMap(([k, v]) => leaves(v, [...at, k]));
+    }
+    return [];
+}

@@ -79,7 +79,7 @@ describe("stack configuration", () => {
 
         it("an out-of-range number", () => {
             const lines = problems("dev", { "data-platform:apps": [{ ...devApps[0], redisDb: 16 }, devApps[1]] });
-            assertProblem(lines, "data-platform:apps[0].redisDb", "16", /integer from 0 to 15/);
+            assertProblem(lines, "data-platform:apps[0].redisDb", "16", /an index from 0 to 15 \(data-platform:redis.databases is 16\)/);
         });
 
         it("a value outside an enumeration", () => {

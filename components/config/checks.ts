@@ -1,6 +1,7 @@
 /** Rules that span several keys of one section (or several sections). Run only on an otherwise valid config. */
 import type { PlatformConfig } from "./index";
 import { ParseContext, report } from "./schema";
+import { platformCredentialIds } from "../credentialNames";
 
 type Check = (config: PlatformConfig, ctx: ParseContext) => void;
 
@@ -71,6 +72,11 @@ const postgresChecks: Check = (config, ctx) => {
 const redisChecks: Check = (config, ctx) => {
     const path = "data-platform:redis";
     const { redis } = config;
+    config.apps.forEach((app, i) => {
+        if (app.redisDb >= redis.databases) {
+            report(ctx, `data-platform:apps[${i}].redisDb`, app.redisDb, `an index from 0 to ${redis.databases - 1} (data-platform:redis.databases is ${redis.databases})`);
+        }
+    });
     if (redis.mode === "standalone") {
         return;
     }
@@ -89,6 +95,13 @@ const keyVaultChecks: Check = (config, ctx) => {
     const path = "data-platform:keyVault";
     if (!config.keyVault.publicNetworkAccess && config.keyVault.allowedIpRanges.length > 0) {
         report(ctx, `${path}.allowedIpRanges`, config.keyVault.allowedIpRanges, "no ranges while publicNetworkAccess is false");
+    }
+    // A rotation under a mistyped id would silently rotate nothing.
+    const ids = platformCredentialIds(config);
+    for (const id of Object.keys(config.keyVault.rotations)) {
+        if (!ids.includes(id)) {
+            report(ctx, `${path}.rotations.${id} (key)`, id, `a credential id of this stack: ${ids.join(", ")}`);
+        }
     }
 };
 

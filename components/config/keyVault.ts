@@ -34,7 +34,15 @@ export const MIN_PASSWORD_LENGTH = 32;
 
 export const keyVaultSchema = object<KeyVaultConfig>({
     name: { schema: str({ pattern: KEY_VAULT_NAME, allowed: "3-24 letters, digits and single dashes, starting with a letter, ending with a letter or digit" }), optional: true, doc: "Vault name (globally unique); default derived from project, stack and resource group." },
-    existingVaultId: { schema: str({ pattern: /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.KeyVault\/vaults\/[^/]+$/i, allowed: "a Key Vault resource id" }), optional: true, doc: "Adopt this existing vault instead of creating one." },
+    existingVaultId: {
+        schema: str({
+            pattern: /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.KeyVault\/vaults\/[^/]+$/i,
+            allowed: "a Key Vault resource id",
+            check: (v) => KEY_VAULT_NAME.test(v.slice(v.lastIndexOf("/") + 1)) ? undefined : "its vault name breaks Azure's naming rule",
+        }),
+        optional: true,
+        doc: "Adopt this existing vault (RBAC authorization on, same subscription) instead of creating one; `name` is then unused.",
+    },
     sku: { schema: oneOf(["standard", "premium"] as const), default: "standard", doc: "Vault SKU." },
     softDeleteRetentionDays: { schema: int(7, 90), default: { production: 90, development: 7 }, doc: "Soft-delete retention in days." },
     purgeProtection: { schema: bool(), default: true, doc: "Purge protection (irreversible once on)." },

@@ -14,7 +14,7 @@ export interface AzureConfig {
 export const azureSchema = object<AzureConfig>({
     resourceGroupName: { schema: str({ pattern: RESOURCE_GROUP, minLength: 1, maxLength: 90 }), doc: "Resource group of the vault, identity and managed database (must exist)." },
     location: { schema: str({ pattern: /^[a-z0-9]+$/, allowed: "an Azure region name such as westeurope" }), doc: "Azure region." },
-    tags: { schema: record(str({ minLength: 1, maxLength: 512 }), str({ maxLength: 256 })), default: FROM_FIELDS, doc: "Tags on every Azure resource." },
+    tags: { schema: record(str({ minLength: 1, maxLength: 512 }), str({ maxLength: 256 })), default: {}, doc: "Tags on every Azure resource." },
 });
 
 export interface AksLookup {
@@ -100,7 +100,7 @@ const appSchema = object<AppConfig>({
     namespace: { schema: str({ pattern: DNS_LABEL, maxLength: 63 }), doc: "Its namespace (one application per namespace)." },
     createNamespace: { schema: bool(), default: true, doc: "Create the namespace (false: adopt an existing one)." },
     database: { schema: str({ pattern: PG_IDENTIFIER, maxLength: 63 }), default: () => "", doc: "Database and login name; default: the name with `-` as `_`." },
-    redisDb: { schema: int(0, 15), doc: "Redis database index (unique per application)." },
+    redisDb: { schema: int(0, 1023), doc: "Redis database index (unique per application, below redis.databases)." },
     redisKeyPatterns: { schema: list(str({ pattern: /^[^\s]+$/, allowed: "a Redis glob without spaces" })), default: [], doc: "Redis key patterns it may use (empty: all keys of its database)." },
     poolSize: { schema: int(1, 200), default: 10, doc: "Connections per replica." },
     replicas: { schema: int(1, 100), default: 2, doc: "Replicas (for the connection budget)." },

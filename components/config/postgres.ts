@@ -1,5 +1,5 @@
 /** PostgreSQL settings: the mode and each implementation's own block. */
-import { BYTES_QUANTITY, CPU_QUANTITY, DNS_LABEL, IPV4, PINNED_IMAGE } from "./names";
+import { BYTES_QUANTITY, CPU_QUANTITY, DNS_LABEL, IPV4, KEY_VAULT_SECRET_NAME, PINNED_IMAGE } from "./names";
 import { bool, int, list, object, oneOf, str, FROM_FIELDS } from "./schema";
 
 export type PostgresMode = "azure" | "stackgres";
@@ -29,6 +29,22 @@ export interface AzurePostgresConfig {
     readonly pgBouncer: boolean;
 }
 
+/** Scheduled base backups of the SGCluster to Azure Blob Storage. */
+export interface StackGresBackupConfig {
+    /** Storage account name. */
+    readonly storageAccount: string;
+    /** Blob container, optionally with a path (`container/sub/path`). */
+    readonly container: string;
+    /** Key Vault secret (existing, maintained outside this program) holding the storage account access key. */
+    readonly accessKeySecretName: string;
+    /** Cron schedule (UTC). */
+    readonly schedule: string;
+    /** Base backups kept. */
+    readonly retention: number;
+}
+
+export type PoolMode = "session" | "transaction";
+
 export interface StackGresConfig {
     readonly clusterName: string;
     readonly instances: number;
@@ -37,6 +53,12 @@ export interface StackGresConfig {
     readonly memory: string;
     readonly installOperator: boolean;
     readonly operatorChartVersion: string;
+    /** Namespace of the operator when installed here. */
+    readonly operatorNamespace: string;
+    /** PgBouncer pool mode of the cluster's pooler. */
+    readonly poolMode: PoolMode;
+    /** Scheduled backups; unset: none. */
+    readonly backups?: StackGresBackupConfig;
 }
 
 export interface PostgresConfig {
@@ -92,6 +114,19 @@ export const postgresSchema = object<PostgresConfig>({
             memory: { schema: str({ pattern: /^[0-9]+(\.[0-9]+)?(Mi|Gi)$/, allowed: "a memory size such as 2Gi" }), default: { production: "8Gi", development: "1Gi" }, doc: "Memory per instance (SGInstanceProfile)." },
             installOperator: { schema: bool(), default: false, doc: "Install the StackGres operator from its Helm chart." },
             operatorChartVersion: { schema: str({ pattern: /^\d+\.\d+\.\d+$/ }), default: "1.18.6", doc: "Pinned operator chart version." },
+            operatorNamespace: { schema: str({ pattern: DNS_LABEL, maxLength: 63 }), default: "stackgres", doc: "Operator namespace (when installed here)." },
+            poolMode: { schema: oneOf<PoolMode>(["session", "transaction"]), default: "transaction", doc: "PgBouncer pool mode (transaction, as Azure's built-in PgBouncer)." },
+            backups: {
+                schema: object<StackGresBackupConfig>({
+                    storageAccount: { schema: str({ pattern: /^[a-z0-9]{3,24}$/, allowed: "3-24 lowercase letters and digits" }), doc: "Storage account name." },
+                    container: { schema: str({ pattern: /^[a-z0-9](?!.*--)[-a-z0-9]{1,61}[a-z0-9](\/[^/]+)*$/, allowed: "a blob container name, optionally with /sub/path" }), doc: "Blob container (and path)." },
+                    accessKeySecretName: { schema: str({ pattern: KEY_VAULT_SECRET_NAME, allowed: "a Key Vault secret name" }), doc: "Key Vault secret holding the account access key." },
+                    schedule: { schema: str({ pattern: /^(\S+\s+){4}\S+$/, allowed: "a 5-field cron expression" }), default: "0 5 * * *", doc: "Backup schedule (cron, UTC)." },
+                    retention: { schema: int(1, 90), default: 7, doc: "Base backups kept." },
+                }),
+                optional: true,
+                doc: "Scheduled backups to Azure Blob (SGObjectStorage); unset: none.",
+            },
         }),
         default: FROM_FIELDS,
         doc: "StackGres SGCluster (mode stackgres).",

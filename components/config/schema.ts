@@ -185,7 +185,11 @@ export interface ListRules {
     readonly maxItems?: number;
 }
 
-export function list<T>(item: Schema<T>, rules: ListRules = {}): Schema<T[]> {
+export interface ListSchema<T> extends Schema<T[]> {
+    readonly item: Schema<T>;
+}
+
+export function list<T>(item: Schema<T>, rules: ListRules = {}): ListSchema<T> {
     const bounds =
         rules.minItems !== undefined || rules.maxItems !== undefined
             ? ` (${rules.minItems ?? 0} to ${rules.maxItems ?? "any number of"} items)`
@@ -193,6 +197,7 @@ export function list<T>(item: Schema<T>, rules: ListRules = {}): Schema<T[]> {
     const allowed = `a list${bounds} of ${item.allowed}`;
     return {
         allowed,
+        item,
         parse(value, path, ctx) {
             if (!Array.isArray(value)) {
                 report(ctx, path, value, allowed);

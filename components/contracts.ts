@@ -41,6 +41,8 @@ export interface CredentialSource {
 export interface SyncedKey {
     readonly secretKey: string;
     readonly remoteKey: string;
+    /** A top-level field of the Key Vault secret's JSON value to take instead of the whole value. Default: none. */
+    readonly property?: string;
 }
 
 export interface SyncedSecretArgs {
@@ -51,6 +53,11 @@ export interface SyncedSecretArgs {
     readonly data: readonly SyncedKey[];
     /** Resources the ExternalSecret waits for (e.g. the Key Vault secrets it reads). */
     readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
+    /**
+     * Versions of the Key Vault secrets read (e.g. `keyvault.Secret` `properties.secretUriWithVersion`): when one
+     * changes, the ExternalSecret changes too and re-syncs at once instead of at its next refresh. Default: none.
+     */
+    readonly sourceVersions?: pulumi.Input<string>[];
 }
 
 /** Brings Key Vault secrets into namespaces through External Secrets. */

@@ -6,6 +6,12 @@
 import * as crypto from "crypto";
 import type { PlatformConfig } from "./config";
 import { KEY_VAULT_NAME, KEY_VAULT_SECRET_NAME } from "./config/names";
+import { postgresCredentialIds } from "./postgres/credentials";
+import { redisCredentialIds } from "./redis/credentials";
+
+// Per-application ids, owned by each service, re-exported for consumers of the whole registry.
+export { pgAppCredentialId } from "./postgres/credentials";
+export { redisAppCredentialId } from "./redis/credentials";
 
 /** `contentType` of a Key Vault secret holding one generated password. */
 export const PASSWORD_CONTENT_TYPE = "text/plain";
@@ -23,31 +29,9 @@ export const KEY_VAULT_ROLES = {
 /** Audience Azure AD expects in a federated (workload identity) token exchange. */
 export const TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange";
 
-/** PostgreSQL login of one application. */
-export function pgAppCredentialId(appName: string): string {
-    return `pg-app-${appName}`;
-}
-
-/** Redis ACL user of one application. */
-export function redisAppCredentialId(appName: string): string {
-    return `redis-app-${appName}`;
-}
-
-/** Credentials the PostgreSQL service needs: the admin, StackGres' internal roles, one login per application. */
-export function postgresCredentialIds(config: PlatformConfig): string[] {
-    const internal = config.postgres.mode === "stackgres" ? ["pg-replication", "pg-authenticator"] : [];
-    return ["pg-admin", ...internal, ...config.apps.map((a) => pgAppCredentialId(a.name))];
-}
-
-/** Credentials the Redis service needs: one ACL user per role, Sentinel's own password, one user per application. */
-export function redisCredentialIds(config: PlatformConfig): string[] {
-    const sentinel = config.redis.mode === "sentinel" ? ["redis-replication", "redis-sentinel", "redis-sentinel-auth"] : [];
-    const exporter = config.redis.monitoring ? ["redis-exporter"] : [];
-    return ["redis-admin", "redis-monitor", ...sentinel, ...exporter, ...config.apps.map((a) => redisAppCredentialId(a.name))];
-}
-
 /**
- * Every credential the platform generates: the one place the per-service lists are assembled.
+ * Every credential the platform generates: the one place the per-service lists (each service's own pure
+ * `credentials.ts`) are assembled.
  * Throws on a duplicate or an id that is not a valid Key Vault secret name.
  */
 export function platformCredentialIds(config: PlatformConfig): string[] {
@@ -93,6 +77,20 @@ export function parseVaultId(id: string): VaultRef {
         throw new Error(`not a Key Vault resource id: ${id}`);
     }
     return { subscriptionId: match[1], resourceGroupName: match[2], vaultName: match[3] };
+}
+
+/**
+ * Why an existing vault cannot be adopted, if it cannot: secrets are written through the provider's
+ * subscription, and the role assignments grant nothing in a vault that uses access policies.
+ */
+export function adoptionProblem(ref: VaultRef, enableRbacAuthorization: boolean | undefined, deployingSubscriptionId: string): string | undefined {
+    if (ref.subscriptionId.toLowerCase() !== deployingSubscriptionId.toLowerCase()) {
+        return `keyVault.existingVaultId is in subscription ${ref.subscriptionId}, the Azure provider deploys to ${deployingSubscriptionId}`;
+    }
+    if (enableRbacAuthorization !== true) {
+        return `Key Vault ${ref.vaultName} uses access policies; enable RBAC authorization on it (az keyvault update --enable-rbac-authorization true) before adopting it`;
+    }
+    return undefined;
 }
 
 /** The user-assigned identity External Secrets authenticates as; derived from the vault name, so stable per stack. */

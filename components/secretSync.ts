@@ -13,12 +13,16 @@ import {
     ESO_API_VERSION,
     ESO_CHART,
     ESO_CHART_REPO,
+    ESO_FIRST_V1_VERSION,
+    SOURCE_VERSIONS_ANNOTATION,
     STORE_NAME,
     WORKLOAD_IDENTITY_CLIENT_ID,
     WORKLOAD_IDENTITY_USE,
     clusterSecretStoreSpec,
     externalSecretSpec,
     platformLabels,
+    servesEsoV1,
+    sourceVersionsDigest,
 } from "./secretSyncSpec";
 
 export interface SecretSyncArgs {
@@ -47,6 +51,9 @@ export class SecretSync extends pulumi.ComponentResource implements SecretSyncer
 
     constructor(name: string, args: SecretSyncArgs, opts?: pulumi.ComponentResourceOptions) {
         const eso = args.externalSecrets;
+        if (eso.install && !servesEsoV1(eso.chartVersion)) {
+            throw new pulumi.RunError(`External Secrets chart ${eso.chartVersion} does not serve ${ESO_API_VERSION}; use ${ESO_FIRST_V1_VERSION} or later`);
+        }
         super("data-platform:secrets:SecretSync", name, {
             install: eso.install, chartVersion: eso.chartVersion, namespace: eso.namespace, namespaces: args.namespaces,
         }, opts);
@@ -72,6 +79,9 @@ export class SecretSync extends pulumi.ComponentResource implements SecretSyncer
                 skipAwait: false,
                 values: {
                     installCRDs: true,
+                    // Uninstalling the chart must not delete the CRDs: that would cascade to every ExternalSecret
+                    // and, through their ownerReferences, to every synced Secret the applications run on.
+                    crds: { annotations: { "helm.sh/resource-policy": "keep" } },
                     serviceAccount: { create: true, name: saMetadata.name, annotations: saMetadata.annotations },
                     podLabels: { [WORKLOAD_IDENTITY_USE]: "true" },
                 },
@@ -105,30 +115,25 @@ export class SecretSync extends pulumi.ComponentResource implements SecretSyncer
         return new k8s.apiextensions.CustomResource(name, {
             apiVersion: ESO_API_VERSION,
             kind: "ExternalSecret",
-            metadata: { name: args.secretName, namespace: args.namespace, labels: platformLabels("secret-sync") },
+            metadata: {
+                name: args.secretName,
+                namespace: args.namespace,
+                labels: platformLabels("secret-sync"),
+                // Version URIs name no secret value; unsecret so the digest does not make the whole object secret.
+                annotations: args.sourceVersions === undefined ? undefined : {
+                    [SOURCE_VERSIONS_ANNOTATION]: pulumi.unsecret(pulumi.all(args.sourceVersions).apply(sourceVersionsDigest)),
+                },
+            },
             spec: externalSecretSpec({
                 storeName: this.storeName,
                 refreshInterval: this.refreshInterval,
                 secretName: args.secretName,
-                data: args.data.map((d) => ({ secretKey: d.secretKey, remoteRef: { key: d.remoteKey } })),
+                data: args.data.map((d) => ({ secretKey: d.secretKey, remoteRef: d.property === undefined ? { key: d.remoteKey } : { key: d.remoteKey, property: d.property } })),
             }),
-        }, { ...opts, dependsOn: withDependencies(opts.dependsOn, args.dependsOn ?? []) });
+        }, {
+            ...opts,
+            // The SDK flattens nested dependsOn values (lists, outputs, promises) when it gathers dependencies.
+            dependsOn: opts.dependsOn === undefined ? args.dependsOn : [opts.dependsOn as pulumi.Input<pulumi.Resource>, ...(args.dependsOn ?? [])],
+        });
     }
-}
-
-/** Adds `extra` to a resource's `dependsOn`, which may be one resource or a list. */
-export function withDependencies(
-    given: pulumi.CustomResourceOptions["dependsOn"],
-    extra: pulumi.Input<pulumi.Resource>[],
-): pulumi.CustomResourceOptions["dependsOn"] {
-    if (given === undefined) {
-        return extra.length > 0 ? extra : undefined;
-    }
-    if (Array.isArray(given)) {
-        return [...given, ...extra];
-    }
-    if (pulumi.Resource.isInstance(given)) {
-        return [given, ...extra];
-    }
-    throw new pulumi.RunError("dependsOn for a synced Secret must be a resource or a list of resources");
 }

@@ -2,17 +2,39 @@
  * Specs of the External Secrets objects (ESO v2.9, `external-secrets.io/v1`), as pure functions.
  * No resource code here: tests render the very same objects and validate them against the upstream CRDs.
  */
+import * as crypto from "crypto";
 
 /** The only ESO API version the program writes (v1beta1 is no longer served since ESO 0.17). */
 export const ESO_API_VERSION = "external-secrets.io/v1";
 export const ESO_CHART = "external-secrets";
 export const ESO_CHART_REPO = "https://charts.external-secrets.io";
+/** First ESO release (chart and app share the version) that serves `external-secrets.io/v1`. */
+export const ESO_FIRST_V1_VERSION = "0.16.0";
+
+/** Whether chart `version` (x.y.z) serves the API version the program writes. */
+export function servesEsoV1(version: string): boolean {
+    const [a, b] = [version, ESO_FIRST_V1_VERSION].map((v) => v.split(".").map(Number));
+    const differing = a.findIndex((n, i) => n !== b[i]);
+    return differing === -1 || a[differing] > b[differing];
+}
+
 /** Name of the ClusterSecretStore for the platform's vault. */
 export const STORE_NAME = "azure-key-vault";
 /** Service account annotation naming the managed identity ESO exchanges the account's token for. */
 export const WORKLOAD_IDENTITY_CLIENT_ID = "azure.workload.identity/client-id";
 /** Pod label that makes the workload identity webhook project the token into the pod. */
 export const WORKLOAD_IDENTITY_USE = "azure.workload.identity/use";
+
+/**
+ * Annotation on an ExternalSecret with a digest of the Key Vault versions it should reflect. ESO reconciles an
+ * ExternalSecret whenever its metadata changes, so a new version reaches the Secret without waiting for the refresh.
+ */
+export const SOURCE_VERSIONS_ANNOTATION = "data-platform.io/source-versions";
+
+/** Digest of Key Vault secret versions (order-independent), short enough for an annotation. */
+export function sourceVersionsDigest(versions: readonly string[]): string {
+    return crypto.createHash("sha256").update([...versions].sort().join("\n")).digest("hex").slice(0, 32);
+}
 
 /** Labels on every object of the secret sync. */
 export function platformLabels(component: string): Record<string, string> {
@@ -74,5 +96,26 @@ export function externalSecretSpec<S>(args: ExternalSecretSpecArgs<S>) {
         secretStoreRef: { kind: "ClusterSecretStore", name: args.storeName },
         target: { name: args.secretName, creationPolicy: "Owner", deletionPolicy: "Retain" },
         data: args.data.map((d) => ({ secretKey: d.secretKey, remoteRef: { ...d.remoteRef } })),
+    };
+}
+
+/** What `appSecretAccess` needs of an application. */
+export interface AppSecretOwner {
+    readonly name: string;
+    readonly namespace: string;
+    readonly secretName: string;
+    readonly serviceAccounts: readonly string[];
+}
+
+/**
+ * The Role (and its RoleBinding's subjects) that lets exactly the application's service accounts read its one
+ * Secret through the API: `get`/`watch` on that name only (`list` cannot be limited by name, so it is not granted).
+ */
+export function appSecretAccess(app: AppSecretOwner) {
+    return {
+        name: `${app.secretName}-reader`,
+        labels: { ...platformLabels("app-secret-access"), "app.kubernetes.io/instance": app.name },
+        rules: [{ apiGroups: [""], resources: ["secrets"], resourceNames: [app.secretName], verbs: ["get", "watch"] }],
+        subjects: app.serviceAccounts.map((sa) => ({ kind: "ServiceAccount", name: sa, namespace: app.namespace })),
     };
 }

@@ -31,6 +31,8 @@ const ARM_TYPES: Record<string, { arm: string; nameInput: string; parent?: { arm
     "azure-native:dbforpostgresql:FirewallRule": { arm: "firewallRules", nameInput: "firewallRuleName", parent: { arm: "Microsoft.DBforPostgreSQL/flexibleServers", nameInput: "serverName" } },
     "azure-native:managedidentity:UserAssignedIdentity": { arm: "Microsoft.ManagedIdentity/userAssignedIdentities", nameInput: "resourceName" },
     "azure-native:managedidentity:FederatedIdentityCredential": { arm: "federatedIdentityCredentials", nameInput: "federatedIdentityCredentialResourceName", parent: { arm: "Microsoft.ManagedIdentity/userAssignedIdentities", nameInput: "resourceName" } },
+    "azure-native:network:PrivateEndpoint": { arm: "Microsoft.Network/privateEndpoints", nameInput: "privateEndpointName" },
+    "azure-native:network:PrivateDnsZoneGroup": { arm: "privateDnsZoneGroups", nameInput: "privateDnsZoneGroupName", parent: { arm: "Microsoft.Network/privateEndpoints", nameInput: "privateEndpointName" } },
     "azure-native:storage:BlobContainer": { arm: "blobServices/default/containers", nameInput: "containerName", parent: { arm: "Microsoft.Storage/storageAccounts", nameInput: "accountName" } },
 };
 
@@ -79,9 +81,9 @@ function azureAnswer(type: string, name: string, urn: string, inputs: Inputs): {
             break;
         case "azure-native:keyvault:Secret": {
             const uri = `https://${inputs.vaultName}.vault.azure.net/secrets/${ownName}`;
-            // The service never returns `properties.value`.
+            // The service never returns `properties.value`; a new value is a new version.
             const { value: _writeOnly, ...visible } = inputs.properties ?? {};
-            outputs.properties = { ...visible, secretUri: uri, secretUriWithVersion: `${uri}/${digest("version", urn).slice(0, 32)}` };
+            outputs.properties = { ...visible, secretUri: uri, secretUriWithVersion: `${uri}/${digest("version", urn, String(inputs.properties?.value)).slice(0, 32)}` };
             break;
         }
         case "azure-native:dbforpostgresql:Server":
@@ -154,6 +156,24 @@ export function invokeAnswer(token: string, inputs: Inputs): Inputs | undefined 
                 location: "westeurope",
                 oidcIssuerProfile: { enabled: true, issuerURL: `https://westeurope.oic.prod-aks.azure.com/${MOCK_TENANT_ID}/${mockUuid("issuer", inputs.resourceName)}/` },
                 securityProfile: { workloadIdentity: { enabled: true } },
+            };
+        case "azure-native:keyvault:getVault":
+            // An adoptable vault: RBAC authorization on, purge protection on.
+            return {
+                id: `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/${inputs.resourceGroupName}/providers/Microsoft.KeyVault/vaults/${inputs.vaultName}`,
+                name: inputs.vaultName,
+                type: "Microsoft.KeyVault/vaults",
+                location: "westeurope",
+                properties: {
+                    tenantId: MOCK_TENANT_ID,
+                    sku: { family: "A", name: "standard" },
+                    enableRbacAuthorization: true,
+                    enableSoftDelete: true,
+                    softDeleteRetentionInDays: 90,
+                    enablePurgeProtection: true,
+                    publicNetworkAccess: "Disabled",
+                    vaultUri: `https://${inputs.vaultName}.vault.azure.net/`,
+                },
             };
         case "azure-native:containerservice:listManagedClusterUserCredentials":
             return { kubeconfigs: [{ name: "clusterUser", value: Buffer.from(mockKubeconfig(inputs.resourceName)).toString("base64") }] };

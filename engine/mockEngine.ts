@@ -258,14 +258,24 @@ async function runExclusive(options: RunOptions): Promise<RunResult> {
 
     pulumi.runtime.setAllConfig(options.config, options.secretKeys);
     const program = options.program ?? requireProgram;
+    // An exception inside `apply` reaches no caller: the real engine fails the update, so must we.
+    const programErrors: unknown[] = [];
+    const onUnhandled = (reason: unknown) => programErrors.push(reason);
+    process.on("unhandledRejection", onUnhandled);
     try {
         await pulumi.runtime.runInPulumiStack(async () => program());
         await waitForRPCs();
+        await new Promise((resolve) => setImmediate(resolve));
     } catch (err) {
         throw refusals.length > 0 ? new Error(refusals.join("\n")) : err;
+    } finally {
+        process.off("unhandledRejection", onUnhandled);
     }
     if (refusals.length > 0) {
         throw new Error(refusals.join("\n"));
+    }
+    if (programErrors.length > 0) {
+        throw programErrors[0];
     }
 
     const resources = [...records.values()]

@@ -79,7 +79,9 @@ describe("stack configuration", () => {
 
         it("an out-of-range number", () => {
             const lines = problems("dev", { "data-platform:apps": [{ ...devApps[0], redisDb: 16 }, devApps[1]] });
-            assertProblem(lines, "data-platform:apps[0].redisDb", "16", /an index from 0 to 15 \(data-platform:redis.databases is 16\)/);
+            assertProblem(lines, "data-platform:apps[0].redisDb", "16", /an index from 1 to 15 \(data-platform:redis.databases is 16\)/);
+            const zero = problems("dev", { "data-platform:apps": [{ ...devApps[0], redisDb: 0 }, devApps[1]] });
+            assertProblem(zero, "data-platform:apps[0].redisDb", "0", /integer from 1 to 1023/);
         });
 
         it("a value outside an enumeration", () => {

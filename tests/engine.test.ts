@@ -77,6 +77,15 @@ describe("mock engine", () => {
         );
     });
 
+    it("fails the run when the program throws inside an apply", async () => {
+        await assert.rejects(runInline(() => {
+            const value = pulumi.output("x").apply((): string => {
+                throw new Error("refused inside apply");
+            });
+            new k8s.core.v1.ConfigMap("cm", { metadata: { name: "cm" }, data: { value } });
+        }), /refused inside apply/);
+    });
+
     it("refuses two resources with one URN, as the real engine does", async () => {
         await assert.rejects(runInline(() => {
             new random.RandomPassword("same", { length: 32 });

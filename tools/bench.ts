@@ -14,9 +14,9 @@ export function generatedStack(count: number): StackConfig {
     const prod = loadStackConfig("prod");
     const apps = Array.from({ length: count }, (_, i) => {
         const name = `app-${String(i + 1).padStart(3, "0")}`;
-        return { name, namespace: name, redisDb: i, poolSize: 4, replicas: 2 };
+        return { name, namespace: name, redisDb: i + 1, poolSize: 4, replicas: 2 };
     });
-    const redis = { ...JSON.parse(prod.config["data-platform:redis"]), databases: count };
+    const redis = { ...JSON.parse(prod.config["data-platform:redis"]), databases: count + 1 };
     return mergeConfig(prod, { "data-platform:apps": apps, "data-platform:redis": redis });
 }
 

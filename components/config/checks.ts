@@ -1,6 +1,7 @@
 /** Rules that span several keys of one section (or several sections). Run only on an otherwise valid config. */
 import type { PlatformConfig } from "./index";
 import { ParseContext, report } from "./schema";
+import { RESERVED_USER_NAMES } from "../redis/acl";
 import { platformCredentialIds } from "../credentialNames";
 
 type Check = (config: PlatformConfig, ctx: ParseContext) => void;
@@ -55,6 +56,9 @@ const postgresChecks: Check = (config, ctx) => {
         report(ctx, `${path}.azure.${azure.delegatedSubnetId === undefined ? "delegatedSubnetId" : "privateDnsZoneId"}`, undefined,
             "both delegatedSubnetId and privateDnsZoneId for private access");
     }
+    if (!privateAccess && azure.firewallRules.length === 0) {
+        report(ctx, `${path}.azure.firewallRules`, [], "at least one rule with public access (the cluster's egress addresses), or delegatedSubnetId and privateDnsZoneId for private access");
+    }
     if (privateAccess && azure.firewallRules.length > 0) {
         report(ctx, `${path}.azure.firewallRules`, azure.firewallRules.map((r) => r.name), "no firewall rules with private access (VNet-injected servers use NSGs)");
     }
@@ -73,8 +77,12 @@ const redisChecks: Check = (config, ctx) => {
     const path = "data-platform:redis";
     const { redis } = config;
     config.apps.forEach((app, i) => {
+        // The application's name is its Redis ACL user.
+        if (RESERVED_USER_NAMES.includes(app.name)) {
+            report(ctx, `data-platform:apps[${i}].name`, app.name, `a name other than ${RESERVED_USER_NAMES.join(", ")} (Redis ACL users of the platform)`);
+        }
         if (app.redisDb >= redis.databases) {
-            report(ctx, `data-platform:apps[${i}].redisDb`, app.redisDb, `an index from 0 to ${redis.databases - 1} (data-platform:redis.databases is ${redis.databases})`);
+            report(ctx, `data-platform:apps[${i}].redisDb`, app.redisDb, `an index from 1 to ${redis.databases - 1} (data-platform:redis.databases is ${redis.databases})`);
         }
     });
     if (redis.mode === "standalone") {
@@ -95,6 +103,9 @@ const keyVaultChecks: Check = (config, ctx) => {
     const path = "data-platform:keyVault";
     if (!config.keyVault.publicNetworkAccess && config.keyVault.allowedIpRanges.length > 0) {
         report(ctx, `${path}.allowedIpRanges`, config.keyVault.allowedIpRanges, "no ranges while publicNetworkAccess is false");
+    }
+    if (!config.keyVault.existingVaultId && !config.keyVault.publicNetworkAccess && !config.keyVault.privateEndpoint) {
+        report(ctx, `${path}.privateEndpoint`, undefined, "a private endpoint (subnetId, privateDnsZoneId) while publicNetworkAccess is false: External Secrets could not reach the vault otherwise");
     }
     // A rotation under a mistyped id would silently rotate nothing.
     const ids = platformCredentialIds(config);

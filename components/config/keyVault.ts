@@ -13,6 +13,14 @@ export interface PasswordPolicy {
     readonly special: string;
 }
 
+/** A private endpoint for the vault, so the cluster reaches it while public access is off. */
+export interface PrivateEndpointConfig {
+    /** Subnet the endpoint's network interface is placed in (reachable from the cluster). */
+    readonly subnetId: string;
+    /** The `privatelink.vaultcore.azure.net` zone linked to the cluster's VNet. */
+    readonly privateDnsZoneId: string;
+}
+
 export interface KeyVaultConfig {
     /** Vault name; default derived from project, stack and resource group. */
     readonly name?: string;
@@ -25,6 +33,7 @@ export interface KeyVaultConfig {
     readonly publicNetworkAccess: boolean;
     /** Addresses admitted when public access is on (the deploying runner, office ranges). */
     readonly allowedIpRanges: string[];
+    readonly privateEndpoint?: PrivateEndpointConfig;
     readonly passwords: PasswordPolicy;
     /** Per-credential rotation value: change it to generate that credential anew. */
     readonly rotations: Record<string, string>;
@@ -44,13 +53,21 @@ export const keyVaultSchema = object<KeyVaultConfig>({
         doc: "Adopt this existing vault (RBAC authorization on, same subscription) instead of creating one; `name` is then unused.",
     },
     sku: { schema: oneOf(["standard", "premium"] as const), default: "standard", doc: "Vault SKU." },
-    softDeleteRetentionDays: { schema: int(7, 90), default: { production: 90, development: 7 }, doc: "Soft-delete retention in days." },
+    softDeleteRetentionDays: { schema: int(7, 90), default: { production: 90, development: 7 }, doc: "Soft-delete retention in days (Azure fixes it when the vault is created)." },
     purgeProtection: { schema: bool(), default: true, doc: "Purge protection (irreversible once on)." },
     publicNetworkAccess: { schema: bool(), default: { production: false, development: true }, doc: "Public network access; when on, only `allowedIpRanges` are admitted (default deny)." },
     allowedIpRanges: { schema: list(str({ pattern: IPV4_CIDR, allowed: "an IPv4 address or CIDR range" })), default: [], doc: "Addresses admitted through the vault firewall." },
+    privateEndpoint: {
+        schema: object<PrivateEndpointConfig>({
+            subnetId: { schema: str({ pattern: /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Network\/virtualNetworks\/[^/]+\/subnets\/[^/]+$/i, allowed: "a subnet resource id" }), doc: "Subnet of the endpoint." },
+            privateDnsZoneId: { schema: str({ pattern: /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.Network\/privateDnsZones\/privatelink\.vaultcore\.azure\.net$/i, allowed: "the resource id of a privatelink.vaultcore.azure.net zone" }), doc: "Private DNS zone the endpoint registers in." },
+        }),
+        optional: true,
+        doc: "Private endpoint for the vault; required for a created vault without public access (the cluster could not reach it otherwise).",
+    },
     passwords: {
         schema: object<PasswordPolicy>({
-            length: { schema: int(MIN_PASSWORD_LENGTH, 128), default: 40, doc: "Generated password length." },
+            length: { schema: int(MIN_PASSWORD_LENGTH, 128), default: 40, doc: "Generated password length; changing it regenerates every password." },
             special: {
                 schema: str({
                     minLength: 1,
@@ -58,7 +75,7 @@ export const keyVaultSchema = object<KeyVaultConfig>({
                     check: (v) => [...v].every((c) => SAFE_SPECIAL_CHARACTERS.includes(c)) ? undefined : "contains a character outside the safe set",
                 }),
                 default: SAFE_SPECIAL_CHARACTERS,
-                doc: "Special characters passwords may contain.",
+                doc: "Special characters passwords may contain; changing them regenerates every password.",
             },
         }),
         default: FROM_FIELDS,

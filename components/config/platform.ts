@@ -100,7 +100,7 @@ const appSchema = object<AppConfig>({
     namespace: { schema: str({ pattern: DNS_LABEL, maxLength: 63 }), doc: "Its namespace (one application per namespace)." },
     createNamespace: { schema: bool(), default: true, doc: "Create the namespace (false: adopt an existing one)." },
     database: { schema: str({ pattern: PG_IDENTIFIER, maxLength: 63 }), default: () => "", doc: "Database and login name; default: the name with `-` as `_`." },
-    redisDb: { schema: int(0, 1023), doc: "Redis database index (unique per application, below redis.databases)." },
+    redisDb: { schema: int(1, 1023), doc: "Redis database index (unique per application, below redis.databases). Database 0 holds no application data: every connection starts there and Redis ACLs cannot keep other applications out of it." },
     redisKeyPatterns: { schema: list(str({ pattern: /^[^\s]+$/, allowed: "a Redis glob without spaces" })), default: [], doc: "Redis key patterns it may use (empty: all keys of its database)." },
     poolSize: { schema: int(1, 200), default: 10, doc: "Connections per replica." },
     replicas: { schema: int(1, 100), default: 2, doc: "Replicas (for the connection budget)." },

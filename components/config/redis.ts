@@ -30,6 +30,8 @@ export interface RedisConfig {
     /** An existing `kubernetes.io/tls` Secret (tls.crt, tls.key, ca.crt) in the platform namespace instead of cert-manager. */
     readonly tlsSecretName?: string;
     readonly monitoring: boolean;
+    /** Namespace of Prometheus, admitted to the exporter port. */
+    readonly monitoringNamespace: string;
     /** redis_exporter sidecar image, pinned. */
     readonly exporterImage: string;
     /** Volume per Sentinel pod (holds its rewritten sentinel.conf). */
@@ -45,7 +47,11 @@ export const redisSchema = object<RedisConfig>({
     masterName: { schema: str({ pattern: DNS_LABEL, maxLength: 40 }), default: "redis-primary", doc: "Master group name announced by Sentinel." },
     databases: { schema: int(1, 1024), default: 16, doc: "Logical databases; each application's redisDb must be below it." },
     downAfterMilliseconds: { schema: int(1000, 60000), default: 5000, doc: "Sentinel down-after-milliseconds." },
-    failoverTimeoutMilliseconds: { schema: int(5000, 600000), default: 60000, doc: "Sentinel failover-timeout." },
+    failoverTimeoutMilliseconds: {
+        schema: int(5000, 600000),
+        default: 20000,
+        doc: "Sentinel failover-timeout; a failed attempt (e.g. a split vote) is retried after twice this.",
+    },
     maxmemory: { schema: str({ pattern: /^[0-9]+(mb|gb)$/, allowed: "a size such as 256mb or 2gb" }), default: { production: "1536mb", development: "128mb" }, doc: "Redis maxmemory." },
     maxmemoryPolicy: { schema: oneOf(["noeviction", "allkeys-lru", "volatile-lru", "allkeys-lfu", "volatile-lfu", "allkeys-random", "volatile-random", "volatile-ttl"] as const), default: "noeviction", doc: "Eviction policy." },
     storageSize: { schema: str({ pattern: BYTES_QUANTITY, allowed: "a size such as 8Gi" }), default: { production: "8Gi", development: "1Gi" }, doc: "Volume per data pod." },
@@ -56,6 +62,7 @@ export const redisSchema = object<RedisConfig>({
     tlsIssuerName: { schema: str({ pattern: DNS_LABEL, maxLength: 63 }), default: "platform-ca", doc: "cert-manager issuer name for the Redis certificate." },
     tlsSecretName: { schema: str({ pattern: DNS_LABEL, maxLength: 63 }), optional: true, doc: "Existing TLS Secret (tls.crt, tls.key, ca.crt) in the platform namespace; unset: a cert-manager Certificate." },
     monitoring: { schema: bool(), default: { production: true, development: false }, doc: "redis_exporter sidecar, ServiceMonitor and PrometheusRule." },
+    monitoringNamespace: { schema: str({ pattern: DNS_LABEL, maxLength: 63 }), default: "monitoring", doc: "Namespace of Prometheus (admitted to the exporter port)." },
     exporterImage: { schema: str({ pattern: PINNED_IMAGE, allowed: "a pinned image reference (no :latest)" }), default: "oliver006/redis_exporter:v1.67.0", doc: "redis_exporter image." },
     sentinelStorageSize: { schema: str({ pattern: BYTES_QUANTITY, allowed: "a size such as 1Gi" }), default: "1Gi", doc: "Volume per Sentinel pod (its persisted state)." },
 });

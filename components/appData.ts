@@ -1,0 +1,74 @@
+/**
+ * One application's data layer as it sees it: its whole contract (PostgreSQL + Redis keys) written to Key
+ * Vault as one bundle, expanded by External Secrets into one Secret in its namespace, readable through the
+ * API only by its service accounts.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import type { AppConfig } from "./config/platform";
+import type { RedisMode } from "./config/redis";
+import { assembleEnv, contractKeys } from "./contract";
+import type { DataService, SecretSyncer, VaultWriter } from "./contracts";
+import { bundleSecretName } from "./credentialNames";
+import { writeConnectionBundle } from "./credentials";
+import { appSecretAccess } from "./secretSyncSpec";
+
+export interface AppDataArgs {
+    readonly app: AppConfig;
+    /** Decides the Redis keys of the contract. */
+    readonly redisMode: RedisMode;
+    /** The application's namespace (an output of its `AppNamespace`, so everything here waits for it). */
+    readonly namespace: pulumi.Input<string>;
+    /** Renders the PostgreSQL keys (`DB_*`, `DATABASE_URL`). */
+    readonly postgres: DataService;
+    /** Renders the Redis keys of `redisMode`. */
+    readonly redis: DataService;
+    /** Where the bundle is stored. */
+    readonly vault: VaultWriter;
+    readonly secrets: SecretSyncer;
+    /**
+     * Resources after which the bundle's credentials work (database logins, Redis ACL users): the Secret is
+     * created after them, so applications never start with a password the server does not know yet. Default: none.
+     */
+    readonly ready?: pulumi.Input<pulumi.Resource>[];
+}
+
+export class AppData extends pulumi.ComponentResource {
+    /** Name of the Secret holding the contract (`apps[].secretName`), known once its ExternalSecret exists. */
+    public readonly secretName: pulumi.Output<string>;
+
+    constructor(name: string, args: AppDataArgs, opts?: pulumi.ComponentResourceOptions) {
+        const { app } = args;
+        super("data-platform:apps:AppData", name, { app: app.name, namespace: app.namespace, secretName: app.secretName }, opts);
+
+        // Throws (before anything is registered for the app) unless each service gives exactly its contract keys.
+        const env = assembleEnv(app, args.redisMode, args.postgres.env(app), args.redis.env(app));
+        const bundle = writeConnectionBundle(args.vault, app, env, { parent: this });
+
+        // One entry per contract key, each a property of the one bundle: the Secret holds exactly these keys,
+        // and a key missing from the bundle fails the sync instead of silently disappearing from pods.
+        const externalSecret = args.secrets.syncSecret(`${name}-secret`, {
+            namespace: args.namespace,
+            secretName: app.secretName,
+            data: contractKeys(args.redisMode).map((key) => ({ secretKey: key, remoteKey: bundleSecretName(app.name), property: key })),
+            dependsOn: [bundle, ...(args.ready ?? [])],
+            // A rotation writes a new bundle version: the Secret follows in seconds, not at the next refresh.
+            sourceVersions: [bundle.properties.secretUriWithVersion],
+        }, { parent: this });
+
+        const access = appSecretAccess(app);
+        const role = new k8s.rbac.v1.Role(`${name}-reader`, {
+            metadata: { name: access.name, namespace: args.namespace, labels: access.labels },
+            rules: access.rules,
+        }, { parent: this });
+        new k8s.rbac.v1.RoleBinding(`${name}-reader`, {
+            metadata: { name: access.name, namespace: args.namespace, labels: access.labels },
+            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+            subjects: access.subjects,
+        }, { parent: this });
+
+        // The ExternalSecret is named like its Secret.
+        this.secretName = externalSecret.metadata.name;
+        this.registerOutputs({ secretName: this.secretName });
+    }
+}

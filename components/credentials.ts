@@ -1,0 +1,120 @@
+/**
+ * Generated credentials: one `random.RandomPassword` per declared id, each stored in Key Vault, and the
+ * per-application connection bundle (the application's whole environment as one JSON secret).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as random from "@pulumi/random";
+import type * as keyvault from "@pulumi/azure-native/keyvault";
+import type { AppConfig } from "./config/platform";
+import type { PasswordPolicy } from "./config/keyVault";
+import type { CredentialSource, Env, VaultWriter } from "./contracts";
+import { BUNDLE_CONTENT_TYPE, PASSWORD_CONTENT_TYPE, bundleSecretName, credentialSecretName } from "./credentialNames";
+
+export { platformCredentialIds } from "./credentialNames";
+
+/** Keeper of a credential that was never rotated (config refuses an empty rotation value, so none collides). */
+const NEVER_ROTATED = "";
+
+export interface CredentialsArgs {
+    /** Every credential id to generate (see `platformCredentialIds`); each is also its Key Vault secret name. */
+    readonly ids: readonly string[];
+    /** Length and special characters of every password. */
+    readonly passwords: PasswordPolicy;
+    /** Rotation value per id (`keyVault.rotations`): changing one generates that password anew. Default: none. */
+    readonly rotations?: Readonly<Record<string, string>>;
+    /** Where the passwords are kept. */
+    readonly vault: VaultWriter;
+}
+
+export class Credentials extends pulumi.ComponentResource implements CredentialSource {
+    private readonly passwords = new Map<string, pulumi.Output<string>>();
+
+    constructor(name: string, args: CredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("data-platform:credentials:Credentials", name, { ids: [...args.ids] }, opts);
+        const rotations = args.rotations ?? {};
+        for (const id of args.ids) {
+            if (this.passwords.has(id)) {
+                throw new Error(`credential ${id} is declared twice`);
+            }
+            const password = new random.RandomPassword(`${name}-${id}`, {
+                length: args.passwords.length,
+                special: true,
+                overrideSpecial: args.passwords.special,
+                // One of each class: Azure and most servers demand at least three classes.
+                minLower: 1,
+                minUpper: 1,
+                minNumeric: 1,
+                minSpecial: 1,
+                // Only this credential's own rotation value: no other config change can regenerate it.
+                keepers: { rotation: rotations[id] ?? NEVER_ROTATED },
+            }, { parent: this });
+            const value = pulumi.secret(password.result);
+            args.vault.writeSecret(`${name}-${id}-kv`, { secretName: credentialSecretName(id), value, contentType: PASSWORD_CONTENT_TYPE }, { parent: this });
+            this.passwords.set(id, value);
+        }
+        this.registerOutputs({ secretNames: args.ids.map(credentialSecretName) });
+    }
+
+    password(id: string): pulumi.Output<string> {
+        const value = this.passwords.get(id);
+        if (!value) {
+            throw new Error(`credential ${id} was not declared; add it to its service's list (components/<service>/credentials.ts)`);
+        }
+        return value;
+    }
+
+    secretName(id: string): string {
+        this.password(id);
+        return credentialSecretName(id);
+    }
+}
+
+/** Environment variable names the bundle accepts (what a container `envFrom` can expose). */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/** Key Vault's limit on a secret value. */
+const MAX_SECRET_BYTES = 25 * 1024;
+
+/** One environment from several services' parts; a key two services both set is a contract bug, so it throws. */
+export function combineEnv(...parts: readonly Env[]): Env {
+    const env: Env = {};
+    for (const part of parts) {
+        for (const [key, value] of Object.entries(part)) {
+            if (key in env) {
+                throw new Error(`environment key ${key} is set by two services`);
+            }
+            env[key] = value;
+        }
+    }
+    return env;
+}
+
+/** The bundle's JSON text: keys sorted, so the same environment always gives the same value (and no new version). */
+export function renderBundle(env: Readonly<Record<string, string>>): string {
+    const sorted: Record<string, string> = {};
+    for (const key of Object.keys(env).sort()) {
+        sorted[key] = env[key];
+    }
+    return JSON.stringify(sorted);
+}
+
+/**
+ * Writes application `app`'s whole environment contract to Key Vault as one JSON secret, named
+ * `bundleSecretName(app.name)`, for External Secrets to expand (`dataFrom.extract`) into one Kubernetes
+ * Secret: a rotation then reaches the application in one step. The value is secret as a whole.
+ */
+export function writeConnectionBundle(vault: VaultWriter, app: AppConfig, env: Env, opts: pulumi.CustomResourceOptions): keyvault.Secret {
+    const bad = Object.keys(env).filter((k) => !ENV_NAME.test(k));
+    if (bad.length > 0) {
+        throw new Error(`connection bundle of ${app.name}: invalid environment variable names ${bad.join(", ")}`);
+    }
+    const secretName = bundleSecretName(app.name);
+    const json = pulumi.output(env).apply((values) => {
+        const text = renderBundle(values);
+        if (Buffer.byteLength(text, "utf8") > MAX_SECRET_BYTES) {
+            throw new pulumi.RunError(`connection bundle ${secretName} exceeds Key Vault's 25 KB secret limit`);
+        }
+        return text;
+    });
+    return vault.writeSecret(`bundle-${app.name}`, { secretName, value: pulumi.secret(json), contentType: BUNDLE_CONTENT_TYPE }, opts);
+}

@@ -1,0 +1,66 @@
+/** A namespace the platform creates or adopts, labelled for Pod Security (and, for applications, as a data consumer). */
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import type { AppConfig } from "./config/platform";
+import { CONNECTION_DEMAND_ANNOTATION, CONSUMER_LABEL } from "./labels";
+
+export type PodSecurityLevel = "restricted" | "baseline";
+
+/** Labels enforcing `level`, and warning and auditing against restricted in every case. */
+export function podSecurityLabels(level: PodSecurityLevel): Record<string, string> {
+    return {
+        "pod-security.kubernetes.io/enforce": level,
+        "pod-security.kubernetes.io/enforce-version": "latest",
+        "pod-security.kubernetes.io/warn": "restricted",
+        "pod-security.kubernetes.io/audit": "restricted",
+    };
+}
+
+export interface DataNamespaceArgs {
+    readonly name: string;
+    /** Create the namespace; false adopts an existing one and applies only these labels and annotations. */
+    readonly create: boolean;
+    /** Pod Security Standard enforced on its pods. */
+    readonly podSecurity: PodSecurityLevel;
+    readonly labels?: Record<string, string>;
+    readonly annotations?: Record<string, string>;
+    /** Protect it from deletion (it holds workloads and volumes). */
+    readonly protect: boolean;
+}
+
+export class DataNamespace extends pulumi.ComponentResource {
+    /** The namespace name, known once the namespace (or its label patch) exists. */
+    public readonly namespace: pulumi.Output<string>;
+    /** The Kubernetes object; resources that must wait for the namespace depend on it. */
+    public readonly resource: pulumi.CustomResource;
+
+    constructor(name: string, args: DataNamespaceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("data-platform:cluster:DataNamespace", name, { namespace: args.name, create: args.create }, opts);
+        const metadata = {
+            name: args.name,
+            labels: { ...podSecurityLabels(args.podSecurity), ...args.labels },
+            annotations: args.annotations,
+        };
+        // A namespace holds workloads and their volumes: never delete it with the stack.
+        const safety = { parent: this, protect: args.protect, retainOnDelete: true };
+        const ns = args.create
+            ? new k8s.core.v1.Namespace(`${name}-ns`, { metadata }, safety)
+            // Adopted: only our labels are applied (server-side), the namespace stays its owner's.
+            : new k8s.core.v1.NamespacePatch(`${name}-ns`, { metadata }, safety);
+        this.resource = ns;
+        this.namespace = pulumi.output(ns.metadata).apply((m) => m.name ?? args.name);
+        this.registerOutputs({ namespace: this.namespace });
+    }
+}
+
+/** An application's namespace: restricted, marked as a data consumer, annotated with its connection demand. */
+export function appNamespaceArgs(app: AppConfig, protect: boolean): DataNamespaceArgs {
+    return {
+        name: app.namespace,
+        create: app.createNamespace,
+        podSecurity: "restricted",
+        labels: { [CONSUMER_LABEL]: "true", "app.kubernetes.io/part-of": app.name },
+        annotations: { [CONNECTION_DEMAND_ANNOTATION]: String(app.replicas * app.poolSize) },
+        protect,
+    };
+}

@@ -1,0 +1,137 @@
+/**
+ * PostgreSQL as Azure Database for PostgreSQL Flexible Server: the server, its firewall rules, parameters and
+ * per-application databases (ARM), and an in-cluster Job that creates the application logins (ARM cannot).
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import * as dbforpostgresql from "@pulumi/azure-native/dbforpostgresql";
+import type { AppConfig } from "../config/platform";
+import type { Env } from "../contracts";
+import { PostgresEndpoint } from "./contract";
+import { PG_ADMIN_CREDENTIAL, pgAppCredentialId } from "./credentials";
+import {
+    AZURE_PGBOUNCER_PORT, AZURE_POSTGRES_PORT, LOGIN_JOB, LoginJobInput, loginJobFiles, loginJobName, loginJobSpec, serverName, serverParameters,
+} from "./azureSpec";
+import { PostgresArgs, PostgresService, contractEnv, durationSeconds } from "./service";
+import { ADMIN_SECRET_KEY, appLogins, expectedDigests, loginSecretKey } from "./sql";
+
+/** Arguments of `AzurePostgres`: the shared `PostgresArgs` (config.postgres.mode is "azure"). */
+export type AzurePostgresArgs = PostgresArgs;
+
+export class AzurePostgres extends pulumi.ComponentResource implements PostgresService {
+    public readonly endpoint: pulumi.Output<PostgresEndpoint>;
+    public readonly ready: pulumi.Resource[];
+    public readonly server: dbforpostgresql.Server;
+    private readonly args: AzurePostgresArgs;
+
+    constructor(name: string, args: AzurePostgresArgs, opts?: pulumi.ComponentResourceOptions) {
+        const { config } = args;
+        const pg = config.postgres;
+        const azure = pg.azure;
+        super("data-platform:postgres:AzurePostgres", name, { serverName: serverName(config), apps: config.apps.map((a) => a.name) }, opts);
+        this.args = args;
+        const privateAccess = azure.delegatedSubnetId !== undefined && azure.privateDnsZoneId !== undefined;
+        const stateful = { parent: this, protect: config.protect, retainOnDelete: true };
+
+        this.server = new dbforpostgresql.Server(`${name}-server`, {
+            resourceGroupName: config.azure.resourceGroupName,
+            location: config.azure.location,
+            tags: config.azure.tags,
+            serverName: serverName(config),
+            version: pg.version,
+            sku: { name: azure.skuName, tier: azure.skuTier },
+            // A plain role name (Flexible Server; `user@server` was Single Server's form).
+            administratorLogin: azure.adminLogin,
+            administratorLoginPassword: args.credentials.password(PG_ADMIN_CREDENTIAL),
+            authConfig: { passwordAuth: "Enabled", activeDirectoryAuth: "Disabled" },
+            storage: { storageSizeGB: azure.storageSizeGB, autoGrow: azure.autoGrow ? "Enabled" : "Disabled" },
+            backup: { backupRetentionDays: azure.backupRetentionDays, geoRedundantBackup: azure.geoRedundantBackup ? "Enabled" : "Disabled" },
+            highAvailability: { mode: azure.highAvailability },
+            network: privateAccess
+                ? { delegatedSubnetResourceId: azure.delegatedSubnetId, privateDnsZoneArmResourceId: azure.privateDnsZoneId, publicNetworkAccess: "Disabled" }
+                : { publicNetworkAccess: "Enabled" },
+        }, {
+            ...stateful,
+            // Azure places the primary in a zone of its choosing and swaps primary and standby zones on an HA
+            // failover; a refresh writes those into the inputs, and availabilityZone is create-only: without this
+            // the next `up` would replace (delete, then re-create) the server.
+            ignoreChanges: ["availabilityZone", "highAvailability.standbyAvailabilityZone"],
+        });
+        const serverArgs = { resourceGroupName: config.azure.resourceGroupName, serverName: this.server.name };
+
+        // Every write below the server goes one at a time: concurrent operations on one server fail with ServerBusy.
+        let previous: pulumi.Resource = this.server;
+        const serial = <T extends pulumi.Resource>(make: (after: pulumi.Resource) => T): T => {
+            const r = make(previous);
+            previous = r;
+            return r;
+        };
+        for (const rule of azure.firewallRules) {
+            serial((after) => new dbforpostgresql.FirewallRule(`${name}-fw-${rule.name}`, {
+                ...serverArgs, firewallRuleName: rule.name, startIpAddress: rule.startIpAddress, endIpAddress: rule.endIpAddress,
+            }, { parent: this, dependsOn: [after] }));
+        }
+        for (const p of serverParameters(config)) {
+            serial((after) => new dbforpostgresql.Configuration(`${name}-param-${p.name.replace(/[._]/g, "-")}`, {
+                ...serverArgs, configurationName: p.name, value: p.value, source: "user-override",
+            }, { parent: this, dependsOn: [after] }));
+        }
+        const databases = config.apps.map((app) => serial((after) => new dbforpostgresql.Database(`${name}-db-${app.name}`, {
+            ...serverArgs, databaseName: app.database, charset: "UTF8", collation: "en_US.utf8",
+        }, { ...stateful, dependsOn: [after] })));
+
+        this.endpoint = this.server.fullyQualifiedDomainName.apply((fqdn) => ({
+            // The FQDN output has been seen empty (AVM note); the name-derived form is the same host.
+            host: fqdn || `${serverName(config)}.postgres.database.azure.com`,
+            port: AZURE_POSTGRES_PORT,
+            poolerPort: azure.pgBouncer ? AZURE_PGBOUNCER_PORT : undefined,
+            sslMode: "require" as const,
+        }));
+
+        const job = this.loginJob(name, [previous, ...databases]);
+        this.ready = [job];
+        this.registerOutputs({ serverName: this.server.name, host: this.endpoint.host });
+    }
+
+    env(app: AppConfig): Env {
+        return contractEnv(this.endpoint, this.args.credentials, app);
+    }
+
+    /** ARM cannot create logins: a psql Job does, with the admin and application passwords from a synced Secret. */
+    private loginJob(name: string, after: pulumi.Resource[]): k8s.batch.v1.Job {
+        const { config, credentials, secrets, namespace } = this.args;
+        const logins = appLogins(config.apps);
+        const passwordIds = [
+            { key: ADMIN_SECRET_KEY, id: PG_ADMIN_CREDENTIAL },
+            ...logins.map((l) => ({ key: loginSecretKey(l), id: pgAppCredentialId(l.app) })),
+        ];
+        const synced = secrets.syncSecret(`${name}-logins-secret`, {
+            namespace,
+            secretName: LOGIN_JOB.secret,
+            data: passwordIds.map((p) => ({ secretKey: p.key, remoteKey: credentials.secretName(p.id) })),
+        }, { parent: this });
+        const files = new k8s.core.v1.ConfigMap(`${name}-logins-sql`, {
+            metadata: { name: LOGIN_JOB.configMap, namespace },
+            data: loginJobFiles(logins),
+        }, { parent: this });
+
+        // ExternalSecret refresh interval plus slack: the longest a rotated password takes to reach the Secret.
+        const waitSeconds = durationSeconds(config.cluster.externalSecrets.refreshInterval) + 300;
+        // Digests of the passwords are not secret (SHA-256 of 32+ random characters); they only mark which values to wait for.
+        const digests = pulumi.unsecret(pulumi.all(passwordIds.map((p) => credentials.password(p.id)))
+            .apply((values) => expectedDigests(values.map((password, i) => ({ key: passwordIds[i].key, password })))));
+        const input = pulumi.all([this.endpoint, digests]).apply(([endpoint, expected]): LoginJobInput => ({
+            logins, image: config.postgres.clientImage, host: endpoint.host, adminLogin: config.postgres.azure.adminLogin,
+            expectedDigests: expected, waitSeconds,
+        }));
+        return new k8s.batch.v1.Job(`${name}-logins`, {
+            metadata: { name: input.apply(loginJobName), namespace, labels: { "app.kubernetes.io/part-of": "data-platform" } },
+            spec: input.apply(loginJobSpec),
+        }, {
+            parent: this,
+            dependsOn: [...after, synced, files],
+            // The Job is awaited until it completes, which includes waiting for the synced Secret.
+            customTimeouts: { create: `${Math.ceil((waitSeconds + 600) / 60)}m`, update: `${Math.ceil((waitSeconds + 600) / 60)}m` },
+        });
+    }
+}

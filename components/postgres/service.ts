@@ -1,0 +1,53 @@
+/** What both PostgreSQL implementations offer the platform: the DataService contract plus their endpoint. */
+import * as pulumi from "@pulumi/pulumi";
+import type { PlatformConfig } from "../config";
+import type { AppConfig } from "../config/platform";
+import type { CredentialSource, DataService, Env, SecretSyncer, VaultWriter } from "../contracts";
+import { POSTGRES_ENV_KEYS, POSTGRES_SECRET_ENV_KEYS, PostgresEndpoint, postgresEnv } from "./contract";
+import { pgAppCredentialId } from "./credentials";
+import { appLogins } from "./sql";
+
+/** Arguments shared by both implementations. */
+export interface PostgresArgs {
+    /** The stack's configuration (`postgres`, `apps`, `azure`, `cluster`, `protect` are read). */
+    readonly config: PlatformConfig;
+    /** Generated passwords (ids from `postgresCredentialIds`). */
+    readonly credentials: CredentialSource;
+    /** Writes secrets rendered here (StackGres role SQL) into Key Vault. */
+    readonly vault: VaultWriter;
+    /** Syncs Key Vault secrets into the platform namespace. */
+    readonly secrets: SecretSyncer;
+    /** The platform namespace (must exist): the login Job (Azure) or the SGCluster (StackGres) lives there. */
+    readonly namespace: pulumi.Input<string>;
+}
+
+export interface PostgresService extends DataService {
+    /** Where the service listens (host known once the server exists). */
+    readonly endpoint: pulumi.Output<PostgresEndpoint>;
+    /** Resources after which every application login and database exists. */
+    readonly ready: pulumi.Resource[];
+}
+
+/**
+ * The application's contract as Pulumi values: keys without the password are plain, `DB_PASSWORD` and
+ * `DATABASE_URL` are secret. Rendered by the pure `postgresEnv`, so the Secret and the tests agree byte for byte.
+ */
+export function contractEnv(endpoint: pulumi.Output<PostgresEndpoint>, credentials: CredentialSource, app: AppConfig): Env {
+    const login = appLogins([app])[0];
+    const render = (password: string) => (e: PostgresEndpoint) => postgresEnv(e, { database: login.database, user: login.role, password }, app.poolSize);
+    // Without the password: nothing secret in it, so these keys stay readable in plans.
+    const open = endpoint.apply(render(""));
+    const full = pulumi.secret(pulumi.all([endpoint, credentials.password(pgAppCredentialId(app.name))]).apply(([e, pw]) => render(pw)(e)));
+    return Object.fromEntries(POSTGRES_ENV_KEYS.map((key) =>
+        [key, POSTGRES_SECRET_ENV_KEYS.includes(key) ? full.apply((env) => env[key]) : open.apply((env) => env[key])]));
+}
+
+/** A Go-style duration (`1h`, `15m`, `1h30m`, `30s`) in seconds. */
+export function durationSeconds(duration: string): number {
+    const units: Record<string, number> = { h: 3600, m: 60, s: 1 };
+    let total = 0;
+    for (const [, n, unit] of duration.matchAll(/(\d+)([hms])/g)) {
+        total += Number(n) * units[unit];
+    }
+    return total;
+}

@@ -1,0 +1,165 @@
+/**
+ * The StackGres custom resources as plain objects (stackgres.io 1.18 CRDs in shared/schemas/stackgres).
+ * Pure: tests validate exactly these objects against the upstream CRDs, and the component deploys them.
+ * None of them contains a password: credentials and role SQL are referenced through Secrets.
+ */
+import { CONSUMER_LABEL } from "../labels";
+import type { PlatformConfig } from "../config";
+import { AppLogin, stackGresScriptEntries } from "./sql";
+
+export const STACKGRES_API_VERSION = "stackgres.io/v1";
+/** SGObjectStorage exists only as v1beta1. */
+export const STACKGRES_OBJECT_STORAGE_API_VERSION = "stackgres.io/v1beta1";
+export const STACKGRES_CHART = "stackgres-operator";
+export const STACKGRES_CHART_REPO = "https://stackgres.io/downloads/stackgres-k8s/stackgres/helm/";
+
+/** Port of the `<cluster>` Service that goes to PgBouncer, and the one that goes straight to PostgreSQL. */
+export const STACKGRES_POOLER_PORT = 5432;
+export const STACKGRES_DIRECT_PORT = 5433;
+
+/** Keys of the credentials Secret (`spec.configurations.credentials`). */
+export const CREDENTIAL_KEYS = {
+    superuser: "superuser-password",
+    replication: "replication-password",
+    authenticator: "authenticator-password",
+} as const;
+
+/** Object names, all derived from the cluster name (never from anything that changes with unrelated config). */
+export function stackGresNames(clusterName: string) {
+    return {
+        cluster: clusterName,
+        profile: `${clusterName}-profile`,
+        postgresConfig: `${clusterName}-postgres`,
+        poolingConfig: `${clusterName}-pooling`,
+        /** Our own Secret for the system roles; not `<cluster>`, which the operator owns and rewrites. */
+        credentialsSecret: `${clusterName}-credentials`,
+        loginSqlSecret: `${clusterName}-login-sql`,
+        script: `${clusterName}-logins`,
+        objectStorage: `${clusterName}-backups`,
+        backupSecret: `${clusterName}-backup-storage`,
+    };
+}
+
+export type StackGresNames = ReturnType<typeof stackGresNames>;
+
+/** Key Vault secret holding an application's role SQL (rendered here with its password). */
+export function loginSqlVaultSecretName(appName: string): string {
+    return `pg-login-sql-${appName}`;
+}
+
+/** Key Vault secret holding the backup storage account's name (so one synced Secret carries both selectors). */
+export const BACKUP_ACCOUNT_VAULT_SECRET = "pg-backup-storage-account";
+
+/** Keys of the backup Secret. */
+export const BACKUP_KEYS = { storageAccount: "storageAccount", accessKey: "accessKey" } as const;
+
+/** The cluster's Service host: the `<cluster>` Service reaches the primary. */
+export function stackGresHost(clusterName: string, namespace: string): string {
+    return `${clusterName}.${namespace}.svc.cluster.local`;
+}
+
+interface Manifest {
+    readonly apiVersion: string;
+    readonly kind: string;
+    readonly metadata: { readonly name: string; readonly namespace: string; readonly labels: Record<string, string> };
+    readonly spec: Record<string, unknown>;
+}
+
+const LABELS = { "app.kubernetes.io/part-of": "data-platform", "app.kubernetes.io/component": "postgres" };
+
+function manifest(kind: string, name: string, namespace: string, spec: Record<string, unknown>, apiVersion = STACKGRES_API_VERSION): Manifest {
+    return { apiVersion, kind, metadata: { name, namespace, labels: LABELS }, spec };
+}
+
+/** Every StackGres object of the configuration, in creation order (the SGCluster last). */
+export function stackGresManifests(config: PlatformConfig, logins: readonly AppLogin[]): Manifest[] {
+    const sg = config.postgres.stackgres;
+    const ns = config.cluster.platformNamespace;
+    const n = stackGresNames(sg.clusterName);
+    const secretRef = (key: string) => ({ name: n.credentialsSecret, key });
+    const objects: Manifest[] = [
+        manifest("SGInstanceProfile", n.profile, ns, { cpu: sg.cpu, memory: sg.memory }),
+        manifest("SGPostgresConfig", n.postgresConfig, ns, {
+            postgresVersion: config.postgres.version,
+            "postgresql.conf": {
+                max_connections: String(config.postgres.maxConnections),
+                password_encryption: "scram-sha-256",
+                ssl_min_protocol_version: "TLSv1.2",
+            },
+        }),
+        manifest("SGPoolingConfig", n.poolingConfig, ns, {
+            pgBouncer: {
+                "pgbouncer.ini": {
+                    pgbouncer: {
+                        pool_mode: sg.poolMode,
+                        // Protocol-level prepared statements keep working in transaction mode (PgBouncer >= 1.21).
+                        max_prepared_statements: "200",
+                    },
+                },
+            },
+        }),
+        manifest("SGScript", n.script, ns, {
+            continueOnError: false,
+            scripts: stackGresScriptEntries(logins, n.loginSqlSecret),
+        }),
+    ];
+    const backups = sg.backups;
+    if (backups) {
+        objects.push(manifest("SGObjectStorage", n.objectStorage, ns, {
+            type: "azureBlob",
+            azureBlob: {
+                bucket: backups.container,
+                azureCredentials: {
+                    secretKeySelectors: {
+                        storageAccount: { name: n.backupSecret, key: BACKUP_KEYS.storageAccount },
+                        accessKey: { name: n.backupSecret, key: BACKUP_KEYS.accessKey },
+                    },
+                },
+            },
+        }, STACKGRES_OBJECT_STORAGE_API_VERSION));
+    }
+    objects.push(manifest("SGCluster", n.cluster, ns, {
+        profile: config.profile === "production" ? "production" : "development",
+        instances: sg.instances,
+        postgres: { version: config.postgres.version, ssl: { enabled: true } },
+        sgInstanceProfile: n.profile,
+        pods: { persistentVolume: { size: sg.storageSize, storageClass: config.cluster.storageClass } },
+        configurations: {
+            sgPostgresConfig: n.postgresConfig,
+            sgPoolingConfig: n.poolingConfig,
+            credentials: {
+                users: {
+                    superuser: { password: secretRef(CREDENTIAL_KEYS.superuser) },
+                    replication: { password: secretRef(CREDENTIAL_KEYS.replication) },
+                    authenticator: { password: secretRef(CREDENTIAL_KEYS.authenticator) },
+                },
+            },
+            ...(backups ? {
+                backups: [{ sgObjectStorage: n.objectStorage, cronSchedule: backups.schedule, retention: backups.retention, compression: "lz4" }],
+            } : {}),
+        },
+        // Explicit positive id: the operator prepends its own `<cluster>-default` entry to this list-map.
+        managedSql: { continueOnSGScriptError: false, scripts: [{ id: 1, sgScript: n.script }] },
+    }));
+    return objects;
+}
+
+/**
+ * Ingress to the cluster's pods: applications (consumer namespaces) on the Service ports, the cluster's own pods
+ * (replication, Patroni) and the operator (Patroni REST, managed SQL) on any port. Pod labels as StackGres sets them.
+ */
+export function stackGresNetworkPolicySpec(config: PlatformConfig) {
+    const sg = config.postgres.stackgres;
+    return {
+        podSelector: { matchLabels: { app: "StackGresCluster", "stackgres.io/cluster-name": sg.clusterName } },
+        policyTypes: ["Ingress"],
+        ingress: [
+            {
+                from: [{ namespaceSelector: { matchLabels: { [CONSUMER_LABEL]: "true" } } }],
+                ports: [STACKGRES_POOLER_PORT, STACKGRES_DIRECT_PORT].map((port) => ({ protocol: "TCP", port })),
+            },
+            { from: [{ podSelector: {} }] },
+            { from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": sg.operatorNamespace } } }] },
+        ],
+    };
+}

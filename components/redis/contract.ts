@@ -1,0 +1,50 @@
+/** An application's Redis environment (pure): what a Sentinel-aware client, or a URL client, needs. */
+import type { AppConfig } from "../config/platform";
+import type { RedisConfig } from "../config/redis";
+import { appUserName } from "./acl";
+import type { RedisLayout } from "./layout";
+
+export const SENTINEL_CONTRACT_KEYS = [
+    "REDIS_SENTINEL_HOSTS", "REDIS_SENTINEL_MASTER", "REDIS_USERNAME", "REDIS_PASSWORD", "REDIS_DB", "REDIS_SENTINEL_PASSWORD", "REDIS_TLS",
+] as const;
+/** Standalone: one URL (helper D's contract, components/contract.ts, fixes these key sets). */
+export const STANDALONE_CONTRACT_KEYS = ["REDIS_URL", "REDIS_TLS"] as const;
+/** Keys whose values contain a password. */
+export const SECRET_CONTRACT_KEYS: readonly string[] = ["REDIS_PASSWORD", "REDIS_SENTINEL_PASSWORD", "REDIS_URL"];
+
+export function contractKeys(redis: Pick<RedisConfig, "mode">): readonly string[] {
+    return redis.mode === "sentinel" ? SENTINEL_CONTRACT_KEYS : STANDALONE_CONTRACT_KEYS;
+}
+
+export interface RedisEnvArgs {
+    readonly redis: RedisConfig;
+    readonly layout: Pick<RedisLayout, "dataNodes" | "sentinels">;
+    readonly app: Pick<AppConfig, "name" | "redisDb">;
+    readonly password: string;
+    /** Sentinel's client password (sentinel mode). */
+    readonly sentinelPassword: string;
+}
+
+/** `redis[s]://<user>:<password>@<host>:<port>/<db>` with user and password percent-encoded. */
+export function redisUrl(tls: boolean, user: string, password: string, host: string, port: number, db: number): string {
+    return `${tls ? "rediss" : "redis"}://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${port}/${db}`;
+}
+
+export function redisEnv(args: RedisEnvArgs): Record<string, string> {
+    const { redis, layout, app } = args;
+    const user = appUserName(app);
+    const tls = String(redis.tls);
+    if (redis.mode === "sentinel") {
+        return {
+            REDIS_SENTINEL_HOSTS: layout.sentinels.map((s) => `${s.host}:${s.port}`).join(","),
+            REDIS_SENTINEL_MASTER: redis.masterName,
+            REDIS_USERNAME: user,
+            REDIS_PASSWORD: args.password,
+            REDIS_DB: String(app.redisDb),
+            REDIS_SENTINEL_PASSWORD: args.sentinelPassword,
+            REDIS_TLS: tls,
+        };
+    }
+    const node = layout.dataNodes[0];
+    return { REDIS_URL: redisUrl(redis.tls, user, args.password, node.host, node.port, app.redisDb), REDIS_TLS: tls };
+}

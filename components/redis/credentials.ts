@@ -1,0 +1,27 @@
+/**
+ * The credentials the Redis service needs (pure: no resource code). Helper A's list of all platform
+ * credentials imports `redisCredentialIds`; the component reads the passwords by these ids.
+ */
+import type { PlatformConfig } from "../config";
+
+/** Break-glass superuser; also what the preStop hook uses to pause writes and ask for a failover. */
+export const REDIS_ADMIN_ID = "redis-admin";
+/** Read-only user of probes and redis_exporter, on data nodes and Sentinels. */
+export const REDIS_MONITOR_ID = "redis-monitor";
+/** `masteruser` of every data node (each one may become a replica). */
+export const REDIS_REPLICATION_ID = "redis-replication";
+/** Sentinel's user on the data nodes and between Sentinels (`auth-user`, `sentinel-user`). */
+export const REDIS_SENTINEL_ID = "redis-sentinel";
+/** What clients give Sentinel (`REDIS_SENTINEL_PASSWORD`): its `default` user, limited to discovery. */
+export const REDIS_SENTINEL_CLIENT_ID = "redis-sentinel-auth";
+
+/** Redis ACL user of one application. */
+export function redisAppCredentialId(appName: string): string {
+    return `redis-app-${appName}`;
+}
+
+/** Every credential id the Redis service reads, for the configured mode. */
+export function redisCredentialIds(config: Pick<PlatformConfig, "redis" | "apps">): string[] {
+    const sentinel = config.redis.mode === "sentinel" ? [REDIS_REPLICATION_ID, REDIS_SENTINEL_ID, REDIS_SENTINEL_CLIENT_ID] : [];
+    return [REDIS_ADMIN_ID, REDIS_MONITOR_ID, ...sentinel, ...config.apps.map((a) => redisAppCredentialId(a.name))];
+}

@@ -1,0 +1,87 @@
+/**
+ * Where the Redis processes live: names and addresses of every data node and Sentinel and the
+ * directories the rendered files use. On Kubernetes these are pod FQDNs and mount paths; the
+ * integration tests and the sandbox use loopback ports and temp directories with the same files.
+ */
+import type { RedisConfig } from "../config/redis";
+
+export const REDIS_PORT = 6379;
+export const SENTINEL_PORT = 26379;
+export const EXPORTER_PORT = 9121;
+export const CLUSTER_DOMAIN = "cluster.local";
+
+/** Kubernetes object names (stable: they never depend on sizes or other settings). */
+export const NAMES = {
+    data: "redis",
+    dataHeadless: "redis-headless",
+    /** ClusterIP Service of the standalone pod (`REDIS_URL`). */
+    standalone: "redis",
+    sentinel: "redis-sentinel",
+    config: "redis-config",
+    auth: "redis-auth",
+    tls: "redis-tls",
+} as const;
+
+export interface Endpoint {
+    readonly host: string;
+    readonly port: number;
+}
+
+/** Directories the rendered configuration and scripts refer to. */
+export interface RedisDirs {
+    /** Rendered configuration and scripts (a ConfigMap, read-only). */
+    readonly config: string;
+    /** Synced credentials: ACL files and the passwords that must be plaintext (a Secret, read-only). */
+    readonly auth: string;
+    /** `tls.crt`, `tls.key`, `ca.crt` (a TLS Secret, read-only). */
+    readonly tls: string;
+    /** Data node persistence (AOF), on a volume. */
+    readonly data: string;
+    /** Sentinel state: the `sentinel.conf` Sentinel rewrites, on a volume. */
+    readonly sentinelData: string;
+    /** Writable scratch space for the generated `redis.conf`. */
+    readonly run: string;
+}
+
+export interface RedisLayout {
+    /** Data nodes by ordinal; ordinal 0 is the bootstrap master of a brand-new group. */
+    readonly dataNodes: readonly Endpoint[];
+    /** Sentinels by ordinal (empty in standalone mode). */
+    readonly sentinels: readonly Endpoint[];
+    readonly dirs: RedisDirs;
+}
+
+/** Mount paths in the pods. */
+export const POD_DIRS: RedisDirs = {
+    config: "/etc/redis/config",
+    auth: "/etc/redis/auth",
+    tls: "/etc/redis/tls",
+    data: "/data",
+    sentinelData: "/data",
+    run: "/run/redis",
+};
+
+/** `<pod>.<service>.<namespace>.svc.cluster.local`: resolvable from every namespace. */
+export function podFqdn(statefulSet: string, ordinal: number, service: string, namespace: string): string {
+    return `${statefulSet}-${ordinal}.${service}.${namespace}.svc.${CLUSTER_DOMAIN}`;
+}
+
+export function serviceFqdn(service: string, namespace: string): string {
+    return `${service}.${namespace}.svc.${CLUSTER_DOMAIN}`;
+}
+
+/** The layout of the group in the cluster. */
+export function kubernetesLayout(redis: RedisConfig, namespace: string): RedisLayout {
+    const sentinelMode = redis.mode === "sentinel";
+    const dataCount = sentinelMode ? redis.replicas : 1;
+    return {
+        dataNodes: Array.from({ length: dataCount }, (_, i) => ({ host: podFqdn(NAMES.data, i, NAMES.dataHeadless, namespace), port: REDIS_PORT })),
+        sentinels: sentinelMode
+            ? Array.from({ length: redis.sentinels }, (_, i) => ({ host: podFqdn(NAMES.sentinel, i, NAMES.sentinel, namespace), port: SENTINEL_PORT }))
+            : [],
+        dirs: POD_DIRS,
+    };
+}
+
+/** Type token of the component (the sandbox finds its non-secret config in a recorded run by it). */
+export const REDIS_COMPONENT_TYPE = "data-platform:redis:RedisSentinel";

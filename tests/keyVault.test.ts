@@ -1,0 +1,250 @@
+import * as assert from "assert";
+import { ConfigError, PlatformConfig, defaultVaultName, parseConfig } from "../components/config";
+import { KEY_VAULT_NAME } from "../components/config/names";
+import { KEY_VAULT_ROLES, adoptionProblem, externalSecretsIdentityName, parseVaultId, roleAssignmentName } from "../components/credentialNames";
+import { MOCK_DEPLOYER_OBJECT_ID, MOCK_SUBSCRIPTION_ID, MOCK_TENANT_ID } from "../engine/answers";
+import type { RecordedResource, RunResult } from "../engine/mockEngine";
+import { loadStackConfig, mergeConfig } from "../engine/stackConfig";
+import { Overrides, STACKS, byName, byType, runStack } from "./support/program";
+import { keyVaultOverride } from "./support/keyVaultOverrides";
+
+const VAULT = "azure-native:keyvault:Vault";
+const SECRET = "azure-native:keyvault:Secret";
+const ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment";
+const IDENTITY = "azure-native:managedidentity:UserAssignedIdentity";
+const FEDERATION = "azure-native:managedidentity:FederatedIdentityCredential";
+
+function parseStack(stack: string, overrides: Overrides = {}): PlatformConfig {
+    const { config, secretKeys } = mergeConfig(loadStackConfig(stack), overrides);
+    return parseConfig(config, stack, secretKeys);
+}
+
+/** The ConfigError's problem lines for a variant that must be refused. */
+function refused(stack: string, overrides: Overrides): string[] {
+    try {
+        parseStack(stack, overrides);
+    } catch (err) {
+        assert.ok(err instanceof ConfigError, `expected ConfigError, got ${err}`);
+        return err.issues.map((i) => `${i.path}: given ${i.given}; allowed: ${i.allowed}`);
+    }
+    return assert.fail(`configuration was accepted: ${JSON.stringify(overrides)}`);
+}
+
+function assertRefused(stack: string, changes: Record<string, unknown>, path: string, allowed: RegExp): void {
+    const lines = refused(stack, keyVaultOverride(stack, changes));
+    const line = lines.find((l) => l.startsWith(`${path}: `));
+    assert.ok(line, `no problem reported for ${path}; got:\n${lines.join("\n")}`);
+    assert.match(line, allowed);
+}
+
+function roleDefinition(guid: string): string {
+    return `/subscriptions/${MOCK_SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/${guid}`;
+}
+
+function assignments(result: RunResult): { officer: RecordedResource; user: RecordedResource } {
+    return {
+        officer: byName(result, ROLE_ASSIGNMENT, "keyvault-deployer-officer"),
+        user: byName(result, ROLE_ASSIGNMENT, "eso-identity-vault-secrets-user"),
+    };
+}
+
+describe("Key Vault", () => {
+    for (const stack of STACKS) {
+        describe(`${stack} stack`, () => {
+            it("creates the vault with RBAC, purge protection, retention and a default-deny firewall", async () => {
+                const result = await runStack(stack);
+                const config = parseStack(stack);
+                const vaults = byType(result, VAULT);
+                assert.strictEqual(vaults.length, 1);
+                const [vault] = vaults;
+                const p = vault.inputs.properties;
+                assert.strictEqual(vault.inputs.vaultName, defaultVaultName(stack, config.azure.resourceGroupName));
+                assert.strictEqual(vault.inputs.resourceGroupName, config.azure.resourceGroupName);
+                assert.strictEqual(p.enableRbacAuthorization, true);
+                assert.strictEqual(p.enablePurgeProtection, true);
+                assert.strictEqual(p.enableSoftDelete, true);
+                assert.strictEqual(p.softDeleteRetentionInDays, stack === "prod" ? 90 : 7);
+                assert.strictEqual(p.tenantId, MOCK_TENANT_ID);
+                assert.deepStrictEqual(p.sku, { family: "A", name: "standard" });
+                assert.strictEqual(p.networkAcls.defaultAction, "Deny");
+                assert.strictEqual(p.networkAcls.bypass, "None");
+                if (stack === "prod") {
+                    assert.strictEqual(p.publicNetworkAccess, "Disabled");
+                    assert.deepStrictEqual(p.networkAcls.ipRules, []);
+                } else {
+                    assert.strictEqual(p.publicNetworkAccess, "Enabled");
+                    assert.deepStrictEqual(p.networkAcls.ipRules, config.keyVault.allowedIpRanges.map((value) => ({ value })));
+                    assert.ok(config.keyVault.allowedIpRanges.length > 0, "the dev stack file admits its ranges");
+                }
+                assert.deepStrictEqual(vault.inputs.tags, config.azure.tags);
+                assert.strictEqual(vault.options.protect, config.protect);
+                assert.strictEqual(vault.options.retainOnDelete, true);
+                assert.match(vault.provider ?? "", /\$pulumi:providers:azure-native::azure::/);
+            });
+
+            it("scopes both role assignments to the vault with the built-in role ids of the deploying subscription", async () => {
+                const result = await runStack(stack);
+                const [vault] = byType(result, VAULT);
+                const identity = byType(result, IDENTITY)[0];
+                const { officer, user } = assignments(result);
+                assert.strictEqual(byType(result, ROLE_ASSIGNMENT).length, 2);
+
+                assert.strictEqual(officer.inputs.scope, vault.id);
+                assert.strictEqual(officer.inputs.principalId, MOCK_DEPLOYER_OBJECT_ID);
+                assert.strictEqual(officer.inputs.roleDefinitionId, roleDefinition("b86a8fe4-44ce-4948-aee5-eccb2c155cd7"));
+                assert.strictEqual(officer.inputs.roleAssignmentName, roleAssignmentName(vault.id as string, MOCK_DEPLOYER_OBJECT_ID, KEY_VAULT_ROLES.secretsOfficer));
+
+                assert.strictEqual(user.inputs.scope, vault.id);
+                assert.strictEqual(user.inputs.principalId, identity.outputs.principalId);
+                assert.strictEqual(user.inputs.principalType, "ServicePrincipal");
+                assert.strictEqual(user.inputs.roleDefinitionId, roleDefinition("4633458b-17de-408a-b874-0445c86b69e6"));
+
+                for (const ra of [officer, user]) {
+                    assert.match(ra.inputs.scope, /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.KeyVault\/vaults\/[^/]+$/, "never RG or subscription scope");
+                    assert.match(ra.inputs.roleAssignmentName, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+                }
+            });
+
+            it("federates the identity with the External Secrets service account", async () => {
+                const result = await runStack(stack);
+                const config = parseStack(stack);
+                const [identity] = byType(result, IDENTITY);
+                const [fic] = byType(result, FEDERATION);
+                const eso = config.cluster.externalSecrets;
+                assert.strictEqual(identity.inputs.resourceName, externalSecretsIdentityName(config.keyVault.name));
+                assert.strictEqual(identity.inputs.resourceGroupName, config.azure.resourceGroupName);
+                assert.strictEqual(fic.inputs.resourceName, identity.inputs.resourceName);
+                assert.strictEqual(fic.inputs.issuer, result.outputs.oidcIssuerUrl);
+                assert.match(fic.inputs.issuer, /^https:\/\//);
+                assert.strictEqual(fic.inputs.subject, `system:serviceaccount:${eso.namespace}:${eso.serviceAccountName}`);
+                assert.deepStrictEqual(fic.inputs.audiences, ["api://AzureADTokenExchange"]);
+            });
+
+            it("makes every Key Vault secret wait for the deployer's Secrets Officer assignment", async () => {
+                const result = await runStack(stack);
+                const { officer } = assignments(result);
+                const secrets = byType(result, SECRET);
+                assert.ok(secrets.length > 0);
+                for (const secret of secrets) {
+                    assert.ok(secret.dependencies.includes(officer.urn), `${secret.name} does not wait for ${officer.name}`);
+                    assert.strictEqual(secret.options.retainOnDelete, true, secret.name);
+                    assert.match(secret.provider ?? "", /\$pulumi:providers:azure-native::azure::/, secret.name);
+                }
+            });
+
+            it("exports vault name and URI, the identity's client id and the secret names, no values", async () => {
+                const result = await runStack(stack);
+                const [vault] = byType(result, VAULT);
+                const [identity] = byType(result, IDENTITY);
+                assert.strictEqual(result.outputs.keyVault.name, vault.inputs.vaultName);
+                assert.strictEqual(result.outputs.keyVault.uri, `https://${vault.inputs.vaultName}.vault.azure.net/`);
+                assert.strictEqual(result.outputs.externalSecretsClientId, identity.outputs.clientId);
+                const credentials = byName(result, "data-platform:credentials:Credentials", "credentials");
+                const secretNames = byType(result, SECRET).filter((s) => s.parent === credentials.urn).map((s) => s.inputs.secretName).sort();
+                assert.deepStrictEqual(Object.values(result.outputs.credentialSecretNames).sort(), secretNames);
+                assert.deepStrictEqual(result.outputSecretPaths, [], "outputs hold no secret");
+            });
+        });
+    }
+
+    it("gives the closed prod vault a private endpoint registered in the vault's private DNS zone", async () => {
+        const result = await runStack("prod");
+        const config = parseStack("prod");
+        const pe = config.keyVault.privateEndpoint;
+        assert.ok(pe, "the prod stack file configures one");
+        const [vault] = byType(result, VAULT);
+        const endpoint = byName(result, "azure-native:network:PrivateEndpoint", "keyvault-pe");
+        assert.strictEqual(endpoint.inputs.subnet.id, pe.subnetId);
+        assert.deepStrictEqual(endpoint.inputs.privateLinkServiceConnections, [{ name: "vault", privateLinkServiceId: vault.id, groupIds: ["vault"] }]);
+        assert.strictEqual(endpoint.inputs.resourceGroupName, config.azure.resourceGroupName);
+        const dns = byName(result, "azure-native:network:PrivateDnsZoneGroup", "keyvault-pe-dns");
+        assert.strictEqual(dns.inputs.privateEndpointName, endpoint.inputs.privateEndpointName);
+        assert.deepStrictEqual(dns.inputs.privateDnsZoneConfigs, [{ name: "vault", privateDnsZoneId: pe.privateDnsZoneId }]);
+        assert.strictEqual(byType(await runStack("dev"), "azure-native:network:PrivateEndpoint").length, 0, "dev is reached over its firewall");
+    });
+
+    it("leaves purge protection out when it is off (Azure refuses false)", async () => {
+        const result = await runStack("dev", keyVaultOverride("dev", { purgeProtection: false }));
+        const [vault] = byType(result, VAULT);
+        assert.ok(!("enablePurgeProtection" in vault.inputs.properties) || vault.inputs.properties.enablePurgeProtection === undefined);
+        assert.strictEqual(vault.inputs.properties.enableRbacAuthorization, true);
+    });
+
+    it("adopts an existing vault by id: no vault created, secrets and role assignments target the adopted one", async () => {
+        const existing = `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/rg-shared-secrets/providers/Microsoft.KeyVault/vaults/kv-shared-dev`;
+        const result = await runStack("dev", keyVaultOverride("dev", { existingVaultId: existing }));
+        assert.strictEqual(byType(result, VAULT).length, 0);
+        const lookup = result.invokes.find((i) => i.token === "azure-native:keyvault:getVault");
+        assert.deepStrictEqual(lookup?.inputs, { resourceGroupName: "rg-shared-secrets", vaultName: "kv-shared-dev" });
+        for (const ra of byType(result, ROLE_ASSIGNMENT)) {
+            assert.strictEqual(ra.inputs.scope, existing, ra.name);
+        }
+        const secrets = byType(result, SECRET);
+        assert.ok(secrets.length > 0);
+        for (const secret of secrets) {
+            assert.strictEqual(secret.inputs.vaultName, "kv-shared-dev");
+            assert.strictEqual(secret.inputs.resourceGroupName, "rg-shared-secrets");
+        }
+        assert.deepStrictEqual(result.outputs.keyVault, { name: "kv-shared-dev", uri: "https://kv-shared-dev.vault.azure.net/" });
+    });
+
+    it("adopts only an RBAC vault of the deploying subscription", () => {
+        const ref = parseVaultId("/subscriptions/99999999-9999-9999-9999-999999999999/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-elsewhere");
+        assert.deepStrictEqual(ref, { subscriptionId: "99999999-9999-9999-9999-999999999999", resourceGroupName: "rg", vaultName: "kv-elsewhere" });
+        assert.match(adoptionProblem(ref, true, MOCK_SUBSCRIPTION_ID) ?? "", /existingVaultId is in subscription 99999999-.*deploys to 00000000-/);
+        assert.match(adoptionProblem(ref, false, ref.subscriptionId) ?? "", /kv-elsewhere uses access policies/);
+        assert.match(adoptionProblem(ref, undefined, ref.subscriptionId) ?? "", /uses access policies/);
+        assert.strictEqual(adoptionProblem(ref, true, ref.subscriptionId.toUpperCase()), undefined);
+        assert.throws(() => parseVaultId("/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/my_vault"), /not a Key Vault resource id/);
+    });
+
+    describe("configuration", () => {
+        it("refuses vault names Azure refuses", () => {
+            for (const name of ["ab", "1vault", "vault-", "my--vault", "my_vault", "a".repeat(25)]) {
+                assertRefused("dev", { name }, "data-platform:keyVault.name", /3-24 letters, digits and single dashes/);
+            }
+            assert.strictEqual(parseStack("dev", keyVaultOverride("dev", { name: "kv-Orders-01" })).keyVault.name, "kv-Orders-01");
+        });
+
+        it("derives a valid vault name for any stack name", () => {
+            for (const stack of ["dev", "prod", "a", "x".repeat(60), "Feature/JIRA-123_try", "---", "9lives", "team.a--b"]) {
+                const name = defaultVaultName(stack, "rg-data-platform");
+                assert.match(name, KEY_VAULT_NAME, `${stack} -> ${name}`);
+            }
+        });
+
+        it("refuses an existing vault id that is not a Key Vault or whose name breaks the rule", () => {
+            const rg = `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/rg`;
+            assertRefused("dev", { existingVaultId: `${rg}/providers/Microsoft.Storage/storageAccounts/kv` }, "data-platform:keyVault.existingVaultId", /a Key Vault resource id/);
+            assertRefused("dev", { existingVaultId: `${rg}/providers/Microsoft.KeyVault/vaults/my_vault` }, "data-platform:keyVault.existingVaultId", /naming rule/);
+        });
+
+        it("refuses rotation keys that are not valid secret names or not credentials of the stack", () => {
+            assertRefused("dev", { rotations: { "pg_admin": "1" } }, "data-platform:keyVault.rotations.pg_admin (key)", /credential id/);
+            assertRefused("dev", { rotations: { "pg-app-unknown": "1" } }, "data-platform:keyVault.rotations.pg-app-unknown (key)", /credential id of this stack: .*pg-admin/);
+            // Sentinel credentials exist only in sentinel mode (prod), not in the standalone dev stack.
+            assertRefused("dev", { rotations: { "redis-sentinel": "1" } }, "data-platform:keyVault.rotations.redis-sentinel (key)", /credential id of this stack/);
+            assert.deepStrictEqual(parseStack("prod", keyVaultOverride("prod", { rotations: { "redis-sentinel": "2026-11" } })).keyVault.rotations, { "redis-sentinel": "2026-11" });
+            assertRefused("dev", { rotations: { "pg-admin": "" } }, "data-platform:keyVault.rotations.pg-admin", /0 to 64|1 to 64/);
+        });
+
+        it("refuses passwords shorter than 32 characters and special characters outside the safe set", () => {
+            assertRefused("dev", { passwords: { length: 31 } }, "data-platform:keyVault.passwords.length", /from 32 to 128/);
+            assertRefused("prod", { passwords: { length: 16 } }, "data-platform:keyVault.passwords.length", /from 32 to 128/);
+            assertRefused("dev", { passwords: { special: "$" } }, "data-platform:keyVault.passwords.special", /outside the safe set/);
+            assertRefused("dev", { passwords: { special: "" } }, "data-platform:keyVault.passwords.special", /non-empty subset/);
+            assert.strictEqual(parseStack("dev", keyVaultOverride("dev", { passwords: { length: 32 } })).keyVault.passwords.length, 32);
+        });
+
+        it("refuses a created vault that nothing could reach: no public access and no private endpoint", () => {
+            assertRefused("prod", { privateEndpoint: undefined }, "data-platform:keyVault.privateEndpoint", /private endpoint .* while publicNetworkAccess is false/);
+            const adopted = `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-shared`;
+            assert.doesNotThrow(() => parseStack("prod", keyVaultOverride("prod", { privateEndpoint: undefined, existingVaultId: adopted })), "an adopted vault's network is its owner's");
+            assertRefused("prod", { privateEndpoint: { subnetId: "snet", privateDnsZoneId: "zone" } }, "data-platform:keyVault.privateEndpoint.privateDnsZoneId", /privatelink\.vaultcore\.azure\.net/);
+        });
+
+        it("refuses allowed ranges on a vault without public access", () => {
+            assertRefused("prod", { allowedIpRanges: ["203.0.113.7"] }, "data-platform:keyVault.allowedIpRanges", /no ranges while publicNetworkAccess is false/);
+        });
+    });
+});

@@ -1,0 +1,222 @@
+/**
+ * Validates custom resources against the real upstream CRDs in `shared/schemas/` (StackGres, ESO).
+ *
+ * Stricter than `kubectl apply` on one point on purpose: CRD structural schemas do not say
+ * `additionalProperties: false`, and the API server silently prunes unknown fields. A misspelt field
+ * would be dropped without a trace, so here every object schema with `properties` that does not preserve
+ * unknown fields refuses them. Not checked: CEL rules (`x-kubernetes-validations`) and list-map uniqueness.
+ *
+ * Schemas dir: `$CRD_SCHEMAS_DIR`, default `<repo>/../shared/schemas`.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import Ajv, { ErrorObject, ValidateFunction } from "ajv";
+import * as YAML from "yaml";
+
+export const SCHEMAS_DIR = process.env.CRD_SCHEMAS_DIR ?? path.resolve(__dirname, "..", "..", "..", "shared", "schemas");
+
+type JsonSchema = Record<string, unknown>;
+
+interface CrdVersion {
+    readonly served: boolean;
+    readonly schema: JsonSchema;
+    /** The CRD file, for messages. */
+    readonly file: string;
+}
+
+/** `<group>/<version>` + kind -> the version's schema, from every CRD under the schemas dir. */
+export function loadCrds(dir: string = SCHEMAS_DIR): Map<string, CrdVersion> {
+    const crds = new Map<string, CrdVersion>();
+    for (const file of yamlFiles(dir)) {
+        for (const doc of YAML.parseAllDocuments(fs.readFileSync(file, "utf8"), { merge: true })) {
+            if (doc.errors.length > 0) {
+                throw new Error(`${file}: ${doc.errors[0].message}`);
+            }
+            const crd = doc.toJS({ maxAliasCount: -1 }) as any;
+            if (crd?.kind !== "CustomResourceDefinition") {
+                continue;
+            }
+            for (const version of crd.spec.versions) {
+                crds.set(key(`${crd.spec.group}/${version.name}`, crd.spec.names.kind), {
+                    served: version.served === true,
+                    schema: version.schema.openAPIV3Schema,
+                    file,
+                });
+            }
+        }
+    }
+    return crds;
+}
+
+function yamlFiles(dir: string): string[] {
+    return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+        const full = path.join(dir, entry.name);
+        if (entry.isDirectory()) {
+            return yamlFiles(full);
+        }
+        return /\.ya?ml$/.test(entry.name) ? [full] : [];
+    }).sort();
+}
+
+function key(apiVersion: string, kind: string): string {
+    return `${apiVersion} ${kind}`;
+}
+
+/**
+ * The CRD schema with unknown fields refused: `additionalProperties: false` on every object schema that
+ * lists `properties` and neither preserves unknown fields nor says anything about additional properties.
+ * Schemas inside `anyOf`/`oneOf`/`allOf`/`not` only add constraints to their parent and are left alone.
+ */
+export function closeSchema(schema: unknown, inJunctor = false): unknown {
+    if (Array.isArray(schema)) {
+        return schema.map((s) => closeSchema(s, inJunctor));
+    }
+    if (schema === null || typeof schema !== "object") {
+        return schema;
+    }
+    const node = schema as JsonSchema;
+    const out: JsonSchema = {};
+    for (const [k, v] of Object.entries(node)) {
+        if (k === "properties" && v !== null && typeof v === "object") {
+            out[k] = Object.fromEntries(Object.entries(v as JsonSchema).map(([p, s]) => [p, closeSchema(s)]));
+        } else if (k === "items" || (k === "additionalProperties" && typeof v === "object")) {
+            out[k] = closeSchema(v);
+        } else if (k === "anyOf" || k === "oneOf" || k === "allOf" || k === "not") {
+            out[k] = closeSchema(v, true);
+        } else {
+            // `default`, `enum`, `example` and CEL rules are data, not schemas: copied as they are.
+            out[k] = v;
+        }
+    }
+    if (!inJunctor && "properties" in node && !("additionalProperties" in node) && node["x-kubernetes-preserve-unknown-fields"] !== true) {
+        out.additionalProperties = false;
+    }
+    return out;
+}
+
+/** DNS-1123 subdomain (object names) and label (namespaces). */
+const DNS_SUBDOMAIN = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+const DNS_LABEL = "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$";
+const STRING_MAP = { type: "object", additionalProperties: { type: "string" } };
+
+/**
+ * The API server accepts `apiVersion`, `kind` and an ObjectMeta at the root of every custom resource, whether
+ * or not the CRD lists them (StackGres' CRDs do not). The ObjectMeta fields a program sets are checked here.
+ */
+const ROOT_FIELDS: JsonSchema = {
+    apiVersion: { type: "string" },
+    kind: { type: "string" },
+    metadata: {
+        type: "object",
+        required: ["name"],
+        additionalProperties: false,
+        properties: {
+            name: { type: "string", maxLength: 253, pattern: DNS_SUBDOMAIN },
+            namespace: { type: "string", maxLength: 63, pattern: DNS_LABEL },
+            labels: STRING_MAP,
+            annotations: STRING_MAP,
+            finalizers: { type: "array", items: { type: "string" } },
+        },
+    },
+};
+
+/** The closed schema of a CRD version, with the root fields every custom resource has. */
+export function rootSchema(schema: JsonSchema): JsonSchema {
+    const closed = closeSchema(schema) as JsonSchema;
+    return { ...closed, properties: { ...(closed.properties as JsonSchema), ...ROOT_FIELDS }, additionalProperties: false };
+}
+
+const INT32 = 2 ** 31;
+
+function newAjv(): Ajv {
+    const ajv = new Ajv({
+        allErrors: true,
+        strict: true,
+        // Kubernetes schemas put `required`/`properties` without `type: object` in places; types are still checked.
+        strictTypes: false,
+        strictRequired: false,
+        // CRD patterns are Go RE2 syntax; some use identity escapes that JavaScript's unicode mode refuses.
+        unicodeRegExp: false,
+    });
+    // Kubernetes extensions: annotations for the API server, except int-or-string which is a type.
+    for (const keyword of ["x-kubernetes-preserve-unknown-fields", "x-kubernetes-list-type", "x-kubernetes-list-map-keys",
+        "x-kubernetes-map-type", "x-kubernetes-validations", "x-kubernetes-embedded-resource", "example"]) {
+        ajv.addKeyword({ keyword: keyword, schemaType: ["boolean", "string", "array", "object"] });
+    }
+    ajv.addKeyword({
+        keyword: "x-kubernetes-int-or-string",
+        schemaType: "boolean",
+        validate: (on: boolean, data: unknown) => !on || typeof data === "string" || Number.isInteger(data),
+        errors: false,
+    });
+    // The formats the API server checks, as it checks them; int-or-string is carried by the keyword above.
+    ajv.addFormat("int32", { type: "number", validate: (n: number) => Number.isInteger(n) && n >= -INT32 && n < INT32 });
+    ajv.addFormat("int64", { type: "number", validate: (n: number) => Number.isInteger(n) });
+    ajv.addFormat("byte", /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/);
+    ajv.addFormat("date-time", /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/);
+    ajv.addFormat("int-or-string", true);
+    return ajv;
+}
+
+/** Validates objects against the CRDs of one schemas directory; compiles each version once. */
+export class CrdValidator {
+    private readonly crds: Map<string, CrdVersion>;
+    private readonly ajv = newAjv();
+    private readonly compiled = new Map<string, ValidateFunction>();
+
+    constructor(dir: string = SCHEMAS_DIR) {
+        this.crds = loadCrds(dir);
+    }
+
+    /** The kinds known, as `<apiVersion> <kind>` (served and unserved versions). */
+    known(): string[] {
+        return [...this.crds.keys()].sort();
+    }
+
+    /**
+     * Problems of `obj` against its CRD, one line each (`<kind>/<name> <path>: <message>`); empty when valid.
+     * Throws when no CRD defines the object's apiVersion and kind.
+     */
+    validate(obj: { apiVersion?: unknown; kind?: unknown; metadata?: unknown; spec?: unknown }): string[] {
+        const apiVersion = String(obj.apiVersion);
+        const kind = String(obj.kind);
+        const crd = this.crds.get(key(apiVersion, kind));
+        if (!crd) {
+            const sameKind = this.known().filter((k) => k.endsWith(` ${kind}`));
+            throw new Error(`no CRD for ${apiVersion} ${kind} under ${SCHEMAS_DIR}` + (sameKind.length ? `; known: ${sameKind.join(", ")}` : ""));
+        }
+        const label = `${kind}/${(obj.metadata as { name?: string } | undefined)?.name ?? "(unnamed)"}`;
+        if (!crd.served) {
+            return [`${label}: ${apiVersion} is not served by ${path.basename(crd.file)}`];
+        }
+        let validate = this.compiled.get(key(apiVersion, kind));
+        if (!validate) {
+            validate = this.ajv.compile(rootSchema(crd.schema));
+            this.compiled.set(key(apiVersion, kind), validate);
+        }
+        const subject: Record<string, unknown> = { apiVersion: obj.apiVersion, kind: obj.kind, metadata: obj.metadata };
+        if (obj.spec !== undefined) {
+            subject.spec = obj.spec;
+        }
+        return validate(subject) ? [] : (validate.errors ?? []).map((e) => `${label} ${e.instancePath || "/"}: ${describe(e)}`);
+    }
+}
+
+function describe(error: ErrorObject): string {
+    const params = error.params as Record<string, unknown>;
+    if (error.keyword === "additionalProperties") {
+        return `unknown field ${JSON.stringify(params.additionalProperty)}`;
+    }
+    if (error.keyword === "enum") {
+        return `${error.message}: ${JSON.stringify(params.allowedValues)}`;
+    }
+    return error.message ?? error.keyword;
+}
+
+let shared: CrdValidator | undefined;
+
+/** `validate` with the default schemas dir (loaded once per process). */
+export function validateAgainstCrd(obj: { apiVersion?: unknown; kind?: unknown; metadata?: unknown; spec?: unknown }): string[] {
+    shared ??= new CrdValidator();
+    return shared.validate(obj);
+}

@@ -1,0 +1,208 @@
+/**
+ * Runs CrossGuard policies over what the mock engine recorded, the way the policy analyzer would:
+ * resource policies see each registration's inputs (secrets unwrapped, behind the analyzer's
+ * unknown-checking proxy) and options; stack policies see every non-provider resource's outputs with
+ * parent and dependencies resolved. `notApplicable` throws and is recorded, as in the analyzer; reading
+ * an input that is unknown during preview throws and becomes an advisory "can't run during preview".
+ */
+import type {
+    EnforcementLevel,
+    Policies,
+    PolicyResource,
+    PolicyResourceOptions,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+} from "@pulumi/policy";
+import type { RecordedResource, RunResult } from "../../engine/mockEngine";
+import { replaceAtPaths } from "../../engine/paths";
+
+// Exported at run time, declared @internal (stripped from the typings).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { unknownCheckingProxy, UnknownValueError } = require("@pulumi/policy") as {
+    unknownCheckingProxy<T extends object>(o: T): T;
+    UnknownValueError: new (...args: never[]) => Error;
+};
+
+/** How the engine sends an input that is unknown during preview (the proxy throws on reading it). */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/** Per-policy config as `--policy-pack-config` gives it: `{ "<policy>": { "enforcementLevel"?, ...props } }`. */
+export type PackConfig = Record<string, Record<string, unknown>>;
+
+export interface Violation {
+    readonly policy: string;
+    readonly enforcementLevel: EnforcementLevel;
+    readonly message: string;
+    readonly urn?: string;
+}
+
+export interface PolicyRun {
+    readonly violations: Violation[];
+    /** Policy name -> reasons it was not applicable (resource policies: one per resource). */
+    readonly notApplicable: Map<string, string[]>;
+}
+
+export interface RunOptions {
+    readonly config?: PackConfig;
+    readonly stackTags?: ReadonlyMap<string, string>;
+    /** The pack's default enforcement level (CrossGuard's is advisory). */
+    readonly packEnforcement?: EnforcementLevel;
+}
+
+class NotApplicable extends Error {
+    constructor(readonly reason: string) {
+        super(reason);
+    }
+}
+
+function throwNotApplicable(reason?: string): never {
+    throw new NotApplicable(reason ?? "");
+}
+
+function isResourcePolicy(p: ResourceValidationPolicy | StackValidationPolicy): p is ResourceValidationPolicy {
+    return !("validateStack" in p);
+}
+
+/** Seconds in a Go-style duration such as `20m` or `1h30m` (how custom timeouts are given). */
+function seconds(duration: string | undefined): number {
+    if (!duration) {
+        return 0;
+    }
+    const units: Record<string, number> = { h: 3600, m: 60, s: 1, ms: 0.001 };
+    let total = 0;
+    for (const m of duration.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)) {
+        total += Number(m[1]) * units[m[2]];
+    }
+    return total;
+}
+
+/** The options CrossGuard hands a policy, from the recorded registration. */
+export function policyOptions(r: RecordedResource): PolicyResourceOptions {
+    const o = r.options;
+    return {
+        protect: o.protect ?? false,
+        ignoreChanges: [...o.ignoreChanges],
+        ...(o.deleteBeforeReplace !== undefined ? { deleteBeforeReplace: o.deleteBeforeReplace } : {}),
+        aliases: o.aliases.filter((a): a is string => typeof a === "string"),
+        customTimeouts: { createSeconds: seconds(o.customTimeouts?.create), updateSeconds: seconds(o.customTimeouts?.update), deleteSeconds: seconds(o.customTimeouts?.delete) },
+        additionalSecretOutputs: [...o.additionalSecretOutputs],
+        ...(r.parent ? { parent: r.parent } : {}),
+    };
+}
+
+function typeChecks(type: string) {
+    const matches = (cls: unknown) => (cls as { __pulumiType?: string }).__pulumiType === type;
+    return { matches };
+}
+
+function configGetter(config: PackConfig, policy: string): <T extends object>() => T {
+    return <T extends object>() => {
+        const { enforcementLevel: _level, ...props } = config[policy] ?? {};
+        return props as T;
+    };
+}
+
+/** The arguments a resource policy receives for one recorded registration. */
+export function resourceArgs(r: RecordedResource, policy: string, options: RunOptions = {}): ResourceValidationArgs {
+    const props = unknownCheckingProxy(replaceAtPaths(r.inputs, r.unknownPaths, UNKNOWN));
+    const { matches } = typeChecks(r.type);
+    return {
+        type: r.type,
+        props,
+        urn: r.urn,
+        name: r.name,
+        opts: policyOptions(r),
+        stackTags: options.stackTags ?? new Map(),
+        isType: (cls) => matches(cls),
+        asType: ((cls: unknown) => (matches(cls) ? props : undefined)) as ResourceValidationArgs["asType"],
+        getConfig: configGetter(options.config ?? {}, policy),
+        notApplicable: throwNotApplicable,
+    };
+}
+
+/** Every non-provider resource as a stack policy sees it (props are the outputs). */
+export function stackResources(result: RunResult): PolicyResource[] {
+    const recorded = result.resources.filter((r) => !r.type.startsWith("pulumi:providers:"));
+    const byUrn = new Map<string, PolicyResource>();
+    for (const r of recorded) {
+        const { matches } = typeChecks(r.type);
+        const props = unknownCheckingProxy(structuredClone(r.outputs));
+        byUrn.set(r.urn, {
+            type: r.type,
+            props,
+            urn: r.urn,
+            name: r.name,
+            opts: policyOptions(r),
+            dependencies: [],
+            propertyDependencies: {},
+            isType: (cls) => matches(cls),
+            asType: ((cls: unknown) => (matches(cls) ? props : undefined)) as PolicyResource["asType"],
+        });
+    }
+    const resolve = (urns: readonly string[]) => urns.map((u) => byUrn.get(u)).filter((x): x is PolicyResource => x !== undefined);
+    for (const r of recorded) {
+        const resource = byUrn.get(r.urn) as { -readonly [K in keyof PolicyResource]: PolicyResource[K] };
+        resource.parent = r.parent ? byUrn.get(r.parent) : undefined;
+        resource.dependencies = resolve(r.dependencies);
+        resource.propertyDependencies = Object.fromEntries(Object.entries(r.propertyDependencies).map(([k, v]) => [k, resolve(v)]));
+    }
+    return [...byUrn.values()];
+}
+
+/** Runs every policy over the run's resources; returns the violations and not-applicable reasons. */
+export async function runPolicies(policies: Policies, result: RunResult, options: RunOptions = {}): Promise<PolicyRun> {
+    const config = options.config ?? {};
+    const violations: Violation[] = [];
+    const notApplicable = new Map<string, string[]>();
+    const skip = (policy: string, reason: string) => notApplicable.set(policy, [...(notApplicable.get(policy) ?? []), reason]);
+    const analyzed = result.resources.filter((r) => !r.type.startsWith("pulumi:providers:") && r.type !== "pulumi:pulumi:Stack");
+
+    for (const policy of policies) {
+        const level = (config[policy.name]?.enforcementLevel as EnforcementLevel | undefined) ?? policy.enforcementLevel ?? options.packEnforcement ?? "advisory";
+        if (level === "disabled") {
+            continue;
+        }
+        const reported = level === "remediate" ? "mandatory" : level;
+        const collect = (urn?: string): ReportViolation => (message, violationUrn) => {
+            violations.push({ policy: policy.name, enforcementLevel: reported, message, urn: violationUrn ?? urn });
+        };
+        const guarded = async (run: () => unknown, urn?: string) => {
+            try {
+                await run();
+            } catch (err) {
+                if (err instanceof NotApplicable) {
+                    skip(policy.name, err.reason);
+                } else if (err instanceof UnknownValueError) {
+                    violations.push({ policy: policy.name, enforcementLevel: "advisory", message: `can't run policy ${policy.name} during preview: ${err.message}`, urn });
+                } else {
+                    throw new Error(`policy ${policy.name} threw: ${err instanceof Error ? err.stack : String(err)}`);
+                }
+            }
+        };
+        if (isResourcePolicy(policy)) {
+            const validations = policy.validateResource === undefined ? [] : Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource];
+            for (const r of analyzed) {
+                for (const validate of validations) {
+                    await guarded(() => validate(resourceArgs(r, policy.name, options), collect(r.urn)), r.urn);
+                }
+            }
+        } else {
+            const args: StackValidationArgs = {
+                resources: stackResources(result),
+                stackTags: options.stackTags ?? new Map(),
+                getConfig: configGetter(config, policy.name),
+                notApplicable: throwNotApplicable,
+            };
+            await guarded(() => policy.validateStack(args, collect()));
+        }
+    }
+    return { violations, notApplicable };
+}
+
+/** Human-readable violations, for assertion messages. */
+export function describe(violations: readonly Violation[]): string {
+    return violations.map((v) => `  [${v.enforcementLevel}] ${v.policy}: ${v.message}`).join("\n") || "  (none)";
+}

@@ -1,0 +1,506 @@
+/**
+ * Runs the stack's Redis (Sentinel group or standalone) on loopback from the same rendered files the
+ * cluster gets: only addresses, ports and directories differ. Used by the sandbox, the integration
+ * tests and `npm run bench:failover`.
+ */
+import { ChildProcess, execFile, execFileSync, spawn } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import Redis from "ioredis";
+import type { RunResult } from "../../engine/mockEngine";
+import type { AppConfig } from "../../components/config/platform";
+import type { RedisConfig } from "../../components/config/redis";
+import { RedisPasswords, renderDataAcl, renderSentinelAcl } from "../../components/redis/acl";
+import { redisEnv } from "../../components/redis/contract";
+import {
+    REDIS_ADMIN_ID, REDIS_MONITOR_ID, REDIS_REPLICATION_ID, REDIS_SENTINEL_CLIENT_ID, REDIS_SENTINEL_ID, redisAppCredentialId,
+} from "../../components/redis/credentials";
+import { AUTH_FILES, FILES, TLS_FILES, renderFiles } from "../../components/redis/files";
+import { NAMES, REDIS_COMPONENT_TYPE, RedisDirs, RedisLayout } from "../../components/redis/layout";
+
+
+export const LOOPBACK = "127.0.0.1";
+
+export type Role = "data" | "sentinel";
+
+export interface ProcessInfo {
+    readonly role: Role;
+    readonly ordinal: number;
+    readonly port: number;
+    readonly pid: number;
+}
+
+export interface LocalGroupOptions {
+    readonly redis: RedisConfig;
+    readonly apps: readonly AppConfig[];
+    readonly passwords: RedisPasswords;
+    /** Data node i listens on basePort + i, Sentinel i on basePort + 100 + i. */
+    readonly basePort: number;
+    /** Root of every directory; default: a new directory under os.tmpdir(). */
+    readonly root?: string;
+}
+
+/** The processes of one local group and what they were started from. */
+export class LocalRedisGroup {
+    readonly root: string;
+    readonly layout: RedisLayout;
+    private readonly children = new Map<string, ChildProcess>();
+
+    private prepared = false;
+
+    constructor(readonly options: LocalGroupOptions) {
+        // Created with the first process, so a group that never starts leaves nothing behind.
+        this.root = options.root ?? path.join(os.tmpdir(), `redis-group-${process.pid}-${options.basePort}-${crypto.randomBytes(4).toString("hex")}`);
+        const { redis } = options;
+        const count = redis.mode === "sentinel" ? redis.replicas : 1;
+        const sentinels = redis.mode === "sentinel" ? redis.sentinels : 0;
+        this.layout = {
+            dataNodes: Array.from({ length: count }, (_, i) => ({ host: LOOPBACK, port: options.basePort + i })),
+            sentinels: Array.from({ length: sentinels }, (_, i) => ({ host: LOOPBACK, port: options.basePort + 100 + i })),
+            dirs: this.dirsFor("shared"),
+        };
+    }
+
+    /** Before the first process: the synced Secret's files and the certificates (fails loudly without the binaries). */
+    private prepare(): void {
+        if (this.prepared) {
+            return;
+        }
+        requireBinaries();
+        fs.mkdirSync(this.root, { recursive: true });
+        const { redis, apps, passwords } = this.options;
+        const auth = this.layout.dirs.auth;
+        fs.mkdirSync(auth, { recursive: true });
+        for (const [file, text] of Object.entries(authFiles(redis, apps, passwords))) {
+            fs.writeFileSync(path.join(auth, file), text, { mode: 0o600 });
+        }
+        if (redis.tls) {
+            makeTestCertificates(this.layout.dirs.tls);
+        }
+        this.prepared = true;
+    }
+
+    /** Per-process directories (each pod has its own volumes; config differs only in these paths). */
+    dirsFor(processName: string): RedisDirs {
+        return {
+            config: path.join(this.root, processName, "config"),
+            auth: path.join(this.root, "auth"),
+            tls: path.join(this.root, "tls"),
+            data: path.join(this.root, processName, "data"),
+            sentinelData: path.join(this.root, processName, "data"),
+            run: path.join(this.root, processName, "run"),
+        };
+    }
+
+    private processName(role: Role, ordinal: number): string {
+        return role === "data" ? `${NAMES.data}-${ordinal}` : `${NAMES.sentinel}-${ordinal}`;
+    }
+
+    port(role: Role, ordinal: number): number {
+        return (role === "data" ? this.layout.dataNodes : this.layout.sentinels)[ordinal].port;
+    }
+
+    /** Runs the rendered start script of one process (it execs the server, so the pid is the server's). */
+    start(role: Role, ordinal: number): ChildProcess {
+        this.prepare();
+        const name = this.processName(role, ordinal);
+        const dirs = this.dirsFor(name);
+        fs.mkdirSync(dirs.config, { recursive: true });
+        fs.mkdirSync(dirs.data, { recursive: true });
+        for (const [file, text] of Object.entries(renderFiles(this.options.redis, { ...this.layout, dirs: { ...dirs, auth: this.layout.dirs.auth, tls: this.layout.dirs.tls } }))) {
+            fs.writeFileSync(path.join(dirs.config, file), text, { mode: 0o644 });
+        }
+        const log = fs.openSync(path.join(this.root, `${name}.log`), "a");
+        const child = spawn("sh", [path.join(dirs.config, role === "data" ? FILES.startRedis : FILES.startSentinel)], {
+            env: { ...process.env, ...this.selfEnv(role, ordinal) },
+            stdio: ["ignore", log, log],
+        });
+        fs.closeSync(log);
+        this.children.set(name, child);
+        return child;
+    }
+
+    /** What the pod gets from the downward API. */
+    selfEnv(role: Role, ordinal: number): Record<string, string> {
+        return { SELF_NAME: this.processName(role, ordinal), SELF_HOST: LOOPBACK, SELF_PORT: String(this.port(role, ordinal)) };
+    }
+
+    /** Runs another rendered script (probe, preStop) as the pod would; returns its exit code. */
+    runScript(role: Role, ordinal: number, file: string): Promise<{ code: number; output: string }> {
+        const config = this.dirsFor(this.processName(role, ordinal)).config;
+        return new Promise((resolve) => {
+            execFile("sh", [path.join(config, file)], { env: { ...process.env, ...this.selfEnv(role, ordinal) }, encoding: "utf8", timeout: 120_000 },
+                (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, output: `${stdout}${stderr}` }));
+        });
+    }
+
+    startAll(): void {
+        this.layout.sentinels.forEach((_, i) => this.start("sentinel", i));
+        this.layout.dataNodes.forEach((_, i) => this.start("data", i));
+    }
+
+    pid(role: Role, ordinal: number): number | undefined {
+        const child = this.children.get(this.processName(role, ordinal));
+        return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    }
+
+    signal(role: Role, ordinal: number, signal: NodeJS.Signals): void {
+        const pid = this.pid(role, ordinal);
+        if (pid === undefined) {
+            throw new Error(`${this.processName(role, ordinal)} is not running`);
+        }
+        process.kill(pid, signal);
+    }
+
+    /** Sends `signal` (default kill -9) and waits until the process is gone (SIGKILL after 20 s). */
+    async kill(role: Role, ordinal: number, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+        const child = this.children.get(this.processName(role, ordinal));
+        if (child) {
+            await stopChild(child, signal);
+        }
+    }
+
+    processes(): ProcessInfo[] {
+        const out: ProcessInfo[] = [];
+        for (const role of ["data", "sentinel"] as const) {
+            (role === "data" ? this.layout.dataNodes : this.layout.sentinels).forEach((e, i) => {
+                const pid = this.pid(role, i);
+                if (pid !== undefined) {
+                    out.push({ role, ordinal: i, port: e.port, pid });
+                }
+            });
+        }
+        return out;
+    }
+
+    /** The CA certificate clients trust (TLS only). */
+    caCertificate(): Buffer {
+        return fs.readFileSync(path.join(this.layout.dirs.tls, TLS_FILES.ca));
+    }
+
+    /** An admin connection to one process (TLS when configured). */
+    admin(role: Role, ordinal: number): Redis {
+        return new Redis({
+            host: LOOPBACK, port: this.port(role, ordinal), username: "admin", password: this.options.passwords.admin,
+            tls: this.options.redis.tls ? { ca: this.caCertificate() } : undefined,
+            lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, connectTimeout: 2000,
+        });
+    }
+
+    /** Runs one admin command against a process; undefined when it does not answer. */
+    async command(role: Role, ordinal: number, ...args: (string | number)[]): Promise<unknown> {
+        const client = this.admin(role, ordinal);
+        client.on("error", () => undefined);
+        try {
+            await client.connect();
+            return await client.call(String(args[0]), ...args.slice(1).map(String));
+        } catch {
+            return undefined;
+        } finally {
+            client.disconnect();
+        }
+    }
+
+    async role(ordinal: number): Promise<string | undefined> {
+        const reply = await this.command("data", ordinal, "ROLE");
+        return Array.isArray(reply) ? String(reply[0]) : undefined;
+    }
+
+    /** Ordinals of the data nodes that currently say they are master. */
+    async masters(): Promise<number[]> {
+        const roles = await Promise.all(this.layout.dataNodes.map((_, i) => this.role(i)));
+        return roles.flatMap((r, i) => (r === "master" ? [i] : []));
+    }
+
+    /** The master as each running Sentinel names it ("host:port"). */
+    async sentinelViews(): Promise<(string | undefined)[]> {
+        return Promise.all(this.layout.sentinels.map(async (_, i) => {
+            const reply = await this.command("sentinel", i, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", this.options.redis.masterName);
+            return Array.isArray(reply) && reply.length === 2 ? `${reply[0]}:${reply[1]}` : undefined;
+        }));
+    }
+
+    ordinalOf(address: string): number {
+        return this.layout.dataNodes.findIndex((e) => `${e.host}:${e.port}` === address);
+    }
+
+    /** Each application's contract, pointing at this group. */
+    env(): Record<string, Record<string, string>> {
+        const out: Record<string, Record<string, string>> = {};
+        for (const app of this.options.apps) {
+            out[app.name] = redisEnv({
+                redis: this.options.redis, layout: this.layout, app,
+                password: this.options.passwords.apps[app.name], sentinelPassword: this.options.passwords.sentinelClient ?? "",
+            }) as Record<string, string>;
+        }
+        return out;
+    }
+
+    log(role: Role, ordinal: number): string {
+        try {
+            return fs.readFileSync(path.join(this.root, `${this.processName(role, ordinal)}.log`), "utf8");
+        } catch {
+            return "";
+        }
+    }
+
+    /** Kills every process and removes the directories. */
+    async stop(): Promise<void> {
+        await Promise.all([...this.children.values()].map((child) => stopChild(child, "SIGKILL")));
+        this.children.clear();
+        if (!this.options.root) {
+            fs.rmSync(this.root, { recursive: true, force: true });
+        }
+    }
+}
+
+async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null) {
+        return;
+    }
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    child.kill(signal);
+    // A stopped (SIGSTOP) process must run again to act on anything but SIGKILL.
+    child.kill("SIGCONT");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    await exited;
+    clearTimeout(timer);
+}
+
+/** The synced Secret's files: ACL files (hashes only) and the passwords the scripts inject. */
+export function authFiles(redis: RedisConfig, apps: readonly AppConfig[], passwords: RedisPasswords): Record<string, string> {
+    const files: Record<string, string> = {
+        [AUTH_FILES.dataAcl]: renderDataAcl(redis.mode, apps, passwords),
+        [AUTH_FILES.admin]: passwords.admin,
+        [AUTH_FILES.monitor]: passwords.monitor,
+    };
+    if (redis.mode === "sentinel") {
+        Object.assign(files, {
+            [AUTH_FILES.sentinelAcl]: renderSentinelAcl(passwords),
+            [AUTH_FILES.replication]: passwords.replication,
+            [AUTH_FILES.sentinel]: passwords.sentinel,
+            [AUTH_FILES.sentinelClient]: passwords.sentinelClient,
+        });
+    }
+    return files;
+}
+
+/** Fails loudly (never skips) when the servers are not installed. */
+export function requireBinaries(): void {
+    for (const bin of ["redis-server", "redis-sentinel", "redis-cli", "openssl"]) {
+        try {
+            execFileSync("sh", ["-c", `command -v ${bin}`], { stdio: "ignore" });
+        } catch {
+            throw new Error(`${bin} is not installed (apt-get install redis-server redis-sentinel openssl); Redis integration needs it`);
+        }
+    }
+}
+
+/** A self-signed CA and a server certificate for 127.0.0.1/localhost, with cert-manager's file names. */
+export function makeTestCertificates(dir: string): void {
+    fs.mkdirSync(dir, { recursive: true });
+    const run = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=data-platform test CA", "-keyout", "ca.key", "-out", TLS_FILES.ca);
+    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", TLS_FILES.key, "-out", "server.csr");
+    fs.writeFileSync(path.join(dir, "ext.cnf"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
+    run("x509", "-req", "-in", "server.csr", "-CA", TLS_FILES.ca, "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "ext.cnf", "-out", TLS_FILES.cert);
+}
+
+/** Polls `check` until it returns a value or `timeoutMs` passes. */
+export async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>, intervalMs = 200): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const value = await check();
+        if (value !== undefined) {
+            return value;
+        }
+        if (Date.now() > deadline) {
+            throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+        }
+        await new Promise((r) => setTimeout(r, intervalMs));
+    }
+}
+
+/** Passwords by credential id (as the mock run or Key Vault holds them) to the ACL renderer's shape. */
+export function passwordsFromCredentials(redis: RedisConfig, apps: readonly AppConfig[], byId: Readonly<Record<string, string>>): RedisPasswords {
+    const get = (id: string): string => {
+        const value = byId[id];
+        if (value === undefined) {
+            throw new Error(`no password for credential ${id}`);
+        }
+        return value;
+    };
+    const sentinel = redis.mode === "sentinel";
+    return {
+        admin: get(REDIS_ADMIN_ID),
+        monitor: get(REDIS_MONITOR_ID),
+        replication: sentinel ? get(REDIS_REPLICATION_ID) : undefined,
+        sentinel: sentinel ? get(REDIS_SENTINEL_ID) : undefined,
+        sentinelClient: sentinel ? get(REDIS_SENTINEL_CLIENT_ID) : undefined,
+        apps: Object.fromEntries(apps.map((a) => [a.name, get(redisAppCredentialId(a.name))])),
+    };
+}
+
+/** What the sandbox hands over: the stack's mock run, its applications and the generated passwords. */
+export interface StartRedisInput {
+    readonly run: RunResult;
+    readonly apps: readonly AppConfig[];
+    /** Plaintext passwords by credential id. */
+    readonly passwords: Readonly<Record<string, string>>;
+    /** Default 27880. */
+    readonly basePort?: number;
+}
+
+export interface StartedRedis {
+    readonly processes: { role: Role; port: number; pid: number }[];
+    /** Each application's Redis contract, pointing at loopback. */
+    readonly env: Record<string, Record<string, string>>;
+    /** With TLS: the CA (made for this run) clients must trust; cert-manager's role in the cluster. */
+    readonly tlsCaFile?: string;
+    stop(): Promise<void>;
+}
+
+/** Starts the stack's Redis on loopback and waits until it serves writes (a master, and every replica linked). */
+export async function startRedis(input: StartRedisInput): Promise<StartedRedis> {
+    const component = input.run.resources.find((r) => r.type === REDIS_COMPONENT_TYPE);
+    if (!component) {
+        throw new Error(`the stack has no ${REDIS_COMPONENT_TYPE}`);
+    }
+    const redis = component.inputs.config as RedisConfig;
+    const group = new LocalRedisGroup({
+        redis, apps: input.apps, basePort: input.basePort ?? 27880,
+        passwords: passwordsFromCredentials(redis, input.apps, input.passwords),
+    });
+    try {
+        group.startAll();
+        await waitHealthy(group, 30_000);
+    } catch (e) {
+        await group.stop();
+        throw e;
+    }
+    return {
+        processes: group.processes().map(({ role, port, pid }) => ({ role, port, pid })),
+        env: group.env(),
+        tlsCaFile: redis.tls ? path.join(group.layout.dirs.tls, TLS_FILES.ca) : undefined,
+        stop: () => group.stop(),
+    };
+}
+
+/** Waits for exactly one master that every Sentinel names and every replica follows with its link up. */
+export async function waitHealthy(group: LocalRedisGroup, timeoutMs: number): Promise<number> {
+    return waitFor("a healthy Redis group", timeoutMs, async () => {
+        const masters = await group.masters();
+        if (masters.length !== 1) {
+            return undefined;
+        }
+        const views = await group.sentinelViews();
+        const master = group.layout.dataNodes[masters[0]];
+        if (views.some((v) => v !== `${master.host}:${master.port}`)) {
+            return undefined;
+        }
+        // Every Sentinel knows every replica and every peer (else a failover could strand a replica or lack votes).
+        for (let i = 0; i < group.layout.sentinels.length; i++) {
+            const state = await group.command("sentinel", i, "SENTINEL", "MASTER", group.options.redis.masterName);
+            const fields = Array.isArray(state) ? state.map(String) : [];
+            const field = (name: string) => Number(fields[fields.indexOf(name) + 1]);
+            if (field("num-slaves") !== group.layout.dataNodes.length - 1 || field("num-other-sentinels") !== group.layout.sentinels.length - 1) {
+                return undefined;
+            }
+        }
+        for (let i = 0; i < group.layout.dataNodes.length; i++) {
+            if (i !== masters[0] && (await group.runScript("data", i, FILES.readyRedis)).code !== 0) {
+                return undefined;
+            }
+        }
+        return masters[0];
+    }, 300);
+}
+
+export function sleep(ms: number): Promise<void> {
+    return new Promise((r) => setTimeout(r, ms));
+}
+
+/** One connection as an application user to one data node; no retries, so every failure is visible. */
+export function appClient(group: LocalRedisGroup, appName: string, ordinal: number): Redis {
+    const { passwords, apps, redis } = group.options;
+    const app = apps.find((a) => a.name === appName);
+    if (!app) {
+        throw new Error(`no app ${appName}`);
+    }
+    const client = new Redis({
+        host: LOOPBACK, port: group.port("data", ordinal), username: app.name, password: passwords.apps[app.name], db: app.redisDb,
+        tls: redis.tls ? { ca: group.caCertificate() } : undefined,
+        lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, connectTimeout: 1000, commandTimeout: 2000,
+    });
+    client.on("error", () => undefined);
+    return client;
+}
+
+/** The master most Sentinels name, as a data node ordinal (-1 if none). */
+export async function sentinelMaster(group: LocalRedisGroup): Promise<number> {
+    const views = (await group.sentinelViews()).filter((v): v is string => v !== undefined);
+    const counts = new Map<string, number>();
+    views.forEach((v) => counts.set(v, (counts.get(v) ?? 0) + 1));
+    const best = [...counts.entries()].sort((a, b) => b[1] - a[1])[0];
+    return best && best[1] >= group.options.redis.quorum ? group.ordinalOf(best[0]) : -1;
+}
+
+/**
+ * Writes `<prefix>:<n>` continuously to whatever node the Sentinels name, each followed by `WAIT 1`;
+ * a write counts as acknowledged only when a replica confirmed it.
+ */
+export class Writer {
+    readonly acknowledged: string[] = [];
+    /** Accepted by a master without a replica's confirmation. */
+    readonly unconfirmed: string[] = [];
+    /** Times (ms epoch) of accepted writes, by master ordinal. */
+    readonly acceptedAt: { ordinal: number; at: number }[] = [];
+    private running = true;
+    private done: Promise<void>;
+
+    constructor(private readonly group: LocalRedisGroup, private readonly appName: string, private readonly prefix: string) {
+        this.done = this.loop();
+    }
+
+    private async loop(): Promise<void> {
+        let n = 0;
+        let client: Redis | undefined;
+        let ordinal = -1;
+        while (this.running) {
+            try {
+                if (!client) {
+                    ordinal = await sentinelMaster(this.group);
+                    if (ordinal < 0) {
+                        await sleep(100);
+                        continue;
+                    }
+                    client = appClient(this.group, this.appName, ordinal);
+                    await client.connect();
+                }
+                const key = `${this.prefix}:${n}`;
+                await client.set(key, String(n));
+                this.acceptedAt.push({ ordinal, at: Date.now() });
+                n++;
+                const replicas = Number(await client.call("WAIT", "1", "1000"));
+                (replicas >= 1 ? this.acknowledged : this.unconfirmed).push(key);
+            } catch {
+                client?.disconnect();
+                client = undefined;
+                await sleep(50);
+            }
+        }
+        client?.disconnect();
+    }
+
+    /** First accepted write on `ordinal` after `since`. */
+    firstAcceptedOn(ordinal: number, since: number): number | undefined {
+        return this.acceptedAt.find((a) => a.ordinal === ordinal && a.at >= since)?.at;
+    }
+
+    async stop(): Promise<void> {
+        this.running = false;
+        await this.done;
+    }
+}

@@ -75,20 +75,6 @@ const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Key Vault's limit on a secret value. */
 const MAX_SECRET_BYTES = 25 * 1024;
 
-/** One environment from several services' parts; a key two services both set is a contract bug, so it throws. */
-export function combineEnv(...parts: readonly Env[]): Env {
-    const env: Env = {};
-    for (const part of parts) {
-        for (const [key, value] of Object.entries(part)) {
-            if (key in env) {
-                throw new Error(`environment key ${key} is set by two services`);
-            }
-            env[key] = value;
-        }
-    }
-    return env;
-}
-
 /** The bundle's JSON text: keys sorted, so the same environment always gives the same value (and no new version). */
 export function renderBundle(env: Readonly<Record<string, string>>): string {
     const sorted: Record<string, string> = {};

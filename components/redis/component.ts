@@ -220,48 +220,67 @@ export class RedisSentinel extends pulumi.ComponentResource implements DataServi
         } : {};
         const stateful = { parent: this, protect: args.protect, retainOnDelete: true, dependsOn: [authSecret, ...tlsReady] };
 
-        const dataResources = { cpu: redis.cpu, memory: redis.memory };
-        const dataSet = new k8s.apps.v1.StatefulSet(`${name}-data`, {
-            metadata: { name: NAMES.data, namespace: ns, labels: labels("data") },
+        // One shape for both groups; they differ in their container, exporter target, volume size and grace period.
+        const groupStatefulSet = (component: "data" | "sentinel", group: {
+            serviceName: pulumi.Input<string>;
+            replicas: number;
+            container: k8s.types.input.core.v1.Container;
+            exporterHost: string;
+            port: number;
+            storage: string;
+            podSpec?: Pick<k8s.types.input.core.v1.PodSpec, "terminationGracePeriodSeconds">;
+        }) => new k8s.apps.v1.StatefulSet(`${name}-${component}`, {
+            metadata: { name: component === "data" ? NAMES.data : NAMES.sentinel, namespace: ns, labels: labels(component) },
             spec: {
-                serviceName: dataService.metadata.name,
-                replicas: this.layout.dataNodes.length,
+                serviceName: group.serviceName,
+                replicas: group.replicas,
                 // The start script, not start order, prevents a second master; OrderedReady would deadlock a full
                 // restart (a replica of a dead master is never Ready, so the pods after it would never start).
                 podManagementPolicy: "Parallel",
                 updateStrategy: { type: "RollingUpdate" },
-                selector: { matchLabels: labels("data") },
+                selector: { matchLabels: labels(component) },
                 template: {
-                    metadata: { labels: labels("data"), annotations: { "data-platform.io/config-checksum": checksum } },
+                    metadata: { labels: labels(component), annotations: { "data-platform.io/config-checksum": checksum } },
                     spec: {
                         automountServiceAccountToken: false,
                         securityContext: POD_SECURITY,
-                        terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS,
-                        ...scheduling("data"),
-                        containers: [{
-                            name: "redis",
-                            image: redis.image,
-                            command: script(FILES.startRedis),
-                            env: selfEnv(NAMES.dataHeadless, REDIS_PORT),
-                            ports: [{ name: "redis", containerPort: REDIS_PORT }],
-                            resources: { requests: dataResources, limits: dataResources },
-                            securityContext: CONTAINER_SECURITY,
-                            volumeMounts: mounts("data"),
-                            // Long enough to load a large AOF.
-                            startupProbe: { exec: { command: script(FILES.liveRedis) }, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 120 },
-                            livenessProbe: { exec: { command: script(FILES.liveRedis) }, periodSeconds: 10, timeoutSeconds: 6, failureThreshold: 6 },
-                            readinessProbe: { exec: { command: script(FILES.readyRedis) }, periodSeconds: 5, timeoutSeconds: 6, failureThreshold: 2 },
-                            ...(sentinelMode ? { lifecycle: { preStop: { exec: { command: script(FILES.preStopRedis) } } } } : {}),
-                        }, ...exporter(NAMES.dataHeadless, REDIS_PORT)],
-                        volumes: volumes("data"),
+                        ...group.podSpec,
+                        ...scheduling(component),
+                        containers: [group.container, ...exporter(group.exporterHost, group.port)],
+                        volumes: volumes(component),
                     },
                 },
                 volumeClaimTemplates: [{
-                    metadata: { name: "data", labels: labels("data") },
-                    spec: { accessModes: ["ReadWriteOnce"], storageClassName: args.storageClass, resources: { requests: { storage: redis.storageSize } } },
+                    metadata: { name: "data", labels: labels(component) },
+                    spec: { accessModes: ["ReadWriteOnce"], storageClassName: args.storageClass, resources: { requests: { storage: group.storage } } },
                 }],
             },
         }, stateful);
+
+        const dataResources = { cpu: redis.cpu, memory: redis.memory };
+        const dataSet = groupStatefulSet("data", {
+            serviceName: dataService.metadata.name,
+            replicas: this.layout.dataNodes.length,
+            exporterHost: NAMES.dataHeadless,
+            port: REDIS_PORT,
+            storage: redis.storageSize,
+            podSpec: { terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS },
+            container: {
+                name: "redis",
+                image: redis.image,
+                command: script(FILES.startRedis),
+                env: selfEnv(NAMES.dataHeadless, REDIS_PORT),
+                ports: [{ name: "redis", containerPort: REDIS_PORT }],
+                resources: { requests: dataResources, limits: dataResources },
+                securityContext: CONTAINER_SECURITY,
+                volumeMounts: mounts("data"),
+                // Long enough to load a large AOF.
+                startupProbe: { exec: { command: script(FILES.liveRedis) }, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 120 },
+                livenessProbe: { exec: { command: script(FILES.liveRedis) }, periodSeconds: 10, timeoutSeconds: 6, failureThreshold: 6 },
+                readinessProbe: { exec: { command: script(FILES.readyRedis) }, periodSeconds: 5, timeoutSeconds: 6, failureThreshold: 2 },
+                ...(sentinelMode ? { lifecycle: { preStop: { exec: { command: script(FILES.preStopRedis) } } } } : {}),
+            },
+        });
         const workloads: pulumi.Resource[] = [dataSet];
 
         const consumers = { namespaceSelector: { matchLabels: { [CONSUMER_LABEL]: "true" } } };
@@ -290,42 +309,26 @@ export class RedisSentinel extends pulumi.ComponentResource implements DataServi
                     ports: [{ name: "sentinel", port: SENTINEL_PORT, targetPort: "sentinel" }, ...metricsPort],
                 },
             }, parent);
-            const sentinelSet = new k8s.apps.v1.StatefulSet(`${name}-sentinel`, {
-                metadata: { name: NAMES.sentinel, namespace: ns, labels: labels("sentinel") },
-                spec: {
-                    serviceName: sentinelService.metadata.name,
-                    replicas: this.layout.sentinels.length,
-                    podManagementPolicy: "Parallel",
-                    updateStrategy: { type: "RollingUpdate" },
-                    selector: { matchLabels: labels("sentinel") },
-                    template: {
-                        metadata: { labels: labels("sentinel"), annotations: { "data-platform.io/config-checksum": checksum } },
-                        spec: {
-                            automountServiceAccountToken: false,
-                            securityContext: POD_SECURITY,
-                            ...scheduling("sentinel"),
-                            containers: [{
-                                name: "sentinel",
-                                image: redis.image,
-                                command: script(FILES.startSentinel),
-                                env: selfEnv(NAMES.sentinel, SENTINEL_PORT),
-                                ports: [{ name: "sentinel", containerPort: SENTINEL_PORT }],
-                                resources: { requests: SENTINEL_RESOURCES, limits: SENTINEL_RESOURCES },
-                                securityContext: CONTAINER_SECURITY,
-                                volumeMounts: mounts("sentinel"),
-                                // Generous: a Sentinel in TILT or under load answers slowly and must not be restarted for it.
-                                livenessProbe: { exec: { command: script(FILES.readySentinel) }, periodSeconds: 10, timeoutSeconds: 6, failureThreshold: 6 },
-                                readinessProbe: { exec: { command: script(FILES.readySentinel) }, periodSeconds: 5, timeoutSeconds: 6, failureThreshold: 2 },
-                            }, ...exporter(NAMES.sentinel, SENTINEL_PORT)],
-                            volumes: volumes("sentinel"),
-                        },
-                    },
-                    volumeClaimTemplates: [{
-                        metadata: { name: "data", labels: labels("sentinel") },
-                        spec: { accessModes: ["ReadWriteOnce"], storageClassName: args.storageClass, resources: { requests: { storage: redis.sentinelStorageSize } } },
-                    }],
+            const sentinelSet = groupStatefulSet("sentinel", {
+                serviceName: sentinelService.metadata.name,
+                replicas: this.layout.sentinels.length,
+                exporterHost: NAMES.sentinel,
+                port: SENTINEL_PORT,
+                storage: redis.sentinelStorageSize,
+                container: {
+                    name: "sentinel",
+                    image: redis.image,
+                    command: script(FILES.startSentinel),
+                    env: selfEnv(NAMES.sentinel, SENTINEL_PORT),
+                    ports: [{ name: "sentinel", containerPort: SENTINEL_PORT }],
+                    resources: { requests: SENTINEL_RESOURCES, limits: SENTINEL_RESOURCES },
+                    securityContext: CONTAINER_SECURITY,
+                    volumeMounts: mounts("sentinel"),
+                    // Generous: a Sentinel in TILT or under load answers slowly and must not be restarted for it.
+                    livenessProbe: { exec: { command: script(FILES.readySentinel) }, periodSeconds: 10, timeoutSeconds: 6, failureThreshold: 6 },
+                    readinessProbe: { exec: { command: script(FILES.readySentinel) }, periodSeconds: 5, timeoutSeconds: 6, failureThreshold: 2 },
                 },
-            }, stateful);
+            });
             workloads.push(sentinelSet);
             networkPolicy("sentinel", SENTINEL_PORT);
             for (const component of ["data", "sentinel"] as const) {

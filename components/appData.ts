@@ -39,7 +39,12 @@ export class AppData extends pulumi.ComponentResource {
 
     constructor(name: string, args: AppDataArgs, opts?: pulumi.ComponentResourceOptions) {
         const { app } = args;
-        super("data-platform:apps:AppData", name, { app: app.name, namespace: app.namespace, secretName: app.secretName }, opts);
+        super(
+            "data-platform:apps:AppData",
+            name,
+            { app: app.name, namespace: app.namespace, secretName: app.secretName },
+            opts,
+        );
 
         // Throws (before anything is registered for the app) unless each service gives exactly its contract keys.
         const env = assembleEnv(app, args.redisMode, args.postgres.env(app), args.redis.env(app));
@@ -47,25 +52,41 @@ export class AppData extends pulumi.ComponentResource {
 
         // One entry per contract key, each a property of the one bundle: the Secret holds exactly these keys,
         // and a key missing from the bundle fails the sync instead of silently disappearing from pods.
-        const externalSecret = args.secrets.syncSecret(`${name}-secret`, {
-            namespace: args.namespace,
-            secretName: app.secretName,
-            data: contractKeys(args.redisMode).map((key) => ({ secretKey: key, remoteKey: bundleSecretName(app.name), property: key })),
-            dependsOn: [bundle, ...(args.ready ?? [])],
-            // A rotation writes a new bundle version: the Secret follows in seconds, not at the next refresh.
-            sourceVersions: [bundle.properties.secretUriWithVersion],
-        }, { parent: this });
+        const externalSecret = args.secrets.syncSecret(
+            `${name}-secret`,
+            {
+                namespace: args.namespace,
+                secretName: app.secretName,
+                data: contractKeys(args.redisMode).map((key) => ({
+                    secretKey: key,
+                    remoteKey: bundleSecretName(app.name),
+                    property: key,
+                })),
+                dependsOn: [bundle, ...(args.ready ?? [])],
+                // A rotation writes a new bundle version: the Secret follows in seconds, not at the next refresh.
+                sourceVersions: [bundle.properties.secretUriWithVersion],
+            },
+            { parent: this },
+        );
 
         const access = appSecretAccess(app);
-        const role = new k8s.rbac.v1.Role(`${name}-reader`, {
-            metadata: { name: access.name, namespace: args.namespace, labels: access.labels },
-            rules: access.rules,
-        }, { parent: this });
-        new k8s.rbac.v1.RoleBinding(`${name}-reader`, {
-            metadata: { name: access.name, namespace: args.namespace, labels: access.labels },
-            roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
-            subjects: access.subjects,
-        }, { parent: this });
+        const role = new k8s.rbac.v1.Role(
+            `${name}-reader`,
+            {
+                metadata: { name: access.name, namespace: args.namespace, labels: access.labels },
+                rules: access.rules,
+            },
+            { parent: this },
+        );
+        new k8s.rbac.v1.RoleBinding(
+            `${name}-reader`,
+            {
+                metadata: { name: access.name, namespace: args.namespace, labels: access.labels },
+                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+                subjects: access.subjects,
+            },
+            { parent: this },
+        );
 
         // The ExternalSecret is named like its Secret.
         this.secretName = externalSecret.metadata.name;

@@ -30,12 +30,16 @@ export class ClusterAccess extends pulumi.ComponentResource {
             this.oidcIssuerUrl = cluster.apply((c) => {
                 const issuer = c.oidcIssuerProfile?.issuerURL;
                 if (!c.oidcIssuerProfile?.enabled || !issuer) {
-                    throw new pulumi.RunError(`AKS cluster ${args.aks?.name} has no OIDC issuer: enable it (az aks update --enable-oidc-issuer --enable-workload-identity)`);
+                    throw new pulumi.RunError(
+                        `AKS cluster ${args.aks?.name} has no OIDC issuer: enable it (az aks update --enable-oidc-issuer --enable-workload-identity)`,
+                    );
                 }
                 return issuer;
             });
             const credentials = containerservice.listManagedClusterUserCredentialsOutput(lookup, { parent: this });
-            kubeconfig = pulumi.secret(credentials.kubeconfigs.apply((kc) => Buffer.from(kc[0].value, "base64").toString("utf8")));
+            kubeconfig = pulumi.secret(
+                credentials.kubeconfigs.apply((kc) => Buffer.from(kc[0].value, "base64").toString("utf8")),
+            );
         } else {
             if (!args.kubeconfig || !args.oidcIssuerUrl) {
                 throw new pulumi.RunError("ClusterAccess needs either aks, or kubeconfig with oidcIssuerUrl");
@@ -44,11 +48,15 @@ export class ClusterAccess extends pulumi.ComponentResource {
             this.oidcIssuerUrl = pulumi.output(args.oidcIssuerUrl);
         }
 
-        this.provider = new k8s.Provider(`${name}-k8s`, {
-            kubeconfig,
-            // Server-side apply lets the operators (ESO, StackGres) own the fields they manage.
-            enableServerSideApply: true,
-        }, { parent: this });
+        this.provider = new k8s.Provider(
+            `${name}-k8s`,
+            {
+                kubeconfig,
+                // Server-side apply lets the operators (ESO, StackGres) own the fields they manage.
+                enableServerSideApply: true,
+            },
+            { parent: this },
+        );
 
         this.registerOutputs({ oidcIssuerUrl: this.oidcIssuerUrl });
     }

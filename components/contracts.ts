@@ -63,7 +63,11 @@ export interface SyncedSecretArgs {
 /** Brings Key Vault secrets into namespaces through External Secrets. */
 export interface SecretSyncer {
     /** Creates an ExternalSecret that keeps one Kubernetes Secret in sync with Key Vault. */
-    syncSecret(name: string, args: SyncedSecretArgs, opts: pulumi.CustomResourceOptions): k8s.apiextensions.CustomResource;
+    syncSecret(
+        name: string,
+        args: SyncedSecretArgs,
+        opts: pulumi.CustomResourceOptions,
+    ): k8s.apiextensions.CustomResource;
 }
 
 /** What a data service (PostgreSQL, Redis) contributes to each application's environment. */

@@ -72,7 +72,10 @@ export interface VaultRef {
 }
 
 export function parseVaultId(id: string): VaultRef {
-    const match = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.KeyVault\/vaults\/([^/]+)$/i.exec(id);
+    const match =
+        /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.KeyVault\/vaults\/([^/]+)$/i.exec(
+            id,
+        );
     if (!match || !KEY_VAULT_NAME.test(match[3])) {
         throw new Error(`not a Key Vault resource id: ${id}`);
     }
@@ -83,7 +86,11 @@ export function parseVaultId(id: string): VaultRef {
  * Why an existing vault cannot be adopted, if it cannot: secrets are written through the provider's
  * subscription, and the role assignments grant nothing in a vault that uses access policies.
  */
-export function adoptionProblem(ref: VaultRef, enableRbacAuthorization: boolean | undefined, deployingSubscriptionId: string): string | undefined {
+export function adoptionProblem(
+    ref: VaultRef,
+    enableRbacAuthorization: boolean | undefined,
+    deployingSubscriptionId: string,
+): string | undefined {
     if (ref.subscriptionId.toLowerCase() !== deployingSubscriptionId.toLowerCase()) {
         return `keyVault.existingVaultId is in subscription ${ref.subscriptionId}, the Azure provider deploys to ${deployingSubscriptionId}`;
     }

@@ -36,20 +36,28 @@ export class Credentials extends pulumi.ComponentResource implements CredentialS
             if (this.passwords.has(id)) {
                 throw new Error(`credential ${id} is declared twice`);
             }
-            const password = new random.RandomPassword(`${name}-${id}`, {
-                length: args.passwords.length,
-                special: true,
-                overrideSpecial: args.passwords.special,
-                // One of each class: Azure and most servers demand at least three classes.
-                minLower: 1,
-                minUpper: 1,
-                minNumeric: 1,
-                minSpecial: 1,
-                // Only this credential's own rotation value: no other config change can regenerate it.
-                keepers: { rotation: rotations[id] ?? NEVER_ROTATED },
-            }, { parent: this });
+            const password = new random.RandomPassword(
+                `${name}-${id}`,
+                {
+                    length: args.passwords.length,
+                    special: true,
+                    overrideSpecial: args.passwords.special,
+                    // One of each class: Azure and most servers demand at least three classes.
+                    minLower: 1,
+                    minUpper: 1,
+                    minNumeric: 1,
+                    minSpecial: 1,
+                    // Only this credential's own rotation value: no other config change can regenerate it.
+                    keepers: { rotation: rotations[id] ?? NEVER_ROTATED },
+                },
+                { parent: this },
+            );
             const value = pulumi.secret(password.result);
-            args.vault.writeSecret(`${name}-${id}-kv`, { secretName: credentialSecretName(id), value, contentType: PASSWORD_CONTENT_TYPE }, { parent: this });
+            args.vault.writeSecret(
+                `${name}-${id}-kv`,
+                { secretName: credentialSecretName(id), value, contentType: PASSWORD_CONTENT_TYPE },
+                { parent: this },
+            );
             this.passwords.set(id, value);
         }
         this.registerOutputs({ secretNames: args.ids.map(credentialSecretName) });
@@ -58,7 +66,9 @@ export class Credentials extends pulumi.ComponentResource implements CredentialS
     password(id: string): pulumi.Output<string> {
         const value = this.passwords.get(id);
         if (!value) {
-            throw new Error(`credential ${id} was not declared; add it to its service's list (components/<service>/credentials.ts)`);
+            throw new Error(
+                `credential ${id} was not declared; add it to its service's list (components/<service>/credentials.ts)`,
+            );
         }
         return value;
     }
@@ -89,7 +99,12 @@ export function renderBundle(env: Readonly<Record<string, string>>): string {
  * `bundleSecretName(app.name)`, for External Secrets to expand (`dataFrom.extract`) into one Kubernetes
  * Secret: a rotation then reaches the application in one step. The value is secret as a whole.
  */
-export function writeConnectionBundle(vault: VaultWriter, app: AppConfig, env: Env, opts: pulumi.CustomResourceOptions): keyvault.Secret {
+export function writeConnectionBundle(
+    vault: VaultWriter,
+    app: AppConfig,
+    env: Env,
+    opts: pulumi.CustomResourceOptions,
+): keyvault.Secret {
     const bad = Object.keys(env).filter((k) => !ENV_NAME.test(k));
     if (bad.length > 0) {
         throw new Error(`connection bundle of ${app.name}: invalid environment variable names ${bad.join(", ")}`);
@@ -102,5 +117,9 @@ export function writeConnectionBundle(vault: VaultWriter, app: AppConfig, env: E
         }
         return text;
     });
-    return vault.writeSecret(`bundle-${app.name}`, { secretName, value: pulumi.secret(json), contentType: BUNDLE_CONTENT_TYPE }, opts);
+    return vault.writeSecret(
+        `bundle-${app.name}`,
+        { secretName, value: pulumi.secret(json), contentType: BUNDLE_CONTENT_TYPE },
+        opts,
+    );
 }

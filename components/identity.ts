@@ -6,7 +6,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
-import { KEY_VAULT_ROLES, TOKEN_EXCHANGE_AUDIENCE, roleAssignmentName, roleDefinitionId, serviceAccountSubject } from "./credentialNames";
+import {
+    KEY_VAULT_ROLES,
+    TOKEN_EXCHANGE_AUDIENCE,
+    roleAssignmentName,
+    roleDefinitionId,
+    serviceAccountSubject,
+} from "./credentialNames";
 
 export interface ExternalSecretsIdentityArgs {
     /** Name of the managed identity (see `externalSecretsIdentityName`); fixed so the client id survives refactors. */
@@ -36,38 +42,57 @@ export class ExternalSecretsIdentity extends pulumi.ComponentResource {
     public readonly federation: managedidentity.FederatedIdentityCredential;
 
     constructor(name: string, args: ExternalSecretsIdentityArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("data-platform:identity:ExternalSecretsIdentity", name, {
-            identityName: args.identityName,
-            serviceAccount: serviceAccountSubject(args.serviceAccountNamespace, args.serviceAccountName),
-        }, opts);
+        super(
+            "data-platform:identity:ExternalSecretsIdentity",
+            name,
+            {
+                identityName: args.identityName,
+                serviceAccount: serviceAccountSubject(args.serviceAccountNamespace, args.serviceAccountName),
+            },
+            opts,
+        );
 
-        const identity = new managedidentity.UserAssignedIdentity(`${name}-uami`, {
-            resourceGroupName: args.resourceGroupName,
-            resourceName: args.identityName,
-            location: args.location,
-            tags: args.tags ?? {},
-        }, { parent: this });
+        const identity = new managedidentity.UserAssignedIdentity(
+            `${name}-uami`,
+            {
+                resourceGroupName: args.resourceGroupName,
+                resourceName: args.identityName,
+                location: args.location,
+                tags: args.tags ?? {},
+            },
+            { parent: this },
+        );
 
-        this.federation = new managedidentity.FederatedIdentityCredential(`${name}-fic`, {
-            resourceGroupName: args.resourceGroupName,
-            resourceName: identity.name,
-            // One credential per identity, fixed name: a changed service account updates its subject in place.
-            federatedIdentityCredentialResourceName: "external-secrets-operator",
-            issuer: args.oidcIssuerUrl,
-            subject: serviceAccountSubject(args.serviceAccountNamespace, args.serviceAccountName),
-            audiences: [TOKEN_EXCHANGE_AUDIENCE],
-        }, { parent: this });
+        this.federation = new managedidentity.FederatedIdentityCredential(
+            `${name}-fic`,
+            {
+                resourceGroupName: args.resourceGroupName,
+                resourceName: identity.name,
+                // One credential per identity, fixed name: a changed service account updates its subject in place.
+                federatedIdentityCredentialResourceName: "external-secrets-operator",
+                issuer: args.oidcIssuerUrl,
+                subject: serviceAccountSubject(args.serviceAccountNamespace, args.serviceAccountName),
+                audiences: [TOKEN_EXCHANGE_AUDIENCE],
+            },
+            { parent: this },
+        );
 
         const client = authorization.getClientConfigOutput({ parent: this });
-        this.vaultAccess = new authorization.RoleAssignment(`${name}-vault-secrets-user`, {
-            scope: args.vaultId,
-            principalId: identity.principalId,
-            // A fresh identity may not have replicated yet; the type lets ARM skip the lookup that would fail.
-            principalType: "ServicePrincipal",
-            roleDefinitionId: client.subscriptionId.apply((s) => roleDefinitionId(s, KEY_VAULT_ROLES.secretsUser)),
-            roleAssignmentName: pulumi.all([args.vaultId, identity.principalId]).apply(([scope, principal]) => roleAssignmentName(scope, principal, KEY_VAULT_ROLES.secretsUser)),
-            description: "External Secrets Operator reads the platform's credentials",
-        }, { parent: this });
+        this.vaultAccess = new authorization.RoleAssignment(
+            `${name}-vault-secrets-user`,
+            {
+                scope: args.vaultId,
+                principalId: identity.principalId,
+                // A fresh identity may not have replicated yet; the type lets ARM skip the lookup that would fail.
+                principalType: "ServicePrincipal",
+                roleDefinitionId: client.subscriptionId.apply((s) => roleDefinitionId(s, KEY_VAULT_ROLES.secretsUser)),
+                roleAssignmentName: pulumi
+                    .all([args.vaultId, identity.principalId])
+                    .apply(([scope, principal]) => roleAssignmentName(scope, principal, KEY_VAULT_ROLES.secretsUser)),
+                description: "External Secrets Operator reads the platform's credentials",
+            },
+            { parent: this },
+        );
 
         this.clientId = identity.clientId;
         this.principalId = identity.principalId;

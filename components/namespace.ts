@@ -45,8 +45,8 @@ export class DataNamespace extends pulumi.ComponentResource {
         const safety = { parent: this, protect: args.protect, retainOnDelete: true };
         const ns = args.create
             ? new k8s.core.v1.Namespace(`${name}-ns`, { metadata }, safety)
-            // Adopted: only our labels are applied (server-side), the namespace stays its owner's.
-            : new k8s.core.v1.NamespacePatch(`${name}-ns`, { metadata }, safety);
+            : // Adopted: only our labels are applied (server-side), the namespace stays its owner's.
+              new k8s.core.v1.NamespacePatch(`${name}-ns`, { metadata }, safety);
         this.resource = ns;
         this.namespace = pulumi.output(ns.metadata).apply((m) => m.name ?? args.name);
         this.registerOutputs({ namespace: this.namespace });

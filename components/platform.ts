@@ -32,74 +32,136 @@ export interface PlatformOutputs {
 
 export function buildPlatform({ config, kubeconfig }: LoadedConfig): PlatformOutputs {
     const azureProvider = new AzureProvider("azure", { location: config.azure.location });
-    const cluster = new ClusterAccess("cluster", {
-        aks: config.cluster.aks,
-        kubeconfig,
-        oidcIssuerUrl: config.cluster.oidcIssuerUrl,
-    }, { providers: [azureProvider] });
+    const cluster = new ClusterAccess(
+        "cluster",
+        {
+            aks: config.cluster.aks,
+            kubeconfig,
+            oidcIssuerUrl: config.cluster.oidcIssuerUrl,
+        },
+        { providers: [azureProvider] },
+    );
     const providers = [azureProvider, cluster.provider];
 
-    const azure = { resourceGroupName: config.azure.resourceGroupName, location: config.azure.location, tags: config.azure.tags };
-    const keyVault = new KeyVault("keyvault", { ...azure, config: config.keyVault, protect: config.protect }, { providers });
+    const azure = {
+        resourceGroupName: config.azure.resourceGroupName,
+        location: config.azure.location,
+        tags: config.azure.tags,
+    };
+    const keyVault = new KeyVault(
+        "keyvault",
+        { ...azure, config: config.keyVault, protect: config.protect },
+        { providers },
+    );
     const vault: VaultWriter = keyVault;
-    const credentials: CredentialSource = new Credentials("credentials", {
-        ids: platformCredentialIds(config),
-        passwords: config.keyVault.passwords,
-        rotations: config.keyVault.rotations,
-        vault,
-    }, { providers });
-    const identity = new ExternalSecretsIdentity("eso-identity", {
-        ...azure,
-        identityName: externalSecretsIdentityName(config.keyVault.name),
-        oidcIssuerUrl: cluster.oidcIssuerUrl,
-        serviceAccountNamespace: config.cluster.externalSecrets.namespace,
-        serviceAccountName: config.cluster.externalSecrets.serviceAccountName,
-        vaultId: keyVault.vaultId,
-    }, { providers });
+    const credentials: CredentialSource = new Credentials(
+        "credentials",
+        {
+            ids: platformCredentialIds(config),
+            passwords: config.keyVault.passwords,
+            rotations: config.keyVault.rotations,
+            vault,
+        },
+        { providers },
+    );
+    const identity = new ExternalSecretsIdentity(
+        "eso-identity",
+        {
+            ...azure,
+            identityName: externalSecretsIdentityName(config.keyVault.name),
+            oidcIssuerUrl: cluster.oidcIssuerUrl,
+            serviceAccountNamespace: config.cluster.externalSecrets.namespace,
+            serviceAccountName: config.cluster.externalSecrets.serviceAccountName,
+            vaultId: keyVault.vaultId,
+        },
+        { providers },
+    );
 
-    const secretSync = new SecretSync("secret-sync", {
-        externalSecrets: config.cluster.externalSecrets,
-        vaultUri: vault.vaultUri,
-        identityClientId: identity.clientId,
-        tenantId: identity.tenantId,
-        dependsOn: [identity.federation, identity.vaultAccess],
-        namespaces: [config.cluster.platformNamespace, ...config.apps.map((a) => a.namespace)],
-    }, { providers });
+    const secretSync = new SecretSync(
+        "secret-sync",
+        {
+            externalSecrets: config.cluster.externalSecrets,
+            vaultUri: vault.vaultUri,
+            identityClientId: identity.clientId,
+            tenantId: identity.tenantId,
+            dependsOn: [identity.federation, identity.vaultAccess],
+            namespaces: [config.cluster.platformNamespace, ...config.apps.map((a) => a.namespace)],
+        },
+        { providers },
+    );
 
     // The platform's own workloads (database login Job or SGCluster, Redis) and their synced Secrets live here.
     // StackGres runs Patroni pods that the restricted profile refuses, so that mode enforces baseline (and warns).
-    const platformNamespace = new DataNamespace("platform", {
-        name: config.cluster.platformNamespace,
-        create: true,
-        podSecurity: config.postgres.mode === "stackgres" ? "baseline" : "restricted",
-        protect: config.protect,
-    }, { providers });
+    const platformNamespace = new DataNamespace(
+        "platform",
+        {
+            name: config.cluster.platformNamespace,
+            create: true,
+            podSecurity: config.postgres.mode === "stackgres" ? "baseline" : "restricted",
+            protect: config.protect,
+        },
+        { providers },
+    );
     // Every resource of the data services must wait for their namespace; a transformation on a component reaches
     // all its children, which component-level `dependsOn` does not.
     const inPlatformNamespace: pulumi.ComponentResourceOptions = {
         providers,
-        transformations: [({ props, opts }) => ({ props, opts: pulumi.mergeOptions(opts, { dependsOn: [platformNamespace.resource] }) })],
+        transformations: [
+            ({ props, opts }) => ({
+                props,
+                opts: pulumi.mergeOptions(opts, { dependsOn: [platformNamespace.resource] }),
+            }),
+        ],
     };
 
     // PostgreSQL (Azure Flexible Server or StackGres by postgres.mode); `postgres.env(app)` gives each app's DB_* keys.
-    const postgres = createPostgres("postgres", {
-        config, credentials, vault, secrets: secretSync, namespace: config.cluster.platformNamespace,
-    }, inPlatformNamespace);
+    const postgres = createPostgres(
+        "postgres",
+        {
+            config,
+            credentials,
+            vault,
+            secrets: secretSync,
+            namespace: config.cluster.platformNamespace,
+        },
+        inPlatformNamespace,
+    );
 
     // Redis (Sentinel group or standalone by redis.mode); as a DataService its `env(app)` gives each app's REDIS_* keys.
-    const redis = new RedisSentinel("redis", {
-        config: config.redis, namespace: config.cluster.platformNamespace, apps: config.apps, credentials, vault, syncer: secretSync,
-        protect: config.protect, storageClass: config.cluster.storageClass,
-    }, inPlatformNamespace);
+    const redis = new RedisSentinel(
+        "redis",
+        {
+            config: config.redis,
+            namespace: config.cluster.platformNamespace,
+            apps: config.apps,
+            credentials,
+            vault,
+            syncer: secretSync,
+            protect: config.protect,
+            storageClass: config.cluster.storageClass,
+        },
+        inPlatformNamespace,
+    );
 
     const appNamespaces: Record<string, pulumi.Output<string>> = {};
     for (const app of config.apps) {
         const ns = new DataNamespace(`app-${app.name}`, appNamespaceArgs(app, config.protect), { providers });
         appNamespaces[app.name] = ns.namespace;
         // The app's contract (checked against components/contract.ts), its Key Vault bundle, Secret and access.
-        new AppData(`app-${app.name}`, {
-            app, redisMode: config.redis.mode, namespace: ns.namespace, postgres, redis, vault, secrets: secretSync, ready: postgres.ready,
-        }, { providers });
+        new AppData(
+            `app-${app.name}`,
+            {
+                app,
+                redisMode: config.redis.mode,
+                namespace: ns.namespace,
+                postgres,
+                redis,
+                vault,
+                secrets: secretSync,
+                ready: postgres.ready,
+            },
+            { providers },
+        );
     }
 
     return {
@@ -109,6 +171,8 @@ export function buildPlatform({ config, kubeconfig }: LoadedConfig): PlatformOut
         keyVault: { name: keyVault.vaultName, uri: keyVault.vaultUri },
         externalSecretsClientId: identity.clientId,
         postgresHost: postgres.endpoint.host,
-        credentialSecretNames: Object.fromEntries(platformCredentialIds(config).map((id) => [id, credentials.secretName(id)])),
+        credentialSecretNames: Object.fromEntries(
+            platformCredentialIds(config).map((id) => [id, credentials.secretName(id)]),
+        ),
     };
 }

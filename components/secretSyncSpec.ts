@@ -33,12 +33,20 @@ export const SOURCE_VERSIONS_ANNOTATION = "data-platform.io/source-versions";
 
 /** Digest of Key Vault secret versions (order-independent), short enough for an annotation. */
 export function sourceVersionsDigest(versions: readonly string[]): string {
-    return crypto.createHash("sha256").update([...versions].sort().join("\n")).digest("hex").slice(0, 32);
+    return crypto
+        .createHash("sha256")
+        .update([...versions].sort().join("\n"))
+        .digest("hex")
+        .slice(0, 32);
 }
 
 /** Labels on every object of the secret sync. */
 export function platformLabels(component: string): Record<string, string> {
-    return { "app.kubernetes.io/part-of": "data-platform", "app.kubernetes.io/component": component, "app.kubernetes.io/managed-by": "pulumi" };
+    return {
+        "app.kubernetes.io/part-of": "data-platform",
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/managed-by": "pulumi",
+    };
 }
 
 export interface StoreSpecArgs<S> {

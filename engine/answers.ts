@@ -24,20 +24,62 @@ type Inputs = Record<string, any>;
 /** ARM resource types of the azure-native tokens the program registers, and the input that names each. */
 const ARM_TYPES: Record<string, { arm: string; nameInput: string; parent?: { arm: string; nameInput: string } }> = {
     "azure-native:keyvault:Vault": { arm: "Microsoft.KeyVault/vaults", nameInput: "vaultName" },
-    "azure-native:keyvault:Secret": { arm: "secrets", nameInput: "secretName", parent: { arm: "Microsoft.KeyVault/vaults", nameInput: "vaultName" } },
-    "azure-native:dbforpostgresql:Server": { arm: "Microsoft.DBforPostgreSQL/flexibleServers", nameInput: "serverName" },
-    "azure-native:dbforpostgresql:Database": { arm: "databases", nameInput: "databaseName", parent: { arm: "Microsoft.DBforPostgreSQL/flexibleServers", nameInput: "serverName" } },
-    "azure-native:dbforpostgresql:Configuration": { arm: "configurations", nameInput: "configurationName", parent: { arm: "Microsoft.DBforPostgreSQL/flexibleServers", nameInput: "serverName" } },
-    "azure-native:dbforpostgresql:FirewallRule": { arm: "firewallRules", nameInput: "firewallRuleName", parent: { arm: "Microsoft.DBforPostgreSQL/flexibleServers", nameInput: "serverName" } },
-    "azure-native:managedidentity:UserAssignedIdentity": { arm: "Microsoft.ManagedIdentity/userAssignedIdentities", nameInput: "resourceName" },
-    "azure-native:managedidentity:FederatedIdentityCredential": { arm: "federatedIdentityCredentials", nameInput: "federatedIdentityCredentialResourceName", parent: { arm: "Microsoft.ManagedIdentity/userAssignedIdentities", nameInput: "resourceName" } },
-    "azure-native:network:PrivateEndpoint": { arm: "Microsoft.Network/privateEndpoints", nameInput: "privateEndpointName" },
-    "azure-native:network:PrivateDnsZoneGroup": { arm: "privateDnsZoneGroups", nameInput: "privateDnsZoneGroupName", parent: { arm: "Microsoft.Network/privateEndpoints", nameInput: "privateEndpointName" } },
-    "azure-native:storage:BlobContainer": { arm: "blobServices/default/containers", nameInput: "containerName", parent: { arm: "Microsoft.Storage/storageAccounts", nameInput: "accountName" } },
+    "azure-native:keyvault:Secret": {
+        arm: "secrets",
+        nameInput: "secretName",
+        parent: { arm: "Microsoft.KeyVault/vaults", nameInput: "vaultName" },
+    },
+    "azure-native:dbforpostgresql:Server": {
+        arm: "Microsoft.DBforPostgreSQL/flexibleServers",
+        nameInput: "serverName",
+    },
+    "azure-native:dbforpostgresql:Database": {
+        arm: "databases",
+        nameInput: "databaseName",
+        parent: { arm: "Microsoft.DBforPostgreSQL/flexibleServers", nameInput: "serverName" },
+    },
+    "azure-native:dbforpostgresql:Configuration": {
+        arm: "configurations",
+        nameInput: "configurationName",
+        parent: { arm: "Microsoft.DBforPostgreSQL/flexibleServers", nameInput: "serverName" },
+    },
+    "azure-native:dbforpostgresql:FirewallRule": {
+        arm: "firewallRules",
+        nameInput: "firewallRuleName",
+        parent: { arm: "Microsoft.DBforPostgreSQL/flexibleServers", nameInput: "serverName" },
+    },
+    "azure-native:managedidentity:UserAssignedIdentity": {
+        arm: "Microsoft.ManagedIdentity/userAssignedIdentities",
+        nameInput: "resourceName",
+    },
+    "azure-native:managedidentity:FederatedIdentityCredential": {
+        arm: "federatedIdentityCredentials",
+        nameInput: "federatedIdentityCredentialResourceName",
+        parent: { arm: "Microsoft.ManagedIdentity/userAssignedIdentities", nameInput: "resourceName" },
+    },
+    "azure-native:network:PrivateEndpoint": {
+        arm: "Microsoft.Network/privateEndpoints",
+        nameInput: "privateEndpointName",
+    },
+    "azure-native:network:PrivateDnsZoneGroup": {
+        arm: "privateDnsZoneGroups",
+        nameInput: "privateDnsZoneGroupName",
+        parent: { arm: "Microsoft.Network/privateEndpoints", nameInput: "privateEndpointName" },
+    },
+    "azure-native:storage:BlobContainer": {
+        arm: "blobServices/default/containers",
+        nameInput: "containerName",
+        parent: { arm: "Microsoft.Storage/storageAccounts", nameInput: "accountName" },
+    },
 };
 
 /** The id and outputs a provider would return for a freshly created resource. */
-export function resourceAnswer(type: string, name: string, urn: string, inputs: Inputs): { id: string; outputs: Inputs } {
+export function resourceAnswer(
+    type: string,
+    name: string,
+    urn: string,
+    inputs: Inputs,
+): { id: string; outputs: Inputs } {
     if (type.startsWith("pulumi:providers:")) {
         return { id: mockUuid("provider", urn), outputs: {} };
     }
@@ -49,13 +91,24 @@ export function resourceAnswer(type: string, name: string, urn: string, inputs: 
         const objectName = meta.name ?? name;
         return {
             id: meta.namespace ? `${meta.namespace}/${objectName}` : objectName,
-            outputs: type === "kubernetes:helm.sh/v3:Release"
-                ? { status: { status: "deployed", namespace: inputs.namespace, name: inputs.name ?? name, version: inputs.version } }
-                : { metadata: { ...meta, name: objectName, uid: mockUuid("uid", urn) } },
+            outputs:
+                type === "kubernetes:helm.sh/v3:Release"
+                    ? {
+                          status: {
+                              status: "deployed",
+                              namespace: inputs.namespace,
+                              name: inputs.name ?? name,
+                              version: inputs.version,
+                          },
+                      }
+                    : { metadata: { ...meta, name: objectName, uid: mockUuid("uid", urn) } },
         };
     }
     if (type === "random:index/randomPassword:RandomPassword") {
-        return { id: "none", outputs: { result: mockPassword(urn, inputs), bcryptHash: `$2a$10$${digest("bcrypt", urn).slice(0, 53)}` } };
+        return {
+            id: "none",
+            outputs: { result: mockPassword(urn, inputs), bcryptHash: `$2a$10$${digest("bcrypt", urn).slice(0, 53)}` },
+        };
     }
     return { id: `${name}-id`, outputs: {} };
 }
@@ -65,7 +118,10 @@ function azureAnswer(type: string, name: string, urn: string, inputs: Inputs): {
     const rg = `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/${inputs.resourceGroupName ?? "rg"}`;
     if (type === "azure-native:authorization:RoleAssignment") {
         const assignment = inputs.roleAssignmentName ?? mockUuid("role-assignment", urn);
-        return { id: `${inputs.scope}/providers/Microsoft.Authorization/roleAssignments/${assignment}`, outputs: { name: assignment } };
+        return {
+            id: `${inputs.scope}/providers/Microsoft.Authorization/roleAssignments/${assignment}`,
+            outputs: { name: assignment },
+        };
     }
     if (!arm) {
         return { id: `${rg}/providers/mock/${type}/${name}`, outputs: { name } };
@@ -83,7 +139,11 @@ function azureAnswer(type: string, name: string, urn: string, inputs: Inputs): {
             const uri = `https://${inputs.vaultName}.vault.azure.net/secrets/${ownName}`;
             // The service never returns `properties.value`; a new value is a new version.
             const { value: _writeOnly, ...visible } = inputs.properties ?? {};
-            outputs.properties = { ...visible, secretUri: uri, secretUriWithVersion: `${uri}/${digest("version", urn, String(inputs.properties?.value)).slice(0, 32)}` };
+            outputs.properties = {
+                ...visible,
+                secretUri: uri,
+                secretUriWithVersion: `${uri}/${digest("version", urn, String(inputs.properties?.value)).slice(0, 32)}`,
+            };
             break;
         }
         case "azure-native:dbforpostgresql:Server":
@@ -111,8 +171,11 @@ const DIGITS = "0123456789";
 export function mockPassword(urn: string, inputs: Inputs): string {
     const length: number = inputs.length ?? 16;
     const special: string = inputs.special === false ? "" : (inputs.overrideSpecial ?? "!@#$%&*()-_=+[]{}<>:?");
-    const alphabet = (inputs.lower === false ? "" : LOWER) + (inputs.upper === false ? "" : UPPER) +
-        (inputs.numeric === false ? "" : DIGITS) + special;
+    const alphabet =
+        (inputs.lower === false ? "" : LOWER) +
+        (inputs.upper === false ? "" : UPPER) +
+        (inputs.numeric === false ? "" : DIGITS) +
+        special;
     const seed = digest(urn, JSON.stringify(inputs.keepers ?? {}));
     const chars: string[] = [...special].slice(0, Math.max(0, length - 3));
     let stream = seed;
@@ -148,13 +211,21 @@ export function mockKubeconfig(clusterName: string): string {
 export function invokeAnswer(token: string, inputs: Inputs): Inputs | undefined {
     switch (token) {
         case "azure-native:authorization:getClientConfig":
-            return { clientId: MOCK_DEPLOYER_CLIENT_ID, objectId: MOCK_DEPLOYER_OBJECT_ID, subscriptionId: MOCK_SUBSCRIPTION_ID, tenantId: MOCK_TENANT_ID };
+            return {
+                clientId: MOCK_DEPLOYER_CLIENT_ID,
+                objectId: MOCK_DEPLOYER_OBJECT_ID,
+                subscriptionId: MOCK_SUBSCRIPTION_ID,
+                tenantId: MOCK_TENANT_ID,
+            };
         case "azure-native:containerservice:getManagedCluster":
             return {
                 id: `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/${inputs.resourceGroupName}/providers/Microsoft.ContainerService/managedClusters/${inputs.resourceName}`,
                 name: inputs.resourceName,
                 location: "westeurope",
-                oidcIssuerProfile: { enabled: true, issuerURL: `https://westeurope.oic.prod-aks.azure.com/${MOCK_TENANT_ID}/${mockUuid("issuer", inputs.resourceName)}/` },
+                oidcIssuerProfile: {
+                    enabled: true,
+                    issuerURL: `https://westeurope.oic.prod-aks.azure.com/${MOCK_TENANT_ID}/${mockUuid("issuer", inputs.resourceName)}/`,
+                },
                 securityProfile: { workloadIdentity: { enabled: true } },
             };
         case "azure-native:keyvault:getVault":
@@ -176,7 +247,11 @@ export function invokeAnswer(token: string, inputs: Inputs): Inputs | undefined 
                 },
             };
         case "azure-native:containerservice:listManagedClusterUserCredentials":
-            return { kubeconfigs: [{ name: "clusterUser", value: Buffer.from(mockKubeconfig(inputs.resourceName)).toString("base64") }] };
+            return {
+                kubeconfigs: [
+                    { name: "clusterUser", value: Buffer.from(mockKubeconfig(inputs.resourceName)).toString("base64") },
+                ],
+            };
         default:
             return undefined;
     }

@@ -159,29 +159,39 @@ async function runExclusive(options: RunOptions): Promise<RunResult> {
     const requestedUrns = new Set<string>();
     let pending: { type: string; name: string; additionalSecretOutputs: string[]; urn: string } | undefined;
 
-    await pulumi.runtime.setMocks({
-        newResource(args) {
-            const request = pending;
-            pending = undefined;
-            if (!request || request.type !== args.type || request.name !== args.name) {
-                throw new Error(`mock engine: registration of ${args.type} ${args.name} arrived without its request`);
-            }
-            const answer = resourceAnswer(args.type, args.name, request.urn, plain(args.inputs));
-            const state = applySecretOutputs({ ...args.inputs, ...answer.outputs }, request.additionalSecretOutputs);
-            return { id: args.custom ? answer.id : undefined, state };
+    await pulumi.runtime.setMocks(
+        {
+            newResource(args) {
+                const request = pending;
+                pending = undefined;
+                if (!request || request.type !== args.type || request.name !== args.name) {
+                    throw new Error(
+                        `mock engine: registration of ${args.type} ${args.name} arrived without its request`,
+                    );
+                }
+                const answer = resourceAnswer(args.type, args.name, request.urn, plain(args.inputs));
+                const state = applySecretOutputs(
+                    { ...args.inputs, ...answer.outputs },
+                    request.additionalSecretOutputs,
+                );
+                return { id: args.custom ? answer.id : undefined, state };
+            },
+            call(args) {
+                const inputs = plain(args.inputs);
+                invokes.push({ token: args.token, inputs });
+                const answer = invokeAnswer(args.token, inputs);
+                if (answer === undefined) {
+                    const message = `mock engine: no mocked answer for invoke ${args.token}; add a realistic one to engine/answers.ts`;
+                    refusals.push(message);
+                    throw new Error(message);
+                }
+                return answer;
+            },
         },
-        call(args) {
-            const inputs = plain(args.inputs);
-            invokes.push({ token: args.token, inputs });
-            const answer = invokeAnswer(args.token, inputs);
-            if (answer === undefined) {
-                const message = `mock engine: no mocked answer for invoke ${args.token}; add a realistic one to engine/answers.ts`;
-                refusals.push(message);
-                throw new Error(message);
-            }
-            return answer;
-        },
-    }, PROJECT, options.stack, options.preview ?? false);
+        PROJECT,
+        options.stack,
+        options.preview ?? false,
+    );
 
     const monitor = pulumi.runtime.getMonitor() as any;
     const registerResource = monitor.registerResource.bind(monitor);
@@ -220,7 +230,13 @@ async function runExclusive(options: RunOptions): Promise<RunResult> {
                 additionalSecretOutputs,
                 aliases: [...req.getAliasesList().map((a: any) => a.toObject()), ...req.getAliasurnsList()],
                 deletedWith: req.getDeletedwith() || undefined,
-                customTimeouts: timeouts ? { create: timeouts.getCreate() || undefined, update: timeouts.getUpdate() || undefined, delete: timeouts.getDelete() || undefined } : undefined,
+                customTimeouts: timeouts
+                    ? {
+                          create: timeouts.getCreate() || undefined,
+                          update: timeouts.getUpdate() || undefined,
+                          delete: timeouts.getDelete() || undefined,
+                      }
+                    : undefined,
                 importId: req.getImportid() || undefined,
             },
             inputs,
@@ -282,7 +298,10 @@ async function runExclusive(options: RunOptions): Promise<RunResult> {
         .map((r) => (r.custom ? r : { ...r, outputs: registeredOutputs.get(r.urn)?.outputs ?? {} }))
         .sort((a, b) => (a.urn < b.urn ? -1 : a.urn > b.urn ? 1 : 0));
     const stack = resources.find((r) => r.type === "pulumi:pulumi:Stack");
-    const { outputs, secretPaths: outputSecretPaths } = (stack && registeredOutputs.get(stack.urn)) ?? { outputs: {}, secretPaths: [] };
+    const { outputs, secretPaths: outputSecretPaths } = (stack && registeredOutputs.get(stack.urn)) ?? {
+        outputs: {},
+        secretPaths: [],
+    };
     return { stack: options.stack, resources, invokes, outputs, outputSecretPaths };
 }
 

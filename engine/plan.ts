@@ -117,7 +117,9 @@ export function summarize(result: RunResult): string {
     const count = (keys: string[]) => {
         const counts = new Map<string, number>();
         keys.forEach((k) => counts.set(k, (counts.get(k) ?? 0) + 1));
-        return [...counts.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `  ${String(n).padStart(4)}  ${k}`);
+        return [...counts.entries()]
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([k, n]) => `  ${String(n).padStart(4)}  ${k}`);
     };
     const resources = result.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
     return [

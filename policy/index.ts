@@ -6,6 +6,7 @@ import { PolicyPack } from "@pulumi/policy";
 import { PACK_NAME, allPolicies } from "./policies";
 
 new PolicyPack(PACK_NAME, {
-    description: "Guardrails of the data platform: pod security, credentials only through External Secrets, private and highly available data services in production.",
+    description:
+        "Guardrails of the data platform: pod security, credentials only through External Secrets, private and highly available data services in production.",
     policies: allPolicies,
 });

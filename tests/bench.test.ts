@@ -13,10 +13,17 @@ describe("npm run bench", function () {
     });
 
     it("prints one row per stack: resources, wall seconds, peak memory", () => {
-        const run = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", "tools/bench.ts"], { cwd: ROOT, encoding: "utf8" });
+        const run = spawnSync(
+            process.execPath,
+            [require.resolve("ts-node/dist/bin"), "--transpile-only", "tools/bench.ts"],
+            { cwd: ROOT, encoding: "utf8" },
+        );
         assert.strictEqual(run.status, 0, run.stderr);
         const rows = run.stdout.split("\n").filter((l) => /^(dev|prod|apps100)\s/.test(l));
-        assert.deepStrictEqual(rows.map((r) => r.split(/\s+/)[0]), ["dev", "prod", "apps100"]);
+        assert.deepStrictEqual(
+            rows.map((r) => r.split(/\s+/)[0]),
+            ["dev", "prod", "apps100"],
+        );
         const resources = rows.map((r) => Number(r.split(/\s+/)[1]));
         assert.ok(resources[2] > resources[1], `100 applications should register more than prod: ${resources}`);
         for (const row of rows) {

@@ -79,7 +79,12 @@ describe("stack configuration", () => {
 
         it("an out-of-range number", () => {
             const lines = problems("dev", { "data-platform:apps": [{ ...devApps[0], redisDb: 16 }, devApps[1]] });
-            assertProblem(lines, "data-platform:apps[0].redisDb", "16", /an index from 1 to 15 \(data-platform:redis.databases is 16\)/);
+            assertProblem(
+                lines,
+                "data-platform:apps[0].redisDb",
+                "16",
+                /an index from 1 to 15 \(data-platform:redis.databases is 16\)/,
+            );
             const zero = problems("dev", { "data-platform:apps": [{ ...devApps[0], redisDb: 0 }, devApps[1]] });
             assertProblem(zero, "data-platform:apps[0].redisDb", "0", /integer from 1 to 1023/);
         });
@@ -94,19 +99,46 @@ describe("stack configuration", () => {
                 "data-platform:keyVault": { name: "1-bad--vault-name-that-is-too-long" },
                 "data-platform:postgres": { ...devPostgres, azure: { serverName: "Bad_Server" } },
             });
-            assertProblem(lines, "data-platform:keyVault.name", '"1-bad--vault-name-that-is-too-long"', /3-24 letters, digits and single dashes/);
-            assertProblem(lines, "data-platform:postgres.azure.serverName", '"Bad_Server"', /lowercase letters, digits and dashes/);
+            assertProblem(
+                lines,
+                "data-platform:keyVault.name",
+                '"1-bad--vault-name-that-is-too-long"',
+                /3-24 letters, digits and single dashes/,
+            );
+            assertProblem(
+                lines,
+                "data-platform:postgres.azure.serverName",
+                '"Bad_Server"',
+                /lowercase letters, digits and dashes/,
+            );
         });
 
         it("names Kubernetes would refuse", () => {
-            const lines = problems("dev", { "data-platform:apps": [{ ...devApps[0], namespace: "Orders_NS" }, devApps[1]] });
+            const lines = problems("dev", {
+                "data-platform:apps": [{ ...devApps[0], namespace: "Orders_NS" }, devApps[1]],
+            });
             assertProblem(lines, "data-platform:apps[0].namespace", '"Orders_NS"', /matching/);
         });
 
         it("two applications on one namespace, or sharing a Redis database", () => {
-            const lines = problems("dev", { "data-platform:apps": [devApps[0], { ...devApps[1], namespace: devApps[0].namespace, redisDb: devApps[0].redisDb }] });
-            assertProblem(lines, "data-platform:apps[1].namespace", `"${devApps[0].namespace}"`, /not used by another application \(apps\[0\] has it\)/);
-            assertProblem(lines, "data-platform:apps[1].redisDb", String(devApps[0].redisDb), /not used by another application/);
+            const lines = problems("dev", {
+                "data-platform:apps": [
+                    devApps[0],
+                    { ...devApps[1], namespace: devApps[0].namespace, redisDb: devApps[0].redisDb },
+                ],
+            });
+            assertProblem(
+                lines,
+                "data-platform:apps[1].namespace",
+                `"${devApps[0].namespace}"`,
+                /not used by another application \(apps\[0\] has it\)/,
+            );
+            assertProblem(
+                lines,
+                "data-platform:apps[1].redisDb",
+                String(devApps[0].redisDb),
+                /not used by another application/,
+            );
         });
 
         it("a missing required key", () => {
@@ -116,9 +148,19 @@ describe("stack configuration", () => {
 
         it("a kubeconfig that was not set as a secret, and one given together with an AKS lookup", () => {
             const lines = problems("dev", { "data-platform:kubeconfig": "apiVersion: v1\nkind: Config\n" });
-            assertProblem(lines, "data-platform:kubeconfig", "a plain-text value", /a secret \(pulumi config set --secret kubeconfig/);
+            assertProblem(
+                lines,
+                "data-platform:kubeconfig",
+                "a plain-text value",
+                /a secret \(pulumi config set --secret kubeconfig/,
+            );
             const both = problems("dev", { "data-platform:kubeconfig": { secure: "v1:abc" } });
-            assertProblem(both, "data-platform:cluster.aks", /aks-apps-dev/, /either cluster.aks or data-platform:kubeconfig/);
+            assertProblem(
+                both,
+                "data-platform:cluster.aks",
+                /aks-apps-dev/,
+                /either cluster.aks or data-platform:kubeconfig/,
+            );
         });
 
         it("reports every problem at once, one line each", () => {

@@ -11,7 +11,12 @@ import { PlatformConfig, parseConfig } from "../components/config";
 import type { AppConfig } from "../components/config/platform";
 import { SAFE_SPECIAL_CHARACTERS } from "../components/config/keyVault";
 import { assembleEnv, contractKeys, renderContractTable, SECRET_CONTRACT_KEYS } from "../components/contract";
-import { bundleSecretName, credentialSecretName, pgAppCredentialId, redisAppCredentialId } from "../components/credentialNames";
+import {
+    bundleSecretName,
+    credentialSecretName,
+    pgAppCredentialId,
+    redisAppCredentialId,
+} from "../components/credentialNames";
 import { databaseUrl } from "../components/postgres/contract";
 import { SOURCE_VERSIONS_ANNOTATION, sourceVersionsDigest } from "../components/secretSyncSpec";
 import type { RunResult } from "../engine/mockEngine";
@@ -23,8 +28,16 @@ import { STACKS, byType, runStack } from "./support/program";
 const URL_SPECIALS = ["@", ":", "/", "?", "#", "%", "+", "&"];
 
 const APP: AppConfig = {
-    name: "orders", namespace: "orders", createNamespace: true, database: "orders", redisDb: 1, redisKeyPatterns: [],
-    poolSize: 10, replicas: 2, secretName: "orders-data", serviceAccounts: ["orders"],
+    name: "orders",
+    namespace: "orders",
+    createNamespace: true,
+    database: "orders",
+    redisDb: 1,
+    redisKeyPatterns: [],
+    poolSize: 10,
+    replicas: 2,
+    secretName: "orders-data",
+    serviceAccounts: ["orders"],
 };
 
 /** The parts of a connection URI, decoded, as Node's WHATWG URL parser sees them. */
@@ -44,16 +57,49 @@ function viaWhatwgUrl(uri: string) {
 /** The same through node-postgres' own parser. */
 function viaPg(uri: string) {
     const parsed = parsePgUrl(uri);
-    return { user: parsed.user, password: parsed.password, host: parsed.host, port: parsed.port, database: parsed.database, sslmode: (parsed as { sslmode?: string }).sslmode };
+    return {
+        user: parsed.user,
+        password: parsed.password,
+        host: parsed.host,
+        port: parsed.port,
+        database: parsed.database,
+        sslmode: (parsed as { sslmode?: string }).sslmode,
+    };
 }
 
 describe("contract key lists", () => {
     it("are the documented sets per Redis mode", () => {
-        const postgres = ["DATABASE_URL", "DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD", "DB_SSL_MODE", "DB_POOL_MAX"];
-        assert.deepEqual(new Set(contractKeys("sentinel")), new Set([...postgres,
-            "REDIS_SENTINEL_HOSTS", "REDIS_SENTINEL_MASTER", "REDIS_USERNAME", "REDIS_PASSWORD", "REDIS_DB", "REDIS_SENTINEL_PASSWORD", "REDIS_TLS"]));
+        const postgres = [
+            "DATABASE_URL",
+            "DB_HOST",
+            "DB_PORT",
+            "DB_NAME",
+            "DB_USER",
+            "DB_PASSWORD",
+            "DB_SSL_MODE",
+            "DB_POOL_MAX",
+        ];
+        assert.deepEqual(
+            new Set(contractKeys("sentinel")),
+            new Set([
+                ...postgres,
+                "REDIS_SENTINEL_HOSTS",
+                "REDIS_SENTINEL_MASTER",
+                "REDIS_USERNAME",
+                "REDIS_PASSWORD",
+                "REDIS_DB",
+                "REDIS_SENTINEL_PASSWORD",
+                "REDIS_TLS",
+            ]),
+        );
         assert.deepEqual(new Set(contractKeys("standalone")), new Set([...postgres, "REDIS_URL", "REDIS_TLS"]));
-        assert.deepEqual([...SECRET_CONTRACT_KEYS].sort(), ["DATABASE_URL", "DB_PASSWORD", "REDIS_PASSWORD", "REDIS_SENTINEL_PASSWORD", "REDIS_URL"]);
+        assert.deepEqual([...SECRET_CONTRACT_KEYS].sort(), [
+            "DATABASE_URL",
+            "DB_PASSWORD",
+            "REDIS_PASSWORD",
+            "REDIS_SENTINEL_PASSWORD",
+            "REDIS_URL",
+        ]);
     });
 
     it("appear in the README exactly as rendered", () => {
@@ -63,7 +109,11 @@ describe("contract key lists", () => {
 });
 
 describe("assembleEnv", () => {
-    const postgres = Object.fromEntries(contractKeys("standalone").filter((k) => k.startsWith("D")).map((k) => [k, `pg-${k}`]));
+    const postgres = Object.fromEntries(
+        contractKeys("standalone")
+            .filter((k) => k.startsWith("D"))
+            .map((k) => [k, `pg-${k}`]),
+    );
     const redis = { REDIS_URL: "redis://u:p@h:6379/0", REDIS_TLS: "false" };
 
     it("merges both parts into exactly the contract, secret keys made secret", async () => {
@@ -77,10 +127,18 @@ describe("assembleEnv", () => {
 
     it("names missing and unexpected keys of each part", () => {
         const { DB_POOL_MAX: _dropped, ...short } = postgres;
-        assert.throws(() => assembleEnv(APP, "standalone", short, redis), /application orders: postgres env does not match the contract: missing DB_POOL_MAX$/);
-        assert.throws(() => assembleEnv(APP, "sentinel", postgres, redis),
-            /redis env \(sentinel mode\) does not match the contract: missing REDIS_SENTINEL_HOSTS, .*REDIS_SENTINEL_PASSWORD; unexpected REDIS_URL$/);
-        assert.throws(() => assembleEnv(APP, "standalone", { ...postgres, REDIS_TLS: "x" }, redis), /postgres env .*unexpected REDIS_TLS/);
+        assert.throws(
+            () => assembleEnv(APP, "standalone", short, redis),
+            /application orders: postgres env does not match the contract: missing DB_POOL_MAX$/,
+        );
+        assert.throws(
+            () => assembleEnv(APP, "sentinel", postgres, redis),
+            /redis env \(sentinel mode\) does not match the contract: missing REDIS_SENTINEL_HOSTS, .*REDIS_SENTINEL_PASSWORD; unexpected REDIS_URL$/,
+        );
+        assert.throws(
+            () => assembleEnv(APP, "standalone", { ...postgres, REDIS_TLS: "x" }, redis),
+            /postgres env .*unexpected REDIS_TLS/,
+        );
     });
 });
 
@@ -97,8 +155,18 @@ describe("DATABASE_URL rendering (components/postgres/contract.ts)", () => {
             const endpoint = { host: "appdb.data-platform.svc.cluster.local", port: 5432, sslMode: "require" as const };
             const login = { database: "orders", user: "orders@tenant", password };
             const uri = databaseUrl(endpoint, login);
-            assert.ok(!uri.includes(" ") && !uri.slice("postgresql://".length).includes("+"), "no spaces or plus signs in the URI");
-            const expected = { user: login.user, password, host: endpoint.host, port: "5432", database: "orders", sslmode: "require" };
+            assert.ok(
+                !uri.includes(" ") && !uri.slice("postgresql://".length).includes("+"),
+                "no spaces or plus signs in the URI",
+            );
+            const expected = {
+                user: login.user,
+                password,
+                host: endpoint.host,
+                port: "5432",
+                database: "orders",
+                sslmode: "require",
+            };
             assert.deepEqual(viaWhatwgUrl(uri), { protocol: "postgresql:", ...expected });
             assert.deepEqual(viaPg(uri), expected);
         });
@@ -110,7 +178,9 @@ function applicationSecrets(result: RunResult, config: PlatformConfig): Map<stri
     const vault = vaultContents(result);
     const secrets = new Map<string, Record<string, string>>();
     for (const app of config.apps) {
-        const externalSecret = byType(result, EXTERNAL_SECRET).find((r) => r.inputs.metadata.namespace === app.namespace && r.inputs.spec.target.name === app.secretName);
+        const externalSecret = byType(result, EXTERNAL_SECRET).find(
+            (r) => r.inputs.metadata.namespace === app.namespace && r.inputs.spec.target.name === app.secretName,
+        );
         assert.ok(externalSecret, `${app.name}: an ExternalSecret targets ${app.namespace}/${app.secretName}`);
         secrets.set(app.name, expandExternalSecret(externalSecret, vault));
     }
@@ -131,7 +201,11 @@ for (const stack of STACKS) {
 
         it("gives every application exactly the contract keys of the stack's Redis mode", () => {
             for (const app of config.apps) {
-                assert.deepEqual(Object.keys(secrets.get(app.name) ?? {}).sort(), contractKeys(config.redis.mode).sort(), app.name);
+                assert.deepEqual(
+                    Object.keys(secrets.get(app.name) ?? {}).sort(),
+                    contractKeys(config.redis.mode).sort(),
+                    app.name,
+                );
                 for (const [key, value] of Object.entries(secrets.get(app.name) ?? {})) {
                     assert.ok(value.length > 0, `${app.name}: ${key} is not empty`);
                 }
@@ -140,16 +214,30 @@ for (const stack of STACKS) {
 
         it("stores each application's bundle as one secret JSON object with exactly the contract keys", () => {
             for (const app of config.apps) {
-                const bundle = byType(result, KEY_VAULT_SECRET).find((r) => r.inputs.secretName === bundleSecretName(app.name));
+                const bundle = byType(result, KEY_VAULT_SECRET).find(
+                    (r) => r.inputs.secretName === bundleSecretName(app.name),
+                );
                 assert.ok(bundle, `${app.name}: bundle ${bundleSecretName(app.name)} is written`);
                 assert.ok(bundle.secretPaths.includes("properties.value"), `${app.name}: the bundle value is secret`);
-                assert.deepEqual(Object.keys(JSON.parse(bundle.inputs.properties.value)).sort(), contractKeys(config.redis.mode).sort(), app.name);
-                const externalSecret = byType(result, EXTERNAL_SECRET).find((r) => r.inputs.metadata.namespace === app.namespace);
+                assert.deepEqual(
+                    Object.keys(JSON.parse(bundle.inputs.properties.value)).sort(),
+                    contractKeys(config.redis.mode).sort(),
+                    app.name,
+                );
+                const externalSecret = byType(result, EXTERNAL_SECRET).find(
+                    (r) => r.inputs.metadata.namespace === app.namespace,
+                );
                 assert.ok(externalSecret, `${app.name}: an ExternalSecret in ${app.namespace}`);
-                assert.ok(externalSecret.dependencies.includes(bundle.urn), `${app.name}: the ExternalSecret waits for its bundle`);
+                assert.ok(
+                    externalSecret.dependencies.includes(bundle.urn),
+                    `${app.name}: the ExternalSecret waits for its bundle`,
+                );
                 // A new bundle version changes the ExternalSecret, so ESO syncs it at once.
-                assert.equal(externalSecret.inputs.metadata.annotations[SOURCE_VERSIONS_ANNOTATION],
-                    sourceVersionsDigest([bundle.outputs.properties.secretUriWithVersion]), `${app.name}: bundle version annotation`);
+                assert.equal(
+                    externalSecret.inputs.metadata.annotations[SOURCE_VERSIONS_ANNOTATION],
+                    sourceVersionsDigest([bundle.outputs.properties.secretUriWithVersion]),
+                    `${app.name}: bundle version annotation`,
+                );
             }
         });
 
@@ -157,7 +245,11 @@ for (const stack of STACKS) {
             const vault = vaultContents(result);
             for (const app of config.apps) {
                 const env = secrets.get(app.name) ?? {};
-                assert.equal(env.DB_PASSWORD, vault.get(credentialSecretName(pgAppCredentialId(app.name))), `${app.name}: DB_PASSWORD`);
+                assert.equal(
+                    env.DB_PASSWORD,
+                    vault.get(credentialSecretName(pgAppCredentialId(app.name))),
+                    `${app.name}: DB_PASSWORD`,
+                );
                 for (const c of URL_SPECIALS) {
                     assert.ok(env.DB_PASSWORD.includes(c), `${app.name}: the mocked password exercises ${c}`);
                 }
@@ -168,7 +260,14 @@ for (const stack of STACKS) {
         it("renders DATABASE_URL that parses back to the DB_* values", () => {
             for (const app of config.apps) {
                 const env = secrets.get(app.name) ?? {};
-                const expected = { user: env.DB_USER, password: env.DB_PASSWORD, host: env.DB_HOST, port: env.DB_PORT, database: env.DB_NAME, sslmode: env.DB_SSL_MODE };
+                const expected = {
+                    user: env.DB_USER,
+                    password: env.DB_PASSWORD,
+                    host: env.DB_HOST,
+                    port: env.DB_PORT,
+                    database: env.DB_NAME,
+                    sslmode: env.DB_SSL_MODE,
+                };
                 assert.deepEqual(viaWhatwgUrl(env.DATABASE_URL), { protocol: "postgresql:", ...expected }, app.name);
                 assert.deepEqual(viaPg(env.DATABASE_URL), expected, app.name);
                 assert.equal(env.DB_NAME, app.database);

@@ -6,7 +6,11 @@ import { PlatformConfig, parseConfig } from "../components/config";
 import { SAFE_SPECIAL_CHARACTERS } from "../components/config/keyVault";
 import { KEY_VAULT_SECRET_NAME } from "../components/config/names";
 import {
-    bundleSecretName, credentialSecretName, platformCredentialIds, roleAssignmentName, serviceAccountSubject,
+    bundleSecretName,
+    credentialSecretName,
+    platformCredentialIds,
+    roleAssignmentName,
+    serviceAccountSubject,
 } from "../components/credentialNames";
 import { Credentials, renderBundle, writeConnectionBundle } from "../components/credentials";
 import { KeyVault } from "../components/keyVault";
@@ -54,9 +58,12 @@ function forms(password: string): string[] {
     return [...new Set([password, encodeURIComponent(password)])];
 }
 
-
 /** Runs a small program with just a vault and the given credentials, then `use` on them. */
-function runWithCredentials(config: PlatformConfig, ids: string[], use: (vault: KeyVault, creds: Credentials) => void): Promise<RunResult> {
+function runWithCredentials(
+    config: PlatformConfig,
+    ids: string[],
+    use: (vault: KeyVault, creds: Credentials) => void,
+): Promise<RunResult> {
     return runProgram({
         stack: "dev",
         config: {},
@@ -76,7 +83,12 @@ describe("credentials", () => {
                 const result = await runStack(stack);
                 const config = parseStack(stack);
                 const ids = platformCredentialIds(config);
-                assert.deepStrictEqual(byType(result, PASSWORD).map((r) => r.name).sort(), ids.map((id) => `credentials-${id}`).sort());
+                assert.deepStrictEqual(
+                    byType(result, PASSWORD)
+                        .map((r) => r.name)
+                        .sort(),
+                    ids.map((id) => `credentials-${id}`).sort(),
+                );
                 for (const id of ids) {
                     const pw = byName(result, PASSWORD, `credentials-${id}`);
                     assert.strictEqual(pw.inputs.length, config.keyVault.passwords.length);
@@ -86,7 +98,10 @@ describe("credentials", () => {
                     assert.deepStrictEqual(pw.inputs.keepers, { rotation: "" });
                     const value: string = pw.outputs.result;
                     assert.strictEqual(value.length, 40);
-                    assert.ok([...value].every((c) => /[A-Za-z0-9]/.test(c) || SAFE_SPECIAL_CHARACTERS.includes(c)), value.length.toString());
+                    assert.ok(
+                        [...value].every((c) => /[A-Za-z0-9]/.test(c) || SAFE_SPECIAL_CHARACTERS.includes(c)),
+                        value.length.toString(),
+                    );
                 }
             });
 
@@ -100,8 +115,15 @@ describe("credentials", () => {
                     assert.ok(secret, `no Key Vault secret for ${id}`);
                     assert.match(secret.inputs.secretName, KEY_VAULT_SECRET_NAME);
                     assert.strictEqual(secret.inputs.properties.contentType, "text/plain");
-                    assert.strictEqual(secret.inputs.properties.value, values.get(`credentials-${id}`), `${id} holds its generated password`);
-                    assert.ok(underSecretPath("properties.value", secret.secretPaths), `${id}: properties.value not secret (${secret.secretPaths})`);
+                    assert.strictEqual(
+                        secret.inputs.properties.value,
+                        values.get(`credentials-${id}`),
+                        `${id} holds its generated password`,
+                    );
+                    assert.ok(
+                        underSecretPath("properties.value", secret.secretPaths),
+                        `${id}: properties.value not secret (${secret.secretPaths})`,
+                    );
                     assert.strictEqual(secret.inputs.vaultName, result.outputs.keyVault.name);
                 }
             });
@@ -113,7 +135,10 @@ describe("credentials", () => {
                 const leaks: string[] = [];
                 for (const r of result.resources) {
                     for (const leaf of leaves(r.inputs)) {
-                        if (values.some((v) => forms(v).some((f) => leaf.text.includes(f))) && !underSecretPath(leaf.path, r.secretPaths)) {
+                        if (
+                            values.some((v) => forms(v).some((f) => leaf.text.includes(f))) &&
+                            !underSecretPath(leaf.path, r.secretPaths)
+                        ) {
                             leaks.push(`${r.type} ${r.name} ${leaf.path}`);
                         }
                     }
@@ -126,7 +151,9 @@ describe("credentials", () => {
                 for (const value of values) {
                     for (const form of forms(value)) {
                         assert.ok(!planText.includes(form), `a password appears in plan.json of ${stack}`);
-                        manifests.forEach((m, i) => assert.ok(!m.includes(form), `a password appears in manifest ${i} of ${stack}`));
+                        manifests.forEach((m, i) =>
+                            assert.ok(!m.includes(form), `a password appears in manifest ${i} of ${stack}`),
+                        );
                     }
                 }
                 assert.ok(planText.includes('"[secret]"'), "the plan masks secret inputs");
@@ -145,8 +172,14 @@ describe("credentials", () => {
 
     it("rotates exactly the credential whose rotation value changes, without renaming anything", async () => {
         const base = await runStack("dev");
-        const rotated = await runStack("dev", keyVaultOverride("dev", { rotations: { "pg-app-orders": "2026-11-22" } }));
-        assert.deepStrictEqual(rotated.resources.map((r) => r.urn), base.resources.map((r) => r.urn));
+        const rotated = await runStack(
+            "dev",
+            keyVaultOverride("dev", { rotations: { "pg-app-orders": "2026-11-22" } }),
+        );
+        assert.deepStrictEqual(
+            rotated.resources.map((r) => r.urn),
+            base.resources.map((r) => r.urn),
+        );
         const before = passwords(base);
         const after = passwords(rotated);
         for (const [name, value] of before) {
@@ -157,8 +190,13 @@ describe("credentials", () => {
                 assert.strictEqual(after.get(name), value, `${name} changed`);
             }
         }
-        const secret = (r: RunResult) => byType(r, SECRET).find((s) => s.inputs.secretName === "pg-app-orders") as RecordedResource;
-        assert.strictEqual(secret(rotated).inputs.properties.value, after.get("credentials-pg-app-orders"), "the new value reaches Key Vault");
+        const secret = (r: RunResult) =>
+            byType(r, SECRET).find((s) => s.inputs.secretName === "pg-app-orders") as RecordedResource;
+        assert.strictEqual(
+            secret(rotated).inputs.properties.value,
+            after.get("credentials-pg-app-orders"),
+            "the new value reaches Key Vault",
+        );
         assert.strictEqual(secret(rotated).urn, secret(base).urn);
     });
 
@@ -167,15 +205,26 @@ describe("credentials", () => {
         const apps = JSON.parse(dev.config["data-platform:apps"]);
         const postgres = JSON.parse(dev.config["data-platform:postgres"]);
         const base = passwords(await runStack("dev"));
-        const changed = passwords(await runStack("dev", {
-            "data-platform:postgres": { ...postgres, maxConnections: 200 },
-            "data-platform:apps": [...apps, { name: "reports", namespace: "reports", redisDb: 5, poolSize: 2, replicas: 1 }],
-            "data-platform:keyVault": { ...JSON.parse(dev.config["data-platform:keyVault"]), softDeleteRetentionDays: 30 },
-        }));
+        const changed = passwords(
+            await runStack("dev", {
+                "data-platform:postgres": { ...postgres, maxConnections: 200 },
+                "data-platform:apps": [
+                    ...apps,
+                    { name: "reports", namespace: "reports", redisDb: 5, poolSize: 2, replicas: 1 },
+                ],
+                "data-platform:keyVault": {
+                    ...JSON.parse(dev.config["data-platform:keyVault"]),
+                    softDeleteRetentionDays: 30,
+                },
+            }),
+        );
         for (const [name, value] of base) {
             assert.strictEqual(changed.get(name), value, `${name} changed`);
         }
-        assert.ok(changed.has("credentials-pg-app-reports") && changed.has("credentials-redis-app-reports"), "the new application got its credentials");
+        assert.ok(
+            changed.has("credentials-pg-app-reports") && changed.has("credentials-redis-app-reports"),
+            "the new application got its credentials",
+        );
     });
 
     it("serves declared credentials only", async () => {
@@ -196,7 +245,9 @@ describe("credentials", () => {
         const config = parseStack("dev");
         const app = config.apps[0];
 
-        async function runBundle(env: (creds: Credentials) => Record<string, pulumi.Input<string>>): Promise<RunResult> {
+        async function runBundle(
+            env: (creds: Credentials) => Record<string, pulumi.Input<string>>,
+        ): Promise<RunResult> {
             return runWithCredentials(config, ["pg-app-orders"], (vault, creds) => {
                 writeConnectionBundle(vault, app, env(creds), {});
             });
@@ -218,11 +269,18 @@ describe("credentials", () => {
             const parsed = JSON.parse(bundle.inputs.properties.value);
             assert.deepStrictEqual(Object.keys(parsed), ["DATABASE_URL", "PGPASSWORD", "PGUSER", "REDIS_HOST"]);
             assert.strictEqual(parsed.PGPASSWORD, password);
-            assert.strictEqual(parsed.DATABASE_URL, `postgresql://orders:${encodeURIComponent(password)}@pg:5432/orders`);
+            assert.strictEqual(
+                parsed.DATABASE_URL,
+                `postgresql://orders:${encodeURIComponent(password)}@pg:5432/orders`,
+            );
             assert.ok(!stableJson(toPlan(result)).includes(password));
             const officer = byName(result, "azure-native:authorization:RoleAssignment", "kv-deployer-officer");
             assert.ok(bundle.dependencies.includes(officer.urn), "the bundle waits for write access");
-            assert.match(bundle.provider ?? "", /\$pulumi:providers:azure-native::azure::/, "parentless writes still use the explicit provider");
+            assert.match(
+                bundle.provider ?? "",
+                /\$pulumi:providers:azure-native::azure::/,
+                "parentless writes still use the explicit provider",
+            );
         });
 
         it("is written for every application of both stacks, secret as a whole", async () => {
@@ -234,13 +292,19 @@ describe("credentials", () => {
                     assert.strictEqual(bundle.inputs.properties.contentType, "application/json");
                     assert.ok(underSecretPath("properties.value", bundle.secretPaths), `${stack}/${a.name}`);
                     const env = JSON.parse(bundle.inputs.properties.value);
-                    assert.ok(Object.keys(env).length > 0 && Object.values(env).every((v) => typeof v === "string"), `${stack}/${a.name}`);
+                    assert.ok(
+                        Object.keys(env).length > 0 && Object.values(env).every((v) => typeof v === "string"),
+                        `${stack}/${a.name}`,
+                    );
                 }
             }
         });
 
         it("refuses environment keys a container cannot take", () => {
-            assert.throws(() => writeConnectionBundle({} as never, app, { "PG-USER": "x" }, {}), /invalid environment variable names PG-USER/);
+            assert.throws(
+                () => writeConnectionBundle({} as never, app, { "PG-USER": "x" }, {}),
+                /invalid environment variable names PG-USER/,
+            );
         });
 
         it("renders the same JSON whatever the key order", () => {
@@ -261,16 +325,48 @@ describe("credentials", () => {
                     assert.ok(!ids.includes(bundleSecretName(a.name)), "bundles never collide with credentials");
                 }
             }
-            assert.deepStrictEqual(platformCredentialIds(parseStack("prod")).filter((id) => id.startsWith("redis-sentinel")), ["redis-sentinel", "redis-sentinel-auth"]);
+            assert.deepStrictEqual(
+                platformCredentialIds(parseStack("prod")).filter((id) => id.startsWith("redis-sentinel")),
+                ["redis-sentinel", "redis-sentinel-auth"],
+            );
             assert.throws(() => credentialSecretName("pg_admin"), /invalid Key Vault secret name/);
         });
 
         it("names role assignments deterministically per scope, principal and role", () => {
-            const a = roleAssignmentName("/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/v", "p1", "r");
-            assert.strictEqual(a, roleAssignmentName("/subscriptions/s/resourceGroups/RG/providers/Microsoft.KeyVault/vaults/v", "p1", "r"), "ARM scopes are case-insensitive");
-            assert.notStrictEqual(a, roleAssignmentName("/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/v", "p2", "r"));
-            assert.notStrictEqual(a, roleAssignmentName("/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/v", "p1", "r2"));
-            assert.strictEqual(serviceAccountSubject("external-secrets", "eso"), "system:serviceaccount:external-secrets:eso");
+            const a = roleAssignmentName(
+                "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/v",
+                "p1",
+                "r",
+            );
+            assert.strictEqual(
+                a,
+                roleAssignmentName(
+                    "/subscriptions/s/resourceGroups/RG/providers/Microsoft.KeyVault/vaults/v",
+                    "p1",
+                    "r",
+                ),
+                "ARM scopes are case-insensitive",
+            );
+            assert.notStrictEqual(
+                a,
+                roleAssignmentName(
+                    "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/v",
+                    "p2",
+                    "r",
+                ),
+            );
+            assert.notStrictEqual(
+                a,
+                roleAssignmentName(
+                    "/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/v",
+                    "p1",
+                    "r2",
+                ),
+            );
+            assert.strictEqual(
+                serviceAccountSubject("external-secrets", "eso"),
+                "system:serviceaccount:external-secrets:eso",
+            );
         });
     });
 });

@@ -26,14 +26,18 @@ describe("mock engine", () => {
     it("records resource options as the engine receives them", async () => {
         const result = await runInline(() => {
             const first = new random.RandomPassword("first", { length: 32 });
-            new random.RandomPassword("second", { length: 32, keepers: { rotation: "1" } }, {
-                protect: true,
-                retainOnDelete: true,
-                ignoreChanges: ["keepers"],
-                deleteBeforeReplace: true,
-                dependsOn: [first],
-                aliases: [{ name: "old-second" }],
-            });
+            new random.RandomPassword(
+                "second",
+                { length: 32, keepers: { rotation: "1" } },
+                {
+                    protect: true,
+                    retainOnDelete: true,
+                    ignoreChanges: ["keepers"],
+                    deleteBeforeReplace: true,
+                    dependsOn: [first],
+                    aliases: [{ name: "old-second" }],
+                },
+            );
         });
         const second = find(result, "second");
         assert.strictEqual(second.options.protect, true);
@@ -49,7 +53,10 @@ describe("mock engine", () => {
     it("applies additionalSecretOutputs, so a generated password stays secret where it flows", async () => {
         const result = await runInline(() => {
             const password = new random.RandomPassword("pw", { length: 40, overrideSpecial: "#%&" });
-            new k8s.core.v1.ConfigMap("uses-password", { metadata: { name: "x" }, data: { url: pulumi.interpolate`redis://u:${password.result}@h` } });
+            new k8s.core.v1.ConfigMap("uses-password", {
+                metadata: { name: "x" },
+                data: { url: pulumi.interpolate`redis://u:${password.result}@h` },
+            });
             return { leaked: password.result };
         });
         const configMap = find(result, "uses-password");
@@ -61,7 +68,10 @@ describe("mock engine", () => {
     it("records dependencies through inputs separately from explicit ones", async () => {
         const result = await runInline(() => {
             const password = new random.RandomPassword("pw", { length: 32 });
-            new k8s.core.v1.ConfigMap("cm", { metadata: { name: "cm" }, data: { length: password.length.apply(String) } });
+            new k8s.core.v1.ConfigMap("cm", {
+                metadata: { name: "cm" },
+                data: { length: password.length.apply(String) },
+            });
         });
         const cm = find(result, "cm");
         const pw = find(result, "pw");
@@ -78,19 +88,25 @@ describe("mock engine", () => {
     });
 
     it("fails the run when the program throws inside an apply", async () => {
-        await assert.rejects(runInline(() => {
-            const value = pulumi.output("x").apply((): string => {
-                throw new Error("refused inside apply");
-            });
-            new k8s.core.v1.ConfigMap("cm", { metadata: { name: "cm" }, data: { value } });
-        }), /refused inside apply/);
+        await assert.rejects(
+            runInline(() => {
+                const value = pulumi.output("x").apply((): string => {
+                    throw new Error("refused inside apply");
+                });
+                new k8s.core.v1.ConfigMap("cm", { metadata: { name: "cm" }, data: { value } });
+            }),
+            /refused inside apply/,
+        );
     });
 
     it("refuses two resources with one URN, as the real engine does", async () => {
-        await assert.rejects(runInline(() => {
-            new random.RandomPassword("same", { length: 32 });
-            new random.RandomPassword("same", { length: 32 });
-        }), /duplicate URN/);
+        await assert.rejects(
+            runInline(() => {
+                new random.RandomPassword("same", { length: 32 });
+                new random.RandomPassword("same", { length: 32 });
+            }),
+            /duplicate URN/,
+        );
     });
 
     it("stops on invalid configuration before any resource of the program is registered", async () => {
@@ -98,9 +114,13 @@ describe("mock engine", () => {
         const { config, secretKeys } = mergeConfig(minimalConfig, { "data-platform:redis": { mode: "cluster" } });
         await assert.rejects(
             runProgram({ stack: "dev", config, secretKeys, onRegister: (r) => registered.push(r.type) }),
-            (err: unknown) => err instanceof ConfigError && /data-platform:redis\.mode: given "cluster"/.test(err.message),
+            (err: unknown) =>
+                err instanceof ConfigError && /data-platform:redis\.mode: given "cluster"/.test(err.message),
         );
-        assert.deepStrictEqual(registered.filter((t) => t !== "pulumi:pulumi:Stack"), []);
+        assert.deepStrictEqual(
+            registered.filter((t) => t !== "pulumi:pulumi:Stack"),
+            [],
+        );
     });
 
     it("round-trips property paths whose keys contain dots and slashes", () => {
@@ -122,9 +142,16 @@ describe("the program under the mock engine", () => {
                 const azureProviders = result.resources.filter((r) => r.type === "pulumi:providers:azure-native");
                 assert.strictEqual(azureProviders.length, 1);
                 for (const r of result.resources.filter((x) => x.custom && !x.type.startsWith("pulumi:providers:"))) {
-                    const expected = r.type.startsWith("kubernetes:") ? k8sProviders[0] : r.type.startsWith("azure-native:") ? azureProviders[0] : undefined;
+                    const expected = r.type.startsWith("kubernetes:")
+                        ? k8sProviders[0]
+                        : r.type.startsWith("azure-native:")
+                          ? azureProviders[0]
+                          : undefined;
                     if (expected) {
-                        assert.ok(r.provider?.startsWith(`${expected.urn}::`), `${r.type} ${r.name} uses provider ${r.provider}`);
+                        assert.ok(
+                            r.provider?.startsWith(`${expected.urn}::`),
+                            `${r.type} ${r.name} uses provider ${r.provider}`,
+                        );
                     }
                 }
                 for (const invoke of result.invokes) {
@@ -141,15 +168,23 @@ describe("the program under the mock engine", () => {
                     .map((r) => r.outputs.result as string);
                 for (const r of result.resources) {
                     for (const [path, text] of leaves(r.inputs)) {
-                        const secretAbove = r.secretPaths.some((p) => path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`) || p === "");
+                        const secretAbove = r.secretPaths.some(
+                            (p) => path === p || path.startsWith(`${p}.`) || path.startsWith(`${p}[`) || p === "",
+                        );
                         for (const pw of passwords) {
-                            assert.ok(!text.includes(pw) || secretAbove, `${r.type} ${r.name} input ${path} contains a password in clear`);
+                            assert.ok(
+                                !text.includes(pw) || secretAbove,
+                                `${r.type} ${r.name} input ${path} contains a password in clear`,
+                            );
                         }
                     }
                 }
                 for (const [path, text] of leaves(result.outputs)) {
                     for (const pw of passwords) {
-                        assert.ok(!text.includes(pw) || result.outputSecretPaths.some((p) => path.startsWith(p)), `stack output ${path} contains a password`);
+                        assert.ok(
+                            !text.includes(pw) || result.outputSecretPaths.some((p) => path.startsWith(p)),
+                            `stack output ${path} contains a password`,
+                        );
                     }
                 }
             });

@@ -1,7 +1,13 @@
 import * as assert from "assert";
 import { ConfigError, PlatformConfig, defaultVaultName, parseConfig } from "../components/config";
 import { KEY_VAULT_NAME } from "../components/config/names";
-import { KEY_VAULT_ROLES, adoptionProblem, externalSecretsIdentityName, parseVaultId, roleAssignmentName } from "../components/credentialNames";
+import {
+    KEY_VAULT_ROLES,
+    adoptionProblem,
+    externalSecretsIdentityName,
+    parseVaultId,
+    roleAssignmentName,
+} from "../components/credentialNames";
 import { MOCK_DEPLOYER_OBJECT_ID, MOCK_SUBSCRIPTION_ID, MOCK_TENANT_ID } from "../engine/answers";
 import type { RecordedResource, RunResult } from "../engine/mockEngine";
 import { loadStackConfig, mergeConfig } from "../engine/stackConfig";
@@ -73,7 +79,10 @@ describe("Key Vault", () => {
                     assert.deepStrictEqual(p.networkAcls.ipRules, []);
                 } else {
                     assert.strictEqual(p.publicNetworkAccess, "Enabled");
-                    assert.deepStrictEqual(p.networkAcls.ipRules, config.keyVault.allowedIpRanges.map((value) => ({ value })));
+                    assert.deepStrictEqual(
+                        p.networkAcls.ipRules,
+                        config.keyVault.allowedIpRanges.map((value) => ({ value })),
+                    );
                     assert.ok(config.keyVault.allowedIpRanges.length > 0, "the dev stack file admits its ranges");
                 }
                 assert.deepStrictEqual(vault.inputs.tags, config.azure.tags);
@@ -91,17 +100,33 @@ describe("Key Vault", () => {
 
                 assert.strictEqual(officer.inputs.scope, vault.id);
                 assert.strictEqual(officer.inputs.principalId, MOCK_DEPLOYER_OBJECT_ID);
-                assert.strictEqual(officer.inputs.roleDefinitionId, roleDefinition("b86a8fe4-44ce-4948-aee5-eccb2c155cd7"));
-                assert.strictEqual(officer.inputs.roleAssignmentName, roleAssignmentName(vault.id as string, MOCK_DEPLOYER_OBJECT_ID, KEY_VAULT_ROLES.secretsOfficer));
+                assert.strictEqual(
+                    officer.inputs.roleDefinitionId,
+                    roleDefinition("b86a8fe4-44ce-4948-aee5-eccb2c155cd7"),
+                );
+                assert.strictEqual(
+                    officer.inputs.roleAssignmentName,
+                    roleAssignmentName(vault.id as string, MOCK_DEPLOYER_OBJECT_ID, KEY_VAULT_ROLES.secretsOfficer),
+                );
 
                 assert.strictEqual(user.inputs.scope, vault.id);
                 assert.strictEqual(user.inputs.principalId, identity.outputs.principalId);
                 assert.strictEqual(user.inputs.principalType, "ServicePrincipal");
-                assert.strictEqual(user.inputs.roleDefinitionId, roleDefinition("4633458b-17de-408a-b874-0445c86b69e6"));
+                assert.strictEqual(
+                    user.inputs.roleDefinitionId,
+                    roleDefinition("4633458b-17de-408a-b874-0445c86b69e6"),
+                );
 
                 for (const ra of [officer, user]) {
-                    assert.match(ra.inputs.scope, /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.KeyVault\/vaults\/[^/]+$/, "never RG or subscription scope");
-                    assert.match(ra.inputs.roleAssignmentName, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+                    assert.match(
+                        ra.inputs.scope,
+                        /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.KeyVault\/vaults\/[^/]+$/,
+                        "never RG or subscription scope",
+                    );
+                    assert.match(
+                        ra.inputs.roleAssignmentName,
+                        /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+                    );
                 }
             });
 
@@ -116,7 +141,10 @@ describe("Key Vault", () => {
                 assert.strictEqual(fic.inputs.resourceName, identity.inputs.resourceName);
                 assert.strictEqual(fic.inputs.issuer, result.outputs.oidcIssuerUrl);
                 assert.match(fic.inputs.issuer, /^https:\/\//);
-                assert.strictEqual(fic.inputs.subject, `system:serviceaccount:${eso.namespace}:${eso.serviceAccountName}`);
+                assert.strictEqual(
+                    fic.inputs.subject,
+                    `system:serviceaccount:${eso.namespace}:${eso.serviceAccountName}`,
+                );
                 assert.deepStrictEqual(fic.inputs.audiences, ["api://AzureADTokenExchange"]);
             });
 
@@ -126,7 +154,10 @@ describe("Key Vault", () => {
                 const secrets = byType(result, SECRET);
                 assert.ok(secrets.length > 0);
                 for (const secret of secrets) {
-                    assert.ok(secret.dependencies.includes(officer.urn), `${secret.name} does not wait for ${officer.name}`);
+                    assert.ok(
+                        secret.dependencies.includes(officer.urn),
+                        `${secret.name} does not wait for ${officer.name}`,
+                    );
                     assert.strictEqual(secret.options.retainOnDelete, true, secret.name);
                     assert.match(secret.provider ?? "", /\$pulumi:providers:azure-native::azure::/, secret.name);
                 }
@@ -140,7 +171,10 @@ describe("Key Vault", () => {
                 assert.strictEqual(result.outputs.keyVault.uri, `https://${vault.inputs.vaultName}.vault.azure.net/`);
                 assert.strictEqual(result.outputs.externalSecretsClientId, identity.outputs.clientId);
                 const credentials = byName(result, "data-platform:credentials:Credentials", "credentials");
-                const secretNames = byType(result, SECRET).filter((s) => s.parent === credentials.urn).map((s) => s.inputs.secretName).sort();
+                const secretNames = byType(result, SECRET)
+                    .filter((s) => s.parent === credentials.urn)
+                    .map((s) => s.inputs.secretName)
+                    .sort();
                 assert.deepStrictEqual(Object.values(result.outputs.credentialSecretNames).sort(), secretNames);
                 assert.deepStrictEqual(result.outputSecretPaths, [], "outputs hold no secret");
             });
@@ -155,18 +189,29 @@ describe("Key Vault", () => {
         const [vault] = byType(result, VAULT);
         const endpoint = byName(result, "azure-native:network:PrivateEndpoint", "keyvault-pe");
         assert.strictEqual(endpoint.inputs.subnet.id, pe.subnetId);
-        assert.deepStrictEqual(endpoint.inputs.privateLinkServiceConnections, [{ name: "vault", privateLinkServiceId: vault.id, groupIds: ["vault"] }]);
+        assert.deepStrictEqual(endpoint.inputs.privateLinkServiceConnections, [
+            { name: "vault", privateLinkServiceId: vault.id, groupIds: ["vault"] },
+        ]);
         assert.strictEqual(endpoint.inputs.resourceGroupName, config.azure.resourceGroupName);
         const dns = byName(result, "azure-native:network:PrivateDnsZoneGroup", "keyvault-pe-dns");
         assert.strictEqual(dns.inputs.privateEndpointName, endpoint.inputs.privateEndpointName);
-        assert.deepStrictEqual(dns.inputs.privateDnsZoneConfigs, [{ name: "vault", privateDnsZoneId: pe.privateDnsZoneId }]);
-        assert.strictEqual(byType(await runStack("dev"), "azure-native:network:PrivateEndpoint").length, 0, "dev is reached over its firewall");
+        assert.deepStrictEqual(dns.inputs.privateDnsZoneConfigs, [
+            { name: "vault", privateDnsZoneId: pe.privateDnsZoneId },
+        ]);
+        assert.strictEqual(
+            byType(await runStack("dev"), "azure-native:network:PrivateEndpoint").length,
+            0,
+            "dev is reached over its firewall",
+        );
     });
 
     it("leaves purge protection out when it is off (Azure refuses false)", async () => {
         const result = await runStack("dev", keyVaultOverride("dev", { purgeProtection: false }));
         const [vault] = byType(result, VAULT);
-        assert.ok(!("enablePurgeProtection" in vault.inputs.properties) || vault.inputs.properties.enablePurgeProtection === undefined);
+        assert.ok(
+            !("enablePurgeProtection" in vault.inputs.properties) ||
+                vault.inputs.properties.enablePurgeProtection === undefined,
+        );
         assert.strictEqual(vault.inputs.properties.enableRbacAuthorization, true);
     });
 
@@ -185,17 +230,32 @@ describe("Key Vault", () => {
             assert.strictEqual(secret.inputs.vaultName, "kv-shared-dev");
             assert.strictEqual(secret.inputs.resourceGroupName, "rg-shared-secrets");
         }
-        assert.deepStrictEqual(result.outputs.keyVault, { name: "kv-shared-dev", uri: "https://kv-shared-dev.vault.azure.net/" });
+        assert.deepStrictEqual(result.outputs.keyVault, {
+            name: "kv-shared-dev",
+            uri: "https://kv-shared-dev.vault.azure.net/",
+        });
     });
 
     it("adopts only an RBAC vault of the deploying subscription", () => {
-        const ref = parseVaultId("/subscriptions/99999999-9999-9999-9999-999999999999/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-elsewhere");
-        assert.deepStrictEqual(ref, { subscriptionId: "99999999-9999-9999-9999-999999999999", resourceGroupName: "rg", vaultName: "kv-elsewhere" });
-        assert.match(adoptionProblem(ref, true, MOCK_SUBSCRIPTION_ID) ?? "", /existingVaultId is in subscription 99999999-.*deploys to 00000000-/);
+        const ref = parseVaultId(
+            "/subscriptions/99999999-9999-9999-9999-999999999999/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-elsewhere",
+        );
+        assert.deepStrictEqual(ref, {
+            subscriptionId: "99999999-9999-9999-9999-999999999999",
+            resourceGroupName: "rg",
+            vaultName: "kv-elsewhere",
+        });
+        assert.match(
+            adoptionProblem(ref, true, MOCK_SUBSCRIPTION_ID) ?? "",
+            /existingVaultId is in subscription 99999999-.*deploys to 00000000-/,
+        );
         assert.match(adoptionProblem(ref, false, ref.subscriptionId) ?? "", /kv-elsewhere uses access policies/);
         assert.match(adoptionProblem(ref, undefined, ref.subscriptionId) ?? "", /uses access policies/);
         assert.strictEqual(adoptionProblem(ref, true, ref.subscriptionId.toUpperCase()), undefined);
-        assert.throws(() => parseVaultId("/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/my_vault"), /not a Key Vault resource id/);
+        assert.throws(
+            () => parseVaultId("/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/my_vault"),
+            /not a Key Vault resource id/,
+        );
     });
 
     describe("configuration", () => {
@@ -203,11 +263,23 @@ describe("Key Vault", () => {
             for (const name of ["ab", "1vault", "vault-", "my--vault", "my_vault", "a".repeat(25)]) {
                 assertRefused("dev", { name }, "data-platform:keyVault.name", /3-24 letters, digits and single dashes/);
             }
-            assert.strictEqual(parseStack("dev", keyVaultOverride("dev", { name: "kv-Orders-01" })).keyVault.name, "kv-Orders-01");
+            assert.strictEqual(
+                parseStack("dev", keyVaultOverride("dev", { name: "kv-Orders-01" })).keyVault.name,
+                "kv-Orders-01",
+            );
         });
 
         it("derives a valid vault name for any stack name", () => {
-            for (const stack of ["dev", "prod", "a", "x".repeat(60), "Feature/JIRA-123_try", "---", "9lives", "team.a--b"]) {
+            for (const stack of [
+                "dev",
+                "prod",
+                "a",
+                "x".repeat(60),
+                "Feature/JIRA-123_try",
+                "---",
+                "9lives",
+                "team.a--b",
+            ]) {
                 const name = defaultVaultName(stack, "rg-data-platform");
                 assert.match(name, KEY_VAULT_NAME, `${stack} -> ${name}`);
             }
@@ -215,36 +287,115 @@ describe("Key Vault", () => {
 
         it("refuses an existing vault id that is not a Key Vault or whose name breaks the rule", () => {
             const rg = `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/rg`;
-            assertRefused("dev", { existingVaultId: `${rg}/providers/Microsoft.Storage/storageAccounts/kv` }, "data-platform:keyVault.existingVaultId", /a Key Vault resource id/);
-            assertRefused("dev", { existingVaultId: `${rg}/providers/Microsoft.KeyVault/vaults/my_vault` }, "data-platform:keyVault.existingVaultId", /naming rule/);
+            assertRefused(
+                "dev",
+                { existingVaultId: `${rg}/providers/Microsoft.Storage/storageAccounts/kv` },
+                "data-platform:keyVault.existingVaultId",
+                /a Key Vault resource id/,
+            );
+            assertRefused(
+                "dev",
+                { existingVaultId: `${rg}/providers/Microsoft.KeyVault/vaults/my_vault` },
+                "data-platform:keyVault.existingVaultId",
+                /naming rule/,
+            );
         });
 
         it("refuses rotation keys that are not valid secret names or not credentials of the stack", () => {
-            assertRefused("dev", { rotations: { "pg_admin": "1" } }, "data-platform:keyVault.rotations.pg_admin (key)", /credential id/);
-            assertRefused("dev", { rotations: { "pg-app-unknown": "1" } }, "data-platform:keyVault.rotations.pg-app-unknown (key)", /credential id of this stack: .*pg-admin/);
+            assertRefused(
+                "dev",
+                { rotations: { pg_admin: "1" } },
+                "data-platform:keyVault.rotations.pg_admin (key)",
+                /credential id/,
+            );
+            assertRefused(
+                "dev",
+                { rotations: { "pg-app-unknown": "1" } },
+                "data-platform:keyVault.rotations.pg-app-unknown (key)",
+                /credential id of this stack: .*pg-admin/,
+            );
             // Sentinel credentials exist only in sentinel mode (prod), not in the standalone dev stack.
-            assertRefused("dev", { rotations: { "redis-sentinel": "1" } }, "data-platform:keyVault.rotations.redis-sentinel (key)", /credential id of this stack/);
-            assert.deepStrictEqual(parseStack("prod", keyVaultOverride("prod", { rotations: { "redis-sentinel": "2026-11" } })).keyVault.rotations, { "redis-sentinel": "2026-11" });
-            assertRefused("dev", { rotations: { "pg-admin": "" } }, "data-platform:keyVault.rotations.pg-admin", /0 to 64|1 to 64/);
+            assertRefused(
+                "dev",
+                { rotations: { "redis-sentinel": "1" } },
+                "data-platform:keyVault.rotations.redis-sentinel (key)",
+                /credential id of this stack/,
+            );
+            assert.deepStrictEqual(
+                parseStack("prod", keyVaultOverride("prod", { rotations: { "redis-sentinel": "2026-11" } })).keyVault
+                    .rotations,
+                { "redis-sentinel": "2026-11" },
+            );
+            assertRefused(
+                "dev",
+                { rotations: { "pg-admin": "" } },
+                "data-platform:keyVault.rotations.pg-admin",
+                /0 to 64|1 to 64/,
+            );
         });
 
         it("refuses passwords shorter than 32 characters and special characters outside the safe set", () => {
-            assertRefused("dev", { passwords: { length: 31 } }, "data-platform:keyVault.passwords.length", /from 32 to 128/);
-            assertRefused("prod", { passwords: { length: 16 } }, "data-platform:keyVault.passwords.length", /from 32 to 128/);
-            assertRefused("dev", { passwords: { special: "$" } }, "data-platform:keyVault.passwords.special", /outside the safe set/);
-            assertRefused("dev", { passwords: { special: "" } }, "data-platform:keyVault.passwords.special", /non-empty subset/);
-            assert.strictEqual(parseStack("dev", keyVaultOverride("dev", { passwords: { length: 32 } })).keyVault.passwords.length, 32);
+            assertRefused(
+                "dev",
+                { passwords: { length: 31 } },
+                "data-platform:keyVault.passwords.length",
+                /from 32 to 128/,
+            );
+            assertRefused(
+                "prod",
+                { passwords: { length: 16 } },
+                "data-platform:keyVault.passwords.length",
+                /from 32 to 128/,
+            );
+            assertRefused(
+                "dev",
+                { passwords: { special: "$" } },
+                "data-platform:keyVault.passwords.special",
+                /outside the safe set/,
+            );
+            assertRefused(
+                "dev",
+                { passwords: { special: "" } },
+                "data-platform:keyVault.passwords.special",
+                /non-empty subset/,
+            );
+            assert.strictEqual(
+                parseStack("dev", keyVaultOverride("dev", { passwords: { length: 32 } })).keyVault.passwords.length,
+                32,
+            );
         });
 
         it("refuses a created vault that nothing could reach: no public access and no private endpoint", () => {
-            assertRefused("prod", { privateEndpoint: undefined }, "data-platform:keyVault.privateEndpoint", /private endpoint .* while publicNetworkAccess is false/);
+            assertRefused(
+                "prod",
+                { privateEndpoint: undefined },
+                "data-platform:keyVault.privateEndpoint",
+                /private endpoint .* while publicNetworkAccess is false/,
+            );
             const adopted = `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-shared`;
-            assert.doesNotThrow(() => parseStack("prod", keyVaultOverride("prod", { privateEndpoint: undefined, existingVaultId: adopted })), "an adopted vault's network is its owner's");
-            assertRefused("prod", { privateEndpoint: { subnetId: "snet", privateDnsZoneId: "zone" } }, "data-platform:keyVault.privateEndpoint.privateDnsZoneId", /privatelink\.vaultcore\.azure\.net/);
+            assert.doesNotThrow(
+                () =>
+                    parseStack(
+                        "prod",
+                        keyVaultOverride("prod", { privateEndpoint: undefined, existingVaultId: adopted }),
+                    ),
+                "an adopted vault's network is its owner's",
+            );
+            assertRefused(
+                "prod",
+                { privateEndpoint: { subnetId: "snet", privateDnsZoneId: "zone" } },
+                "data-platform:keyVault.privateEndpoint.privateDnsZoneId",
+                /privatelink\.vaultcore\.azure\.net/,
+            );
         });
 
         it("refuses allowed ranges on a vault without public access", () => {
-            assertRefused("prod", { allowedIpRanges: ["203.0.113.7"] }, "data-platform:keyVault.allowedIpRanges", /no ranges while publicNetworkAccess is false/);
+            assertRefused(
+                "prod",
+                { allowedIpRanges: ["203.0.113.7"] },
+                "data-platform:keyVault.allowedIpRanges",
+                /no ranges while publicNetworkAccess is false/,
+            );
         });
     });
 });

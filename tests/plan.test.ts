@@ -9,11 +9,15 @@ import { SECRET_MASK } from "../engine/plan";
 
 /** Runs `npm run plan` as a user would (a separate process), returning its exit code and output. */
 function plan(args: string[]): { status: number | null; stdout: string; stderr: string } {
-    const result = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", "tools/plan.ts", ...args], {
-        cwd: ROOT,
-        encoding: "utf8",
-        timeout: 120_000,
-    });
+    const result = spawnSync(
+        process.execPath,
+        [require.resolve("ts-node/dist/bin"), "--transpile-only", "tools/plan.ts", ...args],
+        {
+            cwd: ROOT,
+            encoding: "utf8",
+            timeout: 120_000,
+        },
+    );
     return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -57,9 +61,13 @@ describe("npm run plan", function () {
 
             const planJson = JSON.parse(a.get("plan.json")!.toString("utf8"));
             assert.strictEqual(planJson.stack, stack);
-            const kubeObjects = planJson.resources.filter((r: any) => r.custom && r.type.startsWith("kubernetes:") && r.type !== "kubernetes:helm.sh/v3:Release");
+            const kubeObjects = planJson.resources.filter(
+                (r: any) => r.custom && r.type.startsWith("kubernetes:") && r.type !== "kubernetes:helm.sh/v3:Release",
+            );
             const manifests = [...a.keys()].filter((f) => f.startsWith("manifests/"));
-            const documents = manifests.flatMap((f) => YAML.parseAllDocuments(a.get(f)!.toString("utf8")).map((d) => d.toJS()));
+            const documents = manifests.flatMap((f) =>
+                YAML.parseAllDocuments(a.get(f)!.toString("utf8")).map((d) => d.toJS()),
+            );
             assert.strictEqual(documents.length, kubeObjects.length);
             for (const doc of documents) {
                 assert.ok(doc.apiVersion && doc.kind && doc.metadata?.name, JSON.stringify(doc).slice(0, 200));
@@ -78,7 +86,10 @@ describe("npm run plan", function () {
         const out = path.join(tmp, "bad-out");
         const result = plan(["--stack", "bad", "--config-file", bad, "--out", out]);
         assert.strictEqual(result.status, 1);
-        assert.match(result.stderr, /data-platform:redis\.mode: given "cluster"; allowed: one of "sentinel", "standalone"/);
+        assert.match(
+            result.stderr,
+            /data-platform:redis\.mode: given "cluster"; allowed: one of "sentinel", "standalone"/,
+        );
         assert.doesNotMatch(result.stderr, /^\s+at /m);
         assert.ok(!fs.existsSync(path.join(out, "bad")), "an invalid configuration must not produce a plan");
     });

@@ -15,37 +15,87 @@ import { Overrides, runStack } from "./support/program";
 
 const ROOT = path.resolve(__dirname, "..");
 
-function resource(type: string, name: string, inputs: Record<string, unknown>, options: Partial<PlanResource["options"]> = {}): PlanResource {
+function resource(
+    type: string,
+    name: string,
+    inputs: Record<string, unknown>,
+    options: Partial<PlanResource["options"]> = {},
+): PlanResource {
     return {
-        urn: `urn:pulumi:dev::data-platform::${type}::${name}`, type, name, custom: true, dependencies: [], dependsOn: [], propertyDependencies: {},
-        options: { ignoreChanges: [], replaceOnChanges: [], additionalSecretOutputs: [], aliases: [], ...options }, inputs, secretPaths: [],
+        urn: `urn:pulumi:dev::data-platform::${type}::${name}`,
+        type,
+        name,
+        custom: true,
+        dependencies: [],
+        dependsOn: [],
+        propertyDependencies: {},
+        options: { ignoreChanges: [], replaceOnChanges: [], additionalSecretOutputs: [], aliases: [], ...options },
+        inputs,
+        secretPaths: [],
     };
 }
 
 const plan = (...resources: PlanResource[]): Plan => ({ stack: "dev", resources, outputs: {} });
 
 describe("plan diff (pure)", () => {
-    const server = (inputs: Record<string, unknown>) => resource("azure-native:dbforpostgresql:Server", "pg", {
-        serverName: "pg-a", resourceGroupName: "rg", sku: { name: "Standard_D2ds_v5" }, backup: { backupRetentionDays: 7 }, ...inputs,
-    }, { protect: true, retainOnDelete: true });
+    const server = (inputs: Record<string, unknown>) =>
+        resource(
+            "azure-native:dbforpostgresql:Server",
+            "pg",
+            {
+                serverName: "pg-a",
+                resourceGroupName: "rg",
+                sku: { name: "Standard_D2ds_v5" },
+                backup: { backupRetentionDays: 7 },
+                ...inputs,
+            },
+            { protect: true, retainOnDelete: true },
+        );
 
     it("reports leaf paths, with quoted keys and indices", () => {
-        assert.deepStrictEqual(diffValues({ a: { "x.y": 1, l: [1, 2] } }, { a: { "x.y": 2, l: [1, 3] } }).map((c) => c.path), ["a.l[1]", 'a["x.y"]']);
+        assert.deepStrictEqual(
+            diffValues({ a: { "x.y": 1, l: [1, 2] } }, { a: { "x.y": 2, l: [1, 3] } }).map((c) => c.path),
+            ["a.l[1]", 'a["x.y"]'],
+        );
     });
 
     it("lists added, removed and changed resources, and in-place changes do not warn", () => {
-        const cm = (data: string) => resource("kubernetes:core/v1:ConfigMap", "cm", { metadata: { name: "cm", namespace: "ns" }, data: { k: data } });
-        const diff = diffPlans(plan(server({}), cm("a"), resource("kubernetes:core/v1:Service", "old", {})),
-            plan(server({ backup: { backupRetentionDays: 35 } }), cm("b"), resource("kubernetes:core/v1:Service", "new", {})));
-        assert.deepStrictEqual(diff.added.map((r) => r.name), ["new"]);
-        assert.deepStrictEqual(diff.removed.map((r) => r.name), ["old"]);
-        assert.deepStrictEqual(diff.changed.map((c) => [c.after.name, c.changes.map((x) => x.path), c.replaced]),
-            [["pg", ["backup.backupRetentionDays"], false], ["cm", ["data.k"], false]]);
+        const cm = (data: string) =>
+            resource("kubernetes:core/v1:ConfigMap", "cm", {
+                metadata: { name: "cm", namespace: "ns" },
+                data: { k: data },
+            });
+        const diff = diffPlans(
+            plan(server({}), cm("a"), resource("kubernetes:core/v1:Service", "old", {})),
+            plan(
+                server({ backup: { backupRetentionDays: 35 } }),
+                cm("b"),
+                resource("kubernetes:core/v1:Service", "new", {}),
+            ),
+        );
+        assert.deepStrictEqual(
+            diff.added.map((r) => r.name),
+            ["new"],
+        );
+        assert.deepStrictEqual(
+            diff.removed.map((r) => r.name),
+            ["old"],
+        );
+        assert.deepStrictEqual(
+            diff.changed.map((c) => [c.after.name, c.changes.map((x) => x.path), c.replaced]),
+            [
+                ["pg", ["backup.backupRetentionDays"], false],
+                ["cm", ["data.k"], false],
+            ],
+        );
         assert.deepStrictEqual(diff.warnings, []);
     });
 
     it("warns when a create-only property of a protected server changes", () => {
-        const diff = diffPlans(plan(server({})), plan(server({ backup: { backupRetentionDays: 7, geoRedundantBackup: "Enabled" } })));
+        const diff = diffPlans(
+            plan(server({})),
+            plan(server({ backup: { backupRetentionDays: 7, geoRedundantBackup: "Enabled" } })),
+        );
         assert.strictEqual(diff.warnings.length, 1);
         const text = formatDiff(diff, "a -> b");
         assert.match(text, /!!! REPLACE azure-native:dbforpostgresql:Server pg/);
@@ -53,24 +103,38 @@ describe("plan diff (pure)", () => {
     });
 
     it("warns for a StatefulSet whose volume claims change, not for one without volumes", () => {
-        const sts = (vct: unknown[], replicas: number) => resource("kubernetes:apps/v1:StatefulSet", "redis",
-            { metadata: { name: "redis" }, spec: { replicas, volumeClaimTemplates: vct } });
-        const claim = (size: string) => ({ metadata: { name: "data" }, spec: { resources: { requests: { storage: size } } } });
+        const sts = (vct: unknown[], replicas: number) =>
+            resource("kubernetes:apps/v1:StatefulSet", "redis", {
+                metadata: { name: "redis" },
+                spec: { replicas, volumeClaimTemplates: vct },
+            });
+        const claim = (size: string) => ({
+            metadata: { name: "data" },
+            spec: { resources: { requests: { storage: size } } },
+        });
         assert.strictEqual(diffPlans(plan(sts([claim("1Gi")], 1)), plan(sts([claim("2Gi")], 1))).warnings.length, 1);
         assert.strictEqual(diffPlans(plan(sts([claim("1Gi")], 1)), plan(sts([claim("1Gi")], 3))).warnings.length, 0);
         assert.strictEqual(diffPlans(plan(sts([], 1)), plan(sts([], 1))).changed.length, 0);
     });
 
     it("warns when a protected resource leaves the plan (a changed logical name)", () => {
-        const vault = (name: string) => resource("azure-native:keyvault:Vault", name, { vaultName: "kv" }, { protect: true, retainOnDelete: true });
+        const vault = (name: string) =>
+            resource("azure-native:keyvault:Vault", name, { vaultName: "kv" }, { protect: true, retainOnDelete: true });
         const diff = diffPlans(plan(vault("kv")), plan(vault("kv-renamed")));
-        assert.deepStrictEqual(diff.warnings.map((w) => [w.kind, w.resource.name]), [["delete", "kv"]]);
+        assert.deepStrictEqual(
+            diff.warnings.map((w) => [w.kind, w.resource.name]),
+            [["delete", "kv"]],
+        );
         assert.match(formatDiff(diff, "a -> b"), /needs an alias/);
     });
 
     it("shows masked secrets as they are in the plan", () => {
-        const secret = (v: string, contentType: string) => resource("azure-native:keyvault:Secret", "s", { properties: { value: v, contentType } });
-        const text = formatDiff(diffPlans(plan(secret("[secret]", "text/plain")), plan(secret("[secret]", "application/json"))), "a -> b");
+        const secret = (v: string, contentType: string) =>
+            resource("azure-native:keyvault:Secret", "s", { properties: { value: v, contentType } });
+        const text = formatDiff(
+            diffPlans(plan(secret("[secret]", "text/plain")), plan(secret("[secret]", "application/json"))),
+            "a -> b",
+        );
         assert.match(text, /properties.contentType: "text\/plain" -> "application\/json"/);
         assert.doesNotMatch(text, /properties.value/);
     });
@@ -93,13 +157,22 @@ describe("npm run plan:diff on real plans", () => {
     }
 
     function planDiff(a: string, b: string): { status: number | null; out: string } {
-        const run = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "tools/planDiff.ts", a, b], { cwd: ROOT, encoding: "utf8" });
+        const run = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "tools/planDiff.ts", a, b], {
+            cwd: ROOT,
+            encoding: "utf8",
+        });
         return { status: run.status, out: run.stdout + run.stderr };
     }
 
     it("dev: renaming the SGCluster prints the replacement warning and exits non-zero", async () => {
         const base = await planDir("dev", "dev-base");
-        const renamed = await planDir("dev", "dev-renamed", tweak("dev", "postgres", (v) => { v.stackgres = { ...v.stackgres, clusterName: "postgres-renamed" }; }));
+        const renamed = await planDir(
+            "dev",
+            "dev-renamed",
+            tweak("dev", "postgres", (v) => {
+                v.stackgres = { ...v.stackgres, clusterName: "postgres-renamed" };
+            }),
+        );
         const { status, out } = planDiff(base, renamed);
         assert.strictEqual(status, 1, out);
         assert.match(out, /!!! REPLACE kubernetes:stackgres.io\/v1:SGCluster /, out);
@@ -108,7 +181,13 @@ describe("npm run plan:diff on real plans", () => {
 
     it("dev: a changed instance count exits 0", async () => {
         const base = await planDir("dev", "dev-base-2");
-        const scaled = await planDir("dev", "dev-scaled", tweak("dev", "postgres", (v) => { v.stackgres = { ...v.stackgres, instances: 2 }; }));
+        const scaled = await planDir(
+            "dev",
+            "dev-scaled",
+            tweak("dev", "postgres", (v) => {
+                v.stackgres = { ...v.stackgres, instances: 2 };
+            }),
+        );
         const { status, out } = planDiff(base, scaled);
         assert.strictEqual(status, 0, out);
         assert.match(out, /spec.instances: 1 -> 2/, out);
@@ -117,7 +196,13 @@ describe("npm run plan:diff on real plans", () => {
 
     it("prod: renaming the Flexible Server prints the replacement warning and exits non-zero", async () => {
         const base = await planDir("prod", "prod-base");
-        const renamed = await planDir("prod", "prod-renamed", tweak("prod", "postgres", (v) => { v.azure = { ...v.azure, serverName: "dp-prod-renamed" }; }));
+        const renamed = await planDir(
+            "prod",
+            "prod-renamed",
+            tweak("prod", "postgres", (v) => {
+                v.azure = { ...v.azure, serverName: "dp-prod-renamed" };
+            }),
+        );
         const { status, out } = planDiff(base, renamed);
         assert.strictEqual(status, 1, out);
         assert.match(out, /!!! REPLACE azure-native:dbforpostgresql:Server /, out);
@@ -126,7 +211,13 @@ describe("npm run plan:diff on real plans", () => {
 
     it("prod: a changed Redis replica count exits 0", async () => {
         const base = await planDir("prod", "prod-base-2");
-        const scaled = await planDir("prod", "prod-scaled", tweak("prod", "redis", (v) => { v.replicas = 5; }));
+        const scaled = await planDir(
+            "prod",
+            "prod-scaled",
+            tweak("prod", "redis", (v) => {
+                v.replicas = 5;
+            }),
+        );
         const { status, out } = planDiff(base, scaled);
         assert.strictEqual(status, 0, out);
         assert.doesNotMatch(out, /WARNING/);

@@ -14,7 +14,14 @@ import { credentialIn, isCredentialName } from "../policy/lib/k8s";
 import { isProduction } from "../policy/lib/settings";
 import { CONNECTION_DEMAND_ANNOTATION } from "../components/labels";
 import { Secret, Vault } from "@pulumi/azure-native/keyvault";
-import { PackConfig, Violation, describe as describeViolations, resourceArgs, runPolicies, stackResources } from "./support/policyHarness";
+import {
+    PackConfig,
+    Violation,
+    describe as describeViolations,
+    resourceArgs,
+    runPolicies,
+    stackResources,
+} from "./support/policyHarness";
 import { STACKS, runStack } from "./support/program";
 
 type Stack = (typeof STACKS)[number];
@@ -27,7 +34,12 @@ function clone(result: RunResult): { -readonly [K in keyof RunResult]: RunResult
 }
 
 /** Applies `edit` to the inputs (what resource policies see) and outputs (stack policies) of matching resources. */
-function edit(result: RunResult, match: (r: RecordedResource) => boolean, change: (props: Props, r: RecordedResource) => void, limit = 1): RunResult {
+function edit(
+    result: RunResult,
+    match: (r: RecordedResource) => boolean,
+    change: (props: Props, r: RecordedResource) => void,
+    limit = 1,
+): RunResult {
     const copy = clone(result);
     const hits = copy.resources.filter(match).slice(0, limit);
     if (hits.length === 0) {
@@ -62,15 +74,26 @@ const ofType = (type: string) => (r: RecordedResource) => r.type === type;
 function recorded(result: RunResult, type: string, name: string, props: Props): RecordedResource {
     const urn = `urn:pulumi:${result.stack}::data-platform::${type}::${name}`;
     return {
-        urn, type, name, custom: true, dependencies: [], propertyDependencies: {}, dependsOn: [],
+        urn,
+        type,
+        name,
+        custom: true,
+        dependencies: [],
+        propertyDependencies: {},
+        dependsOn: [],
         options: { ignoreChanges: [], replaceOnChanges: [], additionalSecretOutputs: [], aliases: [] },
-        inputs: structuredClone(props), secretPaths: [], unknownPaths: [], id: name, outputs: structuredClone(props),
+        inputs: structuredClone(props),
+        secretPaths: [],
+        unknownPaths: [],
+        id: name,
+        outputs: structuredClone(props),
     };
 }
 
 const WORKLOAD_TYPES = ["kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:Job"];
 const isWorkload = (r: RecordedResource) => WORKLOAD_TYPES.includes(r.type);
-const isSentinel = (r: RecordedResource) => r.type === "kubernetes:apps/v1:StatefulSet" && r.inputs.metadata?.name === "redis-sentinel";
+const isSentinel = (r: RecordedResource) =>
+    r.type === "kubernetes:apps/v1:StatefulSet" && r.inputs.metadata?.name === "redis-sentinel";
 
 // ---- the variants ----
 
@@ -87,158 +110,328 @@ const firstContainer = (p: Props) => p.spec.template.spec.containers[0];
 
 const VARIANTS: Variant[] = [
     {
-        name: "a privileged container that may escalate", policy: "k8s-pod-security-restricted", stack: "dev",
-        breakIt: (r) => edit(r, isWorkload, (p) => { Object.assign(firstContainer(p).securityContext, { privileged: true, allowPrivilegeEscalation: true }); }),
+        name: "a privileged container that may escalate",
+        policy: "k8s-pod-security-restricted",
+        stack: "dev",
+        breakIt: (r) =>
+            edit(r, isWorkload, (p) => {
+                Object.assign(firstContainer(p).securityContext, { privileged: true, allowPrivilegeEscalation: true });
+            }),
         message: /is privileged/,
     },
     {
-        name: "a container without limits", policy: "k8s-container-resources", stack: "dev",
-        breakIt: (r) => edit(r, isWorkload, (p) => { delete firstContainer(p).resources.limits; }),
+        name: "a container without limits",
+        policy: "k8s-container-resources",
+        stack: "dev",
+        breakIt: (r) =>
+            edit(r, isWorkload, (p) => {
+                delete firstContainer(p).resources.limits;
+            }),
         message: /sets no resources\.limits\.cpu, resources\.limits\.memory/,
     },
     {
-        name: "an image tagged latest", policy: "k8s-image-pinned", stack: "dev",
-        breakIt: (r) => edit(r, isWorkload, (p) => { firstContainer(p).image = "redis:latest"; }),
+        name: "an image tagged latest",
+        policy: "k8s-image-pinned",
+        stack: "dev",
+        breakIt: (r) =>
+            edit(r, isWorkload, (p) => {
+                firstContainer(p).image = "redis:latest";
+            }),
         message: /uses image "redis:latest" tagged latest/,
     },
     {
-        name: "dev declared production: images without digests", policy: "k8s-image-digest-in-production", stack: "dev",
-        breakIt: (r) => r, config: { "k8s-image-digest-in-production": { environment: "production" } },
+        name: "dev declared production: images without digests",
+        policy: "k8s-image-digest-in-production",
+        stack: "dev",
+        breakIt: (r) => r,
+        config: { "k8s-image-digest-in-production": { environment: "production" } },
         message: /without a digest; production pins images/,
     },
     {
-        name: "a password as an env literal", policy: "k8s-no-literal-credentials", stack: "dev",
-        breakIt: (r) => edit(r, isWorkload, (p) => { firstContainer(p).env = [...(firstContainer(p).env ?? []), { name: "DB_PASSWORD", value: "s3cr3t-s3cr3t" }]; }),
+        name: "a password as an env literal",
+        policy: "k8s-no-literal-credentials",
+        stack: "dev",
+        breakIt: (r) =>
+            edit(r, isWorkload, (p) => {
+                firstContainer(p).env = [
+                    ...(firstContainer(p).env ?? []),
+                    { name: "DB_PASSWORD", value: "s3cr3t-s3cr3t" },
+                ];
+            }),
         message: /env DB_PASSWORD holds a credential as a literal/,
     },
     {
-        name: "a Redis password in a ConfigMap", policy: "k8s-no-literal-credentials", stack: "prod",
-        breakIt: (r) => add(r, recorded(r, "kubernetes:core/v1:ConfigMap", "leaky", { metadata: { name: "leaky", namespace: "orders" }, data: { "redis.conf": "port 6379\nrequirepass hunter2hunter2\n" } })),
+        name: "a Redis password in a ConfigMap",
+        policy: "k8s-no-literal-credentials",
+        stack: "prod",
+        breakIt: (r) =>
+            add(
+                r,
+                recorded(r, "kubernetes:core/v1:ConfigMap", "leaky", {
+                    metadata: { name: "leaky", namespace: "orders" },
+                    data: { "redis.conf": "port 6379\nrequirepass hunter2hunter2\n" },
+                }),
+            ),
         message: /ConfigMap orders\/leaky key "redis.conf" holds a Redis requirepass/,
     },
     {
-        name: "a Secret with literal data", policy: "k8s-no-literal-credentials", stack: "prod",
-        breakIt: (r) => add(r, recorded(r, "kubernetes:core/v1:Secret", "literal", { metadata: { name: "orders-db", namespace: "orders" }, stringData: { DB_PASSWORD: "x" } })),
+        name: "a Secret with literal data",
+        policy: "k8s-no-literal-credentials",
+        stack: "prod",
+        breakIt: (r) =>
+            add(
+                r,
+                recorded(r, "kubernetes:core/v1:Secret", "literal", {
+                    metadata: { name: "orders-db", namespace: "orders" },
+                    stringData: { DB_PASSWORD: "x" },
+                }),
+            ),
         message: /Secret orders\/orders-db carries literal data \(DB_PASSWORD\); create it with an ExternalSecret/,
     },
     {
-        name: "a literal connection URL in an ExternalSecret template", policy: "k8s-no-literal-credentials", stack: "dev",
-        breakIt: (r) => edit(r, ofType("kubernetes:external-secrets.io/v1:ExternalSecret"), (p) => {
-            p.spec.target = { ...p.spec.target, template: { data: { DATABASE_URL: "postgresql://orders:hunter2@db:5432/orders" } } };
-        }),
+        name: "a literal connection URL in an ExternalSecret template",
+        policy: "k8s-no-literal-credentials",
+        stack: "dev",
+        breakIt: (r) =>
+            edit(r, ofType("kubernetes:external-secrets.io/v1:ExternalSecret"), (p) => {
+                p.spec.target = {
+                    ...p.spec.target,
+                    template: { data: { DATABASE_URL: "postgresql://orders:hunter2@db:5432/orders" } },
+                };
+            }),
         message: /spec.target.template.data.DATABASE_URL holds a URL with a password as a literal/,
     },
     {
-        name: "an ExternalSecret on v1beta1", policy: "k8s-no-external-secrets-v1beta1", stack: "dev",
-        breakIt: (r) => edit(r, ofType("kubernetes:external-secrets.io/v1:ExternalSecret"), (p, rec) => {
-            p.apiVersion = "external-secrets.io/v1beta1";
-            (rec as { type: string }).type = "kubernetes:external-secrets.io/v1beta1:ExternalSecret";
-        }),
+        name: "an ExternalSecret on v1beta1",
+        policy: "k8s-no-external-secrets-v1beta1",
+        stack: "dev",
+        breakIt: (r) =>
+            edit(r, ofType("kubernetes:external-secrets.io/v1:ExternalSecret"), (p, rec) => {
+                p.apiVersion = "external-secrets.io/v1beta1";
+                (rec as { type: string }).type = "kubernetes:external-secrets.io/v1beta1:ExternalSecret";
+            }),
         message: /uses external-secrets.io\/v1beta1; use external-secrets.io\/v1/,
     },
     {
-        name: "no NetworkPolicy next to the data pods", policy: "k8s-network-policy-per-data-namespace", stack: "prod",
+        name: "no NetworkPolicy next to the data pods",
+        policy: "k8s-network-policy-per-data-namespace",
+        stack: "prod",
         breakIt: (r) => remove(r, ofType("kubernetes:networking.k8s.io/v1:NetworkPolicy")),
         message: /has no NetworkPolicy; data pods would accept traffic/,
     },
     {
-        name: "a replicated StatefulSet without a PodDisruptionBudget", policy: "k8s-pdb-for-replicated-statefulset", stack: "prod",
+        name: "a replicated StatefulSet without a PodDisruptionBudget",
+        policy: "k8s-pdb-for-replicated-statefulset",
+        stack: "prod",
         breakIt: (r) => remove(r, ofType("kubernetes:policy/v1:PodDisruptionBudget")),
         message: /runs 3 replicas without a PodDisruptionBudget/,
     },
     {
-        name: "four Sentinels", policy: "redis-sentinel-quorum", stack: "prod",
-        breakIt: (r) => edit(r, isSentinel, (p) => { p.spec.replicas = 4; }),
+        name: "four Sentinels",
+        policy: "redis-sentinel-quorum",
+        stack: "prod",
+        breakIt: (r) =>
+            edit(r, isSentinel, (p) => {
+                p.spec.replicas = 4;
+            }),
         message: /4 Sentinel pod\(s\); production needs an odd number of at least 3/,
     },
     {
-        name: "a minority quorum", policy: "redis-sentinel-quorum", stack: "prod",
-        breakIt: (r) => edit(r, (x) => x.type === "kubernetes:core/v1:ConfigMap" && /QUORUM=\d+/.test(JSON.stringify(x.inputs.data ?? {})), (p) => {
-            for (const key of Object.keys(p.data)) {
-                p.data[key] = p.data[key].replace(/QUORUM=\d+/g, "QUORUM=1");
-            }
-        }),
+        name: "a minority quorum",
+        policy: "redis-sentinel-quorum",
+        stack: "prod",
+        breakIt: (r) =>
+            edit(
+                r,
+                (x) =>
+                    x.type === "kubernetes:core/v1:ConfigMap" && /QUORUM=\d+/.test(JSON.stringify(x.inputs.data ?? {})),
+                (p) => {
+                    for (const key of Object.keys(p.data)) {
+                        p.data[key] = p.data[key].replace(/QUORUM=\d+/g, "QUORUM=1");
+                    }
+                },
+            ),
         message: /Sentinel quorum 1 with 3 Sentinels; it must be a majority \(2 to 3\)/,
     },
     {
-        name: "require_secure_transport off", policy: "postgres-tls-1-2", stack: "prod",
-        breakIt: (r) => edit(r, (x) => x.type === "azure-native:dbforpostgresql:Configuration" && x.inputs.configurationName === "require_secure_transport", (p) => { p.value = "OFF"; }),
+        name: "require_secure_transport off",
+        policy: "postgres-tls-1-2",
+        stack: "prod",
+        breakIt: (r) =>
+            edit(
+                r,
+                (x) =>
+                    x.type === "azure-native:dbforpostgresql:Configuration" &&
+                    x.inputs.configurationName === "require_secure_transport",
+                (p) => {
+                    p.value = "OFF";
+                },
+            ),
         message: /require_secure_transport=OFF allows unencrypted connections/,
     },
     {
-        name: "StackGres accepting TLS 1.0", policy: "postgres-tls-1-2", stack: "dev",
-        breakIt: (r) => edit(r, ofType("kubernetes:stackgres.io/v1:SGPostgresConfig"), (p) => { p.spec["postgresql.conf"].ssl_min_protocol_version = "TLSv1"; }),
+        name: "StackGres accepting TLS 1.0",
+        policy: "postgres-tls-1-2",
+        stack: "dev",
+        breakIt: (r) =>
+            edit(r, ofType("kubernetes:stackgres.io/v1:SGPostgresConfig"), (p) => {
+                p.spec["postgresql.conf"].ssl_min_protocol_version = "TLSv1";
+            }),
         message: /ssl_min_protocol_version=TLSv1; the minimum is TLSv1.2/,
     },
     {
-        name: "an allow-all firewall rule", policy: "postgres-no-allow-all-firewall", stack: "dev",
-        breakIt: (r) => add(r, recorded(r, "azure-native:dbforpostgresql:FirewallRule", "everyone", { serverName: "pg", startIpAddress: "0.0.0.0", endIpAddress: "255.255.255.255" })),
+        name: "an allow-all firewall rule",
+        policy: "postgres-no-allow-all-firewall",
+        stack: "dev",
+        breakIt: (r) =>
+            add(
+                r,
+                recorded(r, "azure-native:dbforpostgresql:FirewallRule", "everyone", {
+                    serverName: "pg",
+                    startIpAddress: "0.0.0.0",
+                    endIpAddress: "255.255.255.255",
+                }),
+            ),
         message: /admits the whole internet \(0.0.0.0-255.255.255.255\)/,
     },
     {
-        name: "a public production server", policy: "postgres-private-in-production", stack: "prod",
-        breakIt: (r) => edit(r, ofType("azure-native:dbforpostgresql:Server"), (p) => { p.network = { publicNetworkAccess: "Enabled" }; }),
+        name: "a public production server",
+        policy: "postgres-private-in-production",
+        stack: "prod",
+        breakIt: (r) =>
+            edit(r, ofType("azure-native:dbforpostgresql:Server"), (p) => {
+                p.network = { publicNetworkAccess: "Enabled" };
+            }),
         message: /allows public network access/,
     },
     {
-        name: "a production server without HA", policy: "postgres-ha-in-production", stack: "prod",
-        breakIt: (r) => edit(r, ofType("azure-native:dbforpostgresql:Server"), (p) => { p.highAvailability = { mode: "Disabled" }; }),
+        name: "a production server without HA",
+        policy: "postgres-ha-in-production",
+        stack: "prod",
+        breakIt: (r) =>
+            edit(r, ofType("azure-native:dbforpostgresql:Server"), (p) => {
+                p.highAvailability = { mode: "Disabled" };
+            }),
         message: /highAvailability.mode=Disabled; production needs ZoneRedundant/,
     },
     {
-        name: "a production server with local backups only", policy: "postgres-geo-backup-in-production", stack: "prod",
-        breakIt: (r) => edit(r, ofType("azure-native:dbforpostgresql:Server"), (p) => { p.backup = { ...p.backup, geoRedundantBackup: "Disabled" }; }),
+        name: "a production server with local backups only",
+        policy: "postgres-geo-backup-in-production",
+        stack: "prod",
+        breakIt: (r) =>
+            edit(r, ofType("azure-native:dbforpostgresql:Server"), (p) => {
+                p.backup = { ...p.backup, geoRedundantBackup: "Disabled" };
+            }),
         message: /geoRedundantBackup=Disabled; production needs Enabled/,
     },
     {
-        name: "a week of backups in production", policy: "postgres-backup-retention", stack: "prod",
-        breakIt: (r) => edit(r, ofType("azure-native:dbforpostgresql:Server"), (p) => { p.backup = { ...p.backup, backupRetentionDays: 7 }; }),
+        name: "a week of backups in production",
+        policy: "postgres-backup-retention",
+        stack: "prod",
+        breakIt: (r) =>
+            edit(r, ofType("azure-native:dbforpostgresql:Server"), (p) => {
+                p.backup = { ...p.backup, backupRetentionDays: 7 };
+            }),
         message: /keeps backups 7 days; production requires at least 35/,
     },
     {
-        name: "a vault with access policies", policy: "keyvault-rbac-authorization", stack: "dev",
-        breakIt: (r) => edit(r, ofType("azure-native:keyvault:Vault"), (p) => { p.properties.enableRbacAuthorization = false; }),
+        name: "a vault with access policies",
+        policy: "keyvault-rbac-authorization",
+        stack: "dev",
+        breakIt: (r) =>
+            edit(r, ofType("azure-native:keyvault:Vault"), (p) => {
+                p.properties.enableRbacAuthorization = false;
+            }),
         message: /enableRbacAuthorization=false; set it to true/,
     },
     {
-        name: "a vault without purge protection", policy: "keyvault-purge-protection", stack: "prod",
-        breakIt: (r) => edit(r, ofType("azure-native:keyvault:Vault"), (p) => { p.properties.enablePurgeProtection = false; }),
+        name: "a vault without purge protection",
+        policy: "keyvault-purge-protection",
+        stack: "prod",
+        breakIt: (r) =>
+            edit(r, ofType("azure-native:keyvault:Vault"), (p) => {
+                p.properties.enablePurgeProtection = false;
+            }),
         message: /enablePurgeProtection=false; set it to true/,
     },
     {
-        name: "a public production vault", policy: "keyvault-private-in-production", stack: "prod",
-        breakIt: (r) => edit(r, ofType("azure-native:keyvault:Vault"), (p) => { p.properties.publicNetworkAccess = "Enabled"; }),
+        name: "a public production vault",
+        policy: "keyvault-private-in-production",
+        stack: "prod",
+        breakIt: (r) =>
+            edit(r, ofType("azure-native:keyvault:Vault"), (p) => {
+                p.properties.publicNetworkAccess = "Enabled";
+            }),
         message: /publicNetworkAccess=enabled; production vaults are reachable only privately/,
     },
     {
-        name: "the secret reader on the resource group", policy: "keyvault-role-assignment-scope", stack: "prod",
-        breakIt: (r) => edit(r, (x) => x.type === "azure-native:authorization:RoleAssignment" && String(x.inputs.roleDefinitionId).endsWith("4633458b-17de-408a-b874-0445c86b69e6"),
-            (p) => { p.scope = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-data-platform-prod"; }),
-        message: /grants Key Vault Secrets User to .* on "\/subscriptions\/[^"]+\/resourceGroups\/rg-data-platform-prod"; scope it to the vault/,
+        name: "the secret reader on the resource group",
+        policy: "keyvault-role-assignment-scope",
+        stack: "prod",
+        breakIt: (r) =>
+            edit(
+                r,
+                (x) =>
+                    x.type === "azure-native:authorization:RoleAssignment" &&
+                    String(x.inputs.roleDefinitionId).endsWith("4633458b-17de-408a-b874-0445c86b69e6"),
+                (p) => {
+                    p.scope =
+                        "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-data-platform-prod";
+                },
+            ),
+        message:
+            /grants Key Vault Secrets User to .* on "\/subscriptions\/[^"]+\/resourceGroups\/rg-data-platform-prod"; scope it to the vault/,
     },
     {
-        name: "an unprotected production vault", policy: "stateful-resources-protected", stack: "prod",
-        breakIt: (r) => edit(r, ofType("azure-native:keyvault:Vault"), (_p, rec) => { (rec.options as { protect?: boolean }).protect = false; }),
+        name: "an unprotected production vault",
+        policy: "stateful-resources-protected",
+        stack: "prod",
+        breakIt: (r) =>
+            edit(r, ofType("azure-native:keyvault:Vault"), (_p, rec) => {
+                (rec.options as { protect?: boolean }).protect = false;
+            }),
         message: /azure-native:keyvault:Vault .* is not protected/,
     },
     {
-        name: "a 16-character password", policy: "password-min-length", stack: "dev",
-        breakIt: (r) => edit(r, ofType("random:index/randomPassword:RandomPassword"), (p) => { p.length = 16; }),
+        name: "a 16-character password",
+        policy: "password-min-length",
+        stack: "dev",
+        breakIt: (r) =>
+            edit(r, ofType("random:index/randomPassword:RandomPassword"), (p) => {
+                p.length = 16;
+            }),
         message: /is 16 characters long; the minimum is 32/,
     },
     {
-        name: "applications asking for more connections than the server has", policy: "postgres-connection-budget", stack: "prod",
-        breakIt: (r) => edit(r, ofType("kubernetes:core/v1:Namespace"), (p) => {
-            p.metadata.annotations = { ...p.metadata.annotations, [CONNECTION_DEMAND_ANNOTATION]: "1000" };
-        }, 3),
+        name: "applications asking for more connections than the server has",
+        policy: "postgres-connection-budget",
+        stack: "prod",
+        breakIt: (r) =>
+            edit(
+                r,
+                ofType("kubernetes:core/v1:Namespace"),
+                (p) => {
+                    p.metadata.annotations = { ...p.metadata.annotations, [CONNECTION_DEMAND_ANNOTATION]: "1000" };
+                },
+                3,
+            ),
         message: /Applications may open 3000 PostgreSQL connections .* \(budget \d+\)/,
     },
     {
-        name: "applications asking for more than StackGres's max_connections", policy: "postgres-connection-budget", stack: "dev",
-        breakIt: (r) => edit(r, ofType("kubernetes:core/v1:Namespace"), (p) => {
-            p.metadata.annotations = { ...p.metadata.annotations, [CONNECTION_DEMAND_ANNOTATION]: "50" };
-        }, 2),
-        message: /Applications may open 100 PostgreSQL connections .* SGPostgresConfig \S+ allows 100 with 10 reserved \(budget 90\)/,
+        name: "applications asking for more than StackGres's max_connections",
+        policy: "postgres-connection-budget",
+        stack: "dev",
+        breakIt: (r) =>
+            edit(
+                r,
+                ofType("kubernetes:core/v1:Namespace"),
+                (p) => {
+                    p.metadata.annotations = { ...p.metadata.annotations, [CONNECTION_DEMAND_ANNOTATION]: "50" };
+                },
+                2,
+            ),
+        message:
+            /Applications may open 100 PostgreSQL connections .* SGPostgresConfig \S+ allows 100 with 10 reserved \(budget 90\)/,
     },
 ];
 
@@ -253,7 +446,10 @@ describe("policy pack", () => {
 
     it("has unique names, descriptions and config defaults for every property", () => {
         const names = allPolicies.map((p) => p.name);
-        assert.deepStrictEqual(names.filter((n, i) => names.indexOf(n) !== i), []);
+        assert.deepStrictEqual(
+            names.filter((n, i) => names.indexOf(n) !== i),
+            [],
+        );
         for (const p of allPolicies) {
             assert.match(p.name, /^[a-z0-9-]+$/);
             assert.ok(p.description.length > 20, `${p.name} needs a description`);
@@ -266,21 +462,41 @@ describe("policy pack", () => {
 
     it("constructs the PolicyPack only in policy/index.ts and has a versioned package.json", () => {
         const dir = path.resolve(__dirname, "..", "policy");
-        const files = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true })
-            .flatMap((e) => e.isDirectory() ? (e.name === "node_modules" ? [] : files(path.join(d, e.name))) : [path.join(d, e.name)]);
-        const constructing = files(dir).filter((f) => f.endsWith(".ts") && /new PolicyPack\(/.test(fs.readFileSync(f, "utf8")));
-        assert.deepStrictEqual(constructing.map((f) => path.relative(dir, f)), ["index.ts"]);
+        const files = (d: string): string[] =>
+            fs
+                .readdirSync(d, { withFileTypes: true })
+                .flatMap((e) =>
+                    e.isDirectory()
+                        ? e.name === "node_modules"
+                            ? []
+                            : files(path.join(d, e.name))
+                        : [path.join(d, e.name)],
+                );
+        const constructing = files(dir).filter(
+            (f) => f.endsWith(".ts") && /new PolicyPack\(/.test(fs.readFileSync(f, "utf8")),
+        );
+        assert.deepStrictEqual(
+            constructing.map((f) => path.relative(dir, f)),
+            ["index.ts"],
+        );
         assert.match(JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8")).version, /^\d+\.\d+\.\d+$/);
         assert.match(fs.readFileSync(path.join(dir, "PulumiPolicy.yaml"), "utf8"), /^runtime: nodejs$/m);
     });
 
     it("boots as the analyzer does (from policy/, modules from the root): prints its gRPC port", async () => {
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "index.ts"], { cwd: path.resolve(__dirname, "..", "policy") });
+        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "index.ts"], {
+            cwd: path.resolve(__dirname, "..", "policy"),
+        });
         try {
             const firstLine = await new Promise<string>((resolve, reject) => {
                 let out = "";
-                child.stdout.on("data", (d) => { out += d; if (out.includes("\n")) resolve(out.split("\n")[0]); });
-                child.stderr.on("data", (d) => { out += d; });
+                child.stdout.on("data", (d) => {
+                    out += d;
+                    if (out.includes("\n")) resolve(out.split("\n")[0]);
+                });
+                child.stderr.on("data", (d) => {
+                    out += d;
+                });
                 child.on("exit", (code) => reject(new Error(`policy pack exited with ${code}: ${out}`)));
             });
             assert.match(firstLine.trim(), /^\d+$/);
@@ -293,27 +509,48 @@ describe("policy pack", () => {
         it(`${stack}: no mandatory violation`, async () => {
             const run = await runPolicies(allPolicies, await runStack(stack));
             const mandatory = run.violations.filter((v) => v.enforcementLevel === "mandatory");
-            assert.deepStrictEqual(mandatory, [], `mandatory violations in ${stack}:\n${describeViolations(mandatory)}`);
+            assert.deepStrictEqual(
+                mandatory,
+                [],
+                `mandatory violations in ${stack}:\n${describeViolations(mandatory)}`,
+            );
         });
     }
 
-    it("an input unknown during preview makes its rule advisory (\"can't run during preview\"), not a mandatory failure", async () => {
+    it('an input unknown during preview makes its rule advisory ("can\'t run during preview"), not a mandatory failure', async () => {
         const prod = await runStack("prod");
-        const isReader = (x: RecordedResource) => x.type === "azure-native:authorization:RoleAssignment" && String(x.inputs.roleDefinitionId).endsWith("4633458b-17de-408a-b874-0445c86b69e6");
+        const isReader = (x: RecordedResource) =>
+            x.type === "azure-native:authorization:RoleAssignment" &&
+            String(x.inputs.roleDefinitionId).endsWith("4633458b-17de-408a-b874-0445c86b69e6");
         // In a first preview the vault's id, and so the assignment's scope, is not known yet.
-        const preview = edit(prod, isReader, (_p, r) => { (r as { unknownPaths: string[] }).unknownPaths = ["scope"]; });
+        const preview = edit(prod, isReader, (_p, r) => {
+            (r as { unknownPaths: string[] }).unknownPaths = ["scope"];
+        });
         const run = await runPolicies(allPolicies, preview);
         const scope = run.violations.filter((v) => v.policy === "keyvault-role-assignment-scope");
-        assert.deepStrictEqual(scope.map((v) => v.enforcementLevel), ["advisory"], describeViolations(scope));
-        assert.match(scope[0].message, /can't run policy keyvault-role-assignment-scope during preview: string value at .scope/);
+        assert.deepStrictEqual(
+            scope.map((v) => v.enforcementLevel),
+            ["advisory"],
+            describeViolations(scope),
+        );
+        assert.match(
+            scope[0].message,
+            /can't run policy keyvault-role-assignment-scope during preview: string value at .scope/,
+        );
     });
 
     it("harness: type checks by the SDK class, options from the registration, stack view with parents", async () => {
         const prod = await runStack("prod");
         const vault = prod.resources.find(ofType("azure-native:keyvault:Vault")) ?? assert.fail("no vault in prod");
         const args = resourceArgs(vault, "p", { config: { p: { enforcementLevel: "advisory", minimum: 3 } } });
-        assert.deepStrictEqual([args.isType(Vault), args.isType(Secret), args.asType(Vault)?.vaultName], [true, false, vault.inputs.vaultName]);
-        assert.deepStrictEqual([args.opts.protect, args.opts.parent, args.getConfig()], [true, vault.parent, { minimum: 3 }]);
+        assert.deepStrictEqual(
+            [args.isType(Vault), args.isType(Secret), args.asType(Vault)?.vaultName],
+            [true, false, vault.inputs.vaultName],
+        );
+        assert.deepStrictEqual(
+            [args.opts.protect, args.opts.parent, args.getConfig()],
+            [true, vault.parent, { minimum: 3 }],
+        );
         assert.throws(() => args.notApplicable("why"), /why/);
         const stack = stackResources(prod);
         assert.ok(!stack.some((r) => r.type.startsWith("pulumi:providers:")), "providers are not analyzed");
@@ -321,9 +558,13 @@ describe("policy pack", () => {
     });
 
     it("tells production apart: explicit setting, then the stack tag, then the stack name", () => {
-        const source = (tags: Record<string, string>) => ({ stackTags: new Map(Object.entries(tags)), getConfig: <T extends object>() => ({}) as T });
+        const source = (tags: Record<string, string>) => ({
+            stackTags: new Map(Object.entries(tags)),
+            getConfig: <T extends object>() => ({}) as T,
+        });
         const auto = { environment: "auto" as const, productionStacks: ["prod"] };
-        const urn = (stack: string) => `urn:pulumi:${stack}::data-platform::random:index/randomPassword:RandomPassword::p`;
+        const urn = (stack: string) =>
+            `urn:pulumi:${stack}::data-platform::random:index/randomPassword:RandomPassword::p`;
         assert.strictEqual(isProduction(source({}), auto, urn("prod")), true);
         assert.strictEqual(isProduction(source({}), auto, urn("dev")), false);
         assert.strictEqual(isProduction(source({ environment: "production" }), auto, urn("dev")), true);
@@ -334,31 +575,62 @@ describe("policy pack", () => {
 
     it("recognises credentials in text and names, not references to them", () => {
         const found = [
-            "postgresql://app:s3cret@db:5432/app", "-----BEGIN RSA PRIVATE KEY-----", "port 6379\nrequirepass hunter2", "sentinel auth-pass primary hunter2",
-            "user app on >hunter2 ~* +@all", "CREATE ROLE app LOGIN PASSWORD 'hunter2'", "host=db password=hunter2",
+            "postgresql://app:s3cret@db:5432/app",
+            "-----BEGIN RSA PRIVATE KEY-----",
+            "port 6379\nrequirepass hunter2",
+            "sentinel auth-pass primary hunter2",
+            "user app on >hunter2 ~* +@all",
+            "CREATE ROLE app LOGIN PASSWORD 'hunter2'",
+            "host=db password=hunter2",
         ];
         const clean = [
-            "postgresql://app:$(DB_PASSWORD)@db/app", "redis://:${REDIS_PASSWORD}@redis:6379/0", "echo \"masterauth $(cat /etc/redis/auth/replication)\"",
-            "masterauth \"$REPLICATION_PASSWORD\"", "# masteruser/masterauth are appended at start", "password_encryption = scram-sha-256",
-            "user app on #5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8 ~*", "sentinel monitor primary redis-0 6379 2",
+            "postgresql://app:$(DB_PASSWORD)@db/app",
+            "redis://:${REDIS_PASSWORD}@redis:6379/0",
+            'echo "masterauth $(cat /etc/redis/auth/replication)"',
+            'masterauth "$REPLICATION_PASSWORD"',
+            "# masteruser/masterauth are appended at start",
+            "password_encryption = scram-sha-256",
+            "user app on #5e884898da28047151d0e56f8dc6292773603d0d6aabbdd62a11ef721d1542d8 ~*",
+            "sentinel monitor primary redis-0 6379 2",
         ];
-        assert.deepStrictEqual(found.filter((t) => credentialIn(t) === undefined), []);
-        assert.deepStrictEqual(clean.filter((t) => credentialIn(t) !== undefined), []);
-        assert.deepStrictEqual(["DB_PASSWORD", "REDISCLI_AUTH", "api-key", "client_secret", "token"].filter((n) => !isCredentialName(n)), []);
-        assert.deepStrictEqual(["DB_PASSWORD_FILE", "DB_USER", "TOKEN_PATH", "SECRET_NAME", "AUTHORITY_HOST", "DB_HOST"].filter(isCredentialName), []);
+        assert.deepStrictEqual(
+            found.filter((t) => credentialIn(t) === undefined),
+            [],
+        );
+        assert.deepStrictEqual(
+            clean.filter((t) => credentialIn(t) !== undefined),
+            [],
+        );
+        assert.deepStrictEqual(
+            ["DB_PASSWORD", "REDISCLI_AUTH", "api-key", "client_secret", "token"].filter((n) => !isCredentialName(n)),
+            [],
+        );
+        assert.deepStrictEqual(
+            ["DB_PASSWORD_FILE", "DB_USER", "TOKEN_PATH", "SECRET_NAME", "AUTHORITY_HOST", "DB_HOST"].filter(
+                isCredentialName,
+            ),
+            [],
+        );
     });
 
     it("every rule has a broken variant", () => {
         const targeted = new Set(VARIANTS.map((v) => v.policy));
-        assert.deepStrictEqual(allPolicies.map((p) => p.name).filter((n) => !targeted.has(n)), []);
+        assert.deepStrictEqual(
+            allPolicies.map((p) => p.name).filter((n) => !targeted.has(n)),
+            [],
+        );
     });
 
     it("rules about absent kinds are not applicable (dev: standalone Redis, StackGres instead of Azure)", async () => {
         const dev = await runStack("dev");
         assert.ok(!dev.resources.some(isSentinel), "dev runs standalone Redis");
         const run = await runPolicies(allPolicies, dev);
-        assert.deepStrictEqual(run.notApplicable.get("redis-sentinel-quorum"), ["no Redis Sentinel in the stack (standalone Redis)"]);
-        assert.ok(run.notApplicable.get("postgres-ha-in-production")?.every((reason) => /only applies to/.test(reason)));
+        assert.deepStrictEqual(run.notApplicable.get("redis-sentinel-quorum"), [
+            "no Redis Sentinel in the stack (standalone Redis)",
+        ]);
+        assert.ok(
+            run.notApplicable.get("postgres-ha-in-production")?.every((reason) => /only applies to/.test(reason)),
+        );
     });
 
     for (const v of VARIANTS) {
@@ -366,12 +638,22 @@ describe("policy pack", () => {
             const baselineGraph = await runStack(v.stack);
             const baseline = await runPolicies(allPolicies, baselineGraph);
             const before = violated(baseline.violations);
-            assert.ok(!before.has(v.policy), `${v.policy} already fails before the change:\n${describeViolations(baseline.violations)}`);
+            assert.ok(
+                !before.has(v.policy),
+                `${v.policy} already fails before the change:\n${describeViolations(baseline.violations)}`,
+            );
             const broken = await runPolicies(allPolicies, v.breakIt(baselineGraph), { config: v.config });
             const tripped = [...violated(broken.violations)].filter((p) => !before.has(p));
-            assert.deepStrictEqual(tripped, [v.policy], `expected only ${v.policy} to trip:\n${describeViolations(broken.violations)}`);
+            assert.deepStrictEqual(
+                tripped,
+                [v.policy],
+                `expected only ${v.policy} to trip:\n${describeViolations(broken.violations)}`,
+            );
             const messages = broken.violations.filter((x) => x.policy === v.policy);
-            assert.ok(messages.some((m) => v.message.test(m.message)), `no message matches ${v.message}:\n${describeViolations(messages)}`);
+            assert.ok(
+                messages.some((m) => v.message.test(m.message)),
+                `no message matches ${v.message}:\n${describeViolations(messages)}`,
+            );
         });
     }
 });

@@ -24,14 +24,23 @@ const EVERY_CHAR = `${SAFE_SPECIAL_CHARACTERS}AZaz09`;
 
 const DEV_AZURE: Overrides = {
     "data-platform:postgres": {
-        mode: "azure", maxConnections: 100,
+        mode: "azure",
+        maxConnections: 100,
         azure: { firewallRules: [{ name: "aks-egress", startIpAddress: "20.50.1.10", endIpAddress: "20.50.1.11" }] },
     },
 };
 const PROD_STACKGRES: Overrides = {
     "data-platform:postgres": {
-        mode: "stackgres", maxConnections: 859,
-        stackgres: { instances: 3, backups: { storageAccount: "dpbackupsprod", container: "pgbackups/prod", accessKeySecretName: "pg-backup-access-key" } },
+        mode: "stackgres",
+        maxConnections: 859,
+        stackgres: {
+            instances: 3,
+            backups: {
+                storageAccount: "dpbackupsprod",
+                container: "pgbackups/prod",
+                accessKeySecretName: "pg-backup-access-key",
+            },
+        },
     },
 };
 
@@ -84,7 +93,10 @@ describe("postgres contract rendering", () => {
     it("percent-encodes every character the generator may emit, and parsers decode it back", () => {
         const password = `p${EVERY_CHAR}`;
         const url = databaseUrl(endpoint, { database: "orders", user: "orders", password });
-        assert.match(url, /^postgresql:\/\/orders:[A-Za-z0-9%\-._~]+@db\.example\.internal:6432\/orders\?sslmode=require$/);
+        assert.match(
+            url,
+            /^postgresql:\/\/orders:[A-Za-z0-9%\-._~]+@db\.example\.internal:6432\/orders\?sslmode=require$/,
+        );
         const parsed = parseConnectionString(url);
         assert.equal(parsed.password, password);
         assert.equal(parsed.user, "orders");
@@ -94,12 +106,24 @@ describe("postgres contract rendering", () => {
 
     it("gives every contract key, the pooler's port, and the pool size", () => {
         const env = postgresEnv(endpoint, { database: "billing", user: "billing", password: "x@y" }, 7);
-        assert.deepEqual(Object.keys(env).sort(), ["DATABASE_URL", "DB_HOST", "DB_NAME", "DB_PASSWORD", "DB_POOL_MAX", "DB_PORT", "DB_SSL_MODE", "DB_USER"]);
+        assert.deepEqual(Object.keys(env).sort(), [
+            "DATABASE_URL",
+            "DB_HOST",
+            "DB_NAME",
+            "DB_PASSWORD",
+            "DB_POOL_MAX",
+            "DB_PORT",
+            "DB_SSL_MODE",
+            "DB_USER",
+        ]);
         assert.equal(env.DB_PORT, "6432");
         assert.equal(env.DB_POOL_MAX, "7");
         assert.equal(env.DB_PASSWORD, "x@y");
         assert.equal(env.DB_SSL_MODE, "require");
-        assert.equal(postgresEnv({ ...endpoint, poolerPort: undefined }, { database: "b", user: "b", password: "p" }, 1).DB_PORT, "5432");
+        assert.equal(
+            postgresEnv({ ...endpoint, poolerPort: undefined }, { database: "b", user: "b", password: "p" }, 1).DB_PORT,
+            "5432",
+        );
     });
 });
 
@@ -108,22 +132,55 @@ describe("postgres config checks", () => {
         // prod demand: 6x20 + 3x10 + 4x10 = 190; 204 - 15 = 189 is one short, 205 - 15 = 190 fits.
         const prod = loadStackConfig("prod").config["data-platform:postgres"];
         const withMax = (max: number) => ({ "data-platform:postgres": { ...JSON.parse(prod), maxConnections: max } });
-        assert.match(configError("prod", withMax(204)), /postgres\.maxConnections: given 204; allowed: at least 205: applications need 190/);
+        assert.match(
+            configError("prod", withMax(204)),
+            /postgres\.maxConnections: given 204; allowed: at least 205: applications need 190/,
+        );
         assert.equal(config("prod", withMax(205)).postgres.maxConnections, 205);
     });
 
     it("rejects Azure's reserved admin names and a public server without firewall rules", () => {
         const base = JSON.parse(loadStackConfig("prod").config["data-platform:postgres"]);
         for (const login of ["azure_pg_admin", "pg_monitor"]) {
-            assert.match(configError("prod", { "data-platform:postgres": { ...base, azure: { ...base.azure, adminLogin: login } } }), /azure\.adminLogin/);
+            assert.match(
+                configError("prod", {
+                    "data-platform:postgres": { ...base, azure: { ...base.azure, adminLogin: login } },
+                }),
+                /azure\.adminLogin/,
+            );
         }
-        assert.match(configError("dev", { "data-platform:postgres": { mode: "azure", maxConnections: 100 } }), /azure\.firewallRules: given \[\]; allowed: at least one rule/);
-        assert.match(configError("dev", { "data-platform:postgres": { mode: "azure", maxConnections: 100, azure: { firewallRules: [{ name: "all", startIpAddress: "0.0.0.0", endIpAddress: "255.255.255.255" }] } } }), /narrower than allow-all/);
+        assert.match(
+            configError("dev", { "data-platform:postgres": { mode: "azure", maxConnections: 100 } }),
+            /azure\.firewallRules: given \[\]; allowed: at least one rule/,
+        );
+        assert.match(
+            configError("dev", {
+                "data-platform:postgres": {
+                    mode: "azure",
+                    maxConnections: 100,
+                    azure: {
+                        firewallRules: [{ name: "all", startIpAddress: "0.0.0.0", endIpAddress: "255.255.255.255" }],
+                    },
+                },
+            }),
+            /narrower than allow-all/,
+        );
     });
 
     it("declares the credentials each mode needs", () => {
-        assert.deepEqual(postgresCredentialIds(config("prod")), ["pg-admin", "pg-app-orders", "pg-app-billing", "pg-app-search"]);
-        assert.deepEqual(postgresCredentialIds(config("dev")), ["pg-admin", "pg-replication", "pg-authenticator", "pg-app-orders", "pg-app-billing"]);
+        assert.deepEqual(postgresCredentialIds(config("prod")), [
+            "pg-admin",
+            "pg-app-orders",
+            "pg-app-billing",
+            "pg-app-search",
+        ]);
+        assert.deepEqual(postgresCredentialIds(config("dev")), [
+            "pg-admin",
+            "pg-replication",
+            "pg-authenticator",
+            "pg-app-orders",
+            "pg-app-billing",
+        ]);
     });
 });
 
@@ -146,7 +203,8 @@ describe("postgres stackgres objects", () => {
 
     it("keeps each application's script ids when applications are added or reordered", () => {
         const cfg = config("prod");
-        const ids = (apps: typeof cfg.apps) => Object.fromEntries(stackGresScriptEntries(appLogins(apps), "s").map((e) => [e.name, e.id]));
+        const ids = (apps: typeof cfg.apps) =>
+            Object.fromEntries(stackGresScriptEntries(appLogins(apps), "s").map((e) => [e.name, e.id]));
         const before = ids(cfg.apps);
         const after = ids([...cfg.apps].reverse().slice(0, 2));
         for (const [name, id] of Object.entries(after)) {
@@ -157,16 +215,30 @@ describe("postgres stackgres objects", () => {
     });
 });
 
-for (const [stack, overrides] of [["dev", {}], ["prod", PROD_STACKGRES]] as const) {
+for (const [stack, overrides] of [
+    ["dev", {}],
+    ["prod", PROD_STACKGRES],
+] as const) {
     describe(`postgres stackgres mode in the ${stack} stack (mock run)`, () => {
         let run: RunResult;
-        before(async () => { run = await runStack(stack, overrides); });
+        before(async () => {
+            run = await runStack(stack, overrides);
+        });
 
         it("registers valid StackGres objects, the cluster protected and retained, after the operator and Secrets", () => {
             const crs = run.resources.filter((r) => r.type.startsWith("kubernetes:stackgres.io/"));
             assert.ok(crs.length >= 5);
             for (const r of crs) {
-                assert.deepEqual(validateAgainstCrd({ apiVersion: r.inputs.apiVersion, kind: r.inputs.kind, metadata: r.inputs.metadata, spec: r.inputs.spec }), [], r.name);
+                assert.deepEqual(
+                    validateAgainstCrd({
+                        apiVersion: r.inputs.apiVersion,
+                        kind: r.inputs.kind,
+                        metadata: r.inputs.metadata,
+                        spec: r.inputs.spec,
+                    }),
+                    [],
+                    r.name,
+                );
                 assert.equal(r.inputs.metadata.namespace, "data-platform");
             }
             const cluster = byName(run, "kubernetes:stackgres.io/v1:SGCluster", "postgres-sgcluster");
@@ -178,10 +250,17 @@ for (const [stack, overrides] of [["dev", {}], ["prod", PROD_STACKGRES]] as cons
             assert.match(deps, /SGScript::postgres-sgscript/);
             if (stack === "dev") {
                 assert.match(deps, /Release::postgres-operator/);
-                assert.equal(byName(run, "kubernetes:helm.sh/v3:Release", "postgres-operator").inputs.version, "1.18.6");
+                assert.equal(
+                    byName(run, "kubernetes:helm.sh/v3:Release", "postgres-operator").inputs.version,
+                    "1.18.6",
+                );
             } else {
                 assert.equal(cluster.inputs.spec.configurations.backups[0].sgObjectStorage, "postgres-backups");
-                assert.equal(byName(run, "kubernetes:stackgres.io/v1beta1:SGObjectStorage", "postgres-sgobjectstorage").inputs.spec.type, "azureBlob");
+                assert.equal(
+                    byName(run, "kubernetes:stackgres.io/v1beta1:SGObjectStorage", "postgres-sgobjectstorage").inputs
+                        .spec.type,
+                    "azureBlob",
+                );
             }
         });
 
@@ -189,34 +268,54 @@ for (const [stack, overrides] of [["dev", {}], ["prod", PROD_STACKGRES]] as cons
             const np = byName(run, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "postgres-ingress");
             assert.equal(np.inputs.spec.podSelector.matchLabels["stackgres.io/cluster-name"], "postgres");
             const fromApps = np.inputs.spec.ingress[0];
-            assert.deepEqual(fromApps.from, [{ namespaceSelector: { matchLabels: { "data-platform.io/consumer": "true" } } }]);
-            assert.deepEqual(fromApps.ports.map((p: any) => p.port), [5432, 5433]);
+            assert.deepEqual(fromApps.from, [
+                { namespaceSelector: { matchLabels: { "data-platform.io/consumer": "true" } } },
+            ]);
+            assert.deepEqual(
+                fromApps.ports.map((p: any) => p.port),
+                [5432, 5433],
+            );
         });
 
         it("keeps the role SQL secret: in Key Vault as a secret value, referenced from the SGScript by Secret", () => {
-            const sql = byType(run, "azure-native:keyvault:Secret").filter((r) => r.name.startsWith("postgres-login-sql-"));
+            const sql = byType(run, "azure-native:keyvault:Secret").filter((r) =>
+                r.name.startsWith("postgres-login-sql-"),
+            );
             assert.equal(sql.length, run.outputs.appNamespaces ? Object.keys(run.outputs.appNamespaces).length : 0);
             for (const s of sql) {
                 assert.ok(s.secretPaths.includes("properties.value"), s.name);
                 assert.match(s.inputs.properties.value, /ALTER ROLE "\w+" WITH LOGIN .* PASSWORD '/);
             }
             const script = byName(run, "kubernetes:stackgres.io/v1:SGScript", "postgres-sgscript");
-            assert.ok(script.inputs.spec.scripts.some((e: any) => e.scriptFrom?.secretKeyRef?.name === "postgres-login-sql"));
-            assert.deepEqual(run.resources.flatMap((r) => leaks(r, passwords(run))), []);
+            assert.ok(
+                script.inputs.spec.scripts.some((e: any) => e.scriptFrom?.secretKeyRef?.name === "postgres-login-sql"),
+            );
+            assert.deepEqual(
+                run.resources.flatMap((r) => leaks(r, passwords(run))),
+                [],
+            );
         });
     });
 }
 
-for (const [stack, overrides] of [["prod", {}], ["dev", DEV_AZURE]] as const) {
+for (const [stack, overrides] of [
+    ["prod", {}],
+    ["dev", DEV_AZURE],
+] as const) {
     describe(`postgres azure mode in the ${stack} stack (mock run)`, () => {
         let run: RunResult;
-        before(async () => { run = await runStack(stack, overrides); });
+        before(async () => {
+            run = await runStack(stack, overrides);
+        });
 
         it("creates the server safely: protected, retained, zones ignored, password secret", () => {
             const server = byName(run, "azure-native:dbforpostgresql:Server", "postgres-server");
             assert.equal(server.options.protect, stack === "prod");
             assert.equal(server.options.retainOnDelete, true);
-            assert.deepEqual(server.options.ignoreChanges, ["availabilityZone", "highAvailability.standbyAvailabilityZone"]);
+            assert.deepEqual(server.options.ignoreChanges, [
+                "availabilityZone",
+                "highAvailability.standbyAvailabilityZone",
+            ]);
             assert.ok(server.secretPaths.includes("administratorLoginPassword"));
             assert.equal(server.inputs.administratorLogin, "pgadmin");
             if (stack === "prod") {
@@ -227,7 +326,11 @@ for (const [stack, overrides] of [["prod", {}], ["dev", DEV_AZURE]] as const) {
                 assert.equal(byType(run, "azure-native:dbforpostgresql:FirewallRule").length, 0);
             } else {
                 assert.equal(server.inputs.network.publicNetworkAccess, "Enabled");
-                assert.equal(byName(run, "azure-native:dbforpostgresql:FirewallRule", "postgres-fw-aks-egress").inputs.endIpAddress, "20.50.1.11");
+                assert.equal(
+                    byName(run, "azure-native:dbforpostgresql:FirewallRule", "postgres-fw-aks-egress").inputs
+                        .endIpAddress,
+                    "20.50.1.11",
+                );
             }
             for (const db of byType(run, "azure-native:dbforpostgresql:Database")) {
                 assert.equal(db.options.retainOnDelete, true);
@@ -242,7 +345,11 @@ for (const [stack, overrides] of [["prod", {}], ["dev", DEV_AZURE]] as const) {
             assert.equal(byParam.ssl_min_protocol_version.inputs.value, "TLSv1.2");
             assert.equal(byParam.max_connections.inputs.value, stack === "prod" ? "859" : "100");
             assert.equal("pgbouncer.enabled" in byParam, stack === "prod");
-            const writes = [...byType(run, "azure-native:dbforpostgresql:FirewallRule"), ...params, ...byType(run, "azure-native:dbforpostgresql:Database")];
+            const writes = [
+                ...byType(run, "azure-native:dbforpostgresql:FirewallRule"),
+                ...params,
+                ...byType(run, "azure-native:dbforpostgresql:Database"),
+            ];
             // A chain: exactly one write waits on the server only, every other on exactly one other write.
             const urns = new Set(writes.map((w) => w.urn));
             const onWrites = writes.map((w) => w.dependsOn.filter((d) => urns.has(d)));
@@ -263,13 +370,19 @@ for (const [stack, overrides] of [["prod", {}], ["dev", DEV_AZURE]] as const) {
             assert.match(cm.inputs.data["logins.sql"], /PASSWORD :'password_orders'/);
             const es = byName(run, "kubernetes:external-secrets.io/v1:ExternalSecret", "postgres-logins-secret");
             assert.equal(es.inputs.metadata.namespace, "data-platform");
-            assert.deepEqual(run.resources.flatMap((r) => leaks(r, passwords(run))), []);
+            assert.deepEqual(
+                run.resources.flatMap((r) => leaks(r, passwords(run))),
+                [],
+            );
             assert.deepEqual(job.secretPaths, []);
         });
 
         it("re-runs the login Job (new name) when an application password rotates, and only then", async () => {
             const kv = JSON.parse(loadStackConfig(stack).config["data-platform:keyVault"]);
-            const rotated = await runStack(stack, { ...overrides, "data-platform:keyVault": { ...kv, rotations: { "pg-app-billing": "2026-11" } } });
+            const rotated = await runStack(stack, {
+                ...overrides,
+                "data-platform:keyVault": { ...kv, rotations: { "pg-app-billing": "2026-11" } },
+            });
             const name = (r: RunResult) => byName(r, "kubernetes:batch/v1:Job", "postgres-logins").inputs.metadata.name;
             assert.notEqual(name(rotated), name(run));
             const same = await runStack(stack, { ...overrides, "data-platform:keyVault": { ...kv } });
@@ -287,18 +400,31 @@ const testPassword = (id: string) => `${id}:${EVERY_CHAR}`;
 const doubles = (): { vault: VaultWriter; credentials: CredentialSource; secrets: SecretSyncer } => ({
     vault: {
         vaultUri: pulumi.output("https://test-vault.vault.azure.net/"),
-        writeSecret: (name, args, opts) => new keyvault.Secret(name, {
-            resourceGroupName: "rg-test", vaultName: "test-vault", secretName: args.secretName,
-            properties: { value: pulumi.secret(args.value), contentType: args.contentType },
-        }, opts),
+        writeSecret: (name, args, opts) =>
+            new keyvault.Secret(
+                name,
+                {
+                    resourceGroupName: "rg-test",
+                    vaultName: "test-vault",
+                    secretName: args.secretName,
+                    properties: { value: pulumi.secret(args.value), contentType: args.contentType },
+                },
+                opts,
+            ),
     },
     credentials: { password: (id) => pulumi.secret(testPassword(id)), secretName: (id) => id },
     secrets: {
-        syncSecret: (name, args, opts) => new k8s.apiextensions.CustomResource(name, {
-            apiVersion: "external-secrets.io/v1", kind: "ExternalSecret",
-            metadata: { name: args.secretName, namespace: args.namespace },
-            spec: { data: args.data.map((d) => ({ secretKey: d.secretKey, remoteRef: { key: d.remoteKey } })) },
-        }, opts),
+        syncSecret: (name, args, opts) =>
+            new k8s.apiextensions.CustomResource(
+                name,
+                {
+                    apiVersion: "external-secrets.io/v1",
+                    kind: "ExternalSecret",
+                    metadata: { name: args.secretName, namespace: args.namespace },
+                    spec: { data: args.data.map((d) => ({ secretKey: d.secretKey, remoteRef: { key: d.remoteKey } })) },
+                },
+                opts,
+            ),
     },
 });
 
@@ -313,7 +439,9 @@ for (const [stack, overrides, host, port] of [
         before(async () => {
             const { config: raw, secretKeys } = mergeConfig(loadStackConfig(stack), overrides);
             run = await runProgram({
-                stack, config: raw, secretKeys,
+                stack,
+                config: raw,
+                secretKeys,
                 program: () => {
                     const pg = createPostgres("postgres", { config: cfg, ...doubles(), namespace: "data-platform" });
                     return { env: Object.fromEntries(cfg.apps.map((a) => [a.name, pg.env(a)])) };
@@ -326,10 +454,16 @@ for (const [stack, overrides, host, port] of [
                 const env = run.outputs.env[app.name];
                 assert.ok(typeof host === "string" ? env.DB_HOST === host : host.test(env.DB_HOST), env.DB_HOST);
                 assert.equal(env.DB_PORT, port);
-                const expected = postgresEnv({ host: env.DB_HOST, port: Number(port), sslMode: "require" },
-                    { database: app.database, user: app.database, password: testPassword(`pg-app-${app.name}`) }, app.poolSize);
+                const expected = postgresEnv(
+                    { host: env.DB_HOST, port: Number(port), sslMode: "require" },
+                    { database: app.database, user: app.database, password: testPassword(`pg-app-${app.name}`) },
+                    app.poolSize,
+                );
                 assert.deepEqual(env, expected);
-                const secret = run.outputSecretPaths.filter((p) => p.startsWith(`env.${app.name}.`)).map((p) => p.split(".").pop()).sort();
+                const secret = run.outputSecretPaths
+                    .filter((p) => p.startsWith(`env.${app.name}.`))
+                    .map((p) => p.split(".").pop())
+                    .sort();
                 assert.deepEqual(secret, ["DATABASE_URL", "DB_PASSWORD"]);
             }
         });

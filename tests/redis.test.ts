@@ -63,13 +63,20 @@ describe("Redis component, dev (standalone)", () => {
     it("runs one data pod, no Sentinel, no PDB, no certificate", () => {
         const mine = redisResources(run);
         const sets = mine.filter((r) => r.type === STS);
-        assert.deepEqual(sets.map((s) => s.inputs.metadata.name), ["redis"]);
+        assert.deepEqual(
+            sets.map((s) => s.inputs.metadata.name),
+            ["redis"],
+        );
         assert.equal(sets[0].inputs.spec.replicas, 1);
         assert.equal(mine.filter((r) => r.type === PDB).length, 0);
         assert.equal(mine.filter((r) => r.type.includes("cert-manager")).length, 0);
         new StatefulSet(sets[0].inputs).validate();
         assertRestricted(sets[0]);
-        assert.equal(sets[0].inputs.spec.template.spec.containers[0].lifecycle, undefined, "no failover to hand over to");
+        assert.equal(
+            sets[0].inputs.spec.template.spec.containers[0].lifecycle,
+            undefined,
+            "no failover to hand over to",
+        );
     });
 
     it("renders min-replicas-to-write only for Sentinel groups", () => {
@@ -88,7 +95,10 @@ describe("Redis component, prod (Sentinel, TLS, monitoring)", () => {
     });
 
     it("registers valid StatefulSets for 3 data pods and 3 Sentinels, protected and retained", () => {
-        for (const [name, count] of [["redis", prod.redis.replicas], ["redis-sentinel", prod.redis.sentinels]] as const) {
+        for (const [name, count] of [
+            ["redis", prod.redis.replicas],
+            ["redis-sentinel", prod.redis.sentinels],
+        ] as const) {
             const sts = redisResources(run).find((r) => r.type === STS && r.inputs.metadata.name === name);
             assert.ok(sts, name);
             new StatefulSet(sts.inputs).validate();
@@ -97,12 +107,16 @@ describe("Redis component, prod (Sentinel, TLS, monitoring)", () => {
             assert.equal(sts.options.protect, true);
             assert.equal(sts.options.retainOnDelete, true);
             assertRestricted(sts);
-            const anti = sts.inputs.spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution;
+            const anti =
+                sts.inputs.spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution;
             assert.equal(anti[0].topologyKey, "kubernetes.io/hostname");
             assert.deepEqual(anti[0].labelSelector.matchLabels, sts.inputs.spec.selector.matchLabels);
             assert.ok(sts.inputs.spec.volumeClaimTemplates[0].spec.resources.requests.storage, "state on a volume");
             assert.ok(sts.provider?.includes("cluster-k8s"), "explicit provider");
-            assert.deepEqual(containers(sts).map((c) => c.name), [name === "redis" ? "redis" : "sentinel", "exporter"]);
+            assert.deepEqual(
+                containers(sts).map((c) => c.name),
+                [name === "redis" ? "redis" : "sentinel", "exporter"],
+            );
         }
     });
 
@@ -112,8 +126,14 @@ describe("Redis component, prod (Sentinel, TLS, monitoring)", () => {
         assert.deepEqual(redis.lifecycle.preStop.exec.command, ["sh", `/etc/redis/config/${FILES.preStopRedis}`]);
         assert.deepEqual(redis.readinessProbe.exec.command, ["sh", `/etc/redis/config/${FILES.readyRedis}`]);
         assert.ok(sts.inputs.spec.template.spec.terminationGracePeriodSeconds > PRESTOP_WAIT_SECONDS);
-        assert.deepEqual(redis.env.map((e: any) => e.name), ["SELF_NAME", "SELF_HOST", "SELF_PORT"]);
-        assert.equal(redis.env[1].value, `$(SELF_NAME).redis-headless.${prod.cluster.platformNamespace}.svc.cluster.local`);
+        assert.deepEqual(
+            redis.env.map((e: any) => e.name),
+            ["SELF_NAME", "SELF_HOST", "SELF_PORT"],
+        );
+        assert.equal(
+            redis.env[1].value,
+            `$(SELF_NAME).redis-headless.${prod.cluster.platformNamespace}.svc.cluster.local`,
+        );
     });
 
     it("has PodDisruptionBudgets allowing one data pod and one Sentinel down", () => {
@@ -122,7 +142,9 @@ describe("Redis component, prod (Sentinel, TLS, monitoring)", () => {
         for (const pdb of pdbs) {
             new PodDisruptionBudget(pdb.inputs).validate();
             assert.equal(pdb.inputs.spec.maxUnavailable, 1);
-            const sts = redisResources(run).find((r) => r.type === STS && r.inputs.metadata.name === pdb.inputs.metadata.name)!;
+            const sts = redisResources(run).find(
+                (r) => r.type === STS && r.inputs.metadata.name === pdb.inputs.metadata.name,
+            )!;
             assert.deepEqual(pdb.inputs.spec.selector.matchLabels, sts.inputs.spec.selector.matchLabels);
         }
     });
@@ -134,10 +156,25 @@ describe("Redis component, prod (Sentinel, TLS, monitoring)", () => {
             new NetworkPolicy(policy.inputs).validate();
             const [clients, metrics] = policy.inputs.spec.ingress;
             assert.deepEqual(clients.from[0], { namespaceSelector: { matchLabels: { [CONSUMER_LABEL]: "true" } } });
-            assert.ok(clients.from.slice(1).every((f: any) => f.podSelector && !f.namespaceSelector), "other peers are own pods");
-            assert.deepEqual(clients.ports.map((p: any) => p.port), [policy.inputs.metadata.name === "redis" ? 6379 : 26379]);
-            assert.deepEqual(metrics.from, [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": prod.redis.monitoringNamespace } } }]);
-            assert.deepEqual(metrics.ports.map((p: any) => p.port), [9121]);
+            assert.ok(
+                clients.from.slice(1).every((f: any) => f.podSelector && !f.namespaceSelector),
+                "other peers are own pods",
+            );
+            assert.deepEqual(
+                clients.ports.map((p: any) => p.port),
+                [policy.inputs.metadata.name === "redis" ? 6379 : 26379],
+            );
+            assert.deepEqual(metrics.from, [
+                {
+                    namespaceSelector: {
+                        matchLabels: { "kubernetes.io/metadata.name": prod.redis.monitoringNamespace },
+                    },
+                },
+            ]);
+            assert.deepEqual(
+                metrics.ports.map((p: any) => p.port),
+                [9121],
+            );
         }
     });
 
@@ -157,7 +194,10 @@ describe("Redis component, prod (Sentinel, TLS, monitoring)", () => {
         for (const r of redisResources(run)) {
             const text = JSON.stringify(r.inputs);
             if (r.secretPaths.length === 0) {
-                assert.ok(passwords.every((p) => !text.includes(p)), `${r.type} ${r.name} holds a password in plain inputs`);
+                assert.ok(
+                    passwords.every((p) => !text.includes(p)),
+                    `${r.type} ${r.name} holds a password in plain inputs`,
+                );
             }
         }
         const component = run.resources.find((r) => r.type === REDIS_COMPONENT_TYPE)!;
@@ -165,9 +205,14 @@ describe("Redis component, prod (Sentinel, TLS, monitoring)", () => {
         const acl = byName(run, "azure-native:keyvault:Secret", "redis-acl-data");
         assert.deepEqual(acl.secretPaths, ["properties.value"]);
         const text: string = acl.inputs.properties.value;
-        assert.ok(passwords.every((p) => !text.includes(p)), "plaintext password in the ACL file");
+        assert.ok(
+            passwords.every((p) => !text.includes(p)),
+            "plaintext password in the ACL file",
+        );
         assert.match(text, /^user default off /m);
-        const billing = run.resources.find((r) => r.type === "random:index/randomPassword:RandomPassword" && r.name.endsWith("redis-app-billing"))!;
+        const billing = run.resources.find(
+            (r) => r.type === "random:index/randomPassword:RandomPassword" && r.name.endsWith("redis-app-billing"),
+        )!;
         assert.ok(text.includes(`user billing on #${sha256Hex(String(billing.outputs.result))} `));
     });
 
@@ -176,31 +221,65 @@ describe("Redis component, prod (Sentinel, TLS, monitoring)", () => {
         assert.equal(es.inputs.metadata.namespace, prod.cluster.platformNamespace);
         const keys = es.inputs.spec.data.map((d: any) => `${d.secretKey}<-${d.remoteRef.key}`).sort();
         assert.deepEqual(keys, [
-            "admin-password<-redis-admin", "monitor-password<-redis-monitor", "replication-password<-redis-replication",
-            "sentinel-client-password<-redis-sentinel-auth", "sentinel-password<-redis-sentinel",
-            "sentinel-users.acl<-redis-sentinel-users-acl", "users.acl<-redis-users-acl",
+            "admin-password<-redis-admin",
+            "monitor-password<-redis-monitor",
+            "replication-password<-redis-replication",
+            "sentinel-client-password<-redis-sentinel-auth",
+            "sentinel-password<-redis-sentinel",
+            "sentinel-users.acl<-redis-sentinel-users-acl",
+            "users.acl<-redis-users-acl",
         ]);
     });
 
     it("requests a cert-manager certificate for every pod name, and monitoring objects", () => {
         const cert = byName(run, "kubernetes:cert-manager.io/v1:Certificate", "redis-cert");
-        assert.deepEqual(cert.inputs.spec.issuerRef, { name: prod.redis.tlsIssuerName, kind: prod.redis.tlsIssuerKind, group: "cert-manager.io" });
-        assert.ok(cert.inputs.spec.dnsNames.includes(`*.redis-sentinel.${prod.cluster.platformNamespace}.svc.cluster.local`));
-        assert.ok(cert.inputs.spec.dnsNames.includes(`*.redis-headless.${prod.cluster.platformNamespace}.svc.cluster.local`));
-        const rules = byName(run, "kubernetes:monitoring.coreos.com/v1:PrometheusRule", "redis-alerts").inputs.spec.groups[0].rules.map((r: any) => r.alert);
-        for (const alert of ["RedisNoMaster", "RedisTwoMasters", "RedisSentinelQuorumLost", "RedisSentinelTilt", "RedisMemoryHigh", "RedisReplicationBroken"]) {
+        assert.deepEqual(cert.inputs.spec.issuerRef, {
+            name: prod.redis.tlsIssuerName,
+            kind: prod.redis.tlsIssuerKind,
+            group: "cert-manager.io",
+        });
+        assert.ok(
+            cert.inputs.spec.dnsNames.includes(`*.redis-sentinel.${prod.cluster.platformNamespace}.svc.cluster.local`),
+        );
+        assert.ok(
+            cert.inputs.spec.dnsNames.includes(`*.redis-headless.${prod.cluster.platformNamespace}.svc.cluster.local`),
+        );
+        const rules = byName(
+            run,
+            "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
+            "redis-alerts",
+        ).inputs.spec.groups[0].rules.map((r: any) => r.alert);
+        for (const alert of [
+            "RedisNoMaster",
+            "RedisTwoMasters",
+            "RedisSentinelQuorumLost",
+            "RedisSentinelTilt",
+            "RedisMemoryHigh",
+            "RedisReplicationBroken",
+        ]) {
             assert.ok(rules.includes(alert), alert);
         }
         assert.ok(byName(run, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "redis-monitor"));
     });
 
     it("uses an existing TLS Secret instead of a Certificate, and drops the exporter without monitoring", async () => {
-        const variant = await runStack("prod", { "data-platform:redis": { ...rawRedis(), tlsSecretName: "my-redis-tls", monitoring: false } });
+        const variant = await runStack("prod", {
+            "data-platform:redis": { ...rawRedis(), tlsSecretName: "my-redis-tls", monitoring: false },
+        });
         const mine = redisResources(variant);
-        assert.equal(mine.filter((r) => r.type.includes("cert-manager") || r.type.includes("monitoring.coreos.com")).length, 0);
+        assert.equal(
+            mine.filter((r) => r.type.includes("cert-manager") || r.type.includes("monitoring.coreos.com")).length,
+            0,
+        );
         const sts = mine.find((r) => r.type === STS && r.inputs.metadata.name === "redis")!;
-        assert.deepEqual(containers(sts).map((c) => c.name), ["redis"]);
-        assert.equal(sts.inputs.spec.template.spec.volumes.find((v: any) => v.name === "tls").secret.secretName, "my-redis-tls");
+        assert.deepEqual(
+            containers(sts).map((c) => c.name),
+            ["redis"],
+        );
+        assert.equal(
+            sts.inputs.spec.template.spec.volumes.find((v: any) => v.name === "tls").secret.secretName,
+            "my-redis-tls",
+        );
     });
 });
 
@@ -213,20 +292,35 @@ describe("Redis pure renderers", () => {
     const dev = stackConfig("dev");
 
     it("declares the credentials of each mode", () => {
-        assert.deepEqual(redisCredentialIds(dev), ["redis-admin", "redis-monitor", "redis-app-orders", "redis-app-billing"]);
+        assert.deepEqual(redisCredentialIds(dev), [
+            "redis-admin",
+            "redis-monitor",
+            "redis-app-orders",
+            "redis-app-billing",
+        ]);
         assert.ok(redisCredentialIds(prod).includes("redis-sentinel-auth"));
     });
 
     it("gives applications the contract keys helper D's contract expects, with FQDNs resolvable from any namespace", () => {
         for (const config of [prod, dev]) {
             const layout = kubernetesLayout(config.redis, config.cluster.platformNamespace);
-            const env = redisEnv({ redis: config.redis, layout, app: config.apps[1], password: "p@ss:w/rd%", sentinelPassword: "s" });
+            const env = redisEnv({
+                redis: config.redis,
+                layout,
+                app: config.apps[1],
+                password: "p@ss:w/rd%",
+                sentinelPassword: "s",
+            });
             assert.deepEqual(Object.keys(env).sort(), REDIS_CONTRACT[config.redis.mode].map((k) => k.key).sort());
         }
         const layout = kubernetesLayout(prod.redis, "data-platform");
         const env = redisEnv({ redis: prod.redis, layout, app: prod.apps[0], password: "x", sentinelPassword: "s" });
         assert.equal(env.REDIS_SENTINEL_HOSTS.split(",").length, 3);
-        assert.ok(env.REDIS_SENTINEL_HOSTS.split(",").every((h) => /^redis-sentinel-\d\.redis-sentinel\.data-platform\.svc\.cluster\.local:26379$/.test(h)));
+        assert.ok(
+            env.REDIS_SENTINEL_HOSTS.split(",").every((h) =>
+                /^redis-sentinel-\d\.redis-sentinel\.data-platform\.svc\.cluster\.local:26379$/.test(h),
+            ),
+        );
         assert.equal(env.REDIS_TLS, "true");
         assert.equal(redisUrl(true, "a b", "p@ss:w/rd%", "h", 6379, 2), "rediss://a%20b:p%40ss%3Aw%2Frd%25@h:6379/2");
     });
@@ -236,12 +330,20 @@ describe("Redis pure renderers", () => {
         assert.match(appRules(billing), / ~billing:\* ~invoices:\* /);
         assert.ok(appRules(billing).endsWith(` -select +select|${billing.redisDb}`), appRules(billing));
         assert.match(appRules(prod.apps[0]), / ~\* /);
-        assert.throws(() => renderDataAcl("sentinel", prod.apps, { admin: "a", monitor: "m", apps: {} }), /replication/);
+        assert.throws(
+            () => renderDataAcl("sentinel", prod.apps, { admin: "a", monitor: "m", apps: {} }),
+            /replication/,
+        );
     });
 
     it("refuses an application named like a platform ACL user", () => {
-        const { config, secretKeys } = mergeConfig(loadStackConfig("dev"), { "data-platform:apps": [{ name: "monitor", namespace: "mon", redisDb: 3 }] });
-        assert.throws(() => parseConfig(config, "dev", secretKeys), (e: Error) => e instanceof ConfigError && /apps\[0\]\.name: given "monitor"/.test(e.message));
+        const { config, secretKeys } = mergeConfig(loadStackConfig("dev"), {
+            "data-platform:apps": [{ name: "monitor", namespace: "mon", redisDb: 3 }],
+        });
+        assert.throws(
+            () => parseConfig(config, "dev", secretKeys),
+            (e: Error) => e instanceof ConfigError && /apps\[0\]\.name: given "monitor"/.test(e.message),
+        );
     });
 
     it("renders no address but the layout's, and the same scripts for every layout", () => {
@@ -253,9 +355,15 @@ describe("Redis pure renderers", () => {
         }
         assert.ok(!JSON.stringify(a).includes("ns-b"));
         assert.match(a[FILES.lib], /SENTINELS="redis-sentinel-0\.redis-sentinel\.ns-a\.svc\.cluster\.local:26379 /);
-        assert.match(a[FILES.sentinelMasterConf], new RegExp(`down-after-milliseconds ${prod.redis.masterName} ${prod.redis.downAfterMilliseconds}`));
+        assert.match(
+            a[FILES.sentinelMasterConf],
+            new RegExp(`down-after-milliseconds ${prod.redis.masterName} ${prod.redis.downAfterMilliseconds}`),
+        );
         assert.match(a[FILES.redisConf], /min-replicas-to-write 1\nmin-replicas-max-lag 10/);
-        assert.match(a[FILES.redisConf], new RegExp(`maxmemory ${prod.redis.maxmemory}\nmaxmemory-policy ${prod.redis.maxmemoryPolicy}`));
+        assert.match(
+            a[FILES.redisConf],
+            new RegExp(`maxmemory ${prod.redis.maxmemory}\nmaxmemory-policy ${prod.redis.maxmemoryPolicy}`),
+        );
         assert.match(a[FILES.redisConf], /tls-replication yes/);
     });
 });

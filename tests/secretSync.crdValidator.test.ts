@@ -4,7 +4,10 @@ import { CrdValidator, closeSchema, validateAgainstCrd } from "./support/crdSche
 
 const validator = new CrdValidator();
 
-const externalSecret = (spec: Record<string, unknown>, metadata: Record<string, unknown> = { name: "app-data", namespace: "app" }) => ({
+const externalSecret = (
+    spec: Record<string, unknown>,
+    metadata: Record<string, unknown> = { name: "app-data", namespace: "app" },
+) => ({
     apiVersion: "external-secrets.io/v1",
     kind: "ExternalSecret",
     metadata,
@@ -28,7 +31,12 @@ const sgCluster = (spec: Record<string, unknown>) => ({
 describe("CRD validator (tests/support/crdSchemas.ts)", () => {
     it("loads every served kind of the shared schemas", () => {
         const known = validator.known();
-        for (const kind of ["external-secrets.io/v1 ExternalSecret", "external-secrets.io/v1 ClusterSecretStore", "stackgres.io/v1 SGCluster", "stackgres.io/v1beta1 SGObjectStorage"]) {
+        for (const kind of [
+            "external-secrets.io/v1 ExternalSecret",
+            "external-secrets.io/v1 ClusterSecretStore",
+            "stackgres.io/v1 SGCluster",
+            "stackgres.io/v1beta1 SGObjectStorage",
+        ]) {
             assert.ok(known.includes(kind), `${kind} in ${known.join(", ")}`);
         }
     });
@@ -39,41 +47,73 @@ describe("CRD validator (tests/support/crdSchemas.ts)", () => {
     });
 
     it("refuses an unknown field, at any depth", () => {
-        assert.deepEqual(validator.validate(externalSecret({ ...validSpec, refreshIntervall: "1h" })),
-            ['ExternalSecret/app-data /spec: unknown field "refreshIntervall"']);
-        const nested = validator.validate(externalSecret({ ...validSpec, data: [{ secretKey: "A", remoteRef: { key: "k", propery: "A" } }] }));
+        assert.deepEqual(validator.validate(externalSecret({ ...validSpec, refreshIntervall: "1h" })), [
+            'ExternalSecret/app-data /spec: unknown field "refreshIntervall"',
+        ]);
+        const nested = validator.validate(
+            externalSecret({ ...validSpec, data: [{ secretKey: "A", remoteRef: { key: "k", propery: "A" } }] }),
+        );
         assert.deepEqual(nested, ['ExternalSecret/app-data /spec/data/0/remoteRef: unknown field "propery"']);
         // StackGres' `managedUsers` does not exist; the API server would silently prune it.
-        assert.deepEqual(validator.validate(sgCluster({ managedUsers: [{ name: "app" }] })), ['SGCluster/appdb /spec: unknown field "managedUsers"']);
+        assert.deepEqual(validator.validate(sgCluster({ managedUsers: [{ name: "app" }] })), [
+            'SGCluster/appdb /spec: unknown field "managedUsers"',
+        ]);
     });
 
     it("refuses an unknown metadata field and accepts the root fields StackGres' CRDs do not list", () => {
-        assert.deepEqual(validator.validate(externalSecret(validSpec, { name: "app-data", lables: {} })), ['ExternalSecret/app-data /metadata: unknown field "lables"']);
+        assert.deepEqual(validator.validate(externalSecret(validSpec, { name: "app-data", lables: {} })), [
+            'ExternalSecret/app-data /metadata: unknown field "lables"',
+        ]);
         assert.deepEqual(validator.validate(sgCluster({})), []);
     });
 
     it("refuses wrong types and values outside an enum", () => {
-        assert.deepEqual(validator.validate(sgCluster({ instances: "2" })), ["SGCluster/appdb /spec/instances: must be integer"]);
-        const problems = validator.validate(externalSecret({ ...validSpec, target: { ...validSpec.target, creationPolicy: "Own" } }));
+        assert.deepEqual(validator.validate(sgCluster({ instances: "2" })), [
+            "SGCluster/appdb /spec/instances: must be integer",
+        ]);
+        const problems = validator.validate(
+            externalSecret({ ...validSpec, target: { ...validSpec.target, creationPolicy: "Own" } }),
+        );
         assert.equal(problems.length, 1);
-        assert.match(problems[0], /\/spec\/target\/creationPolicy: must be equal to one of the allowed values: .*"Owner"/);
-        assert.deepEqual(validator.validate(externalSecret({ ...validSpec, data: [{ secretKey: "DB HOST", remoteRef: { key: "k" } }] })),
-            ['ExternalSecret/app-data /spec/data/0/secretKey: must match pattern "^[-._a-zA-Z0-9]+$"']);
+        assert.match(
+            problems[0],
+            /\/spec\/target\/creationPolicy: must be equal to one of the allowed values: .*"Owner"/,
+        );
+        assert.deepEqual(
+            validator.validate(
+                externalSecret({ ...validSpec, data: [{ secretKey: "DB HOST", remoteRef: { key: "k" } }] }),
+            ),
+            ['ExternalSecret/app-data /spec/data/0/secretKey: must match pattern "^[-._a-zA-Z0-9]+$"'],
+        );
     });
 
     it("keeps fields the CRD preserves, and checks int-or-string", () => {
-        assert.deepEqual(validator.validate(sgCluster({ configurations: { patroni: { dynamicConfig: { anything: { goes: 1 } } } } })), []);
+        assert.deepEqual(
+            validator.validate(
+                sgCluster({ configurations: { patroni: { dynamicConfig: { anything: { goes: 1 } } } } }),
+            ),
+            [],
+        );
         assert.equal(validator.validate(sgCluster({ configurations: { patroni: { dynamicConfg: {} } } })).length, 1);
-        const port = (targetPort: unknown) => sgCluster({ postgresServices: { primary: { customPorts: [{ name: "x", port: 1234, targetPort }] } } });
+        const port = (targetPort: unknown) =>
+            sgCluster({ postgresServices: { primary: { customPorts: [{ name: "x", port: 1234, targetPort }] } } });
         assert.deepEqual(validator.validate(port(8080)), []);
         assert.deepEqual(validator.validate(port("pgport")), []);
         assert.equal(validator.validate(port(true)).length, 1);
     });
 
     it("refuses versions that are no longer served and throws for kinds without a CRD", () => {
-        assert.deepEqual(validator.validate({ ...externalSecret(validSpec), apiVersion: "external-secrets.io/v1beta1" }),
-            ["ExternalSecret/app-data: external-secrets.io/v1beta1 is not served by external-secrets.io_externalsecrets.yaml"]);
-        assert.throws(() => validateAgainstCrd({ apiVersion: "example.io/v1", kind: "Widget", metadata: { name: "w" }, spec: {} }), /no CRD for example.io\/v1 Widget/);
+        assert.deepEqual(
+            validator.validate({ ...externalSecret(validSpec), apiVersion: "external-secrets.io/v1beta1" }),
+            [
+                "ExternalSecret/app-data: external-secrets.io/v1beta1 is not served by external-secrets.io_externalsecrets.yaml",
+            ],
+        );
+        assert.throws(
+            () =>
+                validateAgainstCrd({ apiVersion: "example.io/v1", kind: "Widget", metadata: { name: "w" }, spec: {} }),
+            /no CRD for example.io\/v1 Widget/,
+        );
     });
 
     it("closes only object schemas that list properties and do not preserve unknown fields", () => {
@@ -81,8 +121,15 @@ describe("CRD validator (tests/support/crdSchemas.ts)", () => {
             type: "object",
             properties: {
                 a: { type: "object", properties: { b: { type: "string" } } },
-                free: { type: "object", "x-kubernetes-preserve-unknown-fields": true, properties: { c: { type: "string" } } },
-                map: { type: "object", additionalProperties: { type: "object", properties: { d: { type: "string" } } } },
+                free: {
+                    type: "object",
+                    "x-kubernetes-preserve-unknown-fields": true,
+                    properties: { c: { type: "string" } },
+                },
+                map: {
+                    type: "object",
+                    additionalProperties: { type: "object", properties: { d: { type: "string" } } },
+                },
             },
             anyOf: [{ properties: { a: {} } }],
         }) as any;

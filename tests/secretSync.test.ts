@@ -8,7 +8,14 @@ import * as path from "path";
 import { PlatformConfig, parseConfig } from "../components/config";
 import { contractKeys } from "../components/contract";
 import { bundleSecretName, serviceAccountSubject } from "../components/credentialNames";
-import { ESO_API_VERSION, ESO_CHART, servesEsoV1, STORE_NAME, WORKLOAD_IDENTITY_CLIENT_ID, WORKLOAD_IDENTITY_USE } from "../components/secretSyncSpec";
+import {
+    ESO_API_VERSION,
+    ESO_CHART,
+    servesEsoV1,
+    STORE_NAME,
+    WORKLOAD_IDENTITY_CLIENT_ID,
+    WORKLOAD_IDENTITY_USE,
+} from "../components/secretSyncSpec";
 import * as k8s from "@pulumi/kubernetes";
 import { SecretSync } from "../components/secretSync";
 import type { RecordedResource, RunResult } from "../engine/mockEngine";
@@ -81,7 +88,10 @@ for (const stack of STACKS) {
 
         it("renders ESO objects that validate against the ESO v2.9 CRDs (unknown fields are errors)", () => {
             const objects = esoObjects(result);
-            assert.ok(objects.length >= 1 + config.apps.length, `store and one ExternalSecret per application; have ${objects.length}`);
+            assert.ok(
+                objects.length >= 1 + config.apps.length,
+                `store and one ExternalSecret per application; have ${objects.length}`,
+            );
             for (const object of objects) {
                 assert.equal(object.inputs.apiVersion, ESO_API_VERSION, object.urn);
                 assert.deepEqual(validateAgainstCrd(object.inputs), [], object.urn);
@@ -93,10 +103,18 @@ for (const stack of STACKS) {
             const eso = config.cluster.externalSecrets;
             assert.equal(release.inputs.chart, "external-secrets");
             assert.equal(release.inputs.version, eso.chartVersion);
-            assert.equal(eso.chartVersion, SCHEMAS_ESO_VERSION, "the chart installs the CRDs the objects are validated against");
+            assert.equal(
+                eso.chartVersion,
+                SCHEMAS_ESO_VERSION,
+                "the chart installs the CRDs the objects are validated against",
+            );
             assert.equal(release.inputs.namespace, eso.namespace);
             assert.equal(release.inputs.values.installCRDs, true);
-            assert.deepEqual(release.inputs.values.crds, { annotations: { "helm.sh/resource-policy": "keep" } }, "CRDs (and so every synced Secret) survive an uninstall");
+            assert.deepEqual(
+                release.inputs.values.crds,
+                { annotations: { "helm.sh/resource-policy": "keep" } },
+                "CRDs (and so every synced Secret) survive an uninstall",
+            );
             const identity = only(result, UAMI);
             assert.deepEqual(release.inputs.values.serviceAccount, {
                 create: true,
@@ -105,7 +123,10 @@ for (const stack of STACKS) {
             });
             assert.deepEqual(release.inputs.values.podLabels, { [WORKLOAD_IDENTITY_USE]: "true" });
             // The identity trusts exactly the service account the chart creates and the store names.
-            assert.equal(only(result, FIC).inputs.subject, serviceAccountSubject(eso.namespace, eso.serviceAccountName));
+            assert.equal(
+                only(result, FIC).inputs.subject,
+                serviceAccountSubject(eso.namespace, eso.serviceAccountName),
+            );
         });
 
         it("has one ClusterSecretStore: the vault through workload identity, limited to the platform's namespaces", () => {
@@ -130,8 +151,13 @@ for (const stack of STACKS) {
             const store = only(result, STORE);
             assert.ok(store.dependencies.includes(release.urn), "store waits for the chart (CRDs, webhook)");
             assert.ok(store.dependencies.includes(only(result, FIC).urn), "store waits for the federated credential");
-            const vaultAccess = byType(result, "azure-native:authorization:RoleAssignment").find((r) => r.name.includes("vault-secrets-user"));
-            assert.ok(vaultAccess && store.dependencies.includes(vaultAccess.urn), "store waits for the vault role assignment");
+            const vaultAccess = byType(result, "azure-native:authorization:RoleAssignment").find((r) =>
+                r.name.includes("vault-secrets-user"),
+            );
+            assert.ok(
+                vaultAccess && store.dependencies.includes(vaultAccess.urn),
+                "store waits for the vault role assignment",
+            );
             for (const es of byType(result, EXTERNAL_SECRET)) {
                 assert.ok(es.dependencies.includes(store.urn), `${es.name} waits for the store`);
             }
@@ -139,7 +165,11 @@ for (const stack of STACKS) {
 
         it("keeps every ExternalSecret on the store with Owner/Retain and the configured refresh interval", () => {
             for (const es of byType(result, EXTERNAL_SECRET)) {
-                assert.deepEqual(es.inputs.spec.secretStoreRef, { kind: "ClusterSecretStore", name: STORE_NAME }, es.name);
+                assert.deepEqual(
+                    es.inputs.spec.secretStoreRef,
+                    { kind: "ClusterSecretStore", name: STORE_NAME },
+                    es.name,
+                );
                 assert.equal(es.inputs.spec.refreshInterval, config.cluster.externalSecrets.refreshInterval, es.name);
                 assert.equal(es.inputs.spec.target.creationPolicy, "Owner", es.name);
                 assert.equal(es.inputs.spec.target.deletionPolicy, "Retain", es.name);
@@ -150,7 +180,10 @@ for (const stack of STACKS) {
         it("puts every ExternalSecret in a namespace the store serves", () => {
             const allowed: string[] = only(result, STORE).inputs.spec.conditions[0].namespaces;
             for (const es of byType(result, EXTERNAL_SECRET)) {
-                assert.ok(allowed.includes(es.inputs.metadata.namespace), `${es.name} in ${es.inputs.metadata.namespace}; the store serves ${allowed.join(", ")}`);
+                assert.ok(
+                    allowed.includes(es.inputs.metadata.namespace),
+                    `${es.name} in ${es.inputs.metadata.namespace}; the store serves ${allowed.join(", ")}`,
+                );
             }
         });
 
@@ -158,7 +191,10 @@ for (const stack of STACKS) {
             const vault = vaultContents(result);
             for (const es of byType(result, EXTERNAL_SECRET)) {
                 for (const entry of es.inputs.spec.data) {
-                    assert.ok(vault.has(String(entry.remoteRef.key).toLowerCase()), `${es.name}: ${entry.remoteRef.key} is written by the program`);
+                    assert.ok(
+                        vault.has(String(entry.remoteRef.key).toLowerCase()),
+                        `${es.name}: ${entry.remoteRef.key} is written by the program`,
+                    );
                 }
             }
         });
@@ -166,30 +202,76 @@ for (const stack of STACKS) {
         it("isolates applications: each reads only its own bundle, into its own Secret, for its own service accounts", () => {
             for (const app of config.apps) {
                 const inNamespace = externalSecretsIn(result, app.namespace);
-                assert.deepEqual(inNamespace.map((es) => es.inputs.metadata.name), [app.secretName], `${app.name}: one ExternalSecret`);
-                const data = inNamespace[0].inputs.spec.data as { secretKey: string; remoteRef: { key: string; property?: string } }[];
-                assert.deepEqual(data.map((d) => d.secretKey), contractKeys(config.redis.mode), `${app.name}: exactly the contract keys`);
+                assert.deepEqual(
+                    inNamespace.map((es) => es.inputs.metadata.name),
+                    [app.secretName],
+                    `${app.name}: one ExternalSecret`,
+                );
+                const data = inNamespace[0].inputs.spec.data as {
+                    secretKey: string;
+                    remoteRef: { key: string; property?: string };
+                }[];
+                assert.deepEqual(
+                    data.map((d) => d.secretKey),
+                    contractKeys(config.redis.mode),
+                    `${app.name}: exactly the contract keys`,
+                );
                 for (const d of data) {
-                    assert.deepEqual(d.remoteRef, { key: bundleSecretName(app.name), property: d.secretKey }, `${app.name}: only its bundle`);
+                    assert.deepEqual(
+                        d.remoteRef,
+                        { key: bundleSecretName(app.name), property: d.secretKey },
+                        `${app.name}: only its bundle`,
+                    );
                 }
-                assert.equal(inNamespace[0].inputs.spec.dataFrom, undefined, `${app.name}: nothing beyond the listed keys`);
-                const namespace = result.resources.find((r) => r.type.startsWith("kubernetes:core/v1:Namespace") && r.inputs.metadata.name === app.namespace);
-                assert.ok(namespace && inNamespace[0].dependencies.includes(namespace.urn), `${app.name}: the ExternalSecret waits for its namespace`);
+                assert.equal(
+                    inNamespace[0].inputs.spec.dataFrom,
+                    undefined,
+                    `${app.name}: nothing beyond the listed keys`,
+                );
+                const namespace = result.resources.find(
+                    (r) =>
+                        r.type.startsWith("kubernetes:core/v1:Namespace") && r.inputs.metadata.name === app.namespace,
+                );
+                assert.ok(
+                    namespace && inNamespace[0].dependencies.includes(namespace.urn),
+                    `${app.name}: the ExternalSecret waits for its namespace`,
+                );
 
                 const roles = byType(result, ROLE).filter((r) => r.inputs.metadata.namespace === app.namespace);
                 assert.equal(roles.length, 1, `${app.name}: one Role`);
-                assert.deepEqual(roles[0].inputs.rules, [{ apiGroups: [""], resources: ["secrets"], resourceNames: [app.secretName], verbs: ["get", "watch"] }]);
-                const bindings = byType(result, ROLE_BINDING).filter((r) => r.inputs.metadata.namespace === app.namespace);
+                assert.deepEqual(roles[0].inputs.rules, [
+                    {
+                        apiGroups: [""],
+                        resources: ["secrets"],
+                        resourceNames: [app.secretName],
+                        verbs: ["get", "watch"],
+                    },
+                ]);
+                const bindings = byType(result, ROLE_BINDING).filter(
+                    (r) => r.inputs.metadata.namespace === app.namespace,
+                );
                 assert.equal(bindings.length, 1, `${app.name}: one RoleBinding`);
-                assert.deepEqual(bindings[0].inputs.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: roles[0].inputs.metadata.name });
-                assert.deepEqual(bindings[0].inputs.subjects, app.serviceAccounts.map((name) => ({ kind: "ServiceAccount", name, namespace: app.namespace })));
+                assert.deepEqual(bindings[0].inputs.roleRef, {
+                    apiGroup: "rbac.authorization.k8s.io",
+                    kind: "Role",
+                    name: roles[0].inputs.metadata.name,
+                });
+                assert.deepEqual(
+                    bindings[0].inputs.subjects,
+                    app.serviceAccounts.map((name) => ({ kind: "ServiceAccount", name, namespace: app.namespace })),
+                );
             }
             // No application bundle is read from outside its application's namespace.
             for (const es of byType(result, EXTERNAL_SECRET)) {
                 for (const app of config.apps) {
                     if (es.inputs.metadata.namespace !== app.namespace) {
-                        const keys = (es.inputs.spec.data as { remoteRef: { key: string } }[]).map((d) => d.remoteRef.key);
-                        assert.ok(!keys.includes(bundleSecretName(app.name)), `${es.name} in ${es.inputs.metadata.namespace} reads ${app.name}'s bundle`);
+                        const keys = (es.inputs.spec.data as { remoteRef: { key: string } }[]).map(
+                            (d) => d.remoteRef.key,
+                        );
+                        assert.ok(
+                            !keys.includes(bundleSecretName(app.name)),
+                            `${es.name} in ${es.inputs.metadata.namespace} reads ${app.name}'s bundle`,
+                        );
                     }
                 }
             }
@@ -198,16 +280,29 @@ for (const stack of STACKS) {
         it("keeps credentials out of the operator, store, ExternalSecrets and RBAC objects", () => {
             const all = passwords(result);
             assert.ok(all.length > 0);
-            for (const object of [...esoObjects(result), esoRelease(result), ...byType(result, ROLE), ...byType(result, ROLE_BINDING)]) {
+            for (const object of [
+                ...esoObjects(result),
+                esoRelease(result),
+                ...byType(result, ROLE),
+                ...byType(result, ROLE_BINDING),
+            ]) {
                 const text = JSON.stringify(object.inputs);
-                assert.ok(all.every((p) => !text.includes(p)), `${object.urn} contains a password`);
+                assert.ok(
+                    all.every((p) => !text.includes(p)),
+                    `${object.urn} contains a password`,
+                );
                 assert.deepEqual(object.secretPaths, [], `${object.urn} carries nothing secret`);
             }
         });
 
         it("gives every Kubernetes object the cluster's explicit provider", () => {
             const provider = only(result, "pulumi:providers:kubernetes");
-            const mine = [...esoObjects(result), esoRelease(result), ...byType(result, ROLE), ...byType(result, ROLE_BINDING)];
+            const mine = [
+                ...esoObjects(result),
+                esoRelease(result),
+                ...byType(result, ROLE),
+                ...byType(result, ROLE_BINDING),
+            ];
             for (const object of mine) {
                 assert.ok(object.provider?.startsWith(`${provider.urn}::`), `${object.urn} uses ${object.provider}`);
             }
@@ -222,7 +317,11 @@ describe("secret sync with an operator installed elsewhere", () => {
         const eso = stackConfig("prod", overrides).cluster.externalSecrets;
         const result = await runStack("prod", overrides);
         assert.equal(byType(result, RELEASE).filter((r) => r.inputs.chart === ESO_CHART).length, 0);
-        assert.equal(byType(result, "kubernetes:core/v1:Namespace").filter((n) => n.inputs.metadata.name === eso.namespace).length, 0);
+        assert.equal(
+            byType(result, "kubernetes:core/v1:Namespace").filter((n) => n.inputs.metadata.name === eso.namespace)
+                .length,
+            0,
+        );
         const patch = only(result, "kubernetes:core/v1:ServiceAccountPatch");
         assert.deepEqual(patch.inputs.metadata, {
             name: eso.serviceAccountName,
@@ -237,7 +336,13 @@ describe("secret sync with an operator installed elsewhere", () => {
 });
 
 describe("SecretSync.syncSecret", () => {
-    const externalSecretsConfig = { install: true, chartVersion: "2.9.0", namespace: "external-secrets", serviceAccountName: "external-secrets", refreshInterval: "5m" };
+    const externalSecretsConfig = {
+        install: true,
+        chartVersion: "2.9.0",
+        namespace: "external-secrets",
+        serviceAccountName: "external-secrets",
+        refreshInterval: "5m",
+    };
 
     it("renders explicit remoteRefs (with and without a JSON property) and adds the given dependencies", async () => {
         const result = await runProgram({
@@ -254,12 +359,19 @@ describe("SecretSync.syncSecret", () => {
                 });
                 const first = new k8s.core.v1.Namespace("first", { metadata: { name: "first" } });
                 const second = new k8s.core.v1.Namespace("second", { metadata: { name: "second" } });
-                sync.syncSecret("creds", {
-                    namespace: "data-platform",
-                    secretName: "pg-credentials",
-                    data: [{ secretKey: "superuser-password", remoteKey: "pg-admin" }, { secretKey: "DB_HOST", remoteKey: "app-x-env", property: "DB_HOST" }],
-                    dependsOn: [second],
-                }, { dependsOn: [first] });
+                sync.syncSecret(
+                    "creds",
+                    {
+                        namespace: "data-platform",
+                        secretName: "pg-credentials",
+                        data: [
+                            { secretKey: "superuser-password", remoteKey: "pg-admin" },
+                            { secretKey: "DB_HOST", remoteKey: "app-x-env", property: "DB_HOST" },
+                        ],
+                        dependsOn: [second],
+                    },
+                    { dependsOn: [first] },
+                );
             },
         });
         const es = result.resources.find((r) => r.type === EXTERNAL_SECRET && r.name === "creds");
@@ -268,7 +380,10 @@ describe("SecretSync.syncSecret", () => {
             refreshInterval: "5m",
             secretStoreRef: { kind: "ClusterSecretStore", name: STORE_NAME },
             target: { name: "pg-credentials", creationPolicy: "Owner", deletionPolicy: "Retain" },
-            data: [{ secretKey: "superuser-password", remoteRef: { key: "pg-admin" } }, { secretKey: "DB_HOST", remoteRef: { key: "app-x-env", property: "DB_HOST" } }],
+            data: [
+                { secretKey: "superuser-password", remoteRef: { key: "pg-admin" } },
+                { secretKey: "DB_HOST", remoteRef: { key: "app-x-env", property: "DB_HOST" } },
+            ],
         });
         assert.deepEqual(validateAgainstCrd(es.inputs), []);
         for (const name of ["first", "second", "sync-store"]) {
@@ -280,14 +395,25 @@ describe("SecretSync.syncSecret", () => {
 
 describe("ESO chart version check", () => {
     it("accepts only releases that serve external-secrets.io/v1", () => {
-        for (const [version, serves] of [["0.9.20", false], ["0.15.2", false], ["0.16.0", true], ["0.17.1", true], ["1.0.0", true], ["2.9.0", true]] as const) {
+        for (const [version, serves] of [
+            ["0.9.20", false],
+            ["0.15.2", false],
+            ["0.16.0", true],
+            ["0.17.1", true],
+            ["1.0.0", true],
+            ["2.9.0", true],
+        ] as const) {
             assert.equal(servesEsoV1(version), serves, version);
         }
     });
 
     it("refuses to install an older chart", async () => {
         const stackCluster = JSON.parse(loadStackConfig("dev").config["data-platform:cluster"]);
-        await assert.rejects(runStack("dev", { "data-platform:cluster": { ...stackCluster, externalSecrets: { chartVersion: "0.15.1" } } }),
-            /External Secrets chart 0.15.1 does not serve external-secrets.io\/v1/);
+        await assert.rejects(
+            runStack("dev", {
+                "data-platform:cluster": { ...stackCluster, externalSecrets: { chartVersion: "0.15.1" } },
+            }),
+            /External Secrets chart 0.15.1 does not serve external-secrets.io\/v1/,
+        );
     });
 });

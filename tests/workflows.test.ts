@@ -16,11 +16,30 @@ const ALLOWED_ACTIONS: Record<string, string> = {
     "pulumi/actions": "v7",
 };
 
-interface Step { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string>; if?: string }
-interface Job { uses?: string; if?: string; steps?: Step[]; environment?: string | { name: string }; permissions?: Record<string, string>; needs?: string | string[] }
-interface Workflow { name: string; on: Record<string, unknown>; permissions?: Record<string, string>; jobs: Record<string, Job> }
+interface Step {
+    uses?: string;
+    run?: string;
+    with?: Record<string, unknown>;
+    env?: Record<string, string>;
+    if?: string;
+}
+interface Job {
+    uses?: string;
+    if?: string;
+    steps?: Step[];
+    environment?: string | { name: string };
+    permissions?: Record<string, string>;
+    needs?: string | string[];
+}
+interface Workflow {
+    name: string;
+    on: Record<string, unknown>;
+    permissions?: Record<string, string>;
+    jobs: Record<string, Job>;
+}
 
-const workflows: { file: string; wf: Workflow; text: string }[] = fs.readdirSync(DIR)
+const workflows: { file: string; wf: Workflow; text: string }[] = fs
+    .readdirSync(DIR)
     .filter((f) => /\.ya?ml$/.test(f))
     .sort()
     .map((file) => {
@@ -33,7 +52,10 @@ const steps = (wf: Workflow) => Object.values(wf.jobs).flatMap((j) => j.steps ??
 
 describe("GitHub workflows", () => {
     it("exist and parse", () => {
-        assert.deepStrictEqual(workflows.map((w) => w.file), ["deploy.yml", "pr-plan-comment.yml", "pr-plan.yml", "preview.yml"]);
+        assert.deepStrictEqual(
+            workflows.map((w) => w.file),
+            ["deploy.yml", "pr-plan-comment.yml", "pr-plan.yml", "preview.yml"],
+        );
         for (const { file, wf } of workflows) {
             assert.ok(wf.name && wf.on && Object.keys(wf.jobs).length > 0, `${file} has a name, triggers and jobs`);
         }
@@ -41,12 +63,18 @@ describe("GitHub workflows", () => {
 
     it("use only allowed actions, each at its pinned major version", () => {
         for (const { file, wf } of workflows) {
-            const uses = [...Object.values(wf.jobs).map((j) => j.uses), ...steps(wf).map((s) => s.uses)].filter((u): u is string => u !== undefined);
+            const uses = [...Object.values(wf.jobs).map((j) => j.uses), ...steps(wf).map((s) => s.uses)].filter(
+                (u): u is string => u !== undefined,
+            );
             for (const u of uses) {
                 const m = /^([\w.-]+\/[\w.-]+)@(v\d+)$/.exec(u);
                 assert.ok(m, `${file}: "${u}" is not owner/repo@v<major>`);
                 assert.ok(m[1] in ALLOWED_ACTIONS, `${file}: ${m[1]} is not an allowed action`);
-                assert.strictEqual(m[2], ALLOWED_ACTIONS[m[1]], `${file}: ${m[1]} must be pinned to ${ALLOWED_ACTIONS[m[1]]}`);
+                assert.strictEqual(
+                    m[2],
+                    ALLOWED_ACTIONS[m[1]],
+                    `${file}: ${m[1]} must be pinned to ${ALLOWED_ACTIONS[m[1]]}`,
+                );
             }
         }
     });
@@ -73,7 +101,11 @@ describe("GitHub workflows", () => {
         for (const { file, wf } of workflows.filter((w) => triggers(w.wf).includes("pull_request"))) {
             for (const [name, job] of Object.entries(wf.jobs)) {
                 if (JSON.stringify(job).includes("secrets.")) {
-                    assert.match(job.if ?? "", /github\.event\.pull_request\.head\.repo\.full_name == github\.repository/, `${file} job ${name} uses secrets but runs for forks`);
+                    assert.match(
+                        job.if ?? "",
+                        /github\.event\.pull_request\.head\.repo\.full_name == github\.repository/,
+                        `${file} job ${name} uses secrets but runs for forks`,
+                    );
                 }
             }
         }
@@ -82,7 +114,8 @@ describe("GitHub workflows", () => {
     });
 
     it("the commenter runs on workflow_run and never checks out or runs PR code", () => {
-        const { wf } = workflows.find((w) => w.file === "pr-plan-comment.yml") ?? assert.fail("pr-plan-comment.yml missing");
+        const { wf } =
+            workflows.find((w) => w.file === "pr-plan-comment.yml") ?? assert.fail("pr-plan-comment.yml missing");
         assert.deepStrictEqual(triggers(wf), ["workflow_run"]);
         assert.ok(steps(wf).every((s) => s.uses !== "actions/checkout@v4" && s.run === undefined));
     });
@@ -92,7 +125,10 @@ describe("GitHub workflows", () => {
         const job = wf.jobs.preview as Job & { strategy: { matrix: { stack: string[] } } };
         assert.deepStrictEqual(job.strategy.matrix.stack, ["dev", "prod"]);
         const pulumi = (job.steps ?? []).find((s) => s.uses?.startsWith("pulumi/actions@"));
-        assert.deepStrictEqual([pulumi?.with?.command, pulumi?.with?.diff, pulumi?.with?.["comment-on-pr"], pulumi?.with?.policyPacks], ["preview", true, true, "policy"]);
+        assert.deepStrictEqual(
+            [pulumi?.with?.command, pulumi?.with?.diff, pulumi?.with?.["comment-on-pr"], pulumi?.with?.policyPacks],
+            ["preview", true, true, "policy"],
+        );
         assert.strictEqual(wf.permissions?.["id-token"], "write");
     });
 

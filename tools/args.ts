@@ -1,5 +1,8 @@
 /** Minimal `--flag value` parsing for the command-line tools. */
-export function parseFlags(argv: readonly string[], known: readonly string[]): { flags: Record<string, string>; positional: string[] } {
+export function parseFlags(
+    argv: readonly string[],
+    known: readonly string[],
+): { flags: Record<string, string>; positional: string[] } {
     const flags: Record<string, string> = {};
     const positional: string[] = [];
     for (let i = 0; i < argv.length; i++) {

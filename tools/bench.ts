@@ -29,33 +29,53 @@ async function measureOne(stack: string): Promise<void> {
     const started = process.hrtime.bigint();
     const result = await runProgram({ stack, ...configFor(stack) });
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    console.log(JSON.stringify({ stack, resources: result.resources.length, evalSeconds: seconds, peakMiB: process.resourceUsage().maxRSS / 1024 }));
+    console.log(
+        JSON.stringify({
+            stack,
+            resources: result.resources.length,
+            evalSeconds: seconds,
+            peakMiB: process.resourceUsage().maxRSS / 1024,
+        }),
+    );
 }
 
 function main(): number {
     const rows: string[] = [];
     for (const stack of ["dev", "prod", `apps${GENERATED_APPS}`]) {
         const started = process.hrtime.bigint();
-        const child = spawnSync(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", __filename, "--child", stack], { encoding: "utf8" });
+        const child = spawnSync(
+            process.execPath,
+            [require.resolve("ts-node/dist/bin"), "--transpile-only", __filename, "--child", stack],
+            { encoding: "utf8" },
+        );
         const wall = Number(process.hrtime.bigint() - started) / 1e9;
         if (child.status !== 0) {
             console.error(child.stderr || child.stdout);
             return 1;
         }
         const m = JSON.parse(child.stdout.trim().split("\n").pop()!);
-        rows.push(`${stack.padEnd(8)} ${String(m.resources).padStart(9)} ${wall.toFixed(2).padStart(9)} ${m.evalSeconds.toFixed(2).padStart(9)} ${m.peakMiB.toFixed(0).padStart(9)}`);
+        rows.push(
+            `${stack.padEnd(8)} ${String(m.resources).padStart(9)} ${wall.toFixed(2).padStart(9)} ${m.evalSeconds.toFixed(2).padStart(9)} ${m.peakMiB.toFixed(0).padStart(9)}`,
+        );
     }
-    console.log(`${"stack".padEnd(8)} ${"resources".padStart(9)} ${"wall s".padStart(9)} ${"eval s".padStart(9)} ${"peak MiB".padStart(9)}`);
+    console.log(
+        `${"stack".padEnd(8)} ${"resources".padStart(9)} ${"wall s".padStart(9)} ${"eval s".padStart(9)} ${"peak MiB".padStart(9)}`,
+    );
     rows.forEach((r) => console.log(r));
-    console.log("wall s: whole process (start-up, imports, evaluation); eval s: the program under the mock engine; peak MiB: max RSS");
+    console.log(
+        "wall s: whole process (start-up, imports, evaluation); eval s: the program under the mock engine; peak MiB: max RSS",
+    );
     return 0;
 }
 
 if (process.argv[2] === "--child") {
-    measureOne(process.argv[3]).then(() => process.exit(0), (err) => {
-        console.error(err instanceof Error ? err.message : err);
-        process.exit(1);
-    });
+    measureOne(process.argv[3]).then(
+        () => process.exit(0),
+        (err) => {
+            console.error(err instanceof Error ? err.message : err);
+            process.exit(1);
+        },
+    );
 } else if (require.main === module) {
     process.exit(main());
 }

@@ -24,7 +24,11 @@ async function main(): Promise<void> {
     }
     const pw = () => crypto.randomBytes(24).toString("base64url") + "!#%&*+-./:=?@^_~";
     const passwords: RedisPasswords = {
-        admin: pw(), monitor: pw(), replication: pw(), sentinel: pw(), sentinelClient: pw(),
+        admin: pw(),
+        monitor: pw(),
+        replication: pw(),
+        sentinel: pw(),
+        sentinelClient: pw(),
         apps: Object.fromEntries(config.apps.map((a) => [a.name, pw()])),
     };
     const app = config.apps[0].name;
@@ -38,14 +42,18 @@ async function main(): Promise<void> {
         let master = await waitHealthy(group, 60_000);
         for (let run = 1; run <= runs; run++) {
             const writer = new Writer(group, app, `${app}:bench${run}`);
-            await waitFor("writes before the kill", 10_000, async () => (writer.acknowledged.length >= 20 ? true : undefined));
+            await waitFor("writes before the kill", 10_000, async () =>
+                writer.acknowledged.length >= 20 ? true : undefined,
+            );
             const killedAt = Date.now();
             await group.kill("data", master);
             const next = await waitFor("a new master", 60_000, async () => {
                 const m = await sentinelMaster(group);
                 return m >= 0 && m !== master ? m : undefined;
             });
-            const accepted = await waitFor("a write on the new master", 60_000, async () => writer.firstAcceptedOn(next, killedAt));
+            const accepted = await waitFor("a write on the new master", 60_000, async () =>
+                writer.firstAcceptedOn(next, killedAt),
+            );
             await writer.stop();
             seconds.push((accepted - killedAt) / 1000);
             console.log(`run ${run}: ${seconds[seconds.length - 1].toFixed(2)} s (redis-${master} -> redis-${next})`);
@@ -58,9 +66,11 @@ async function main(): Promise<void> {
     const sorted = [...seconds].sort((a, b) => a - b);
     const mid = Math.floor(sorted.length / 2);
     const median = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-    console.log(`stack ${stack} (down-after ${config.redis.downAfterMilliseconds} ms, TLS ${config.redis.tls}): ` +
-        `median ${median.toFixed(2)} s from the master's death to the first accepted write on the new master ` +
-        `over ${runs} runs (min ${sorted[0].toFixed(2)}, max ${sorted[sorted.length - 1].toFixed(2)}; promised ${promise} s)`);
+    console.log(
+        `stack ${stack} (down-after ${config.redis.downAfterMilliseconds} ms, TLS ${config.redis.tls}): ` +
+            `median ${median.toFixed(2)} s from the master's death to the first accepted write on the new master ` +
+            `over ${runs} runs (min ${sorted[0].toFixed(2)}, max ${sorted[sorted.length - 1].toFixed(2)}; promised ${promise} s)`,
+    );
 }
 
 main().catch((e) => {

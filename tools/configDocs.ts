@@ -7,7 +7,10 @@ import { Field, ListSchema, ObjectSchema, Schema, describeDefault } from "../com
 
 const TOP_LEVEL_DOCS: Record<string, { doc: string; default: string }> = {
     profile: { doc: "Chooses defaults for sizes, HA, TLS and protection.", default: '"production"' },
-    protect: { doc: "Protect stateful resources (they are always retained on delete).", default: "true in production, false in development" },
+    protect: {
+        doc: "Protect stateful resources (they are always retained on delete).",
+        default: "true in production, false in development",
+    },
     azure: { doc: "Azure placement.", default: "(required)" },
     cluster: { doc: "Cluster access and cluster-level operators.", default: "see its keys" },
     keyVault: { doc: "Key Vault and generated credentials.", default: "see its keys" },
@@ -45,11 +48,15 @@ export function renderConfigReference(): string {
     const lines = ["| Key | Allowed | Default | Description |", "| --- | --- | --- | --- |"];
     for (const [key, schema] of Object.entries(CONFIG_SCHEMAS)) {
         const top = TOP_LEVEL_DOCS[key];
-        lines.push(`| \`${PROJECT}:${key}\` | ${escape(schema.allowed)} | ${escape(top.default)} | ${escape(top.doc)} |`);
+        lines.push(
+            `| \`${PROJECT}:${key}\` | ${escape(schema.allowed)} | ${escape(top.default)} | ${escape(top.doc)} |`,
+        );
         lines.push(...rows(`${PROJECT}:${key}`, schema));
     }
     for (const key of SECRET_KEYS) {
-        lines.push(`| \`${PROJECT}:${key}\` (secret) | a kubeconfig, set with \`pulumi config set --secret\` | (unset) | Used instead of \`cluster.aks\`; requires \`cluster.oidcIssuerUrl\`. |`);
+        lines.push(
+            `| \`${PROJECT}:${key}\` (secret) | a kubeconfig, set with \`pulumi config set --secret\` | (unset) | Used instead of \`cluster.aks\`; requires \`cluster.oidcIssuerUrl\`. |`,
+        );
     }
     return lines.join("\n");
 }

@@ -13,7 +13,9 @@ async function main(): Promise<number> {
     const { flags } = parseFlags(process.argv.slice(2), ["stack", "config-file", "out"]);
     const stack = flags.stack;
     if (!stack) {
-        console.error("usage: npm run plan -- --stack <name> [--config-file <Pulumi.<stack>.yaml-shaped file>] [--out <dir>]");
+        console.error(
+            "usage: npm run plan -- --stack <name> [--config-file <Pulumi.<stack>.yaml-shaped file>] [--out <dir>]",
+        );
         return 2;
     }
     const { config, secretKeys } = loadStackConfig(stack, flags["config-file"] ?? stackFile(stack));
@@ -32,7 +34,10 @@ async function main(): Promise<number> {
     }
 }
 
-main().then((code) => process.exit(code), (err) => {
-    console.error(err instanceof Error ? err.message : err);
-    process.exit(1);
-});
+main().then(
+    (code) => process.exit(code),
+    (err) => {
+        console.error(err instanceof Error ? err.message : err);
+        process.exit(1);
+    },
+);

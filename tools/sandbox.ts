@@ -25,34 +25,46 @@ export function credentialPasswords(run: RunResult): Record<string, string> {
         throw new Error(`the run has no ${CREDENTIALS_TYPE}`);
     }
     const prefix = `${credentials.name}-`;
-    return Object.fromEntries(run.resources
-        .filter((r) => r.type === PASSWORD_TYPE && r.parent === credentials.urn)
-        .map((r) => [r.name.slice(prefix.length), r.outputs.result as string]));
+    return Object.fromEntries(
+        run.resources
+            .filter((r) => r.type === PASSWORD_TYPE && r.parent === credentials.urn)
+            .map((r) => [r.name.slice(prefix.length), r.outputs.result as string]),
+    );
 }
 
 /** One `KEY='value'` line per variable; values never contain a single quote (see SAFE_SPECIAL_CHARACTERS). */
 export function renderEnvFile(env: Readonly<Record<string, string>>): string {
-    return Object.keys(env).sort().map((key) => {
-        const value = env[key];
-        if (value.includes("'") || value.includes("\n")) {
-            throw new Error(`${key} cannot be written to an env file safely`);
-        }
-        return `${key}='${value}'\n`;
-    }).join("");
+    return Object.keys(env)
+        .sort()
+        .map((key) => {
+            const value = env[key];
+            if (value.includes("'") || value.includes("\n")) {
+                throw new Error(`${key} cannot be written to an env file safely`);
+            }
+            return `${key}='${value}'\n`;
+        })
+        .join("");
 }
 
 async function main(): Promise<void> {
     const { flags } = parseFlags(process.argv.slice(2), ["stack", "config-file", "out", "postgres-port", "redis-port"]);
     const stack = flags.stack;
     if (!stack) {
-        throw new Error("usage: npm run sandbox -- --stack <name> [--config-file <file>] [--out <dir>] [--postgres-port N] [--redis-port N]");
+        throw new Error(
+            "usage: npm run sandbox -- --stack <name> [--config-file <file>] [--out <dir>] [--postgres-port N] [--redis-port N]",
+        );
     }
     const raw = loadStackConfig(stack, flags["config-file"] ?? stackFile(stack));
     const config = parseConfig(raw.config, stack, raw.secretKeys);
     const run = await runProgram({ stack, ...raw });
     const passwords = credentialPasswords(run);
 
-    const postgres = await startPostgres({ config, passwords, run, port: flags["postgres-port"] ? Number(flags["postgres-port"]) : undefined });
+    const postgres = await startPostgres({
+        config,
+        passwords,
+        run,
+        port: flags["postgres-port"] ? Number(flags["postgres-port"]) : undefined,
+    });
     const stops: (() => Promise<void>)[] = [() => postgres.stop()];
     const stopAll = async () => {
         for (const stop of stops.reverse()) {
@@ -67,12 +79,20 @@ async function main(): Promise<void> {
         }
         stopping = true;
         console.error(`${signal}: stopping the sandbox`);
-        stopAll().then(() => process.exit(0), () => process.exit(1));
+        stopAll().then(
+            () => process.exit(0),
+            () => process.exit(1),
+        );
     };
     process.on("SIGTERM", () => shutdown("SIGTERM"));
     process.on("SIGINT", () => shutdown("SIGINT"));
     try {
-        const redis = await startRedis({ run, apps: config.apps, passwords, basePort: flags["redis-port"] ? Number(flags["redis-port"]) : undefined });
+        const redis = await startRedis({
+            run,
+            apps: config.apps,
+            passwords,
+            basePort: flags["redis-port"] ? Number(flags["redis-port"]) : undefined,
+        });
         stops.push(() => redis.stop());
 
         const dir = path.resolve(flags.out ?? "out", stack, "sandbox");
@@ -80,25 +100,31 @@ async function main(): Promise<void> {
         const envFiles: Record<string, string> = {};
         for (const app of config.apps) {
             // node-postgres verifies the server certificate with sslmode=require: trust the sandbox's CA.
-            const env = { ...postgres.env[app.name], ...redis.env[app.name], NODE_EXTRA_CA_CERTS: postgres.caFile, ...(redis.tlsCaFile ? { REDIS_TLS_CA_FILE: redis.tlsCaFile } : {}) };
+            const env = {
+                ...postgres.env[app.name],
+                ...redis.env[app.name],
+                NODE_EXTRA_CA_CERTS: postgres.caFile,
+                ...(redis.tlsCaFile ? { REDIS_TLS_CA_FILE: redis.tlsCaFile } : {}),
+            };
             envFiles[app.name] = path.join(dir, `${app.name}.env`);
             fs.writeFileSync(envFiles[app.name], renderEnvFile(env), { mode: 0o600 });
         }
-        console.log(JSON.stringify({
-            stack,
-            postgresMode: config.postgres.mode,
-            redisMode: config.redis.mode,
-            processes: [
-                ...postgres.processes.map((p) => ({ service: "postgres", ...p })),
-                ...redis.processes.map((p) => ({ service: "redis", ...p })),
-            ],
-            envFiles,
-        }));
+        console.log(
+            JSON.stringify({
+                stack,
+                postgresMode: config.postgres.mode,
+                redisMode: config.redis.mode,
+                processes: [
+                    ...postgres.processes.map((p) => ({ service: "postgres", ...p })),
+                    ...redis.processes.map((p) => ({ service: "redis", ...p })),
+                ],
+                envFiles,
+            }),
+        );
     } catch (err) {
         await stopAll();
         throw err;
     }
-
 }
 
 if (require.main === module) {

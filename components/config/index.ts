@@ -7,7 +7,17 @@
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { KeyVaultConfig, keyVaultSchema } from "./keyVault";
-import { AppConfig, AzureConfig, ClusterConfig, appsSchema, azureSchema, clusterSchema, profileSchema, protectSchema, withAppDefaults } from "./platform";
+import {
+    AppConfig,
+    AzureConfig,
+    ClusterConfig,
+    appsSchema,
+    azureSchema,
+    clusterSchema,
+    profileSchema,
+    protectSchema,
+    withAppDefaults,
+} from "./platform";
 import { PostgresConfig, postgresSchema } from "./postgres";
 import { RedisConfig, redisSchema } from "./redis";
 import { ConfigIssue, ParseContext, Profile, Schema, formatIssue, report, show } from "./schema";
@@ -40,8 +50,10 @@ export interface LoadedConfig {
 /** Raised for invalid configuration; RunError prints without a stack trace under the Pulumi CLI. */
 export class ConfigError extends pulumi.RunError {
     constructor(readonly issues: readonly ConfigIssue[]) {
-        super(`invalid stack configuration (${issues.length} problem${issues.length === 1 ? "" : "s"}):\n` +
-            issues.map((i) => `  ${formatIssue(i)}`).join("\n"));
+        super(
+            `invalid stack configuration (${issues.length} problem${issues.length === 1 ? "" : "s"}):\n` +
+                issues.map((i) => `  ${formatIssue(i)}`).join("\n"),
+        );
         this.name = "ConfigError";
     }
 }
@@ -68,7 +80,11 @@ export const CONFIG_SCHEMAS: Readonly<Record<string, Schema<unknown>>> = SECTION
  * @param raw every config value of the stack, keyed `<namespace>:<key>`; objects may be JSON strings.
  * @param secretKeys keys that were set with `--secret`.
  */
-export function parseConfig(raw: Readonly<Record<string, unknown>>, stack: string, secretKeys: readonly string[] = []): PlatformConfig {
+export function parseConfig(
+    raw: Readonly<Record<string, unknown>>,
+    stack: string,
+    secretKeys: readonly string[] = [],
+): PlatformConfig {
     const issues: ConfigIssue[] = [];
     const value = (key: string): unknown => decode(raw[`${PROJECT}:${key}`]);
 
@@ -78,18 +94,29 @@ export function parseConfig(raw: Readonly<Record<string, unknown>>, stack: strin
             continue;
         }
         if (!(name in SECTIONS) && !(SECRET_KEYS as readonly string[]).includes(name)) {
-            issues.push({ path: key, given: show(decode(raw[key])), allowed: `no such key; known keys: ${[...Object.keys(SECTIONS), ...SECRET_KEYS].map((k) => `${PROJECT}:${k}`).join(", ")}` });
+            issues.push({
+                path: key,
+                given: show(decode(raw[key])),
+                allowed: `no such key; known keys: ${[...Object.keys(SECTIONS), ...SECRET_KEYS].map((k) => `${PROJECT}:${k}`).join(", ")}`,
+            });
         }
     }
     for (const key of SECRET_KEYS) {
         const full = `${PROJECT}:${key}`;
         if (raw[full] !== undefined && !secretKeys.includes(full)) {
-            issues.push({ path: full, given: "a plain-text value", allowed: `a secret (pulumi config set --secret ${key} ...)` });
+            issues.push({
+                path: full,
+                given: "a plain-text value",
+                allowed: `a secret (pulumi config set --secret ${key} ...)`,
+            });
         }
     }
 
     const profileCtx: ParseContext = { issues, profile: "production" };
-    const profile = value("profile") === undefined ? "production" : SECTIONS.profile.parse(value("profile"), `${PROJECT}:profile`, profileCtx);
+    const profile =
+        value("profile") === undefined
+            ? "production"
+            : SECTIONS.profile.parse(value("profile"), `${PROJECT}:profile`, profileCtx);
     const ctx: ParseContext = { issues, profile };
     const parse = <T>(key: keyof typeof SECTIONS, schema: Schema<T>, fallback?: T): T => {
         const v = value(key);
@@ -145,8 +172,17 @@ export function loadConfig(): LoadedConfig {
 
 /** A Key Vault name that is stable for the stack and distinct across resource groups: `dp-<stack>-<hash>`. */
 export function defaultVaultName(stack: string, resourceGroupName: string): string {
-    const hash = crypto.createHash("sha256").update(`${PROJECT}/${stack}/${resourceGroupName}`).digest("hex").slice(0, 6);
-    const stackPart = stack.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 13) || "stack";
+    const hash = crypto
+        .createHash("sha256")
+        .update(`${PROJECT}/${stack}/${resourceGroupName}`)
+        .digest("hex")
+        .slice(0, 6);
+    const stackPart =
+        stack
+            .toLowerCase()
+            .replace(/[^a-z0-9]+/g, "-")
+            .replace(/^-+|-+$/g, "")
+            .slice(0, 13) || "stack";
     return `dp-${stackPart}-${hash}`.replace(/--+/g, "-");
 }
 
@@ -155,7 +191,13 @@ function decode(value: unknown): unknown {
         return value;
     }
     const trimmed = value.trim();
-    if (trimmed.startsWith("{") || trimmed.startsWith("[") || trimmed === "true" || trimmed === "false" || /^-?\d+$/.test(trimmed)) {
+    if (
+        trimmed.startsWith("{") ||
+        trimmed.startsWith("[") ||
+        trimmed === "true" ||
+        trimmed === "false" ||
+        /^-?\d+$/.test(trimmed)
+    ) {
         try {
             return JSON.parse(trimmed);
         } catch {
@@ -185,7 +227,12 @@ function checkApps(config: PlatformConfig, ctx: ParseContext): void {
             const v = app[what];
             const first = seen.get(v);
             if (first !== undefined) {
-                report(ctx, `${PROJECT}:apps[${i}].${what}`, v, `${describe} not used by another application (apps[${first}] has it)`);
+                report(
+                    ctx,
+                    `${PROJECT}:apps[${i}].${what}`,
+                    v,
+                    `${describe} not used by another application (apps[${first}] has it)`,
+                );
             } else {
                 seen.set(v, i);
             }
@@ -197,7 +244,12 @@ function checkApps(config: PlatformConfig, ctx: ParseContext): void {
     unique("redisDb", "a Redis database index");
     config.apps.forEach((app, i) => {
         if (app.namespace === config.cluster.platformNamespace) {
-            report(ctx, `${PROJECT}:apps[${i}].namespace`, app.namespace, `a namespace other than the platform's (${config.cluster.platformNamespace})`);
+            report(
+                ctx,
+                `${PROJECT}:apps[${i}].namespace`,
+                app.namespace,
+                `a namespace other than the platform's (${config.cluster.platformNamespace})`,
+            );
         }
     });
 }

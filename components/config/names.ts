@@ -22,7 +22,8 @@ export const KEY_VAULT_SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
 export const IPV4 = /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)$/;
 
 /** An IPv4 address or CIDR range. */
-export const IPV4_CIDR = /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\/(3[0-2]|[12]?\d))?$/;
+export const IPV4_CIDR =
+    /^((25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\/(3[0-2]|[12]?\d))?$/;
 
 /** A Kubernetes quantity as used for memory and storage (e.g. `512Mi`, `20Gi`). */
 export const BYTES_QUANTITY = /^[0-9]+(\.[0-9]+)?(Mi|Gi|Ti)$/;

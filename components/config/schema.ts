@@ -203,8 +203,10 @@ export function list<T>(item: Schema<T>, rules: ListRules = {}): ListSchema<T> {
                 report(ctx, path, value, allowed);
                 return [];
             }
-            if ((rules.minItems !== undefined && value.length < rules.minItems) ||
-                (rules.maxItems !== undefined && value.length > rules.maxItems)) {
+            if (
+                (rules.minItems !== undefined && value.length < rules.minItems) ||
+                (rules.maxItems !== undefined && value.length > rules.maxItems)
+            ) {
                 report(ctx, path, `${value.length} items`, allowed);
             }
             return value.map((v, i) => item.parse(v, `${path}[${i}]`, ctx));

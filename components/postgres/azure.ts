@@ -10,7 +10,15 @@ import type { Env } from "../contracts";
 import { PostgresEndpoint } from "./contract";
 import { PG_ADMIN_CREDENTIAL, pgAppCredentialId } from "./credentials";
 import {
-    AZURE_PGBOUNCER_PORT, AZURE_POSTGRES_PORT, LOGIN_JOB, LoginJobInput, loginJobFiles, loginJobName, loginJobSpec, serverName, serverParameters,
+    AZURE_PGBOUNCER_PORT,
+    AZURE_POSTGRES_PORT,
+    LOGIN_JOB,
+    LoginJobInput,
+    loginJobFiles,
+    loginJobName,
+    loginJobSpec,
+    serverName,
+    serverParameters,
 } from "./azureSpec";
 import { PostgresArgs, PostgresService, contractEnv, durationSeconds } from "./service";
 import { ADMIN_SECRET_KEY, appLogins, expectedDigests, loginSecretKey } from "./sql";
@@ -28,35 +36,51 @@ export class AzurePostgres extends pulumi.ComponentResource implements PostgresS
         const { config } = args;
         const pg = config.postgres;
         const azure = pg.azure;
-        super("data-platform:postgres:AzurePostgres", name, { serverName: serverName(config), apps: config.apps.map((a) => a.name) }, opts);
+        super(
+            "data-platform:postgres:AzurePostgres",
+            name,
+            { serverName: serverName(config), apps: config.apps.map((a) => a.name) },
+            opts,
+        );
         this.args = args;
         const privateAccess = azure.delegatedSubnetId !== undefined && azure.privateDnsZoneId !== undefined;
         const stateful = { parent: this, protect: config.protect, retainOnDelete: true };
 
-        this.server = new dbforpostgresql.Server(`${name}-server`, {
-            resourceGroupName: config.azure.resourceGroupName,
-            location: config.azure.location,
-            tags: config.azure.tags,
-            serverName: serverName(config),
-            version: pg.version,
-            sku: { name: azure.skuName, tier: azure.skuTier },
-            // A plain role name (Flexible Server; `user@server` was Single Server's form).
-            administratorLogin: azure.adminLogin,
-            administratorLoginPassword: args.credentials.password(PG_ADMIN_CREDENTIAL),
-            authConfig: { passwordAuth: "Enabled", activeDirectoryAuth: "Disabled" },
-            storage: { storageSizeGB: azure.storageSizeGB, autoGrow: azure.autoGrow ? "Enabled" : "Disabled" },
-            backup: { backupRetentionDays: azure.backupRetentionDays, geoRedundantBackup: azure.geoRedundantBackup ? "Enabled" : "Disabled" },
-            highAvailability: { mode: azure.highAvailability },
-            network: privateAccess
-                ? { delegatedSubnetResourceId: azure.delegatedSubnetId, privateDnsZoneArmResourceId: azure.privateDnsZoneId, publicNetworkAccess: "Disabled" }
-                : { publicNetworkAccess: "Enabled" },
-        }, {
-            ...stateful,
-            // Azure places the primary in a zone of its choosing and swaps primary and standby zones on an HA
-            // failover; a refresh writes those into the inputs, and availabilityZone is create-only: without this
-            // the next `up` would replace (delete, then re-create) the server.
-            ignoreChanges: ["availabilityZone", "highAvailability.standbyAvailabilityZone"],
-        });
+        this.server = new dbforpostgresql.Server(
+            `${name}-server`,
+            {
+                resourceGroupName: config.azure.resourceGroupName,
+                location: config.azure.location,
+                tags: config.azure.tags,
+                serverName: serverName(config),
+                version: pg.version,
+                sku: { name: azure.skuName, tier: azure.skuTier },
+                // A plain role name (Flexible Server; `user@server` was Single Server's form).
+                administratorLogin: azure.adminLogin,
+                administratorLoginPassword: args.credentials.password(PG_ADMIN_CREDENTIAL),
+                authConfig: { passwordAuth: "Enabled", activeDirectoryAuth: "Disabled" },
+                storage: { storageSizeGB: azure.storageSizeGB, autoGrow: azure.autoGrow ? "Enabled" : "Disabled" },
+                backup: {
+                    backupRetentionDays: azure.backupRetentionDays,
+                    geoRedundantBackup: azure.geoRedundantBackup ? "Enabled" : "Disabled",
+                },
+                highAvailability: { mode: azure.highAvailability },
+                network: privateAccess
+                    ? {
+                          delegatedSubnetResourceId: azure.delegatedSubnetId,
+                          privateDnsZoneArmResourceId: azure.privateDnsZoneId,
+                          publicNetworkAccess: "Disabled",
+                      }
+                    : { publicNetworkAccess: "Enabled" },
+            },
+            {
+                ...stateful,
+                // Azure places the primary in a zone of its choosing and swaps primary and standby zones on an HA
+                // failover; a refresh writes those into the inputs, and availabilityZone is create-only: without this
+                // the next `up` would replace (delete, then re-create) the server.
+                ignoreChanges: ["availabilityZone", "highAvailability.standbyAvailabilityZone"],
+            },
+        );
         const serverArgs = { resourceGroupName: config.azure.resourceGroupName, serverName: this.server.name };
 
         // Every write below the server goes one at a time: concurrent operations on one server fail with ServerBusy.
@@ -67,18 +91,50 @@ export class AzurePostgres extends pulumi.ComponentResource implements PostgresS
             return r;
         };
         for (const rule of azure.firewallRules) {
-            serial((after) => new dbforpostgresql.FirewallRule(`${name}-fw-${rule.name}`, {
-                ...serverArgs, firewallRuleName: rule.name, startIpAddress: rule.startIpAddress, endIpAddress: rule.endIpAddress,
-            }, { parent: this, dependsOn: [after] }));
+            serial(
+                (after) =>
+                    new dbforpostgresql.FirewallRule(
+                        `${name}-fw-${rule.name}`,
+                        {
+                            ...serverArgs,
+                            firewallRuleName: rule.name,
+                            startIpAddress: rule.startIpAddress,
+                            endIpAddress: rule.endIpAddress,
+                        },
+                        { parent: this, dependsOn: [after] },
+                    ),
+            );
         }
         for (const p of serverParameters(config)) {
-            serial((after) => new dbforpostgresql.Configuration(`${name}-param-${p.name.replace(/[._]/g, "-")}`, {
-                ...serverArgs, configurationName: p.name, value: p.value, source: "user-override",
-            }, { parent: this, dependsOn: [after] }));
+            serial(
+                (after) =>
+                    new dbforpostgresql.Configuration(
+                        `${name}-param-${p.name.replace(/[._]/g, "-")}`,
+                        {
+                            ...serverArgs,
+                            configurationName: p.name,
+                            value: p.value,
+                            source: "user-override",
+                        },
+                        { parent: this, dependsOn: [after] },
+                    ),
+            );
         }
-        const databases = config.apps.map((app) => serial((after) => new dbforpostgresql.Database(`${name}-db-${app.name}`, {
-            ...serverArgs, databaseName: app.database, charset: "UTF8", collation: "en_US.utf8",
-        }, { ...stateful, dependsOn: [after] })));
+        const databases = config.apps.map((app) =>
+            serial(
+                (after) =>
+                    new dbforpostgresql.Database(
+                        `${name}-db-${app.name}`,
+                        {
+                            ...serverArgs,
+                            databaseName: app.database,
+                            charset: "UTF8",
+                            collation: "en_US.utf8",
+                        },
+                        { ...stateful, dependsOn: [after] },
+                    ),
+            ),
+        );
 
         this.endpoint = this.server.fullyQualifiedDomainName.apply((fqdn) => ({
             // The FQDN output has been seen empty (AVM note); the name-derived form is the same host.
@@ -105,33 +161,63 @@ export class AzurePostgres extends pulumi.ComponentResource implements PostgresS
             { key: ADMIN_SECRET_KEY, id: PG_ADMIN_CREDENTIAL },
             ...logins.map((l) => ({ key: loginSecretKey(l), id: pgAppCredentialId(l.app) })),
         ];
-        const synced = secrets.syncSecret(`${name}-logins-secret`, {
-            namespace,
-            secretName: LOGIN_JOB.secret,
-            data: passwordIds.map((p) => ({ secretKey: p.key, remoteKey: credentials.secretName(p.id) })),
-        }, { parent: this });
-        const files = new k8s.core.v1.ConfigMap(`${name}-logins-sql`, {
-            metadata: { name: LOGIN_JOB.configMap, namespace },
-            data: loginJobFiles(logins),
-        }, { parent: this });
+        const synced = secrets.syncSecret(
+            `${name}-logins-secret`,
+            {
+                namespace,
+                secretName: LOGIN_JOB.secret,
+                data: passwordIds.map((p) => ({ secretKey: p.key, remoteKey: credentials.secretName(p.id) })),
+            },
+            { parent: this },
+        );
+        const files = new k8s.core.v1.ConfigMap(
+            `${name}-logins-sql`,
+            {
+                metadata: { name: LOGIN_JOB.configMap, namespace },
+                data: loginJobFiles(logins),
+            },
+            { parent: this },
+        );
 
         // ExternalSecret refresh interval plus slack: the longest a rotated password takes to reach the Secret.
         const waitSeconds = durationSeconds(config.cluster.externalSecrets.refreshInterval) + 300;
         // Digests of the passwords are not secret (SHA-256 of 32+ random characters); they only mark which values to wait for.
-        const digests = pulumi.unsecret(pulumi.all(passwordIds.map((p) => credentials.password(p.id)))
-            .apply((values) => expectedDigests(values.map((password, i) => ({ key: passwordIds[i].key, password })))));
-        const input = pulumi.all([this.endpoint, digests]).apply(([endpoint, expected]): LoginJobInput => ({
-            logins, image: config.postgres.clientImage, host: endpoint.host, adminLogin: config.postgres.azure.adminLogin,
-            expectedDigests: expected, waitSeconds,
-        }));
-        return new k8s.batch.v1.Job(`${name}-logins`, {
-            metadata: { name: input.apply(loginJobName), namespace, labels: { "app.kubernetes.io/part-of": "data-platform" } },
-            spec: input.apply(loginJobSpec),
-        }, {
-            parent: this,
-            dependsOn: [...after, synced, files],
-            // The Job is awaited until it completes, which includes waiting for the synced Secret.
-            customTimeouts: { create: `${Math.ceil((waitSeconds + 600) / 60)}m`, update: `${Math.ceil((waitSeconds + 600) / 60)}m` },
-        });
+        const digests = pulumi.unsecret(
+            pulumi
+                .all(passwordIds.map((p) => credentials.password(p.id)))
+                .apply((values) =>
+                    expectedDigests(values.map((password, i) => ({ key: passwordIds[i].key, password }))),
+                ),
+        );
+        const input = pulumi.all([this.endpoint, digests]).apply(
+            ([endpoint, expected]): LoginJobInput => ({
+                logins,
+                image: config.postgres.clientImage,
+                host: endpoint.host,
+                adminLogin: config.postgres.azure.adminLogin,
+                expectedDigests: expected,
+                waitSeconds,
+            }),
+        );
+        return new k8s.batch.v1.Job(
+            `${name}-logins`,
+            {
+                metadata: {
+                    name: input.apply(loginJobName),
+                    namespace,
+                    labels: { "app.kubernetes.io/part-of": "data-platform" },
+                },
+                spec: input.apply(loginJobSpec),
+            },
+            {
+                parent: this,
+                dependsOn: [...after, synced, files],
+                // The Job is awaited until it completes, which includes waiting for the synced Secret.
+                customTimeouts: {
+                    create: `${Math.ceil((waitSeconds + 600) / 60)}m`,
+                    update: `${Math.ceil((waitSeconds + 600) / 60)}m`,
+                },
+            },
+        );
     }
 }

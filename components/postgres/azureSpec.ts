@@ -15,8 +15,17 @@ export function serverName(config: PlatformConfig): string {
     if (config.postgres.azure.serverName) {
         return config.postgres.azure.serverName;
     }
-    const hash = crypto.createHash("sha256").update(`${config.project}/${config.stack}/${config.azure.resourceGroupName}`).digest("hex").slice(0, 6);
-    const stack = config.stack.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40) || "stack";
+    const hash = crypto
+        .createHash("sha256")
+        .update(`${config.project}/${config.stack}/${config.azure.resourceGroupName}`)
+        .digest("hex")
+        .slice(0, 6);
+    const stack =
+        config.stack
+            .toLowerCase()
+            .replace(/[^a-z0-9]+/g, "-")
+            .replace(/^-+|-+$/g, "")
+            .slice(0, 40) || "stack";
     return `dp-${stack}-pg-${hash}`;
 }
 
@@ -48,7 +57,10 @@ const MOUNT = { job: "/etc/postgres-logins/job", secrets: "/etc/postgres-logins/
 
 /** The ConfigMap data: SQL and entrypoint, no password. */
 export function loginJobFiles(logins: readonly AppLogin[]): Record<string, string> {
-    return { [LOGIN_JOB.sqlFile]: renderAzureLoginSql(logins), [LOGIN_JOB.entrypointFile]: renderLoginEntrypoint(logins) };
+    return {
+        [LOGIN_JOB.sqlFile]: renderAzureLoginSql(logins),
+        [LOGIN_JOB.entrypointFile]: renderLoginEntrypoint(logins),
+    };
 }
 
 /** Keys of the Job's synced Secret: the admin's and each application's password. */
@@ -72,7 +84,18 @@ export interface LoginJobInput {
  * a finished Job is immutable and never runs again, a Job under a new name does.
  */
 export function loginJobName(input: LoginJobInput): string {
-    const hash = crypto.createHash("sha256").update(JSON.stringify([loginJobFiles(input.logins), input.image, input.host, input.adminLogin, input.expectedDigests])).digest("hex");
+    const hash = crypto
+        .createHash("sha256")
+        .update(
+            JSON.stringify([
+                loginJobFiles(input.logins),
+                input.image,
+                input.host,
+                input.adminLogin,
+                input.expectedDigests,
+            ]),
+        )
+        .digest("hex");
     return `${LOGIN_JOB.jobPrefix}-${hash.slice(0, 10)}`;
 }
 
@@ -82,39 +105,53 @@ export function loginJobSpec(input: LoginJobInput) {
         backoffLimit: 4,
         activeDeadlineSeconds: input.waitSeconds + 600,
         template: {
-            metadata: { labels: { "app.kubernetes.io/name": LOGIN_JOB.jobPrefix, "app.kubernetes.io/part-of": "data-platform" } },
+            metadata: {
+                labels: { "app.kubernetes.io/name": LOGIN_JOB.jobPrefix, "app.kubernetes.io/part-of": "data-platform" },
+            },
             spec: {
                 restartPolicy: "Never",
                 automountServiceAccountToken: false,
                 securityContext: {
-                    runAsNonRoot: true, runAsUser: LOGIN_JOB.uid, runAsGroup: LOGIN_JOB.uid, fsGroup: LOGIN_JOB.uid,
+                    runAsNonRoot: true,
+                    runAsUser: LOGIN_JOB.uid,
+                    runAsGroup: LOGIN_JOB.uid,
+                    fsGroup: LOGIN_JOB.uid,
                     seccompProfile: { type: "RuntimeDefault" },
                 },
-                containers: [{
-                    name: "psql",
-                    image: input.image,
-                    command: ["/bin/sh", `${MOUNT.job}/${LOGIN_JOB.entrypointFile}`],
-                    env: [
-                        { name: "SECRETS_DIR", value: MOUNT.secrets },
-                        { name: "SQL_FILE", value: `${MOUNT.job}/${LOGIN_JOB.sqlFile}` },
-                        { name: "EXPECTED_DIGESTS", value: input.expectedDigests },
-                        { name: "WAIT_SECONDS", value: String(input.waitSeconds) },
-                        { name: "PGHOST", value: input.host },
-                        // Straight to PostgreSQL, not PgBouncer: DDL and role changes need a real session.
-                        { name: "PGPORT", value: String(AZURE_POSTGRES_PORT) },
-                        { name: "PGUSER", value: input.adminLogin },
-                        { name: "PGDATABASE", value: "postgres" },
-                        { name: "PGSSLMODE", value: "require" },
-                        { name: "PGCONNECT_TIMEOUT", value: "15" },
-                        { name: "PGAPPNAME", value: LOGIN_JOB.jobPrefix },
-                    ],
-                    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
-                    resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "128Mi" } },
-                    volumeMounts: [
-                        { name: "job", mountPath: MOUNT.job, readOnly: true },
-                        { name: "secrets", mountPath: MOUNT.secrets, readOnly: true },
-                    ],
-                }],
+                containers: [
+                    {
+                        name: "psql",
+                        image: input.image,
+                        command: ["/bin/sh", `${MOUNT.job}/${LOGIN_JOB.entrypointFile}`],
+                        env: [
+                            { name: "SECRETS_DIR", value: MOUNT.secrets },
+                            { name: "SQL_FILE", value: `${MOUNT.job}/${LOGIN_JOB.sqlFile}` },
+                            { name: "EXPECTED_DIGESTS", value: input.expectedDigests },
+                            { name: "WAIT_SECONDS", value: String(input.waitSeconds) },
+                            { name: "PGHOST", value: input.host },
+                            // Straight to PostgreSQL, not PgBouncer: DDL and role changes need a real session.
+                            { name: "PGPORT", value: String(AZURE_POSTGRES_PORT) },
+                            { name: "PGUSER", value: input.adminLogin },
+                            { name: "PGDATABASE", value: "postgres" },
+                            { name: "PGSSLMODE", value: "require" },
+                            { name: "PGCONNECT_TIMEOUT", value: "15" },
+                            { name: "PGAPPNAME", value: LOGIN_JOB.jobPrefix },
+                        ],
+                        securityContext: {
+                            allowPrivilegeEscalation: false,
+                            readOnlyRootFilesystem: true,
+                            capabilities: { drop: ["ALL"] },
+                        },
+                        resources: {
+                            requests: { cpu: "50m", memory: "64Mi" },
+                            limits: { cpu: "500m", memory: "128Mi" },
+                        },
+                        volumeMounts: [
+                            { name: "job", mountPath: MOUNT.job, readOnly: true },
+                            { name: "secrets", mountPath: MOUNT.secrets, readOnly: true },
+                        ],
+                    },
+                ],
                 volumes: [
                     { name: "job", configMap: { name: LOGIN_JOB.configMap } },
                     // A Secret volume (not env): kubelet refreshes it, so the entrypoint sees External Secrets' update.

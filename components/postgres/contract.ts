@@ -25,8 +25,17 @@ export interface PostgresLogin {
 }
 
 /** The environment keys of the contract, in the order they are documented. */
-export const POSTGRES_ENV_KEYS = ["DB_HOST", "DB_PORT", "DB_NAME", "DB_USER", "DB_PASSWORD", "DB_SSL_MODE", "DB_POOL_MAX", "DATABASE_URL"] as const;
-export type PostgresEnvKey = typeof POSTGRES_ENV_KEYS[number];
+export const POSTGRES_ENV_KEYS = [
+    "DB_HOST",
+    "DB_PORT",
+    "DB_NAME",
+    "DB_USER",
+    "DB_PASSWORD",
+    "DB_SSL_MODE",
+    "DB_POOL_MAX",
+    "DATABASE_URL",
+] as const;
+export type PostgresEnvKey = (typeof POSTGRES_ENV_KEYS)[number];
 
 /** Keys whose values carry the password. */
 export const POSTGRES_SECRET_ENV_KEYS: readonly PostgresEnvKey[] = ["DB_PASSWORD", "DATABASE_URL"];
@@ -50,12 +59,18 @@ export function percentEncode(value: string): string {
 /** `postgresql://user:password@host:port/database?sslmode=...`, user, password and database percent-encoded. */
 export function databaseUrl(endpoint: PostgresEndpoint, login: PostgresLogin): string {
     const host = endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host;
-    return `postgresql://${percentEncode(login.user)}:${percentEncode(login.password)}@${host}:${applicationPort(endpoint)}` +
-        `/${percentEncode(login.database)}?sslmode=${endpoint.sslMode}`;
+    return (
+        `postgresql://${percentEncode(login.user)}:${percentEncode(login.password)}@${host}:${applicationPort(endpoint)}` +
+        `/${percentEncode(login.database)}?sslmode=${endpoint.sslMode}`
+    );
 }
 
 /** The application's PostgreSQL environment. `poolMax` is the size of one replica's connection pool. */
-export function postgresEnv(endpoint: PostgresEndpoint, login: PostgresLogin, poolMax: number): Record<PostgresEnvKey, string> {
+export function postgresEnv(
+    endpoint: PostgresEndpoint,
+    login: PostgresLogin,
+    poolMax: number,
+): Record<PostgresEnvKey, string> {
     return {
         DB_HOST: endpoint.host,
         DB_PORT: String(applicationPort(endpoint)),

@@ -15,6 +15,7 @@ export function pgAppCredentialId(appName: string): string {
 
 /** Every credential id of the PostgreSQL service for this configuration. */
 export function postgresCredentialIds(config: PlatformConfig): string[] {
-    const internal = config.postgres.mode === "stackgres" ? [PG_REPLICATION_CREDENTIAL, PG_AUTHENTICATOR_CREDENTIAL] : [];
+    const internal =
+        config.postgres.mode === "stackgres" ? [PG_REPLICATION_CREDENTIAL, PG_AUTHENTICATOR_CREDENTIAL] : [];
     return [PG_ADMIN_CREDENTIAL, ...internal, ...config.apps.map((a) => pgAppCredentialId(a.name))];
 }

@@ -8,6 +8,12 @@ export type { PostgresArgs, PostgresService } from "./service";
 export { postgresCredentialIds } from "./credentials";
 
 /** Builds the implementation the configuration asks for. */
-export function createPostgres(name: string, args: PostgresArgs, opts?: pulumi.ComponentResourceOptions): PostgresService {
-    return args.config.postgres.mode === "azure" ? new AzurePostgres(name, args, opts) : new StackGresPostgres(name, args, opts);
+export function createPostgres(
+    name: string,
+    args: PostgresArgs,
+    opts?: pulumi.ComponentResourceOptions,
+): PostgresService {
+    return args.config.postgres.mode === "azure"
+        ? new AzurePostgres(name, args, opts)
+        : new StackGresPostgres(name, args, opts);
 }

@@ -32,14 +32,25 @@ export interface PostgresService extends DataService {
  * The application's contract as Pulumi values: keys without the password are plain, `DB_PASSWORD` and
  * `DATABASE_URL` are secret. Rendered by the pure `postgresEnv`, so the Secret and the tests agree byte for byte.
  */
-export function contractEnv(endpoint: pulumi.Output<PostgresEndpoint>, credentials: CredentialSource, app: AppConfig): Env {
+export function contractEnv(
+    endpoint: pulumi.Output<PostgresEndpoint>,
+    credentials: CredentialSource,
+    app: AppConfig,
+): Env {
     const login = appLogins([app])[0];
-    const render = (password: string) => (e: PostgresEndpoint) => postgresEnv(e, { database: login.database, user: login.role, password }, app.poolSize);
+    const render = (password: string) => (e: PostgresEndpoint) =>
+        postgresEnv(e, { database: login.database, user: login.role, password }, app.poolSize);
     // Without the password: nothing secret in it, so these keys stay readable in plans.
     const open = endpoint.apply(render(""));
-    const full = pulumi.secret(pulumi.all([endpoint, credentials.password(pgAppCredentialId(app.name))]).apply(([e, pw]) => render(pw)(e)));
-    return Object.fromEntries(POSTGRES_ENV_KEYS.map((key) =>
-        [key, POSTGRES_SECRET_ENV_KEYS.includes(key) ? full.apply((env) => env[key]) : open.apply((env) => env[key])]));
+    const full = pulumi.secret(
+        pulumi.all([endpoint, credentials.password(pgAppCredentialId(app.name))]).apply(([e, pw]) => render(pw)(e)),
+    );
+    return Object.fromEntries(
+        POSTGRES_ENV_KEYS.map((key) => [
+            key,
+            POSTGRES_SECRET_ENV_KEYS.includes(key) ? full.apply((env) => env[key]) : open.apply((env) => env[key]),
+        ]),
+    );
 }
 
 /** A Go-style duration (`1h`, `15m`, `1h30m`, `30s`) in seconds. */

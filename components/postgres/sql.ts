@@ -126,11 +126,11 @@ export function renderLoginEntrypoint(logins: readonly AppLogin[]): string {
         "set -eu",
         "deadline=$(( $(date +%s) + ${WAIT_SECONDS} ))",
         "for expected in $EXPECTED_DIGESTS; do",
-        "  file=\"$SECRETS_DIR/${expected%%=*}\"",
-        "  want=\"${expected#*=}\"",
-        "  until [ -r \"$file\" ] && [ \"$(sha256sum \"$file\" | cut -c1-16)\" = \"$want\" ]; do",
-        "    if [ \"$(date +%s)\" -ge \"$deadline\" ]; then",
-        "      echo \"$file does not hold the expected password after ${WAIT_SECONDS}s (is the ExternalSecret synced?)\" >&2",
+        '  file="$SECRETS_DIR/${expected%%=*}"',
+        '  want="${expected#*=}"',
+        '  until [ -r "$file" ] && [ "$(sha256sum "$file" | cut -c1-16)" = "$want" ]; do',
+        '    if [ "$(date +%s)" -ge "$deadline" ]; then',
+        '      echo "$file does not hold the expected password after ${WAIT_SECONDS}s (is the ExternalSecret synced?)" >&2',
         "      exit 1",
         "    fi",
         "    sleep 5",
@@ -139,7 +139,7 @@ export function renderLoginEntrypoint(logins: readonly AppLogin[]): string {
         `PGPASSWORD="$(cat "$SECRETS_DIR/${ADMIN_SECRET_KEY}")"`,
         "export PGPASSWORD",
         ...exportPasswords,
-        "exec psql --no-psqlrc --set ON_ERROR_STOP=1 --file \"$SQL_FILE\"",
+        'exec psql --no-psqlrc --set ON_ERROR_STOP=1 --file "$SQL_FILE"',
         "",
     ].join("\n");
 }
@@ -191,7 +191,12 @@ export function stackGresScriptEntries(logins: readonly AppLogin[], sqlSecretNam
         seen.set(base, l.app);
         return [
             // Retried: the role SQL comes from a Secret that External Secrets may not have written yet.
-            { id: base + 1, name: `${l.app}-role`, retryOnError: true, scriptFrom: { secretKeyRef: { name: sqlSecretName, key: roleSqlKey(l) } } },
+            {
+                id: base + 1,
+                name: `${l.app}-role`,
+                retryOnError: true,
+                scriptFrom: { secretKeyRef: { name: sqlSecretName, key: roleSqlKey(l) } },
+            },
             { id: base + 2, name: `${l.app}-database`, script: `CREATE DATABASE ${q(l.database)} OWNER ${q(l.role)};` },
             { id: base + 3, name: `${l.app}-grants`, script: databaseGrantsSql(l) },
         ];
@@ -199,7 +204,10 @@ export function stackGresScriptEntries(logins: readonly AppLogin[], sqlSecretNam
 }
 
 /** The SQL of each entry, in order, with `scriptFrom` resolved from the given Secret data (key -> SQL). */
-export function resolveScriptEntries(entries: readonly ScriptEntry[], secretData: Readonly<Record<string, string>>): Array<{ id: number; name: string; sql: string }> {
+export function resolveScriptEntries(
+    entries: readonly ScriptEntry[],
+    secretData: Readonly<Record<string, string>>,
+): Array<{ id: number; name: string; sql: string }> {
     return entries.map((e) => {
         const key = e.scriptFrom?.secretKeyRef.key;
         const sql = e.script ?? (key !== undefined ? secretData[key] : undefined);

@@ -8,12 +8,27 @@ import * as k8s from "@pulumi/kubernetes";
 import type { AppConfig } from "../config/platform";
 import type { Env } from "../contracts";
 import { PostgresEndpoint } from "./contract";
-import { PG_ADMIN_CREDENTIAL, PG_AUTHENTICATOR_CREDENTIAL, PG_REPLICATION_CREDENTIAL, pgAppCredentialId } from "./credentials";
+import {
+    PG_ADMIN_CREDENTIAL,
+    PG_AUTHENTICATOR_CREDENTIAL,
+    PG_REPLICATION_CREDENTIAL,
+    pgAppCredentialId,
+} from "./credentials";
 import { PostgresArgs, PostgresService, contractEnv } from "./service";
 import { appLogins, roleSqlKey, stackGresRoleSql } from "./sql";
 import {
-    BACKUP_ACCOUNT_VAULT_SECRET, BACKUP_KEYS, CREDENTIAL_KEYS, STACKGRES_CHART, STACKGRES_CHART_REPO, STACKGRES_DIRECT_PORT, STACKGRES_POOLER_PORT,
-    loginSqlVaultSecretName, stackGresHost, stackGresManifests, stackGresNames, stackGresNetworkPolicySpec,
+    BACKUP_ACCOUNT_VAULT_SECRET,
+    BACKUP_KEYS,
+    CREDENTIAL_KEYS,
+    STACKGRES_CHART,
+    STACKGRES_CHART_REPO,
+    STACKGRES_DIRECT_PORT,
+    STACKGRES_POOLER_PORT,
+    loginSqlVaultSecretName,
+    stackGresHost,
+    stackGresManifests,
+    stackGresNames,
+    stackGresNetworkPolicySpec,
 } from "./stackgresSpec";
 
 /** Arguments of `StackGresPostgres`: the shared `PostgresArgs` (config.postgres.mode is "stackgres"). */
@@ -27,80 +42,135 @@ export class StackGresPostgres extends pulumi.ComponentResource implements Postg
     constructor(name: string, args: StackGresPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
         const { config, credentials, vault, secrets, namespace } = args;
         const sg = config.postgres.stackgres;
-        super("data-platform:postgres:StackGresPostgres", name, { cluster: sg.clusterName, namespace: config.cluster.platformNamespace }, opts);
+        super(
+            "data-platform:postgres:StackGresPostgres",
+            name,
+            { cluster: sg.clusterName, namespace: config.cluster.platformNamespace },
+            opts,
+        );
         this.args = args;
         const names = stackGresNames(sg.clusterName);
         const logins = appLogins(config.apps);
 
         const operator: pulumi.Resource[] = [];
         if (sg.installOperator) {
-            const ns = new k8s.core.v1.Namespace(`${name}-operator-ns`, { metadata: { name: sg.operatorNamespace } }, { parent: this });
-            operator.push(new k8s.helm.v3.Release(`${name}-operator`, {
-                name: "stackgres-operator",
-                chart: STACKGRES_CHART,
-                version: sg.operatorChartVersion,
-                repositoryOpts: { repo: STACKGRES_CHART_REPO },
-                namespace: ns.metadata.name,
-                // Wait for the CRDs and the admission webhooks: the custom resources below need both.
-                skipAwait: false,
-            }, { parent: this }));
+            const ns = new k8s.core.v1.Namespace(
+                `${name}-operator-ns`,
+                { metadata: { name: sg.operatorNamespace } },
+                { parent: this },
+            );
+            operator.push(
+                new k8s.helm.v3.Release(
+                    `${name}-operator`,
+                    {
+                        name: "stackgres-operator",
+                        chart: STACKGRES_CHART,
+                        version: sg.operatorChartVersion,
+                        repositoryOpts: { repo: STACKGRES_CHART_REPO },
+                        namespace: ns.metadata.name,
+                        // Wait for the CRDs and the admission webhooks: the custom resources below need both.
+                        skipAwait: false,
+                    },
+                    { parent: this },
+                ),
+            );
         }
 
-        const credentialsSecret = secrets.syncSecret(`${name}-credentials`, {
-            namespace,
-            secretName: names.credentialsSecret,
-            data: [
-                { secretKey: CREDENTIAL_KEYS.superuser, remoteKey: credentials.secretName(PG_ADMIN_CREDENTIAL) },
-                { secretKey: CREDENTIAL_KEYS.replication, remoteKey: credentials.secretName(PG_REPLICATION_CREDENTIAL) },
-                { secretKey: CREDENTIAL_KEYS.authenticator, remoteKey: credentials.secretName(PG_AUTHENTICATOR_CREDENTIAL) },
-            ],
-        }, { parent: this });
+        const credentialsSecret = secrets.syncSecret(
+            `${name}-credentials`,
+            {
+                namespace,
+                secretName: names.credentialsSecret,
+                data: [
+                    { secretKey: CREDENTIAL_KEYS.superuser, remoteKey: credentials.secretName(PG_ADMIN_CREDENTIAL) },
+                    {
+                        secretKey: CREDENTIAL_KEYS.replication,
+                        remoteKey: credentials.secretName(PG_REPLICATION_CREDENTIAL),
+                    },
+                    {
+                        secretKey: CREDENTIAL_KEYS.authenticator,
+                        remoteKey: credentials.secretName(PG_AUTHENTICATOR_CREDENTIAL),
+                    },
+                ],
+            },
+            { parent: this },
+        );
 
         // Role SQL carries the password: rendered here from the secret Output, kept in Key Vault, synced as a Secret.
-        const sqlInVault = logins.map((l) => vault.writeSecret(`${name}-login-sql-${l.app}`, {
-            secretName: loginSqlVaultSecretName(l.app),
-            value: pulumi.secret(credentials.password(pgAppCredentialId(l.app)).apply((pw) => stackGresRoleSql(l, pw))),
-            contentType: "application/sql",
-        }, { parent: this }));
-        const sqlSecret = secrets.syncSecret(`${name}-login-sql`, {
-            namespace,
-            secretName: names.loginSqlSecret,
-            data: logins.map((l) => ({ secretKey: roleSqlKey(l), remoteKey: loginSqlVaultSecretName(l.app) })),
-            dependsOn: sqlInVault,
-        }, { parent: this });
+        const sqlInVault = logins.map((l) =>
+            vault.writeSecret(
+                `${name}-login-sql-${l.app}`,
+                {
+                    secretName: loginSqlVaultSecretName(l.app),
+                    value: pulumi.secret(
+                        credentials.password(pgAppCredentialId(l.app)).apply((pw) => stackGresRoleSql(l, pw)),
+                    ),
+                    contentType: "application/sql",
+                },
+                { parent: this },
+            ),
+        );
+        const sqlSecret = secrets.syncSecret(
+            `${name}-login-sql`,
+            {
+                namespace,
+                secretName: names.loginSqlSecret,
+                data: logins.map((l) => ({ secretKey: roleSqlKey(l), remoteKey: loginSqlVaultSecretName(l.app) })),
+                dependsOn: sqlInVault,
+            },
+            { parent: this },
+        );
 
         const backupSecrets: pulumi.Resource[] = [];
         if (sg.backups) {
-            const account = vault.writeSecret(`${name}-backup-account`, {
-                secretName: BACKUP_ACCOUNT_VAULT_SECRET, value: sg.backups.storageAccount, contentType: "text/plain",
-            }, { parent: this });
-            backupSecrets.push(secrets.syncSecret(`${name}-backup-storage`, {
-                namespace,
-                secretName: names.backupSecret,
-                data: [
-                    { secretKey: BACKUP_KEYS.storageAccount, remoteKey: BACKUP_ACCOUNT_VAULT_SECRET },
-                    { secretKey: BACKUP_KEYS.accessKey, remoteKey: sg.backups.accessKeySecretName },
-                ],
-                dependsOn: [account],
-            }, { parent: this }));
+            const account = vault.writeSecret(
+                `${name}-backup-account`,
+                {
+                    secretName: BACKUP_ACCOUNT_VAULT_SECRET,
+                    value: sg.backups.storageAccount,
+                    contentType: "text/plain",
+                },
+                { parent: this },
+            );
+            backupSecrets.push(
+                secrets.syncSecret(
+                    `${name}-backup-storage`,
+                    {
+                        namespace,
+                        secretName: names.backupSecret,
+                        data: [
+                            { secretKey: BACKUP_KEYS.storageAccount, remoteKey: BACKUP_ACCOUNT_VAULT_SECRET },
+                            { secretKey: BACKUP_KEYS.accessKey, remoteKey: sg.backups.accessKeySecretName },
+                        ],
+                        dependsOn: [account],
+                    },
+                    { parent: this },
+                ),
+            );
         }
 
         const created: pulumi.Resource[] = [];
         let cluster: k8s.apiextensions.CustomResource | undefined;
         for (const m of stackGresManifests(config, logins)) {
             const isCluster = m.kind === "SGCluster";
-            const resource = new k8s.apiextensions.CustomResource(`${name}-${m.kind.toLowerCase()}`, {
-                apiVersion: m.apiVersion,
-                kind: m.kind,
-                // The platform namespace as an Input, so these wait for it when it is created by the program.
-                metadata: { ...m.metadata, namespace },
-                spec: m.spec,
-            }, isCluster
-                ? {
-                    parent: this, protect: config.protect, retainOnDelete: true,
-                    dependsOn: [...operator, ...created, credentialsSecret, sqlSecret, ...backupSecrets],
-                }
-                : { parent: this, dependsOn: operator });
+            const resource = new k8s.apiextensions.CustomResource(
+                `${name}-${m.kind.toLowerCase()}`,
+                {
+                    apiVersion: m.apiVersion,
+                    kind: m.kind,
+                    // The platform namespace as an Input, so these wait for it when it is created by the program.
+                    metadata: { ...m.metadata, namespace },
+                    spec: m.spec,
+                },
+                isCluster
+                    ? {
+                          parent: this,
+                          protect: config.protect,
+                          retainOnDelete: true,
+                          dependsOn: [...operator, ...created, credentialsSecret, sqlSecret, ...backupSecrets],
+                      }
+                    : { parent: this, dependsOn: operator },
+            );
             created.push(resource);
             if (isCluster) {
                 cluster = resource;
@@ -110,13 +180,22 @@ export class StackGresPostgres extends pulumi.ComponentResource implements Postg
             throw new Error("stackGresManifests rendered no SGCluster");
         }
 
-        new k8s.networking.v1.NetworkPolicy(`${name}-ingress`, {
-            metadata: { name: `${sg.clusterName}-ingress`, namespace },
-            spec: stackGresNetworkPolicySpec(config),
-        }, { parent: this });
+        new k8s.networking.v1.NetworkPolicy(
+            `${name}-ingress`,
+            {
+                metadata: { name: `${sg.clusterName}-ingress`, namespace },
+                spec: stackGresNetworkPolicySpec(config),
+            },
+            { parent: this },
+        );
 
         const host = stackGresHost(sg.clusterName, config.cluster.platformNamespace);
-        this.endpoint = pulumi.output({ host, port: STACKGRES_DIRECT_PORT, poolerPort: STACKGRES_POOLER_PORT, sslMode: "require" as const });
+        this.endpoint = pulumi.output({
+            host,
+            port: STACKGRES_DIRECT_PORT,
+            poolerPort: STACKGRES_POOLER_PORT,
+            sslMode: "require" as const,
+        });
         this.ready = [cluster];
         this.registerOutputs({ cluster: sg.clusterName, host });
     }

@@ -67,7 +67,13 @@ interface Manifest {
 
 const LABELS = { "app.kubernetes.io/part-of": "data-platform", "app.kubernetes.io/component": "postgres" };
 
-function manifest(kind: string, name: string, namespace: string, spec: Record<string, unknown>, apiVersion = STACKGRES_API_VERSION): Manifest {
+function manifest(
+    kind: string,
+    name: string,
+    namespace: string,
+    spec: Record<string, unknown>,
+    apiVersion = STACKGRES_API_VERSION,
+): Manifest {
     return { apiVersion, kind, metadata: { name, namespace, labels: LABELS }, spec };
 }
 
@@ -105,42 +111,61 @@ export function stackGresManifests(config: PlatformConfig, logins: readonly AppL
     ];
     const backups = sg.backups;
     if (backups) {
-        objects.push(manifest("SGObjectStorage", n.objectStorage, ns, {
-            type: "azureBlob",
-            azureBlob: {
-                bucket: backups.container,
-                azureCredentials: {
-                    secretKeySelectors: {
-                        storageAccount: { name: n.backupSecret, key: BACKUP_KEYS.storageAccount },
-                        accessKey: { name: n.backupSecret, key: BACKUP_KEYS.accessKey },
+        objects.push(
+            manifest(
+                "SGObjectStorage",
+                n.objectStorage,
+                ns,
+                {
+                    type: "azureBlob",
+                    azureBlob: {
+                        bucket: backups.container,
+                        azureCredentials: {
+                            secretKeySelectors: {
+                                storageAccount: { name: n.backupSecret, key: BACKUP_KEYS.storageAccount },
+                                accessKey: { name: n.backupSecret, key: BACKUP_KEYS.accessKey },
+                            },
+                        },
                     },
                 },
-            },
-        }, STACKGRES_OBJECT_STORAGE_API_VERSION));
+                STACKGRES_OBJECT_STORAGE_API_VERSION,
+            ),
+        );
     }
-    objects.push(manifest("SGCluster", n.cluster, ns, {
-        profile: config.profile === "production" ? "production" : "development",
-        instances: sg.instances,
-        postgres: { version: config.postgres.version, ssl: { enabled: true } },
-        sgInstanceProfile: n.profile,
-        pods: { persistentVolume: { size: sg.storageSize, storageClass: config.cluster.storageClass } },
-        configurations: {
-            sgPostgresConfig: n.postgresConfig,
-            sgPoolingConfig: n.poolingConfig,
-            credentials: {
-                users: {
-                    superuser: { password: secretRef(CREDENTIAL_KEYS.superuser) },
-                    replication: { password: secretRef(CREDENTIAL_KEYS.replication) },
-                    authenticator: { password: secretRef(CREDENTIAL_KEYS.authenticator) },
+    objects.push(
+        manifest("SGCluster", n.cluster, ns, {
+            profile: config.profile === "production" ? "production" : "development",
+            instances: sg.instances,
+            postgres: { version: config.postgres.version, ssl: { enabled: true } },
+            sgInstanceProfile: n.profile,
+            pods: { persistentVolume: { size: sg.storageSize, storageClass: config.cluster.storageClass } },
+            configurations: {
+                sgPostgresConfig: n.postgresConfig,
+                sgPoolingConfig: n.poolingConfig,
+                credentials: {
+                    users: {
+                        superuser: { password: secretRef(CREDENTIAL_KEYS.superuser) },
+                        replication: { password: secretRef(CREDENTIAL_KEYS.replication) },
+                        authenticator: { password: secretRef(CREDENTIAL_KEYS.authenticator) },
+                    },
                 },
+                ...(backups
+                    ? {
+                          backups: [
+                              {
+                                  sgObjectStorage: n.objectStorage,
+                                  cronSchedule: backups.schedule,
+                                  retention: backups.retention,
+                                  compression: "lz4",
+                              },
+                          ],
+                      }
+                    : {}),
             },
-            ...(backups ? {
-                backups: [{ sgObjectStorage: n.objectStorage, cronSchedule: backups.schedule, retention: backups.retention, compression: "lz4" }],
-            } : {}),
-        },
-        // Explicit positive id: the operator prepends its own `<cluster>-default` entry to this list-map.
-        managedSql: { continueOnSGScriptError: false, scripts: [{ id: 1, sgScript: n.script }] },
-    }));
+            // Explicit positive id: the operator prepends its own `<cluster>-default` entry to this list-map.
+            managedSql: { continueOnSGScriptError: false, scripts: [{ id: 1, sgScript: n.script }] },
+        }),
+    );
     return objects;
 }
 

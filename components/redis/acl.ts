@@ -48,17 +48,35 @@ const HELLO_CHANNEL = "__sentinel__:hello";
 export function appRules(app: Pick<AppConfig, "name" | "redisDb" | "redisKeyPatterns">): string {
     const keys = app.redisKeyPatterns.length > 0 ? app.redisKeyPatterns.map((p) => `~${p}`).join(" ") : "~*";
     return [
-        "resetchannels", keys, `&${app.name}:*`,
-        "-@all", "+@read", "+@write", "+@connection", "+@transaction", "+@pubsub",
-        "+eval", "+evalsha", "+eval_ro", "+evalsha_ro", "+script|load", "+script|exists", "+fcall", "+fcall_ro",
+        "resetchannels",
+        keys,
+        `&${app.name}:*`,
+        "-@all",
+        "+@read",
+        "+@write",
+        "+@connection",
+        "+@transaction",
+        "+@pubsub",
+        "+eval",
+        "+evalsha",
+        "+eval_ro",
+        "+evalsha_ro",
+        "+script|load",
+        "+script|exists",
+        "+fcall",
+        "+fcall_ro",
         // FLUSHDB/FLUSHALL/KEYS/CLIENT KILL/MONITOR...; INFO and ROLE back for client libraries' ready checks.
-        "-@dangerous", "+info", "+role",
+        "-@dangerous",
+        "+info",
+        "+role",
         // Only its own database index.
-        "-select", `+select|${app.redisDb}`,
+        "-select",
+        `+select|${app.redisDb}`,
     ].join(" ");
 }
 
-const MONITOR_DATA_RULES = "resetchannels -@all +ping +info +role +config|get +client|list +client|info +slowlog|get +slowlog|len +latency|latest +memory|stats +select +dbsize";
+const MONITOR_DATA_RULES =
+    "resetchannels -@all +ping +info +role +config|get +client|list +client|info +slowlog|get +slowlog|len +latency|latest +memory|stats +select +dbsize";
 const REPLICATION_RULES = "resetchannels -@all +psync +replconf +ping";
 /** What Sentinel sends a monitored instance (src/sentinel.c), with `+replicaof` beside `+slaveof`. */
 const SENTINEL_DATA_RULES = `resetchannels &${HELLO_CHANNEL} -@all +multi +exec +slaveof +replicaof +ping +info +role +publish +subscribe +config|rewrite +client|setname +client|kill +script|kill`;
@@ -96,19 +114,23 @@ export function renderDataAcl(mode: RedisMode, apps: readonly AppConfig[], passw
 }
 
 /** Commands a Sentinel-aware client needs (redis/docs sentinel.md "Sentinel Access Control List authentication"). */
-const SENTINEL_CLIENT_RULES = "resetchannels &+switch-master -@all +auth +hello +ping +role +command +client|setname +client|getname +client|id +subscribe " +
+const SENTINEL_CLIENT_RULES =
+    "resetchannels &+switch-master -@all +auth +hello +ping +role +command +client|setname +client|getname +client|id +subscribe " +
     "+sentinel|get-master-addr-by-name +sentinel|master +sentinel|masters +sentinel|replicas +sentinel|slaves +sentinel|sentinels +sentinel|myid";
 /** Sentinel to Sentinel: gossip, votes (src/sentinel.c). */
 const SENTINEL_PEER_RULES = `resetchannels &${HELLO_CHANNEL} -@all +auth +ping +publish +client|setname +sentinel|is-master-down-by-addr`;
 /** redis_exporter on a Sentinel (exporter/sentinels.go). */
-const SENTINEL_MONITOR_RULES = "resetchannels -@all +ping +info +client|setname +sentinel|masters +sentinel|master +sentinel|ckquorum +sentinel|sentinels +sentinel|slaves +sentinel|replicas";
+const SENTINEL_MONITOR_RULES =
+    "resetchannels -@all +ping +info +client|setname +sentinel|masters +sentinel|master +sentinel|ckquorum +sentinel|sentinels +sentinel|slaves +sentinel|replicas";
 
 /** `sentinel-users.acl` of every Sentinel: `default` is the clients' discovery user, with a password. */
 export function renderSentinelAcl(passwords: RedisPasswords): string {
-    return [
-        line("default", required(passwords.sentinelClient, "Sentinel client"), SENTINEL_CLIENT_RULES),
-        line(USERS.admin, passwords.admin, "&* +@all"),
-        line(USERS.sentinel, required(passwords.sentinel, "sentinel"), SENTINEL_PEER_RULES),
-        line(USERS.monitor, passwords.monitor, SENTINEL_MONITOR_RULES),
-    ].join("\n") + "\n";
+    return (
+        [
+            line("default", required(passwords.sentinelClient, "Sentinel client"), SENTINEL_CLIENT_RULES),
+            line(USERS.admin, passwords.admin, "&* +@all"),
+            line(USERS.sentinel, required(passwords.sentinel, "sentinel"), SENTINEL_PEER_RULES),
+            line(USERS.monitor, passwords.monitor, SENTINEL_MONITOR_RULES),
+        ].join("\n") + "\n"
+    );
 }

@@ -12,11 +12,24 @@ import { CONSUMER_LABEL } from "../labels";
 import { RedisPasswords, renderDataAcl, renderSentinelAcl } from "./acl";
 import { SECRET_CONTRACT_KEYS, contractKeys, redisEnv } from "./contract";
 import {
-    REDIS_ADMIN_ID, REDIS_MONITOR_ID, REDIS_REPLICATION_ID, REDIS_SENTINEL_CLIENT_ID, REDIS_SENTINEL_ID, redisAppCredentialId,
+    REDIS_ADMIN_ID,
+    REDIS_MONITOR_ID,
+    REDIS_REPLICATION_ID,
+    REDIS_SENTINEL_CLIENT_ID,
+    REDIS_SENTINEL_ID,
+    redisAppCredentialId,
 } from "./credentials";
 import { AUTH_FILES, FILES, TERMINATION_GRACE_SECONDS, TLS_FILES, renderFiles } from "./files";
 import {
-    EXPORTER_PORT, NAMES, POD_DIRS, REDIS_COMPONENT_TYPE, REDIS_PORT, RedisLayout, SENTINEL_PORT, kubernetesLayout, serviceFqdn,
+    EXPORTER_PORT,
+    NAMES,
+    POD_DIRS,
+    REDIS_COMPONENT_TYPE,
+    REDIS_PORT,
+    RedisLayout,
+    SENTINEL_PORT,
+    kubernetesLayout,
+    serviceFqdn,
 } from "./layout";
 import { redisAlertRules } from "./monitoring";
 
@@ -49,7 +62,11 @@ export interface RedisSentinelArgs {
 }
 
 function labels(component: "data" | "sentinel"): Record<string, string> {
-    return { "app.kubernetes.io/name": "redis", "app.kubernetes.io/component": component, "app.kubernetes.io/part-of": "data-platform" };
+    return {
+        "app.kubernetes.io/name": "redis",
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/part-of": "data-platform",
+    };
 }
 
 const CONTAINER_SECURITY: k8s.types.input.core.v1.SecurityContext = {
@@ -89,24 +106,46 @@ export class RedisSentinel extends pulumi.ComponentResource implements DataServi
 
         // ACL files: rendered from the passwords, stored (hashes only, still secret) in Key Vault, synced back.
         const pw = (id: string) => args.credentials.password(id);
-        const passwordInputs: Record<string, pulumi.Output<string>> = { admin: pw(REDIS_ADMIN_ID), monitor: pw(REDIS_MONITOR_ID) };
+        const passwordInputs: Record<string, pulumi.Output<string>> = {
+            admin: pw(REDIS_ADMIN_ID),
+            monitor: pw(REDIS_MONITOR_ID),
+        };
         if (sentinelMode) {
-            Object.assign(passwordInputs, { replication: pw(REDIS_REPLICATION_ID), sentinel: pw(REDIS_SENTINEL_ID), sentinelClient: pw(REDIS_SENTINEL_CLIENT_ID) });
+            Object.assign(passwordInputs, {
+                replication: pw(REDIS_REPLICATION_ID),
+                sentinel: pw(REDIS_SENTINEL_ID),
+                sentinelClient: pw(REDIS_SENTINEL_CLIENT_ID),
+            });
         }
-        const appPasswords = pulumi.all(Object.fromEntries(args.apps.map((a) => [a.name, pw(redisAppCredentialId(a.name))])));
-        const passwords: pulumi.Output<RedisPasswords> = pulumi.all([pulumi.all(passwordInputs), appPasswords])
+        const appPasswords = pulumi.all(
+            Object.fromEntries(args.apps.map((a) => [a.name, pw(redisAppCredentialId(a.name))])),
+        );
+        const passwords: pulumi.Output<RedisPasswords> = pulumi
+            .all([pulumi.all(passwordInputs), appPasswords])
             .apply(([roles, apps]) => ({ ...(roles as Omit<RedisPasswords, "apps"> & Record<string, string>), apps }));
-        const aclSecrets = [args.vault.writeSecret(`${name}-acl-data`, {
-            secretName: ACL_SECRET_NAMES.data,
-            value: pulumi.secret(passwords.apply((p) => renderDataAcl(redis.mode, args.apps, p))),
-            contentType: ACL_CONTENT_TYPE,
-        }, parent)];
+        const aclSecrets = [
+            args.vault.writeSecret(
+                `${name}-acl-data`,
+                {
+                    secretName: ACL_SECRET_NAMES.data,
+                    value: pulumi.secret(passwords.apply((p) => renderDataAcl(redis.mode, args.apps, p))),
+                    contentType: ACL_CONTENT_TYPE,
+                },
+                parent,
+            ),
+        ];
         if (sentinelMode) {
-            aclSecrets.push(args.vault.writeSecret(`${name}-acl-sentinel`, {
-                secretName: ACL_SECRET_NAMES.sentinel,
-                value: pulumi.secret(passwords.apply((p) => renderSentinelAcl(p))),
-                contentType: ACL_CONTENT_TYPE,
-            }, parent));
+            aclSecrets.push(
+                args.vault.writeSecret(
+                    `${name}-acl-sentinel`,
+                    {
+                        secretName: ACL_SECRET_NAMES.sentinel,
+                        value: pulumi.secret(passwords.apply((p) => renderSentinelAcl(p))),
+                        contentType: ACL_CONTENT_TYPE,
+                    },
+                    parent,
+                ),
+            );
         }
         const synced: [string, string][] = [
             [AUTH_FILES.dataAcl, ACL_SECRET_NAMES.data],
@@ -121,60 +160,109 @@ export class RedisSentinel extends pulumi.ComponentResource implements DataServi
                 [AUTH_FILES.sentinelClient, args.credentials.secretName(REDIS_SENTINEL_CLIENT_ID)],
             );
         }
-        const authSecret = args.syncer.syncSecret(`${name}-auth`, {
-            namespace: ns,
-            secretName: NAMES.auth,
-            data: synced.map(([secretKey, remoteKey]) => ({ secretKey, remoteKey })),
-            dependsOn: [...aclSecrets, ...(args.dependsOn ?? [])],
-        }, parent);
+        const authSecret = args.syncer.syncSecret(
+            `${name}-auth`,
+            {
+                namespace: ns,
+                secretName: NAMES.auth,
+                data: synced.map(([secretKey, remoteKey]) => ({ secretKey, remoteKey })),
+                dependsOn: [...aclSecrets, ...(args.dependsOn ?? [])],
+            },
+            parent,
+        );
 
         const files = renderFiles(redis, this.layout);
-        const configMap = new k8s.core.v1.ConfigMap(`${name}-config`, {
-            metadata: { name: NAMES.config, namespace: ns, labels: labels("data") },
-            data: files,
-        }, parent);
+        const configMap = new k8s.core.v1.ConfigMap(
+            `${name}-config`,
+            {
+                metadata: { name: NAMES.config, namespace: ns, labels: labels("data") },
+                data: files,
+            },
+            parent,
+        );
         // Pods restart when the rendered files change (the Secret's content is not known here; ESO refreshes it in place).
         const checksum = crypto.createHash("sha256").update(JSON.stringify(files)).digest("hex");
 
         const tlsReady: pulumi.Resource[] = [];
         if (redis.tls && !redis.tlsSecretName) {
-            tlsReady.push(new k8s.apiextensions.CustomResource(`${name}-cert`, {
-                apiVersion: "cert-manager.io/v1",
-                kind: "Certificate",
-                metadata: { name: NAMES.tls, namespace: ns, labels: labels("data") },
-                spec: {
-                    secretName: NAMES.tls,
-                    issuerRef: { name: redis.tlsIssuerName, kind: redis.tlsIssuerKind, group: "cert-manager.io" },
-                    dnsNames: [NAMES.dataHeadless, NAMES.sentinel].flatMap((svc) => [serviceFqdn(svc, ns), `*.${serviceFqdn(svc, ns)}`]),
-                    usages: ["server auth", "client auth", "digital signature", "key encipherment"],
-                    privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
-                    duration: "2160h",
-                    renewBefore: "360h",
-                },
-            }, parent));
+            tlsReady.push(
+                new k8s.apiextensions.CustomResource(
+                    `${name}-cert`,
+                    {
+                        apiVersion: "cert-manager.io/v1",
+                        kind: "Certificate",
+                        metadata: { name: NAMES.tls, namespace: ns, labels: labels("data") },
+                        spec: {
+                            secretName: NAMES.tls,
+                            issuerRef: {
+                                name: redis.tlsIssuerName,
+                                kind: redis.tlsIssuerKind,
+                                group: "cert-manager.io",
+                            },
+                            dnsNames: [NAMES.dataHeadless, NAMES.sentinel].flatMap((svc) => [
+                                serviceFqdn(svc, ns),
+                                `*.${serviceFqdn(svc, ns)}`,
+                            ]),
+                            usages: ["server auth", "client auth", "digital signature", "key encipherment"],
+                            privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
+                            duration: "2160h",
+                            renewBefore: "360h",
+                        },
+                    },
+                    parent,
+                ),
+            );
         }
         const tlsSecretName = redis.tlsSecretName ?? NAMES.tls;
 
         const metricsPort = redis.monitoring ? [{ name: "metrics", port: EXPORTER_PORT, targetPort: "metrics" }] : [];
-        const dataService = new k8s.core.v1.Service(`${name}-data-svc`, {
-            metadata: { name: NAMES.dataHeadless, namespace: ns, labels: labels("data") },
-            spec: {
-                clusterIP: "None",
-                // Peers and Sentinels resolve a pod before it is Ready (a replica is not Ready until it synced).
-                publishNotReadyAddresses: true,
-                selector: labels("data"),
-                ports: [{ name: "redis", port: REDIS_PORT, targetPort: "redis" }, ...metricsPort],
+        const dataService = new k8s.core.v1.Service(
+            `${name}-data-svc`,
+            {
+                metadata: { name: NAMES.dataHeadless, namespace: ns, labels: labels("data") },
+                spec: {
+                    clusterIP: "None",
+                    // Peers and Sentinels resolve a pod before it is Ready (a replica is not Ready until it synced).
+                    publishNotReadyAddresses: true,
+                    selector: labels("data"),
+                    ports: [{ name: "redis", port: REDIS_PORT, targetPort: "redis" }, ...metricsPort],
+                },
             },
-        }, parent);
+            parent,
+        );
 
         const volumes = (component: "data" | "sentinel"): k8s.types.input.core.v1.Volume[] => {
-            const keys = component === "data"
-                ? [AUTH_FILES.dataAcl, AUTH_FILES.admin, AUTH_FILES.monitor, ...(sentinelMode ? [AUTH_FILES.replication, AUTH_FILES.sentinelClient] : [])]
-                : [AUTH_FILES.sentinelAcl, AUTH_FILES.sentinel, AUTH_FILES.monitor, AUTH_FILES.sentinelClient];
+            const keys =
+                component === "data"
+                    ? [
+                          AUTH_FILES.dataAcl,
+                          AUTH_FILES.admin,
+                          AUTH_FILES.monitor,
+                          ...(sentinelMode ? [AUTH_FILES.replication, AUTH_FILES.sentinelClient] : []),
+                      ]
+                    : [AUTH_FILES.sentinelAcl, AUTH_FILES.sentinel, AUTH_FILES.monitor, AUTH_FILES.sentinelClient];
             return [
                 { name: "config", configMap: { name: configMap.metadata.name, defaultMode: 0o444 } },
-                { name: "auth", secret: { secretName: NAMES.auth, defaultMode: 0o440, items: keys.map((key) => ({ key, path: key })) } },
-                ...(redis.tls ? [{ name: "tls", secret: { secretName: tlsSecretName, defaultMode: 0o440, items: Object.values(TLS_FILES).map((key) => ({ key, path: key })) } }] : []),
+                {
+                    name: "auth",
+                    secret: {
+                        secretName: NAMES.auth,
+                        defaultMode: 0o440,
+                        items: keys.map((key) => ({ key, path: key })),
+                    },
+                },
+                ...(redis.tls
+                    ? [
+                          {
+                              name: "tls",
+                              secret: {
+                                  secretName: tlsSecretName,
+                                  defaultMode: 0o440,
+                                  items: Object.values(TLS_FILES).map((key) => ({ key, path: key })),
+                              },
+                          },
+                      ]
+                    : []),
                 // Generated config holds masterauth: keep it in memory only.
                 { name: "run", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
                 { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
@@ -194,68 +282,126 @@ export class RedisSentinel extends pulumi.ComponentResource implements DataServi
             { name: "SELF_PORT", value: String(port) },
         ];
         const script = (file: string) => ["sh", `${POD_DIRS.config}/${file}`];
-        const exporter = (service: string, port: number): k8s.types.input.core.v1.Container[] => redis.monitoring ? [{
-            name: "exporter",
-            image: redis.exporterImage,
-            env: [
-                ...selfEnv(service, port),
-                { name: "REDIS_ADDR", value: `${redis.tls ? "rediss" : "redis"}://$(SELF_HOST):${port}` },
-                { name: "REDIS_USER", value: "monitor" },
-                { name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: NAMES.auth, key: AUTH_FILES.monitor } } },
-                ...(redis.tls ? [{ name: "REDIS_EXPORTER_TLS_CA_CERT_FILE", value: `${POD_DIRS.tls}/${TLS_FILES.ca}` }] : []),
-            ],
-            ports: [{ name: "metrics", containerPort: EXPORTER_PORT }],
-            resources: { requests: EXPORTER_RESOURCES, limits: EXPORTER_RESOURCES },
-            securityContext: CONTAINER_SECURITY,
-            volumeMounts: redis.tls ? [{ name: "tls", mountPath: POD_DIRS.tls, readOnly: true }] : [],
-        }] : [];
-        const scheduling = (component: "data" | "sentinel"): Pick<k8s.types.input.core.v1.PodSpec, "affinity" | "topologySpreadConstraints"> => sentinelMode ? {
-            // Hard: two members of a group on one node would fail together.
-            affinity: {
-                podAntiAffinity: {
-                    requiredDuringSchedulingIgnoredDuringExecution: [{ labelSelector: { matchLabels: labels(component) }, topologyKey: "kubernetes.io/hostname" }],
-                },
-            },
-            topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: labels(component) } }],
-        } : {};
-        const stateful = { parent: this, protect: args.protect, retainOnDelete: true, dependsOn: [authSecret, ...tlsReady] };
+        const exporter = (service: string, port: number): k8s.types.input.core.v1.Container[] =>
+            redis.monitoring
+                ? [
+                      {
+                          name: "exporter",
+                          image: redis.exporterImage,
+                          env: [
+                              ...selfEnv(service, port),
+                              { name: "REDIS_ADDR", value: `${redis.tls ? "rediss" : "redis"}://$(SELF_HOST):${port}` },
+                              { name: "REDIS_USER", value: "monitor" },
+                              {
+                                  name: "REDIS_PASSWORD",
+                                  valueFrom: { secretKeyRef: { name: NAMES.auth, key: AUTH_FILES.monitor } },
+                              },
+                              ...(redis.tls
+                                  ? [
+                                        {
+                                            name: "REDIS_EXPORTER_TLS_CA_CERT_FILE",
+                                            value: `${POD_DIRS.tls}/${TLS_FILES.ca}`,
+                                        },
+                                    ]
+                                  : []),
+                          ],
+                          ports: [{ name: "metrics", containerPort: EXPORTER_PORT }],
+                          resources: { requests: EXPORTER_RESOURCES, limits: EXPORTER_RESOURCES },
+                          securityContext: CONTAINER_SECURITY,
+                          volumeMounts: redis.tls ? [{ name: "tls", mountPath: POD_DIRS.tls, readOnly: true }] : [],
+                      },
+                  ]
+                : [];
+        const scheduling = (
+            component: "data" | "sentinel",
+        ): Pick<k8s.types.input.core.v1.PodSpec, "affinity" | "topologySpreadConstraints"> =>
+            sentinelMode
+                ? {
+                      // Hard: two members of a group on one node would fail together.
+                      affinity: {
+                          podAntiAffinity: {
+                              requiredDuringSchedulingIgnoredDuringExecution: [
+                                  {
+                                      labelSelector: { matchLabels: labels(component) },
+                                      topologyKey: "kubernetes.io/hostname",
+                                  },
+                              ],
+                          },
+                      },
+                      topologySpreadConstraints: [
+                          {
+                              maxSkew: 1,
+                              topologyKey: "topology.kubernetes.io/zone",
+                              whenUnsatisfiable: "ScheduleAnyway",
+                              labelSelector: { matchLabels: labels(component) },
+                          },
+                      ],
+                  }
+                : {};
+        const stateful = {
+            parent: this,
+            protect: args.protect,
+            retainOnDelete: true,
+            dependsOn: [authSecret, ...tlsReady],
+        };
 
         // One shape for both groups; they differ in their container, exporter target, volume size and grace period.
-        const groupStatefulSet = (component: "data" | "sentinel", group: {
-            serviceName: pulumi.Input<string>;
-            replicas: number;
-            container: k8s.types.input.core.v1.Container;
-            exporterHost: string;
-            port: number;
-            storage: string;
-            podSpec?: Pick<k8s.types.input.core.v1.PodSpec, "terminationGracePeriodSeconds">;
-        }) => new k8s.apps.v1.StatefulSet(`${name}-${component}`, {
-            metadata: { name: component === "data" ? NAMES.data : NAMES.sentinel, namespace: ns, labels: labels(component) },
-            spec: {
-                serviceName: group.serviceName,
-                replicas: group.replicas,
-                // The start script, not start order, prevents a second master; OrderedReady would deadlock a full
-                // restart (a replica of a dead master is never Ready, so the pods after it would never start).
-                podManagementPolicy: "Parallel",
-                updateStrategy: { type: "RollingUpdate" },
-                selector: { matchLabels: labels(component) },
-                template: {
-                    metadata: { labels: labels(component), annotations: { "data-platform.io/config-checksum": checksum } },
+        const groupStatefulSet = (
+            component: "data" | "sentinel",
+            group: {
+                serviceName: pulumi.Input<string>;
+                replicas: number;
+                container: k8s.types.input.core.v1.Container;
+                exporterHost: string;
+                port: number;
+                storage: string;
+                podSpec?: Pick<k8s.types.input.core.v1.PodSpec, "terminationGracePeriodSeconds">;
+            },
+        ) =>
+            new k8s.apps.v1.StatefulSet(
+                `${name}-${component}`,
+                {
+                    metadata: {
+                        name: component === "data" ? NAMES.data : NAMES.sentinel,
+                        namespace: ns,
+                        labels: labels(component),
+                    },
                     spec: {
-                        automountServiceAccountToken: false,
-                        securityContext: POD_SECURITY,
-                        ...group.podSpec,
-                        ...scheduling(component),
-                        containers: [group.container, ...exporter(group.exporterHost, group.port)],
-                        volumes: volumes(component),
+                        serviceName: group.serviceName,
+                        replicas: group.replicas,
+                        // The start script, not start order, prevents a second master; OrderedReady would deadlock a full
+                        // restart (a replica of a dead master is never Ready, so the pods after it would never start).
+                        podManagementPolicy: "Parallel",
+                        updateStrategy: { type: "RollingUpdate" },
+                        selector: { matchLabels: labels(component) },
+                        template: {
+                            metadata: {
+                                labels: labels(component),
+                                annotations: { "data-platform.io/config-checksum": checksum },
+                            },
+                            spec: {
+                                automountServiceAccountToken: false,
+                                securityContext: POD_SECURITY,
+                                ...group.podSpec,
+                                ...scheduling(component),
+                                containers: [group.container, ...exporter(group.exporterHost, group.port)],
+                                volumes: volumes(component),
+                            },
+                        },
+                        volumeClaimTemplates: [
+                            {
+                                metadata: { name: "data", labels: labels(component) },
+                                spec: {
+                                    accessModes: ["ReadWriteOnce"],
+                                    storageClassName: args.storageClass,
+                                    resources: { requests: { storage: group.storage } },
+                                },
+                            },
+                        ],
                     },
                 },
-                volumeClaimTemplates: [{
-                    metadata: { name: "data", labels: labels(component) },
-                    spec: { accessModes: ["ReadWriteOnce"], storageClassName: args.storageClass, resources: { requests: { storage: group.storage } } },
-                }],
-            },
-        }, stateful);
+                stateful,
+            );
 
         const dataResources = { cpu: redis.cpu, memory: redis.memory };
         const dataSet = groupStatefulSet("data", {
@@ -275,40 +421,84 @@ export class RedisSentinel extends pulumi.ComponentResource implements DataServi
                 securityContext: CONTAINER_SECURITY,
                 volumeMounts: mounts("data"),
                 // Long enough to load a large AOF.
-                startupProbe: { exec: { command: script(FILES.liveRedis) }, periodSeconds: 5, timeoutSeconds: 5, failureThreshold: 120 },
-                livenessProbe: { exec: { command: script(FILES.liveRedis) }, periodSeconds: 10, timeoutSeconds: 6, failureThreshold: 6 },
-                readinessProbe: { exec: { command: script(FILES.readyRedis) }, periodSeconds: 5, timeoutSeconds: 6, failureThreshold: 2 },
+                startupProbe: {
+                    exec: { command: script(FILES.liveRedis) },
+                    periodSeconds: 5,
+                    timeoutSeconds: 5,
+                    failureThreshold: 120,
+                },
+                livenessProbe: {
+                    exec: { command: script(FILES.liveRedis) },
+                    periodSeconds: 10,
+                    timeoutSeconds: 6,
+                    failureThreshold: 6,
+                },
+                readinessProbe: {
+                    exec: { command: script(FILES.readyRedis) },
+                    periodSeconds: 5,
+                    timeoutSeconds: 6,
+                    failureThreshold: 2,
+                },
                 ...(sentinelMode ? { lifecycle: { preStop: { exec: { command: script(FILES.preStopRedis) } } } } : {}),
             },
         });
         const workloads: pulumi.Resource[] = [dataSet];
 
         const consumers = { namespaceSelector: { matchLabels: { [CONSUMER_LABEL]: "true" } } };
-        const ownPods = [{ podSelector: { matchLabels: labels("data") } }, ...(sentinelMode ? [{ podSelector: { matchLabels: labels("sentinel") } }] : [])];
-        const metricsIngress = redis.monitoring ? [{
-            from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": redis.monitoringNamespace } } }],
-            ports: [{ protocol: "TCP", port: EXPORTER_PORT }],
-        }] : [];
-        const networkPolicy = (component: "data" | "sentinel", port: number) => new k8s.networking.v1.NetworkPolicy(`${name}-${component}-netpol`, {
-            metadata: { name: component === "data" ? NAMES.data : NAMES.sentinel, namespace: ns, labels: labels(component) },
-            spec: {
-                podSelector: { matchLabels: labels(component) },
-                policyTypes: ["Ingress"],
-                ingress: [{ from: [consumers, ...ownPods], ports: [{ protocol: "TCP", port }] }, ...metricsIngress],
-            },
-        }, parent);
+        const ownPods = [
+            { podSelector: { matchLabels: labels("data") } },
+            ...(sentinelMode ? [{ podSelector: { matchLabels: labels("sentinel") } }] : []),
+        ];
+        const metricsIngress = redis.monitoring
+            ? [
+                  {
+                      from: [
+                          {
+                              namespaceSelector: {
+                                  matchLabels: { "kubernetes.io/metadata.name": redis.monitoringNamespace },
+                              },
+                          },
+                      ],
+                      ports: [{ protocol: "TCP", port: EXPORTER_PORT }],
+                  },
+              ]
+            : [];
+        const networkPolicy = (component: "data" | "sentinel", port: number) =>
+            new k8s.networking.v1.NetworkPolicy(
+                `${name}-${component}-netpol`,
+                {
+                    metadata: {
+                        name: component === "data" ? NAMES.data : NAMES.sentinel,
+                        namespace: ns,
+                        labels: labels(component),
+                    },
+                    spec: {
+                        podSelector: { matchLabels: labels(component) },
+                        policyTypes: ["Ingress"],
+                        ingress: [
+                            { from: [consumers, ...ownPods], ports: [{ protocol: "TCP", port }] },
+                            ...metricsIngress,
+                        ],
+                    },
+                },
+                parent,
+            );
         networkPolicy("data", REDIS_PORT);
 
         if (sentinelMode) {
-            const sentinelService = new k8s.core.v1.Service(`${name}-sentinel-svc`, {
-                metadata: { name: NAMES.sentinel, namespace: ns, labels: labels("sentinel") },
-                spec: {
-                    clusterIP: "None",
-                    publishNotReadyAddresses: true,
-                    selector: labels("sentinel"),
-                    ports: [{ name: "sentinel", port: SENTINEL_PORT, targetPort: "sentinel" }, ...metricsPort],
+            const sentinelService = new k8s.core.v1.Service(
+                `${name}-sentinel-svc`,
+                {
+                    metadata: { name: NAMES.sentinel, namespace: ns, labels: labels("sentinel") },
+                    spec: {
+                        clusterIP: "None",
+                        publishNotReadyAddresses: true,
+                        selector: labels("sentinel"),
+                        ports: [{ name: "sentinel", port: SENTINEL_PORT, targetPort: "sentinel" }, ...metricsPort],
+                    },
                 },
-            }, parent);
+                parent,
+            );
             const sentinelSet = groupStatefulSet("sentinel", {
                 serviceName: sentinelService.metadata.name,
                 replicas: this.layout.sentinels.length,
@@ -325,39 +515,73 @@ export class RedisSentinel extends pulumi.ComponentResource implements DataServi
                     securityContext: CONTAINER_SECURITY,
                     volumeMounts: mounts("sentinel"),
                     // Generous: a Sentinel in TILT or under load answers slowly and must not be restarted for it.
-                    livenessProbe: { exec: { command: script(FILES.readySentinel) }, periodSeconds: 10, timeoutSeconds: 6, failureThreshold: 6 },
-                    readinessProbe: { exec: { command: script(FILES.readySentinel) }, periodSeconds: 5, timeoutSeconds: 6, failureThreshold: 2 },
+                    livenessProbe: {
+                        exec: { command: script(FILES.readySentinel) },
+                        periodSeconds: 10,
+                        timeoutSeconds: 6,
+                        failureThreshold: 6,
+                    },
+                    readinessProbe: {
+                        exec: { command: script(FILES.readySentinel) },
+                        periodSeconds: 5,
+                        timeoutSeconds: 6,
+                        failureThreshold: 2,
+                    },
                 },
             });
             workloads.push(sentinelSet);
             networkPolicy("sentinel", SENTINEL_PORT);
             for (const component of ["data", "sentinel"] as const) {
-                new k8s.policy.v1.PodDisruptionBudget(`${name}-${component}-pdb`, {
-                    metadata: { name: component === "data" ? NAMES.data : NAMES.sentinel, namespace: ns, labels: labels(component) },
-                    spec: { maxUnavailable: 1, selector: { matchLabels: labels(component) } },
-                }, parent);
+                new k8s.policy.v1.PodDisruptionBudget(
+                    `${name}-${component}-pdb`,
+                    {
+                        metadata: {
+                            name: component === "data" ? NAMES.data : NAMES.sentinel,
+                            namespace: ns,
+                            labels: labels(component),
+                        },
+                        spec: { maxUnavailable: 1, selector: { matchLabels: labels(component) } },
+                    },
+                    parent,
+                );
             }
         }
 
         if (redis.monitoring) {
-            new k8s.apiextensions.CustomResource(`${name}-monitor`, {
-                apiVersion: "monitoring.coreos.com/v1",
-                kind: "ServiceMonitor",
-                metadata: { name: NAMES.data, namespace: ns, labels: labels("data") },
-                spec: {
-                    selector: { matchLabels: { "app.kubernetes.io/name": "redis", "app.kubernetes.io/part-of": "data-platform" } },
-                    endpoints: [{ port: "metrics", interval: "30s" }],
+            new k8s.apiextensions.CustomResource(
+                `${name}-monitor`,
+                {
+                    apiVersion: "monitoring.coreos.com/v1",
+                    kind: "ServiceMonitor",
+                    metadata: { name: NAMES.data, namespace: ns, labels: labels("data") },
+                    spec: {
+                        selector: {
+                            matchLabels: {
+                                "app.kubernetes.io/name": "redis",
+                                "app.kubernetes.io/part-of": "data-platform",
+                            },
+                        },
+                        endpoints: [{ port: "metrics", interval: "30s" }],
+                    },
                 },
-            }, { parent: this, dependsOn: workloads });
-            new k8s.apiextensions.CustomResource(`${name}-alerts`, {
-                apiVersion: "monitoring.coreos.com/v1",
-                kind: "PrometheusRule",
-                metadata: { name: NAMES.data, namespace: ns, labels: labels("data") },
-                spec: { groups: [{ name: "redis", rules: redisAlertRules(redis, ns) }] },
-            }, parent);
+                { parent: this, dependsOn: workloads },
+            );
+            new k8s.apiextensions.CustomResource(
+                `${name}-alerts`,
+                {
+                    apiVersion: "monitoring.coreos.com/v1",
+                    kind: "PrometheusRule",
+                    metadata: { name: NAMES.data, namespace: ns, labels: labels("data") },
+                    spec: { groups: [{ name: "redis", rules: redisAlertRules(redis, ns) }] },
+                },
+                parent,
+            );
         }
 
-        this.registerOutputs({ mode: redis.mode, sentinelHosts: this.layout.sentinels.map((s) => `${s.host}:${s.port}`) });
+        this.registerOutputs({
+            mode: redis.mode,
+            sentinelHosts: this.layout.sentinels.map((s) => `${s.host}:${s.port}`),
+        });
     }
 
     /** The application's Redis contract; password-bearing values are secret. */
@@ -366,8 +590,11 @@ export class RedisSentinel extends pulumi.ComponentResource implements DataServi
         const password = this.credentials.password(redisAppCredentialId(app.name));
         const sentinelPassword = sentinelMode ? this.credentials.password(REDIS_SENTINEL_CLIENT_ID) : pulumi.output("");
         const plain = redisEnv({ redis: this.redis, layout: this.layout, app, password: "", sentinelPassword: "" });
-        const full = pulumi.all([password, sentinelPassword])
-            .apply(([p, s]) => redisEnv({ redis: this.redis, layout: this.layout, app, password: p, sentinelPassword: s }));
+        const full = pulumi
+            .all([password, sentinelPassword])
+            .apply(([p, s]) =>
+                redisEnv({ redis: this.redis, layout: this.layout, app, password: p, sentinelPassword: s }),
+            );
         const env: Env = {};
         for (const key of contractKeys(this.redis)) {
             env[key] = SECRET_CONTRACT_KEYS.includes(key) ? pulumi.secret(full.apply((e) => e[key])) : plain[key];

@@ -5,7 +5,13 @@ import { appUserName } from "./acl";
 import type { RedisLayout } from "./layout";
 
 export const SENTINEL_CONTRACT_KEYS = [
-    "REDIS_SENTINEL_HOSTS", "REDIS_SENTINEL_MASTER", "REDIS_USERNAME", "REDIS_PASSWORD", "REDIS_DB", "REDIS_SENTINEL_PASSWORD", "REDIS_TLS",
+    "REDIS_SENTINEL_HOSTS",
+    "REDIS_SENTINEL_MASTER",
+    "REDIS_USERNAME",
+    "REDIS_PASSWORD",
+    "REDIS_DB",
+    "REDIS_SENTINEL_PASSWORD",
+    "REDIS_TLS",
 ] as const;
 /** Standalone: one URL (helper D's contract, components/contract.ts, fixes these key sets). */
 export const STANDALONE_CONTRACT_KEYS = ["REDIS_URL", "REDIS_TLS"] as const;

@@ -22,6 +22,7 @@ export function redisAppCredentialId(appName: string): string {
 
 /** Every credential id the Redis service reads, for the configured mode. */
 export function redisCredentialIds(config: Pick<PlatformConfig, "redis" | "apps">): string[] {
-    const sentinel = config.redis.mode === "sentinel" ? [REDIS_REPLICATION_ID, REDIS_SENTINEL_ID, REDIS_SENTINEL_CLIENT_ID] : [];
+    const sentinel =
+        config.redis.mode === "sentinel" ? [REDIS_REPLICATION_ID, REDIS_SENTINEL_ID, REDIS_SENTINEL_CLIENT_ID] : [];
     return [REDIS_ADMIN_ID, REDIS_MONITOR_ID, ...sentinel, ...config.apps.map((a) => redisAppCredentialId(a.name))];
 }

@@ -73,62 +73,70 @@ function tlsLines(redis: RedisConfig, layout: RedisLayout): string[] {
 /** Base redis.conf of every data node (the start script appends port, announce address, credentials, role). */
 export function renderRedisConf(redis: RedisConfig, layout: RedisLayout): string {
     const sentinel = redis.mode === "sentinel";
-    return [
-        "# Rendered by data-platform. Appended at start: port, replica-announce-*, masteruser/masterauth, replicaof.",
-        "bind * -::*",
-        "# The default user is off and has no password: ACLs are the access control.",
-        "protected-mode no",
-        `dir ${layout.dirs.data}`,
-        `aclfile ${layout.dirs.auth}/${AUTH_FILES.dataAcl}`,
-        `databases ${redis.databases}`,
-        "appendonly yes",
-        "appendfsync everysec",
-        "aof-use-rdb-preamble yes",
-        "save \"\"",
-        `maxmemory ${redis.maxmemory}`,
-        `maxmemory-policy ${redis.maxmemoryPolicy}`,
-        "tcp-keepalive 60",
-        "# A SIGTERM-ed master waits this long for lagging replicas.",
-        "shutdown-timeout 10",
-        ...(sentinel ? [
-            "# Bound the writes an isolated master can accept (redis/docs sentinel.md, Example 2).",
-            "min-replicas-to-write 1",
-            `min-replicas-max-lag ${MIN_REPLICAS_MAX_LAG}`,
-            "replica-read-only yes",
-            "replica-serve-stale-data yes",
-            "replica-priority 100",
-            "repl-diskless-sync yes",
-            "repl-backlog-size 64mb",
-        ] : []),
-        ...tlsLines(redis, layout),
-    ].join("\n") + "\n";
+    return (
+        [
+            "# Rendered by data-platform. Appended at start: port, replica-announce-*, masteruser/masterauth, replicaof.",
+            "bind * -::*",
+            "# The default user is off and has no password: ACLs are the access control.",
+            "protected-mode no",
+            `dir ${layout.dirs.data}`,
+            `aclfile ${layout.dirs.auth}/${AUTH_FILES.dataAcl}`,
+            `databases ${redis.databases}`,
+            "appendonly yes",
+            "appendfsync everysec",
+            "aof-use-rdb-preamble yes",
+            'save ""',
+            `maxmemory ${redis.maxmemory}`,
+            `maxmemory-policy ${redis.maxmemoryPolicy}`,
+            "tcp-keepalive 60",
+            "# A SIGTERM-ed master waits this long for lagging replicas.",
+            "shutdown-timeout 10",
+            ...(sentinel
+                ? [
+                      "# Bound the writes an isolated master can accept (redis/docs sentinel.md, Example 2).",
+                      "min-replicas-to-write 1",
+                      `min-replicas-max-lag ${MIN_REPLICAS_MAX_LAG}`,
+                      "replica-read-only yes",
+                      "replica-serve-stale-data yes",
+                      "replica-priority 100",
+                      "repl-diskless-sync yes",
+                      "repl-backlog-size 64mb",
+                  ]
+                : []),
+            ...tlsLines(redis, layout),
+        ].join("\n") + "\n"
+    );
 }
 
 /** Global part of sentinel.conf. */
 export function renderSentinelConf(redis: RedisConfig, layout: RedisLayout): string {
-    return [
-        "# Rendered by data-platform. Appended at start: port, announce-ip/port, sentinel-pass, state (monitor, epochs, known peers).",
-        "bind * -::*",
-        "protected-mode no",
-        `dir ${layout.dirs.sentinelData}`,
-        `aclfile ${layout.dirs.auth}/${AUTH_FILES.sentinelAcl}`,
-        "sentinel resolve-hostnames yes",
-        "sentinel announce-hostnames yes",
-        "sentinel deny-scripts-reconfig yes",
-        `sentinel sentinel-user ${USERS.sentinel}`,
-        ...tlsLines(redis, layout),
-    ].join("\n") + "\n";
+    return (
+        [
+            "# Rendered by data-platform. Appended at start: port, announce-ip/port, sentinel-pass, state (monitor, epochs, known peers).",
+            "bind * -::*",
+            "protected-mode no",
+            `dir ${layout.dirs.sentinelData}`,
+            `aclfile ${layout.dirs.auth}/${AUTH_FILES.sentinelAcl}`,
+            "sentinel resolve-hostnames yes",
+            "sentinel announce-hostnames yes",
+            "sentinel deny-scripts-reconfig yes",
+            `sentinel sentinel-user ${USERS.sentinel}`,
+            ...tlsLines(redis, layout),
+        ].join("\n") + "\n"
+    );
 }
 
 /** Settings of the monitored master; they follow the `sentinel monitor` line. */
 export function renderSentinelMasterConf(redis: RedisConfig): string {
     const m = redis.masterName;
-    return [
-        `sentinel down-after-milliseconds ${m} ${redis.downAfterMilliseconds}`,
-        `sentinel failover-timeout ${m} ${redis.failoverTimeoutMilliseconds}`,
-        `sentinel parallel-syncs ${m} 1`,
-        `sentinel auth-user ${m} ${USERS.sentinel}`,
-    ].join("\n") + "\n";
+    return (
+        [
+            `sentinel down-after-milliseconds ${m} ${redis.downAfterMilliseconds}`,
+            `sentinel failover-timeout ${m} ${redis.failoverTimeoutMilliseconds}`,
+            `sentinel parallel-syncs ${m} 1`,
+            `sentinel auth-user ${m} ${USERS.sentinel}`,
+        ].join("\n") + "\n"
+    );
 }
 
 function endpoints(list: readonly Endpoint[]): string {

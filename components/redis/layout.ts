@@ -75,9 +75,15 @@ export function kubernetesLayout(redis: RedisConfig, namespace: string): RedisLa
     const sentinelMode = redis.mode === "sentinel";
     const dataCount = sentinelMode ? redis.replicas : 1;
     return {
-        dataNodes: Array.from({ length: dataCount }, (_, i) => ({ host: podFqdn(NAMES.data, i, NAMES.dataHeadless, namespace), port: REDIS_PORT })),
+        dataNodes: Array.from({ length: dataCount }, (_, i) => ({
+            host: podFqdn(NAMES.data, i, NAMES.dataHeadless, namespace),
+            port: REDIS_PORT,
+        })),
         sentinels: sentinelMode
-            ? Array.from({ length: redis.sentinels }, (_, i) => ({ host: podFqdn(NAMES.sentinel, i, NAMES.sentinel, namespace), port: SENTINEL_PORT }))
+            ? Array.from({ length: redis.sentinels }, (_, i) => ({
+                  host: podFqdn(NAMES.sentinel, i, NAMES.sentinel, namespace),
+                  port: SENTINEL_PORT,
+              }))
             : [],
         dirs: POD_DIRS,
     };

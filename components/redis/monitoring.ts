@@ -11,26 +11,68 @@ export interface AlertRule {
 
 export function redisAlertRules(redis: RedisConfig, namespace: string): AlertRule[] {
     const sel = `namespace="${namespace}"`;
-    const rule = (alert: string, expr: string, duration: string, severity: string, summary: string): AlertRule =>
-        ({ alert, expr, for: duration, labels: { severity }, annotations: { summary } });
+    const rule = (alert: string, expr: string, duration: string, severity: string, summary: string): AlertRule => ({
+        alert,
+        expr,
+        for: duration,
+        labels: { severity },
+        annotations: { summary },
+    });
     const rules = [
-        rule("RedisMemoryHigh", `redis_memory_used_bytes{${sel}} / (redis_memory_max_bytes{${sel}} > 0) > 0.9`, "5m", "warning",
-            `Redis {{ $labels.pod }} uses over 90% of maxmemory (${redis.maxmemory}, policy ${redis.maxmemoryPolicy})`),
-        rule("RedisDown", `redis_up{${sel}} == 0`, "1m", "critical", "redis_exporter cannot reach Redis {{ $labels.pod }}"),
+        rule(
+            "RedisMemoryHigh",
+            `redis_memory_used_bytes{${sel}} / (redis_memory_max_bytes{${sel}} > 0) > 0.9`,
+            "5m",
+            "warning",
+            `Redis {{ $labels.pod }} uses over 90% of maxmemory (${redis.maxmemory}, policy ${redis.maxmemoryPolicy})`,
+        ),
+        rule(
+            "RedisDown",
+            `redis_up{${sel}} == 0`,
+            "1m",
+            "critical",
+            "redis_exporter cannot reach Redis {{ $labels.pod }}",
+        ),
     ];
     if (redis.mode === "standalone") {
         return rules;
     }
     return [
-        rule("RedisNoMaster", `count(redis_instance_info{${sel},role="master"}) == 0 or absent(redis_instance_info{${sel},role="master"})`, "1m", "critical",
-            "no Redis data node reports role master"),
-        rule("RedisTwoMasters", `count(redis_instance_info{${sel},role="master"}) > 1`, "30s", "critical",
-            "more than one Redis data node reports role master (split brain)"),
-        rule("RedisSentinelQuorumLost", `redis_sentinel_master_ckquorum_status{${sel}} == 0 or redis_sentinel_master_ok_sentinels{${sel}} < ${redis.quorum}`, "1m", "critical",
-            `Sentinel {{ $labels.pod }} cannot reach a quorum (${redis.quorum}) for a failover`),
-        rule("RedisSentinelTilt", `redis_sentinel_tilt{${sel}} > 0`, "1m", "warning", "Sentinel {{ $labels.pod }} is in TILT mode and does not act"),
-        rule("RedisReplicationBroken", `redis_master_link_up{${sel}} == 0 or max(redis_connected_slaves{${sel}}) < ${redis.replicas - 1}`, "2m", "critical",
-            `a replica lost its link to the master, or the master has fewer than ${redis.replicas - 1} replicas`),
+        rule(
+            "RedisNoMaster",
+            `count(redis_instance_info{${sel},role="master"}) == 0 or absent(redis_instance_info{${sel},role="master"})`,
+            "1m",
+            "critical",
+            "no Redis data node reports role master",
+        ),
+        rule(
+            "RedisTwoMasters",
+            `count(redis_instance_info{${sel},role="master"}) > 1`,
+            "30s",
+            "critical",
+            "more than one Redis data node reports role master (split brain)",
+        ),
+        rule(
+            "RedisSentinelQuorumLost",
+            `redis_sentinel_master_ckquorum_status{${sel}} == 0 or redis_sentinel_master_ok_sentinels{${sel}} < ${redis.quorum}`,
+            "1m",
+            "critical",
+            `Sentinel {{ $labels.pod }} cannot reach a quorum (${redis.quorum}) for a failover`,
+        ),
+        rule(
+            "RedisSentinelTilt",
+            `redis_sentinel_tilt{${sel}} > 0`,
+            "1m",
+            "warning",
+            "Sentinel {{ $labels.pod }} is in TILT mode and does not act",
+        ),
+        rule(
+            "RedisReplicationBroken",
+            `redis_master_link_up{${sel}} == 0 or max(redis_connected_slaves{${sel}}) < ${redis.replicas - 1}`,
+            "2m",
+            "critical",
+            `a replica lost its link to the master, or the master has fewer than ${redis.replicas - 1} replicas`,
+        ),
         ...rules,
     ];
 }

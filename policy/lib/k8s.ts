@@ -52,7 +52,11 @@ export function podTemplateOf(type: string, props: Record<string, any>): PodTemp
 
 /** Every container of a pod: init, regular and ephemeral. */
 export function containersOf(spec: PodSpec): Container[] {
-    return [...(spec.initContainers ?? []), ...(spec.containers ?? []), ...((spec.ephemeralContainers ?? []) as Container[])];
+    return [
+        ...(spec.initContainers ?? []),
+        ...(spec.containers ?? []),
+        ...((spec.ephemeralContainers ?? []) as Container[]),
+    ];
 }
 
 /** True when the selector selects an object with these labels (an empty selector selects everything). */
@@ -64,11 +68,16 @@ export function selects(selector: LabelSelector | undefined, labels: Record<stri
     const matchExpressions = (selector.matchExpressions ?? []).every((e) => {
         const has = Object.prototype.hasOwnProperty.call(labels, e.key);
         switch (e.operator) {
-            case "In": return has && (e.values ?? []).includes(labels[e.key]);
-            case "NotIn": return !has || !(e.values ?? []).includes(labels[e.key]);
-            case "Exists": return has;
-            case "DoesNotExist": return !has;
-            default: return false;
+            case "In":
+                return has && (e.values ?? []).includes(labels[e.key]);
+            case "NotIn":
+                return !has || !(e.values ?? []).includes(labels[e.key]);
+            case "Exists":
+                return has;
+            case "DoesNotExist":
+                return !has;
+            default:
+                return false;
         }
     });
     return matchLabels && matchExpressions;
@@ -97,7 +106,8 @@ export function objectRef(props: Record<string, any>, fallback: string): string 
 
 /** Names of environment variables, ConfigMap keys and the like that hold a credential. References to one
  *  (`*_FILE`, `*_PATH`, `*_NAME`, ...) are not credentials. */
-const CREDENTIAL_NAME = /(^|[_.-])(password|passwd|pwd|secret|token|credentials?|api[_-]?key|private[_-]?key|access[_-]?key|auth|sas)($|[_.-])/i;
+const CREDENTIAL_NAME =
+    /(^|[_.-])(password|passwd|pwd|secret|token|credentials?|api[_-]?key|private[_-]?key|access[_-]?key|auth|sas)($|[_.-])/i;
 const REFERENCE_SUFFIX = /[_.-](file|path|dir|name|ref|id|mode|type|user(name)?|uri|url|host|port)$/i;
 
 export function isCredentialName(name: string): boolean {
@@ -109,11 +119,20 @@ const LITERAL = String.raw`(?!["']?(?:\$|\{\{|<|%))\S+`;
 
 /** Credentials written out in text: what each pattern catches, for the message. */
 const CREDENTIAL_PATTERNS: readonly { what: string; pattern: RegExp }[] = [
-    { what: "a URL with a password", pattern: new RegExp(String.raw`[a-z][a-z0-9+.-]*://[^\s:@/]+:(?!["']?(?:\$|\{\{|\*))[^\s@/]+@`, "i") },
+    {
+        what: "a URL with a password",
+        pattern: new RegExp(String.raw`[a-z][a-z0-9+.-]*://[^\s:@/]+:(?!["']?(?:\$|\{\{|\*))[^\s@/]+@`, "i"),
+    },
     { what: "a private key", pattern: /-----BEGIN (?:[A-Z]+ )?PRIVATE KEY-----/ },
-    { what: "a Redis requirepass/masterauth password", pattern: new RegExp(String.raw`^\s*(?:requirepass|masterauth)\s+${LITERAL}`, "mi") },
-    { what: "a Sentinel auth-pass password", pattern: new RegExp(String.raw`^\s*sentinel\s+auth-pass\s+\S+\s+${LITERAL}`, "mi") },
-    { what: "a Redis ACL password (>password)", pattern: /^\s*user\s+\S+.*\s>(?!\$|\{\{)\S+/mi },
+    {
+        what: "a Redis requirepass/masterauth password",
+        pattern: new RegExp(String.raw`^\s*(?:requirepass|masterauth)\s+${LITERAL}`, "mi"),
+    },
+    {
+        what: "a Sentinel auth-pass password",
+        pattern: new RegExp(String.raw`^\s*sentinel\s+auth-pass\s+\S+\s+${LITERAL}`, "mi"),
+    },
+    { what: "a Redis ACL password (>password)", pattern: /^\s*user\s+\S+.*\s>(?!\$|\{\{)\S+/im },
     { what: "a SQL PASSWORD literal", pattern: /\bPASSWORD\s+'[^']+'/i },
     { what: "a libpq password= setting", pattern: new RegExp(String.raw`\bpassword\s*=\s*${LITERAL}`, "i") },
 ];

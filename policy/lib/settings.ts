@@ -27,13 +27,22 @@ export const ENVIRONMENT_PROPERTIES: Record<keyof EnvironmentSettings, PolicyCon
         type: "string",
         enum: ["auto", "production", "non-production"],
         default: "auto",
-        description: "auto: production if the stack tag `environment` is prod/production, or (without that tag) the stack name is in productionStacks.",
+        description:
+            "auto: production if the stack tag `environment` is prod/production, or (without that tag) the stack name is in productionStacks.",
     },
-    productionStacks: { type: "array", items: { type: "string" }, default: ["prod", "production"], description: "Stack names that are production." },
+    productionStacks: {
+        type: "array",
+        items: { type: "string" },
+        default: ["prod", "production"],
+        description: "Stack names that are production.",
+    },
 };
 
 /** A config schema from its properties (each with a default). */
-export function schema(properties: Record<string, PolicyConfigJSONSchema>, environmentAware = false): PolicyConfigSchema {
+export function schema(
+    properties: Record<string, PolicyConfigJSONSchema>,
+    environmentAware = false,
+): PolicyConfigSchema {
     return { properties: environmentAware ? { ...ENVIRONMENT_PROPERTIES, ...properties } : properties };
 }
 

@@ -37,14 +37,19 @@ const OFF = ["off", "false", "0", "no"];
 
 /** Below TLS 1.2 (`ssl_min_protocol_version` values as PostgreSQL spells them). */
 function weakTls(version: unknown): boolean {
-    return typeof version === "string" && TLS_VERSIONS.indexOf(version) >= 0 && TLS_VERSIONS.indexOf(version) < TLS_VERSIONS.indexOf("TLSv1.2");
+    return (
+        typeof version === "string" &&
+        TLS_VERSIONS.indexOf(version) >= 0 &&
+        TLS_VERSIONS.indexOf(version) < TLS_VERSIONS.indexOf("TLSv1.2")
+    );
 }
 
 /** Azure requires TLS 1.2+ by default (require_secure_transport=on); this keeps anyone from switching it off.
  *  StackGres: SSL stays enabled and its minimum protocol is not lowered. */
 export const postgresTls: ResourceValidationPolicy = {
     name: "postgres-tls-1-2",
-    description: "PostgreSQL enforces TLS 1.2 or newer: require_secure_transport stays on, ssl_min_protocol_version is not lowered, StackGres SSL stays enabled.",
+    description:
+        "PostgreSQL enforces TLS 1.2 or newer: require_secure_transport stays on, ssl_min_protocol_version is not lowered, StackGres SSL stays enabled.",
     enforcementLevel: "mandatory",
     severity: "critical",
     validateResource: (args, report) => {
@@ -53,18 +58,24 @@ export const postgresTls: ResourceValidationPolicy = {
             const name = String(p.configurationName ?? args.name).toLowerCase();
             const value = String(p.value ?? "");
             if (name === "require_secure_transport" && OFF.includes(value.toLowerCase())) {
-                report(`Server ${p.serverName}: require_secure_transport=${value} allows unencrypted connections; keep it on.`);
+                report(
+                    `Server ${p.serverName}: require_secure_transport=${value} allows unencrypted connections; keep it on.`,
+                );
             } else if (name === "ssl_min_protocol_version" && weakTls(value)) {
                 report(`Server ${p.serverName}: ssl_min_protocol_version=${value}; the minimum is TLSv1.2.`);
             }
         } else if (args.type === TYPES.sgPostgresConfig) {
             const version = p.spec?.["postgresql.conf"]?.ssl_min_protocol_version;
             if (weakTls(version)) {
-                report(`SGPostgresConfig ${p.metadata?.name}: ssl_min_protocol_version=${version}; the minimum is TLSv1.2.`);
+                report(
+                    `SGPostgresConfig ${p.metadata?.name}: ssl_min_protocol_version=${version}; the minimum is TLSv1.2.`,
+                );
             }
         } else if (args.type === TYPES.sgCluster) {
             if (p.spec?.postgres?.ssl?.enabled === false) {
-                report(`SGCluster ${p.metadata?.namespace}/${p.metadata?.name}: spec.postgres.ssl.enabled is false; clients could not use TLS at all.`);
+                report(
+                    `SGCluster ${p.metadata?.namespace}/${p.metadata?.name}: spec.postgres.ssl.enabled is false; clients could not use TLS at all.`,
+                );
             }
         } else {
             args.notApplicable("not a PostgreSQL server setting");
@@ -76,17 +87,26 @@ const firewallSchema = schema({}, true);
 
 export const postgresFirewall: ResourceValidationPolicy = {
     name: "postgres-no-allow-all-firewall",
-    description: "No PostgreSQL firewall rule admits every address (0.0.0.0-255.255.255.255); in production not even all of Azure (0.0.0.0-0.0.0.0).",
+    description:
+        "No PostgreSQL firewall rule admits every address (0.0.0.0-255.255.255.255); in production not even all of Azure (0.0.0.0-0.0.0.0).",
     enforcementLevel: "mandatory",
     severity: "critical",
     configSchema: firewallSchema,
     validateResource: (args, report) => {
-        const rule = propsOf<{ serverName?: string; startIpAddress?: string; endIpAddress?: string }>(args, AZURE_TYPES.pgFirewallRule);
+        const rule = propsOf<{ serverName?: string; startIpAddress?: string; endIpAddress?: string }>(
+            args,
+            AZURE_TYPES.pgFirewallRule,
+        );
         const range = `${rule.startIpAddress}-${rule.endIpAddress}`;
         if (rule.startIpAddress === "0.0.0.0" && rule.endIpAddress === "255.255.255.255") {
             report(`Firewall rule ${args.name} on server ${rule.serverName} admits the whole internet (${range}).`);
-        } else if (range === "0.0.0.0-0.0.0.0" && isProduction(args, settingsOf<EnvironmentSettings>(args, firewallSchema), args.urn)) {
-            report(`Firewall rule ${args.name} on server ${rule.serverName} admits every Azure tenant's services (${range}); production uses private access.`);
+        } else if (
+            range === "0.0.0.0-0.0.0.0" &&
+            isProduction(args, settingsOf<EnvironmentSettings>(args, firewallSchema), args.urn)
+        ) {
+            report(
+                `Firewall rule ${args.name} on server ${rule.serverName} admits every Azure tenant's services (${range}); production uses private access.`,
+            );
         }
     },
 };
@@ -95,7 +115,8 @@ const publicAccessSchema = schema({}, true);
 
 export const postgresPrivateInProduction: ResourceValidationPolicy = {
     name: "postgres-private-in-production",
-    description: "In production the PostgreSQL server has public network access disabled (VNet-injected or private endpoint only).",
+    description:
+        "In production the PostgreSQL server has public network access disabled (VNet-injected or private endpoint only).",
     enforcementLevel: "mandatory",
     severity: "critical",
     configSchema: publicAccessSchema,
@@ -103,9 +124,13 @@ export const postgresPrivateInProduction: ResourceValidationPolicy = {
         const server = propsOf<Server>(args, AZURE_TYPES.pgServer);
         requireProduction(args, publicAccessSchema);
         const network = server.network ?? {};
-        const isPrivate = network.publicNetworkAccess === "Disabled" || (network.delegatedSubnetResourceId !== undefined && network.publicNetworkAccess !== "Enabled");
+        const isPrivate =
+            network.publicNetworkAccess === "Disabled" ||
+            (network.delegatedSubnetResourceId !== undefined && network.publicNetworkAccess !== "Enabled");
         if (!isPrivate) {
-            report(`Server ${server.serverName ?? args.name} allows public network access (publicNetworkAccess=${network.publicNetworkAccess ?? "unset"}, no delegated subnet); production servers are private.`);
+            report(
+                `Server ${server.serverName ?? args.name} allows public network access (publicNetworkAccess=${network.publicNetworkAccess ?? "unset"}, no delegated subnet); production servers are private.`,
+            );
         }
     },
 };
@@ -123,7 +148,9 @@ export const postgresHaInProduction: ResourceValidationPolicy = {
         requireProduction(args, haSchema);
         const mode = server.highAvailability?.mode ?? "Disabled";
         if (mode !== "ZoneRedundant" && mode !== "SameZone") {
-            report(`Server ${server.serverName ?? args.name} has highAvailability.mode=${mode}; production needs ZoneRedundant (or SameZone).`);
+            report(
+                `Server ${server.serverName ?? args.name} has highAvailability.mode=${mode}; production needs ZoneRedundant (or SameZone).`,
+            );
         }
     },
 };
@@ -140,60 +167,90 @@ export const postgresGeoBackupInProduction: ResourceValidationPolicy = {
         const server = propsOf<Server>(args, AZURE_TYPES.pgServer);
         requireProduction(args, geoSchema);
         if (server.backup?.geoRedundantBackup !== "Enabled") {
-            report(`Server ${server.serverName ?? args.name} has backup.geoRedundantBackup=${server.backup?.geoRedundantBackup ?? "unset"}; production needs Enabled (create-only: fixing it later replaces the server).`);
+            report(
+                `Server ${server.serverName ?? args.name} has backup.geoRedundantBackup=${server.backup?.geoRedundantBackup ?? "unset"}; production needs Enabled (create-only: fixing it later replaces the server).`,
+            );
         }
     },
 };
 
-const retentionSchema = schema({
-    minBackupRetentionDays: { type: "integer", minimum: 7, maximum: 35, default: 7, description: "Minimum backup retention outside production." },
-    minBackupRetentionDaysInProduction: { type: "integer", minimum: 7, maximum: 35, default: 35, description: "Minimum backup retention in production." },
-}, true);
+const retentionSchema = schema(
+    {
+        minBackupRetentionDays: {
+            type: "integer",
+            minimum: 7,
+            maximum: 35,
+            default: 7,
+            description: "Minimum backup retention outside production.",
+        },
+        minBackupRetentionDaysInProduction: {
+            type: "integer",
+            minimum: 7,
+            maximum: 35,
+            default: 35,
+            description: "Minimum backup retention in production.",
+        },
+    },
+    true,
+);
 
 export const postgresBackupRetention: ResourceValidationPolicy = {
     name: "postgres-backup-retention",
-    description: "PostgreSQL keeps backups at least the configured number of days (point-in-time restore reaches that far back).",
+    description:
+        "PostgreSQL keeps backups at least the configured number of days (point-in-time restore reaches that far back).",
     enforcementLevel: "mandatory",
     severity: "high",
     configSchema: retentionSchema,
     validateResource: (args, report) => {
         const server = propsOf<Server>(args, AZURE_TYPES.pgServer);
-        const settings = settingsOf<EnvironmentSettings & { minBackupRetentionDays: number; minBackupRetentionDaysInProduction: number }>(args, retentionSchema);
+        const settings = settingsOf<
+            EnvironmentSettings & { minBackupRetentionDays: number; minBackupRetentionDaysInProduction: number }
+        >(args, retentionSchema);
         const prod = isProduction(args, settings, args.urn);
         const minimum = prod ? settings.minBackupRetentionDaysInProduction : settings.minBackupRetentionDays;
         // The SDK defaults an unset retention to 7 days.
         const days = server.backup?.backupRetentionDays ?? 7;
         if (days < minimum) {
-            report(`Server ${server.serverName ?? args.name} keeps backups ${days} days; ${prod ? "production" : "this stack"} requires at least ${minimum}.`);
+            report(
+                `Server ${server.serverName ?? args.name} keeps backups ${days} days; ${prod ? "production" : "this stack"} requires at least ${minimum}.`,
+            );
         }
     },
 };
 
 export const keyVaultRbac: ResourceValidationPolicy = {
     name: "keyvault-rbac-authorization",
-    description: "Key Vault uses Azure RBAC for data access (access policies are not audited per role and ESO's role assignment would grant nothing).",
+    description:
+        "Key Vault uses Azure RBAC for data access (access policies are not audited per role and ESO's role assignment would grant nothing).",
     enforcementLevel: "mandatory",
     severity: "high",
     validateResource: (args, report) => {
         const vault = propsOf<Vault>(args, AZURE_TYPES.vault);
         if (vault.properties?.enableRbacAuthorization !== true) {
-            report(`Key Vault ${vault.vaultName ?? args.name} has enableRbacAuthorization=${vault.properties?.enableRbacAuthorization ?? "unset (false)"}; set it to true.`);
+            report(
+                `Key Vault ${vault.vaultName ?? args.name} has enableRbacAuthorization=${vault.properties?.enableRbacAuthorization ?? "unset (false)"}; set it to true.`,
+            );
         }
         if ((vault.properties?.accessPolicies ?? []).length > 0) {
-            report(`Key Vault ${vault.vaultName ?? args.name} declares access policies; grant data access with role assignments only.`);
+            report(
+                `Key Vault ${vault.vaultName ?? args.name} declares access policies; grant data access with role assignments only.`,
+            );
         }
     },
 };
 
 export const keyVaultPurgeProtection: ResourceValidationPolicy = {
     name: "keyvault-purge-protection",
-    description: "Key Vault has purge protection, so a deleted vault or secret stays recoverable for the soft-delete retention.",
+    description:
+        "Key Vault has purge protection, so a deleted vault or secret stays recoverable for the soft-delete retention.",
     enforcementLevel: "mandatory",
     severity: "high",
     validateResource: (args, report) => {
         const vault = propsOf<Vault>(args, AZURE_TYPES.vault);
         if (vault.properties?.enablePurgeProtection !== true) {
-            report(`Key Vault ${vault.vaultName ?? args.name} has enablePurgeProtection=${vault.properties?.enablePurgeProtection ?? "unset"}; set it to true.`);
+            report(
+                `Key Vault ${vault.vaultName ?? args.name} has enablePurgeProtection=${vault.properties?.enablePurgeProtection ?? "unset"}; set it to true.`,
+            );
         }
         if (vault.properties?.enableSoftDelete === false) {
             report(`Key Vault ${vault.vaultName ?? args.name} disables soft delete.`);
@@ -205,7 +262,8 @@ const vaultNetworkSchema = schema({}, true);
 
 export const keyVaultPrivateInProduction: ResourceValidationPolicy = {
     name: "keyvault-private-in-production",
-    description: "In production Key Vault has public network access disabled; elsewhere a public vault denies by default (IP allow-list).",
+    description:
+        "In production Key Vault has public network access disabled; elsewhere a public vault denies by default (IP allow-list).",
     enforcementLevel: "mandatory",
     severity: "high",
     configSchema: vaultNetworkSchema,
@@ -216,10 +274,14 @@ export const keyVaultPrivateInProduction: ResourceValidationPolicy = {
         const publicAccess = String(vault.properties?.publicNetworkAccess ?? "enabled").toLowerCase();
         if (isProduction(args, settingsOf<EnvironmentSettings>(args, vaultNetworkSchema), args.urn)) {
             if (publicAccess !== "disabled") {
-                report(`Key Vault ${name} has publicNetworkAccess=${publicAccess}; production vaults are reachable only privately.`);
+                report(
+                    `Key Vault ${name} has publicNetworkAccess=${publicAccess}; production vaults are reachable only privately.`,
+                );
             }
         } else if (publicAccess !== "disabled" && vault.properties?.networkAcls?.defaultAction !== "Deny") {
-            report(`Key Vault ${name} is public with networkAcls.defaultAction=${vault.properties?.networkAcls?.defaultAction ?? "unset (Allow)"}; deny by default and list the allowed ranges.`);
+            report(
+                `Key Vault ${name} is public with networkAcls.defaultAction=${vault.properties?.networkAcls?.defaultAction ?? "unset (Allow)"}; deny by default and list the allowed ranges.`,
+            );
         }
     },
 };
@@ -230,21 +292,34 @@ const VAULT_DATA_ROLES: Record<string, string> = {
     "b86a8fe4-44ce-4948-aee5-eccb2c155cd7": "Key Vault Secrets Officer",
     "00482a5a-887f-4fb3-b363-3b7fe8e74483": "Key Vault Administrator",
 };
-const VAULT_SCOPE = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.KeyVault\/vaults\/[^/]+(\/secrets\/[^/]+)?$/i;
+const VAULT_SCOPE =
+    /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.KeyVault\/vaults\/[^/]+(\/secrets\/[^/]+)?$/i;
 
 export const vaultRoleScope: ResourceValidationPolicy = {
     name: "keyvault-role-assignment-scope",
-    description: "Key Vault data roles (the secret reader above all) are assigned on one vault (or one secret), never on a resource group or subscription.",
+    description:
+        "Key Vault data roles (the secret reader above all) are assigned on one vault (or one secret), never on a resource group or subscription.",
     enforcementLevel: "mandatory",
     severity: "critical",
     validateResource: (args, report) => {
-        const ra = propsOf<{ roleDefinitionId?: string; scope?: string; principalId?: string }>(args, AZURE_TYPES.roleAssignment);
-        const role = VAULT_DATA_ROLES[String(ra.roleDefinitionId ?? "").split("/").pop()?.toLowerCase() ?? ""];
+        const ra = propsOf<{ roleDefinitionId?: string; scope?: string; principalId?: string }>(
+            args,
+            AZURE_TYPES.roleAssignment,
+        );
+        const role =
+            VAULT_DATA_ROLES[
+                String(ra.roleDefinitionId ?? "")
+                    .split("/")
+                    .pop()
+                    ?.toLowerCase() ?? ""
+            ];
         if (!role) {
             args.notApplicable("not a Key Vault data role");
         }
         if (!VAULT_SCOPE.test(String(ra.scope ?? ""))) {
-            report(`Role assignment ${args.name} grants ${role} to ${ra.principalId} on "${ra.scope}"; scope it to the vault (…/providers/Microsoft.KeyVault/vaults/<name>).`);
+            report(
+                `Role assignment ${args.name} grants ${role} to ${ra.principalId} on "${ra.scope}"; scope it to the vault (…/providers/Microsoft.KeyVault/vaults/<name>).`,
+            );
         }
     },
 };

@@ -1,6 +1,23 @@
 /** Kubernetes rules: pod security, resources, images, credentials, network isolation, disruption budgets, Sentinel, ESO API. */
-import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
-import { Container, PodSpec, TYPES, containersOf, credentialIn, isCredentialName, objectRef, podTemplateOf, selects, stringsIn } from "../lib/k8s";
+import type {
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+} from "@pulumi/policy";
+import {
+    Container,
+    PodSpec,
+    TYPES,
+    containersOf,
+    credentialIn,
+    isCredentialName,
+    objectRef,
+    podTemplateOf,
+    selects,
+    stringsIn,
+} from "../lib/k8s";
 import { EnvironmentSettings, isProduction, schema, settingsOf } from "../lib/settings";
 
 /** The pod template of a workload, or not-applicable for every other type. */
@@ -12,13 +29,23 @@ function workload(args: ResourceValidationArgs): { spec: PodSpec; ref: string } 
     return { spec: template.spec, ref: `${args.type.split(":").pop()} ${objectRef(args.props, args.name)}` };
 }
 
-const ALLOWED_VOLUME_SOURCES = ["configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected", "secret"];
+const ALLOWED_VOLUME_SOURCES = [
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+];
 const SECURE_SECCOMP = ["RuntimeDefault", "Localhost"];
 
 /** The restricted Pod Security Standard (kubernetes.io/docs/concepts/security/pod-security-standards), checked before admission does. */
 export const podSecurityRestricted: ResourceValidationPolicy = {
     name: "k8s-pod-security-restricted",
-    description: "Every pod template meets the restricted Pod Security Standard (the app namespaces enforce it at admission).",
+    description:
+        "Every pod template meets the restricted Pod Security Standard (the app namespaces enforce it at admission).",
     enforcementLevel: "mandatory",
     severity: "high",
     validateResource: (args, report) => {
@@ -33,7 +60,9 @@ export const podSecurityRestricted: ResourceValidationPolicy = {
             const sources = Object.keys(volume).filter((k) => k !== "name");
             const bad = sources.filter((s) => !ALLOWED_VOLUME_SOURCES.includes(s));
             if (bad.length > 0) {
-                report(`${ref}: volume "${volume.name}" uses ${bad.join(", ")}; restricted pods may only use ${ALLOWED_VOLUME_SOURCES.join(", ")}.`);
+                report(
+                    `${ref}: volume "${volume.name}" uses ${bad.join(", ")}; restricted pods may only use ${ALLOWED_VOLUME_SOURCES.join(", ")}.`,
+                );
             }
         }
         for (const c of containersOf(spec)) {
@@ -60,7 +89,9 @@ export const podSecurityRestricted: ResourceValidationPolicy = {
             }
             const seccomp = sc.seccompProfile?.type ?? podSc.seccompProfile?.type;
             if (!seccomp || !SECURE_SECCOMP.includes(seccomp)) {
-                report(`${where}: seccompProfile.type must be RuntimeDefault or Localhost (on the container or the pod), is ${seccomp ?? "unset"}.`);
+                report(
+                    `${where}: seccompProfile.type must be RuntimeDefault or Localhost (on the container or the pod), is ${seccomp ?? "unset"}.`,
+                );
             }
             for (const port of c.ports ?? []) {
                 if (port.hostPort) {
@@ -77,7 +108,8 @@ const resourcesSchema = schema({
 
 export const containerResources: ResourceValidationPolicy = {
     name: "k8s-container-resources",
-    description: "Every container sets CPU and memory requests and limits (the scheduler and the node's OOM killer rely on them).",
+    description:
+        "Every container sets CPU and memory requests and limits (the scheduler and the node's OOM killer rely on them).",
     enforcementLevel: "mandatory",
     severity: "medium",
     configSchema: resourcesSchema,
@@ -86,9 +118,12 @@ export const containerResources: ResourceValidationPolicy = {
         const { requireCpuLimit } = settingsOf<{ requireCpuLimit: boolean }>(args, resourcesSchema);
         for (const c of containersOf(spec)) {
             const missing = [
-                ...(["cpu", "memory"] as const).filter((r) => c.resources?.requests?.[r] === undefined).map((r) => `requests.${r}`),
-                ...(requireCpuLimit ? ["cpu", "memory"] as const : ["memory"] as const)
-                    .filter((r) => c.resources?.limits?.[r] === undefined).map((r) => `limits.${r}`),
+                ...(["cpu", "memory"] as const)
+                    .filter((r) => c.resources?.requests?.[r] === undefined)
+                    .map((r) => `requests.${r}`),
+                ...(requireCpuLimit ? (["cpu", "memory"] as const) : (["memory"] as const))
+                    .filter((r) => c.resources?.limits?.[r] === undefined)
+                    .map((r) => `limits.${r}`),
             ];
             if (missing.length > 0) {
                 report(`${ref} container "${c.name}" sets no resources.${missing.join(", resources.")}.`);
@@ -112,7 +147,8 @@ function images(args: ResourceValidationArgs): { c: Container; ref: string; tag?
 
 export const imagePinned: ResourceValidationPolicy = {
     name: "k8s-image-pinned",
-    description: "Every container image names an explicit tag other than `latest` (or a digest), so a redeploy runs the same code.",
+    description:
+        "Every container image names an explicit tag other than `latest` (or a digest), so a redeploy runs the same code.",
     enforcementLevel: "mandatory",
     severity: "medium",
     validateResource: (args, report) => {
@@ -120,7 +156,9 @@ export const imagePinned: ResourceValidationPolicy = {
             if (!c.image) {
                 report(`${ref} container "${c.name}" has no image.`);
             } else if (!digest && (tag === undefined || tag === "latest")) {
-                report(`${ref} container "${c.name}" uses image "${c.image}" ${tag ? "tagged latest" : "without a tag"}; pin a version tag or a digest.`);
+                report(
+                    `${ref} container "${c.name}" uses image "${c.image}" ${tag ? "tagged latest" : "without a tag"}; pin a version tag or a digest.`,
+                );
             }
         }
     },
@@ -143,7 +181,9 @@ export const imageDigestInProduction: ResourceValidationPolicy = {
         }
         for (const { c, ref, digest } of images(args)) {
             if (!digest) {
-                report(`${ref} container "${c.name}" uses image "${c.image}" without a digest; production pins images as <name>:<tag>@sha256:<digest>.`);
+                report(
+                    `${ref} container "${c.name}" uses image "${c.image}" without a digest; production pins images as <name>:<tag>@sha256:<digest>.`,
+                );
             }
         }
     },
@@ -154,14 +194,16 @@ const credentialsSchema = schema({
         type: "array",
         items: { type: "string" },
         default: [],
-        description: "Secrets (`namespace/name`) the program may write literally, e.g. non-sensitive generated TLS material.",
+        description:
+            "Secrets (`namespace/name`) the program may write literally, e.g. non-sensitive generated TLS material.",
     },
 });
 
 /** Credentials arrive only through External Secrets (Key Vault is the single source of truth). */
 export const noLiteralCredentials: ResourceValidationPolicy = {
     name: "k8s-no-literal-credentials",
-    description: "No credential in a ConfigMap, an environment literal, a command line or a Secret's literal data: credentials arrive only through External Secrets.",
+    description:
+        "No credential in a ConfigMap, an environment literal, a command line or a Secret's literal data: credentials arrive only through External Secrets.",
     enforcementLevel: "mandatory",
     severity: "critical",
     configSchema: credentialsSchema,
@@ -171,15 +213,23 @@ export const noLiteralCredentials: ResourceValidationPolicy = {
             const { allowedSecrets } = settingsOf<{ allowedSecrets: string[] }>(args, credentialsSchema);
             const keys = [...Object.keys(args.props.data ?? {}), ...Object.keys(args.props.stringData ?? {})];
             if (keys.length > 0 && !allowedSecrets.includes(ref)) {
-                report(`Secret ${ref} carries literal data (${keys.join(", ")}); create it with an ExternalSecret from Key Vault instead.`);
+                report(
+                    `Secret ${ref} carries literal data (${keys.join(", ")}); create it with an ExternalSecret from Key Vault instead.`,
+                );
             }
             return;
         }
         if (args.type === TYPES.configMap) {
             for (const [key, value] of Object.entries<unknown>({ ...args.props.data, ...args.props.binaryData })) {
-                const what = isCredentialName(key) ? "a credential-named key" : typeof value === "string" ? credentialIn(value) : undefined;
+                const what = isCredentialName(key)
+                    ? "a credential-named key"
+                    : typeof value === "string"
+                      ? credentialIn(value)
+                      : undefined;
                 if (what) {
-                    report(`ConfigMap ${ref} key "${key}" holds ${what}; ConfigMaps are readable by anyone with view rights, sync it from Key Vault into a Secret.`);
+                    report(
+                        `ConfigMap ${ref} key "${key}" holds ${what}; ConfigMaps are readable by anyone with view rights, sync it from Key Vault into a Secret.`,
+                    );
                 }
             }
             return;
@@ -189,7 +239,9 @@ export const noLiteralCredentials: ResourceValidationPolicy = {
             for (const { path, text } of stringsIn(args.props.spec?.target?.template ?? {}, "spec.target.template")) {
                 const what = credentialIn(text);
                 if (what) {
-                    report(`${args.props.kind ?? "ExternalSecret"} ${ref}: ${path} holds ${what} as a literal; template it from a Key Vault value.`);
+                    report(
+                        `${args.props.kind ?? "ExternalSecret"} ${ref}: ${path} holds ${what} as a literal; template it from a Key Vault value.`,
+                    );
                 }
             }
             return;
@@ -206,7 +258,9 @@ export const noLiteralCredentials: ResourceValidationPolicy = {
                 }
                 const what = isCredentialName(env.name) ? "a credential" : credentialIn(env.value);
                 if (what) {
-                    report(`${where}: env ${env.name} holds ${what} as a literal; use valueFrom.secretKeyRef on the synced Secret.`);
+                    report(
+                        `${where}: env ${env.name} holds ${what} as a literal; use valueFrom.secretKeyRef on the synced Secret.`,
+                    );
                 }
             }
             for (const { path, text } of stringsIn({ command: c.command, args: c.args })) {
@@ -221,12 +275,18 @@ export const noLiteralCredentials: ResourceValidationPolicy = {
 
 export const noExternalSecretsV1beta1: ResourceValidationPolicy = {
     name: "k8s-no-external-secrets-v1beta1",
-    description: "No external-secrets.io/v1beta1 objects: ESO 2.x serves only v1 (v1beta1 is deprecated and not served).",
+    description:
+        "No external-secrets.io/v1beta1 objects: ESO 2.x serves only v1 (v1beta1 is deprecated and not served).",
     enforcementLevel: "mandatory",
     severity: "high",
     validateResource: (args, report) => {
-        if (args.type.startsWith("kubernetes:external-secrets.io/v1beta1:") || args.props.apiVersion === "external-secrets.io/v1beta1") {
-            report(`${args.props.kind ?? args.type} ${objectRef(args.props, args.name)} uses external-secrets.io/v1beta1; use external-secrets.io/v1.`);
+        if (
+            args.type.startsWith("kubernetes:external-secrets.io/v1beta1:") ||
+            args.props.apiVersion === "external-secrets.io/v1beta1"
+        ) {
+            report(
+                `${args.props.kind ?? args.type} ${objectRef(args.props, args.name)} uses external-secrets.io/v1beta1; use external-secrets.io/v1.`,
+            );
         } else {
             args.notApplicable("not an external-secrets.io/v1beta1 object");
         }
@@ -253,13 +313,16 @@ function dataWorkloads(resources: readonly K8sObject[]): K8sObject[] {
             return true;
         }
         const template = podTemplateOf(r.type, r.props);
-        return template !== undefined && (template.spec.volumes ?? []).some((v) => v.persistentVolumeClaim !== undefined);
+        return (
+            template !== undefined && (template.spec.volumes ?? []).some((v) => v.persistentVolumeClaim !== undefined)
+        );
     });
 }
 
 export const networkPolicyPerDataNamespace: StackValidationPolicy = {
     name: "k8s-network-policy-per-data-namespace",
-    description: "Every namespace that runs a data workload has NetworkPolicies, and each data pod template is selected by one.",
+    description:
+        "Every namespace that runs a data workload has NetworkPolicies, and each data pod template is selected by one.",
     enforcementLevel: "mandatory",
     severity: "high",
     validateStack: (args: StackValidationArgs, report: ReportViolation) => {
@@ -274,9 +337,15 @@ export const networkPolicyPerDataNamespace: StackValidationPolicy = {
             const template = podTemplateOf(w.type, w.props);
             const ref = `${w.type.split(":").pop()} ${objectRef(w.props, w.name)}`;
             if (inNamespace.length === 0) {
-                report(`${ref}: namespace "${ns}" has no NetworkPolicy; data pods would accept traffic from every pod in the cluster.`, w.urn);
+                report(
+                    `${ref}: namespace "${ns}" has no NetworkPolicy; data pods would accept traffic from every pod in the cluster.`,
+                    w.urn,
+                );
             } else if (template && !inNamespace.some((p) => selects(p.props.spec?.podSelector, template.labels))) {
-                report(`${ref}: no NetworkPolicy in "${ns}" selects its pods (labels ${JSON.stringify(template.labels)}).`, w.urn);
+                report(
+                    `${ref}: no NetworkPolicy in "${ns}" selects its pods (labels ${JSON.stringify(template.labels)}).`,
+                    w.urn,
+                );
             }
         }
     },
@@ -284,7 +353,8 @@ export const networkPolicyPerDataNamespace: StackValidationPolicy = {
 
 export const pdbForReplicatedStatefulSet: StackValidationPolicy = {
     name: "k8s-pdb-for-replicated-statefulset",
-    description: "Every StatefulSet with more than one replica has a PodDisruptionBudget selecting its pods (node drains keep a quorum).",
+    description:
+        "Every StatefulSet with more than one replica has a PodDisruptionBudget selecting its pods (node drains keep a quorum).",
     enforcementLevel: "mandatory",
     severity: "high",
     validateStack: (args, report) => {
@@ -298,7 +368,10 @@ export const pdbForReplicatedStatefulSet: StackValidationPolicy = {
             const ns = namespaceOf(s);
             const match = pdbs.find((p) => namespaceOf(p) === ns && selects(p.props.spec?.selector, labels));
             if (!match) {
-                report(`StatefulSet ${objectRef(s.props, s.name)} runs ${s.props.spec.replicas} replicas without a PodDisruptionBudget selecting its pods.`, s.urn);
+                report(
+                    `StatefulSet ${objectRef(s.props, s.name)} runs ${s.props.spec.replicas} replicas without a PodDisruptionBudget selecting its pods.`,
+                    s.urn,
+                );
             }
         }
     },
@@ -339,7 +412,8 @@ const sentinelSchema = schema({}, true);
 
 export const sentinelQuorum: StackValidationPolicy = {
     name: "redis-sentinel-quorum",
-    description: "Redis Sentinel runs an odd number (at least 3) of Sentinels and a majority quorum in production, so one lost node neither blocks nor splits failover.",
+    description:
+        "Redis Sentinel runs an odd number (at least 3) of Sentinels and a majority quorum in production, so one lost node neither blocks nor splits failover.",
     enforcementLevel: "mandatory",
     severity: "high",
     configSchema: sentinelSchema,
@@ -357,16 +431,25 @@ export const sentinelQuorum: StackValidationPolicy = {
         }
         const count = sentinels.reduce((n, s) => n + (s.type === TYPES.pod ? 1 : (s.props.spec?.replicas ?? 1)), 0);
         if (count < 3 || count % 2 === 0) {
-            report(`${count} Sentinel pod(s); production needs an odd number of at least 3 so a majority survives the loss of one.`, sentinels[0].urn);
+            report(
+                `${count} Sentinel pod(s); production needs an odd number of at least 3 so a majority survives the loss of one.`,
+                sentinels[0].urn,
+            );
         }
         const quorums = quorumsIn(args.resources);
         if (quorums.size === 0) {
-            report("no Sentinel quorum found in the stack (a `sentinel monitor <master> <host> <port> <quorum>` line or QUORUM=<n>); it cannot be checked.", sentinels[0].urn);
+            report(
+                "no Sentinel quorum found in the stack (a `sentinel monitor <master> <host> <port> <quorum>` line or QUORUM=<n>); it cannot be checked.",
+                sentinels[0].urn,
+            );
         }
         const majority = Math.floor(count / 2) + 1;
         for (const q of quorums) {
             if (q < majority || q > count) {
-                report(`Sentinel quorum ${q} with ${count} Sentinels; it must be a majority (${majority} to ${count}).`, sentinels[0].urn);
+                report(
+                    `Sentinel quorum ${q} with ${count} Sentinels; it must be a majority (${majority} to ${count}).`,
+                    sentinels[0].urn,
+                );
             }
         }
     },

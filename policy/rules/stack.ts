@@ -1,5 +1,10 @@
 /** Stack-wide invariants: stateful resources protected in production, password lengths, the PostgreSQL connection budget. */
-import type { ReportViolation, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import type {
+    ReportViolation,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+} from "@pulumi/policy";
 import { TYPES } from "../lib/k8s";
 import { EnvironmentSettings, isProduction, schema, settingsOf } from "../lib/settings";
 import { AZURE_TYPES } from "./azure";
@@ -25,7 +30,8 @@ function isStateful(type: string, props: Record<string, any>): boolean {
 /** CrossGuard sees `protect` but not `retainOnDelete`; the unit tests check the latter. */
 export const statefulProtected: ResourceValidationPolicy = {
     name: "stateful-resources-protected",
-    description: "In production every stateful resource (database server, SGCluster, Key Vault, PVC, StatefulSet with volume claims) is protected against deletion.",
+    description:
+        "In production every stateful resource (database server, SGCluster, Key Vault, PVC, StatefulSet with volume claims) is protected against deletion.",
     enforcementLevel: "mandatory",
     severity: "critical",
     configSchema: protectSchema,
@@ -37,13 +43,20 @@ export const statefulProtected: ResourceValidationPolicy = {
             args.notApplicable("not a production stack");
         }
         if (!args.opts.protect) {
-            report(`${args.type} ${args.name} is not protected; in production a stateful resource needs protect: true (a replace or delete would lose its data).`);
+            report(
+                `${args.type} ${args.name} is not protected; in production a stateful resource needs protect: true (a replace or delete would lose its data).`,
+            );
         }
     },
 };
 
 const passwordSchema = schema({
-    minPasswordLength: { type: "integer", minimum: 16, default: 32, description: "Minimum length of every generated password." },
+    minPasswordLength: {
+        type: "integer",
+        minimum: 16,
+        default: 32,
+        description: "Minimum length of every generated password.",
+    },
 });
 
 export const passwordLength: ResourceValidationPolicy = {
@@ -59,22 +72,42 @@ export const passwordLength: ResourceValidationPolicy = {
         const { minPasswordLength } = settingsOf<{ minPasswordLength: number }>(args, passwordSchema);
         const length = Number(args.props.length);
         if (!(length >= minPasswordLength)) {
-            report(`Password ${args.name} is ${args.props.length} characters long; the minimum is ${minPasswordLength}.`);
+            report(
+                `Password ${args.name} is ${args.props.length} characters long; the minimum is ${minPasswordLength}.`,
+            );
         }
     },
 };
 
 /** max_connections Azure sets at provisioning per SKU size when the server has no `max_connections` override. */
 const AZURE_DEFAULT_MAX_CONNECTIONS: Record<string, number> = {
-    Standard_B1ms: 50, Standard_B2s: 429, Standard_B2ms: 859,
-    Standard_D2s_v3: 859, Standard_D2ds_v4: 859, Standard_D2ds_v5: 859,
-    Standard_D4s_v3: 1718, Standard_D4ds_v4: 1718, Standard_D4ds_v5: 1718,
-    Standard_D8s_v3: 3437, Standard_D8ds_v4: 3437, Standard_D8ds_v5: 3437,
+    Standard_B1ms: 50,
+    Standard_B2s: 429,
+    Standard_B2ms: 859,
+    Standard_D2s_v3: 859,
+    Standard_D2ds_v4: 859,
+    Standard_D2ds_v5: 859,
+    Standard_D4s_v3: 1718,
+    Standard_D4ds_v4: 1718,
+    Standard_D4ds_v5: 1718,
+    Standard_D8s_v3: 3437,
+    Standard_D8ds_v4: 3437,
+    Standard_D8ds_v5: 3437,
 };
 
 const budgetSchema = schema({
-    reservedConnectionsAzure: { type: "integer", minimum: 0, default: 15, description: "Connections Azure keeps (reserved_connections + superuser_reserved_connections)." },
-    reservedConnectionsStackGres: { type: "integer", minimum: 0, default: 10, description: "Connections StackGres keeps (superuser, Patroni, monitoring)." },
+    reservedConnectionsAzure: {
+        type: "integer",
+        minimum: 0,
+        default: 15,
+        description: "Connections Azure keeps (reserved_connections + superuser_reserved_connections).",
+    },
+    reservedConnectionsStackGres: {
+        type: "integer",
+        minimum: 0,
+        default: 10,
+        description: "Connections StackGres keeps (superuser, Patroni, monitoring).",
+    },
 });
 
 interface BudgetSettings {
@@ -93,23 +126,40 @@ export const connectionBudget: StackValidationPolicy = {
         const ofType = (type: string) => args.resources.filter((r) => r.type === type);
         let capacity: { maxConnections: number; reserved: number; where: string } | undefined;
         const server = ofType(AZURE_TYPES.pgServer)[0];
-        const sgConfig = ofType(TYPES.sgPostgresConfig).find((r) => r.props.spec?.["postgresql.conf"]?.max_connections !== undefined);
+        const sgConfig = ofType(TYPES.sgPostgresConfig).find(
+            (r) => r.props.spec?.["postgresql.conf"]?.max_connections !== undefined,
+        );
         if (server) {
-            const override = ofType(AZURE_TYPES.pgConfiguration).find((c) => c.props.configurationName === "max_connections");
-            const value = override ? Number(override.props.value) : AZURE_DEFAULT_MAX_CONNECTIONS[server.props.sku?.name];
+            const override = ofType(AZURE_TYPES.pgConfiguration).find(
+                (c) => c.props.configurationName === "max_connections",
+            );
+            const value = override
+                ? Number(override.props.value)
+                : AZURE_DEFAULT_MAX_CONNECTIONS[server.props.sku?.name];
             if (value) {
-                capacity = { maxConnections: value, reserved: settings.reservedConnectionsAzure, where: `server ${server.props.serverName ?? server.name}` };
+                capacity = {
+                    maxConnections: value,
+                    reserved: settings.reservedConnectionsAzure,
+                    where: `server ${server.props.serverName ?? server.name}`,
+                };
             }
         } else if (sgConfig) {
             const value = Number(sgConfig.props.spec["postgresql.conf"].max_connections);
-            capacity = { maxConnections: value, reserved: settings.reservedConnectionsStackGres, where: `SGPostgresConfig ${sgConfig.props.metadata?.name}` };
+            capacity = {
+                maxConnections: value,
+                reserved: settings.reservedConnectionsStackGres,
+                where: `SGPostgresConfig ${sgConfig.props.metadata?.name}`,
+            };
         }
         if (!capacity) {
             args.notApplicable("no PostgreSQL server with a known max_connections");
         }
         const demands = args.resources
             .filter((r) => r.props.metadata?.annotations?.[CONNECTION_DEMAND_ANNOTATION] !== undefined)
-            .map((r) => ({ ref: `${r.props.metadata.namespace ?? ""}/${r.props.metadata.name ?? r.name}`.replace(/^\//, ""), n: Number(r.props.metadata.annotations[CONNECTION_DEMAND_ANNOTATION]) }));
+            .map((r) => ({
+                ref: `${r.props.metadata.namespace ?? ""}/${r.props.metadata.name ?? r.name}`.replace(/^\//, ""),
+                n: Number(r.props.metadata.annotations[CONNECTION_DEMAND_ANNOTATION]),
+            }));
         if (demands.length === 0) {
             args.notApplicable(`no application declares its connections (annotation ${CONNECTION_DEMAND_ANNOTATION})`);
         }
@@ -119,9 +169,11 @@ export const connectionBudget: StackValidationPolicy = {
         const total = demands.reduce((sum, d) => sum + (Number.isInteger(d.n) ? d.n : 0), 0);
         const budget = capacity.maxConnections - capacity.reserved;
         if (total > budget) {
-            report(`Applications may open ${total} PostgreSQL connections (${demands.map((d) => `${d.ref} ${d.n}`).join(", ")}), ` +
-                `but ${capacity.where} allows ${capacity.maxConnections} with ${capacity.reserved} reserved (budget ${budget}); ` +
-                "lower pool sizes or replicas, or raise max_connections.");
+            report(
+                `Applications may open ${total} PostgreSQL connections (${demands.map((d) => `${d.ref} ${d.n}`).join(", ")}), ` +
+                    `but ${capacity.where} allows ${capacity.maxConnections} with ${capacity.reserved} reserved (budget ${budget}); ` +
+                    "lower pool sizes or replicas, or raise max_connections.",
+            );
         }
     },
 };

@@ -11,7 +11,13 @@ import { postgresEnv } from "../../components/postgres/contract";
 import { PG_ADMIN_CREDENTIAL, pgAppCredentialId, postgresCredentialIds } from "../../components/postgres/credentials";
 import { AppLogin, stackGresRoleSql } from "../../components/postgres/sql";
 import {
-    LocalServer, prepareAzureLikeServer, runAzureLoginJob, stackGresSql, startLocalServer, startPostgres, superuserSql,
+    LocalServer,
+    prepareAzureLikeServer,
+    runAzureLoginJob,
+    stackGresSql,
+    startLocalServer,
+    startPostgres,
+    superuserSql,
 } from "../../tools/sandbox/postgres";
 import { parseConfig } from "../../components/config";
 import { loadStackConfig } from "../../engine/stackConfig";
@@ -27,11 +33,18 @@ const LOGINS: AppLogin[] = [
 const password = (tag: string) => `${SAFE_SPECIAL_CHARACTERS}ABCXYZabcxyz0123456789-${tag}`;
 
 function passwordsFor(tag: string): Record<string, string> {
-    return Object.fromEntries([[PG_ADMIN_CREDENTIAL, password(`admin-${tag}`)], ...LOGINS.map((l) => [pgAppCredentialId(l.app), password(`${l.app}-${tag}`)])]);
+    return Object.fromEntries([
+        [PG_ADMIN_CREDENTIAL, password(`admin-${tag}`)],
+        ...LOGINS.map((l) => [pgAppCredentialId(l.app), password(`${l.app}-${tag}`)]),
+    ]);
 }
 
 /** Connects in a separate node process, as an application would, and reports who and where it is (or the error). */
-function connectAsApp(env: Record<string, string>, via: "url" | "fields", caFile: string): { ok: boolean; out: string } {
+function connectAsApp(
+    env: Record<string, string>,
+    via: "url" | "fields",
+    caFile: string,
+): { ok: boolean; out: string } {
     const code = `
 const { Client } = require("pg");
 const e = process.env;
@@ -42,7 +55,9 @@ c.connect().then(() => c.query("SELECT current_user AS u, current_database() AS 
   .then((r) => { console.log(JSON.stringify(r.rows[0])); return c.end(); })
   .catch((err) => { console.log(err.message); process.exit(1); });`;
     const result = spawnSync(process.execPath, ["--no-warnings", "-e", code], {
-        cwd: ROOT, encoding: "utf8", timeout: 20000,
+        cwd: ROOT,
+        encoding: "utf8",
+        timeout: 20000,
         // node-postgres verifies the certificate for sslmode=require: the test CA plays the public CA Azure's certificates chain to.
         env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: caFile, VIA: via, ...env },
     });
@@ -50,7 +65,11 @@ c.connect().then(() => c.query("SELECT current_user AS u, current_database() AS 
 }
 
 function envFor(server: LocalServer, login: AppLogin, pw: string): Record<string, string> {
-    return postgresEnv({ host: "127.0.0.1", port: server.port, sslMode: "require" }, { database: login.database, user: login.role, password: pw }, 5);
+    return postgresEnv(
+        { host: "127.0.0.1", port: server.port, sslMode: "require" },
+        { database: login.database, user: login.role, password: pw },
+        5,
+    );
 }
 
 /** Each application reaches its own database over TLS both ways, and not the other's. */
@@ -63,7 +82,11 @@ function assertIsolatedLogins(server: LocalServer, pws: Record<string, string>):
             assert.deepEqual(JSON.parse(r.out), { u: l.role, d: l.database, ssl: true });
         }
         for (const other of LOGINS.filter((o) => o !== l)) {
-            const r = connectAsApp({ ...env, ...envFor(server, { ...l, database: other.database }, pws[pgAppCredentialId(l.app)]) }, "url", server.caFile);
+            const r = connectAsApp(
+                { ...env, ...envFor(server, { ...l, database: other.database }, pws[pgAppCredentialId(l.app)]) },
+                "url",
+                server.caFile,
+            );
             assert.ok(!r.ok, `${l.app} reached ${other.database}`);
             assert.match(r.out, /permission denied for database/);
         }
@@ -106,12 +129,21 @@ describe("postgres login SQL against PostgreSQL 15 with TLS", function () {
         it("waits for the synced Secret and gives up when it still holds an old password", () => {
             const current = passwordsFor("1");
             const rendered = { ...current, [pgAppCredentialId("orders")]: password("orders-3") };
-            assert.throws(() => runAzureLoginJob(server, "pgadmin", LOGINS, current, { expected: rendered, waitSeconds: 1 }),
-                /app-orders does not hold the expected password after 1s/);
+            assert.throws(
+                () => runAzureLoginJob(server, "pgadmin", LOGINS, current, { expected: rendered, waitSeconds: 1 }),
+                /app-orders does not hold the expected password after 1s/,
+            );
         });
 
         it("refuses connections without TLS", async () => {
-            const client = new Client({ host: "127.0.0.1", port: server.port, user: "orders", password: password("orders-2"), database: "orders", ssl: false });
+            const client = new Client({
+                host: "127.0.0.1",
+                port: server.port,
+                user: "orders",
+                password: password("orders-2"),
+                database: "orders",
+                ssl: false,
+            });
             await assert.rejects(client.connect(), /no encryption/);
         });
     });
@@ -140,12 +172,21 @@ describe("postgres login SQL against PostgreSQL 15 with TLS", function () {
     });
 
     describe("sandbox startPostgres", () => {
-        for (const [stack, port] of [["dev", 26413], ["prod", 26414]] as const) {
+        for (const [stack, port] of [
+            ["dev", 26413],
+            ["prod", 26414],
+        ] as const) {
             it(`starts the ${stack} stack's logins and databases (the SQL its mock run deploys) with a working contract per application`, async () => {
                 const { config: raw, secretKeys } = loadStackConfig(stack);
                 const config = parseConfig(raw, stack, secretKeys);
                 const run = await runStack(stack);
-                const pws = Object.fromEntries(postgresCredentialIds(config).map((id) => [id, byName(run, "random:index/randomPassword:RandomPassword", `credentials-${id}`).outputs.result as string]));
+                const pws = Object.fromEntries(
+                    postgresCredentialIds(config).map((id) => [
+                        id,
+                        byName(run, "random:index/randomPassword:RandomPassword", `credentials-${id}`).outputs
+                            .result as string,
+                    ]),
+                );
                 const started = await startPostgres({ config, passwords: pws, port, run });
                 try {
                     assert.equal(started.processes.length, 1);
@@ -165,8 +206,13 @@ describe("postgres login SQL against PostgreSQL 15 with TLS", function () {
             const { config: raw, secretKeys } = loadStackConfig("dev");
             const config = parseConfig(raw, "dev", secretKeys);
             const run = await runStack("dev");
-            const pws = Object.fromEntries(postgresCredentialIds(config).map((id) => [id, "not-the-deployed-password"]));
-            await assert.rejects(startPostgres({ config, passwords: pws, port: 26415, run }), /deploys a different role SQL/);
+            const pws = Object.fromEntries(
+                postgresCredentialIds(config).map((id) => [id, "not-the-deployed-password"]),
+            );
+            await assert.rejects(
+                startPostgres({ config, passwords: pws, port: 26415, run }),
+                /deploys a different role SQL/,
+            );
         });
     });
 });

@@ -12,7 +12,11 @@ export function stackConfig(stack: "dev" | "prod"): PlatformConfig {
 export function testPasswords(config: PlatformConfig): RedisPasswords {
     const pw = (who: string) => `${who}-Zq9!#%&*+-./:=?@^_~`;
     return {
-        admin: pw("admin"), monitor: pw("monitor"), replication: pw("replication"), sentinel: pw("sentinel"), sentinelClient: pw("client"),
+        admin: pw("admin"),
+        monitor: pw("monitor"),
+        replication: pw("replication"),
+        sentinel: pw("sentinel"),
+        sentinelClient: pw("client"),
         apps: Object.fromEntries(config.apps.map((a) => [a.name, pw(a.name)])),
     };
 }

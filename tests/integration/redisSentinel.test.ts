@@ -27,12 +27,20 @@ async function expectError(what: Promise<unknown>, pattern: RegExp): Promise<voi
 
 /** Waits until data node `ordinal` is a replica of `master` with its link up (its readiness probe passes). */
 async function waitReplicaOf(g: LocalRedisGroup, ordinal: number, master: number, timeoutMs: number): Promise<void> {
-    await waitFor(`redis-${ordinal} replicating from redis-${master}`, timeoutMs, async () => {
-        const role = await g.command("data", ordinal, "ROLE");
-        const ok = Array.isArray(role) && role[0] === "slave" && Number(role[2]) === g.port("data", master) &&
-            (await g.runScript("data", ordinal, FILES.readyRedis)).code === 0;
-        return ok ? true : undefined;
-    }, 250);
+    await waitFor(
+        `redis-${ordinal} replicating from redis-${master}`,
+        timeoutMs,
+        async () => {
+            const role = await g.command("data", ordinal, "ROLE");
+            const ok =
+                Array.isArray(role) &&
+                role[0] === "slave" &&
+                Number(role[2]) === g.port("data", master) &&
+                (await g.runScript("data", ordinal, FILES.readyRedis)).code === 0;
+            return ok ? true : undefined;
+        },
+        250,
+    );
 }
 
 /** Runs `test`; on failure adds what the Sentinels did and the data nodes' last log lines. */
@@ -40,8 +48,16 @@ async function withDiagnostics(g: LocalRedisGroup, test: () => Promise<void>): P
     try {
         await test();
     } catch (e) {
-        const events = g.layout.sentinels.map((_, i) => g.log("sentinel", i).split("\n").filter((l) => /failover|switch|elected|promoted|reconf|convert|tilt|sdown|odown/.test(l)).join("\n"));
-        const nodes = g.layout.dataNodes.map((_, i) => `redis-${i}:\n${g.log("data", i).split("\n").slice(-30).join("\n")}`);
+        const events = g.layout.sentinels.map((_, i) =>
+            g
+                .log("sentinel", i)
+                .split("\n")
+                .filter((l) => /failover|switch|elected|promoted|reconf|convert|tilt|sdown|odown/.test(l))
+                .join("\n"),
+        );
+        const nodes = g.layout.dataNodes.map(
+            (_, i) => `redis-${i}:\n${g.log("data", i).split("\n").slice(-30).join("\n")}`,
+        );
         (e as Error).message += `\n--- Sentinel events\n${events.join("\n")}\n--- data nodes\n${nodes.join("\n")}`;
         throw e;
     }
@@ -61,23 +77,45 @@ describe("Redis Sentinel group on real servers (rendered prod config)", function
 
         it("has exactly one master, ordinal 0, named by every Sentinel, with both replicas linked", async () => {
             assert.deepEqual(await g.masters(), [0]);
-            assert.deepEqual(await g.sentinelViews(), [0, 0, 0].map(() => `${LOOPBACK}:${g.port("data", 0)}`));
+            assert.deepEqual(
+                await g.sentinelViews(),
+                [0, 0, 0].map(() => `${LOOPBACK}:${g.port("data", 0)}`),
+            );
             assert.equal((await g.runScript("data", 1, FILES.readyRedis)).code, 0);
             assert.equal((await g.runScript("data", 2, FILES.readyRedis)).code, 0);
             assert.equal((await g.runScript("data", 0, FILES.liveRedis)).code, 0);
             // Sentinels found each other through the peer user: a failover could be authorised.
-            assert.match(String(await g.command("sentinel", 0, "SENTINEL", "CKQUORUM", prod.redis.masterName)), /^OK 3 usable Sentinels/);
+            assert.match(
+                String(await g.command("sentinel", 0, "SENTINEL", "CKQUORUM", prod.redis.masterName)),
+                /^OK 3 usable Sentinels/,
+            );
             assert.equal((await g.runScript("sentinel", 1, FILES.readySentinel)).code, 0);
         });
 
         it("announces addresses given in the layout, never anything else", async () => {
-            const replicas = await g.command("sentinel", 0, "SENTINEL", "REPLICAS", prod.redis.masterName) as string[][];
+            const replicas = (await g.command(
+                "sentinel",
+                0,
+                "SENTINEL",
+                "REPLICAS",
+                prod.redis.masterName,
+            )) as string[][];
             const addresses = replicas.map((r) => `${r[r.indexOf("ip") + 1]}:${r[r.indexOf("port") + 1]}`).sort();
-            assert.deepEqual(addresses, [1, 2].map((i) => `${LOOPBACK}:${g.port("data", i)}`));
+            assert.deepEqual(
+                addresses,
+                [1, 2].map((i) => `${LOOPBACK}:${g.port("data", i)}`),
+            );
         });
 
         it("the monitor user reads but cannot write", async () => {
-            const client = new Redis({ host: LOOPBACK, port: g.port("data", 0), username: "monitor", password: g.options.passwords.monitor, lazyConnect: true, retryStrategy: () => null });
+            const client = new Redis({
+                host: LOOPBACK,
+                port: g.port("data", 0),
+                username: "monitor",
+                password: g.options.passwords.monitor,
+                lazyConnect: true,
+                retryStrategy: () => null,
+            });
             client.on("error", () => undefined);
             try {
                 await client.connect();
@@ -113,7 +151,14 @@ describe("Redis Sentinel group on real servers (rendered prod config)", function
         it("an application without key patterns starts in database 0, which holds no application data (why config refuses redisDb 0)", async () => {
             assert.ok(prod.apps.some((a) => a.name === "search" && a.redisKeyPatterns.length === 0));
             assert.ok(prod.apps.every((a) => a.redisDb !== 0));
-            const client = new Redis({ host: LOOPBACK, port: g.port("data", 0), username: "search", password: g.options.passwords.apps.search, lazyConnect: true, retryStrategy: () => null });
+            const client = new Redis({
+                host: LOOPBACK,
+                port: g.port("data", 0),
+                username: "search",
+                password: g.options.passwords.apps.search,
+                lazyConnect: true,
+                retryStrategy: () => null,
+            });
             client.on("error", () => undefined);
             try {
                 await client.connect();
@@ -127,8 +172,17 @@ describe("Redis Sentinel group on real servers (rendered prod config)", function
         });
 
         it("the default user cannot log in; Sentinel rejects unauthenticated clients", async () => {
-            for (const [role, port] of [["data", g.port("data", 0)], ["sentinel", g.port("sentinel", 0)]] as const) {
-                const anonymous = new Redis({ host: LOOPBACK, port, lazyConnect: true, retryStrategy: () => null, enableReadyCheck: false });
+            for (const [role, port] of [
+                ["data", g.port("data", 0)],
+                ["sentinel", g.port("sentinel", 0)],
+            ] as const) {
+                const anonymous = new Redis({
+                    host: LOOPBACK,
+                    port,
+                    lazyConnect: true,
+                    retryStrategy: () => null,
+                    enableReadyCheck: false,
+                });
                 anonymous.on("error", () => undefined);
                 try {
                     await anonymous.connect();
@@ -142,11 +196,21 @@ describe("Redis Sentinel group on real servers (rendered prod config)", function
                 }
             }
             // Clients' Sentinel password discovers the master but cannot steer the group.
-            const client = new Redis({ host: LOOPBACK, port: g.port("sentinel", 0), password: g.options.passwords.sentinelClient, lazyConnect: true, retryStrategy: () => null, enableReadyCheck: false });
+            const client = new Redis({
+                host: LOOPBACK,
+                port: g.port("sentinel", 0),
+                password: g.options.passwords.sentinelClient,
+                lazyConnect: true,
+                retryStrategy: () => null,
+                enableReadyCheck: false,
+            });
             client.on("error", () => undefined);
             try {
                 await client.connect();
-                assert.deepEqual(await client.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", prod.redis.masterName), [LOOPBACK, String(g.port("data", 0))]);
+                assert.deepEqual(await client.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", prod.redis.masterName), [
+                    LOOPBACK,
+                    String(g.port("data", 0)),
+                ]);
                 await expectError(client.call("SENTINEL", "FAILOVER", prod.redis.masterName), /NOPERM/);
                 await expectError(client.call("SENTINEL", "SET", prod.redis.masterName, "quorum", "1"), /NOPERM/);
             } finally {
@@ -156,44 +220,62 @@ describe("Redis Sentinel group on real servers (rendered prod config)", function
 
         it("keeps passwords out of the rendered files and ACL files (hashes only)", () => {
             const { apps, ...roles } = testPasswords(prod);
-            const secrets = [...Object.values(roles), ...Object.values(apps)].filter((v): v is string => typeof v === "string");
+            const secrets = [...Object.values(roles), ...Object.values(apps)].filter(
+                (v): v is string => typeof v === "string",
+            );
             const auth = g.layout.dirs.auth;
             for (const file of ["users.acl", "sentinel-users.acl"]) {
                 const text = fs.readFileSync(path.join(auth, file), "utf8");
-                assert.ok(secrets.every((s) => !text.includes(s)), `${file} contains a password`);
+                assert.ok(
+                    secrets.every((s) => !text.includes(s)),
+                    `${file} contains a password`,
+                );
                 assert.match(text, /#[0-9a-f]{64}/);
             }
             const config = g.dirsFor("redis-0").config;
             for (const file of fs.readdirSync(config)) {
                 const text = fs.readFileSync(path.join(config, file), "utf8");
-                assert.ok(secrets.every((s) => !text.includes(s)), `${file} contains a password`);
+                assert.ok(
+                    secrets.every((s) => !text.includes(s)),
+                    `${file} contains a password`,
+                );
             }
         });
 
-        it("preStop on the master pauses writes, hands over to a replica and waits for it; no acknowledged write is lost", () => withDiagnostics(g, async () => {
-            const first = (await g.masters())[0];
-            const writer = new Writer(g, "orders", "orders:prestop");
-            await waitFor("acknowledged writes", 10_000, async () => (writer.acknowledged.length >= 20 ? true : undefined));
-            const started = Date.now();
-            const hook = await g.runScript("data", first, FILES.preStopRedis);
-            assert.equal(hook.code, 0, hook.output);
-            assert.match(hook.output, /Sentinels now name/);
-            const next = await sentinelMaster(g);
-            assert.ok(next >= 0 && next !== first, `Sentinels name redis-${next}`);
-            assert.ok(Date.now() - started < promise * 1000, "a planned hand-over is faster than failure detection");
-            await waitFor("a write on the new master", 10_000, async () => writer.firstAcceptedOn(next, started));
-            await writer.stop();
-            // Then the kubelet stops the container and the pod starts again: the start script makes it a replica.
-            await g.kill("data", first, "SIGTERM");
-            g.start("data", first);
-            await waitReplicaOf(g, first, next, 30_000);
-            const client = appClient(g, "orders", next);
-            await client.connect();
-            const values = await client.mget(writer.acknowledged);
-            client.disconnect();
-            const lost = writer.acknowledged.filter((_, i) => values[i] === null);
-            assert.deepEqual(lost, [], `${lost.length} of ${writer.acknowledged.length} acknowledged writes lost; redis-${first} -> redis-${next}`);
-        }));
+        it("preStop on the master pauses writes, hands over to a replica and waits for it; no acknowledged write is lost", () =>
+            withDiagnostics(g, async () => {
+                const first = (await g.masters())[0];
+                const writer = new Writer(g, "orders", "orders:prestop");
+                await waitFor("acknowledged writes", 10_000, async () =>
+                    writer.acknowledged.length >= 20 ? true : undefined,
+                );
+                const started = Date.now();
+                const hook = await g.runScript("data", first, FILES.preStopRedis);
+                assert.equal(hook.code, 0, hook.output);
+                assert.match(hook.output, /Sentinels now name/);
+                const next = await sentinelMaster(g);
+                assert.ok(next >= 0 && next !== first, `Sentinels name redis-${next}`);
+                assert.ok(
+                    Date.now() - started < promise * 1000,
+                    "a planned hand-over is faster than failure detection",
+                );
+                await waitFor("a write on the new master", 10_000, async () => writer.firstAcceptedOn(next, started));
+                await writer.stop();
+                // Then the kubelet stops the container and the pod starts again: the start script makes it a replica.
+                await g.kill("data", first, "SIGTERM");
+                g.start("data", first);
+                await waitReplicaOf(g, first, next, 30_000);
+                const client = appClient(g, "orders", next);
+                await client.connect();
+                const values = await client.mget(writer.acknowledged);
+                client.disconnect();
+                const lost = writer.acknowledged.filter((_, i) => values[i] === null);
+                assert.deepEqual(
+                    lost,
+                    [],
+                    `${lost.length} of ${writer.acknowledged.length} acknowledged writes lost; redis-${first} -> redis-${next}`,
+                );
+            }));
 
         it("preStop on a replica does nothing", async () => {
             const masters = await g.masters();
@@ -223,7 +305,9 @@ describe("Redis Sentinel group on real servers (rendered prod config)", function
             client.disconnect();
             await g.kill("data", 0, "SIGTERM");
             g.start("data", 0);
-            await waitFor("the waiting message", 15_000, async () => (/waiting for the Sentinels/.test(g.log("data", 0)) ? true : undefined));
+            await waitFor("the waiting message", 15_000, async () =>
+                /waiting for the Sentinels/.test(g.log("data", 0)) ? true : undefined,
+            );
             assert.equal(await g.role(0), undefined, "redis-0 serves although no Sentinel named a master");
             assert.ok(g.pid("data", 0), "the start script keeps waiting (bounded by START_WAIT_SECONDS)");
         });
@@ -233,116 +317,140 @@ describe("Redis Sentinel group on real servers (rendered prod config)", function
         const g = group(27150, { tls: false });
         after(() => g.stop());
 
-        it(`promotes a replica within ${promise} s, loses no write acknowledged by WAIT 1, and the old master rejoins as a replica with its data`, () => withDiagnostics(g, async () => {
-            g.startAll();
-            const first = await waitHealthy(g, 30_000);
-            const writer = new Writer(g, "orders", "orders:kill");
-            await waitFor("acknowledged writes", 10_000, async () => (writer.acknowledged.length >= 50 ? true : undefined));
-            const killedAt = Date.now();
-            await g.kill("data", first);
-            const next = await waitFor("a new master named by the Sentinels", promise * 1000 + 5000, async () => {
-                const m = await sentinelMaster(g);
-                return m >= 0 && m !== first ? m : undefined;
-            });
-            const acceptedAt = await waitFor("a write accepted by the new master", promise * 1000 + 5000, async () => writer.firstAcceptedOn(next, killedAt));
-            await sleep(500);
-            await writer.stop();
-            const seconds = (acceptedAt - killedAt) / 1000;
-            assert.ok(seconds <= promise, `first write on the new master after ${seconds} s; promised ${promise} s`);
+        it(`promotes a replica within ${promise} s, loses no write acknowledged by WAIT 1, and the old master rejoins as a replica with its data`, () =>
+            withDiagnostics(g, async () => {
+                g.startAll();
+                const first = await waitHealthy(g, 30_000);
+                const writer = new Writer(g, "orders", "orders:kill");
+                await waitFor("acknowledged writes", 10_000, async () =>
+                    writer.acknowledged.length >= 50 ? true : undefined,
+                );
+                const killedAt = Date.now();
+                await g.kill("data", first);
+                const next = await waitFor("a new master named by the Sentinels", promise * 1000 + 5000, async () => {
+                    const m = await sentinelMaster(g);
+                    return m >= 0 && m !== first ? m : undefined;
+                });
+                const acceptedAt = await waitFor(
+                    "a write accepted by the new master",
+                    promise * 1000 + 5000,
+                    async () => writer.firstAcceptedOn(next, killedAt),
+                );
+                await sleep(500);
+                await writer.stop();
+                const seconds = (acceptedAt - killedAt) / 1000;
+                assert.ok(
+                    seconds <= promise,
+                    `first write on the new master after ${seconds} s; promised ${promise} s`,
+                );
 
-            const client = appClient(g, "orders", next);
-            await client.connect();
-            const values = await client.mget(writer.acknowledged);
-            client.disconnect();
-            const lost = writer.acknowledged.filter((_, i) => values[i] === null);
-            assert.deepEqual(lost, [], `acknowledged writes lost: ${lost.length} of ${writer.acknowledged.length}`);
+                const client = appClient(g, "orders", next);
+                await client.connect();
+                const values = await client.mget(writer.acknowledged);
+                client.disconnect();
+                const lost = writer.acknowledged.filter((_, i) => values[i] === null);
+                assert.deepEqual(lost, [], `acknowledged writes lost: ${lost.length} of ${writer.acknowledged.length}`);
 
-            // The old master restarts from its own persisted data and the rendered start script.
-            g.start("data", first);
-            await waitReplicaOf(g, first, next, 30_000);
-            assert.deepEqual(await g.masters(), [next]);
-            const old = appClient(g, "orders", first);
-            await old.connect();
-            const onOld = await old.mget(writer.acknowledged);
-            old.disconnect();
-            assert.equal(onOld.filter((v) => v === null).length, 0, "the rejoined node misses acknowledged writes");
-            assert.match(g.log("data", first), /Sentinels name 127\.0\.0\.1:\d+ as master/);
+                // The old master restarts from its own persisted data and the rendered start script.
+                g.start("data", first);
+                await waitReplicaOf(g, first, next, 30_000);
+                assert.deepEqual(await g.masters(), [next]);
+                const old = appClient(g, "orders", first);
+                await old.connect();
+                const onOld = await old.mget(writer.acknowledged);
+                old.disconnect();
+                assert.equal(onOld.filter((v) => v === null).length, 0, "the rejoined node misses acknowledged writes");
+                assert.match(g.log("data", first), /Sentinels name 127\.0\.0\.1:\d+ as master/);
 
-            // A restarted Sentinel keeps its state from its volume: it names the new master at once.
-            await g.kill("sentinel", 0);
-            g.start("sentinel", 0);
-            await waitFor("the restarted Sentinel", 10_000, async () => ((await g.sentinelViews())[0] ?? undefined));
-            assert.equal((await g.sentinelViews())[0], `${LOOPBACK}:${g.port("data", next)}`);
-            assert.match(g.log("sentinel", 0), new RegExp(`persisted state: master 127\\.0\\.0\\.1:${g.port("data", next)}`));
-        }));
+                // A restarted Sentinel keeps its state from its volume: it names the new master at once.
+                await g.kill("sentinel", 0);
+                g.start("sentinel", 0);
+                await waitFor("the restarted Sentinel", 10_000, async () => (await g.sentinelViews())[0] ?? undefined);
+                assert.equal((await g.sentinelViews())[0], `${LOOPBACK}:${g.port("data", next)}`);
+                assert.match(
+                    g.log("sentinel", 0),
+                    new RegExp(`persisted state: master 127\\.0\\.0\\.1:${g.port("data", next)}`),
+                );
+            }));
     });
 
     describe("a master restarted at once with its volume lost", () => {
         const g = group(27020, { tls: false });
         after(() => g.stop());
 
-        it("does not come back as an empty master: the Sentinels fail over to a replica with the data", () => withDiagnostics(g, async () => {
-            g.startAll();
-            const first = await waitHealthy(g, 30_000);
-            const client = appClient(g, "orders", first);
-            await client.connect();
-            const keys = Array.from({ length: 100 }, (_, i) => `orders:kept:${i}`);
-            await client.mset(...keys.flatMap((k) => [k, "1"]));
-            assert.ok(Number(await client.call("WAIT", "2", "2000")) >= 1);
-            client.disconnect();
-            await g.kill("data", first);
-            fs.rmSync(g.dirsFor(`redis-${first}`).data, { recursive: true, force: true });
-            g.start("data", first);
-            const next = await waitFor("a failover away from the emptied node", promise * 1000 + 10_000, async () => {
-                const m = await sentinelMaster(g);
-                return m >= 0 && m !== first ? m : undefined;
-            });
-            assert.match(g.log("data", first), /my data is gone and other nodes hold data: waiting for a failover/);
-            await waitReplicaOf(g, first, next, 30_000);
-            for (const ordinal of [next, first]) {
-                const reader = appClient(g, "orders", ordinal);
-                await reader.connect();
-                const values = await reader.mget(keys);
-                reader.disconnect();
-                assert.equal(values.filter((v) => v === "1").length, keys.length, `redis-${ordinal} lost data`);
-            }
-        }));
+        it("does not come back as an empty master: the Sentinels fail over to a replica with the data", () =>
+            withDiagnostics(g, async () => {
+                g.startAll();
+                const first = await waitHealthy(g, 30_000);
+                const client = appClient(g, "orders", first);
+                await client.connect();
+                const keys = Array.from({ length: 100 }, (_, i) => `orders:kept:${i}`);
+                await client.mset(...keys.flatMap((k) => [k, "1"]));
+                assert.ok(Number(await client.call("WAIT", "2", "2000")) >= 1);
+                client.disconnect();
+                await g.kill("data", first);
+                fs.rmSync(g.dirsFor(`redis-${first}`).data, { recursive: true, force: true });
+                g.start("data", first);
+                const next = await waitFor(
+                    "a failover away from the emptied node",
+                    promise * 1000 + 10_000,
+                    async () => {
+                        const m = await sentinelMaster(g);
+                        return m >= 0 && m !== first ? m : undefined;
+                    },
+                );
+                assert.match(g.log("data", first), /my data is gone and other nodes hold data: waiting for a failover/);
+                await waitReplicaOf(g, first, next, 30_000);
+                for (const ordinal of [next, first]) {
+                    const reader = appClient(g, "orders", ordinal);
+                    await reader.connect();
+                    const values = await reader.mget(keys);
+                    reader.disconnect();
+                    assert.equal(values.filter((v) => v === "1").length, keys.length, `redis-${ordinal} lost data`);
+                }
+            }));
     });
 
     describe("a master frozen (SIGSTOP) past down-after, then resumed", () => {
         const g = group(27300, { tls: false });
         after(() => g.stop());
 
-        it("refuses writes after it is resumed (min-replicas-to-write), loses no acknowledged write, and ends as a replica", () => withDiagnostics(g, async () => {
-            g.startAll();
-            const first = await waitHealthy(g, 30_000);
-            const writer = new Writer(g, "orders", "orders:stop");
-            await waitFor("acknowledged writes", 10_000, async () => (writer.acknowledged.length >= 50 ? true : undefined));
-            g.signal("data", first, "SIGSTOP");
-            const frozenAt = Date.now();
-            const next = await waitFor("a new master named by the Sentinels", promise * 1000 + 5000, async () => {
-                const m = await sentinelMaster(g);
-                return m >= 0 && m !== first ? m : undefined;
-            });
-            // Stay frozen past min-replicas-max-lag as well, as a partitioned master would.
-            await sleep(Math.max(0, frozenAt + 11_000 - Date.now()));
-            g.signal("data", first, "SIGCONT");
-            await sleep(300);
-            const stale = appClient(g, "orders", first);
-            await stale.connect();
-            await expectError(stale.set("orders:stale", "lost?"), /NOREPLICAS|READONLY/);
-            stale.disconnect();
-            await writer.stop();
+        it("refuses writes after it is resumed (min-replicas-to-write), loses no acknowledged write, and ends as a replica", () =>
+            withDiagnostics(g, async () => {
+                g.startAll();
+                const first = await waitHealthy(g, 30_000);
+                const writer = new Writer(g, "orders", "orders:stop");
+                await waitFor("acknowledged writes", 10_000, async () =>
+                    writer.acknowledged.length >= 50 ? true : undefined,
+                );
+                g.signal("data", first, "SIGSTOP");
+                const frozenAt = Date.now();
+                const next = await waitFor("a new master named by the Sentinels", promise * 1000 + 5000, async () => {
+                    const m = await sentinelMaster(g);
+                    return m >= 0 && m !== first ? m : undefined;
+                });
+                // Stay frozen past min-replicas-max-lag as well, as a partitioned master would.
+                await sleep(Math.max(0, frozenAt + 11_000 - Date.now()));
+                g.signal("data", first, "SIGCONT");
+                await sleep(300);
+                const stale = appClient(g, "orders", first);
+                await stale.connect();
+                await expectError(stale.set("orders:stale", "lost?"), /NOREPLICAS|READONLY/);
+                stale.disconnect();
+                await writer.stop();
 
-            await waitReplicaOf(g, first, next, 30_000);
-            assert.deepEqual(await g.masters(), [next]);
-            const client = appClient(g, "orders", next);
-            await client.connect();
-            const values = await client.mget(writer.acknowledged);
-            assert.equal(await client.get("orders:stale"), null);
-            client.disconnect();
-            assert.deepEqual(writer.acknowledged.filter((_, i) => values[i] === null), []);
-        }));
+                await waitReplicaOf(g, first, next, 30_000);
+                assert.deepEqual(await g.masters(), [next]);
+                const client = appClient(g, "orders", next);
+                await client.connect();
+                const values = await client.mget(writer.acknowledged);
+                assert.equal(await client.get("orders:stale"), null);
+                client.disconnect();
+                assert.deepEqual(
+                    writer.acknowledged.filter((_, i) => values[i] === null),
+                    [],
+                );
+            }));
     });
 
     for (const tls of [false, true]) {
@@ -358,7 +466,10 @@ describe("Redis Sentinel group on real servers (rendered prod config)", function
                 // Only contract values (plus the CA the application trusts).
                 const tlsOptions = env.REDIS_TLS === "true" ? { ca: g.caCertificate() } : undefined;
                 const client = new Redis({
-                    sentinels: env.REDIS_SENTINEL_HOSTS.split(",").map((hp) => ({ host: hp.slice(0, hp.lastIndexOf(":")), port: Number(hp.slice(hp.lastIndexOf(":") + 1)) })),
+                    sentinels: env.REDIS_SENTINEL_HOSTS.split(",").map((hp) => ({
+                        host: hp.slice(0, hp.lastIndexOf(":")),
+                        port: Number(hp.slice(hp.lastIndexOf(":") + 1)),
+                    })),
                     name: env.REDIS_SENTINEL_MASTER,
                     sentinelPassword: env.REDIS_SENTINEL_PASSWORD,
                     username: env.REDIS_USERNAME,
@@ -378,16 +489,25 @@ describe("Redis Sentinel group on real servers (rendered prod config)", function
                     const killedAt = Date.now();
                     await g.kill("data", first);
                     let lastError = "";
-                    const seconds = await waitFor("a write through the client after the failover", promise * 1000 + 10_000, async () => {
-                        try {
-                            await client.set("billing:after", "2");
-                            const role = await client.call("ROLE") as string[];
-                            return role[0] === "master" && (await sentinelMaster(g)) !== first ? (Date.now() - killedAt) / 1000 : undefined;
-                        } catch (e) {
-                            lastError = String(e);
-                            return undefined;
-                        }
-                    }, 100).catch((e: Error) => { throw new Error(`${e.message}; last client error: ${lastError}`); });
+                    const seconds = await waitFor(
+                        "a write through the client after the failover",
+                        promise * 1000 + 10_000,
+                        async () => {
+                            try {
+                                await client.set("billing:after", "2");
+                                const role = (await client.call("ROLE")) as string[];
+                                return role[0] === "master" && (await sentinelMaster(g)) !== first
+                                    ? (Date.now() - killedAt) / 1000
+                                    : undefined;
+                            } catch (e) {
+                                lastError = String(e);
+                                return undefined;
+                            }
+                        },
+                        100,
+                    ).catch((e: Error) => {
+                        throw new Error(`${e.message}; last client error: ${lastError}`);
+                    });
                     assert.ok(seconds <= promise + 2, `client wrote again after ${seconds} s`);
                     assert.equal(await client.get("billing:before"), "1");
                     assert.equal(await client.get("billing:after"), "2");
@@ -407,10 +527,15 @@ describe("standalone Redis on a real server (rendered dev config)", function () 
 
     it("serves each application through REDIS_URL only, in its own database", async () => {
         g.startAll();
-        await waitFor("the standalone master", 10_000, async () => ((await g.masters()).length === 1 ? true : undefined));
+        await waitFor("the standalone master", 10_000, async () =>
+            (await g.masters()).length === 1 ? true : undefined,
+        );
         const env = g.env().billing;
         const billingDb = dev.apps.find((a) => a.name === "billing")!.redisDb;
-        assert.match(env.REDIS_URL, new RegExp(`^redis://billing:[^@]*%[0-9A-F]{2}[^@]*@127\\.0\\.0\\.1:27750/${billingDb}$`));
+        assert.match(
+            env.REDIS_URL,
+            new RegExp(`^redis://billing:[^@]*%[0-9A-F]{2}[^@]*@127\\.0\\.0\\.1:27750/${billingDb}$`),
+        );
         const client = new Redis(env.REDIS_URL, { lazyConnect: true, retryStrategy: () => null });
         client.on("error", () => undefined);
         try {
@@ -422,19 +547,29 @@ describe("standalone Redis on a real server (rendered dev config)", function () 
         } finally {
             client.disconnect();
         }
-        assert.equal(await g.command("data", 0, "CONFIG", "GET", "min-replicas-to-write").then((r) => (r as string[])[1]), "0");
+        assert.equal(
+            await g.command("data", 0, "CONFIG", "GET", "min-replicas-to-write").then((r) => (r as string[])[1]),
+            "0",
+        );
     });
 });
 
 describe("sandbox: startRedis from a stack's mock run", function () {
     this.timeout(60_000);
 
-    for (const [stack, basePort] of [["dev", 27760], ["prod", 27770]] as const) {
+    for (const [stack, basePort] of [
+        ["dev", 27760],
+        ["prod", 27770],
+    ] as const) {
         it(`starts ${stack}'s Redis on loopback with each application's contract`, async () => {
             const run = await runStack(stack);
             const config = stackConfig(stack);
-            const passwords = Object.fromEntries(byType(run, "random:index/randomPassword:RandomPassword")
-                .map((r) => [r.name.replace(/^credentials-/, ""), String(r.outputs.result)]));
+            const passwords = Object.fromEntries(
+                byType(run, "random:index/randomPassword:RandomPassword").map((r) => [
+                    r.name.replace(/^credentials-/, ""),
+                    String(r.outputs.result),
+                ]),
+            );
             const started = await startRedis({ run, apps: config.apps, passwords, basePort });
             try {
                 const expected = config.redis.mode === "sentinel" ? config.redis.replicas + config.redis.sentinels : 1;
@@ -445,11 +580,21 @@ describe("sandbox: startRedis from a stack's mock run", function () {
                 const client = env.REDIS_URL
                     ? new Redis(env.REDIS_URL, { lazyConnect: true, retryStrategy: () => null })
                     : new Redis({
-                        sentinels: env.REDIS_SENTINEL_HOSTS.split(",").map((hp) => ({ host: hp.split(":")[0], port: Number(hp.split(":")[1]) })),
-                        name: env.REDIS_SENTINEL_MASTER, sentinelPassword: env.REDIS_SENTINEL_PASSWORD,
-                        username: env.REDIS_USERNAME, password: env.REDIS_PASSWORD, db: Number(env.REDIS_DB),
-                        tls, sentinelTLS: tls, enableTLSForSentinelMode: tls !== undefined, lazyConnect: true, retryStrategy: () => null,
-                    });
+                          sentinels: env.REDIS_SENTINEL_HOSTS.split(",").map((hp) => ({
+                              host: hp.split(":")[0],
+                              port: Number(hp.split(":")[1]),
+                          })),
+                          name: env.REDIS_SENTINEL_MASTER,
+                          sentinelPassword: env.REDIS_SENTINEL_PASSWORD,
+                          username: env.REDIS_USERNAME,
+                          password: env.REDIS_PASSWORD,
+                          db: Number(env.REDIS_DB),
+                          tls,
+                          sentinelTLS: tls,
+                          enableTLSForSentinelMode: tls !== undefined,
+                          lazyConnect: true,
+                          retryStrategy: () => null,
+                      });
                 client.on("error", () => undefined);
                 await client.connect();
                 assert.equal(await client.set(`${config.apps[0].name}:sandbox`, "1"), "OK");

@@ -13,7 +13,11 @@ interface SandboxInfo {
 
 /** Starts `npm run sandbox`'s program and resolves with its JSON line. */
 function startSandbox(args: string[]): Promise<{ child: ChildProcess; info: SandboxInfo }> {
-    const child = spawn(process.execPath, [require.resolve("ts-node/dist/bin"), "--transpile-only", "tools/sandbox.ts", ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(
+        process.execPath,
+        [require.resolve("ts-node/dist/bin"), "--transpile-only", "tools/sandbox.ts", ...args],
+        { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+    );
     let stdout = "";
     let stderr = "";
     return new Promise((resolve, reject) => {
@@ -35,11 +39,17 @@ function startSandbox(args: string[]): Promise<{ child: ChildProcess; info: Sand
 }
 
 function parseEnvFile(file: string): Record<string, string> {
-    return Object.fromEntries(fs.readFileSync(file, "utf8").trim().split("\n").map((line) => {
-        const match = /^([A-Z_]+)='([^']*)'$/.exec(line);
-        assert.ok(match, `malformed env line: ${line}`);
-        return [match[1], match[2]];
-    }));
+    return Object.fromEntries(
+        fs
+            .readFileSync(file, "utf8")
+            .trim()
+            .split("\n")
+            .map((line) => {
+                const match = /^([A-Z_]+)='([^']*)'$/.exec(line);
+                assert.ok(match, `malformed env line: ${line}`);
+                return [match[1], match[2]];
+            }),
+    );
 }
 
 /** True while `pid` runs; an exited process that its (re-)parent has not reaped yet (a zombie) counts as gone. */
@@ -53,7 +63,9 @@ function alive(pid: number): boolean {
 }
 
 async function stopAndCheck(child: ChildProcess, info: SandboxInfo): Promise<void> {
-    const exited = new Promise<string>((resolve) => child.on("exit", (code, signal) => resolve(`code ${code}, signal ${signal}`)));
+    const exited = new Promise<string>((resolve) =>
+        child.on("exit", (code, signal) => resolve(`code ${code}, signal ${signal}`)),
+    );
     child.kill("SIGTERM");
     assert.strictEqual(await exited, "code 0, signal null", "the sandbox exits 0 on SIGTERM");
     for (const p of info.processes) {
@@ -85,15 +97,32 @@ describe("npm run sandbox", function () {
     after(() => fs.rmSync(out, { recursive: true, force: true }));
 
     it("dev: starts PostgreSQL and standalone Redis; each application connects with nothing but its env file; stops cleanly", async () => {
-        const { child, info } = await startSandbox(["--stack", "dev", "--out", out, "--postgres-port", "26532", "--redis-port", "27980"]);
+        const { child, info } = await startSandbox([
+            "--stack",
+            "dev",
+            "--out",
+            out,
+            "--postgres-port",
+            "26532",
+            "--redis-port",
+            "27980",
+        ]);
         try {
-            assert.deepStrictEqual(info.processes.map((p) => `${p.service}/${p.role}`).sort(), ["postgres/primary", "redis/data"]);
+            assert.deepStrictEqual(info.processes.map((p) => `${p.service}/${p.role}`).sort(), [
+                "postgres/primary",
+                "redis/data",
+            ]);
             assert.deepStrictEqual(Object.keys(info.envFiles).sort(), ["billing", "orders"]);
             for (const [app, file] of Object.entries(info.envFiles)) {
                 assert.strictEqual(file, path.join(out, "dev", "sandbox", `${app}.env`));
                 const env = parseEnvFile(file);
                 const key = app === "billing" ? "billing:sandbox" : "sandbox";
-                const run = spawnSync(process.execPath, ["-e", APP_SCRIPT], { cwd: ROOT, env: { PATH: process.env.PATH, ...env, KEY: key }, encoding: "utf8", timeout: 60_000 });
+                const run = spawnSync(process.execPath, ["-e", APP_SCRIPT], {
+                    cwd: ROOT,
+                    env: { PATH: process.env.PATH, ...env, KEY: key },
+                    encoding: "utf8",
+                    timeout: 60_000,
+                });
                 assert.strictEqual(run.status, 0, `${app}: ${run.stderr}`);
                 assert.deepStrictEqual(JSON.parse(run.stdout), { user: env.DB_USER, db: env.DB_NAME, redis: "v" });
             }
@@ -103,10 +132,27 @@ describe("npm run sandbox", function () {
     });
 
     it("prod: starts the Sentinel group (3 data nodes, 3 Sentinels) with TLS beside PostgreSQL, and writes the Sentinel contract", async () => {
-        const { child, info } = await startSandbox(["--stack", "prod", "--out", out, "--postgres-port", "26533", "--redis-port", "27990"]);
+        const { child, info } = await startSandbox([
+            "--stack",
+            "prod",
+            "--out",
+            out,
+            "--postgres-port",
+            "26533",
+            "--redis-port",
+            "27990",
+        ]);
         try {
             const roles = info.processes.map((p) => `${p.service}/${p.role}`).sort();
-            assert.deepStrictEqual(roles, ["postgres/primary", "redis/data", "redis/data", "redis/data", "redis/sentinel", "redis/sentinel", "redis/sentinel"]);
+            assert.deepStrictEqual(roles, [
+                "postgres/primary",
+                "redis/data",
+                "redis/data",
+                "redis/data",
+                "redis/sentinel",
+                "redis/sentinel",
+                "redis/sentinel",
+            ]);
             for (const file of Object.values(info.envFiles)) {
                 const env = parseEnvFile(file);
                 assert.ok(env.REDIS_SENTINEL_HOSTS.split(",").length === 3, env.REDIS_SENTINEL_HOSTS);

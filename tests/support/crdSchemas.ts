@@ -13,7 +13,8 @@ import * as path from "path";
 import Ajv, { ErrorObject, ValidateFunction } from "ajv";
 import * as YAML from "yaml";
 
-export const SCHEMAS_DIR = process.env.CRD_SCHEMAS_DIR ?? path.resolve(__dirname, "..", "..", "..", "shared", "schemas");
+export const SCHEMAS_DIR =
+    process.env.CRD_SCHEMAS_DIR ?? path.resolve(__dirname, "..", "..", "..", "shared", "schemas");
 
 type JsonSchema = Record<string, unknown>;
 
@@ -49,13 +50,16 @@ export function loadCrds(dir: string = SCHEMAS_DIR): Map<string, CrdVersion> {
 }
 
 function yamlFiles(dir: string): string[] {
-    return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
-        const full = path.join(dir, entry.name);
-        if (entry.isDirectory()) {
-            return yamlFiles(full);
-        }
-        return /\.ya?ml$/.test(entry.name) ? [full] : [];
-    }).sort();
+    return fs
+        .readdirSync(dir, { withFileTypes: true })
+        .flatMap((entry) => {
+            const full = path.join(dir, entry.name);
+            if (entry.isDirectory()) {
+                return yamlFiles(full);
+            }
+            return /\.ya?ml$/.test(entry.name) ? [full] : [];
+        })
+        .sort();
 }
 
 function key(apiVersion: string, kind: string): string {
@@ -88,7 +92,12 @@ export function closeSchema(schema: unknown, inJunctor = false): unknown {
             out[k] = v;
         }
     }
-    if (!inJunctor && "properties" in node && !("additionalProperties" in node) && node["x-kubernetes-preserve-unknown-fields"] !== true) {
+    if (
+        !inJunctor &&
+        "properties" in node &&
+        !("additionalProperties" in node) &&
+        node["x-kubernetes-preserve-unknown-fields"] !== true
+    ) {
         out.additionalProperties = false;
     }
     return out;
@@ -123,7 +132,11 @@ const ROOT_FIELDS: JsonSchema = {
 /** The closed schema of a CRD version, with the root fields every custom resource has. */
 export function rootSchema(schema: JsonSchema): JsonSchema {
     const closed = closeSchema(schema) as JsonSchema;
-    return { ...closed, properties: { ...(closed.properties as JsonSchema), ...ROOT_FIELDS }, additionalProperties: false };
+    return {
+        ...closed,
+        properties: { ...(closed.properties as JsonSchema), ...ROOT_FIELDS },
+        additionalProperties: false,
+    };
 }
 
 const INT32 = 2 ** 31;
@@ -139,8 +152,15 @@ function newAjv(): Ajv {
         unicodeRegExp: false,
     });
     // Kubernetes extensions: annotations for the API server, except int-or-string which is a type.
-    for (const keyword of ["x-kubernetes-preserve-unknown-fields", "x-kubernetes-list-type", "x-kubernetes-list-map-keys",
-        "x-kubernetes-map-type", "x-kubernetes-validations", "x-kubernetes-embedded-resource", "example"]) {
+    for (const keyword of [
+        "x-kubernetes-preserve-unknown-fields",
+        "x-kubernetes-list-type",
+        "x-kubernetes-list-map-keys",
+        "x-kubernetes-map-type",
+        "x-kubernetes-validations",
+        "x-kubernetes-embedded-resource",
+        "example",
+    ]) {
         ajv.addKeyword({ keyword: keyword, schemaType: ["boolean", "string", "array", "object"] });
     }
     ajv.addKeyword({
@@ -150,7 +170,10 @@ function newAjv(): Ajv {
         errors: false,
     });
     // The formats the API server checks, as it checks them; int-or-string is carried by the keyword above.
-    ajv.addFormat("int32", { type: "number", validate: (n: number) => Number.isInteger(n) && n >= -INT32 && n < INT32 });
+    ajv.addFormat("int32", {
+        type: "number",
+        validate: (n: number) => Number.isInteger(n) && n >= -INT32 && n < INT32,
+    });
     ajv.addFormat("int64", { type: "number", validate: (n: number) => Number.isInteger(n) });
     ajv.addFormat("byte", /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/);
     ajv.addFormat("date-time", /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/);
@@ -183,7 +206,10 @@ export class CrdValidator {
         const crd = this.crds.get(key(apiVersion, kind));
         if (!crd) {
             const sameKind = this.known().filter((k) => k.endsWith(` ${kind}`));
-            throw new Error(`no CRD for ${apiVersion} ${kind} under ${SCHEMAS_DIR}` + (sameKind.length ? `; known: ${sameKind.join(", ")}` : ""));
+            throw new Error(
+                `no CRD for ${apiVersion} ${kind} under ${SCHEMAS_DIR}` +
+                    (sameKind.length ? `; known: ${sameKind.join(", ")}` : ""),
+            );
         }
         const label = `${kind}/${(obj.metadata as { name?: string } | undefined)?.name ?? "(unnamed)"}`;
         if (!crd.served) {
@@ -198,7 +224,9 @@ export class CrdValidator {
         if (obj.spec !== undefined) {
             subject.spec = obj.spec;
         }
-        return validate(subject) ? [] : (validate.errors ?? []).map((e) => `${label} ${e.instancePath || "/"}: ${describe(e)}`);
+        return validate(subject)
+            ? []
+            : (validate.errors ?? []).map((e) => `${label} ${e.instancePath || "/"}: ${describe(e)}`);
     }
 }
 
@@ -216,7 +244,12 @@ function describe(error: ErrorObject): string {
 let shared: CrdValidator | undefined;
 
 /** `validate` with the default schemas dir (loaded once per process). */
-export function validateAgainstCrd(obj: { apiVersion?: unknown; kind?: unknown; metadata?: unknown; spec?: unknown }): string[] {
+export function validateAgainstCrd(obj: {
+    apiVersion?: unknown;
+    kind?: unknown;
+    metadata?: unknown;
+    spec?: unknown;
+}): string[] {
     shared ??= new CrdValidator();
     return shared.validate(obj);
 }

@@ -53,7 +53,10 @@ function asText(value: unknown): string {
 }
 
 /** The data of the Secret an ExternalSecret produces (before base64), from the vault's contents. */
-export function expandExternalSecret(externalSecret: RecordedResource, vault: Map<string, string>): Record<string, string> {
+export function expandExternalSecret(
+    externalSecret: RecordedResource,
+    vault: Map<string, string>,
+): Record<string, string> {
     const spec = externalSecret.inputs.spec ?? {};
     if (spec.target?.template !== undefined) {
         throw new Error(`${externalSecret.name}: target.template is not simulated`);
@@ -81,7 +84,9 @@ export function expandExternalSecret(externalSecret: RecordedResource, vault: Ma
         }
         const object = parseObject(key, value);
         if (!(property in object)) {
-            throw new Error(`${externalSecret.name}: Key Vault secret ${key} has no property ${property} (SecretSyncedError)`);
+            throw new Error(
+                `${externalSecret.name}: Key Vault secret ${key} has no property ${property} (SecretSyncedError)`,
+            );
         }
         out[entry.secretKey] = asText(object[property]);
     }

@@ -87,7 +87,11 @@ export function policyOptions(r: RecordedResource): PolicyResourceOptions {
         ignoreChanges: [...o.ignoreChanges],
         ...(o.deleteBeforeReplace !== undefined ? { deleteBeforeReplace: o.deleteBeforeReplace } : {}),
         aliases: o.aliases.filter((a): a is string => typeof a === "string"),
-        customTimeouts: { createSeconds: seconds(o.customTimeouts?.create), updateSeconds: seconds(o.customTimeouts?.update), deleteSeconds: seconds(o.customTimeouts?.delete) },
+        customTimeouts: {
+            createSeconds: seconds(o.customTimeouts?.create),
+            updateSeconds: seconds(o.customTimeouts?.update),
+            deleteSeconds: seconds(o.customTimeouts?.delete),
+        },
         additionalSecretOutputs: [...o.additionalSecretOutputs],
         ...(r.parent ? { parent: r.parent } : {}),
     };
@@ -142,12 +146,15 @@ export function stackResources(result: RunResult): PolicyResource[] {
             asType: ((cls: unknown) => (matches(cls) ? props : undefined)) as PolicyResource["asType"],
         });
     }
-    const resolve = (urns: readonly string[]) => urns.map((u) => byUrn.get(u)).filter((x): x is PolicyResource => x !== undefined);
+    const resolve = (urns: readonly string[]) =>
+        urns.map((u) => byUrn.get(u)).filter((x): x is PolicyResource => x !== undefined);
     for (const r of recorded) {
         const resource = byUrn.get(r.urn) as { -readonly [K in keyof PolicyResource]: PolicyResource[K] };
         resource.parent = r.parent ? byUrn.get(r.parent) : undefined;
         resource.dependencies = resolve(r.dependencies);
-        resource.propertyDependencies = Object.fromEntries(Object.entries(r.propertyDependencies).map(([k, v]) => [k, resolve(v)]));
+        resource.propertyDependencies = Object.fromEntries(
+            Object.entries(r.propertyDependencies).map(([k, v]) => [k, resolve(v)]),
+        );
     }
     return [...byUrn.values()];
 }
@@ -157,18 +164,27 @@ export async function runPolicies(policies: Policies, result: RunResult, options
     const config = options.config ?? {};
     const violations: Violation[] = [];
     const notApplicable = new Map<string, string[]>();
-    const skip = (policy: string, reason: string) => notApplicable.set(policy, [...(notApplicable.get(policy) ?? []), reason]);
-    const analyzed = result.resources.filter((r) => !r.type.startsWith("pulumi:providers:") && r.type !== "pulumi:pulumi:Stack");
+    const skip = (policy: string, reason: string) =>
+        notApplicable.set(policy, [...(notApplicable.get(policy) ?? []), reason]);
+    const analyzed = result.resources.filter(
+        (r) => !r.type.startsWith("pulumi:providers:") && r.type !== "pulumi:pulumi:Stack",
+    );
 
     for (const policy of policies) {
-        const level = (config[policy.name]?.enforcementLevel as EnforcementLevel | undefined) ?? policy.enforcementLevel ?? options.packEnforcement ?? "advisory";
+        const level =
+            (config[policy.name]?.enforcementLevel as EnforcementLevel | undefined) ??
+            policy.enforcementLevel ??
+            options.packEnforcement ??
+            "advisory";
         if (level === "disabled") {
             continue;
         }
         const reported = level === "remediate" ? "mandatory" : level;
-        const collect = (urn?: string): ReportViolation => (message, violationUrn) => {
-            violations.push({ policy: policy.name, enforcementLevel: reported, message, urn: violationUrn ?? urn });
-        };
+        const collect =
+            (urn?: string): ReportViolation =>
+            (message, violationUrn) => {
+                violations.push({ policy: policy.name, enforcementLevel: reported, message, urn: violationUrn ?? urn });
+            };
         const guarded = async (run: () => unknown, urn?: string) => {
             try {
                 await run();
@@ -176,14 +192,24 @@ export async function runPolicies(policies: Policies, result: RunResult, options
                 if (err instanceof NotApplicable) {
                     skip(policy.name, err.reason);
                 } else if (err instanceof UnknownValueError) {
-                    violations.push({ policy: policy.name, enforcementLevel: "advisory", message: `can't run policy ${policy.name} during preview: ${err.message}`, urn });
+                    violations.push({
+                        policy: policy.name,
+                        enforcementLevel: "advisory",
+                        message: `can't run policy ${policy.name} during preview: ${err.message}`,
+                        urn,
+                    });
                 } else {
                     throw new Error(`policy ${policy.name} threw: ${err instanceof Error ? err.stack : String(err)}`);
                 }
             }
         };
         if (isResourcePolicy(policy)) {
-            const validations = policy.validateResource === undefined ? [] : Array.isArray(policy.validateResource) ? policy.validateResource : [policy.validateResource];
+            const validations =
+                policy.validateResource === undefined
+                    ? []
+                    : Array.isArray(policy.validateResource)
+                      ? policy.validateResource
+                      : [policy.validateResource];
             for (const r of analyzed) {
                 for (const validate of validations) {
                     await guarded(() => validate(resourceArgs(r, policy.name, options), collect(r.urn)), r.urn);

@@ -25,7 +25,13 @@ export function byType(result: RunResult, type: string): RecordedResource[] {
 export function byName(result: RunResult, type: string, name: string): RecordedResource {
     const found = result.resources.find((r) => r.type === type && r.name === name);
     if (!found) {
-        throw new Error(`no ${type} named ${name}; have: ${byType(result, type).map((r) => r.name).join(", ") || "none"}`);
+        throw new Error(
+            `no ${type} named ${name}; have: ${
+                byType(result, type)
+                    .map((r) => r.name)
+                    .join(", ") || "none"
+            }`,
+        );
     }
     return found;
 }

@@ -40,22 +40,53 @@ export interface PlanDiff {
 const REPLACE_PATHS: Record<string, readonly string[]> = {
     // Path parameters and create-only properties of API 2025-08-01 (x-ms-mutability without update).
     "azure-native:dbforpostgresql:Server": [
-        "serverName", "resourceGroupName", "location", "administratorLogin", "availabilityZone", "backup.geoRedundantBackup",
-        "network.delegatedSubnetResourceId", "network.privateDnsZoneArmResourceId", "createMode", "pointInTimeUTC", "sourceServerResourceId",
+        "serverName",
+        "resourceGroupName",
+        "location",
+        "administratorLogin",
+        "availabilityZone",
+        "backup.geoRedundantBackup",
+        "network.delegatedSubnetResourceId",
+        "network.privateDnsZoneArmResourceId",
+        "createMode",
+        "pointInTimeUTC",
+        "sourceServerResourceId",
     ],
-    "azure-native:dbforpostgresql:Database": ["databaseName", "serverName", "resourceGroupName", "charset", "collation"],
+    "azure-native:dbforpostgresql:Database": [
+        "databaseName",
+        "serverName",
+        "resourceGroupName",
+        "charset",
+        "collation",
+    ],
     "azure-native:dbforpostgresql:Configuration": ["configurationName", "serverName", "resourceGroupName"],
     "azure-native:dbforpostgresql:FirewallRule": ["firewallRuleName", "serverName", "resourceGroupName"],
     "azure-native:keyvault:Vault": ["vaultName", "resourceGroupName", "location"],
     "azure-native:keyvault:Secret": ["secretName", "vaultName", "resourceGroupName"],
     "azure-native:managedidentity:UserAssignedIdentity": ["resourceName", "resourceGroupName", "location"],
-    "azure-native:managedidentity:FederatedIdentityCredential": ["federatedIdentityCredentialResourceName", "resourceName", "resourceGroupName"],
+    "azure-native:managedidentity:FederatedIdentityCredential": [
+        "federatedIdentityCredentialResourceName",
+        "resourceName",
+        "resourceGroupName",
+    ],
     "azure-native:authorization:RoleAssignment": ["scope", "principalId", "roleDefinitionId", "roleAssignmentName"],
-    "kubernetes:apps/v1:StatefulSet": ["spec.volumeClaimTemplates", "spec.selector", "spec.serviceName", "spec.podManagementPolicy"],
+    "kubernetes:apps/v1:StatefulSet": [
+        "spec.volumeClaimTemplates",
+        "spec.selector",
+        "spec.serviceName",
+        "spec.podManagementPolicy",
+    ],
     "kubernetes:apps/v1:Deployment": ["spec.selector"],
     "kubernetes:batch/v1:Job": ["spec.template", "spec.selector", "spec.completions"],
     "kubernetes:helm.sh/v3:Release": ["name", "namespace"],
-    "kubernetes:core/v1:PersistentVolumeClaim": ["spec.storageClassName", "spec.accessModes", "spec.selector", "spec.volumeName", "spec.volumeMode", "spec.dataSource"],
+    "kubernetes:core/v1:PersistentVolumeClaim": [
+        "spec.storageClassName",
+        "spec.accessModes",
+        "spec.selector",
+        "spec.volumeName",
+        "spec.volumeMode",
+        "spec.dataSource",
+    ],
     // Every input of a generated value is a keeper: a change regenerates the password.
     "random:index/randomPassword:RandomPassword": [""],
 };
@@ -76,7 +107,9 @@ const STATEFUL_TYPES = new Set([
 
 export function isStateful(r: PlanResource): boolean {
     if (r.type === "kubernetes:apps/v1:StatefulSet") {
-        return ((r.inputs.spec as { volumeClaimTemplates?: unknown[] } | undefined)?.volumeClaimTemplates ?? []).length > 0;
+        return (
+            ((r.inputs.spec as { volumeClaimTemplates?: unknown[] } | undefined)?.volumeClaimTemplates ?? []).length > 0
+        );
     }
     return STATEFUL_TYPES.has(r.type);
 }
@@ -102,7 +135,11 @@ function isObject(v: unknown): v is Record<string, unknown> {
 }
 
 /** Leaf-level differences between two values, with plan-style paths. */
-export function diffValues(a: unknown, b: unknown, at: Segment[] = []): { path: string; before: unknown; after: unknown }[] {
+export function diffValues(
+    a: unknown,
+    b: unknown,
+    at: Segment[] = [],
+): { path: string; before: unknown; after: unknown }[] {
     if (isObject(a) && isObject(b)) {
         const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
         return keys.flatMap((k) => diffValues(a[k], b[k], [...at, k]));
@@ -116,7 +153,10 @@ export function diffValues(a: unknown, b: unknown, at: Segment[] = []): { path: 
 function diffResource(before: PlanResource, after: PlanResource): ChangedResource | undefined {
     const paths = replacePaths(after);
     const changes = diffValues(before.inputs, after.inputs).map((c) => ({ ...c, replaces: under(c.path, paths) }));
-    const optionChanges = diffValues(before.options, after.options, ["options"]).map((c) => ({ ...c, replaces: false }));
+    const optionChanges = diffValues(before.options, after.options, ["options"]).map((c) => ({
+        ...c,
+        replaces: false,
+    }));
     if (changes.length === 0 && optionChanges.length === 0) {
         return undefined;
     }
@@ -144,7 +184,12 @@ export function diffPlans(a: Plan, b: Plan): PlanDiff {
             warnings.push({
                 kind: "replace",
                 resource: c.after,
-                reasons: [`${why.join(", ")}`, ...c.changes.filter((x) => x.replaces).map((x) => `${x.path}: ${show(x.before)} -> ${show(x.after)} cannot be updated in place`)],
+                reasons: [
+                    `${why.join(", ")}`,
+                    ...c.changes
+                        .filter((x) => x.replaces)
+                        .map((x) => `${x.path}: ${show(x.before)} -> ${show(x.after)} cannot be updated in place`),
+                ],
             });
         }
     }
@@ -157,8 +202,14 @@ export function diffPlans(a: Plan, b: Plan): PlanDiff {
                 resource: r,
                 reasons: [
                     why.join(", "),
-                    r.options.retainOnDelete ? "retainOnDelete: the cloud object stays but leaves the stack" : "the object itself would be deleted",
-                    ...(twin ? [`a new ${r.type} ${twin.name} is added: a renamed logical name needs an alias to keep the resource`] : []),
+                    r.options.retainOnDelete
+                        ? "retainOnDelete: the cloud object stays but leaves the stack"
+                        : "the object itself would be deleted",
+                    ...(twin
+                        ? [
+                              `a new ${r.type} ${twin.name} is added: a renamed logical name needs an alias to keep the resource`,
+                          ]
+                        : []),
                 ],
             });
         }
@@ -188,15 +239,26 @@ export function formatDiff(diff: PlanDiff, title: string): string {
     };
     section("+", "added", diff.added.map(label));
     section("-", "removed", diff.removed.map(label));
-    section("~", "changed", diff.changed.map((c) => [
-        `${label(c.after)}${c.replaced ? "  [REPLACE]" : ""}`,
-        ...[...c.changes, ...c.optionChanges].map((x) => `      ${x.replaces ? "!" : " "} ${x.path}: ${show(x.before)} -> ${show(x.after)}`),
-    ].join("\n")));
+    section(
+        "~",
+        "changed",
+        diff.changed.map((c) =>
+            [
+                `${label(c.after)}${c.replaced ? "  [REPLACE]" : ""}`,
+                ...[...c.changes, ...c.optionChanges].map(
+                    (x) => `      ${x.replaces ? "!" : " "} ${x.path}: ${show(x.before)} -> ${show(x.after)}`,
+                ),
+            ].join("\n"),
+        ),
+    );
     if (diff.added.length + diff.removed.length + diff.changed.length === 0) {
         lines.push("", "no changes");
     }
     if (diff.warnings.length > 0) {
-        lines.push("", `!!! WARNING: ${diff.warnings.length} change(s) would ${[...new Set(diff.warnings.map((w) => w.kind.toUpperCase()))].join(" or ")} a stateful or protected resource !!!`);
+        lines.push(
+            "",
+            `!!! WARNING: ${diff.warnings.length} change(s) would ${[...new Set(diff.warnings.map((w) => w.kind.toUpperCase()))].join(" or ")} a stateful or protected resource !!!`,
+        );
         for (const w of diff.warnings) {
             lines.push(`!!! ${w.kind.toUpperCase()} ${label(w.resource)}`, ...w.reasons.map((r) => `!!!     ${r}`));
         }

@@ -22,8 +22,18 @@ import type { RecordedResource, RunResult } from "../../engine/mockEngine";
 import { PostgresEndpoint, postgresEnv } from "../../components/postgres/contract";
 import { PG_ADMIN_CREDENTIAL, pgAppCredentialId } from "../../components/postgres/credentials";
 import {
-    ADMIN_SECRET_KEY, AppLogin, appLogins, expectedDigests, loginSecretKey, renderAzureLoginSql, renderLoginEntrypoint,
-    resolveScriptEntries, roleSqlKey, sqlLiteral, stackGresRoleSql, stackGresScriptEntries,
+    ADMIN_SECRET_KEY,
+    AppLogin,
+    appLogins,
+    expectedDigests,
+    loginSecretKey,
+    renderAzureLoginSql,
+    renderLoginEntrypoint,
+    resolveScriptEntries,
+    roleSqlKey,
+    sqlLiteral,
+    stackGresRoleSql,
+    stackGresScriptEntries,
 } from "../../components/postgres/sql";
 
 /** PostgreSQL 15 server binaries (Debian layout); override with `PG_BIN`. */
@@ -51,7 +61,9 @@ export interface LocalServerOptions {
 export function requirePostgresBinaries(): void {
     const missing = ["initdb", "pg_ctl", "postgres", "psql"].filter((b) => !fs.existsSync(path.join(PG_BIN, b)));
     if (missing.length > 0) {
-        throw new Error(`PostgreSQL binaries missing in ${PG_BIN}: ${missing.join(", ")} (apt-get install postgresql-15, or set PG_BIN)`);
+        throw new Error(
+            `PostgreSQL binaries missing in ${PG_BIN}: ${missing.join(", ")} (apt-get install postgresql-15, or set PG_BIN)`,
+        );
     }
     if (spawnSync("openssl", ["version"]).status !== 0) {
         throw new Error("openssl is missing (needed for the server's TLS certificate)");
@@ -62,7 +74,9 @@ const asRoot = process.getuid?.() === 0;
 
 /** Runs a server binary, as the `postgres` OS user when we are root. */
 function runAsServerUser(binary: string, args: string[]): string {
-    const [cmd, argv] = asRoot ? ["runuser", ["-u", "postgres", "--", path.join(PG_BIN, binary), ...args]] : [path.join(PG_BIN, binary), args];
+    const [cmd, argv] = asRoot
+        ? ["runuser", ["-u", "postgres", "--", path.join(PG_BIN, binary), ...args]]
+        : [path.join(PG_BIN, binary), args];
     const result = spawnSync(cmd, argv, { encoding: "utf8" });
     if (result.status !== 0) {
         throw new Error(`${binary} ${args.join(" ")} failed (${result.status}): ${result.stderr || result.stdout}`);
@@ -74,11 +88,55 @@ function runAsServerUser(binary: string, args: string[]): string {
 function makeCertificates(dir: string): { caFile: string; certFile: string; keyFile: string } {
     const f = (n: string) => path.join(dir, n);
     const ssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
-    ssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=data-platform test CA", "-keyout", f("ca.key"), "-out", f("ca.crt"),
-        "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign");
-    ssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", f("server.key"), "-out", f("server.csr"));
+    ssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=data-platform test CA",
+        "-keyout",
+        f("ca.key"),
+        "-out",
+        f("ca.crt"),
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    );
+    ssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        f("server.key"),
+        "-out",
+        f("server.csr"),
+    );
     fs.writeFileSync(f("server.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
-    ssl("x509", "-req", "-in", f("server.csr"), "-CA", f("ca.crt"), "-CAkey", f("ca.key"), "-CAcreateserial", "-days", "2", "-extfile", f("server.ext"), "-out", f("server.crt"));
+    ssl(
+        "x509",
+        "-req",
+        "-in",
+        f("server.csr"),
+        "-CA",
+        f("ca.crt"),
+        "-CAkey",
+        f("ca.key"),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        f("server.ext"),
+        "-out",
+        f("server.crt"),
+    );
     return { caFile: f("ca.crt"), certFile: f("server.crt"), keyFile: f("server.key") };
 }
 
@@ -93,26 +151,38 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
         execFileSync("chown", ["-R", "postgres:postgres", dir]);
     }
     fs.chmodSync(certs.keyFile, 0o600);
-    runAsServerUser("initdb", ["-D", dataDir, "-U", SUPERUSER, "--auth-local=trust", "--auth-host=reject", "-E", "UTF8", "--locale=C.UTF-8"]);
-    fs.writeFileSync(path.join(dataDir, "pg_hba.conf"), [
-        `local all ${SUPERUSER} trust`,
-        "hostssl all all 127.0.0.1/32 scram-sha-256",
-        "",
-    ].join("\n"));
-    fs.appendFileSync(path.join(dataDir, "postgresql.conf"), [
-        "",
-        "listen_addresses = '127.0.0.1'",
-        `port = ${options.port}`,
-        `unix_socket_directories = '${dir}'`,
-        `max_connections = ${options.maxConnections ?? 100}`,
-        "ssl = on",
-        `ssl_cert_file = '${certs.certFile}'`,
-        `ssl_key_file = '${certs.keyFile}'`,
-        "ssl_min_protocol_version = 'TLSv1.2'",
-        "password_encryption = 'scram-sha-256'",
-        "fsync = off",
-        "",
-    ].join("\n"));
+    runAsServerUser("initdb", [
+        "-D",
+        dataDir,
+        "-U",
+        SUPERUSER,
+        "--auth-local=trust",
+        "--auth-host=reject",
+        "-E",
+        "UTF8",
+        "--locale=C.UTF-8",
+    ]);
+    fs.writeFileSync(
+        path.join(dataDir, "pg_hba.conf"),
+        [`local all ${SUPERUSER} trust`, "hostssl all all 127.0.0.1/32 scram-sha-256", ""].join("\n"),
+    );
+    fs.appendFileSync(
+        path.join(dataDir, "postgresql.conf"),
+        [
+            "",
+            "listen_addresses = '127.0.0.1'",
+            `port = ${options.port}`,
+            `unix_socket_directories = '${dir}'`,
+            `max_connections = ${options.maxConnections ?? 100}`,
+            "ssl = on",
+            `ssl_cert_file = '${certs.certFile}'`,
+            `ssl_key_file = '${certs.keyFile}'`,
+            "ssl_min_protocol_version = 'TLSv1.2'",
+            "password_encryption = 'scram-sha-256'",
+            "fsync = off",
+            "",
+        ].join("\n"),
+    );
     runAsServerUser("pg_ctl", ["-D", dataDir, "-l", path.join(dir, "server.log"), "-w", "-t", "60", "start"]);
     const pid = Number(fs.readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
     let stopped = false;
@@ -145,12 +215,20 @@ export async function superuserSql(server: LocalServer, sql: string, database = 
 }
 
 /** What Azure provides before the login Job runs: `azure_pg_admin`, the admin login in it, and the ARM databases. */
-export async function prepareAzureLikeServer(server: LocalServer, adminLogin: string, adminPassword: string, logins: readonly AppLogin[]): Promise<void> {
-    await superuserSql(server, [
-        "CREATE ROLE azure_pg_admin NOLOGIN;",
-        // The privileges Azure gives the server admin (NOSUPERUSER, CREATEDB, CREATEROLE).
-        `CREATE ROLE "${adminLogin}" LOGIN NOSUPERUSER INHERIT CREATEDB CREATEROLE IN ROLE azure_pg_admin PASSWORD ${sqlLiteral(adminPassword)};`,
-    ].join("\n"));
+export async function prepareAzureLikeServer(
+    server: LocalServer,
+    adminLogin: string,
+    adminPassword: string,
+    logins: readonly AppLogin[],
+): Promise<void> {
+    await superuserSql(
+        server,
+        [
+            "CREATE ROLE azure_pg_admin NOLOGIN;",
+            // The privileges Azure gives the server admin (NOSUPERUSER, CREATEDB, CREATEROLE).
+            `CREATE ROLE "${adminLogin}" LOGIN NOSUPERUSER INHERIT CREATEDB CREATEROLE IN ROLE azure_pg_admin PASSWORD ${sqlLiteral(adminPassword)};`,
+        ].join("\n"),
+    );
     for (const l of logins) {
         await superuserSql(server, `CREATE DATABASE "${l.database}" OWNER azure_pg_admin;`);
     }
@@ -164,7 +242,10 @@ export type CredentialPasswords = Readonly<Record<string, string>>;
  * @returns psql's output
  */
 export function runAzureLoginJob(
-    server: LocalServer, adminLogin: string, logins: readonly AppLogin[], passwords: CredentialPasswords,
+    server: LocalServer,
+    adminLogin: string,
+    logins: readonly AppLogin[],
+    passwords: CredentialPasswords,
     options: { waitSeconds?: number; expected?: CredentialPasswords } = {},
 ): string {
     // The Job waits for the passwords it was rendered for (`expected`); the files hold what the Secret has now.
@@ -208,17 +289,31 @@ export function runAzureLoginJob(
 }
 
 /** The stackgres-mode entries with their SQL resolved, as the operator would run them (superuser, in order). */
-export function stackGresSql(logins: readonly AppLogin[], passwords: CredentialPasswords): Array<{ id: number; name: string; sql: string }> {
+export function stackGresSql(
+    logins: readonly AppLogin[],
+    passwords: CredentialPasswords,
+): Array<{ id: number; name: string; sql: string }> {
     const secretName = "sql";
-    const data = Object.fromEntries(logins.map((l) => [roleSqlKey(l), stackGresRoleSql(l, need(passwords, pgAppCredentialId(l.app)))]));
+    const data = Object.fromEntries(
+        logins.map((l) => [roleSqlKey(l), stackGresRoleSql(l, need(passwords, pgAppCredentialId(l.app)))]),
+    );
     return resolveScriptEntries(stackGresScriptEntries(logins, secretName), data);
 }
 
 /** Applies the stack's logins and databases to a fresh server, the way its mode does. */
-export async function applyLogins(server: LocalServer, config: PlatformConfig, passwords: CredentialPasswords): Promise<void> {
+export async function applyLogins(
+    server: LocalServer,
+    config: PlatformConfig,
+    passwords: CredentialPasswords,
+): Promise<void> {
     const logins = appLogins(config.apps);
     if (config.postgres.mode === "azure") {
-        await prepareAzureLikeServer(server, config.postgres.azure.adminLogin, need(passwords, PG_ADMIN_CREDENTIAL), logins);
+        await prepareAzureLikeServer(
+            server,
+            config.postgres.azure.adminLogin,
+            need(passwords, PG_ADMIN_CREDENTIAL),
+            logins,
+        );
         runAzureLoginJob(server, config.postgres.azure.adminLogin, logins, passwords);
     } else {
         for (const entry of stackGresSql(logins, passwords)) {
@@ -263,7 +358,11 @@ export function assertDeployedSql(run: RunResult, config: PlatformConfig, passwo
     differ("SGScript", script.inputs.spec.scripts, stackGresScriptEntries(logins, names.loginSqlSecret));
     for (const l of logins) {
         const kv = find("azure-native:keyvault:Secret", (r) => r.inputs.secretName === loginSqlVaultSecretName(l.app));
-        differ(`role SQL of ${l.app}`, kv.inputs.properties?.value, stackGresRoleSql(l, need(passwords, pgAppCredentialId(l.app))));
+        differ(
+            `role SQL of ${l.app}`,
+            kv.inputs.properties?.value,
+            stackGresRoleSql(l, need(passwords, pgAppCredentialId(l.app))),
+        );
     }
 }
 
@@ -297,7 +396,10 @@ export async function startPostgres(input: StartPostgresInput): Promise<StartedP
     if (input.run) {
         assertDeployedSql(input.run, input.config, input.passwords);
     }
-    const server = await startLocalServer({ port: input.port ?? 26432, maxConnections: input.config.postgres.maxConnections });
+    const server = await startLocalServer({
+        port: input.port ?? 26432,
+        maxConnections: input.config.postgres.maxConnections,
+    });
     try {
         await applyLogins(server, input.config, input.passwords);
     } catch (err) {
@@ -306,7 +408,24 @@ export async function startPostgres(input: StartPostgresInput): Promise<StartedP
     }
     const endpoint: PostgresEndpoint = { host: "127.0.0.1", port: server.port, sslMode: "require" };
     const logins = appLogins(input.config.apps);
-    const env = Object.fromEntries(input.config.apps.map((app, i) => [app.name, postgresEnv(endpoint,
-        { database: logins[i].database, user: logins[i].role, password: need(input.passwords, pgAppCredentialId(app.name)) }, app.poolSize)]));
-    return { processes: [{ role: "primary", port: server.port, pid: server.pid }], env, caFile: server.caFile, stop: () => server.stop() };
+    const env = Object.fromEntries(
+        input.config.apps.map((app, i) => [
+            app.name,
+            postgresEnv(
+                endpoint,
+                {
+                    database: logins[i].database,
+                    user: logins[i].role,
+                    password: need(input.passwords, pgAppCredentialId(app.name)),
+                },
+                app.poolSize,
+            ),
+        ]),
+    );
+    return {
+        processes: [{ role: "primary", port: server.port, pid: server.pid }],
+        env,
+        caFile: server.caFile,
+        stop: () => server.stop(),
+    };
 }

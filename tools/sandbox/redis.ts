@@ -15,11 +15,15 @@ import type { RedisConfig } from "../../components/config/redis";
 import { RedisPasswords, renderDataAcl, renderSentinelAcl } from "../../components/redis/acl";
 import { redisEnv } from "../../components/redis/contract";
 import {
-    REDIS_ADMIN_ID, REDIS_MONITOR_ID, REDIS_REPLICATION_ID, REDIS_SENTINEL_CLIENT_ID, REDIS_SENTINEL_ID, redisAppCredentialId,
+    REDIS_ADMIN_ID,
+    REDIS_MONITOR_ID,
+    REDIS_REPLICATION_ID,
+    REDIS_SENTINEL_CLIENT_ID,
+    REDIS_SENTINEL_ID,
+    redisAppCredentialId,
 } from "../../components/redis/credentials";
 import { AUTH_FILES, FILES, TLS_FILES, renderFiles } from "../../components/redis/files";
 import { NAMES, REDIS_COMPONENT_TYPE, RedisDirs, RedisLayout } from "../../components/redis/layout";
-
 
 export const LOOPBACK = "127.0.0.1";
 
@@ -52,13 +56,21 @@ export class LocalRedisGroup {
 
     constructor(readonly options: LocalGroupOptions) {
         // Created with the first process, so a group that never starts leaves nothing behind.
-        this.root = options.root ?? path.join(os.tmpdir(), `redis-group-${process.pid}-${options.basePort}-${crypto.randomBytes(4).toString("hex")}`);
+        this.root =
+            options.root ??
+            path.join(
+                os.tmpdir(),
+                `redis-group-${process.pid}-${options.basePort}-${crypto.randomBytes(4).toString("hex")}`,
+            );
         const { redis } = options;
         const count = redis.mode === "sentinel" ? redis.replicas : 1;
         const sentinels = redis.mode === "sentinel" ? redis.sentinels : 0;
         this.layout = {
             dataNodes: Array.from({ length: count }, (_, i) => ({ host: LOOPBACK, port: options.basePort + i })),
-            sentinels: Array.from({ length: sentinels }, (_, i) => ({ host: LOOPBACK, port: options.basePort + 100 + i })),
+            sentinels: Array.from({ length: sentinels }, (_, i) => ({
+                host: LOOPBACK,
+                port: options.basePort + 100 + i,
+            })),
             dirs: this.dirsFor("shared"),
         };
     }
@@ -109,7 +121,12 @@ export class LocalRedisGroup {
         const dirs = this.dirsFor(name);
         fs.mkdirSync(dirs.config, { recursive: true });
         fs.mkdirSync(dirs.data, { recursive: true });
-        for (const [file, text] of Object.entries(renderFiles(this.options.redis, { ...this.layout, dirs: { ...dirs, auth: this.layout.dirs.auth, tls: this.layout.dirs.tls } }))) {
+        for (const [file, text] of Object.entries(
+            renderFiles(this.options.redis, {
+                ...this.layout,
+                dirs: { ...dirs, auth: this.layout.dirs.auth, tls: this.layout.dirs.tls },
+            }),
+        )) {
             fs.writeFileSync(path.join(dirs.config, file), text, { mode: 0o644 });
         }
         const log = fs.openSync(path.join(this.root, `${name}.log`), "a");
@@ -124,15 +141,27 @@ export class LocalRedisGroup {
 
     /** What the pod gets from the downward API. */
     selfEnv(role: Role, ordinal: number): Record<string, string> {
-        return { SELF_NAME: this.processName(role, ordinal), SELF_HOST: LOOPBACK, SELF_PORT: String(this.port(role, ordinal)) };
+        return {
+            SELF_NAME: this.processName(role, ordinal),
+            SELF_HOST: LOOPBACK,
+            SELF_PORT: String(this.port(role, ordinal)),
+        };
     }
 
     /** Runs another rendered script (probe, preStop) as the pod would; returns its exit code. */
     runScript(role: Role, ordinal: number, file: string): Promise<{ code: number; output: string }> {
         const config = this.dirsFor(this.processName(role, ordinal)).config;
         return new Promise((resolve) => {
-            execFile("sh", [path.join(config, file)], { env: { ...process.env, ...this.selfEnv(role, ordinal) }, encoding: "utf8", timeout: 120_000 },
-                (error, stdout, stderr) => resolve({ code: error ? (typeof error.code === "number" ? error.code : 1) : 0, output: `${stdout}${stderr}` }));
+            execFile(
+                "sh",
+                [path.join(config, file)],
+                { env: { ...process.env, ...this.selfEnv(role, ordinal) }, encoding: "utf8", timeout: 120_000 },
+                (error, stdout, stderr) =>
+                    resolve({
+                        code: error ? (typeof error.code === "number" ? error.code : 1) : 0,
+                        output: `${stdout}${stderr}`,
+                    }),
+            );
         });
     }
 
@@ -183,9 +212,16 @@ export class LocalRedisGroup {
     /** An admin connection to one process (TLS when configured). */
     admin(role: Role, ordinal: number): Redis {
         return new Redis({
-            host: LOOPBACK, port: this.port(role, ordinal), username: "admin", password: this.options.passwords.admin,
+            host: LOOPBACK,
+            port: this.port(role, ordinal),
+            username: "admin",
+            password: this.options.passwords.admin,
             tls: this.options.redis.tls ? { ca: this.caCertificate() } : undefined,
-            lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, connectTimeout: 2000,
+            lazyConnect: true,
+            maxRetriesPerRequest: 0,
+            retryStrategy: () => null,
+            enableOfflineQueue: false,
+            connectTimeout: 2000,
         });
     }
 
@@ -216,10 +252,18 @@ export class LocalRedisGroup {
 
     /** The master as each running Sentinel names it ("host:port"). */
     async sentinelViews(): Promise<(string | undefined)[]> {
-        return Promise.all(this.layout.sentinels.map(async (_, i) => {
-            const reply = await this.command("sentinel", i, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", this.options.redis.masterName);
-            return Array.isArray(reply) && reply.length === 2 ? `${reply[0]}:${reply[1]}` : undefined;
-        }));
+        return Promise.all(
+            this.layout.sentinels.map(async (_, i) => {
+                const reply = await this.command(
+                    "sentinel",
+                    i,
+                    "SENTINEL",
+                    "GET-MASTER-ADDR-BY-NAME",
+                    this.options.redis.masterName,
+                );
+                return Array.isArray(reply) && reply.length === 2 ? `${reply[0]}:${reply[1]}` : undefined;
+            }),
+        );
     }
 
     ordinalOf(address: string): number {
@@ -231,8 +275,11 @@ export class LocalRedisGroup {
         const out: Record<string, Record<string, string>> = {};
         for (const app of this.options.apps) {
             out[app.name] = redisEnv({
-                redis: this.options.redis, layout: this.layout, app,
-                password: this.options.passwords.apps[app.name], sentinelPassword: this.options.passwords.sentinelClient ?? "",
+                redis: this.options.redis,
+                layout: this.layout,
+                app,
+                password: this.options.passwords.apps[app.name],
+                sentinelPassword: this.options.passwords.sentinelClient ?? "",
             }) as Record<string, string>;
         }
         return out;
@@ -270,7 +317,11 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<v
 }
 
 /** The synced Secret's files: ACL files (hashes only) and the passwords the scripts inject. */
-export function authFiles(redis: RedisConfig, apps: readonly AppConfig[], passwords: RedisPasswords): Record<string, string> {
+export function authFiles(
+    redis: RedisConfig,
+    apps: readonly AppConfig[],
+    passwords: RedisPasswords,
+): Record<string, string> {
     const files: Record<string, string> = {
         [AUTH_FILES.dataAcl]: renderDataAcl(redis.mode, apps, passwords),
         [AUTH_FILES.admin]: passwords.admin,
@@ -293,7 +344,9 @@ export function requireBinaries(): void {
         try {
             execFileSync("sh", ["-c", `command -v ${bin}`], { stdio: "ignore" });
         } catch {
-            throw new Error(`${bin} is not installed (apt-get install redis-server redis-sentinel openssl); Redis integration needs it`);
+            throw new Error(
+                `${bin} is not installed (apt-get install redis-server redis-sentinel openssl); Redis integration needs it`,
+            );
         }
     }
 }
@@ -302,14 +355,60 @@ export function requireBinaries(): void {
 export function makeTestCertificates(dir: string): void {
     fs.mkdirSync(dir, { recursive: true });
     const run = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
-    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=data-platform test CA", "-keyout", "ca.key", "-out", TLS_FILES.ca);
-    run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-keyout", TLS_FILES.key, "-out", "server.csr");
+    run(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=data-platform test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        TLS_FILES.ca,
+    );
+    run(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        TLS_FILES.key,
+        "-out",
+        "server.csr",
+    );
     fs.writeFileSync(path.join(dir, "ext.cnf"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
-    run("x509", "-req", "-in", "server.csr", "-CA", TLS_FILES.ca, "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-extfile", "ext.cnf", "-out", TLS_FILES.cert);
+    run(
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        TLS_FILES.ca,
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+        "-out",
+        TLS_FILES.cert,
+    );
 }
 
 /** Polls `check` until it returns a value or `timeoutMs` passes. */
-export async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>, intervalMs = 200): Promise<T> {
+export async function waitFor<T>(
+    what: string,
+    timeoutMs: number,
+    check: () => Promise<T | undefined>,
+    intervalMs = 200,
+): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
         const value = await check();
@@ -324,7 +423,11 @@ export async function waitFor<T>(what: string, timeoutMs: number, check: () => P
 }
 
 /** Passwords by credential id (as the mock run or Key Vault holds them) to the ACL renderer's shape. */
-export function passwordsFromCredentials(redis: RedisConfig, apps: readonly AppConfig[], byId: Readonly<Record<string, string>>): RedisPasswords {
+export function passwordsFromCredentials(
+    redis: RedisConfig,
+    apps: readonly AppConfig[],
+    byId: Readonly<Record<string, string>>,
+): RedisPasswords {
     const get = (id: string): string => {
         const value = byId[id];
         if (value === undefined) {
@@ -370,7 +473,9 @@ export async function startRedis(input: StartRedisInput): Promise<StartedRedis> 
     }
     const redis = component.inputs.config as RedisConfig;
     const group = new LocalRedisGroup({
-        redis, apps: input.apps, basePort: input.basePort ?? 27880,
+        redis,
+        apps: input.apps,
+        basePort: input.basePort ?? 27880,
         passwords: passwordsFromCredentials(redis, input.apps, input.passwords),
     });
     try {
@@ -390,32 +495,40 @@ export async function startRedis(input: StartRedisInput): Promise<StartedRedis> 
 
 /** Waits for exactly one master that every Sentinel names and every replica follows with its link up. */
 export async function waitHealthy(group: LocalRedisGroup, timeoutMs: number): Promise<number> {
-    return waitFor("a healthy Redis group", timeoutMs, async () => {
-        const masters = await group.masters();
-        if (masters.length !== 1) {
-            return undefined;
-        }
-        const views = await group.sentinelViews();
-        const master = group.layout.dataNodes[masters[0]];
-        if (views.some((v) => v !== `${master.host}:${master.port}`)) {
-            return undefined;
-        }
-        // Every Sentinel knows every replica and every peer (else a failover could strand a replica or lack votes).
-        for (let i = 0; i < group.layout.sentinels.length; i++) {
-            const state = await group.command("sentinel", i, "SENTINEL", "MASTER", group.options.redis.masterName);
-            const fields = Array.isArray(state) ? state.map(String) : [];
-            const field = (name: string) => Number(fields[fields.indexOf(name) + 1]);
-            if (field("num-slaves") !== group.layout.dataNodes.length - 1 || field("num-other-sentinels") !== group.layout.sentinels.length - 1) {
+    return waitFor(
+        "a healthy Redis group",
+        timeoutMs,
+        async () => {
+            const masters = await group.masters();
+            if (masters.length !== 1) {
                 return undefined;
             }
-        }
-        for (let i = 0; i < group.layout.dataNodes.length; i++) {
-            if (i !== masters[0] && (await group.runScript("data", i, FILES.readyRedis)).code !== 0) {
+            const views = await group.sentinelViews();
+            const master = group.layout.dataNodes[masters[0]];
+            if (views.some((v) => v !== `${master.host}:${master.port}`)) {
                 return undefined;
             }
-        }
-        return masters[0];
-    }, 300);
+            // Every Sentinel knows every replica and every peer (else a failover could strand a replica or lack votes).
+            for (let i = 0; i < group.layout.sentinels.length; i++) {
+                const state = await group.command("sentinel", i, "SENTINEL", "MASTER", group.options.redis.masterName);
+                const fields = Array.isArray(state) ? state.map(String) : [];
+                const field = (name: string) => Number(fields[fields.indexOf(name) + 1]);
+                if (
+                    field("num-slaves") !== group.layout.dataNodes.length - 1 ||
+                    field("num-other-sentinels") !== group.layout.sentinels.length - 1
+                ) {
+                    return undefined;
+                }
+            }
+            for (let i = 0; i < group.layout.dataNodes.length; i++) {
+                if (i !== masters[0] && (await group.runScript("data", i, FILES.readyRedis)).code !== 0) {
+                    return undefined;
+                }
+            }
+            return masters[0];
+        },
+        300,
+    );
 }
 
 export function sleep(ms: number): Promise<void> {
@@ -430,9 +543,18 @@ export function appClient(group: LocalRedisGroup, appName: string, ordinal: numb
         throw new Error(`no app ${appName}`);
     }
     const client = new Redis({
-        host: LOOPBACK, port: group.port("data", ordinal), username: app.name, password: passwords.apps[app.name], db: app.redisDb,
+        host: LOOPBACK,
+        port: group.port("data", ordinal),
+        username: app.name,
+        password: passwords.apps[app.name],
+        db: app.redisDb,
         tls: redis.tls ? { ca: group.caCertificate() } : undefined,
-        lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, connectTimeout: 1000, commandTimeout: 2000,
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+        enableOfflineQueue: false,
+        connectTimeout: 1000,
+        commandTimeout: 2000,
     });
     client.on("error", () => undefined);
     return client;
@@ -460,7 +582,11 @@ export class Writer {
     private running = true;
     private done: Promise<void>;
 
-    constructor(private readonly group: LocalRedisGroup, private readonly appName: string, private readonly prefix: string) {
+    constructor(
+        private readonly group: LocalRedisGroup,
+        private readonly appName: string,
+        private readonly prefix: string,
+    ) {
         this.done = this.loop();
     }
 

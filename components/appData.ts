@@ -7,11 +7,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { AppConfig } from "./config/platform";
 import type { RedisMode } from "./config/redis";
-import { assembleEnv, contractKeys } from "./contract";
-import type { DataService, SecretSyncer, VaultWriter } from "./contracts";
-import { bundleSecretName } from "./credentialNames";
-import { writeConnectionBundle } from "./credentials";
-import { appSecretAccess } from "./secretSyncSpec";
+import { assembleEnv, contractKeys } from "./envContract";
+import type { DataService, SecretSyncer, VaultWriter } from "./interfaces";
+import { bundleSecretName } from "./vault/secretNames";
+import { writeConnectionBundle } from "./vault/credentials";
+import { appSecretAccess } from "./secretSync/spec";
 
 export interface AppDataArgs {
     readonly app: AppConfig;
@@ -25,7 +25,7 @@ export interface AppDataArgs {
     readonly redis: DataService;
     /** Where the bundle is stored. */
     readonly vault: VaultWriter;
-    readonly secrets: SecretSyncer;
+    readonly secretSync: SecretSyncer;
     /**
      * Resources after which the bundle's credentials work (database logins, Redis ACL users): the Secret is
      * created after them, so applications never start with a password the server does not know yet. Default: none.
@@ -52,7 +52,7 @@ export class AppData extends pulumi.ComponentResource {
 
         // One entry per contract key, each a property of the one bundle: the Secret holds exactly these keys,
         // and a key missing from the bundle fails the sync instead of silently disappearing from pods.
-        const externalSecret = args.secrets.syncSecret(
+        const externalSecret = args.secretSync.syncSecret(
             `${name}-secret`,
             {
                 namespace: args.namespace,

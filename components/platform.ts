@@ -8,13 +8,16 @@ import { AppData } from "./appData";
 import { DataNamespace, appNamespaceArgs } from "./namespace";
 import { ClusterAccess } from "./cluster";
 import { SecretSync } from "./secretSync";
-import type { CredentialSource, VaultWriter } from "./contracts";
-import { externalSecretsIdentityName } from "./credentialNames";
-import { Credentials, platformCredentialIds } from "./credentials";
-import { ExternalSecretsIdentity } from "./identity";
-import { KeyVault } from "./keyVault";
+import {
+    Credentials,
+    ExternalSecretsIdentity,
+    KeyVault,
+    externalSecretsIdentityName,
+    platformCredentialIds,
+} from "./vault";
+import type { CredentialSource, VaultWriter } from "./interfaces";
 import { createPostgres } from "./postgres";
-import { RedisSentinel } from "./redis/component";
+import { Redis } from "./redis";
 import type { LoadedConfig } from "./config";
 
 export interface PlatformOutputs {
@@ -121,14 +124,14 @@ export function buildPlatform({ config, kubeconfig }: LoadedConfig): PlatformOut
             config,
             credentials,
             vault,
-            secrets: secretSync,
+            secretSync,
             namespace: config.cluster.platformNamespace,
         },
         inPlatformNamespace,
     );
 
     // Redis (Sentinel group or standalone by redis.mode); as a DataService its `env(app)` gives each app's REDIS_* keys.
-    const redis = new RedisSentinel(
+    const redis = new Redis(
         "redis",
         {
             config: config.redis,
@@ -136,7 +139,7 @@ export function buildPlatform({ config, kubeconfig }: LoadedConfig): PlatformOut
             apps: config.apps,
             credentials,
             vault,
-            syncer: secretSync,
+            secretSync,
             protect: config.protect,
             storageClass: config.cluster.storageClass,
         },
@@ -157,7 +160,7 @@ export function buildPlatform({ config, kubeconfig }: LoadedConfig): PlatformOut
                 postgres,
                 redis,
                 vault,
-                secrets: secretSync,
+                secretSync,
                 ready: postgres.ready,
             },
             { providers },

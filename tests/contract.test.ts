@@ -10,15 +10,12 @@ import { parse as parsePgUrl } from "pg-connection-string";
 import { PlatformConfig, parseConfig } from "../components/config";
 import type { AppConfig } from "../components/config/platform";
 import { SAFE_SPECIAL_CHARACTERS } from "../components/config/keyVault";
-import { assembleEnv, contractKeys, renderContractTable, SECRET_CONTRACT_KEYS } from "../components/contract";
-import {
-    bundleSecretName,
-    credentialSecretName,
-    pgAppCredentialId,
-    redisAppCredentialId,
-} from "../components/credentialNames";
-import { databaseUrl } from "../components/postgres/contract";
-import { SOURCE_VERSIONS_ANNOTATION, sourceVersionsDigest } from "../components/secretSyncSpec";
+import { assembleEnv, contractKeys, renderContractTable, SECRET_CONTRACT_KEYS } from "../components/envContract";
+import { bundleSecretName, credentialSecretName } from "../components/vault";
+import { pgAppCredentialId } from "../components/postgres/credentials";
+import { redisAppCredentialId } from "../components/redis/credentials";
+import { databaseUrl } from "../components/postgres/env";
+import { SOURCE_VERSIONS_ANNOTATION, sourceVersionsDigest } from "../components/secretSync/spec";
 import type { RunResult } from "../engine/mockEngine";
 import { loadStackConfig } from "../engine/stackConfig";
 import { EXTERNAL_SECRET, KEY_VAULT_SECRET, expandExternalSecret, vaultContents } from "./support/esoOperator";

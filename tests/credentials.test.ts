@@ -11,9 +11,9 @@ import {
     platformCredentialIds,
     roleAssignmentName,
     serviceAccountSubject,
-} from "../components/credentialNames";
-import { Credentials, renderBundle, writeConnectionBundle } from "../components/credentials";
-import { KeyVault } from "../components/keyVault";
+} from "../components/vault";
+import { Credentials, renderBundle, writeConnectionBundle } from "../components/vault/credentials";
+import { KeyVault } from "../components/vault/keyVault";
 import type { RecordedResource, RunResult } from "../engine/mockEngine";
 import { runProgram } from "../engine/mockEngine";
 import { formatPath, Segment } from "../engine/paths";

@@ -7,7 +7,7 @@ import {
     externalSecretsIdentityName,
     parseVaultId,
     roleAssignmentName,
-} from "../components/credentialNames";
+} from "../components/vault";
 import { MOCK_DEPLOYER_OBJECT_ID, MOCK_SUBSCRIPTION_ID, MOCK_TENANT_ID } from "../engine/answers";
 import type { RecordedResource, RunResult } from "../engine/mockEngine";
 import { loadStackConfig, mergeConfig } from "../engine/stackConfig";

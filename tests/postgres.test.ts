@@ -9,13 +9,13 @@ import * as keyvault from "@pulumi/azure-native/keyvault";
 import { parse as parseConnectionString } from "pg-connection-string";
 import { ConfigError, parseConfig } from "../components/config";
 import { SAFE_SPECIAL_CHARACTERS } from "../components/config/keyVault";
-import { databaseUrl, percentEncode, postgresEnv } from "../components/postgres/contract";
+import { databaseUrl, percentEncode, postgresEnv } from "../components/postgres/env";
 import { postgresCredentialIds } from "../components/postgres/credentials";
 import { appLogins, scriptIdBase, stackGresScriptEntries } from "../components/postgres/sql";
 import { stackGresManifests } from "../components/postgres/stackgresSpec";
 import { loadStackConfig, mergeConfig } from "../engine/stackConfig";
 import { RecordedResource, RunResult, runProgram } from "../engine/mockEngine";
-import type { CredentialSource, SecretSyncer, VaultWriter } from "../components/contracts";
+import type { CredentialSource, SecretSyncer, VaultWriter } from "../components/interfaces";
 import { createPostgres } from "../components/postgres";
 import { validateAgainstCrd } from "./support/crdSchemas";
 import { Overrides, byName, byType, runStack } from "./support/program";
@@ -397,7 +397,7 @@ for (const [stack, overrides] of [
 
 /** Simple test doubles of the interfaces the component codes against. */
 const testPassword = (id: string) => `${id}:${EVERY_CHAR}`;
-const doubles = (): { vault: VaultWriter; credentials: CredentialSource; secrets: SecretSyncer } => ({
+const doubles = (): { vault: VaultWriter; credentials: CredentialSource; secretSync: SecretSyncer } => ({
     vault: {
         vaultUri: pulumi.output("https://test-vault.vault.azure.net/"),
         writeSecret: (name, args, opts) =>
@@ -413,7 +413,7 @@ const doubles = (): { vault: VaultWriter; credentials: CredentialSource; secrets
             ),
     },
     credentials: { password: (id) => pulumi.secret(testPassword(id)), secretName: (id) => id },
-    secrets: {
+    secretSync: {
         syncSecret: (name, args, opts) =>
             new k8s.apiextensions.CustomResource(
                 name,

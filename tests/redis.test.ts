@@ -5,12 +5,12 @@ import { ConfigMap, Service } from "kubernetes-models/v1";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import type { RecordedResource, RunResult } from "../engine/mockEngine";
-import { REDIS_CONTRACT } from "../components/contract";
+import { REDIS_CONTRACT } from "../components/envContract";
 import { CONSUMER_LABEL } from "../components/labels";
 import { appRules, renderDataAcl, sha256Hex } from "../components/redis/acl";
 import { ConfigError, parseConfig } from "../components/config";
 import { loadStackConfig, mergeConfig } from "../engine/stackConfig";
-import { redisEnv, redisUrl } from "../components/redis/contract";
+import { redisEnv, redisUrl } from "../components/redis/env";
 import { redisCredentialIds } from "../components/redis/credentials";
 import { FILES, PRESTOP_WAIT_SECONDS, renderFiles } from "../components/redis/files";
 import { REDIS_COMPONENT_TYPE, kubernetesLayout } from "../components/redis/layout";
@@ -301,7 +301,7 @@ describe("Redis pure renderers", () => {
         assert.ok(redisCredentialIds(prod).includes("redis-sentinel-auth"));
     });
 
-    it("gives applications the contract keys helper D's contract expects, with FQDNs resolvable from any namespace", () => {
+    it("gives applications the contract keys the application contract expects, with FQDNs resolvable from any namespace", () => {
         for (const config of [prod, dev]) {
             const layout = kubernetesLayout(config.redis, config.cluster.platformNamespace);
             const env = redisEnv({

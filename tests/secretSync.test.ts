@@ -6,8 +6,8 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { PlatformConfig, parseConfig } from "../components/config";
-import { contractKeys } from "../components/contract";
-import { bundleSecretName, serviceAccountSubject } from "../components/credentialNames";
+import { contractKeys } from "../components/envContract";
+import { bundleSecretName, serviceAccountSubject } from "../components/vault";
 import {
     ESO_API_VERSION,
     ESO_CHART,
@@ -15,9 +15,9 @@ import {
     STORE_NAME,
     WORKLOAD_IDENTITY_CLIENT_ID,
     WORKLOAD_IDENTITY_USE,
-} from "../components/secretSyncSpec";
+} from "../components/secretSync/spec";
 import * as k8s from "@pulumi/kubernetes";
-import { SecretSync } from "../components/secretSync";
+import { SecretSync } from "../components/secretSync/secretSync";
 import type { RecordedResource, RunResult } from "../engine/mockEngine";
 import { runProgram } from "../engine/mockEngine";
 import { loadStackConfig } from "../engine/stackConfig";

@@ -6,11 +6,9 @@
  */
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { KeyVaultConfig, keyVaultSchema } from "./keyVault";
+import { keyVaultSchema } from "./keyVault";
 import {
     AppConfig,
-    AzureConfig,
-    ClusterConfig,
     appsSchema,
     azureSchema,
     clusterSchema,
@@ -18,27 +16,18 @@ import {
     protectSchema,
     withAppDefaults,
 } from "./platform";
-import { PostgresConfig, postgresSchema } from "./postgres";
-import { RedisConfig, redisSchema } from "./redis";
-import { ConfigIssue, ParseContext, Profile, Schema, formatIssue, report, show } from "./schema";
-import { sectionChecks } from "./checks";
+import { postgresSchema } from "./postgres";
+import { redisSchema } from "./redis";
+import { ConfigIssue, ParseContext, Schema, formatIssue, report, show } from "./schema";
+import { keyVaultConfigRules } from "../vault/configRules";
+import { postgresConfigRules } from "../postgres/configRules";
+import { redisConfigRules } from "../redis/configRules";
+import { ConfigRule, PROJECT, PlatformConfig } from "./types";
 
-export const PROJECT = "data-platform";
+export * from "./types";
 
-/** Everything the program needs to know about one stack, validated and with defaults applied. */
-export interface PlatformConfig {
-    readonly project: string;
-    readonly stack: string;
-    readonly profile: Profile;
-    /** `protect` stateful resources (always retained on delete regardless). */
-    readonly protect: boolean;
-    readonly azure: AzureConfig;
-    readonly cluster: ClusterConfig;
-    readonly keyVault: KeyVaultConfig & { readonly name: string };
-    readonly postgres: PostgresConfig;
-    readonly redis: RedisConfig;
-    readonly apps: AppConfig[];
-}
+/** Each service's rules over several keys, run after every key parsed. */
+const SERVICE_CONFIG_RULES: readonly ConfigRule[] = [postgresConfigRules, redisConfigRules, keyVaultConfigRules];
 
 /** The configuration plus the values that must stay secret. */
 export interface LoadedConfig {
@@ -149,7 +138,7 @@ export function parseConfig(
     if (issues.length === 0) {
         checkCluster(config, raw[`${PROJECT}:kubeconfig`] !== undefined, ctx);
         checkApps(config, ctx);
-        for (const check of sectionChecks) {
+        for (const check of SERVICE_CONFIG_RULES) {
             check(config, ctx);
         }
     }

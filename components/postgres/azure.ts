@@ -6,8 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as dbforpostgresql from "@pulumi/azure-native/dbforpostgresql";
 import type { AppConfig } from "../config/platform";
-import type { Env } from "../contracts";
-import { PostgresEndpoint } from "./contract";
+import type { Env } from "../interfaces";
+import { PostgresEndpoint } from "./env";
 import { PG_ADMIN_CREDENTIAL, pgAppCredentialId } from "./credentials";
 import {
     AZURE_PGBOUNCER_PORT,
@@ -155,13 +155,13 @@ export class AzurePostgres extends pulumi.ComponentResource implements PostgresS
 
     /** ARM cannot create logins: a psql Job does, with the admin and application passwords from a synced Secret. */
     private loginJob(name: string, after: pulumi.Resource[]): k8s.batch.v1.Job {
-        const { config, credentials, secrets, namespace } = this.args;
+        const { config, credentials, secretSync, namespace } = this.args;
         const logins = appLogins(config.apps);
         const passwordIds = [
             { key: ADMIN_SECRET_KEY, id: PG_ADMIN_CREDENTIAL },
             ...logins.map((l) => ({ key: loginSecretKey(l), id: pgAppCredentialId(l.app) })),
         ];
-        const synced = secrets.syncSecret(
+        const synced = secretSync.syncSecret(
             `${name}-logins-secret`,
             {
                 namespace,

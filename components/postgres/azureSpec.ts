@@ -3,7 +3,7 @@
  * Kubernetes objects (as plain objects, given the already-resolved host and password digests).
  */
 import * as crypto from "crypto";
-import type { PlatformConfig } from "../config";
+import type { PlatformConfig } from "../config/types";
 import { ADMIN_SECRET_KEY, AppLogin, loginSecretKey, renderAzureLoginSql, renderLoginEntrypoint } from "./sql";
 
 export const AZURE_POSTGRES_PORT = 5432;

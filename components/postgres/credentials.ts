@@ -1,5 +1,5 @@
 /** The credentials the PostgreSQL service needs, by id (each id is also its Key Vault secret name). Pure. */
-import type { PlatformConfig } from "../config";
+import type { PlatformConfig } from "../config/types";
 
 /** The administrator: Azure's admin login, or the StackGres superuser. */
 export const PG_ADMIN_CREDENTIAL = "pg-admin";

@@ -1,9 +1,9 @@
 /** What both PostgreSQL implementations offer the platform: the DataService contract plus their endpoint. */
 import * as pulumi from "@pulumi/pulumi";
-import type { PlatformConfig } from "../config";
+import type { PlatformConfig } from "../config/types";
 import type { AppConfig } from "../config/platform";
-import type { CredentialSource, DataService, Env, SecretSyncer, VaultWriter } from "../contracts";
-import { POSTGRES_ENV_KEYS, POSTGRES_SECRET_ENV_KEYS, PostgresEndpoint, postgresEnv } from "./contract";
+import type { CredentialSource, DataService, Env, SecretSyncer, VaultWriter } from "../interfaces";
+import { POSTGRES_ENV_KEYS, POSTGRES_SECRET_ENV_KEYS, PostgresEndpoint, postgresEnv } from "./env";
 import { pgAppCredentialId } from "./credentials";
 import { appLogins } from "./sql";
 
@@ -16,7 +16,7 @@ export interface PostgresArgs {
     /** Writes secrets rendered here (StackGres role SQL) into Key Vault. */
     readonly vault: VaultWriter;
     /** Syncs Key Vault secrets into the platform namespace. */
-    readonly secrets: SecretSyncer;
+    readonly secretSync: SecretSyncer;
     /** The platform namespace (must exist): the login Job (Azure) or the SGCluster (StackGres) lives there. */
     readonly namespace: pulumi.Input<string>;
 }

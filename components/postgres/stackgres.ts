@@ -6,8 +6,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { AppConfig } from "../config/platform";
-import type { Env } from "../contracts";
-import { PostgresEndpoint } from "./contract";
+import type { Env } from "../interfaces";
+import { PostgresEndpoint } from "./env";
 import {
     PG_ADMIN_CREDENTIAL,
     PG_AUTHENTICATOR_CREDENTIAL,
@@ -40,7 +40,7 @@ export class StackGresPostgres extends pulumi.ComponentResource implements Postg
     private readonly args: StackGresPostgresArgs;
 
     constructor(name: string, args: StackGresPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
-        const { config, credentials, vault, secrets, namespace } = args;
+        const { config, credentials, vault, secretSync, namespace } = args;
         const sg = config.postgres.stackgres;
         super(
             "data-platform:postgres:StackGresPostgres",
@@ -76,7 +76,7 @@ export class StackGresPostgres extends pulumi.ComponentResource implements Postg
             );
         }
 
-        const credentialsSecret = secrets.syncSecret(
+        const credentialsSecret = secretSync.syncSecret(
             `${name}-credentials`,
             {
                 namespace,
@@ -110,7 +110,7 @@ export class StackGresPostgres extends pulumi.ComponentResource implements Postg
                 { parent: this },
             ),
         );
-        const sqlSecret = secrets.syncSecret(
+        const sqlSecret = secretSync.syncSecret(
             `${name}-login-sql`,
             {
                 namespace,
@@ -133,7 +133,7 @@ export class StackGresPostgres extends pulumi.ComponentResource implements Postg
                 { parent: this },
             );
             backupSecrets.push(
-                secrets.syncSecret(
+                secretSync.syncSecret(
                     `${name}-backup-storage`,
                     {
                         namespace,

@@ -4,7 +4,7 @@
  * None of them contains a password: credentials and role SQL are referenced through Secrets.
  */
 import { CONSUMER_LABEL } from "../labels";
-import type { PlatformConfig } from "../config";
+import type { PlatformConfig } from "../config/types";
 import { AppLogin, stackGresScriptEntries } from "./sql";
 
 export const STACKGRES_API_VERSION = "stackgres.io/v1";

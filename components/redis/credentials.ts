@@ -2,18 +2,18 @@
  * The credentials the Redis service needs (pure: no resource code). Helper A's list of all platform
  * credentials imports `redisCredentialIds`; the component reads the passwords by these ids.
  */
-import type { PlatformConfig } from "../config";
+import type { PlatformConfig } from "../config/types";
 
 /** Break-glass superuser; also what the preStop hook uses to pause writes and ask for a failover. */
-export const REDIS_ADMIN_ID = "redis-admin";
+export const REDIS_ADMIN_CREDENTIAL = "redis-admin";
 /** Read-only user of probes and redis_exporter, on data nodes and Sentinels. */
-export const REDIS_MONITOR_ID = "redis-monitor";
+export const REDIS_MONITOR_CREDENTIAL = "redis-monitor";
 /** `masteruser` of every data node (each one may become a replica). */
-export const REDIS_REPLICATION_ID = "redis-replication";
+export const REDIS_REPLICATION_CREDENTIAL = "redis-replication";
 /** Sentinel's user on the data nodes and between Sentinels (`auth-user`, `sentinel-user`). */
-export const REDIS_SENTINEL_ID = "redis-sentinel";
+export const REDIS_SENTINEL_CREDENTIAL = "redis-sentinel";
 /** What clients give Sentinel (`REDIS_SENTINEL_PASSWORD`): its `default` user, limited to discovery. */
-export const REDIS_SENTINEL_CLIENT_ID = "redis-sentinel-auth";
+export const REDIS_SENTINEL_CLIENT_CREDENTIAL = "redis-sentinel-auth";
 
 /** Redis ACL user of one application. */
 export function redisAppCredentialId(appName: string): string {
@@ -23,6 +23,13 @@ export function redisAppCredentialId(appName: string): string {
 /** Every credential id the Redis service reads, for the configured mode. */
 export function redisCredentialIds(config: Pick<PlatformConfig, "redis" | "apps">): string[] {
     const sentinel =
-        config.redis.mode === "sentinel" ? [REDIS_REPLICATION_ID, REDIS_SENTINEL_ID, REDIS_SENTINEL_CLIENT_ID] : [];
-    return [REDIS_ADMIN_ID, REDIS_MONITOR_ID, ...sentinel, ...config.apps.map((a) => redisAppCredentialId(a.name))];
+        config.redis.mode === "sentinel"
+            ? [REDIS_REPLICATION_CREDENTIAL, REDIS_SENTINEL_CREDENTIAL, REDIS_SENTINEL_CLIENT_CREDENTIAL]
+            : [];
+    return [
+        REDIS_ADMIN_CREDENTIAL,
+        REDIS_MONITOR_CREDENTIAL,
+        ...sentinel,
+        ...config.apps.map((a) => redisAppCredentialId(a.name)),
+    ];
 }

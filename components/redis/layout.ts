@@ -89,5 +89,8 @@ export function kubernetesLayout(redis: RedisConfig, namespace: string): RedisLa
     };
 }
 
-/** Type token of the component (the sandbox finds its non-secret config in a recorded run by it). */
+/**
+ * Type token of the `Redis` component (the sandbox finds its non-secret config in a recorded run by it). It keeps
+ * its first name, from when only Sentinel groups existed: every child URN embeds it, and the StatefulSets are protected.
+ */
 export const REDIS_COMPONENT_TYPE = "data-platform:redis:RedisSentinel";

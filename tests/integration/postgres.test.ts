@@ -7,7 +7,7 @@ import { spawnSync } from "child_process";
 import * as path from "path";
 import { Client } from "pg";
 import { SAFE_SPECIAL_CHARACTERS } from "../../components/config/keyVault";
-import { postgresEnv } from "../../components/postgres/contract";
+import { postgresEnv } from "../../components/postgres/env";
 import { PG_ADMIN_CREDENTIAL, pgAppCredentialId, postgresCredentialIds } from "../../components/postgres/credentials";
 import { AppLogin, stackGresRoleSql } from "../../components/postgres/sql";
 import {

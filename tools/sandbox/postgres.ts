@@ -19,7 +19,7 @@ import type { PlatformConfig } from "../../components/config";
 import { LOGIN_JOB, loginJobFiles } from "../../components/postgres/azureSpec";
 import { loginSqlVaultSecretName, stackGresNames } from "../../components/postgres/stackgresSpec";
 import type { RecordedResource, RunResult } from "../../engine/mockEngine";
-import { PostgresEndpoint, postgresEnv } from "../../components/postgres/contract";
+import { PostgresEndpoint, postgresEnv } from "../../components/postgres/env";
 import { PG_ADMIN_CREDENTIAL, pgAppCredentialId } from "../../components/postgres/credentials";
 import {
     ADMIN_SECRET_KEY,

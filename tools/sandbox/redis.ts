@@ -13,13 +13,13 @@ import type { RunResult } from "../../engine/mockEngine";
 import type { AppConfig } from "../../components/config/platform";
 import type { RedisConfig } from "../../components/config/redis";
 import { RedisPasswords, renderDataAcl, renderSentinelAcl } from "../../components/redis/acl";
-import { redisEnv } from "../../components/redis/contract";
+import { redisEnv } from "../../components/redis/env";
 import {
-    REDIS_ADMIN_ID,
-    REDIS_MONITOR_ID,
-    REDIS_REPLICATION_ID,
-    REDIS_SENTINEL_CLIENT_ID,
-    REDIS_SENTINEL_ID,
+    REDIS_ADMIN_CREDENTIAL,
+    REDIS_MONITOR_CREDENTIAL,
+    REDIS_REPLICATION_CREDENTIAL,
+    REDIS_SENTINEL_CLIENT_CREDENTIAL,
+    REDIS_SENTINEL_CREDENTIAL,
     redisAppCredentialId,
 } from "../../components/redis/credentials";
 import { AUTH_FILES, FILES, TLS_FILES, renderFiles } from "../../components/redis/files";
@@ -437,11 +437,11 @@ export function passwordsFromCredentials(
     };
     const sentinel = redis.mode === "sentinel";
     return {
-        admin: get(REDIS_ADMIN_ID),
-        monitor: get(REDIS_MONITOR_ID),
-        replication: sentinel ? get(REDIS_REPLICATION_ID) : undefined,
-        sentinel: sentinel ? get(REDIS_SENTINEL_ID) : undefined,
-        sentinelClient: sentinel ? get(REDIS_SENTINEL_CLIENT_ID) : undefined,
+        admin: get(REDIS_ADMIN_CREDENTIAL),
+        monitor: get(REDIS_MONITOR_CREDENTIAL),
+        replication: sentinel ? get(REDIS_REPLICATION_CREDENTIAL) : undefined,
+        sentinel: sentinel ? get(REDIS_SENTINEL_CREDENTIAL) : undefined,
+        sentinelClient: sentinel ? get(REDIS_SENTINEL_CLIENT_CREDENTIAL) : undefined,
         apps: Object.fromEntries(apps.map((a) => [a.name, get(redisAppCredentialId(a.name))])),
     };
 }

@@ -6,13 +6,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
-import {
-    KEY_VAULT_ROLES,
-    TOKEN_EXCHANGE_AUDIENCE,
-    roleAssignmentName,
-    roleDefinitionId,
-    serviceAccountSubject,
-} from "./credentialNames";
+import { KEY_VAULT_ROLES, roleAssignmentName, roleDefinitionId } from "./roles";
+import { TOKEN_EXCHANGE_AUDIENCE, serviceAccountSubject } from "./workloadIdentity";
 
 export interface ExternalSecretsIdentityArgs {
     /** Name of the managed identity (see `externalSecretsIdentityName`); fixed so the client id survives refactors. */

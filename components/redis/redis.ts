@@ -7,16 +7,16 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { AppConfig } from "../config/platform";
 import type { RedisConfig } from "../config/redis";
-import type { CredentialSource, DataService, Env, SecretSyncer, VaultWriter } from "../contracts";
+import type { CredentialSource, DataService, Env, SecretSyncer, VaultWriter } from "../interfaces";
 import { CONSUMER_LABEL } from "../labels";
 import { RedisPasswords, renderDataAcl, renderSentinelAcl } from "./acl";
-import { SECRET_CONTRACT_KEYS, contractKeys, redisEnv } from "./contract";
+import { REDIS_SECRET_ENV_KEYS, redisEnv, redisEnvKeys } from "./env";
 import {
-    REDIS_ADMIN_ID,
-    REDIS_MONITOR_ID,
-    REDIS_REPLICATION_ID,
-    REDIS_SENTINEL_CLIENT_ID,
-    REDIS_SENTINEL_ID,
+    REDIS_ADMIN_CREDENTIAL,
+    REDIS_MONITOR_CREDENTIAL,
+    REDIS_REPLICATION_CREDENTIAL,
+    REDIS_SENTINEL_CLIENT_CREDENTIAL,
+    REDIS_SENTINEL_CREDENTIAL,
     redisAppCredentialId,
 } from "./credentials";
 import { AUTH_FILES, FILES, TERMINATION_GRACE_SECONDS, TLS_FILES, renderFiles } from "./files";
@@ -41,7 +41,7 @@ const REDIS_UID = 999;
 const SENTINEL_RESOURCES = { cpu: "100m", memory: "128Mi" };
 const EXPORTER_RESOURCES = { cpu: "50m", memory: "64Mi" };
 
-export interface RedisSentinelArgs {
+export interface RedisArgs {
     /** The validated `redis` section. */
     readonly config: RedisConfig;
     /** The platform namespace (must exist); pods, Services and the synced Secret live there. */
@@ -53,7 +53,7 @@ export interface RedisSentinelArgs {
     /** Stores the rendered ACL files. */
     readonly vault: VaultWriter;
     /** Syncs the ACL files and the plaintext-needed passwords into the namespace. */
-    readonly syncer: SecretSyncer;
+    readonly secretSync: SecretSyncer;
     /** `protect` the StatefulSets (their volumes hold the data); they are retained on delete regardless. */
     readonly protect: boolean;
     readonly storageClass: string;
@@ -88,12 +88,12 @@ const POD_SECURITY: k8s.types.input.core.v1.PodSecurityContext = {
     seccompProfile: { type: "RuntimeDefault" },
 };
 
-export class RedisSentinel extends pulumi.ComponentResource implements DataService {
+export class Redis extends pulumi.ComponentResource implements DataService {
     private readonly redis: RedisConfig;
     private readonly layout: RedisLayout;
     private readonly credentials: CredentialSource;
 
-    constructor(name: string, args: RedisSentinelArgs, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
         // Only non-secret settings: the sandbox re-renders the files from them.
         super(REDIS_COMPONENT_TYPE, name, { config: args.config, namespace: args.namespace }, opts);
         const redis = args.config;
@@ -107,14 +107,14 @@ export class RedisSentinel extends pulumi.ComponentResource implements DataServi
         // ACL files: rendered from the passwords, stored (hashes only, still secret) in Key Vault, synced back.
         const pw = (id: string) => args.credentials.password(id);
         const passwordInputs: Record<string, pulumi.Output<string>> = {
-            admin: pw(REDIS_ADMIN_ID),
-            monitor: pw(REDIS_MONITOR_ID),
+            admin: pw(REDIS_ADMIN_CREDENTIAL),
+            monitor: pw(REDIS_MONITOR_CREDENTIAL),
         };
         if (sentinelMode) {
             Object.assign(passwordInputs, {
-                replication: pw(REDIS_REPLICATION_ID),
-                sentinel: pw(REDIS_SENTINEL_ID),
-                sentinelClient: pw(REDIS_SENTINEL_CLIENT_ID),
+                replication: pw(REDIS_REPLICATION_CREDENTIAL),
+                sentinel: pw(REDIS_SENTINEL_CREDENTIAL),
+                sentinelClient: pw(REDIS_SENTINEL_CLIENT_CREDENTIAL),
             });
         }
         const appPasswords = pulumi.all(
@@ -149,18 +149,18 @@ export class RedisSentinel extends pulumi.ComponentResource implements DataServi
         }
         const synced: [string, string][] = [
             [AUTH_FILES.dataAcl, ACL_SECRET_NAMES.data],
-            [AUTH_FILES.admin, args.credentials.secretName(REDIS_ADMIN_ID)],
-            [AUTH_FILES.monitor, args.credentials.secretName(REDIS_MONITOR_ID)],
+            [AUTH_FILES.admin, args.credentials.secretName(REDIS_ADMIN_CREDENTIAL)],
+            [AUTH_FILES.monitor, args.credentials.secretName(REDIS_MONITOR_CREDENTIAL)],
         ];
         if (sentinelMode) {
             synced.push(
                 [AUTH_FILES.sentinelAcl, ACL_SECRET_NAMES.sentinel],
-                [AUTH_FILES.replication, args.credentials.secretName(REDIS_REPLICATION_ID)],
-                [AUTH_FILES.sentinel, args.credentials.secretName(REDIS_SENTINEL_ID)],
-                [AUTH_FILES.sentinelClient, args.credentials.secretName(REDIS_SENTINEL_CLIENT_ID)],
+                [AUTH_FILES.replication, args.credentials.secretName(REDIS_REPLICATION_CREDENTIAL)],
+                [AUTH_FILES.sentinel, args.credentials.secretName(REDIS_SENTINEL_CREDENTIAL)],
+                [AUTH_FILES.sentinelClient, args.credentials.secretName(REDIS_SENTINEL_CLIENT_CREDENTIAL)],
             );
         }
-        const authSecret = args.syncer.syncSecret(
+        const authSecret = args.secretSync.syncSecret(
             `${name}-auth`,
             {
                 namespace: ns,
@@ -588,7 +588,9 @@ export class RedisSentinel extends pulumi.ComponentResource implements DataServi
     env(app: AppConfig): Env {
         const sentinelMode = this.redis.mode === "sentinel";
         const password = this.credentials.password(redisAppCredentialId(app.name));
-        const sentinelPassword = sentinelMode ? this.credentials.password(REDIS_SENTINEL_CLIENT_ID) : pulumi.output("");
+        const sentinelPassword = sentinelMode
+            ? this.credentials.password(REDIS_SENTINEL_CLIENT_CREDENTIAL)
+            : pulumi.output("");
         const plain = redisEnv({ redis: this.redis, layout: this.layout, app, password: "", sentinelPassword: "" });
         const full = pulumi
             .all([password, sentinelPassword])
@@ -596,8 +598,8 @@ export class RedisSentinel extends pulumi.ComponentResource implements DataServi
                 redisEnv({ redis: this.redis, layout: this.layout, app, password: p, sentinelPassword: s }),
             );
         const env: Env = {};
-        for (const key of contractKeys(this.redis)) {
-            env[key] = SECRET_CONTRACT_KEYS.includes(key) ? pulumi.secret(full.apply((e) => e[key])) : plain[key];
+        for (const key of redisEnvKeys(this.redis)) {
+            env[key] = REDIS_SECRET_ENV_KEYS.includes(key) ? pulumi.secret(full.apply((e) => e[key])) : plain[key];
         }
         return env;
     }

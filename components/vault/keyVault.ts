@@ -7,16 +7,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as keyvault from "@pulumi/azure-native/keyvault";
 import * as network from "@pulumi/azure-native/network";
-import type { KeyVaultConfig, PrivateEndpointConfig } from "./config/keyVault";
-import type { VaultSecretArgs, VaultWriter } from "./contracts";
-import {
-    KEY_VAULT_ROLES,
-    adoptionProblem,
-    checkedSecretName,
-    parseVaultId,
-    roleAssignmentName,
-    roleDefinitionId,
-} from "./credentialNames";
+import type { KeyVaultConfig, PrivateEndpointConfig } from "../config/keyVault";
+import type { VaultSecretArgs, VaultWriter } from "../interfaces";
+import { KEY_VAULT_ROLES, roleAssignmentName, roleDefinitionId } from "./roles";
+import { checkedSecretName } from "./secretNames";
+import { adoptionProblem, parseVaultId } from "./vaultRef";
 
 export interface KeyVaultArgs {
     /** The validated `keyVault` section (name, SKU, retention, network, or `existingVaultId` to adopt). */

@@ -1,10 +1,6 @@
-/** Rules that span several keys of one section (or several sections). Run only on an otherwise valid config. */
-import type { PlatformConfig } from "./index";
-import { ParseContext, report } from "./schema";
-import { RESERVED_USER_NAMES } from "../redis/acl";
-import { platformCredentialIds } from "../credentialNames";
-
-type Check = (config: PlatformConfig, ctx: ParseContext) => void;
+/** Config rules of PostgreSQL that span several keys: the connection budget and Azure Flexible Server limits. */
+import { ConfigRule, PROJECT, PlatformConfig } from "../config/types";
+import { report } from "../config/schema";
 
 /** Role names Azure refuses as the Flexible Server administrator login (checked case-insensitively). */
 export const AZURE_RESERVED_ADMIN_LOGINS = [
@@ -33,8 +29,8 @@ export function reservedConnections(config: PlatformConfig): number {
     return config.postgres.mode === "azure" ? AZURE_RESERVED_CONNECTIONS : STACKGRES_RESERVED_CONNECTIONS;
 }
 
-const postgresChecks: Check = (config, ctx) => {
-    const path = "data-platform:postgres";
+export const postgresConfigRules: ConfigRule = (config, ctx) => {
+    const path = `${PROJECT}:postgres`;
     const { azure } = config.postgres;
     const budget = config.postgres.maxConnections - reservedConnections(config);
     const demand = connectionDemand(config);
@@ -126,81 +122,6 @@ const postgresChecks: Check = (config, ctx) => {
         }
     });
 };
-
-const redisChecks: Check = (config, ctx) => {
-    const path = "data-platform:redis";
-    const { redis } = config;
-    config.apps.forEach((app, i) => {
-        // The application's name is its Redis ACL user.
-        if (RESERVED_USER_NAMES.includes(app.name)) {
-            report(
-                ctx,
-                `data-platform:apps[${i}].name`,
-                app.name,
-                `a name other than ${RESERVED_USER_NAMES.join(", ")} (Redis ACL users of the platform)`,
-            );
-        }
-        if (app.redisDb >= redis.databases) {
-            report(
-                ctx,
-                `data-platform:apps[${i}].redisDb`,
-                app.redisDb,
-                `an index from 1 to ${redis.databases - 1} (data-platform:redis.databases is ${redis.databases})`,
-            );
-        }
-    });
-    if (redis.mode === "standalone") {
-        return;
-    }
-    if (redis.sentinels < 3 || redis.sentinels % 2 === 0) {
-        report(ctx, `${path}.sentinels`, redis.sentinels, "an odd number of at least 3 in sentinel mode");
-    }
-    if (redis.quorum <= Math.floor(redis.sentinels / 2) || redis.quorum > redis.sentinels) {
-        report(
-            ctx,
-            `${path}.quorum`,
-            redis.quorum,
-            `a majority of the ${redis.sentinels} Sentinels (${Math.floor(redis.sentinels / 2) + 1} to ${redis.sentinels})`,
-        );
-    }
-    if (redis.replicas < 2) {
-        report(
-            ctx,
-            `${path}.replicas`,
-            redis.replicas,
-            "at least 2 data pods in sentinel mode (a master and a replica; 3 recommended)",
-        );
-    }
-};
-
-const keyVaultChecks: Check = (config, ctx) => {
-    const path = "data-platform:keyVault";
-    if (!config.keyVault.publicNetworkAccess && config.keyVault.allowedIpRanges.length > 0) {
-        report(
-            ctx,
-            `${path}.allowedIpRanges`,
-            config.keyVault.allowedIpRanges,
-            "no ranges while publicNetworkAccess is false",
-        );
-    }
-    if (!config.keyVault.existingVaultId && !config.keyVault.publicNetworkAccess && !config.keyVault.privateEndpoint) {
-        report(
-            ctx,
-            `${path}.privateEndpoint`,
-            undefined,
-            "a private endpoint (subnetId, privateDnsZoneId) while publicNetworkAccess is false: External Secrets could not reach the vault otherwise",
-        );
-    }
-    // A rotation under a mistyped id would silently rotate nothing.
-    const ids = platformCredentialIds(config);
-    for (const id of Object.keys(config.keyVault.rotations)) {
-        if (!ids.includes(id)) {
-            report(ctx, `${path}.rotations.${id} (key)`, id, `a credential id of this stack: ${ids.join(", ")}`);
-        }
-    }
-};
-
-export const sectionChecks: readonly Check[] = [postgresChecks, redisChecks, keyVaultChecks];
 
 function ipToNumber(ip: string): number {
     return ip.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);

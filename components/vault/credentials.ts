@@ -5,12 +5,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type * as keyvault from "@pulumi/azure-native/keyvault";
-import type { AppConfig } from "./config/platform";
-import type { PasswordPolicy } from "./config/keyVault";
-import type { CredentialSource, Env, VaultWriter } from "./contracts";
-import { BUNDLE_CONTENT_TYPE, PASSWORD_CONTENT_TYPE, bundleSecretName, credentialSecretName } from "./credentialNames";
-
-export { platformCredentialIds } from "./credentialNames";
+import type { AppConfig } from "../config/platform";
+import type { PasswordPolicy } from "../config/keyVault";
+import type { CredentialSource, Env, VaultWriter } from "../interfaces";
+import { BUNDLE_CONTENT_TYPE, PASSWORD_CONTENT_TYPE, bundleSecretName, credentialSecretName } from "./secretNames";
 
 /** Keeper of a credential that was never rotated (config refuses an empty rotation value, so none collides). */
 const NEVER_ROTATED = "";

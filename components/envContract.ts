@@ -4,15 +4,11 @@
  * No resource code here.
  */
 import * as pulumi from "@pulumi/pulumi";
-import type { Env } from "./contracts";
+import type { Env } from "./interfaces";
 import type { AppConfig } from "./config/platform";
 import type { RedisMode } from "./config/redis";
-import { POSTGRES_ENV_KEYS, POSTGRES_SECRET_ENV_KEYS, PostgresEnvKey } from "./postgres/contract";
-import {
-    SECRET_CONTRACT_KEYS as REDIS_SECRET_ENV_KEYS,
-    SENTINEL_CONTRACT_KEYS,
-    STANDALONE_CONTRACT_KEYS,
-} from "./redis/contract";
+import { POSTGRES_ENV_KEYS, POSTGRES_SECRET_ENV_KEYS, PostgresEnvKey } from "./postgres/env";
+import { REDIS_SECRET_ENV_KEYS, REDIS_SENTINEL_ENV_KEYS, REDIS_STANDALONE_ENV_KEYS } from "./redis/env";
 
 export type ContractService = "postgres" | "redis";
 
@@ -52,7 +48,7 @@ export const POSTGRES_CONTRACT: readonly ContractKey[] = POSTGRES_ENV_KEYS.map((
     ...POSTGRES_DOCS[key],
 }));
 
-type RedisEnvKey = (typeof SENTINEL_CONTRACT_KEYS)[number] | (typeof STANDALONE_CONTRACT_KEYS)[number];
+type RedisEnvKey = (typeof REDIS_SENTINEL_ENV_KEYS)[number] | (typeof REDIS_STANDALONE_ENV_KEYS)[number];
 
 /** What the README says about each Redis key; typed by the redis contract, so keys cannot drift. */
 const REDIS_DOCS: Readonly<Record<RedisEnvKey, Omit<ContractKey, "key" | "service" | "secret">>> = {
@@ -83,8 +79,8 @@ function redisContract(keys: readonly RedisEnvKey[]): readonly ContractKey[] {
 
 /** Redis keys per Redis mode. */
 export const REDIS_CONTRACT: Readonly<Record<RedisMode, readonly ContractKey[]>> = {
-    sentinel: redisContract(SENTINEL_CONTRACT_KEYS),
-    standalone: redisContract(STANDALONE_CONTRACT_KEYS),
+    sentinel: redisContract(REDIS_SENTINEL_ENV_KEYS),
+    standalone: redisContract(REDIS_STANDALONE_ENV_KEYS),
 };
 
 /** The contract of a Redis mode: PostgreSQL keys then Redis keys. */

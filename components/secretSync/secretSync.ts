@@ -7,8 +7,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import type { ExternalSecretsConfig } from "./config/platform";
-import type { SecretSyncer, SyncedSecretArgs } from "./contracts";
+import type { ExternalSecretsConfig } from "../config/platform";
+import type { SecretSyncer, SyncedSecretArgs } from "../interfaces";
 import {
     ESO_API_VERSION,
     ESO_CHART,
@@ -23,7 +23,7 @@ import {
     platformLabels,
     servesEsoV1,
     sourceVersionsDigest,
-} from "./secretSyncSpec";
+} from "./spec";
 
 export interface SecretSyncArgs {
     /** Operator settings (install, chart version, namespace, service account, refresh interval). */

@@ -4,7 +4,7 @@ import type { RedisConfig } from "../config/redis";
 import { appUserName } from "./acl";
 import type { RedisLayout } from "./layout";
 
-export const SENTINEL_CONTRACT_KEYS = [
+export const REDIS_SENTINEL_ENV_KEYS = [
     "REDIS_SENTINEL_HOSTS",
     "REDIS_SENTINEL_MASTER",
     "REDIS_USERNAME",
@@ -13,13 +13,13 @@ export const SENTINEL_CONTRACT_KEYS = [
     "REDIS_SENTINEL_PASSWORD",
     "REDIS_TLS",
 ] as const;
-/** Standalone: one URL (helper D's contract, components/contract.ts, fixes these key sets). */
-export const STANDALONE_CONTRACT_KEYS = ["REDIS_URL", "REDIS_TLS"] as const;
+/** Standalone: one URL (the application contract, `components/envContract.ts`, fixes these key sets). */
+export const REDIS_STANDALONE_ENV_KEYS = ["REDIS_URL", "REDIS_TLS"] as const;
 /** Keys whose values contain a password. */
-export const SECRET_CONTRACT_KEYS: readonly string[] = ["REDIS_PASSWORD", "REDIS_SENTINEL_PASSWORD", "REDIS_URL"];
+export const REDIS_SECRET_ENV_KEYS: readonly string[] = ["REDIS_PASSWORD", "REDIS_SENTINEL_PASSWORD", "REDIS_URL"];
 
-export function contractKeys(redis: Pick<RedisConfig, "mode">): readonly string[] {
-    return redis.mode === "sentinel" ? SENTINEL_CONTRACT_KEYS : STANDALONE_CONTRACT_KEYS;
+export function redisEnvKeys(redis: Pick<RedisConfig, "mode">): readonly string[] {
+    return redis.mode === "sentinel" ? REDIS_SENTINEL_ENV_KEYS : REDIS_STANDALONE_ENV_KEYS;
 }
 
 export interface RedisEnvArgs {

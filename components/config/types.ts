@@ -1,0 +1,30 @@
+/**
+ * The validated stack configuration's types: a leaf module, so every service can read the config it is
+ * given without importing the parser (which imports each service's config rules).
+ */
+import type { KeyVaultConfig } from "./keyVault";
+import type { AppConfig, AzureConfig, ClusterConfig } from "./platform";
+import type { PostgresConfig } from "./postgres";
+import type { RedisConfig } from "./redis";
+import type { ParseContext, Profile } from "./schema";
+
+/** The Pulumi project name: the namespace of every config key (`data-platform:<key>`). */
+export const PROJECT = "data-platform";
+
+/** Everything the program needs to know about one stack, validated and with defaults applied. */
+export interface PlatformConfig {
+    readonly project: string;
+    readonly stack: string;
+    readonly profile: Profile;
+    /** `protect` stateful resources (always retained on delete regardless). */
+    readonly protect: boolean;
+    readonly azure: AzureConfig;
+    readonly cluster: ClusterConfig;
+    readonly keyVault: KeyVaultConfig & { readonly name: string };
+    readonly postgres: PostgresConfig;
+    readonly redis: RedisConfig;
+    readonly apps: AppConfig[];
+}
+
+/** A rule over several keys of a section (or several sections); run only on an otherwise valid config. */
+export type ConfigRule = (config: PlatformConfig, ctx: ParseContext) => void;

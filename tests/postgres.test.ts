@@ -211,7 +211,26 @@ describe("postgres stackgres objects", () => {
             assert.equal(before[name], id, name);
         }
         assert.ok(new Set(Object.values(before)).size === Object.keys(before).length);
-        assert.ok(scriptIdBase("orders") + 3 < 2 ** 31);
+    });
+
+    // StackGres binds `StackGresScriptEntry.id` as java.lang.Integer: an id above 2^31-1 makes its admission webhooks
+    // (failurePolicy: Fail) refuse the SGScript. The CRD says only `type: integer`, so schema validation cannot see it.
+    it("gives every application script ids that fit a Java int, keeping the ids of names that always fit", () => {
+        const INT32_MAX = 2 ** 31 - 1;
+        const names = ["payments", "site", "saas-platform", "orders", "billing", "search"];
+        for (let i = 0; i < 5000; i++) {
+            names.push(`app-${i.toString(36)}`);
+        }
+        const app = config("prod").apps[0];
+        for (const name of names) {
+            const logins = appLogins([{ ...app, name, database: name.replace(/-/g, "_") }]);
+            const ids = stackGresScriptEntries(logins, "s").map((e) => e.id);
+            for (const id of ids) {
+                assert.ok(Number.isInteger(id) && id > 0 && id <= INT32_MAX, `${name}: id ${id}`);
+            }
+        }
+        // Deployed stacks keep their ids: orders' id always fitted (it was 294524620 before the fix) and must not move.
+        assert.equal(scriptIdBase("orders"), 294524620);
     });
 });
 
@@ -271,9 +290,12 @@ for (const [stack, overrides] of [
             assert.deepEqual(fromApps.from, [
                 { namespaceSelector: { matchLabels: { "data-platform.io/consumer": "true" } } },
             ]);
+            // The Service's 5432 targets PgBouncer's container port and 5433 PostgreSQL's, by the container port names
+            // `pgport` and `pgreplication` (StackGres PatroniServices: targetPort = EnvoyUtil.POSTGRES_PORT_NAME /
+            // POSTGRES_REPLICATION_PORT_NAME). A NetworkPolicy matches pod ports, so it must name those, not 5432/5433.
             assert.deepEqual(
                 fromApps.ports.map((p: any) => p.port),
-                [5432, 5433],
+                ["pgport", "pgreplication"],
             );
         });
 
@@ -312,9 +334,13 @@ for (const [stack, overrides] of [
             const server = byName(run, "azure-native:dbforpostgresql:Server", "postgres-server");
             assert.equal(server.options.protect, stack === "prod");
             assert.equal(server.options.retainOnDelete, true);
+            // autoGrow is on in both stacks: Azure grows the disk, a refresh records the larger size, and without
+            // ignoring it the next `up` would ask Azure to shrink the disk, which it refuses.
+            assert.equal(server.inputs.storage.autoGrow, "Enabled");
             assert.deepEqual(server.options.ignoreChanges, [
                 "availabilityZone",
                 "highAvailability.standbyAvailabilityZone",
+                "storage.storageSizeGB",
             ]);
             assert.ok(server.secretPaths.includes("administratorLoginPassword"));
             assert.equal(server.inputs.administratorLogin, "pgadmin");

@@ -78,7 +78,14 @@ export class AzurePostgres extends pulumi.ComponentResource implements PostgresS
                 // Azure places the primary in a zone of its choosing and swaps primary and standby zones on an HA
                 // failover; a refresh writes those into the inputs, and availabilityZone is create-only: without this
                 // the next `up` would replace (delete, then re-create) the server.
-                ignoreChanges: ["availabilityZone", "highAvailability.standbyAvailabilityZone"],
+                // With auto-grow Azure enlarges the disk itself; a refresh records the new size, and without ignoring
+                // it the next `up` would try to shrink the disk back to the configured size, which Azure refuses.
+                // The configured size is then the initial one.
+                ignoreChanges: [
+                    "availabilityZone",
+                    "highAvailability.standbyAvailabilityZone",
+                    ...(azure.autoGrow ? ["storage.storageSizeGB"] : []),
+                ],
             },
         );
         const serverArgs = { resourceGroupName: config.azure.resourceGroupName, serverName: this.server.name };

@@ -171,12 +171,21 @@ export interface ScriptEntry {
     readonly retryOnError?: boolean;
 }
 
+/** The largest id StackGres accepts: it binds `StackGresScriptEntry.id` as a java.lang.Integer. */
+const MAX_SCRIPT_ID = 2 ** 31 - 1;
+/** Ids per application: base + 1 .. base + 3; bases are multiples of 10. */
+const SCRIPT_ID_SLOTS = Math.floor((MAX_SCRIPT_ID - 3) / 10);
+
 /**
  * Entry ids derived from the application name, so adding, removing or reordering applications never gives an
  * existing id other content (StackGres runs each (id, version) once; a reused id would skip or repeat SQL).
+ * The first 28 bits of the name's SHA-256, folded into the int32 range: a name whose prefix already fitted keeps
+ * its id (so deployed clusters keep theirs); the others, which StackGres refused before, fold into the same range
+ * (a clash is reported by `stackGresScriptEntries`).
  */
 export function scriptIdBase(appName: string): number {
-    return 10 * (parseInt(crypto.createHash("sha256").update(appName).digest("hex").slice(0, 7), 16) + 1);
+    const prefix = parseInt(crypto.createHash("sha256").update(appName).digest("hex").slice(0, 7), 16);
+    return 10 * ((prefix % SCRIPT_ID_SLOTS) + 1);
 }
 
 /** The entries, in run order: per application its role (SQL from `sqlSecretName`), its database, its grants. */

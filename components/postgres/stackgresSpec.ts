@@ -16,6 +16,12 @@ export const STACKGRES_CHART_REPO = "https://stackgres.io/downloads/stackgres-k8
 /** Port of the `<cluster>` Service that goes to PgBouncer, and the one that goes straight to PostgreSQL. */
 export const STACKGRES_POOLER_PORT = 5432;
 export const STACKGRES_DIRECT_PORT = 5433;
+/**
+ * The container ports those Service ports target, by name (StackGres PatroniServices: targetPort
+ * `EnvoyUtil.POSTGRES_PORT_NAME` = "pgport", PgBouncer's 6432, and `POSTGRES_REPLICATION_PORT_NAME` = "pgreplication",
+ * PostgreSQL's 5432). A NetworkPolicy matches pod ports, never Service ports.
+ */
+export const STACKGRES_POD_PORT_NAMES = ["pgport", "pgreplication"] as const;
 
 /** Keys of the credentials Secret (`spec.configurations.credentials`). */
 export const CREDENTIAL_KEYS = {
@@ -170,7 +176,7 @@ export function stackGresManifests(config: PlatformConfig, logins: readonly AppL
 }
 
 /**
- * Ingress to the cluster's pods: applications (consumer namespaces) on the Service ports, the cluster's own pods
+ * Ingress to the cluster's pods: applications (consumer namespaces) on the ports the Service targets, the cluster's own pods
  * (replication, Patroni) and the operator (Patroni REST, managed SQL) on any port. Pod labels as StackGres sets them.
  */
 export function stackGresNetworkPolicySpec(config: PlatformConfig) {
@@ -181,7 +187,7 @@ export function stackGresNetworkPolicySpec(config: PlatformConfig) {
         ingress: [
             {
                 from: [{ namespaceSelector: { matchLabels: { [CONSUMER_LABEL]: "true" } } }],
-                ports: [STACKGRES_POOLER_PORT, STACKGRES_DIRECT_PORT].map((port) => ({ protocol: "TCP", port })),
+                ports: STACKGRES_POD_PORT_NAMES.map((port) => ({ protocol: "TCP", port })),
             },
             { from: [{ podSelector: {} }] },
             { from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": sg.operatorNamespace } } }] },

@@ -5,3 +5,31 @@ export const CONSUMER_LABEL = "data-platform.io/consumer";
 
 /** An application's peak PostgreSQL connections (replicas x pool size), checked against the server's budget. */
 export const CONNECTION_DEMAND_ANNOTATION = "data-platform.io/connection-demand";
+
+/** `app.kubernetes.io/part-of` of everything the platform itself runs. */
+export const PLATFORM_NAME = "data-platform";
+
+/** Kubernetes' recommended labels (kubernetes.io/docs/concepts/overview/working-with-objects/common-labels). */
+const RECOMMENDED_LABEL_KEYS = {
+    name: "app.kubernetes.io/name",
+    instance: "app.kubernetes.io/instance",
+    component: "app.kubernetes.io/component",
+    partOf: "app.kubernetes.io/part-of",
+    managedBy: "app.kubernetes.io/managed-by",
+} as const;
+
+export type RecommendedLabels = { readonly [K in keyof typeof RECOMMENDED_LABEL_KEYS]?: string };
+
+/**
+ * The `app.kubernetes.io/*` labels, in the order given: manifests keep key order, so the order is part of what
+ * `npm run plan` compares.
+ */
+export function recommendedLabels(labels: RecommendedLabels): Record<string, string> {
+    const result: Record<string, string> = {};
+    for (const [key, value] of Object.entries(labels) as [keyof RecommendedLabels, string | undefined][]) {
+        if (value !== undefined) {
+            result[RECOMMENDED_LABEL_KEYS[key]] = value;
+        }
+    }
+    return result;
+}

@@ -2,7 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { AppConfig } from "./config/platform";
-import { CONNECTION_DEMAND_ANNOTATION, CONSUMER_LABEL } from "./labels";
+import { CONNECTION_DEMAND_ANNOTATION, CONSUMER_LABEL, recommendedLabels } from "./labels";
 
 export type PodSecurityLevel = "restricted" | "baseline";
 
@@ -59,7 +59,7 @@ export function appNamespaceArgs(app: AppConfig, protect: boolean): DataNamespac
         name: app.namespace,
         create: app.createNamespace,
         podSecurity: "restricted",
-        labels: { [CONSUMER_LABEL]: "true", "app.kubernetes.io/part-of": app.name },
+        labels: { [CONSUMER_LABEL]: "true", ...recommendedLabels({ partOf: app.name }) },
         annotations: { [CONNECTION_DEMAND_ANNOTATION]: String(app.replicas * app.poolSize) },
         protect,
     };

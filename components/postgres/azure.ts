@@ -7,6 +7,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as dbforpostgresql from "@pulumi/azure-native/dbforpostgresql";
 import type { AppConfig } from "../config/platform";
 import type { Env } from "../interfaces";
+import { PLATFORM_NAME, recommendedLabels } from "../labels";
 import { PostgresEndpoint } from "./env";
 import { PG_ADMIN_CREDENTIAL, pgAppCredentialId } from "./credentials";
 import {
@@ -212,7 +213,7 @@ export class AzurePostgres extends pulumi.ComponentResource implements PostgresS
                 metadata: {
                     name: input.apply(loginJobName),
                     namespace,
-                    labels: { "app.kubernetes.io/part-of": "data-platform" },
+                    labels: recommendedLabels({ partOf: PLATFORM_NAME }),
                 },
                 spec: input.apply(loginJobSpec),
             },

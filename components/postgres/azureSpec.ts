@@ -4,6 +4,7 @@
  */
 import * as crypto from "crypto";
 import type { PlatformConfig } from "../config/types";
+import { PLATFORM_NAME, recommendedLabels } from "../labels";
 import { ADMIN_SECRET_KEY, AppLogin, loginSecretKey, renderAzureLoginSql, renderLoginEntrypoint } from "./sql";
 
 export const AZURE_POSTGRES_PORT = 5432;
@@ -106,7 +107,7 @@ export function loginJobSpec(input: LoginJobInput) {
         activeDeadlineSeconds: input.waitSeconds + 600,
         template: {
             metadata: {
-                labels: { "app.kubernetes.io/name": LOGIN_JOB.jobPrefix, "app.kubernetes.io/part-of": "data-platform" },
+                labels: recommendedLabels({ name: LOGIN_JOB.jobPrefix, partOf: PLATFORM_NAME }),
             },
             spec: {
                 restartPolicy: "Never",

@@ -1,6 +1,6 @@
 /**
- * The SQL (and the login Job's entrypoint) that gives each application its own login and database.
- * Pure: the exact text rendered here is unit-tested, run against a real PostgreSQL and deployed.
+ * The SQL (and the login Job's entrypoint, `scripts/login.sh`) that gives each application its own login and database.
+ * Deterministic: the exact text rendered here is unit-tested, run against a real PostgreSQL and deployed.
  *
  * Both implementations end in the same state per application: a LOGIN role named like its database,
  * owning that database, and the database closed to PUBLIC, so one application cannot connect to another's.
@@ -11,8 +11,10 @@
  *   no psql meta-commands; CREATE DATABASE alone in its entry (it cannot run in a transaction block).
  */
 import * as crypto from "crypto";
+import * as path from "path";
 import type { AppConfig } from "../config/platform";
 import { PG_IDENTIFIER } from "../config/names";
+import { renderScript } from "../scriptTemplate";
 
 /** One application's role and database (the role is named like the database). */
 export interface AppLogin {
@@ -111,37 +113,20 @@ export function expectedDigests(passwords: ReadonlyArray<{ readonly key: string;
 }
 
 /**
- * The Job's entrypoint (POSIX sh + coreutils/busybox). It waits until every file of the mounted Secret holds the
- * password this Job was rendered for (`EXPECTED_DIGESTS`; External Secrets refreshes on its own schedule, and a
- * Secret volume follows it), at most `WAIT_SECONDS`, then runs the SQL with psql. Passwords go from files into
- * the environment of psql only. Inputs: `SECRETS_DIR`, `SQL_FILE`, `EXPECTED_DIGESTS`, `WAIT_SECONDS`, libpq's `PG*`.
+ * The Job's entrypoint, `scripts/login.sh` (POSIX sh + coreutils/busybox). It waits until every file of the mounted
+ * Secret holds the password this Job was rendered for (`EXPECTED_DIGESTS`; External Secrets refreshes on its own
+ * schedule, and a Secret volume follows it), at most `WAIT_SECONDS`, then runs the SQL with psql. Passwords go from
+ * files into the environment of psql only. Inputs: `SECRETS_DIR`, `SQL_FILE`, `EXPECTED_DIGESTS`, `WAIT_SECONDS`,
+ * libpq's `PG*`; the lines exporting each application's password replace `@APP_PASSWORD_EXPORTS@`.
  */
 export function renderLoginEntrypoint(logins: readonly AppLogin[]): string {
-    const exportPasswords = logins.map((l) => {
-        const env = loginPasswordEnv(l);
-        return `${env}="$(cat "$SECRETS_DIR/${loginSecretKey(l)}")"\nexport ${env}`;
+    return renderScript(path.join(__dirname, "scripts"), "login.sh", {
+        ADMIN_SECRET_KEY,
+        APP_PASSWORD_EXPORTS: logins.flatMap((l) => {
+            const env = loginPasswordEnv(l);
+            return [`${env}="$(cat "$SECRETS_DIR/${loginSecretKey(l)}")"`, `export ${env}`];
+        }),
     });
-    return [
-        "#!/bin/sh",
-        "set -eu",
-        "deadline=$(( $(date +%s) + ${WAIT_SECONDS} ))",
-        "for expected in $EXPECTED_DIGESTS; do",
-        '  file="$SECRETS_DIR/${expected%%=*}"',
-        '  want="${expected#*=}"',
-        '  until [ -r "$file" ] && [ "$(sha256sum "$file" | cut -c1-16)" = "$want" ]; do',
-        '    if [ "$(date +%s)" -ge "$deadline" ]; then',
-        '      echo "$file does not hold the expected password after ${WAIT_SECONDS}s (is the ExternalSecret synced?)" >&2',
-        "      exit 1",
-        "    fi",
-        "    sleep 5",
-        "  done",
-        "done",
-        `PGPASSWORD="$(cat "$SECRETS_DIR/${ADMIN_SECRET_KEY}")"`,
-        "export PGPASSWORD",
-        ...exportPasswords,
-        'exec psql --no-psqlrc --set ON_ERROR_STOP=1 --file "$SQL_FILE"',
-        "",
-    ].join("\n");
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
  * Pure: tests validate exactly these objects against the upstream CRDs, and the component deploys them.
  * None of them contains a password: credentials and role SQL are referenced through Secrets.
  */
-import { CONSUMER_LABEL } from "../labels";
+import { CONSUMER_LABEL, PLATFORM_NAME, recommendedLabels } from "../labels";
 import type { PlatformConfig } from "../config/types";
 import { AppLogin, stackGresScriptEntries } from "./sql";
 
@@ -71,7 +71,7 @@ interface Manifest {
     readonly spec: Record<string, unknown>;
 }
 
-const LABELS = { "app.kubernetes.io/part-of": "data-platform", "app.kubernetes.io/component": "postgres" };
+const LABELS = recommendedLabels({ partOf: PLATFORM_NAME, component: "postgres" });
 
 function manifest(
     kind: string,

@@ -1,6 +1,6 @@
 /**
- * The credentials the Redis service needs (pure: no resource code). Helper A's list of all platform
- * credentials imports `redisCredentialIds`; the component reads the passwords by these ids.
+ * The credentials the Redis service needs (pure: no resource code). The list of all platform credentials
+ * (`vault/credentialIds.ts`) imports `redisCredentialIds`; the component reads the passwords by these ids.
  */
 import type { PlatformConfig } from "../config/types";
 

@@ -1,12 +1,15 @@
 /**
- * The rendered Redis files (pure): redis.conf, the Sentinel configuration, and the POSIX shell
- * scripts that start, probe and stop the processes. The same text goes into the ConfigMap, the
- * integration tests and the sandbox; only the `RedisLayout` (addresses, ports, directories) differs.
+ * The rendered Redis files: redis.conf, the Sentinel configuration, and the POSIX shell scripts
+ * (`scripts/*.sh`, read at render time) that start, probe and stop the processes. The same text goes into
+ * the ConfigMap, the integration tests and the sandbox; only the `RedisLayout` (addresses, ports, directories)
+ * differs, and it reaches the scripts through the settings at the top of `lib.sh`.
  *
  * Nothing here contains a password: the scripts read them from the mounted Secret at start.
  * Per process, the scripts need `SELF_NAME` (`<statefulset>-<ordinal>`), `SELF_HOST` and `SELF_PORT`.
  */
+import * as path from "path";
 import type { RedisConfig } from "../config/redis";
+import { ScriptValues, renderScript } from "../scriptTemplate";
 import { USERS } from "./acl";
 import type { Endpoint, RedisLayout } from "./layout";
 
@@ -24,17 +27,24 @@ export const AUTH_FILES = {
 /** cert-manager's key names in a TLS Secret. */
 export const TLS_FILES = { cert: "tls.crt", key: "tls.key", ca: "ca.crt" } as const;
 
-/** Names of the rendered files (ConfigMap keys). */
+/** Names of the rendered files (ConfigMap keys); each script's source is `scripts/<name>`. */
 export const FILES = {
     redisConf: "redis.conf",
     sentinelConf: "sentinel.conf",
     sentinelMasterConf: "sentinel-master.conf",
+    /** Settings and helpers every script sources. */
     lib: "lib.sh",
+    /** Data node start: decide master or replica, write redis.conf, exec redis-server. */
     startRedis: "start-redis.sh",
+    /** Sentinel start: keep the persisted state (epochs, current master, known peers), regenerate the rest. */
     startSentinel: "start-sentinel.sh",
+    /** preStop of a data node: if it is the master, pause writes, ask Sentinel for a failover and wait for it. */
     preStopRedis: "prestop-redis.sh",
+    /** Readiness: a master is ready; a replica only with its replication link up and no sync running. */
     readyRedis: "ready-redis.sh",
+    /** Liveness: PING, accepting LOADING (AOF load) and MASTERDOWN (replica of an unreachable master). */
     liveRedis: "live-redis.sh",
+    /** Readiness and liveness of a Sentinel: PING. */
     readySentinel: "ready-sentinel.sh",
 } as const;
 
@@ -143,293 +153,56 @@ function endpoints(list: readonly Endpoint[]): string {
     return list.map((e) => `${e.host}:${e.port}`).join(" ");
 }
 
-/** Settings and helpers every script sources. */
+/**
+ * Where the scripts live (`scripts/<FILES value>`), and the values their `@NAME@` placeholders stand for. They source
+ * `lib.sh` by its name, the same in `scripts/` and in the ConfigMap, so shellcheck follows it.
+ */
+const SCRIPTS_DIR = path.join(__dirname, "scripts");
+const SCRIPT_VALUES: ScriptValues = {
+    REDIS_CONF: FILES.redisConf,
+    SENTINEL_CONF: FILES.sentinelConf,
+    SENTINEL_MASTER_CONF: FILES.sentinelMasterConf,
+    TLS_CA: TLS_FILES.ca,
+    ADMIN_PASSWORD_FILE: AUTH_FILES.admin,
+    MONITOR_PASSWORD_FILE: AUTH_FILES.monitor,
+    REPLICATION_PASSWORD_FILE: AUTH_FILES.replication,
+    SENTINEL_PASSWORD_FILE: AUTH_FILES.sentinel,
+    SENTINEL_CLIENT_PASSWORD_FILE: AUTH_FILES.sentinelClient,
+    ADMIN_USER: USERS.admin,
+    MONITOR_USER: USERS.monitor,
+    REPLICATION_USER: USERS.replication,
+    // prestop-redis.sh has always shipped a raw carriage return in `tr -d '<CR>'` (tr reads '\r' the same way);
+    // the placeholder keeps that byte out of the source until a change may alter the ConfigMap.
+    CR: "\r",
+};
+
+function renderScriptFile(file: string): string {
+    return renderScript(SCRIPTS_DIR, file, SCRIPT_VALUES);
+}
+
+/** Settings every script sources (from the config and layout), then the helpers of `scripts/lib.sh`. */
 export function renderLib(redis: RedisConfig, layout: RedisLayout): string {
     const d = layout.dirs;
     const bootstrap = layout.dataNodes[0];
-    return `# Sourced by the Redis scripts. Rendered by data-platform.
-MODE=${redis.mode}
-MASTER_NAME=${redis.masterName}
-QUORUM=${redis.quorum}
-SENTINELS="${endpoints(layout.sentinels)}"
-DATA_NODES="${endpoints(layout.dataNodes)}"
-BOOTSTRAP_MASTER="${bootstrap.host}:${bootstrap.port}"
-TLS=${redis.tls ? "yes" : "no"}
-CONFIG_DIR=${d.config}
-AUTH_DIR=${d.auth}
-TLS_DIR=${d.tls}
-DATA_DIR=${d.data}
-SENTINEL_DATA_DIR=${d.sentinelData}
-RUN_DIR=${d.run}
-START_WAIT_SECONDS=${START_WAIT_SECONDS}
-PRESTOP_WAIT_SECONDS=${PRESTOP_WAIT_SECONDS}
-TLS_ARGS=""
-if [ "$TLS" = yes ]; then TLS_ARGS="--tls --cacert $TLS_DIR/${TLS_FILES.ca}"; fi
-
-# Static Sentinel id: the same on every fresh start, and known to the peers in advance.
-myid() { printf '%s' "$1" | sha1sum | cut -c1-40; }
-
-log() { echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $*" >&2; }
-
-# rcli <password file> [redis-cli arguments]: redis-cli with TLS and a password from the Secret, bounded in time.
-rcli() {
-    pwfile=$1
-    shift
-    REDISCLI_AUTH="$(cat "$AUTH_DIR/$pwfile")" timeout 5 redis-cli --no-auth-warning $TLS_ARGS "$@"
-}
-
-# Double-quoted config value (the file format's escaping).
-quote() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\\\/\\\\\\\\/g; s/"/\\\\"/g')"; }
-
-# sentinel_votes [skip]: "<count> <host:port>" lines, most named master first, from every Sentinel but <skip>.
-sentinel_votes() {
-    skip="\${1:-}"
-    for s in $SENTINELS; do
-        [ "$s" = "$skip" ] && continue
-        reply=$(rcli ${AUTH_FILES.sentinelClient} -h "\${s%:*}" -p "\${s##*:}" SENTINEL get-master-addr-by-name "$MASTER_NAME" 2>/dev/null | tr '\\r\\n' '  ') || reply=""
-        # shellcheck disable=SC2086
-        set -- $reply
-        if [ $# -eq 2 ] && [ "$2" -eq "$2" ] 2>/dev/null; then echo "$1:$2"; fi
-    done | sort | uniq -c | sort -rn
-}
-`;
-}
-
-/** Data node start: decide master or replica, write redis.conf, exec redis-server. */
-export function renderStartRedis(): string {
-    return `#!/bin/sh
-# Starts a data node. The Sentinels decide who is master; only ordinal 0 of a brand-new group
-# (no Sentinel answers, nothing persisted) starts as master on its own. Everything else is a replica.
-set -eu
-: "\${SELF_NAME:?}" "\${SELF_HOST:?}" "\${SELF_PORT:?}"
-. "$(dirname "$0")/${FILES.lib}"
-SELF="$SELF_HOST:$SELF_PORT"
-ORDINAL="\${SELF_NAME##*-}"
-
-has_state() { [ -n "$(ls -A "$DATA_DIR/appendonlydir" 2>/dev/null)" ]; }
-
-# Does another data node hold keys? (An empty master would wipe them through full resyncs.)
-others_have_data() {
-    for d in $DATA_NODES; do
-        [ "$d" = "$SELF" ] && continue
-        if rcli ${AUTH_FILES.monitor} --user ${USERS.monitor} -h "\${d%:*}" -p "\${d##*:}" INFO keyspace 2>/dev/null | grep -q '^db[0-9]*:keys='; then
-            return 0
-        fi
-    done
-    return 1
-}
-
-role=master
-if [ "$MODE" = sentinel ]; then
-    deadline=$(( $(date +%s) + START_WAIT_SECONDS ))
-    attempt=0
-    while :; do
-        attempt=$((attempt + 1))
-        top=$(sentinel_votes | head -n 1)
-        votes=0
-        named=""
-        # shellcheck disable=SC2086
-        [ -n "$top" ] && set -- $top && votes=$1 && named=$2
-        if [ "$votes" -ge "$QUORUM" ]; then
-            if [ "$named" != "$SELF" ]; then
-                role="$named"
-                log "$votes Sentinels name $named as master"
-                break
-            fi
-            if has_state || ! others_have_data; then
-                role=master
-                log "$votes Sentinels name me ($named) as master"
-                break
-            fi
-            # Lost volume: stay down so the Sentinels fail over to a replica that has the data.
-            [ -n "\${lost_logged:-}" ] || log "Sentinels name me as master but my data is gone and other nodes hold data: waiting for a failover"
-            lost_logged=yes
-        fi
-        if [ "$attempt" -ge 2 ]; then
-            if [ "$votes" -gt 0 ] && [ "$named" != "$SELF" ]; then
-                role="$named"
-                log "$votes Sentinel(s) name $named as master (below quorum): starting as its replica"
-                break
-            fi
-            if [ "$votes" -eq 0 ] && [ "$ORDINAL" = 0 ] && ! has_state; then
-                role=master
-                log "no Sentinel answers and nothing is persisted: bootstrapping a new group as master"
-                break
-            fi
-            if [ "$votes" -eq 0 ] && [ "$ORDINAL" != 0 ]; then
-                role="$BOOTSTRAP_MASTER"
-                log "no Sentinel answers: starting as replica of the bootstrap node $BOOTSTRAP_MASTER"
-                break
-            fi
-            [ "$attempt" -eq 2 ] && log "waiting for the Sentinels to name a master ($votes of $QUORUM agree)"
-        fi
-        if [ "$(date +%s)" -ge "$deadline" ]; then
-            log "no usable answer from the Sentinels within \${START_WAIT_SECONDS}s; not starting as master on my own"
-            exit 1
-        fi
-        sleep 2
-    done
-fi
-
-mkdir -p "$RUN_DIR"
-conf="$RUN_DIR/redis.conf"
-umask 077
-{
-    cat "$CONFIG_DIR/${FILES.redisConf}"
-    if [ "$TLS" = yes ]; then echo "port 0"; echo "tls-port $SELF_PORT"; else echo "port $SELF_PORT"; fi
-    echo "replica-announce-ip $SELF_HOST"
-    echo "replica-announce-port $SELF_PORT"
-    if [ "$MODE" = sentinel ]; then
-        echo "masteruser ${USERS.replication}"
-        echo "masterauth $(quote "$(cat "$AUTH_DIR/${AUTH_FILES.replication}")")"
-    fi
-    if [ "$role" != master ]; then echo "replicaof \${role%:*} \${role##*:}"; fi
-} > "$conf.tmp"
-mv "$conf.tmp" "$conf"
-log "starting as \${role}"
-exec redis-server "$conf"
-`;
-}
-
-/** Sentinel start: keep the persisted state (epochs, current master, known peers), regenerate the rest. */
-export function renderStartSentinel(): string {
-    return `#!/bin/sh
-# Starts a Sentinel. Its state lives in $SENTINEL_DATA_DIR/sentinel.conf (a volume): the current master,
-# epochs and known peers are kept; settings and credentials are regenerated from the rendered files.
-set -eu
-: "\${SELF_HOST:?}" "\${SELF_PORT:?}"
-. "$(dirname "$0")/${FILES.lib}"
-SELF="$SELF_HOST:$SELF_PORT"
-state="$SENTINEL_DATA_DIR/sentinel.conf"
-
-persisted=$(grep -E '^sentinel (myid|monitor|config-epoch|leader-epoch|known-replica|known-sentinel|current-epoch) ' "$state" 2>/dev/null || true)
-monitor=$(printf '%s\\n' "$persisted" | grep "^sentinel monitor $MASTER_NAME " || true)
-if [ -n "$monitor" ]; then
-    # shellcheck disable=SC2086
-    set -- $monitor
-    master="$4:$5"
-    rest=$(printf '%s\\n' "$persisted" | grep -v '^sentinel monitor ' || true)
-    log "persisted state: master $master"
-else
-    top=$(sentinel_votes "$SELF" | head -n 1)
-    if [ -n "$top" ]; then
-        # shellcheck disable=SC2086
-        set -- $top
-        master=$2
-        log "no persisted state; other Sentinels name $master"
-    else
-        master="$BOOTSTRAP_MASTER"
-        log "no persisted state and no other Sentinel answers: monitoring the bootstrap node $master"
-    fi
-    # Pre-seed every replica and peer: a Sentinel that has not yet seen a replica in the master's INFO
-    # (refreshed every 10 s) would otherwise leave it pointing at a dead master after a failover.
-    rest="sentinel myid $(myid "$SELF")"
-    for d in $DATA_NODES; do
-        [ "$d" = "$master" ] || rest="$rest
-sentinel known-replica $MASTER_NAME \${d%:*} \${d##*:}"
-    done
-    for s in $SENTINELS; do
-        [ "$s" = "$SELF" ] || rest="$rest
-sentinel known-sentinel $MASTER_NAME \${s%:*} \${s##*:} $(myid "$s")"
-    done
-fi
-
-mkdir -p "$SENTINEL_DATA_DIR"
-umask 077
-{
-    cat "$CONFIG_DIR/${FILES.sentinelConf}"
-    if [ "$TLS" = yes ]; then echo "port 0"; echo "tls-port $SELF_PORT"; else echo "port $SELF_PORT"; fi
-    echo "sentinel announce-ip $SELF_HOST"
-    echo "sentinel announce-port $SELF_PORT"
-    echo "sentinel sentinel-pass $(quote "$(cat "$AUTH_DIR/${AUTH_FILES.sentinel}")")"
-    echo "sentinel monitor $MASTER_NAME \${master%:*} \${master##*:} $QUORUM"
-    cat "$CONFIG_DIR/${FILES.sentinelMasterConf}"
-    echo "sentinel auth-pass $MASTER_NAME $(quote "$(cat "$AUTH_DIR/${AUTH_FILES.sentinel}")")"
-    printf '%s\\n' "$rest"
-} > "$state.tmp"
-mv "$state.tmp" "$state"
-exec redis-sentinel "$state"
-`;
-}
-
-/** preStop of a data node: if it is the master, pause writes, ask Sentinel for a failover and wait for it. */
-export function renderPreStopRedis(): string {
-    return `#!/bin/sh
-# Graceful hand-over before a data node stops (bounded by PRESTOP_WAIT_SECONDS, within the grace period).
-set -u
-: "\${SELF_HOST:?}" "\${SELF_PORT:?}"
-. "$(dirname "$0")/${FILES.lib}"
-SELF="$SELF_HOST:$SELF_PORT"
-[ "$MODE" = sentinel ] || exit 0
-role=$(rcli ${AUTH_FILES.admin} --user ${USERS.admin} -h "$SELF_HOST" -p "$SELF_PORT" ROLE | head -n 1)
-[ "$role" = master ] || exit 0
-named=$(sentinel_votes | head -n 1 | awk '{print $2}')
-[ "$named" = "$SELF" ] || exit 0
-log "master: pausing writes and asking Sentinel for a failover"
-rcli ${AUTH_FILES.admin} --user ${USERS.admin} -h "$SELF_HOST" -p "$SELF_PORT" CLIENT PAUSE $(( (PRESTOP_WAIT_SECONDS + 5) * 1000 )) WRITE >/dev/null
-# Let every replica confirm everything written before the pause (at most 5 s), so whichever is promoted has it all.
-i=0
-while [ "$i" -lt 50 ]; do
-    info=$(rcli ${AUTH_FILES.admin} --user ${USERS.admin} -h "$SELF_HOST" -p "$SELF_PORT" INFO replication | tr -d '\r')
-    offset=$(echo "$info" | sed -n 's/^master_repl_offset://p')
-    behind=$(echo "$info" | grep '^slave[0-9]*:' | grep -vc "offset=$offset," || true)
-    [ "$behind" -eq 0 ] && break
-    sleep 0.1
-    i=$((i + 1))
-done
-for s in $SENTINELS; do
-    out=$(rcli ${AUTH_FILES.admin} --user ${USERS.admin} -h "\${s%:*}" -p "\${s##*:}" SENTINEL FAILOVER "$MASTER_NAME" 2>&1) || true
-    [ "$out" = OK ] && break
-    log "Sentinel $s: $out"
-done
-deadline=$(( $(date +%s) + PRESTOP_WAIT_SECONDS ))
-while [ "$(date +%s)" -lt "$deadline" ]; do
-    named=$(sentinel_votes | head -n 1 | awk '{print $2}')
-    if [ -n "$named" ] && [ "$named" != "$SELF" ]; then
-        log "Sentinels now name $named"
-        exit 0
-    fi
-    sleep 1
-done
-log "no failover within \${PRESTOP_WAIT_SECONDS}s"
-`;
-}
-
-/** Readiness: a master is ready; a replica only with its replication link up and no sync running. */
-export function renderReadyRedis(): string {
-    return `#!/bin/sh
-set -eu
-: "\${SELF_HOST:?}" "\${SELF_PORT:?}"
-. "$(dirname "$0")/${FILES.lib}"
-info=$(rcli ${AUTH_FILES.monitor} --user ${USERS.monitor} -h "$SELF_HOST" -p "$SELF_PORT" INFO replication | tr -d '\\r')
-case "$info" in
-    *role:master*) exit 0 ;;
-esac
-echo "$info" | grep -qx 'master_link_status:up' && echo "$info" | grep -qx 'master_sync_in_progress:0'
-`;
-}
-
-/** Liveness: PING, accepting LOADING (AOF load) and MASTERDOWN (replica of an unreachable master). */
-export function renderLiveRedis(): string {
-    return `#!/bin/sh
-set -eu
-: "\${SELF_HOST:?}" "\${SELF_PORT:?}"
-. "$(dirname "$0")/${FILES.lib}"
-reply=$(rcli ${AUTH_FILES.monitor} --user ${USERS.monitor} -h "$SELF_HOST" -p "$SELF_PORT" PING)
-case "$reply" in
-    PONG|LOADING*|MASTERDOWN*) exit 0 ;;
-    *) echo "$reply"; exit 1 ;;
-esac
-`;
-}
-
-export function renderReadySentinel(): string {
-    return `#!/bin/sh
-set -eu
-: "\${SELF_HOST:?}" "\${SELF_PORT:?}"
-. "$(dirname "$0")/${FILES.lib}"
-[ "$(rcli ${AUTH_FILES.monitor} --user ${USERS.monitor} -h "$SELF_HOST" -p "$SELF_PORT" PING)" = PONG ]
-`;
+    const settings = [
+        "# Sourced by the Redis scripts. Rendered by data-platform.",
+        `MODE=${redis.mode}`,
+        `MASTER_NAME=${redis.masterName}`,
+        `QUORUM=${redis.quorum}`,
+        `SENTINELS="${endpoints(layout.sentinels)}"`,
+        `DATA_NODES="${endpoints(layout.dataNodes)}"`,
+        `BOOTSTRAP_MASTER="${bootstrap.host}:${bootstrap.port}"`,
+        `TLS=${redis.tls ? "yes" : "no"}`,
+        `CONFIG_DIR=${d.config}`,
+        `AUTH_DIR=${d.auth}`,
+        `TLS_DIR=${d.tls}`,
+        `DATA_DIR=${d.data}`,
+        `SENTINEL_DATA_DIR=${d.sentinelData}`,
+        `RUN_DIR=${d.run}`,
+        `START_WAIT_SECONDS=${START_WAIT_SECONDS}`,
+        `PRESTOP_WAIT_SECONDS=${PRESTOP_WAIT_SECONDS}`,
+    ];
+    return settings.map((line) => `${line}\n`).join("") + renderScriptFile(FILES.lib);
 }
 
 /** Every rendered file by name (the ConfigMap's data). */
@@ -437,16 +210,16 @@ export function renderFiles(redis: RedisConfig, layout: RedisLayout): Record<str
     const files: Record<string, string> = {
         [FILES.redisConf]: renderRedisConf(redis, layout),
         [FILES.lib]: renderLib(redis, layout),
-        [FILES.startRedis]: renderStartRedis(),
-        [FILES.readyRedis]: renderReadyRedis(),
-        [FILES.liveRedis]: renderLiveRedis(),
+        [FILES.startRedis]: renderScriptFile(FILES.startRedis),
+        [FILES.readyRedis]: renderScriptFile(FILES.readyRedis),
+        [FILES.liveRedis]: renderScriptFile(FILES.liveRedis),
     };
     if (redis.mode === "sentinel") {
         files[FILES.sentinelConf] = renderSentinelConf(redis, layout);
         files[FILES.sentinelMasterConf] = renderSentinelMasterConf(redis);
-        files[FILES.startSentinel] = renderStartSentinel();
-        files[FILES.preStopRedis] = renderPreStopRedis();
-        files[FILES.readySentinel] = renderReadySentinel();
+        files[FILES.startSentinel] = renderScriptFile(FILES.startSentinel);
+        files[FILES.preStopRedis] = renderScriptFile(FILES.preStopRedis);
+        files[FILES.readySentinel] = renderScriptFile(FILES.readySentinel);
     }
     return files;
 }

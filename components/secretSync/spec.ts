@@ -3,6 +3,7 @@
  * No resource code here: tests render the very same objects and validate them against the upstream CRDs.
  */
 import * as crypto from "crypto";
+import { PLATFORM_NAME, recommendedLabels } from "../labels";
 
 /** The only ESO API version the program writes (v1beta1 is no longer served since ESO 0.17). */
 export const ESO_API_VERSION = "external-secrets.io/v1";
@@ -41,12 +42,8 @@ export function sourceVersionsDigest(versions: readonly string[]): string {
 }
 
 /** Labels on every object of the secret sync. */
-export function platformLabels(component: string): Record<string, string> {
-    return {
-        "app.kubernetes.io/part-of": "data-platform",
-        "app.kubernetes.io/component": component,
-        "app.kubernetes.io/managed-by": "pulumi",
-    };
+export function platformLabels(component: string, instance?: string): Record<string, string> {
+    return recommendedLabels({ partOf: PLATFORM_NAME, component, managedBy: "pulumi", instance });
 }
 
 export interface StoreSpecArgs<S> {
@@ -122,7 +119,7 @@ export interface AppSecretOwner {
 export function appSecretAccess(app: AppSecretOwner) {
     return {
         name: `${app.secretName}-reader`,
-        labels: { ...platformLabels("app-secret-access"), "app.kubernetes.io/instance": app.name },
+        labels: platformLabels("app-secret-access", app.name),
         rules: [{ apiGroups: [""], resources: ["secrets"], resourceNames: [app.secretName], verbs: ["get", "watch"] }],
         subjects: app.serviceAccounts.map((sa) => ({ kind: "ServiceAccount", name: sa, namespace: app.namespace })),
     };

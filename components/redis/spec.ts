@@ -1,0 +1,437 @@
+/**
+ * Kubernetes objects of the Redis group (pure): the metadata and spec of everything the `Redis` component creates,
+ * as plain functions of the config and layout. Names of other resources are `pulumi.Input`s, so that the wiring
+ * passes their Outputs and keeps the dependencies; tests pass strings.
+ */
+import * as crypto from "crypto";
+import type * as k8s from "@pulumi/kubernetes";
+import type * as pulumi from "@pulumi/pulumi";
+import type { RedisConfig } from "../config/redis";
+import { CONSUMER_LABEL, PLATFORM_NAME, recommendedLabels } from "../labels";
+import {
+    REDIS_ADMIN_CREDENTIAL,
+    REDIS_MONITOR_CREDENTIAL,
+    REDIS_REPLICATION_CREDENTIAL,
+    REDIS_SENTINEL_CLIENT_CREDENTIAL,
+    REDIS_SENTINEL_CREDENTIAL,
+} from "./credentials";
+import { AUTH_FILES, FILES, TERMINATION_GRACE_SECONDS, TLS_FILES } from "./files";
+import { EXPORTER_PORT, NAMES, POD_DIRS, REDIS_PORT, RedisLayout, SENTINEL_PORT, serviceFqdn } from "./layout";
+import { redisAlertRules } from "./monitoring";
+
+type Container = k8s.types.input.core.v1.Container;
+
+/** Key Vault secrets holding the rendered ACL files. */
+export const ACL_SECRET_NAMES = { data: "redis-users-acl", sentinel: "redis-sentinel-users-acl" } as const;
+export const ACL_CONTENT_TYPE = "text/x-redis-acl";
+/** uid/gid of the `redis` user in the official image. */
+const REDIS_UID = 999;
+const SENTINEL_RESOURCES = { cpu: "100m", memory: "128Mi" };
+const EXPORTER_RESOURCES = { cpu: "50m", memory: "64Mi" };
+
+/** The two StatefulSets of a Sentinel group (standalone has the data group only). */
+export type RedisGroup = "data" | "sentinel";
+
+/** Per group: its StatefulSet (and NetworkPolicy, PDB) name, headless Service, port and volume mount. */
+const GROUPS = {
+    data: { objectName: NAMES.data, service: NAMES.dataHeadless, port: REDIS_PORT, dataDir: POD_DIRS.data },
+    sentinel: {
+        objectName: NAMES.sentinel,
+        service: NAMES.sentinel,
+        port: SENTINEL_PORT,
+        dataDir: POD_DIRS.sentinelData,
+    },
+} as const;
+
+export function redisLabels(group: RedisGroup): Record<string, string> {
+    return recommendedLabels({ name: "redis", component: group, partOf: PLATFORM_NAME });
+}
+
+function groupMetadata(group: RedisGroup, namespace: string) {
+    return { name: GROUPS[group].objectName, namespace, labels: redisLabels(group) };
+}
+
+/** The synced Secret's keys (the files in the auth directory) and the Key Vault secret each comes from. */
+export function authSecretData(
+    redis: Pick<RedisConfig, "mode">,
+    credentialSecretName: (credentialId: string) => string,
+): Array<{ secretKey: string; remoteKey: string }> {
+    const entries: [string, string][] = [
+        [AUTH_FILES.dataAcl, ACL_SECRET_NAMES.data],
+        [AUTH_FILES.admin, credentialSecretName(REDIS_ADMIN_CREDENTIAL)],
+        [AUTH_FILES.monitor, credentialSecretName(REDIS_MONITOR_CREDENTIAL)],
+    ];
+    if (redis.mode === "sentinel") {
+        entries.push(
+            [AUTH_FILES.sentinelAcl, ACL_SECRET_NAMES.sentinel],
+            [AUTH_FILES.replication, credentialSecretName(REDIS_REPLICATION_CREDENTIAL)],
+            [AUTH_FILES.sentinel, credentialSecretName(REDIS_SENTINEL_CREDENTIAL)],
+            [AUTH_FILES.sentinelClient, credentialSecretName(REDIS_SENTINEL_CLIENT_CREDENTIAL)],
+        );
+    }
+    return entries.map(([secretKey, remoteKey]) => ({ secretKey, remoteKey }));
+}
+
+/** The ConfigMap of the rendered files (`renderFiles`). */
+export function configMapArgs(files: Record<string, string>, namespace: string) {
+    return { metadata: { name: NAMES.config, namespace, labels: redisLabels("data") }, data: files };
+}
+
+/** Pods restart when the rendered files change (the Secret's content is not known here; ESO refreshes it in place). */
+export function configChecksum(files: Record<string, string>): string {
+    return crypto.createHash("sha256").update(JSON.stringify(files)).digest("hex");
+}
+
+/** cert-manager Certificate for every data node and Sentinel (when TLS is on and no Secret is given). */
+export function certificate(redis: Pick<RedisConfig, "tlsIssuerName" | "tlsIssuerKind">, namespace: string) {
+    return {
+        apiVersion: "cert-manager.io/v1",
+        kind: "Certificate",
+        metadata: { name: NAMES.tls, namespace, labels: redisLabels("data") },
+        spec: {
+            secretName: NAMES.tls,
+            issuerRef: { name: redis.tlsIssuerName, kind: redis.tlsIssuerKind, group: "cert-manager.io" },
+            dnsNames: [NAMES.dataHeadless, NAMES.sentinel].flatMap((svc) => [
+                serviceFqdn(svc, namespace),
+                `*.${serviceFqdn(svc, namespace)}`,
+            ]),
+            usages: ["server auth", "client auth", "digital signature", "key encipherment"],
+            privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
+            duration: "2160h",
+            renewBefore: "360h",
+        },
+    };
+}
+
+/** The group's headless Service (stable pod names; the exporter's port too when monitoring is on). */
+export function headlessService(redis: Pick<RedisConfig, "monitoring">, group: RedisGroup, namespace: string) {
+    const metricsPort = redis.monitoring ? [{ name: "metrics", port: EXPORTER_PORT, targetPort: "metrics" }] : [];
+    const portName = group === "data" ? "redis" : "sentinel";
+    return {
+        metadata: { name: GROUPS[group].service, namespace, labels: redisLabels(group) },
+        spec: {
+            clusterIP: "None",
+            // Peers and Sentinels resolve a pod before it is Ready (a replica is not Ready until it synced).
+            publishNotReadyAddresses: true,
+            selector: redisLabels(group),
+            ports: [{ name: portName, port: GROUPS[group].port, targetPort: portName }, ...metricsPort],
+        },
+    };
+}
+
+const CONTAINER_SECURITY: k8s.types.input.core.v1.SecurityContext = {
+    runAsNonRoot: true,
+    runAsUser: REDIS_UID,
+    runAsGroup: REDIS_UID,
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ["ALL"] },
+    seccompProfile: { type: "RuntimeDefault" },
+};
+
+const POD_SECURITY: k8s.types.input.core.v1.PodSecurityContext = {
+    runAsNonRoot: true,
+    runAsUser: REDIS_UID,
+    runAsGroup: REDIS_UID,
+    fsGroup: REDIS_UID,
+    fsGroupChangePolicy: "OnRootMismatch",
+    seccompProfile: { type: "RuntimeDefault" },
+};
+
+/** `sh <config dir>/<file>`: the rendered scripts are not executable (ConfigMap files). */
+function script(file: string): string[] {
+    return ["sh", `${POD_DIRS.config}/${file}`];
+}
+
+/** What the scripts need to know about their own process: `SELF_NAME`, `SELF_HOST`, `SELF_PORT`. */
+function selfEnv(group: RedisGroup, namespace: string): k8s.types.input.core.v1.EnvVar[] {
+    return [
+        { name: "SELF_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+        { name: "SELF_HOST", value: `$(SELF_NAME).${serviceFqdn(GROUPS[group].service, namespace)}` },
+        { name: "SELF_PORT", value: String(GROUPS[group].port) },
+    ];
+}
+
+function volumes(
+    redis: Pick<RedisConfig, "mode" | "tls" | "tlsSecretName">,
+    group: RedisGroup,
+    configMapName: pulumi.Input<string>,
+): k8s.types.input.core.v1.Volume[] {
+    const keys =
+        group === "data"
+            ? [
+                  AUTH_FILES.dataAcl,
+                  AUTH_FILES.admin,
+                  AUTH_FILES.monitor,
+                  ...(redis.mode === "sentinel" ? [AUTH_FILES.replication, AUTH_FILES.sentinelClient] : []),
+              ]
+            : [AUTH_FILES.sentinelAcl, AUTH_FILES.sentinel, AUTH_FILES.monitor, AUTH_FILES.sentinelClient];
+    return [
+        { name: "config", configMap: { name: configMapName, defaultMode: 0o444 } },
+        {
+            name: "auth",
+            secret: { secretName: NAMES.auth, defaultMode: 0o440, items: keys.map((key) => ({ key, path: key })) },
+        },
+        ...(redis.tls
+            ? [
+                  {
+                      name: "tls",
+                      secret: {
+                          secretName: redis.tlsSecretName ?? NAMES.tls,
+                          defaultMode: 0o440,
+                          items: Object.values(TLS_FILES).map((key) => ({ key, path: key })),
+                      },
+                  },
+              ]
+            : []),
+        // Generated config holds masterauth: keep it in memory only.
+        { name: "run", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
+        { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
+    ];
+}
+
+function volumeMounts(redis: Pick<RedisConfig, "tls">, group: RedisGroup): k8s.types.input.core.v1.VolumeMount[] {
+    return [
+        { name: "config", mountPath: POD_DIRS.config, readOnly: true },
+        { name: "auth", mountPath: POD_DIRS.auth, readOnly: true },
+        ...(redis.tls ? [{ name: "tls", mountPath: POD_DIRS.tls, readOnly: true }] : []),
+        { name: "data", mountPath: GROUPS[group].dataDir },
+        { name: "run", mountPath: POD_DIRS.run },
+        { name: "tmp", mountPath: "/tmp" },
+    ];
+}
+
+/** redis_exporter beside each process (monitoring on), as the `monitor` user. */
+function exporter(redis: RedisConfig, group: RedisGroup, namespace: string): Container[] {
+    if (!redis.monitoring) {
+        return [];
+    }
+    const tlsCa = redis.tls
+        ? [{ name: "REDIS_EXPORTER_TLS_CA_CERT_FILE", value: `${POD_DIRS.tls}/${TLS_FILES.ca}` }]
+        : [];
+    return [
+        {
+            name: "exporter",
+            image: redis.exporterImage,
+            env: [
+                ...selfEnv(group, namespace),
+                {
+                    name: "REDIS_ADDR",
+                    value: `${redis.tls ? "rediss" : "redis"}://$(SELF_HOST):${GROUPS[group].port}`,
+                },
+                { name: "REDIS_USER", value: "monitor" },
+                { name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: NAMES.auth, key: AUTH_FILES.monitor } } },
+                ...tlsCa,
+            ],
+            ports: [{ name: "metrics", containerPort: EXPORTER_PORT }],
+            resources: { requests: EXPORTER_RESOURCES, limits: EXPORTER_RESOURCES },
+            securityContext: CONTAINER_SECURITY,
+            volumeMounts: redis.tls ? [{ name: "tls", mountPath: POD_DIRS.tls, readOnly: true }] : [],
+        },
+    ];
+}
+
+function dataContainer(redis: RedisConfig, namespace: string): Container {
+    const resources = { cpu: redis.cpu, memory: redis.memory };
+    return {
+        name: "redis",
+        image: redis.image,
+        command: script(FILES.startRedis),
+        env: selfEnv("data", namespace),
+        ports: [{ name: "redis", containerPort: REDIS_PORT }],
+        resources: { requests: resources, limits: resources },
+        securityContext: CONTAINER_SECURITY,
+        volumeMounts: volumeMounts(redis, "data"),
+        // Long enough to load a large AOF.
+        startupProbe: {
+            exec: { command: script(FILES.liveRedis) },
+            periodSeconds: 5,
+            timeoutSeconds: 5,
+            failureThreshold: 120,
+        },
+        livenessProbe: {
+            exec: { command: script(FILES.liveRedis) },
+            periodSeconds: 10,
+            timeoutSeconds: 6,
+            failureThreshold: 6,
+        },
+        readinessProbe: {
+            exec: { command: script(FILES.readyRedis) },
+            periodSeconds: 5,
+            timeoutSeconds: 6,
+            failureThreshold: 2,
+        },
+        ...(redis.mode === "sentinel"
+            ? { lifecycle: { preStop: { exec: { command: script(FILES.preStopRedis) } } } }
+            : {}),
+    };
+}
+
+function sentinelContainer(redis: RedisConfig, namespace: string): Container {
+    return {
+        name: "sentinel",
+        image: redis.image,
+        command: script(FILES.startSentinel),
+        env: selfEnv("sentinel", namespace),
+        ports: [{ name: "sentinel", containerPort: SENTINEL_PORT }],
+        resources: { requests: SENTINEL_RESOURCES, limits: SENTINEL_RESOURCES },
+        securityContext: CONTAINER_SECURITY,
+        volumeMounts: volumeMounts(redis, "sentinel"),
+        // Generous: a Sentinel in TILT or under load answers slowly and must not be restarted for it.
+        livenessProbe: {
+            exec: { command: script(FILES.readySentinel) },
+            periodSeconds: 10,
+            timeoutSeconds: 6,
+            failureThreshold: 6,
+        },
+        readinessProbe: {
+            exec: { command: script(FILES.readySentinel) },
+            periodSeconds: 5,
+            timeoutSeconds: 6,
+            failureThreshold: 2,
+        },
+    };
+}
+
+/** Sentinel mode: hard anti-affinity (two members of a group on one node would fail together), spread over zones. */
+function scheduling(
+    redis: Pick<RedisConfig, "mode">,
+    group: RedisGroup,
+): Pick<k8s.types.input.core.v1.PodSpec, "affinity" | "topologySpreadConstraints"> {
+    if (redis.mode !== "sentinel") {
+        return {};
+    }
+    return {
+        affinity: {
+            podAntiAffinity: {
+                requiredDuringSchedulingIgnoredDuringExecution: [
+                    { labelSelector: { matchLabels: redisLabels(group) }, topologyKey: "kubernetes.io/hostname" },
+                ],
+            },
+        },
+        topologySpreadConstraints: [
+            {
+                maxSkew: 1,
+                topologyKey: "topology.kubernetes.io/zone",
+                whenUnsatisfiable: "ScheduleAnyway",
+                labelSelector: { matchLabels: redisLabels(group) },
+            },
+        ],
+    };
+}
+
+export interface StatefulSetArgs {
+    readonly redis: RedisConfig;
+    readonly layout: RedisLayout;
+    readonly namespace: string;
+    readonly group: RedisGroup;
+    /** The group's headless Service. */
+    readonly serviceName: pulumi.Input<string>;
+    readonly configMapName: pulumi.Input<string>;
+    /** `configChecksum` of the rendered files. */
+    readonly checksum: string;
+    readonly storageClass: string;
+}
+
+/** One shape for both groups; they differ in their container, exporter target, volume size and grace period. */
+export function statefulSet(args: StatefulSetArgs) {
+    const { redis, namespace, group } = args;
+    const data = group === "data";
+    const labels = redisLabels(group);
+    return {
+        metadata: groupMetadata(group, namespace),
+        spec: {
+            serviceName: args.serviceName,
+            replicas: data ? args.layout.dataNodes.length : args.layout.sentinels.length,
+            // The start script, not start order, prevents a second master; OrderedReady would deadlock a full
+            // restart (a replica of a dead master is never Ready, so the pods after it would never start).
+            podManagementPolicy: "Parallel",
+            updateStrategy: { type: "RollingUpdate" },
+            selector: { matchLabels: labels },
+            template: {
+                metadata: { labels, annotations: { "data-platform.io/config-checksum": args.checksum } },
+                spec: {
+                    automountServiceAccountToken: false,
+                    securityContext: POD_SECURITY,
+                    ...(data ? { terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS } : {}),
+                    ...scheduling(redis, group),
+                    containers: [
+                        data ? dataContainer(redis, namespace) : sentinelContainer(redis, namespace),
+                        ...exporter(redis, group, namespace),
+                    ],
+                    volumes: volumes(redis, group, args.configMapName),
+                },
+            },
+            volumeClaimTemplates: [
+                {
+                    metadata: { name: "data", labels },
+                    spec: {
+                        accessModes: ["ReadWriteOnce"],
+                        storageClassName: args.storageClass,
+                        resources: { requests: { storage: data ? redis.storageSize : redis.sentinelStorageSize } },
+                    },
+                },
+            ],
+        },
+    };
+}
+
+/** Ingress to the group: consumer namespaces and the group's own pods on its port; Prometheus on the exporter's. */
+export function networkPolicy(
+    redis: Pick<RedisConfig, "mode" | "monitoring" | "monitoringNamespace">,
+    group: RedisGroup,
+    namespace: string,
+) {
+    const consumers = { namespaceSelector: { matchLabels: { [CONSUMER_LABEL]: "true" } } };
+    const ownPods = [
+        { podSelector: { matchLabels: redisLabels("data") } },
+        ...(redis.mode === "sentinel" ? [{ podSelector: { matchLabels: redisLabels("sentinel") } }] : []),
+    ];
+    const prometheus = {
+        namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": redis.monitoringNamespace } },
+    };
+    const metricsIngress = redis.monitoring
+        ? [{ from: [prometheus], ports: [{ protocol: "TCP", port: EXPORTER_PORT }] }]
+        : [];
+    return {
+        metadata: groupMetadata(group, namespace),
+        spec: {
+            podSelector: { matchLabels: redisLabels(group) },
+            policyTypes: ["Ingress"],
+            ingress: [
+                { from: [consumers, ...ownPods], ports: [{ protocol: "TCP", port: GROUPS[group].port }] },
+                ...metricsIngress,
+            ],
+        },
+    };
+}
+
+/** Sentinel mode: at most one member of a group down by a voluntary disruption. */
+export function podDisruptionBudget(group: RedisGroup, namespace: string) {
+    return {
+        metadata: groupMetadata(group, namespace),
+        spec: { maxUnavailable: 1, selector: { matchLabels: redisLabels(group) } },
+    };
+}
+
+/** Scrapes the exporters of both groups. */
+export function serviceMonitor(namespace: string) {
+    return {
+        apiVersion: "monitoring.coreos.com/v1",
+        kind: "ServiceMonitor",
+        metadata: { name: NAMES.data, namespace, labels: redisLabels("data") },
+        spec: {
+            selector: { matchLabels: recommendedLabels({ name: "redis", partOf: PLATFORM_NAME }) },
+            endpoints: [{ port: "metrics", interval: "30s" }],
+        },
+    };
+}
+
+export function prometheusRule(redis: RedisConfig, namespace: string) {
+    return {
+        apiVersion: "monitoring.coreos.com/v1",
+        kind: "PrometheusRule",
+        metadata: { name: NAMES.data, namespace, labels: redisLabels("data") },
+        spec: { groups: [{ name: "redis", rules: redisAlertRules(redis, namespace) }] },
+    };
+}

@@ -1,23 +1,7 @@
 import * as assert from "assert";
-import { ConfigError, PlatformConfig, defaultVaultName, parseConfig } from "../components/config";
-import { loadStackConfig, mergeConfig } from "../engine/stackConfig";
-
-/** Parses the dev or prod stack file with `overrides` applied, the way the program would see it. */
-function parseStack(stack: "dev" | "prod", overrides: Record<string, unknown> = {}): PlatformConfig {
-    const { config, secretKeys } = mergeConfig(loadStackConfig(stack), overrides);
-    return parseConfig(config, stack, secretKeys);
-}
-
-/** The problem lines for an invalid variant; fails the test if the variant is accepted. */
-function problems(stack: "dev" | "prod", overrides: Record<string, unknown>): string[] {
-    try {
-        parseStack(stack, overrides);
-    } catch (err) {
-        assert.ok(err instanceof ConfigError, `expected ConfigError, got ${err}`);
-        return err.issues.map((i) => `${i.path}: given ${i.given}; allowed: ${i.allowed}`);
-    }
-    assert.fail(`configuration was accepted: ${JSON.stringify(overrides)}`);
-}
+import { defaultVaultName } from "../components/config";
+import { loadStackConfig } from "../engine/stackConfig";
+import { parseStack, problemLines } from "./support/config";
 
 function assertProblem(lines: string[], path: string, given: string | RegExp, allowed: RegExp): void {
     const line = lines.find((l) => l.startsWith(`${path}: `));
@@ -64,12 +48,12 @@ describe("stack configuration", () => {
 
     describe("rejects, naming the key, what was given and what is allowed", () => {
         it("a wrong type", () => {
-            const lines = problems("dev", { "data-platform:postgres": { ...devPostgres, maxConnections: "lots" } });
+            const lines = problemLines("dev", { "data-platform:postgres": { ...devPostgres, maxConnections: "lots" } });
             assertProblem(lines, "data-platform:postgres.maxConnections", '"lots"', /integer from 25 to 5000/);
         });
 
         it("an unknown key, nested or top-level", () => {
-            const lines = problems("dev", {
+            const lines = problemLines("dev", {
                 "data-platform:postgres": { ...devPostgres, modee: "azure" },
                 "data-platform:databases": ["x"],
             });
@@ -78,24 +62,24 @@ describe("stack configuration", () => {
         });
 
         it("an out-of-range number", () => {
-            const lines = problems("dev", { "data-platform:apps": [{ ...devApps[0], redisDb: 16 }, devApps[1]] });
+            const lines = problemLines("dev", { "data-platform:apps": [{ ...devApps[0], redisDb: 16 }, devApps[1]] });
             assertProblem(
                 lines,
                 "data-platform:apps[0].redisDb",
                 "16",
                 /an index from 1 to 15 \(data-platform:redis.databases is 16\)/,
             );
-            const zero = problems("dev", { "data-platform:apps": [{ ...devApps[0], redisDb: 0 }, devApps[1]] });
+            const zero = problemLines("dev", { "data-platform:apps": [{ ...devApps[0], redisDb: 0 }, devApps[1]] });
             assertProblem(zero, "data-platform:apps[0].redisDb", "0", /integer from 1 to 1023/);
         });
 
         it("a value outside an enumeration", () => {
-            const lines = problems("dev", { "data-platform:postgres": { ...devPostgres, mode: "mysql" } });
+            const lines = problemLines("dev", { "data-platform:postgres": { ...devPostgres, mode: "mysql" } });
             assertProblem(lines, "data-platform:postgres.mode", '"mysql"', /one of "azure", "stackgres"/);
         });
 
         it("names Azure would refuse", () => {
-            const lines = problems("dev", {
+            const lines = problemLines("dev", {
                 "data-platform:keyVault": { name: "1-bad--vault-name-that-is-too-long" },
                 "data-platform:postgres": { ...devPostgres, azure: { serverName: "Bad_Server" } },
             });
@@ -114,14 +98,14 @@ describe("stack configuration", () => {
         });
 
         it("names Kubernetes would refuse", () => {
-            const lines = problems("dev", {
+            const lines = problemLines("dev", {
                 "data-platform:apps": [{ ...devApps[0], namespace: "Orders_NS" }, devApps[1]],
             });
             assertProblem(lines, "data-platform:apps[0].namespace", '"Orders_NS"', /matching/);
         });
 
         it("two applications on one namespace, or sharing a Redis database", () => {
-            const lines = problems("dev", {
+            const lines = problemLines("dev", {
                 "data-platform:apps": [
                     devApps[0],
                     { ...devApps[1], namespace: devApps[0].namespace, redisDb: devApps[0].redisDb },
@@ -142,19 +126,19 @@ describe("stack configuration", () => {
         });
 
         it("a missing required key", () => {
-            const lines = problems("dev", { "data-platform:azure": { location: "westeurope" } });
+            const lines = problemLines("dev", { "data-platform:azure": { location: "westeurope" } });
             assertProblem(lines, "data-platform:azure.resourceGroupName", "(missing)", /a string/);
         });
 
         it("a kubeconfig that was not set as a secret, and one given together with an AKS lookup", () => {
-            const lines = problems("dev", { "data-platform:kubeconfig": "apiVersion: v1\nkind: Config\n" });
+            const lines = problemLines("dev", { "data-platform:kubeconfig": "apiVersion: v1\nkind: Config\n" });
             assertProblem(
                 lines,
                 "data-platform:kubeconfig",
                 "a plain-text value",
                 /a secret \(pulumi config set --secret kubeconfig/,
             );
-            const both = problems("dev", { "data-platform:kubeconfig": { secure: "v1:abc" } });
+            const both = problemLines("dev", { "data-platform:kubeconfig": { secure: "v1:abc" } });
             assertProblem(
                 both,
                 "data-platform:cluster.aks",
@@ -164,7 +148,7 @@ describe("stack configuration", () => {
         });
 
         it("reports every problem at once, one line each", () => {
-            const lines = problems("dev", {
+            const lines = problemLines("dev", {
                 "data-platform:redis": { mode: "cluster", quorum: 0 },
                 "data-platform:profile": "staging",
             });

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parsePgUrl } from "pg-connection-string";
-import { PlatformConfig, parseConfig } from "../components/config";
+import { PlatformConfig } from "../components/config";
 import type { AppConfig } from "../components/config/platform";
 import { SAFE_SPECIAL_CHARACTERS } from "../components/config/keyVault";
 import { assembleEnv, contractKeys, renderContractTable, SECRET_CONTRACT_KEYS } from "../components/envContract";
@@ -17,7 +17,7 @@ import { redisAppCredentialId } from "../components/redis/credentials";
 import { databaseUrl } from "../components/postgres/env";
 import { SOURCE_VERSIONS_ANNOTATION, sourceVersionsDigest } from "../components/secretSync/spec";
 import type { RunResult } from "../engine/mockEngine";
-import { loadStackConfig } from "../engine/stackConfig";
+import { parseStack } from "./support/config";
 import { EXTERNAL_SECRET, KEY_VAULT_SECRET, expandExternalSecret, vaultContents } from "./support/esoOperator";
 import { STACKS, byType, runStack } from "./support/program";
 
@@ -191,8 +191,7 @@ for (const stack of STACKS) {
         let secrets: Map<string, Record<string, string>>;
         before(async () => {
             result = await runStack(stack);
-            const { config: raw, secretKeys } = loadStackConfig(stack);
-            config = parseConfig(raw, stack, secretKeys);
+            config = parseStack(stack);
             secrets = applicationSecrets(result, config);
         });
 

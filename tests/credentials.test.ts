@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as YAML from "yaml";
 import * as pulumi from "@pulumi/pulumi";
 import { Provider as AzureProvider } from "@pulumi/azure-native/provider";
-import { PlatformConfig, parseConfig } from "../components/config";
+import { PlatformConfig } from "../components/config";
 import { SAFE_SPECIAL_CHARACTERS } from "../components/config/keyVault";
 import { KEY_VAULT_SECRET_NAME } from "../components/config/names";
 import {
@@ -18,17 +18,12 @@ import type { RecordedResource, RunResult } from "../engine/mockEngine";
 import { runProgram } from "../engine/mockEngine";
 import { formatPath, Segment } from "../engine/paths";
 import { isManifest, manifestOf, stableJson, toPlan } from "../engine/plan";
-import { loadStackConfig, mergeConfig } from "../engine/stackConfig";
-import { Overrides, STACKS, byName, byType, runStack } from "./support/program";
-import { keyVaultOverride } from "./support/keyVaultOverrides";
+import { loadStackConfig } from "../engine/stackConfig";
+import { keyVaultOverride, parseStack } from "./support/config";
+import { STACKS, byName, byType, runStack } from "./support/program";
 
 const PASSWORD = "random:index/randomPassword:RandomPassword";
 const SECRET = "azure-native:keyvault:Secret";
-
-function parseStack(stack: string, overrides: Overrides = {}): PlatformConfig {
-    const { config, secretKeys } = mergeConfig(loadStackConfig(stack), overrides);
-    return parseConfig(config, stack, secretKeys);
-}
 
 /** Generated password values by RandomPassword name. */
 function passwords(result: RunResult): Map<string, string> {

@@ -1,5 +1,5 @@
 import * as assert from "assert";
-import { ConfigError, PlatformConfig, defaultVaultName, parseConfig } from "../components/config";
+import { defaultVaultName } from "../components/config";
 import { KEY_VAULT_NAME } from "../components/config/names";
 import {
     KEY_VAULT_ROLES,
@@ -10,9 +10,8 @@ import {
 } from "../components/vault";
 import { MOCK_DEPLOYER_OBJECT_ID, MOCK_SUBSCRIPTION_ID, MOCK_TENANT_ID } from "../engine/answers";
 import type { RecordedResource, RunResult } from "../engine/mockEngine";
-import { loadStackConfig, mergeConfig } from "../engine/stackConfig";
-import { Overrides, STACKS, byName, byType, runStack } from "./support/program";
-import { keyVaultOverride } from "./support/keyVaultOverrides";
+import { keyVaultOverride, parseStack, problemLines } from "./support/config";
+import { STACKS, byName, byType, runStack } from "./support/program";
 
 const VAULT = "azure-native:keyvault:Vault";
 const SECRET = "azure-native:keyvault:Secret";
@@ -20,24 +19,8 @@ const ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment";
 const IDENTITY = "azure-native:managedidentity:UserAssignedIdentity";
 const FEDERATION = "azure-native:managedidentity:FederatedIdentityCredential";
 
-function parseStack(stack: string, overrides: Overrides = {}): PlatformConfig {
-    const { config, secretKeys } = mergeConfig(loadStackConfig(stack), overrides);
-    return parseConfig(config, stack, secretKeys);
-}
-
-/** The ConfigError's problem lines for a variant that must be refused. */
-function refused(stack: string, overrides: Overrides): string[] {
-    try {
-        parseStack(stack, overrides);
-    } catch (err) {
-        assert.ok(err instanceof ConfigError, `expected ConfigError, got ${err}`);
-        return err.issues.map((i) => `${i.path}: given ${i.given}; allowed: ${i.allowed}`);
-    }
-    return assert.fail(`configuration was accepted: ${JSON.stringify(overrides)}`);
-}
-
 function assertRefused(stack: string, changes: Record<string, unknown>, path: string, allowed: RegExp): void {
-    const lines = refused(stack, keyVaultOverride(stack, changes));
+    const lines = problemLines(stack, keyVaultOverride(stack, changes));
     const line = lines.find((l) => l.startsWith(`${path}: `));
     assert.ok(line, `no problem reported for ${path}; got:\n${lines.join("\n")}`);
     assert.match(line, allowed);

@@ -7,7 +7,6 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as keyvault from "@pulumi/azure-native/keyvault";
 import { parse as parseConnectionString } from "pg-connection-string";
-import { ConfigError, parseConfig } from "../components/config";
 import { SAFE_SPECIAL_CHARACTERS } from "../components/config/keyVault";
 import { databaseUrl, percentEncode, postgresEnv } from "../components/postgres/env";
 import { postgresCredentialIds } from "../components/postgres/credentials";
@@ -17,6 +16,7 @@ import { loadStackConfig, mergeConfig } from "../engine/stackConfig";
 import { RecordedResource, RunResult, runProgram } from "../engine/mockEngine";
 import type { CredentialSource, SecretSyncer, VaultWriter } from "../components/interfaces";
 import { createPostgres } from "../components/postgres";
+import { configError, parseStack } from "./support/config";
 import { validateAgainstCrd } from "./support/crdSchemas";
 import { Overrides, byName, byType, runStack } from "./support/program";
 
@@ -43,21 +43,6 @@ const PROD_STACKGRES: Overrides = {
         },
     },
 };
-
-function config(stack: string, overrides: Overrides = {}) {
-    const { config: raw, secretKeys } = mergeConfig(loadStackConfig(stack), overrides);
-    return parseConfig(raw, stack, secretKeys);
-}
-
-function configError(stack: string, overrides: Overrides): string {
-    try {
-        config(stack, overrides);
-    } catch (err) {
-        assert.ok(err instanceof ConfigError, String(err));
-        return err.message;
-    }
-    return assert.fail("expected a ConfigError");
-}
 
 /** Every generated password of a run (RandomPassword results). */
 function passwords(run: RunResult): string[] {
@@ -133,10 +118,10 @@ describe("postgres config checks", () => {
         const prod = loadStackConfig("prod").config["data-platform:postgres"];
         const withMax = (max: number) => ({ "data-platform:postgres": { ...JSON.parse(prod), maxConnections: max } });
         assert.match(
-            configError("prod", withMax(204)),
+            configError("prod", withMax(204)).message,
             /postgres\.maxConnections: given 204; allowed: at least 205: applications need 190/,
         );
-        assert.equal(config("prod", withMax(205)).postgres.maxConnections, 205);
+        assert.equal(parseStack("prod", withMax(205)).postgres.maxConnections, 205);
     });
 
     it("rejects Azure's reserved admin names and a public server without firewall rules", () => {
@@ -145,12 +130,12 @@ describe("postgres config checks", () => {
             assert.match(
                 configError("prod", {
                     "data-platform:postgres": { ...base, azure: { ...base.azure, adminLogin: login } },
-                }),
+                }).message,
                 /azure\.adminLogin/,
             );
         }
         assert.match(
-            configError("dev", { "data-platform:postgres": { mode: "azure", maxConnections: 100 } }),
+            configError("dev", { "data-platform:postgres": { mode: "azure", maxConnections: 100 } }).message,
             /azure\.firewallRules: given \[\]; allowed: at least one rule/,
         );
         assert.match(
@@ -162,19 +147,19 @@ describe("postgres config checks", () => {
                         firewallRules: [{ name: "all", startIpAddress: "0.0.0.0", endIpAddress: "255.255.255.255" }],
                     },
                 },
-            }),
+            }).message,
             /narrower than allow-all/,
         );
     });
 
     it("declares the credentials each mode needs", () => {
-        assert.deepEqual(postgresCredentialIds(config("prod")), [
+        assert.deepEqual(postgresCredentialIds(parseStack("prod")), [
             "pg-admin",
             "pg-app-orders",
             "pg-app-billing",
             "pg-app-search",
         ]);
-        assert.deepEqual(postgresCredentialIds(config("dev")), [
+        assert.deepEqual(postgresCredentialIds(parseStack("dev")), [
             "pg-admin",
             "pg-replication",
             "pg-authenticator",
@@ -186,7 +171,7 @@ describe("postgres config checks", () => {
 
 describe("postgres stackgres objects", () => {
     it("validate against the StackGres 1.18 CRDs (unknown fields are errors) in both stacks", () => {
-        for (const cfg of [config("dev"), config("prod", PROD_STACKGRES)]) {
+        for (const cfg of [parseStack("dev"), parseStack("prod", PROD_STACKGRES)]) {
             const objects = stackGresManifests(cfg, appLogins(cfg.apps));
             assert.ok(objects.some((o) => o.kind === "SGCluster"));
             for (const o of objects) {
@@ -196,13 +181,13 @@ describe("postgres stackgres objects", () => {
     });
 
     it("the validator catches a field the CRD does not have (managedUsers)", () => {
-        const cfg = config("dev");
+        const cfg = parseStack("dev");
         const cluster = stackGresManifests(cfg, appLogins(cfg.apps)).find((o) => o.kind === "SGCluster")!;
         assert.notDeepEqual(validateAgainstCrd({ ...cluster, spec: { ...cluster.spec, managedUsers: [] } }), []);
     });
 
     it("keeps each application's script ids when applications are added or reordered", () => {
-        const cfg = config("prod");
+        const cfg = parseStack("prod");
         const ids = (apps: typeof cfg.apps) =>
             Object.fromEntries(stackGresScriptEntries(appLogins(apps), "s").map((e) => [e.name, e.id]));
         const before = ids(cfg.apps);
@@ -461,7 +446,7 @@ for (const [stack, overrides, host, port] of [
 ] as const) {
     describe(`postgres DataService.env in ${stack} (${JSON.stringify(overrides).includes("azure") ? "azure override" : "stack mode"}), with test doubles`, () => {
         let run: RunResult;
-        const cfg = config(stack, overrides);
+        const cfg = parseStack(stack, overrides);
         before(async () => {
             const { config: raw, secretKeys } = mergeConfig(loadStackConfig(stack), overrides);
             run = await runProgram({

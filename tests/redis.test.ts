@@ -8,14 +8,12 @@ import type { RecordedResource, RunResult } from "../engine/mockEngine";
 import { REDIS_CONTRACT } from "../components/envContract";
 import { CONSUMER_LABEL } from "../components/labels";
 import { appRules, renderDataAcl, sha256Hex } from "../components/redis/acl";
-import { ConfigError, parseConfig } from "../components/config";
-import { loadStackConfig, mergeConfig } from "../engine/stackConfig";
 import { redisEnv, redisUrl } from "../components/redis/env";
 import { redisCredentialIds } from "../components/redis/credentials";
 import { FILES, PRESTOP_WAIT_SECONDS, renderFiles } from "../components/redis/files";
 import { REDIS_COMPONENT_TYPE, kubernetesLayout } from "../components/redis/layout";
 import { byName, byType, runStack } from "./support/program";
-import { stackConfig } from "./integration/redisHarness";
+import { configError, parseStack } from "./support/config";
 
 const STS = "kubernetes:apps/v1:StatefulSet";
 const PDB = "kubernetes:policy/v1:PodDisruptionBudget";
@@ -89,7 +87,7 @@ describe("Redis component, dev (standalone)", () => {
 
 describe("Redis component, prod (Sentinel, TLS, monitoring)", () => {
     let run: RunResult;
-    const prod = stackConfig("prod");
+    const prod = parseStack("prod");
     before(async () => {
         run = await runStack("prod");
     });
@@ -288,8 +286,8 @@ function rawRedis(): Record<string, unknown> {
 }
 
 describe("Redis pure renderers", () => {
-    const prod = stackConfig("prod");
-    const dev = stackConfig("dev");
+    const prod = parseStack("prod");
+    const dev = parseStack("dev");
 
     it("declares the credentials of each mode", () => {
         assert.deepEqual(redisCredentialIds(dev), [
@@ -337,13 +335,10 @@ describe("Redis pure renderers", () => {
     });
 
     it("refuses an application named like a platform ACL user", () => {
-        const { config, secretKeys } = mergeConfig(loadStackConfig("dev"), {
+        const error = configError("dev", {
             "data-platform:apps": [{ name: "monitor", namespace: "mon", redisDb: 3 }],
         });
-        assert.throws(
-            () => parseConfig(config, "dev", secretKeys),
-            (e: Error) => e instanceof ConfigError && /apps\[0\]\.name: given "monitor"/.test(e.message),
-        );
+        assert.match(error.message, /apps\[0\]\.name: given "monitor"/);
     });
 
     it("renders no address but the layout's, and the same scripts for every layout", () => {

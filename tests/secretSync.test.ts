@@ -5,7 +5,7 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { PlatformConfig, parseConfig } from "../components/config";
+import { PlatformConfig } from "../components/config";
 import { contractKeys } from "../components/envContract";
 import { bundleSecretName, serviceAccountSubject } from "../components/vault";
 import {
@@ -21,6 +21,7 @@ import { SecretSync } from "../components/secretSync/secretSync";
 import type { RecordedResource, RunResult } from "../engine/mockEngine";
 import { runProgram } from "../engine/mockEngine";
 import { loadStackConfig } from "../engine/stackConfig";
+import { parseStack } from "./support/config";
 import { SCHEMAS_DIR, validateAgainstCrd } from "./support/crdSchemas";
 import { EXTERNAL_SECRET, vaultContents } from "./support/esoOperator";
 import { STACKS, byType, runStack } from "./support/program";
@@ -31,15 +32,6 @@ const ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role";
 const ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding";
 const UAMI = "azure-native:managedidentity:UserAssignedIdentity";
 const FIC = "azure-native:managedidentity:FederatedIdentityCredential";
-
-function stackConfig(stack: string, overrides: Record<string, unknown> = {}): PlatformConfig {
-    const { config, secretKeys } = loadStackConfig(stack);
-    const raw: Record<string, unknown> = { ...config };
-    for (const [k, v] of Object.entries(overrides)) {
-        raw[k] = JSON.stringify(v);
-    }
-    return parseConfig(raw, stack, secretKeys);
-}
 
 function only(result: RunResult, type: string): RecordedResource {
     const found = byType(result, type);
@@ -83,7 +75,7 @@ for (const stack of STACKS) {
         let config: PlatformConfig;
         before(async () => {
             result = await runStack(stack);
-            config = stackConfig(stack);
+            config = parseStack(stack);
         });
 
         it("renders ESO objects that validate against the ESO v2.9 CRDs (unknown fields are errors)", () => {
@@ -314,7 +306,7 @@ describe("secret sync with an operator installed elsewhere", () => {
     it("annotates the existing service account instead of installing the chart", async () => {
         const stackCluster = JSON.parse(loadStackConfig("prod").config["data-platform:cluster"]);
         const overrides = { "data-platform:cluster": { ...stackCluster, externalSecrets: { install: false } } };
-        const eso = stackConfig("prod", overrides).cluster.externalSecrets;
+        const eso = parseStack("prod", overrides).cluster.externalSecrets;
         const result = await runStack("prod", overrides);
         assert.equal(byType(result, RELEASE).filter((r) => r.inputs.chart === ESO_CHART).length, 0);
         assert.equal(

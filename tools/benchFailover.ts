@@ -9,9 +9,9 @@ import type { RedisPasswords } from "../components/redis/acl";
 import { promisedFailoverSeconds } from "../components/redis/files";
 import { loadStackConfig } from "../engine/stackConfig";
 import { parseFlags } from "./args";
-import { LocalRedisGroup, Writer, sentinelMaster, waitFor, waitHealthy } from "./sandbox/redis";
-
-const BASE_PORT = 27860;
+import { waitFor } from "./sandbox/processes";
+import { LocalRedisGroup, redisPorts, waitHealthy } from "./sandbox/redis";
+import { Writer, sentinelMaster } from "./sandbox/redisClients";
 
 async function main(): Promise<void> {
     const { flags } = parseFlags(process.argv.slice(2), ["runs", "stack"]);
@@ -33,7 +33,12 @@ async function main(): Promise<void> {
     };
     const app = config.apps[0].name;
     const promise = promisedFailoverSeconds(config.redis);
-    const group = new LocalRedisGroup({ redis: config.redis, apps: config.apps, passwords, basePort: BASE_PORT });
+    const group = new LocalRedisGroup({
+        redis: config.redis,
+        apps: config.apps,
+        passwords,
+        ports: await redisPorts(config.redis),
+    });
     const stopAll = () => void group.stop().finally(() => process.exit(130));
     process.once("SIGINT", stopAll);
     const seconds: number[] = [];

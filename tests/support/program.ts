@@ -1,11 +1,11 @@
 /** Runs the real program for a stack (optionally with config overrides) under the mock engine, once per variant. */
 import { RecordedResource, RunResult, runProgram } from "../../engine/mockEngine";
 import { loadStackConfig, mergeConfig } from "../../engine/stackConfig";
+import type { Overrides } from "./config";
+
+export type { Overrides };
 
 const runs = new Map<string, Promise<RunResult>>();
-
-/** Config overrides keyed `<namespace>:<key>`, values as they would appear in a stack file. */
-export type Overrides = Record<string, unknown>;
 
 export function runStack(stack: string, overrides: Overrides = {}): Promise<RunResult> {
     const key = `${stack}\u0000${JSON.stringify(overrides)}`;

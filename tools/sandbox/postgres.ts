@@ -35,6 +35,8 @@ import {
     stackGresRoleSql,
     stackGresScriptEntries,
 } from "../../components/postgres/sql";
+import { makeCertificates } from "./certificates";
+import { LOOPBACK, freePorts, requireCommands } from "./processes";
 
 /** PostgreSQL 15 server binaries (Debian layout); override with `PG_BIN`. */
 export const PG_BIN = process.env.PG_BIN ?? "/usr/lib/postgresql/15/bin";
@@ -52,8 +54,8 @@ export interface LocalServer {
 }
 
 export interface LocalServerOptions {
-    /** TCP port on 127.0.0.1. */
-    readonly port: number;
+    /** TCP port on 127.0.0.1; default: a free one from the OS. */
+    readonly port?: number;
     readonly maxConnections?: number;
 }
 
@@ -65,9 +67,7 @@ export function requirePostgresBinaries(): void {
             `PostgreSQL binaries missing in ${PG_BIN}: ${missing.join(", ")} (apt-get install postgresql-15, or set PG_BIN)`,
         );
     }
-    if (spawnSync("openssl", ["version"]).status !== 0) {
-        throw new Error("openssl is missing (needed for the server's TLS certificate)");
-    }
+    requireCommands(["openssl"], "needed for the server's TLS certificate");
 }
 
 const asRoot = process.getuid?.() === 0;
@@ -84,73 +84,18 @@ function runAsServerUser(binary: string, args: string[]): string {
     return result.stdout;
 }
 
-/** A CA and a server certificate for 127.0.0.1 / localhost, made with openssl. */
-function makeCertificates(dir: string): { caFile: string; certFile: string; keyFile: string } {
-    const f = (n: string) => path.join(dir, n);
-    const ssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
-    ssl(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=data-platform test CA",
-        "-keyout",
-        f("ca.key"),
-        "-out",
-        f("ca.crt"),
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign",
-    );
-    ssl(
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=localhost",
-        "-keyout",
-        f("server.key"),
-        "-out",
-        f("server.csr"),
-    );
-    fs.writeFileSync(f("server.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
-    ssl(
-        "x509",
-        "-req",
-        "-in",
-        f("server.csr"),
-        "-CA",
-        f("ca.crt"),
-        "-CAkey",
-        f("ca.key"),
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        f("server.ext"),
-        "-out",
-        f("server.crt"),
-    );
-    return { caFile: f("ca.crt"), certFile: f("server.crt"), keyFile: f("server.key") };
-}
-
 /** initdb + start: TLS only over TCP (no plain `host` line in pg_hba), SCRAM passwords, superuser on the socket. */
-export async function startLocalServer(options: LocalServerOptions): Promise<LocalServer> {
+export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
     requirePostgresBinaries();
+    const port = options.port ?? (await freePorts(1))[0];
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dp-pg-"));
     fs.chmodSync(dir, 0o755);
     const dataDir = path.join(dir, "data");
-    const certs = makeCertificates(dir);
+    const certs = makeCertificates(dir, { ca: "ca.crt", cert: "server.crt", key: "server.key" });
     if (asRoot) {
         execFileSync("chown", ["-R", "postgres:postgres", dir]);
     }
-    fs.chmodSync(certs.keyFile, 0o600);
+    fs.chmodSync(certs.key, 0o600);
     runAsServerUser("initdb", [
         "-D",
         dataDir,
@@ -171,12 +116,12 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
         [
             "",
             "listen_addresses = '127.0.0.1'",
-            `port = ${options.port}`,
+            `port = ${port}`,
             `unix_socket_directories = '${dir}'`,
             `max_connections = ${options.maxConnections ?? 100}`,
             "ssl = on",
-            `ssl_cert_file = '${certs.certFile}'`,
-            `ssl_key_file = '${certs.keyFile}'`,
+            `ssl_cert_file = '${certs.cert}'`,
+            `ssl_key_file = '${certs.key}'`,
             "ssl_min_protocol_version = 'TLSv1.2'",
             "password_encryption = 'scram-sha-256'",
             "fsync = off",
@@ -187,10 +132,10 @@ export async function startLocalServer(options: LocalServerOptions): Promise<Loc
     const pid = Number(fs.readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
     let stopped = false;
     return {
-        port: options.port,
+        port,
         pid,
         socketDir: dir,
-        caFile: certs.caFile,
+        caFile: certs.ca,
         dir,
         async stop() {
             if (stopped) {
@@ -371,7 +316,7 @@ export function assertDeployedSql(run: RunResult, config: PlatformConfig, passwo
  * - `config`: the stack's validated configuration (its apps and `postgres.mode` decide what is created).
  * - `passwords`: the mocked generated passwords by credential id (`pg-admin`, `pg-app-<app>`), e.g. the
  *   `RandomPassword` results of the stack's mock run.
- * - `port`: TCP port on 127.0.0.1 (default 26432).
+ * - `port`: TCP port on 127.0.0.1 (default: a free one from the OS).
  * - `run`: optional mock run of the same stack (see `assertDeployedSql`).
  */
 export interface StartPostgresInput {
@@ -397,7 +342,7 @@ export async function startPostgres(input: StartPostgresInput): Promise<StartedP
         assertDeployedSql(input.run, input.config, input.passwords);
     }
     const server = await startLocalServer({
-        port: input.port ?? 26432,
+        port: input.port,
         maxConnections: input.config.postgres.maxConnections,
     });
     try {
@@ -406,7 +351,7 @@ export async function startPostgres(input: StartPostgresInput): Promise<StartedP
         await server.stop();
         throw err;
     }
-    const endpoint: PostgresEndpoint = { host: "127.0.0.1", port: server.port, sslMode: "require" };
+    const endpoint: PostgresEndpoint = { host: LOOPBACK, port: server.port, sslMode: "require" };
     const logins = appLogins(input.config.apps);
     const env = Object.fromEntries(
         input.config.apps.map((app, i) => [

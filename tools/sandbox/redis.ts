@@ -1,9 +1,8 @@
 /**
  * Runs the stack's Redis (Sentinel group or standalone) on loopback from the same rendered files the
  * cluster gets: only addresses, ports and directories differ. Used by the sandbox, the integration
- * tests and `npm run bench:failover`.
+ * tests and `npm run bench:failover`; processes run under ./processes, clients live in ./redisClients.
  */
-import { ChildProcess, execFile, execFileSync, spawn } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -24,8 +23,10 @@ import {
 } from "../../components/redis/credentials";
 import { AUTH_FILES, FILES, TLS_FILES, renderFiles } from "../../components/redis/files";
 import { NAMES, REDIS_COMPONENT_TYPE, RedisDirs, RedisLayout } from "../../components/redis/layout";
+import { makeCertificates } from "./certificates";
+import { LOOPBACK, Supervisor, freePorts, requireCommands, runShellScript, waitFor } from "./processes";
 
-export const LOOPBACK = "127.0.0.1";
+export { LOOPBACK };
 
 export type Role = "data" | "sentinel";
 
@@ -36,12 +37,35 @@ export interface ProcessInfo {
     readonly pid: number;
 }
 
+/** The port of each data node and each Sentinel, by ordinal. */
+export interface RedisPorts {
+    readonly data: readonly number[];
+    readonly sentinels: readonly number[];
+}
+
+/**
+ * Ports for a group the size `redis` renders: from `basePort` when given (data node i on basePort + i,
+ * Sentinel i on basePort + 100 + i), else free ones from the OS.
+ */
+export async function redisPorts(redis: RedisConfig, basePort?: number): Promise<RedisPorts> {
+    const dataNodes = redis.mode === "sentinel" ? redis.replicas : 1;
+    const sentinels = redis.mode === "sentinel" ? redis.sentinels : 0;
+    if (basePort !== undefined) {
+        return {
+            data: Array.from({ length: dataNodes }, (_, i) => basePort + i),
+            sentinels: Array.from({ length: sentinels }, (_, i) => basePort + 100 + i),
+        };
+    }
+    const ports = await freePorts(dataNodes + sentinels);
+    return { data: ports.slice(0, dataNodes), sentinels: ports.slice(dataNodes) };
+}
+
 export interface LocalGroupOptions {
     readonly redis: RedisConfig;
     readonly apps: readonly AppConfig[];
     readonly passwords: RedisPasswords;
-    /** Data node i listens on basePort + i, Sentinel i on basePort + 100 + i. */
-    readonly basePort: number;
+    /** As many as `redis` renders (see `redisPorts`). */
+    readonly ports: RedisPorts;
     /** Root of every directory; default: a new directory under os.tmpdir(). */
     readonly root?: string;
 }
@@ -50,7 +74,7 @@ export interface LocalGroupOptions {
 export class LocalRedisGroup {
     readonly root: string;
     readonly layout: RedisLayout;
-    private readonly children = new Map<string, ChildProcess>();
+    private readonly supervisor: Supervisor;
 
     private prepared = false;
 
@@ -58,19 +82,12 @@ export class LocalRedisGroup {
         // Created with the first process, so a group that never starts leaves nothing behind.
         this.root =
             options.root ??
-            path.join(
-                os.tmpdir(),
-                `redis-group-${process.pid}-${options.basePort}-${crypto.randomBytes(4).toString("hex")}`,
-            );
-        const { redis } = options;
-        const count = redis.mode === "sentinel" ? redis.replicas : 1;
-        const sentinels = redis.mode === "sentinel" ? redis.sentinels : 0;
+            path.join(os.tmpdir(), `redis-group-${process.pid}-${crypto.randomBytes(6).toString("hex")}`);
+        this.supervisor = new Supervisor(this.root);
+        const { ports } = options;
         this.layout = {
-            dataNodes: Array.from({ length: count }, (_, i) => ({ host: LOOPBACK, port: options.basePort + i })),
-            sentinels: Array.from({ length: sentinels }, (_, i) => ({
-                host: LOOPBACK,
-                port: options.basePort + 100 + i,
-            })),
+            dataNodes: ports.data.map((port) => ({ host: LOOPBACK, port })),
+            sentinels: ports.sentinels.map((port) => ({ host: LOOPBACK, port })),
             dirs: this.dirsFor("shared"),
         };
     }
@@ -80,7 +97,7 @@ export class LocalRedisGroup {
         if (this.prepared) {
             return;
         }
-        requireBinaries();
+        requireRedisBinaries();
         fs.mkdirSync(this.root, { recursive: true });
         const { redis, apps, passwords } = this.options;
         const auth = this.layout.dirs.auth;
@@ -89,7 +106,7 @@ export class LocalRedisGroup {
             fs.writeFileSync(path.join(auth, file), text, { mode: 0o600 });
         }
         if (redis.tls) {
-            makeTestCertificates(this.layout.dirs.tls);
+            makeCertificates(this.layout.dirs.tls, TLS_FILES);
         }
         this.prepared = true;
     }
@@ -115,7 +132,7 @@ export class LocalRedisGroup {
     }
 
     /** Runs the rendered start script of one process (it execs the server, so the pid is the server's). */
-    start(role: Role, ordinal: number): ChildProcess {
+    start(role: Role, ordinal: number): void {
         this.prepare();
         const name = this.processName(role, ordinal);
         const dirs = this.dirsFor(name);
@@ -129,14 +146,8 @@ export class LocalRedisGroup {
         )) {
             fs.writeFileSync(path.join(dirs.config, file), text, { mode: 0o644 });
         }
-        const log = fs.openSync(path.join(this.root, `${name}.log`), "a");
-        const child = spawn("sh", [path.join(dirs.config, role === "data" ? FILES.startRedis : FILES.startSentinel)], {
-            env: { ...process.env, ...this.selfEnv(role, ordinal) },
-            stdio: ["ignore", log, log],
-        });
-        fs.closeSync(log);
-        this.children.set(name, child);
-        return child;
+        const script = path.join(dirs.config, role === "data" ? FILES.startRedis : FILES.startSentinel);
+        this.supervisor.start(name, "sh", [script], this.selfEnv(role, ordinal));
     }
 
     /** What the pod gets from the downward API. */
@@ -151,18 +162,7 @@ export class LocalRedisGroup {
     /** Runs another rendered script (probe, preStop) as the pod would; returns its exit code. */
     runScript(role: Role, ordinal: number, file: string): Promise<{ code: number; output: string }> {
         const config = this.dirsFor(this.processName(role, ordinal)).config;
-        return new Promise((resolve) => {
-            execFile(
-                "sh",
-                [path.join(config, file)],
-                { env: { ...process.env, ...this.selfEnv(role, ordinal) }, encoding: "utf8", timeout: 120_000 },
-                (error, stdout, stderr) =>
-                    resolve({
-                        code: error ? (typeof error.code === "number" ? error.code : 1) : 0,
-                        output: `${stdout}${stderr}`,
-                    }),
-            );
-        });
+        return runShellScript(path.join(config, file), this.selfEnv(role, ordinal));
     }
 
     startAll(): void {
@@ -171,24 +171,16 @@ export class LocalRedisGroup {
     }
 
     pid(role: Role, ordinal: number): number | undefined {
-        const child = this.children.get(this.processName(role, ordinal));
-        return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+        return this.supervisor.pid(this.processName(role, ordinal));
     }
 
     signal(role: Role, ordinal: number, signal: NodeJS.Signals): void {
-        const pid = this.pid(role, ordinal);
-        if (pid === undefined) {
-            throw new Error(`${this.processName(role, ordinal)} is not running`);
-        }
-        process.kill(pid, signal);
+        this.supervisor.signal(this.processName(role, ordinal), signal);
     }
 
     /** Sends `signal` (default kill -9) and waits until the process is gone (SIGKILL after 20 s). */
     async kill(role: Role, ordinal: number, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
-        const child = this.children.get(this.processName(role, ordinal));
-        if (child) {
-            await stopChild(child, signal);
-        }
+        await this.supervisor.stop(this.processName(role, ordinal), signal);
     }
 
     processes(): ProcessInfo[] {
@@ -286,34 +278,16 @@ export class LocalRedisGroup {
     }
 
     log(role: Role, ordinal: number): string {
-        try {
-            return fs.readFileSync(path.join(this.root, `${this.processName(role, ordinal)}.log`), "utf8");
-        } catch {
-            return "";
-        }
+        return this.supervisor.log(this.processName(role, ordinal));
     }
 
     /** Kills every process and removes the directories. */
     async stop(): Promise<void> {
-        await Promise.all([...this.children.values()].map((child) => stopChild(child, "SIGKILL")));
-        this.children.clear();
+        await this.supervisor.stopAll();
         if (!this.options.root) {
             fs.rmSync(this.root, { recursive: true, force: true });
         }
     }
-}
-
-async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
-    if (child.exitCode !== null || child.signalCode !== null) {
-        return;
-    }
-    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-    child.kill(signal);
-    // A stopped (SIGSTOP) process must run again to act on anything but SIGKILL.
-    child.kill("SIGCONT");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
-    await exited;
-    clearTimeout(timer);
 }
 
 /** The synced Secret's files: ACL files (hashes only) and the passwords the scripts inject. */
@@ -339,87 +313,11 @@ export function authFiles(
 }
 
 /** Fails loudly (never skips) when the servers are not installed. */
-export function requireBinaries(): void {
-    for (const bin of ["redis-server", "redis-sentinel", "redis-cli", "openssl"]) {
-        try {
-            execFileSync("sh", ["-c", `command -v ${bin}`], { stdio: "ignore" });
-        } catch {
-            throw new Error(
-                `${bin} is not installed (apt-get install redis-server redis-sentinel openssl); Redis integration needs it`,
-            );
-        }
-    }
-}
-
-/** A self-signed CA and a server certificate for 127.0.0.1/localhost, with cert-manager's file names. */
-export function makeTestCertificates(dir: string): void {
-    fs.mkdirSync(dir, { recursive: true });
-    const run = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
-    run(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=data-platform test CA",
-        "-keyout",
-        "ca.key",
-        "-out",
-        TLS_FILES.ca,
+export function requireRedisBinaries(): void {
+    requireCommands(
+        ["redis-server", "redis-sentinel", "redis-cli", "openssl"],
+        "apt-get install redis-server redis-sentinel openssl; Redis integration needs it",
     );
-    run(
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=localhost",
-        "-keyout",
-        TLS_FILES.key,
-        "-out",
-        "server.csr",
-    );
-    fs.writeFileSync(path.join(dir, "ext.cnf"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
-    run(
-        "x509",
-        "-req",
-        "-in",
-        "server.csr",
-        "-CA",
-        TLS_FILES.ca,
-        "-CAkey",
-        "ca.key",
-        "-CAcreateserial",
-        "-days",
-        "2",
-        "-extfile",
-        "ext.cnf",
-        "-out",
-        TLS_FILES.cert,
-    );
-}
-
-/** Polls `check` until it returns a value or `timeoutMs` passes. */
-export async function waitFor<T>(
-    what: string,
-    timeoutMs: number,
-    check: () => Promise<T | undefined>,
-    intervalMs = 200,
-): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-        const value = await check();
-        if (value !== undefined) {
-            return value;
-        }
-        if (Date.now() > deadline) {
-            throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-        }
-        await new Promise((r) => setTimeout(r, intervalMs));
-    }
 }
 
 /** Passwords by credential id (as the mock run or Key Vault holds them) to the ACL renderer's shape. */
@@ -452,7 +350,7 @@ export interface StartRedisInput {
     readonly apps: readonly AppConfig[];
     /** Plaintext passwords by credential id. */
     readonly passwords: Readonly<Record<string, string>>;
-    /** Default 27880. */
+    /** Data node i on basePort + i, Sentinel i on basePort + 100 + i; default: free ports from the OS. */
     readonly basePort?: number;
 }
 
@@ -475,7 +373,7 @@ export async function startRedis(input: StartRedisInput): Promise<StartedRedis> 
     const group = new LocalRedisGroup({
         redis,
         apps: input.apps,
-        basePort: input.basePort ?? 27880,
+        ports: await redisPorts(redis, input.basePort),
         passwords: passwordsFromCredentials(redis, input.apps, input.passwords),
     });
     try {
@@ -529,104 +427,4 @@ export async function waitHealthy(group: LocalRedisGroup, timeoutMs: number): Pr
         },
         300,
     );
-}
-
-export function sleep(ms: number): Promise<void> {
-    return new Promise((r) => setTimeout(r, ms));
-}
-
-/** One connection as an application user to one data node; no retries, so every failure is visible. */
-export function appClient(group: LocalRedisGroup, appName: string, ordinal: number): Redis {
-    const { passwords, apps, redis } = group.options;
-    const app = apps.find((a) => a.name === appName);
-    if (!app) {
-        throw new Error(`no app ${appName}`);
-    }
-    const client = new Redis({
-        host: LOOPBACK,
-        port: group.port("data", ordinal),
-        username: app.name,
-        password: passwords.apps[app.name],
-        db: app.redisDb,
-        tls: redis.tls ? { ca: group.caCertificate() } : undefined,
-        lazyConnect: true,
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-        enableOfflineQueue: false,
-        connectTimeout: 1000,
-        commandTimeout: 2000,
-    });
-    client.on("error", () => undefined);
-    return client;
-}
-
-/** The master most Sentinels name, as a data node ordinal (-1 if none). */
-export async function sentinelMaster(group: LocalRedisGroup): Promise<number> {
-    const views = (await group.sentinelViews()).filter((v): v is string => v !== undefined);
-    const counts = new Map<string, number>();
-    views.forEach((v) => counts.set(v, (counts.get(v) ?? 0) + 1));
-    const best = [...counts.entries()].sort((a, b) => b[1] - a[1])[0];
-    return best && best[1] >= group.options.redis.quorum ? group.ordinalOf(best[0]) : -1;
-}
-
-/**
- * Writes `<prefix>:<n>` continuously to whatever node the Sentinels name, each followed by `WAIT 1`;
- * a write counts as acknowledged only when a replica confirmed it.
- */
-export class Writer {
-    readonly acknowledged: string[] = [];
-    /** Accepted by a master without a replica's confirmation. */
-    readonly unconfirmed: string[] = [];
-    /** Times (ms epoch) of accepted writes, by master ordinal. */
-    readonly acceptedAt: { ordinal: number; at: number }[] = [];
-    private running = true;
-    private done: Promise<void>;
-
-    constructor(
-        private readonly group: LocalRedisGroup,
-        private readonly appName: string,
-        private readonly prefix: string,
-    ) {
-        this.done = this.loop();
-    }
-
-    private async loop(): Promise<void> {
-        let n = 0;
-        let client: Redis | undefined;
-        let ordinal = -1;
-        while (this.running) {
-            try {
-                if (!client) {
-                    ordinal = await sentinelMaster(this.group);
-                    if (ordinal < 0) {
-                        await sleep(100);
-                        continue;
-                    }
-                    client = appClient(this.group, this.appName, ordinal);
-                    await client.connect();
-                }
-                const key = `${this.prefix}:${n}`;
-                await client.set(key, String(n));
-                this.acceptedAt.push({ ordinal, at: Date.now() });
-                n++;
-                const replicas = Number(await client.call("WAIT", "1", "1000"));
-                (replicas >= 1 ? this.acknowledged : this.unconfirmed).push(key);
-            } catch {
-                client?.disconnect();
-                client = undefined;
-                await sleep(50);
-            }
-        }
-        client?.disconnect();
-    }
-
-    /** First accepted write on `ordinal` after `since`. */
-    firstAcceptedOn(ordinal: number, since: number): number | undefined {
-        return this.acceptedAt.find((a) => a.ordinal === ordinal && a.at >= since)?.at;
-    }
-
-    async stop(): Promise<void> {
-        this.running = false;
-        await this.done;
-    }
 }

@@ -1,8 +1,8 @@
 import * as assert from "assert";
 import { spawnSync } from "child_process";
-import { parseConfig } from "../components/config";
-import { ROOT } from "../engine/stackConfig";
-import { generatedStack } from "../tools/bench";
+import { parseConfig } from "../../components/config";
+import { ROOT } from "../../engine/stackConfig";
+import { generatedStack } from "../../tools/bench";
 
 describe("npm run bench", function () {
     this.timeout(300_000);

@@ -1,0 +1,85 @@
+/**
+ * Test helpers for Redis groups on real servers: a stack's group as its stack file configures it (changes go
+ * through the stack config the program reads, never into rendered files), test passwords, waits, diagnostics.
+ */
+import { strict as assert } from "assert";
+import type { PlatformConfig } from "../../components/config";
+import type { RedisPasswords } from "../../components/redis/acl";
+import { FILES } from "../../components/redis/files";
+import { waitFor } from "../../tools/sandbox/processes";
+import { LocalRedisGroup, redisPorts } from "../../tools/sandbox/redis";
+import { parseStack, sectionOverride } from "./config";
+
+/** Passwords made of every character generated passwords may contain (see keyVault.passwords.special). */
+export function testPasswords(config: PlatformConfig): RedisPasswords {
+    const pw = (who: string) => `${who}-Zq9!#%&*+-./:=?@^_~`;
+    return {
+        admin: pw("admin"),
+        monitor: pw("monitor"),
+        replication: pw("replication"),
+        sentinel: pw("sentinel"),
+        sentinelClient: pw("client"),
+        apps: Object.fromEntries(config.apps.map((a) => [a.name, pw(a.name)])),
+    };
+}
+
+/**
+ * The stack's Redis group (not started) on free ports, from its stack file with `redis` changes applied
+ * to the `data-platform:redis` section.
+ */
+export async function localGroup(stack: string, redis: Record<string, unknown> = {}): Promise<LocalRedisGroup> {
+    const config = parseStack(stack, sectionOverride(stack, "redis", redis));
+    return new LocalRedisGroup({
+        redis: config.redis,
+        apps: config.apps,
+        passwords: testPasswords(config),
+        ports: await redisPorts(config.redis),
+    });
+}
+
+export async function expectError(what: Promise<unknown>, pattern: RegExp): Promise<void> {
+    await assert.rejects(what, (e: Error) => pattern.test(e.message), `expected ${pattern}`);
+}
+
+/** Waits until data node `ordinal` is a replica of `master` with its link up (its readiness probe passes). */
+export async function waitReplicaOf(
+    g: LocalRedisGroup,
+    ordinal: number,
+    master: number,
+    timeoutMs: number,
+): Promise<void> {
+    await waitFor(
+        `redis-${ordinal} replicating from redis-${master}`,
+        timeoutMs,
+        async () => {
+            const role = await g.command("data", ordinal, "ROLE");
+            const ok =
+                Array.isArray(role) &&
+                role[0] === "slave" &&
+                Number(role[2]) === g.port("data", master) &&
+                (await g.runScript("data", ordinal, FILES.readyRedis)).code === 0;
+            return ok ? true : undefined;
+        },
+        250,
+    );
+}
+
+/** Runs `test`; on failure adds what the Sentinels did and the data nodes' last log lines. */
+export async function withDiagnostics(g: LocalRedisGroup, test: () => Promise<void>): Promise<void> {
+    try {
+        await test();
+    } catch (e) {
+        const events = g.layout.sentinels.map((_, i) =>
+            g
+                .log("sentinel", i)
+                .split("\n")
+                .filter((l) => /failover|switch|elected|promoted|reconf|convert|tilt|sdown|odown/.test(l))
+                .join("\n"),
+        );
+        const nodes = g.layout.dataNodes.map(
+            (_, i) => `redis-${i}:\n${g.log("data", i).split("\n").slice(-30).join("\n")}`,
+        );
+        (e as Error).message += `\n--- Sentinel events\n${events.join("\n")}\n--- data nodes\n${nodes.join("\n")}`;
+        throw e;
+    }
+}

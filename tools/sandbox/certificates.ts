@@ -1,0 +1,67 @@
+/** Test certificates for the loopback servers (the role cert-manager or Azure's public CA plays in production). */
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+
+export interface CertificateFiles {
+    readonly ca: string;
+    readonly cert: string;
+    readonly key: string;
+}
+
+/** A self-signed CA and a server certificate for 127.0.0.1/localhost made with openssl, as `dir/<files.*>`. */
+export function makeCertificates(dir: string, files: CertificateFiles): CertificateFiles {
+    fs.mkdirSync(dir, { recursive: true });
+    const f = (name: string) => path.join(dir, name);
+    const ssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
+    ssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=data-platform test CA",
+        "-keyout",
+        f("ca.key"),
+        "-out",
+        f(files.ca),
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    );
+    ssl(
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        f(files.key),
+        "-out",
+        f("server.csr"),
+    );
+    fs.writeFileSync(f("server.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
+    ssl(
+        "x509",
+        "-req",
+        "-in",
+        f("server.csr"),
+        "-CA",
+        f(files.ca),
+        "-CAkey",
+        f("ca.key"),
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        f("server.ext"),
+        "-out",
+        f(files.cert),
+    );
+    return { ca: f(files.ca), cert: f(files.cert), key: f(files.key) };
+}

@@ -1,0 +1,159 @@
+/**
+ * A small process supervisor for the sandbox, the integration tests and the failover bench: named child
+ * processes with one log file each, signals, stop-and-wait, polling, and free loopback ports from the OS
+ * (several sessions run servers on this machine at once, so no port is ever fixed).
+ */
+import { ChildProcess, execFile, execFileSync, spawn } from "child_process";
+import * as fs from "fs";
+import * as net from "net";
+import * as path from "path";
+
+export const LOOPBACK = "127.0.0.1";
+
+/** Throws (never skips) when a command is not installed; `hint` says how to install it. */
+export function requireCommands(commands: readonly string[], hint: string): void {
+    for (const command of commands) {
+        try {
+            execFileSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" });
+        } catch {
+            throw new Error(`${command} is not installed (${hint})`);
+        }
+    }
+}
+
+/**
+ * `count` distinct ports the OS has free on loopback: all are held open together (so they differ), then
+ * released for the servers to bind.
+ */
+export async function freePorts(count: number): Promise<number[]> {
+    const servers = await Promise.all(
+        Array.from(
+            { length: count },
+            () =>
+                new Promise<net.Server>((resolve, reject) => {
+                    const server = net.createServer();
+                    server.once("error", reject);
+                    server.listen(0, LOOPBACK, () => resolve(server));
+                }),
+        ),
+    );
+    const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
+    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+    return ports;
+}
+
+/** Polls `check` until it returns a value or `timeoutMs` passes. */
+export async function waitFor<T>(
+    what: string,
+    timeoutMs: number,
+    check: () => Promise<T | undefined>,
+    intervalMs = 200,
+): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const value = await check();
+        if (value !== undefined) {
+            return value;
+        }
+        if (Date.now() > deadline) {
+            throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+        }
+        await sleep(intervalMs);
+    }
+}
+
+export function sleep(ms: number): Promise<void> {
+    return new Promise((r) => setTimeout(r, ms));
+}
+
+/** Runs a shell script to completion; its exit code and combined output (never throws). */
+export function runShellScript(
+    file: string,
+    env: Readonly<Record<string, string>>,
+    timeoutMs = 120_000,
+): Promise<{ code: number; output: string }> {
+    return new Promise((resolve) => {
+        execFile(
+            "sh",
+            [file],
+            { env: { ...process.env, ...env }, encoding: "utf8", timeout: timeoutMs },
+            (error, stdout, stderr) =>
+                resolve({
+                    code: error ? (typeof error.code === "number" ? error.code : 1) : 0,
+                    output: `${stdout}${stderr}`,
+                }),
+        );
+    });
+}
+
+/** Named child processes, each appending stdout and stderr to `<logDir>/<name>.log`. */
+export class Supervisor {
+    private readonly children = new Map<string, ChildProcess>();
+
+    constructor(private readonly logDir: string) {}
+
+    /** Starts `command`; a process of the same name that still runs must be stopped first. */
+    start(name: string, command: string, args: readonly string[], env: Readonly<Record<string, string>>): ChildProcess {
+        if (this.pid(name) !== undefined) {
+            throw new Error(`${name} is already running`);
+        }
+        fs.mkdirSync(this.logDir, { recursive: true });
+        const log = fs.openSync(this.logFile(name), "a");
+        const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ["ignore", log, log] });
+        fs.closeSync(log);
+        this.children.set(name, child);
+        return child;
+    }
+
+    /** The pid while the process runs. */
+    pid(name: string): number | undefined {
+        const child = this.children.get(name);
+        return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    }
+
+    signal(name: string, signal: NodeJS.Signals): void {
+        const pid = this.pid(name);
+        if (pid === undefined) {
+            throw new Error(`${name} is not running`);
+        }
+        process.kill(pid, signal);
+    }
+
+    /** Sends `signal` and waits until the process is gone (SIGKILL after 20 s). */
+    async stop(name: string, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+        const child = this.children.get(name);
+        if (child) {
+            await stopChild(child, signal);
+        }
+    }
+
+    async stopAll(): Promise<void> {
+        await Promise.all([...this.children.values()].map((child) => stopChild(child, "SIGKILL")));
+        this.children.clear();
+    }
+
+    log(name: string): string {
+        try {
+            return fs.readFileSync(this.logFile(name), "utf8");
+        } catch {
+            return "";
+        }
+    }
+
+    private logFile(name: string): string {
+        return path.join(this.logDir, `${name}.log`);
+    }
+}
+
+async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null) {
+        return;
+    }
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    child.kill(signal);
+    // A stopped (SIGSTOP) process must run again to act on anything but SIGKILL.
+    child.kill("SIGCONT");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    await exited;
+    clearTimeout(timer);
+}

@@ -1,0 +1,103 @@
+/**
+ * Clients of a local Redis group: one application connection, the master the Sentinels agree on, and a
+ * continuous writer. Shared by the integration tests and `npm run bench:failover`.
+ */
+import Redis from "ioredis";
+import { LOOPBACK, sleep } from "./processes";
+import type { LocalRedisGroup } from "./redis";
+
+/** One connection as an application user to one data node; no retries, so every failure is visible. */
+export function appClient(group: LocalRedisGroup, appName: string, ordinal: number): Redis {
+    const { passwords, apps, redis } = group.options;
+    const app = apps.find((a) => a.name === appName);
+    if (!app) {
+        throw new Error(`no app ${appName}`);
+    }
+    const client = new Redis({
+        host: LOOPBACK,
+        port: group.port("data", ordinal),
+        username: app.name,
+        password: passwords.apps[app.name],
+        db: app.redisDb,
+        tls: redis.tls ? { ca: group.caCertificate() } : undefined,
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+        enableOfflineQueue: false,
+        connectTimeout: 1000,
+        commandTimeout: 2000,
+    });
+    client.on("error", () => undefined);
+    return client;
+}
+
+/** The master most Sentinels name, as a data node ordinal (-1 if none). */
+export async function sentinelMaster(group: LocalRedisGroup): Promise<number> {
+    const views = (await group.sentinelViews()).filter((v): v is string => v !== undefined);
+    const counts = new Map<string, number>();
+    views.forEach((v) => counts.set(v, (counts.get(v) ?? 0) + 1));
+    const best = [...counts.entries()].sort((a, b) => b[1] - a[1])[0];
+    return best && best[1] >= group.options.redis.quorum ? group.ordinalOf(best[0]) : -1;
+}
+
+/**
+ * Writes `<prefix>:<n>` continuously to whatever node the Sentinels name, each followed by `WAIT 1`;
+ * a write counts as acknowledged only when a replica confirmed it.
+ */
+export class Writer {
+    readonly acknowledged: string[] = [];
+    /** Accepted by a master without a replica's confirmation. */
+    readonly unconfirmed: string[] = [];
+    /** Times (ms epoch) of accepted writes, by master ordinal. */
+    readonly acceptedAt: { ordinal: number; at: number }[] = [];
+    private running = true;
+    private done: Promise<void>;
+
+    constructor(
+        private readonly group: LocalRedisGroup,
+        private readonly appName: string,
+        private readonly prefix: string,
+    ) {
+        this.done = this.loop();
+    }
+
+    private async loop(): Promise<void> {
+        let n = 0;
+        let client: Redis | undefined;
+        let ordinal = -1;
+        while (this.running) {
+            try {
+                if (!client) {
+                    ordinal = await sentinelMaster(this.group);
+                    if (ordinal < 0) {
+                        await sleep(100);
+                        continue;
+                    }
+                    client = appClient(this.group, this.appName, ordinal);
+                    await client.connect();
+                }
+                const key = `${this.prefix}:${n}`;
+                await client.set(key, String(n));
+                this.acceptedAt.push({ ordinal, at: Date.now() });
+                n++;
+                const replicas = Number(await client.call("WAIT", "1", "1000"));
+                (replicas >= 1 ? this.acknowledged : this.unconfirmed).push(key);
+            } catch {
+                client?.disconnect();
+                client = undefined;
+                await sleep(50);
+            }
+        }
+        client?.disconnect();
+    }
+
+    /** First accepted write on `ordinal` after `since`. */
+    firstAcceptedOn(ordinal: number, since: number): number | undefined {
+        return this.acceptedAt.find((a) => a.ordinal === ordinal && a.at >= since)?.at;
+    }
+
+    async stop(): Promise<void> {
+        this.running = false;
+        await this.done;
+    }
+}

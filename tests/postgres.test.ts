@@ -206,7 +206,7 @@ describe("postgres stackgres objects", () => {
         for (let i = 0; i < 5000; i++) {
             names.push(`app-${i.toString(36)}`);
         }
-        const app = config("prod").apps[0];
+        const app = parseStack("prod").apps[0];
         for (const name of names) {
             const logins = appLogins([{ ...app, name, database: name.replace(/-/g, "_") }]);
             const ids = stackGresScriptEntries(logins, "s").map((e) => e.id);

@@ -1,6 +1,9 @@
 import * as assert from "assert";
+import * as fs from "fs";
+import * as YAML from "yaml";
 import { ConfigError, PlatformConfig, defaultVaultName, parseConfig } from "../components/config";
 import { loadStackConfig, mergeConfig } from "../engine/stackConfig";
+import { README } from "../tools/updateReadme";
 
 /** Parses the dev or prod stack file with `overrides` applied, the way the program would see it. */
 function parseStack(stack: "dev" | "prod", overrides: Record<string, unknown> = {}): PlatformConfig {
@@ -51,6 +54,17 @@ describe("stack configuration", () => {
         assert.strictEqual(p.apps.find((a) => a.name === "orders")?.secretName, "orders-data");
         assert.strictEqual(p.apps.find((a) => a.name === "orders")?.database, "orders");
         assert.deepStrictEqual(p.apps.find((a) => a.name === "search")?.serviceAccounts, ["search"]);
+    });
+
+    it("accepts the README's example of adding an application", () => {
+        const section = fs.readFileSync(README, "utf8").split("### Adding an application")[1];
+        const example = section.match(/```yaml\n([\s\S]*?)```/);
+        assert.ok(example, "no yaml block under 'Adding an application'");
+        const apps = parseStack("dev", YAML.parse(example[1])).apps;
+        assert.deepStrictEqual(
+            apps.map((a) => a.name),
+            ["orders"],
+        );
     });
 
     it("derives a valid, stable Key Vault name per stack and resource group", () => {
@@ -138,6 +152,18 @@ describe("stack configuration", () => {
                 "data-platform:apps[1].redisDb",
                 String(devApps[0].redisDb),
                 /not used by another application/,
+            );
+        });
+
+        it("two applications with one name, naming the entry that has it first", () => {
+            const lines = problems("dev", {
+                "data-platform:apps": [devApps[0], { ...devApps[1], name: devApps[0].name }],
+            });
+            assertProblem(
+                lines,
+                "data-platform:apps[1].name",
+                `"${devApps[0].name}"`,
+                /a name not used by another application \(apps\[0\] has it\)/,
             );
         });
 

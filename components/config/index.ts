@@ -138,6 +138,9 @@ export function parseConfig(
     if (issues.length === 0) {
         checkCluster(config, raw[`${PROJECT}:kubeconfig`] !== undefined, ctx);
         checkApps(config, ctx);
+    }
+    // The service rules build the credential registry, whose ids derive from application names: they need unique names.
+    if (issues.length === 0) {
         for (const check of SERVICE_CONFIG_RULES) {
             check(config, ctx);
         }

@@ -103,6 +103,11 @@ describe("stack configuration", () => {
             assertProblem(zero, "data-platform:apps[0].redisDb", "0", /integer from 1 to 1023/);
         });
 
+        it("an application entry that is not an object, without a stack trace", () => {
+            const lines = problems("dev", { "data-platform:apps": [5, devApps[1]] });
+            assertProblem(lines, "data-platform:apps[0]", "5", /an object with keys name, namespace/);
+        });
+
         it("a value outside an enumeration", () => {
             const lines = problems("dev", { "data-platform:postgres": { ...devPostgres, mode: "mysql" } });
             assertProblem(lines, "data-platform:postgres.mode", '"mysql"', /one of "azure", "stackgres"/);

@@ -9,6 +9,15 @@ import { z } from "zod";
 import { PROJECT, SECRET_KEYS, STACK_SCHEMAS } from "../components/config";
 import { FIELD_DOCS, allowedOf, innerSchema } from "../components/config/fields";
 
+/** The keys read as secrets, which have no schema: what they hold and what they are for. */
+export const SECRET_KEY_DOCS: Record<(typeof SECRET_KEYS)[number], { readonly allowed: string; readonly doc: string }> =
+    {
+        kubeconfig: {
+            allowed: "a kubeconfig, set with `pulumi config set --secret`",
+            doc: "Used instead of `cluster.aks`; requires `cluster.oidcIssuerUrl`.",
+        },
+    };
+
 /** A default that differs per profile, as the reference and the JSON Schema state it. */
 export function describeProfileDefaults(production: unknown, development: unknown): string {
     return `production: ${JSON.stringify(production)}, development: ${JSON.stringify(development)}`;
@@ -63,9 +72,8 @@ export function renderConfigReference(): string {
         lines.push(...rows(`${PROJECT}:${key}`, production, development));
     }
     for (const key of SECRET_KEYS) {
-        lines.push(
-            `| \`${PROJECT}:${key}\` (secret) | a kubeconfig, set with \`pulumi config set --secret\` | (unset) | Used instead of \`cluster.aks\`; requires \`cluster.oidcIssuerUrl\`. |`,
-        );
+        const { allowed, doc } = SECRET_KEY_DOCS[key];
+        lines.push(`| \`${PROJECT}:${key}\` (secret) | ${escape(allowed)} | (unset) | ${escape(doc)} |`);
     }
     return lines.join("\n");
 }

@@ -19,7 +19,7 @@ export interface ParseContext {
     readonly issues: ConfigIssue[];
 }
 
-export const MISSING = "(missing)";
+const MISSING = "(missing)";
 
 export function show(value: unknown): string {
     if (value === undefined) {

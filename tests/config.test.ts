@@ -1,6 +1,9 @@
 import * as assert from "assert";
+import * as fs from "fs";
+import * as YAML from "yaml";
 import { defaultVaultName } from "../components/config";
 import { loadStackConfig } from "../engine/stackConfig";
+import { README } from "../tools/updateReadme";
 import { parseStack, problemLines } from "./support/config";
 
 function assertProblem(lines: string[], path: string, given: string | RegExp, allowed: RegExp): void {
@@ -37,6 +40,17 @@ describe("stack configuration", () => {
         assert.deepStrictEqual(p.apps.find((a) => a.name === "search")?.serviceAccounts, ["search"]);
     });
 
+    it("accepts the README's example of adding an application", () => {
+        const section = fs.readFileSync(README, "utf8").split("### Adding an application")[1];
+        const example = section.match(/```yaml\n([\s\S]*?)```/);
+        assert.ok(example, "no yaml block under 'Adding an application'");
+        const apps = parseStack("dev", YAML.parse(example[1])).apps;
+        assert.deepStrictEqual(
+            apps.map((a) => a.name),
+            ["orders"],
+        );
+    });
+
     it("derives a valid, stable Key Vault name per stack and resource group", () => {
         const name = defaultVaultName("dev", "rg-data-platform-dev");
         assert.match(name, /^dp-dev-[0-9a-f]{6}$/);
@@ -71,6 +85,11 @@ describe("stack configuration", () => {
             );
             const zero = problemLines("dev", { "data-platform:apps": [{ ...devApps[0], redisDb: 0 }, devApps[1]] });
             assertProblem(zero, "data-platform:apps[0].redisDb", "0", /integer from 1 to 1023/);
+        });
+
+        it("an application entry that is not an object, without a stack trace", () => {
+            const lines = problemLines("dev", { "data-platform:apps": [5, devApps[1]] });
+            assertProblem(lines, "data-platform:apps[0]", "5", /an object with keys name, namespace/);
         });
 
         it("a value outside an enumeration", () => {
@@ -122,6 +141,18 @@ describe("stack configuration", () => {
                 "data-platform:apps[1].redisDb",
                 String(devApps[0].redisDb),
                 /not used by another application/,
+            );
+        });
+
+        it("two applications with one name, naming the entry that has it first", () => {
+            const lines = problemLines("dev", {
+                "data-platform:apps": [devApps[0], { ...devApps[1], name: devApps[0].name }],
+            });
+            assertProblem(
+                lines,
+                "data-platform:apps[1].name",
+                `"${devApps[0].name}"`,
+                /a name not used by another application \(apps\[0\] has it\)/,
             );
         });
 

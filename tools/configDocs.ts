@@ -1,62 +1,79 @@
 /**
  * Renders the configuration reference (README table) from the config schemas, so the documentation
  * cannot drift from what the program accepts. `npm run docs:config` prints it.
+ *
+ * The schemas are built once per profile; walking both side by side shows which defaults differ by profile.
  */
-import { CONFIG_SCHEMAS, PROJECT, SECRET_KEYS } from "../components/config";
-import { Field, ListSchema, ObjectSchema, Schema, describeDefault } from "../components/config/schema";
+import { isDeepStrictEqual } from "util";
+import { z } from "zod";
+import { PROJECT, SECRET_KEYS, STACK_SCHEMAS } from "../components/config";
+import { FIELD_DOCS, allowedOf, innerSchema } from "../components/config/fields";
 
-const TOP_LEVEL_DOCS: Record<string, { doc: string; default: string }> = {
-    profile: { doc: "Chooses defaults for sizes, HA, TLS and protection.", default: '"production"' },
-    protect: {
-        doc: "Protect stateful resources (they are always retained on delete).",
-        default: "true in production, false in development",
-    },
-    azure: { doc: "Azure placement.", default: "(required)" },
-    cluster: { doc: "Cluster access and cluster-level operators.", default: "see its keys" },
-    keyVault: { doc: "Key Vault and generated credentials.", default: "see its keys" },
-    postgres: { doc: "PostgreSQL.", default: "(required: mode)" },
-    redis: { doc: "Redis.", default: "see its keys" },
-    apps: { doc: "The applications, one namespace each.", default: "(required)" },
-};
+/** The keys read as secrets, which have no schema: what they hold and what they are for. */
+export const SECRET_KEY_DOCS: Record<(typeof SECRET_KEYS)[number], { readonly allowed: string; readonly doc: string }> =
+    {
+        kubeconfig: {
+            allowed: "a kubeconfig, set with `pulumi config set --secret`",
+            doc: "Used instead of `cluster.aks`; requires `cluster.oidcIssuerUrl`.",
+        },
+    };
 
-function isObject(schema: Schema<unknown>): schema is ObjectSchema<unknown> {
-    return "fields" in schema;
+/** A default that differs per profile, as the reference and the JSON Schema state it. */
+export function describeProfileDefaults(production: unknown, development: unknown): string {
+    return `production: ${JSON.stringify(production)}, development: ${JSON.stringify(development)}`;
 }
 
-function isList(schema: Schema<unknown>): schema is ListSchema<unknown> {
-    return "item" in schema;
+function describeDefault(production: z.ZodType, development: z.ZodType): string {
+    if (production instanceof z.ZodDefault && development instanceof z.ZodDefault) {
+        const [p, d] = [production.def.defaultValue, development.def.defaultValue];
+        return isDeepStrictEqual(p, d) ? JSON.stringify(p) : describeProfileDefaults(p, d);
+    }
+    if (production instanceof z.ZodPrefault) {
+        return "see its keys";
+    }
+    if (production instanceof z.ZodOptional) {
+        return FIELD_DOCS.get(production)?.derived ? "(derived)" : "(unset)";
+    }
+    return "(required)";
+}
+
+function innermost(schema: z.ZodType): z.ZodType {
+    const inner = innerSchema(schema);
+    return inner ? innermost(inner) : schema;
 }
 
 function escape(text: string): string {
     return text.replace(/\|/g, "\\|");
 }
 
-function rows(prefix: string, schema: Schema<unknown>): string[] {
-    const nested = isList(schema) && isObject(schema.item) ? schema.item : isObject(schema) ? schema : undefined;
-    if (!nested) {
+/** Keys of an object (or of the objects of a list), by name: the schema built for each profile. */
+function keysOf(production: z.ZodType, development: z.ZodType): [string, z.ZodType, z.ZodType][] {
+    const [p, d] = [innermost(production), innermost(development)];
+    if (p instanceof z.ZodArray && d instanceof z.ZodArray) {
+        return keysOf(p.element as z.ZodType, d.element as z.ZodType);
+    }
+    if (!(p instanceof z.ZodObject && d instanceof z.ZodObject)) {
         return [];
     }
-    const itemPrefix = isList(schema) ? `${prefix}[]` : prefix;
-    return Object.entries<Field<unknown>>(nested.fields as Record<string, Field<unknown>>).flatMap(([key, field]) => {
-        const path = `${itemPrefix}.${key}`;
-        const own = `| \`${path}\` | ${escape(field.schema.allowed)} | ${escape(describeDefault(field))} | ${escape(field.doc)} |`;
-        return [own, ...rows(path, field.schema)];
-    });
+    const devShape = d.shape as Record<string, z.ZodType>;
+    return Object.entries(p.shape as Record<string, z.ZodType>).map(([key, field]) => [key, field, devShape[key]]);
+}
+
+/** The row of the key at `path`, then the rows of its own keys. */
+function rows(path: string, production: z.ZodType, development: z.ZodType): string[] {
+    const own = `| \`${path}\` | ${escape(allowedOf(production))} | ${escape(describeDefault(production, development))} | ${escape(production.description ?? "")} |`;
+    const prefix = innermost(production) instanceof z.ZodArray ? `${path}[]` : path;
+    return [own, ...keysOf(production, development).flatMap(([key, p, d]) => rows(`${prefix}.${key}`, p, d))];
 }
 
 export function renderConfigReference(): string {
     const lines = ["| Key | Allowed | Default | Description |", "| --- | --- | --- | --- |"];
-    for (const [key, schema] of Object.entries(CONFIG_SCHEMAS)) {
-        const top = TOP_LEVEL_DOCS[key];
-        lines.push(
-            `| \`${PROJECT}:${key}\` | ${escape(schema.allowed)} | ${escape(top.default)} | ${escape(top.doc)} |`,
-        );
-        lines.push(...rows(`${PROJECT}:${key}`, schema));
+    for (const [key, production, development] of keysOf(STACK_SCHEMAS.production, STACK_SCHEMAS.development)) {
+        lines.push(...rows(`${PROJECT}:${key}`, production, development));
     }
     for (const key of SECRET_KEYS) {
-        lines.push(
-            `| \`${PROJECT}:${key}\` (secret) | a kubeconfig, set with \`pulumi config set --secret\` | (unset) | Used instead of \`cluster.aks\`; requires \`cluster.oidcIssuerUrl\`. |`,
-        );
+        const { allowed, doc } = SECRET_KEY_DOCS[key];
+        lines.push(`| \`${PROJECT}:${key}\` (secret) | ${escape(allowed)} | (unset) | ${escape(doc)} |`);
     }
     return lines.join("\n");
 }

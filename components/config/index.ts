@@ -6,25 +6,16 @@
  */
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { keyVaultSchema } from "./keyVault";
-import {
-    AppConfig,
-    appsSchema,
-    azureSchema,
-    clusterSchema,
-    profileSchema,
-    protectSchema,
-    withAppDefaults,
-} from "./platform";
-import { postgresSchema } from "./postgres";
-import { redisSchema } from "./redis";
-import { ConfigIssue, ParseContext, Schema, formatIssue, report, show } from "./schema";
+import { ConfigIssue, ParseContext, configIssues, formatIssue, report, show } from "./issues";
+import { AppConfig, profileSchema } from "./platform";
+import { SECRET_KEYS, STACK_SCHEMAS } from "./stack";
 import { keyVaultConfigRules } from "../vault/configRules";
 import { postgresConfigRules } from "../postgres/configRules";
 import { redisConfigRules } from "../redis/configRules";
 import { ConfigRule, PROJECT, PlatformConfig } from "./types";
 
 export * from "./types";
+export { SECRET_KEYS, STACK_SCHEMAS } from "./stack";
 
 /** Each service's rules over several keys, run after every key parsed. */
 const SERVICE_CONFIG_RULES: readonly ConfigRule[] = [postgresConfigRules, redisConfigRules, keyVaultConfigRules];
@@ -47,23 +38,6 @@ export class ConfigError extends pulumi.RunError {
     }
 }
 
-/** Keys with their schema; the order is the README's. */
-const SECTIONS = {
-    profile: profileSchema,
-    protect: protectSchema,
-    azure: azureSchema,
-    cluster: clusterSchema,
-    keyVault: keyVaultSchema,
-    postgres: postgresSchema,
-    redis: redisSchema,
-    apps: appsSchema,
-} as const;
-
-/** Keys read as secrets; they are not part of `PlatformConfig`. */
-export const SECRET_KEYS = ["kubeconfig"] as const;
-
-export const CONFIG_SCHEMAS: Readonly<Record<string, Schema<unknown>>> = SECTIONS;
-
 /**
  * Validates raw configuration.
  * @param raw every config value of the stack, keyed `<namespace>:<key>`; objects may be JSON strings.
@@ -76,17 +50,18 @@ export function parseConfig(
 ): PlatformConfig {
     const issues: ConfigIssue[] = [];
     const value = (key: string): unknown => decode(raw[`${PROJECT}:${key}`]);
+    const known = Object.keys(STACK_SCHEMAS.production.shape);
 
     for (const key of Object.keys(raw)) {
         const [namespace, name] = key.split(":", 2);
         if (namespace !== PROJECT) {
             continue;
         }
-        if (!(name in SECTIONS) && !(SECRET_KEYS as readonly string[]).includes(name)) {
+        if (!known.includes(name) && !(SECRET_KEYS as readonly string[]).includes(name)) {
             issues.push({
                 path: key,
                 given: show(decode(raw[key])),
-                allowed: `no such key; known keys: ${[...Object.keys(SECTIONS), ...SECRET_KEYS].map((k) => `${PROJECT}:${k}`).join(", ")}`,
+                allowed: `no such key; known keys: ${[...known, ...SECRET_KEYS].map((k) => `${PROJECT}:${k}`).join(", ")}`,
             });
         }
     }
@@ -101,43 +76,34 @@ export function parseConfig(
         }
     }
 
-    const profileCtx: ParseContext = { issues, profile: "production" };
-    const profile =
-        value("profile") === undefined
-            ? "production"
-            : SECTIONS.profile.parse(value("profile"), `${PROJECT}:profile`, profileCtx);
-    const ctx: ParseContext = { issues, profile };
-    const parse = <T>(key: keyof typeof SECTIONS, schema: Schema<T>, fallback?: T): T => {
-        const v = value(key);
-        if (v === undefined && fallback !== undefined) {
-            return fallback;
-        }
-        return schema.parse(v, `${PROJECT}:${key}`, ctx);
-    };
+    // The profile chooses every other key's defaults, so it is read first; an invalid one is reported and the
+    // rest is still checked (with production defaults).
+    const givenProfile = profileSchema.optional().safeParse(value("profile"), { reportInput: true });
+    if (!givenProfile.success) {
+        issues.push(...configIssues(givenProfile.error.issues, PROJECT, ["profile"]));
+    }
+    const profile = givenProfile.data ?? "production";
+    const input = Object.fromEntries(known.map((key) => [key, withoutNullKeys(value(key))]));
+    const parsed = STACK_SCHEMAS[profile].safeParse({ ...input, profile }, { reportInput: true });
+    if (!parsed.success) {
+        issues.push(...configIssues(parsed.error.issues, PROJECT));
+    }
+    if (!parsed.success || issues.length > 0) {
+        throw new ConfigError(issues);
+    }
 
-    const protect = parse("protect", SECTIONS.protect, profile === "production");
-    const azure = parse("azure", SECTIONS.azure);
-    const cluster = parse("cluster", SECTIONS.cluster);
-    const keyVault = parse("keyVault", SECTIONS.keyVault);
-    const postgres = parse("postgres", SECTIONS.postgres);
-    const redis = parse("redis", SECTIONS.redis);
-    const apps = parse("apps", SECTIONS.apps).map(withAppDefaults);
-
+    const { keyVault, azure } = parsed.data;
     const config: PlatformConfig = {
         project: PROJECT,
         stack,
-        profile,
-        protect,
-        azure,
-        cluster,
+        ...parsed.data,
         keyVault: { ...keyVault, name: keyVault.name ?? defaultVaultName(stack, azure.resourceGroupName) },
-        postgres,
-        redis,
-        apps,
     };
+    const ctx: ParseContext = { issues };
+    checkCluster(config, raw[`${PROJECT}:kubeconfig`] !== undefined, ctx);
+    checkApps(config, ctx);
+    // The service rules build the credential registry, whose ids derive from application names: they need unique names.
     if (issues.length === 0) {
-        checkCluster(config, raw[`${PROJECT}:kubeconfig`] !== undefined, ctx);
-        checkApps(config, ctx);
         for (const check of SERVICE_CONFIG_RULES) {
             check(config, ctx);
         }
@@ -194,6 +160,21 @@ function decode(value: unknown): unknown {
         }
     }
     return value;
+}
+
+/** YAML writes an empty key (`tlsSecretName:`) as null: nested keys given null count as not given. */
+function withoutNullKeys(value: unknown): unknown {
+    if (Array.isArray(value)) {
+        return value.map(withoutNullKeys);
+    }
+    if (value === null || typeof value !== "object") {
+        return value;
+    }
+    return Object.fromEntries(
+        Object.entries(value)
+            .filter(([, v]) => v !== null)
+            .map(([k, v]) => [k, withoutNullKeys(v)]),
+    );
 }
 
 function checkCluster(config: PlatformConfig, hasKubeconfig: boolean, ctx: ParseContext): void {

@@ -1,258 +1,132 @@
 /** PostgreSQL settings: the mode and each implementation's own block. */
+import type { z } from "zod";
 import { BYTES_QUANTITY, CPU_QUANTITY, DNS_LABEL, IPV4, KEY_VAULT_SECRET_NAME, PINNED_IMAGE } from "./names";
-import { bool, int, list, object, oneOf, str, FROM_FIELDS } from "./schema";
+import { Profile, byProfile, choice, flag, integer, listOf, section, text } from "./fields";
 
-export type PostgresMode = "azure" | "stackgres";
-
-export interface FirewallRuleConfig {
-    readonly name: string;
-    readonly startIpAddress: string;
-    readonly endIpAddress: string;
+export function postgresSchema(profile: Profile) {
+    return section({
+        mode: choice(["azure", "stackgres"]).describe("Managed Azure Flexible Server or in-cluster StackGres."),
+        version: choice(["14", "15", "16", "17"]).default("16").describe("PostgreSQL major version."),
+        maxConnections: integer(25, 5000)
+            .default(byProfile(profile, { production: 859, development: 100 }))
+            .describe("Server max_connections."),
+        clientImage: text({ pattern: PINNED_IMAGE, allowed: "a pinned image reference (no :latest)" })
+            .default("postgres:16.10-alpine3.22")
+            .describe("psql image of the login Job."),
+        azure: section({
+            serverName: text({
+                pattern: /^[a-z0-9][-a-z0-9]{1,61}[a-z0-9]$/,
+                allowed: "3-63 lowercase letters, digits and dashes",
+            })
+                .optional()
+                .describe("Server name; default derived."),
+            skuName: text({
+                pattern: /^Standard_[A-Za-z0-9_]+$/,
+                allowed: "an Azure SKU name such as Standard_D2ds_v5",
+            })
+                .default(byProfile(profile, { production: "Standard_D2ds_v5", development: "Standard_B1ms" }))
+                .describe("Compute SKU."),
+            skuTier: choice(["Burstable", "GeneralPurpose", "MemoryOptimized"])
+                .default(byProfile(profile, { production: "GeneralPurpose", development: "Burstable" }))
+                .describe("SKU tier."),
+            storageSizeGB: integer(32, 32768)
+                .default(byProfile(profile, { production: 128, development: 32 }))
+                .describe("Storage in GiB."),
+            autoGrow: flag().default(true).describe("Storage auto-grow."),
+            backupRetentionDays: integer(7, 35)
+                .default(byProfile(profile, { production: 35, development: 7 }))
+                .describe("Backup retention in days."),
+            geoRedundantBackup: flag()
+                .default(byProfile(profile, { production: true, development: false }))
+                .describe("Geo-redundant backup (create-only)."),
+            highAvailability: choice(["Disabled", "ZoneRedundant", "SameZone"])
+                .default(byProfile(profile, { production: "ZoneRedundant", development: "Disabled" }))
+                .describe("High availability mode."),
+            adminLogin: text({ pattern: /^[a-z][a-z0-9_]{0,62}$/, allowed: "a lowercase PostgreSQL role name" })
+                .default("pgadmin")
+                .describe("Administrator login (create-only)."),
+            delegatedSubnetId: text({
+                pattern: /^\/subscriptions\/.+\/subnets\/[^/]+$/i,
+                allowed: "a subnet resource id",
+            })
+                .optional()
+                .describe("Delegated subnet for private access."),
+            privateDnsZoneId: text({
+                pattern: /^\/subscriptions\/.+\/privateDnsZones\/[^/]+\.postgres\.database\.azure\.com$/i,
+                allowed: "a private DNS zone id ending in .postgres.database.azure.com",
+            })
+                .optional()
+                .describe("Private DNS zone for private access."),
+            firewallRules: listOf(
+                section({
+                    name: text({ pattern: /^[-\w]{1,80}$/ }).describe("Rule name."),
+                    startIpAddress: text({ pattern: IPV4, allowed: "an IPv4 address" }).describe("First address."),
+                    endIpAddress: text({ pattern: IPV4, allowed: "an IPv4 address" }).describe("Last address."),
+                }),
+            )
+                .default([])
+                .describe("Firewall rules for public access (never allow-all)."),
+            pgBouncer: flag()
+                .default(byProfile(profile, { production: true, development: false }))
+                .describe("Built-in PgBouncer on port 6432 (not on Burstable)."),
+        })
+            .prefault({})
+            .describe("Azure Flexible Server (mode azure)."),
+        stackgres: section({
+            clusterName: text({ pattern: DNS_LABEL, maxLength: 44 }).default("postgres").describe("SGCluster name."),
+            instances: integer(1, 9)
+                .default(byProfile(profile, { production: 3, development: 1 }))
+                .describe("Instances (primary + replicas)."),
+            storageSize: text({ pattern: BYTES_QUANTITY, allowed: "a size such as 20Gi" })
+                .default(byProfile(profile, { production: "100Gi", development: "10Gi" }))
+                .describe("Volume size per instance."),
+            cpu: text({ pattern: CPU_QUANTITY, allowed: "a CPU quantity such as 500m or 2" })
+                .default(byProfile(profile, { production: "2", development: "500m" }))
+                .describe("CPU per instance (SGInstanceProfile)."),
+            memory: text({ pattern: /^[0-9]+(\.[0-9]+)?(Mi|Gi)$/, allowed: "a memory size such as 2Gi" })
+                .default(byProfile(profile, { production: "8Gi", development: "1Gi" }))
+                .describe("Memory per instance (SGInstanceProfile)."),
+            installOperator: flag().default(false).describe("Install the StackGres operator from its Helm chart."),
+            operatorChartVersion: text({ pattern: /^\d+\.\d+\.\d+$/ })
+                .default("1.18.6")
+                .describe("Pinned operator chart version."),
+            operatorNamespace: text({ pattern: DNS_LABEL, maxLength: 63 })
+                .default("stackgres")
+                .describe("Operator namespace (when installed here)."),
+            poolMode: choice(["session", "transaction"])
+                .default("transaction")
+                .describe("PgBouncer pool mode (transaction, as Azure's built-in PgBouncer)."),
+            backups: section({
+                storageAccount: text({
+                    pattern: /^[a-z0-9]{3,24}$/,
+                    allowed: "3-24 lowercase letters and digits",
+                }).describe("Storage account name."),
+                container: text({
+                    pattern: /^[a-z0-9](?!.*--)[-a-z0-9]{1,61}[a-z0-9](\/[^/]+)*$/,
+                    allowed: "a blob container name, optionally with /sub/path",
+                }).describe("Blob container (and path)."),
+                accessKeySecretName: text({
+                    pattern: KEY_VAULT_SECRET_NAME,
+                    allowed: "a Key Vault secret name",
+                }).describe("Key Vault secret holding the account access key."),
+                schedule: text({ pattern: /^(\S+\s+){4}\S+$/, allowed: "a 5-field cron expression" })
+                    .default("0 5 * * *")
+                    .describe("Backup schedule (cron, UTC)."),
+                retention: integer(1, 90).default(7).describe("Base backups kept."),
+            })
+                .optional()
+                .describe("Scheduled backups to Azure Blob (SGObjectStorage); unset: none."),
+        })
+            .prefault({})
+            .describe("StackGres SGCluster (mode stackgres)."),
+    });
 }
 
-export interface AzurePostgresConfig {
-    /** Server name (globally unique DNS label); default derived from project and stack. */
-    readonly serverName?: string;
-    readonly skuName: string;
-    readonly skuTier: "Burstable" | "GeneralPurpose" | "MemoryOptimized";
-    readonly storageSizeGB: number;
-    readonly autoGrow: boolean;
-    readonly backupRetentionDays: number;
-    readonly geoRedundantBackup: boolean;
-    readonly highAvailability: "Disabled" | "ZoneRedundant" | "SameZone";
-    readonly adminLogin: string;
-    /** Private access: delegated subnet resource id (with `privateDnsZoneId`). */
-    readonly delegatedSubnetId?: string;
-    readonly privateDnsZoneId?: string;
-    /** Public access: explicit firewall rules. */
-    readonly firewallRules: FirewallRuleConfig[];
-    readonly pgBouncer: boolean;
-}
-
+export type PostgresConfig = z.output<ReturnType<typeof postgresSchema>>;
+export type PostgresMode = PostgresConfig["mode"];
+export type AzurePostgresConfig = PostgresConfig["azure"];
+export type FirewallRuleConfig = AzurePostgresConfig["firewallRules"][number];
+export type StackGresConfig = PostgresConfig["stackgres"];
 /** Scheduled base backups of the SGCluster to Azure Blob Storage. */
-export interface StackGresBackupConfig {
-    /** Storage account name. */
-    readonly storageAccount: string;
-    /** Blob container, optionally with a path (`container/sub/path`). */
-    readonly container: string;
-    /** Key Vault secret (existing, maintained outside this program) holding the storage account access key. */
-    readonly accessKeySecretName: string;
-    /** Cron schedule (UTC). */
-    readonly schedule: string;
-    /** Base backups kept. */
-    readonly retention: number;
-}
-
-export type PoolMode = "session" | "transaction";
-
-export interface StackGresConfig {
-    readonly clusterName: string;
-    readonly instances: number;
-    readonly storageSize: string;
-    readonly cpu: string;
-    readonly memory: string;
-    readonly installOperator: boolean;
-    readonly operatorChartVersion: string;
-    /** Namespace of the operator when installed here. */
-    readonly operatorNamespace: string;
-    /** PgBouncer pool mode of the cluster's pooler. */
-    readonly poolMode: PoolMode;
-    /** Scheduled backups; unset: none. */
-    readonly backups?: StackGresBackupConfig;
-}
-
-export interface PostgresConfig {
-    readonly mode: PostgresMode;
-    /** Major version. */
-    readonly version: string;
-    /** Server max_connections. */
-    readonly maxConnections: number;
-    /** Image of the in-cluster login Job (azure mode). */
-    readonly clientImage: string;
-    readonly azure: AzurePostgresConfig;
-    readonly stackgres: StackGresConfig;
-}
-
-export const postgresSchema = object<PostgresConfig>({
-    mode: {
-        schema: oneOf<PostgresMode>(["azure", "stackgres"]),
-        doc: "Managed Azure Flexible Server or in-cluster StackGres.",
-    },
-    version: { schema: oneOf(["14", "15", "16", "17"] as const), default: "16", doc: "PostgreSQL major version." },
-    maxConnections: {
-        schema: int(25, 5000),
-        default: { production: 859, development: 100 },
-        doc: "Server max_connections.",
-    },
-    clientImage: {
-        schema: str({ pattern: PINNED_IMAGE, allowed: "a pinned image reference (no :latest)" }),
-        default: "postgres:16.10-alpine3.22",
-        doc: "psql image of the login Job.",
-    },
-    azure: {
-        schema: object<AzurePostgresConfig>({
-            serverName: {
-                schema: str({
-                    pattern: /^[a-z0-9][-a-z0-9]{1,61}[a-z0-9]$/,
-                    allowed: "3-63 lowercase letters, digits and dashes",
-                }),
-                optional: true,
-                doc: "Server name; default derived.",
-            },
-            skuName: {
-                schema: str({
-                    pattern: /^Standard_[A-Za-z0-9_]+$/,
-                    allowed: "an Azure SKU name such as Standard_D2ds_v5",
-                }),
-                default: { production: "Standard_D2ds_v5", development: "Standard_B1ms" },
-                doc: "Compute SKU.",
-            },
-            skuTier: {
-                schema: oneOf(["Burstable", "GeneralPurpose", "MemoryOptimized"] as const),
-                default: { production: "GeneralPurpose", development: "Burstable" },
-                doc: "SKU tier.",
-            },
-            storageSizeGB: {
-                schema: int(32, 32768),
-                default: { production: 128, development: 32 },
-                doc: "Storage in GiB.",
-            },
-            autoGrow: { schema: bool(), default: true, doc: "Storage auto-grow." },
-            backupRetentionDays: {
-                schema: int(7, 35),
-                default: { production: 35, development: 7 },
-                doc: "Backup retention in days.",
-            },
-            geoRedundantBackup: {
-                schema: bool(),
-                default: { production: true, development: false },
-                doc: "Geo-redundant backup (create-only).",
-            },
-            highAvailability: {
-                schema: oneOf(["Disabled", "ZoneRedundant", "SameZone"] as const),
-                default: { production: "ZoneRedundant", development: "Disabled" },
-                doc: "High availability mode.",
-            },
-            adminLogin: {
-                schema: str({ pattern: /^[a-z][a-z0-9_]{0,62}$/, allowed: "a lowercase PostgreSQL role name" }),
-                default: "pgadmin",
-                doc: "Administrator login (create-only).",
-            },
-            delegatedSubnetId: {
-                schema: str({ pattern: /^\/subscriptions\/.+\/subnets\/[^/]+$/i, allowed: "a subnet resource id" }),
-                optional: true,
-                doc: "Delegated subnet for private access.",
-            },
-            privateDnsZoneId: {
-                schema: str({
-                    pattern: /^\/subscriptions\/.+\/privateDnsZones\/[^/]+\.postgres\.database\.azure\.com$/i,
-                    allowed: "a private DNS zone id ending in .postgres.database.azure.com",
-                }),
-                optional: true,
-                doc: "Private DNS zone for private access.",
-            },
-            firewallRules: {
-                schema: list(
-                    object<FirewallRuleConfig>({
-                        name: { schema: str({ pattern: /^[-\w]{1,80}$/ }), doc: "Rule name." },
-                        startIpAddress: {
-                            schema: str({ pattern: IPV4, allowed: "an IPv4 address" }),
-                            doc: "First address.",
-                        },
-                        endIpAddress: {
-                            schema: str({ pattern: IPV4, allowed: "an IPv4 address" }),
-                            doc: "Last address.",
-                        },
-                    }),
-                ),
-                default: [],
-                doc: "Firewall rules for public access (never allow-all).",
-            },
-            pgBouncer: {
-                schema: bool(),
-                default: { production: true, development: false },
-                doc: "Built-in PgBouncer on port 6432 (not on Burstable).",
-            },
-        }),
-        default: FROM_FIELDS,
-        doc: "Azure Flexible Server (mode azure).",
-    },
-    stackgres: {
-        schema: object<StackGresConfig>({
-            clusterName: {
-                schema: str({ pattern: DNS_LABEL, maxLength: 44 }),
-                default: "postgres",
-                doc: "SGCluster name.",
-            },
-            instances: {
-                schema: int(1, 9),
-                default: { production: 3, development: 1 },
-                doc: "Instances (primary + replicas).",
-            },
-            storageSize: {
-                schema: str({ pattern: BYTES_QUANTITY, allowed: "a size such as 20Gi" }),
-                default: { production: "100Gi", development: "10Gi" },
-                doc: "Volume size per instance.",
-            },
-            cpu: {
-                schema: str({ pattern: CPU_QUANTITY, allowed: "a CPU quantity such as 500m or 2" }),
-                default: { production: "2", development: "500m" },
-                doc: "CPU per instance (SGInstanceProfile).",
-            },
-            memory: {
-                schema: str({ pattern: /^[0-9]+(\.[0-9]+)?(Mi|Gi)$/, allowed: "a memory size such as 2Gi" }),
-                default: { production: "8Gi", development: "1Gi" },
-                doc: "Memory per instance (SGInstanceProfile).",
-            },
-            installOperator: {
-                schema: bool(),
-                default: false,
-                doc: "Install the StackGres operator from its Helm chart.",
-            },
-            operatorChartVersion: {
-                schema: str({ pattern: /^\d+\.\d+\.\d+$/ }),
-                default: "1.18.6",
-                doc: "Pinned operator chart version.",
-            },
-            operatorNamespace: {
-                schema: str({ pattern: DNS_LABEL, maxLength: 63 }),
-                default: "stackgres",
-                doc: "Operator namespace (when installed here).",
-            },
-            poolMode: {
-                schema: oneOf<PoolMode>(["session", "transaction"]),
-                default: "transaction",
-                doc: "PgBouncer pool mode (transaction, as Azure's built-in PgBouncer).",
-            },
-            backups: {
-                schema: object<StackGresBackupConfig>({
-                    storageAccount: {
-                        schema: str({ pattern: /^[a-z0-9]{3,24}$/, allowed: "3-24 lowercase letters and digits" }),
-                        doc: "Storage account name.",
-                    },
-                    container: {
-                        schema: str({
-                            pattern: /^[a-z0-9](?!.*--)[-a-z0-9]{1,61}[a-z0-9](\/[^/]+)*$/,
-                            allowed: "a blob container name, optionally with /sub/path",
-                        }),
-                        doc: "Blob container (and path).",
-                    },
-                    accessKeySecretName: {
-                        schema: str({ pattern: KEY_VAULT_SECRET_NAME, allowed: "a Key Vault secret name" }),
-                        doc: "Key Vault secret holding the account access key.",
-                    },
-                    schedule: {
-                        schema: str({ pattern: /^(\S+\s+){4}\S+$/, allowed: "a 5-field cron expression" }),
-                        default: "0 5 * * *",
-                        doc: "Backup schedule (cron, UTC).",
-                    },
-                    retention: { schema: int(1, 90), default: 7, doc: "Base backups kept." },
-                }),
-                optional: true,
-                doc: "Scheduled backups to Azure Blob (SGObjectStorage); unset: none.",
-            },
-        }),
-        default: FROM_FIELDS,
-        doc: "StackGres SGCluster (mode stackgres).",
-    },
-});
+export type StackGresBackupConfig = NonNullable<StackGresConfig["backups"]>;
+export type PoolMode = StackGresConfig["poolMode"];

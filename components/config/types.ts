@@ -1,12 +1,14 @@
 /**
  * The validated stack configuration's types: a leaf module, so every service can read the config it is
- * given without importing the parser (which imports each service's config rules).
+ * given without importing the parser (which imports each service's config rules). The section types are
+ * inferred from their schemas.
  */
+import type { Profile } from "./fields";
+import type { ParseContext } from "./issues";
 import type { KeyVaultConfig } from "./keyVault";
 import type { AppConfig, AzureConfig, ClusterConfig } from "./platform";
 import type { PostgresConfig } from "./postgres";
 import type { RedisConfig } from "./redis";
-import type { ParseContext, Profile } from "./schema";
 
 /** The Pulumi project name: the namespace of every config key (`data-platform:<key>`). */
 export const PROJECT = "data-platform";

@@ -1,6 +1,6 @@
 /** Config rules of PostgreSQL that span several keys: the connection budget and Azure Flexible Server limits. */
 import { ConfigRule, PROJECT, PlatformConfig } from "../config/types";
-import { report } from "../config/schema";
+import { report } from "../config/issues";
 
 /** Role names Azure refuses as the Flexible Server administrator login (checked case-insensitively). */
 export const AZURE_RESERVED_ADMIN_LOGINS = [

@@ -1,6 +1,6 @@
 /** Config rules of Redis that span several keys: reserved user names, database indexes, Sentinel quorum. */
 import { ConfigRule, PROJECT } from "../config/types";
-import { report } from "../config/schema";
+import { report } from "../config/issues";
 import { RESERVED_USER_NAMES } from "./acl";
 
 export const redisConfigRules: ConfigRule = (config, ctx) => {

@@ -1,6 +1,6 @@
 /** Config rules of Key Vault that span several keys: network access and rotation ids. */
 import { ConfigRule, PROJECT } from "../config/types";
-import { report } from "../config/schema";
+import { report } from "../config/issues";
 import { platformCredentialIds } from "./credentialIds";
 
 export const keyVaultConfigRules: ConfigRule = (config, ctx) => {

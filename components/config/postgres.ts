@@ -32,7 +32,11 @@ export function postgresSchema(profile: Profile) {
             storageSizeGB: integer(32, 32768)
                 .default(byProfile(profile, { production: 128, development: 32 }))
                 .describe("Storage in GiB."),
-            autoGrow: flag().default(true).describe("Storage auto-grow."),
+            autoGrow: flag()
+                .default(true)
+                .describe(
+                    "Storage auto-grow; `storageSizeGB` is then the initial size (Azure grows the disk, the program ignores the difference).",
+                ),
             backupRetentionDays: integer(7, 35)
                 .default(byProfile(profile, { production: 35, development: 7 }))
                 .describe("Backup retention in days."),

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as containerservice from "@pulumi/azure-native/containerservice";
 import type { AksLookup } from "./config/platform";
+import { AksLogin, withKubeloginLogin } from "./kubeconfig";
 
 /** ClusterAccessArgs describe how to reach the cluster. Exactly one of `aks` and `kubeconfig` is set. */
 export interface ClusterAccessArgs {
@@ -12,6 +13,12 @@ export interface ClusterAccessArgs {
     readonly kubeconfig?: pulumi.Input<string>;
     /** The OIDC issuer URL; required with `kubeconfig`, ignored with `aks`. */
     readonly oidcIssuerUrl?: string;
+    /**
+     * With `aks`: how to sign in. Unset: the user kubeconfig as AKS returns it (local-account clusters). `admin`:
+     * the cluster-admin kubeconfig. A kubelogin mode: the exec kubeconfig of an Entra-ID cluster, switched to
+     * that non-interactive login (kubelogin on PATH).
+     */
+    readonly login?: AksLogin;
 }
 
 export class ClusterAccess extends pulumi.ComponentResource {
@@ -21,7 +28,13 @@ export class ClusterAccess extends pulumi.ComponentResource {
     public readonly oidcIssuerUrl: pulumi.Output<string>;
 
     constructor(name: string, args: ClusterAccessArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("data-platform:cluster:ClusterAccess", name, { aks: args.aks }, opts);
+        // The login mode is recorded (when set) so the plan shows which credential shape a stack uses.
+        super(
+            "data-platform:cluster:ClusterAccess",
+            name,
+            { aks: args.aks, ...(args.login ? { login: args.login } : {}) },
+            opts,
+        );
 
         let kubeconfig: pulumi.Output<string>;
         if (args.aks) {
@@ -36,10 +49,7 @@ export class ClusterAccess extends pulumi.ComponentResource {
                 }
                 return issuer;
             });
-            const credentials = containerservice.listManagedClusterUserCredentialsOutput(lookup, { parent: this });
-            kubeconfig = pulumi.secret(
-                credentials.kubeconfigs.apply((kc) => Buffer.from(kc[0].value, "base64").toString("utf8")),
-            );
+            kubeconfig = pulumi.secret(clusterKubeconfig(lookup, args.login, this));
         } else {
             if (!args.kubeconfig || !args.oidcIssuerUrl) {
                 throw new pulumi.RunError("ClusterAccess needs either aks, or kubeconfig with oidcIssuerUrl");
@@ -60,4 +70,23 @@ export class ClusterAccess extends pulumi.ComponentResource {
 
         this.registerOutputs({ oidcIssuerUrl: this.oidcIssuerUrl });
     }
+}
+
+/** The kubeconfig of an AKS cluster for the login mode (see ClusterAccessArgs.login). */
+function clusterKubeconfig(
+    lookup: { resourceGroupName: string; resourceName: string },
+    login: AksLogin | undefined,
+    parent: pulumi.Resource,
+): pulumi.Output<string> {
+    const decode = (kc: { value: string }[]) => Buffer.from(kc[0].value, "base64").toString("utf8");
+    if (login === "admin") {
+        // Needs the "Azure Kubernetes Service Cluster Admin Role"; fails on clusters with local accounts disabled.
+        return containerservice.listManagedClusterAdminCredentialsOutput(lookup, { parent }).kubeconfigs.apply(decode);
+    }
+    if (login === undefined) {
+        return containerservice.listManagedClusterUserCredentialsOutput(lookup, { parent }).kubeconfigs.apply(decode);
+    }
+    // format "exec": AKS answers Entra-ID clusters with a kubelogin exec kubeconfig (ignored by local-account ones).
+    const user = containerservice.listManagedClusterUserCredentialsOutput({ ...lookup, format: "exec" }, { parent });
+    return user.kubeconfigs.apply((kc) => withKubeloginLogin(decode(kc), login));
 }

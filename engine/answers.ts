@@ -207,6 +207,40 @@ export function mockKubeconfig(clusterName: string): string {
     ].join("\n");
 }
 
+/**
+ * The user kubeconfig of an Entra-ID (AAD-integrated) AKS cluster in exec format, as AKS returns it for
+ * `format: exec`: kubelogin with the interactive device-code login (Azure/kubelogin docs/book/src/concepts/aks.md
+ * for the server id, the AKS AAD server application).
+ */
+export function mockEntraKubeconfig(clusterName: string): string {
+    const user = `clusterUser_${clusterName}`;
+    return [
+        "apiVersion: v1",
+        "kind: Config",
+        `clusters:\n- name: ${clusterName}\n  cluster:\n    server: https://${clusterName}-dns.hcp.westeurope.azmk8s.io:443\n    certificate-authority-data: ${Buffer.from("mock-ca").toString("base64")}`,
+        `users:\n- name: ${user}\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: kubelogin\n      args:\n      - get-token\n      - --environment\n      - AzurePublicCloud\n      - --server-id\n      - 6dae42f8-4368-4678-94ff-3960e28e3630\n      - --client-id\n      - 80faf920-1908-4b52-b5ef-a8e7bedfc67a\n      - --tenant-id\n      - ${MOCK_TENANT_ID}\n      - --login\n      - devicecode\n      env: null\n      installHint: kubelogin is not installed`,
+        `contexts:\n- name: ${clusterName}\n  context:\n    cluster: ${clusterName}\n    user: ${user}`,
+        `current-context: ${clusterName}`,
+        "",
+    ].join("\n");
+}
+
+/** The cluster-admin kubeconfig of a local-account cluster: a client certificate. */
+export function mockAdminKubeconfig(clusterName: string): string {
+    const user = `clusterAdmin_rg_${clusterName}`;
+    return [
+        "apiVersion: v1",
+        "kind: Config",
+        `clusters:\n- name: ${clusterName}\n  cluster:\n    server: https://${clusterName}-dns.hcp.westeurope.azmk8s.io:443\n    certificate-authority-data: ${Buffer.from("mock-ca").toString("base64")}`,
+        `users:\n- name: ${user}\n  user:\n    client-certificate-data: ${Buffer.from(`mock-cert-${clusterName}`).toString("base64")}\n    client-key-data: ${Buffer.from(`mock-key-${digest("admin", clusterName).slice(0, 16)}`).toString("base64")}`,
+        `contexts:\n- name: ${clusterName}-admin\n  context:\n    cluster: ${clusterName}\n    user: ${user}`,
+        `current-context: ${clusterName}-admin`,
+        "",
+    ].join("\n");
+}
+
+const base64 = (text: string) => Buffer.from(text).toString("base64");
+
 /** Answers to the invokes the program calls; `undefined` for any other token. */
 export function invokeAnswer(token: string, inputs: Inputs): Inputs | undefined {
     switch (token) {
@@ -247,11 +281,21 @@ export function invokeAnswer(token: string, inputs: Inputs): Inputs | undefined 
                 },
             };
         case "azure-native:containerservice:listManagedClusterUserCredentials":
+            // Asked for the exec format, the mock answers as an Entra-ID cluster does; otherwise with a token.
             return {
                 kubeconfigs: [
-                    { name: "clusterUser", value: Buffer.from(mockKubeconfig(inputs.resourceName)).toString("base64") },
+                    {
+                        name: "clusterUser",
+                        value: base64(
+                            inputs.format === "exec"
+                                ? mockEntraKubeconfig(inputs.resourceName)
+                                : mockKubeconfig(inputs.resourceName),
+                        ),
+                    },
                 ],
             };
+        case "azure-native:containerservice:listManagedClusterAdminCredentials":
+            return { kubeconfigs: [{ name: "clusterAdmin", value: base64(mockAdminKubeconfig(inputs.resourceName)) }] };
         default:
             return undefined;
     }

@@ -2,11 +2,12 @@
  * The offline plan: what one stack would register, as reviewable files. Secrets are replaced by
  * `"[secret]"`; everything is sorted so the same configuration gives byte-identical output.
  */
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import type { RecordedResource, RunResult } from "./mockEngine";
-import { replaceAtPaths } from "./paths";
+import { parsePath, replaceAtPaths } from "./paths";
 
 export const SECRET_MASK = "[secret]";
 
@@ -26,6 +27,8 @@ export interface PlanResource {
     readonly options: RecordedResource["options"];
     readonly inputs: Record<string, unknown>;
     readonly secretPaths: string[];
+    /** Providers only: a digest per secret input, so a changed value shows without revealing it. */
+    readonly secretDigests?: Record<string, string>;
 }
 
 export interface Plan {
@@ -54,9 +57,37 @@ export function toPlan(result: RunResult): Plan {
             options: r.options,
             inputs: maskedInputs(r),
             secretPaths: r.secretPaths,
+            ...providerSecretDigests(r),
         })),
         outputs: replaceAtPaths(result.outputs, result.outputSecretPaths, SECRET_MASK),
     };
+}
+
+/**
+ * A change of a provider's inputs can replace the provider and with it every resource it manages, but its secret
+ * inputs are masked. The digest (salted with the URN) shows that a value changed, never the value. For a kubeconfig
+ * it covers only the active cluster, which is what pulumi-kubernetes compares to decide a replacement (DiffConfig in
+ * provider/pkg/provider/provider.go: a new token for the same cluster is an update, another cluster a replacement).
+ */
+function providerSecretDigests(r: RecordedResource): { secretDigests?: Record<string, string> } {
+    if (!r.type.startsWith("pulumi:providers:") || r.secretPaths.length === 0) {
+        return {};
+    }
+    const valueAt = (p: string) => parsePath(p).reduce<any>((node, s) => node?.[s], r.inputs);
+    const compared = (p: string, value: unknown): unknown => {
+        if (r.type !== "pulumi:providers:kubernetes" || p !== "kubeconfig" || typeof value !== "string") {
+            return value;
+        }
+        const doc = YAML.parse(value) ?? {};
+        const context = (doc.contexts ?? []).find((c: any) => c.name === (r.inputs.context ?? doc["current-context"]));
+        const clusterName = r.inputs.cluster ?? context?.context?.cluster;
+        return (doc.clusters ?? []).find((c: any) => c.name === clusterName)?.cluster ?? value;
+    };
+    const digests = r.secretPaths.map((p) => {
+        const hash = crypto.createHash("sha256").update(r.urn).update("\u0000");
+        return [p, `sha256:${hash.update(JSON.stringify(compared(p, valueAt(p)))).digest("hex")}`];
+    });
+    return { secretDigests: Object.fromEntries(digests) };
 }
 
 /** True for registrations that are Kubernetes objects (typed classes and custom resources). */

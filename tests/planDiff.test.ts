@@ -60,10 +60,10 @@ describe("plan diff (pure)", () => {
     });
 
     it("lists added, removed and changed resources, and in-place changes do not warn", () => {
-        const cm = (data: string) =>
+        const cm = (labels: string) =>
             resource("kubernetes:core/v1:ConfigMap", "cm", {
-                metadata: { name: "cm", namespace: "ns" },
-                data: { k: data },
+                metadata: { name: "cm", namespace: "ns", labels: { k: labels } },
+                data: { k: "v" },
             });
         const diff = diffPlans(
             plan(server({}), cm("a"), resource("kubernetes:core/v1:Service", "old", {})),
@@ -85,7 +85,7 @@ describe("plan diff (pure)", () => {
             diff.changed.map((c) => [c.after.name, c.changes.map((x) => x.path), c.replaced]),
             [
                 ["pg", ["backup.backupRetentionDays"], false],
-                ["cm", ["data.k"], false],
+                ["cm", ["metadata.labels.k"], false],
             ],
         );
         assert.deepStrictEqual(diff.warnings, []);
@@ -140,6 +140,156 @@ describe("plan diff (pure)", () => {
     });
 });
 
+describe("plan diff follows Pulumi's replacement rules", () => {
+    const K8S_PROVIDER = "urn:pulumi:dev::data-platform::pulumi:providers:kubernetes::k8s";
+    const k8sProvider = (clusterDigest: string, inputs: Record<string, unknown> = {}): PlanResource => ({
+        ...resource("pulumi:providers:kubernetes", "k8s", { kubeconfig: "[secret]", ...inputs }),
+        urn: K8S_PROVIDER,
+        secretPaths: ["kubeconfig"],
+        secretDigests: { kubeconfig: `sha256:${clusterDigest}` },
+    });
+    const onCluster = (r: PlanResource): PlanResource => ({ ...r, provider: `${K8S_PROVIDER}::provider-id` });
+    const configMap = (data: Record<string, string>) =>
+        onCluster(
+            resource("kubernetes:core/v1:ConfigMap", "cfg", { metadata: { name: "cfg", namespace: "ns" }, data }),
+        );
+    const sgCluster = onCluster(
+        resource("kubernetes:stackgres.io/v1:SGCluster", "pg", { metadata: { name: "pg" }, spec: { instances: 1 } }),
+    );
+    const pgServer = (geo: string, options: Partial<PlanResource["options"]> = {}) =>
+        resource(
+            "azure-native:dbforpostgresql:Server",
+            "pg",
+            { serverName: "pg-a", resourceGroupName: "rg", availabilityZone: "1", backup: { geoRedundantBackup: geo } },
+            { protect: true, ...options },
+        );
+    const database = (): PlanResource => ({
+        ...resource("azure-native:dbforpostgresql:Database", "db", { serverName: "pg-a", databaseName: "orders" }),
+        propertyDependencies: { serverName: [pgServer("Disabled").urn], databaseName: [] },
+    });
+
+    it("another cluster in the kubeconfig replaces the provider and every resource it manages", () => {
+        const diff = diffPlans(
+            plan(k8sProvider("aaa"), configMap({ k: "v" }), sgCluster),
+            plan(k8sProvider("bbb"), configMap({ k: "v" }), sgCluster),
+        );
+        assert.deepStrictEqual(
+            diff.changed.map((c) => [c.after.name, c.replaced]),
+            [
+                ["k8s", true],
+                ["cfg", true],
+                ["pg", true],
+            ],
+        );
+        const text = formatDiff(diff, "a -> b");
+        assert.match(text, /!!! REPLACE pulumi:providers:kubernetes k8s/);
+        assert.match(text, /kubeconfig: the active cluster changes: every resource of this provider is replaced \(2\)/);
+        assert.match(text, /!!! REPLACE kubernetes:stackgres.io\/v1:SGCluster pg/);
+        assert.doesNotMatch(text, /sha256/, "the digest is compared, not shown");
+    });
+
+    it("the same cluster with a new token (same digest) replaces nothing", () => {
+        const diff = diffPlans(plan(k8sProvider("aaa"), sgCluster), plan(k8sProvider("aaa"), sgCluster));
+        assert.deepStrictEqual(diff.changed, []);
+    });
+
+    it("ConfigMap data is replace-on-change (enableConfigMapMutable defaults to false), delete-before-replace for a fixed name", () => {
+        const changed = diffPlans(plan(configMap({ k: "a" })), plan(configMap({ k: "b" }))).changed;
+        assert.deepStrictEqual(
+            changed.map((c) => [c.replaced, c.deleteBeforeReplace, c.changes.map((x) => [x.path, x.replaces])]),
+            [[true, true, [["data.k", true]]]],
+        );
+        const mutable = diffPlans(
+            plan(k8sProvider("aaa", { enableConfigMapMutable: "true" }), configMap({ k: "a" })),
+            plan(k8sProvider("aaa", { enableConfigMapMutable: "true" }), configMap({ k: "b" })),
+        ).changed;
+        assert.deepStrictEqual(
+            mutable.map((c) => c.replaced),
+            [false],
+        );
+    });
+
+    it("ignoreChanges hides a change of an ignored property (no false replacement on availabilityZone)", () => {
+        const ignoring = (zone: string) =>
+            resource(
+                "azure-native:dbforpostgresql:Server",
+                "pg",
+                { serverName: "pg-a", resourceGroupName: "rg", availabilityZone: zone },
+                { protect: true, ignoreChanges: ["availabilityZone"] },
+            );
+        const diff = diffPlans(plan(ignoring("1")), plan(ignoring("2")));
+        assert.deepStrictEqual([diff.changed, diff.warnings], [[], []]);
+    });
+
+    it("replaceOnChanges makes a change of that property a replacement", () => {
+        const job = (image: string) =>
+            resource(
+                "kubernetes:apps/v1:Deployment",
+                "app",
+                { metadata: { name: "app" }, spec: { template: { spec: { containers: [{ image }] } } } },
+                { replaceOnChanges: ["spec.template.spec.containers[*].image"] },
+            );
+        const diff = diffPlans(plan(job("a:1")), plan(job("a:2")));
+        assert.deepStrictEqual(
+            diff.changed.map((c) => [c.replaced, c.changes.map((x) => x.replaces)]),
+            [[true, [true]]],
+        );
+        assert.match(formatDiff(diff, "a -> b"), /replaceOnChanges/);
+    });
+
+    it("resources whose replace-only inputs depend on a replaced resource are replaced too", () => {
+        const diff = diffPlans(plan(pgServer("Disabled"), database()), plan(pgServer("Enabled"), database()));
+        assert.deepStrictEqual(
+            diff.changed.map((c) => [c.after.name, c.replaced]),
+            [
+                ["pg", true],
+                ["db", true],
+            ],
+        );
+        assert.match(
+            formatDiff(diff, "a -> b"),
+            /~ azure-native:dbforpostgresql:Database db {2}\[REPLACE\]\n.*serverName depends on azure-native:dbforpostgresql:Server pg, which is replaced/,
+        );
+    });
+
+    it("a regenerated RandomPassword warns that credentials will change", () => {
+        const password = (rotation: string) =>
+            resource("random:index/randomPassword:RandomPassword", "pw", { length: 40, keepers: { rotation } });
+        const diff = diffPlans(plan(password("")), plan(password("2026-01")));
+        assert.deepStrictEqual(
+            diff.warnings.map((w) => [w.kind, w.resource.name]),
+            [["credentials", "pw"]],
+        );
+        assert.match(formatDiff(diff, "a -> b"), /!!! CREDENTIALS random:index\/randomPassword:RandomPassword pw/);
+        assert.match(formatDiff(diff, "a -> b"), /credentials will change/);
+    });
+
+    it("multi-line strings are shown as a line diff", () => {
+        const conf = (maxmemory: string) =>
+            `${"# a long comment line that is the same on both sides of the change\n".repeat(3)}maxmemory ${maxmemory}\nappendonly yes\n`;
+        const text = formatDiff(
+            diffPlans(
+                plan(configMap({ "redis.conf": conf("100mb") })),
+                plan(configMap({ "redis.conf": conf("200mb") })),
+            ),
+            "a -> b",
+        );
+        assert.match(text, /data\["redis.conf"\]:\n\s+- maxmemory 100mb\n\s+\+ maxmemory 200mb$/);
+        assert.doesNotMatch(text, /\.\.\./);
+    });
+
+    it("an acknowledged replacement is a visible warning, not a failure", () => {
+        const diff = diffPlans(plan(pgServer("Disabled")), plan(pgServer("Enabled")), {
+            acknowledged: new Set([pgServer("Disabled").urn]),
+        });
+        assert.deepStrictEqual(
+            diff.warnings.map((w) => [w.kind, w.acknowledged]),
+            [["replace", true]],
+        );
+        assert.match(formatDiff(diff, "a -> b"), /ACKNOWLEDGED REPLACE azure-native:dbforpostgresql:Server pg/);
+    });
+});
+
 describe("npm run plan:diff on real plans", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-diff-"));
     after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -156,8 +306,9 @@ describe("npm run plan:diff on real plans", () => {
         return writePlan(await runStack(stack, overrides), out);
     }
 
-    function planDiff(a: string, b: string): { status: number | null; out: string } {
-        const run = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "tools/planDiff.ts", a, b], {
+    function planDiff(a: string, b: string, ...flags: string[]): { status: number | null; out: string } {
+        const args = ["-r", "ts-node/register/transpile-only", "tools/planDiff.ts", a, b, ...flags];
+        const run = spawnSync(process.execPath, args, {
             cwd: ROOT,
             encoding: "utf8",
         });
@@ -221,6 +372,86 @@ describe("npm run plan:diff on real plans", () => {
         const { status, out } = planDiff(base, scaled);
         assert.strictEqual(status, 0, out);
         assert.doesNotMatch(out, /WARNING/);
+    });
+
+    it("dev: another AKS cluster replaces every Kubernetes resource and exits non-zero", async () => {
+        const base = await planDir("dev", "dev-base-3");
+        const moved = await planDir(
+            "dev",
+            "dev-other-cluster",
+            tweak("dev", "cluster", (v) => {
+                v.aks = { ...v.aks, name: "aks-apps-dev-2" };
+            }),
+        );
+        const { status, out } = planDiff(base, moved);
+        assert.strictEqual(status, 1, out);
+        const kubernetes = (JSON.parse(fs.readFileSync(path.join(base, "plan.json"), "utf8")) as Plan).resources.filter(
+            (r) => r.type.startsWith("kubernetes:"),
+        );
+        assert.match(out, new RegExp(`every resource of this provider is replaced \\(${kubernetes.length}\\)`), out);
+        assert.match(out, /!!! REPLACE kubernetes:stackgres.io\/v1:SGCluster /, out);
+        assert.doesNotMatch(out, /sha256:/);
+    });
+
+    it("prod: a changed redis.conf replaces the fixed-name ConfigMap (delete first), shown as a line diff", async () => {
+        const base = await planDir("prod", "prod-base-3");
+        const changed = await planDir(
+            "prod",
+            "prod-maxmemory",
+            tweak("prod", "redis", (v) => {
+                v.maxmemory = "700mb";
+            }),
+        );
+        const { status, out } = planDiff(base, changed);
+        assert.match(out, /kubernetes:core\/v1:ConfigMap redis-config {2}\[REPLACE, delete before replace\]/, out);
+        assert.match(out, /^\s+\+ maxmemory 700mb$/m, out);
+        assert.strictEqual(status, 0, out);
+    });
+
+    it("prod: geo-redundant backup off replaces the server and, through serverName, every database", async () => {
+        const base = await planDir("prod", "prod-base-4");
+        const local = await planDir(
+            "prod",
+            "prod-local-backup",
+            tweak("prod", "postgres", (v) => {
+                v.azure = { ...v.azure, geoRedundantBackup: false };
+            }),
+        );
+        const { status, out } = planDiff(base, local);
+        assert.strictEqual(status, 1, out);
+        for (const db of ["orders", "billing", "search"]) {
+            assert.match(out, new RegExp(`Database postgres-db-${db} {2}\\[REPLACE\\]`), out);
+        }
+    });
+
+    it("dev: a rotation regenerates one password: credentials will change; acknowledged in .plan-ack it passes", async () => {
+        const base = await planDir("dev", "dev-base-4");
+        const rotated = await planDir(
+            "dev",
+            "dev-rotated",
+            tweak("dev", "keyVault", (v) => {
+                v.rotations = { ...v.rotations, "pg-admin": "2026-01" };
+            }),
+        );
+        const red = planDiff(base, rotated);
+        assert.strictEqual(red.status, 1, red.out);
+        assert.match(
+            red.out,
+            /!!! CREDENTIALS random:index\/randomPassword:RandomPassword credentials-pg-admin/,
+            red.out,
+        );
+        const urn = (JSON.parse(fs.readFileSync(path.join(rotated, "plan.json"), "utf8")) as Plan).resources.find(
+            (r) => r.name === "credentials-pg-admin",
+        )?.urn;
+        const ack = path.join(dir, "plan-ack");
+        fs.writeFileSync(ack, `# rotating the admin password on purpose\n${urn}\n`);
+        const acknowledged = planDiff(base, rotated, "--ack", ack);
+        assert.strictEqual(acknowledged.status, 0, acknowledged.out);
+        assert.match(acknowledged.out, /ACKNOWLEDGED CREDENTIALS .*credentials-pg-admin/, acknowledged.out);
+        // An acknowledgement the base already had is stale: it does not carry over to later changes.
+        const stale = planDiff(base, rotated, "--ack", ack, "--base-ack", ack);
+        assert.strictEqual(stale.status, 1, stale.out);
+        assert.match(stale.out, /already in the base's acknowledgements/, stale.out);
     });
 
     it("fails with usage help on wrong arguments", () => {

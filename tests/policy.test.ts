@@ -5,7 +5,6 @@
  * variant whose resource kind the program no longer registers fails rather than passing vacuously.
  */
 import * as assert from "assert";
-import { spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import type { RecordedResource, RunResult } from "../engine/mockEngine";
@@ -13,6 +12,8 @@ import { allPolicies } from "../policy/policies";
 import { credentialIn, isCredentialName } from "../policy/lib/k8s";
 import { isProduction } from "../policy/lib/settings";
 import { CONNECTION_DEMAND_ANNOTATION } from "../components/labels";
+import { isProductionStack } from "../engine/stacks";
+import { CONNECTION_DEMAND_ANNOTATION as PACK_CONNECTION_DEMAND_ANNOTATION } from "../policy/lib/contract";
 import { Secret, Vault } from "@pulumi/azure-native/keyvault";
 import {
     PackConfig,
@@ -22,9 +23,15 @@ import {
     runPolicies,
     stackResources,
 } from "./support/policyHarness";
+import { Analyzer, stagePack } from "./support/policyAnalyzer";
 import { STACKS, runStack } from "./support/program";
 
 type Stack = (typeof STACKS)[number];
+
+/** The stack's `--policy-pack-config` file. */
+function packConfig(stack: string): PackConfig {
+    return JSON.parse(fs.readFileSync(path.resolve(__dirname, "..", "policy", "config", `${stack}.json`), "utf8"));
+}
 type Props = Record<string, any>;
 
 // ---- editing a recorded graph ----
@@ -435,6 +442,47 @@ const VARIANTS: Variant[] = [
     },
 ];
 
+/** Compliant variants for rules the stacks as configured do not exercise. */
+interface Passing {
+    readonly name: string;
+    readonly stack: Stack;
+    readonly make: (r: RunResult) => RunResult;
+}
+
+const DIGEST = `sha256:${"0123456789abcdef".repeat(4)}`;
+
+const PASSING: Passing[] = [
+    {
+        name: "a firewall rule admitting one office range",
+        stack: "prod",
+        make: (r) =>
+            add(
+                r,
+                recorded(r, "azure-native:dbforpostgresql:FirewallRule", "office", {
+                    serverName: "pg",
+                    startIpAddress: "203.0.113.10",
+                    endIpAddress: "203.0.113.20",
+                }),
+            ),
+    },
+    {
+        name: "every production image pinned by digest",
+        stack: "prod",
+        make: (r) =>
+            edit(
+                r,
+                (x) => /^kubernetes:(apps|batch)\/v1:/.test(x.type),
+                (p) => {
+                    const spec = p.spec?.jobTemplate?.spec?.template?.spec ?? p.spec?.template?.spec ?? {};
+                    for (const c of [...(spec.initContainers ?? []), ...(spec.containers ?? [])]) {
+                        c.image = `${String(c.image).split("@")[0]}@${DIGEST}`;
+                    }
+                },
+                Infinity,
+            ),
+    },
+];
+
 function violated(violations: readonly Violation[]): Set<string> {
     return new Set(violations.map((v) => v.policy));
 }
@@ -483,31 +531,112 @@ describe("policy pack", () => {
         assert.match(fs.readFileSync(path.join(dir, "PulumiPolicy.yaml"), "utf8"), /^runtime: nodejs$/m);
     });
 
-    it("boots as the analyzer does (from policy/, modules from the root): prints its gRPC port", async () => {
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "index.ts"], {
-            cwd: path.resolve(__dirname, "..", "policy"),
-        });
-        try {
-            const firstLine = await new Promise<string>((resolve, reject) => {
-                let out = "";
-                child.stdout.on("data", (d) => {
-                    out += d;
-                    if (out.includes("\n")) resolve(out.split("\n")[0]);
-                });
-                child.stderr.on("data", (d) => {
-                    out += d;
-                });
-                child.on("exit", (code) => reject(new Error(`policy pack exited with ${code}: ${out}`)));
-            });
-            assert.match(firstLine.trim(), /^\d+$/);
-        } finally {
-            child.kill();
+    it("is self-contained: imports only its own files and declared dependencies, with a lockfile", () => {
+        const dir = path.resolve(__dirname, "..", "policy");
+        const manifest = JSON.parse(fs.readFileSync(path.join(dir, "package.json"), "utf8"));
+        const declared = new Set(Object.keys({ ...manifest.dependencies, ...manifest.devDependencies }));
+        const lock = JSON.parse(fs.readFileSync(path.join(dir, "package-lock.json"), "utf8"));
+        assert.deepStrictEqual(
+            [...declared].filter((d) => lock.packages[`node_modules/${d}`] === undefined),
+            [],
+            "every dependency is locked",
+        );
+        const problems: string[] = [];
+        const visit = (d: string) => {
+            for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+                const file = path.join(d, e.name);
+                if (e.isDirectory()) {
+                    if (e.name !== "node_modules") visit(file);
+                } else if (e.name.endsWith(".ts")) {
+                    for (const [, spec] of fs.readFileSync(file, "utf8").matchAll(/from "([^"]+)"/g)) {
+                        if (spec.startsWith(".")) {
+                            const target = path.resolve(path.dirname(file), spec);
+                            if (!target.startsWith(`${dir}${path.sep}`))
+                                problems.push(`${file}: ${spec} is outside policy/`);
+                        } else {
+                            const pkg = spec
+                                .split("/")
+                                .slice(0, spec.startsWith("@") ? 2 : 1)
+                                .join("/");
+                            if (!declared.has(pkg)) problems.push(`${file}: ${pkg} is not in policy/package.json`);
+                        }
+                    }
+                }
+            }
+        };
+        visit(dir);
+        assert.deepStrictEqual(problems, []);
+        assert.ok(!fs.readFileSync(path.join(dir, "tsconfig.json"), "utf8").includes("extends"), "own tsconfig");
+    });
+
+    it("shares the program's names by copy: each copied constant equals the program's", () => {
+        assert.strictEqual(PACK_CONNECTION_DEMAND_ANNOTATION, CONNECTION_DEMAND_ANNOTATION);
+    });
+
+    it("has a policy config per stack that says explicitly whether the stack is production", () => {
+        const aware = allPolicies.filter((p) => p.configSchema?.properties.environment !== undefined);
+        for (const stack of STACKS) {
+            const config = packConfig(stack);
+            const expected = isProductionStack(stack) ? "production" : "non-production";
+            assert.deepStrictEqual(
+                aware.filter((p) => config[p.name]?.environment !== expected).map((p) => p.name),
+                [],
+                `policy/config/${stack}.json sets environment: ${expected} for every environment-aware policy`,
+            );
+            for (const [policy, settings] of Object.entries(config)) {
+                const known = allPolicies.find((p) => p.name === policy);
+                assert.ok(known, `policy/config/${stack}.json: no policy ${policy}`);
+                const allowed = ["enforcementLevel", ...Object.keys(known.configSchema?.properties ?? {})];
+                assert.deepStrictEqual(
+                    Object.keys(settings).filter((k) => !allowed.includes(k)),
+                    [],
+                    `policy/config/${stack}.json: unknown settings of ${policy}`,
+                );
+            }
         }
+    });
+
+    it("boots with run-policy-pack (type-checked, its own dependencies only) and gives the harness's verdicts over gRPC", async function () {
+        this.timeout(300_000);
+        const analyzer = await Analyzer.boot(stagePack());
+        try {
+            assert.deepStrictEqual((await analyzer.policyNames()).sort(), allPolicies.map((p) => p.name).sort());
+            for (const stack of STACKS) {
+                await analyzer.configure(packConfig(stack));
+                const graph = await runStack(stack);
+                const broken = edit(graph, ofType("random:index/randomPassword:RandomPassword"), (p) => {
+                    p.length = 16;
+                });
+                for (const run of [graph, broken]) {
+                    const key = (v: { policy: string; enforcementLevel: string; urn?: string; message: string }) =>
+                        `${v.enforcementLevel} ${v.policy} ${v.urn ?? ""}: ${v.message}`;
+                    const served = (await analyzer.analyzeRun(run)).map(key).sort();
+                    const inProcess = (await runPolicies(allPolicies, run, { config: packConfig(stack) })).violations
+                        .map(key)
+                        .sort();
+                    assert.deepStrictEqual(served, inProcess, `${stack}: the served pack and the harness disagree`);
+                }
+                const served = await analyzer.analyzeRun(broken);
+                assert.ok(
+                    served.some((d) => d.policy === "password-min-length" && d.enforcementLevel === "mandatory"),
+                    `${stack}: a 16-character password is a mandatory violation over gRPC`,
+                );
+            }
+        } finally {
+            analyzer.stop();
+        }
+    });
+
+    it("run-policy-pack type-checks the pack: a type error stops it before it serves", async function () {
+        this.timeout(300_000);
+        const pack = stagePack();
+        fs.appendFileSync(path.join(pack, "index.ts"), '\nexport const notANumber: number = "one";\n');
+        await assert.rejects(Analyzer.boot(pack), /TS2322/);
     });
 
     for (const stack of STACKS) {
         it(`${stack}: no mandatory violation`, async () => {
-            const run = await runPolicies(allPolicies, await runStack(stack));
+            const run = await runPolicies(allPolicies, await runStack(stack), { config: packConfig(stack) });
             const mandatory = run.violations.filter((v) => v.enforcementLevel === "mandatory");
             assert.deepStrictEqual(
                 mandatory,
@@ -611,6 +740,38 @@ describe("policy pack", () => {
             ),
             [],
         );
+    });
+
+    it("every rule has a real passing case: it applies to something and finds nothing wrong", async () => {
+        const cases = [
+            ...STACKS.map((stack) => ({ name: stack, stack, make: (r: RunResult) => r })),
+            ...PASSING.map((p) => ({ ...p, name: `${p.stack}, ${p.name}` })),
+        ];
+        const passedBy = new Map<string, string[]>();
+        for (const c of cases) {
+            const graph = c.make(await runStack(c.stack));
+            const run = await runPolicies(allPolicies, graph, { config: packConfig(c.stack) });
+            const analyzed = graph.resources.filter(
+                (r) => !r.type.startsWith("pulumi:providers:") && r.type !== "pulumi:pulumi:Stack",
+            ).length;
+            for (const p of allPolicies) {
+                const skipped = run.notApplicable.get(p.name)?.length ?? 0;
+                const applied = "validateStack" in p ? skipped === 0 : skipped < analyzed;
+                if (applied && !run.violations.some((v) => v.policy === p.name)) {
+                    passedBy.set(p.name, [...(passedBy.get(p.name) ?? []), c.name]);
+                }
+            }
+        }
+        assert.deepStrictEqual(
+            allPolicies.map((p) => p.name).filter((n) => !passedBy.has(n)),
+            [],
+        );
+        for (const p of PASSING) {
+            assert.ok(
+                [...passedBy.values()].some((names) => names.includes(`${p.stack}, ${p.name}`)),
+                `passing case "${p.name}" is the only pass of some rule, or is useless`,
+            );
+        }
     });
 
     it("every rule has a broken variant", () => {

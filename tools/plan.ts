@@ -2,11 +2,13 @@
  * `npm run plan -- --stack <name> [--config-file <file>] [--out <dir>]`
  * Runs the real program for the stack under the mock engine and writes the offline plan.
  */
+import * as fs from "fs";
 import * as path from "path";
 import { ConfigError } from "../components/config";
 import { runProgram } from "../engine/mockEngine";
 import { summarize, writePlan } from "../engine/plan";
 import { loadStackConfig, stackFile } from "../engine/stackConfig";
+import { stackNames } from "../engine/stacks";
 import { parseFlags } from "./args";
 
 async function main(): Promise<number> {
@@ -18,7 +20,16 @@ async function main(): Promise<number> {
         );
         return 2;
     }
-    const { config, secretKeys } = loadStackConfig(stack, flags["config-file"] ?? stackFile(stack));
+    const file = flags["config-file"] ?? stackFile(stack);
+    if (!fs.existsSync(file)) {
+        console.error(
+            `no configuration for stack ${stack}: ${path.relative(process.cwd(), file) || file} does not exist. ` +
+                `Stacks with a file: ${stackNames().join(", ") || "none"}. ` +
+                'To add one, see "Adding a stack" in README.md, or pass --config-file <file>.',
+        );
+        return 2;
+    }
+    const { config, secretKeys } = loadStackConfig(stack, file);
     try {
         const result = await runProgram({ stack, config, secretKeys });
         const dir = writePlan(result, path.resolve(flags.out ?? "out"));

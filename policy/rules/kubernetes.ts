@@ -280,6 +280,10 @@ export const noExternalSecretsV1beta1: ResourceValidationPolicy = {
     enforcementLevel: "mandatory",
     severity: "high",
     validateResource: (args, report) => {
+        // Every External Secrets object is checked (a v1 object passes), so the rule visibly applies.
+        if (!args.type.startsWith("kubernetes:external-secrets.io/")) {
+            args.notApplicable("not an External Secrets object");
+        }
         if (
             args.type.startsWith("kubernetes:external-secrets.io/v1beta1:") ||
             args.props.apiVersion === "external-secrets.io/v1beta1"
@@ -287,8 +291,6 @@ export const noExternalSecretsV1beta1: ResourceValidationPolicy = {
             report(
                 `${args.props.kind ?? args.type} ${objectRef(args.props, args.name)} uses external-secrets.io/v1beta1; use external-secrets.io/v1.`,
             );
-        } else {
-            args.notApplicable("not an external-secrets.io/v1beta1 object");
         }
     },
 };

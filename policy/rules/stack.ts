@@ -7,8 +7,8 @@ import type {
 } from "@pulumi/policy";
 import { TYPES } from "../lib/k8s";
 import { EnvironmentSettings, isProduction, schema, settingsOf } from "../lib/settings";
+import { CONNECTION_DEMAND_ANNOTATION } from "../lib/contract";
 import { AZURE_TYPES } from "./azure";
-import { CONNECTION_DEMAND_ANNOTATION } from "../../components/labels";
 
 const protectSchema = schema({}, true);
 

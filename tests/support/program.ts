@@ -1,6 +1,7 @@
 /** Runs the real program for a stack (optionally with config overrides) under the mock engine, once per variant. */
 import { RecordedResource, RunResult, runProgram } from "../../engine/mockEngine";
 import { loadStackConfig, mergeConfig } from "../../engine/stackConfig";
+import { stackNames } from "../../engine/stacks";
 import type { Overrides } from "./config";
 
 export type { Overrides };
@@ -36,4 +37,5 @@ export function byName(result: RunResult, type: string, name: string): RecordedR
     return found;
 }
 
-export const STACKS = ["dev", "prod"] as const;
+/** Every stack with a Pulumi.<stack>.yaml. */
+export const STACKS = stackNames();

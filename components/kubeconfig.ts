@@ -5,19 +5,14 @@
  * docs/book/src/cli/convert-kubeconfig.md); kubelogin must be on PATH where the program runs.
  */
 import * as YAML from "yaml";
+import type { AksLookup } from "./config/platform";
 
-/** How the program signs in to the cluster. */
-export type AksLogin =
-    /** Local accounts: the cluster-admin kubeconfig (listClusterAdminCredential); no kubelogin. */
-    | "admin"
-    /** kubelogin with the Azure CLI's session (CI after azure/login, a laptop after az login). */
-    | "azurecli"
-    /** kubelogin with a federated token (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE). */
-    | "workloadidentity"
-    /** kubelogin with a managed identity (a self-hosted runner in Azure). */
-    | "msi";
-
-export const AKS_LOGINS: readonly AksLogin[] = ["admin", "azurecli", "workloadidentity", "msi"];
+/**
+ * How the program signs in to the cluster (`cluster.aks.login`): `admin` uses local accounts (listClusterAdminCredential,
+ * no kubelogin); `azurecli` the Azure CLI's session (CI after azure/login, a laptop after az login); `workloadidentity`
+ * a federated token (AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE); `msi` a managed identity.
+ */
+export type AksLogin = NonNullable<AksLookup["login"]>;
 
 /** Arguments of the original `kubelogin get-token` that identify the cluster and tenant; the rest is replaced. */
 const KEPT_FLAGS = ["--server-id", "--environment", "--tenant-id"];

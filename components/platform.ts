@@ -38,7 +38,11 @@ export function buildPlatform({ config, kubeconfig }: LoadedConfig): PlatformOut
     const cluster = new ClusterAccess(
         "cluster",
         {
-            aks: config.cluster.aks,
+            aks: config.cluster.aks && {
+                name: config.cluster.aks.name,
+                resourceGroupName: config.cluster.aks.resourceGroupName,
+            },
+            login: config.cluster.aks?.login,
             kubeconfig,
             oidcIssuerUrl: config.cluster.oidcIssuerUrl,
         },

@@ -5,6 +5,8 @@ import { ClusterAccess } from "../components/cluster";
 import { AksLogin, withKubeloginLogin } from "../components/kubeconfig";
 import { mockEntraKubeconfig } from "../engine/answers";
 import { RunResult, runProgram } from "../engine/mockEngine";
+import { configError, sectionOverride } from "./support/config";
+import { runStack } from "./support/program";
 
 const AKS = { name: "aks-apps", resourceGroupName: "rg-aks" };
 
@@ -55,6 +57,19 @@ describe("cluster access", () => {
             assert.strictEqual(component?.inputs.login, mode);
         });
     }
+
+    it("takes the mode from the stack's cluster.aks.login, and refuses an unknown one naming the key", async () => {
+        const dev = sectionOverride("dev", "cluster", {});
+        const aks = (dev["data-platform:cluster"] as any).aks;
+        const result = await runStack("dev", {
+            "data-platform:cluster": { aks: { ...aks, login: "workloadidentity" } },
+        });
+        const component = result.resources.find((r) => r.type === "data-platform:cluster:ClusterAccess");
+        assert.deepStrictEqual(component?.inputs, { aks, login: "workloadidentity" });
+        assert.strictEqual(kubeconfigOf(result).users[0].user.exec.args[2], "workloadidentity");
+        const err = configError("dev", { "data-platform:cluster": { aks: { ...aks, login: "devicecode" } } });
+        assert.match(err.message, /data-platform:cluster\.aks\.login: given "devicecode"/);
+    });
 
     it("leaves users without a kubelogin exec section alone", () => {
         const token = "users:\n- name: u\n  user:\n    token: abc\n";

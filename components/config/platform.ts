@@ -31,6 +31,12 @@ export function clusterSchema(profile: Profile) {
             resourceGroupName: text({ pattern: RESOURCE_GROUP, minLength: 1, maxLength: 90 }).describe(
                 "Its resource group.",
             ),
+            login: choice(["admin", "azurecli", "workloadidentity", "msi"])
+                .optional()
+                .describe(
+                    "How the program signs in: `admin` (local accounts, cluster-admin kubeconfig), or a kubelogin mode for " +
+                        "Entra-ID clusters (`azurecli`, `workloadidentity`, `msi`; kubelogin on PATH). Unset: the user kubeconfig as AKS returns it.",
+                ),
         })
             .optional()
             .describe(

@@ -1,34 +1,64 @@
 import * as assert from "assert";
-import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
 import { parseConfig } from "../components/config";
-import { ROOT } from "../engine/stackConfig";
-import { generatedStack } from "../tools/bench";
+import { registrationsOf, replayFlat } from "../engine/flatReplay";
+import { RecordedResource, runProgram } from "../engine/mockEngine";
+import { loadStackConfig } from "../engine/stackConfig";
+import { comparisons, generatedStack, measureAgainstFlat } from "../tools/bench";
+
+/** A registration without what only the program's shape decides (which dependencies came through inputs). */
+function registered({
+    propertyDependencies,
+    dependsOn,
+    ...rest
+}: RecordedResource): Omit<RecordedResource, "propertyDependencies" | "dependsOn"> {
+    void propertyDependencies;
+    void dependsOn;
+    return rest;
+}
 
 describe("npm run bench", function () {
-    this.timeout(300_000);
+    this.timeout(120_000);
 
-    it("generates a valid 100-application stack", () => {
-        const { config, secretKeys } = generatedStack(100);
-        assert.strictEqual(parseConfig(config, "apps100", secretKeys).apps.length, 100);
+    for (const apps of [100, 500]) {
+        it(`generates a valid stack with ${apps} applications`, () => {
+            const { config, secretKeys } = generatedStack(apps);
+            assert.strictEqual(parseConfig(config, `apps${apps}`, secretKeys).apps.length, apps);
+        });
+    }
+
+    it("replays a run flat as the same registrations: URNs, parents, providers, inputs, secrets, options, outputs", async () => {
+        const { config, secretKeys } = loadStackConfig("prod");
+        const order: string[] = [];
+        const original = await runProgram({ stack: "prod", config, secretKeys, onRegister: (r) => order.push(r.urn) });
+        const registrations = registrationsOf(original, order);
+        const replayed = await runProgram({
+            stack: "prod",
+            config,
+            secretKeys,
+            program: () => replayFlat(registrations),
+        });
+        assert.ok(original.resources.some((r) => r.options.aliases.length > 0 && r.secretPaths.length > 0));
+        assert.deepStrictEqual(replayed.resources.map(registered), original.resources.map(registered));
+        assert.deepStrictEqual(replayed.outputs, original.outputs);
+        assert.deepStrictEqual(replayed.outputSecretPaths, original.outputSecretPaths);
     });
 
-    it("prints one row per stack: resources, wall seconds, peak memory", () => {
-        const run = spawnSync(
-            process.execPath,
-            [require.resolve("ts-node/dist/bin"), "--transpile-only", "tools/bench.ts"],
-            { cwd: ROOT, encoding: "utf8" },
-        );
-        assert.strictEqual(run.status, 0, run.stderr);
-        const rows = run.stdout.split("\n").filter((l) => /^(dev|prod|apps100)\s/.test(l));
-        assert.deepStrictEqual(
-            rows.map((r) => r.split(/\s+/)[0]),
-            ["dev", "prod", "apps100"],
-        );
-        const resources = rows.map((r) => Number(r.split(/\s+/)[1]));
-        assert.ok(resources[2] > resources[1], `100 applications should register more than prod: ${resources}`);
-        for (const row of rows) {
-            const [, , wall, , peak] = row.split(/\s+/).map(Number);
-            assert.ok(wall > 0 && peak > 0, row);
+    it("measures a generated stack and its flat replay in fresh processes and compares them", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-test-"));
+        try {
+            const small = measureAgainstFlat(2, dir);
+            assert.strictEqual(small.flat.resources, small.program.resources);
+            for (const m of [small.program, small.flat]) {
+                assert.ok(m.wallSeconds > m.evalSeconds && m.evalSeconds > 0 && m.peakMiB > 0, JSON.stringify(m));
+            }
+            const [line] = comparisons([small]);
+            const ratio = (small.program.wallSeconds / small.flat.wallSeconds).toFixed(2);
+            assert.ok(line.startsWith(`apps2 / flat2: wall ${ratio} (target <= 1.5: `), line);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
         }
     });
 });

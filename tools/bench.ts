@@ -55,6 +55,8 @@ export interface Measurement {
     readonly wallSeconds: number;
     /** The program (or replay) alone. */
     readonly evalSeconds: number;
+    /** CPU seconds (user + system, all threads) of the whole child: less sensitive than wall to a busy machine. */
+    readonly cpuSeconds: number;
     /** Max RSS of the child, measured before it writes anything. */
     readonly peakMiB: number;
 }
@@ -62,9 +64,11 @@ export interface Measurement {
 type ChildReport = Omit<Measurement, "wallSeconds">;
 
 function report(resources: number, started: bigint): void {
+    const cpu = process.cpuUsage();
     const report: ChildReport = {
         resources,
         evalSeconds: Number(process.hrtime.bigint() - started) / 1e9,
+        cpuSeconds: (cpu.user + cpu.system) / 1e6,
         peakMiB: process.resourceUsage().maxRSS / 1024,
     };
     console.log(JSON.stringify(report));
@@ -126,10 +130,14 @@ export function measureAgainstFlat(apps: number, dir: string): Generated {
     return { apps, program, flat };
 }
 
-const COLUMNS = ["resources", "wall s", "eval s", "peak MiB"];
+const COLUMNS = ["resources", "wall s", "eval s", "cpu s", "peak MiB"];
 
 function row(name: string, m: Measurement): string {
-    const cells = [m.resources, m.wallSeconds.toFixed(2), m.evalSeconds.toFixed(2), m.peakMiB.toFixed(0)];
+    const cells = [
+        m.resources,
+        ...[m.wallSeconds, m.evalSeconds, m.cpuSeconds].map((seconds) => seconds.toFixed(2)),
+        m.peakMiB.toFixed(0),
+    ];
     return [name.padEnd(8), ...cells.map((c) => String(c).padStart(9))].join(" ");
 }
 
@@ -142,7 +150,8 @@ export function comparisons(generated: readonly Generated[]): string[] {
     const lines = generated.map(
         ({ apps, program, flat }) =>
             `apps${apps} / flat${apps}: wall ${verdict(program.wallSeconds / flat.wallSeconds, TARGETS.flatRatio)}, ` +
-            `eval ${(program.evalSeconds / flat.evalSeconds).toFixed(2)}, peak ${(program.peakMiB / flat.peakMiB).toFixed(2)}`,
+            `eval ${(program.evalSeconds / flat.evalSeconds).toFixed(2)}, ` +
+            `cpu ${(program.cpuSeconds / flat.cpuSeconds).toFixed(2)}, peak ${(program.peakMiB / flat.peakMiB).toFixed(2)}`,
     );
     const at100 = generated.find((g) => g.apps === 100);
     if (at100) {
@@ -174,7 +183,8 @@ function main(argv: readonly string[]): number {
         stacks.forEach((r) => console.log(r));
         generated.forEach((g) => console.log(`${row(`apps${g.apps}`, g.program)}\n${row(`flat${g.apps}`, g.flat)}`));
         console.log(
-            "wall s: whole process (start-up, imports, evaluation); eval s: the program under the mock engine; peak MiB: max RSS",
+            "wall s: whole process (start-up, imports, evaluation); eval s: the program under the mock engine; " +
+                "cpu s: user + system of the whole process; peak MiB: max RSS",
         );
         console.log(
             "flat<N>: the registrations of apps<N> replayed as plain SDK resources in a fresh process, no program code",

@@ -14,6 +14,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { invokeAnswer, resourceAnswer } from "./answers";
 import { Segment, formatPath } from "./paths";
+import { plainBookkeepingStacks } from "./stackTraces";
 
 /** The resource options the engine receives with a registration. */
 export interface RecordedOptions {
@@ -278,6 +279,7 @@ async function runExclusive(options: RunOptions): Promise<RunResult> {
     const programErrors: unknown[] = [];
     const onUnhandled = (reason: unknown) => programErrors.push(reason);
     process.on("unhandledRejection", onUnhandled);
+    const restoreStackTraces = plainBookkeepingStacks();
     try {
         await pulumi.runtime.runInPulumiStack(async () => program());
         await waitForRPCs();
@@ -285,6 +287,7 @@ async function runExclusive(options: RunOptions): Promise<RunResult> {
     } catch (err) {
         throw refusals.length > 0 ? new Error(refusals.join("\n")) : err;
     } finally {
+        restoreStackTraces();
         process.off("unhandledRejection", onUnhandled);
     }
     if (refusals.length > 0) {
@@ -313,7 +316,7 @@ function requireProgram(): unknown {
 }
 
 /** Waits until every pending registration has been answered (the SDK keeps this internal). */
-function waitForRPCs(): Promise<void> {
+export function waitForRPCs(): Promise<void> {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
     return settings.waitForRPCs();

@@ -1,4 +1,5 @@
 import * as assert from "assert";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as k8s from "@pulumi/kubernetes";
@@ -121,6 +122,31 @@ describe("mock engine", () => {
             registered.filter((t) => t !== "pulumi:pulumi:Stack"),
             [],
         );
+    });
+
+    it("leaves the SDK's own stack captures unmapped during a run, and maps every other error's stack", async () => {
+        // Stands in for the source-map-support hook ts-node installs; counts whose stacks it formats.
+        const mappedFrom: (string | null)[] = [];
+        const sourceMapHook = (error: Error, frames: NodeJS.CallSite[]) => {
+            mappedFrom.push(frames[0]?.getFileName() ?? null);
+            return `mapped ${error.message}`;
+        };
+        const installed = Error.prepareStackTrace;
+        Error.prepareStackTrace = sourceMapHook;
+        let programStack: string | undefined;
+        try {
+            await runInline(() => {
+                const first = new random.RandomPassword("first", { length: 32 });
+                new random.RandomPassword("second", { length: 32 }, { dependsOn: [first] });
+                programStack = new Error("from the program").stack;
+            });
+            assert.strictEqual(Error.prepareStackTrace, sourceMapHook, "the run restores the hook it found");
+        } finally {
+            Error.prepareStackTrace = installed;
+        }
+        assert.strictEqual(programStack, "mapped from the program");
+        const sdk = mappedFrom.filter((file) => file?.includes(`${path.sep}@pulumi${path.sep}pulumi${path.sep}`));
+        assert.deepStrictEqual(sdk, [], "stacks the SDK captures for itself went through the source-map hook");
     });
 
     it("round-trips property paths whose keys contain dots and slashes", () => {

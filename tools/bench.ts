@@ -1,10 +1,12 @@
 /**
  * `npm run bench`: evaluates the plan of dev, prod and a generated stack with 100 applications, each in
  * a fresh process (program start-up counts: azure-native is large), and prints resources registered,
- * wall seconds and peak memory.
+ * wall seconds and peak memory; then the deploy critical path of dev and prod (`tools/criticalPath.ts`).
  */
 import { spawnSync } from "child_process";
 import { runProgram } from "../engine/mockEngine";
+import { toPlan } from "../engine/plan";
+import { criticalPathRows } from "./criticalPath";
 import { StackConfig, loadStackConfig, mergeConfig } from "../engine/stackConfig";
 
 const GENERATED_APPS = 100;
@@ -68,6 +70,15 @@ function main(): number {
     return 0;
 }
 
+/** The critical-path rows of dev and prod, from their plans. */
+async function printCriticalPaths(): Promise<void> {
+    for (const stack of ["dev", "prod"]) {
+        const result = await runProgram({ stack, ...loadStackConfig(stack) });
+        criticalPathRows(stack, toPlan(result)).forEach((r) => console.log(r));
+    }
+    console.log("durations: DEPLOY_DURATIONS in tools/criticalPath.ts (each with its source)");
+}
+
 if (process.argv[2] === "--child") {
     measureOne(process.argv[3]).then(
         () => process.exit(0),
@@ -77,5 +88,15 @@ if (process.argv[2] === "--child") {
         },
     );
 } else if (require.main === module) {
-    process.exit(main());
+    const status = main();
+    if (status !== 0) {
+        process.exit(status);
+    }
+    printCriticalPaths().then(
+        () => process.exit(0),
+        (err) => {
+            console.error(err instanceof Error ? err.message : err);
+            process.exit(1);
+        },
+    );
 }

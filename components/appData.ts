@@ -8,7 +8,7 @@ import * as k8s from "@pulumi/kubernetes";
 import type { AppConfig } from "./config/platform";
 import type { RedisMode } from "./config/redis";
 import { assembleEnv, contractKeys } from "./envContract";
-import type { DataService, SecretSyncer, VaultWriter } from "./interfaces";
+import type { DataService, SecretStoreRef, SecretSyncer, VaultWriter } from "./interfaces";
 import { bundleSecretName } from "./vault/secretNames";
 import { writeConnectionBundle } from "./vault/credentials";
 import { appSecretAccess } from "./secretSync/spec";
@@ -26,6 +26,8 @@ export interface AppDataArgs {
     /** Where the bundle is stored. */
     readonly vault: VaultWriter;
     readonly secretSync: SecretSyncer;
+    /** The namespace's own store, whose identity may read this application's bundle and nothing else. */
+    readonly store: SecretStoreRef;
     /**
      * Resources after which the bundle's credentials work (database logins, Redis ACL users): the Secret is
      * created after them, so applications never start with a password the server does not know yet. Default: none.
@@ -48,7 +50,7 @@ export class AppData extends pulumi.ComponentResource {
 
         // Throws (before anything is registered for the app) unless each service gives exactly its contract keys.
         const env = assembleEnv(app, args.redisMode, args.postgres.env(app), args.redis.env(app));
-        const bundle = writeConnectionBundle(args.vault, app, env, { parent: this });
+        writeConnectionBundle(args.vault, app, env, { parent: this });
 
         // One entry per contract key, each a property of the one bundle: the Secret holds exactly these keys,
         // and a key missing from the bundle fails the sync instead of silently disappearing from pods.
@@ -62,9 +64,9 @@ export class AppData extends pulumi.ComponentResource {
                     remoteKey: bundleSecretName(app.name),
                     property: key,
                 })),
-                dependsOn: [bundle, ...(args.ready ?? [])],
-                // A rotation writes a new bundle version: the Secret follows in seconds, not at the next refresh.
-                sourceVersions: [bundle.properties.secretUriWithVersion],
+                // The sync also waits for the bundle and carries its version: a rotation reaches the Secret in seconds.
+                dependsOn: args.ready,
+                store: args.store,
             },
             { parent: this },
         );

@@ -15,10 +15,42 @@ export interface VaultWriter {
     /** `https://<vault>.vault.azure.net/` */
     readonly vaultUri: pulumi.Output<string>;
     /**
-     * Stores `value` (marked secret) under `secretName`, after the deployer may write to the vault.
+     * Stores `value` (marked secret) under `secretName` (the vault adds the stack's secret prefix).
      * @param name logical (Pulumi) name of the secret resource
      */
     writeSecret(name: string, args: VaultSecretArgs, opts: pulumi.CustomResourceOptions): keyvault.Secret;
+    /**
+     * Where `secretName` (as given to `writeSecret`) is kept: its Key Vault name and, when this program writes it,
+     * its resource. A name the program does not write (one the operator stores) is taken as it is.
+     */
+    storedSecret(secretName: string): StoredSecret;
+}
+
+/** A Key Vault secret as External Secrets reads it. */
+export interface StoredSecret {
+    /** Its name in the vault (with the stack's prefix). */
+    readonly vaultName: string;
+    /** The secret resource, when this program writes it. */
+    readonly resource?: keyvault.Secret;
+}
+
+/** An identity External Secrets authenticates as, which can be allowed to read single secrets. */
+export interface SecretReader {
+    /** Allows reading `secret` (only that secret); idempotent. The result is what a read must wait for. */
+    grantRead(secret: StoredSecret): pulumi.Resource;
+}
+
+/** A store ExternalSecrets name in `secretStoreRef`, and the identity it reads the vault as. */
+export interface SecretStoreRef {
+    readonly kind: "SecretStore" | "ClusterSecretStore";
+    /** Resolved once the store exists, so ExternalSecrets naming it wait for it. */
+    readonly name: pulumi.Output<string>;
+    readonly reader: SecretReader;
+    /**
+     * Keep the Secrets when their ExternalSecret is deleted or replaced (`creationPolicy: Orphan`): the platform's
+     * retained servers still read them. Application Secrets go with their ExternalSecret (`Owner`).
+     */
+    readonly keepSecrets: boolean;
 }
 
 export interface VaultSecretArgs {
@@ -40,6 +72,7 @@ export interface CredentialSource {
 /** One key of a synced Secret and the Key Vault secret it comes from. */
 export interface SyncedKey {
     readonly secretKey: string;
+    /** The Key Vault secret, named as given to `VaultWriter.writeSecret`. */
     readonly remoteKey: string;
     /** A top-level field of the Key Vault secret's JSON value to take instead of the whole value. Default: none. */
     readonly property?: string;
@@ -51,13 +84,13 @@ export interface SyncedSecretArgs {
     /** Name of the Kubernetes Secret. */
     readonly secretName: string;
     readonly data: readonly SyncedKey[];
-    /** Resources the ExternalSecret waits for (e.g. the Key Vault secrets it reads). */
-    readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
     /**
-     * Versions of the Key Vault secrets read (e.g. `keyvault.Secret` `properties.secretUriWithVersion`): when one
-     * changes, the ExternalSecret changes too and re-syncs at once instead of at its next refresh. Default: none.
+     * Resources the ExternalSecret waits for besides the Key Vault secrets it reads (which it always waits for, and
+     * whose versions it carries, so a new version re-syncs at once instead of at the next refresh). Default: none.
      */
-    readonly sourceVersions?: pulumi.Input<string>[];
+    readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
+    /** The store to read through. Default: the platform's store (the platform namespace only). */
+    readonly store?: SecretStoreRef;
 }
 
 /** Brings Key Vault secrets into namespaces through External Secrets. */

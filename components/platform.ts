@@ -12,10 +12,12 @@ import {
     Credentials,
     ExternalSecretsIdentity,
     KeyVault,
+    appSecretsIdentityName,
     externalSecretsIdentityName,
     platformCredentialIds,
 } from "./vault";
 import type { CredentialSource, VaultWriter } from "./interfaces";
+import { APP_STORE_SERVICE_ACCOUNT } from "./secretSync/spec";
 import { createPostgres } from "./postgres";
 import { Redis } from "./redis";
 import type { LoadedConfig } from "./config";
@@ -25,7 +27,7 @@ export interface PlatformOutputs {
     readonly appNamespaces: Record<string, pulumi.Output<string>>;
     readonly secretStore: pulumi.Output<string>;
     readonly keyVault: { readonly name: pulumi.Output<string>; readonly uri: pulumi.Output<string> };
-    /** Client id of External Secrets' managed identity. */
+    /** Client id of the managed identity External Secrets reads the platform's secrets as. */
     readonly externalSecretsClientId: pulumi.Output<string>;
     /** Host applications reach PostgreSQL at. */
     readonly postgresHost: pulumi.Output<string>;
@@ -57,7 +59,12 @@ export function buildPlatform({ config, kubeconfig }: LoadedConfig): PlatformOut
     };
     const keyVault = new KeyVault(
         "keyvault",
-        { ...azure, config: config.keyVault, protect: config.protect },
+        {
+            ...azure,
+            config: config.keyVault,
+            protect: config.protect,
+            clusterEgressRanges: config.cluster.egressIpRanges,
+        },
         { providers },
     );
     const vault: VaultWriter = keyVault;
@@ -80,6 +87,7 @@ export function buildPlatform({ config, kubeconfig }: LoadedConfig): PlatformOut
             serviceAccountNamespace: config.cluster.externalSecrets.namespace,
             serviceAccountName: config.cluster.externalSecrets.serviceAccountName,
             vaultId: keyVault.vaultId,
+            readsFor: `the ${config.cluster.platformNamespace} namespace`,
         },
         { providers },
     );
@@ -88,11 +96,11 @@ export function buildPlatform({ config, kubeconfig }: LoadedConfig): PlatformOut
         "secret-sync",
         {
             externalSecrets: config.cluster.externalSecrets,
-            vaultUri: vault.vaultUri,
-            identityClientId: identity.clientId,
+            vault,
+            identity: { clientId: identity.clientId, reader: identity },
             tenantId: identity.tenantId,
-            dependsOn: [identity.federation, identity.vaultAccess],
-            namespaces: [config.cluster.platformNamespace, ...config.apps.map((a) => a.namespace)],
+            dependsOn: [identity.federation],
+            platformNamespace: config.cluster.platformNamespace,
         },
         { providers },
     );
@@ -109,15 +117,16 @@ export function buildPlatform({ config, kubeconfig }: LoadedConfig): PlatformOut
         },
         { providers },
     );
-    // Every resource of the data services must wait for their namespace; a transformation on a component reaches
-    // all its children, which component-level `dependsOn` does not.
+    // Every Kubernetes object of the data services must wait for their namespace; a transformation on a component
+    // reaches all its children, which component-level `dependsOn` does not. Azure resources (the Flexible Server,
+    // Key Vault secrets) do not live in it and must not wait for it.
     const inPlatformNamespace: pulumi.ComponentResourceOptions = {
         providers,
         transformations: [
-            ({ props, opts }) => ({
-                props,
-                opts: pulumi.mergeOptions(opts, { dependsOn: [platformNamespace.resource] }),
-            }),
+            ({ type, props, opts }) =>
+                type.startsWith("kubernetes:")
+                    ? { props, opts: pulumi.mergeOptions(opts, { dependsOn: [platformNamespace.resource] }) }
+                    : undefined,
         ],
     };
 
@@ -154,6 +163,25 @@ export function buildPlatform({ config, kubeconfig }: LoadedConfig): PlatformOut
     for (const app of config.apps) {
         const ns = new DataNamespace(`app-${app.name}`, appNamespaceArgs(app, config.protect), { providers });
         appNamespaces[app.name] = ns.namespace;
+        // The namespace's own store and identity: it can read this application's bundle and nothing else.
+        const appIdentity = new ExternalSecretsIdentity(
+            `eso-identity-${app.name}`,
+            {
+                ...azure,
+                identityName: appSecretsIdentityName(config.keyVault.name, app.name),
+                oidcIssuerUrl: cluster.oidcIssuerUrl,
+                serviceAccountNamespace: app.namespace,
+                serviceAccountName: APP_STORE_SERVICE_ACCOUNT,
+                vaultId: keyVault.vaultId,
+                readsFor: `application ${app.name}`,
+            },
+            { providers },
+        );
+        const store = secretSync.namespaceStore(`app-${app.name}-secrets`, {
+            namespace: ns.namespace,
+            identity: { clientId: appIdentity.clientId, reader: appIdentity },
+            dependsOn: [appIdentity.federation],
+        });
         // The app's contract (checked against components/contract.ts), its Key Vault bundle, Secret and access.
         new AppData(
             `app-${app.name}`,
@@ -165,6 +193,7 @@ export function buildPlatform({ config, kubeconfig }: LoadedConfig): PlatformOut
                 redis,
                 vault,
                 secretSync,
+                store,
                 ready: postgres.ready,
             },
             { providers },
@@ -179,7 +208,7 @@ export function buildPlatform({ config, kubeconfig }: LoadedConfig): PlatformOut
         externalSecretsClientId: identity.clientId,
         postgresHost: postgres.endpoint.host,
         credentialSecretNames: Object.fromEntries(
-            platformCredentialIds(config).map((id) => [id, credentials.secretName(id)]),
+            platformCredentialIds(config).map((id) => [id, vault.storedSecret(credentials.secretName(id)).vaultName]),
         ),
     };
 }

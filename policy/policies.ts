@@ -2,8 +2,14 @@
 import type { Policies } from "@pulumi/policy";
 import { azurePolicies } from "./rules/azure";
 import { kubernetesPolicies } from "./rules/kubernetes";
+import { secretAccessPolicies } from "./rules/secretAccess";
 import { stackPolicies } from "./rules/stack";
 
 export const PACK_NAME = "data-platform";
 
-export const allPolicies: Policies = [...kubernetesPolicies, ...azurePolicies, ...stackPolicies];
+export const allPolicies: Policies = [
+    ...kubernetesPolicies,
+    ...azurePolicies,
+    ...secretAccessPolicies,
+    ...stackPolicies,
+];

@@ -66,6 +66,7 @@ describe("config.schema.json (the stack files' JSON Schema)", () => {
                     "data-platform:keyVault": {
                         publicNetworkAccess: true,
                         existingVaultId: "/SUBSCRIPTIONS/s/resourcegroups/rg/providers/microsoft.keyvault/vaults/kv-a",
+                        secretPrefix: "dev",
                     },
                 },
                 true,

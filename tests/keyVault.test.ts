@@ -4,13 +4,17 @@ import { KEY_VAULT_NAME } from "../components/config/names";
 import {
     KEY_VAULT_ROLES,
     adoptionProblem,
+    appSecretsIdentityName,
     externalSecretsIdentityName,
     parseVaultId,
+    prefixedSecretName,
     roleAssignmentName,
+    secretScope,
 } from "../components/vault";
+import { APP_STORE_SERVICE_ACCOUNT } from "../components/secretSync/spec";
 import { MOCK_DEPLOYER_OBJECT_ID, MOCK_SUBSCRIPTION_ID, MOCK_TENANT_ID } from "../engine/answers";
 import type { RecordedResource, RunResult } from "../engine/mockEngine";
-import { keyVaultOverride, parseStack, problemLines } from "./support/config";
+import { keyVaultOverride, parseStack, problemLines, sectionOverride } from "./support/config";
 import { STACKS, byName, byType, runStack } from "./support/program";
 
 const VAULT = "azure-native:keyvault:Vault";
@@ -30,12 +34,12 @@ function roleDefinition(guid: string): string {
     return `/subscriptions/${MOCK_SUBSCRIPTION_ID}/providers/Microsoft.Authorization/roleDefinitions/${guid}`;
 }
 
-function assignments(result: RunResult): { officer: RecordedResource; user: RecordedResource } {
-    return {
-        officer: byName(result, ROLE_ASSIGNMENT, "keyvault-deployer-officer"),
-        user: byName(result, ROLE_ASSIGNMENT, "eso-identity-vault-secrets-user"),
-    };
+/** The identity a role assignment grants to (by principal id). */
+function grantee(result: RunResult, ra: RecordedResource): RecordedResource | undefined {
+    return byType(result, IDENTITY).find((i) => i.outputs.principalId === ra.inputs.principalId);
 }
+
+const ADOPTED = `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/rg-shared-secrets/providers/Microsoft.KeyVault/vaults/kv-shared-dev`;
 
 describe("Key Vault", () => {
     for (const stack of STACKS) {
@@ -64,9 +68,11 @@ describe("Key Vault", () => {
                     assert.strictEqual(p.publicNetworkAccess, "Enabled");
                     assert.deepStrictEqual(
                         p.networkAcls.ipRules,
-                        config.keyVault.allowedIpRanges.map((value) => ({ value })),
+                        [...config.cluster.egressIpRanges, ...config.keyVault.allowedIpRanges].map((value) => ({
+                            value,
+                        })),
                     );
-                    assert.ok(config.keyVault.allowedIpRanges.length > 0, "the dev stack file admits its ranges");
+                    assert.ok(config.cluster.egressIpRanges.length > 0, "the dev stack file admits the cluster");
                 }
                 assert.deepStrictEqual(vault.inputs.tags, config.azure.tags);
                 assert.strictEqual(vault.options.protect, config.protect);
@@ -74,72 +80,75 @@ describe("Key Vault", () => {
                 assert.match(vault.provider ?? "", /\$pulumi:providers:azure-native::azure::/);
             });
 
-            it("scopes both role assignments to the vault with the built-in role ids of the deploying subscription", async () => {
+            it("grants only Secrets User, each on one secret, to External Secrets' identities as service principals", async () => {
                 const result = await runStack(stack);
                 const [vault] = byType(result, VAULT);
-                const identity = byType(result, IDENTITY)[0];
-                const { officer, user } = assignments(result);
-                assert.strictEqual(byType(result, ROLE_ASSIGNMENT).length, 2);
-
-                assert.strictEqual(officer.inputs.scope, vault.id);
-                assert.strictEqual(officer.inputs.principalId, MOCK_DEPLOYER_OBJECT_ID);
-                assert.strictEqual(
-                    officer.inputs.roleDefinitionId,
-                    roleDefinition("b86a8fe4-44ce-4948-aee5-eccb2c155cd7"),
-                );
-                assert.strictEqual(
-                    officer.inputs.roleAssignmentName,
-                    roleAssignmentName(vault.id as string, MOCK_DEPLOYER_OBJECT_ID, KEY_VAULT_ROLES.secretsOfficer),
-                );
-
-                assert.strictEqual(user.inputs.scope, vault.id);
-                assert.strictEqual(user.inputs.principalId, identity.outputs.principalId);
-                assert.strictEqual(user.inputs.principalType, "ServicePrincipal");
-                assert.strictEqual(
-                    user.inputs.roleDefinitionId,
-                    roleDefinition("4633458b-17de-408a-b874-0445c86b69e6"),
-                );
-
-                for (const ra of [officer, user]) {
-                    assert.match(
-                        ra.inputs.scope,
-                        /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/Microsoft\.KeyVault\/vaults\/[^/]+$/,
-                        "never RG or subscription scope",
+                const secrets = new Set(byType(result, SECRET).map((s) => s.inputs.secretName as string));
+                const assignments = byType(result, ROLE_ASSIGNMENT);
+                assert.ok(assignments.length > 0);
+                for (const ra of assignments) {
+                    const secretName = String(ra.inputs.scope).slice(`${vault.id}/secrets/`.length);
+                    assert.strictEqual(ra.inputs.scope, secretScope(vault.id as string, secretName), ra.name);
+                    assert.ok(secrets.has(secretName), `${ra.name}: ${secretName} is a secret the program writes`);
+                    const secret = byType(result, SECRET).find((s) => s.inputs.secretName === secretName);
+                    assert.ok(secret && ra.dependencies.includes(secret.urn), `${ra.name} waits for its scope`);
+                    assert.strictEqual(ra.inputs.principalType, "ServicePrincipal", ra.name);
+                    assert.ok(grantee(result, ra), `${ra.name} grants to one of External Secrets' identities`);
+                    assert.notStrictEqual(ra.inputs.principalId, MOCK_DEPLOYER_OBJECT_ID, ra.name);
+                    assert.strictEqual(ra.inputs.roleDefinitionId, roleDefinition(KEY_VAULT_ROLES.secretsUser));
+                    assert.strictEqual(
+                        ra.inputs.roleAssignmentName,
+                        roleAssignmentName(ra.inputs.scope, ra.inputs.principalId, KEY_VAULT_ROLES.secretsUser),
                     );
                     assert.match(
                         ra.inputs.roleAssignmentName,
                         /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
                     );
                 }
+                assert.strictEqual(KEY_VAULT_ROLES.secretsUser, "4633458b-17de-408a-b874-0445c86b69e6");
             });
 
-            it("federates the identity with the External Secrets service account", async () => {
+            it("federates the platform identity with the operator's account, each app's with its namespace's store account", async () => {
                 const result = await runStack(stack);
                 const config = parseStack(stack);
-                const [identity] = byType(result, IDENTITY);
-                const [fic] = byType(result, FEDERATION);
                 const eso = config.cluster.externalSecrets;
-                assert.strictEqual(identity.inputs.resourceName, externalSecretsIdentityName(config.keyVault.name));
-                assert.strictEqual(identity.inputs.resourceGroupName, config.azure.resourceGroupName);
-                assert.strictEqual(fic.inputs.resourceName, identity.inputs.resourceName);
-                assert.strictEqual(fic.inputs.issuer, result.outputs.oidcIssuerUrl);
-                assert.match(fic.inputs.issuer, /^https:\/\//);
-                assert.strictEqual(
-                    fic.inputs.subject,
-                    `system:serviceaccount:${eso.namespace}:${eso.serviceAccountName}`,
-                );
-                assert.deepStrictEqual(fic.inputs.audiences, ["api://AzureADTokenExchange"]);
+                const expected = [
+                    {
+                        name: "eso-identity",
+                        identity: externalSecretsIdentityName(config.keyVault.name),
+                        subject: `system:serviceaccount:${eso.namespace}:${eso.serviceAccountName}`,
+                    },
+                    ...config.apps.map((app) => ({
+                        name: `eso-identity-${app.name}`,
+                        identity: appSecretsIdentityName(config.keyVault.name, app.name),
+                        subject: `system:serviceaccount:${app.namespace}:${APP_STORE_SERVICE_ACCOUNT}`,
+                    })),
+                ];
+                assert.strictEqual(byType(result, IDENTITY).length, expected.length);
+                for (const e of expected) {
+                    const identity = byName(result, IDENTITY, `${e.name}-uami`);
+                    const fic = byName(result, FEDERATION, `${e.name}-fic`);
+                    assert.strictEqual(identity.inputs.resourceName, e.identity);
+                    assert.strictEqual(identity.inputs.resourceGroupName, config.azure.resourceGroupName);
+                    assert.strictEqual(fic.inputs.resourceName, identity.inputs.resourceName);
+                    assert.strictEqual(fic.inputs.issuer, result.outputs.oidcIssuerUrl);
+                    assert.match(fic.inputs.issuer, /^https:\/\//);
+                    assert.strictEqual(fic.inputs.subject, e.subject);
+                    assert.deepStrictEqual(fic.inputs.audiences, ["api://AzureADTokenExchange"]);
+                }
             });
 
-            it("makes every Key Vault secret wait for the deployer's Secrets Officer assignment", async () => {
+            it("gives the deployer no role: secrets are written through ARM and retained on delete", async () => {
                 const result = await runStack(stack);
-                const { officer } = assignments(result);
+                for (const ra of byType(result, ROLE_ASSIGNMENT)) {
+                    assert.notStrictEqual(ra.inputs.principalId, MOCK_DEPLOYER_OBJECT_ID, ra.name);
+                }
                 const secrets = byType(result, SECRET);
                 assert.ok(secrets.length > 0);
                 for (const secret of secrets) {
                     assert.ok(
-                        secret.dependencies.includes(officer.urn),
-                        `${secret.name} does not wait for ${officer.name}`,
+                        secret.dependencies.every((urn) => !urn.includes("RoleAssignment")),
+                        `${secret.name} waits for a role assignment`,
                     );
                     assert.strictEqual(secret.options.retainOnDelete, true, secret.name);
                     assert.match(secret.provider ?? "", /\$pulumi:providers:azure-native::azure::/, secret.name);
@@ -149,7 +158,7 @@ describe("Key Vault", () => {
             it("exports vault name and URI, the identity's client id and the secret names, no values", async () => {
                 const result = await runStack(stack);
                 const [vault] = byType(result, VAULT);
-                const [identity] = byType(result, IDENTITY);
+                const identity = byName(result, IDENTITY, "eso-identity-uami");
                 assert.strictEqual(result.outputs.keyVault.name, vault.inputs.vaultName);
                 assert.strictEqual(result.outputs.keyVault.uri, `https://${vault.inputs.vaultName}.vault.azure.net/`);
                 assert.strictEqual(result.outputs.externalSecretsClientId, identity.outputs.clientId);
@@ -198,25 +207,64 @@ describe("Key Vault", () => {
         assert.strictEqual(vault.inputs.properties.enableRbacAuthorization, true);
     });
 
-    it("adopts an existing vault by id: no vault created, secrets and role assignments target the adopted one", async () => {
-        const existing = `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/rg-shared-secrets/providers/Microsoft.KeyVault/vaults/kv-shared-dev`;
-        const result = await runStack("dev", keyVaultOverride("dev", { existingVaultId: existing }));
+    it("adopts an existing vault by id: no vault created, prefixed secrets, role assignments on its secrets", async () => {
+        const result = await runStack(
+            "dev",
+            keyVaultOverride("dev", { existingVaultId: ADOPTED, secretPrefix: "dev" }),
+        );
         assert.strictEqual(byType(result, VAULT).length, 0);
         const lookup = result.invokes.find((i) => i.token === "azure-native:keyvault:getVault");
         assert.deepStrictEqual(lookup?.inputs, { resourceGroupName: "rg-shared-secrets", vaultName: "kv-shared-dev" });
-        for (const ra of byType(result, ROLE_ASSIGNMENT)) {
-            assert.strictEqual(ra.inputs.scope, existing, ra.name);
-        }
         const secrets = byType(result, SECRET);
         assert.ok(secrets.length > 0);
         for (const secret of secrets) {
             assert.strictEqual(secret.inputs.vaultName, "kv-shared-dev");
             assert.strictEqual(secret.inputs.resourceGroupName, "rg-shared-secrets");
+            assert.match(secret.inputs.secretName, /^dev-/, secret.name);
         }
+        const names = new Set(secrets.map((s) => s.inputs.secretName));
+        for (const ra of byType(result, ROLE_ASSIGNMENT)) {
+            assert.ok(String(ra.inputs.scope).startsWith(`${ADOPTED}/secrets/dev-`), ra.name);
+            assert.ok(names.has(String(ra.inputs.scope).slice(`${ADOPTED}/secrets/`.length)), ra.name);
+        }
+        for (const es of byType(result, "kubernetes:external-secrets.io/v1:ExternalSecret")) {
+            for (const d of es.inputs.spec.data) {
+                assert.ok(names.has(d.remoteRef.key), `${es.name} reads ${d.remoteRef.key}, which the stack writes`);
+            }
+        }
+        assert.deepStrictEqual(
+            Object.values(result.outputs.credentialSecretNames).every((n) => String(n).startsWith("dev-")),
+            true,
+        );
         assert.deepStrictEqual(result.outputs.keyVault, {
             name: "kv-shared-dev",
             uri: "https://kv-shared-dev.vault.azure.net/",
         });
+    });
+
+    it("keeps the secret names of a stack with its own vault (no prefix), and of an adopting stack that says so", async () => {
+        for (const stack of STACKS) {
+            const result = await runStack(stack);
+            const credentials = byName(result, "data-platform:credentials:Credentials", "credentials");
+            for (const secret of byType(result, SECRET).filter((s) => s.parent === credentials.urn)) {
+                assert.strictEqual(
+                    secret.inputs.secretName,
+                    secret.name.slice("credentials-".length).replace(/-kv$/, ""),
+                );
+            }
+            assert.ok(
+                byType(result, SECRET).some((s) => s.inputs.secretName === "pg-admin"),
+                stack,
+            );
+        }
+        const legacy = await runStack("dev", keyVaultOverride("dev", { existingVaultId: ADOPTED, secretPrefix: "" }));
+        const plain = await runStack("dev");
+        assert.deepStrictEqual(
+            byType(legacy, SECRET).map((s) => s.inputs.secretName),
+            byType(plain, SECRET).map((s) => s.inputs.secretName),
+        );
+        assert.strictEqual(prefixedSecretName("", "pg-admin"), "pg-admin");
+        assert.strictEqual(prefixedSecretName("team-a", "pg-admin"), "team-a-pg-admin");
     });
 
     it("adopts only an RBAC vault of the deploying subscription", () => {
@@ -355,12 +403,15 @@ describe("Key Vault", () => {
                 "data-platform:keyVault.privateEndpoint",
                 /private endpoint .* while publicNetworkAccess is false/,
             );
-            const adopted = `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv-shared`;
             assert.doesNotThrow(
                 () =>
                     parseStack(
                         "prod",
-                        keyVaultOverride("prod", { privateEndpoint: undefined, existingVaultId: adopted }),
+                        keyVaultOverride("prod", {
+                            privateEndpoint: undefined,
+                            existingVaultId: ADOPTED,
+                            secretPrefix: "prod",
+                        }),
                     ),
                 "an adopted vault's network is its owner's",
             );
@@ -369,6 +420,45 @@ describe("Key Vault", () => {
                 { privateEndpoint: { subnetId: "snet", privateDnsZoneId: "zone" } },
                 "data-platform:keyVault.privateEndpoint.privateDnsZoneId",
                 /privatelink\.vaultcore\.azure\.net/,
+            );
+        });
+
+        it("refuses an adopted vault without a secret prefix, and prefixes Key Vault refuses", () => {
+            assertRefused(
+                "prod",
+                { existingVaultId: ADOPTED },
+                "data-platform:keyVault.secretPrefix",
+                /a prefix unique to this stack among the users of keyVault\.existingVaultId/,
+            );
+            for (const secretPrefix of ["9a", "a_b", "a--b", "a-", "x".repeat(49)]) {
+                assertRefused(
+                    "prod",
+                    { existingVaultId: ADOPTED, secretPrefix },
+                    "data-platform:keyVault.secretPrefix",
+                    /letters, digits and single dashes|to 48/,
+                );
+            }
+            assert.strictEqual(
+                parseStack("prod", keyVaultOverride("prod", { existingVaultId: ADOPTED, secretPrefix: "prod" }))
+                    .keyVault.secretPrefix,
+                "prod",
+            );
+            assert.strictEqual(parseStack("prod").keyVault.secretPrefix, undefined, "own vault: no prefix");
+        });
+
+        it("refuses a public vault that does not admit the cluster it serves", () => {
+            const noEgress = sectionOverride("dev", "cluster", { egressIpRanges: [] });
+            const lines = problemLines("dev", noEgress);
+            const line = lines.find((l) => l.startsWith("data-platform:cluster.egressIpRanges: "));
+            assert.ok(line, lines.join("\n"));
+            assert.match(line, /cluster's outbound addresses while keyVault\.publicNetworkAccess is true/);
+            assert.match(line, /keyVault\.privateEndpoint/);
+            // A private endpoint is the cluster's way in, whatever the public firewall says.
+            assert.doesNotThrow(() =>
+                parseStack("dev", {
+                    ...noEgress,
+                    ...keyVaultOverride("dev", { privateEndpoint: parseStack("prod").keyVault.privateEndpoint }),
+                }),
             );
         });
 

@@ -390,6 +390,65 @@ const VARIANTS: Variant[] = [
             /grants Key Vault Secrets User to .* on "\/subscriptions\/[^"]+\/resourceGroups\/rg-data-platform-prod"; scope it to the vault/,
     },
     {
+        name: "the platform's store also usable in an application namespace",
+        policy: "eso-secret-reach-disjoint",
+        stack: "prod",
+        breakIt: (r) =>
+            edit(r, ofType("kubernetes:external-secrets.io/v1:ClusterSecretStore"), (p) => {
+                p.spec.conditions = [{ namespaces: ["data-platform", "orders"] }];
+            }),
+        message: /Key Vault secret pg-admin is readable through External Secrets from namespaces data-platform, orders/,
+    },
+    {
+        name: "an application's reader on the whole vault",
+        policy: "keyvault-secret-reader-per-secret",
+        stack: "dev",
+        breakIt: (r) =>
+            edit(
+                r,
+                (x) =>
+                    x.type === "azure-native:authorization:RoleAssignment" && x.name.startsWith("eso-identity-orders"),
+                (p) => {
+                    p.scope = String(p.scope).replace(/\/secrets\/[^/]+$/, "");
+                },
+            ),
+        message: /grants Key Vault Secrets User on "\/subscriptions\/.*\/vaults\/[^/"]+"; scope it to one secret/,
+    },
+    {
+        name: "External Secrets write rights aggregated to edit",
+        policy: "eso-not-aggregated-to-edit",
+        stack: "dev",
+        breakIt: (r) =>
+            edit(
+                r,
+                (x) => x.type === "kubernetes:helm.sh/v3:Release" && x.inputs.chart === "external-secrets",
+                (p) => {
+                    p.values.rbac = { ...p.values.rbac, aggregateToEdit: true };
+                },
+            ),
+        message: /leaves rbac\.aggregateToEdit on/,
+    },
+    {
+        name: "a role assignment for a user (azure-native's default type)",
+        policy: "role-assignment-service-principal",
+        stack: "prod",
+        breakIt: (r) =>
+            edit(r, ofType("azure-native:authorization:RoleAssignment"), (p) => {
+                p.principalType = "User";
+            }),
+        message: /has principalType "User"; only managed identities/,
+    },
+    {
+        name: "a public dev vault that admits no one",
+        policy: "keyvault-public-admits-cluster",
+        stack: "dev",
+        breakIt: (r) =>
+            edit(r, ofType("azure-native:keyvault:Vault"), (p) => {
+                p.properties.networkAcls.ipRules = [];
+            }),
+        message: /is public, denies by default and lists no address, network or private endpoint/,
+    },
+    {
         name: "an unprotected production vault",
         policy: "stateful-resources-protected",
         stack: "prod",

@@ -422,6 +422,7 @@ const doubles = (): { vault: VaultWriter; credentials: CredentialSource; secretS
                 },
                 opts,
             ),
+        storedSecret: (secretName) => ({ vaultName: secretName }),
     },
     credentials: { password: (id) => pulumi.secret(testPassword(id)), secretName: (id) => id },
     secretSync: {

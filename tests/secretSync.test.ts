@@ -9,14 +9,18 @@ import { PlatformConfig } from "../components/config";
 import { contractKeys } from "../components/envContract";
 import { bundleSecretName, serviceAccountSubject } from "../components/vault";
 import {
+    APP_STORE_SERVICE_ACCOUNT,
     ESO_API_VERSION,
     ESO_CHART,
+    SOURCE_VERSIONS_ANNOTATION,
     servesEsoV1,
+    sourceVersionsDigest,
     STORE_NAME,
     WORKLOAD_IDENTITY_CLIENT_ID,
     WORKLOAD_IDENTITY_USE,
 } from "../components/secretSync/spec";
 import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
 import { SecretSync } from "../components/secretSync/secretSync";
 import type { RecordedResource, RunResult } from "../engine/mockEngine";
 import { runProgram } from "../engine/mockEngine";
@@ -24,9 +28,12 @@ import { loadStackConfig } from "../engine/stackConfig";
 import { parseStack } from "./support/config";
 import { SCHEMAS_DIR, validateAgainstCrd } from "./support/crdSchemas";
 import { EXTERNAL_SECRET, vaultContents } from "./support/esoOperator";
-import { STACKS, byType, runStack } from "./support/program";
+import { STACKS, byName, byType, runStack } from "./support/program";
+import { WHOLE_VAULT, namespacesOf, secretReach } from "../policy/lib/secretReach";
 
 const STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore";
+const APP_STORE = "kubernetes:external-secrets.io/v1:SecretStore";
+const KV_SECRET = "azure-native:keyvault:Secret";
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role";
 const ROLE_BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding";
@@ -107,7 +114,12 @@ for (const stack of STACKS) {
                 { annotations: { "helm.sh/resource-policy": "keep" } },
                 "CRDs (and so every synced Secret) survive an uninstall",
             );
-            const identity = only(result, UAMI);
+            assert.deepEqual(
+                release.inputs.values.rbac,
+                { aggregateToEdit: false, aggregateToAdmin: false },
+                "the built-in edit and admin roles get no ExternalSecret or store rights",
+            );
+            const identity = byName(result, UAMI, "eso-identity-uami");
             assert.deepEqual(release.inputs.values.serviceAccount, {
                 create: true,
                 name: eso.serviceAccountName,
@@ -116,12 +128,12 @@ for (const stack of STACKS) {
             assert.deepEqual(release.inputs.values.podLabels, { [WORKLOAD_IDENTITY_USE]: "true" });
             // The identity trusts exactly the service account the chart creates and the store names.
             assert.equal(
-                only(result, FIC).inputs.subject,
+                byName(result, FIC, "eso-identity-fic").inputs.subject,
                 serviceAccountSubject(eso.namespace, eso.serviceAccountName),
             );
         });
 
-        it("has one ClusterSecretStore: the vault through workload identity, limited to the platform's namespaces", () => {
+        it("has one ClusterSecretStore for the platform namespace only, through workload identity", () => {
             const store = only(result, STORE);
             const vault = only(result, "azure-native:keyvault:Vault");
             const eso = config.cluster.externalSecrets;
@@ -130,53 +142,148 @@ for (const stack of STACKS) {
                 azurekv: {
                     authType: "WorkloadIdentity",
                     vaultUrl: vault.outputs.properties.vaultUri,
-                    tenantId: only(result, UAMI).outputs.tenantId,
+                    tenantId: byName(result, UAMI, "eso-identity-uami").outputs.tenantId,
                     serviceAccountRef: { name: eso.serviceAccountName, namespace: eso.namespace },
                 },
             });
-            const expected = [config.cluster.platformNamespace, ...config.apps.map((a) => a.namespace)].sort();
-            assert.deepEqual(store.inputs.spec.conditions, [{ namespaces: expected }]);
+            assert.deepEqual(store.inputs.spec.conditions, [{ namespaces: [config.cluster.platformNamespace] }]);
         });
 
-        it("creates custom resources only after the operator, and the store only after its identity can read the vault", () => {
+        it("gives each application namespace its own SecretStore, reading as that namespace's account and identity", () => {
+            const stores = byType(result, APP_STORE);
+            assert.deepEqual(
+                stores.map((s) => s.inputs.metadata.namespace).sort(),
+                config.apps.map((a) => a.namespace).sort(),
+            );
+            const vault = only(result, "azure-native:keyvault:Vault");
+            for (const app of config.apps) {
+                const store = byName(result, APP_STORE, `app-${app.name}-secrets-store`);
+                const identity = byName(result, UAMI, `eso-identity-${app.name}-uami`);
+                assert.deepEqual(store.inputs.metadata.namespace, app.namespace);
+                assert.deepEqual(store.inputs.spec.provider, {
+                    azurekv: {
+                        authType: "WorkloadIdentity",
+                        vaultUrl: vault.outputs.properties.vaultUri,
+                        tenantId: identity.outputs.tenantId,
+                        serviceAccountRef: { name: APP_STORE_SERVICE_ACCOUNT },
+                    },
+                });
+                const account = byName(result, "kubernetes:core/v1:ServiceAccount", `app-${app.name}-secrets-sa`);
+                assert.deepEqual(account.inputs.metadata.namespace, app.namespace);
+                assert.deepEqual(account.inputs.metadata.annotations, {
+                    [WORKLOAD_IDENTITY_CLIENT_ID]: identity.outputs.clientId,
+                });
+                assert.equal(account.inputs.automountServiceAccountToken, false);
+                assert.ok(
+                    !app.serviceAccounts.includes(APP_STORE_SERVICE_ACCOUNT),
+                    "not one of the app's own accounts",
+                );
+                const fic = byName(result, FIC, `eso-identity-${app.name}-fic`);
+                assert.equal(fic.inputs.subject, serviceAccountSubject(app.namespace, APP_STORE_SERVICE_ACCOUNT));
+                assert.ok(store.dependencies.includes(fic.urn), `${app.name}: the store waits for its federation`);
+                assert.ok(store.dependencies.includes(esoRelease(result).urn), `${app.name}: and for the chart`);
+                assert.ok(store.dependencies.includes(account.urn), `${app.name}: and for its account`);
+            }
+        });
+
+        it("lets every namespace reach exactly its own vault secrets through the stores usable there", () => {
+            const graph = result.resources.map((r) => ({ type: r.type, name: r.name, props: r.outputs }));
+            const reach = secretReach(graph);
+            const readIn = (ns: string) =>
+                new Set(
+                    externalSecretsIn(result, ns).flatMap((es) =>
+                        (es.inputs.spec.data as { remoteRef: { key: string } }[]).map((d) => d.remoteRef.key),
+                    ),
+                );
+            const bundles = new Set(config.apps.map((a) => bundleSecretName(a.name)));
+            const own = new Map<string, Set<string>>(namespacesOf(graph).map((ns) => [ns, new Set<string>()]));
+            for (const app of config.apps) {
+                own.set(app.namespace, new Set([bundleSecretName(app.name)]));
+            }
+            const platform = readIn(config.cluster.platformNamespace);
+            assert.ok(platform.size > 0 && [...platform].every((s) => !bundles.has(s)), "the platform reads no bundle");
+            own.set(config.cluster.platformNamespace, platform);
+            assert.deepEqual(
+                new Map([...reach].map(([ns, secrets]) => [ns, [...secrets].sort()])),
+                new Map([...own].map(([ns, secrets]) => [ns, [...secrets].sort()])),
+            );
+            assert.ok(
+                [...reach.values()].every((s) => !s.has(WHOLE_VAULT)),
+                "no namespace reaches the whole vault",
+            );
+            console.log(
+                `      ${stack}: ${[...reach].map(([ns, s]) => `${ns} reaches ${s.size}`).join(", ")} vault secrets`,
+            );
+        });
+
+        it("creates custom resources only after the operator, and each store only after its identity's federation", () => {
             const release = esoRelease(result);
             const store = only(result, STORE);
             assert.ok(store.dependencies.includes(release.urn), "store waits for the chart (CRDs, webhook)");
-            assert.ok(store.dependencies.includes(only(result, FIC).urn), "store waits for the federated credential");
-            const vaultAccess = byType(result, "azure-native:authorization:RoleAssignment").find((r) =>
-                r.name.includes("vault-secrets-user"),
-            );
             assert.ok(
-                vaultAccess && store.dependencies.includes(vaultAccess.urn),
-                "store waits for the vault role assignment",
+                store.dependencies.includes(byName(result, FIC, "eso-identity-fic").urn),
+                "store waits for the federated credential",
             );
+            const stores = [store, ...byType(result, APP_STORE)];
             for (const es of byType(result, EXTERNAL_SECRET)) {
-                assert.ok(es.dependencies.includes(store.urn), `${es.name} waits for the store`);
+                const named = stores.filter(
+                    (s) =>
+                        s.type.endsWith(`:${es.inputs.spec.secretStoreRef.kind}`) &&
+                        (s.type === STORE || s.inputs.metadata.namespace === es.inputs.metadata.namespace),
+                );
+                assert.equal(named.length, 1, `${es.name} names one store`);
+                assert.ok(es.dependencies.includes(named[0].urn), `${es.name} waits for its store`);
             }
         });
 
-        it("keeps every ExternalSecret on the store with Owner/Retain and the configured refresh interval", () => {
+        it("makes every ExternalSecret wait for the vault secrets it reads and their grants, and carry their versions", () => {
+            const secrets = byType(result, KV_SECRET);
+            const grants = byType(result, "azure-native:authorization:RoleAssignment");
             for (const es of byType(result, EXTERNAL_SECRET)) {
+                const read = [
+                    ...new Set((es.inputs.spec.data as { remoteRef: { key: string } }[]).map((d) => d.remoteRef.key)),
+                ];
+                const sources = read.map(
+                    (key) =>
+                        secrets.find((s) => s.inputs.secretName === key) ??
+                        assert.fail(`${es.name}: ${key} is not written`),
+                );
+                for (const source of sources) {
+                    assert.ok(es.dependencies.includes(source.urn), `${es.name} waits for ${source.name}`);
+                    const grant = grants.find(
+                        (g) =>
+                            String(g.inputs.scope).endsWith(`/secrets/${source.inputs.secretName}`) &&
+                            es.dependencies.includes(g.urn),
+                    );
+                    assert.ok(grant, `${es.name} waits for the grant on ${source.inputs.secretName}`);
+                }
+                assert.equal(
+                    es.inputs.metadata.annotations?.[SOURCE_VERSIONS_ANNOTATION],
+                    sourceVersionsDigest(sources.map((s) => s.outputs.properties.secretUriWithVersion)),
+                    `${es.name}: a new version re-syncs at once`,
+                );
+            }
+        });
+
+        it("keeps platform Secrets when their ExternalSecret goes (Orphan), app Secrets go with theirs (Owner)", () => {
+            const appNamespaces = config.apps.map((a) => a.namespace);
+            for (const es of byType(result, EXTERNAL_SECRET)) {
+                const inApp = appNamespaces.includes(es.inputs.metadata.namespace);
                 assert.deepEqual(
                     es.inputs.spec.secretStoreRef,
-                    { kind: "ClusterSecretStore", name: STORE_NAME },
+                    { kind: inApp ? "SecretStore" : "ClusterSecretStore", name: STORE_NAME },
                     es.name,
                 );
                 assert.equal(es.inputs.spec.refreshInterval, config.cluster.externalSecrets.refreshInterval, es.name);
-                assert.equal(es.inputs.spec.target.creationPolicy, "Owner", es.name);
+                assert.equal(es.inputs.spec.target.creationPolicy, inApp ? "Owner" : "Orphan", es.name);
                 assert.equal(es.inputs.spec.target.deletionPolicy, "Retain", es.name);
                 assert.equal(es.inputs.spec.target.name, es.inputs.metadata.name, es.name);
             }
-        });
-
-        it("puts every ExternalSecret in a namespace the store serves", () => {
-            const allowed: string[] = only(result, STORE).inputs.spec.conditions[0].namespaces;
-            for (const es of byType(result, EXTERNAL_SECRET)) {
-                assert.ok(
-                    allowed.includes(es.inputs.metadata.namespace),
-                    `${es.name} in ${es.inputs.metadata.namespace}; the store serves ${allowed.join(", ")}`,
-                );
-            }
+            assert.ok(
+                byType(result, EXTERNAL_SECRET).some(
+                    (es) => es.inputs.metadata.namespace === config.cluster.platformNamespace,
+                ),
+            );
         });
 
         it("reads only Key Vault secrets that the program writes", () => {
@@ -318,7 +425,7 @@ describe("secret sync with an operator installed elsewhere", () => {
         assert.deepEqual(patch.inputs.metadata, {
             name: eso.serviceAccountName,
             namespace: eso.namespace,
-            annotations: { [WORKLOAD_IDENTITY_CLIENT_ID]: only(result, UAMI).outputs.clientId },
+            annotations: { [WORKLOAD_IDENTITY_CLIENT_ID]: byName(result, UAMI, "eso-identity-uami").outputs.clientId },
         });
         assert.ok(only(result, STORE).dependencies.includes(patch.urn), "store waits for the annotation");
         for (const object of esoObjects(result)) {
@@ -336,18 +443,31 @@ describe("SecretSync.syncSecret", () => {
         refreshInterval: "5m",
     };
 
-    it("renders explicit remoteRefs (with and without a JSON property) and adds the given dependencies", async () => {
+    it("renders remoteRefs by vault name (with and without a JSON property), grants them, and adds the given dependencies", async () => {
+        const granted: string[] = [];
         const result = await runProgram({
             stack: "unit",
             config: {},
             secretKeys: [],
             program: () => {
+                const grant = new k8s.core.v1.Namespace("grant", { metadata: { name: "grant" } });
                 const sync = new SecretSync("sync", {
                     externalSecrets: externalSecretsConfig,
-                    vaultUri: "https://dp-unit.vault.azure.net/",
-                    identityClientId: "client",
+                    vault: {
+                        vaultUri: pulumi.output("https://dp-unit.vault.azure.net/"),
+                        storedSecret: (name) => ({ vaultName: `unit-${name}` }),
+                    },
+                    identity: {
+                        clientId: "client",
+                        reader: {
+                            grantRead: (secret) => {
+                                granted.push(secret.vaultName);
+                                return grant;
+                            },
+                        },
+                    },
                     tenantId: "tenant",
-                    namespaces: ["data-platform"],
+                    platformNamespace: "data-platform",
                 });
                 const first = new k8s.core.v1.Namespace("first", { metadata: { name: "first" } });
                 const second = new k8s.core.v1.Namespace("second", { metadata: { name: "second" } });
@@ -359,6 +479,7 @@ describe("SecretSync.syncSecret", () => {
                         data: [
                             { secretKey: "superuser-password", remoteKey: "pg-admin" },
                             { secretKey: "DB_HOST", remoteKey: "app-x-env", property: "DB_HOST" },
+                            { secretKey: "DB_PORT", remoteKey: "app-x-env", property: "DB_PORT" },
                         ],
                         dependsOn: [second],
                     },
@@ -371,14 +492,17 @@ describe("SecretSync.syncSecret", () => {
         assert.deepEqual(es.inputs.spec, {
             refreshInterval: "5m",
             secretStoreRef: { kind: "ClusterSecretStore", name: STORE_NAME },
-            target: { name: "pg-credentials", creationPolicy: "Owner", deletionPolicy: "Retain" },
+            target: { name: "pg-credentials", creationPolicy: "Orphan", deletionPolicy: "Retain" },
             data: [
-                { secretKey: "superuser-password", remoteRef: { key: "pg-admin" } },
-                { secretKey: "DB_HOST", remoteRef: { key: "app-x-env", property: "DB_HOST" } },
+                { secretKey: "superuser-password", remoteRef: { key: "unit-pg-admin" } },
+                { secretKey: "DB_HOST", remoteRef: { key: "unit-app-x-env", property: "DB_HOST" } },
+                { secretKey: "DB_PORT", remoteRef: { key: "unit-app-x-env", property: "DB_PORT" } },
             ],
         });
+        assert.deepEqual(granted, ["unit-pg-admin", "unit-app-x-env"], "one grant per secret read");
+        assert.equal(es.inputs.metadata.annotations, undefined, "no versions of secrets the program does not write");
         assert.deepEqual(validateAgainstCrd(es.inputs), []);
-        for (const name of ["first", "second", "sync-store"]) {
+        for (const name of ["first", "second", "grant", "sync-store"]) {
             const dependency = result.resources.find((r) => r.name === name);
             assert.ok(dependency && es.dependencies.includes(dependency.urn), `waits for ${name}`);
         }

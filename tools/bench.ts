@@ -3,6 +3,7 @@
  * a fresh process (program start-up counts: azure-native is large), and prints resources registered, wall
  * seconds and peak memory. The generated stacks are then compared with their floor: the same registrations
  * replayed flat with the same SDK in a fresh process (engine/flatReplay.ts), and with each other (scale).
+ * Last, the deploy critical path of dev and prod (`tools/criticalPath.ts`).
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -10,6 +11,8 @@ import * as path from "path";
 import { spawnSync } from "child_process";
 import { Registration, registrationsOf, runFlat } from "../engine/flatReplay";
 import { PROJECT, runProgram } from "../engine/mockEngine";
+import { toPlan } from "../engine/plan";
+import { criticalPathRows } from "./criticalPath";
 import { StackConfig, loadStackConfig, mergeConfig } from "../engine/stackConfig";
 import { parseFlags } from "./args";
 
@@ -196,6 +199,15 @@ function main(argv: readonly string[]): number {
     }
 }
 
+/** The critical-path rows of dev and prod, from their plans. */
+async function printCriticalPaths(): Promise<void> {
+    for (const stack of ["dev", "prod"]) {
+        const result = await runProgram({ stack, ...loadStackConfig(stack) });
+        criticalPathRows(stack, toPlan(result)).forEach((r) => console.log(r));
+    }
+    console.log("durations: DEPLOY_DURATIONS in tools/criticalPath.ts (each with its source)");
+}
+
 function runChild(work: Promise<void>): void {
     work.then(
         () => process.exit(0),
@@ -211,5 +223,9 @@ if (process.argv[2] === "--child") {
 } else if (process.argv[2] === "--flat") {
     runChild(measureFlat(process.argv[3]));
 } else if (require.main === module) {
-    process.exit(main(process.argv.slice(2)));
+    const status = main(process.argv.slice(2));
+    if (status !== 0) {
+        process.exit(status);
+    }
+    runChild(printCriticalPaths());
 }

@@ -29,6 +29,15 @@ export function keyVaultSchema(profile: Profile) {
             .describe(
                 "Adopt this existing vault (RBAC authorization on, same subscription) instead of creating one; `name` is then unused.",
             ),
+        secretPrefix: text({
+            pattern: /^([a-zA-Z][a-zA-Z0-9]*(-[a-zA-Z0-9]+)*)?$/,
+            maxLength: 48,
+            allowed: "letters, digits and single dashes, starting with a letter (or empty)",
+        })
+            .optional()
+            .describe(
+                "Prefix (`<prefix>-<name>`) of every secret this stack writes, so stacks sharing an adopted vault never overwrite each other's credentials. Required with `existingVaultId`; unset with a created vault (names unchanged). Changing it moves every secret to a new name.",
+            ),
         sku: choice(["standard", "premium"]).default("standard").describe("Vault SKU."),
         softDeleteRetentionDays: integer(7, 90)
             .default(byProfile(profile, { production: 90, development: 7 }))
@@ -36,10 +45,12 @@ export function keyVaultSchema(profile: Profile) {
         purgeProtection: flag().default(true).describe("Purge protection (irreversible once on)."),
         publicNetworkAccess: flag()
             .default(byProfile(profile, { production: false, development: true }))
-            .describe("Public network access; when on, only `allowedIpRanges` are admitted (default deny)."),
+            .describe(
+                "Public network access; when on, only `cluster.egressIpRanges` and `allowedIpRanges` are admitted (default deny).",
+            ),
         allowedIpRanges: listOf(text({ pattern: IPV4_CIDR, allowed: "an IPv4 address or CIDR range" }))
             .default([])
-            .describe("Addresses admitted through the vault firewall."),
+            .describe("Addresses admitted through the vault firewall besides the cluster's (operators, CI)."),
         privateEndpoint: section({
             subnetId: text({
                 pattern:

@@ -1,6 +1,6 @@
 /** Stack-wide configuration: profile, Azure placement, cluster access and the applications. */
 import type { z } from "zod";
-import { APP_NAME, DNS_LABEL, DURATION, PG_IDENTIFIER, RESOURCE_GROUP } from "./names";
+import { APP_NAME, DNS_LABEL, DURATION, IPV4_CIDR, PG_IDENTIFIER, RESOURCE_GROUP } from "./names";
 import { PROFILES, Profile, byProfile, choice, derived, flag, integer, listOf, mapOf, section, text } from "./fields";
 
 export const profileSchema = choice(PROFILES);
@@ -48,6 +48,11 @@ export function clusterSchema(profile: Profile) {
         platformNamespace: text({ pattern: DNS_LABEL, maxLength: 63 })
             .default("data-platform")
             .describe("Namespace of the platform's own workloads."),
+        egressIpRanges: listOf(text({ pattern: IPV4_CIDR, allowed: "an IPv4 address or CIDR range" }))
+            .default([])
+            .describe(
+                "The cluster's outbound addresses (AKS: `networkProfile.loadBalancerProfile.effectiveOutboundIPs`, or the NAT gateway's); a public Key Vault admits them, since External Secrets calls it from there.",
+            ),
         storageClass: text({ pattern: DNS_LABEL, maxLength: 63 })
             .default("managed-csi-premium")
             .describe("StorageClass for persistent volumes."),

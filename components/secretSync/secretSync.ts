@@ -1,15 +1,24 @@
 /**
- * External Secrets Operator and the one ClusterSecretStore that reads the platform's Key Vault.
+ * External Secrets Operator and its stores: the platform's ClusterSecretStore (the platform namespace only) and one
+ * namespaced SecretStore per application namespace, each reading the vault as its own identity, which is allowed to
+ * read exactly the secrets that store's ExternalSecrets read.
  *
- * Every Secret the platform puts into a namespace (the applications' contract Secrets and the
- * platform's own credentials) is an ExternalSecret against this store, so Key Vault stays the single
- * source of truth and a rotation in the vault reaches every namespace within `refreshInterval`.
+ * Every Secret the platform puts into a namespace is an ExternalSecret, so Key Vault stays the single source of
+ * truth; each carries the versions of the vault secrets it reads, so a new version reaches it at once.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { ExternalSecretsConfig } from "../config/platform";
-import type { SecretSyncer, SyncedSecretArgs } from "../interfaces";
+import type {
+    SecretReader,
+    SecretStoreRef,
+    SecretSyncer,
+    StoredSecret,
+    SyncedSecretArgs,
+    VaultWriter,
+} from "../interfaces";
 import {
+    APP_STORE_SERVICE_ACCOUNT,
     ESO_API_VERSION,
     ESO_CHART,
     ESO_CHART_REPO,
@@ -21,6 +30,7 @@ import {
     clusterSecretStoreSpec,
     externalSecretSpec,
     platformLabels,
+    secretStoreSpec,
     servesEsoV1,
     sourceVersionsDigest,
 } from "./spec";
@@ -28,26 +38,37 @@ import {
 export interface SecretSyncArgs {
     /** Operator settings (install, chart version, namespace, service account, refresh interval). */
     readonly externalSecrets: ExternalSecretsConfig;
-    /** `https://<vault>.vault.azure.net/`, the vault every ExternalSecret reads from. */
-    readonly vaultUri: pulumi.Input<string>;
-    /** Client id of the managed identity federated with the operator's service account. */
-    readonly identityClientId: pulumi.Input<string>;
-    /** Entra tenant of that identity. */
+    /** The vault every ExternalSecret reads from: its URI, and where each secret is stored. */
+    readonly vault: Pick<VaultWriter, "vaultUri" | "storedSecret">;
+    /** The platform store's identity (federated with the operator's service account). */
+    readonly identity: { readonly clientId: pulumi.Input<string>; readonly reader: SecretReader };
+    /** Entra tenant of the identities. */
     readonly tenantId: pulumi.Input<string>;
-    /** The only namespaces allowed to use the store (application namespaces and the platform namespace). */
-    readonly namespaces: readonly string[];
-    /**
-     * What the store needs before it can authenticate (federated credential, vault role assignment).
-     * Default: nothing.
-     */
+    /** The platform namespace: the only one allowed to use the platform's store. */
+    readonly platformNamespace: string;
+    /** What the platform store needs before it can authenticate (its federated credential). Default: nothing. */
     readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
-/** External Secrets Operator (optionally installed here) plus the `ClusterSecretStore` for the vault. */
+/** What `namespaceStore` needs: the namespace and the identity federated with its store's service account. */
+export interface NamespaceStoreArgs {
+    /** The namespace (an output of its namespace resource, so the store waits for it). */
+    readonly namespace: pulumi.Input<string>;
+    readonly identity: { readonly clientId: pulumi.Input<string>; readonly reader: SecretReader };
+    /** What the store needs before it can authenticate (the identity's federated credential). Default: nothing. */
+    readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
+}
+
+/** External Secrets Operator (optionally installed here) plus the stores for the vault. */
 export class SecretSync extends pulumi.ComponentResource implements SecretSyncer {
-    /** Name of the ClusterSecretStore, resolved once the store exists (so users of it wait for it). */
+    /** Name of the platform's ClusterSecretStore, resolved once the store exists (so users of it wait for it). */
     public readonly storeName: pulumi.Output<string>;
     private readonly refreshInterval: string;
+    private readonly platformStore: SecretStoreRef;
+    private readonly vault: SecretSyncArgs["vault"];
+    private readonly tenantId: pulumi.Input<string>;
+    /** The chart (CRDs, webhook) or the annotated operator account: every store waits for it. */
+    private readonly operatorReady: pulumi.Resource;
 
     constructor(name: string, args: SecretSyncArgs, opts?: pulumi.ComponentResourceOptions) {
         const eso = args.externalSecrets;
@@ -63,16 +84,18 @@ export class SecretSync extends pulumi.ComponentResource implements SecretSyncer
                 install: eso.install,
                 chartVersion: eso.chartVersion,
                 namespace: eso.namespace,
-                namespaces: args.namespaces,
+                platformNamespace: args.platformNamespace,
             },
             opts,
         );
         this.refreshInterval = eso.refreshInterval;
+        this.vault = args.vault;
+        this.tenantId = args.tenantId;
 
         const saMetadata = {
             name: eso.serviceAccountName,
             namespace: eso.namespace,
-            annotations: { [WORKLOAD_IDENTITY_CLIENT_ID]: args.identityClientId },
+            annotations: { [WORKLOAD_IDENTITY_CLIENT_ID]: args.identity.clientId },
         };
         let operatorReady: pulumi.Resource;
         if (eso.install) {
@@ -100,6 +123,10 @@ export class SecretSync extends pulumi.ComponentResource implements SecretSyncer
                         crds: { annotations: { "helm.sh/resource-policy": "keep" } },
                         serviceAccount: { create: true, name: saMetadata.name, annotations: saMetadata.annotations },
                         podLabels: { [WORKLOAD_IDENTITY_USE]: "true" },
+                        // The chart adds create/patch on ExternalSecrets and stores to the built-in `edit` and `admin`
+                        // roles by default: anyone with `edit` in a namespace could then sync what its store reads.
+                        // Only this program writes ESO objects (chart 2.9.0 values.yaml `rbac.aggregateTo*`).
+                        rbac: { aggregateToEdit: false, aggregateToAdmin: false },
                     },
                 },
                 { parent: this },
@@ -120,28 +147,79 @@ export class SecretSync extends pulumi.ComponentResource implements SecretSyncer
                 kind: "ClusterSecretStore",
                 metadata: { name: STORE_NAME, labels: platformLabels("secret-store") },
                 spec: clusterSecretStoreSpec({
-                    vaultUri: args.vaultUri,
+                    vaultUri: args.vault.vaultUri,
                     tenantId: args.tenantId,
                     serviceAccount: { name: eso.serviceAccountName, namespace: eso.namespace },
-                    namespaces: args.namespaces,
+                    namespaces: [args.platformNamespace],
                 }),
             },
             { parent: this, dependsOn: [operatorReady, ...(args.dependsOn ?? [])] },
         );
+        this.operatorReady = operatorReady;
         this.storeName = store.metadata.name;
+        this.platformStore = {
+            kind: "ClusterSecretStore",
+            name: this.storeName,
+            reader: args.identity.reader,
+            keepSecrets: true,
+        };
 
         this.registerOutputs({ storeName: this.storeName });
     }
 
     /**
-     * An ExternalSecret (named like its Secret) copying each `data` key from its Key Vault secret.
-     * It references the store through the store's output, so it is created after the store.
+     * A namespace's own SecretStore, with the service account its tokens are requested for (annotated with the
+     * identity's client id). Only ExternalSecrets of that namespace can use it, and its identity reads only what they
+     * read.
+     */
+    namespaceStore(name: string, args: NamespaceStoreArgs): SecretStoreRef {
+        const account = new k8s.core.v1.ServiceAccount(
+            `${name}-sa`,
+            {
+                metadata: {
+                    name: APP_STORE_SERVICE_ACCOUNT,
+                    namespace: args.namespace,
+                    labels: platformLabels("secret-store"),
+                    annotations: { [WORKLOAD_IDENTITY_CLIENT_ID]: args.identity.clientId },
+                },
+                // No pod needs this account's API token: ESO requests its tokens through the TokenRequest API.
+                automountServiceAccountToken: false,
+            },
+            { parent: this },
+        );
+        const store = new k8s.apiextensions.CustomResource(
+            `${name}-store`,
+            {
+                apiVersion: ESO_API_VERSION,
+                kind: "SecretStore",
+                metadata: { name: STORE_NAME, namespace: args.namespace, labels: platformLabels("secret-store") },
+                spec: secretStoreSpec({
+                    vaultUri: this.vault.vaultUri,
+                    tenantId: this.tenantId,
+                    serviceAccountName: account.metadata.name,
+                }),
+            },
+            { parent: this, dependsOn: [this.operatorReady, ...(args.dependsOn ?? [])] },
+        );
+        return { kind: "SecretStore", name: store.metadata.name, reader: args.identity.reader, keepSecrets: false };
+    }
+
+    /**
+     * An ExternalSecret (named like its Secret) copying each `data` key from its Key Vault secret, through `args.store`
+     * (default: the platform's). The store's identity is allowed to read each of those secrets; the ExternalSecret
+     * waits for the secrets and those grants, and carries the secrets' versions in an annotation: ESO reconciles an
+     * ExternalSecret whose metadata changed at once, so a new version does not wait for the refresh interval.
      */
     syncSecret(
         name: string,
         args: SyncedSecretArgs,
         opts: pulumi.CustomResourceOptions,
     ): k8s.apiextensions.CustomResource {
+        const store = args.store ?? this.platformStore;
+        const sources = new Map(args.data.map((d) => [d.remoteKey, this.vault.storedSecret(d.remoteKey)]));
+        const written = [...sources.values()].flatMap((s) => (s.resource ? [s.resource] : []));
+        const grants = [...sources.values()].map((s) => store.reader.grantRead(s));
+        const versions = written.map((s) => s.properties.secretUriWithVersion);
         return new k8s.apiextensions.CustomResource(
             name,
             {
@@ -153,34 +231,37 @@ export class SecretSync extends pulumi.ComponentResource implements SecretSyncer
                     labels: platformLabels("secret-sync"),
                     // Version URIs name no secret value; unsecret so the digest does not make the whole object secret.
                     annotations:
-                        args.sourceVersions === undefined
+                        versions.length === 0
                             ? undefined
                             : {
                                   [SOURCE_VERSIONS_ANNOTATION]: pulumi.unsecret(
-                                      pulumi.all(args.sourceVersions).apply(sourceVersionsDigest),
+                                      pulumi.all(versions).apply(sourceVersionsDigest),
                                   ),
                               },
                 },
                 spec: externalSecretSpec({
-                    storeName: this.storeName,
+                    store: { kind: store.kind, name: store.name },
                     refreshInterval: this.refreshInterval,
                     secretName: args.secretName,
+                    creationPolicy: store.keepSecrets ? "Orphan" : "Owner",
                     data: args.data.map((d) => ({
                         secretKey: d.secretKey,
-                        remoteRef:
-                            d.property === undefined
-                                ? { key: d.remoteKey }
-                                : { key: d.remoteKey, property: d.property },
+                        remoteRef: {
+                            key: (sources.get(d.remoteKey) as StoredSecret).vaultName,
+                            ...(d.property === undefined ? {} : { property: d.property }),
+                        },
                     })),
                 }),
             },
             {
                 ...opts,
                 // The SDK flattens nested dependsOn values (lists, outputs, promises) when it gathers dependencies.
-                dependsOn:
-                    opts.dependsOn === undefined
-                        ? args.dependsOn
-                        : [opts.dependsOn as pulumi.Input<pulumi.Resource>, ...(args.dependsOn ?? [])],
+                dependsOn: [
+                    ...(opts.dependsOn === undefined ? [] : [opts.dependsOn as pulumi.Input<pulumi.Resource>]),
+                    ...(args.dependsOn ?? []),
+                    ...written,
+                    ...grants,
+                ],
             },
         );
     }

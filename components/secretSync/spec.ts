@@ -19,8 +19,10 @@ export function servesEsoV1(version: string): boolean {
     return differing === -1 || a[differing] > b[differing];
 }
 
-/** Name of the ClusterSecretStore for the platform's vault. */
+/** Name of the platform's ClusterSecretStore and of each application namespace's SecretStore. */
 export const STORE_NAME = "azure-key-vault";
+/** The service account in an application namespace whose tokens its SecretStore exchanges for the app's identity. */
+export const APP_STORE_SERVICE_ACCOUNT = "data-platform-secret-store";
 /** Service account annotation naming the managed identity ESO exchanges the account's token for. */
 export const WORKLOAD_IDENTITY_CLIENT_ID = "azure.workload.identity/client-id";
 /** Pod label that makes the workload identity webhook project the token into the pod. */
@@ -50,29 +52,45 @@ export interface StoreSpecArgs<S> {
     /** Vault URI; may be an unresolved value (`S` is `string` in tests, `pulumi.Input<string>` in the program). */
     readonly vaultUri: S;
     readonly tenantId: S;
-    /** The service account ESO requests a token for; a namespace is required for a ClusterSecretStore. */
-    readonly serviceAccount: { readonly name: string; readonly namespace: string };
-    /** The only namespaces whose ExternalSecrets may use the store. */
-    readonly namespaces: readonly string[];
 }
 
 /**
- * Key Vault via workload identity. The client id comes from the service account's annotation, the tenant
- * from `tenantId` (ESO refuses a tenant given both here and as an annotation). The namespaces are listed by
- * name, not by label: anyone who may label a namespace could otherwise grant it access to every credential.
+ * Key Vault via workload identity, with ESO requesting the token for `serviceAccountRef` itself. The client id
+ * comes from the service account's annotation, the tenant from `tenantId` (ESO refuses a tenant given both here and
+ * as an annotation).
  */
-export function clusterSecretStoreSpec<S>(args: StoreSpecArgs<S>) {
+function azureKeyVault<S>(args: StoreSpecArgs<S>, serviceAccountRef: { name: S | string; namespace?: string }) {
     return {
-        provider: {
-            azurekv: {
-                authType: "WorkloadIdentity",
-                vaultUrl: args.vaultUri,
-                tenantId: args.tenantId,
-                serviceAccountRef: { name: args.serviceAccount.name, namespace: args.serviceAccount.namespace },
-            },
-        },
+        azurekv: { authType: "WorkloadIdentity", vaultUrl: args.vaultUri, tenantId: args.tenantId, serviceAccountRef },
+    };
+}
+
+/**
+ * The platform's store: a ClusterSecretStore usable in the listed namespaces only (by name, not by label: anyone who
+ * may label a namespace could otherwise grant it access), reading as the operator's own service account (a cluster
+ * store needs `serviceAccountRef.namespace`, or it looks the account up in each ExternalSecret's namespace).
+ */
+export function clusterSecretStoreSpec<S>(
+    args: StoreSpecArgs<S> & {
+        readonly serviceAccount: { readonly name: string; readonly namespace: string };
+        readonly namespaces: readonly string[];
+    },
+) {
+    return {
+        provider: azureKeyVault(args, { name: args.serviceAccount.name, namespace: args.serviceAccount.namespace }),
         conditions: [{ namespaces: [...args.namespaces].sort() }],
     };
+}
+
+/**
+ * An application namespace's store: a namespaced SecretStore usable only there, reading as a service account of that
+ * namespace. ESO looks a namespaced store's account up in the store's own namespace and refuses any other
+ * (external-secrets v2.9.0 `runtime/esutils/utils.go` `ValidateReferentServiceAccountSelector`,
+ * `providers/v1/azure/keyvault/keyvault.go` `authorizerForWorkloadIdentity`), so the store gets exactly the identity
+ * federated with that account.
+ */
+export function secretStoreSpec<S>(args: StoreSpecArgs<S> & { readonly serviceAccountName: S }) {
+    return { provider: azureKeyVault(args, { name: args.serviceAccountName }) };
 }
 
 /** One key of the target Secret: a Key Vault secret, or one JSON property of it. */
@@ -82,24 +100,29 @@ export interface RemoteData {
 }
 
 export interface ExternalSecretSpecArgs<S> {
-    readonly storeName: S;
+    readonly store: { readonly kind: "SecretStore" | "ClusterSecretStore"; readonly name: S };
     /** Go duration, e.g. `15m`. */
     readonly refreshInterval: string;
-    /** The Kubernetes Secret written (and owned) by the ExternalSecret. */
+    /** The Kubernetes Secret written by the ExternalSecret. */
     readonly secretName: string;
+    /** `Orphan`: the Secret outlives its ExternalSecret; `Owner`: it is garbage-collected with it. */
+    readonly creationPolicy: "Owner" | "Orphan";
     readonly data: readonly RemoteData[];
 }
 
 /**
- * An ExternalSecret that owns its Secret (`Owner`: the Secret is garbage-collected with it) and keeps the
- * last values if the vault secret disappears (`Retain`), so a vault mistake does not take applications down.
+ * An ExternalSecret that keeps the last values if the vault secret disappears (`deletionPolicy: Retain`), so a
+ * vault mistake does not take applications down. With `Orphan` ESO still creates and updates the Secret, but sets no
+ * ownerReference (external-secrets v2.9.0 `pkg/controllers/externalsecret/externalsecret_controller.go`), so deleting
+ * or replacing the ExternalSecret leaves the Secret to the servers that read it; ESO then also treats the Secret as
+ * valid between refreshes, so a Secret deleted by hand comes back at the next refresh, not at once.
  * Only the listed keys are written: the Secret holds exactly `data[].secretKey`.
  */
 export function externalSecretSpec<S>(args: ExternalSecretSpecArgs<S>) {
     return {
         refreshInterval: args.refreshInterval,
-        secretStoreRef: { kind: "ClusterSecretStore", name: args.storeName },
-        target: { name: args.secretName, creationPolicy: "Owner", deletionPolicy: "Retain" },
+        secretStoreRef: { kind: args.store.kind, name: args.store.name },
+        target: { name: args.secretName, creationPolicy: args.creationPolicy, deletionPolicy: "Retain" },
         data: args.data.map((d) => ({ secretKey: d.secretKey, remoteRef: { ...d.remoteRef } })),
     };
 }

@@ -1,4 +1,4 @@
-/** Config rules of Key Vault that span several keys: network access and rotation ids. */
+/** Config rules of Key Vault that span several keys: network access, secret names in a shared vault, rotation ids. */
 import { ConfigRule, PROJECT } from "../config/types";
 import { report } from "../config/issues";
 import { platformCredentialIds } from "./credentialIds";
@@ -19,6 +19,29 @@ export const keyVaultConfigRules: ConfigRule = (config, ctx) => {
             `${path}.privateEndpoint`,
             undefined,
             "a private endpoint (subnetId, privateDnsZoneId) while publicNetworkAccess is false: External Secrets could not reach the vault otherwise",
+        );
+    }
+    // A public vault denies everyone it does not list, External Secrets included: it calls from the cluster's egress.
+    if (
+        !config.keyVault.existingVaultId &&
+        config.keyVault.publicNetworkAccess &&
+        !config.keyVault.privateEndpoint &&
+        config.cluster.egressIpRanges.length === 0
+    ) {
+        report(
+            ctx,
+            `${PROJECT}:cluster.egressIpRanges`,
+            config.cluster.egressIpRanges,
+            "the cluster's outbound addresses while keyVault.publicNetworkAccess is true and no keyVault.privateEndpoint is set: the vault firewall denies External Secrets otherwise (az aks show --query networkProfile.loadBalancerProfile.effectiveOutboundIPs)",
+        );
+    }
+    // Secrets of stacks sharing a vault would overwrite each other under the same names.
+    if (config.keyVault.existingVaultId && config.keyVault.secretPrefix === undefined) {
+        report(
+            ctx,
+            `${path}.secretPrefix`,
+            undefined,
+            'a prefix unique to this stack among the users of keyVault.existingVaultId (e.g. the stack name); "" keeps unprefixed names, only for a stack that already uses that vault alone',
         );
     }
     // A rotation under a mistyped id would silently rotate nothing.

@@ -1,16 +1,20 @@
 /**
- * The Azure identity External Secrets Operator authenticates as (workload identity): a user-assigned
- * managed identity, federated with the operator's Kubernetes service account, allowed to read secret
- * values of the platform's vault and nothing else.
+ * An Azure identity External Secrets Operator authenticates as (workload identity) for one store: a user-assigned
+ * managed identity, federated with one Kubernetes service account, allowed to read exactly the secrets that store's
+ * ExternalSecrets read, each by a role assignment scoped to that one secret.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as authorization from "@pulumi/azure-native/authorization";
 import * as managedidentity from "@pulumi/azure-native/managedidentity";
-import { KEY_VAULT_ROLES, roleAssignmentName, roleDefinitionId } from "./roles";
+import type { SecretReader, StoredSecret } from "../interfaces";
+import { KEY_VAULT_ROLES, roleAssignmentName, roleDefinitionId, secretScope } from "./roles";
 import { TOKEN_EXCHANGE_AUDIENCE, serviceAccountSubject } from "./workloadIdentity";
 
 export interface ExternalSecretsIdentityArgs {
-    /** Name of the managed identity (see `externalSecretsIdentityName`); fixed so the client id survives refactors. */
+    /**
+     * Name of the managed identity (`externalSecretsIdentityName`, `appSecretsIdentityName`); fixed so the client
+     * id survives refactors.
+     */
     readonly identityName: string;
     readonly resourceGroupName: string;
     readonly location: string;
@@ -18,23 +22,28 @@ export interface ExternalSecretsIdentityArgs {
     readonly tags?: Record<string, string>;
     /** The cluster's service-account token issuer (`ClusterAccess.oidcIssuerUrl`). */
     readonly oidcIssuerUrl: pulumi.Input<string>;
-    /** Namespace of the service account ESO runs as (`cluster.externalSecrets.namespace`). */
+    /** Namespace of the service account the store's tokens are requested for. */
     readonly serviceAccountNamespace: string;
-    /** That service account (`cluster.externalSecrets.serviceAccountName`). */
+    /** That service account. */
     readonly serviceAccountName: string;
-    /** Resource id of the vault: the only scope the identity is granted on. */
+    /** Resource id of the vault whose secrets the identity may be allowed to read. */
     readonly vaultId: pulumi.Input<string>;
+    /** Whose secrets these are, for the role assignments' descriptions (e.g. `application orders`). */
+    readonly readsFor: string;
 }
 
-export class ExternalSecretsIdentity extends pulumi.ComponentResource {
-    /** For the service account annotation `azure.workload.identity/client-id` and the ClusterSecretStore. */
+export class ExternalSecretsIdentity extends pulumi.ComponentResource implements SecretReader {
+    /** For the service account annotation `azure.workload.identity/client-id`. */
     public readonly clientId: pulumi.Output<string>;
     public readonly principalId: pulumi.Output<string>;
     public readonly tenantId: pulumi.Output<string>;
-    /** The vault role assignment; a store that reads before it exists gets 403s until RBAC propagates. */
-    public readonly vaultAccess: authorization.RoleAssignment;
-    /** The federation with ESO's service account; tokens are refused until it exists. */
+    /** The federation with the store's service account; tokens are refused until it exists. */
     public readonly federation: managedidentity.FederatedIdentityCredential;
+    private readonly grantPrefix: string;
+    private readonly args: ExternalSecretsIdentityArgs;
+    private readonly subscriptionId: pulumi.Output<string>;
+    /** One role assignment per secret granted, by vault secret name. */
+    private readonly grants = new Map<string, authorization.RoleAssignment>();
 
     constructor(name: string, args: ExternalSecretsIdentityArgs, opts?: pulumi.ComponentResourceOptions) {
         super(
@@ -46,6 +55,8 @@ export class ExternalSecretsIdentity extends pulumi.ComponentResource {
             },
             opts,
         );
+        this.grantPrefix = name;
+        this.args = args;
 
         const identity = new managedidentity.UserAssignedIdentity(
             `${name}-uami`,
@@ -72,26 +83,39 @@ export class ExternalSecretsIdentity extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        const client = authorization.getClientConfigOutput({ parent: this });
-        this.vaultAccess = new authorization.RoleAssignment(
-            `${name}-vault-secrets-user`,
-            {
-                scope: args.vaultId,
-                principalId: identity.principalId,
-                // A fresh identity may not have replicated yet; the type lets ARM skip the lookup that would fail.
-                principalType: "ServicePrincipal",
-                roleDefinitionId: client.subscriptionId.apply((s) => roleDefinitionId(s, KEY_VAULT_ROLES.secretsUser)),
-                roleAssignmentName: pulumi
-                    .all([args.vaultId, identity.principalId])
-                    .apply(([scope, principal]) => roleAssignmentName(scope, principal, KEY_VAULT_ROLES.secretsUser)),
-                description: "External Secrets Operator reads the platform's credentials",
-            },
-            { parent: this },
-        );
-
+        this.subscriptionId = authorization.getClientConfigOutput({ parent: this }).subscriptionId;
         this.clientId = identity.clientId;
         this.principalId = identity.principalId;
         this.tenantId = identity.tenantId;
         this.registerOutputs({ clientId: this.clientId, principalId: this.principalId });
+    }
+
+    /**
+     * "Key Vault Secrets User" on `secret` alone, created once per secret. It waits for the secret: a role assignment
+     * needs its scope to exist.
+     */
+    grantRead(secret: StoredSecret): authorization.RoleAssignment {
+        const existing = this.grants.get(secret.vaultName);
+        if (existing) {
+            return existing;
+        }
+        const scope = pulumi.output(this.args.vaultId).apply((vaultId) => secretScope(vaultId, secret.vaultName));
+        const grant = new authorization.RoleAssignment(
+            `${this.grantPrefix}-read-${secret.vaultName}`,
+            {
+                scope,
+                principalId: this.principalId,
+                // A fresh identity may not have replicated yet; the type lets ARM skip the lookup that would fail.
+                principalType: "ServicePrincipal",
+                roleDefinitionId: this.subscriptionId.apply((s) => roleDefinitionId(s, KEY_VAULT_ROLES.secretsUser)),
+                roleAssignmentName: pulumi
+                    .all([scope, this.principalId])
+                    .apply(([at, principal]) => roleAssignmentName(at, principal, KEY_VAULT_ROLES.secretsUser)),
+                description: `External Secrets reads ${secret.vaultName} for ${this.args.readsFor}`,
+            },
+            { parent: this, dependsOn: secret.resource ? [secret.resource] : [] },
+        );
+        this.grants.set(secret.vaultName, grant);
+        return grant;
     }
 }

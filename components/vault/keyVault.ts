@@ -8,9 +8,8 @@ import * as authorization from "@pulumi/azure-native/authorization";
 import * as keyvault from "@pulumi/azure-native/keyvault";
 import * as network from "@pulumi/azure-native/network";
 import type { KeyVaultConfig, PrivateEndpointConfig } from "../config/keyVault";
-import type { VaultSecretArgs, VaultWriter } from "../interfaces";
-import { KEY_VAULT_ROLES, roleAssignmentName, roleDefinitionId } from "./roles";
-import { checkedSecretName } from "./secretNames";
+import type { StoredSecret, VaultSecretArgs, VaultWriter } from "../interfaces";
+import { prefixedSecretName } from "./secretNames";
 import { adoptionProblem, parseVaultId } from "./vaultRef";
 
 export interface KeyVaultArgs {
@@ -24,6 +23,8 @@ export interface KeyVaultArgs {
     readonly tags?: Record<string, string>;
     /** `protect` the created vault. It is retained on delete regardless. Default: false. */
     readonly protect?: boolean;
+    /** Addresses the cluster calls the vault from (External Secrets), admitted through a public vault's firewall. */
+    readonly clusterEgressRanges?: readonly string[];
 }
 
 export class KeyVault extends pulumi.ComponentResource implements VaultWriter {
@@ -35,8 +36,9 @@ export class KeyVault extends pulumi.ComponentResource implements VaultWriter {
     public readonly tenantId: pulumi.Output<string>;
     private readonly resourceGroupName: string;
     private readonly tags: Record<string, string>;
-    /** The deploying principal's "Key Vault Secrets Officer" assignment; every secret write waits for it. */
-    private readonly writerAccess: authorization.RoleAssignment;
+    private readonly secretPrefix: string;
+    /** Every secret written, by the name it was written under (before the prefix). */
+    private readonly written = new Map<string, keyvault.Secret>();
 
     constructor(name: string, args: KeyVaultArgs, opts?: pulumi.ComponentResourceOptions) {
         const { config } = args;
@@ -47,6 +49,7 @@ export class KeyVault extends pulumi.ComponentResource implements VaultWriter {
             opts,
         );
         this.tags = args.tags ?? {};
+        this.secretPrefix = config.secretPrefix ?? "";
         const client = authorization.getClientConfigOutput({ parent: this });
         this.tenantId = client.tenantId;
 
@@ -95,7 +98,9 @@ export class KeyVault extends pulumi.ComponentResource implements VaultWriter {
                             bypass: "None",
                             defaultAction: "Deny",
                             ipRules: config.publicNetworkAccess
-                                ? config.allowedIpRanges.map((value) => ({ value }))
+                                ? [...new Set([...(args.clusterEgressRanges ?? []), ...config.allowedIpRanges])].map(
+                                      (value) => ({ value }),
+                                  )
                                 : [],
                         },
                     },
@@ -110,26 +115,6 @@ export class KeyVault extends pulumi.ComponentResource implements VaultWriter {
         if (config.privateEndpoint) {
             this.privateEndpoint(name, args, config.privateEndpoint);
         }
-
-        // No principalType: the deployer may be a user or a service principal, and ARM refuses a wrong type.
-        // It already exists, so the replication delay that principalType works around does not apply.
-        this.writerAccess = new authorization.RoleAssignment(
-            `${name}-deployer-officer`,
-            {
-                scope: this.vaultId,
-                principalId: client.objectId,
-                roleDefinitionId: client.subscriptionId.apply((s) =>
-                    roleDefinitionId(s, KEY_VAULT_ROLES.secretsOfficer),
-                ),
-                roleAssignmentName: pulumi
-                    .all([this.vaultId, client.objectId])
-                    .apply(([scope, principal]) =>
-                        roleAssignmentName(scope, principal, KEY_VAULT_ROLES.secretsOfficer),
-                    ),
-                description: "Deploying principal writes the platform's generated credentials",
-            },
-            { parent: this },
-        );
 
         this.registerOutputs({ vaultId: this.vaultId, vaultName: this.vaultName, vaultUri: this.vaultUri });
     }
@@ -163,20 +148,25 @@ export class KeyVault extends pulumi.ComponentResource implements VaultWriter {
     }
 
     /**
-     * Stores a secret in the vault. The value is marked secret (azure-native does not do it), the write waits for the
-     * deployer's data-plane role, and the secret is retained on delete: it is the only copy of a credential that
-     * retained databases still use, and deletes go through the data plane, which a closed vault refuses to a runner.
+     * Stores a secret in the vault, under the stack's prefix. The value is marked secret (azure-native does not do it)
+     * and the secret is retained on delete: it is the only copy of a credential that retained databases still use.
+     * No data-plane role is needed: azure-native creates and updates `keyvault.Secret` through ARM (the control plane);
+     * only its DELETE uses the data plane, and retained secrets are never deleted
+     * (pulumi-azure-native `provider/pkg/resources/customresources/custom_keyvault.go`).
      */
     writeSecret(name: string, args: VaultSecretArgs, opts: pulumi.CustomResourceOptions): keyvault.Secret {
         if (!args.contentType) {
             throw new Error(`Key Vault secret ${args.secretName}: contentType is required`);
         }
-        return new keyvault.Secret(
+        if (this.written.has(args.secretName)) {
+            throw new Error(`Key Vault secret ${args.secretName} is written twice`);
+        }
+        const secret = new keyvault.Secret(
             name,
             {
                 resourceGroupName: this.resourceGroupName,
                 vaultName: this.vaultName,
-                secretName: checkedSecretName(args.secretName),
+                secretName: prefixedSecretName(this.secretPrefix, args.secretName),
                 tags: this.tags,
                 properties: { value: pulumi.secret(args.value), contentType: args.contentType },
             },
@@ -186,12 +176,16 @@ export class KeyVault extends pulumi.ComponentResource implements VaultWriter {
                 // A caller's parent may not carry the Azure provider; never fall back to the ambient default.
                 provider: opts.provider ?? this.getProvider("azure-native:keyvault:Secret"),
                 retainOnDelete: true,
-                // The SDK flattens nested dependsOn inputs (arrays, outputs) when it gathers dependencies.
-                dependsOn:
-                    opts.dependsOn === undefined
-                        ? [this.writerAccess]
-                        : [opts.dependsOn as pulumi.Input<pulumi.Resource>, this.writerAccess],
             },
         );
+        this.written.set(args.secretName, secret);
+        return secret;
+    }
+
+    storedSecret(secretName: string): StoredSecret {
+        const resource = this.written.get(secretName);
+        return resource
+            ? { vaultName: prefixedSecretName(this.secretPrefix, secretName), resource }
+            : { vaultName: secretName };
     }
 }

@@ -3,10 +3,8 @@ import * as crypto from "crypto";
 
 /** Built-in Azure role definitions (the GUIDs are the same in every tenant). */
 export const KEY_VAULT_ROLES = {
-    /** Read secret values: what External Secrets needs. */
+    /** Read secret values: what External Secrets needs, granted per secret. */
     secretsUser: "4633458b-17de-408a-b874-0445c86b69e6",
-    /** Create, update and delete secrets: what the deploying principal needs. */
-    secretsOfficer: "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
 } as const;
 
 export function roleDefinitionId(subscriptionId: string, roleGuid: string): string {
@@ -17,6 +15,14 @@ export function roleDefinitionId(subscriptionId: string, roleGuid: string): stri
  * A role assignment name (a GUID) determined by scope, principal and role, as Bicep's `guid()` does:
  * re-creating the same assignment is then an idempotent PUT instead of a `RoleAssignmentExists` conflict.
  */
+/**
+ * The scope of a role assignment on one secret: Key Vault RBAC accepts a single secret as scope
+ * (learn.microsoft.com/azure/key-vault/general/rbac-guide, "Secret scope role assignment").
+ */
+export function secretScope(vaultId: string, vaultSecretName: string): string {
+    return `${vaultId}/secrets/${vaultSecretName}`;
+}
+
 export function roleAssignmentName(scope: string, principalId: string, roleGuid: string): string {
     const h = crypto.createHash("sha1").update(`${scope.toLowerCase()}|${principalId}|${roleGuid}`).digest("hex");
     // RFC 4122 name-based layout: version 5, variant 10xx.

@@ -16,6 +16,14 @@ export function bundleSecretName(appName: string): string {
     return checkedSecretName(`app-${appName}-env`);
 }
 
+/**
+ * The name `secretName` is stored under in the vault: `<prefix>-<secretName>`, or `secretName` itself with no prefix
+ * (a vault this stack created holds only its own secrets, and existing stacks keep their names that way).
+ */
+export function prefixedSecretName(prefix: string, secretName: string): string {
+    return checkedSecretName(prefix === "" ? secretName : `${prefix}-${secretName}`);
+}
+
 export function checkedSecretName(name: string): string {
     if (!KEY_VAULT_SECRET_NAME.test(name)) {
         throw new Error(`invalid Key Vault secret name ${JSON.stringify(name)}: 1-127 letters, digits and dashes`);

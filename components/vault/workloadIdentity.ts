@@ -1,4 +1,4 @@
-/** Names in the workload-identity federation between External Secrets' service account and its Azure identity. */
+/** Names in the workload-identity federations between External Secrets' service accounts and their Azure identities. */
 
 /** Audience Azure AD expects in a federated (workload identity) token exchange. */
 export const TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange";
@@ -6,6 +6,11 @@ export const TOKEN_EXCHANGE_AUDIENCE = "api://AzureADTokenExchange";
 /** The user-assigned identity External Secrets authenticates as; derived from the vault name, so stable per stack. */
 export function externalSecretsIdentityName(vaultName: string): string {
     return `${vaultName}-eso`;
+}
+
+/** The identity application `appName`'s store reads its bundle as; one per application, so stable per stack. */
+export function appSecretsIdentityName(vaultName: string, appName: string): string {
+    return `${vaultName}-eso-${appName}`;
 }
 
 /** `system:serviceaccount:<namespace>:<name>`, the subject of a Kubernetes service account token. */

@@ -59,15 +59,13 @@ describe("cluster access", () => {
     }
 
     it("takes the mode from the stack's cluster.aks.login, and refuses an unknown one naming the key", async () => {
-        const dev = sectionOverride("dev", "cluster", {});
-        const aks = (dev["data-platform:cluster"] as any).aks;
-        const result = await runStack("dev", {
-            "data-platform:cluster": { aks: { ...aks, login: "workloadidentity" } },
-        });
+        const aks = (sectionOverride("dev", "cluster", {})["data-platform:cluster"] as any).aks;
+        const withLogin = (login: string) => sectionOverride("dev", "cluster", { aks: { ...aks, login } });
+        const result = await runStack("dev", withLogin("workloadidentity"));
         const component = result.resources.find((r) => r.type === "data-platform:cluster:ClusterAccess");
         assert.deepStrictEqual(component?.inputs, { aks, login: "workloadidentity" });
         assert.strictEqual(kubeconfigOf(result).users[0].user.exec.args[2], "workloadidentity");
-        const err = configError("dev", { "data-platform:cluster": { aks: { ...aks, login: "devicecode" } } });
+        const err = configError("dev", withLogin("devicecode"));
         assert.match(err.message, /data-platform:cluster\.aks\.login: given "devicecode"/);
     });
 

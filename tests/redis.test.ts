@@ -327,7 +327,9 @@ describe("Redis pure renderers", () => {
         const billing = prod.apps.find((a) => a.name === "billing")!;
         assert.match(appRules(billing), / ~billing:\* ~invoices:\* /);
         assert.ok(appRules(billing).endsWith(` -select +select|${billing.redisDb}`), appRules(billing));
-        assert.match(appRules(prod.apps[0]), / ~\* /);
+        // No patterns: the application's name is its key prefix (ACLs check no database argument, so keys are the boundary).
+        assert.match(appRules(prod.apps[0]), /^resetchannels ~orders:\* &orders:\* /);
+        assert.match(appRules(prod.apps[0]), / -copy -move -pubsub -client\|tracking /);
         assert.throws(
             () => renderDataAcl("sentinel", prod.apps, { admin: "a", monitor: "m", apps: {} }),
             /replication/,

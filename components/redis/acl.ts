@@ -44,31 +44,51 @@ export function appUserName(app: Pick<AppConfig, "name">): string {
 /** Channel Sentinels gossip on; the only channel their user may use (a publisher there can forge topology). */
 const HELLO_CHANNEL = "__sentinel__:hello";
 
-/** An application: its keys (all when no patterns), its database only, no admin or keyspace-wide commands. */
+/** Key patterns of an application: its own, or `<name>:*` (key names are the boundary in database 0 too). */
+export function appKeyPatterns(app: Pick<AppConfig, "name" | "redisKeyPatterns">): readonly string[] {
+    return app.redisKeyPatterns.length > 0 ? app.redisKeyPatterns : [`${app.name}:*`];
+}
+
+/**
+ * What an application may do beyond its key and channel patterns. ACLs check no database argument, ignore the
+ * channels PUBSUB names and the prefixes of broadcast tracking, so the commands that use them are denied outright
+ * (tests/integration/redisTenantAcl.test.ts probes every command of the server's table).
+ */
+const APP_COMMAND_RULES = [
+    "-@all",
+    "+@read",
+    "+@write",
+    "+@connection",
+    "+@transaction",
+    "+@pubsub",
+    "+eval",
+    "+evalsha",
+    "+eval_ro",
+    "+evalsha_ro",
+    "+script|load",
+    "+script|exists",
+    "+fcall",
+    "+fcall_ro",
+    // FLUSHDB/FLUSHALL/KEYS/CLIENT KILL/MONITOR/SWAPDB...; INFO and ROLE back for client libraries' ready checks.
+    "-@dangerous",
+    "+info",
+    "+role",
+    // COPY ... DB <n> and MOVE write into another database (another application's).
+    "-copy",
+    "-move",
+    // PUBSUB CHANNELS/NUMSUB/SHARDCHANNELS/SHARDNUMSUB name and count every application's channels.
+    "-pubsub",
+    // CLIENT TRACKING ... BCAST PREFIX <p> pushes the names of changed keys under any prefix, from every database.
+    "-client|tracking",
+];
+
+/** An application: its keys and channels, its database only, no admin, keyspace-wide or cross-database commands. */
 export function appRules(app: Pick<AppConfig, "name" | "redisDb" | "redisKeyPatterns">): string {
-    const keys = app.redisKeyPatterns.length > 0 ? app.redisKeyPatterns.map((p) => `~${p}`).join(" ") : "~*";
     return [
         "resetchannels",
-        keys,
+        ...appKeyPatterns(app).map((p) => `~${p}`),
         `&${app.name}:*`,
-        "-@all",
-        "+@read",
-        "+@write",
-        "+@connection",
-        "+@transaction",
-        "+@pubsub",
-        "+eval",
-        "+evalsha",
-        "+eval_ro",
-        "+evalsha_ro",
-        "+script|load",
-        "+script|exists",
-        "+fcall",
-        "+fcall_ro",
-        // FLUSHDB/FLUSHALL/KEYS/CLIENT KILL/MONITOR...; INFO and ROLE back for client libraries' ready checks.
-        "-@dangerous",
-        "+info",
-        "+role",
+        ...APP_COMMAND_RULES,
         // Only its own database index.
         "-select",
         `+select|${app.redisDb}`,

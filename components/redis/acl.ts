@@ -95,8 +95,9 @@ export function appRules(app: Pick<AppConfig, "name" | "redisDb" | "redisKeyPatt
     ].join(" ");
 }
 
+/** redis_exporter (v1.67.0 exporter/exporter.go, latency.go, slowlog.go): it names its connection every scrape. */
 const MONITOR_DATA_RULES =
-    "resetchannels -@all +ping +info +role +config|get +client|list +client|info +slowlog|get +slowlog|len +latency|latest +memory|stats +select +dbsize";
+    "resetchannels -@all +ping +info +role +config|get +client|list +client|info +client|setname +slowlog|get +slowlog|len +latency|latest +latency|histogram +memory|stats +select +dbsize";
 const REPLICATION_RULES = "resetchannels -@all +psync +replconf +ping";
 /** What Sentinel sends a monitored instance (src/sentinel.c), with `+replicaof` beside `+slaveof`. */
 const SENTINEL_DATA_RULES = `resetchannels &${HELLO_CHANNEL} -@all +multi +exec +slaveof +replicaof +ping +info +role +publish +subscribe +config|rewrite +client|setname +client|kill +script|kill`;
@@ -133,9 +134,15 @@ export function renderDataAcl(mode: RedisMode, apps: readonly AppConfig[], passw
     return lines.join("\n") + "\n";
 }
 
-/** Commands a Sentinel-aware client needs (redis/docs sentinel.md "Sentinel Access Control List authentication"). */
+/**
+ * Commands a Sentinel-aware client needs (redis/docs sentinel.md "Sentinel Access Control List authentication").
+ * Every channel, to read: a Sentinel publishes only its events there, and clients subscribe to several in one command
+ * (go-redis sentinel.go: `+switch-master` and `+replica-reconf-done`), which is refused whole if one is not allowed.
+ * No PUBLISH: a forged `+switch-master` would send clients to another master.
+ */
 const SENTINEL_CLIENT_RULES =
-    "resetchannels &+switch-master -@all +auth +hello +ping +role +command +client|setname +client|getname +client|id +subscribe " +
+    "resetchannels &* -@all +auth +hello +ping +role +command +client|setname +client|getname +client|id " +
+    "+subscribe +psubscribe +unsubscribe +punsubscribe " +
     "+sentinel|get-master-addr-by-name +sentinel|master +sentinel|masters +sentinel|replicas +sentinel|slaves +sentinel|sentinels +sentinel|myid";
 /** Sentinel to Sentinel: gossip, votes (src/sentinel.c). */
 const SENTINEL_PEER_RULES = `resetchannels &${HELLO_CHANNEL} -@all +auth +ping +publish +client|setname +sentinel|is-master-down-by-addr`;

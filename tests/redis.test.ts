@@ -13,7 +13,7 @@ import { redisCredentialIds } from "../components/redis/credentials";
 import { FILES, PRESTOP_WAIT_SECONDS, renderFiles } from "../components/redis/files";
 import { REDIS_COMPONENT_TYPE, kubernetesLayout } from "../components/redis/layout";
 import { byName, byType, runStack } from "./support/program";
-import { configError, parseStack } from "./support/config";
+import { configError, parseStack, problemLines } from "./support/config";
 
 const STS = "kubernetes:apps/v1:StatefulSet";
 const PDB = "kubernetes:policy/v1:PodDisruptionBudget";
@@ -258,6 +258,37 @@ describe("Redis component, prod (Sentinel, TLS, monitoring)", () => {
             assert.ok(rules.includes(alert), alert);
         }
         assert.ok(byName(run, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "redis-monitor"));
+    });
+
+    it("labels the ServiceMonitor and PrometheusRule for a Prometheus that selects them, and alerts on lost data paths", async () => {
+        const variant = await runStack("prod", {
+            "data-platform:redis": { ...rawRedis(), monitoringLabels: { release: "kube-prometheus-stack" } },
+        });
+        for (const [type, name] of [
+            ["kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "redis-monitor"],
+            ["kubernetes:monitoring.coreos.com/v1:PrometheusRule", "redis-alerts"],
+        ]) {
+            const object = byName(variant, type, name).inputs;
+            assert.equal(object.metadata.labels.release, "kube-prometheus-stack");
+            assert.equal(object.metadata.labels["app.kubernetes.io/name"], "redis");
+        }
+        const rules = byName(variant, "kubernetes:monitoring.coreos.com/v1:PrometheusRule", "redis-alerts").inputs.spec
+            .groups[0].rules;
+        const expr = (alert: string) => rules.find((r: any) => r.alert === alert)?.expr ?? "";
+        assert.match(expr("RedisMetricsAbsent"), /^absent\(redis_up\{namespace="data-platform"\}\)$/);
+        assert.match(expr("RedisEvictions"), /redis_evicted_keys_total/);
+        assert.match(expr("RedisWritesRefusedOutOfMemory"), /redis_errors_total\{.*err="OOM"\}/);
+        assert.match(expr("RedisRejectedConnections"), /redis_rejected_connections_total/);
+        assert.match(
+            expr("RedisAofWriteFailing"),
+            /redis_aof_last_write_status.* == 0 or redis_aof_last_bgrewrite_status/,
+        );
+        assert.match(
+            problemLines("prod", {
+                "data-platform:redis": { ...rawRedis(), monitoringLabels: { "bad key!": "x" } },
+            })[0],
+            /^data-platform:redis\.monitoringLabels.*allowed: a Kubernetes label key/,
+        );
     });
 
     it("uses an existing TLS Secret instead of a Certificate, and drops the exporter without monitoring", async () => {

@@ -1,7 +1,13 @@
 /** Redis settings. */
 import type { z } from "zod";
 import { BYTES_QUANTITY, CPU_QUANTITY, DNS_LABEL, PINNED_IMAGE } from "./names";
-import { Profile, byProfile, choice, flag, integer, section, text } from "./fields";
+import { Profile, byProfile, choice, flag, integer, mapOf, section, text } from "./fields";
+
+/** A label key: an optional DNS-subdomain prefix and `/`, then a name of up to 63 characters. */
+const LABEL_KEY =
+    /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+/** A label value: empty, or alphanumerics at both ends with `-`, `_` and `.` between. */
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
 
 export function redisSchema(profile: Profile) {
     return section({
@@ -69,6 +75,14 @@ export function redisSchema(profile: Profile) {
         monitoring: flag()
             .default(byProfile(profile, { production: true, development: false }))
             .describe("redis_exporter sidecar, ServiceMonitor and PrometheusRule."),
+        monitoringLabels: mapOf(
+            text({ pattern: LABEL_KEY, maxLength: 317, allowed: "a Kubernetes label key such as release" }),
+            text({ pattern: LABEL_VALUE, maxLength: 63, allowed: "a Kubernetes label value (at most 63 characters)" }),
+        )
+            .default({})
+            .describe(
+                "Labels added to the ServiceMonitor and PrometheusRule, for a Prometheus that selects them (kube-prometheus-stack: `release: <its release name>`); the platform's own labels take precedence.",
+            ),
         monitoringNamespace: text({ pattern: DNS_LABEL, maxLength: 63 })
             .default("monitoring")
             .describe("Namespace of Prometheus (admitted to the exporter port)."),

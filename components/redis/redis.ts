@@ -188,7 +188,7 @@ export class Redis extends pulumi.ComponentResource implements DataService {
         }
 
         if (redis.monitoring) {
-            new k8s.apiextensions.CustomResource(`${name}-monitor`, serviceMonitor(ns), {
+            new k8s.apiextensions.CustomResource(`${name}-monitor`, serviceMonitor(redis, ns), {
                 parent: this,
                 dependsOn: workloads,
             });

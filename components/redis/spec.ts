@@ -414,12 +414,17 @@ export function podDisruptionBudget(group: RedisGroup, namespace: string) {
     };
 }
 
+/** Labels of the monitoring objects: the configured ones (a Prometheus selects by them), then the platform's. */
+function monitoringLabels(redis: Pick<RedisConfig, "monitoringLabels">): Record<string, string> {
+    return { ...redis.monitoringLabels, ...redisLabels("data") };
+}
+
 /** Scrapes the exporters of both groups. */
-export function serviceMonitor(namespace: string) {
+export function serviceMonitor(redis: Pick<RedisConfig, "monitoringLabels">, namespace: string) {
     return {
         apiVersion: "monitoring.coreos.com/v1",
         kind: "ServiceMonitor",
-        metadata: { name: NAMES.data, namespace, labels: redisLabels("data") },
+        metadata: { name: NAMES.data, namespace, labels: monitoringLabels(redis) },
         spec: {
             selector: { matchLabels: recommendedLabels({ name: "redis", partOf: PLATFORM_NAME }) },
             endpoints: [{ port: "metrics", interval: "30s" }],
@@ -431,7 +436,7 @@ export function prometheusRule(redis: RedisConfig, namespace: string) {
     return {
         apiVersion: "monitoring.coreos.com/v1",
         kind: "PrometheusRule",
-        metadata: { name: NAMES.data, namespace, labels: redisLabels("data") },
+        metadata: { name: NAMES.data, namespace, labels: monitoringLabels(redis) },
         spec: { groups: [{ name: "redis", rules: redisAlertRules(redis, namespace) }] },
     };
 }

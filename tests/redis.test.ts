@@ -10,7 +10,7 @@ import { CONSUMER_LABEL } from "../components/labels";
 import { appRules, renderDataAcl, sha256Hex } from "../components/redis/acl";
 import { redisEnv, redisUrl } from "../components/redis/env";
 import { redisCredentialIds } from "../components/redis/credentials";
-import { FILES, PRESTOP_WAIT_SECONDS, renderFiles } from "../components/redis/files";
+import { FILES, PRESTOP_WAIT_SECONDS, maxmemoryMiB, mebibytes, renderFiles } from "../components/redis/files";
 import { REDIS_COMPONENT_TYPE, kubernetesLayout } from "../components/redis/layout";
 import { byName, byType, runStack } from "./support/program";
 import { configError, parseStack, problemLines } from "./support/config";
@@ -374,6 +374,42 @@ describe("Redis pure renderers", () => {
         assert.match(error.message, /apps\[0\]\.name: given "monitor"/);
     });
 
+    it("sizes maxmemory so that a fork's copy-on-write, the replica buffers and the backlog fit the memory limit", () => {
+        const conf = (redis: typeof prod.redis) => renderFiles(redis, kubernetesLayout(redis, "ns"))[FILES.redisConf];
+        const setting = (text: string, name: string) => new RegExp(`^${name} (.*)$`, "m").exec(text)?.[1];
+        for (const config of [prod, dev]) {
+            const text = conf(config.redis);
+            const maxmemory = mebibytes(setting(text, "maxmemory")!);
+            const replicas = config.redis.mode === "sentinel" ? config.redis.replicas - 1 : 0;
+            const buffers =
+                replicas * mebibytes(setting(text, "client-output-buffer-limit replica")?.split(" ")[0] ?? "0mb");
+            const backlog = config.redis.mode === "sentinel" ? mebibytes(setting(text, "repl-backlog-size")!) : 0;
+            assert.ok(
+                2 * maxmemory + buffers + backlog <= mebibytes(config.redis.memory),
+                `${config.redis.memory}: ${text}`,
+            );
+            assert.ok(maxmemory >= mebibytes(config.redis.memory) / 4, text);
+        }
+        assert.equal(setting(conf(prod.redis), "client-output-buffer-limit replica"), "256mb 64mb 60");
+        assert.equal(setting(conf(dev.redis), "client-output-buffer-limit replica"), undefined);
+        assert.deepEqual(
+            problemLines("dev", { "data-platform:redis": { mode: "standalone", memory: "1Gi", maxmemory: "4gb" } }),
+            [
+                'data-platform:redis.maxmemory: given "4gb"; allowed: at most 496mb with memory 1Gi (a fork\'s copy-on-write can double the dataset); or unset it',
+            ],
+        );
+        assert.match(
+            problemLines("prod", { "data-platform:redis": { ...rawRedis(), maxmemory: "1536mb" } })[0],
+            /^data-platform:redis\.maxmemory: given "1536mb"; allowed: at most 720mb with memory 2Gi .*2 replica buffers/,
+        );
+        assert.equal(
+            conf(parseStack("dev", { "data-platform:redis": { mode: "standalone", maxmemory: "100mb" } }).redis).match(
+                /^maxmemory .*$/m,
+            )?.[0],
+            "maxmemory 100mb",
+        );
+    });
+
     it("renders no address but the layout's, and the same scripts for every layout", () => {
         const a = renderFiles(prod.redis, kubernetesLayout(prod.redis, "ns-a"));
         const b = renderFiles(prod.redis, kubernetesLayout(prod.redis, "ns-b"));
@@ -390,7 +426,7 @@ describe("Redis pure renderers", () => {
         assert.match(a[FILES.redisConf], /min-replicas-to-write 1\nmin-replicas-max-lag 10/);
         assert.match(
             a[FILES.redisConf],
-            new RegExp(`maxmemory ${prod.redis.maxmemory}\nmaxmemory-policy ${prod.redis.maxmemoryPolicy}`),
+            new RegExp(`maxmemory ${maxmemoryMiB(prod.redis)}mb\nmaxmemory-policy ${prod.redis.maxmemoryPolicy}`),
         );
         assert.match(a[FILES.redisConf], /tls-replication yes/);
     });

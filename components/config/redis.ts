@@ -35,8 +35,15 @@ export function redisSchema(profile: Profile) {
             .default(20000)
             .describe("Sentinel failover-timeout; a failed attempt (e.g. a split vote) is retried after twice this."),
         maxmemory: text({ pattern: /^[0-9]+(mb|gb)$/, allowed: "a size such as 256mb or 2gb" })
-            .default(byProfile(profile, { production: "1536mb", development: "128mb" }))
-            .describe("Redis maxmemory."),
+            .optional()
+            .describe(
+                "Redis maxmemory. Unset: the largest that fits `memory` (a fork's copy-on-write can double the dataset; replica output buffers and the backlog come on top); a larger value is refused.",
+            ),
+        replicaOutputBufferLimit: text({ pattern: /^[0-9]+mb$/, allowed: "a size such as 256mb" })
+            .default("256mb")
+            .describe(
+                "Sentinel mode: hard `client-output-buffer-limit` of each replica's link (soft: a quarter of it for 60 s). A replica whose full sync needs more is dropped and retries; counted once per replica against `memory`.",
+            ),
         maxmemoryPolicy: choice([
             "noeviction",
             "allkeys-lru",

@@ -1,5 +1,6 @@
 /** Prometheus alerts of the Redis group (pure). Metric names are redis_exporter's (INFO-derived and exporter/sentinels.go). */
 import type { RedisConfig } from "../config/redis";
+import { maxmemoryMiB } from "./files";
 
 export interface AlertRule {
     readonly alert: string;
@@ -28,7 +29,7 @@ export function redisAlertRules(redis: RedisConfig, namespace: string): AlertRul
             `redis_memory_used_bytes{${sel}} / (redis_memory_max_bytes{${sel}} > 0) > 0.9`,
             "5m",
             "warning",
-            `Redis {{ $labels.pod }} uses over 90% of maxmemory (${redis.maxmemory}, policy ${redis.maxmemoryPolicy})`,
+            `Redis {{ $labels.pod }} uses over 90% of maxmemory (${maxmemoryMiB(redis)}mb, policy ${redis.maxmemoryPolicy})`,
         ),
         rule(
             "RedisDown",
@@ -50,7 +51,7 @@ export function redisAlertRules(redis: RedisConfig, namespace: string): AlertRul
             `increase(redis_evicted_keys_total{${sel}}[5m]) > 0`,
             "0m",
             "warning",
-            `Redis {{ $labels.pod }} evicts keys at maxmemory (${redis.maxmemory}, policy ${redis.maxmemoryPolicy})`,
+            `Redis {{ $labels.pod }} evicts keys at maxmemory (${maxmemoryMiB(redis)}mb, policy ${redis.maxmemoryPolicy})`,
         ),
         // errorstat_OOM: writes refused at maxmemory (noeviction, or nothing left to evict).
         rule(
@@ -58,7 +59,7 @@ export function redisAlertRules(redis: RedisConfig, namespace: string): AlertRul
             `increase(redis_errors_total{${sel},err="OOM"}[5m]) > 0`,
             "0m",
             "critical",
-            `Redis {{ $labels.pod }} refuses writes at maxmemory (${redis.maxmemory})`,
+            `Redis {{ $labels.pod }} refuses writes at maxmemory (${maxmemoryMiB(redis)}mb)`,
         ),
         rule(
             "RedisRejectedConnections",

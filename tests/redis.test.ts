@@ -53,6 +53,7 @@ function assertRestricted(sts: RecordedResource): void {
 }
 
 describe("Redis component, dev (standalone)", () => {
+    const dev = parseStack("dev");
     let run: RunResult;
     before(async () => {
         run = await runStack("dev");
@@ -74,6 +75,31 @@ describe("Redis component, dev (standalone)", () => {
             sets[0].inputs.spec.template.spec.containers[0].lifecycle,
             undefined,
             "no failover to hand over to",
+        );
+    });
+
+    it("puts REDIS_URL behind a ClusterIP Service of the data pod, named in the certificate when TLS is on", async () => {
+        const ns = dev.cluster.platformNamespace;
+        const service = byName(run, "kubernetes:core/v1:Service", "redis-standalone-svc").inputs;
+        new Service(service).validate();
+        assert.equal(service.metadata.name, "redis");
+        assert.equal(service.spec.clusterIP, undefined, "a ClusterIP Service (not headless)");
+        const sts = redisResources(run).find((r) => r.type === STS)!;
+        assert.deepEqual(service.spec.selector, sts.inputs.spec.selector.matchLabels);
+        assert.deepEqual(service.spec.ports, [{ name: "redis", port: 6379, targetPort: "redis" }]);
+        const env = redisEnv({
+            redis: dev.redis,
+            layout: kubernetesLayout(dev.redis, ns),
+            app: dev.apps[0],
+            password: "p",
+            sentinelPassword: "",
+        });
+        assert.equal(new URL(env.REDIS_URL).host, `redis.${ns}.svc.cluster.local:6379`);
+        const tls = await runStack("dev", { "data-platform:redis": { mode: "standalone", tls: true } });
+        assert.ok(
+            byName(tls, "kubernetes:cert-manager.io/v1:Certificate", "redis-cert").inputs.spec.dnsNames.includes(
+                `redis.${ns}.svc.cluster.local`,
+            ),
         );
     });
 

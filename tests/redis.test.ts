@@ -10,10 +10,10 @@ import { CONSUMER_LABEL } from "../components/labels";
 import { appRules, renderDataAcl, sha256Hex } from "../components/redis/acl";
 import { redisEnv, redisUrl } from "../components/redis/env";
 import { redisCredentialIds } from "../components/redis/credentials";
-import { FILES, PRESTOP_WAIT_SECONDS, renderFiles } from "../components/redis/files";
+import { FILES, PRESTOP_WAIT_SECONDS, maxmemoryMiB, mebibytes, renderFiles } from "../components/redis/files";
 import { REDIS_COMPONENT_TYPE, kubernetesLayout } from "../components/redis/layout";
 import { byName, byType, runStack } from "./support/program";
-import { configError, parseStack } from "./support/config";
+import { configError, parseStack, problemLines } from "./support/config";
 
 const STS = "kubernetes:apps/v1:StatefulSet";
 const PDB = "kubernetes:policy/v1:PodDisruptionBudget";
@@ -53,6 +53,7 @@ function assertRestricted(sts: RecordedResource): void {
 }
 
 describe("Redis component, dev (standalone)", () => {
+    const dev = parseStack("dev");
     let run: RunResult;
     before(async () => {
         run = await runStack("dev");
@@ -74,6 +75,31 @@ describe("Redis component, dev (standalone)", () => {
             sets[0].inputs.spec.template.spec.containers[0].lifecycle,
             undefined,
             "no failover to hand over to",
+        );
+    });
+
+    it("puts REDIS_URL behind a ClusterIP Service of the data pod, named in the certificate when TLS is on", async () => {
+        const ns = dev.cluster.platformNamespace;
+        const service = byName(run, "kubernetes:core/v1:Service", "redis-standalone-svc").inputs;
+        new Service(service).validate();
+        assert.equal(service.metadata.name, "redis");
+        assert.equal(service.spec.clusterIP, undefined, "a ClusterIP Service (not headless)");
+        const sts = redisResources(run).find((r) => r.type === STS)!;
+        assert.deepEqual(service.spec.selector, sts.inputs.spec.selector.matchLabels);
+        assert.deepEqual(service.spec.ports, [{ name: "redis", port: 6379, targetPort: "redis" }]);
+        const env = redisEnv({
+            redis: dev.redis,
+            layout: kubernetesLayout(dev.redis, ns),
+            app: dev.apps[0],
+            password: "p",
+            sentinelPassword: "",
+        });
+        assert.equal(new URL(env.REDIS_URL).host, `redis.${ns}.svc.cluster.local:6379`);
+        const tls = await runStack("dev", { "data-platform:redis": { mode: "standalone", tls: true } });
+        assert.ok(
+            byName(tls, "kubernetes:cert-manager.io/v1:Certificate", "redis-cert").inputs.spec.dnsNames.includes(
+                `redis.${ns}.svc.cluster.local`,
+            ),
         );
     });
 
@@ -260,6 +286,37 @@ describe("Redis component, prod (Sentinel, TLS, monitoring)", () => {
         assert.ok(byName(run, "kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "redis-monitor"));
     });
 
+    it("labels the ServiceMonitor and PrometheusRule for a Prometheus that selects them, and alerts on lost data paths", async () => {
+        const variant = await runStack("prod", {
+            "data-platform:redis": { ...rawRedis(), monitoringLabels: { release: "kube-prometheus-stack" } },
+        });
+        for (const [type, name] of [
+            ["kubernetes:monitoring.coreos.com/v1:ServiceMonitor", "redis-monitor"],
+            ["kubernetes:monitoring.coreos.com/v1:PrometheusRule", "redis-alerts"],
+        ]) {
+            const object = byName(variant, type, name).inputs;
+            assert.equal(object.metadata.labels.release, "kube-prometheus-stack");
+            assert.equal(object.metadata.labels["app.kubernetes.io/name"], "redis");
+        }
+        const rules = byName(variant, "kubernetes:monitoring.coreos.com/v1:PrometheusRule", "redis-alerts").inputs.spec
+            .groups[0].rules;
+        const expr = (alert: string) => rules.find((r: any) => r.alert === alert)?.expr ?? "";
+        assert.match(expr("RedisMetricsAbsent"), /^absent\(redis_up\{namespace="data-platform"\}\)$/);
+        assert.match(expr("RedisEvictions"), /redis_evicted_keys_total/);
+        assert.match(expr("RedisWritesRefusedOutOfMemory"), /redis_errors_total\{.*err="OOM"\}/);
+        assert.match(expr("RedisRejectedConnections"), /redis_rejected_connections_total/);
+        assert.match(
+            expr("RedisAofWriteFailing"),
+            /redis_aof_last_write_status.* == 0 or redis_aof_last_bgrewrite_status/,
+        );
+        assert.match(
+            problemLines("prod", {
+                "data-platform:redis": { ...rawRedis(), monitoringLabels: { "bad key!": "x" } },
+            })[0],
+            /^data-platform:redis\.monitoringLabels.*allowed: a Kubernetes label key/,
+        );
+    });
+
     it("uses an existing TLS Secret instead of a Certificate, and drops the exporter without monitoring", async () => {
         const variant = await runStack("prod", {
             "data-platform:redis": { ...rawRedis(), tlsSecretName: "my-redis-tls", monitoring: false },
@@ -327,7 +384,9 @@ describe("Redis pure renderers", () => {
         const billing = prod.apps.find((a) => a.name === "billing")!;
         assert.match(appRules(billing), / ~billing:\* ~invoices:\* /);
         assert.ok(appRules(billing).endsWith(` -select +select|${billing.redisDb}`), appRules(billing));
-        assert.match(appRules(prod.apps[0]), / ~\* /);
+        // No patterns: the application's name is its key prefix (ACLs check no database argument, so keys are the boundary).
+        assert.match(appRules(prod.apps[0]), /^resetchannels ~orders:\* &orders:\* /);
+        assert.match(appRules(prod.apps[0]), / -copy -move -pubsub -client\|tracking /);
         assert.throws(
             () => renderDataAcl("sentinel", prod.apps, { admin: "a", monitor: "m", apps: {} }),
             /replication/,
@@ -339,6 +398,42 @@ describe("Redis pure renderers", () => {
             "data-platform:apps": [{ name: "monitor", namespace: "mon", redisDb: 3 }],
         });
         assert.match(error.message, /apps\[0\]\.name: given "monitor"/);
+    });
+
+    it("sizes maxmemory so that a fork's copy-on-write, the replica buffers and the backlog fit the memory limit", () => {
+        const conf = (redis: typeof prod.redis) => renderFiles(redis, kubernetesLayout(redis, "ns"))[FILES.redisConf];
+        const setting = (text: string, name: string) => new RegExp(`^${name} (.*)$`, "m").exec(text)?.[1];
+        for (const config of [prod, dev]) {
+            const text = conf(config.redis);
+            const maxmemory = mebibytes(setting(text, "maxmemory")!);
+            const replicas = config.redis.mode === "sentinel" ? config.redis.replicas - 1 : 0;
+            const buffers =
+                replicas * mebibytes(setting(text, "client-output-buffer-limit replica")?.split(" ")[0] ?? "0mb");
+            const backlog = config.redis.mode === "sentinel" ? mebibytes(setting(text, "repl-backlog-size")!) : 0;
+            assert.ok(
+                2 * maxmemory + buffers + backlog <= mebibytes(config.redis.memory),
+                `${config.redis.memory}: ${text}`,
+            );
+            assert.ok(maxmemory >= mebibytes(config.redis.memory) / 4, text);
+        }
+        assert.equal(setting(conf(prod.redis), "client-output-buffer-limit replica"), "256mb 64mb 60");
+        assert.equal(setting(conf(dev.redis), "client-output-buffer-limit replica"), undefined);
+        assert.deepEqual(
+            problemLines("dev", { "data-platform:redis": { mode: "standalone", memory: "1Gi", maxmemory: "4gb" } }),
+            [
+                'data-platform:redis.maxmemory: given "4gb"; allowed: at most 496mb with memory 1Gi (a fork\'s copy-on-write can double the dataset); or unset it',
+            ],
+        );
+        assert.match(
+            problemLines("prod", { "data-platform:redis": { ...rawRedis(), maxmemory: "1536mb" } })[0],
+            /^data-platform:redis\.maxmemory: given "1536mb"; allowed: at most 720mb with memory 2Gi .*2 replica buffers/,
+        );
+        assert.equal(
+            conf(parseStack("dev", { "data-platform:redis": { mode: "standalone", maxmemory: "100mb" } }).redis).match(
+                /^maxmemory .*$/m,
+            )?.[0],
+            "maxmemory 100mb",
+        );
     });
 
     it("renders no address but the layout's, and the same scripts for every layout", () => {
@@ -357,7 +452,7 @@ describe("Redis pure renderers", () => {
         assert.match(a[FILES.redisConf], /min-replicas-to-write 1\nmin-replicas-max-lag 10/);
         assert.match(
             a[FILES.redisConf],
-            new RegExp(`maxmemory ${prod.redis.maxmemory}\nmaxmemory-policy ${prod.redis.maxmemoryPolicy}`),
+            new RegExp(`maxmemory ${maxmemoryMiB(prod.redis)}mb\nmaxmemory-policy ${prod.redis.maxmemoryPolicy}`),
         );
         assert.match(a[FILES.redisConf], /tls-replication yes/);
     });

@@ -94,7 +94,9 @@ const appSchema = section({
     ),
     redisKeyPatterns: listOf(text({ pattern: /^[^\s]+$/, allowed: "a Redis glob without spaces" }))
         .default([])
-        .describe("Redis key patterns it may use (empty: all keys of its database)."),
+        .describe(
+            "Redis key patterns (globs) it may use; empty: `<name>:*`, so every key starts with the application's name. `*` grants every key name, but only in its own database and in the shared database 0.",
+        ),
     poolSize: integer(1, 200).default(10).describe("Connections per replica."),
     replicas: integer(1, 100).default(2).describe("Replicas (for the connection budget)."),
     secretName: derived(text({ pattern: DNS_LABEL, maxLength: 63 })).describe(

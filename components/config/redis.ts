@@ -1,7 +1,13 @@
 /** Redis settings. */
 import type { z } from "zod";
 import { BYTES_QUANTITY, CPU_QUANTITY, DNS_LABEL, PINNED_IMAGE } from "./names";
-import { Profile, byProfile, choice, flag, integer, section, text } from "./fields";
+import { Profile, byProfile, choice, flag, integer, mapOf, section, text } from "./fields";
+
+/** A label key: an optional DNS-subdomain prefix and `/`, then a name of up to 63 characters. */
+const LABEL_KEY =
+    /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+/** A label value: empty, or alphanumerics at both ends with `-`, `_` and `.` between. */
+const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
 
 export function redisSchema(profile: Profile) {
     return section({
@@ -29,8 +35,15 @@ export function redisSchema(profile: Profile) {
             .default(20000)
             .describe("Sentinel failover-timeout; a failed attempt (e.g. a split vote) is retried after twice this."),
         maxmemory: text({ pattern: /^[0-9]+(mb|gb)$/, allowed: "a size such as 256mb or 2gb" })
-            .default(byProfile(profile, { production: "1536mb", development: "128mb" }))
-            .describe("Redis maxmemory."),
+            .optional()
+            .describe(
+                "Redis maxmemory. Unset: the largest that fits `memory` (a fork's copy-on-write can double the dataset; replica output buffers and the backlog come on top); a larger value is refused.",
+            ),
+        replicaOutputBufferLimit: text({ pattern: /^[0-9]+mb$/, allowed: "a size such as 256mb" })
+            .default("256mb")
+            .describe(
+                "Sentinel mode: hard `client-output-buffer-limit` of each replica's link (soft: a quarter of it for 60 s). A replica whose full sync needs more is dropped and retries; counted once per replica against `memory`.",
+            ),
         maxmemoryPolicy: choice([
             "noeviction",
             "allkeys-lru",
@@ -69,6 +82,14 @@ export function redisSchema(profile: Profile) {
         monitoring: flag()
             .default(byProfile(profile, { production: true, development: false }))
             .describe("redis_exporter sidecar, ServiceMonitor and PrometheusRule."),
+        monitoringLabels: mapOf(
+            text({ pattern: LABEL_KEY, maxLength: 317, allowed: "a Kubernetes label key such as release" }),
+            text({ pattern: LABEL_VALUE, maxLength: 63, allowed: "a Kubernetes label value (at most 63 characters)" }),
+        )
+            .default({})
+            .describe(
+                "Labels added to the ServiceMonitor and PrometheusRule, for a Prometheus that selects them (kube-prometheus-stack: `release: <its release name>`); the platform's own labels take precedence.",
+            ),
         monitoringNamespace: text({ pattern: DNS_LABEL, maxLength: 63 })
             .default("monitoring")
             .describe("Namespace of Prometheus (admitted to the exporter port)."),

@@ -44,39 +44,60 @@ export function appUserName(app: Pick<AppConfig, "name">): string {
 /** Channel Sentinels gossip on; the only channel their user may use (a publisher there can forge topology). */
 const HELLO_CHANNEL = "__sentinel__:hello";
 
-/** An application: its keys (all when no patterns), its database only, no admin or keyspace-wide commands. */
+/** Key patterns of an application: its own, or `<name>:*` (key names are the boundary in database 0 too). */
+export function appKeyPatterns(app: Pick<AppConfig, "name" | "redisKeyPatterns">): readonly string[] {
+    return app.redisKeyPatterns.length > 0 ? app.redisKeyPatterns : [`${app.name}:*`];
+}
+
+/**
+ * What an application may do beyond its key and channel patterns. ACLs check no database argument, ignore the
+ * channels PUBSUB names and the prefixes of broadcast tracking, so the commands that use them are denied outright
+ * (tests/integration/redisTenantAcl.test.ts probes every command of the server's table).
+ */
+const APP_COMMAND_RULES = [
+    "-@all",
+    "+@read",
+    "+@write",
+    "+@connection",
+    "+@transaction",
+    "+@pubsub",
+    "+eval",
+    "+evalsha",
+    "+eval_ro",
+    "+evalsha_ro",
+    "+script|load",
+    "+script|exists",
+    "+fcall",
+    "+fcall_ro",
+    // FLUSHDB/FLUSHALL/KEYS/CLIENT KILL/MONITOR/SWAPDB...; INFO and ROLE back for client libraries' ready checks.
+    "-@dangerous",
+    "+info",
+    "+role",
+    // COPY ... DB <n> and MOVE write into another database (another application's).
+    "-copy",
+    "-move",
+    // PUBSUB CHANNELS/NUMSUB/SHARDCHANNELS/SHARDNUMSUB name and count every application's channels.
+    "-pubsub",
+    // CLIENT TRACKING ... BCAST PREFIX <p> pushes the names of changed keys under any prefix, from every database.
+    "-client|tracking",
+];
+
+/** An application: its keys and channels, its database only, no admin, keyspace-wide or cross-database commands. */
 export function appRules(app: Pick<AppConfig, "name" | "redisDb" | "redisKeyPatterns">): string {
-    const keys = app.redisKeyPatterns.length > 0 ? app.redisKeyPatterns.map((p) => `~${p}`).join(" ") : "~*";
     return [
         "resetchannels",
-        keys,
+        ...appKeyPatterns(app).map((p) => `~${p}`),
         `&${app.name}:*`,
-        "-@all",
-        "+@read",
-        "+@write",
-        "+@connection",
-        "+@transaction",
-        "+@pubsub",
-        "+eval",
-        "+evalsha",
-        "+eval_ro",
-        "+evalsha_ro",
-        "+script|load",
-        "+script|exists",
-        "+fcall",
-        "+fcall_ro",
-        // FLUSHDB/FLUSHALL/KEYS/CLIENT KILL/MONITOR...; INFO and ROLE back for client libraries' ready checks.
-        "-@dangerous",
-        "+info",
-        "+role",
+        ...APP_COMMAND_RULES,
         // Only its own database index.
         "-select",
         `+select|${app.redisDb}`,
     ].join(" ");
 }
 
+/** redis_exporter (v1.67.0 exporter/exporter.go, latency.go, slowlog.go): it names its connection every scrape. */
 const MONITOR_DATA_RULES =
-    "resetchannels -@all +ping +info +role +config|get +client|list +client|info +slowlog|get +slowlog|len +latency|latest +memory|stats +select +dbsize";
+    "resetchannels -@all +ping +info +role +config|get +client|list +client|info +client|setname +slowlog|get +slowlog|len +latency|latest +latency|histogram +memory|stats +select +dbsize";
 const REPLICATION_RULES = "resetchannels -@all +psync +replconf +ping";
 /** What Sentinel sends a monitored instance (src/sentinel.c), with `+replicaof` beside `+slaveof`. */
 const SENTINEL_DATA_RULES = `resetchannels &${HELLO_CHANNEL} -@all +multi +exec +slaveof +replicaof +ping +info +role +publish +subscribe +config|rewrite +client|setname +client|kill +script|kill`;
@@ -113,9 +134,15 @@ export function renderDataAcl(mode: RedisMode, apps: readonly AppConfig[], passw
     return lines.join("\n") + "\n";
 }
 
-/** Commands a Sentinel-aware client needs (redis/docs sentinel.md "Sentinel Access Control List authentication"). */
+/**
+ * Commands a Sentinel-aware client needs (redis/docs sentinel.md "Sentinel Access Control List authentication").
+ * Every channel, to read: a Sentinel publishes only its events there, and clients subscribe to several in one command
+ * (go-redis sentinel.go: `+switch-master` and `+replica-reconf-done`), which is refused whole if one is not allowed.
+ * No PUBLISH: a forged `+switch-master` would send clients to another master.
+ */
 const SENTINEL_CLIENT_RULES =
-    "resetchannels &+switch-master -@all +auth +hello +ping +role +command +client|setname +client|getname +client|id +subscribe " +
+    "resetchannels &* -@all +auth +hello +ping +role +command +client|setname +client|getname +client|id " +
+    "+subscribe +psubscribe +unsubscribe +punsubscribe " +
     "+sentinel|get-master-addr-by-name +sentinel|master +sentinel|masters +sentinel|replicas +sentinel|slaves +sentinel|sentinels +sentinel|myid";
 /** Sentinel to Sentinel: gossip, votes (src/sentinel.c). */
 const SENTINEL_PEER_RULES = `resetchannels &${HELLO_CHANNEL} -@all +auth +ping +publish +client|setname +sentinel|is-master-down-by-addr`;

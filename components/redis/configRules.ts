@@ -2,6 +2,7 @@
 import { ConfigRule, PROJECT } from "../config/types";
 import { report } from "../config/issues";
 import { RESERVED_USER_NAMES } from "./acl";
+import { maxmemoryCeilingMiB, mebibytes } from "./files";
 
 export const redisConfigRules: ConfigRule = (config, ctx) => {
     const path = `${PROJECT}:redis`;
@@ -25,6 +26,19 @@ export const redisConfigRules: ConfigRule = (config, ctx) => {
             );
         }
     });
+    const ceiling = maxmemoryCeilingMiB(redis);
+    if (ceiling < 1) {
+        report(ctx, `${path}.memory`, redis.memory, "more memory than the replica output buffers and the backlog need");
+    } else if (redis.maxmemory !== undefined && mebibytes(redis.maxmemory) > ceiling) {
+        report(
+            ctx,
+            `${path}.maxmemory`,
+            redis.maxmemory,
+            `at most ${ceiling}mb with memory ${redis.memory} (a fork's copy-on-write can double the dataset` +
+                (redis.mode === "sentinel" ? `, plus ${redis.replicas - 1} replica buffers and the backlog)` : ")") +
+                "; or unset it",
+        );
+    }
     if (redis.mode === "standalone") {
         return;
     }

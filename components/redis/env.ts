@@ -24,7 +24,7 @@ export function redisEnvKeys(redis: Pick<RedisConfig, "mode">): readonly string[
 
 export interface RedisEnvArgs {
     readonly redis: RedisConfig;
-    readonly layout: Pick<RedisLayout, "dataNodes" | "sentinels">;
+    readonly layout: Pick<RedisLayout, "dataNodes" | "sentinels" | "standaloneService">;
     readonly app: Pick<AppConfig, "name" | "redisDb">;
     readonly password: string;
     /** Sentinel's client password (sentinel mode). */
@@ -51,6 +51,6 @@ export function redisEnv(args: RedisEnvArgs): Record<string, string> {
             REDIS_TLS: tls,
         };
     }
-    const node = layout.dataNodes[0];
+    const node = layout.standaloneService ?? layout.dataNodes[0];
     return { REDIS_URL: redisUrl(redis.tls, user, args.password, node.host, node.port, app.redisDb), REDIS_TLS: tls };
 }

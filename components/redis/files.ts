@@ -65,6 +65,43 @@ export function promisedFailoverSeconds(redis: Pick<RedisConfig, "downAfterMilli
     return redis.downAfterMilliseconds / 1000 + 5;
 }
 
+/** Memory the process needs besides its dataset and buffers: allocator, code, connections (a floor). */
+const BASE_OVERHEAD_MIB = 32;
+/** `repl-backlog-size` (sentinel mode). */
+const REPL_BACKLOG_MIB = 64;
+
+/** MiB of a Kubernetes memory quantity (`Mi`, `Gi`) or a redis.conf size (`mb`, `gb`: 1024-based in Redis). */
+export function mebibytes(size: string): number {
+    const match = /^([0-9]+)(Mi|mb|Gi|gb)$/.exec(size);
+    if (!match) {
+        throw new Error(`not a size in Mi/Gi or mb/gb: ${size}`);
+    }
+    return Number(match[1]) * (/^(Gi|gb)$/.test(match[2]) ? 1024 : 1);
+}
+
+/**
+ * The largest maxmemory (MiB) that fits the container's memory limit. A fork (AOF rewrite, a replica's full sync)
+ * shares pages copy-on-write, and "while saving an RDB file on disk or rewriting the AOF log, Redis can use up to
+ * 2 times the memory normally used" (redis.io, Redis administration); on top: each replica's output buffer at its
+ * hard limit and the backlog (sentinel mode), and a base. Beyond the limit the kernel OOM-kills the container.
+ */
+export function maxmemoryCeilingMiB(
+    redis: Pick<RedisConfig, "mode" | "memory" | "replicas" | "replicaOutputBufferLimit">,
+): number {
+    const replication =
+        redis.mode === "sentinel"
+            ? (redis.replicas - 1) * mebibytes(redis.replicaOutputBufferLimit) + REPL_BACKLOG_MIB
+            : 0;
+    return Math.floor((mebibytes(redis.memory) - BASE_OVERHEAD_MIB - replication) / 2);
+}
+
+/** The maxmemory redis.conf gets (MiB): the configured one, or the ceiling. */
+export function maxmemoryMiB(
+    redis: Pick<RedisConfig, "mode" | "memory" | "replicas" | "replicaOutputBufferLimit" | "maxmemory">,
+): number {
+    return redis.maxmemory !== undefined ? mebibytes(redis.maxmemory) : maxmemoryCeilingMiB(redis);
+}
+
 function tlsLines(redis: RedisConfig, layout: RedisLayout): string[] {
     if (!redis.tls) {
         return [];
@@ -96,7 +133,7 @@ export function renderRedisConf(redis: RedisConfig, layout: RedisLayout): string
             "appendfsync everysec",
             "aof-use-rdb-preamble yes",
             'save ""',
-            `maxmemory ${redis.maxmemory}`,
+            `maxmemory ${maxmemoryMiB(redis)}mb`,
             `maxmemory-policy ${redis.maxmemoryPolicy}`,
             "tcp-keepalive 60",
             "# A SIGTERM-ed master waits this long for lagging replicas.",
@@ -110,7 +147,9 @@ export function renderRedisConf(redis: RedisConfig, layout: RedisLayout): string
                       "replica-serve-stale-data yes",
                       "replica-priority 100",
                       "repl-diskless-sync yes",
-                      "repl-backlog-size 64mb",
+                      `repl-backlog-size ${REPL_BACKLOG_MIB}mb`,
+                      "# A replica whose sync needs more is dropped (and retries); the memory budget counts this per replica.",
+                      `client-output-buffer-limit replica ${redis.replicaOutputBufferLimit} ${mebibytes(redis.replicaOutputBufferLimit) / 4}mb 60`,
                   ]
                 : []),
             ...tlsLines(redis, layout),

@@ -48,6 +48,8 @@ export interface RedisLayout {
     readonly dataNodes: readonly Endpoint[];
     /** Sentinels by ordinal (empty in standalone mode). */
     readonly sentinels: readonly Endpoint[];
+    /** Standalone: where clients connect, the ClusterIP Service `NAMES.standalone` in the cluster; unset: the data node. */
+    readonly standaloneService?: Endpoint;
     readonly dirs: RedisDirs;
 }
 
@@ -85,6 +87,9 @@ export function kubernetesLayout(redis: RedisConfig, namespace: string): RedisLa
                   port: SENTINEL_PORT,
               }))
             : [],
+        ...(sentinelMode
+            ? {}
+            : { standaloneService: { host: serviceFqdn(NAMES.standalone, namespace), port: REDIS_PORT } }),
         dirs: POD_DIRS,
     };
 }

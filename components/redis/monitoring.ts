@@ -1,5 +1,6 @@
 /** Prometheus alerts of the Redis group (pure). Metric names are redis_exporter's (INFO-derived and exporter/sentinels.go). */
 import type { RedisConfig } from "../config/redis";
+import { maxmemoryMiB } from "./files";
 
 export interface AlertRule {
     readonly alert: string;
@@ -9,6 +10,10 @@ export interface AlertRule {
     readonly annotations: Record<string, string>;
 }
 
+/**
+ * Alerts on the data nodes' and Sentinels' exporters. Metric names: redis_exporter v1.67.0 exporter/exporter.go
+ * (`evicted_keys_total`, `rejected_connections_total`, `aof_last_write_status`, `errors_total{err}` from Errorstats).
+ */
 export function redisAlertRules(redis: RedisConfig, namespace: string): AlertRule[] {
     const sel = `namespace="${namespace}"`;
     const rule = (alert: string, expr: string, duration: string, severity: string, summary: string): AlertRule => ({
@@ -24,7 +29,7 @@ export function redisAlertRules(redis: RedisConfig, namespace: string): AlertRul
             `redis_memory_used_bytes{${sel}} / (redis_memory_max_bytes{${sel}} > 0) > 0.9`,
             "5m",
             "warning",
-            `Redis {{ $labels.pod }} uses over 90% of maxmemory (${redis.maxmemory}, policy ${redis.maxmemoryPolicy})`,
+            `Redis {{ $labels.pod }} uses over 90% of maxmemory (${maxmemoryMiB(redis)}mb, policy ${redis.maxmemoryPolicy})`,
         ),
         rule(
             "RedisDown",
@@ -32,6 +37,44 @@ export function redisAlertRules(redis: RedisConfig, namespace: string): AlertRul
             "1m",
             "critical",
             "redis_exporter cannot reach Redis {{ $labels.pod }}",
+        ),
+        // No series at all: no exporter is scraped (pods gone, ServiceMonitor not selected, NetworkPolicy).
+        rule(
+            "RedisMetricsAbsent",
+            `absent(redis_up{${sel}})`,
+            "5m",
+            "critical",
+            `no redis_exporter in ${namespace} is scraped`,
+        ),
+        rule(
+            "RedisEvictions",
+            `increase(redis_evicted_keys_total{${sel}}[5m]) > 0`,
+            "0m",
+            "warning",
+            `Redis {{ $labels.pod }} evicts keys at maxmemory (${maxmemoryMiB(redis)}mb, policy ${redis.maxmemoryPolicy})`,
+        ),
+        // errorstat_OOM: writes refused at maxmemory (noeviction, or nothing left to evict).
+        rule(
+            "RedisWritesRefusedOutOfMemory",
+            `increase(redis_errors_total{${sel},err="OOM"}[5m]) > 0`,
+            "0m",
+            "critical",
+            `Redis {{ $labels.pod }} refuses writes at maxmemory (${maxmemoryMiB(redis)}mb)`,
+        ),
+        rule(
+            "RedisRejectedConnections",
+            `increase(redis_rejected_connections_total{${sel}}[5m]) > 0`,
+            "0m",
+            "warning",
+            "Redis {{ $labels.pod }} rejected connections (maxclients reached)",
+        ),
+        // INFO persistence: aof_last_write_status / aof_last_bgrewrite_status, `err` exported as 0.
+        rule(
+            "RedisAofWriteFailing",
+            `redis_aof_last_write_status{${sel}} == 0 or redis_aof_last_bgrewrite_status{${sel}} == 0`,
+            "1m",
+            "critical",
+            "Redis {{ $labels.pod }} cannot write or rewrite its append-only file (disk full or failing)",
         ),
     ];
     if (redis.mode === "standalone") {

@@ -33,6 +33,7 @@ import {
     podDisruptionBudget,
     prometheusRule,
     serviceMonitor,
+    standaloneService,
     statefulSet,
 } from "./spec";
 
@@ -176,6 +177,9 @@ export class Redis extends pulumi.ComponentResource implements DataService {
             return set;
         };
         const workloads = [group("data")];
+        if (!sentinelMode) {
+            new k8s.core.v1.Service(`${name}-standalone-svc`, standaloneService(ns), parent);
+        }
         if (sentinelMode) {
             workloads.push(group("sentinel"));
             for (const component of ["data", "sentinel"] as const) {
@@ -188,7 +192,7 @@ export class Redis extends pulumi.ComponentResource implements DataService {
         }
 
         if (redis.monitoring) {
-            new k8s.apiextensions.CustomResource(`${name}-monitor`, serviceMonitor(ns), {
+            new k8s.apiextensions.CustomResource(`${name}-monitor`, serviceMonitor(redis, ns), {
                 parent: this,
                 dependsOn: workloads,
             });

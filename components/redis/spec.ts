@@ -82,8 +82,8 @@ export function configChecksum(files: Record<string, string>): string {
     return crypto.createHash("sha256").update(JSON.stringify(files)).digest("hex");
 }
 
-/** cert-manager Certificate for every data node and Sentinel (when TLS is on and no Secret is given). */
-export function certificate(redis: Pick<RedisConfig, "tlsIssuerName" | "tlsIssuerKind">, namespace: string) {
+/** cert-manager Certificate for every data node and Sentinel, and the standalone Service (TLS on, no Secret given). */
+export function certificate(redis: Pick<RedisConfig, "mode" | "tlsIssuerName" | "tlsIssuerKind">, namespace: string) {
     return {
         apiVersion: "cert-manager.io/v1",
         kind: "Certificate",
@@ -91,10 +91,13 @@ export function certificate(redis: Pick<RedisConfig, "tlsIssuerName" | "tlsIssue
         spec: {
             secretName: NAMES.tls,
             issuerRef: { name: redis.tlsIssuerName, kind: redis.tlsIssuerKind, group: "cert-manager.io" },
-            dnsNames: [NAMES.dataHeadless, NAMES.sentinel].flatMap((svc) => [
-                serviceFqdn(svc, namespace),
-                `*.${serviceFqdn(svc, namespace)}`,
-            ]),
+            dnsNames: [
+                ...[NAMES.dataHeadless, NAMES.sentinel].flatMap((svc) => [
+                    serviceFqdn(svc, namespace),
+                    `*.${serviceFqdn(svc, namespace)}`,
+                ]),
+                ...(redis.mode === "standalone" ? [serviceFqdn(NAMES.standalone, namespace)] : []),
+            ],
             usages: ["server auth", "client auth", "digital signature", "key encipherment"],
             privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
             duration: "2160h",
@@ -115,6 +118,17 @@ export function headlessService(redis: Pick<RedisConfig, "monitoring">, group: R
             publishNotReadyAddresses: true,
             selector: redisLabels(group),
             ports: [{ name: portName, port: GROUPS[group].port, targetPort: portName }, ...metricsPort],
+        },
+    };
+}
+
+/** Standalone: the ClusterIP Service behind `REDIS_URL` (a stable name, whatever the pod is called). */
+export function standaloneService(namespace: string) {
+    return {
+        metadata: { name: NAMES.standalone, namespace, labels: redisLabels("data") },
+        spec: {
+            selector: redisLabels("data"),
+            ports: [{ name: "redis", port: REDIS_PORT, targetPort: "redis" }],
         },
     };
 }
@@ -414,12 +428,17 @@ export function podDisruptionBudget(group: RedisGroup, namespace: string) {
     };
 }
 
+/** Labels of the monitoring objects: the configured ones (a Prometheus selects by them), then the platform's. */
+function monitoringLabels(redis: Pick<RedisConfig, "monitoringLabels">): Record<string, string> {
+    return { ...redis.monitoringLabels, ...redisLabels("data") };
+}
+
 /** Scrapes the exporters of both groups. */
-export function serviceMonitor(namespace: string) {
+export function serviceMonitor(redis: Pick<RedisConfig, "monitoringLabels">, namespace: string) {
     return {
         apiVersion: "monitoring.coreos.com/v1",
         kind: "ServiceMonitor",
-        metadata: { name: NAMES.data, namespace, labels: redisLabels("data") },
+        metadata: { name: NAMES.data, namespace, labels: monitoringLabels(redis) },
         spec: {
             selector: { matchLabels: recommendedLabels({ name: "redis", partOf: PLATFORM_NAME }) },
             endpoints: [{ port: "metrics", interval: "30s" }],
@@ -431,7 +450,7 @@ export function prometheusRule(redis: RedisConfig, namespace: string) {
     return {
         apiVersion: "monitoring.coreos.com/v1",
         kind: "PrometheusRule",
-        metadata: { name: NAMES.data, namespace, labels: redisLabels("data") },
+        metadata: { name: NAMES.data, namespace, labels: monitoringLabels(redis) },
         spec: { groups: [{ name: "redis", rules: redisAlertRules(redis, namespace) }] },
     };
 }

@@ -114,7 +114,9 @@ describe("Redis Sentinel group on real servers (rendered prod config)", function
                 await client.connect();
                 // No SELECT: the connection is in database 0. ACLs cannot keep it out, but no application keeps data there.
                 assert.equal(await client.dbsize(), 0);
-                assert.equal(await client.get("orders:1"), null);
+                assert.equal(await client.get("search:1"), null);
+                // Key names keep it from other applications' keys there too.
+                await expectError(client.get("orders:1"), /NOPERM/);
                 await expectError(client.select(prod.apps.find((a) => a.name === "orders")!.redisDb), /NOPERM/);
             } finally {
                 client.disconnect();

@@ -23,7 +23,8 @@ describe("npm run sandbox", function () {
             for (const [app, file] of Object.entries(info.envFiles)) {
                 assert.strictEqual(file, path.join(out, "dev", "sandbox", `${app}.env`));
                 const env = parseEnvFile(file);
-                const key = app === "billing" ? "billing:sandbox" : "sandbox";
+                // Every application key starts with its name (redisKeyPatterns default `<name>:*`).
+                const key = `${app}:sandbox`;
                 const run = spawnSync(process.execPath, ["-e", APP_SCRIPT], {
                     cwd: ROOT,
                     env: { PATH: process.env.PATH, ...env, KEY: key },

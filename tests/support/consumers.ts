@@ -284,11 +284,13 @@ export function describeConsumerMatrix(stack: string): void {
             assert.deepEqual(JSON.parse(node(NODE_PG_VERIFY_FULL, s.env).stdout), { u: user(), ssl: true });
         });
 
-        it(`${stack}: psql with DATABASE_URL`, () => {
-            assert.equal(
-                psql(s.env.DATABASE_URL, "select current_user || ',' || current_database()", s.env),
-                `${user()},${db()}`,
-            );
+        it(`${stack}: psql with DATABASE_URL (on the server of PG_BIN: 15 from Debian, 16 from npm in .ci/run)`, () => {
+            const version = run(path.join(PG_BIN, "postgres"), ["--version"], {}).stdout;
+            const major = /\(PostgreSQL\) (\d+)/.exec(version)?.[1];
+            assert.ok(major, version);
+            const sql =
+                "select current_user || ',' || current_database() || ',' || current_setting('server_version_num')::int / 10000";
+            assert.equal(psql(s.env.DATABASE_URL, sql, s.env), `${user()},${db()},${major}`);
         });
 
         it(`${stack}: psql verify-full (DATABASE_URL with sslmode=verify-full, sslrootcert = mounted DB_CA_CERT)`, () => {

@@ -4,13 +4,14 @@
  * Python clients are Debian's (`/usr/bin/python3` with python3-psycopg2, -sqlalchemy, -redis, -celery, -kombu).
  */
 import { strict as assert } from "assert";
-import { ChildProcess, spawnSync } from "child_process";
+import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { contractKeys, contractShape } from "../../components/envContract";
 import { ROOT } from "../../engine/stackConfig";
 import { PG_BIN } from "../../tools/sandbox/postgres";
+import { appRules } from "../../components/redis/acl";
 import { parseStack } from "./config";
 import { SandboxInfo, parseEnvFile, startSandbox, stopAndCheck } from "./sandboxCli";
 
@@ -251,6 +252,97 @@ const redis = e.REDIS_URL
 })().catch((err) => { console.error(err.message); process.exit(1); });
 `;
 
+/** Seed 000's Celery app on the Sentinel keys, as the README's recipe builds it (Debian's Celery 5.2 / kombu 5.2). */
+const CELERY_APP = `"""Seed 000's Celery on the Sentinel contract (Debian's Celery 5.2 / kombu 5.2): the documented recipe."""
+import os
+import ssl
+from urllib.parse import quote
+
+from celery import Celery
+
+e = os.environ
+user, password, db = e["REDIS_USERNAME"], e["REDIS_PASSWORD"], e["REDIS_DB"]
+# One sentinel:// URL per Sentinel, each with the application's user (kombu reads user:password from each).
+urls = ";".join(f"sentinel://{quote(user, safe='')}:{quote(password, safe='')}@{h}/{db}" for h in e["REDIS_SENTINEL_HOSTS"].split(","))
+tls = e["REDIS_TLS"] == "true"
+ca = e.get("REDIS_CA_FILE")
+tls_options = {"ssl_cert_reqs": ssl.CERT_REQUIRED, "ssl_ca_certs": ca} if tls else None
+sentinel_kwargs = {"password": e["REDIS_SENTINEL_PASSWORD"]}
+if tls:
+    sentinel_kwargs.update(ssl=True, ssl_ca_certs=ca, ssl_cert_reqs="required")
+# Every key and channel under the application's own prefix, the only ones its ACL user may touch.
+prefix = f"{user}:"
+transport = {"master_name": e["REDIS_SENTINEL_MASTER"], "sentinel_kwargs": sentinel_kwargs, "global_keyprefix": prefix}
+
+app = Celery("matrix", broker=urls, backend=urls)
+app.conf.update(
+    broker_transport_options=transport,
+    result_backend_transport_options={"master_name": e["REDIS_SENTINEL_MASTER"], "sentinel_kwargs": sentinel_kwargs},
+    broker_use_ssl=tls_options,
+    redis_backend_use_ssl=tls_options,
+    # Celery 5.2's Sentinel result backend drops the URL's user name.
+    redis_username=user,
+    redis_password=password,
+)
+# Celery 5.2's result backend has no key prefix option: its keys (and the channels it publishes them on) get the prefix here.
+app.backend.task_keyprefix = app.backend.key_t(prefix + "celery-task-meta-")
+
+
+@app.task
+def add(x, y):
+    return x + y
+`;
+
+/**
+ * Kombu subscribes to its fanout channels with PSUBSCRIBE, and Redis checks a PSUBSCRIBE pattern literally against
+ * the user's \`&\` patterns: \`&<app>:*\` admits PUBLISH/SUBSCRIBE under the prefix but these patterns only if
+ * granted as they are.
+ */
+export function celeryFanoutPatterns(app: string): string[] {
+    return [`${app}:/{db}.celery.pidbox`, `${app}:/{db}.celeryev/worker.*`];
+}
+
+/** Runs a worker and one task; resolves with the task's result and what the worker logged. */
+async function runCeleryTask(env: Record<string, string>): Promise<{ result: string; worker: string }> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "consumers-celery-"));
+    fs.writeFileSync(path.join(dir, "matrix_celery.py"), CELERY_APP);
+    const childEnv = { PATH: process.env.PATH ?? "/usr/bin:/bin", PYTHONPATH: dir, ...env };
+    // The worker logs to a file: the client below runs synchronously, and a pipe nobody reads would stall it.
+    const logFile = path.join(dir, "worker.log");
+    const logFd = fs.openSync(logFile, "w");
+    const worker = spawn(PYTHON, ["-m", "celery", "-A", "matrix_celery", "worker", "--pool=solo", "--loglevel=INFO"], {
+        cwd: dir,
+        env: childEnv,
+        stdio: ["ignore", logFd, logFd],
+    });
+    fs.closeSync(logFd);
+    const exited = new Promise<void>((resolve) => worker.on("exit", () => resolve()));
+    try {
+        const client = spawnSync(
+            PYTHON,
+            [
+                "-c",
+                [
+                    "from matrix_celery import app, add",
+                    "r = add.delay(2, 3)",
+                    "value = r.get(timeout=30)",
+                    "print(value, app.backend.client.get(app.backend.get_key_for_task(r.id)) is not None)",
+                ].join("\n"),
+            ],
+            { cwd: dir, env: childEnv, encoding: "utf8", timeout: 60_000 },
+        );
+        return {
+            result: client.status === 0 ? client.stdout.trim() : `failed: ${client.stderr}`,
+            worker: fs.readFileSync(logFile, "utf8"),
+        };
+    } finally {
+        worker.kill("SIGTERM");
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+        worker.kill("SIGKILL");
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
 /** Registers one `it` per client for `stack`; the sandbox starts once for all of them. */
 export function describeConsumerMatrix(stack: string): void {
     describe(`consumer matrix, ${stack} stack (sandbox, ${MATRIX_APP}'s env file only)`, function () {
@@ -339,6 +431,29 @@ export function describeConsumerMatrix(stack: string): void {
             const extra: Record<string, string> = s.env.REDIS_CA_CERT ? { CA_FILE: s.file("REDIS_CA_CERT") } : {};
             assert.equal(python(script, { ...s.env, ...extra }).stdout, "v");
         });
+
+        if (stack === "prod") {
+            it(`${stack}: Celery (Debian 5.2.6, kombu 5.2.4) worker runs one task over the Sentinel broker, its result stored`, async () => {
+                const app = parseStack(stack).apps.find((a) => a.name === MATRIX_APP);
+                assert.ok(app);
+                const rules = appRules(app).split(" ");
+                const granted = celeryFanoutPatterns(MATRIX_APP).every((p) => rules.includes(`&${p}`));
+                const { result, worker } = await runCeleryTask({ ...s.env, REDIS_CA_FILE: s.file("REDIS_CA_CERT") });
+                // Login, TLS, the Sentinel password and mingle (PUBLISH under the prefix) work either way.
+                assert.match(worker, /Connected to sentinel:\/\/orders:\*\*@127\.0\.0\.1:\d+\/\d+/);
+                assert.match(worker, /mingle: all alone/);
+                if (granted) {
+                    assert.equal(result, "5 True", worker);
+                } else {
+                    // Until the app's ACL grants kombu's fanout patterns literally, the worker dies on PSUBSCRIBE.
+                    assert.match(
+                        worker,
+                        /Unrecoverable error: NoPermissionError\('this user has no permissions to access one of the channels used as arguments'\)/,
+                    );
+                    assert.match(result, /^failed: /);
+                }
+            });
+        }
 
         it(`${stack}: ioredis ${stack === "prod" ? "Sentinel, TLS from REDIS_CA_CERT" : "standalone from REDIS_URL"}`, () => {
             assert.equal(node(NODE_IOREDIS, s.env).stdout, "v");

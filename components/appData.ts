@@ -6,8 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { AppConfig } from "./config/platform";
-import type { RedisMode } from "./config/redis";
-import { assembleEnv, contractKeys } from "./envContract";
+import { ContractShape, assembleEnv, contractKeys } from "./envContract";
 import type { DataService, SecretStoreRef, SecretSyncer, VaultWriter } from "./interfaces";
 import { bundleSecretName } from "./vault/secretNames";
 import { writeConnectionBundle } from "./vault/credentials";
@@ -15,13 +14,13 @@ import { appSecretAccess } from "./secretSync/spec";
 
 export interface AppDataArgs {
     readonly app: AppConfig;
-    /** Decides the Redis keys of the contract. */
-    readonly redisMode: RedisMode;
+    /** Decides the key set of the contract (`contractShape(config)`). */
+    readonly contract: ContractShape;
     /** The application's namespace (an output of its `AppNamespace`, so everything here waits for it). */
     readonly namespace: pulumi.Input<string>;
-    /** Renders the PostgreSQL keys (`DB_*`, `DATABASE_URL`). */
+    /** Renders the PostgreSQL keys (`DB_*`, `DATABASE_URL`, `DATABASE_DIRECT_URL`). */
     readonly postgres: DataService;
-    /** Renders the Redis keys of `redisMode`. */
+    /** Renders the Redis keys of the contract's Redis mode. */
     readonly redis: DataService;
     /** Where the bundle is stored. */
     readonly vault: VaultWriter;
@@ -49,7 +48,7 @@ export class AppData extends pulumi.ComponentResource {
         );
 
         // Throws (before anything is registered for the app) unless each service gives exactly its contract keys.
-        const env = assembleEnv(app, args.redisMode, args.postgres.env(app), args.redis.env(app));
+        const env = assembleEnv(app, args.contract, args.postgres.env(app), args.redis.env(app));
         writeConnectionBundle(args.vault, app, env, { parent: this });
 
         // One entry per contract key, each a property of the one bundle: the Secret holds exactly these keys,
@@ -59,7 +58,7 @@ export class AppData extends pulumi.ComponentResource {
             {
                 namespace: args.namespace,
                 secretName: app.secretName,
-                data: contractKeys(args.redisMode).map((key) => ({
+                data: contractKeys(args.contract).map((key) => ({
                     secretKey: key,
                     remoteKey: bundleSecretName(app.name),
                     property: key,

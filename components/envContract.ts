@@ -6,11 +6,35 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Env } from "./interfaces";
 import type { AppConfig } from "./config/platform";
+import type { PlatformConfig } from "./config/types";
 import type { RedisMode } from "./config/redis";
-import { POSTGRES_ENV_KEYS, POSTGRES_SECRET_ENV_KEYS, PostgresEnvKey } from "./postgres/env";
-import { REDIS_SECRET_ENV_KEYS, REDIS_SENTINEL_ENV_KEYS, REDIS_STANDALONE_ENV_KEYS } from "./redis/env";
+import { POSTGRES_SECRET_ENV_KEYS, PostgresEnvKey, postgresEnvKeys } from "./postgres/env";
+import {
+    REDIS_CA_ENV_KEY,
+    REDIS_SECRET_ENV_KEYS,
+    REDIS_SENTINEL_ENV_KEYS,
+    REDIS_STANDALONE_ENV_KEYS,
+    redisHandsOutCa,
+} from "./redis/env";
 
 export type ContractService = "postgres" | "redis";
+
+/** What decides a stack's key set: the Redis mode, and which services' CAs are known. */
+export interface ContractShape {
+    readonly redisMode: RedisMode;
+    /** `DB_CA_CERT`: always on Azure, with `postgres.stackgres.tls` on StackGres. */
+    readonly postgresCaCert: boolean;
+    /** `REDIS_CA_CERT`: `redis.tls` with `redis.tlsCaCert`. */
+    readonly redisCaCert: boolean;
+}
+
+export function contractShape(config: Pick<PlatformConfig, "postgres" | "redis">): ContractShape {
+    return {
+        redisMode: config.redis.mode,
+        postgresCaCert: config.postgres.mode === "azure" || config.postgres.stackgres.tls !== undefined,
+        redisCaCert: redisHandsOutCa(config.redis),
+    };
+}
 
 export interface ContractKey {
     readonly key: string;
@@ -21,8 +45,12 @@ export interface ContractKey {
     readonly example: string;
 }
 
+type KeyDocs = Omit<ContractKey, "key" | "service" | "secret">;
+
+const PEM_EXAMPLE = "-----BEGIN CERTIFICATE-----\\n...";
+
 /** What the README says about each PostgreSQL key; typed by the postgres contract, so keys cannot drift. */
-const POSTGRES_DOCS: Readonly<Record<PostgresEnvKey, Omit<ContractKey, "key" | "service" | "secret">>> = {
+const POSTGRES_DOCS: Readonly<Record<PostgresEnvKey, KeyDocs>> = {
     DB_HOST: { description: "Server host name.", example: "appdb.data-platform.svc.cluster.local" },
     DB_PORT: { description: "Port to connect to (the pooler's when there is one).", example: "5432" },
     DB_NAME: { description: "The application's database.", example: "orders" },
@@ -34,24 +62,41 @@ const POSTGRES_DOCS: Readonly<Record<PostgresEnvKey, Omit<ContractKey, "key" | "
             "Connections one replica may open (`apps[].poolSize`); the server's connection budget counts on it.",
         example: "10",
     },
+    DB_POOL_IDLE_TIMEOUT: {
+        description: "Milliseconds an idle pooled connection is kept (node-postgres `idleTimeoutMillis`).",
+        example: "600000",
+    },
+    DB_POOL_CONNECTION_TIMEOUT: {
+        description: "Milliseconds to wait for a new connection (node-postgres `connectionTimeoutMillis`).",
+        example: "30000",
+    },
     DATABASE_URL: {
         description: "The same as one URI; user, password and database percent-encoded, `sslmode` set.",
         example: "postgresql://orders:p%40ss@appdb.data-platform.svc.cluster.local:5432/orders?sslmode=require",
     },
+    DB_DIRECT_PORT: {
+        description:
+            "Port of PostgreSQL itself, past any pooler, for sessions that keep state: migrations with advisory locks, `LISTEN`.",
+        example: "5433",
+    },
+    DATABASE_DIRECT_URL: {
+        description: "`DATABASE_URL` with `DB_DIRECT_PORT` (equal to it when there is no pooler).",
+        example: "postgresql://orders:p%40ss@appdb.data-platform.svc.cluster.local:5433/orders?sslmode=require",
+    },
+    DB_CA_CERT: {
+        description:
+            "PEM of the CA(s) the server certificate chains to, for `verify-full` (Azure's public roots; the issuer's CA on StackGres).",
+        example: PEM_EXAMPLE,
+    },
 };
 
-/** PostgreSQL keys, the same for both database modes. */
-export const POSTGRES_CONTRACT: readonly ContractKey[] = POSTGRES_ENV_KEYS.map((key) => ({
-    key,
-    service: "postgres",
-    secret: POSTGRES_SECRET_ENV_KEYS.includes(key),
-    ...POSTGRES_DOCS[key],
-}));
-
-type RedisEnvKey = (typeof REDIS_SENTINEL_ENV_KEYS)[number] | (typeof REDIS_STANDALONE_ENV_KEYS)[number];
+type RedisEnvKey =
+    | (typeof REDIS_SENTINEL_ENV_KEYS)[number]
+    | (typeof REDIS_STANDALONE_ENV_KEYS)[number]
+    | typeof REDIS_CA_ENV_KEY;
 
 /** What the README says about each Redis key; typed by the redis contract, so keys cannot drift. */
-const REDIS_DOCS: Readonly<Record<RedisEnvKey, Omit<ContractKey, "key" | "service" | "secret">>> = {
+const REDIS_DOCS: Readonly<Record<RedisEnvKey, KeyDocs>> = {
     REDIS_SENTINEL_HOSTS: {
         description: "Comma-separated `host:port` of every Sentinel.",
         example: "redis-sentinel-0.redis-sentinel.data-platform.svc.cluster.local:26379,...",
@@ -66,37 +111,52 @@ const REDIS_DOCS: Readonly<Record<RedisEnvKey, Omit<ContractKey, "key" | "servic
         description: "`redis[s]://user:password@host:port/db`, user and password percent-encoded.",
         example: "redis://orders:p%40ss@redis.data-platform.svc.cluster.local:6379/1",
     },
+    REDIS_CA_CERT: {
+        description: "PEM of the CA that signs the Redis and Sentinel certificates (`redis.tlsCaCert`).",
+        example: PEM_EXAMPLE,
+    },
 };
 
-function redisContract(keys: readonly RedisEnvKey[]): readonly ContractKey[] {
-    return keys.map((key) => ({
-        key,
-        service: "redis",
-        secret: REDIS_SECRET_ENV_KEYS.includes(key),
-        ...REDIS_DOCS[key],
-    }));
+function contractKey(service: ContractService, key: string, secret: boolean, docs: KeyDocs): ContractKey {
+    return { key, service, secret, ...docs };
 }
 
-/** Redis keys per Redis mode. */
-export const REDIS_CONTRACT: Readonly<Record<RedisMode, readonly ContractKey[]>> = {
-    sentinel: redisContract(REDIS_SENTINEL_ENV_KEYS),
-    standalone: redisContract(REDIS_STANDALONE_ENV_KEYS),
-};
-
-/** The contract of a Redis mode: PostgreSQL keys then Redis keys. */
-export function contractFor(mode: RedisMode): readonly ContractKey[] {
-    return [...POSTGRES_CONTRACT, ...REDIS_CONTRACT[mode]];
+/** The PostgreSQL keys of a shape. */
+export function postgresContract(shape: ContractShape): readonly ContractKey[] {
+    return postgresEnvKeys(shape.postgresCaCert).map((key) =>
+        contractKey("postgres", key, POSTGRES_SECRET_ENV_KEYS.includes(key), POSTGRES_DOCS[key]),
+    );
 }
 
-/** The exact key set an application's Secret holds in a Redis mode. */
-export function contractKeys(mode: RedisMode): string[] {
-    return contractFor(mode).map((k) => k.key);
+/** The Redis keys of a shape. */
+export function redisContract(shape: ContractShape): readonly ContractKey[] {
+    const modeKeys: readonly RedisEnvKey[] =
+        shape.redisMode === "sentinel" ? REDIS_SENTINEL_ENV_KEYS : REDIS_STANDALONE_ENV_KEYS;
+    const keys: readonly RedisEnvKey[] = shape.redisCaCert ? [...modeKeys, REDIS_CA_ENV_KEY] : modeKeys;
+    return keys.map((key) => contractKey("redis", key, REDIS_SECRET_ENV_KEYS.includes(key), REDIS_DOCS[key]));
 }
 
-/** Keys whose values are secret in any mode. */
+/** The contract of a shape: PostgreSQL keys then Redis keys. */
+export function contractFor(shape: ContractShape): readonly ContractKey[] {
+    return [...postgresContract(shape), ...redisContract(shape)];
+}
+
+/** The exact key set an application's Secret holds in a shape. */
+export function contractKeys(shape: ContractShape): string[] {
+    return contractFor(shape).map((k) => k.key);
+}
+
+/** Every shape, widest first (the README table lists each key once, in this order). */
+export const CONTRACT_SHAPES: readonly ContractShape[] = (["sentinel", "standalone"] as const).flatMap((redisMode) =>
+    [true, false].flatMap((postgresCaCert) =>
+        [true, false].map((redisCaCert) => ({ redisMode, postgresCaCert, redisCaCert })),
+    ),
+);
+
+/** Keys whose values are secret in any shape. */
 export const SECRET_CONTRACT_KEYS: readonly string[] = [
     ...new Set(
-        [...POSTGRES_CONTRACT, ...REDIS_CONTRACT.sentinel, ...REDIS_CONTRACT.standalone]
+        CONTRACT_SHAPES.flatMap(contractFor)
             .filter((k) => k.secret)
             .map((k) => k.key),
     ),
@@ -104,23 +164,23 @@ export const SECRET_CONTRACT_KEYS: readonly string[] = [
 
 /**
  * One application's Env from what PostgreSQL and Redis contribute. Each part must hold exactly its keys of
- * the contract (the redis part those of `mode`); secret keys are made secret whatever the services gave.
+ * the contract's shape; secret keys are made secret whatever the services gave.
  * Throws a RunError naming the missing and unexpected keys.
  */
-export function assembleEnv(app: AppConfig, mode: RedisMode, postgres: Env, redis: Env): Env {
+export function assembleEnv(app: AppConfig, shape: ContractShape, postgres: Env, redis: Env): Env {
     checkKeys(
         Object.keys(postgres),
-        POSTGRES_CONTRACT.map((k) => k.key),
+        postgresContract(shape).map((k) => k.key),
         `application ${app.name}: postgres env`,
     );
     checkKeys(
         Object.keys(redis),
-        REDIS_CONTRACT[mode].map((k) => k.key),
-        `application ${app.name}: redis env (${mode} mode)`,
+        redisContract(shape).map((k) => k.key),
+        `application ${app.name}: redis env (${shape.redisMode} mode)`,
     );
     const merged: Env = { ...postgres, ...redis };
     return Object.fromEntries(
-        contractFor(mode).map((k) => [k.key, k.secret ? pulumi.secret(merged[k.key]) : merged[k.key]]),
+        contractFor(shape).map((k) => [k.key, k.secret ? pulumi.secret(merged[k.key]) : merged[k.key]]),
     );
 }
 
@@ -136,21 +196,37 @@ function checkKeys(given: readonly string[], expected: readonly string[], what: 
     }
 }
 
-/** The contract as a markdown table (both Redis modes), for the README; a test keeps README.md in step. */
+/** Where a key is present, from the shapes that hold it. */
+function presence(key: string): string {
+    const holding = CONTRACT_SHAPES.filter((shape) => contractKeys(shape).includes(key));
+    if (holding.length === CONTRACT_SHAPES.length) {
+        return "always";
+    }
+    const conditions: string[] = [];
+    if (holding.every((s) => s.redisMode === holding[0].redisMode)) {
+        conditions.push(`Redis ${holding[0].redisMode} mode`);
+    }
+    if (holding.every((s) => s.postgresCaCert)) {
+        conditions.push("PostgreSQL CA known (Azure; StackGres with `postgres.stackgres.tls`)");
+    }
+    if (holding.every((s) => s.redisCaCert)) {
+        conditions.push("`redis.tls` with `redis.tlsCaCert`");
+    }
+    return conditions.join(", ");
+}
+
+/** The contract as a markdown table (every shape), for the README; a test keeps README.md in step. */
 export function renderContractTable(): string {
-    const rows = new Map<string, { key: ContractKey; modes: RedisMode[] }>();
-    for (const mode of ["sentinel", "standalone"] as const) {
-        for (const key of contractFor(mode)) {
-            const row = rows.get(key.key) ?? { key, modes: [] };
-            row.modes.push(mode);
-            rows.set(key.key, row);
+    const keys = new Map<string, ContractKey>();
+    for (const shape of CONTRACT_SHAPES) {
+        for (const key of contractFor(shape)) {
+            keys.set(key.key, keys.get(key.key) ?? key);
         }
     }
     const lines = ["| Key | Present | Secret | Meaning | Example |", "| --- | --- | --- | --- | --- |"];
-    for (const { key, modes } of rows.values()) {
-        const present = modes.length === 2 ? "always" : `Redis ${modes[0]} mode`;
+    for (const key of keys.values()) {
         lines.push(
-            `| \`${key.key}\` | ${present} | ${key.secret ? "yes" : "no"} | ${key.description} | \`${key.example}\` |`,
+            `| \`${key.key}\` | ${presence(key.key)} | ${key.secret ? "yes" : "no"} | ${key.description} | \`${key.example}\` |`,
         );
     }
     return lines.join("\n");

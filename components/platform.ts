@@ -5,6 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Provider as AzureProvider } from "@pulumi/azure-native/provider";
 import { AppData } from "./appData";
+import { contractShape } from "./envContract";
 import { DataNamespace, appNamespaceArgs } from "./namespace";
 import { ClusterAccess } from "./cluster";
 import { SecretSync } from "./secretSync";
@@ -187,7 +188,7 @@ export function buildPlatform({ config, kubeconfig }: LoadedConfig): PlatformOut
             `app-${app.name}`,
             {
                 app,
-                redisMode: config.redis.mode,
+                contract: contractShape(config),
                 namespace: ns.namespace,
                 postgres,
                 redis,

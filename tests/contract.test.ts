@@ -3,6 +3,7 @@
  * really receives once External Secrets has expanded its bundle (simulated from the recorded run).
  */
 import { strict as assert } from "assert";
+import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
@@ -10,14 +11,25 @@ import { parse as parsePgUrl } from "pg-connection-string";
 import { PlatformConfig } from "../components/config";
 import type { AppConfig } from "../components/config/platform";
 import { SAFE_SPECIAL_CHARACTERS } from "../components/config/keyVault";
-import { assembleEnv, contractKeys, renderContractTable, SECRET_CONTRACT_KEYS } from "../components/envContract";
+import {
+    ContractShape,
+    assembleEnv,
+    contractKeys,
+    contractShape,
+    renderContractTable,
+    SECRET_CONTRACT_KEYS,
+} from "../components/envContract";
 import { bundleSecretName, credentialSecretName } from "../components/vault";
 import { pgAppCredentialId } from "../components/postgres/credentials";
 import { redisAppCredentialId } from "../components/redis/credentials";
 import { databaseUrl } from "../components/postgres/env";
+import { azureRootCertificates } from "../components/postgres/azureSpec";
+import { stackGresCertificate, stackGresHost, stackGresManifests } from "../components/postgres/stackgresSpec";
+import { appLogins } from "../components/postgres/sql";
+import { validateAgainstCrd } from "./support/crdSchemas";
 import { SOURCE_VERSIONS_ANNOTATION, sourceVersionsDigest } from "../components/secretSync/spec";
 import type { RunResult } from "../engine/mockEngine";
-import { parseStack } from "./support/config";
+import { parseStack, problemLines, sectionOverride } from "./support/config";
 import { EXTERNAL_SECRET, KEY_VAULT_SECRET, expandExternalSecret, vaultContents } from "./support/esoOperator";
 import { STACKS, byType, runStack } from "./support/program";
 
@@ -64,20 +76,28 @@ function viaPg(uri: string) {
     };
 }
 
+const SENTINEL: ContractShape = { redisMode: "sentinel", postgresCaCert: false, redisCaCert: false };
+const STANDALONE: ContractShape = { redisMode: "standalone", postgresCaCert: false, redisCaCert: false };
+
 describe("contract key lists", () => {
+    const postgres = [
+        "DATABASE_URL",
+        "DB_HOST",
+        "DB_PORT",
+        "DB_NAME",
+        "DB_USER",
+        "DB_PASSWORD",
+        "DB_SSL_MODE",
+        "DB_POOL_MAX",
+        "DB_POOL_IDLE_TIMEOUT",
+        "DB_POOL_CONNECTION_TIMEOUT",
+        "DB_DIRECT_PORT",
+        "DATABASE_DIRECT_URL",
+    ];
+
     it("are the documented sets per Redis mode", () => {
-        const postgres = [
-            "DATABASE_URL",
-            "DB_HOST",
-            "DB_PORT",
-            "DB_NAME",
-            "DB_USER",
-            "DB_PASSWORD",
-            "DB_SSL_MODE",
-            "DB_POOL_MAX",
-        ];
         assert.deepEqual(
-            new Set(contractKeys("sentinel")),
+            new Set(contractKeys(SENTINEL)),
             new Set([
                 ...postgres,
                 "REDIS_SENTINEL_HOSTS",
@@ -89,14 +109,35 @@ describe("contract key lists", () => {
                 "REDIS_TLS",
             ]),
         );
-        assert.deepEqual(new Set(contractKeys("standalone")), new Set([...postgres, "REDIS_URL", "REDIS_TLS"]));
+        assert.deepEqual(new Set(contractKeys(STANDALONE)), new Set([...postgres, "REDIS_URL", "REDIS_TLS"]));
         assert.deepEqual([...SECRET_CONTRACT_KEYS].sort(), [
+            "DATABASE_DIRECT_URL",
             "DATABASE_URL",
             "DB_PASSWORD",
             "REDIS_PASSWORD",
             "REDIS_SENTINEL_PASSWORD",
             "REDIS_URL",
         ]);
+    });
+
+    it("add each CA key only where its CA is known", () => {
+        const both = contractKeys({ redisMode: "standalone", postgresCaCert: true, redisCaCert: true });
+        assert.deepEqual(
+            new Set(both),
+            new Set([...postgres, "DB_CA_CERT", "REDIS_URL", "REDIS_TLS", "REDIS_CA_CERT"]),
+        );
+        assert.ok(!SECRET_CONTRACT_KEYS.includes("DB_CA_CERT") && !SECRET_CONTRACT_KEYS.includes("REDIS_CA_CERT"));
+    });
+
+    it("follow the stack: DB_CA_CERT on Azure and on StackGres with tls, REDIS_CA_CERT with TLS and its CA", () => {
+        const dev = parseStack("dev");
+        const prod = parseStack("prod");
+        assert.deepEqual(contractShape(dev), { redisMode: "standalone", postgresCaCert: true, redisCaCert: false });
+        assert.deepEqual(contractShape(prod), { redisMode: "sentinel", postgresCaCert: true, redisCaCert: true });
+        const stackgres = { ...dev.postgres, stackgres: { ...dev.postgres.stackgres, tls: undefined } };
+        assert.equal(contractShape({ ...dev, postgres: stackgres }).postgresCaCert, false);
+        assert.equal(contractShape({ ...prod, redis: { ...prod.redis, tlsCaCert: undefined } }).redisCaCert, false);
+        assert.equal(contractShape({ ...prod, redis: { ...prod.redis, tls: false } }).redisCaCert, false);
     });
 
     it("appear in the README exactly as rendered", () => {
@@ -107,15 +148,15 @@ describe("contract key lists", () => {
 
 describe("assembleEnv", () => {
     const postgres = Object.fromEntries(
-        contractKeys("standalone")
+        contractKeys(STANDALONE)
             .filter((k) => k.startsWith("D"))
             .map((k) => [k, `pg-${k}`]),
     );
     const redis = { REDIS_URL: "redis://u:p@h:6379/0", REDIS_TLS: "false" };
 
     it("merges both parts into exactly the contract, secret keys made secret", async () => {
-        const env = assembleEnv(APP, "standalone", postgres, redis);
-        assert.deepEqual(Object.keys(env), contractKeys("standalone"));
+        const env = assembleEnv(APP, STANDALONE, postgres, redis);
+        assert.deepEqual(Object.keys(env), contractKeys(STANDALONE));
         for (const [key, value] of Object.entries(env)) {
             const output = pulumi.output(value);
             assert.equal(await pulumi.isSecret(output), SECRET_CONTRACT_KEYS.includes(key), key);
@@ -125,15 +166,15 @@ describe("assembleEnv", () => {
     it("names missing and unexpected keys of each part", () => {
         const { DB_POOL_MAX: _dropped, ...short } = postgres;
         assert.throws(
-            () => assembleEnv(APP, "standalone", short, redis),
+            () => assembleEnv(APP, STANDALONE, short, redis),
             /application orders: postgres env does not match the contract: missing DB_POOL_MAX$/,
         );
         assert.throws(
-            () => assembleEnv(APP, "sentinel", postgres, redis),
+            () => assembleEnv(APP, SENTINEL, postgres, redis),
             /redis env \(sentinel mode\) does not match the contract: missing REDIS_SENTINEL_HOSTS, .*REDIS_SENTINEL_PASSWORD; unexpected REDIS_URL$/,
         );
         assert.throws(
-            () => assembleEnv(APP, "standalone", { ...postgres, REDIS_TLS: "x" }, redis),
+            () => assembleEnv(APP, STANDALONE, { ...postgres, REDIS_TLS: "x" }, redis),
             /postgres env .*unexpected REDIS_TLS/,
         );
     });
@@ -195,11 +236,11 @@ for (const stack of STACKS) {
             secrets = applicationSecrets(result, config);
         });
 
-        it("gives every application exactly the contract keys of the stack's Redis mode", () => {
+        it("gives every application exactly the contract keys of the stack's shape", () => {
             for (const app of config.apps) {
                 assert.deepEqual(
                     Object.keys(secrets.get(app.name) ?? {}).sort(),
-                    contractKeys(config.redis.mode).sort(),
+                    contractKeys(contractShape(config)).sort(),
                     app.name,
                 );
                 for (const [key, value] of Object.entries(secrets.get(app.name) ?? {})) {
@@ -217,7 +258,7 @@ for (const stack of STACKS) {
                 assert.ok(bundle.secretPaths.includes("properties.value"), `${app.name}: the bundle value is secret`);
                 assert.deepEqual(
                     Object.keys(JSON.parse(bundle.inputs.properties.value)).sort(),
-                    contractKeys(config.redis.mode).sort(),
+                    contractKeys(contractShape(config)).sort(),
                     app.name,
                 );
                 const externalSecret = byType(result, EXTERNAL_SECRET).find(
@@ -307,5 +348,74 @@ describe("sourceVersionsDigest", () => {
         assert.equal(sourceVersionsDigest([a, b]), sourceVersionsDigest([b, a]));
         assert.notEqual(sourceVersionsDigest([a]), sourceVersionsDigest([`${a}8`]));
         assert.match(sourceVersionsDigest([a]), /^[0-9a-f]{32}$/);
+    });
+});
+
+describe("the CAs handed to applications", () => {
+    /** SHA-256 fingerprints of the roots Microsoft names for Flexible Server (and of no other certificate). */
+    const AZURE_ROOTS: Record<string, string> = {
+        "DigiCert Global Root G2":
+            "CB:3C:CB:B7:60:31:E5:E0:13:8F:8D:D3:9A:23:F9:DE:47:FF:C3:5E:43:C1:14:4C:EA:27:D4:6A:5A:B1:CB:5F",
+        "Microsoft RSA Root Certificate Authority 2017":
+            "C7:41:F7:0F:4B:2A:8D:88:BF:2E:71:C1:41:22:EF:53:EF:10:EB:A0:CF:A5:E6:4C:FA:20:F4:18:85:30:73:E0",
+    };
+
+    it("Azure: DB_CA_CERT is exactly the two self-signed roots Microsoft names, no intermediate", () => {
+        const pems = azureRootCertificates().match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g);
+        assert.ok(pems);
+        const seen = Object.fromEntries(
+            pems.map((pem) => {
+                const cert = new crypto.X509Certificate(pem);
+                assert.ok(cert.ca && cert.checkIssued(cert), `${cert.subject}: a self-signed CA`);
+                return [/CN=(.+)/.exec(cert.subject)?.[1], cert.fingerprint256];
+            }),
+        );
+        assert.deepEqual(seen, AZURE_ROOTS);
+    });
+
+    it("StackGres with tls: a cert-manager Certificate from the issuer for the Services, and the SGCluster uses its Secret", () => {
+        const config = parseStack("dev");
+        const tls = config.postgres.stackgres.tls;
+        assert.ok(tls, "the dev stack sets postgres.stackgres.tls");
+        const cert = stackGresCertificate(config);
+        assert.deepEqual(validateAgainstCrd(cert), []);
+        assert.deepEqual(cert.spec.issuerRef, { name: tls.issuerName, kind: tls.issuerKind, group: "cert-manager.io" });
+        const host = stackGresHost(config.postgres.stackgres.clusterName, config.cluster.platformNamespace);
+        assert.ok(cert.spec.dnsNames.includes(host), `${host} is in the certificate`);
+        const cluster = stackGresManifests(config, appLogins(config.apps)).find((m) => m.kind === "SGCluster");
+        assert.ok(cluster);
+        assert.deepEqual(validateAgainstCrd(cluster), []);
+        assert.deepEqual((cluster.spec.postgres as { ssl: unknown }).ssl, {
+            enabled: true,
+            certificateSecretKeySelector: { name: cert.spec.secretName, key: "tls.crt" },
+            privateKeySecretKeySelector: { name: cert.spec.secretName, key: "tls.key" },
+        });
+        const without = {
+            ...config,
+            postgres: { ...config.postgres, stackgres: { ...config.postgres.stackgres, tls: undefined } },
+        };
+        const plain = stackGresManifests(without, appLogins(config.apps)).find((m) => m.kind === "SGCluster");
+        assert.deepEqual((plain?.spec.postgres as { ssl: unknown }).ssl, { enabled: true });
+    });
+
+    for (const [stack, key, expected] of [
+        ["dev", "DB_CA_CERT", (c: PlatformConfig) => c.postgres.stackgres.tls?.caCert],
+        ["prod", "DB_CA_CERT", () => azureRootCertificates()],
+        ["prod", "REDIS_CA_CERT", (c: PlatformConfig) => c.redis.tlsCaCert],
+    ] as const) {
+        it(`${stack}: ${key} in every application's Secret is the CA the stack declares`, async () => {
+            const config = parseStack(stack);
+            const secrets = applicationSecrets(await runStack(stack), config);
+            for (const app of config.apps) {
+                assert.equal(secrets.get(app.name)?.[key], expected(config), app.name);
+            }
+        });
+    }
+
+    it("refuses a CA that is not PEM certificates", () => {
+        const lines = problemLines("prod", sectionOverride("prod", "redis", { tlsCaCert: "not a certificate" }));
+        assert.deepEqual(lines, [
+            'data-platform:redis.tlsCaCert: given "not a certificate"; allowed: PEM certificates (-----BEGIN CERTIFICATE-----...)',
+        ]);
     });
 });

@@ -11,7 +11,8 @@ import { SAFE_SPECIAL_CHARACTERS } from "../components/config/keyVault";
 import { databaseUrl, percentEncode, postgresEnv } from "../components/postgres/env";
 import { postgresCredentialIds } from "../components/postgres/credentials";
 import { appLogins, scriptIdBase, stackGresScriptEntries } from "../components/postgres/sql";
-import { stackGresManifests } from "../components/postgres/stackgresSpec";
+import { STACKGRES_DIRECT_PORT, stackGresManifests } from "../components/postgres/stackgresSpec";
+import { AZURE_POSTGRES_PORT, azureRootCertificates } from "../components/postgres/azureSpec";
 import { loadStackConfig, mergeConfig } from "../engine/stackConfig";
 import { RecordedResource, RunResult, runProgram } from "../engine/mockEngine";
 import type { CredentialSource, SecretSyncer, VaultWriter } from "../components/interfaces";
@@ -92,16 +93,26 @@ describe("postgres contract rendering", () => {
     it("gives every contract key, the pooler's port, and the pool size", () => {
         const env = postgresEnv(endpoint, { database: "billing", user: "billing", password: "x@y" }, 7);
         assert.deepEqual(Object.keys(env).sort(), [
+            "DATABASE_DIRECT_URL",
             "DATABASE_URL",
+            "DB_DIRECT_PORT",
             "DB_HOST",
             "DB_NAME",
             "DB_PASSWORD",
+            "DB_POOL_CONNECTION_TIMEOUT",
+            "DB_POOL_IDLE_TIMEOUT",
             "DB_POOL_MAX",
             "DB_PORT",
             "DB_SSL_MODE",
             "DB_USER",
         ]);
         assert.equal(env.DB_PORT, "6432");
+        assert.equal(env.DB_DIRECT_PORT, "5432");
+        assert.equal(env.DATABASE_DIRECT_URL, env.DATABASE_URL.replace(":6432/", ":5432/"));
+        assert.equal(
+            postgresEnv({ ...endpoint, caCert: "PEM" }, { database: "b", user: "b", password: "p" }, 1).DB_CA_CERT,
+            "PEM",
+        );
         assert.equal(env.DB_POOL_MAX, "7");
         assert.equal(env.DB_PASSWORD, "x@y");
         assert.equal(env.DB_SSL_MODE, "require");
@@ -466,8 +477,15 @@ for (const [stack, overrides, host, port] of [
                 const env = run.outputs.env[app.name];
                 assert.ok(typeof host === "string" ? env.DB_HOST === host : host.test(env.DB_HOST), env.DB_HOST);
                 assert.equal(env.DB_PORT, port);
+                const azure = cfg.postgres.mode === "azure";
                 const expected = postgresEnv(
-                    { host: env.DB_HOST, port: Number(port), sslMode: "require" },
+                    {
+                        host: env.DB_HOST,
+                        port: azure ? AZURE_POSTGRES_PORT : STACKGRES_DIRECT_PORT,
+                        poolerPort: Number(port),
+                        sslMode: "require",
+                        caCert: azure ? azureRootCertificates() : cfg.postgres.stackgres.tls?.caCert,
+                    },
                     { database: app.database, user: app.database, password: testPassword(`pg-app-${app.name}`) },
                     app.poolSize,
                 );
@@ -476,7 +494,7 @@ for (const [stack, overrides, host, port] of [
                     .filter((p) => p.startsWith(`env.${app.name}.`))
                     .map((p) => p.split(".").pop())
                     .sort();
-                assert.deepEqual(secret, ["DATABASE_URL", "DB_PASSWORD"]);
+                assert.deepEqual(secret, ["DATABASE_DIRECT_URL", "DATABASE_URL", "DB_PASSWORD"]);
             }
         });
     });

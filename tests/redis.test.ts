@@ -5,7 +5,7 @@ import { ConfigMap, Service } from "kubernetes-models/v1";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import type { RecordedResource, RunResult } from "../engine/mockEngine";
-import { REDIS_CONTRACT } from "../components/envContract";
+import { contractShape, redisContract } from "../components/envContract";
 import { CONSUMER_LABEL } from "../components/labels";
 import { appRules, renderDataAcl, sha256Hex } from "../components/redis/acl";
 import { redisEnv, redisUrl } from "../components/redis/env";
@@ -366,7 +366,12 @@ describe("Redis pure renderers", () => {
                 password: "p@ss:w/rd%",
                 sentinelPassword: "s",
             });
-            assert.deepEqual(Object.keys(env).sort(), REDIS_CONTRACT[config.redis.mode].map((k) => k.key).sort());
+            assert.deepEqual(
+                Object.keys(env).sort(),
+                redisContract(contractShape(config))
+                    .map((k) => k.key)
+                    .sort(),
+            );
         }
         const layout = kubernetesLayout(prod.redis, "data-platform");
         const env = redisEnv({ redis: prod.redis, layout, app: prod.apps[0], password: "x", sentinelPassword: "s" });

@@ -6,7 +6,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { PlatformConfig } from "../components/config";
-import { contractKeys } from "../components/envContract";
+import { contractKeys, contractShape } from "../components/envContract";
 import { bundleSecretName, serviceAccountSubject } from "../components/vault";
 import {
     APP_STORE_SERVICE_ACCOUNT,
@@ -312,7 +312,7 @@ for (const stack of STACKS) {
                 }[];
                 assert.deepEqual(
                     data.map((d) => d.secretKey),
-                    contractKeys(config.redis.mode),
+                    contractKeys(contractShape(config)),
                     `${app.name}: exactly the contract keys`,
                 );
                 for (const d of data) {

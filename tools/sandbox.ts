@@ -32,13 +32,16 @@ export function credentialPasswords(run: RunResult): Record<string, string> {
     );
 }
 
-/** One `KEY='value'` line per variable; values never contain a single quote (see SAFE_SPECIAL_CHARACTERS). */
+/**
+ * One `KEY='value'` entry per variable, as `sh` reads it (`set -a; . file`); values never contain a single quote
+ * (see SAFE_SPECIAL_CHARACTERS). A PEM value (`DB_CA_CERT`, `REDIS_CA_CERT`) spans lines inside its quotes.
+ */
 export function renderEnvFile(env: Readonly<Record<string, string>>): string {
     return Object.keys(env)
         .sort()
         .map((key) => {
             const value = env[key];
-            if (value.includes("'") || value.includes("\n")) {
+            if (value.includes("'")) {
                 throw new Error(`${key} cannot be written to an env file safely`);
             }
             return `${key}='${value}'\n`;

@@ -36,3 +36,7 @@ export const DURATION = /^([0-9]+(h|m|s))+$/;
 
 /** A container image pinned to a tag other than `latest`, optionally with a digest. */
 export const PINNED_IMAGE = /^[a-z0-9.\-/:]+:(?!latest(@|$))[A-Za-z0-9._-]+(@sha256:[a-f0-9]{64})?$/;
+
+/** One or more PEM certificates (a CA or a chain of CAs), as `openssl x509 -outform PEM` writes them. */
+export const PEM_CERTIFICATES =
+    /^\s*(-----BEGIN CERTIFICATE-----\r?\n[A-Za-z0-9+/=\r\n]+-----END CERTIFICATE-----\s*)+$/;

@@ -1,6 +1,14 @@
 /** PostgreSQL settings: the mode and each implementation's own block. */
 import type { z } from "zod";
-import { BYTES_QUANTITY, CPU_QUANTITY, DNS_LABEL, IPV4, KEY_VAULT_SECRET_NAME, PINNED_IMAGE } from "./names";
+import {
+    BYTES_QUANTITY,
+    CPU_QUANTITY,
+    DNS_LABEL,
+    IPV4,
+    KEY_VAULT_SECRET_NAME,
+    PEM_CERTIFICATES,
+    PINNED_IMAGE,
+} from "./names";
 import { Profile, byProfile, choice, flag, integer, listOf, section, text } from "./fields";
 
 export function postgresSchema(profile: Profile) {
@@ -100,6 +108,22 @@ export function postgresSchema(profile: Profile) {
             poolMode: choice(["session", "transaction"])
                 .default("transaction")
                 .describe("PgBouncer pool mode (transaction, as Azure's built-in PgBouncer)."),
+            tls: section({
+                issuerKind: choice(["ClusterIssuer", "Issuer"])
+                    .default("ClusterIssuer")
+                    .describe("cert-manager issuer kind for the server certificate."),
+                issuerName: text({ pattern: DNS_LABEL, maxLength: 63 })
+                    .default("platform-ca")
+                    .describe("cert-manager issuer name for the server certificate."),
+                caCert: text({
+                    pattern: PEM_CERTIFICATES,
+                    allowed: "PEM certificates (-----BEGIN CERTIFICATE-----...)",
+                }).describe("Public certificate of that issuer's CA, handed to applications as `DB_CA_CERT`."),
+            })
+                .optional()
+                .describe(
+                    "Server certificate from a cert-manager issuer, so clients can use `verify-full`; unset: the operator's self-signed one (no `DB_CA_CERT`).",
+                ),
             backups: section({
                 storageAccount: text({
                     pattern: /^[a-z0-9]{3,24}$/,

@@ -1,6 +1,6 @@
 /** Redis settings. */
 import type { z } from "zod";
-import { BYTES_QUANTITY, CPU_QUANTITY, DNS_LABEL, PINNED_IMAGE } from "./names";
+import { BYTES_QUANTITY, CPU_QUANTITY, DNS_LABEL, PEM_CERTIFICATES, PINNED_IMAGE } from "./names";
 import { Profile, byProfile, choice, flag, integer, mapOf, section, text } from "./fields";
 
 /** A label key: an optional DNS-subdomain prefix and `/`, then a name of up to 63 characters. */
@@ -78,6 +78,11 @@ export function redisSchema(profile: Profile) {
             .optional()
             .describe(
                 "Existing TLS Secret (tls.crt, tls.key, ca.crt) in the platform namespace; unset: a cert-manager Certificate.",
+            ),
+        tlsCaCert: text({ pattern: PEM_CERTIFICATES, allowed: "PEM certificates (-----BEGIN CERTIFICATE-----...)" })
+            .optional()
+            .describe(
+                "Public certificate of the CA that signs the Redis certificate (the issuer's, or `ca.crt` of `tlsSecretName`), handed to applications as `REDIS_CA_CERT`; unset: applications get no CA.",
             ),
         monitoring: flag()
             .default(byProfile(profile, { production: true, development: false }))

@@ -15,6 +15,7 @@ import {
     AZURE_POSTGRES_PORT,
     LOGIN_JOB,
     LoginJobInput,
+    azureRootCertificates,
     loginJobFiles,
     loginJobName,
     loginJobSpec,
@@ -150,6 +151,7 @@ export class AzurePostgres extends pulumi.ComponentResource implements PostgresS
             port: AZURE_POSTGRES_PORT,
             poolerPort: azure.pgBouncer ? AZURE_PGBOUNCER_PORT : undefined,
             sslMode: "require" as const,
+            caCert: azureRootCertificates(),
         }));
 
         const job = this.loginJob(name, [previous, ...databases]);
@@ -158,7 +160,7 @@ export class AzurePostgres extends pulumi.ComponentResource implements PostgresS
     }
 
     env(app: AppConfig): Env {
-        return contractEnv(this.endpoint, this.args.credentials, app);
+        return contractEnv(this.endpoint, this.args.credentials, app, true);
     }
 
     /** ARM cannot create logins: a psql Job does, with the admin and application passwords from a synced Secret. */

@@ -3,11 +3,24 @@
  * Kubernetes objects (as plain objects, given the already-resolved host and password digests).
  */
 import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
 import type { PlatformConfig } from "../config/types";
 import { PLATFORM_NAME, recommendedLabels } from "../labels";
 import { ADMIN_SECRET_KEY, AppLogin, loginSecretKey, renderAzureLoginSql, renderLoginEntrypoint } from "./sql";
 
 export const AZURE_POSTGRES_PORT = 5432;
+
+/**
+ * The root CAs Flexible Server certificates chain to, as one PEM bundle (`certs/azure-postgres-roots.pem`):
+ * DigiCert Global Root G2 and Microsoft RSA Root Certificate Authority 2017, the roots Microsoft tells clients to
+ * trust for `verify-ca`/`verify-full` (learn.microsoft.com/azure/postgresql/flexible-server/security-tls). Roots only:
+ * the intermediates rotate without notice (the 2025-2026 rotation kept these roots). Taken from Debian's
+ * ca-certificates; tests check each one's SHA-256 fingerprint.
+ */
+export function azureRootCertificates(): string {
+    return fs.readFileSync(path.join(__dirname, "certs", "azure-postgres-roots.pem"), "utf8");
+}
 /** The built-in PgBouncer listens on the same host. */
 export const AZURE_PGBOUNCER_PORT = 6432;
 

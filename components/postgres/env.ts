@@ -15,6 +15,11 @@ export interface PostgresEndpoint {
     /** Port of the connection pooler, when the service has one; applications use it. */
     readonly poolerPort?: number;
     readonly sslMode: SslMode;
+    /**
+     * PEM of the CA(s) the server certificate chains to, when known (Azure's public roots, the cert-manager
+     * issuer's CA on StackGres); without it clients cannot verify the server and `DB_CA_CERT` is not handed out.
+     */
+    readonly caCert?: string;
 }
 
 /** One application's login and database. */
@@ -33,12 +38,37 @@ export const POSTGRES_ENV_KEYS = [
     "DB_PASSWORD",
     "DB_SSL_MODE",
     "DB_POOL_MAX",
+    "DB_POOL_IDLE_TIMEOUT",
+    "DB_POOL_CONNECTION_TIMEOUT",
     "DATABASE_URL",
+    "DB_DIRECT_PORT",
+    "DATABASE_DIRECT_URL",
 ] as const;
-export type PostgresEnvKey = (typeof POSTGRES_ENV_KEYS)[number];
+/** Keys only some endpoints have: the CA exists only where the server's issuer is known. */
+export const POSTGRES_OPTIONAL_ENV_KEYS = ["DB_CA_CERT"] as const;
+export type PostgresEnvKey = (typeof POSTGRES_ENV_KEYS)[number] | (typeof POSTGRES_OPTIONAL_ENV_KEYS)[number];
+
+/** The keys an endpoint hands out: every `POSTGRES_ENV_KEYS`, and `DB_CA_CERT` when its CA is known. */
+export function postgresEnvKeys(withCaCert: boolean): readonly PostgresEnvKey[] {
+    return withCaCert ? [...POSTGRES_ENV_KEYS, ...POSTGRES_OPTIONAL_ENV_KEYS] : POSTGRES_ENV_KEYS;
+}
+
+export type PostgresEnv = Record<(typeof POSTGRES_ENV_KEYS)[number], string> & { readonly DB_CA_CERT?: string };
 
 /** Keys whose values carry the password. */
-export const POSTGRES_SECRET_ENV_KEYS: readonly PostgresEnvKey[] = ["DB_PASSWORD", "DATABASE_URL"];
+export const POSTGRES_SECRET_ENV_KEYS: readonly PostgresEnvKey[] = [
+    "DB_PASSWORD",
+    "DATABASE_URL",
+    "DATABASE_DIRECT_URL",
+];
+
+/**
+ * Pool timeouts handed out in milliseconds under seed 003's names, so its node-postgres Pool reads them unchanged:
+ * idle connections go back after 10 minutes (PgBouncer's own `server_idle_timeout` default is the same 600 s), and a
+ * connection attempt gives up after 30 s, long enough for a PgBouncer or Patroni restart, short of a hung request.
+ */
+export const POOL_IDLE_TIMEOUT_MS = 600_000;
+export const POOL_CONNECTION_TIMEOUT_MS = 30_000;
 
 /** The port applications connect to: the pooler when there is one. */
 export function applicationPort(endpoint: PostgresEndpoint): number {
@@ -56,21 +86,24 @@ export function percentEncode(value: string): string {
     }).join("");
 }
 
-/** `postgresql://user:password@host:port/database?sslmode=...`, user, password and database percent-encoded. */
-export function databaseUrl(endpoint: PostgresEndpoint, login: PostgresLogin): string {
+/**
+ * `postgresql://user:password@host:port/database?sslmode=...`, user, password and database percent-encoded;
+ * `port` defaults to the application port.
+ */
+export function databaseUrl(
+    endpoint: PostgresEndpoint,
+    login: PostgresLogin,
+    port = applicationPort(endpoint),
+): string {
     const host = endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host;
     return (
-        `postgresql://${percentEncode(login.user)}:${percentEncode(login.password)}@${host}:${applicationPort(endpoint)}` +
+        `postgresql://${percentEncode(login.user)}:${percentEncode(login.password)}@${host}:${port}` +
         `/${percentEncode(login.database)}?sslmode=${endpoint.sslMode}`
     );
 }
 
 /** The application's PostgreSQL environment. `poolMax` is the size of one replica's connection pool. */
-export function postgresEnv(
-    endpoint: PostgresEndpoint,
-    login: PostgresLogin,
-    poolMax: number,
-): Record<PostgresEnvKey, string> {
+export function postgresEnv(endpoint: PostgresEndpoint, login: PostgresLogin, poolMax: number): PostgresEnv {
     return {
         DB_HOST: endpoint.host,
         DB_PORT: String(applicationPort(endpoint)),
@@ -79,6 +112,12 @@ export function postgresEnv(
         DB_PASSWORD: login.password,
         DB_SSL_MODE: endpoint.sslMode,
         DB_POOL_MAX: String(poolMax),
+        DB_POOL_IDLE_TIMEOUT: String(POOL_IDLE_TIMEOUT_MS),
+        DB_POOL_CONNECTION_TIMEOUT: String(POOL_CONNECTION_TIMEOUT_MS),
         DATABASE_URL: databaseUrl(endpoint, login),
+        // PostgreSQL itself, past the pooler: session state (advisory locks, LISTEN, SET) survives between statements.
+        DB_DIRECT_PORT: String(endpoint.port),
+        DATABASE_DIRECT_URL: databaseUrl(endpoint, login, endpoint.port),
+        ...(endpoint.caCert !== undefined ? { DB_CA_CERT: endpoint.caCert } : {}),
     };
 }

@@ -3,7 +3,14 @@ import * as pulumi from "@pulumi/pulumi";
 import type { PlatformConfig } from "../config/types";
 import type { AppConfig } from "../config/platform";
 import type { CredentialSource, DataService, Env, SecretSyncer, VaultWriter } from "../interfaces";
-import { POSTGRES_ENV_KEYS, POSTGRES_SECRET_ENV_KEYS, PostgresEndpoint, postgresEnv } from "./env";
+import {
+    POSTGRES_SECRET_ENV_KEYS,
+    PostgresEndpoint,
+    PostgresEnv,
+    PostgresEnvKey,
+    postgresEnv,
+    postgresEnvKeys,
+} from "./env";
 import { pgAppCredentialId } from "./credentials";
 import { appLogins } from "./sql";
 
@@ -29,13 +36,15 @@ export interface PostgresService extends DataService {
 }
 
 /**
- * The application's contract as Pulumi values: keys without the password are plain, `DB_PASSWORD` and
- * `DATABASE_URL` are secret. Rendered by the pure `postgresEnv`, so the Secret and the tests agree byte for byte.
+ * The application's contract as Pulumi values: keys without the password are plain, `DB_PASSWORD` and the URLs
+ * are secret. Rendered by the pure `postgresEnv`, so the Secret and the tests agree byte for byte.
+ * `withCaCert` says whether the endpoint carries `caCert` (the key set must be known before the endpoint is).
  */
 export function contractEnv(
     endpoint: pulumi.Output<PostgresEndpoint>,
     credentials: CredentialSource,
     app: AppConfig,
+    withCaCert: boolean,
 ): Env {
     const login = appLogins([app])[0];
     const render = (password: string) => (e: PostgresEndpoint) =>
@@ -46,11 +55,19 @@ export function contractEnv(
         pulumi.all([endpoint, credentials.password(pgAppCredentialId(app.name))]).apply(([e, pw]) => render(pw)(e)),
     );
     return Object.fromEntries(
-        POSTGRES_ENV_KEYS.map((key) => [
+        postgresEnvKeys(withCaCert).map((key) => [
             key,
-            POSTGRES_SECRET_ENV_KEYS.includes(key) ? full.apply((env) => env[key]) : open.apply((env) => env[key]),
+            (POSTGRES_SECRET_ENV_KEYS.includes(key) ? full : open).apply((env) => valueOf(env, key)),
         ]),
     );
+}
+
+function valueOf(env: PostgresEnv, key: PostgresEnvKey): string {
+    const value = env[key];
+    if (value === undefined) {
+        throw new Error(`the PostgreSQL endpoint gives no ${key}`);
+    }
+    return value;
 }
 
 /** A Go-style duration (`1h`, `15m`, `1h30m`, `30s`) in seconds. */

@@ -25,6 +25,7 @@ import {
     STACKGRES_DIRECT_PORT,
     STACKGRES_POOLER_PORT,
     loginSqlVaultSecretName,
+    stackGresCertificate,
     stackGresHost,
     stackGresManifests,
     stackGresNames,
@@ -149,6 +150,19 @@ export class StackGresPostgres extends pulumi.ComponentResource implements Postg
             );
         }
 
+        // The SGCluster reads the Certificate's Secret: the certificate comes first.
+        const certificate: pulumi.Resource[] = [];
+        if (sg.tls) {
+            const cert = stackGresCertificate(config);
+            certificate.push(
+                new k8s.apiextensions.CustomResource(
+                    `${name}-cert`,
+                    { ...cert, metadata: { ...cert.metadata, namespace } },
+                    { parent: this },
+                ),
+            );
+        }
+
         const created: pulumi.Resource[] = [];
         let cluster: k8s.apiextensions.CustomResource | undefined;
         for (const m of stackGresManifests(config, logins)) {
@@ -167,7 +181,14 @@ export class StackGresPostgres extends pulumi.ComponentResource implements Postg
                           parent: this,
                           protect: config.protect,
                           retainOnDelete: true,
-                          dependsOn: [...operator, ...created, credentialsSecret, sqlSecret, ...backupSecrets],
+                          dependsOn: [
+                              ...operator,
+                              ...created,
+                              credentialsSecret,
+                              sqlSecret,
+                              ...backupSecrets,
+                              ...certificate,
+                          ],
                       }
                     : { parent: this, dependsOn: operator },
             );
@@ -195,12 +216,18 @@ export class StackGresPostgres extends pulumi.ComponentResource implements Postg
             port: STACKGRES_DIRECT_PORT,
             poolerPort: STACKGRES_POOLER_PORT,
             sslMode: "require" as const,
+            caCert: sg.tls?.caCert,
         });
         this.ready = [cluster];
         this.registerOutputs({ cluster: sg.clusterName, host });
     }
 
     env(app: AppConfig): Env {
-        return contractEnv(this.endpoint, this.args.credentials, app);
+        return contractEnv(
+            this.endpoint,
+            this.args.credentials,
+            app,
+            this.args.config.postgres.stackgres.tls !== undefined,
+        );
     }
 }

@@ -43,6 +43,8 @@ export function stackGresNames(clusterName: string) {
         script: `${clusterName}-logins`,
         objectStorage: `${clusterName}-backups`,
         backupSecret: `${clusterName}-backup-storage`,
+        /** cert-manager Certificate and its Secret (`postgres.stackgres.tls`). */
+        tls: `${clusterName}-tls`,
     };
 }
 
@@ -62,6 +64,42 @@ export const BACKUP_KEYS = { storageAccount: "storageAccount", accessKey: "acces
 /** The cluster's Service host: the `<cluster>` Service reaches the primary. */
 export function stackGresHost(clusterName: string, namespace: string): string {
     return `${clusterName}.${namespace}.svc.cluster.local`;
+}
+
+/** Keys cert-manager writes into a Certificate's Secret. */
+export const CERTIFICATE_SECRET_KEYS = { cert: "tls.crt", key: "tls.key" } as const;
+
+/**
+ * cert-manager Certificate for the cluster's Services (`<cluster>` reaches the primary, `<cluster>-replicas` the
+ * replicas), each by every name a pod may use, so `verify-full` holds for whichever the application is given.
+ */
+export function stackGresCertificate(config: PlatformConfig) {
+    const sg = config.postgres.stackgres;
+    const tls = sg.tls;
+    if (!tls) {
+        throw new Error("postgres.stackgres.tls is not set: the operator's self-signed certificate is used");
+    }
+    const ns = config.cluster.platformNamespace;
+    const n = stackGresNames(sg.clusterName);
+    return {
+        apiVersion: "cert-manager.io/v1",
+        kind: "Certificate",
+        metadata: { name: n.tls, namespace: ns, labels: LABELS },
+        spec: {
+            secretName: n.tls,
+            issuerRef: { name: tls.issuerName, kind: tls.issuerKind, group: "cert-manager.io" },
+            dnsNames: [n.cluster, `${n.cluster}-replicas`].flatMap((svc) => [
+                stackGresHost(svc, ns),
+                `${svc}.${ns}.svc`,
+                `${svc}.${ns}`,
+                svc,
+            ]),
+            usages: ["server auth", "digital signature", "key encipherment"],
+            privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
+            duration: "2160h",
+            renewBefore: "360h",
+        },
+    };
 }
 
 interface Manifest {
@@ -142,7 +180,17 @@ export function stackGresManifests(config: PlatformConfig, logins: readonly AppL
         manifest("SGCluster", n.cluster, ns, {
             profile: config.profile === "production" ? "production" : "development",
             instances: sg.instances,
-            postgres: { version: config.postgres.version, ssl: { enabled: true } },
+            postgres: {
+                version: config.postgres.version,
+                // With `tls`, the cert-manager Certificate's Secret; without, the operator generates a self-signed one.
+                ssl: sg.tls
+                    ? {
+                          enabled: true,
+                          certificateSecretKeySelector: { name: n.tls, key: CERTIFICATE_SECRET_KEYS.cert },
+                          privateKeySecretKeySelector: { name: n.tls, key: CERTIFICATE_SECRET_KEYS.key },
+                      }
+                    : { enabled: true },
+            },
             sgInstanceProfile: n.profile,
             pods: { persistentVolume: { size: sg.storageSize, storageClass: config.cluster.storageClass } },
             configurations: {

@@ -15,11 +15,19 @@ export const REDIS_SENTINEL_ENV_KEYS = [
 ] as const;
 /** Standalone: one URL (the application contract, `components/envContract.ts`, fixes these key sets). */
 export const REDIS_STANDALONE_ENV_KEYS = ["REDIS_URL", "REDIS_TLS"] as const;
+/** Present in either mode when the stack knows the CA of its Redis certificate (`redis.tls` with `redis.tlsCaCert`). */
+export const REDIS_CA_ENV_KEY = "REDIS_CA_CERT";
 /** Keys whose values contain a password. */
 export const REDIS_SECRET_ENV_KEYS: readonly string[] = ["REDIS_PASSWORD", "REDIS_SENTINEL_PASSWORD", "REDIS_URL"];
 
-export function redisEnvKeys(redis: Pick<RedisConfig, "mode">): readonly string[] {
-    return redis.mode === "sentinel" ? REDIS_SENTINEL_ENV_KEYS : REDIS_STANDALONE_ENV_KEYS;
+/** Whether applications get `REDIS_CA_CERT`. */
+export function redisHandsOutCa(redis: Pick<RedisConfig, "tls" | "tlsCaCert">): boolean {
+    return redis.tls && redis.tlsCaCert !== undefined;
+}
+
+export function redisEnvKeys(redis: Pick<RedisConfig, "mode" | "tls" | "tlsCaCert">): readonly string[] {
+    const keys = redis.mode === "sentinel" ? REDIS_SENTINEL_ENV_KEYS : REDIS_STANDALONE_ENV_KEYS;
+    return redisHandsOutCa(redis) ? [...keys, REDIS_CA_ENV_KEY] : keys;
 }
 
 export interface RedisEnvArgs {
@@ -40,6 +48,8 @@ export function redisEnv(args: RedisEnvArgs): Record<string, string> {
     const { redis, layout, app } = args;
     const user = appUserName(app);
     const tls = String(redis.tls);
+    // The CA is public: clients need it to verify both the Sentinels and the data nodes (one issuer signs both).
+    const ca: Record<string, string> = redisHandsOutCa(redis) ? { [REDIS_CA_ENV_KEY]: redis.tlsCaCert as string } : {};
     if (redis.mode === "sentinel") {
         return {
             REDIS_SENTINEL_HOSTS: layout.sentinels.map((s) => `${s.host}:${s.port}`).join(","),
@@ -49,8 +59,13 @@ export function redisEnv(args: RedisEnvArgs): Record<string, string> {
             REDIS_DB: String(app.redisDb),
             REDIS_SENTINEL_PASSWORD: args.sentinelPassword,
             REDIS_TLS: tls,
+            ...ca,
         };
     }
     const node = layout.standaloneService ?? layout.dataNodes[0];
-    return { REDIS_URL: redisUrl(redis.tls, user, args.password, node.host, node.port, app.redisDb), REDIS_TLS: tls };
+    return {
+        REDIS_URL: redisUrl(redis.tls, user, args.password, node.host, node.port, app.redisDb),
+        REDIS_TLS: tls,
+        ...ca,
+    };
 }

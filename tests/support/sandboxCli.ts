@@ -37,18 +37,12 @@ export function startSandbox(args: string[]): Promise<{ child: ChildProcess; inf
     });
 }
 
+/** Reads `KEY='value'` entries (a value may span lines, as a PEM does); anything else fails. */
 export function parseEnvFile(file: string): Record<string, string> {
-    return Object.fromEntries(
-        fs
-            .readFileSync(file, "utf8")
-            .trim()
-            .split("\n")
-            .map((line) => {
-                const match = /^([A-Z_]+)='([^']*)'$/.exec(line);
-                assert.ok(match, `malformed env line: ${line}`);
-                return [match[1], match[2]];
-            }),
-    );
+    const text = fs.readFileSync(file, "utf8");
+    const entries = [...text.matchAll(/([A-Z_]+)='([^']*)'\n/g)];
+    assert.equal(entries.map((m) => m[0]).join(""), text, `${file}: every line belongs to a KEY='value' entry`);
+    return Object.fromEntries(entries.map((m) => [m[1], m[2]]));
 }
 
 /** True while `pid` runs; an exited process that its (re-)parent has not reaped yet (a zombie) counts as gone. */

@@ -351,7 +351,13 @@ export async function startPostgres(input: StartPostgresInput): Promise<StartedP
         await server.stop();
         throw err;
     }
-    const endpoint: PostgresEndpoint = { host: LOOPBACK, port: server.port, sslMode: "require" };
+    // The sandbox's own CA plays the issuer's (or Azure's roots'): DB_CA_CERT lets clients verify-full against it.
+    const endpoint: PostgresEndpoint = {
+        host: LOOPBACK,
+        port: server.port,
+        sslMode: "require",
+        caCert: fs.readFileSync(server.caFile, "utf8"),
+    };
     const logins = appLogins(input.config.apps);
     const env = Object.fromEntries(
         input.config.apps.map((app, i) => [

@@ -267,7 +267,10 @@ export class LocalRedisGroup {
         const out: Record<string, Record<string, string>> = {};
         for (const app of this.options.apps) {
             out[app.name] = redisEnv({
-                redis: this.options.redis,
+                // This run's CA stands in for the issuer's: REDIS_CA_CERT is what clients verify against.
+                redis: this.options.redis.tls
+                    ? { ...this.options.redis, tlsCaCert: this.caCertificate().toString("utf8") }
+                    : this.options.redis,
                 layout: this.layout,
                 app,
                 password: this.options.passwords.apps[app.name],

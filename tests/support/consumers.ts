@@ -1,0 +1,462 @@
+/**
+ * The consumer matrix: the clients the seed applications use, each given nothing but one application's contract
+ * as the sandbox writes it (`out/<stack>/sandbox/<app>.env`), against the stack's sandbox on loopback.
+ * Python clients are Debian's (`/usr/bin/python3` with python3-psycopg2, -sqlalchemy, -redis, -celery, -kombu).
+ */
+import { strict as assert } from "assert";
+import { ChildProcess, spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { contractKeys, contractShape } from "../../components/envContract";
+import { ROOT } from "../../engine/stackConfig";
+import { PG_BIN } from "../../tools/sandbox/postgres";
+import { appRules } from "../../components/redis/acl";
+import { parseStack } from "./config";
+import { SandboxInfo, parseEnvFile, startSandbox, stopAndCheck } from "./sandboxCli";
+
+export const PYTHON = "/usr/bin/python3";
+/** The application whose contract every row uses (no key patterns: Celery's own keys need all of its database). */
+export const MATRIX_APP = "orders";
+
+/** A running sandbox and one application's contract from it, plus files a pod would mount from the Secret. */
+export interface ConsumerStack {
+    readonly stack: string;
+    /** Exactly the contract keys, nothing the sandbox adds for its own tests. */
+    readonly env: Record<string, string>;
+    /** A contract key's value written to a file, as a Secret volume would mount it (libpq and redis-py want paths). */
+    file(key: string): string;
+    stop(): Promise<void>;
+}
+
+export async function startConsumerStack(stack: string): Promise<ConsumerStack> {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), `consumers-${stack}-`));
+    let started: { child: ChildProcess; info: SandboxInfo };
+    try {
+        started = await startSandbox(["--stack", stack, "--out", out]);
+    } catch (err) {
+        fs.rmSync(out, { recursive: true, force: true });
+        throw err;
+    }
+    const written = parseEnvFile(started.info.envFiles[MATRIX_APP]);
+    const keys = contractKeys(contractShape(parseStack(stack)));
+    const missing = keys.filter((k) => written[k] === undefined);
+    assert.deepEqual(missing, [], `${stack}: the sandbox writes every contract key`);
+    const env = Object.fromEntries(keys.map((k) => [k, written[k]]));
+    const mounted = path.join(out, "secret");
+    fs.mkdirSync(mounted);
+    return {
+        stack,
+        env,
+        file(key: string) {
+            assert.ok(env[key], `${stack}: the contract has ${key}`);
+            const file = path.join(mounted, key);
+            fs.writeFileSync(file, env[key], { mode: 0o600 });
+            return file;
+        },
+        async stop() {
+            try {
+                await stopAndCheck(started.child, started.info);
+            } finally {
+                fs.rmSync(out, { recursive: true, force: true });
+            }
+        },
+    };
+}
+
+export interface RunResult {
+    readonly stdout: string;
+    readonly stderr: string;
+}
+
+/** Runs a client process with the contract (and `extra`) as its whole environment; a non-zero exit fails. */
+export function run(cmd: string, args: string[], env: Record<string, string>, timeout = 60_000): RunResult {
+    const result = spawnSync(cmd, args, {
+        cwd: ROOT,
+        env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env },
+        encoding: "utf8",
+        timeout,
+    });
+    assert.equal(result.error, undefined, `${cmd}: ${result.error}`);
+    assert.equal(result.status, 0, `${cmd} exited ${result.status}:\n${result.stderr}\n${result.stdout}`);
+    return { stdout: result.stdout.trim(), stderr: result.stderr };
+}
+
+export function python(script: string, env: Record<string, string>, timeout?: number): RunResult {
+    assert.ok(fs.existsSync(PYTHON), `${PYTHON} is missing (apt-get install python3)`);
+    return run(PYTHON, ["-c", script], env, timeout);
+}
+
+export function node(script: string, env: Record<string, string>): RunResult {
+    return run(process.execPath, ["-e", script], env);
+}
+
+export function psql(conninfo: string, sql: string, env: Record<string, string>): string {
+    return run(path.join(PG_BIN, "psql"), ["-X", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-d", conninfo, "-c", sql], env)
+        .stdout;
+}
+
+/** `url` with libpq parameters set (an application's own choice, e.g. `sslmode=verify-full`). */
+export function withParams(url: string, params: Record<string, string>): string {
+    const u = new URL(url);
+    for (const [k, v] of Object.entries(params)) {
+        u.searchParams.set(k, v);
+    }
+    return u.toString();
+}
+
+/** Seed 003's `db-pool.js`, verbatim but for `require` and the probe at the end. */
+export const SEED_003_POOL = `
+const { Pool } = require('pg');
+
+const pool = new Pool({
+  host: process.env.DB_HOST,
+  port: parseInt(process.env.DB_PORT || '5432'),
+  database: process.env.DB_NAME,
+  user: process.env.DB_USER,
+  password: process.env.DB_PASSWORD,
+
+  // Connection pool settings
+  max: parseInt(process.env.DB_POOL_MAX || '50'),
+  idleTimeoutMillis: parseInt(process.env.DB_POOL_IDLE_TIMEOUT || '600000'),
+  connectionTimeoutMillis: parseInt(process.env.DB_POOL_CONNECTION_TIMEOUT || '30000'),
+
+  // SSL settings
+  ssl: process.env.DB_SSL_MODE === 'require' ? {
+    rejectUnauthorized: false
+  } : false,
+});
+
+(async () => {
+  const { rows } = await pool.query("select current_user as u, current_database() as d, ssl from pg_stat_ssl where pid = pg_backend_pid()");
+  const o = pool.options;
+  console.log(JSON.stringify({ ...rows[0], max: o.max, idle: o.idleTimeoutMillis, connect: o.connectionTimeoutMillis }));
+  await pool.end();
+})().catch((e) => { console.error(e.stack); process.exit(1); });
+`;
+
+const PY_PSYCOPG2_URL = `
+import os, psycopg2
+with psycopg2.connect(os.environ["DATABASE_URL"]) as c, c.cursor() as cur:
+    cur.execute("select current_user, current_database(), ssl from pg_stat_ssl where pid = pg_backend_pid()")
+    print(",".join(map(str, cur.fetchone())))
+`;
+
+const PY_PSYCOPG2_KEYS_VERIFY_FULL = `
+import os, psycopg2
+e = os.environ
+with psycopg2.connect(host=e["DB_HOST"], port=e["DB_PORT"], dbname=e["DB_NAME"], user=e["DB_USER"],
+                      password=e["DB_PASSWORD"], sslmode="verify-full", sslrootcert=e["CA_FILE"]) as c, c.cursor() as cur:
+    cur.execute("select current_user, current_database(), ssl from pg_stat_ssl where pid = pg_backend_pid()")
+    print(",".join(map(str, cur.fetchone())))
+`;
+
+/** What migration tools do on the direct endpoint: a session advisory lock, and LISTEN/NOTIFY on one session. */
+const PY_DIRECT_SESSION = `
+import os, select, psycopg2
+c = psycopg2.connect(os.environ["DATABASE_DIRECT_URL"])
+c.autocommit = True
+cur = c.cursor()
+cur.execute("select pg_try_advisory_lock(4711)")
+locked = cur.fetchone()[0]
+cur.execute("listen matrix")
+other = psycopg2.connect(os.environ["DATABASE_DIRECT_URL"])
+other.autocommit = True
+cur2 = other.cursor()
+cur2.execute("select pg_try_advisory_lock(4711)")
+held_elsewhere = not cur2.fetchone()[0]
+cur2.execute("notify matrix, 'migrated'")
+select.select([c], [], [], 10)
+c.poll()
+print(locked, held_elsewhere, [n.payload for n in c.notifies])
+`;
+
+/**
+ * Alembic's env.py does \`config.set_main_option("sqlalchemy.url", url)\`: its Config is a ConfigParser with
+ * BasicInterpolation, so the \`%XX\` of an encoded password must be written \`%%\`. The same ConfigParser
+ * (stdlib configparser), then SQLAlchemy's create_engine with what Alembic would read back.
+ */
+const PY_SQLALCHEMY_ALEMBIC = `
+import configparser, os, sqlalchemy
+url = os.environ["DATABASE_URL"]
+assert "%" in url, "a generated password is percent-encoded in the URL"
+cp = configparser.ConfigParser()
+cp.add_section("alembic")
+try:
+    cp.set("alembic", "sqlalchemy.url", url)
+    raw = "accepted"
+except ValueError as e:
+    raw = str(e)
+cp.set("alembic", "sqlalchemy.url", url.replace("%", "%%"))
+assert cp.get("alembic", "sqlalchemy.url") == url
+engine = sqlalchemy.create_engine(cp.get("alembic", "sqlalchemy.url"))
+with engine.connect() as conn:
+    user = conn.execute(sqlalchemy.text("select current_user")).scalar()
+print(raw + "|" + user)
+`;
+
+const PY_REDIS_STANDALONE = `
+import os, redis
+r = redis.Redis.from_url(os.environ["REDIS_URL"])
+r.set("orders:matrix:redis-py", "v")
+print(r.get("orders:matrix:redis-py").decode())
+`;
+
+/** redis-py's Sentinel client as seed 000/001 would build it from the Sentinel keys. */
+const PY_REDIS_SENTINEL = `
+import os, redis
+from redis.sentinel import Sentinel
+e = os.environ
+tls = e["REDIS_TLS"] == "true"
+ssl = {"ssl": True, "ssl_ca_certs": e["CA_FILE"], "ssl_cert_reqs": "required"} if tls else {}
+hosts = [(h.rsplit(":", 1)[0], int(h.rsplit(":", 1)[1])) for h in e["REDIS_SENTINEL_HOSTS"].split(",")]
+sentinel = Sentinel(hosts, sentinel_kwargs={"password": e["REDIS_SENTINEL_PASSWORD"], **ssl}, socket_timeout=5, **ssl)
+master = sentinel.master_for(e["REDIS_SENTINEL_MASTER"], username=e["REDIS_USERNAME"], password=e["REDIS_PASSWORD"],
+                             db=int(e["REDIS_DB"]))
+master.set("orders:matrix:redis-py", "v")
+print(master.get("orders:matrix:redis-py").decode())
+`;
+
+const NODE_PG_VERIFY_FULL = `
+const { Client } = require("pg");
+(async () => {
+  const c = new Client({ host: process.env.DB_HOST, port: Number(process.env.DB_PORT), database: process.env.DB_NAME,
+    user: process.env.DB_USER, password: process.env.DB_PASSWORD,
+    // verify-full: the contract's CA, and the host name checked (node's default checkServerIdentity).
+    ssl: { ca: process.env.DB_CA_CERT, rejectUnauthorized: true } });
+  await c.connect();
+  const { rows } = await c.query("select current_user as u, ssl from pg_stat_ssl where pid = pg_backend_pid()");
+  await c.end();
+  console.log(JSON.stringify(rows[0]));
+})().catch((e) => { console.error(e.message); process.exit(1); });
+`;
+
+const NODE_IOREDIS = `
+const Redis = require("ioredis");
+const e = process.env;
+const tls = e.REDIS_TLS === "true" ? { ca: e.REDIS_CA_CERT } : undefined;
+const redis = e.REDIS_URL
+  ? new Redis(e.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, tls })
+  : new Redis({
+      sentinels: e.REDIS_SENTINEL_HOSTS.split(",").map((h) => ({ host: h.slice(0, h.lastIndexOf(":")), port: Number(h.slice(h.lastIndexOf(":") + 1)) })),
+      name: e.REDIS_SENTINEL_MASTER, sentinelPassword: e.REDIS_SENTINEL_PASSWORD,
+      username: e.REDIS_USERNAME, password: e.REDIS_PASSWORD, db: Number(e.REDIS_DB),
+      tls, sentinelTLS: tls, enableTLSForSentinelMode: tls !== undefined,
+      lazyConnect: true, maxRetriesPerRequest: 1,
+    });
+(async () => {
+  await redis.connect();
+  await redis.set("orders:matrix:ioredis", "v");
+  console.log(await redis.get("orders:matrix:ioredis"));
+  redis.disconnect();
+})().catch((err) => { console.error(err.message); process.exit(1); });
+`;
+
+/** Seed 000's Celery app on the Sentinel keys, as the README's recipe builds it (Debian's Celery 5.2 / kombu 5.2). */
+const CELERY_APP = `"""Seed 000's Celery on the Sentinel contract (Debian's Celery 5.2 / kombu 5.2): the documented recipe."""
+import os
+import ssl
+from urllib.parse import quote
+
+from celery import Celery
+
+e = os.environ
+user, password, db = e["REDIS_USERNAME"], e["REDIS_PASSWORD"], e["REDIS_DB"]
+# One sentinel:// URL per Sentinel, each with the application's user (kombu reads user:password from each).
+urls = ";".join(f"sentinel://{quote(user, safe='')}:{quote(password, safe='')}@{h}/{db}" for h in e["REDIS_SENTINEL_HOSTS"].split(","))
+tls = e["REDIS_TLS"] == "true"
+ca = e.get("REDIS_CA_FILE")
+tls_options = {"ssl_cert_reqs": ssl.CERT_REQUIRED, "ssl_ca_certs": ca} if tls else None
+sentinel_kwargs = {"password": e["REDIS_SENTINEL_PASSWORD"]}
+if tls:
+    sentinel_kwargs.update(ssl=True, ssl_ca_certs=ca, ssl_cert_reqs="required")
+# Every key and channel under the application's own prefix, the only ones its ACL user may touch.
+prefix = f"{user}:"
+transport = {"master_name": e["REDIS_SENTINEL_MASTER"], "sentinel_kwargs": sentinel_kwargs, "global_keyprefix": prefix}
+
+app = Celery("matrix", broker=urls, backend=urls)
+app.conf.update(
+    broker_transport_options=transport,
+    result_backend_transport_options={"master_name": e["REDIS_SENTINEL_MASTER"], "sentinel_kwargs": sentinel_kwargs},
+    broker_use_ssl=tls_options,
+    redis_backend_use_ssl=tls_options,
+    # Celery 5.2's Sentinel result backend drops the URL's user name.
+    redis_username=user,
+    redis_password=password,
+)
+# Celery 5.2's result backend has no key prefix option: its keys (and the channels it publishes them on) get the prefix here.
+app.backend.task_keyprefix = app.backend.key_t(prefix + "celery-task-meta-")
+
+
+@app.task
+def add(x, y):
+    return x + y
+`;
+
+/**
+ * Kombu subscribes to its fanout channels with PSUBSCRIBE, and Redis checks a PSUBSCRIBE pattern literally against
+ * the user's \`&\` patterns: \`&<app>:*\` admits PUBLISH/SUBSCRIBE under the prefix but these patterns only if
+ * granted as they are.
+ */
+export function celeryFanoutPatterns(app: string): string[] {
+    return [`${app}:/{db}.celery.pidbox`, `${app}:/{db}.celeryev/worker.*`];
+}
+
+/** Runs a worker and one task; resolves with the task's result and what the worker logged. */
+async function runCeleryTask(env: Record<string, string>): Promise<{ result: string; worker: string }> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "consumers-celery-"));
+    fs.writeFileSync(path.join(dir, "matrix_celery.py"), CELERY_APP);
+    const childEnv = { PATH: process.env.PATH ?? "/usr/bin:/bin", PYTHONPATH: dir, ...env };
+    // The worker logs to a file: the client below runs synchronously, and a pipe nobody reads would stall it.
+    const logFile = path.join(dir, "worker.log");
+    const logFd = fs.openSync(logFile, "w");
+    const worker = spawn(PYTHON, ["-m", "celery", "-A", "matrix_celery", "worker", "--pool=solo", "--loglevel=INFO"], {
+        cwd: dir,
+        env: childEnv,
+        stdio: ["ignore", logFd, logFd],
+    });
+    fs.closeSync(logFd);
+    const exited = new Promise<void>((resolve) => worker.on("exit", () => resolve()));
+    try {
+        const client = spawnSync(
+            PYTHON,
+            [
+                "-c",
+                [
+                    "from matrix_celery import app, add",
+                    "r = add.delay(2, 3)",
+                    "value = r.get(timeout=30)",
+                    "print(value, app.backend.client.get(app.backend.get_key_for_task(r.id)) is not None)",
+                ].join("\n"),
+            ],
+            { cwd: dir, env: childEnv, encoding: "utf8", timeout: 60_000 },
+        );
+        return {
+            result: client.status === 0 ? client.stdout.trim() : `failed: ${client.stderr}`,
+            worker: fs.readFileSync(logFile, "utf8"),
+        };
+    } finally {
+        worker.kill("SIGTERM");
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+        worker.kill("SIGKILL");
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+/** Registers one `it` per client for `stack`; the sandbox starts once for all of them. */
+export function describeConsumerMatrix(stack: string): void {
+    describe(`consumer matrix, ${stack} stack (sandbox, ${MATRIX_APP}'s env file only)`, function () {
+        this.timeout(300_000);
+        let s: ConsumerStack;
+        before(async () => {
+            s = await startConsumerStack(stack);
+        });
+        after(async () => {
+            await s?.stop();
+        });
+        const user = () => s.env.DB_USER;
+        const db = () => s.env.DB_NAME;
+
+        it(`${stack}: node-postgres Pool exactly as seed 003 builds it (DB_* keys, pool sizes and timeouts from the contract)`, () => {
+            for (const key of ["DB_POOL_MAX", "DB_POOL_IDLE_TIMEOUT", "DB_POOL_CONNECTION_TIMEOUT"]) {
+                assert.match(s.env[key] ?? "", /^[1-9][0-9]*$/, `${key} is in the contract, not the seed's default`);
+            }
+            const got = JSON.parse(node(SEED_003_POOL, s.env).stdout);
+            assert.deepEqual(got, {
+                u: user(),
+                d: db(),
+                ssl: true,
+                max: Number(s.env.DB_POOL_MAX),
+                idle: Number(s.env.DB_POOL_IDLE_TIMEOUT),
+                connect: Number(s.env.DB_POOL_CONNECTION_TIMEOUT),
+            });
+        });
+
+        it(`${stack}: node-postgres verify-full with DB_CA_CERT`, () => {
+            assert.deepEqual(JSON.parse(node(NODE_PG_VERIFY_FULL, s.env).stdout), { u: user(), ssl: true });
+        });
+
+        it(`${stack}: psql with DATABASE_URL (on the server of PG_BIN: 15 from Debian, 16 from npm in .ci/run)`, () => {
+            const version = run(path.join(PG_BIN, "postgres"), ["--version"], {}).stdout;
+            const major = /\(PostgreSQL\) (\d+)/.exec(version)?.[1];
+            assert.ok(major, version);
+            const sql =
+                "select current_user || ',' || current_database() || ',' || current_setting('server_version_num')::int / 10000";
+            assert.equal(psql(s.env.DATABASE_URL, sql, s.env), `${user()},${db()},${major}`);
+        });
+
+        it(`${stack}: psql verify-full (DATABASE_URL with sslmode=verify-full, sslrootcert = mounted DB_CA_CERT)`, () => {
+            const url = withParams(s.env.DATABASE_URL, { sslmode: "verify-full", sslrootcert: s.file("DB_CA_CERT") });
+            assert.equal(psql(url, "select ssl from pg_stat_ssl where pid = pg_backend_pid()", s.env), "t");
+        });
+
+        it(`${stack}: psql verify-full refuses a CA that did not sign the server (the check is real)`, () => {
+            const other = path.join(os.tmpdir(), `consumers-${stack}-azure-roots.pem`);
+            fs.writeFileSync(
+                other,
+                fs.readFileSync(path.join(ROOT, "components/postgres/certs/azure-postgres-roots.pem")),
+            );
+            const url = withParams(s.env.DATABASE_URL, { sslmode: "verify-full", sslrootcert: other });
+            const result = spawnSync(path.join(PG_BIN, "psql"), ["-X", "-d", url, "-c", "select 1"], {
+                encoding: "utf8",
+            });
+            fs.rmSync(other);
+            assert.notEqual(result.status, 0);
+            assert.match(result.stderr, /certificate verify failed/);
+        });
+
+        it(`${stack}: psycopg2 (Debian) via DATABASE_URL`, () => {
+            assert.equal(python(PY_PSYCOPG2_URL, s.env).stdout, `${user()},${db()},True`);
+        });
+
+        it(`${stack}: psycopg2 (Debian) via the DB_* keys, verify-full with DB_CA_CERT`, () => {
+            const out = python(PY_PSYCOPG2_KEYS_VERIFY_FULL, { ...s.env, CA_FILE: s.file("DB_CA_CERT") }).stdout;
+            assert.equal(out, `${user()},${db()},True`);
+        });
+
+        it(`${stack}: psycopg2 (Debian) via DATABASE_DIRECT_URL: session advisory lock and LISTEN/NOTIFY`, () => {
+            assert.equal(python(PY_DIRECT_SESSION, s.env).stdout, "True True ['migrated']");
+        });
+
+        it(`${stack}: SQLAlchemy (Debian) with DATABASE_URL, through Alembic's ConfigParser with % doubled`, () => {
+            // The raw URL is refused exactly as Alembic's set_main_option refuses it; doubled, it round-trips.
+            assert.equal(
+                python(PY_SQLALCHEMY_ALEMBIC, s.env).stdout,
+                `invalid interpolation syntax in '${s.env.DATABASE_URL}' at position ${s.env.DATABASE_URL.indexOf("%")}|${user()}`,
+            );
+        });
+
+        it(`${stack}: redis-py (Debian) ${stack === "prod" ? "Sentinel(...).master_for with the Sentinel password, username and TLS" : "from REDIS_URL"}`, () => {
+            const script = s.env.REDIS_URL ? PY_REDIS_STANDALONE : PY_REDIS_SENTINEL;
+            const extra: Record<string, string> = s.env.REDIS_CA_CERT ? { CA_FILE: s.file("REDIS_CA_CERT") } : {};
+            assert.equal(python(script, { ...s.env, ...extra }).stdout, "v");
+        });
+
+        if (stack === "prod") {
+            it(`${stack}: Celery (Debian 5.2.6, kombu 5.2.4) worker runs one task over the Sentinel broker, its result stored`, async () => {
+                const app = parseStack(stack).apps.find((a) => a.name === MATRIX_APP);
+                assert.ok(app);
+                const rules = appRules(app).split(" ");
+                const granted = celeryFanoutPatterns(MATRIX_APP).every((p) => rules.includes(`&${p}`));
+                const { result, worker } = await runCeleryTask({ ...s.env, REDIS_CA_FILE: s.file("REDIS_CA_CERT") });
+                // Login, TLS, the Sentinel password and mingle (PUBLISH under the prefix) work either way.
+                assert.match(worker, /Connected to sentinel:\/\/orders:\*\*@127\.0\.0\.1:\d+\/\d+/);
+                assert.match(worker, /mingle: all alone/);
+                if (granted) {
+                    assert.equal(result, "5 True", worker);
+                } else {
+                    // Until the app's ACL grants kombu's fanout patterns literally, the worker dies on PSUBSCRIBE.
+                    assert.match(
+                        worker,
+                        /Unrecoverable error: NoPermissionError\('this user has no permissions to access one of the channels used as arguments'\)/,
+                    );
+                    assert.match(result, /^failed: /);
+                }
+            });
+        }
+
+        it(`${stack}: ioredis ${stack === "prod" ? "Sentinel, TLS from REDIS_CA_CERT" : "standalone from REDIS_URL"}`, () => {
+            assert.equal(node(NODE_IOREDIS, s.env).stdout, "v");
+        });
+    });
+}

@@ -88,11 +88,23 @@ export function appRules(app: Pick<AppConfig, "name" | "redisDb" | "redisKeyPatt
         "resetchannels",
         ...appKeyPatterns(app).map((p) => `~${p}`),
         `&${app.name}:*`,
+        // kombu PSUBSCRIBEs its fanout channels, and Redis admits a PSUBSCRIBE pattern only when it is literally one
+        // of the user's: Celery's remote control and events under the app's own prefix (kombu 5.2 writes `{db}` as is,
+        // later versions the database number).
+        ...celeryFanoutChannels(app).map((c) => `&${c}`),
         ...APP_COMMAND_RULES,
         // Only its own database index.
         "-select",
         `+select|${app.redisDb}`,
     ].join(" ");
+}
+
+/** The patterns kombu subscribes to with `global_keyprefix: "<app>:"` (README, "Celery on Sentinel"). */
+export function celeryFanoutChannels(app: Pick<AppConfig, "name" | "redisDb">): string[] {
+    return [`{db}`, String(app.redisDb)].flatMap((db) => [
+        `${app.name}:/${db}.celery.pidbox`,
+        `${app.name}:/${db}.celeryev/worker.*`,
+    ]);
 }
 
 /** redis_exporter (v1.67.0 exporter/exporter.go, latency.go, slowlog.go): it names its connection every scrape. */

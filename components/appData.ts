@@ -27,8 +27,8 @@ export interface AppDataArgs {
     readonly vault: VaultWriter;
     readonly secretSync: SecretSyncer;
     /**
-     * Resources after which the bundle's credentials work (database logins, Redis ACL users): the Secret is
-     * created after them, so applications never start with a password the server does not know yet. Default: none.
+     * Resources after which the bundle's credentials work (database logins, Redis ACL users): the bundle and the
+     * Secret are written after them, so applications never get a password the server does not know yet. Default: none.
      */
     readonly ready?: pulumi.Input<pulumi.Resource>[];
 }
@@ -48,7 +48,9 @@ export class AppData extends pulumi.ComponentResource {
 
         // Throws (before anything is registered for the app) unless each service gives exactly its contract keys.
         const env = assembleEnv(app, args.redisMode, args.postgres.env(app), args.redis.env(app));
-        const bundle = writeConnectionBundle(args.vault, app, env, { parent: this });
+        // Written only once the servers accept its credentials: External Secrets may read the bundle at any refresh, so
+        // a bundle written earlier could hand pods a password the server does not know yet.
+        const bundle = writeConnectionBundle(args.vault, app, env, { parent: this, dependsOn: args.ready ?? [] });
 
         // One entry per contract key, each a property of the one bundle: the Secret holds exactly these keys,
         // and a key missing from the bundle fails the sync instead of silently disappearing from pods.
@@ -62,7 +64,7 @@ export class AppData extends pulumi.ComponentResource {
                     remoteKey: bundleSecretName(app.name),
                     property: key,
                 })),
-                dependsOn: [bundle, ...(args.ready ?? [])],
+                dependsOn: [bundle],
                 // A rotation writes a new bundle version: the Secret follows in seconds, not at the next refresh.
                 sourceVersions: [bundle.properties.secretUriWithVersion],
             },

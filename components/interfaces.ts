@@ -35,6 +35,11 @@ export interface CredentialSource {
     password(id: string): pulumi.Output<string>;
     /** The Key Vault secret name that holds credential `id`. */
     secretName(id: string): string;
+    /**
+     * The Key Vault secret that holds credential `id`: a reader waits for it and passes its
+     * `properties.secretUriWithVersion` as a source version, so a rotation reaches its Secret at once.
+     */
+    vaultSecret(id: string): keyvault.Secret;
 }
 
 /** One key of a synced Secret and the Key Vault secret it comes from. */

@@ -16,7 +16,7 @@ import {
     platformCredentialIds,
 } from "./vault";
 import type { CredentialSource, VaultWriter } from "./interfaces";
-import { createPostgres } from "./postgres";
+import { createPostgres, credentialRotations } from "./postgres";
 import { Redis } from "./redis";
 import type { LoadedConfig } from "./config";
 
@@ -62,7 +62,8 @@ export function buildPlatform({ config, kubeconfig }: LoadedConfig): PlatformOut
         {
             ids: platformCredentialIds(config),
             passwords: config.keyVault.passwords,
-            rotations: config.keyVault.rotations,
+            // An application's PostgreSQL logins alternate: their keepers follow its login generation.
+            rotations: credentialRotations(config),
             vault,
         },
         { providers },

@@ -4,7 +4,6 @@ import type { PlatformConfig } from "../config/types";
 import type { AppConfig } from "../config/platform";
 import type { CredentialSource, DataService, Env, SecretSyncer, VaultWriter } from "../interfaces";
 import { POSTGRES_ENV_KEYS, POSTGRES_SECRET_ENV_KEYS, PostgresEndpoint, postgresEnv } from "./env";
-import { pgAppCredentialId } from "./credentials";
 import { appLogins } from "./sql";
 
 /** Arguments shared by both implementations. */
@@ -36,14 +35,16 @@ export function contractEnv(
     endpoint: pulumi.Output<PostgresEndpoint>,
     credentials: CredentialSource,
     app: AppConfig,
+    rotations: Readonly<Record<string, string>>,
 ): Env {
-    const login = appLogins([app])[0];
+    // The login of the current generation: the previous one keeps working for pods that still hold it.
+    const { database, current } = appLogins([app], rotations)[0];
     const render = (password: string) => (e: PostgresEndpoint) =>
-        postgresEnv(e, { database: login.database, user: login.role, password }, app.poolSize);
+        postgresEnv(e, { database, user: current.name, password }, app.poolSize);
     // Without the password: nothing secret in it, so these keys stay readable in plans.
     const open = endpoint.apply(render(""));
     const full = pulumi.secret(
-        pulumi.all([endpoint, credentials.password(pgAppCredentialId(app.name))]).apply(([e, pw]) => render(pw)(e)),
+        pulumi.all([endpoint, credentials.password(current.credentialId)]).apply(([e, pw]) => render(pw)(e)),
     );
     return Object.fromEntries(
         POSTGRES_ENV_KEYS.map((key) => [
@@ -51,14 +52,4 @@ export function contractEnv(
             POSTGRES_SECRET_ENV_KEYS.includes(key) ? full.apply((env) => env[key]) : open.apply((env) => env[key]),
         ]),
     );
-}
-
-/** A Go-style duration (`1h`, `15m`, `1h30m`, `30s`) in seconds. */
-export function durationSeconds(duration: string): number {
-    const units: Record<string, number> = { h: 3600, m: 60, s: 1 };
-    let total = 0;
-    for (const [, n, unit] of duration.matchAll(/(\d+)([hms])/g)) {
-        total += Number(n) * units[unit];
-    }
-    return total;
 }

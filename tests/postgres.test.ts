@@ -3,6 +3,7 @@
  * both stacks (StackGres objects validated against the upstream CRDs; Azure inputs and options).
  */
 import { strict as assert } from "assert";
+import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as keyvault from "@pulumi/azure-native/keyvault";
@@ -10,6 +11,7 @@ import { parse as parseConnectionString } from "pg-connection-string";
 import { SAFE_SPECIAL_CHARACTERS } from "../components/config/keyVault";
 import { databaseUrl, percentEncode, postgresEnv } from "../components/postgres/env";
 import { postgresCredentialIds } from "../components/postgres/credentials";
+import { keyedDigest } from "../components/postgres/sql";
 import { stackGresManifests } from "../components/postgres/stackgresSpec";
 import { loadStackConfig, mergeConfig } from "../engine/stackConfig";
 import { RecordedResource, RunResult, runProgram } from "../engine/mockEngine";
@@ -384,6 +386,19 @@ for (const [stack, overrides] of [
             assert.equal(byParam.ssl_min_protocol_version.inputs.value, "TLSv1.2");
             assert.equal(byParam.max_connections.inputs.value, stack === "prod" ? "859" : "50");
             assert.equal("pgbouncer.enabled" in byParam, stack === "prod");
+            // Azure's default is 0: protocol-level prepared statements broke through its PgBouncer, not StackGres'.
+            assert.equal(
+                byParam["pgbouncer.max_prepared_statements"]?.inputs.value,
+                stack === "prod" ? "200" : undefined,
+            );
+            const server = byName(run, "azure-native:dbforpostgresql:Server", "postgres-server");
+            assert.deepEqual(
+                server.inputs.maintenanceWindow,
+                stack === "prod"
+                    ? { customWindow: "Enabled", dayOfWeek: 0, startHour: 1, startMinute: 0 }
+                    : // azure-native fills day, hour and minute with 0 (their ARM defaults).
+                      { customWindow: "Disabled", dayOfWeek: 0, startHour: 0, startMinute: 0 },
+            );
             const writes = [
                 ...byType(run, "azure-native:dbforpostgresql:FirewallRule"),
                 ...params,
@@ -395,6 +410,28 @@ for (const [stack, overrides] of [
             assert.equal(onWrites.filter((d) => d.length === 0).length, 1);
             assert.ok(onWrites.every((d) => d.length <= 1));
             assert.equal(new Set(onWrites.flat()).size, writes.length - 1);
+        });
+
+        it("allow-lists postgres.extensions on the server and creates them in each application database", async () => {
+            const pg = {
+                ...JSON.parse(loadStackConfig(stack).config["data-platform:postgres"]),
+                ...((overrides as Overrides)["data-platform:postgres"] as object),
+            };
+            const withExt = await runStack(stack, {
+                ...overrides,
+                "data-platform:postgres": { ...pg, extensions: ["pg_trgm", "uuid-ossp"] },
+            });
+            const param = byType(withExt, "azure-native:dbforpostgresql:Configuration").find(
+                (p) => p.inputs.configurationName === "azure.extensions",
+            );
+            assert.equal(param?.inputs.value, "pg_trgm,uuid-ossp");
+            const sql = byName(withExt, "kubernetes:core/v1:ConfigMap", "postgres-logins-sql").inputs.data[
+                "logins.sql"
+            ];
+            assert.match(
+                sql,
+                /\\connect orders\nCREATE EXTENSION IF NOT EXISTS "pg_trgm";\nCREATE EXTENSION IF NOT EXISTS "uuid-ossp";/,
+            );
         });
 
         it("runs the login Job with passwords only from the synced Secret; nothing leaks into k8s objects", () => {
@@ -411,6 +448,19 @@ for (const [stack, overrides] of [
             assert.equal(es.inputs.metadata.namespace, "data-platform");
             assert.deepEqual(
                 run.resources.flatMap((r) => leaks(r, passwords(run))),
+                [],
+            );
+            // No digest of any password in clear anywhere: neither the plain SHA-256 prefix the Job carried before nor
+            // the keyed digests it carries now (those only under a secret path).
+            const all = passwords(run);
+            const admin = byName(run, "random:index/randomPassword:RandomPassword", "credentials-pg-admin").outputs
+                .result as string;
+            const digests = all.flatMap((pw) => [
+                crypto.createHash("sha256").update(pw).digest("hex").slice(0, 16),
+                keyedDigest(admin, pw),
+            ]);
+            assert.deepEqual(
+                run.resources.flatMap((r) => leaks(r, digests)),
                 [],
             );
             // The digests are keyed by the admin password and secret in state; nothing else in the Job is.

@@ -28,8 +28,8 @@ export interface AppDataArgs {
     /** The namespace's own store, whose identity may read this application's bundle and nothing else. */
     readonly store: SecretStoreRef;
     /**
-     * Resources after which the bundle's credentials work (database logins, Redis ACL users): the Secret is
-     * created after them, so applications never start with a password the server does not know yet. Default: none.
+     * Resources after which the bundle's credentials work (database logins, Redis ACL users): the bundle and the
+     * Secret are written after them, so applications never get a password the server does not know yet. Default: none.
      */
     readonly ready?: pulumi.Input<pulumi.Resource>[];
 }
@@ -49,7 +49,9 @@ export class AppData extends pulumi.ComponentResource {
 
         // Throws (before anything is registered for the app) unless each service gives exactly its contract keys.
         const env = assembleEnv(app, args.contract, args.postgres.env(app), args.redis.env(app));
-        writeConnectionBundle(args.vault, app, env, { parent: this });
+        // Written only once the servers accept its credentials: External Secrets may read the bundle at any refresh, so
+        // a bundle written earlier could hand pods a password the server does not know yet.
+        writeConnectionBundle(args.vault, app, env, { parent: this, dependsOn: args.ready ?? [] });
 
         // One entry per contract key, each a property of the one bundle: the Secret holds exactly these keys,
         // and a key missing from the bundle fails the sync instead of silently disappearing from pods.

@@ -19,7 +19,7 @@ import {
 } from "./vault";
 import type { CredentialSource, VaultWriter } from "./interfaces";
 import { APP_STORE_SERVICE_ACCOUNT } from "./secretSync/spec";
-import { createPostgres } from "./postgres";
+import { createPostgres, credentialRotations } from "./postgres";
 import { Redis } from "./redis";
 import type { LoadedConfig } from "./config";
 
@@ -74,7 +74,8 @@ export function buildPlatform({ config, kubeconfig }: LoadedConfig): PlatformOut
         {
             ids: platformCredentialIds(config),
             passwords: config.keyVault.passwords,
-            rotations: config.keyVault.rotations,
+            // An application's PostgreSQL logins alternate: their keepers follow its login generation.
+            rotations: credentialRotations(config),
             vault,
         },
         { providers },

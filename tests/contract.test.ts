@@ -25,7 +25,6 @@ import { redisAppCredentialId } from "../components/redis/credentials";
 import { databaseUrl } from "../components/postgres/env";
 import { azureRootCertificates } from "../components/postgres/azureSpec";
 import { stackGresCertificate, stackGresHost, stackGresManifests } from "../components/postgres/stackgresSpec";
-import { appLogins } from "../components/postgres/sql";
 import { validateAgainstCrd } from "./support/crdSchemas";
 import { SOURCE_VERSIONS_ANNOTATION, sourceVersionsDigest } from "../components/secretSync/spec";
 import type { RunResult } from "../engine/mockEngine";
@@ -382,7 +381,7 @@ describe("the CAs handed to applications", () => {
         assert.deepEqual(cert.spec.issuerRef, { name: tls.issuerName, kind: tls.issuerKind, group: "cert-manager.io" });
         const host = stackGresHost(config.postgres.stackgres.clusterName, config.cluster.platformNamespace);
         assert.ok(cert.spec.dnsNames.includes(host), `${host} is in the certificate`);
-        const cluster = stackGresManifests(config, appLogins(config.apps)).find((m) => m.kind === "SGCluster");
+        const cluster = stackGresManifests(config).find((m) => m.kind === "SGCluster");
         assert.ok(cluster);
         assert.deepEqual(validateAgainstCrd(cluster), []);
         assert.deepEqual((cluster.spec.postgres as { ssl: unknown }).ssl, {
@@ -394,7 +393,7 @@ describe("the CAs handed to applications", () => {
             ...config,
             postgres: { ...config.postgres, stackgres: { ...config.postgres.stackgres, tls: undefined } },
         };
-        const plain = stackGresManifests(without, appLogins(config.apps)).find((m) => m.kind === "SGCluster");
+        const plain = stackGresManifests(without).find((m) => m.kind === "SGCluster");
         assert.deepEqual((plain?.spec.postgres as { ssl: unknown }).ssl, { enabled: true });
     });
 

@@ -167,10 +167,7 @@ describe("credentials", () => {
 
     it("rotates exactly the credential whose rotation value changes, without renaming anything", async () => {
         const base = await runStack("dev");
-        const rotated = await runStack(
-            "dev",
-            keyVaultOverride("dev", { rotations: { "pg-app-orders": "2026-11-22" } }),
-        );
+        const rotated = await runStack("dev", keyVaultOverride("dev", { rotations: { "pg-admin": "2026-11-22" } }));
         assert.deepStrictEqual(
             rotated.resources.map((r) => r.urn),
             base.resources.map((r) => r.urn),
@@ -178,7 +175,7 @@ describe("credentials", () => {
         const before = passwords(base);
         const after = passwords(rotated);
         for (const [name, value] of before) {
-            if (name === "credentials-pg-app-orders") {
+            if (name === "credentials-pg-admin") {
                 assert.notStrictEqual(after.get(name), value, "the rotated password changed");
                 assert.deepStrictEqual(byName(rotated, PASSWORD, name).inputs.keepers, { rotation: "2026-11-22" });
             } else {
@@ -186,10 +183,10 @@ describe("credentials", () => {
             }
         }
         const secret = (r: RunResult) =>
-            byType(r, SECRET).find((s) => s.inputs.secretName === "pg-app-orders") as RecordedResource;
+            byType(r, SECRET).find((s) => s.inputs.secretName === "pg-admin") as RecordedResource;
         assert.strictEqual(
             secret(rotated).inputs.properties.value,
-            after.get("credentials-pg-app-orders"),
+            after.get("credentials-pg-admin"),
             "the new value reaches Key Vault",
         );
         assert.strictEqual(secret(rotated).urn, secret(base).urn);

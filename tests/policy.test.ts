@@ -499,6 +499,17 @@ const VARIANTS: Variant[] = [
         message:
             /Applications may open 100 PostgreSQL connections .* SGPostgresConfig \S+ allows 100 with 10 reserved \(budget 90\)/,
     },
+    {
+        name: "a production SGCluster without scheduled backups",
+        policy: "stackgres-backups-in-production",
+        stack: "dev",
+        breakIt: (r) =>
+            edit(r, ofType("kubernetes:stackgres.io/v1:SGCluster"), (p) => {
+                p.spec.configurations.backups = [];
+            }),
+        config: { "stackgres-backups-in-production": { environment: "production" } },
+        message: /SGCluster \S+ has no scheduled backups/,
+    },
 ];
 
 /** Compliant variants for rules the stacks as configured do not exercise. */
@@ -850,6 +861,19 @@ describe("policy pack", () => {
         ]);
         assert.ok(
             run.notApplicable.get("postgres-ha-in-production")?.every((reason) => /only applies to/.test(reason)),
+        );
+    });
+
+    it("stackgres-backups-in-production passes a production SGCluster with scheduled backups", async () => {
+        const dev = await runStack("dev");
+        const withBackups = edit(dev, ofType("kubernetes:stackgres.io/v1:SGCluster"), (p) => {
+            p.spec.configurations.backups = [{ sgObjectStorage: "postgres-backups", cronSchedule: "0 5 * * *" }];
+        });
+        const config = { "stackgres-backups-in-production": { environment: "production" } };
+        const run = await runPolicies(allPolicies, withBackups, { config });
+        assert.deepStrictEqual(
+            run.violations.filter((v) => v.policy === "stackgres-backups-in-production"),
+            [],
         );
     });
 

@@ -3,6 +3,7 @@
  * both stacks (StackGres objects validated against the upstream CRDs; Azure inputs and options).
  */
 import { strict as assert } from "assert";
+import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as keyvault from "@pulumi/azure-native/keyvault";
@@ -10,7 +11,7 @@ import { parse as parseConnectionString } from "pg-connection-string";
 import { SAFE_SPECIAL_CHARACTERS } from "../components/config/keyVault";
 import { databaseUrl, percentEncode, postgresEnv } from "../components/postgres/env";
 import { postgresCredentialIds } from "../components/postgres/credentials";
-import { appLogins, scriptIdBase, stackGresScriptEntries } from "../components/postgres/sql";
+import { keyedDigest } from "../components/postgres/sql";
 import { STACKGRES_DIRECT_PORT, stackGresManifests } from "../components/postgres/stackgresSpec";
 import { AZURE_POSTGRES_PORT, azureRootCertificates } from "../components/postgres/azureSpec";
 import { loadStackConfig, mergeConfig } from "../engine/stackConfig";
@@ -26,7 +27,8 @@ const EVERY_CHAR = `${SAFE_SPECIAL_CHARACTERS}AZaz09`;
 const DEV_AZURE: Overrides = {
     "data-platform:postgres": {
         mode: "azure",
-        maxConnections: 100,
+        // Standard_B1ms (the development SKU) starts with 50; max_connections is static on Azure.
+        maxConnections: 50,
         azure: { firewallRules: [{ name: "aks-egress", startIpAddress: "20.50.1.10", endIpAddress: "20.50.1.11" }] },
     },
 };
@@ -163,19 +165,62 @@ describe("postgres config checks", () => {
         );
     });
 
+    // Raising the static max_connections on Azure without a restart leaves the budget checked against a value the
+    // server does not have (the old code accepted 2000 on a Standard_D4ds_v5, provisioned with 1718).
+    it("refuses max_connections above the Azure SKU's default unless a restart is acknowledged", () => {
+        const base = JSON.parse(loadStackConfig("prod").config["data-platform:postgres"]);
+        const at = (max: number, acknowledgeRestart?: boolean) => ({
+            "data-platform:postgres": { ...base, maxConnections: max, azure: { ...base.azure, acknowledgeRestart } },
+        });
+        assert.equal(parseStack("prod", at(1718)).postgres.maxConnections, 1718);
+        assert.match(
+            configError("prod", at(1719)).message,
+            /postgres\.maxConnections: given 1719; allowed: at most 1718, the default of Standard_D4ds_v5: max_connections is static/,
+        );
+        assert.equal(parseStack("prod", at(2000, true)).postgres.maxConnections, 2000);
+    });
+
+    it("takes login generations as numbers and refuses a database whose alternate login clashes", () => {
+        const kv = JSON.parse(loadStackConfig("prod").config["data-platform:keyVault"]);
+        assert.match(
+            configError("prod", { "data-platform:keyVault": { ...kv, rotations: { "pg-app-orders": "2026-11" } } })
+                .message,
+            /keyVault\.rotations\.pg-app-orders: given "2026-11"; allowed: a login generation/,
+        );
+        assert.match(
+            configError("prod", { "data-platform:keyVault": { ...kv, rotations: { "pg-alt-orders": "1" } } }).message,
+            /rotations\.pg-alt-orders \(key\).*follows the generation/,
+        );
+        const apps = JSON.parse(loadStackConfig("prod").config["data-platform:apps"]);
+        assert.match(
+            configError("prod", {
+                "data-platform:apps": [
+                    ...apps,
+                    { ...apps[2], name: "orders-alt", namespace: "orders-alt", redisDb: 9 },
+                ],
+            }).message,
+            /apps\[0\]\.database: given "orders"; allowed: a name whose alternate login orders_alt is not another/,
+        );
+    });
+
     it("declares the credentials each mode needs", () => {
         assert.deepEqual(postgresCredentialIds(parseStack("prod")), [
             "pg-admin",
             "pg-app-orders",
+            "pg-alt-orders",
             "pg-app-billing",
+            "pg-alt-billing",
             "pg-app-search",
+            "pg-alt-search",
         ]);
         assert.deepEqual(postgresCredentialIds(parseStack("dev")), [
             "pg-admin",
             "pg-replication",
             "pg-authenticator",
             "pg-app-orders",
+            "pg-alt-orders",
             "pg-app-billing",
+            "pg-alt-billing",
         ]);
     });
 });
@@ -183,7 +228,7 @@ describe("postgres config checks", () => {
 describe("postgres stackgres objects", () => {
     it("validate against the StackGres 1.18 CRDs (unknown fields are errors) in both stacks", () => {
         for (const cfg of [parseStack("dev"), parseStack("prod", PROD_STACKGRES)]) {
-            const objects = stackGresManifests(cfg, appLogins(cfg.apps));
+            const objects = stackGresManifests(cfg);
             assert.ok(objects.some((o) => o.kind === "SGCluster"));
             for (const o of objects) {
                 assert.deepEqual(validateAgainstCrd(o), [], `${o.kind} ${o.metadata.name}`);
@@ -193,40 +238,8 @@ describe("postgres stackgres objects", () => {
 
     it("the validator catches a field the CRD does not have (managedUsers)", () => {
         const cfg = parseStack("dev");
-        const cluster = stackGresManifests(cfg, appLogins(cfg.apps)).find((o) => o.kind === "SGCluster")!;
+        const cluster = stackGresManifests(cfg).find((o) => o.kind === "SGCluster")!;
         assert.notDeepEqual(validateAgainstCrd({ ...cluster, spec: { ...cluster.spec, managedUsers: [] } }), []);
-    });
-
-    it("keeps each application's script ids when applications are added or reordered", () => {
-        const cfg = parseStack("prod");
-        const ids = (apps: typeof cfg.apps) =>
-            Object.fromEntries(stackGresScriptEntries(appLogins(apps), "s").map((e) => [e.name, e.id]));
-        const before = ids(cfg.apps);
-        const after = ids([...cfg.apps].reverse().slice(0, 2));
-        for (const [name, id] of Object.entries(after)) {
-            assert.equal(before[name], id, name);
-        }
-        assert.ok(new Set(Object.values(before)).size === Object.keys(before).length);
-    });
-
-    // StackGres binds `StackGresScriptEntry.id` as java.lang.Integer: an id above 2^31-1 makes its admission webhooks
-    // (failurePolicy: Fail) refuse the SGScript. The CRD says only `type: integer`, so schema validation cannot see it.
-    it("gives every application script ids that fit a Java int, keeping the ids of names that always fit", () => {
-        const INT32_MAX = 2 ** 31 - 1;
-        const names = ["payments", "site", "saas-platform", "orders", "billing", "search"];
-        for (let i = 0; i < 5000; i++) {
-            names.push(`app-${i.toString(36)}`);
-        }
-        const app = parseStack("prod").apps[0];
-        for (const name of names) {
-            const logins = appLogins([{ ...app, name, database: name.replace(/-/g, "_") }]);
-            const ids = stackGresScriptEntries(logins, "s").map((e) => e.id);
-            for (const id of ids) {
-                assert.ok(Number.isInteger(id) && id > 0 && id <= INT32_MAX, `${name}: id ${id}`);
-            }
-        }
-        // Deployed stacks keep their ids: orders' id always fitted (it was 294524620 before the fix) and must not move.
-        assert.equal(scriptIdBase("orders"), 294524620);
     });
 });
 
@@ -242,7 +255,7 @@ for (const [stack, overrides] of [
 
         it("registers valid StackGres objects, the cluster protected and retained, after the operator and Secrets", () => {
             const crs = run.resources.filter((r) => r.type.startsWith("kubernetes:stackgres.io/"));
-            assert.ok(crs.length >= 5);
+            assert.ok(crs.length >= 4);
             for (const r of crs) {
                 assert.deepEqual(
                     validateAgainstCrd({
@@ -261,8 +274,7 @@ for (const [stack, overrides] of [
             assert.equal(cluster.options.retainOnDelete, true);
             const deps = cluster.dependencies.join(" ");
             assert.match(deps, /ExternalSecret::postgres-credentials/);
-            assert.match(deps, /ExternalSecret::postgres-login-sql/);
-            assert.match(deps, /SGScript::postgres-sgscript/);
+            assert.match(deps, /SGPoolingConfig::postgres-sgpoolingconfig/);
             if (stack === "dev") {
                 assert.match(deps, /Release::postgres-operator/);
                 assert.equal(
@@ -295,23 +307,41 @@ for (const [stack, overrides] of [
             );
         });
 
-        it("keeps the role SQL secret: in Key Vault as a secret value, referenced from the SGScript by Secret", () => {
-            const sql = byType(run, "azure-native:keyvault:Secret").filter((r) =>
-                r.name.startsWith("postgres-login-sql-"),
+        it("creates logins and databases with the login Job after the cluster, as the superuser straight to PostgreSQL", () => {
+            assert.equal(byType(run, "kubernetes:stackgres.io/v1:SGScript").length, 0);
+            const job = byName(run, "kubernetes:batch/v1:Job", "postgres-logins");
+            assert.ok(job.dependencies.some((d) => d.endsWith("SGCluster::postgres-sgcluster")));
+            const env = Object.fromEntries(
+                job.inputs.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]),
             );
-            assert.equal(sql.length, run.outputs.appNamespaces ? Object.keys(run.outputs.appNamespaces).length : 0);
-            for (const s of sql) {
-                assert.ok(s.secretPaths.includes("properties.value"), s.name);
-                assert.match(s.inputs.properties.value, /ALTER ROLE "\w+" WITH LOGIN .* PASSWORD '/);
-            }
-            const script = byName(run, "kubernetes:stackgres.io/v1:SGScript", "postgres-sgscript");
-            assert.ok(
-                script.inputs.spec.scripts.some((e: any) => e.scriptFrom?.secretKeyRef?.name === "postgres-login-sql"),
-            );
+            assert.equal(env.PGHOST, "postgres.data-platform.svc.cluster.local");
+            assert.equal(env.PGPORT, "5433");
+            assert.equal(env.PGUSER, "postgres");
+            const sql = byName(run, "kubernetes:core/v1:ConfigMap", "postgres-logins-sql").inputs.data["logins.sql"];
+            assert.match(sql, /SELECT 'CREATE DATABASE "orders" OWNER "orders"' WHERE NOT EXISTS .* \\gexec/);
+            assert.match(sql, /SET log_statement TO 'none';/);
             assert.deepEqual(
                 run.resources.flatMap((r) => leaks(r, passwords(run))),
                 [],
             );
+        });
+
+        // TLS is required, not offered: StackGres sets PgBouncer's client_tls_sslmode=prefer and appends pg_hba rules
+        // that accept any address without TLS (PgBouncerPooling, PatroniConfigEndpoints at 1.18.6).
+        it("writes each application's bundle only after the login Job has completed", () => {
+            const bundle = byName(run, "azure-native:keyvault:Secret", "bundle-orders");
+            assert.ok(bundle.dependencies.some((d) => d.endsWith("batch/v1:Job::postgres-logins")));
+        });
+
+        it("requires TLS from every client: PgBouncer client_tls_sslmode require, pg_hba rejecting non-TLS first", () => {
+            const pooling = byName(run, "kubernetes:stackgres.io/v1:SGPoolingConfig", "postgres-sgpoolingconfig");
+            const ini = pooling.inputs.spec.pgBouncer["pgbouncer.ini"].pgbouncer;
+            assert.equal(ini.client_tls_sslmode, "require");
+            assert.equal(ini.max_prepared_statements, "200");
+            const cluster = byName(run, "kubernetes:stackgres.io/v1:SGCluster", "postgres-sgcluster");
+            const hba: string[] = cluster.inputs.spec.configurations.patroni.dynamicConfig.postgresql.pg_hba;
+            assert.ok(hba.includes("hostnossl all all 0.0.0.0/0 reject"), hba.join("\n"));
+            assert.ok(hba.includes("hostnossl replication all ::/0 reject"), hba.join("\n"));
         });
     });
 }
@@ -365,8 +395,21 @@ for (const [stack, overrides] of [
             const byParam = Object.fromEntries(params.map((p) => [p.inputs.configurationName, p]));
             assert.equal(byParam.require_secure_transport.inputs.value, "on");
             assert.equal(byParam.ssl_min_protocol_version.inputs.value, "TLSv1.2");
-            assert.equal(byParam.max_connections.inputs.value, stack === "prod" ? "859" : "100");
+            assert.equal(byParam.max_connections.inputs.value, stack === "prod" ? "859" : "50");
             assert.equal("pgbouncer.enabled" in byParam, stack === "prod");
+            // Azure's default is 0: protocol-level prepared statements broke through its PgBouncer, not StackGres'.
+            assert.equal(
+                byParam["pgbouncer.max_prepared_statements"]?.inputs.value,
+                stack === "prod" ? "200" : undefined,
+            );
+            const server = byName(run, "azure-native:dbforpostgresql:Server", "postgres-server");
+            assert.deepEqual(
+                server.inputs.maintenanceWindow,
+                stack === "prod"
+                    ? { customWindow: "Enabled", dayOfWeek: 0, startHour: 1, startMinute: 0 }
+                    : // azure-native fills day, hour and minute with 0 (their ARM defaults).
+                      { customWindow: "Disabled", dayOfWeek: 0, startHour: 0, startMinute: 0 },
+            );
             const writes = [
                 ...byType(run, "azure-native:dbforpostgresql:FirewallRule"),
                 ...params,
@@ -378,6 +421,28 @@ for (const [stack, overrides] of [
             assert.equal(onWrites.filter((d) => d.length === 0).length, 1);
             assert.ok(onWrites.every((d) => d.length <= 1));
             assert.equal(new Set(onWrites.flat()).size, writes.length - 1);
+        });
+
+        it("allow-lists postgres.extensions on the server and creates them in each application database", async () => {
+            const pg = {
+                ...JSON.parse(loadStackConfig(stack).config["data-platform:postgres"]),
+                ...((overrides as Overrides)["data-platform:postgres"] as object),
+            };
+            const withExt = await runStack(stack, {
+                ...overrides,
+                "data-platform:postgres": { ...pg, extensions: ["pg_trgm", "uuid-ossp"] },
+            });
+            const param = byType(withExt, "azure-native:dbforpostgresql:Configuration").find(
+                (p) => p.inputs.configurationName === "azure.extensions",
+            );
+            assert.equal(param?.inputs.value, "pg_trgm,uuid-ossp");
+            const sql = byName(withExt, "kubernetes:core/v1:ConfigMap", "postgres-logins-sql").inputs.data[
+                "logins.sql"
+            ];
+            assert.match(
+                sql,
+                /\\connect orders\nCREATE EXTENSION IF NOT EXISTS "pg_trgm";\nCREATE EXTENSION IF NOT EXISTS "uuid-ossp";/,
+            );
         });
 
         it("runs the login Job with passwords only from the synced Secret; nothing leaks into k8s objects", () => {
@@ -396,19 +461,95 @@ for (const [stack, overrides] of [
                 run.resources.flatMap((r) => leaks(r, passwords(run))),
                 [],
             );
-            assert.deepEqual(job.secretPaths, []);
+            // No digest of any password in clear anywhere: neither the plain SHA-256 prefix the Job carried before nor
+            // the keyed digests it carries now (those only under a secret path).
+            const all = passwords(run);
+            const admin = byName(run, "random:index/randomPassword:RandomPassword", "credentials-pg-admin").outputs
+                .result as string;
+            const digests = all.flatMap((pw) => [
+                crypto.createHash("sha256").update(pw).digest("hex").slice(0, 16),
+                keyedDigest(admin, pw),
+            ]);
+            assert.deepEqual(
+                run.resources.flatMap((r) => leaks(r, digests)),
+                [],
+            );
+            // The digests are keyed by the admin password and secret in state; nothing else in the Job is.
+            assert.deepEqual(job.secretPaths, ["spec.template.spec.containers[0].env[2].value"]);
+            assert.deepEqual(job.inputs.metadata.annotations, { "pulumi.com/replaceUnready": "true" });
         });
 
         it("re-runs the login Job (new name) when an application password rotates, and only then", async () => {
             const kv = JSON.parse(loadStackConfig(stack).config["data-platform:keyVault"]);
             const rotated = await runStack(stack, {
                 ...overrides,
-                "data-platform:keyVault": { ...kv, rotations: { "pg-app-billing": "2026-11" } },
+                "data-platform:keyVault": { ...kv, rotations: { "pg-app-billing": "1" } },
             });
             const name = (r: RunResult) => byName(r, "kubernetes:batch/v1:Job", "postgres-logins").inputs.metadata.name;
             assert.notEqual(name(rotated), name(run));
             const same = await runStack(stack, { ...overrides, "data-platform:keyVault": { ...kv } });
             assert.equal(name(same), name(run));
+        });
+
+        // Before, a rotation regenerated the one password of the one login the running pods used: they were locked
+        // out as soon as the new password reached the server. Now each generation renews only the idle login.
+        it("rotates by alternating logins: each generation renews only the login no running consumer uses", async () => {
+            const kv = JSON.parse(loadStackConfig(stack).config["data-platform:keyVault"]);
+            const at = (generation: string) =>
+                runStack(stack, {
+                    ...overrides,
+                    "data-platform:keyVault": { ...kv, rotations: { "pg-app-orders": generation } },
+                });
+            const pw = (r: RunResult, id: string) =>
+                byName(r, "random:index/randomPassword:RandomPassword", `credentials-${id}`).inputs.keepers;
+            const user = (r: RunResult) =>
+                JSON.parse(byName(r, "azure-native:keyvault:Secret", "bundle-orders").inputs.properties.value).DB_USER;
+            const [gen1, gen2] = [await at("1"), await at("2")];
+            assert.deepEqual(
+                [pw(run, "pg-app-orders"), pw(run, "pg-alt-orders")],
+                [{ rotation: "" }, { rotation: "" }],
+            );
+            assert.deepEqual(
+                [pw(gen1, "pg-app-orders"), pw(gen1, "pg-alt-orders")],
+                [{ rotation: "" }, { rotation: "1" }],
+            );
+            assert.deepEqual(
+                [pw(gen2, "pg-app-orders"), pw(gen2, "pg-alt-orders")],
+                [{ rotation: "2" }, { rotation: "1" }],
+            );
+            assert.deepEqual([user(run), user(gen1), user(gen2)], ["orders", "orders_alt", "orders"]);
+            assert.deepEqual(pw(gen2, "pg-app-billing"), { rotation: "" });
+        });
+
+        // The login Secret follows a rotation at once (source versions); before, the Job polled up to the ExternalSecret's
+        // refresh interval + 300 s (75 minutes with 1 h) while `pulumi up` waited for it.
+        it("syncs the Job's Secret at once (source versions, after the vault secrets) and waits a fixed bound", () => {
+            const es = byName(run, "kubernetes:external-secrets.io/v1:ExternalSecret", "postgres-logins-secret");
+            assert.match(es.inputs.metadata.annotations["data-platform.io/source-versions"], /^[0-9a-f]{32}$/);
+            for (const id of ["pg-admin", "pg-app-orders", "pg-alt-orders"]) {
+                assert.ok(
+                    es.dependencies.some((d) => d.endsWith(`keyvault:Secret::credentials-${id}-kv`)),
+                    id,
+                );
+            }
+            const job = byName(run, "kubernetes:batch/v1:Job", "postgres-logins");
+            const env = Object.fromEntries(
+                job.inputs.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]),
+            );
+            assert.equal(env.WAIT_SECONDS, "600");
+            assert.equal(job.inputs.spec.activeDeadlineSeconds, 1200);
+        });
+
+        // Before, the bundle went to Key Vault before the logins existed: any refresh of the app's ExternalSecret in
+        // between handed pods a password the server did not accept yet.
+        it("writes each application's bundle only after the login Job has completed", () => {
+            for (const app of ["orders", "billing"]) {
+                const bundle = byName(run, "azure-native:keyvault:Secret", `bundle-${app}`);
+                assert.ok(
+                    bundle.dependencies.some((d) => d.endsWith("batch/v1:Job::postgres-logins")),
+                    app,
+                );
+            }
         });
 
         it("gives applications the server's host with sslmode=require (pooler port when PgBouncer is on)", () => {
@@ -435,7 +576,10 @@ const doubles = (): { vault: VaultWriter; credentials: CredentialSource; secretS
             ),
         storedSecret: (secretName) => ({ vaultName: secretName }),
     },
-    credentials: { password: (id) => pulumi.secret(testPassword(id)), secretName: (id) => id },
+    credentials: {
+        password: (id) => pulumi.secret(testPassword(id)),
+        secretName: (id) => id,
+    },
     secretSync: {
         syncSecret: (name, args, opts) =>
             new k8s.apiextensions.CustomResource(

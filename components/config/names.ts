@@ -8,6 +8,8 @@ export const APP_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 
 /** A PostgreSQL identifier we are willing to emit unquoted. */
 export const PG_IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
+/** A PostgreSQL extension name as `CREATE EXTENSION` and Azure's `azure.extensions` take it (`uuid-ossp` has a dash). */
+export const EXTENSION_NAME = /^[a-z][a-z0-9_-]{0,62}$/;
 
 /** Azure resource group names. */
 export const RESOURCE_GROUP = /^[-\w._()]+$/;

@@ -4,6 +4,7 @@ import {
     BYTES_QUANTITY,
     CPU_QUANTITY,
     DNS_LABEL,
+    EXTENSION_NAME,
     IPV4,
     KEY_VAULT_SECRET_NAME,
     PEM_CERTIFICATES,
@@ -21,6 +22,22 @@ export function postgresSchema(profile: Profile) {
         clientImage: text({ pattern: PINNED_IMAGE, allowed: "a pinned image reference (no :latest)" })
             .default("postgres:16.10-alpine3.22")
             .describe("psql image of the login Job."),
+        extensions: listOf(
+            text({ pattern: EXTENSION_NAME, allowed: "a lowercase extension name such as pg_trgm or uuid-ossp" }),
+        )
+            .default([])
+            .describe(
+                "Extensions created (`CREATE EXTENSION IF NOT EXISTS`) in every application database by the login Job; on Azure also allow-listed in `azure.extensions`.",
+            ),
+        pooler: section({
+            maxPreparedStatements: integer(0, 5000)
+                .default(200)
+                .describe(
+                    "PgBouncer `max_prepared_statements` in both modes (protocol-level prepared statements through transaction pooling; 0 turns that off).",
+                ),
+        })
+            .prefault({})
+            .describe("Connection pooler (StackGres PgBouncer, Azure's built-in PgBouncer)."),
         azure: section({
             serverName: text({
                 pattern: /^[a-z0-9][-a-z0-9]{1,61}[a-z0-9]$/,
@@ -81,6 +98,21 @@ export function postgresSchema(profile: Profile) {
             pgBouncer: flag()
                 .default(byProfile(profile, { production: true, development: false }))
                 .describe("Built-in PgBouncer on port 6432 (not on Burstable)."),
+            maintenanceWindow: section({
+                custom: flag()
+                    .default(byProfile(profile, { production: true, development: false }))
+                    .describe("A custom window (else Azure picks the time of planned maintenance and its restarts)."),
+                dayOfWeek: integer(0, 6).default(0).describe("Day of the window, 0 = Sunday."),
+                startHour: integer(0, 23).default(1).describe("Start hour (UTC)."),
+                startMinute: integer(0, 59).default(0).describe("Start minute."),
+            })
+                .prefault({})
+                .describe("Planned-maintenance window of the server (HA servers fail over in it)."),
+            acknowledgeRestart: flag()
+                .default(false)
+                .describe(
+                    "Allow `maxConnections` above the SKU's default: Azure applies it only at the next server restart, which the operator runs (`az postgres flexible-server restart`).",
+                ),
         })
             .prefault({})
             .describe("Azure Flexible Server (mode azure)."),

@@ -3,27 +3,22 @@
  * per-application databases (ARM), and an in-cluster Job that creates the application logins (ARM cannot).
  */
 import * as pulumi from "@pulumi/pulumi";
-import * as k8s from "@pulumi/kubernetes";
 import * as dbforpostgresql from "@pulumi/azure-native/dbforpostgresql";
 import type { AppConfig } from "../config/platform";
 import type { Env } from "../interfaces";
-import { PLATFORM_NAME, recommendedLabels } from "../labels";
 import { PostgresEndpoint } from "./env";
-import { PG_ADMIN_CREDENTIAL, pgAppCredentialId } from "./credentials";
+import { PG_ADMIN_CREDENTIAL } from "./credentials";
 import {
     AZURE_PGBOUNCER_PORT,
     AZURE_POSTGRES_PORT,
-    LOGIN_JOB,
-    LoginJobInput,
     azureRootCertificates,
-    loginJobFiles,
-    loginJobName,
-    loginJobSpec,
+    maintenanceWindow,
     serverName,
     serverParameters,
 } from "./azureSpec";
-import { PostgresArgs, PostgresService, contractEnv, durationSeconds } from "./service";
-import { ADMIN_SECRET_KEY, appLogins, expectedDigests, loginSecretKey } from "./sql";
+import { createLoginJob } from "./loginJob";
+import { PostgresArgs, PostgresService, contractEnv } from "./service";
+import { appLogins, loginSqlOptions } from "./sql";
 
 /** Arguments of `AzurePostgres`: the shared `PostgresArgs` (config.postgres.mode is "azure"). */
 export type AzurePostgresArgs = PostgresArgs;
@@ -67,6 +62,7 @@ export class AzurePostgres extends pulumi.ComponentResource implements PostgresS
                     geoRedundantBackup: azure.geoRedundantBackup ? "Enabled" : "Disabled",
                 },
                 highAvailability: { mode: azure.highAvailability },
+                maintenanceWindow: maintenanceWindow(config),
                 network: privateAccess
                     ? {
                           delegatedSubnetResourceId: azure.delegatedSubnetId,
@@ -154,80 +150,21 @@ export class AzurePostgres extends pulumi.ComponentResource implements PostgresS
             caCert: azureRootCertificates(),
         }));
 
-        const job = this.loginJob(name, [previous, ...databases]);
+        // ARM cannot create logins: the login Job does, as the admin, after the databases exist.
+        const job = createLoginJob(this, name, {
+            ...args,
+            logins: appLogins(config.apps, config.keyVault.rotations),
+            sqlOptions: loginSqlOptions(config),
+            host: this.endpoint.host,
+            port: AZURE_POSTGRES_PORT,
+            adminLogin: azure.adminLogin,
+            after: [previous, ...databases],
+        });
         this.ready = [job];
         this.registerOutputs({ serverName: this.server.name, host: this.endpoint.host });
     }
 
     env(app: AppConfig): Env {
-        return contractEnv(this.endpoint, this.args.credentials, app, true);
-    }
-
-    /** ARM cannot create logins: a psql Job does, with the admin and application passwords from a synced Secret. */
-    private loginJob(name: string, after: pulumi.Resource[]): k8s.batch.v1.Job {
-        const { config, credentials, secretSync, namespace } = this.args;
-        const logins = appLogins(config.apps);
-        const passwordIds = [
-            { key: ADMIN_SECRET_KEY, id: PG_ADMIN_CREDENTIAL },
-            ...logins.map((l) => ({ key: loginSecretKey(l), id: pgAppCredentialId(l.app) })),
-        ];
-        const synced = secretSync.syncSecret(
-            `${name}-logins-secret`,
-            {
-                namespace,
-                secretName: LOGIN_JOB.secret,
-                data: passwordIds.map((p) => ({ secretKey: p.key, remoteKey: credentials.secretName(p.id) })),
-            },
-            { parent: this },
-        );
-        const files = new k8s.core.v1.ConfigMap(
-            `${name}-logins-sql`,
-            {
-                metadata: { name: LOGIN_JOB.configMap, namespace },
-                data: loginJobFiles(logins),
-            },
-            { parent: this },
-        );
-
-        // ExternalSecret refresh interval plus slack: the longest a rotated password takes to reach the Secret.
-        const waitSeconds = durationSeconds(config.cluster.externalSecrets.refreshInterval) + 300;
-        // Digests of the passwords are not secret (SHA-256 of 32+ random characters); they only mark which values to wait for.
-        const digests = pulumi.unsecret(
-            pulumi
-                .all(passwordIds.map((p) => credentials.password(p.id)))
-                .apply((values) =>
-                    expectedDigests(values.map((password, i) => ({ key: passwordIds[i].key, password }))),
-                ),
-        );
-        const input = pulumi.all([this.endpoint, digests]).apply(
-            ([endpoint, expected]): LoginJobInput => ({
-                logins,
-                image: config.postgres.clientImage,
-                host: endpoint.host,
-                adminLogin: config.postgres.azure.adminLogin,
-                expectedDigests: expected,
-                waitSeconds,
-            }),
-        );
-        return new k8s.batch.v1.Job(
-            `${name}-logins`,
-            {
-                metadata: {
-                    name: input.apply(loginJobName),
-                    namespace,
-                    labels: recommendedLabels({ partOf: PLATFORM_NAME }),
-                },
-                spec: input.apply(loginJobSpec),
-            },
-            {
-                parent: this,
-                dependsOn: [...after, synced, files],
-                // The Job is awaited until it completes, which includes waiting for the synced Secret.
-                customTimeouts: {
-                    create: `${Math.ceil((waitSeconds + 600) / 60)}m`,
-                    update: `${Math.ceil((waitSeconds + 600) / 60)}m`,
-                },
-            },
-        );
+        return contractEnv(this.endpoint, this.args.credentials, app, true, this.args.config.keyVault.rotations);
     }
 }

@@ -1,13 +1,10 @@
 /**
- * Pure parts of the Azure Flexible Server implementation: names, server parameters and the login Job's
- * Kubernetes objects (as plain objects, given the already-resolved host and password digests).
+ * Pure parts of the Azure Flexible Server implementation: names, server parameters, maintenance window.
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import type { PlatformConfig } from "../config/types";
-import { PLATFORM_NAME, recommendedLabels } from "../labels";
-import { ADMIN_SECRET_KEY, AppLogin, loginSecretKey, renderAzureLoginSql, renderLoginEntrypoint } from "./sql";
 
 export const AZURE_POSTGRES_PORT = 5432;
 
@@ -45,133 +42,31 @@ export function serverName(config: PlatformConfig): string {
 
 /**
  * Server parameters, in the order they are applied (one at a time: parallel PUTs fail with ServerBusy).
- * `max_connections` is static: Azure applies it at the next restart.
+ * `max_connections` is static: Azure applies it at the next restart (see the config rules). `azure.extensions` is the
+ * allow-list `CREATE EXTENSION` needs on Azure (learn.microsoft.com, postgresql/extensions/how-to-allow-extensions).
+ * `pgbouncer.max_prepared_statements` defaults to 0 on Azure: set like StackGres', so clients that prepare statements
+ * at protocol level (pgx, JDBC, asyncpg, Npgsql) behave the same in both modes.
  */
 export function serverParameters(config: PlatformConfig): Array<{ name: string; value: string }> {
+    const pg = config.postgres;
     return [
         { name: "require_secure_transport", value: "on" },
         { name: "ssl_min_protocol_version", value: "TLSv1.2" },
-        { name: "max_connections", value: String(config.postgres.maxConnections) },
-        ...(config.postgres.azure.pgBouncer ? [{ name: "pgbouncer.enabled", value: "true" }] : []),
+        { name: "max_connections", value: String(pg.maxConnections) },
+        ...(pg.extensions.length > 0 ? [{ name: "azure.extensions", value: pg.extensions.join(",") }] : []),
+        ...(pg.azure.pgBouncer
+            ? [
+                  { name: "pgbouncer.enabled", value: "true" },
+                  { name: "pgbouncer.max_prepared_statements", value: String(pg.pooler.maxPreparedStatements) },
+              ]
+            : []),
     ];
 }
 
-/** Names of the login Job's objects in the platform namespace. */
-export const LOGIN_JOB = {
-    configMap: "postgres-logins",
-    secret: "postgres-logins",
-    jobPrefix: "postgres-logins",
-    sqlFile: "logins.sql",
-    entrypointFile: "apply.sh",
-    /** uid/gid of `postgres` in the official postgres images. */
-    uid: 70,
-} as const;
-
-const MOUNT = { job: "/etc/postgres-logins/job", secrets: "/etc/postgres-logins/secrets" };
-
-/** The ConfigMap data: SQL and entrypoint, no password. */
-export function loginJobFiles(logins: readonly AppLogin[]): Record<string, string> {
-    return {
-        [LOGIN_JOB.sqlFile]: renderAzureLoginSql(logins),
-        [LOGIN_JOB.entrypointFile]: renderLoginEntrypoint(logins),
-    };
-}
-
-/** Keys of the Job's synced Secret: the admin's and each application's password. */
-export function loginJobSecretKeys(logins: readonly AppLogin[]): string[] {
-    return [ADMIN_SECRET_KEY, ...logins.map(loginSecretKey)];
-}
-
-export interface LoginJobInput {
-    readonly logins: readonly AppLogin[];
-    readonly image: string;
-    readonly host: string;
-    readonly adminLogin: string;
-    /** `EXPECTED_DIGESTS`: key=digest of each password the Job must see. */
-    readonly expectedDigests: string;
-    /** How long the Job waits for the synced Secret to catch up. */
-    readonly waitSeconds: number;
-}
-
-/**
- * The Job's name changes whenever anything it runs or waits for changes (SQL, image, host, password digests):
- * a finished Job is immutable and never runs again, a Job under a new name does.
- */
-export function loginJobName(input: LoginJobInput): string {
-    const hash = crypto
-        .createHash("sha256")
-        .update(
-            JSON.stringify([
-                loginJobFiles(input.logins),
-                input.image,
-                input.host,
-                input.adminLogin,
-                input.expectedDigests,
-            ]),
-        )
-        .digest("hex");
-    return `${LOGIN_JOB.jobPrefix}-${hash.slice(0, 10)}`;
-}
-
-/** `spec` of the login Job (restricted Pod Security; passwords only as mounted Secret files). */
-export function loginJobSpec(input: LoginJobInput) {
-    return {
-        backoffLimit: 4,
-        activeDeadlineSeconds: input.waitSeconds + 600,
-        template: {
-            metadata: {
-                labels: recommendedLabels({ name: LOGIN_JOB.jobPrefix, partOf: PLATFORM_NAME }),
-            },
-            spec: {
-                restartPolicy: "Never",
-                automountServiceAccountToken: false,
-                securityContext: {
-                    runAsNonRoot: true,
-                    runAsUser: LOGIN_JOB.uid,
-                    runAsGroup: LOGIN_JOB.uid,
-                    fsGroup: LOGIN_JOB.uid,
-                    seccompProfile: { type: "RuntimeDefault" },
-                },
-                containers: [
-                    {
-                        name: "psql",
-                        image: input.image,
-                        command: ["/bin/sh", `${MOUNT.job}/${LOGIN_JOB.entrypointFile}`],
-                        env: [
-                            { name: "SECRETS_DIR", value: MOUNT.secrets },
-                            { name: "SQL_FILE", value: `${MOUNT.job}/${LOGIN_JOB.sqlFile}` },
-                            { name: "EXPECTED_DIGESTS", value: input.expectedDigests },
-                            { name: "WAIT_SECONDS", value: String(input.waitSeconds) },
-                            { name: "PGHOST", value: input.host },
-                            // Straight to PostgreSQL, not PgBouncer: DDL and role changes need a real session.
-                            { name: "PGPORT", value: String(AZURE_POSTGRES_PORT) },
-                            { name: "PGUSER", value: input.adminLogin },
-                            { name: "PGDATABASE", value: "postgres" },
-                            { name: "PGSSLMODE", value: "require" },
-                            { name: "PGCONNECT_TIMEOUT", value: "15" },
-                            { name: "PGAPPNAME", value: LOGIN_JOB.jobPrefix },
-                        ],
-                        securityContext: {
-                            allowPrivilegeEscalation: false,
-                            readOnlyRootFilesystem: true,
-                            capabilities: { drop: ["ALL"] },
-                        },
-                        resources: {
-                            requests: { cpu: "50m", memory: "64Mi" },
-                            limits: { cpu: "500m", memory: "128Mi" },
-                        },
-                        volumeMounts: [
-                            { name: "job", mountPath: MOUNT.job, readOnly: true },
-                            { name: "secrets", mountPath: MOUNT.secrets, readOnly: true },
-                        ],
-                    },
-                ],
-                volumes: [
-                    { name: "job", configMap: { name: LOGIN_JOB.configMap } },
-                    // A Secret volume (not env): kubelet refreshes it, so the entrypoint sees External Secrets' update.
-                    { name: "secrets", secret: { secretName: LOGIN_JOB.secret, defaultMode: 0o440 } },
-                ],
-            },
-        },
-    };
+/** The server's `maintenanceWindow`: the configured custom window, or Azure's choice. */
+export function maintenanceWindow(config: PlatformConfig) {
+    const w = config.postgres.azure.maintenanceWindow;
+    return w.custom
+        ? { customWindow: "Enabled", dayOfWeek: w.dayOfWeek, startHour: w.startHour, startMinute: w.startMinute }
+        : { customWindow: "Disabled" };
 }

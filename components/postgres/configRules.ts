@@ -1,6 +1,8 @@
 /** Config rules of PostgreSQL that span several keys: the connection budget and Azure Flexible Server limits. */
 import { ConfigRule, PROJECT, PlatformConfig } from "../config/types";
 import { report } from "../config/issues";
+import { LOGIN_GENERATION, pgAltCredentialId, pgAppCredentialId } from "./credentials";
+import { ALT_LOGIN_SUFFIX } from "./sql";
 
 /** Role names Azure refuses as the Flexible Server administrator login (checked case-insensitively). */
 export const AZURE_RESERVED_ADMIN_LOGINS = [
@@ -19,6 +21,23 @@ export const AZURE_RESERVED_CONNECTIONS = 15;
 
 /** Connections StackGres keeps: superuser_reserved_connections plus Patroni and monitoring sessions. */
 export const STACKGRES_RESERVED_CONNECTIONS = 10;
+
+/**
+ * Azure's default `max_connections` of a SKU, set at provisioning (concepts-limits.md; shared/reference/azure.md):
+ * undefined where the table has no figure.
+ */
+export function azureDefaultMaxConnections(skuName: string): number | undefined {
+    const burstable: Record<string, number> = { Standard_B1ms: 50, Standard_B2s: 429, Standard_B2ms: 859 };
+    if (skuName in burstable) {
+        return burstable[skuName];
+    }
+    const general = /^Standard_D(\d+)/.exec(skuName);
+    if (!general) {
+        return undefined;
+    }
+    const vcores = Number(general[1]);
+    return vcores >= 16 ? 5000 : { 2: 859, 4: 1718, 8: 3437 }[vcores];
+}
 
 /** Sum over applications of replicas x pool size. */
 export function connectionDemand(config: PlatformConfig): number {
@@ -43,8 +62,25 @@ export const postgresConfigRules: ConfigRule = (config, ctx) => {
                 `and ${reservedConnections(config)} are reserved; lower apps[].poolSize or apps[].replicas, or raise maxConnections`,
         );
     }
+    loginRules(config, ctx);
     if (config.postgres.mode !== "azure") {
         return;
+    }
+    // Static on Azure: a new value is live only after a restart, which nothing here performs. A value below the SKU's
+    // default is safe meanwhile (the live one is higher); one above it would leave the budget checked against a value
+    // the server does not have.
+    const skuDefault = azureDefaultMaxConnections(azure.skuName);
+    if (!azure.acknowledgeRestart && (skuDefault === undefined || config.postgres.maxConnections > skuDefault)) {
+        report(
+            ctx,
+            `${path}.maxConnections`,
+            config.postgres.maxConnections,
+            skuDefault === undefined
+                ? `no default max_connections is known for ${azure.skuName}; set postgres.azure.acknowledgeRestart: true ` +
+                      "and restart the server after each change (az postgres flexible-server restart)"
+                : `at most ${skuDefault}, the default of ${azure.skuName}: max_connections is static on Azure and a higher ` +
+                      "value is live only after a server restart; set postgres.azure.acknowledgeRestart: true to restart it yourself",
+        );
     }
     const login = azure.adminLogin.toLowerCase();
     if (AZURE_RESERVED_ADMIN_LOGINS.includes(login) || login.startsWith("pg_")) {
@@ -126,3 +162,47 @@ export const postgresConfigRules: ConfigRule = (config, ctx) => {
 function ipToNumber(ip: string): number {
     return ip.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
 }
+
+/** Login generations are numbers, the alternate logins fit and clash with no other application's role. */
+const loginRules: ConfigRule = (config, ctx) => {
+    const rotations = config.keyVault.rotations;
+    const roles = new Set(config.apps.map((a) => a.database));
+    config.apps.forEach((app, i) => {
+        const id = pgAppCredentialId(app.name);
+        const generation = rotations[id];
+        if (generation !== undefined && !LOGIN_GENERATION.test(generation)) {
+            report(
+                ctx,
+                `${PROJECT}:keyVault.rotations.${id}`,
+                generation,
+                "a login generation (0, 1, 2, ...): raise it by one to rotate; the login of the previous generation keeps its password until the next",
+            );
+        }
+        const alt = pgAltCredentialId(app.name);
+        if (rotations[alt] !== undefined) {
+            report(
+                ctx,
+                `${PROJECT}:keyVault.rotations.${alt} (key)`,
+                alt,
+                `no rotation of its own: it follows the generation in keyVault.rotations.${id}`,
+            );
+        }
+        const altLogin = `${app.database}${ALT_LOGIN_SUFFIX}`;
+        if (altLogin.length > 63) {
+            report(
+                ctx,
+                `${PROJECT}:apps[${i}].database`,
+                app.database,
+                `at most ${63 - ALT_LOGIN_SUFFIX.length} characters (its alternate login ${ALT_LOGIN_SUFFIX} must fit 63)`,
+            );
+        }
+        if (roles.has(altLogin)) {
+            report(
+                ctx,
+                `${PROJECT}:apps[${i}].database`,
+                app.database,
+                `a name whose alternate login ${altLogin} is not another application's database`,
+            );
+        }
+    });
+};

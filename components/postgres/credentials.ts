@@ -8,14 +8,81 @@ export const PG_REPLICATION_CREDENTIAL = "pg-replication";
 /** StackGres' PgBouncer `auth_user`. */
 export const PG_AUTHENTICATOR_CREDENTIAL = "pg-authenticator";
 
-/** The login of one application. */
+/**
+ * The password of an application's first login (its owning role itself). Its rotation value
+ * (`keyVault.rotations.pg-app-<app>`) is the login generation of the application (see `loginGeneration`).
+ */
 export function pgAppCredentialId(appName: string): string {
     return `pg-app-${appName}`;
+}
+
+/**
+ * The password of an application's alternate login (`<role>_alt`). Never rotated by its own key: it follows the
+ * generation of `pg-app-<app>`. `pg-alt-` cannot clash with `pg-app-<name>` for any application name.
+ */
+export function pgAltCredentialId(appName: string): string {
+    return `pg-alt-${appName}`;
 }
 
 /** Every credential id of the PostgreSQL service for this configuration. */
 export function postgresCredentialIds(config: PlatformConfig): string[] {
     const internal =
         config.postgres.mode === "stackgres" ? [PG_REPLICATION_CREDENTIAL, PG_AUTHENTICATOR_CREDENTIAL] : [];
-    return [PG_ADMIN_CREDENTIAL, ...internal, ...config.apps.map((a) => pgAppCredentialId(a.name))];
+    return [
+        PG_ADMIN_CREDENTIAL,
+        ...internal,
+        ...config.apps.flatMap((a) => [pgAppCredentialId(a.name), pgAltCredentialId(a.name)]),
+    ];
+}
+
+/** A login generation as `keyVault.rotations` spells it: a whole number, no sign, no leading zeros. */
+export const LOGIN_GENERATION = /^(0|[1-9][0-9]{0,8})$/;
+
+/**
+ * The login generation of an application: 0 until its `pg-app-<app>` rotation value is first set, then that number.
+ * Generation n hands out login n mod 2 (0: the owning role, 1: `<role>_alt`) with a password new in generation n; the
+ * other login keeps the password of generation n-1. So raising the number by one changes only the password of the
+ * login no running consumer uses, and the previous login keeps working until the next rotation (alternating users).
+ */
+export function loginGeneration(rotations: Readonly<Record<string, string>>, appName: string): number {
+    const value = rotations[pgAppCredentialId(appName)];
+    if (value === undefined) {
+        return 0;
+    }
+    if (!LOGIN_GENERATION.test(value)) {
+        throw new Error(
+            `rotation of ${pgAppCredentialId(appName)} is not a login generation: ${JSON.stringify(value)}`,
+        );
+    }
+    return Number(value);
+}
+
+/**
+ * The generation whose password login `slot` (0 or 1) holds at generation `generation`: the latest one at or before it
+ * that handed out that slot (generation 0 hands out slot 0, and slot 1 holds its never-used initial password).
+ */
+function slotGeneration(generation: number, slot: 0 | 1): number {
+    const latest = generation % 2 === slot ? generation : generation - 1;
+    return Math.max(latest, 0);
+}
+
+/**
+ * The rotation values to give `Credentials` (its `RandomPassword` keepers): `keyVault.rotations` with each application's
+ * two login passwords keyed by the generation they hold instead of the raw generation. A slot holding generation 0 has
+ * no entry (never rotated), so the keepers of stacks that never rotated stay as they were.
+ */
+export function credentialRotations(config: PlatformConfig): Record<string, string> {
+    const rotations: Record<string, string> = { ...config.keyVault.rotations };
+    for (const app of config.apps) {
+        const generation = loginGeneration(config.keyVault.rotations, app.name);
+        [pgAppCredentialId(app.name), pgAltCredentialId(app.name)].forEach((id, slot) => {
+            const g = slotGeneration(generation, slot as 0 | 1);
+            if (g > 0) {
+                rotations[id] = String(g);
+            } else {
+                delete rotations[id];
+            }
+        });
+    }
+    return rotations;
 }

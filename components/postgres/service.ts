@@ -11,7 +11,6 @@ import {
     postgresEnv,
     postgresEnvKeys,
 } from "./env";
-import { pgAppCredentialId } from "./credentials";
 import { appLogins } from "./sql";
 
 /** Arguments shared by both implementations. */
@@ -45,14 +44,16 @@ export function contractEnv(
     credentials: CredentialSource,
     app: AppConfig,
     withCaCert: boolean,
+    rotations: Readonly<Record<string, string>>,
 ): Env {
-    const login = appLogins([app])[0];
+    // The login of the current generation: the previous one keeps working for pods that still hold it.
+    const { database, current } = appLogins([app], rotations)[0];
     const render = (password: string) => (e: PostgresEndpoint) =>
-        postgresEnv(e, { database: login.database, user: login.role, password }, app.poolSize);
+        postgresEnv(e, { database, user: current.name, password }, app.poolSize);
     // Without the password: nothing secret in it, so these keys stay readable in plans.
     const open = endpoint.apply(render(""));
     const full = pulumi.secret(
-        pulumi.all([endpoint, credentials.password(pgAppCredentialId(app.name))]).apply(([e, pw]) => render(pw)(e)),
+        pulumi.all([endpoint, credentials.password(current.credentialId)]).apply(([e, pw]) => render(pw)(e)),
     );
     return Object.fromEntries(
         postgresEnvKeys(withCaCert).map((key) => [
@@ -68,14 +69,4 @@ function valueOf(env: PostgresEnv, key: PostgresEnvKey): string {
         throw new Error(`the PostgreSQL endpoint gives no ${key}`);
     }
     return value;
-}
-
-/** A Go-style duration (`1h`, `15m`, `1h30m`, `30s`) in seconds. */
-export function durationSeconds(duration: string): number {
-    const units: Record<string, number> = { h: 3600, m: 60, s: 1 };
-    let total = 0;
-    for (const [, n, unit] of duration.matchAll(/(\d+)([hms])/g)) {
-        total += Number(n) * units[unit];
-    }
-    return total;
 }

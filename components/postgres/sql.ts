@@ -1,30 +1,63 @@
 /**
- * The SQL (and the login Job's entrypoint, `scripts/login.sh`) that gives each application its own login and database.
+ * The SQL (and the login Job's entrypoint, `scripts/login.sh`) that gives each application its logins and database.
  * Deterministic: the exact text rendered here is unit-tested, run against a real PostgreSQL and deployed.
  *
- * Both implementations end in the same state per application: a LOGIN role named like its database,
- * owning that database, and the database closed to PUBLIC, so one application cannot connect to another's.
- * - Azure (`renderAzureLoginSql`): run by psql in a Job as the (non-superuser) admin login; idempotent;
- *   passwords come in as psql variables read from the environment, never as text in the script.
- *   The databases themselves are ARM resources (owned by `azure_pg_admin`, of which the admin is a member).
- * - StackGres (`stackGresScriptEntries`): SGScript entries run by the operator over JDBC as the superuser;
- *   no psql meta-commands; CREATE DATABASE alone in its entry (it cannot run in a transaction block).
+ * One psql script for both modes, run by the login Job: idempotent (safe to run any number of times, on a server
+ * restored with everything present or on a fresh one), passwords as psql variables from the environment, never as text
+ * in the script. Per application it ends in the same state:
+ * - an owning role named like the database, owning it (and so, since PostgreSQL 15, its `public` schema), the database
+ *   closed to PUBLIC so one application cannot connect to another's;
+ * - two logins that alternate on rotation (the alternating-users strategy): the owning role itself and `<role>_alt`, a
+ *   member of it whose sessions start as it (`SET role`), so whatever either login creates is owned by the one role.
+ * Azure mode runs it as the (non-superuser) admin login; the databases are ARM resources there. StackGres mode runs it
+ * as the superuser and creates missing databases with `\gexec` (the operator's SGScript runs over JDBC, where no
+ * meta-command works and a plain `CREATE DATABASE` fails once the database exists).
  */
 import * as crypto from "crypto";
 import * as path from "path";
 import type { AppConfig } from "../config/platform";
-import { PG_IDENTIFIER } from "../config/names";
+import type { PlatformConfig } from "../config/types";
+import { EXTENSION_NAME, PG_IDENTIFIER } from "../config/names";
 import { renderScript } from "../scriptTemplate";
+import { loginGeneration, pgAltCredentialId, pgAppCredentialId } from "./credentials";
 
-/** One application's role and database (the role is named like the database). */
-export interface AppLogin {
-    readonly app: string;
-    readonly role: string;
-    readonly database: string;
+/** One login of an application and the credential holding its password. */
+export interface Login {
+    readonly name: string;
+    readonly credentialId: string;
 }
 
-export function appLogins(apps: readonly AppConfig[]): AppLogin[] {
-    return apps.map((a) => ({ app: a.name, role: identifier(a.database), database: identifier(a.database) }));
+/** One application's owning role, database and its two alternating logins. */
+export interface AppLogin {
+    readonly app: string;
+    /** Owns the database and every object the logins create; also the first login. */
+    readonly role: string;
+    readonly database: string;
+    /** The owning role itself, then `<role>_alt`. */
+    readonly logins: readonly [Login, Login];
+    /** The login the application's Secret names: `logins[generation % 2]`. */
+    readonly current: Login;
+}
+
+/** Suffix of the alternate login (a database name leaves room for it: see the config rules). */
+export const ALT_LOGIN_SUFFIX = "_alt";
+
+/** The application's logins at the login generation given by `rotations` (`keyVault.rotations`). */
+export function appLogins(apps: readonly AppConfig[], rotations: Readonly<Record<string, string>> = {}): AppLogin[] {
+    return apps.map((a) => {
+        const role = identifier(a.database);
+        const logins = [
+            { name: role, credentialId: pgAppCredentialId(a.name) },
+            { name: identifier(`${role}${ALT_LOGIN_SUFFIX}`), credentialId: pgAltCredentialId(a.name) },
+        ] as const;
+        return {
+            app: a.name,
+            role,
+            database: role,
+            logins,
+            current: logins[loginGeneration(rotations, a.name) % 2],
+        };
+    });
 }
 
 /** A plain lowercase name, checked, so SQL text can never be injected through configuration. */
@@ -33,6 +66,14 @@ function identifier(name: string): string {
         throw new Error(`not a plain PostgreSQL identifier: ${JSON.stringify(name)}`);
     }
     return name;
+}
+
+/** An extension name, checked and quoted (`uuid-ossp` has a dash). */
+function extension(name: string): string {
+    if (!EXTENSION_NAME.test(name)) {
+        throw new Error(`not an extension name: ${JSON.stringify(name)}`);
+    }
+    return `"${name}"`;
 }
 
 /** Quoted, so that names which are SQL keywords (`user`, `order`) work too; same name as unquoted for lowercase. */
@@ -48,166 +89,128 @@ export function sqlLiteral(value: string): string {
     return `'${value.replace(/'/g, "''")}'`;
 }
 
-/** Closes the database to everyone but its owner. Idempotent. */
-function databaseGrantsSql(login: AppLogin): string {
-    return `REVOKE ALL ON DATABASE ${q(login.database)} FROM PUBLIC;\nGRANT CONNECT, TEMPORARY ON DATABASE ${q(login.database)} TO ${q(login.role)};`;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Azure: psql script run by the login Job.
-
 /** Key of the admin password in the Job's synced Secret. */
 export const ADMIN_SECRET_KEY = "admin";
 
-/** Key of an application's password in the Job's synced Secret. */
-export function loginSecretKey(login: AppLogin): string {
-    return `app-${login.app}`;
+/** Key of a login's password in the Job's synced Secret: its credential id. */
+export function loginSecretKey(login: Login): string {
+    return login.credentialId;
 }
 
-/** Environment variable the entrypoint exports an application's password in, for psql's `\getenv`. */
-export function loginPasswordEnv(login: AppLogin): string {
-    return `LOGIN_PASSWORD_${login.role}`;
+/** Environment variable the entrypoint exports a login's password in, for psql's `\getenv`. */
+export function loginPasswordEnv(login: Login): string {
+    return `LOGIN_PASSWORD_${login.name}`;
+}
+
+/** What differs between the modes in the login script. */
+export interface LoginSqlOptions {
+    /** StackGres: the script creates missing databases (Azure: ARM does). */
+    readonly createDatabases: boolean;
+    /** StackGres: the superuser runs it and can keep the statements with passwords out of the server log. */
+    readonly superuser: boolean;
+    /** Extensions created in every application database (`postgres.extensions`). */
+    readonly extensions: readonly string[];
+}
+
+/** The login script's options for the configuration's mode. */
+export function loginSqlOptions(config: PlatformConfig): LoginSqlOptions {
+    const stackgres = config.postgres.mode === "stackgres";
+    return { createDatabases: stackgres, superuser: stackgres, extensions: config.postgres.extensions };
+}
+
+/** Creates a role if missing and (re)sets it as a login with the password from psql variable `variable`. */
+function loginSql(login: Login, variable: string): string[] {
+    const create = `create_${login.name}`;
+    return [
+        `\\getenv ${variable} ${loginPasswordEnv(login)}`,
+        // An unset variable would stay literally `:'password_x'`, a syntax error: the run stops (ON_ERROR_STOP).
+        `SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ${sqlLiteral(login.name)}) AS ${create} \\gset`,
+        `\\if :${create}`,
+        `CREATE ROLE ${q(login.name)};`,
+        `\\endif`,
+        // No [NO]SUPERUSER/REPLICATION/BYPASSRLS: naming those at all needs a superuser, which Azure's admin is not.
+        `ALTER ROLE ${q(login.name)} WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT PASSWORD :'${variable}';`,
+    ];
 }
 
 /**
- * psql script: for each application, create its role if missing, (re)set its password, hand it its database
- * and close the database to PUBLIC. Safe to run any number of times. Contains no password.
+ * psql script: for each application, its owning role and both logins (created if missing, passwords (re)set), the
+ * database (StackGres: created if missing) owned by the role and closed to PUBLIC, and the configured extensions in it.
+ * Safe to run any number of times. Contains no password.
  */
-export function renderAzureLoginSql(logins: readonly AppLogin[]): string {
+export function renderLoginSql(logins: readonly AppLogin[], options: LoginSqlOptions): string {
     const blocks = logins.map((l) => {
-        const pw = `password_${l.role}`;
-        const create = `create_${l.role}`;
+        const [owner, alt] = l.logins;
         return [
             `-- ${l.app}`,
-            `\\getenv ${pw} ${loginPasswordEnv(l)}`,
-            // An unset variable would stay literally `:'password_x'`, a syntax error: the run stops (ON_ERROR_STOP).
-            `SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ${sqlLiteral(l.role)}) AS ${create} \\gset`,
-            `\\if :${create}`,
-            `CREATE ROLE ${q(l.role)};`,
-            `\\endif`,
-            // No [NO]SUPERUSER/REPLICATION/BYPASSRLS: naming those at all needs a superuser, which Azure's admin is not.
-            `ALTER ROLE ${q(l.role)} WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT PASSWORD :'${pw}';`,
-            // Changing a database's owner requires membership of the new owner.
+            ...loginSql(owner, `password_${owner.name}`),
+            ...loginSql(alt, `password_${alt.name}`),
+            // Changing a database's owner, and setting a role's session role, require membership of that role.
             `GRANT ${q(l.role)} TO CURRENT_USER;`,
+            `GRANT ${q(l.role)} TO ${q(alt.name)};`,
+            // Sessions of the alternate login act as the owning role: objects either login creates have one owner.
+            `ALTER ROLE ${q(alt.name)} SET role TO ${q(l.role)};`,
+            ...(options.createDatabases
+                ? [
+                      `SELECT ${sqlLiteral(`CREATE DATABASE ${q(l.database)} OWNER ${q(l.role)}`)} WHERE NOT EXISTS ` +
+                          `(SELECT FROM pg_catalog.pg_database WHERE datname = ${sqlLiteral(l.database)}) \\gexec`,
+                  ]
+                : []),
             `ALTER DATABASE ${q(l.database)} OWNER TO ${q(l.role)};`,
-            databaseGrantsSql(l),
+            `REVOKE ALL ON DATABASE ${q(l.database)} FROM PUBLIC;`,
+            `GRANT CONNECT, TEMPORARY ON DATABASE ${q(l.database)} TO ${q(l.role)};`,
+            ...(options.extensions.length > 0
+                ? [
+                      `\\connect ${l.database}`,
+                      ...options.extensions.map((e) => `CREATE EXTENSION IF NOT EXISTS ${extension(e)};`),
+                      `\\connect postgres`,
+                  ]
+                : []),
         ].join("\n");
     });
     return [
         "-- Application logins (rendered by data-platform). Passwords arrive as psql variables from the environment.",
         "\\set ON_ERROR_STOP on",
         "SET client_min_messages TO warning;",
+        // Keeps ALTER ROLE ... PASSWORD out of the server log; only a superuser may set it (Azure's admin is not one).
+        ...(options.superuser ? ["SET log_statement TO 'none';"] : []),
         ...blocks,
         "",
     ].join("\n");
 }
 
-/** The first 16 hex digits of the SHA-256 of a password: tells a stale synced Secret from a fresh one. */
-export function passwordDigest(password: string): string {
-    return crypto.createHash("sha256").update(password, "utf8").digest("hex").slice(0, 16);
+/**
+ * Digest of a password keyed by the admin password (SHA-256 of `key`, a newline, `password`): tells a stale synced
+ * Secret from a fresh one, and reveals nothing about the password to whoever lacks the admin password (the digests are
+ * also kept secret in state). The entrypoint computes the same with `sha256sum`, which every psql image has.
+ */
+export function keyedDigest(key: string, password: string): string {
+    return crypto.createHash("sha256").update(`${key}\n${password}`, "utf8").digest("hex");
 }
 
-/** `key=digest` pairs, space separated: the entrypoint's `EXPECTED_DIGESTS`. */
-export function expectedDigests(passwords: ReadonlyArray<{ readonly key: string; readonly password: string }>): string {
-    return passwords.map((p) => `${p.key}=${passwordDigest(p.password)}`).join(" ");
+/** `key=digest` pairs, space separated, each keyed by `adminPassword`: the entrypoint's `EXPECTED_DIGESTS`. */
+export function expectedDigests(
+    adminPassword: string,
+    passwords: ReadonlyArray<{ readonly key: string; readonly password: string }>,
+): string {
+    return passwords.map((p) => `${p.key}=${keyedDigest(adminPassword, p.password)}`).join(" ");
 }
 
 /**
- * The Job's entrypoint, `scripts/login.sh` (POSIX sh + coreutils/busybox). It waits until every file of the mounted
- * Secret holds the password this Job was rendered for (`EXPECTED_DIGESTS`; External Secrets refreshes on its own
- * schedule, and a Secret volume follows it), at most `WAIT_SECONDS`, then runs the SQL with psql. Passwords go from
- * files into the environment of psql only. Inputs: `SECRETS_DIR`, `SQL_FILE`, `EXPECTED_DIGESTS`, `WAIT_SECONDS`,
- * libpq's `PG*`; the lines exporting each application's password replace `@APP_PASSWORD_EXPORTS@`.
+ * The Job's entrypoint, `scripts/login.sh` (POSIX sh + coreutils/busybox). It waits, at most `WAIT_SECONDS`, until
+ * every file of the mounted Secret holds the password this Job was rendered for (`EXPECTED_DIGESTS`) and the server
+ * answers, then runs the SQL with psql. Passwords go from files into the environment of psql only. Inputs:
+ * `SECRETS_DIR`, `SQL_FILE`, `EXPECTED_DIGESTS`, `WAIT_SECONDS`, libpq's `PG*`; the lines exporting each login's
+ * password replace `@APP_PASSWORD_EXPORTS@`.
  */
 export function renderLoginEntrypoint(logins: readonly AppLogin[]): string {
     return renderScript(path.join(__dirname, "scripts"), "login.sh", {
         ADMIN_SECRET_KEY,
-        APP_PASSWORD_EXPORTS: logins.flatMap((l) => {
-            const env = loginPasswordEnv(l);
-            return [`${env}="$(cat "$SECRETS_DIR/${loginSecretKey(l)}")"`, `export ${env}`];
-        }),
-    });
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// StackGres: SGScript entries.
-
-/** Secret key of an application's role SQL (it contains the password, so it is kept in a Secret). */
-export function roleSqlKey(login: AppLogin): string {
-    return `${login.app}.sql`;
-}
-
-/** Creates the role if missing and (re)sets its password, hidden from the server log. Contains the password. */
-export function stackGresRoleSql(login: AppLogin, password: string): string {
-    return [
-        "SET log_statement TO 'none';",
-        `DO $$BEGIN IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ${sqlLiteral(login.role)}) THEN CREATE ROLE ${q(login.role)}; END IF; END$$;`,
-        `ALTER ROLE ${q(login.role)} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT PASSWORD ${sqlLiteral(password)};`,
-        "",
-    ].join("\n");
-}
-
-/** One `SGScript.spec.scripts[]` entry. */
-export interface ScriptEntry {
-    readonly id: number;
-    readonly name: string;
-    readonly script?: string;
-    readonly scriptFrom?: { readonly secretKeyRef: { readonly name: string; readonly key: string } };
-    readonly retryOnError?: boolean;
-}
-
-/** The largest id StackGres accepts: it binds `StackGresScriptEntry.id` as a java.lang.Integer. */
-const MAX_SCRIPT_ID = 2 ** 31 - 1;
-/** Ids per application: base + 1 .. base + 3; bases are multiples of 10. */
-const SCRIPT_ID_SLOTS = Math.floor((MAX_SCRIPT_ID - 3) / 10);
-
-/**
- * Entry ids derived from the application name, so adding, removing or reordering applications never gives an
- * existing id other content (StackGres runs each (id, version) once; a reused id would skip or repeat SQL).
- * The first 28 bits of the name's SHA-256, folded into the int32 range: a name whose prefix already fitted keeps
- * its id (so deployed clusters keep theirs); the others, which StackGres refused before, fold into the same range
- * (a clash is reported by `stackGresScriptEntries`).
- */
-export function scriptIdBase(appName: string): number {
-    const prefix = parseInt(crypto.createHash("sha256").update(appName).digest("hex").slice(0, 7), 16);
-    return 10 * ((prefix % SCRIPT_ID_SLOTS) + 1);
-}
-
-/** The entries, in run order: per application its role (SQL from `sqlSecretName`), its database, its grants. */
-export function stackGresScriptEntries(logins: readonly AppLogin[], sqlSecretName: string): ScriptEntry[] {
-    const seen = new Map<number, string>();
-    return logins.flatMap((l) => {
-        const base = scriptIdBase(l.app);
-        const other = seen.get(base);
-        if (other !== undefined) {
-            throw new Error(`applications ${other} and ${l.app} map to the same SGScript id ${base}; rename one`);
-        }
-        seen.set(base, l.app);
-        return [
-            // Retried: the role SQL comes from a Secret that External Secrets may not have written yet.
-            {
-                id: base + 1,
-                name: `${l.app}-role`,
-                retryOnError: true,
-                scriptFrom: { secretKeyRef: { name: sqlSecretName, key: roleSqlKey(l) } },
-            },
-            { id: base + 2, name: `${l.app}-database`, script: `CREATE DATABASE ${q(l.database)} OWNER ${q(l.role)};` },
-            { id: base + 3, name: `${l.app}-grants`, script: databaseGrantsSql(l) },
-        ];
-    });
-}
-
-/** The SQL of each entry, in order, with `scriptFrom` resolved from the given Secret data (key -> SQL). */
-export function resolveScriptEntries(
-    entries: readonly ScriptEntry[],
-    secretData: Readonly<Record<string, string>>,
-): Array<{ id: number; name: string; sql: string }> {
-    return entries.map((e) => {
-        const key = e.scriptFrom?.secretKeyRef.key;
-        const sql = e.script ?? (key !== undefined ? secretData[key] : undefined);
-        if (sql === undefined) {
-            throw new Error(`no SQL for script entry ${e.name} (${key ?? "no key"})`);
-        }
-        return { id: e.id, name: e.name, sql };
+        APP_PASSWORD_EXPORTS: logins
+            .flatMap((l) => l.logins)
+            .flatMap((login) => {
+                const env = loginPasswordEnv(login);
+                return [`${env}="$(cat "$SECRETS_DIR/${loginSecretKey(login)}")"`, `export ${env}`];
+            }),
     });
 }

@@ -1,21 +1,17 @@
 /**
  * PostgreSQL in the cluster with StackGres: optionally the operator (Helm), then SGInstanceProfile,
- * SGPostgresConfig, SGPoolingConfig, SGScript (application logins and databases), optional SGObjectStorage
- * backups and the SGCluster. System-role passwords and the role SQL come from Secrets synced from Key Vault.
+ * SGPostgresConfig, SGPoolingConfig, optional SGObjectStorage backups and the SGCluster; then the login Job
+ * (application logins and databases). System-role passwords come from a Secret synced from Key Vault.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { AppConfig } from "../config/platform";
 import type { Env } from "../interfaces";
 import { PostgresEndpoint } from "./env";
-import {
-    PG_ADMIN_CREDENTIAL,
-    PG_AUTHENTICATOR_CREDENTIAL,
-    PG_REPLICATION_CREDENTIAL,
-    pgAppCredentialId,
-} from "./credentials";
+import { PG_ADMIN_CREDENTIAL, PG_AUTHENTICATOR_CREDENTIAL, PG_REPLICATION_CREDENTIAL } from "./credentials";
+import { createLoginJob } from "./loginJob";
 import { PostgresArgs, PostgresService, contractEnv } from "./service";
-import { appLogins, roleSqlKey, stackGresRoleSql } from "./sql";
+import { appLogins, loginSqlOptions } from "./sql";
 import {
     BACKUP_ACCOUNT_VAULT_SECRET,
     BACKUP_KEYS,
@@ -24,7 +20,7 @@ import {
     STACKGRES_CHART_REPO,
     STACKGRES_DIRECT_PORT,
     STACKGRES_POOLER_PORT,
-    loginSqlVaultSecretName,
+    STACKGRES_SUPERUSER,
     stackGresCertificate,
     stackGresHost,
     stackGresManifests,
@@ -51,7 +47,6 @@ export class StackGresPostgres extends pulumi.ComponentResource implements Postg
         );
         this.args = args;
         const names = stackGresNames(sg.clusterName);
-        const logins = appLogins(config.apps);
 
         const operator: pulumi.Resource[] = [];
         if (sg.installOperator) {
@@ -93,31 +88,6 @@ export class StackGresPostgres extends pulumi.ComponentResource implements Postg
                         remoteKey: credentials.secretName(PG_AUTHENTICATOR_CREDENTIAL),
                     },
                 ],
-            },
-            { parent: this },
-        );
-
-        // Role SQL carries the password: rendered here from the secret Output, kept in Key Vault, synced as a Secret.
-        const sqlInVault = logins.map((l) =>
-            vault.writeSecret(
-                `${name}-login-sql-${l.app}`,
-                {
-                    secretName: loginSqlVaultSecretName(l.app),
-                    value: pulumi.secret(
-                        credentials.password(pgAppCredentialId(l.app)).apply((pw) => stackGresRoleSql(l, pw)),
-                    ),
-                    contentType: "application/sql",
-                },
-                { parent: this },
-            ),
-        );
-        const sqlSecret = secretSync.syncSecret(
-            `${name}-login-sql`,
-            {
-                namespace,
-                secretName: names.loginSqlSecret,
-                data: logins.map((l) => ({ secretKey: roleSqlKey(l), remoteKey: loginSqlVaultSecretName(l.app) })),
-                dependsOn: sqlInVault,
             },
             { parent: this },
         );
@@ -165,7 +135,7 @@ export class StackGresPostgres extends pulumi.ComponentResource implements Postg
 
         const created: pulumi.Resource[] = [];
         let cluster: k8s.apiextensions.CustomResource | undefined;
-        for (const m of stackGresManifests(config, logins)) {
+        for (const m of stackGresManifests(config)) {
             const isCluster = m.kind === "SGCluster";
             const resource = new k8s.apiextensions.CustomResource(
                 `${name}-${m.kind.toLowerCase()}`,
@@ -181,14 +151,7 @@ export class StackGresPostgres extends pulumi.ComponentResource implements Postg
                           parent: this,
                           protect: config.protect,
                           retainOnDelete: true,
-                          dependsOn: [
-                              ...operator,
-                              ...created,
-                              credentialsSecret,
-                              sqlSecret,
-                              ...backupSecrets,
-                              ...certificate,
-                          ],
+                          dependsOn: [...operator, ...created, credentialsSecret, ...backupSecrets, ...certificate],
                       }
                     : { parent: this, dependsOn: operator },
             );
@@ -218,7 +181,17 @@ export class StackGresPostgres extends pulumi.ComponentResource implements Postg
             sslMode: "require" as const,
             caCert: sg.tls?.caCert,
         });
-        this.ready = [cluster];
+        // Logins and databases: the same idempotent login Job as Azure, as the superuser, straight to PostgreSQL.
+        const job = createLoginJob(this, name, {
+            ...args,
+            logins: appLogins(config.apps, config.keyVault.rotations),
+            sqlOptions: loginSqlOptions(config),
+            host: pulumi.output(host),
+            port: STACKGRES_DIRECT_PORT,
+            adminLogin: STACKGRES_SUPERUSER,
+            after: [cluster],
+        });
+        this.ready = [job];
         this.registerOutputs({ cluster: sg.clusterName, host });
     }
 
@@ -228,6 +201,7 @@ export class StackGresPostgres extends pulumi.ComponentResource implements Postg
             this.args.credentials,
             app,
             this.args.config.postgres.stackgres.tls !== undefined,
+            this.args.config.keyVault.rotations,
         );
     }
 }

@@ -1,11 +1,12 @@
 /**
  * The StackGres custom resources as plain objects (stackgres.io 1.18 CRDs in shared/schemas/stackgres).
  * Pure: tests validate exactly these objects against the upstream CRDs, and the component deploys them.
- * None of them contains a password: credentials and role SQL are referenced through Secrets.
+ * None of them contains a password: credentials are referenced through a Secret. Application logins and databases are
+ * not here: the login Job creates them idempotently (an SGScript entry runs once per version over JDBC, where no psql
+ * meta-command works, so its `CREATE DATABASE` fails on a cluster restored with the database present).
  */
 import { CONSUMER_LABEL, PLATFORM_NAME, recommendedLabels } from "../labels";
 import type { PlatformConfig } from "../config/types";
-import { AppLogin, stackGresScriptEntries } from "./sql";
 
 export const STACKGRES_API_VERSION = "stackgres.io/v1";
 /** SGObjectStorage exists only as v1beta1. */
@@ -39,8 +40,6 @@ export function stackGresNames(clusterName: string) {
         poolingConfig: `${clusterName}-pooling`,
         /** Our own Secret for the system roles; not `<cluster>`, which the operator owns and rewrites. */
         credentialsSecret: `${clusterName}-credentials`,
-        loginSqlSecret: `${clusterName}-login-sql`,
-        script: `${clusterName}-logins`,
         objectStorage: `${clusterName}-backups`,
         backupSecret: `${clusterName}-backup-storage`,
         /** cert-manager Certificate and its Secret (`postgres.stackgres.tls`). */
@@ -49,11 +48,6 @@ export function stackGresNames(clusterName: string) {
 }
 
 export type StackGresNames = ReturnType<typeof stackGresNames>;
-
-/** Key Vault secret holding an application's role SQL (rendered here with its password). */
-export function loginSqlVaultSecretName(appName: string): string {
-    return `pg-login-sql-${appName}`;
-}
 
 /** Key Vault secret holding the backup storage account's name (so one synced Secret carries both selectors). */
 export const BACKUP_ACCOUNT_VAULT_SECRET = "pg-backup-storage-account";
@@ -121,8 +115,27 @@ function manifest(
     return { apiVersion, kind, metadata: { name, namespace, labels: LABELS }, spec };
 }
 
+/** The superuser StackGres creates (`superuser-username` of its `<cluster>` Secret): the login Job runs as it. */
+export const STACKGRES_SUPERUSER = "postgres";
+
+/**
+ * Our pg_hba rules. StackGres puts them before its own, which accept any address with `host ... md5`, TLS or not
+ * (source: PatroniConfigEndpoints.getPatroniConfig at tag 1.18.6, `setPgHba(...).append(...)`). So a non-TLS TCP
+ * connection is rejected here, except over the pod's loopback, which never leaves the pod (StackGres' own sidecars).
+ * Everything else falls through to StackGres' rules, now reached over TLS only. PgBouncer reaches PostgreSQL through
+ * the Unix socket (`* = port=5432`, no host), which `local` rules govern.
+ */
+export const STACKGRES_PG_HBA = [
+    "host all all 127.0.0.1/32 md5",
+    "host all all ::1/128 md5",
+    "hostnossl all all 0.0.0.0/0 reject",
+    "hostnossl all all ::/0 reject",
+    "hostnossl replication all 0.0.0.0/0 reject",
+    "hostnossl replication all ::/0 reject",
+] as const;
+
 /** Every StackGres object of the configuration, in creation order (the SGCluster last). */
-export function stackGresManifests(config: PlatformConfig, logins: readonly AppLogin[]): Manifest[] {
+export function stackGresManifests(config: PlatformConfig): Manifest[] {
     const sg = config.postgres.stackgres;
     const ns = config.cluster.platformNamespace;
     const n = stackGresNames(sg.clusterName);
@@ -143,14 +156,12 @@ export function stackGresManifests(config: PlatformConfig, logins: readonly AppL
                     pgbouncer: {
                         pool_mode: sg.poolMode,
                         // Protocol-level prepared statements keep working in transaction mode (PgBouncer >= 1.21).
-                        max_prepared_statements: "200",
+                        max_prepared_statements: String(config.postgres.pooler.maxPreparedStatements),
+                        // StackGres sets `prefer` with its certificate; the contract promises TLS on every connection.
+                        client_tls_sslmode: "require",
                     },
                 },
             },
-        }),
-        manifest("SGScript", n.script, ns, {
-            continueOnError: false,
-            scripts: stackGresScriptEntries(logins, n.loginSqlSecret),
         }),
     ];
     const backups = sg.backups;
@@ -196,6 +207,7 @@ export function stackGresManifests(config: PlatformConfig, logins: readonly AppL
             configurations: {
                 sgPostgresConfig: n.postgresConfig,
                 sgPoolingConfig: n.poolingConfig,
+                patroni: { dynamicConfig: { postgresql: { pg_hba: [...STACKGRES_PG_HBA] } } },
                 credentials: {
                     users: {
                         superuser: { password: secretRef(CREDENTIAL_KEYS.superuser) },
@@ -216,8 +228,6 @@ export function stackGresManifests(config: PlatformConfig, logins: readonly AppL
                       }
                     : {}),
             },
-            // Explicit positive id: the operator prepends its own `<cluster>-default` entry to this list-map.
-            managedSql: { continueOnSGScriptError: false, scripts: [{ id: 1, sgScript: n.script }] },
         }),
     );
     return objects;

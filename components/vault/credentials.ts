@@ -26,6 +26,7 @@ export interface CredentialsArgs {
 
 export class Credentials extends pulumi.ComponentResource implements CredentialSource {
     private readonly passwords = new Map<string, pulumi.Output<string>>();
+    private readonly stored = new Map<string, keyvault.Secret>();
 
     constructor(name: string, args: CredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("data-platform:credentials:Credentials", name, { ids: [...args.ids] }, opts);
@@ -51,12 +52,13 @@ export class Credentials extends pulumi.ComponentResource implements CredentialS
                 { parent: this },
             );
             const value = pulumi.secret(password.result);
-            args.vault.writeSecret(
+            const stored = args.vault.writeSecret(
                 `${name}-${id}-kv`,
                 { secretName: credentialSecretName(id), value, contentType: PASSWORD_CONTENT_TYPE },
                 { parent: this },
             );
             this.passwords.set(id, value);
+            this.stored.set(id, stored);
         }
         this.registerOutputs({ secretNames: args.ids.map(credentialSecretName) });
     }

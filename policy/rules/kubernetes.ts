@@ -457,6 +457,36 @@ export const sentinelQuorum: StackValidationPolicy = {
     },
 };
 
+const sgBackupSchema = schema({}, true);
+
+/**
+ * A production SGCluster has scheduled base backups (`spec.configurations.backups[]` with an SGObjectStorage and a
+ * cron schedule): StackGres takes none otherwise, and a lost volume set would lose the data for good.
+ */
+export const stackGresBackupsInProduction: ResourceValidationPolicy = {
+    name: "stackgres-backups-in-production",
+    description:
+        "In production every SGCluster has scheduled backups to object storage (StackGres takes none otherwise).",
+    enforcementLevel: "mandatory",
+    severity: "high",
+    configSchema: sgBackupSchema,
+    validateResource: (args, report) => {
+        if (args.type !== TYPES.sgCluster) {
+            args.notApplicable("not an SGCluster");
+        }
+        if (!isProduction(args, settingsOf<EnvironmentSettings>(args, sgBackupSchema), args.urn)) {
+            args.notApplicable("not a production stack");
+        }
+        const backups: Array<{ sgObjectStorage?: string; cronSchedule?: string }> =
+            args.props.spec?.configurations?.backups ?? [];
+        if (!backups.some((b) => b.sgObjectStorage && b.cronSchedule)) {
+            report(
+                `SGCluster ${objectRef(args.props, args.name)} has no scheduled backups (spec.configurations.backups with sgObjectStorage and cronSchedule); set postgres.stackgres.backups.`,
+            );
+        }
+    },
+};
+
 export const kubernetesPolicies = [
     podSecurityRestricted,
     containerResources,
@@ -467,4 +497,5 @@ export const kubernetesPolicies = [
     networkPolicyPerDataNamespace,
     pdbForReplicatedStatefulSet,
     sentinelQuorum,
+    stackGresBackupsInProduction,
 ];

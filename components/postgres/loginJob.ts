@@ -1,0 +1,100 @@
+/**
+ * The login Job of both modes: a synced Secret with the admin's and every login's password, a ConfigMap with the
+ * psql script and its entrypoint, and a Job (renamed whenever what it applies changes) that runs them.
+ * Created as direct children of the calling service component, so their names and parents are those of before.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as k8s from "@pulumi/kubernetes";
+import { PLATFORM_NAME, recommendedLabels } from "../labels";
+import { PG_ADMIN_CREDENTIAL } from "./credentials";
+import {
+    LOGIN_JOB,
+    LOGIN_JOB_WAIT_SECONDS,
+    REPLACE_UNREADY_ANNOTATION,
+    loginJobFiles,
+    loginJobName,
+    loginJobSpec,
+} from "./loginJobSpec";
+import type { PostgresArgs } from "./service";
+import { ADMIN_SECRET_KEY, AppLogin, LoginSqlOptions, expectedDigests, loginSecretKey } from "./sql";
+
+export interface LoginJobArgs extends PostgresArgs {
+    readonly logins: readonly AppLogin[];
+    readonly sqlOptions: LoginSqlOptions;
+    /** Where the Job connects: PostgreSQL itself (the host is known once the server exists). */
+    readonly host: pulumi.Output<string>;
+    readonly port: number;
+    /** The Azure admin login or the StackGres superuser (its password is credential `pg-admin`). */
+    readonly adminLogin: string;
+    /** What must exist before the Job runs (the server and its databases, or the SGCluster). */
+    readonly after: pulumi.Input<pulumi.Resource>[];
+}
+
+/** Creates the login Job's objects under `parent` (named `${name}-logins*`); the Job completes once every login works. */
+export function createLoginJob(parent: pulumi.Resource, name: string, args: LoginJobArgs): k8s.batch.v1.Job {
+    const { config, credentials, secretSync, namespace, logins } = args;
+    const passwordIds = [
+        { key: ADMIN_SECRET_KEY, id: PG_ADMIN_CREDENTIAL },
+        ...logins.flatMap((l) => l.logins.map((login) => ({ key: loginSecretKey(login), id: login.credentialId }))),
+    ];
+    const synced = secretSync.syncSecret(
+        `${name}-logins-secret`,
+        {
+            namespace,
+            secretName: LOGIN_JOB.secret,
+            data: passwordIds.map((p) => ({ secretKey: p.key, remoteKey: credentials.secretName(p.id) })),
+            // The sync waits for the Key Vault secrets it reads and carries their versions (SecretSync does both): a
+            // rotation re-syncs the Secret at once, so the Job never waits for External Secrets' refresh interval.
+        },
+        { parent },
+    );
+    const files = loginJobFiles(logins, args.sqlOptions);
+    const configMap = new k8s.core.v1.ConfigMap(
+        `${name}-logins-sql`,
+        { metadata: { name: LOGIN_JOB.configMap, namespace }, data: files },
+        { parent },
+    );
+
+    // Keyed by the admin password and secret in state: the digests reveal nothing about any password.
+    const digests = pulumi.secret(
+        pulumi.all(passwordIds.map((p) => credentials.password(p.id))).apply(([admin, ...rest]) =>
+            expectedDigests(
+                admin,
+                [admin, ...rest].map((password, i) => ({ key: passwordIds[i].key, password })),
+            ),
+        ),
+    );
+    const input = {
+        files,
+        image: config.postgres.clientImage,
+        host: args.host,
+        port: args.port,
+        adminLogin: args.adminLogin,
+        expectedDigests: digests,
+    };
+    // A hash of secret digests names nothing secret: unsecret, so the Job's name stays readable in plans.
+    const jobName = pulumi.unsecret(
+        pulumi
+            .all([args.host, digests])
+            .apply(([host, expected]) => loginJobName({ ...input, host, expectedDigests: expected })),
+    );
+    const timeout = `${Math.ceil((LOGIN_JOB_WAIT_SECONDS + 600) / 60)}m`;
+    return new k8s.batch.v1.Job(
+        `${name}-logins`,
+        {
+            metadata: {
+                name: jobName,
+                namespace,
+                labels: recommendedLabels({ partOf: PLATFORM_NAME }),
+                annotations: REPLACE_UNREADY_ANNOTATION,
+            },
+            spec: loginJobSpec<pulumi.Input<string>>(input),
+        },
+        {
+            parent,
+            dependsOn: [...args.after, synced, configMap],
+            // The Job is awaited until it completes, which includes waiting for the synced Secret and the server.
+            customTimeouts: { create: timeout, update: timeout },
+        },
+    );
+}

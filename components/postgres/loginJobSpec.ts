@@ -1,0 +1,144 @@
+/**
+ * Pure parts of the login Job (both modes): its files, name and `spec`, as plain objects given the resolved host and
+ * the expected password digests.
+ */
+import * as crypto from "crypto";
+import { PLATFORM_NAME, recommendedLabels } from "../labels";
+import {
+    ADMIN_SECRET_KEY,
+    AppLogin,
+    LoginSqlOptions,
+    loginSecretKey,
+    renderLoginEntrypoint,
+    renderLoginSql,
+} from "./sql";
+
+/** Names of the login Job's objects in the platform namespace. */
+export const LOGIN_JOB = {
+    configMap: "postgres-logins",
+    secret: "postgres-logins",
+    jobPrefix: "postgres-logins",
+    sqlFile: "logins.sql",
+    entrypointFile: "apply.sh",
+    /** uid/gid of `postgres` in the official postgres images. */
+    uid: 70,
+} as const;
+
+/**
+ * How long the Job waits for its synced Secret and for the server. Not tied to External Secrets' refresh interval: the
+ * ExternalSecret carries the versions of the vault secrets it reads, so it re-syncs as soon as one changes, and the
+ * kubelet refreshes a mounted Secret within its sync period (1 min by default). A new StackGres cluster takes minutes
+ * to accept connections.
+ */
+export const LOGIN_JOB_WAIT_SECONDS = 600;
+
+/**
+ * Annotation that makes pulumi-kubernetes replace a Job that failed to become ready in an earlier update instead of
+ * awaiting the same failed Job again (node_modules/@pulumi/kubernetes/batch/v1/job.d.ts).
+ */
+export const REPLACE_UNREADY_ANNOTATION = { "pulumi.com/replaceUnready": "true" } as const;
+
+const MOUNT = { job: "/etc/postgres-logins/job", secrets: "/etc/postgres-logins/secrets" };
+
+/** The ConfigMap data: SQL and entrypoint, no password. */
+export function loginJobFiles(logins: readonly AppLogin[], options: LoginSqlOptions): Record<string, string> {
+    return {
+        [LOGIN_JOB.sqlFile]: renderLoginSql(logins, options),
+        [LOGIN_JOB.entrypointFile]: renderLoginEntrypoint(logins),
+    };
+}
+
+/** Keys of the Job's synced Secret: the admin's password and every login's. */
+export function loginJobSecretKeys(logins: readonly AppLogin[]): string[] {
+    return [ADMIN_SECRET_KEY, ...logins.flatMap((l) => l.logins.map(loginSecretKey))];
+}
+
+/** What the Job runs and where; `S` is the type of the host and digests (strings, or Outputs when deployed). */
+export interface LoginJobInput<S = string> {
+    /** The ConfigMap data (`loginJobFiles`). */
+    readonly files: Readonly<Record<string, string>>;
+    readonly image: string;
+    readonly host: S;
+    /** PostgreSQL itself, not a pooler: DDL and role changes need a real session. */
+    readonly port: number;
+    /** The Azure admin login or the StackGres superuser. */
+    readonly adminLogin: string;
+    /** `EXPECTED_DIGESTS`: key=digest of each password the Job must see (keyed by the admin password). */
+    readonly expectedDigests: S;
+}
+
+/**
+ * The Job's name changes whenever anything it runs or waits for changes (SQL, image, host, password digests):
+ * a finished Job is immutable and never runs again, a Job under a new name does.
+ */
+export function loginJobName(input: LoginJobInput): string {
+    const hash = crypto
+        .createHash("sha256")
+        .update(
+            JSON.stringify([input.files, input.image, input.host, input.port, input.adminLogin, input.expectedDigests]),
+        )
+        .digest("hex");
+    return `${LOGIN_JOB.jobPrefix}-${hash.slice(0, 10)}`;
+}
+
+/** `spec` of the login Job (restricted Pod Security; passwords only as mounted Secret files). */
+export function loginJobSpec<S>(input: LoginJobInput<S>) {
+    return {
+        backoffLimit: 4,
+        activeDeadlineSeconds: LOGIN_JOB_WAIT_SECONDS + 600,
+        template: {
+            metadata: {
+                labels: recommendedLabels({ name: LOGIN_JOB.jobPrefix, partOf: PLATFORM_NAME }),
+            },
+            spec: {
+                restartPolicy: "Never",
+                automountServiceAccountToken: false,
+                securityContext: {
+                    runAsNonRoot: true,
+                    runAsUser: LOGIN_JOB.uid,
+                    runAsGroup: LOGIN_JOB.uid,
+                    fsGroup: LOGIN_JOB.uid,
+                    seccompProfile: { type: "RuntimeDefault" },
+                },
+                containers: [
+                    {
+                        name: "psql",
+                        image: input.image,
+                        command: ["/bin/sh", `${MOUNT.job}/${LOGIN_JOB.entrypointFile}`],
+                        env: [
+                            { name: "SECRETS_DIR", value: MOUNT.secrets },
+                            { name: "SQL_FILE", value: `${MOUNT.job}/${LOGIN_JOB.sqlFile}` },
+                            { name: "EXPECTED_DIGESTS", value: input.expectedDigests },
+                            { name: "WAIT_SECONDS", value: String(LOGIN_JOB_WAIT_SECONDS) },
+                            { name: "PGHOST", value: input.host },
+                            { name: "PGPORT", value: String(input.port) },
+                            { name: "PGUSER", value: input.adminLogin },
+                            { name: "PGDATABASE", value: "postgres" },
+                            { name: "PGSSLMODE", value: "require" },
+                            { name: "PGCONNECT_TIMEOUT", value: "15" },
+                            { name: "PGAPPNAME", value: LOGIN_JOB.jobPrefix },
+                        ],
+                        securityContext: {
+                            allowPrivilegeEscalation: false,
+                            readOnlyRootFilesystem: true,
+                            capabilities: { drop: ["ALL"] },
+                        },
+                        resources: {
+                            requests: { cpu: "50m", memory: "64Mi" },
+                            limits: { cpu: "500m", memory: "128Mi" },
+                        },
+                        volumeMounts: [
+                            { name: "job", mountPath: MOUNT.job, readOnly: true },
+                            { name: "secrets", mountPath: MOUNT.secrets, readOnly: true },
+                        ],
+                    },
+                ],
+                volumes: [
+                    { name: "job", configMap: { name: LOGIN_JOB.configMap } },
+                    // A Secret volume (not env): kubelet refreshes it, so the entrypoint sees External Secrets' update.
+                    { name: "secrets", secret: { secretName: LOGIN_JOB.secret, defaultMode: 0o440 } },
+                ],
+            },
+        },
+    };
+}

@@ -41,7 +41,12 @@ export function generatedStack(count: number): StackConfig {
     const redis = { ...JSON.parse(prod.config["data-platform:redis"]), databases: count + 1 };
     return mergeConfig(prod, {
         "data-platform:apps": apps,
-        "data-platform:postgres": { ...postgres, maxConnections: Math.max(postgres.maxConnections, needed) },
+        // Above the SKU's default max_connections Azure needs a restart, which a bench stack acknowledges.
+        "data-platform:postgres": {
+            ...postgres,
+            maxConnections: Math.max(postgres.maxConnections, needed),
+            azure: { ...postgres.azure, acknowledgeRestart: needed > postgres.maxConnections },
+        },
         "data-platform:redis": redis,
     });
 }

@@ -5,7 +5,8 @@ import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { ROOT } from "../engine/stackConfig";
-import { SECRET_MASK } from "../engine/plan";
+import { SECRET_MASK, writePlan } from "../engine/plan";
+import { runStack } from "./support/program";
 
 /** Runs `npm run plan` as a user would (a separate process), returning its exit code and output. */
 function plan(args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -44,13 +45,13 @@ describe("npm run plan", function () {
     after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
     for (const stack of ["dev", "prod"]) {
-        it(`writes plan.json and one YAML document per Kubernetes object for ${stack}, byte-identical on a second run`, () => {
+        it(`writes plan.json and one YAML document per Kubernetes object for ${stack}, byte-identical on a second run`, async () => {
             const first = plan(["--stack", stack, "--out", path.join(tmp, "a")]);
             assert.strictEqual(first.status, 0, first.stderr);
             assert.match(first.stdout, new RegExp(`stack ${stack}: \\d+ resources, \\d+ Kubernetes objects`));
             assert.match(first.stdout, /per component:/);
-            const second = plan(["--stack", stack, "--out", path.join(tmp, "b")]);
-            assert.strictEqual(second.status, 0, second.stderr);
+            // The second run in this process, after whatever ran here before: no state leaks into the plan either.
+            writePlan(await runStack(stack), path.join(tmp, "b"));
 
             const a = snapshot(path.join(tmp, "a", stack));
             const b = snapshot(path.join(tmp, "b", stack));

@@ -12,6 +12,7 @@ import { writePlan } from "../engine/plan";
 import { loadStackConfig } from "../engine/stackConfig";
 import { diffPlans, diffValues, formatDiff } from "../tools/planDiff/diff";
 import { Overrides, runStack } from "./support/program";
+import { ScriptHost } from "./support/scriptHost";
 
 const ROOT = path.resolve(__dirname, "..");
 
@@ -292,7 +293,14 @@ describe("plan diff follows Pulumi's replacement rules", () => {
 
 describe("npm run plan:diff on real plans", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "plan-diff-"));
-    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    let host: ScriptHost;
+    before(() => {
+        host = new ScriptHost();
+    });
+    after(() => {
+        host.stop();
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
 
     /** The stack's value of a config key, changed by `change` (objects are replaced whole by overrides). */
     function tweak(stack: string, key: string, change: (v: any) => void): Overrides {
@@ -306,14 +314,8 @@ describe("npm run plan:diff on real plans", () => {
         return writePlan(await runStack(stack, overrides), out);
     }
 
-    function planDiff(a: string, b: string, ...flags: string[]): { status: number | null; out: string } {
-        const args = ["-r", "ts-node/register/transpile-only", "tools/planDiff.ts", a, b, ...flags];
-        const run = spawnSync(process.execPath, args, {
-            cwd: ROOT,
-            encoding: "utf8",
-        });
-        return { status: run.status, out: run.stdout + run.stderr };
-    }
+    /** The command, run in the file's script host. */
+    const planDiff = (a: string, b: string, ...flags: string[]) => host.run("tools/planDiff.ts", a, b, ...flags);
 
     it("dev: renaming the SGCluster prints the replacement warning and exits non-zero", async () => {
         const base = await planDir("dev", "dev-base");
@@ -324,7 +326,7 @@ describe("npm run plan:diff on real plans", () => {
                 v.stackgres = { ...v.stackgres, clusterName: "postgres-renamed" };
             }),
         );
-        const { status, out } = planDiff(base, renamed);
+        const { status, out } = await planDiff(base, renamed);
         assert.strictEqual(status, 1, out);
         assert.match(out, /!!! REPLACE kubernetes:stackgres.io\/v1:SGCluster /, out);
         assert.match(out, /metadata.name: "postgres" -> "postgres-renamed" cannot be updated in place/, out);
@@ -339,7 +341,7 @@ describe("npm run plan:diff on real plans", () => {
                 v.stackgres = { ...v.stackgres, instances: 2 };
             }),
         );
-        const { status, out } = planDiff(base, scaled);
+        const { status, out } = await planDiff(base, scaled);
         assert.strictEqual(status, 0, out);
         assert.match(out, /spec.instances: 1 -> 2/, out);
         assert.doesNotMatch(out, /WARNING/);
@@ -354,7 +356,7 @@ describe("npm run plan:diff on real plans", () => {
                 v.azure = { ...v.azure, serverName: "dp-prod-renamed" };
             }),
         );
-        const { status, out } = planDiff(base, renamed);
+        const { status, out } = await planDiff(base, renamed);
         assert.strictEqual(status, 1, out);
         assert.match(out, /!!! REPLACE azure-native:dbforpostgresql:Server /, out);
         assert.match(out, /serverName: "[^"]+" -> "dp-prod-renamed" cannot be updated in place/, out);
@@ -369,7 +371,7 @@ describe("npm run plan:diff on real plans", () => {
                 v.replicas = 5;
             }),
         );
-        const { status, out } = planDiff(base, scaled);
+        const { status, out } = await planDiff(base, scaled);
         assert.strictEqual(status, 0, out);
         assert.doesNotMatch(out, /WARNING/);
     });
@@ -383,7 +385,7 @@ describe("npm run plan:diff on real plans", () => {
                 v.aks = { ...v.aks, name: "aks-apps-dev-2" };
             }),
         );
-        const { status, out } = planDiff(base, moved);
+        const { status, out } = await planDiff(base, moved);
         assert.strictEqual(status, 1, out);
         const kubernetes = (JSON.parse(fs.readFileSync(path.join(base, "plan.json"), "utf8")) as Plan).resources.filter(
             (r) => r.type.startsWith("kubernetes:"),
@@ -402,7 +404,7 @@ describe("npm run plan:diff on real plans", () => {
                 v.maxmemory = "700mb";
             }),
         );
-        const { status, out } = planDiff(base, changed);
+        const { status, out } = await planDiff(base, changed);
         assert.match(out, /kubernetes:core\/v1:ConfigMap redis-config {2}\[REPLACE, delete before replace\]/, out);
         assert.match(out, /^\s+\+ maxmemory 700mb$/m, out);
         assert.strictEqual(status, 0, out);
@@ -417,7 +419,7 @@ describe("npm run plan:diff on real plans", () => {
                 v.azure = { ...v.azure, geoRedundantBackup: false };
             }),
         );
-        const { status, out } = planDiff(base, local);
+        const { status, out } = await planDiff(base, local);
         assert.strictEqual(status, 1, out);
         for (const db of ["orders", "billing", "search"]) {
             assert.match(out, new RegExp(`Database postgres-db-${db} {2}\\[REPLACE\\]`), out);
@@ -433,7 +435,7 @@ describe("npm run plan:diff on real plans", () => {
                 v.rotations = { ...v.rotations, "pg-admin": "2026-01" };
             }),
         );
-        const red = planDiff(base, rotated);
+        const red = await planDiff(base, rotated);
         assert.strictEqual(red.status, 1, red.out);
         assert.match(
             red.out,
@@ -445,18 +447,22 @@ describe("npm run plan:diff on real plans", () => {
         )?.urn;
         const ack = path.join(dir, "plan-ack");
         fs.writeFileSync(ack, `# rotating the admin password on purpose\n${urn}\n`);
-        const acknowledged = planDiff(base, rotated, "--ack", ack);
+        const acknowledged = await planDiff(base, rotated, "--ack", ack);
         assert.strictEqual(acknowledged.status, 0, acknowledged.out);
         assert.match(acknowledged.out, /ACKNOWLEDGED CREDENTIALS .*credentials-pg-admin/, acknowledged.out);
         // An acknowledgement the base already had is stale: it does not carry over to later changes.
-        const stale = planDiff(base, rotated, "--ack", ack, "--base-ack", ack);
+        const stale = await planDiff(base, rotated, "--ack", ack, "--base-ack", ack);
         assert.strictEqual(stale.status, 1, stale.out);
         assert.match(stale.out, /already in the base's acknowledgements/, stale.out);
     });
 
-    it("fails with usage help on wrong arguments", () => {
-        const { status, out } = planDiff(path.join(dir, "missing"), path.join(dir, "also-missing"));
-        assert.strictEqual(status, 2);
-        assert.match(out, /plan.json not found/);
+    it("fails with usage help on wrong arguments: exit status 2 of a real process", () => {
+        const args = ["-r", "ts-node/register/transpile-only", "tools/planDiff.ts"];
+        const run = spawnSync(process.execPath, [...args, path.join(dir, "missing"), path.join(dir, "also-missing")], {
+            cwd: ROOT,
+            encoding: "utf8",
+        });
+        assert.strictEqual(run.status, 2, run.stdout + run.stderr);
+        assert.match(run.stderr, /plan.json not found/);
     });
 });

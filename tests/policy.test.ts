@@ -19,19 +19,15 @@ import {
     PackConfig,
     Violation,
     describe as describeViolations,
+    packConfig,
     resourceArgs,
     runPolicies,
     stackResources,
 } from "./support/policyHarness";
-import { Analyzer, stagePack } from "./support/policyAnalyzer";
 import { STACKS, runStack } from "./support/program";
 
 type Stack = (typeof STACKS)[number];
 
-/** The stack's `--policy-pack-config` file. */
-function packConfig(stack: string): PackConfig {
-    return JSON.parse(fs.readFileSync(path.resolve(__dirname, "..", "policy", "config", `${stack}.json`), "utf8"));
-}
 type Props = Record<string, any>;
 
 // ---- editing a recorded graph ----
@@ -675,44 +671,6 @@ describe("policy pack", () => {
                 );
             }
         }
-    });
-
-    it("boots with run-policy-pack (type-checked, its own dependencies only) and gives the harness's verdicts over gRPC", async function () {
-        this.timeout(300_000);
-        const analyzer = await Analyzer.boot(stagePack());
-        try {
-            assert.deepStrictEqual((await analyzer.policyNames()).sort(), allPolicies.map((p) => p.name).sort());
-            for (const stack of STACKS) {
-                await analyzer.configure(packConfig(stack));
-                const graph = await runStack(stack);
-                const broken = edit(graph, ofType("random:index/randomPassword:RandomPassword"), (p) => {
-                    p.length = 16;
-                });
-                for (const run of [graph, broken]) {
-                    const key = (v: { policy: string; enforcementLevel: string; urn?: string; message: string }) =>
-                        `${v.enforcementLevel} ${v.policy} ${v.urn ?? ""}: ${v.message}`;
-                    const served = (await analyzer.analyzeRun(run)).map(key).sort();
-                    const inProcess = (await runPolicies(allPolicies, run, { config: packConfig(stack) })).violations
-                        .map(key)
-                        .sort();
-                    assert.deepStrictEqual(served, inProcess, `${stack}: the served pack and the harness disagree`);
-                }
-                const served = await analyzer.analyzeRun(broken);
-                assert.ok(
-                    served.some((d) => d.policy === "password-min-length" && d.enforcementLevel === "mandatory"),
-                    `${stack}: a 16-character password is a mandatory violation over gRPC`,
-                );
-            }
-        } finally {
-            analyzer.stop();
-        }
-    });
-
-    it("run-policy-pack type-checks the pack: a type error stops it before it serves", async function () {
-        this.timeout(300_000);
-        const pack = stagePack();
-        fs.appendFileSync(path.join(pack, "index.ts"), '\nexport const notANumber: number = "one";\n');
-        await assert.rejects(Analyzer.boot(pack), /TS2322/);
     });
 
     for (const stack of STACKS) {

@@ -1,8 +1,8 @@
 /** The shared CRD validator must accept valid objects and refuse unknown fields, wrong types and unserved versions. */
 import { strict as assert } from "assert";
-import { CrdValidator, closeSchema, validateAgainstCrd } from "./support/crdSchemas";
+import { closeSchema, sharedCrdValidator, validateAgainstCrd } from "./support/crdSchemas";
 
-const validator = new CrdValidator();
+const validator = sharedCrdValidator();
 
 const externalSecret = (
     spec: Record<string, unknown>,

@@ -243,13 +243,18 @@ function describe(error: ErrorObject): string {
 
 let shared: CrdValidator | undefined;
 
-/** `validate` with the default schemas dir (loaded once per process). */
+/** The validator of the default schemas dir, loaded once per process (parsing the CRDs takes most of a second). */
+export function sharedCrdValidator(): CrdValidator {
+    shared ??= new CrdValidator();
+    return shared;
+}
+
+/** `validate` with the default schemas dir. */
 export function validateAgainstCrd(obj: {
     apiVersion?: unknown;
     kind?: unknown;
     metadata?: unknown;
     spec?: unknown;
 }): string[] {
-    shared ??= new CrdValidator();
-    return shared.validate(obj);
+    return sharedCrdValidator().validate(obj);
 }

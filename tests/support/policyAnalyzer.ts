@@ -34,11 +34,22 @@ export interface Diagnostic {
     readonly urn?: string;
 }
 
-/** Copies the pack (without node_modules) to a temporary directory and links exactly its declared dependencies. */
-export function stagePack(): string {
+/**
+ * Copies the pack (without node_modules) to a temporary directory and links exactly its declared dependencies.
+ * With `index`, only the pack's manifests and tsconfig are copied and `index` is its whole source: the loader's
+ * behaviour on the pack's settings, without type-checking every rule again.
+ */
+export function stagePack(index?: string): string {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "policy-pack-"));
     const pack = path.join(dir, "policy");
-    fs.cpSync(PACK_SOURCE, pack, { recursive: true, filter: (src) => !src.includes(`${path.sep}node_modules`) });
+    const topLevelSettings = (src: string) =>
+        src === PACK_SOURCE || (path.dirname(src) === PACK_SOURCE && fs.statSync(src).isFile() && !src.endsWith(".ts"));
+    const copied = (src: string) =>
+        !src.includes(`${path.sep}node_modules`) && (index === undefined || topLevelSettings(src));
+    fs.cpSync(PACK_SOURCE, pack, { recursive: true, filter: copied });
+    if (index !== undefined) {
+        fs.writeFileSync(path.join(pack, "index.ts"), index);
+    }
     const manifest = JSON.parse(fs.readFileSync(path.join(pack, "package.json"), "utf8"));
     for (const name of Object.keys({ ...manifest.dependencies, ...manifest.devDependencies })) {
         const link = path.join(pack, "node_modules", name);

@@ -16,6 +16,8 @@ import type {
     StackValidationArgs,
     StackValidationPolicy,
 } from "@pulumi/policy";
+import * as fs from "fs";
+import * as path from "path";
 import type { RecordedResource, RunResult } from "../../engine/mockEngine";
 import { replaceAtPaths } from "../../engine/paths";
 
@@ -31,6 +33,13 @@ const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /** Per-policy config as `--policy-pack-config` gives it: `{ "<policy>": { "enforcementLevel"?, ...props } }`. */
 export type PackConfig = Record<string, Record<string, unknown>>;
+
+/** The stack's `--policy-pack-config` file. */
+export function packConfig(stack: string): PackConfig {
+    return JSON.parse(
+        fs.readFileSync(path.resolve(__dirname, "..", "..", "policy", "config", `${stack}.json`), "utf8"),
+    );
+}
 
 export interface Violation {
     readonly policy: string;

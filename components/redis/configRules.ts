@@ -9,6 +9,7 @@ import {
     REDIS_STANDALONE_ENV_KEYS,
     redisExtraEnvKey,
 } from "./env";
+import { maxmemoryCeilingMiB, mebibytes } from "./files";
 
 /** The keys of an application's own database: an extra database's keys must not be one of them. */
 const BASE_REDIS_ENV_KEYS: readonly string[] = [
@@ -16,7 +17,6 @@ const BASE_REDIS_ENV_KEYS: readonly string[] = [
     ...REDIS_STANDALONE_ENV_KEYS,
     REDIS_CA_ENV_KEY,
 ];
-import { maxmemoryCeilingMiB, mebibytes } from "./files";
 
 export const redisConfigRules: ConfigRule = (config, ctx) => {
     const path = `${PROJECT}:redis`;
@@ -40,7 +40,8 @@ export const redisConfigRules: ConfigRule = (config, ctx) => {
             );
         }
     });
-    // Application users and extra databases' users share one ACL namespace (and credential ids `redis-app-<user>`).
+    // Application users and extra databases' users share one ACL namespace (and credential ids `redis-app-<user>`);
+    // an extra database's user `<app>-<name>` has a dash, so it is never one of the reserved names.
     const users = new Map<string, string>(config.apps.map((app, i) => [appUserName(app), `apps[${i}].name`]));
     config.apps.forEach((app, i) => {
         const names = new Set<string>();

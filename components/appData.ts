@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { AppConfig } from "./config/platform";
-import { ContractShape, assembleEnv, contractKeys } from "./envContract";
+import { ContractShape, appContractKeys, assembleEnv } from "./envContract";
 import type { DataService, SecretStoreRef, SecretSyncer, VaultWriter } from "./interfaces";
 import { bundleSecretName } from "./vault/secretNames";
 import { writeConnectionBundle } from "./vault/credentials";
@@ -60,7 +60,7 @@ export class AppData extends pulumi.ComponentResource {
             {
                 namespace: args.namespace,
                 secretName: app.secretName,
-                data: contractKeys(args.contract).map((key) => ({
+                data: appContractKeys(args.contract, app).map((key) => ({
                     secretKey: key,
                     remoteKey: bundleSecretName(app.name),
                     property: key,

@@ -11,9 +11,12 @@ import type { RedisMode } from "./config/redis";
 import { POSTGRES_SECRET_ENV_KEYS, PostgresEnvKey, postgresEnvKeys } from "./postgres/env";
 import {
     REDIS_CA_ENV_KEY,
+    REDIS_PER_DATABASE_ENV_KEYS,
     REDIS_SECRET_ENV_KEYS,
     REDIS_SENTINEL_ENV_KEYS,
     REDIS_STANDALONE_ENV_KEYS,
+    redisExtraEnvKey,
+    redisExtraEnvKeys,
     redisHandsOutCa,
 } from "./redis/env";
 
@@ -117,6 +120,23 @@ const REDIS_DOCS: Readonly<Record<RedisEnvKey, KeyDocs>> = {
     },
 };
 
+/** What the README says about the keys of an extra database, by the key of the application's own database they mirror. */
+const REDIS_EXTRA_DOCS: Readonly<Record<string, KeyDocs>> = {
+    REDIS_USERNAME: {
+        description: "ACL user of the extra database `<name>` (`<app>-<name>`).",
+        example: "orders-cache",
+    },
+    REDIS_PASSWORD: { description: "Its password.", example: "(generated)" },
+    REDIS_DB: { description: "Its database index (`apps[].redisExtraDatabases[].db`).", example: "5" },
+    REDIS_URL: {
+        description: "`REDIS_URL` of the extra database `<name>`, with its user.",
+        example: "redis://orders-cache:p%40ss@redis.data-platform.svc.cluster.local:6379/5",
+    },
+};
+
+/** Placeholder of an extra database's name in the README's rows. */
+const EXTRA_NAME_PLACEHOLDER = "<NAME>";
+
 function contractKey(service: ContractService, key: string, secret: boolean, docs: KeyDocs): ContractKey {
     return { key, service, secret, ...docs };
 }
@@ -134,6 +154,23 @@ export function redisContract(shape: ContractShape): readonly ContractKey[] {
         shape.redisMode === "sentinel" ? REDIS_SENTINEL_ENV_KEYS : REDIS_STANDALONE_ENV_KEYS;
     const keys: readonly RedisEnvKey[] = shape.redisCaCert ? [...modeKeys, REDIS_CA_ENV_KEY] : modeKeys;
     return keys.map((key) => contractKey("redis", key, REDIS_SECRET_ENV_KEYS.includes(key), REDIS_DOCS[key]));
+}
+
+/** The keys of an application's extra databases (none without `apps[].redisExtraDatabases`). */
+export function redisExtraContract(shape: ContractShape, app: Pick<AppConfig, "redisExtraDatabases">): ContractKey[] {
+    return redisExtraEnvKeys(shape.redisMode, app).map(({ key, base }) =>
+        contractKey("redis", key, REDIS_SECRET_ENV_KEYS.includes(base), REDIS_EXTRA_DOCS[base]),
+    );
+}
+
+/** One application's contract: its shape's keys, then those of its extra Redis databases. */
+export function appContract(shape: ContractShape, app: Pick<AppConfig, "redisExtraDatabases">): ContractKey[] {
+    return [...contractFor(shape), ...redisExtraContract(shape, app)];
+}
+
+/** The exact key set one application's Secret holds. */
+export function appContractKeys(shape: ContractShape, app: Pick<AppConfig, "redisExtraDatabases">): string[] {
+    return appContract(shape, app).map((k) => k.key);
 }
 
 /** The contract of a shape: PostgreSQL keys then Redis keys. */
@@ -164,7 +201,7 @@ export const SECRET_CONTRACT_KEYS: readonly string[] = [
 
 /**
  * One application's Env from what PostgreSQL and Redis contribute. Each part must hold exactly its keys of
- * the contract's shape; secret keys are made secret whatever the services gave.
+ * the contract's shape (Redis: with those of the application's extra databases); secret keys are made secret whatever the services gave.
  * Throws a RunError naming the missing and unexpected keys.
  */
 export function assembleEnv(app: AppConfig, shape: ContractShape, postgres: Env, redis: Env): Env {
@@ -175,12 +212,12 @@ export function assembleEnv(app: AppConfig, shape: ContractShape, postgres: Env,
     );
     checkKeys(
         Object.keys(redis),
-        redisContract(shape).map((k) => k.key),
+        [...redisContract(shape), ...redisExtraContract(shape, app)].map((k) => k.key),
         `application ${app.name}: redis env (${shape.redisMode} mode)`,
     );
     const merged: Env = { ...postgres, ...redis };
     return Object.fromEntries(
-        contractFor(shape).map((k) => [k.key, k.secret ? pulumi.secret(merged[k.key]) : merged[k.key]]),
+        appContract(shape, app).map((k) => [k.key, k.secret ? pulumi.secret(merged[k.key]) : merged[k.key]]),
     );
 }
 
@@ -224,10 +261,22 @@ export function renderContractTable(): string {
         }
     }
     const lines = ["| Key | Present | Secret | Meaning | Example |", "| --- | --- | --- | --- | --- |"];
+    const row = (key: ContractKey, present: string) =>
+        `| \`${key.key}\` | ${present} | ${key.secret ? "yes" : "no"} | ${key.description} | \`${key.example}\` |`;
     for (const key of keys.values()) {
-        lines.push(
-            `| \`${key.key}\` | ${presence(key.key)} | ${key.secret ? "yes" : "no"} | ${key.description} | \`${key.example}\` |`,
-        );
+        lines.push(row(key, presence(key.key)));
+    }
+    // One row per key pattern of an extra database.
+    for (const mode of ["sentinel", "standalone"] as const) {
+        for (const base of REDIS_PER_DATABASE_ENV_KEYS[mode]) {
+            const key = redisExtraEnvKey(base, EXTRA_NAME_PLACEHOLDER);
+            lines.push(
+                row(
+                    contractKey("redis", key, REDIS_SECRET_ENV_KEYS.includes(base), REDIS_EXTRA_DOCS[base]),
+                    `Redis ${mode} mode, per \`apps[].redisExtraDatabases\` entry (\`<NAME>\`: its name in capitals)`,
+                ),
+            );
+        }
     }
     return lines.join("\n");
 }

@@ -42,6 +42,7 @@ const APP: AppConfig = {
     database: "orders",
     redisDb: 1,
     redisKeyPatterns: [],
+    redisExtraDatabases: [],
     poolSize: 10,
     replicas: 2,
     secretName: "orders-data",

@@ -18,7 +18,9 @@ export * from "./types";
 export { SECRET_KEYS, STACK_SCHEMAS } from "./stack";
 
 /** Each service's rules over several keys, run after every key parsed. */
-const SERVICE_CONFIG_RULES: readonly ConfigRule[] = [postgresConfigRules, redisConfigRules, keyVaultConfigRules];
+const SERVICE_CONFIG_RULES: readonly ConfigRule[] = [postgresConfigRules, redisConfigRules];
+/** Rules that build the credential registry, whose ids derive from the user names the service rules check. */
+const REGISTRY_CONFIG_RULES: readonly ConfigRule[] = [keyVaultConfigRules];
 
 /** The configuration plus the values that must stay secret. */
 export interface LoadedConfig {
@@ -102,10 +104,10 @@ export function parseConfig(
     const ctx: ParseContext = { issues };
     checkCluster(config, raw[`${PROJECT}:kubeconfig`] !== undefined, ctx);
     checkApps(config, ctx);
-    // The service rules build the credential registry, whose ids derive from application names: they need unique names.
-    if (issues.length === 0) {
-        for (const check of SERVICE_CONFIG_RULES) {
-            check(config, ctx);
+    // The credential registry's ids derive from application and Redis user names: they need unique names.
+    for (const rules of [SERVICE_CONFIG_RULES, REGISTRY_CONFIG_RULES]) {
+        if (issues.length === 0) {
+            rules.forEach((check) => check(config, ctx));
         }
     }
     if (issues.length > 0) {
@@ -190,6 +192,32 @@ function checkCluster(config: PlatformConfig, hasKubeconfig: boolean, ctx: Parse
     }
 }
 
+/** Every Redis database index (each application's own and its extra ones) belongs to one user of one application. */
+function uniqueRedisDatabases(config: PlatformConfig, ctx: ParseContext): void {
+    const owners = new Map<number, string>();
+    const claim = (db: number, path: string, owner: string) => {
+        const first = owners.get(db);
+        if (first !== undefined) {
+            report(
+                ctx,
+                `${PROJECT}:${path}`,
+                db,
+                `a Redis database index not used by another application (${first} has it)`,
+            );
+        } else {
+            owners.set(db, owner);
+        }
+    };
+    // Applications' own databases first: a clash with an extra database is reported at the extra one.
+    config.apps.forEach((app, i) => claim(app.redisDb, `apps[${i}].redisDb`, `apps[${i}]`));
+    config.apps.forEach((app, i) => {
+        app.redisExtraDatabases.forEach((extra, j) => {
+            const path = `apps[${i}].redisExtraDatabases[${j}]`;
+            claim(extra.db, `${path}.db`, path);
+        });
+    });
+}
+
 function checkApps(config: PlatformConfig, ctx: ParseContext): void {
     const unique = (what: keyof AppConfig, describe: string) => {
         const seen = new Map<unknown, number>();
@@ -211,7 +239,7 @@ function checkApps(config: PlatformConfig, ctx: ParseContext): void {
     unique("name", "a name");
     unique("namespace", "a namespace");
     unique("database", "a database");
-    unique("redisDb", "a Redis database index");
+    uniqueRedisDatabases(config, ctx);
     config.apps.forEach((app, i) => {
         if (app.namespace === config.cluster.platformNamespace) {
             report(

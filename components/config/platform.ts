@@ -82,6 +82,25 @@ export type ClusterConfig = z.output<ReturnType<typeof clusterSchema>>;
 export type AksLookup = NonNullable<ClusterConfig["aks"]>;
 export type ExternalSecretsConfig = ClusterConfig["externalSecrets"];
 
+/** Key patterns of an ACL user: Redis globs. */
+const keyPatternsSchema = listOf(text({ pattern: /^[^\s]+$/, allowed: "a Redis glob without spaces" }));
+
+/** A further Redis database of one application, with its own ACL user (e.g. a cache beside the session store). */
+const redisExtraDatabaseSchema = section({
+    name: text({ pattern: /^[a-z][a-z0-9]*$/, maxLength: 12 }).describe(
+        "Its name (lower-case letters and digits): the ACL user is `<app>-<name>`, the contract keys `REDIS_<NAME>_*`.",
+    ),
+    db: integer(1, 1023).describe(
+        "Its database index (unique across every application's databases, below redis.databases, never 0).",
+    ),
+    keyPatterns: keyPatternsSchema
+        .default([])
+        .describe("Key patterns (globs) its user may use; empty: `<app>:*`, as for the application's own database."),
+});
+
+/** One extra Redis database of an application. */
+export type RedisExtraDatabase = z.output<typeof redisExtraDatabaseSchema>;
+
 const appSchema = section({
     name: text({ pattern: APP_NAME, maxLength: 30 }).describe("Application name (DNS label, at most 30 characters)."),
     namespace: text({ pattern: DNS_LABEL, maxLength: 63 }).describe("Its namespace (one application per namespace)."),
@@ -92,10 +111,15 @@ const appSchema = section({
     redisDb: integer(1, 1023).describe(
         "Redis database index (unique per application, below redis.databases). Database 0 holds no application data: every connection starts there and Redis ACLs cannot keep other applications out of it.",
     ),
-    redisKeyPatterns: listOf(text({ pattern: /^[^\s]+$/, allowed: "a Redis glob without spaces" }))
+    redisKeyPatterns: keyPatternsSchema
         .default([])
         .describe(
             "Redis key patterns (globs) it may use; empty: `<name>:*`, so every key starts with the application's name. `*` grants every key name, but only in its own database and in the shared database 0.",
+        ),
+    redisExtraDatabases: listOf(redisExtraDatabaseSchema, { maxItems: 8 })
+        .default([])
+        .describe(
+            "Further Redis databases of the application, each with its own ACL user, password and contract keys (opt-in; e.g. sessions in `redisDb`, a cache here).",
         ),
     poolSize: integer(1, 200).default(10).describe("Connections per replica."),
     replicas: integer(1, 100).default(2).describe("Replicas (for the connection budget)."),

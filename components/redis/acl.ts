@@ -6,7 +6,7 @@
  * index, but every connection starts in database 0, so only key patterns separate applications there.
  */
 import * as crypto from "crypto";
-import type { AppConfig } from "../config/platform";
+import type { AppConfig, RedisExtraDatabase } from "../config/platform";
 import type { RedisMode } from "../config/redis";
 
 /** Fixed ACL user names (applications use their own name, so these are reserved). */
@@ -28,7 +28,7 @@ export interface RedisPasswords {
     readonly sentinel?: string;
     /** What clients give Sentinel's `default` user. */
     readonly sentinelClient?: string;
-    /** By application name. */
+    /** By application ACL user name (`appRedisUserNames`). */
     readonly apps: Readonly<Record<string, string>>;
 }
 
@@ -39,6 +39,16 @@ export function sha256Hex(password: string): string {
 /** The ACL user name of an application. */
 export function appUserName(app: Pick<AppConfig, "name">): string {
     return app.name;
+}
+
+/** The ACL user of an application's extra database: `<app>-<name>`. */
+export function extraDatabaseUserName(app: Pick<AppConfig, "name">, extra: Pick<RedisExtraDatabase, "name">): string {
+    return `${app.name}-${extra.name}`;
+}
+
+/** Every ACL user of an application: its own, then one per extra database. */
+export function appRedisUserNames(app: Pick<AppConfig, "name" | "redisExtraDatabases">): string[] {
+    return [appUserName(app), ...app.redisExtraDatabases.map((extra) => extraDatabaseUserName(app, extra))];
 }
 
 /** Channel Sentinels gossip on; the only channel their user may use (a publisher there can forge topology). */
@@ -84,18 +94,31 @@ const APP_COMMAND_RULES = [
 
 /** An application: its keys and channels, its database only, no admin, keyspace-wide or cross-database commands. */
 export function appRules(app: Pick<AppConfig, "name" | "redisDb" | "redisKeyPatterns">): string {
+    // kombu PSUBSCRIBEs its fanout channels, and Redis admits a PSUBSCRIBE pattern only when it is literally one
+    // of the user's: Celery's remote control and events under the app's own prefix (kombu 5.2 writes `{db}` as is,
+    // later versions the database number).
+    return tenantRules(appKeyPatterns(app), [`${app.name}:*`, ...celeryFanoutChannels(app)], app.redisDb);
+}
+
+/**
+ * The user of an application's extra database: the application's command rules, in that database only; key patterns
+ * default to the application's prefix, channels are the user's own (Pub/Sub ignores databases; Celery's broker is the
+ * application's own database, so no fanout patterns here).
+ */
+export function extraDatabaseRules(app: Pick<AppConfig, "name">, extra: RedisExtraDatabase): string {
+    const keyPatterns = extra.keyPatterns.length > 0 ? extra.keyPatterns : [`${app.name}:*`];
+    return tenantRules(keyPatterns, [`${extraDatabaseUserName(app, extra)}:*`], extra.db);
+}
+
+function tenantRules(keyPatterns: readonly string[], channels: readonly string[], db: number): string {
     return [
         "resetchannels",
-        ...appKeyPatterns(app).map((p) => `~${p}`),
-        `&${app.name}:*`,
-        // kombu PSUBSCRIBEs its fanout channels, and Redis admits a PSUBSCRIBE pattern only when it is literally one
-        // of the user's: Celery's remote control and events under the app's own prefix (kombu 5.2 writes `{db}` as is,
-        // later versions the database number).
-        ...celeryFanoutChannels(app).map((c) => `&${c}`),
+        ...keyPatterns.map((p) => `~${p}`),
+        ...channels.map((c) => `&${c}`),
         ...APP_COMMAND_RULES,
         // Only its own database index.
         "-select",
-        `+select|${app.redisDb}`,
+        `+select|${db}`,
     ].join(" ");
 }
 
@@ -136,12 +159,18 @@ export function renderDataAcl(mode: RedisMode, apps: readonly AppConfig[], passw
         lines.push(line(USERS.replication, required(passwords.replication, "replication"), REPLICATION_RULES));
         lines.push(line(USERS.sentinel, required(passwords.sentinel, "sentinel"), SENTINEL_DATA_RULES));
     }
-    for (const app of apps) {
-        const password = passwords.apps[app.name];
+    const appLine = (user: string, rules: string) => {
+        const password = passwords.apps[user];
         if (password === undefined) {
-            throw new Error(`no Redis password for application ${app.name}`);
+            throw new Error(`no Redis password for application user ${user}`);
         }
-        lines.push(line(appUserName(app), password, appRules(app)));
+        lines.push(line(user, password, rules));
+    };
+    for (const app of apps) {
+        appLine(appUserName(app), appRules(app));
+        for (const extra of app.redisExtraDatabases) {
+            appLine(extraDatabaseUserName(app, extra), extraDatabaseRules(app, extra));
+        }
     }
     return lines.join("\n") + "\n";
 }

@@ -1,8 +1,22 @@
 /** Config rules of Redis that span several keys: reserved user names, database indexes, Sentinel quorum. */
 import { ConfigRule, PROJECT } from "../config/types";
 import { report } from "../config/issues";
-import { RESERVED_USER_NAMES } from "./acl";
+import { RESERVED_USER_NAMES, appUserName, extraDatabaseUserName } from "./acl";
+import {
+    REDIS_CA_ENV_KEY,
+    REDIS_PER_DATABASE_ENV_KEYS,
+    REDIS_SENTINEL_ENV_KEYS,
+    REDIS_STANDALONE_ENV_KEYS,
+    redisExtraEnvKey,
+} from "./env";
 import { maxmemoryCeilingMiB, mebibytes } from "./files";
+
+/** The keys of an application's own database: an extra database's keys must not be one of them. */
+const BASE_REDIS_ENV_KEYS: readonly string[] = [
+    ...REDIS_SENTINEL_ENV_KEYS,
+    ...REDIS_STANDALONE_ENV_KEYS,
+    REDIS_CA_ENV_KEY,
+];
 
 export const redisConfigRules: ConfigRule = (config, ctx) => {
     const path = `${PROJECT}:redis`;
@@ -25,6 +39,52 @@ export const redisConfigRules: ConfigRule = (config, ctx) => {
                 `an index from 1 to ${redis.databases - 1} (${PROJECT}:redis.databases is ${redis.databases})`,
             );
         }
+    });
+    // Application users and extra databases' users share one ACL namespace (and credential ids `redis-app-<user>`);
+    // an extra database's user `<app>-<name>` has a dash, so it is never one of the reserved names.
+    const users = new Map<string, string>(config.apps.map((app, i) => [appUserName(app), `apps[${i}].name`]));
+    config.apps.forEach((app, i) => {
+        const names = new Set<string>();
+        app.redisExtraDatabases.forEach((extra, j) => {
+            const path = `${PROJECT}:apps[${i}].redisExtraDatabases[${j}]`;
+            if (names.has(extra.name)) {
+                report(ctx, `${path}.name`, extra.name, "a name not used by another extra database of the application");
+                return;
+            }
+            names.add(extra.name);
+            const user = extraDatabaseUserName(app, extra);
+            const holder = users.get(user);
+            if (holder !== undefined) {
+                report(
+                    ctx,
+                    `${path}.name`,
+                    extra.name,
+                    `a name whose ACL user ${user} is not taken (${holder} is ${user})`,
+                );
+            } else {
+                users.set(user, `apps[${i}].redisExtraDatabases[${j}]`);
+            }
+            const clash = Object.values(REDIS_PER_DATABASE_ENV_KEYS)
+                .flat()
+                .map((base) => redisExtraEnvKey(base, extra.name))
+                .filter((key) => BASE_REDIS_ENV_KEYS.includes(key));
+            if (clash.length > 0) {
+                report(
+                    ctx,
+                    `${path}.name`,
+                    extra.name,
+                    `a name whose keys are not the contract's own (${clash.join(", ")})`,
+                );
+            }
+            if (extra.db >= redis.databases) {
+                report(
+                    ctx,
+                    `${path}.db`,
+                    extra.db,
+                    `an index from 1 to ${redis.databases - 1} (${PROJECT}:redis.databases is ${redis.databases})`,
+                );
+            }
+        });
     });
     const ceiling = maxmemoryCeilingMiB(redis);
     if (ceiling < 1) {

@@ -3,6 +3,7 @@
  * (`vault/credentialIds.ts`) imports `redisCredentialIds`; the component reads the passwords by these ids.
  */
 import type { PlatformConfig } from "../config/types";
+import { appRedisUserNames } from "./acl";
 
 /** Break-glass superuser; also what the preStop hook uses to pause writes and ask for a failover. */
 export const REDIS_ADMIN_CREDENTIAL = "redis-admin";
@@ -15,9 +16,9 @@ export const REDIS_SENTINEL_CREDENTIAL = "redis-sentinel";
 /** What clients give Sentinel (`REDIS_SENTINEL_PASSWORD`): its `default` user, limited to discovery. */
 export const REDIS_SENTINEL_CLIENT_CREDENTIAL = "redis-sentinel-auth";
 
-/** Redis ACL user of one application. */
-export function redisAppCredentialId(appName: string): string {
-    return `redis-app-${appName}`;
+/** Password of an application's Redis ACL user (`appRedisUserNames`: `<app>`, or `<app>-<name>` for an extra database). */
+export function redisAppCredentialId(user: string): string {
+    return `redis-app-${user}`;
 }
 
 /** Every credential id the Redis service reads, for the configured mode. */
@@ -30,6 +31,6 @@ export function redisCredentialIds(config: Pick<PlatformConfig, "redis" | "apps"
         REDIS_ADMIN_CREDENTIAL,
         REDIS_MONITOR_CREDENTIAL,
         ...sentinel,
-        ...config.apps.map((a) => redisAppCredentialId(a.name)),
+        ...config.apps.flatMap(appRedisUserNames).map(redisAppCredentialId),
     ];
 }

@@ -1,7 +1,7 @@
 /** An application's Redis environment (pure): what a Sentinel-aware client, or a URL client, needs. */
 import type { AppConfig } from "../config/platform";
-import type { RedisConfig } from "../config/redis";
-import { appUserName } from "./acl";
+import type { RedisConfig, RedisMode } from "../config/redis";
+import { appUserName, extraDatabaseUserName } from "./acl";
 import type { RedisLayout } from "./layout";
 
 export const REDIS_SENTINEL_ENV_KEYS = [
@@ -20,6 +20,30 @@ export const REDIS_CA_ENV_KEY = "REDIS_CA_CERT";
 /** Keys whose values contain a password. */
 export const REDIS_SECRET_ENV_KEYS: readonly string[] = ["REDIS_PASSWORD", "REDIS_SENTINEL_PASSWORD", "REDIS_URL"];
 
+/**
+ * The keys an extra database (`apps[].redisExtraDatabases`) repeats as `REDIS_<NAME>_*`: the ones of one user and
+ * database. The Sentinel hosts, master name, Sentinel password, TLS flag and CA are shared.
+ */
+export const REDIS_PER_DATABASE_ENV_KEYS: Readonly<Record<RedisMode, readonly string[]>> = {
+    sentinel: ["REDIS_USERNAME", "REDIS_PASSWORD", "REDIS_DB"],
+    standalone: ["REDIS_URL"],
+};
+
+/** `REDIS_DB` of the extra database `cache` is `REDIS_CACHE_DB`. */
+export function redisExtraEnvKey(baseKey: string, name: string): string {
+    return baseKey.replace(/^REDIS_/, `REDIS_${name.toUpperCase()}_`);
+}
+
+/** The keys of an application's extra databases, each with the key of its own database it mirrors. */
+export function redisExtraEnvKeys(
+    mode: RedisMode,
+    app: Pick<AppConfig, "redisExtraDatabases">,
+): { readonly key: string; readonly base: string }[] {
+    return app.redisExtraDatabases.flatMap((extra) =>
+        REDIS_PER_DATABASE_ENV_KEYS[mode].map((base) => ({ key: redisExtraEnvKey(base, extra.name), base })),
+    );
+}
+
 /** Whether applications get `REDIS_CA_CERT`. */
 export function redisHandsOutCa(redis: Pick<RedisConfig, "tls" | "tlsCaCert">): boolean {
     return redis.tls && redis.tlsCaCert !== undefined;
@@ -33,8 +57,10 @@ export function redisEnvKeys(redis: Pick<RedisConfig, "mode" | "tls" | "tlsCaCer
 export interface RedisEnvArgs {
     readonly redis: RedisConfig;
     readonly layout: Pick<RedisLayout, "dataNodes" | "sentinels" | "standaloneService">;
-    readonly app: Pick<AppConfig, "name" | "redisDb">;
+    readonly app: Pick<AppConfig, "name" | "redisDb" | "redisExtraDatabases">;
     readonly password: string;
+    /** Passwords of the extra databases' users, by extra database name (needed with `app.redisExtraDatabases`). */
+    readonly extraPasswords?: Readonly<Record<string, string>>;
     /** Sentinel's client password (sentinel mode). */
     readonly sentinelPassword: string;
 }
@@ -45,8 +71,24 @@ export function redisUrl(tls: boolean, user: string, password: string, host: str
 }
 
 export function redisEnv(args: RedisEnvArgs): Record<string, string> {
-    const { redis, layout, app } = args;
-    const user = appUserName(app);
+    const { redis, app } = args;
+    const env = userEnv(args, appUserName(app), args.password, app.redisDb);
+    for (const extra of app.redisExtraDatabases) {
+        const password = args.extraPasswords?.[extra.name];
+        if (password === undefined) {
+            throw new Error(`no Redis password for ${extraDatabaseUserName(app, extra)}`);
+        }
+        const own = userEnv(args, extraDatabaseUserName(app, extra), password, extra.db);
+        for (const base of REDIS_PER_DATABASE_ENV_KEYS[redis.mode]) {
+            env[redisExtraEnvKey(base, extra.name)] = own[base];
+        }
+    }
+    return env;
+}
+
+/** The contract of one ACL user and database. */
+function userEnv(args: RedisEnvArgs, user: string, password: string, db: number): Record<string, string> {
+    const { redis, layout } = args;
     const tls = String(redis.tls);
     // The CA is public: clients need it to verify both the Sentinels and the data nodes (one issuer signs both).
     const ca: Record<string, string> = redisHandsOutCa(redis) ? { [REDIS_CA_ENV_KEY]: redis.tlsCaCert as string } : {};
@@ -55,8 +97,8 @@ export function redisEnv(args: RedisEnvArgs): Record<string, string> {
             REDIS_SENTINEL_HOSTS: layout.sentinels.map((s) => `${s.host}:${s.port}`).join(","),
             REDIS_SENTINEL_MASTER: redis.masterName,
             REDIS_USERNAME: user,
-            REDIS_PASSWORD: args.password,
-            REDIS_DB: String(app.redisDb),
+            REDIS_PASSWORD: password,
+            REDIS_DB: String(db),
             REDIS_SENTINEL_PASSWORD: args.sentinelPassword,
             REDIS_TLS: tls,
             ...ca,
@@ -64,7 +106,7 @@ export function redisEnv(args: RedisEnvArgs): Record<string, string> {
     }
     const node = layout.standaloneService ?? layout.dataNodes[0];
     return {
-        REDIS_URL: redisUrl(redis.tls, user, args.password, node.host, node.port, app.redisDb),
+        REDIS_URL: redisUrl(redis.tls, user, password, node.host, node.port, db),
         REDIS_TLS: tls,
         ...ca,
     };

@@ -8,8 +8,8 @@ import * as k8s from "@pulumi/kubernetes";
 import type { AppConfig } from "../config/platform";
 import type { RedisConfig } from "../config/redis";
 import type { CredentialSource, DataService, Env, SecretSyncer, VaultWriter } from "../interfaces";
-import { RedisPasswords, renderDataAcl, renderSentinelAcl } from "./acl";
-import { REDIS_SECRET_ENV_KEYS, redisEnv, redisEnvKeys } from "./env";
+import { RedisPasswords, appRedisUserNames, extraDatabaseUserName, renderDataAcl, renderSentinelAcl } from "./acl";
+import { REDIS_SECRET_ENV_KEYS, redisEnv, redisEnvKeys, redisExtraEnvKeys } from "./env";
 import {
     REDIS_ADMIN_CREDENTIAL,
     REDIS_MONITOR_CREDENTIAL,
@@ -57,7 +57,7 @@ export interface RedisArgs {
     readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
-/** Every plaintext password the ACL files are rendered from (the roles of the mode, and one per application). */
+/** Every plaintext password the ACL files are rendered from (the roles of the mode, and one per application user). */
 function aclPasswords(
     redis: RedisConfig,
     apps: readonly AppConfig[],
@@ -75,7 +75,9 @@ function aclPasswords(
             sentinelClient: pw(REDIS_SENTINEL_CLIENT_CREDENTIAL),
         });
     }
-    const appPasswords = pulumi.all(Object.fromEntries(apps.map((a) => [a.name, pw(redisAppCredentialId(a.name))])));
+    const appPasswords = pulumi.all(
+        Object.fromEntries(apps.flatMap(appRedisUserNames).map((user) => [user, pw(redisAppCredentialId(user))])),
+    );
     return pulumi
         .all([pulumi.all(roles), appPasswords])
         .apply(([r, a]) => ({ ...(r as Omit<RedisPasswords, "apps"> & Record<string, string>), apps: a }));
@@ -209,18 +211,43 @@ export class Redis extends pulumi.ComponentResource implements DataService {
     env(app: AppConfig): Env {
         const sentinelMode = this.redis.mode === "sentinel";
         const password = this.credentials.password(redisAppCredentialId(app.name));
+        const extraPasswords = pulumi.all(
+            Object.fromEntries(
+                app.redisExtraDatabases.map((extra) => [
+                    extra.name,
+                    this.credentials.password(redisAppCredentialId(extraDatabaseUserName(app, extra))),
+                ]),
+            ),
+        );
         const sentinelPassword = sentinelMode
             ? this.credentials.password(REDIS_SENTINEL_CLIENT_CREDENTIAL)
             : pulumi.output("");
-        const plain = redisEnv({ redis: this.redis, layout: this.layout, app, password: "", sentinelPassword: "" });
-        const full = pulumi
-            .all([password, sentinelPassword])
-            .apply(([p, s]) =>
-                redisEnv({ redis: this.redis, layout: this.layout, app, password: p, sentinelPassword: s }),
-            );
+        const blankExtras = Object.fromEntries(app.redisExtraDatabases.map((extra) => [extra.name, ""]));
+        const plain = redisEnv({
+            redis: this.redis,
+            layout: this.layout,
+            app,
+            password: "",
+            extraPasswords: blankExtras,
+            sentinelPassword: "",
+        });
+        const full = pulumi.all([password, extraPasswords, sentinelPassword]).apply(([p, x, s]) =>
+            redisEnv({
+                redis: this.redis,
+                layout: this.layout,
+                app,
+                password: p,
+                extraPasswords: x,
+                sentinelPassword: s,
+            }),
+        );
+        const keys = [
+            ...redisEnvKeys(this.redis).map((key) => ({ key, base: key })),
+            ...redisExtraEnvKeys(this.redis.mode, app),
+        ];
         const env: Env = {};
-        for (const key of redisEnvKeys(this.redis)) {
-            env[key] = REDIS_SECRET_ENV_KEYS.includes(key) ? pulumi.secret(full.apply((e) => e[key])) : plain[key];
+        for (const { key, base } of keys) {
+            env[key] = REDIS_SECRET_ENV_KEYS.includes(base) ? pulumi.secret(full.apply((e) => e[key])) : plain[key];
         }
         return env;
     }

@@ -4,7 +4,7 @@
  */
 import { strict as assert } from "assert";
 import type { PlatformConfig } from "../../components/config";
-import type { RedisPasswords } from "../../components/redis/acl";
+import { RedisPasswords, appRedisUserNames } from "../../components/redis/acl";
 import { FILES } from "../../components/redis/files";
 import { waitFor } from "../../tools/sandbox/processes";
 import { LocalRedisGroup, redisPorts } from "../../tools/sandbox/redis";
@@ -19,7 +19,7 @@ export function testPasswords(config: PlatformConfig): RedisPasswords {
         replication: pw("replication"),
         sentinel: pw("sentinel"),
         sentinelClient: pw("client"),
-        apps: Object.fromEntries(config.apps.map((a) => [a.name, pw(a.name)])),
+        apps: Object.fromEntries(config.apps.flatMap(appRedisUserNames).map((user) => [user, pw(user)])),
     };
 }
 

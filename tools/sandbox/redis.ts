@@ -11,7 +11,13 @@ import Redis from "ioredis";
 import type { RunResult } from "../../engine/mockEngine";
 import type { AppConfig } from "../../components/config/platform";
 import type { RedisConfig } from "../../components/config/redis";
-import { RedisPasswords, renderDataAcl, renderSentinelAcl } from "../../components/redis/acl";
+import {
+    RedisPasswords,
+    appRedisUserNames,
+    extraDatabaseUserName,
+    renderDataAcl,
+    renderSentinelAcl,
+} from "../../components/redis/acl";
 import { redisEnv } from "../../components/redis/env";
 import {
     REDIS_ADMIN_CREDENTIAL,
@@ -274,6 +280,12 @@ export class LocalRedisGroup {
                 layout: this.layout,
                 app,
                 password: this.options.passwords.apps[app.name],
+                extraPasswords: Object.fromEntries(
+                    app.redisExtraDatabases.map((x) => [
+                        x.name,
+                        this.options.passwords.apps[extraDatabaseUserName(app, x)],
+                    ]),
+                ),
                 sentinelPassword: this.options.passwords.sentinelClient ?? "",
             }) as Record<string, string>;
         }
@@ -343,7 +355,9 @@ export function passwordsFromCredentials(
         replication: sentinel ? get(REDIS_REPLICATION_CREDENTIAL) : undefined,
         sentinel: sentinel ? get(REDIS_SENTINEL_CREDENTIAL) : undefined,
         sentinelClient: sentinel ? get(REDIS_SENTINEL_CLIENT_CREDENTIAL) : undefined,
-        apps: Object.fromEntries(apps.map((a) => [a.name, get(redisAppCredentialId(a.name))])),
+        apps: Object.fromEntries(
+            apps.flatMap(appRedisUserNames).map((user) => [user, get(redisAppCredentialId(user))]),
+        ),
     };
 }
 

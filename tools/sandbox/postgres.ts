@@ -374,3 +374,20 @@ export async function startPostgres(input: StartPostgresInput): Promise<StartedP
         stop: () => server.stop(),
     };
 }
+
+/** Restarts a server from `startLocalServer` (static parameters such as max_connections take effect); data and port stay. */
+export function restartLocalServer(server: LocalServer): void {
+    const dataDir = path.join(server.dir, "data");
+    runAsServerUser("pg_ctl", [
+        "-D",
+        dataDir,
+        "-l",
+        path.join(server.dir, "server.log"),
+        "-m",
+        "fast",
+        "-w",
+        "-t",
+        "60",
+        "restart",
+    ]);
+}

@@ -9,7 +9,7 @@
 import { ConfigError } from "../components/config";
 import { parseFlags } from "./args";
 import { Lifecycle, LifecycleSummary } from "./lifecycle/harness";
-import { LifecycleInputError, assertSameStack, loadPlan } from "./lifecycle/plan";
+import { LifecycleInputError, assertSameStack, planOf, readStack } from "./lifecycle/plan";
 
 const USAGE =
     "usage: npm run lifecycle -- --stack <name> --from <config file> --to <config file> [--restart-all] [--renew-certificates]";
@@ -29,9 +29,11 @@ async function main(argv: string[]): Promise<number> {
     if (!flags.stack || !flags.from || !flags.to || positional.length > 0) {
         throw new LifecycleInputError(USAGE);
     }
-    const before = await loadPlan(flags.stack, flags.from);
-    const after = await loadPlan(flags.stack, flags.to);
-    assertSameStack(before, after);
+    // Both files are checked before any program runs or server starts.
+    const [from, to] = [readStack(flags.stack, flags.from), readStack(flags.stack, flags.to)];
+    assertSameStack(from, to);
+    const before = await planOf(from);
+    const after = await planOf(to);
     const lifecycle = await Lifecycle.start(before, { onEvent: (e) => console.log(JSON.stringify(e)) });
     try {
         await lifecycle.apply(after);

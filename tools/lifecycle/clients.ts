@@ -20,7 +20,7 @@ export function localPort(endpoints: Endpoints, host: string, port: number | str
 }
 
 /** Short timeouts; no INFO ready check (users without INFO, such as Sentinel's discovery user, would log about it). */
-const QUICK = { connectTimeout: 2000, commandTimeout: 3000, enableReadyCheck: false } as const;
+const QUICK = { connectTimeout: 5000, commandTimeout: 5000, enableReadyCheck: false } as const;
 
 function describe(err: unknown): string {
     const text = err instanceof Error ? err.message : String(err);
@@ -40,7 +40,7 @@ export async function checkPostgres(
         user: env.DB_USER,
         password: env.DB_PASSWORD,
         ssl: env.DB_SSL_MODE === "disable" ? false : { ca },
-        connectionTimeoutMillis: 3000,
+        connectionTimeoutMillis: 10_000,
     });
     client.on("error", () => undefined);
     try {
@@ -140,13 +140,14 @@ export async function checkAuth(
         enableOfflineQueue: false,
         retryStrategy: () => null,
     });
-    client.on("error", () => undefined);
+    let lastError = "";
+    client.on("error", (err) => (lastError = describe(err)));
     try {
         await client.connect();
         await client.ping();
         return undefined;
     } catch (err) {
-        return describe(err);
+        return lastError || describe(err);
     } finally {
         client.disconnect();
     }
@@ -231,4 +232,18 @@ export async function lostWrites(options: RedisOptions, keys: readonly string[])
     } finally {
         client.disconnect();
     }
+}
+
+/** Runs `tasks` at most `limit` at a time (a loaded two-core machine times out on dozens of TLS handshakes at once). */
+export async function limited<T>(tasks: ReadonlyArray<() => Promise<T>>, limit = 6): Promise<T[]> {
+    const results: T[] = new Array(tasks.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < tasks.length) {
+            const i = next++;
+            results[i] = await tasks[i]();
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+    return results;
 }

@@ -45,6 +45,7 @@ import {
     checkPostgres,
     checkRedis,
     localPort,
+    limited,
     lostWrites,
     redisOptions,
 } from "./clients";
@@ -726,7 +727,8 @@ export class Lifecycle {
                 return true;
             }
             case TYPES.pgDatabase:
-                if (!was) {
+                // A new databaseName replaces the database (ARM: create the new one; the old is retained).
+                if (!was || was.resource.inputs.databaseName !== r.inputs.databaseName) {
                     await this.timeline.emit(`Azure creates database ${r.inputs.databaseName}`, async () => ({
                         created: await this.pg.createDatabase(r.inputs.databaseName),
                     }));
@@ -914,7 +916,8 @@ export class Lifecycle {
         const label = `every Redis pod restarted at once${loseVolumes.length ? ` (${loseVolumes.map((o) => `redis-${o}`).join(", ")} lost its volume)` : ""}`;
         return this.timeline.emit(label, async () => {
             const pods = this.allPods();
-            await Promise.all(pods.map((p) => p.stop(true)));
+            const before = await this.master();
+            await Promise.all(pods.map((p) => p.stop({ preStop: false })));
             for (const o of loseVolumes) {
                 this.pods.get(NAMES.data)![o].loseVolumes();
             }
@@ -923,7 +926,19 @@ export class Lifecycle {
                 pod.start(podTemplate(this.statefulSets.get(pod.id.set)!));
             }
             const master = await this.waitHealthy(RESTART_HEALTHY_TIMEOUT_MS);
-            return { master: `redis-${master}`, healthyAfterSeconds: (Date.now() - started) / 1000 };
+            const detail = {
+                before: `redis-${before}`,
+                master: `redis-${master}`,
+                healthyAfterSeconds: (Date.now() - started) / 1000,
+            };
+            // The master held the newest data and the Sentinels' persisted state names it: nothing justifies a failover.
+            if (before !== undefined && master !== before && !loseVolumes.includes(before)) {
+                throw new Error(
+                    `the full restart moved the master from redis-${before} to redis-${master} (healthy after ${detail.healthyAfterSeconds} s): ` +
+                        "data nodes followed another node instead of the master the Sentinels had persisted",
+                );
+            }
+            return detail;
         });
     }
 
@@ -1029,7 +1044,7 @@ export class Lifecycle {
     private async check(): Promise<string[]> {
         const ca = fs.readFileSync(this.pg.caFile, "utf8");
         const redisCa = fs.readFileSync(this.issuer.caFile, "utf8");
-        const connection: Promise<string | undefined>[] = [];
+        const connection: (() => Promise<string | undefined>)[] = [];
         for (const app of this.apps.values()) {
             const ref = `${app.namespace}/${app.secretName}`;
             const current = this.secrets.get(secretKey(app.namespace, app.secretName));
@@ -1044,33 +1059,36 @@ export class Lifecycle {
                         ? `its current Secret ${ref}`
                         : `the previous version ${i + 1} of ${ref} (a pod started before keeps it)`;
                 connection.push(
-                    checkPostgres(env, this.endpoints, ca).then((err) =>
-                        err
-                            ? `${app.name}: PostgreSQL refuses ${which} (DB_USER ${env.DB_USER}, DB_PASSWORD): ${err}`
-                            : undefined,
-                    ),
-                    checkRedis(env, appKey(app, "lifecycle-check"), this.endpoints, redisCa).then((err) =>
-                        err ? `${app.name}: Redis refuses ${which} (${redisCredentialNames(env)}): ${err}` : undefined,
-                    ),
+                    () =>
+                        checkPostgres(env, this.endpoints, ca).then((err) =>
+                            err
+                                ? `${app.name}: PostgreSQL refuses ${which} (DB_USER ${env.DB_USER}, DB_PASSWORD): ${err}`
+                                : undefined,
+                        ),
+                    () =>
+                        checkRedis(env, appKey(app, "lifecycle-check"), this.endpoints, redisCa).then((err) =>
+                            err
+                                ? `${app.name}: Redis refuses ${which} (${redisCredentialNames(env)}): ${err}`
+                                : undefined,
+                        ),
                 );
             });
         }
         connection.push(...this.platformCredentialChecks(redisCa));
-        const other: Promise<string | undefined | string[]>[] = [
-            this.livenessChecks(),
-            this.mountChecks(),
-            this.certificateChecks(),
-        ];
-        const connectionFailures = (await Promise.all(connection)).filter((f): f is string => f !== undefined);
+        const connectionFailures = (await limited(connection)).filter((f): f is string => f !== undefined);
         this.connectionFailures += connectionFailures.length;
         const lost = await this.lostWriteCheck();
-        const others = (await Promise.all(other)).flat().filter((f): f is string => f !== undefined);
+        const others = [
+            ...(await this.livenessChecks()),
+            ...(await this.mountChecks()),
+            ...(await this.certificateChecks()),
+        ];
         return [...connectionFailures, ...lost, ...others];
     }
 
     /** (b) for the platform's own Secrets: every password handed out is accepted by the servers that consume it. */
-    private platformCredentialChecks(ca: string): Promise<string | undefined>[] {
-        const out: Promise<string | undefined>[] = [];
+    private platformCredentialChecks(ca: string): (() => Promise<string | undefined>)[] {
+        const out: (() => Promise<string | undefined>)[] = [];
         const auth = this.secrets.get(secretKey(this.namespace, NAMES.auth)) ?? {};
         const admin = auth[AUTH_FILES.admin];
         if (admin && !this.adminPasswords.includes(admin)) {
@@ -1086,7 +1104,7 @@ export class Lifecycle {
                 ...(consumer.sentinel ? (this.pods.get(NAMES.sentinel) ?? []) : []),
             ];
             for (const pod of targets.filter((p) => p.running())) {
-                out.push(
+                out.push(() =>
                     checkAuth(pod.port, consumer.user, password, this.plan.redis.tls ? ca : undefined).then((err) =>
                         err
                             ? `${pod.name}: refuses user ${consumer.user} with the ${file} that Secret ${this.namespace}/${NAMES.auth} hands out: ${err}`
@@ -1095,36 +1113,18 @@ export class Lifecycle {
                 );
             }
         }
-        const server = this.plan.run.resources.find((r) => r.type === TYPES.pgServer);
-        const logins = [...this.secrets.entries()].find(([k]) => k.endsWith("/postgres-logins"));
-        if (server && logins?.[1].admin !== undefined) {
-            const env = {
-                DB_HOST: "postgres-admin",
-                DB_PORT: "0",
-                DB_NAME: "postgres",
-                DB_USER: server.inputs.administratorLogin,
-                DB_PASSWORD: logins[1].admin,
-                DB_SSL_MODE: "require",
-            };
-            this.endpoints.set("postgres-admin:0", this.pg.port);
-            out.push(
-                checkPostgres(env, this.endpoints, fs.readFileSync(this.pg.caFile, "utf8")).then((err) =>
-                    err
-                        ? `PostgreSQL refuses admin ${env.DB_USER} with the password Secret ${logins[0]} hands out: ${err}`
-                        : undefined,
-                ),
-            );
-        }
         return out;
     }
 
     private async livenessChecks(): Promise<string[]> {
-        const results = await Promise.all(
+        const results = await limited(
             this.allPods()
                 .filter((p) => p.running())
-                .map(async (p) =>
-                    (await p.probe("livenessProbe")).map((f) => `${p.name}: liveness probe fails (${f})`),
+                .map(
+                    (p) => async () =>
+                        (await p.probe("livenessProbe")).map((f) => `${p.name}: liveness probe fails (${f})`),
                 ),
+            3,
         );
         return results.flat();
     }

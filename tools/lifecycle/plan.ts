@@ -1,6 +1,6 @@
 /**
  * One stack's recorded plan as the lifecycle harness reads it (every object's inputs, secrets unwrapped, from a mock
- * run of the real program), and what a `pulumi up` from one plan to the next would create, update and delete.
+ * run of the real program), and the dependency order `pulumi up` follows.
  */
 import { ConfigError, PlatformConfig, parseConfig } from "../../components/config";
 import type { RedisConfig } from "../../components/config/redis";
@@ -34,40 +34,56 @@ export interface StackPlan {
 /** A stack file the harness cannot use; the message says which file and why. */
 export class LifecycleInputError extends Error {}
 
-/** Validates `file` as a config of `stack` and runs the real program for it under the mock engine. */
-export async function loadPlan(stack: string, file: string): Promise<StackPlan> {
+/** A stack file read and validated (no program run yet). */
+export interface StackFile {
+    readonly stack: string;
+    readonly file: string;
+    readonly config: PlatformConfig;
+    readonly raw: StackConfig;
+}
+
+/** Reads and validates `file` as a config of `stack`; a clear LifecycleInputError otherwise. */
+export function readStack(stack: string, file: string): StackFile {
     let raw: StackConfig;
     try {
         raw = loadStackConfig(stack, file);
     } catch (err) {
         throw new LifecycleInputError(`${file}: cannot be read as a stack file (${(err as Error).message})`);
     }
-    let config: PlatformConfig;
     try {
-        config = parseConfig(raw.config, stack, raw.secretKeys);
+        return { stack, file, config: parseConfig(raw.config, stack, raw.secretKeys), raw };
     } catch (err) {
         if (err instanceof ConfigError) {
             throw new LifecycleInputError(`${file}: invalid configuration for stack ${stack}:\n${err.message}`);
         }
         throw err;
     }
-    const run = await runProgram({ stack, ...raw });
+}
+
+/** Runs the real program for a read stack file under the mock engine. */
+export async function planOf(read: StackFile): Promise<StackPlan> {
+    const run = await runProgram({ stack: read.stack, ...read.raw });
     const component = run.resources.find((r) => r.type === REDIS_COMPONENT_TYPE);
     if (!component) {
-        throw new LifecycleInputError(`${file}: the plan has no ${REDIS_COMPONENT_TYPE}`);
+        throw new LifecycleInputError(`${read.file}: the plan has no ${REDIS_COMPONENT_TYPE}`);
     }
     return {
-        stack,
-        file,
-        config,
+        stack: read.stack,
+        file: read.file,
+        config: read.config,
         redis: component.inputs.config as RedisConfig,
         run,
         byUrn: new Map(run.resources.map((r) => [r.urn, r])),
     };
 }
 
+/** Validates `file` as a config of `stack` and runs the real program for it under the mock engine. */
+export function loadPlan(stack: string, file: string): Promise<StackPlan> {
+    return planOf(readStack(stack, file));
+}
+
 /** Refuses two plans that are not one stack's before and after (a change cannot move servers between them). */
-export function assertSameStack(before: StackPlan, after: StackPlan): void {
+export function assertSameStack(before: Pick<StackFile, "stack" | "file" | "config">, after: typeof before): void {
     const problems: string[] = [];
     const same = (what: string, a: unknown, b: unknown) => {
         if (JSON.stringify(a) !== JSON.stringify(b)) {
@@ -79,44 +95,15 @@ export function assertSameStack(before: StackPlan, after: StackPlan): void {
     same("cluster.aks", before.config.cluster.aks, after.config.cluster.aks);
     same("cluster.platformNamespace", before.config.cluster.platformNamespace, after.config.cluster.platformNamespace);
     same("postgres.mode", before.config.postgres.mode, after.config.postgres.mode);
-    same("redis.mode", before.redis.mode, after.redis.mode);
-    same("redis.replicas", before.redis.replicas, after.redis.replicas);
-    same("redis.sentinels", before.redis.sentinels, after.redis.sentinels);
+    same("redis.mode", before.config.redis.mode, after.config.redis.mode);
+    same("redis.replicas", before.config.redis.replicas, after.config.redis.replicas);
+    same("redis.sentinels", before.config.redis.sentinels, after.config.redis.sentinels);
     if (problems.length > 0) {
         throw new LifecycleInputError(
             `${before.file} and ${after.file} are not the same stack before and after a change (the harness does not ` +
                 `move or resize servers):\n${problems.map((p) => `  ${p}`).join("\n")}`,
         );
     }
-}
-
-export interface PlanChange {
-    readonly created: RecordedResource[];
-    readonly updated: { before: RecordedResource; after: RecordedResource }[];
-    readonly deleted: RecordedResource[];
-}
-
-/** Custom resources whose inputs differ, in the order `pulumi up` may apply them (dependencies first). */
-export function diffPlans(before: StackPlan, after: StackPlan): PlanChange {
-    const order = topologicalOrder(after.run.resources);
-    const created: RecordedResource[] = [];
-    const updated: PlanChange["updated"] = [];
-    for (const r of order) {
-        if (!r.custom) {
-            continue;
-        }
-        const old = before.byUrn.get(r.urn);
-        if (!old) {
-            created.push(r);
-        } else if (JSON.stringify(old.inputs) !== JSON.stringify(r.inputs)) {
-            updated.push({ before: old, after: r });
-        }
-    }
-    // Deletes run last, dependents first (the reverse of their creation order).
-    const deleted = topologicalOrder(before.run.resources)
-        .filter((r) => r.custom && !after.byUrn.has(r.urn))
-        .reverse();
-    return { created, updated, deleted };
 }
 
 /** Dependencies before dependents; ties in URN order (the plan's order), so the order is deterministic. */

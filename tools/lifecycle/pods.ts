@@ -251,10 +251,13 @@ export class Pod {
         );
     }
 
-    /** Pod deletion: every preStop (within the grace period), then SIGTERM; SIGKILL when `force`. */
-    async stop(force = false): Promise<{ preStop: string[] }> {
+    /**
+     * Pod deletion: every preStop (within the grace period), then SIGTERM. Without `preStop` (a node going down
+     * with all its pods) only the signal.
+     */
+    async stop(options: { preStop: boolean } = { preStop: true }): Promise<{ preStop: string[] }> {
         const preStop: string[] = [];
-        if (!force) {
+        if (options.preStop) {
             const grace = (this.template.spec.terminationGracePeriodSeconds ?? 30) * 1000;
             await Promise.all(
                 (this.template.spec.containers as Obj[]).map(async (c) => {
@@ -267,9 +270,7 @@ export class Pod {
             );
         }
         await Promise.all(
-            (this.template.spec.containers as Obj[]).map((c) =>
-                this.supervisor.stop(this.processName(c), force ? "SIGKILL" : "SIGTERM"),
-            ),
+            (this.template.spec.containers as Obj[]).map((c) => this.supervisor.stop(this.processName(c), "SIGTERM")),
         );
         return { preStop };
     }

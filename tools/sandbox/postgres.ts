@@ -51,6 +51,8 @@ export interface LocalServer {
     /** CA that issued the server certificate (for clients that verify, e.g. NODE_EXTRA_CA_CERTS). */
     readonly caFile: string;
     readonly dir: string;
+    /** The server binaries it runs from. */
+    readonly bin: string;
     stop(): Promise<void>;
 }
 
@@ -155,6 +157,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
         socketDir: dir,
         caFile: certs.ca,
         dir,
+        bin,
         async stop() {
             if (stopped) {
                 return;
@@ -432,4 +435,21 @@ export async function startPostgres(input: StartPostgresInput): Promise<StartedP
         caFile: server.caFile,
         stop: () => server.stop(),
     };
+}
+
+/** Restarts a server from `startLocalServer` (static parameters such as max_connections take effect); data and port stay. */
+export function restartLocalServer(server: LocalServer): void {
+    const dataDir = path.join(server.dir, "data");
+    runAsServerUser(server.bin, "pg_ctl", [
+        "-D",
+        dataDir,
+        "-l",
+        path.join(server.dir, "server.log"),
+        "-m",
+        "fast",
+        "-w",
+        "-t",
+        "60",
+        "restart",
+    ]);
 }

@@ -1,0 +1,92 @@
+/**
+ * Lifecycle scenarios for the tests: stack files edited the way a platform team would edit them (written to a temp
+ * directory), their plans (cached per file), and one harness run whose failures become the assertion message.
+ */
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import * as YAML from "yaml";
+import { stackFile } from "../../engine/stackConfig";
+import { Lifecycle } from "../../tools/lifecycle/harness";
+import { StackPlan, assertSameStack, loadPlan } from "../../tools/lifecycle/plan";
+
+type StackDoc = { config: Record<string, any> };
+
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dp-lifecycle-stacks-"));
+let files = 0;
+
+/** A copy of the stack's file with `edit` applied to its `config:` block; returns the new file's path. */
+export function stackVariant(stack: string, edit: (config: Record<string, any>) => void = () => undefined): string {
+    const doc = YAML.parse(fs.readFileSync(stackFile(stack), "utf8")) as StackDoc;
+    edit(doc.config);
+    const file = path.join(dir, `${stack}-${++files}.yaml`);
+    fs.writeFileSync(file, YAML.stringify(doc));
+    return file;
+}
+
+/** The config's `data-platform:keyVault.rotations` with `id` rotated to `value`. */
+export function rotate(id: string, value = "2") {
+    return (config: Record<string, any>) => {
+        const kv = (config["data-platform:keyVault"] ??= {});
+        kv.rotations = { ...(kv.rotations ?? {}), [id]: value };
+    };
+}
+
+/** The config's `data-platform:redis` section with `changes` applied. */
+export function redisSettings(changes: Record<string, unknown>) {
+    return (config: Record<string, any>) => {
+        config["data-platform:redis"] = { ...config["data-platform:redis"], ...changes };
+    };
+}
+
+const plans = new Map<string, Promise<StackPlan>>();
+
+export function plan(stack: string, file: string): Promise<StackPlan> {
+    let p = plans.get(file);
+    if (!p) {
+        p = loadPlan(stack, file);
+        plans.set(file, p);
+    }
+    return p;
+}
+
+/** The stack's own file, unchanged (the "before" of most scenarios). */
+export const baseline = (stack: string) => stackFile(stack);
+
+/** Starts `from`, lets `scenario` drive the harness, and always stops the servers. */
+export async function withLifecycle(
+    stack: string,
+    from: string,
+    scenario: (lifecycle: Lifecycle) => Promise<void>,
+): Promise<Lifecycle> {
+    const lifecycle = await Lifecycle.start(await plan(stack, from));
+    try {
+        await scenario(lifecycle);
+    } finally {
+        await lifecycle.stop();
+    }
+    return lifecycle;
+}
+
+/** Applies `to` to running `from` servers; the harness summary. */
+export async function change(stack: string, from: string, to: string, then?: (l: Lifecycle) => Promise<void>) {
+    const before = await plan(stack, from);
+    const after = await plan(stack, to);
+    assertSameStack(before, after);
+    return withLifecycle(stack, from, async (l) => {
+        await l.apply(after);
+        await then?.(l);
+    });
+}
+
+/** Fails with every failure the harness saw, each naming the event, the app or server, and the credential. */
+export function assertNoFailures(lifecycle: Lifecycle, what: string): void {
+    const s = lifecycle.summary();
+    assert.ok(
+        s.failures.length === 0,
+        `${what}: ${s.failedConnections} failed connections, ${s.lostWrites} lost writes, ${s.otherFailures} other failures:\n` +
+            s.failures.slice(0, 25).join("\n") +
+            (s.failures.length > 25 ? `\n... and ${s.failures.length - 25} more` : ""),
+    );
+}

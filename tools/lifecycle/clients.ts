@@ -1,0 +1,249 @@
+/**
+ * Real clients for the lifecycle harness, built only from what a Secret hands out: an application's contract
+ * (PostgreSQL via node-postgres, Redis via ioredis with Sentinel discovery and TLS as the contract says), single
+ * `AUTH` probes for the platform's own credentials, and a background writer that counts writes a replica
+ * acknowledged (`WAIT 1`). Cluster host names are translated to loopback ports; nothing else is added.
+ */
+import Redis, { RedisOptions } from "ioredis";
+import { Client } from "pg";
+import { LOOPBACK, sleep } from "../sandbox/processes";
+
+/** Cluster `host:port` to the loopback port serving it. */
+export type Endpoints = ReadonlyMap<string, number>;
+
+export function localPort(endpoints: Endpoints, host: string, port: number | string): number {
+    const local = endpoints.get(`${host}:${port}`);
+    if (local === undefined) {
+        throw new Error(`no local server for ${host}:${port}`);
+    }
+    return local;
+}
+
+/** Short timeouts; no INFO ready check (users without INFO, such as Sentinel's discovery user, would log about it). */
+const QUICK = { connectTimeout: 5000, commandTimeout: 5000, enableReadyCheck: false } as const;
+
+function describe(err: unknown): string {
+    const text = err instanceof Error ? err.message : String(err);
+    return text.split("\n")[0];
+}
+
+/** Connects as the application with `DB_*` and runs one query; the error, or undefined. */
+export async function checkPostgres(
+    env: Record<string, string>,
+    endpoints: Endpoints,
+    ca: string,
+): Promise<string | undefined> {
+    const client = new Client({
+        host: LOOPBACK,
+        port: localPort(endpoints, env.DB_HOST, env.DB_PORT),
+        database: env.DB_NAME,
+        user: env.DB_USER,
+        password: env.DB_PASSWORD,
+        ssl: env.DB_SSL_MODE === "disable" ? false : { ca },
+        connectionTimeoutMillis: 10_000,
+    });
+    client.on("error", () => undefined);
+    try {
+        await client.connect();
+        await client.query("SELECT 1");
+        return undefined;
+    } catch (err) {
+        return describe(err);
+    } finally {
+        await client.end().catch(() => undefined);
+    }
+}
+
+/** A key the application may use: its first key pattern with the glob filled in, else `<app>:lifecycle`. */
+export function appKey(app: { name: string; redisKeyPatterns: readonly string[] }, suffix: string): string {
+    const pattern = app.redisKeyPatterns[0];
+    return pattern ? pattern.replace(/[*?]/g, suffix).replace(/\[[^\]]*\]/g, "x") : `${app.name}:${suffix}`;
+}
+
+/** ioredis options from an application's Redis contract (Sentinel discovery or REDIS_URL). */
+export function redisOptions(env: Record<string, string>, endpoints: Endpoints, ca: string): RedisOptions {
+    const tls = env.REDIS_TLS === "true" ? { ca } : undefined;
+    if (env.REDIS_SENTINEL_HOSTS !== undefined) {
+        return {
+            sentinels: env.REDIS_SENTINEL_HOSTS.split(",").map((hp) => {
+                const at = hp.lastIndexOf(":");
+                return { host: LOOPBACK, port: localPort(endpoints, hp.slice(0, at), hp.slice(at + 1)) };
+            }),
+            name: env.REDIS_SENTINEL_MASTER,
+            sentinelPassword: env.REDIS_SENTINEL_PASSWORD,
+            username: env.REDIS_USERNAME,
+            password: env.REDIS_PASSWORD,
+            db: Number(env.REDIS_DB),
+            tls,
+            sentinelTLS: tls,
+            enableTLSForSentinelMode: tls !== undefined,
+        };
+    }
+    const url = new URL(env.REDIS_URL);
+    return {
+        host: LOOPBACK,
+        port: localPort(endpoints, url.hostname, url.port),
+        username: decodeURIComponent(url.username),
+        password: decodeURIComponent(url.password),
+        db: Number(url.pathname.slice(1)),
+        tls,
+    };
+}
+
+/** Connects as the application from its contract and writes and reads one key; the error, or undefined. */
+export async function checkRedis(
+    env: Record<string, string>,
+    key: string,
+    endpoints: Endpoints,
+    ca: string,
+): Promise<string | undefined> {
+    let lastError = "";
+    const client = new Redis({
+        ...redisOptions(env, endpoints, ca),
+        ...QUICK,
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        enableOfflineQueue: false,
+        retryStrategy: () => null,
+        sentinelRetryStrategy: () => null,
+    });
+    client.on("error", (err) => (lastError = describe(err)));
+    try {
+        await client.connect();
+        await client.set(key, "1");
+        await client.get(key);
+        return undefined;
+    } catch (err) {
+        // The connection's own error (WRONGPASS, NOPERM, a TLS failure) is the cause; the command's is its echo.
+        return lastError || describe(err);
+    } finally {
+        client.disconnect();
+    }
+}
+
+/** `AUTH user password` on one server (TLS when asked); the error, or undefined. */
+export async function checkAuth(
+    port: number,
+    user: string,
+    password: string,
+    ca: string | undefined,
+): Promise<string | undefined> {
+    const client = new Redis({
+        host: LOOPBACK,
+        port,
+        username: user,
+        password,
+        tls: ca ? { ca } : undefined,
+        ...QUICK,
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        enableOfflineQueue: false,
+        retryStrategy: () => null,
+    });
+    let lastError = "";
+    client.on("error", (err) => (lastError = describe(err)));
+    try {
+        await client.connect();
+        await client.ping();
+        return undefined;
+    } catch (err) {
+        return lastError || describe(err);
+    } finally {
+        client.disconnect();
+    }
+}
+
+/**
+ * A long-running application pod: it keeps the contract it started with and writes `<key>:<n>` continuously, each
+ * followed by `WAIT 1 1000`; a write counts as acknowledged only when a replica confirmed it.
+ */
+export class BackgroundWriter {
+    readonly acknowledged: string[] = [];
+    /** Longest time (ms) between two accepted writes. */
+    longestPauseMs = 0;
+    lastError = "";
+    private running = true;
+    private readonly done: Promise<void>;
+
+    constructor(
+        private readonly options: RedisOptions,
+        private readonly keyPrefix: string,
+    ) {
+        this.done = this.loop();
+    }
+
+    private async loop(): Promise<void> {
+        const client = new Redis({
+            ...this.options,
+            ...QUICK,
+            maxRetriesPerRequest: 1,
+            retryStrategy: () => 100,
+            sentinelRetryStrategy: () => 100,
+            reconnectOnError: (err) => /READONLY/.test(err.message),
+        });
+        client.on("error", (err) => (this.lastError = describe(err)));
+        let n = 0;
+        let lastAccepted = Date.now();
+        while (this.running) {
+            const key = `${this.keyPrefix}:${n}`;
+            try {
+                await client.set(key, String(n));
+                const now = Date.now();
+                this.longestPauseMs = Math.max(this.longestPauseMs, now - lastAccepted);
+                lastAccepted = now;
+                n++;
+                if (Number(await client.call("WAIT", "1", "1000")) >= 1) {
+                    this.acknowledged.push(key);
+                }
+            } catch (err) {
+                this.lastError = describe(err);
+                await sleep(50);
+            }
+        }
+        client.disconnect();
+    }
+
+    async stop(): Promise<void> {
+        this.running = false;
+        await this.done;
+    }
+}
+
+/** Acknowledged keys the server behind `options` no longer has. */
+export async function lostWrites(options: RedisOptions, keys: readonly string[]): Promise<string[]> {
+    const client = new Redis({
+        ...options,
+        ...QUICK,
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+        sentinelRetryStrategy: () => null,
+    });
+    client.on("error", () => undefined);
+    try {
+        await client.connect();
+        const lost: string[] = [];
+        for (let i = 0; i < keys.length; i += 1000) {
+            const chunk = keys.slice(i, i + 1000);
+            const values = await client.mget(...chunk);
+            values.forEach((v, j) => v === null && lost.push(chunk[j]));
+        }
+        return lost;
+    } finally {
+        client.disconnect();
+    }
+}
+
+/** Runs `tasks` at most `limit` at a time (a loaded two-core machine times out on dozens of TLS handshakes at once). */
+export async function limited<T>(tasks: ReadonlyArray<() => Promise<T>>, limit = 6): Promise<T[]> {
+    const results: T[] = new Array(tasks.length);
+    let next = 0;
+    const worker = async () => {
+        while (next < tasks.length) {
+            const i = next++;
+            results[i] = await tasks[i]();
+        }
+    };
+    await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+    return results;
+}

@@ -1,0 +1,158 @@
+/**
+ * One stack's recorded plan as the lifecycle harness reads it (every object's inputs, secrets unwrapped, from a mock
+ * run of the real program), and the dependency order `pulumi up` follows.
+ */
+import { ConfigError, PlatformConfig, parseConfig } from "../../components/config";
+import type { RedisConfig } from "../../components/config/redis";
+import { REDIS_COMPONENT_TYPE } from "../../components/redis/layout";
+import { RecordedResource, RunResult, runProgram } from "../../engine/mockEngine";
+import { StackConfig, loadStackConfig } from "../../engine/stackConfig";
+
+export const TYPES = {
+    vaultSecret: "azure-native:keyvault:Secret",
+    pgServer: "azure-native:dbforpostgresql:Server",
+    pgDatabase: "azure-native:dbforpostgresql:Database",
+    pgConfiguration: "azure-native:dbforpostgresql:Configuration",
+    externalSecret: "kubernetes:external-secrets.io/v1:ExternalSecret",
+    configMap: "kubernetes:core/v1:ConfigMap",
+    statefulSet: "kubernetes:apps/v1:StatefulSet",
+    job: "kubernetes:batch/v1:Job",
+    certificate: "kubernetes:cert-manager.io/v1:Certificate",
+    sgScript: "kubernetes:stackgres.io/v1:SGScript",
+} as const;
+
+/** A stack's plan: the mock run, its validated configuration and the Redis settings the ConfigMap is rendered from. */
+export interface StackPlan {
+    readonly stack: string;
+    readonly file: string;
+    readonly config: PlatformConfig;
+    readonly redis: RedisConfig;
+    readonly run: RunResult;
+    readonly byUrn: ReadonlyMap<string, RecordedResource>;
+}
+
+/** A stack file the harness cannot use; the message says which file and why. */
+export class LifecycleInputError extends Error {}
+
+/** A stack file read and validated (no program run yet). */
+export interface StackFile {
+    readonly stack: string;
+    readonly file: string;
+    readonly config: PlatformConfig;
+    readonly raw: StackConfig;
+}
+
+/** Reads and validates `file` as a config of `stack`; a clear LifecycleInputError otherwise. */
+export function readStack(stack: string, file: string): StackFile {
+    let raw: StackConfig;
+    try {
+        raw = loadStackConfig(stack, file);
+    } catch (err) {
+        throw new LifecycleInputError(`${file}: cannot be read as a stack file (${(err as Error).message})`);
+    }
+    try {
+        return { stack, file, config: parseConfig(raw.config, stack, raw.secretKeys), raw };
+    } catch (err) {
+        if (err instanceof ConfigError) {
+            throw new LifecycleInputError(`${file}: invalid configuration for stack ${stack}:\n${err.message}`);
+        }
+        throw err;
+    }
+}
+
+/** Runs the real program for a read stack file under the mock engine. */
+export async function planOf(read: StackFile): Promise<StackPlan> {
+    const run = await runProgram({ stack: read.stack, ...read.raw });
+    const component = run.resources.find((r) => r.type === REDIS_COMPONENT_TYPE);
+    if (!component) {
+        throw new LifecycleInputError(`${read.file}: the plan has no ${REDIS_COMPONENT_TYPE}`);
+    }
+    return {
+        stack: read.stack,
+        file: read.file,
+        config: read.config,
+        redis: component.inputs.config as RedisConfig,
+        run,
+        byUrn: new Map(run.resources.map((r) => [r.urn, r])),
+    };
+}
+
+/** Validates `file` as a config of `stack` and runs the real program for it under the mock engine. */
+export function loadPlan(stack: string, file: string): Promise<StackPlan> {
+    return planOf(readStack(stack, file));
+}
+
+/** Refuses two plans that are not one stack's before and after (a change cannot move servers between them). */
+export function assertSameStack(before: Pick<StackFile, "stack" | "file" | "config">, after: typeof before): void {
+    const problems: string[] = [];
+    const same = (what: string, a: unknown, b: unknown) => {
+        if (JSON.stringify(a) !== JSON.stringify(b)) {
+            problems.push(`${what}: ${JSON.stringify(a)} in ${before.file}, ${JSON.stringify(b)} in ${after.file}`);
+        }
+    };
+    same("stack", before.stack, after.stack);
+    same("azure.resourceGroupName", before.config.azure.resourceGroupName, after.config.azure.resourceGroupName);
+    same("cluster.aks", before.config.cluster.aks, after.config.cluster.aks);
+    same("cluster.platformNamespace", before.config.cluster.platformNamespace, after.config.cluster.platformNamespace);
+    same("postgres.mode", before.config.postgres.mode, after.config.postgres.mode);
+    same("redis.mode", before.config.redis.mode, after.config.redis.mode);
+    same("redis.replicas", before.config.redis.replicas, after.config.redis.replicas);
+    same("redis.sentinels", before.config.redis.sentinels, after.config.redis.sentinels);
+    if (problems.length > 0) {
+        throw new LifecycleInputError(
+            `${before.file} and ${after.file} are not the same stack before and after a change (the harness does not ` +
+                `move or resize servers):\n${problems.map((p) => `  ${p}`).join("\n")}`,
+        );
+    }
+}
+
+/** Dependencies before dependents; ties in URN order (the plan's order), so the order is deterministic. */
+export function topologicalOrder(resources: readonly RecordedResource[]): RecordedResource[] {
+    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+    const done = new Set<string>();
+    const out: RecordedResource[] = [];
+    const visit = (r: RecordedResource, path: Set<string>) => {
+        if (done.has(r.urn) || path.has(r.urn)) {
+            return;
+        }
+        path.add(r.urn);
+        for (const dep of [...r.dependencies, ...(r.parent ? [r.parent] : [])]) {
+            const d = byUrn.get(dep);
+            if (d) {
+                visit(d, path);
+            }
+        }
+        done.add(r.urn);
+        out.push(r);
+    };
+    for (const r of resources) {
+        visit(r, new Set());
+    }
+    return out;
+}
+
+/** Every resource that depends on `urn`, directly or through others (what a failed step holds back). */
+export function dependentsOf(plan: StackPlan, urn: string): Set<string> {
+    const out = new Set<string>();
+    let grew = true;
+    while (grew) {
+        grew = false;
+        for (const r of plan.run.resources) {
+            if (!out.has(r.urn) && r.dependencies.some((d) => d === urn || out.has(d))) {
+                out.add(r.urn);
+                grew = true;
+            }
+        }
+    }
+    return out;
+}
+
+/** `<kind>/<namespace>/<name>` of a Kubernetes object in the plan. */
+export function objectKey(r: Pick<RecordedResource, "inputs">): string {
+    const m = r.inputs.metadata ?? {};
+    return `${r.inputs.kind}/${m.namespace ?? ""}/${m.name}`;
+}
+
+export function secretKey(namespace: string, name: string): string {
+    return `${namespace}/${name}`;
+}

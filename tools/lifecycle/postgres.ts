@@ -1,0 +1,121 @@
+/**
+ * PostgreSQL for the lifecycle harness: one real server on loopback playing the stack's mode. Azure: the server admin
+ * (NOSUPERUSER, CREATEROLE, in `azure_pg_admin`) with the password ARM sets, databases created by ARM, server
+ * parameters as Azure applies them (static ones at a restart). StackGres: the operator runs SGScript entries as the
+ * superuser, each (id, content) once, `scriptFrom` read from the referenced Secret.
+ */
+import { Client, QueryResult } from "pg";
+import { sqlLiteral } from "../../components/postgres/sql";
+import { LocalServer, restartLocalServer, startLocalServer, superuserSql } from "../sandbox/postgres";
+
+export class LifecyclePostgres {
+    /** `id` to the SQL last run for it (an entry runs again only when its content changes). */
+    private readonly scriptsRun = new Map<number, string>();
+
+    private constructor(
+        readonly server: LocalServer,
+        readonly mode: "azure" | "stackgres",
+        private readonly adminLogin: string | undefined,
+    ) {}
+
+    /** Azure: the server as ARM creates it; StackGres: a fresh cluster. */
+    static async start(options: {
+        mode: "azure" | "stackgres";
+        maxConnections: number;
+        adminLogin?: string;
+        adminPassword?: string;
+    }): Promise<LifecyclePostgres> {
+        const server = await startLocalServer({ maxConnections: options.maxConnections });
+        const pg = new LifecyclePostgres(server, options.mode, options.adminLogin);
+        if (options.mode === "azure") {
+            if (!options.adminLogin || options.adminPassword === undefined) {
+                await server.stop();
+                throw new Error("azure mode needs the server's admin login and password");
+            }
+            try {
+                await superuserSql(
+                    server,
+                    [
+                        "CREATE ROLE azure_pg_admin NOLOGIN;",
+                        // What Azure gives the server admin (NOSUPERUSER, CREATEDB, CREATEROLE).
+                        `CREATE ROLE "${options.adminLogin}" LOGIN NOSUPERUSER INHERIT CREATEDB CREATEROLE IN ROLE azure_pg_admin PASSWORD ${sqlLiteral(options.adminPassword)};`,
+                    ].join("\n"),
+                );
+            } catch (err) {
+                await server.stop();
+                throw err;
+            }
+        }
+        return pg;
+    }
+
+    get port(): number {
+        return this.server.port;
+    }
+
+    get caFile(): string {
+        return this.server.caFile;
+    }
+
+    /** ARM's update of `administratorLoginPassword`: effective at once. */
+    async setAdminPassword(password: string): Promise<void> {
+        await superuserSql(this.server, `ALTER ROLE "${this.adminLogin}" PASSWORD ${sqlLiteral(password)};`);
+    }
+
+    /** ARM's database create (owned by `azure_pg_admin`); a database that exists is kept. */
+    async createDatabase(name: string): Promise<boolean> {
+        const existing = await this.query(`SELECT 1 FROM pg_database WHERE datname = ${sqlLiteral(name)}`);
+        if ((existing.rowCount ?? 0) > 0) {
+            return false;
+        }
+        await superuserSql(this.server, `CREATE DATABASE "${name}" OWNER azure_pg_admin;`);
+        return true;
+    }
+
+    private async query(sql: string): Promise<QueryResult> {
+        const client = new Client({
+            host: this.server.socketDir,
+            port: this.server.port,
+            user: "postgres",
+            database: "postgres",
+        });
+        await client.connect();
+        try {
+            return await client.query(sql);
+        } finally {
+            await client.end();
+        }
+    }
+
+    /** A server parameter; a static one (max_connections) only takes effect at the restart this performs. */
+    async setParameter(name: string, value: string, restart: boolean): Promise<void> {
+        await superuserSql(this.server, `ALTER SYSTEM SET ${name} = ${sqlLiteral(value)};`);
+        if (restart) {
+            restartLocalServer(this.server);
+        } else {
+            await superuserSql(this.server, "SELECT pg_reload_conf();");
+        }
+    }
+
+    async show(name: string): Promise<string> {
+        return String((await this.query(`SHOW ${name}`)).rows[0][name]);
+    }
+
+    /** The StackGres operator's pass over SGScript entries: runs each entry whose content it has not run yet. */
+    async runScripts(entries: ReadonlyArray<{ id: number; name: string; sql: string | undefined }>): Promise<string[]> {
+        const ran: string[] = [];
+        for (const e of entries) {
+            if (e.sql === undefined || this.scriptsRun.get(e.id) === e.sql) {
+                continue;
+            }
+            await superuserSql(this.server, e.sql);
+            this.scriptsRun.set(e.id, e.sql);
+            ran.push(e.name);
+        }
+        return ran;
+    }
+
+    stop(): Promise<void> {
+        return this.server.stop();
+    }
+}

@@ -423,7 +423,12 @@ const doubles = (): { vault: VaultWriter; credentials: CredentialSource; secretS
                 opts,
             ),
     },
-    credentials: { password: (id) => pulumi.secret(testPassword(id)), secretName: (id) => id },
+    credentials: {
+        password: (id) => pulumi.secret(testPassword(id)),
+        secretName: (id) => id,
+        previousPassword: (id) => pulumi.secret(testPassword(id)),
+        previousSecretName: (id) => id,
+    },
     secretSync: {
         syncSecret: (name, args, opts) =>
             new k8s.apiextensions.CustomResource(

@@ -62,22 +62,27 @@ function aclPasswords(
     apps: readonly AppConfig[],
     credentials: CredentialSource,
 ): pulumi.Output<RedisPasswords> {
-    const pw = (id: string) => credentials.password(id);
-    const roles: Record<string, pulumi.Output<string>> = {
-        admin: pw(REDIS_ADMIN_CREDENTIAL),
-        monitor: pw(REDIS_MONITOR_CREDENTIAL),
-    };
+    const roleIds: Record<string, string> = { admin: REDIS_ADMIN_CREDENTIAL, monitor: REDIS_MONITOR_CREDENTIAL };
     if (redis.mode === "sentinel") {
-        Object.assign(roles, {
-            replication: pw(REDIS_REPLICATION_CREDENTIAL),
-            sentinel: pw(REDIS_SENTINEL_CREDENTIAL),
-            sentinelClient: pw(REDIS_SENTINEL_CLIENT_CREDENTIAL),
+        Object.assign(roleIds, {
+            replication: REDIS_REPLICATION_CREDENTIAL,
+            sentinel: REDIS_SENTINEL_CREDENTIAL,
+            sentinelClient: REDIS_SENTINEL_CLIENT_CREDENTIAL,
         });
     }
-    const appPasswords = pulumi.all(Object.fromEntries(apps.map((a) => [a.name, pw(redisAppCredentialId(a.name))])));
+    // Current and previous passwords of every role and application: a user accepts both until the next rotation.
+    const of = (read: (id: string) => pulumi.Output<string>) =>
+        pulumi.all({
+            roles: pulumi.all(Object.fromEntries(Object.entries(roleIds).map(([role, id]) => [role, read(id)]))),
+            apps: pulumi.all(Object.fromEntries(apps.map((a) => [a.name, read(redisAppCredentialId(a.name))]))),
+        });
     return pulumi
-        .all([pulumi.all(roles), appPasswords])
-        .apply(([r, a]) => ({ ...(r as Omit<RedisPasswords, "apps"> & Record<string, string>), apps: a }));
+        .all([of((id) => credentials.password(id)), of((id) => credentials.previousPassword(id))])
+        .apply(([current, previous]) => ({
+            ...(current.roles as Omit<RedisPasswords, "apps" | "previous"> & Record<string, string>),
+            apps: current.apps,
+            previous: { ...previous.roles, apps: previous.apps },
+        }));
 }
 
 export class Redis extends pulumi.ComponentResource implements DataService {
@@ -127,8 +132,14 @@ export class Redis extends pulumi.ComponentResource implements DataService {
             {
                 namespace: ns,
                 secretName: NAMES.auth,
-                data: authSecretData(redis, (id) => args.credentials.secretName(id)),
+                data: authSecretData(
+                    redis,
+                    (id) => args.credentials.secretName(id),
+                    (id) => args.credentials.previousSecretName(id),
+                ),
                 dependsOn: [...aclSecrets, ...(args.dependsOn ?? [])],
+                // Every Redis password is in an ACL file: a new app or rotation re-syncs at once, not at the refresh.
+                sourceVersions: aclSecrets.map((s) => s.properties.secretUriWithVersion),
             },
             parent,
         );
@@ -163,7 +174,7 @@ export class Redis extends pulumi.ComponentResource implements DataService {
                     group: component,
                     serviceName: service.metadata.name,
                     configMapName: configMap.metadata.name,
-                    checksum: configChecksum(files),
+                    checksum: configChecksum(files, component),
                     storageClass: args.storageClass,
                 }),
                 stateful,

@@ -135,12 +135,16 @@ export class LocalRedisGroup {
         this.writeAuth();
     }
 
-    /** cert-manager renews the certificate: new key and certificate from a new CA... the same files, rewritten. */
+    /** cert-manager renews the certificate: a new key and certificate from the same CA, in the same files. */
     renewCertificates(): void {
         const dir = this.layout.dirs.tls;
         const next = `${dir}.next`;
-        makeCertificates(next, TLS_FILES);
-        for (const file of Object.values(TLS_FILES)) {
+        fs.mkdirSync(next, { recursive: true });
+        for (const file of [TLS_FILES.ca, "ca.key"]) {
+            fs.copyFileSync(path.join(dir, file), path.join(next, file));
+        }
+        makeCertificates(next, TLS_FILES, true);
+        for (const file of [TLS_FILES.key, TLS_FILES.cert]) {
             fs.renameSync(path.join(next, file), path.join(dir, file));
         }
         fs.rmSync(next, { recursive: true, force: true });

@@ -68,6 +68,9 @@ while :; do
                 sleep 1
                 i=$((i + 1))
             done
+            # Up again: the next Sentinel may go (only our own lock is released).
+            rcli @ADMIN_PASSWORD_FILE@ --user @ADMIN_USER@ -h "${master%:*}" -p "${master##*:}" EVAL \
+                "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0" 1 "$LOCK_KEY" "$SELF" >/dev/null
         fi
     fi
     sleep "$WATCH_SECONDS"

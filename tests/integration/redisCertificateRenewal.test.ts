@@ -86,11 +86,10 @@ describe("Redis Sentinel group on real servers: certificate renewal (rendered pr
                 dataPids,
                 "a data node restarted",
             );
-            const served = await Promise.all(g.layout.sentinels.map((s) => servedCertificate(s.port)));
-            assert.deepEqual(
-                served,
-                g.layout.sentinels.map(() => renewed),
-            );
+            await waitFor("every Sentinel serving the renewed certificate", 20_000, async () => {
+                const served = await Promise.all(g.layout.sentinels.map((s) => servedCertificate(s.port)));
+                return served.every((s) => s === renewed) ? true : undefined;
+            });
             const master = await waitHealthy(g, 30_000);
             await writer.stop();
             const reader = appClient(g, "orders", master);

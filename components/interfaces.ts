@@ -67,6 +67,13 @@ export interface CredentialSource {
     password(id: string): pulumi.Output<string>;
     /** The Key Vault secret name that holds credential `id`. */
     secretName(id: string): string;
+    /**
+     * The password credential `id` had before its last rotation (servers accept both until the next one); the
+     * current password when there is no previous one.
+     */
+    previousPassword(id: string): pulumi.Output<string>;
+    /** The Key Vault secret name that holds `previousPassword(id)`. */
+    previousSecretName(id: string): string;
 }
 
 /** One key of a synced Secret and the Key Vault secret it comes from. */

@@ -21,6 +21,7 @@ import type { CredentialSource, VaultWriter } from "./interfaces";
 import { APP_STORE_SERVICE_ACCOUNT } from "./secretSync/spec";
 import { createPostgres, credentialRotations } from "./postgres";
 import { Redis } from "./redis";
+import { redisCredentialIds } from "./redis/credentials";
 import type { LoadedConfig } from "./config";
 
 export interface PlatformOutputs {
@@ -76,6 +77,8 @@ export function buildPlatform({ config, kubeconfig }: LoadedConfig): PlatformOut
             passwords: config.keyVault.passwords,
             // An application's PostgreSQL logins alternate: their keepers follow its login generation.
             rotations: credentialRotations(config),
+            // Redis users accept their previous password too, until the next rotation.
+            keepPrevious: redisCredentialIds(config),
             vault,
         },
         { providers },

@@ -579,6 +579,8 @@ const doubles = (): { vault: VaultWriter; credentials: CredentialSource; secretS
     credentials: {
         password: (id) => pulumi.secret(testPassword(id)),
         secretName: (id) => id,
+        previousPassword: (id) => pulumi.secret(testPassword(id)),
+        previousSecretName: (id) => id,
     },
     secretSync: {
         syncSecret: (name, args, opts) =>

@@ -139,7 +139,7 @@ describe("Redis component, prod (Sentinel, TLS, monitoring)", () => {
             assert.ok(sts.provider?.includes("cluster-k8s"), "explicit provider");
             assert.deepEqual(
                 containers(sts).map((c) => c.name),
-                [name === "redis" ? "redis" : "sentinel", "exporter"],
+                [name === "redis" ? "redis" : "sentinel", "reload", "exporter"],
             );
         }
     });
@@ -245,10 +245,15 @@ describe("Redis component, prod (Sentinel, TLS, monitoring)", () => {
         assert.equal(es.inputs.metadata.namespace, prod.cluster.platformNamespace);
         const keys = es.inputs.spec.data.map((d: any) => `${d.secretKey}<-${d.remoteRef.key}`).sort();
         assert.deepEqual(keys, [
+            "admin-password-previous<-redis-admin",
             "admin-password<-redis-admin",
+            "monitor-password-previous<-redis-monitor",
             "monitor-password<-redis-monitor",
+            "replication-password-previous<-redis-replication",
             "replication-password<-redis-replication",
+            "sentinel-client-password-previous<-redis-sentinel-auth",
             "sentinel-client-password<-redis-sentinel-auth",
+            "sentinel-password-previous<-redis-sentinel",
             "sentinel-password<-redis-sentinel",
             "sentinel-users.acl<-redis-sentinel-users-acl",
             "users.acl<-redis-users-acl",
@@ -329,7 +334,7 @@ describe("Redis component, prod (Sentinel, TLS, monitoring)", () => {
         const sts = mine.find((r) => r.type === STS && r.inputs.metadata.name === "redis")!;
         assert.deepEqual(
             containers(sts).map((c) => c.name),
-            ["redis"],
+            ["redis", "reload"],
         );
         assert.equal(
             sts.inputs.spec.template.spec.volumes.find((v: any) => v.name === "tls").secret.secretName,

@@ -30,6 +30,10 @@ export interface RedisPasswords {
     readonly sentinelClient?: string;
     /** By application ACL user name (`appRedisUserNames`). */
     readonly apps: Readonly<Record<string, string>>;
+    /** What each of these was before its last rotation: accepted too, until the next rotation. Default: none. */
+    readonly previous?: Partial<Omit<RedisPasswords, "previous" | "apps">> & {
+        readonly apps?: Readonly<Record<string, string>>;
+    };
 }
 
 export function sha256Hex(password: string): string {
@@ -137,34 +141,41 @@ const REPLICATION_RULES = "resetchannels -@all +psync +replconf +ping";
 /** What Sentinel sends a monitored instance (src/sentinel.c), with `+replicaof` beside `+slaveof`. */
 const SENTINEL_DATA_RULES = `resetchannels &${HELLO_CHANNEL} -@all +multi +exec +slaveof +replicaof +ping +info +role +publish +subscribe +config|rewrite +client|setname +client|kill +script|kill`;
 
-function line(user: string, password: string, rules: string): string {
-    return `user ${user} on #${sha256Hex(password)} ${rules}`;
+/** A user that accepts each given password (the current one and, during a rotation, the previous one). */
+function line(user: string, passwords: readonly (string | undefined)[], rules: string): string {
+    const hashes = [...new Set(passwords.filter((p): p is string => p !== undefined).map(sha256Hex))];
+    return `user ${user} on ${hashes.map((h) => `#${h}`).join(" ")} ${rules}`;
 }
 
-function required(value: string | undefined, what: string): string {
-    if (value === undefined) {
+type RoleName = Exclude<keyof RedisPasswords, "apps" | "previous">;
+
+/** The current and previous password of a role (the current one must be there). */
+function role(passwords: RedisPasswords, name: RoleName, what: string): string[] {
+    const current = passwords[name];
+    if (current === undefined) {
         throw new Error(`the ${what} password is needed in sentinel mode`);
     }
-    return value;
+    const previous = passwords.previous?.[name];
+    return previous === undefined ? [current] : [current, previous];
 }
 
 /** `users.acl` of every data node. */
 export function renderDataAcl(mode: RedisMode, apps: readonly AppConfig[], passwords: RedisPasswords): string {
     const lines = [
         "user default off resetchannels -@all",
-        line(USERS.admin, passwords.admin, "~* &* +@all"),
-        line(USERS.monitor, passwords.monitor, MONITOR_DATA_RULES),
+        line(USERS.admin, role(passwords, "admin", "admin"), "~* &* +@all"),
+        line(USERS.monitor, role(passwords, "monitor", "monitor"), MONITOR_DATA_RULES),
     ];
     if (mode === "sentinel") {
-        lines.push(line(USERS.replication, required(passwords.replication, "replication"), REPLICATION_RULES));
-        lines.push(line(USERS.sentinel, required(passwords.sentinel, "sentinel"), SENTINEL_DATA_RULES));
+        lines.push(line(USERS.replication, role(passwords, "replication", "replication"), REPLICATION_RULES));
+        lines.push(line(USERS.sentinel, role(passwords, "sentinel", "sentinel"), SENTINEL_DATA_RULES));
     }
     const appLine = (user: string, rules: string) => {
         const password = passwords.apps[user];
         if (password === undefined) {
             throw new Error(`no Redis password for application user ${user}`);
         }
-        lines.push(line(user, password, rules));
+        lines.push(line(user, [password, passwords.previous?.apps?.[user]], rules));
     };
     for (const app of apps) {
         appLine(appUserName(app), appRules(app));
@@ -195,10 +206,10 @@ const SENTINEL_MONITOR_RULES =
 export function renderSentinelAcl(passwords: RedisPasswords): string {
     return (
         [
-            line("default", required(passwords.sentinelClient, "Sentinel client"), SENTINEL_CLIENT_RULES),
-            line(USERS.admin, passwords.admin, "&* +@all"),
-            line(USERS.sentinel, required(passwords.sentinel, "sentinel"), SENTINEL_PEER_RULES),
-            line(USERS.monitor, passwords.monitor, SENTINEL_MONITOR_RULES),
+            line("default", role(passwords, "sentinelClient", "Sentinel client"), SENTINEL_CLIENT_RULES),
+            line(USERS.admin, role(passwords, "admin", "admin"), "&* +@all"),
+            line(USERS.sentinel, role(passwords, "sentinel", "sentinel"), SENTINEL_PEER_RULES),
+            line(USERS.monitor, role(passwords, "monitor", "monitor"), SENTINEL_MONITOR_RULES),
         ].join("\n") + "\n"
     );
 }

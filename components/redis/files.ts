@@ -24,6 +24,12 @@ export const AUTH_FILES = {
     sentinelClient: "sentinel-client-password",
 } as const;
 
+/**
+ * Suffix of a password file's previous value (e.g. `admin-password-previous`): every server accepts it from before a
+ * rotation until the next one, so scripts fall back to it while their own server has not applied the new one yet.
+ */
+export const PREVIOUS_SUFFIX = "-previous";
+
 /** cert-manager's key names in a TLS Secret. */
 export const TLS_FILES = { cert: "tls.crt", key: "tls.key", ca: "ca.crt" } as const;
 
@@ -46,7 +52,37 @@ export const FILES = {
     liveRedis: "live-redis.sh",
     /** Readiness and liveness of a Sentinel: PING. */
     readySentinel: "ready-sentinel.sh",
+    /** Sidecar of a data node: applies changed users, credentials and certificates to the running server. */
+    watchRedis: "watch-redis.sh",
+    /** Sidecar of a Sentinel: applies changed users and credentials; restarts it, alone, for a new certificate. */
+    watchSentinel: "watch-sentinel.sh",
 } as const;
+
+/** The files each group's pods run (a change to another group's files must not restart them). */
+export const GROUP_FILES = {
+    data: [
+        FILES.redisConf,
+        FILES.lib,
+        FILES.startRedis,
+        FILES.readyRedis,
+        FILES.liveRedis,
+        FILES.preStopRedis,
+        FILES.watchRedis,
+    ],
+    sentinel: [
+        FILES.sentinelConf,
+        FILES.sentinelMasterConf,
+        FILES.lib,
+        FILES.startSentinel,
+        FILES.readySentinel,
+        FILES.watchSentinel,
+    ],
+} as const;
+
+/** How often the sidecars look at the mounted Secrets (the kubelet's own sync takes up to about a minute). */
+export const WATCH_SECONDS = 2;
+/** How long a Sentinel restarting for a new certificate holds the lock that keeps the others from restarting. */
+export const RESTART_LOCK_SECONDS = 20;
 
 /** Timing of the graceful hand-over in preStop; the pod's grace period is derived from it. */
 export const PRESTOP_WAIT_SECONDS = 45;
@@ -207,16 +243,22 @@ const SCRIPT_VALUES: ScriptValues = {
     REPLICATION_PASSWORD_FILE: AUTH_FILES.replication,
     SENTINEL_PASSWORD_FILE: AUTH_FILES.sentinel,
     SENTINEL_CLIENT_PASSWORD_FILE: AUTH_FILES.sentinelClient,
+    PREVIOUS_SUFFIX,
+    DATA_ACL_FILE: AUTH_FILES.dataAcl,
+    SENTINEL_ACL_FILE: AUTH_FILES.sentinelAcl,
+    TLS_CERT: TLS_FILES.cert,
+    TLS_KEY: TLS_FILES.key,
     ADMIN_USER: USERS.admin,
     MONITOR_USER: USERS.monitor,
     REPLICATION_USER: USERS.replication,
+    SENTINEL_USER: USERS.sentinel,
     // prestop-redis.sh has always shipped a raw carriage return in `tr -d '<CR>'` (tr reads '\r' the same way);
     // the placeholder keeps that byte out of the source until a change may alter the ConfigMap.
     CR: "\r",
 };
 
-function renderScriptFile(file: string): string {
-    return renderScript(SCRIPTS_DIR, file, SCRIPT_VALUES);
+function renderScriptFile(file: string, values: ScriptValues = {}): string {
+    return renderScript(SCRIPTS_DIR, file, { ...SCRIPT_VALUES, ...values });
 }
 
 /** Settings every script sources (from the config and layout), then the helpers of `scripts/lib.sh`. */
@@ -227,7 +269,6 @@ export function renderLib(redis: RedisConfig, layout: RedisLayout): string {
         "# Sourced by the Redis scripts. Rendered by data-platform.",
         `MODE=${redis.mode}`,
         `MASTER_NAME=${redis.masterName}`,
-        `QUORUM=${redis.quorum}`,
         `SENTINELS="${endpoints(layout.sentinels)}"`,
         `DATA_NODES="${endpoints(layout.dataNodes)}"`,
         `BOOTSTRAP_MASTER="${bootstrap.host}:${bootstrap.port}"`,
@@ -240,6 +281,8 @@ export function renderLib(redis: RedisConfig, layout: RedisLayout): string {
         `RUN_DIR=${d.run}`,
         `START_WAIT_SECONDS=${START_WAIT_SECONDS}`,
         `PRESTOP_WAIT_SECONDS=${PRESTOP_WAIT_SECONDS}`,
+        `WATCH_SECONDS=${WATCH_SECONDS}`,
+        `RESTART_LOCK_SECONDS=${RESTART_LOCK_SECONDS}`,
     ];
     return settings.map((line) => `${line}\n`).join("") + renderScriptFile(FILES.lib);
 }
@@ -252,13 +295,15 @@ export function renderFiles(redis: RedisConfig, layout: RedisLayout): Record<str
         [FILES.startRedis]: renderScriptFile(FILES.startRedis),
         [FILES.readyRedis]: renderScriptFile(FILES.readyRedis),
         [FILES.liveRedis]: renderScriptFile(FILES.liveRedis),
+        [FILES.watchRedis]: renderScriptFile(FILES.watchRedis),
     };
     if (redis.mode === "sentinel") {
         files[FILES.sentinelConf] = renderSentinelConf(redis, layout);
         files[FILES.sentinelMasterConf] = renderSentinelMasterConf(redis);
-        files[FILES.startSentinel] = renderScriptFile(FILES.startSentinel);
+        files[FILES.startSentinel] = renderScriptFile(FILES.startSentinel, { QUORUM: String(redis.quorum) });
         files[FILES.preStopRedis] = renderScriptFile(FILES.preStopRedis);
         files[FILES.readySentinel] = renderScriptFile(FILES.readySentinel);
+        files[FILES.watchSentinel] = renderScriptFile(FILES.watchSentinel);
     }
     return files;
 }

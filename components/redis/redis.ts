@@ -63,24 +63,28 @@ function aclPasswords(
     apps: readonly AppConfig[],
     credentials: CredentialSource,
 ): pulumi.Output<RedisPasswords> {
-    const pw = (id: string) => credentials.password(id);
-    const roles: Record<string, pulumi.Output<string>> = {
-        admin: pw(REDIS_ADMIN_CREDENTIAL),
-        monitor: pw(REDIS_MONITOR_CREDENTIAL),
-    };
+    const roleIds: Record<string, string> = { admin: REDIS_ADMIN_CREDENTIAL, monitor: REDIS_MONITOR_CREDENTIAL };
     if (redis.mode === "sentinel") {
-        Object.assign(roles, {
-            replication: pw(REDIS_REPLICATION_CREDENTIAL),
-            sentinel: pw(REDIS_SENTINEL_CREDENTIAL),
-            sentinelClient: pw(REDIS_SENTINEL_CLIENT_CREDENTIAL),
+        Object.assign(roleIds, {
+            replication: REDIS_REPLICATION_CREDENTIAL,
+            sentinel: REDIS_SENTINEL_CREDENTIAL,
+            sentinelClient: REDIS_SENTINEL_CLIENT_CREDENTIAL,
         });
     }
-    const appPasswords = pulumi.all(
-        Object.fromEntries(apps.flatMap(appRedisUserNames).map((user) => [user, pw(redisAppCredentialId(user))])),
-    );
+    // Current and previous passwords of every role and application user: a user accepts both until the next rotation.
+    const users = apps.flatMap(appRedisUserNames);
+    const of = (read: (id: string) => pulumi.Output<string>) =>
+        pulumi.all({
+            roles: pulumi.all(Object.fromEntries(Object.entries(roleIds).map(([role, id]) => [role, read(id)]))),
+            apps: pulumi.all(Object.fromEntries(users.map((user) => [user, read(redisAppCredentialId(user))]))),
+        });
     return pulumi
-        .all([pulumi.all(roles), appPasswords])
-        .apply(([r, a]) => ({ ...(r as Omit<RedisPasswords, "apps"> & Record<string, string>), apps: a }));
+        .all([of((id) => credentials.password(id)), of((id) => credentials.previousPassword(id))])
+        .apply(([current, previous]) => ({
+            ...(current.roles as Omit<RedisPasswords, "apps" | "previous"> & Record<string, string>),
+            apps: current.apps,
+            previous: { ...previous.roles, apps: previous.apps },
+        }));
 }
 
 export class Redis extends pulumi.ComponentResource implements DataService {
@@ -101,28 +105,24 @@ export class Redis extends pulumi.ComponentResource implements DataService {
 
         // ACL files: rendered from the passwords, stored (hashes only, still secret) in Key Vault, synced back.
         const passwords = aclPasswords(redis, args.apps, args.credentials);
-        const aclSecrets = [
+        args.vault.writeSecret(
+            `${name}-acl-data`,
+            {
+                secretName: ACL_SECRET_NAMES.data,
+                value: pulumi.secret(passwords.apply((p) => renderDataAcl(redis.mode, args.apps, p))),
+                contentType: ACL_CONTENT_TYPE,
+            },
+            parent,
+        );
+        if (sentinelMode) {
             args.vault.writeSecret(
-                `${name}-acl-data`,
+                `${name}-acl-sentinel`,
                 {
-                    secretName: ACL_SECRET_NAMES.data,
-                    value: pulumi.secret(passwords.apply((p) => renderDataAcl(redis.mode, args.apps, p))),
+                    secretName: ACL_SECRET_NAMES.sentinel,
+                    value: pulumi.secret(passwords.apply((p) => renderSentinelAcl(p))),
                     contentType: ACL_CONTENT_TYPE,
                 },
                 parent,
-            ),
-        ];
-        if (sentinelMode) {
-            aclSecrets.push(
-                args.vault.writeSecret(
-                    `${name}-acl-sentinel`,
-                    {
-                        secretName: ACL_SECRET_NAMES.sentinel,
-                        value: pulumi.secret(passwords.apply((p) => renderSentinelAcl(p))),
-                        contentType: ACL_CONTENT_TYPE,
-                    },
-                    parent,
-                ),
             );
         }
         const authSecret = args.secretSync.syncSecret(
@@ -130,8 +130,14 @@ export class Redis extends pulumi.ComponentResource implements DataService {
             {
                 namespace: ns,
                 secretName: NAMES.auth,
-                data: authSecretData(redis, (id) => args.credentials.secretName(id)),
-                dependsOn: [...aclSecrets, ...(args.dependsOn ?? [])],
+                data: authSecretData(
+                    redis,
+                    (id) => args.credentials.secretName(id),
+                    (id) => args.credentials.previousSecretName(id),
+                ),
+                // SecretSync waits for the Key Vault secrets read and carries their versions; every Redis password is
+                // in an ACL file, so a new app or a rotation re-syncs at once, not at the refresh.
+                dependsOn: args.dependsOn,
             },
             parent,
         );
@@ -166,7 +172,7 @@ export class Redis extends pulumi.ComponentResource implements DataService {
                     group: component,
                     serviceName: service.metadata.name,
                     configMapName: configMap.metadata.name,
-                    checksum: configChecksum(files),
+                    checksum: configChecksum(files, component),
                     storageClass: args.storageClass,
                 }),
                 stateful,

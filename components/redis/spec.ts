@@ -15,7 +15,7 @@ import {
     REDIS_SENTINEL_CLIENT_CREDENTIAL,
     REDIS_SENTINEL_CREDENTIAL,
 } from "./credentials";
-import { AUTH_FILES, FILES, TERMINATION_GRACE_SECONDS, TLS_FILES } from "./files";
+import { AUTH_FILES, FILES, GROUP_FILES, PREVIOUS_SUFFIX, TERMINATION_GRACE_SECONDS, TLS_FILES } from "./files";
 import { EXPORTER_PORT, NAMES, POD_DIRS, REDIS_PORT, RedisLayout, SENTINEL_PORT, serviceFqdn } from "./layout";
 import { redisAlertRules } from "./monitoring";
 
@@ -28,6 +28,7 @@ export const ACL_CONTENT_TYPE = "text/x-redis-acl";
 const REDIS_UID = 999;
 const SENTINEL_RESOURCES = { cpu: "100m", memory: "128Mi" };
 const EXPORTER_RESOURCES = { cpu: "50m", memory: "64Mi" };
+const WATCHER_RESOURCES = { cpu: "20m", memory: "32Mi" };
 
 /** The two StatefulSets of a Sentinel group (standalone has the data group only). */
 export type RedisGroup = "data" | "sentinel";
@@ -51,23 +52,33 @@ function groupMetadata(group: RedisGroup, namespace: string) {
     return { name: GROUPS[group].objectName, namespace, labels: redisLabels(group) };
 }
 
+/** Password files the scripts read, and the credential each holds; each also comes as its previous value. */
+function passwordFiles(redis: Pick<RedisConfig, "mode">): [string, string][] {
+    return [
+        [AUTH_FILES.admin, REDIS_ADMIN_CREDENTIAL],
+        [AUTH_FILES.monitor, REDIS_MONITOR_CREDENTIAL],
+        ...(redis.mode === "sentinel"
+            ? ([
+                  [AUTH_FILES.replication, REDIS_REPLICATION_CREDENTIAL],
+                  [AUTH_FILES.sentinel, REDIS_SENTINEL_CREDENTIAL],
+                  [AUTH_FILES.sentinelClient, REDIS_SENTINEL_CLIENT_CREDENTIAL],
+              ] as [string, string][])
+            : []),
+    ];
+}
+
 /** The synced Secret's keys (the files in the auth directory) and the Key Vault secret each comes from. */
 export function authSecretData(
     redis: Pick<RedisConfig, "mode">,
     credentialSecretName: (credentialId: string) => string,
+    previousSecretName: (credentialId: string) => string = credentialSecretName,
 ): Array<{ secretKey: string; remoteKey: string }> {
-    const entries: [string, string][] = [
-        [AUTH_FILES.dataAcl, ACL_SECRET_NAMES.data],
-        [AUTH_FILES.admin, credentialSecretName(REDIS_ADMIN_CREDENTIAL)],
-        [AUTH_FILES.monitor, credentialSecretName(REDIS_MONITOR_CREDENTIAL)],
-    ];
+    const entries: [string, string][] = [[AUTH_FILES.dataAcl, ACL_SECRET_NAMES.data]];
     if (redis.mode === "sentinel") {
-        entries.push(
-            [AUTH_FILES.sentinelAcl, ACL_SECRET_NAMES.sentinel],
-            [AUTH_FILES.replication, credentialSecretName(REDIS_REPLICATION_CREDENTIAL)],
-            [AUTH_FILES.sentinel, credentialSecretName(REDIS_SENTINEL_CREDENTIAL)],
-            [AUTH_FILES.sentinelClient, credentialSecretName(REDIS_SENTINEL_CLIENT_CREDENTIAL)],
-        );
+        entries.push([AUTH_FILES.sentinelAcl, ACL_SECRET_NAMES.sentinel]);
+    }
+    for (const [file, id] of passwordFiles(redis)) {
+        entries.push([file, credentialSecretName(id)], [file + PREVIOUS_SUFFIX, previousSecretName(id)]);
     }
     return entries.map(([secretKey, remoteKey]) => ({ secretKey, remoteKey }));
 }
@@ -77,9 +88,13 @@ export function configMapArgs(files: Record<string, string>, namespace: string) 
     return { metadata: { name: NAMES.config, namespace, labels: redisLabels("data") }, data: files };
 }
 
-/** Pods restart when the rendered files change (the Secret's content is not known here; ESO refreshes it in place). */
-export function configChecksum(files: Record<string, string>): string {
-    return crypto.createHash("sha256").update(JSON.stringify(files)).digest("hex");
+/**
+ * A group's pods restart when the rendered files they run change, and only then: a Sentinel-only setting restarts no
+ * data node. The Secrets are not in it: the sidecars apply their changes live.
+ */
+export function configChecksum(files: Record<string, string>, group: RedisGroup): string {
+    const own = Object.fromEntries(GROUP_FILES[group].filter((f) => f in files).map((f) => [f, files[f]]));
+    return crypto.createHash("sha256").update(JSON.stringify(own)).digest("hex");
 }
 
 /** cert-manager Certificate for every data node and Sentinel, and the standalone Service (TLS on, no Secret given). */
@@ -171,15 +186,19 @@ function volumes(
     group: RedisGroup,
     configMapName: pulumi.Input<string>,
 ): k8s.types.input.core.v1.Volume[] {
-    const keys =
+    const passwords =
         group === "data"
             ? [
-                  AUTH_FILES.dataAcl,
                   AUTH_FILES.admin,
                   AUTH_FILES.monitor,
                   ...(redis.mode === "sentinel" ? [AUTH_FILES.replication, AUTH_FILES.sentinelClient] : []),
               ]
-            : [AUTH_FILES.sentinelAcl, AUTH_FILES.sentinel, AUTH_FILES.monitor, AUTH_FILES.sentinelClient];
+            : [AUTH_FILES.admin, AUTH_FILES.sentinel, AUTH_FILES.monitor, AUTH_FILES.sentinelClient];
+    // Whole-volume mount (never subPath): the kubelet updates the files in place, and the sidecar applies them.
+    const keys = [
+        group === "data" ? AUTH_FILES.dataAcl : AUTH_FILES.sentinelAcl,
+        ...passwords.flatMap((p) => [p, p + PREVIOUS_SUFFIX]),
+    ];
     return [
         { name: "config", configMap: { name: configMapName, defaultMode: 0o444 } },
         {
@@ -243,6 +262,19 @@ function exporter(redis: RedisConfig, group: RedisGroup, namespace: string): Con
             volumeMounts: redis.tls ? [{ name: "tls", mountPath: POD_DIRS.tls, readOnly: true }] : [],
         },
     ];
+}
+
+/** The sidecar that applies changed users, credentials and certificates to the group's running process. */
+function watcher(redis: RedisConfig, group: RedisGroup, namespace: string): Container {
+    return {
+        name: "reload",
+        image: redis.image,
+        command: script(group === "data" ? FILES.watchRedis : FILES.watchSentinel),
+        env: selfEnv(group, namespace),
+        resources: { requests: WATCHER_RESOURCES, limits: WATCHER_RESOURCES },
+        securityContext: CONTAINER_SECURITY,
+        volumeMounts: volumeMounts(redis, group).filter((m) => m.name !== "data"),
+    };
 }
 
 function dataContainer(redis: RedisConfig, namespace: string): Container {
@@ -371,6 +403,7 @@ export function statefulSet(args: StatefulSetArgs) {
                     ...scheduling(redis, group),
                     containers: [
                         data ? dataContainer(redis, namespace) : sentinelContainer(redis, namespace),
+                        watcher(redis, group, namespace),
                         ...exporter(redis, group, namespace),
                     ],
                     volumes: volumes(redis, group, args.configMapName),

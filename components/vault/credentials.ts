@@ -12,6 +12,30 @@ import { BUNDLE_CONTENT_TYPE, PASSWORD_CONTENT_TYPE, bundleSecretName, credentia
 
 /** Keeper of a credential that was never rotated (config refuses an empty rotation value, so none collides). */
 const NEVER_ROTATED = "";
+/** Key Vault secret name suffix of a credential's previous password. */
+export const PREVIOUS_SECRET_SUFFIX = "-previous";
+
+/**
+ * The keepers of a credential's two passwords ("slots") for rotation value `rotation`, and which slot is current.
+ * A rotation value that is a whole number n is a generation: slot a holds the newest even generation, slot b the
+ * newest odd one, so raising n by one regenerates exactly one slot and the other still holds the previous password
+ * (a program cannot read the password it replaced: Pulumi state holds only the new one). Any other value is a
+ * plain keeper of slot a, as before: no previous password. Generation 0 is the never-rotated keeper, so existing
+ * passwords stay as they are.
+ */
+export function rotationSlots(rotation: string): { a: string; b?: string; current: "a" | "b" } {
+    if (!/^[0-9]+$/.test(rotation)) {
+        return { a: rotation, current: "a" };
+    }
+    const n = Number(rotation);
+    const keeper = (generation: number) => (generation <= 0 ? NEVER_ROTATED : String(generation));
+    if (n === 0) {
+        return { a: NEVER_ROTATED, current: "a" };
+    }
+    return n % 2 === 0
+        ? { a: keeper(n), b: keeper(n - 1), current: "a" }
+        : { a: keeper(n - 1), b: keeper(n), current: "b" };
+}
 
 export interface CredentialsArgs {
     /** Every credential id to generate (see `platformCredentialIds`); each is also its Key Vault secret name. */
@@ -20,13 +44,18 @@ export interface CredentialsArgs {
     readonly passwords: PasswordPolicy;
     /** Rotation value per id (`keyVault.rotations`): changing one generates that password anew. Default: none. */
     readonly rotations?: Readonly<Record<string, string>>;
+    /**
+     * Ids whose previous password is kept (`rotationSlots`), for servers that accept both until the next rotation
+     * (Redis ACL users). PostgreSQL alternates between two logins instead (`pg-app-*`/`pg-alt-*`). Default: none.
+     */
+    readonly keepPrevious?: readonly string[];
     /** Where the passwords are kept. */
     readonly vault: VaultWriter;
 }
 
 export class Credentials extends pulumi.ComponentResource implements CredentialSource {
     private readonly passwords = new Map<string, pulumi.Output<string>>();
-    private readonly stored = new Map<string, keyvault.Secret>();
+    private readonly previous = new Map<string, pulumi.Output<string>>();
 
     constructor(name: string, args: CredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("data-platform:credentials:Credentials", name, { ids: [...args.ids] }, opts);
@@ -35,30 +64,49 @@ export class Credentials extends pulumi.ComponentResource implements CredentialS
             if (this.passwords.has(id)) {
                 throw new Error(`credential ${id} is declared twice`);
             }
-            const password = new random.RandomPassword(
-                `${name}-${id}`,
-                {
-                    length: args.passwords.length,
-                    special: true,
-                    overrideSpecial: args.passwords.special,
-                    // One of each class: Azure and most servers demand at least three classes.
-                    minLower: 1,
-                    minUpper: 1,
-                    minNumeric: 1,
-                    minSpecial: 1,
-                    // Only this credential's own rotation value: no other config change can regenerate it.
-                    keepers: { rotation: rotations[id] ?? NEVER_ROTATED },
-                },
-                { parent: this },
-            );
-            const value = pulumi.secret(password.result);
-            const stored = args.vault.writeSecret(
+            const rotation = rotations[id] ?? NEVER_ROTATED;
+            const slots = args.keepPrevious?.includes(id)
+                ? rotationSlots(rotation)
+                : { a: rotation, current: "a" as const };
+            const slot = (resourceName: string, keeper: string) =>
+                new random.RandomPassword(
+                    resourceName,
+                    {
+                        length: args.passwords.length,
+                        special: true,
+                        overrideSpecial: args.passwords.special,
+                        // One of each class: Azure and most servers demand at least three classes.
+                        minLower: 1,
+                        minUpper: 1,
+                        minNumeric: 1,
+                        minSpecial: 1,
+                        // Only this credential's own rotation value: no other config change can regenerate it.
+                        keepers: { rotation: keeper },
+                    },
+                    { parent: this },
+                );
+            const a = pulumi.secret(slot(`${name}-${id}`, slots.a).result);
+            const b = slots.b === undefined ? undefined : pulumi.secret(slot(`${name}-${id}-b`, slots.b).result);
+            const value = slots.current === "b" && b ? b : a;
+            args.vault.writeSecret(
                 `${name}-${id}-kv`,
                 { secretName: credentialSecretName(id), value, contentType: PASSWORD_CONTENT_TYPE },
                 { parent: this },
             );
             this.passwords.set(id, value);
-            this.stored.set(id, stored);
+            if (b) {
+                const previous = slots.current === "b" ? a : b;
+                args.vault.writeSecret(
+                    `${name}-${id}-previous-kv`,
+                    {
+                        secretName: credentialSecretName(id) + PREVIOUS_SECRET_SUFFIX,
+                        value: previous,
+                        contentType: PASSWORD_CONTENT_TYPE,
+                    },
+                    { parent: this },
+                );
+                this.previous.set(id, previous);
+            }
         }
         this.registerOutputs({ secretNames: args.ids.map(credentialSecretName) });
     }
@@ -76,6 +124,14 @@ export class Credentials extends pulumi.ComponentResource implements CredentialS
     secretName(id: string): string {
         this.password(id);
         return credentialSecretName(id);
+    }
+
+    previousPassword(id: string): pulumi.Output<string> {
+        return this.previous.get(id) ?? this.password(id);
+    }
+
+    previousSecretName(id: string): string {
+        return this.previous.has(id) ? credentialSecretName(id) + PREVIOUS_SECRET_SUFFIX : this.secretName(id);
     }
 }
 

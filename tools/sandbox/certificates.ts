@@ -9,30 +9,17 @@ export interface CertificateFiles {
     readonly key: string;
 }
 
-/** A self-signed CA and a server certificate for 127.0.0.1/localhost made with openssl, as `dir/<files.*>`. */
-export function makeCertificates(dir: string, files: CertificateFiles): CertificateFiles {
+/**
+ * A self-signed CA and a server certificate for 127.0.0.1/localhost made with openssl, as `dir/<files.*>`. With
+ * `keepCa`, the CA already in `dir` (its certificate and `ca.key`) signs a new key: a renewal by the same issuer.
+ */
+export function makeCertificates(dir: string, files: CertificateFiles, keepCa = false): CertificateFiles {
     fs.mkdirSync(dir, { recursive: true });
     const f = (name: string) => path.join(dir, name);
     const ssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
-    ssl(
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-days",
-        "2",
-        "-subj",
-        "/CN=data-platform test CA",
-        "-keyout",
-        f("ca.key"),
-        "-out",
-        f(files.ca),
-        "-addext",
-        "basicConstraints=critical,CA:TRUE",
-        "-addext",
-        "keyUsage=critical,keyCertSign,cRLSign",
-    );
+    if (!keepCa) {
+        makeCa(ssl, f, files);
+    }
     ssl(
         "req",
         "-newkey",
@@ -64,4 +51,26 @@ export function makeCertificates(dir: string, files: CertificateFiles): Certific
         f(files.cert),
     );
     return { ca: f(files.ca), cert: f(files.cert), key: f(files.key) };
+}
+
+function makeCa(ssl: (...args: string[]) => Buffer, f: (name: string) => string, files: CertificateFiles): void {
+    ssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=data-platform test CA",
+        "-keyout",
+        f("ca.key"),
+        "-out",
+        f(files.ca),
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign",
+    );
 }

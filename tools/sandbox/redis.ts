@@ -27,7 +27,7 @@ import {
     REDIS_SENTINEL_CREDENTIAL,
     redisAppCredentialId,
 } from "../../components/redis/credentials";
-import { AUTH_FILES, FILES, TLS_FILES, renderFiles } from "../../components/redis/files";
+import { AUTH_FILES, FILES, PREVIOUS_SUFFIX, TLS_FILES, renderFiles } from "../../components/redis/files";
 import { NAMES, REDIS_COMPONENT_TYPE, RedisDirs, RedisLayout } from "../../components/redis/layout";
 import { makeCertificates } from "./certificates";
 import { LOOPBACK, Supervisor, freePorts, requireCommands, runShellScript, waitFor } from "./processes";
@@ -83,8 +83,14 @@ export class LocalRedisGroup {
     private readonly supervisor: Supervisor;
 
     private prepared = false;
+    private stopping = false;
+    private authVersion = 0;
 
-    constructor(readonly options: LocalGroupOptions) {
+    /** What the group runs now (`reconfigure` changes apps and passwords, as a new Secret would). */
+    options: LocalGroupOptions;
+
+    constructor(options: LocalGroupOptions) {
+        this.options = options;
         // Created with the first process, so a group that never starts leaves nothing behind.
         this.root =
             options.root ??
@@ -105,16 +111,49 @@ export class LocalRedisGroup {
         }
         requireRedisBinaries();
         fs.mkdirSync(this.root, { recursive: true });
-        const { redis, apps, passwords } = this.options;
-        const auth = this.layout.dirs.auth;
-        fs.mkdirSync(auth, { recursive: true });
-        for (const [file, text] of Object.entries(authFiles(redis, apps, passwords))) {
-            fs.writeFileSync(path.join(auth, file), text, { mode: 0o600 });
-        }
+        const { redis } = this.options;
+        this.writeAuth();
         if (redis.tls) {
             makeCertificates(this.layout.dirs.tls, TLS_FILES);
         }
         this.prepared = true;
+    }
+
+    /**
+     * The synced Secret's files as the kubelet updates a mounted Secret: a new directory, then one atomic swap of
+     * the `auth` symlink, so a reader sees the old files or the new ones, never a mix.
+     */
+    private writeAuth(): void {
+        const { redis, apps, passwords } = this.options;
+        const version = path.join(this.root, `auth..${++this.authVersion}`);
+        fs.mkdirSync(version, { recursive: true });
+        for (const [file, text] of Object.entries(authFiles(redis, apps, passwords))) {
+            fs.writeFileSync(path.join(version, file), text, { mode: 0o600 });
+        }
+        const link = this.layout.dirs.auth;
+        fs.symlinkSync(path.basename(version), `${link}.new`);
+        fs.renameSync(`${link}.new`, link);
+    }
+
+    /** New applications or passwords reach the mounted Secret (as ESO and the kubelet would); nothing restarts. */
+    reconfigure(change: Partial<Pick<LocalGroupOptions, "apps" | "passwords">>): void {
+        this.options = { ...this.options, ...change };
+        this.writeAuth();
+    }
+
+    /** cert-manager renews the certificate: a new key and certificate from the same CA, in the same files. */
+    renewCertificates(): void {
+        const dir = this.layout.dirs.tls;
+        const next = `${dir}.next`;
+        fs.mkdirSync(next, { recursive: true });
+        for (const file of [TLS_FILES.ca, "ca.key"]) {
+            fs.copyFileSync(path.join(dir, file), path.join(next, file));
+        }
+        makeCertificates(next, TLS_FILES, true);
+        for (const file of [TLS_FILES.key, TLS_FILES.cert]) {
+            fs.renameSync(path.join(next, file), path.join(dir, file));
+        }
+        fs.rmSync(next, { recursive: true, force: true });
     }
 
     /** Per-process directories (each pod has its own volumes; config differs only in these paths). */
@@ -153,7 +192,19 @@ export class LocalRedisGroup {
             fs.writeFileSync(path.join(dirs.config, file), text, { mode: 0o644 });
         }
         const script = path.join(dirs.config, role === "data" ? FILES.startRedis : FILES.startSentinel);
-        this.supervisor.start(name, "sh", [script], this.selfEnv(role, ordinal));
+        const child = this.supervisor.start(name, "sh", [script], this.selfEnv(role, ordinal));
+        // The kubelet starts a container again when its process exits (a Sentinel's SHUTDOWN for a new certificate).
+        child.once("exit", (code) => {
+            if (code === 0 && role === "sentinel" && !this.stopping) {
+                this.start(role, ordinal);
+            }
+        });
+        // The pod's sidecar keeps running across restarts of the server.
+        const watcher = `${name}-reload`;
+        if (this.supervisor.pid(watcher) === undefined) {
+            const file = path.join(dirs.config, role === "data" ? FILES.watchRedis : FILES.watchSentinel);
+            this.supervisor.start(watcher, "sh", [file], this.selfEnv(role, ordinal));
+        }
     }
 
     /** What the pod gets from the downward API. */
@@ -296,8 +347,14 @@ export class LocalRedisGroup {
         return this.supervisor.log(this.processName(role, ordinal));
     }
 
+    /** What the process's sidecar logged. */
+    watcherLog(role: Role, ordinal: number): string {
+        return this.supervisor.log(`${this.processName(role, ordinal)}-reload`);
+    }
+
     /** Kills every process and removes the directories. */
     async stop(): Promise<void> {
+        this.stopping = true;
         await this.supervisor.stopAll();
         if (!this.options.root) {
             fs.rmSync(this.root, { recursive: true, force: true });
@@ -311,18 +368,24 @@ export function authFiles(
     apps: readonly AppConfig[],
     passwords: RedisPasswords,
 ): Record<string, string> {
-    const files: Record<string, string> = {
-        [AUTH_FILES.dataAcl]: renderDataAcl(redis.mode, apps, passwords),
-        [AUTH_FILES.admin]: passwords.admin,
-        [AUTH_FILES.monitor]: passwords.monitor,
-    };
+    const files: Record<string, string> = { [AUTH_FILES.dataAcl]: renderDataAcl(redis.mode, apps, passwords) };
+    const roles: [string, "admin" | "monitor" | "replication" | "sentinel" | "sentinelClient"][] = [
+        [AUTH_FILES.admin, "admin"],
+        [AUTH_FILES.monitor, "monitor"],
+    ];
     if (redis.mode === "sentinel") {
-        Object.assign(files, {
-            [AUTH_FILES.sentinelAcl]: renderSentinelAcl(passwords),
-            [AUTH_FILES.replication]: passwords.replication,
-            [AUTH_FILES.sentinel]: passwords.sentinel,
-            [AUTH_FILES.sentinelClient]: passwords.sentinelClient,
-        });
+        files[AUTH_FILES.sentinelAcl] = renderSentinelAcl(passwords);
+        roles.push(
+            [AUTH_FILES.replication, "replication"],
+            [AUTH_FILES.sentinel, "sentinel"],
+            [AUTH_FILES.sentinelClient, "sentinelClient"],
+        );
+    }
+    // As the Secret carries them: the previous value is the current one when there was no rotation.
+    for (const [file, role] of roles) {
+        const current = passwords[role] ?? "";
+        files[file] = current;
+        files[file + PREVIOUS_SUFFIX] = passwords.previous?.[role] ?? current;
     }
     return files;
 }

@@ -101,3 +101,88 @@ export class Writer {
         await this.done;
     }
 }
+
+/**
+ * A Sentinel-aware ioredis client configured only from application `appName`'s contract (plus the CA it trusts):
+ * what an application sees. It asks the Sentinels again whenever its connection drops, and on READONLY.
+ */
+export function contractClient(group: LocalRedisGroup, appName: string): Redis {
+    const env = group.env()[appName];
+    if (!env) {
+        throw new Error(`no app ${appName}`);
+    }
+    const tls = env.REDIS_TLS === "true" ? { ca: group.caCertificate() } : undefined;
+    const client = new Redis({
+        sentinels: env.REDIS_SENTINEL_HOSTS.split(",").map((hp) => ({
+            host: hp.slice(0, hp.lastIndexOf(":")),
+            port: Number(hp.slice(hp.lastIndexOf(":") + 1)),
+        })),
+        name: env.REDIS_SENTINEL_MASTER,
+        sentinelPassword: env.REDIS_SENTINEL_PASSWORD,
+        username: env.REDIS_USERNAME,
+        password: env.REDIS_PASSWORD,
+        db: Number(env.REDIS_DB),
+        tls,
+        sentinelTLS: tls,
+        enableTLSForSentinelMode: tls !== undefined,
+        reconnectOnError: (e) => /READONLY/.test(e.message),
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => 50,
+        connectTimeout: 1000,
+        commandTimeout: 2000,
+    });
+    client.on("error", () => undefined);
+    return client;
+}
+
+/**
+ * Writes `<prefix>:<n>` continuously through one contract client, each followed by `WAIT 1`: when each write was
+ * accepted, and which were acknowledged by a replica.
+ */
+export class ContractWriter {
+    readonly acknowledged: string[] = [];
+    /** Times (ms epoch) at which writes were accepted, in order. */
+    readonly acceptedAt: number[] = [];
+    private running = true;
+    private readonly client: Redis;
+    private readonly done: Promise<void>;
+
+    constructor(group: LocalRedisGroup, appName: string, prefix: string) {
+        this.client = contractClient(group, appName);
+        this.done = this.loop(prefix);
+    }
+
+    private async loop(prefix: string): Promise<void> {
+        let n = 0;
+        while (this.running) {
+            const key = `${prefix}:${n}`;
+            try {
+                await this.client.set(key, String(n));
+                this.acceptedAt.push(Date.now());
+                n++;
+                if (Number(await this.client.call("WAIT", "1", "1000")) >= 1) {
+                    this.acknowledged.push(key);
+                }
+            } catch {
+                await sleep(10);
+            }
+        }
+    }
+
+    /** First write accepted at or after `since` (ms epoch). */
+    firstAcceptedAfter(since: number): number | undefined {
+        return this.acceptedAt.find((at) => at >= since);
+    }
+
+    /** The longest time between two accepted writes from `since` on (ms). */
+    longestPause(since: number): number {
+        const times = this.acceptedAt.filter((at) => at >= since);
+        return times.slice(1).reduce((longest, at, i) => Math.max(longest, at - times[i]), 0);
+    }
+
+    async stop(): Promise<void> {
+        this.running = false;
+        await this.done;
+        this.client.disconnect();
+    }
+}

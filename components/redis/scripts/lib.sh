@@ -6,15 +6,107 @@ myid() { printf '%s' "$1" | sha1sum | cut -c1-40; }
 
 log() { echo "$(date -u +%Y-%m-%dT%H:%M:%SZ) $*" >&2; }
 
-# rcli <password file> [redis-cli arguments]: redis-cli with TLS and a password from the Secret, bounded in time.
+# rcli_as <password> [redis-cli arguments]: redis-cli with TLS and the given password, bounded in time.
+rcli_as() {
+    password=$1
+    shift
+    REDISCLI_AUTH="$password" timeout 5 redis-cli --no-auth-warning $TLS_ARGS "$@"
+}
+
+# rcli <password file> [redis-cli arguments]: with the password of the Secret; during a rotation a server that has
+# not applied the new ACL yet refuses it, so the previous password (still valid everywhere until the next rotation)
+# is tried next. Output is stdout and stderr together.
 rcli() {
     pwfile=$1
     shift
-    REDISCLI_AUTH="$(cat "$AUTH_DIR/$pwfile")" timeout 5 redis-cli --no-auth-warning $TLS_ARGS "$@"
+    out=""
+    rc=1
+    for candidate in "$AUTH_DIR/$pwfile" "$AUTH_DIR/$pwfile@PREVIOUS_SUFFIX@"; do
+        [ -r "$candidate" ] || continue
+        if out=$(rcli_as "$(cat "$candidate")" "$@" 2>&1); then rc=0; else rc=$?; fi
+        case "$out" in
+            *WRONGPASS*|*NOAUTH*) continue ;;
+        esac
+        break
+    done
+    [ -z "$out" ] || printf '%s\n' "$out"
+    return "$rc"
 }
 
 # Double-quoted config value (the file format's escaping).
 quote() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
+
+# accepted <user> <password> <host:port>...: every server that answers accepts the password (unreachable ones are
+# skipped: they load the current files when they start).
+accepted() {
+    user=$1
+    password=$2
+    shift 2
+    for server in "$@"; do
+        reply=$(rcli_as "$password" --user "$user" -h "${server%:*}" -p "${server##*:}" PING 2>&1) || true
+        case "$reply" in
+            *WRONGPASS*|*NOAUTH*) return 1 ;;
+        esac
+    done
+    return 0
+}
+
+# current_or_previous <password file> <user> <host:port>...: the Secret's password if every answering server accepts
+# it, else the previous one.
+current_or_previous() {
+    pwfile=$1
+    user=$2
+    shift 2
+    current=$(cat "$AUTH_DIR/$pwfile")
+    if accepted "$user" "$current" "$@" || [ ! -r "$AUTH_DIR/$pwfile@PREVIOUS_SUFFIX@" ]; then
+        printf '%s' "$current"
+    else
+        cat "$AUTH_DIR/$pwfile@PREVIOUS_SUFFIX@"
+    fi
+}
+
+# Digest of the files in the given directories (a mounted Secret changes them in place, through a symlink swap).
+fingerprint() {
+    for dir in "$@"; do cat "$dir"/* 2>/dev/null; done | cksum
+}
+
+# apply_acl <host> <port> <acl file>: the server's users become what the file says, in place. `ACL LOAD` would do
+# it too, but Redis 7.0 disconnects every client of every user on ACL LOAD (replication and Sentinel links,
+# applications); `ACL SETUSER` changes a user without touching its connections. Users not in the file are deleted.
+apply_acl() {
+    host=$1
+    port=$2
+    file=$3
+    wanted=" "
+    failed=0
+    # Not up yet (or loading its data): the next round applies the file.
+    [ "$(rcli @ADMIN_PASSWORD_FILE@ --user @ADMIN_USER@ -h "$host" -p "$port" PING)" = PONG ] || return 1
+    set -f
+    while IFS= read -r line; do
+        # shellcheck disable=SC2086
+        set -- $line
+        [ "${1:-}" = user ] || continue
+        name=$2
+        shift 2
+        reply=$(rcli @ADMIN_PASSWORD_FILE@ --user @ADMIN_USER@ -h "$host" -p "$port" ACL SETUSER "$name" reset "$@")
+        if [ "$reply" != OK ]; then
+            log "ACL SETUSER $name: $reply"
+            failed=1
+        fi
+        wanted="$wanted$name "
+    done < "$file"
+    if [ "$failed" -eq 0 ]; then
+        users=$(rcli @ADMIN_PASSWORD_FILE@ --user @ADMIN_USER@ -h "$host" -p "$port" ACL USERS) || failed=1
+        for user in $users; do
+            case "$wanted" in
+                *" $user "*) ;;
+                *) rcli @ADMIN_PASSWORD_FILE@ --user @ADMIN_USER@ -h "$host" -p "$port" ACL DELUSER "$user" >/dev/null || failed=1 ;;
+            esac
+        done
+    fi
+    set +f
+    return "$failed"
+}
 
 # sentinel_votes [skip]: "<count> <host:port>" lines, most named master first, from every Sentinel but <skip>.
 sentinel_votes() {

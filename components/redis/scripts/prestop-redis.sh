@@ -21,18 +21,25 @@ while [ "$i" -lt 50 ]; do
     sleep 0.1
     i=$((i + 1))
 done
-for s in $SENTINELS; do
-    out=$(rcli @ADMIN_PASSWORD_FILE@ --user @ADMIN_USER@ -h "${s%:*}" -p "${s##*:}" SENTINEL FAILOVER "$MASTER_NAME" 2>&1) || true
-    [ "$out" = OK ] && break
-    log "Sentinel $s: $out"
-done
+# ask_failover: OK once a Sentinel accepted. A Sentinel refuses (NOGOODSLAVE) while it has not yet seen a replica that
+# just restarted as healthy: ask again until one accepts, rather than wait out the deadline for nothing.
+ask_failover() {
+    for s in $SENTINELS; do
+        out=$(rcli @ADMIN_PASSWORD_FILE@ --user @ADMIN_USER@ -h "${s%:*}" -p "${s##*:}" SENTINEL FAILOVER "$MASTER_NAME" 2>&1) || true
+        [ "$out" = OK ] && return 0
+        log "Sentinel $s: $out"
+    done
+    return 1
+}
+asked=no
 deadline=$(( $(date +%s) + PRESTOP_WAIT_SECONDS ))
 while [ "$(date +%s)" -lt "$deadline" ]; do
+    [ "$asked" = yes ] || { ask_failover && asked=yes; }
     named=$(sentinel_votes | head -n 1 | awk '{print $2}')
     if [ -n "$named" ] && [ "$named" != "$SELF" ]; then
         log "Sentinels now name $named"
         exit 0
     fi
-    sleep 1
+    sleep 0.5
 done
 log "no failover within ${PRESTOP_WAIT_SECONDS}s"

@@ -1,6 +1,8 @@
 #!/bin/sh
 # Starts a data node. The Sentinels decide who is master; only ordinal 0 of a brand-new group
-# (no Sentinel answers, nothing persisted) starts as master on its own. Everything else is a replica.
+# (no Sentinel answers, nothing persisted) starts as master on its own. Everything else is a replica, and a node
+# that holds data waits for the Sentinels rather than following the bootstrap node (after a failover the newest
+# data may be its own: a full resync from ordinal 0 would drop it).
 set -eu
 : "${SELF_NAME:?}" "${SELF_HOST:?}" "${SELF_PORT:?}"
 . "$(dirname "$0")/lib.sh"
@@ -20,6 +22,11 @@ others_have_data() {
     return 1
 }
 
+# Agreement of a majority of the Sentinels (the quorum is theirs to use, for detecting a failure).
+count() { set -- "$@"; echo $#; }
+# shellcheck disable=SC2086
+MAJORITY=$(( $(count $SENTINELS) / 2 + 1 ))
+
 role=master
 if [ "$MODE" = sentinel ]; then
     deadline=$(( $(date +%s) + START_WAIT_SECONDS ))
@@ -31,7 +38,7 @@ if [ "$MODE" = sentinel ]; then
         named=""
         # shellcheck disable=SC2086
         [ -n "$top" ] && set -- $top && votes=$1 && named=$2
-        if [ "$votes" -ge "$QUORUM" ]; then
+        if [ "$votes" -ge "$MAJORITY" ]; then
             if [ "$named" != "$SELF" ]; then
                 role="$named"
                 log "$votes Sentinels name $named as master"
@@ -57,12 +64,12 @@ if [ "$MODE" = sentinel ]; then
                 log "no Sentinel answers and nothing is persisted: bootstrapping a new group as master"
                 break
             fi
-            if [ "$votes" -eq 0 ] && [ "$ORDINAL" != 0 ]; then
+            if [ "$votes" -eq 0 ] && [ "$ORDINAL" != 0 ] && ! has_state; then
                 role="$BOOTSTRAP_MASTER"
                 log "no Sentinel answers: starting as replica of the bootstrap node $BOOTSTRAP_MASTER"
                 break
             fi
-            [ "$attempt" -eq 2 ] && log "waiting for the Sentinels to name a master ($votes of $QUORUM agree)"
+            [ "$attempt" -eq 2 ] && log "waiting for the Sentinels to name a master ($votes of $MAJORITY agree)"
         fi
         if [ "$(date +%s)" -ge "$deadline" ]; then
             log "no usable answer from the Sentinels within ${START_WAIT_SECONDS}s; not starting as master on my own"

@@ -4,6 +4,8 @@
 set -eu
 : "${SELF_HOST:?}" "${SELF_PORT:?}"
 . "$(dirname "$0")/lib.sh"
+# Here, not in lib.sh: only the Sentinels use it, so changing it restarts no data node.
+QUORUM=@QUORUM@
 SELF="$SELF_HOST:$SELF_PORT"
 state="$SENTINEL_DATA_DIR/sentinel.conf"
 

@@ -1,0 +1,77 @@
+#!/bin/sh
+# Sidecar of a Sentinel: applies what changes in the mounted Secrets to the running Sentinel, without a restart.
+# Users: ACL SETUSER/DELUSER from sentinel-users.acl; auth-pass (to the data nodes) and sentinel-pass (to the
+# peers): the new password once every answering server accepts it. A renewed certificate cannot be reloaded by a
+# Sentinel (redis/redis#12028, #12691): it is restarted (SHUTDOWN; the kubelet starts the container again), one
+# Sentinel at a time (a lock on the master, held for a restart's length, and every peer answering first).
+set -u
+: "${SELF_HOST:?}" "${SELF_PORT:?}"
+. "$(dirname "$0")/lib.sh"
+SELF="$SELF_HOST:$SELF_PORT"
+PEERS=""
+for s in $SENTINELS; do [ "$s" = "$SELF" ] || PEERS="$PEERS $s"; done
+LOCK_KEY="data-platform:sentinel-restart"
+ORDINAL="${SELF_NAME##*-}"
+
+# What the start script configured; changed only for a password the other side accepts (a change drops links).
+auth_pass=$(cat "$AUTH_DIR/@SENTINEL_PASSWORD_FILE@")
+sentinel_pass=$auth_pass
+
+apply_credentials() {
+    # shellcheck disable=SC2086
+    pw=$(current_or_previous @SENTINEL_PASSWORD_FILE@ @SENTINEL_USER@ $DATA_NODES)
+    if [ "$pw" != "$auth_pass" ]; then
+        [ "$(rcli @ADMIN_PASSWORD_FILE@ --user @ADMIN_USER@ -h "$SELF_HOST" -p "$SELF_PORT" SENTINEL SET "$MASTER_NAME" auth-pass "$pw")" = OK ] || return 1
+        auth_pass=$pw
+    fi
+    # shellcheck disable=SC2086
+    pw=$(current_or_previous @SENTINEL_PASSWORD_FILE@ @SENTINEL_USER@ $PEERS)
+    if [ "$pw" != "$sentinel_pass" ]; then
+        [ "$(rcli @ADMIN_PASSWORD_FILE@ --user @ADMIN_USER@ -h "$SELF_HOST" -p "$SELF_PORT" SENTINEL CONFIG SET sentinel-pass "$pw")" = OK ] || return 1
+        sentinel_pass=$pw
+    fi
+    # Done once both use the Secret's password (the previous one only until every server accepts it).
+    current=$(cat "$AUTH_DIR/@SENTINEL_PASSWORD_FILE@")
+    [ "$auth_pass" = "$current" ] && [ "$sentinel_pass" = "$current" ]
+}
+
+# Restart this Sentinel if no other one is restarting: every peer answers, and this one holds the lock.
+restart_alone() {
+    for s in $PEERS; do
+        [ "$(rcli @MONITOR_PASSWORD_FILE@ --user @MONITOR_USER@ -h "${s%:*}" -p "${s##*:}" PING)" = PONG ] || return 1
+    done
+    master=$(sentinel_votes | head -n 1 | awk '{print $2}')
+    [ -n "$master" ] || return 1
+    reply=$(rcli @ADMIN_PASSWORD_FILE@ --user @ADMIN_USER@ -h "${master%:*}" -p "${master##*:}" SET "$LOCK_KEY" "$SELF" NX PX $((RESTART_LOCK_SECONDS * 1000)))
+    [ "$reply" = OK ] || return 1
+    log "restarting to load the renewed certificate"
+    rcli @ADMIN_PASSWORD_FILE@ --user @ADMIN_USER@ -h "$SELF_HOST" -p "$SELF_PORT" SHUTDOWN >/dev/null
+    return 0
+}
+
+auth_seen=""
+tls_seen=$(fingerprint "$TLS_DIR")
+while :; do
+    auth_now=$(fingerprint "$AUTH_DIR")
+    if [ "$auth_now" != "$auth_seen" ] && apply_acl "$SELF_HOST" "$SELF_PORT" "$AUTH_DIR/@SENTINEL_ACL_FILE@" && apply_credentials; then
+        [ -z "$auth_seen" ] || log "applied the changed users and credentials"
+        auth_seen=$auth_now
+    fi
+    if [ "$TLS" = yes ] && [ "$(fingerprint "$TLS_DIR")" != "$tls_seen" ]; then
+        # Staggered by ordinal, so Sentinels that saw the new files at once do not race for the lock.
+        sleep $((ORDINAL * 2))
+        if restart_alone; then
+            tls_seen=$(fingerprint "$TLS_DIR")
+            # Wait for the restarted process before looking at anything else.
+            i=0
+            while [ "$i" -lt "$RESTART_LOCK_SECONDS" ] && [ "$(rcli @MONITOR_PASSWORD_FILE@ --user @MONITOR_USER@ -h "$SELF_HOST" -p "$SELF_PORT" PING)" != PONG ]; do
+                sleep 1
+                i=$((i + 1))
+            done
+            # Up again: the next Sentinel may go (only our own lock is released).
+            rcli @ADMIN_PASSWORD_FILE@ --user @ADMIN_USER@ -h "${master%:*}" -p "${master##*:}" EVAL \
+                "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0" 1 "$LOCK_KEY" "$SELF" >/dev/null
+        fi
+    fi
+    sleep "$WATCH_SECONDS"
+done

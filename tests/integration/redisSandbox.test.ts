@@ -3,6 +3,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import Redis from "ioredis";
 import { startRedis } from "../../tools/sandbox/redis";
+import { contractSentinelOptions } from "../../tools/sandbox/redisClients";
 import { parseStack } from "../support/config";
 import { byType, runStack } from "../support/program";
 
@@ -25,22 +26,10 @@ describe("sandbox: startRedis from a stack's mock run", function () {
                 assert.equal(started.processes.length, expected);
                 assert.ok(started.processes.every((p) => p.pid > 0 && p.port > 0));
                 const env = started.env[config.apps[0].name];
-                const tls = env.REDIS_TLS === "true" ? { ca: fs.readFileSync(started.tlsCaFile!) } : undefined;
                 const client = env.REDIS_URL
                     ? new Redis(env.REDIS_URL, { lazyConnect: true, retryStrategy: () => null })
                     : new Redis({
-                          sentinels: env.REDIS_SENTINEL_HOSTS.split(",").map((hp) => ({
-                              host: hp.split(":")[0],
-                              port: Number(hp.split(":")[1]),
-                          })),
-                          name: env.REDIS_SENTINEL_MASTER,
-                          sentinelPassword: env.REDIS_SENTINEL_PASSWORD,
-                          username: env.REDIS_USERNAME,
-                          password: env.REDIS_PASSWORD,
-                          db: Number(env.REDIS_DB),
-                          tls,
-                          sentinelTLS: tls,
-                          enableTLSForSentinelMode: tls !== undefined,
+                          ...contractSentinelOptions(env, () => fs.readFileSync(started.tlsCaFile!)),
                           lazyConnect: true,
                           retryStrategy: () => null,
                       });

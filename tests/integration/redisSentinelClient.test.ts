@@ -7,7 +7,7 @@ import Redis from "ioredis";
 import { promisedFailoverSeconds } from "../../components/redis/files";
 import { waitFor } from "../../tools/sandbox/processes";
 import { LocalRedisGroup, waitHealthy } from "../../tools/sandbox/redis";
-import { sentinelMaster } from "../../tools/sandbox/redisClients";
+import { contractSentinelOptions, sentinelMaster } from "../../tools/sandbox/redisClients";
 import { parseStack } from "../support/config";
 import { localGroup } from "../support/redis";
 
@@ -30,20 +30,8 @@ describe("Redis Sentinel group on real servers (rendered prod config)", function
                 const env = g.env().billing;
                 assert.equal(env.REDIS_TLS, String(tls));
                 // Only contract values (plus the CA the application trusts).
-                const tlsOptions = env.REDIS_TLS === "true" ? { ca: g.caCertificate() } : undefined;
                 const client = new Redis({
-                    sentinels: env.REDIS_SENTINEL_HOSTS.split(",").map((hp) => ({
-                        host: hp.slice(0, hp.lastIndexOf(":")),
-                        port: Number(hp.slice(hp.lastIndexOf(":") + 1)),
-                    })),
-                    name: env.REDIS_SENTINEL_MASTER,
-                    sentinelPassword: env.REDIS_SENTINEL_PASSWORD,
-                    username: env.REDIS_USERNAME,
-                    password: env.REDIS_PASSWORD,
-                    db: Number(env.REDIS_DB),
-                    tls: tlsOptions,
-                    sentinelTLS: tlsOptions,
-                    enableTLSForSentinelMode: tlsOptions !== undefined,
+                    ...contractSentinelOptions(env, () => g.caCertificate()),
                     maxRetriesPerRequest: 1,
                     retryStrategy: () => 200,
                 });

@@ -2,7 +2,7 @@
  * Clients of a local Redis group: one application connection, the master the Sentinels agree on, and a
  * continuous writer. Shared by the integration tests and `npm run bench:failover`.
  */
-import Redis from "ioredis";
+import Redis, { RedisOptions } from "ioredis";
 import { LOOPBACK, sleep } from "./processes";
 import type { LocalRedisGroup } from "./redis";
 
@@ -103,16 +103,15 @@ export class Writer {
 }
 
 /**
- * A Sentinel-aware ioredis client configured only from application `appName`'s contract (plus the CA it trusts):
- * what an application sees. It asks the Sentinels again whenever its connection drops, and on READONLY.
+ * ioredis options for Sentinel mode from an application's contract keys alone (plus the CA it trusts, when
+ * `REDIS_TLS` is true; `ca` is asked only then): Sentinel discovery, the Sentinel password, the app's user, database and TLS.
  */
-export function contractClient(group: LocalRedisGroup, appName: string): Redis {
-    const env = group.env()[appName];
-    if (!env) {
-        throw new Error(`no app ${appName}`);
-    }
-    const tls = env.REDIS_TLS === "true" ? { ca: group.caCertificate() } : undefined;
-    const client = new Redis({
+export function contractSentinelOptions(
+    env: Readonly<Record<string, string>>,
+    ca: () => string | Buffer | undefined,
+): RedisOptions {
+    const tls = env.REDIS_TLS === "true" ? { ca: ca() } : undefined;
+    return {
         sentinels: env.REDIS_SENTINEL_HOSTS.split(",").map((hp) => ({
             host: hp.slice(0, hp.lastIndexOf(":")),
             port: Number(hp.slice(hp.lastIndexOf(":") + 1)),
@@ -125,6 +124,20 @@ export function contractClient(group: LocalRedisGroup, appName: string): Redis {
         tls,
         sentinelTLS: tls,
         enableTLSForSentinelMode: tls !== undefined,
+    };
+}
+
+/**
+ * A Sentinel-aware ioredis client configured only from application `appName`'s contract (plus the CA it trusts):
+ * what an application sees. It asks the Sentinels again whenever its connection drops, and on READONLY.
+ */
+export function contractClient(group: LocalRedisGroup, appName: string): Redis {
+    const env = group.env()[appName];
+    if (!env) {
+        throw new Error(`no app ${appName}`);
+    }
+    const client = new Redis({
+        ...contractSentinelOptions(env, () => group.caCertificate()),
         reconnectOnError: (e) => /READONLY/.test(e.message),
         maxRetriesPerRequest: 0,
         retryStrategy: () => 50,

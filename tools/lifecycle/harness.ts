@@ -253,8 +253,8 @@ export class Lifecycle {
         for (const r of order.filter((x) => x.type === TYPES.pgDatabase)) {
             await this.pg.createDatabase(r.inputs.databaseName);
         }
-        for (const r of order.filter((x) => x.type === TYPES.sgScript)) {
-            await this.runSgScripts(r.inputs);
+        for (const r of order.filter((x) => x.type === TYPES.sgCluster)) {
+            await this.pg.setSuperuserPassword(this.stackGresSuperuserPassword(r.inputs));
         }
         await this.waitHealthy(30_000);
         for (const r of order.filter((x) => x.type === TYPES.job)) {
@@ -291,6 +291,10 @@ export class Lifecycle {
         const layout = kubernetesLayout(plan.redis, plan.config.cluster.platformNamespace);
         layout.dataNodes.forEach((e, i) => this.endpoints.set(`${e.host}:${e.port}`, this.ports.data[i]));
         layout.sentinels.forEach((e, i) => this.endpoints.set(`${e.host}:${e.port}`, this.ports.sentinels[i]));
+        if (layout.standaloneService) {
+            // The standalone Service selects the one data pod.
+            this.endpoints.set(`${layout.standaloneService.host}:${layout.standaloneService.port}`, this.ports.data[0]);
+        }
     }
 
     private registerPostgresHost(host: string | undefined, port: string | number | undefined): void {
@@ -395,18 +399,6 @@ export class Lifecycle {
             }
         }
         this.scheduleKubelet("secret", namespace, name);
-        if (this.plan.config.postgres.mode === "stackgres") {
-            const script = [...this.applied.values()].find((a) => a.resource.type === TYPES.sgScript);
-            if (script && this.referencedBySgScript(script.resource.inputs, name)) {
-                this.timeline.schedule(
-                    0,
-                    `StackGres runs the SGScript entries that read Secret ${target}`,
-                    async () => ({
-                        ran: await this.runSgScripts(script.resource.inputs),
-                    }),
-                );
-            }
-        }
     }
 
     private scheduleKubelet(kind: VolumeSource["kind"], namespace: string, name: string): void {
@@ -496,7 +488,7 @@ export class Lifecycle {
     }
 
     // ---------------------------------------------------------------------------------------------------------
-    // PostgreSQL: the login Job, SGScript.
+    // PostgreSQL: the login Job.
 
     private startJob(r: RecordedResource): JobState {
         const name = r.inputs.metadata.name;
@@ -548,18 +540,16 @@ export class Lifecycle {
         }
     }
 
-    private referencedBySgScript(script: Obj, secretName: string): boolean {
-        return (script.spec?.scripts ?? []).some((e: Obj) => e.scriptFrom?.secretKeyRef?.name === secretName);
-    }
-
-    private async runSgScripts(script: Obj): Promise<string[]> {
-        const ns = script.metadata.namespace;
-        const entries = (script.spec?.scripts ?? []).map((e: Obj) => {
-            const ref = e.scriptFrom?.secretKeyRef;
-            const sql = e.script ?? (ref ? this.secrets.get(secretKey(ns, ref.name))?.[ref.key] : undefined);
-            return { id: e.id, name: e.name, sql };
-        });
-        return this.pg.runScripts(entries);
+    /** The password StackGres gives its superuser: the one the SGCluster's credentials Secret holds at creation. */
+    private stackGresSuperuserPassword(cluster: Obj): string {
+        const ref = cluster.spec?.configurations?.credentials?.users?.superuser?.password;
+        const password = ref && this.secrets.get(secretKey(cluster.metadata.namespace, ref.name))?.[ref.key];
+        if (password === undefined) {
+            throw new Error(
+                `SGCluster ${cluster.metadata.name}: no superuser password (Secret ${ref?.name}, key ${ref?.key})`,
+            );
+        }
+        return password;
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -748,11 +738,6 @@ export class Lifecycle {
                 }
                 return true;
             }
-            case TYPES.sgScript:
-                await this.timeline.emit(`StackGres runs new SGScript entries`, async () => ({
-                    ran: await this.runSgScripts(r.inputs),
-                }));
-                return true;
             default:
                 return true;
         }

@@ -32,10 +32,10 @@ import { isDeepStrictEqual } from "util";
 import type { AppConfig } from "../../components/config/platform";
 import type { RedisConfig } from "../../components/config/redis";
 import { USERS } from "../../components/redis/acl";
-import { AUTH_FILES, renderFiles } from "../../components/redis/files";
+import { AUTH_FILES, WATCH_SECONDS, renderFiles } from "../../components/redis/files";
 import { NAMES, POD_DIRS, RedisDirs, RedisLayout, kubernetesLayout } from "../../components/redis/layout";
 import type { RecordedResource } from "../../engine/mockEngine";
-import { LOOPBACK, Supervisor, freePorts, waitFor } from "../sandbox/processes";
+import { LOOPBACK, Supervisor, freePorts, sleep, waitFor } from "../sandbox/processes";
 import { PG_BIN } from "../sandbox/postgres";
 import { requireRedisBinaries } from "../sandbox/redis";
 import {
@@ -61,6 +61,9 @@ type Obj = Record<string, any>;
 export const KUBELET_SYNC_SECONDS = 60;
 /** How long a rolled pod may take to become Ready before the rollout counts as stuck (real seconds). */
 const READY_TIMEOUT_MS = 90_000;
+/** Watch periods a `reload` sidecar gets to apply projected files (one poll, its work, and slack), and the poll. */
+const SIDECAR_PERIODS = 4;
+const SIDECAR_POLL_MS = 200;
 /** How long a group restarted at once may take to be healthy again (real seconds). */
 const RESTART_HEALTHY_TIMEOUT_MS = 120_000;
 const REPLACE_UNREADY = "pulumi.com/replaceUnready";
@@ -427,8 +430,41 @@ export class Lifecycle {
                     await this.tryJob(job);
                 }
             }
-            return { pods: updated, jobs };
+            const sidecarMs = updated.length > 0 ? await this.awaitReloadSidecars() : undefined;
+            return { pods: updated, jobs, ...(sidecarMs !== undefined ? { sidecarMs } : {}) };
         });
+    }
+
+    /**
+     * The pods' `reload` sidecars apply changed files within WATCH_SECONDS of real time: polls the servers until they
+     * accept what the Secrets hand out and serve the newest certificate, at most a few watch periods; what still
+     * differs then is left to the checks. @returns real milliseconds waited
+     */
+    private async awaitReloadSidecars(): Promise<number> {
+        const started = Date.now();
+        const redisCa = fs.readFileSync(this.issuer.caFile, "utf8");
+        while (Date.now() - started < SIDECAR_PERIODS * WATCH_SECONDS * 1000) {
+            const refused = (await limited(this.platformCredentialChecks(redisCa))).some((f) => f !== undefined);
+            if (!refused && (await this.serveNewestCertificates())) {
+                break;
+            }
+            await sleep(SIDECAR_POLL_MS);
+        }
+        return Date.now() - started;
+    }
+
+    /** Whether every running TLS pod presents the newest certificate issued (true without TLS). */
+    private async serveNewestCertificates(): Promise<boolean> {
+        if (!this.plan.redis.tls) {
+            return true;
+        }
+        const newest = new Set([...this.certificates.values()].map((c) => c.issued[c.issued.length - 1]?.fingerprint));
+        const served = await Promise.all(
+            this.allPods()
+                .filter((p) => p.running())
+                .map((p) => servedFingerprint(p.port)),
+        );
+        return served.every((f) => f !== undefined && newest.has(f));
     }
 
     private volumeContent(source: VolumeSource, pod: Pod): Record<string, string> | undefined {

@@ -437,14 +437,21 @@ export class Lifecycle {
 
     /**
      * The pods' `reload` sidecars apply changed files within WATCH_SECONDS of real time: polls the servers until they
-     * accept what the Secrets hand out and serve the newest certificate, at most a few watch periods; what still
+     * accept what the Secrets (platform and applications) hand out and serve the newest certificate, at most a few watch periods; what still
      * differs then is left to the checks. @returns real milliseconds waited
      */
     private async awaitReloadSidecars(): Promise<number> {
         const started = Date.now();
         const redisCa = fs.readFileSync(this.issuer.caFile, "utf8");
         while (Date.now() - started < SIDECAR_PERIODS * WATCH_SECONDS * 1000) {
-            const refused = (await limited(this.platformCredentialChecks(redisCa))).some((f) => f !== undefined);
+            const appChecks = [...this.apps.values()].map((app) => () => {
+                const env = this.secrets.get(secretKey(app.namespace, app.secretName));
+                return env
+                    ? checkRedis(env, appKey(app, "lifecycle-check"), this.endpoints, redisCa)
+                    : Promise.resolve(undefined);
+            });
+            const checks = [...this.platformCredentialChecks(redisCa), ...appChecks];
+            const refused = (await limited(checks)).some((f) => f !== undefined);
             if (!refused && (await this.serveNewestCertificates())) {
                 break;
             }

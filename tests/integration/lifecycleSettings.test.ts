@@ -9,7 +9,7 @@ describe("lifecycle on real servers: settings and certificates (prod)", function
     this.timeout(240_000);
 
     it("changing a Redis data setting (maxmemory) rolls the data pods one at a time without losing a write", async () => {
-        const l = await change("prod", baseline("prod"), stackVariant("prod", redisSettings({ maxmemory: "1024mb" })));
+        const l = await change("prod", baseline("prod"), stackVariant("prod", redisSettings({ maxmemory: "512mb" })));
         assertNoFailures(l, "changing redis.maxmemory");
         assert.deepEqual(
             l.rolled("redis"),

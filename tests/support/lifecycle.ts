@@ -25,8 +25,12 @@ export function stackVariant(stack: string, edit: (config: Record<string, any>) 
     return file;
 }
 
-/** The config's `data-platform:keyVault.rotations` with `id` rotated to `value`. */
-export function rotate(id: string, value = "2") {
+/**
+ * The config's `data-platform:keyVault.rotations` with `id` rotated to `value`: by default the first rotation of a
+ * stack that never rotated (generation 0 raised by one, README "PostgreSQL: alternating logins" and "Redis: previous
+ * passwords"), the only step that keeps the previous password working.
+ */
+export function rotate(id: string, value = "1") {
     return (config: Record<string, any>) => {
         const kv = (config["data-platform:keyVault"] ??= {});
         kv.rotations = { ...(kv.rotations ?? {}), [id]: value };

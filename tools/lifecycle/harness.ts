@@ -32,10 +32,10 @@ import { isDeepStrictEqual } from "util";
 import type { AppConfig } from "../../components/config/platform";
 import type { RedisConfig } from "../../components/config/redis";
 import { USERS } from "../../components/redis/acl";
-import { AUTH_FILES, renderFiles } from "../../components/redis/files";
+import { AUTH_FILES, WATCH_SECONDS, renderFiles } from "../../components/redis/files";
 import { NAMES, POD_DIRS, RedisDirs, RedisLayout, kubernetesLayout } from "../../components/redis/layout";
 import type { RecordedResource } from "../../engine/mockEngine";
-import { LOOPBACK, Supervisor, freePorts, waitFor } from "../sandbox/processes";
+import { LOOPBACK, Supervisor, freePorts, sleep, waitFor } from "../sandbox/processes";
 import { PG_BIN } from "../sandbox/postgres";
 import { requireRedisBinaries } from "../sandbox/redis";
 import {
@@ -61,6 +61,9 @@ type Obj = Record<string, any>;
 export const KUBELET_SYNC_SECONDS = 60;
 /** How long a rolled pod may take to become Ready before the rollout counts as stuck (real seconds). */
 const READY_TIMEOUT_MS = 90_000;
+/** Watch periods a `reload` sidecar gets to apply projected files (one poll, its work, and slack), and the poll. */
+const SIDECAR_PERIODS = 4;
+const SIDECAR_POLL_MS = 200;
 /** How long a group restarted at once may take to be healthy again (real seconds). */
 const RESTART_HEALTHY_TIMEOUT_MS = 120_000;
 const REPLACE_UNREADY = "pulumi.com/replaceUnready";
@@ -253,8 +256,8 @@ export class Lifecycle {
         for (const r of order.filter((x) => x.type === TYPES.pgDatabase)) {
             await this.pg.createDatabase(r.inputs.databaseName);
         }
-        for (const r of order.filter((x) => x.type === TYPES.sgScript)) {
-            await this.runSgScripts(r.inputs);
+        for (const r of order.filter((x) => x.type === TYPES.sgCluster)) {
+            await this.pg.setSuperuserPassword(this.stackGresSuperuserPassword(r.inputs));
         }
         await this.waitHealthy(30_000);
         for (const r of order.filter((x) => x.type === TYPES.job)) {
@@ -291,6 +294,10 @@ export class Lifecycle {
         const layout = kubernetesLayout(plan.redis, plan.config.cluster.platformNamespace);
         layout.dataNodes.forEach((e, i) => this.endpoints.set(`${e.host}:${e.port}`, this.ports.data[i]));
         layout.sentinels.forEach((e, i) => this.endpoints.set(`${e.host}:${e.port}`, this.ports.sentinels[i]));
+        if (layout.standaloneService) {
+            // The standalone Service selects the one data pod.
+            this.endpoints.set(`${layout.standaloneService.host}:${layout.standaloneService.port}`, this.ports.data[0]);
+        }
     }
 
     private registerPostgresHost(host: string | undefined, port: string | number | undefined): void {
@@ -395,18 +402,6 @@ export class Lifecycle {
             }
         }
         this.scheduleKubelet("secret", namespace, name);
-        if (this.plan.config.postgres.mode === "stackgres") {
-            const script = [...this.applied.values()].find((a) => a.resource.type === TYPES.sgScript);
-            if (script && this.referencedBySgScript(script.resource.inputs, name)) {
-                this.timeline.schedule(
-                    0,
-                    `StackGres runs the SGScript entries that read Secret ${target}`,
-                    async () => ({
-                        ran: await this.runSgScripts(script.resource.inputs),
-                    }),
-                );
-            }
-        }
     }
 
     private scheduleKubelet(kind: VolumeSource["kind"], namespace: string, name: string): void {
@@ -435,8 +430,48 @@ export class Lifecycle {
                     await this.tryJob(job);
                 }
             }
-            return { pods: updated, jobs };
+            const sidecarMs = updated.length > 0 ? await this.awaitReloadSidecars() : undefined;
+            return { pods: updated, jobs, ...(sidecarMs !== undefined ? { sidecarMs } : {}) };
         });
+    }
+
+    /**
+     * The pods' `reload` sidecars apply changed files within WATCH_SECONDS of real time: polls the servers until they
+     * accept what the Secrets (platform and applications) hand out and serve the newest certificate, at most a few watch periods; what still
+     * differs then is left to the checks. @returns real milliseconds waited
+     */
+    private async awaitReloadSidecars(): Promise<number> {
+        const started = Date.now();
+        const redisCa = fs.readFileSync(this.issuer.caFile, "utf8");
+        while (Date.now() - started < SIDECAR_PERIODS * WATCH_SECONDS * 1000) {
+            const appChecks = [...this.apps.values()].map((app) => () => {
+                const env = this.secrets.get(secretKey(app.namespace, app.secretName));
+                return env
+                    ? checkRedis(env, appKey(app, "lifecycle-check"), this.endpoints, redisCa)
+                    : Promise.resolve(undefined);
+            });
+            const checks = [...this.platformCredentialChecks(redisCa), ...appChecks];
+            const refused = (await limited(checks)).some((f) => f !== undefined);
+            if (!refused && (await this.serveNewestCertificates())) {
+                break;
+            }
+            await sleep(SIDECAR_POLL_MS);
+        }
+        return Date.now() - started;
+    }
+
+    /** Whether every running TLS pod presents the newest certificate issued (true without TLS). */
+    private async serveNewestCertificates(): Promise<boolean> {
+        if (!this.plan.redis.tls) {
+            return true;
+        }
+        const newest = new Set([...this.certificates.values()].map((c) => c.issued[c.issued.length - 1]?.fingerprint));
+        const served = await Promise.all(
+            this.allPods()
+                .filter((p) => p.running())
+                .map((p) => servedFingerprint(p.port)),
+        );
+        return served.every((f) => f !== undefined && newest.has(f));
     }
 
     private volumeContent(source: VolumeSource, pod: Pod): Record<string, string> | undefined {
@@ -496,7 +531,7 @@ export class Lifecycle {
     }
 
     // ---------------------------------------------------------------------------------------------------------
-    // PostgreSQL: the login Job, SGScript.
+    // PostgreSQL: the login Job.
 
     private startJob(r: RecordedResource): JobState {
         const name = r.inputs.metadata.name;
@@ -548,18 +583,16 @@ export class Lifecycle {
         }
     }
 
-    private referencedBySgScript(script: Obj, secretName: string): boolean {
-        return (script.spec?.scripts ?? []).some((e: Obj) => e.scriptFrom?.secretKeyRef?.name === secretName);
-    }
-
-    private async runSgScripts(script: Obj): Promise<string[]> {
-        const ns = script.metadata.namespace;
-        const entries = (script.spec?.scripts ?? []).map((e: Obj) => {
-            const ref = e.scriptFrom?.secretKeyRef;
-            const sql = e.script ?? (ref ? this.secrets.get(secretKey(ns, ref.name))?.[ref.key] : undefined);
-            return { id: e.id, name: e.name, sql };
-        });
-        return this.pg.runScripts(entries);
+    /** The password StackGres gives its superuser: the one the SGCluster's credentials Secret holds at creation. */
+    private stackGresSuperuserPassword(cluster: Obj): string {
+        const ref = cluster.spec?.configurations?.credentials?.users?.superuser?.password;
+        const password = ref && this.secrets.get(secretKey(cluster.metadata.namespace, ref.name))?.[ref.key];
+        if (password === undefined) {
+            throw new Error(
+                `SGCluster ${cluster.metadata.name}: no superuser password (Secret ${ref?.name}, key ${ref?.key})`,
+            );
+        }
+        return password;
     }
 
     // ---------------------------------------------------------------------------------------------------------
@@ -748,11 +781,6 @@ export class Lifecycle {
                 }
                 return true;
             }
-            case TYPES.sgScript:
-                await this.timeline.emit(`StackGres runs new SGScript entries`, async () => ({
-                    ran: await this.runSgScripts(r.inputs),
-                }));
-                return true;
             default:
                 return true;
         }

@@ -18,7 +18,7 @@ export const TYPES = {
     statefulSet: "kubernetes:apps/v1:StatefulSet",
     job: "kubernetes:batch/v1:Job",
     certificate: "kubernetes:cert-manager.io/v1:Certificate",
-    sgScript: "kubernetes:stackgres.io/v1:SGScript",
+    sgCluster: "kubernetes:stackgres.io/v1:SGCluster",
 } as const;
 
 /** A stack's plan: the mock run, its validated configuration and the Redis settings the ConfigMap is rendered from. */

@@ -1,17 +1,20 @@
 /**
  * PostgreSQL for the lifecycle harness: one real server on loopback playing the stack's mode. Azure: the server admin
  * (NOSUPERUSER, CREATEROLE, in `azure_pg_admin`) with the password ARM sets, databases created by ARM, server
- * parameters as Azure applies them (static ones at a restart). StackGres: the operator runs SGScript entries as the
- * superuser, each (id, content) once, `scriptFrom` read from the referenced Secret.
+ * parameters as Azure applies them (static ones at a restart). StackGres: the superuser `postgres` with the password
+ * the SGCluster's credentials Secret gives it; the login Job runs as it.
  */
 import { Client, QueryResult } from "pg";
 import { sqlLiteral } from "../../components/postgres/sql";
-import { LocalServer, restartLocalServer, startLocalServer, superuserSql } from "../sandbox/postgres";
+import {
+    LocalServer,
+    prepareStackGresLikeServer,
+    restartLocalServer,
+    startLocalServer,
+    superuserSql,
+} from "../sandbox/postgres";
 
 export class LifecyclePostgres {
-    /** `id` to the SQL last run for it (an entry runs again only when its content changes). */
-    private readonly scriptsRun = new Map<number, string>();
-
     private constructor(
         readonly server: LocalServer,
         readonly mode: "azure" | "stackgres",
@@ -101,18 +104,9 @@ export class LifecyclePostgres {
         return String((await this.query(`SHOW ${name}`)).rows[0][name]);
     }
 
-    /** The StackGres operator's pass over SGScript entries: runs each entry whose content it has not run yet. */
-    async runScripts(entries: ReadonlyArray<{ id: number; name: string; sql: string | undefined }>): Promise<string[]> {
-        const ran: string[] = [];
-        for (const e of entries) {
-            if (e.sql === undefined || this.scriptsRun.get(e.id) === e.sql) {
-                continue;
-            }
-            await superuserSql(this.server, e.sql);
-            this.scriptsRun.set(e.id, e.sql);
-            ran.push(e.name);
-        }
-        return ran;
+    /** StackGres creating its superuser with the password of the SGCluster's credentials Secret. */
+    setSuperuserPassword(password: string): Promise<void> {
+        return prepareStackGresLikeServer(this.server, password);
     }
 
     stop(): Promise<void> {

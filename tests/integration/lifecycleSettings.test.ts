@@ -1,9 +1,9 @@
 /**
- * Lifecycle scenarios on real servers (prod, TLS): settings changed, and the Redis certificate renewed by cert-manager,
- * applied as `pulumi up`, Kubernetes and cert-manager would.
+ * Lifecycle scenarios on real servers (prod, TLS): settings changed, applied as `pulumi up` and Kubernetes would.
+ * The certificate renewal runs from tests/lifecycle-open/ (`npm run test:lifecycle-open`).
  */
 import { strict as assert } from "assert";
-import { assertNoFailures, baseline, change, redisSettings, stackVariant, withLifecycle } from "../support/lifecycle";
+import { assertNoFailures, baseline, change, redisSettings, stackVariant } from "../support/lifecycle";
 
 describe("lifecycle on real servers: settings and certificates (prod)", function () {
     this.timeout(240_000);
@@ -41,10 +41,5 @@ describe("lifecycle on real servers: settings and certificates (prod)", function
             }),
         );
         assertNoFailures(l, "changing postgres.maxConnections");
-    });
-
-    it("a renewed Redis certificate is served by every data node and Sentinel before the old one expires", async () => {
-        const l = await withLifecycle("prod", baseline("prod"), (lifecycle) => lifecycle.renewCertificates());
-        assertNoFailures(l, "cert-manager renewing redis-tls");
     });
 });

@@ -94,3 +94,18 @@ export function assertNoFailures(lifecycle: Lifecycle, what: string): void {
             (s.failures.length > 25 ? `\n... and ${s.failures.length - 25} more` : ""),
     );
 }
+
+/** One scenario per rotation (the ids rotated together): it must break no consumer. */
+export function rotationScenarios(title: string, rotations: ReadonlyArray<{ what: string; ids: string[] }>): void {
+    describe(title, function () {
+        this.timeout(240_000);
+
+        for (const { what, ids } of rotations) {
+            it(`rotating ${what} breaks no consumer`, async () => {
+                const to = stackVariant("prod", (c) => ids.forEach((id) => rotate(id)(c)));
+                const l = await change("prod", baseline("prod"), to);
+                assertNoFailures(l, `rotating ${ids.join(", ")}`);
+            });
+        }
+    });
+}

@@ -7,6 +7,7 @@
 import Redis, { RedisOptions } from "ioredis";
 import { Client } from "pg";
 import { LOOPBACK, sleep } from "../sandbox/processes";
+import { contractSentinelOptions } from "../sandbox/redisClients";
 
 /** Cluster `host:port` to the loopback port serving it. */
 export type Endpoints = ReadonlyMap<string, number>;
@@ -64,19 +65,14 @@ export function appKey(app: { name: string; redisKeyPatterns: readonly string[] 
 export function redisOptions(env: Record<string, string>, endpoints: Endpoints, ca: string): RedisOptions {
     const tls = env.REDIS_TLS === "true" ? { ca } : undefined;
     if (env.REDIS_SENTINEL_HOSTS !== undefined) {
+        // The contract's options, with each announced Sentinel address mapped to its loopback port.
+        const options = contractSentinelOptions(env, () => ca);
         return {
-            sentinels: env.REDIS_SENTINEL_HOSTS.split(",").map((hp) => {
-                const at = hp.lastIndexOf(":");
-                return { host: LOOPBACK, port: localPort(endpoints, hp.slice(0, at), hp.slice(at + 1)) };
-            }),
-            name: env.REDIS_SENTINEL_MASTER,
-            sentinelPassword: env.REDIS_SENTINEL_PASSWORD,
-            username: env.REDIS_USERNAME,
-            password: env.REDIS_PASSWORD,
-            db: Number(env.REDIS_DB),
-            tls,
-            sentinelTLS: tls,
-            enableTLSForSentinelMode: tls !== undefined,
+            ...options,
+            sentinels: (options.sentinels ?? []).map((s) => ({
+                host: LOOPBACK,
+                port: localPort(endpoints, String(s.host), String(s.port)),
+            })),
         };
     }
     const url = new URL(env.REDIS_URL);

@@ -1,0 +1,41 @@
+/**
+ * Open (issue 11): a login Job that fails (a reserved role name), then the config fixed (prod). The fixed Job runs
+ * and PostgreSQL accepts every app; the new application's Redis user meets the same window as adding an application
+ * (its Secret is ahead of Redis until the kubelet projects `redis-auth`), so this scenario passes or fails with the
+ * timing. Run with `npm run test:lifecycle-open`.
+ */
+import { strict as assert } from "assert";
+import { baseline, plan, stackVariant, withLifecycle } from "../support/lifecycle";
+
+describe("open: lifecycle on real servers, a failed login Job then fixed (prod)", function () {
+    this.timeout(240_000);
+
+    it("a login Job that fails, then the config fixed: the next up runs the fixed Job and every app connects", async () => {
+        const app = { name: "ledger", namespace: "ledger", redisDb: 5, poolSize: 5, replicas: 2 };
+        // pg_* role names are reserved by PostgreSQL: the Job's CREATE ROLE fails on a real server.
+        const broken = stackVariant("prod", (c) => c["data-platform:apps"].push({ ...app, database: "pg_ledger" }));
+        const fixed = stackVariant("prod", (c) => c["data-platform:apps"].push({ ...app, database: "ledger" }));
+        const [brokenPlan, fixedPlan] = await Promise.all([plan("prod", broken), plan("prod", fixed)]);
+        let brokenFailures: string[] = [];
+        const l = await withLifecycle("prod", baseline("prod"), async (lifecycle) => {
+            const first = await lifecycle.apply(brokenPlan);
+            assert.equal(
+                first.failedSteps.length,
+                1,
+                `the broken config's Job must fail: ${lifecycle.failuresOf().join("\n")}`,
+            );
+            brokenFailures = lifecycle.failuresOf();
+            const events = lifecycle.timeline.events.length;
+            await lifecycle.apply(fixedPlan);
+            const after = lifecycle.timeline.events
+                .slice(events)
+                .flatMap((e) => e.failures.map((f) => `+${e.at}s ${e.event}: ${f}`));
+            assert.deepEqual(after, [], "after the fix");
+        });
+        assert.ok(
+            brokenFailures.some((f) => /Job postgres-logins-\w+ failed/.test(f)),
+            brokenFailures.join("\n"),
+        );
+        void l;
+    });
+});

@@ -12,7 +12,17 @@ import { serverName } from "../components/postgres/azureSpec";
 import { appLogins } from "../components/postgres/sql";
 import { RESERVED_USER_NAMES } from "../components/redis/acl";
 import { bundleSecretName, credentialSecretName, platformCredentialIds } from "../components/vault";
+import { StatefulSet } from "kubernetes-models/apps/v1";
+import { Job } from "kubernetes-models/batch/v1";
+import { ConfigMap, Namespace, Service, ServiceAccount } from "kubernetes-models/v1";
+import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
+import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
+import { Role, RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1";
+import type { RecordedResource } from "../engine/mockEngine";
 import { toPlan } from "../engine/plan";
+import { allPolicies } from "../policy/policies";
+import { validateAgainstCrd } from "./support/crdSchemas";
+import { packConfig, runPolicies } from "./support/policyHarness";
 import { parseStack, type Overrides, sectionOverride } from "./support/config";
 import { runStack } from "./support/program";
 
@@ -127,6 +137,37 @@ function derivedNames(config: PlatformConfig): Array<{ what: string; name: strin
         }
     }
     return names;
+}
+
+/** Core Kubernetes kinds the program registers, validated with kubernetes-models. */
+const CORE_MODELS: Readonly<Record<string, new (data: any) => { validate(): void }>> = {
+    "kubernetes:apps/v1:StatefulSet": StatefulSet,
+    "kubernetes:batch/v1:Job": Job,
+    "kubernetes:core/v1:ConfigMap": ConfigMap,
+    "kubernetes:core/v1:Namespace": Namespace,
+    "kubernetes:core/v1:Service": Service,
+    "kubernetes:core/v1:ServiceAccount": ServiceAccount,
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy": NetworkPolicy,
+    "kubernetes:policy/v1:PodDisruptionBudget": PodDisruptionBudget,
+    "kubernetes:rbac.authorization.k8s.io/v1:Role": Role,
+    "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": RoleBinding,
+};
+
+/** Schema problems of one recorded object: upstream CRDs (StackGres, ESO) or kubernetes-models; none for others. */
+function schemaProblems(r: RecordedResource): string[] {
+    if (/^kubernetes:(stackgres\.io|external-secrets\.io)\//.test(r.type)) {
+        return validateAgainstCrd(r.inputs).map((p) => `${r.name}: ${p}`);
+    }
+    const Model = CORE_MODELS[r.type];
+    if (!Model) {
+        return [];
+    }
+    try {
+        new Model(r.inputs).validate();
+        return [];
+    } catch (err) {
+        return [`${r.name}: ${err instanceof Error ? err.message : err}`];
+    }
 }
 
 describe("properties over generated stack configurations (fast-check)", function () {
@@ -247,7 +288,7 @@ describe("properties over generated stack configurations (fast-check)", function
 
     // The program itself costs ~0.5 s a run under the mock engine, so this property takes fewer cases; the
     // configuration properties above cover the names at 200 cases.
-    it("the program runs for generated stacks, and no generated password appears in the plan (12 cases)", async () => {
+    it("the program runs for generated stacks: objects valid upstream, no password in the plan, no mandatory policy violation (12 cases)", async () => {
         await fc.assert(
             fc.asyncProperty(
                 generated.map((g) => {
@@ -269,6 +310,13 @@ describe("properties over generated stack configurations (fast-check)", function
                     const plan = JSON.stringify(toPlan(run));
                     assert.deepEqual(
                         passwords.filter((p) => plan.includes(p)),
+                        [],
+                    );
+                    assert.deepEqual(run.resources.flatMap(schemaProblems), []);
+                    // prod is the production profile on production defaults: no mandatory policy violation.
+                    const policy = await runPolicies(allPolicies, run, { config: packConfig(g.stack) });
+                    assert.deepEqual(
+                        policy.violations.filter((v) => v.enforcementLevel === "mandatory"),
                         [],
                     );
                 },

@@ -34,3 +34,20 @@ export function redisCredentialIds(config: Pick<PlatformConfig, "redis" | "apps"
         ...config.apps.flatMap(appRedisUserNames).map(redisAppCredentialId),
     ];
 }
+
+/** Which credential each ACL role (admin, monitor, ... as `RedisPasswords` names them) and application user reads. */
+export function aclCredentialIds(config: {
+    readonly redis: Pick<PlatformConfig["redis"], "mode">;
+    readonly apps: readonly PlatformConfig["apps"][number][];
+}): { readonly roles: Readonly<Record<string, string>>; readonly apps: Readonly<Record<string, string>> } {
+    const roles: Record<string, string> = { admin: REDIS_ADMIN_CREDENTIAL, monitor: REDIS_MONITOR_CREDENTIAL };
+    if (config.redis.mode === "sentinel") {
+        Object.assign(roles, {
+            replication: REDIS_REPLICATION_CREDENTIAL,
+            sentinel: REDIS_SENTINEL_CREDENTIAL,
+            sentinelClient: REDIS_SENTINEL_CLIENT_CREDENTIAL,
+        });
+    }
+    const users = config.apps.flatMap(appRedisUserNames);
+    return { roles, apps: Object.fromEntries(users.map((user) => [user, redisAppCredentialId(user)])) };
+}

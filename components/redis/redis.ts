@@ -8,16 +8,9 @@ import * as k8s from "@pulumi/kubernetes";
 import type { AppConfig } from "../config/platform";
 import type { RedisConfig } from "../config/redis";
 import type { CredentialSource, DataService, Env, SecretSyncer, VaultWriter } from "../interfaces";
-import { RedisPasswords, appRedisUserNames, extraDatabaseUserName, renderDataAcl, renderSentinelAcl } from "./acl";
+import { RedisPasswords, extraDatabaseUserName, renderDataAcl, renderSentinelAcl } from "./acl";
 import { REDIS_SECRET_ENV_KEYS, redisEnv, redisEnvKeys, redisExtraEnvKeys } from "./env";
-import {
-    REDIS_ADMIN_CREDENTIAL,
-    REDIS_MONITOR_CREDENTIAL,
-    REDIS_REPLICATION_CREDENTIAL,
-    REDIS_SENTINEL_CLIENT_CREDENTIAL,
-    REDIS_SENTINEL_CREDENTIAL,
-    redisAppCredentialId,
-} from "./credentials";
+import { aclCredentialIds, REDIS_SENTINEL_CLIENT_CREDENTIAL, redisAppCredentialId } from "./credentials";
 import { renderFiles } from "./files";
 import { NAMES, REDIS_COMPONENT_TYPE, RedisLayout, kubernetesLayout } from "./layout";
 import {
@@ -63,21 +56,12 @@ function aclPasswords(
     apps: readonly AppConfig[],
     credentials: CredentialSource,
 ): pulumi.Output<RedisPasswords> {
-    const roleIds: Record<string, string> = { admin: REDIS_ADMIN_CREDENTIAL, monitor: REDIS_MONITOR_CREDENTIAL };
-    if (redis.mode === "sentinel") {
-        Object.assign(roleIds, {
-            replication: REDIS_REPLICATION_CREDENTIAL,
-            sentinel: REDIS_SENTINEL_CREDENTIAL,
-            sentinelClient: REDIS_SENTINEL_CLIENT_CREDENTIAL,
-        });
-    }
+    const ids = aclCredentialIds({ redis, apps });
     // Current and previous passwords of every role and application user: a user accepts both until the next rotation.
-    const users = apps.flatMap(appRedisUserNames);
+    const byRole = (map: Readonly<Record<string, string>>, read: (id: string) => pulumi.Output<string>) =>
+        pulumi.all(Object.fromEntries(Object.entries(map).map(([key, id]) => [key, read(id)])));
     const of = (read: (id: string) => pulumi.Output<string>) =>
-        pulumi.all({
-            roles: pulumi.all(Object.fromEntries(Object.entries(roleIds).map(([role, id]) => [role, read(id)]))),
-            apps: pulumi.all(Object.fromEntries(users.map((user) => [user, read(redisAppCredentialId(user))]))),
-        });
+        pulumi.all({ roles: byRole(ids.roles, read), apps: byRole(ids.apps, read) });
     return pulumi
         .all([of((id) => credentials.password(id)), of((id) => credentials.previousPassword(id))])
         .apply(([current, previous]) => ({

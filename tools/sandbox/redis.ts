@@ -11,22 +11,9 @@ import Redis from "ioredis";
 import type { RunResult } from "../../engine/mockEngine";
 import type { AppConfig } from "../../components/config/platform";
 import type { RedisConfig } from "../../components/config/redis";
-import {
-    RedisPasswords,
-    appRedisUserNames,
-    extraDatabaseUserName,
-    renderDataAcl,
-    renderSentinelAcl,
-} from "../../components/redis/acl";
+import { RedisPasswords, extraDatabaseUserName, renderDataAcl, renderSentinelAcl } from "../../components/redis/acl";
 import { redisEnv } from "../../components/redis/env";
-import {
-    REDIS_ADMIN_CREDENTIAL,
-    REDIS_MONITOR_CREDENTIAL,
-    REDIS_REPLICATION_CREDENTIAL,
-    REDIS_SENTINEL_CLIENT_CREDENTIAL,
-    REDIS_SENTINEL_CREDENTIAL,
-    redisAppCredentialId,
-} from "../../components/redis/credentials";
+import { aclCredentialIds } from "../../components/redis/credentials";
 import { AUTH_FILES, FILES, PREVIOUS_SUFFIX, TLS_FILES, renderFiles } from "../../components/redis/files";
 import { NAMES, REDIS_COMPONENT_TYPE, RedisDirs, RedisLayout } from "../../components/redis/layout";
 import { makeCertificates } from "./certificates";
@@ -411,16 +398,14 @@ export function passwordsFromCredentials(
         }
         return value;
     };
-    const sentinel = redis.mode === "sentinel";
+    const ids = aclCredentialIds({ redis, apps });
+    const values = (map: Readonly<Record<string, string>>) =>
+        Object.fromEntries(Object.entries(map).map(([key, id]) => [key, get(id)]));
     return {
-        admin: get(REDIS_ADMIN_CREDENTIAL),
-        monitor: get(REDIS_MONITOR_CREDENTIAL),
-        replication: sentinel ? get(REDIS_REPLICATION_CREDENTIAL) : undefined,
-        sentinel: sentinel ? get(REDIS_SENTINEL_CREDENTIAL) : undefined,
-        sentinelClient: sentinel ? get(REDIS_SENTINEL_CLIENT_CREDENTIAL) : undefined,
-        apps: Object.fromEntries(
-            apps.flatMap(appRedisUserNames).map((user) => [user, get(redisAppCredentialId(user))]),
-        ),
+        ...values(ids.roles),
+        admin: get(ids.roles.admin),
+        monitor: get(ids.roles.monitor),
+        apps: values(ids.apps),
     };
 }
 

@@ -72,8 +72,6 @@ export interface CredentialSource {
      * current password when there is no previous one.
      */
     previousPassword(id: string): pulumi.Output<string>;
-    /** The Key Vault secret name that holds `previousPassword(id)`. */
-    previousSecretName(id: string): string;
 }
 
 /** One key of a synced Secret and the Key Vault secret it comes from. */

@@ -6,6 +6,12 @@ export const CONSUMER_LABEL = "data-platform.io/consumer";
 /** An application's peak PostgreSQL connections (replicas x pool size), checked against the server's budget. */
 export const CONNECTION_DEMAND_ANNOTATION = "data-platform.io/connection-demand";
 
+/**
+ * Annotation that makes pulumi-kubernetes replace a Job that failed to become ready in an earlier update instead of
+ * awaiting the same failed Job again (node_modules/@pulumi/kubernetes/batch/v1/job.d.ts).
+ */
+export const REPLACE_UNREADY_ANNOTATION = { "pulumi.com/replaceUnready": "true" } as const;
+
 /** `app.kubernetes.io/part-of` of everything the platform itself runs. */
 export const PLATFORM_NAME = "data-platform";
 

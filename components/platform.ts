@@ -199,7 +199,7 @@ export function buildPlatform({ config, kubeconfig }: LoadedConfig): PlatformOut
                 vault,
                 secretSync,
                 store,
-                ready: postgres.ready,
+                ready: [...postgres.ready, redis.credentialsAccepted],
             },
             { providers },
         );

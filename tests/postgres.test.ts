@@ -580,7 +580,6 @@ const doubles = (): { vault: VaultWriter; credentials: CredentialSource; secretS
         password: (id) => pulumi.secret(testPassword(id)),
         secretName: (id) => id,
         previousPassword: (id) => pulumi.secret(testPassword(id)),
-        previousSecretName: (id) => id,
     },
     secretSync: {
         syncSecret: (name, args, opts) =>

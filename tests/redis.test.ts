@@ -240,23 +240,22 @@ describe("Redis component, prod (Sentinel, TLS, monitoring)", () => {
         assert.ok(text.includes(`user billing on #${sha256Hex(String(billing.outputs.result))} `));
     });
 
-    it("syncs the ACL files and the passwords the start scripts inject into the platform namespace", () => {
-        const es = byName(run, "kubernetes:external-secrets.io/v1:ExternalSecret", "redis-auth");
-        assert.equal(es.inputs.metadata.namespace, prod.cluster.platformNamespace);
-        const keys = es.inputs.spec.data.map((d: any) => `${d.secretKey}<-${d.remoteRef.key}`).sort();
-        assert.deepEqual(keys, [
-            "admin-password-previous<-redis-admin",
-            "admin-password<-redis-admin",
-            "monitor-password-previous<-redis-monitor",
-            "monitor-password<-redis-monitor",
-            "replication-password-previous<-redis-replication",
-            "replication-password<-redis-replication",
-            "sentinel-client-password-previous<-redis-sentinel-auth",
-            "sentinel-client-password<-redis-sentinel-auth",
-            "sentinel-password-previous<-redis-sentinel",
-            "sentinel-password<-redis-sentinel",
+    it("syncs the ACL files (redis-acl) and the passwords the scripts use (redis-auth) into the platform namespace", () => {
+        const keys = (secret: string) => {
+            const es = byName(run, "kubernetes:external-secrets.io/v1:ExternalSecret", secret);
+            assert.equal(es.inputs.metadata.namespace, prod.cluster.platformNamespace);
+            return es.inputs.spec.data.map((d: any) => `${d.secretKey}<-${d.remoteRef.key}`).sort();
+        };
+        assert.deepEqual(keys("redis-acl"), [
             "sentinel-users.acl<-redis-sentinel-users-acl",
             "users.acl<-redis-users-acl",
+        ]);
+        assert.deepEqual(keys("redis-auth"), [
+            "admin-password<-redis-admin",
+            "monitor-password<-redis-monitor",
+            "replication-password<-redis-replication",
+            "sentinel-client-password<-redis-sentinel-auth",
+            "sentinel-password<-redis-sentinel",
         ]);
     });
 

@@ -1,10 +1,11 @@
 /**
- * What makes Day-2 changes safe in the rendered program: one checksum per group, the Secret re-synced at once, and
- * rotation slots that keep the previous password (in the ACL files and the Secret) until the next rotation.
+ * What makes Day-2 changes safe in the rendered program: one checksum per group, the Secrets re-synced at once,
+ * rotation slots that keep the previous password in the ACL files until the next rotation, and the ACL sync Job that
+ * holds every new password back until all servers accept it.
  */
 import { strict as assert } from "assert";
 import type { RecordedResource, RunResult } from "../engine/mockEngine";
-import { renderDataAcl, sha256Hex } from "../components/redis/acl";
+import { ACL_MARKER_PREFIX, renderDataAcl, sha256Hex } from "../components/redis/acl";
 import { SOURCE_VERSIONS_ANNOTATION } from "../components/secretSync/spec";
 import { rotationSlots } from "../components/vault/credentials";
 import { byName, runStack } from "./support/program";
@@ -14,6 +15,12 @@ import { testPasswords } from "./support/redis";
 const STS = "kubernetes:apps/v1:StatefulSet";
 const CHECKSUM = "data-platform.io/config-checksum";
 const PASSWORD = "random:index/randomPassword:RandomPassword";
+const ES = "kubernetes:external-secrets.io/v1:ExternalSecret";
+const KV_SECRET = "azure-native:keyvault:Secret";
+
+function aclSyncJob(run: RunResult): RecordedResource {
+    return byName(run, "kubernetes:batch/v1:Job", "redis-acl-sync");
+}
 
 function checksum(run: RunResult, statefulSet: string): string {
     const sts = run.resources.find((r) => r.type === STS && r.inputs.metadata.name === statefulSet)!;
@@ -56,9 +63,58 @@ describe("Redis Day-2 rendering", function () {
         }
     });
 
-    it("the redis-auth ExternalSecret carries the ACL files' Key Vault versions (ESO re-syncs at once)", () => {
-        const es = byName(prod, "kubernetes:external-secrets.io/v1:ExternalSecret", "redis-auth");
-        assert.match(es.inputs.metadata.annotations[SOURCE_VERSIONS_ANNOTATION], /^[0-9a-f]{32}$/);
+    it("the redis-acl and redis-auth ExternalSecrets carry their Key Vault versions (ESO re-syncs at once)", () => {
+        for (const name of ["redis-acl", "redis-auth"]) {
+            const es = byName(prod, ES, name);
+            assert.match(es.inputs.metadata.annotations[SOURCE_VERSIONS_ANNOTATION], /^[0-9a-f]{32}$/, name);
+        }
+    });
+
+    it("passwords are handed out only after the ACL sync Job: redis-auth and every bundle (Key Vault and Secret) wait for it", () => {
+        const job = aclSyncJob(prod);
+        assert.ok(byName(prod, ES, "redis-acl").urn && job.dependencies.includes(byName(prod, ES, "redis-acl").urn));
+        const waiting = [
+            byName(prod, ES, "redis-auth"),
+            ...prod.resources.filter((r) => r.type === KV_SECRET && /^app-.*-env$/.test(r.inputs.secretName)),
+            ...parseStack("prod").apps.map(
+                (a) =>
+                    prod.resources.find(
+                        (r) =>
+                            r.type === ES &&
+                            r.inputs.metadata.namespace === a.namespace &&
+                            r.inputs.metadata.name === a.secretName,
+                    )!,
+            ),
+        ];
+        assert.equal(waiting.length, 1 + 2 * parseStack("prod").apps.length);
+        for (const r of waiting) {
+            assert.ok(r.dependencies.includes(job.urn), `${r.type} ${r.name} does not wait for the ACL sync Job`);
+        }
+    });
+
+    it("the ACL sync Job looks for the marker both users files end with, and runs anew exactly when they change", async () => {
+        const markerOf = (run: RunResult) => {
+            const env = aclSyncJob(run).inputs.spec.template.spec.containers[0].env;
+            return env.find((e: any) => e.name === "ACL_MARKER").value as string;
+        };
+        const marker = markerOf(prod);
+        assert.match(marker, new RegExp(`^${ACL_MARKER_PREFIX}[0-9a-f]{32}$`));
+        for (const file of ["redis-acl-data", "redis-acl-sentinel"]) {
+            const acl: string = byName(prod, KV_SECRET, file).inputs.properties.value;
+            assert.equal(acl.trim().split("\n").pop(), `user ${marker} on nopass resetchannels -@all`, file);
+        }
+        const apps = parseStack("prod").apps;
+        const fewer = await runStack("prod", {
+            "data-platform:apps": apps
+                .slice(1)
+                .map((a) => ({ name: a.name, namespace: a.namespace, redisDb: a.redisDb })),
+        });
+        const rotated = await runStack("prod", keyVaultOverride("prod", { rotations: { "redis-monitor": "1" } }));
+        const unrelated = await runStack("prod", sectionOverride("prod", "redis", { maxmemoryPolicy: "allkeys-lru" }));
+        assert.notEqual(markerOf(fewer), marker, "an application removed");
+        assert.notEqual(markerOf(rotated), marker, "a Redis password rotated");
+        assert.equal(markerOf(unrelated), marker, "a data setting changes no user");
+        assert.notEqual(aclSyncJob(rotated).inputs.metadata.name, aclSyncJob(prod).inputs.metadata.name);
     });
 
     it("rotation slots: raising a generation by one regenerates exactly one slot; other values keep slot a only", () => {
@@ -71,7 +127,7 @@ describe("Redis Day-2 rendering", function () {
         }
     });
 
-    it("a rotated Redis credential keeps its previous password: a second slot, a -previous vault secret, both hashes", async () => {
+    it("a rotated Redis credential keeps its previous password: a second slot, both hashes in the ACL line", async () => {
         const rotated = await runStack("prod", keyVaultOverride("prod", { rotations: { "redis-app-orders": "1" } }));
         const [a, b] = ["redis-app-orders", "redis-app-orders-b"].map(
             (suffix) => rotated.resources.find((r) => r.type === PASSWORD && r.name.endsWith(suffix))!,
@@ -80,16 +136,13 @@ describe("Redis Day-2 rendering", function () {
         const before = prod.resources.find((r) => r.type === PASSWORD && r.name.endsWith("redis-app-orders"))!;
         assert.deepEqual(a.inputs.keepers, before.inputs.keepers, "the previous password is kept");
         assert.equal(passwordsOf(prod, "redis-app-orders").length, 1);
-        assert.ok(
-            rotated.resources.some(
-                (r) => r.type === "azure-native:keyvault:Secret" && r.inputs.secretName === "redis-app-orders-previous",
-            ),
-        );
-        const acl: string = byName(rotated, "azure-native:keyvault:Secret", "redis-acl-data").inputs.properties.value;
+        const acl: string = byName(rotated, KV_SECRET, "redis-acl-data").inputs.properties.value;
         const line = acl.split("\n").find((l) => l.startsWith("user orders "))!;
         for (const slot of [a, b]) {
             assert.ok(line.includes(`#${sha256Hex(String(slot.outputs.result))}`), "both hashes in the ACL line");
         }
+        // No client needs the previous one: redis-auth and the bundles change only once every server accepts the new.
+        assert.ok(!rotated.resources.some((r) => r.type === KV_SECRET && /-previous$/.test(r.inputs.secretName)));
     });
 
     it("renders one hash per distinct password (no previous, or the same one, gives one)", () => {

@@ -5,16 +5,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import { PLATFORM_NAME, recommendedLabels } from "../labels";
+import { PLATFORM_NAME, REPLACE_UNREADY_ANNOTATION, recommendedLabels } from "../labels";
 import { PG_ADMIN_CREDENTIAL } from "./credentials";
-import {
-    LOGIN_JOB,
-    LOGIN_JOB_WAIT_SECONDS,
-    REPLACE_UNREADY_ANNOTATION,
-    loginJobFiles,
-    loginJobName,
-    loginJobSpec,
-} from "./loginJobSpec";
+import { LOGIN_JOB, LOGIN_JOB_WAIT_SECONDS, loginJobFiles, loginJobName, loginJobSpec } from "./loginJobSpec";
 import type { PostgresArgs } from "./service";
 import { ADMIN_SECRET_KEY, AppLogin, LoginSqlOptions, expectedDigests, loginSecretKey } from "./sql";
 

@@ -32,12 +32,6 @@ export const LOGIN_JOB = {
  */
 export const LOGIN_JOB_WAIT_SECONDS = 600;
 
-/**
- * Annotation that makes pulumi-kubernetes replace a Job that failed to become ready in an earlier update instead of
- * awaiting the same failed Job again (node_modules/@pulumi/kubernetes/batch/v1/job.d.ts).
- */
-export const REPLACE_UNREADY_ANNOTATION = { "pulumi.com/replaceUnready": "true" } as const;
-
 const MOUNT = { job: "/etc/postgres-logins/job", secrets: "/etc/postgres-logins/secrets" };
 
 /** The ConfigMap data: SQL and entrypoint, no password. */

@@ -159,8 +159,33 @@ function role(passwords: RedisPasswords, name: RoleName, what: string): string[]
     return previous === undefined ? [current] : [current, previous];
 }
 
-/** `users.acl` of every data node. */
-export function renderDataAcl(mode: RedisMode, apps: readonly AppConfig[], passwords: RedisPasswords): string {
+/**
+ * Each users file ends with a marker user named by what the file was rendered from: it accepts any password and may
+ * run no command, so authenticating as it tells only whether a server has loaded that file. The ACL sync Job checks
+ * it on every server, with no credential. Application names are DNS labels, so none contains the `:`.
+ */
+export const ACL_MARKER_PREFIX = "acl-version:";
+
+function markerLines(marker: string | undefined): string[] {
+    return marker === undefined ? [] : [`user ${marker} on nopass resetchannels -@all`];
+}
+
+/**
+ * The marker of the users files rendered from the passwords whose Key Vault versions are `versions` (version URIs in
+ * the shape of the passwords): it changes with any user, rule or password, and reveals nothing about a password.
+ */
+export function aclMarker(mode: RedisMode, apps: readonly AppConfig[], versions: RedisPasswords): string {
+    const rendered = renderDataAcl(mode, apps, versions) + (mode === "sentinel" ? renderSentinelAcl(versions) : "");
+    return ACL_MARKER_PREFIX + sha256Hex(rendered).slice(0, 32);
+}
+
+/** `users.acl` of every data node; `marker` (`aclMarker`) last. */
+export function renderDataAcl(
+    mode: RedisMode,
+    apps: readonly AppConfig[],
+    passwords: RedisPasswords,
+    marker?: string,
+): string {
     const lines = [
         "user default off resetchannels -@all",
         line(USERS.admin, role(passwords, "admin", "admin"), "~* &* +@all"),
@@ -183,6 +208,7 @@ export function renderDataAcl(mode: RedisMode, apps: readonly AppConfig[], passw
             appLine(extraDatabaseUserName(app, extra), extraDatabaseRules(app, extra));
         }
     }
+    lines.push(...markerLines(marker));
     return lines.join("\n") + "\n";
 }
 
@@ -203,13 +229,14 @@ const SENTINEL_MONITOR_RULES =
     "resetchannels -@all +ping +info +client|setname +sentinel|masters +sentinel|master +sentinel|ckquorum +sentinel|sentinels +sentinel|slaves +sentinel|replicas";
 
 /** `sentinel-users.acl` of every Sentinel: `default` is the clients' discovery user, with a password. */
-export function renderSentinelAcl(passwords: RedisPasswords): string {
+export function renderSentinelAcl(passwords: RedisPasswords, marker?: string): string {
     return (
         [
             line("default", role(passwords, "sentinelClient", "Sentinel client"), SENTINEL_CLIENT_RULES),
             line(USERS.admin, role(passwords, "admin", "admin"), "&* +@all"),
             line(USERS.sentinel, role(passwords, "sentinel", "sentinel"), SENTINEL_PEER_RULES),
             line(USERS.monitor, role(passwords, "monitor", "monitor"), SENTINEL_MONITOR_RULES),
+            ...markerLines(marker),
         ].join("\n") + "\n"
     );
 }

@@ -13,22 +13,17 @@ import { ScriptValues, renderScript } from "../scriptTemplate";
 import { USERS } from "./acl";
 import type { Endpoint, RedisLayout } from "./layout";
 
-/** Keys of the files in the auth directory (the synced Secret). */
+/** Keys of the files in the ACL directory (the synced Secret `redis-acl`): what the servers load. */
+export const ACL_FILES = { data: "users.acl", sentinel: "sentinel-users.acl" } as const;
+
+/** Keys of the files in the auth directory (the synced Secret `redis-auth`): the passwords the scripts use. */
 export const AUTH_FILES = {
-    dataAcl: "users.acl",
-    sentinelAcl: "sentinel-users.acl",
     admin: "admin-password",
     monitor: "monitor-password",
     replication: "replication-password",
     sentinel: "sentinel-password",
     sentinelClient: "sentinel-client-password",
 } as const;
-
-/**
- * Suffix of a password file's previous value (e.g. `admin-password-previous`): every server accepts it from before a
- * rotation until the next one, so scripts fall back to it while their own server has not applied the new one yet.
- */
-export const PREVIOUS_SUFFIX = "-previous";
 
 /** cert-manager's key names in a TLS Secret. */
 export const TLS_FILES = { cert: "tls.crt", key: "tls.key", ca: "ca.crt" } as const;
@@ -56,6 +51,8 @@ export const FILES = {
     watchRedis: "watch-redis.sh",
     /** Sidecar of a Sentinel: applies changed users and credentials; restarts it, alone, for a new certificate. */
     watchSentinel: "watch-sentinel.sh",
+    /** The ACL sync Job: waits until every server applied the users files carrying its marker. */
+    awaitAcl: "await-acl.sh",
 } as const;
 
 /** The files each group's pods run (a change to another group's files must not restart them). */
@@ -163,7 +160,7 @@ export function renderRedisConf(redis: RedisConfig, layout: RedisLayout): string
             "# The default user is off and has no password: ACLs are the access control.",
             "protected-mode no",
             `dir ${layout.dirs.data}`,
-            `aclfile ${layout.dirs.auth}/${AUTH_FILES.dataAcl}`,
+            `aclfile ${layout.dirs.acl}/${ACL_FILES.data}`,
             `databases ${redis.databases}`,
             "appendonly yes",
             "appendfsync everysec",
@@ -201,7 +198,7 @@ export function renderSentinelConf(redis: RedisConfig, layout: RedisLayout): str
             "bind * -::*",
             "protected-mode no",
             `dir ${layout.dirs.sentinelData}`,
-            `aclfile ${layout.dirs.auth}/${AUTH_FILES.sentinelAcl}`,
+            `aclfile ${layout.dirs.acl}/${ACL_FILES.sentinel}`,
             "sentinel resolve-hostnames yes",
             "sentinel announce-hostnames yes",
             "sentinel deny-scripts-reconfig yes",
@@ -243,9 +240,8 @@ const SCRIPT_VALUES: ScriptValues = {
     REPLICATION_PASSWORD_FILE: AUTH_FILES.replication,
     SENTINEL_PASSWORD_FILE: AUTH_FILES.sentinel,
     SENTINEL_CLIENT_PASSWORD_FILE: AUTH_FILES.sentinelClient,
-    PREVIOUS_SUFFIX,
-    DATA_ACL_FILE: AUTH_FILES.dataAcl,
-    SENTINEL_ACL_FILE: AUTH_FILES.sentinelAcl,
+    DATA_ACL_FILE: ACL_FILES.data,
+    SENTINEL_ACL_FILE: ACL_FILES.sentinel,
     TLS_CERT: TLS_FILES.cert,
     TLS_KEY: TLS_FILES.key,
     ADMIN_USER: USERS.admin,
@@ -274,6 +270,7 @@ export function renderLib(redis: RedisConfig, layout: RedisLayout): string {
         `BOOTSTRAP_MASTER="${bootstrap.host}:${bootstrap.port}"`,
         `TLS=${redis.tls ? "yes" : "no"}`,
         `CONFIG_DIR=${d.config}`,
+        `ACL_DIR=${d.acl}`,
         `AUTH_DIR=${d.auth}`,
         `TLS_DIR=${d.tls}`,
         `DATA_DIR=${d.data}`,
@@ -296,6 +293,7 @@ export function renderFiles(redis: RedisConfig, layout: RedisLayout): Record<str
         [FILES.readyRedis]: renderScriptFile(FILES.readyRedis),
         [FILES.liveRedis]: renderScriptFile(FILES.liveRedis),
         [FILES.watchRedis]: renderScriptFile(FILES.watchRedis),
+        [FILES.awaitAcl]: renderScriptFile(FILES.awaitAcl),
     };
     if (redis.mode === "sentinel") {
         files[FILES.sentinelConf] = renderSentinelConf(redis, layout);

@@ -18,8 +18,13 @@ export const NAMES = {
     standalone: "redis",
     sentinel: "redis-sentinel",
     config: "redis-config",
+    /** The users files the servers load (phase 1 of a credential change). */
+    acl: "redis-acl",
+    /** The passwords the scripts use (phase 2: written once every server accepts them). */
     auth: "redis-auth",
     tls: "redis-tls",
+    /** Prefix of the Job that waits until every server applied the current users files. */
+    aclSyncJob: "redis-acl-sync",
 } as const;
 
 export interface Endpoint {
@@ -31,7 +36,9 @@ export interface Endpoint {
 export interface RedisDirs {
     /** Rendered configuration and scripts (a ConfigMap, read-only). */
     readonly config: string;
-    /** Synced credentials: ACL files and the passwords that must be plaintext (a Secret, read-only). */
+    /** The ACL files (users and their password hashes) the servers load (a Secret, read-only). */
+    readonly acl: string;
+    /** The plaintext passwords the scripts use (a Secret, read-only). */
     readonly auth: string;
     /** `tls.crt`, `tls.key`, `ca.crt` (a TLS Secret, read-only). */
     readonly tls: string;
@@ -56,6 +63,7 @@ export interface RedisLayout {
 /** Mount paths in the pods. */
 export const POD_DIRS: RedisDirs = {
     config: "/etc/redis/config",
+    acl: "/etc/redis/acl",
     auth: "/etc/redis/auth",
     tls: "/etc/redis/tls",
     data: "/data",

@@ -8,7 +8,7 @@ import * as k8s from "@pulumi/kubernetes";
 import type { AppConfig } from "../config/platform";
 import type { RedisConfig } from "../config/redis";
 import type { CredentialSource, DataService, Env, SecretSyncer, VaultWriter } from "../interfaces";
-import { RedisPasswords, extraDatabaseUserName, renderDataAcl, renderSentinelAcl } from "./acl";
+import { RedisPasswords, aclMarker, extraDatabaseUserName, renderDataAcl, renderSentinelAcl } from "./acl";
 import { REDIS_SECRET_ENV_KEYS, redisEnv, redisEnvKeys, redisExtraEnvKeys } from "./env";
 import { aclCredentialIds, REDIS_SENTINEL_CLIENT_CREDENTIAL, redisAppCredentialId } from "./credentials";
 import { renderFiles } from "./files";
@@ -17,6 +17,9 @@ import {
     ACL_CONTENT_TYPE,
     ACL_SECRET_NAMES,
     RedisGroup,
+    aclSecretData,
+    aclSyncJob,
+    aclSyncJobName,
     authSecretData,
     certificate,
     configChecksum,
@@ -50,28 +53,31 @@ export interface RedisArgs {
     readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
-/** Every plaintext password the ACL files are rendered from (the roles of the mode, and one per application user). */
-function aclPasswords(
+/**
+ * What the ACL files are rendered from, in the shape of `RedisPasswords`: `read(id)` of every role and application
+ * user of the mode, and `previous(id)` as their previous values when given.
+ */
+function aclInputs(
     redis: RedisConfig,
     apps: readonly AppConfig[],
-    credentials: CredentialSource,
+    read: (id: string) => pulumi.Output<string>,
+    previous?: (id: string) => pulumi.Output<string>,
 ): pulumi.Output<RedisPasswords> {
     const ids = aclCredentialIds({ redis, apps });
-    // Current and previous passwords of every role and application user: a user accepts both until the next rotation.
-    const byRole = (map: Readonly<Record<string, string>>, read: (id: string) => pulumi.Output<string>) =>
-        pulumi.all(Object.fromEntries(Object.entries(map).map(([key, id]) => [key, read(id)])));
-    const of = (read: (id: string) => pulumi.Output<string>) =>
-        pulumi.all({ roles: byRole(ids.roles, read), apps: byRole(ids.apps, read) });
-    return pulumi
-        .all([of((id) => credentials.password(id)), of((id) => credentials.previousPassword(id))])
-        .apply(([current, previous]) => ({
-            ...(current.roles as Omit<RedisPasswords, "apps" | "previous"> & Record<string, string>),
-            apps: current.apps,
-            previous: { ...previous.roles, apps: previous.apps },
-        }));
+    const byRole = (map: Readonly<Record<string, string>>, of: (id: string) => pulumi.Output<string>) =>
+        pulumi.all(Object.fromEntries(Object.entries(map).map(([key, id]) => [key, of(id)])));
+    const all = (of: (id: string) => pulumi.Output<string>) =>
+        pulumi.all({ roles: byRole(ids.roles, of), apps: byRole(ids.apps, of) });
+    return pulumi.all([all(read), previous ? all(previous) : undefined]).apply(([current, before]) => ({
+        ...(current.roles as Omit<RedisPasswords, "apps" | "previous"> & Record<string, string>),
+        apps: current.apps,
+        ...(before ? { previous: { ...before.roles, apps: before.apps } } : {}),
+    }));
 }
 
 export class Redis extends pulumi.ComponentResource implements DataService {
+    /** Done once every data node and Sentinel accepts the current passwords: what an application's bundle waits for. */
+    public readonly credentialsAccepted: pulumi.Resource;
     private readonly redis: RedisConfig;
     private readonly layout: RedisLayout;
     private readonly credentials: CredentialSource;
@@ -87,13 +93,27 @@ export class Redis extends pulumi.ComponentResource implements DataService {
         this.layout = kubernetesLayout(redis, ns);
         const parent = { parent: this };
 
-        // ACL files: rendered from the passwords, stored (hashes only, still secret) in Key Vault, synced back.
-        const passwords = aclPasswords(redis, args.apps, args.credentials);
+        // ACL files: rendered from the passwords (current and previous: a user accepts both until the next
+        // rotation), stored (hashes only, still secret) in Key Vault, synced back as `redis-acl`. Each ends with the
+        // marker named by the Key Vault versions of those passwords, which the ACL sync Job looks for.
+        const passwords = aclInputs(
+            redis,
+            args.apps,
+            (id) => args.credentials.password(id),
+            (id) => args.credentials.previousPassword(id),
+        );
+        const marker = pulumi.unsecret(
+            aclInputs(redis, args.apps, (id) => this.passwordVersion(args.vault, id)).apply((versions) =>
+                aclMarker(redis.mode, args.apps, versions),
+            ),
+        );
         args.vault.writeSecret(
             `${name}-acl-data`,
             {
                 secretName: ACL_SECRET_NAMES.data,
-                value: pulumi.secret(passwords.apply((p) => renderDataAcl(redis.mode, args.apps, p))),
+                value: pulumi.secret(
+                    pulumi.all([passwords, marker]).apply(([p, m]) => renderDataAcl(redis.mode, args.apps, p, m)),
+                ),
                 contentType: ACL_CONTENT_TYPE,
             },
             parent,
@@ -103,26 +123,17 @@ export class Redis extends pulumi.ComponentResource implements DataService {
                 `${name}-acl-sentinel`,
                 {
                     secretName: ACL_SECRET_NAMES.sentinel,
-                    value: pulumi.secret(passwords.apply((p) => renderSentinelAcl(p))),
+                    value: pulumi.secret(pulumi.all([passwords, marker]).apply(([p, m]) => renderSentinelAcl(p, m))),
                     contentType: ACL_CONTENT_TYPE,
                 },
                 parent,
             );
         }
-        const authSecret = args.secretSync.syncSecret(
-            `${name}-auth`,
-            {
-                namespace: ns,
-                secretName: NAMES.auth,
-                data: authSecretData(
-                    redis,
-                    (id) => args.credentials.secretName(id),
-                    (id) => args.credentials.previousSecretName(id),
-                ),
-                // SecretSync waits for the Key Vault secrets read and carries their versions; every Redis password is
-                // in an ACL file, so a new app or a rotation re-syncs at once, not at the refresh.
-                dependsOn: args.dependsOn,
-            },
+        // SecretSync waits for the Key Vault secrets read and carries their versions: a new app or a rotation
+        // re-syncs at once, not at the refresh.
+        const aclSecret = args.secretSync.syncSecret(
+            `${name}-acl`,
+            { namespace: ns, secretName: NAMES.acl, data: aclSecretData(redis), dependsOn: args.dependsOn },
             parent,
         );
 
@@ -134,12 +145,29 @@ export class Redis extends pulumi.ComponentResource implements DataService {
             tlsReady.push(new k8s.apiextensions.CustomResource(`${name}-cert`, certificate(redis, ns), parent));
         }
 
+        // Passwords are handed out (`redis-auth`, the applications' bundles) only once every server accepts them.
+        this.credentialsAccepted = new k8s.batch.v1.Job(
+            `${name}-acl-sync`,
+            aclSyncJob(redis, ns, configMap.metadata.name, marker, marker.apply(aclSyncJobName)),
+            { parent: this, dependsOn: [aclSecret, ...tlsReady] },
+        );
+        const authSecret = args.secretSync.syncSecret(
+            `${name}-auth`,
+            {
+                namespace: ns,
+                secretName: NAMES.auth,
+                data: authSecretData(redis, (id) => args.credentials.secretName(id)),
+                dependsOn: [this.credentialsAccepted, ...(args.dependsOn ?? [])],
+            },
+            parent,
+        );
+
         // The StatefulSets hold the data: protected (if asked), kept on delete, started once their Secrets exist.
         const stateful = {
             parent: this,
             protect: args.protect,
             retainOnDelete: true,
-            dependsOn: [authSecret, ...tlsReady],
+            dependsOn: [aclSecret, authSecret, ...tlsReady],
         };
         const group = (component: RedisGroup): pulumi.Resource => {
             const service = new k8s.core.v1.Service(
@@ -195,6 +223,15 @@ export class Redis extends pulumi.ComponentResource implements DataService {
             mode: redis.mode,
             sentinelHosts: this.layout.sentinels.map((s) => `${s.host}:${s.port}`),
         });
+    }
+
+    /** The version URI of the Key Vault secret holding credential `id` (names no password). */
+    private passwordVersion(vault: VaultWriter, id: string): pulumi.Output<string> {
+        const stored = vault.storedSecret(this.credentials.secretName(id));
+        if (!stored.resource) {
+            throw new Error(`credential ${id} is not written by this program, so its version is unknown`);
+        }
+        return stored.resource.properties.secretUriWithVersion;
     }
 
     /** The application's Redis contract; password-bearing values are secret. */

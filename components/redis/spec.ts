@@ -7,7 +7,7 @@ import * as crypto from "crypto";
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { RedisConfig } from "../config/redis";
-import { CONSUMER_LABEL, PLATFORM_NAME, recommendedLabels } from "../labels";
+import { CONSUMER_LABEL, PLATFORM_NAME, REPLACE_UNREADY_ANNOTATION, recommendedLabels } from "../labels";
 import {
     REDIS_ADMIN_CREDENTIAL,
     REDIS_MONITOR_CREDENTIAL,
@@ -15,7 +15,7 @@ import {
     REDIS_SENTINEL_CLIENT_CREDENTIAL,
     REDIS_SENTINEL_CREDENTIAL,
 } from "./credentials";
-import { AUTH_FILES, FILES, GROUP_FILES, PREVIOUS_SUFFIX, TERMINATION_GRACE_SECONDS, TLS_FILES } from "./files";
+import { ACL_FILES, AUTH_FILES, FILES, GROUP_FILES, TERMINATION_GRACE_SECONDS, TLS_FILES } from "./files";
 import { EXPORTER_PORT, NAMES, POD_DIRS, REDIS_PORT, RedisLayout, SENTINEL_PORT, serviceFqdn } from "./layout";
 import { redisAlertRules } from "./monitoring";
 
@@ -32,6 +32,9 @@ const WATCHER_RESOURCES = { cpu: "20m", memory: "32Mi" };
 
 /** The two StatefulSets of a Sentinel group (standalone has the data group only). */
 export type RedisGroup = "data" | "sentinel";
+
+/** How long the ACL sync Job waits for every server: the kubelet's Secret refresh (about a minute) and the sidecar's. */
+export const ACL_SYNC_WAIT_SECONDS = 300;
 
 /** Per group: its StatefulSet (and NetworkPolicy, PDB) name, headless Service, port and volume mount. */
 const GROUPS = {
@@ -52,7 +55,7 @@ function groupMetadata(group: RedisGroup, namespace: string) {
     return { name: GROUPS[group].objectName, namespace, labels: redisLabels(group) };
 }
 
-/** Password files the scripts read, and the credential each holds; each also comes as its previous value. */
+/** Password files the scripts read, and the credential each holds. */
 function passwordFiles(redis: Pick<RedisConfig, "mode">): [string, string][] {
     return [
         [AUTH_FILES.admin, REDIS_ADMIN_CREDENTIAL],
@@ -67,20 +70,20 @@ function passwordFiles(redis: Pick<RedisConfig, "mode">): [string, string][] {
     ];
 }
 
-/** The synced Secret's keys (the files in the auth directory) and the Key Vault secret each comes from. */
+/** Keys of `redis-auth` (the files in the auth directory) and the Key Vault secret each comes from. */
 export function authSecretData(
     redis: Pick<RedisConfig, "mode">,
     credentialSecretName: (credentialId: string) => string,
-    previousSecretName: (credentialId: string) => string = credentialSecretName,
 ): Array<{ secretKey: string; remoteKey: string }> {
-    const entries: [string, string][] = [[AUTH_FILES.dataAcl, ACL_SECRET_NAMES.data]];
-    if (redis.mode === "sentinel") {
-        entries.push([AUTH_FILES.sentinelAcl, ACL_SECRET_NAMES.sentinel]);
-    }
-    for (const [file, id] of passwordFiles(redis)) {
-        entries.push([file, credentialSecretName(id)], [file + PREVIOUS_SUFFIX, previousSecretName(id)]);
-    }
-    return entries.map(([secretKey, remoteKey]) => ({ secretKey, remoteKey }));
+    return passwordFiles(redis).map(([secretKey, id]) => ({ secretKey, remoteKey: credentialSecretName(id) }));
+}
+
+/** Keys of `redis-acl` (the files in the ACL directory) and the Key Vault secret each comes from. */
+export function aclSecretData(redis: Pick<RedisConfig, "mode">): Array<{ secretKey: string; remoteKey: string }> {
+    return [
+        { secretKey: ACL_FILES.data, remoteKey: ACL_SECRET_NAMES.data },
+        ...(redis.mode === "sentinel" ? [{ secretKey: ACL_FILES.sentinel, remoteKey: ACL_SECRET_NAMES.sentinel }] : []),
+    ];
 }
 
 /** The ConfigMap of the rendered files (`renderFiles`). */
@@ -181,6 +184,20 @@ function selfEnv(group: RedisGroup, namespace: string): k8s.types.input.core.v1.
     ];
 }
 
+function tlsVolume(
+    redis: Pick<RedisConfig, "tlsSecretName">,
+    keys: readonly string[] = Object.values(TLS_FILES),
+): k8s.types.input.core.v1.Volume {
+    return {
+        name: "tls",
+        secret: {
+            secretName: redis.tlsSecretName ?? NAMES.tls,
+            defaultMode: 0o440,
+            items: keys.map((key) => ({ key, path: key })),
+        },
+    };
+}
+
 function volumes(
     redis: Pick<RedisConfig, "mode" | "tls" | "tlsSecretName">,
     group: RedisGroup,
@@ -194,29 +211,20 @@ function volumes(
                   ...(redis.mode === "sentinel" ? [AUTH_FILES.replication, AUTH_FILES.sentinelClient] : []),
               ]
             : [AUTH_FILES.admin, AUTH_FILES.sentinel, AUTH_FILES.monitor, AUTH_FILES.sentinelClient];
-    // Whole-volume mount (never subPath): the kubelet updates the files in place, and the sidecar applies them.
-    const keys = [
-        group === "data" ? AUTH_FILES.dataAcl : AUTH_FILES.sentinelAcl,
-        ...passwords.flatMap((p) => [p, p + PREVIOUS_SUFFIX]),
-    ];
+    const items = (keys: readonly string[]) => keys.map((key) => ({ key, path: key }));
+    // Whole-volume mounts (never subPath): the kubelet updates the files in place, and the sidecar applies them.
     return [
         { name: "config", configMap: { name: configMapName, defaultMode: 0o444 } },
         {
-            name: "auth",
-            secret: { secretName: NAMES.auth, defaultMode: 0o440, items: keys.map((key) => ({ key, path: key })) },
+            name: "acl",
+            secret: {
+                secretName: NAMES.acl,
+                defaultMode: 0o440,
+                items: items([group === "data" ? ACL_FILES.data : ACL_FILES.sentinel]),
+            },
         },
-        ...(redis.tls
-            ? [
-                  {
-                      name: "tls",
-                      secret: {
-                          secretName: redis.tlsSecretName ?? NAMES.tls,
-                          defaultMode: 0o440,
-                          items: Object.values(TLS_FILES).map((key) => ({ key, path: key })),
-                      },
-                  },
-              ]
-            : []),
+        { name: "auth", secret: { secretName: NAMES.auth, defaultMode: 0o440, items: items(passwords) } },
+        ...(redis.tls ? [tlsVolume(redis)] : []),
         // Generated config holds masterauth: keep it in memory only.
         { name: "run", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
         { name: "tmp", emptyDir: { sizeLimit: "64Mi" } },
@@ -226,6 +234,7 @@ function volumes(
 function volumeMounts(redis: Pick<RedisConfig, "tls">, group: RedisGroup): k8s.types.input.core.v1.VolumeMount[] {
     return [
         { name: "config", mountPath: POD_DIRS.config, readOnly: true },
+        { name: "acl", mountPath: POD_DIRS.acl, readOnly: true },
         { name: "auth", mountPath: POD_DIRS.auth, readOnly: true },
         ...(redis.tls ? [{ name: "tls", mountPath: POD_DIRS.tls, readOnly: true }] : []),
         { name: "data", mountPath: GROUPS[group].dataDir },
@@ -423,6 +432,64 @@ export function statefulSet(args: StatefulSetArgs) {
     };
 }
 
+/** Pods of the ACL sync Job (the NetworkPolicies admit them to both groups). */
+const ACL_SYNC_LABELS = recommendedLabels({ name: "redis", component: "acl-sync", partOf: PLATFORM_NAME });
+
+/** The ACL sync Job's name: one per marker, so each change of the users files runs it once (a Job is immutable). */
+export function aclSyncJobName(marker: string): string {
+    return `${NAMES.aclSyncJob}-${marker.slice(marker.lastIndexOf(":") + 1).slice(0, 10)}`;
+}
+
+/**
+ * The ACL sync Job (`await-acl.sh`): done once every server applied the users files ending with `marker`. It needs
+ * no password (the marker accepts any); only the CA, with TLS.
+ */
+export function aclSyncJob(
+    redis: Pick<RedisConfig, "image" | "tls" | "tlsSecretName">,
+    namespace: string,
+    configMapName: pulumi.Input<string>,
+    marker: pulumi.Input<string>,
+    name: pulumi.Input<string>,
+) {
+    return {
+        metadata: { name, namespace, labels: ACL_SYNC_LABELS, annotations: REPLACE_UNREADY_ANNOTATION },
+        spec: {
+            backoffLimit: 2,
+            activeDeadlineSeconds: ACL_SYNC_WAIT_SECONDS + 120,
+            template: {
+                metadata: { labels: ACL_SYNC_LABELS },
+                spec: {
+                    restartPolicy: "Never",
+                    automountServiceAccountToken: false,
+                    securityContext: POD_SECURITY,
+                    containers: [
+                        {
+                            name: "await-acl",
+                            image: redis.image,
+                            command: script(FILES.awaitAcl),
+                            env: [
+                                { name: "ACL_MARKER", value: marker },
+                                { name: "WAIT_SECONDS", value: String(ACL_SYNC_WAIT_SECONDS) },
+                            ],
+                            resources: { requests: WATCHER_RESOURCES, limits: WATCHER_RESOURCES },
+                            securityContext: CONTAINER_SECURITY,
+                            volumeMounts: [
+                                { name: "config", mountPath: POD_DIRS.config, readOnly: true },
+                                ...(redis.tls ? [{ name: "tls", mountPath: POD_DIRS.tls, readOnly: true }] : []),
+                            ],
+                        },
+                    ],
+                    volumes: [
+                        { name: "config", configMap: { name: configMapName, defaultMode: 0o444 } },
+                        // The CA only: clients present no certificate (`tls-auth-clients no`).
+                        ...(redis.tls ? [tlsVolume(redis, [TLS_FILES.ca])] : []),
+                    ],
+                },
+            },
+        },
+    };
+}
+
 /** Ingress to the group: consumer namespaces and the group's own pods on its port; Prometheus on the exporter's. */
 export function networkPolicy(
     redis: Pick<RedisConfig, "mode" | "monitoring" | "monitoringNamespace">,
@@ -433,6 +500,7 @@ export function networkPolicy(
     const ownPods = [
         { podSelector: { matchLabels: redisLabels("data") } },
         ...(redis.mode === "sentinel" ? [{ podSelector: { matchLabels: redisLabels("sentinel") } }] : []),
+        { podSelector: { matchLabels: ACL_SYNC_LABELS } },
     ];
     const prometheus = {
         namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": redis.monitoringNamespace } },

@@ -12,8 +12,6 @@ import { BUNDLE_CONTENT_TYPE, PASSWORD_CONTENT_TYPE, bundleSecretName, credentia
 
 /** Keeper of a credential that was never rotated (config refuses an empty rotation value, so none collides). */
 const NEVER_ROTATED = "";
-/** Key Vault secret name suffix of a credential's previous password. */
-export const PREVIOUS_SECRET_SUFFIX = "-previous";
 
 /**
  * The keepers of a credential's two passwords ("slots") for rotation value `rotation`, and which slot is current.
@@ -95,17 +93,7 @@ export class Credentials extends pulumi.ComponentResource implements CredentialS
             );
             this.passwords.set(id, value);
             if (b) {
-                const previous = slots.current === "b" ? a : b;
-                args.vault.writeSecret(
-                    `${name}-${id}-previous-kv`,
-                    {
-                        secretName: credentialSecretName(id) + PREVIOUS_SECRET_SUFFIX,
-                        value: previous,
-                        contentType: PASSWORD_CONTENT_TYPE,
-                    },
-                    { parent: this },
-                );
-                this.previous.set(id, previous);
+                this.previous.set(id, slots.current === "b" ? a : b);
             }
         }
         this.registerOutputs({ secretNames: args.ids.map(credentialSecretName) });
@@ -128,10 +116,6 @@ export class Credentials extends pulumi.ComponentResource implements CredentialS
 
     previousPassword(id: string): pulumi.Output<string> {
         return this.previous.get(id) ?? this.password(id);
-    }
-
-    previousSecretName(id: string): string {
-        return this.previous.has(id) ? credentialSecretName(id) + PREVIOUS_SECRET_SUFFIX : this.secretName(id);
     }
 }
 

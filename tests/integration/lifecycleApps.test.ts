@@ -1,13 +1,32 @@
 /**
  * Lifecycle scenarios on real servers (prod: Azure-like PostgreSQL, Sentinel Redis with TLS): applications added and
- * removed, applied as `pulumi up`, ESO and the kubelet would (tools/lifecycle/harness.ts). Adding one fails today
- * and runs from tests/lifecycle-open/ (`npm run test:lifecycle-open`).
+ * removed, applied as `pulumi up`, ESO and the kubelet would (tools/lifecycle/harness.ts). A new application's
+ * Secret is written only after the ACL sync Job saw every server accept its user, so it connects at once.
  */
 import { strict as assert } from "assert";
 import { assertNoFailures, baseline, change, stackVariant } from "../support/lifecycle";
 
 describe("lifecycle on real servers: applications added and removed (prod)", function () {
     this.timeout(240_000);
+
+    it("adding an application: it connects as soon as its Secret exists, and nothing restarts", async () => {
+        const to = stackVariant("prod", (c) => {
+            c["data-platform:apps"].push({
+                name: "payments",
+                namespace: "payments",
+                redisDb: 4,
+                poolSize: 5,
+                replicas: 2,
+            });
+        });
+        const l = await change("prod", baseline("prod"), to);
+        assertNoFailures(l, "adding application payments");
+        assert.deepEqual(
+            [...l.rolled("redis"), ...l.rolled("redis-sentinel")],
+            [],
+            "adding an app restarted Redis pods",
+        );
+    });
 
     it("removing an application: the others keep working and nothing restarts", async () => {
         const to = stackVariant("prod", (c) => {

@@ -1,6 +1,6 @@
 /**
  * Lifecycle scenarios on real servers (prod, TLS): full restarts of the Redis group after a failover and after a
- * replica lost its volume. The failed login Job then fixed runs from tests/lifecycle-open/ (it adds an application).
+ * replica lost its volume.
  */
 import { assertNoFailures, baseline, withLifecycle } from "../support/lifecycle";
 

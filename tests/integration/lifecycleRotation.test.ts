@@ -5,9 +5,10 @@
  */
 import { rotationScenarios } from "../support/lifecycle";
 
-// The Redis rotations fail today and run from tests/lifecycle-open/ (`npm run test:lifecycle-open`).
+// The platform's Redis credentials: lifecycleRotationRedis.test.ts (one file each, so mocha runs them in parallel).
 
 rotationScenarios("lifecycle on real servers: credential rotation (prod)", [
     { what: "an application's PostgreSQL password", ids: ["pg-app-orders"] },
     { what: "the PostgreSQL admin password (pg-admin)", ids: ["pg-admin"] },
+    { what: "an application's Redis password", ids: ["redis-app-orders"] },
 ]);

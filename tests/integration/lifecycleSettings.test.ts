@@ -1,6 +1,5 @@
 /**
  * Lifecycle scenarios on real servers (prod, TLS): settings changed, applied as `pulumi up` and Kubernetes would.
- * The certificate renewal runs from tests/lifecycle-open/ (`npm run test:lifecycle-open`).
  */
 import { strict as assert } from "assert";
 import { assertNoFailures, baseline, change, redisSettings, stackVariant } from "../support/lifecycle";

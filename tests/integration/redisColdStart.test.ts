@@ -175,9 +175,9 @@ describe("Redis Sentinel group on real servers (rendered prod config)", function
             const secrets = [...Object.values(roles), ...Object.values(apps)].filter(
                 (v): v is string => typeof v === "string",
             );
-            const auth = g.layout.dirs.auth;
+            const acl = g.layout.dirs.acl;
             for (const file of ["users.acl", "sentinel-users.acl"]) {
-                const text = fs.readFileSync(path.join(auth, file), "utf8");
+                const text = fs.readFileSync(path.join(acl, file), "utf8");
                 assert.ok(
                     secrets.every((s) => !text.includes(s)),
                     `${file} contains a password`,

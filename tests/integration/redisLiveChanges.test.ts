@@ -76,7 +76,7 @@ describe("Redis Sentinel group on real servers: changes applied live (rendered p
                 const existing = appClient(g, kept[0].name, master);
                 await existing.connect();
                 const id = await existing.client("ID");
-                g.reconfigure({ apps: prod.apps, passwords: testPasswords(prod) });
+                await g.reconfigure({ apps: prod.apps, passwords: testPasswords(prod) });
                 const password = testPasswords(prod).apps[added.name];
                 await waitFor(`${added.name} accepted by every data node`, 15_000, async () => {
                     const ok = await Promise.all(
@@ -129,8 +129,8 @@ describe("Redis Sentinel group on real servers: changes applied live (rendered p
                     apps: Object.fromEntries(Object.entries(old.apps).map(([k, v]) => [k, rotate(v)])),
                     previous: { ...old, apps: old.apps },
                 };
-                g.reconfigure({ passwords: rotated });
-                // At once (before any sidecar acted) and after: probes pass with what the Secret now holds.
+                await g.reconfigure({ passwords: rotated });
+                // As soon as `redis-auth` holds the new passwords: probes pass with them.
                 for (let i = 0; i < g.layout.dataNodes.length; i++) {
                     const live = await g.runScript("data", i, FILES.liveRedis);
                     assert.equal(live.code, 0, `redis-${i} liveness right after the rotation: ${live.output}`);

@@ -31,8 +31,8 @@ import * as tls from "tls";
 import { isDeepStrictEqual } from "util";
 import type { AppConfig } from "../../components/config/platform";
 import type { RedisConfig } from "../../components/config/redis";
-import { USERS } from "../../components/redis/acl";
-import { AUTH_FILES, WATCH_SECONDS, renderFiles } from "../../components/redis/files";
+import { ACL_MARKER_PREFIX, USERS } from "../../components/redis/acl";
+import { ACL_FILES, AUTH_FILES, RESTART_LOCK_SECONDS, WATCH_SECONDS, renderFiles } from "../../components/redis/files";
 import { NAMES, POD_DIRS, RedisDirs, RedisLayout, kubernetesLayout } from "../../components/redis/layout";
 import type { RecordedResource } from "../../engine/mockEngine";
 import { LOOPBACK, Supervisor, freePorts, sleep, waitFor } from "../sandbox/processes";
@@ -419,19 +419,18 @@ export class Lifecycle {
                     updated.push(pod.name);
                 }
             }
-            const jobs: string[] = [];
-            for (const job of this.jobs.values()) {
-                if (job.state === "waiting" && job.pod.mounts(kind, name) && job.pod.sync().length > 0) {
-                    jobs.push(job.name);
-                }
-            }
-            for (const job of this.jobs.values()) {
-                if (jobs.includes(job.name)) {
-                    await this.tryJob(job);
-                }
-            }
+            const waiting = [...this.jobs.values()].filter((job) => job.state === "waiting");
+            const jobs = waiting.filter((job) => job.pod.mounts(kind, name) && job.pod.sync().length > 0);
             const sidecarMs = updated.length > 0 ? await this.awaitReloadSidecars() : undefined;
-            return { pods: updated, jobs, ...(sidecarMs !== undefined ? { sidecarMs } : {}) };
+            // A waiting Job looks again: at its files if they changed, at the servers (the sidecars applied theirs).
+            for (const job of waiting) {
+                await this.tryJob(job);
+            }
+            return {
+                pods: updated,
+                jobs: jobs.map((job) => job.name),
+                ...(sidecarMs !== undefined ? { sidecarMs } : {}),
+            };
         });
     }
 
@@ -443,14 +442,16 @@ export class Lifecycle {
     private async awaitReloadSidecars(): Promise<number> {
         const started = Date.now();
         const redisCa = fs.readFileSync(this.issuer.caFile, "utf8");
-        while (Date.now() - started < SIDECAR_PERIODS * WATCH_SECONDS * 1000) {
+        // Sentinels restart one at a time for a new certificate, each within its lock's time.
+        const limitMs = (SIDECAR_PERIODS * WATCH_SECONDS + this.ports.sentinels.length * RESTART_LOCK_SECONDS) * 1000;
+        while (Date.now() - started < limitMs) {
             const appChecks = [...this.apps.values()].map((app) => () => {
                 const env = this.secrets.get(secretKey(app.namespace, app.secretName));
                 return env
                     ? checkRedis(env, appKey(app, "lifecycle-check"), this.endpoints, redisCa)
                     : Promise.resolve(undefined);
             });
-            const checks = [...this.platformCredentialChecks(redisCa), ...appChecks];
+            const checks = [...this.platformCredentialChecks(redisCa), ...appChecks, ...this.mountedAclChecks(redisCa)];
             const refused = (await limited(checks)).some((f) => f !== undefined);
             if (!refused && (await this.serveNewestCertificates())) {
                 break;
@@ -458,6 +459,29 @@ export class Lifecycle {
             await sleep(SIDECAR_POLL_MS);
         }
         return Date.now() - started;
+    }
+
+    /** For each running pod: has its server loaded the users file the pod mounts (its marker user)? */
+    private mountedAclChecks(ca: string): (() => Promise<string | undefined>)[] {
+        return this.allPods()
+            .filter((pod) => pod.mainRunning())
+            .flatMap((pod) => {
+                const file = pod.id.set === NAMES.sentinel ? ACL_FILES.sentinel : ACL_FILES.data;
+                const text = readIfExists(path.join(pod.localPath(POD_DIRS.acl), file));
+                const marker = new RegExp(`^user (${ACL_MARKER_PREFIX}\\S+) `, "m").exec(text)?.[1];
+                if (marker === undefined) {
+                    return [];
+                }
+                return [
+                    async () => {
+                        // The marker may run no command: NOPERM after a successful AUTH means the file is loaded.
+                        const err = await checkAuth(pod.port, marker, "marker", this.plan.redis.tls ? ca : undefined);
+                        return err !== undefined && /NOPERM/.test(err)
+                            ? undefined
+                            : `${pod.name}: has not loaded ${file} (${marker}): ${err}`;
+                    },
+                ];
+            });
     }
 
     /** Whether every running TLS pod presents the newest certificate issued (true without TLS). */
@@ -559,24 +583,26 @@ export class Lifecycle {
     }
 
     /**
-     * Runs the Job's real entrypoint once against the pod's current files; its own wait for the synced Secret is
-     * virtual (WAIT_SECONDS=0 per attempt, retried when the kubelet updates the files, until the Job's deadline).
+     * Runs the Job's real entrypoint once against the pod's current files; its own wait (for the synced Secret, for
+     * the servers) is virtual: WAIT_SECONDS=0 per attempt, retried after each kubelet sync, until the Job's deadline.
      */
     private async tryJob(job: JobState): Promise<void> {
         const result = await job.pod.runToCompletion((env) => {
             this.registerPostgresHost(env.PGHOST, env.PGPORT);
-            return {
-                ...env,
-                WAIT_SECONDS: "0",
-                PGHOST: LOOPBACK,
-                PGPORT: String(localPort(this.endpoints, env.PGHOST, env.PGPORT)),
-                PATH: `${PG_BIN}:${process.env.PATH ?? "/usr/bin:/bin"}`,
-            };
+            const postgres: Record<string, string> =
+                env.PGHOST === undefined
+                    ? {}
+                    : {
+                          PGHOST: LOOPBACK,
+                          PGPORT: String(localPort(this.endpoints, env.PGHOST, env.PGPORT)),
+                          PATH: `${PG_BIN}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+                      };
+            return { ...env, WAIT_SECONDS: "0", ...postgres };
         }, 60_000);
         job.output = result.output.trim();
         if (result.code === 0) {
             job.state = "complete";
-        } else if (/does not hold the expected password/.test(result.output)) {
+        } else if (/does not hold the expected password|not yet applied/.test(result.output)) {
             job.state = this.timeline.now - job.startedAt >= job.waitSeconds ? "failed" : "waiting";
         } else {
             job.state = "failed";
@@ -601,6 +627,11 @@ export class Lifecycle {
     /** Applies `after` as `pulumi up` would, then lets the timeline run until nothing more is pending. */
     async apply(after: StackPlan): Promise<{ failedSteps: string[] }> {
         this.registerEndpoints(after);
+        // An application removed from the config loses its access in this `up` (its users go with the users files,
+        // before its Secret is deleted at the end): only the applications of the new config must keep connecting.
+        for (const name of [...this.apps.keys()].filter((n) => !after.config.apps.some((a) => a.name === n))) {
+            this.apps.delete(name);
+        }
         for (const app of after.config.apps) {
             this.apps.set(app.name, app);
         }
@@ -1107,6 +1138,7 @@ export class Lifecycle {
         this.connectionFailures += connectionFailures.length;
         const lost = await this.lostWriteCheck();
         const others = [
+            ...this.availabilityChecks(),
             ...(await this.livenessChecks()),
             ...(await this.mountChecks()),
             ...(await this.certificateChecks()),
@@ -1131,7 +1163,8 @@ export class Lifecycle {
                 ...(consumer.data ? (this.pods.get(NAMES.data) ?? []) : []),
                 ...(consumer.sentinel ? (this.pods.get(NAMES.sentinel) ?? []) : []),
             ];
-            for (const pod of targets.filter((p) => p.running())) {
+            // A server the kubelet is starting again accepts nothing yet; `availabilityChecks` bounds how many.
+            for (const pod of targets.filter((p) => p.mainRunning())) {
                 out.push(() =>
                     checkAuth(pod.port, consumer.user, password, this.plan.redis.tls ? ca : undefined).then((err) =>
                         err
@@ -1142,6 +1175,16 @@ export class Lifecycle {
             }
         }
         return out;
+    }
+
+    /** At most one server of a group restarting at a time (a Sentinel quorum, or a replica to fail over to, remains). */
+    private availabilityChecks(): string[] {
+        return [...this.pods.entries()].flatMap(([set, pods]) => {
+            const down = pods.filter((p) => p.running() && !p.mainRunning()).map((p) => p.name);
+            return down.length > 1
+                ? [`${down.join(", ")} are down at once: ${set} restarts more than one at a time`]
+                : [];
+        });
     }
 
     private async livenessChecks(): Promise<string[]> {
@@ -1278,6 +1321,10 @@ export class Lifecycle {
 
 function objKey(r: RecordedResource): string {
     return secretKey(r.inputs.metadata.namespace, r.inputs.metadata.name);
+}
+
+function readIfExists(file: string): string {
+    return fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
 }
 
 function lastLine(text: string): string {

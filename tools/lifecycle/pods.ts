@@ -35,6 +35,8 @@ export class Pod {
     template: Obj = {};
     /** Content of each Secret/ConfigMap volume as last projected, by volume name. */
     private projected = new Map<string, string>();
+    /** Set while the pod is being deleted: its containers are not started again. */
+    private deleting = false;
 
     constructor(
         readonly id: PodIdentity,
@@ -216,18 +218,36 @@ export class Pod {
         }
     }
 
-    /** Starts the pod from `template`: its volumes, then every script container. */
+    /**
+     * Starts the pod from `template`: its volumes, then every script container. A container whose process exits is
+     * started again, as the kubelet does under `restartPolicy: Always` (a Sentinel's SHUTDOWN for a new certificate).
+     */
     start(template: Obj): string[] {
         this.prepare(template);
+        this.deleting = false;
         const started: string[] = [];
         for (const c of template.spec.containers as Obj[]) {
             const file = this.script(c.command, c);
             if (file) {
-                this.supervisor.start(this.processName(c), "sh", [file], this.env(c));
+                this.run(c, file, template);
                 started.push(c.name);
             }
         }
         return started;
+    }
+
+    private run(container: Obj, file: string, template: Obj): void {
+        const child = this.supervisor.start(this.processName(container), "sh", [file], this.env(container));
+        child.once("exit", () => {
+            if (!this.deleting && this.template === template && !this.supervisor.closed) {
+                this.run(container, file, template);
+            }
+        });
+    }
+
+    /** Whether the main container's process runs (false while the kubelet starts it again). */
+    mainRunning(): boolean {
+        return this.supervisor.pid(this.processName(this.mainContainer())) !== undefined;
     }
 
     /** Runs the main container to completion (a Job's pod), its env adjusted by `adjust`. */
@@ -256,6 +276,7 @@ export class Pod {
      * with all its pods) only the signal.
      */
     async stop(options: { preStop: boolean } = { preStop: true }): Promise<{ preStop: string[] }> {
+        this.deleting = true;
         const preStop: string[] = [];
         if (options.preStop) {
             const grace = (this.template.spec.terminationGracePeriodSeconds ?? 30) * 1000;

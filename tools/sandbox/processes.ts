@@ -89,6 +89,12 @@ export function runShellScript(
 /** Named child processes, each appending stdout and stderr to `<logDir>/<name>.log`. */
 export class Supervisor {
     private readonly children = new Map<string, ChildProcess>();
+    private closing = false;
+
+    /** True once `stopAll` began: nothing is to be started again. */
+    get closed(): boolean {
+        return this.closing;
+    }
 
     constructor(private readonly logDir: string) {}
 
@@ -128,6 +134,7 @@ export class Supervisor {
     }
 
     async stopAll(): Promise<void> {
+        this.closing = true;
         await Promise.all([...this.children.values()].map((child) => stopChild(child, "SIGKILL")));
         this.children.clear();
     }

@@ -11,10 +11,16 @@ import Redis from "ioredis";
 import type { RunResult } from "../../engine/mockEngine";
 import type { AppConfig } from "../../components/config/platform";
 import type { RedisConfig } from "../../components/config/redis";
-import { RedisPasswords, extraDatabaseUserName, renderDataAcl, renderSentinelAcl } from "../../components/redis/acl";
+import {
+    RedisPasswords,
+    aclMarker,
+    extraDatabaseUserName,
+    renderDataAcl,
+    renderSentinelAcl,
+} from "../../components/redis/acl";
 import { redisEnv } from "../../components/redis/env";
 import { aclCredentialIds } from "../../components/redis/credentials";
-import { AUTH_FILES, FILES, PREVIOUS_SUFFIX, TLS_FILES, renderFiles } from "../../components/redis/files";
+import { ACL_FILES, AUTH_FILES, FILES, TLS_FILES, renderFiles } from "../../components/redis/files";
 import { NAMES, REDIS_COMPONENT_TYPE, RedisDirs, RedisLayout } from "../../components/redis/layout";
 import { makeCertificates } from "./certificates";
 import { LOOPBACK, Supervisor, freePorts, requireCommands, runShellScript, waitFor } from "./processes";
@@ -71,7 +77,7 @@ export class LocalRedisGroup {
 
     private prepared = false;
     private stopping = false;
-    private authVersion = 0;
+    private secretVersions = 0;
 
     /** What the group runs now (`reconfigure` changes apps and passwords, as a new Secret would). */
     options: LocalGroupOptions;
@@ -99,7 +105,8 @@ export class LocalRedisGroup {
         requireRedisBinaries();
         fs.mkdirSync(this.root, { recursive: true });
         const { redis } = this.options;
-        this.writeAuth();
+        this.writeSecretFiles(this.layout.dirs.acl, this.aclFiles());
+        this.writeSecretFiles(this.layout.dirs.auth, authFiles(redis, this.options.passwords));
         if (redis.tls) {
             makeCertificates(this.layout.dirs.tls, TLS_FILES);
         }
@@ -107,25 +114,47 @@ export class LocalRedisGroup {
     }
 
     /**
-     * The synced Secret's files as the kubelet updates a mounted Secret: a new directory, then one atomic swap of
-     * the `auth` symlink, so a reader sees the old files or the new ones, never a mix.
+     * A synced Secret's files as the kubelet updates a mounted Secret: a new directory, then one atomic swap of the
+     * symlink `link`, so a reader sees the old files or the new ones, never a mix.
      */
-    private writeAuth(): void {
-        const { redis, apps, passwords } = this.options;
-        const version = path.join(this.root, `auth..${++this.authVersion}`);
+    private writeSecretFiles(link: string, files: Record<string, string>): void {
+        const version = `${link}..${++this.secretVersions}`;
         fs.mkdirSync(version, { recursive: true });
-        for (const [file, text] of Object.entries(authFiles(redis, apps, passwords))) {
+        for (const [file, text] of Object.entries(files)) {
             fs.writeFileSync(path.join(version, file), text, { mode: 0o600 });
         }
-        const link = this.layout.dirs.auth;
         fs.symlinkSync(path.basename(version), `${link}.new`);
         fs.renameSync(`${link}.new`, link);
     }
 
-    /** New applications or passwords reach the mounted Secret (as ESO and the kubelet would); nothing restarts. */
-    reconfigure(change: Partial<Pick<LocalGroupOptions, "apps" | "passwords">>): void {
+    /** The users files of the current apps and passwords, ending with their marker (named here by their content). */
+    private aclFiles(): Record<string, string> {
+        const { redis, apps, passwords } = this.options;
+        const marker = aclMarker(redis.mode, apps, passwords);
+        return {
+            [ACL_FILES.data]: renderDataAcl(redis.mode, apps, passwords, marker),
+            ...(redis.mode === "sentinel" ? { [ACL_FILES.sentinel]: renderSentinelAcl(passwords, marker) } : {}),
+        };
+    }
+
+    /**
+     * New applications or passwords reach the servers as a `pulumi up` brings them: first the users files
+     * (`redis-acl`, which the sidecars apply live), then, once the rendered ACL sync script saw every server apply
+     * them, the passwords the scripts use (`redis-auth`). Nothing restarts.
+     */
+    async reconfigure(change: Partial<Pick<LocalGroupOptions, "apps" | "passwords">>): Promise<void> {
         this.options = { ...this.options, ...change };
-        this.writeAuth();
+        const { redis, apps, passwords } = this.options;
+        this.writeSecretFiles(this.layout.dirs.acl, this.aclFiles());
+        const config = this.dirsFor(this.processName("data", 0)).config;
+        const sync = await runShellScript(path.join(config, FILES.awaitAcl), {
+            ACL_MARKER: aclMarker(redis.mode, apps, passwords),
+            WAIT_SECONDS: "30",
+        });
+        if (sync.code !== 0) {
+            throw new Error(`the ACL sync script failed: ${sync.output}`);
+        }
+        this.writeSecretFiles(this.layout.dirs.auth, authFiles(redis, passwords));
     }
 
     /** cert-manager renews the certificate: a new key and certificate from the same CA, in the same files. */
@@ -147,6 +176,7 @@ export class LocalRedisGroup {
     dirsFor(processName: string): RedisDirs {
         return {
             config: path.join(this.root, processName, "config"),
+            acl: path.join(this.root, "acl"),
             auth: path.join(this.root, "auth"),
             tls: path.join(this.root, "tls"),
             data: path.join(this.root, processName, "data"),
@@ -173,7 +203,7 @@ export class LocalRedisGroup {
         for (const [file, text] of Object.entries(
             renderFiles(this.options.redis, {
                 ...this.layout,
-                dirs: { ...dirs, auth: this.layout.dirs.auth, tls: this.layout.dirs.tls },
+                dirs: { ...dirs, acl: this.layout.dirs.acl, auth: this.layout.dirs.auth, tls: this.layout.dirs.tls },
             }),
         )) {
             fs.writeFileSync(path.join(dirs.config, file), text, { mode: 0o644 });
@@ -349,32 +379,20 @@ export class LocalRedisGroup {
     }
 }
 
-/** The synced Secret's files: ACL files (hashes only) and the passwords the scripts inject. */
-export function authFiles(
-    redis: RedisConfig,
-    apps: readonly AppConfig[],
-    passwords: RedisPasswords,
-): Record<string, string> {
-    const files: Record<string, string> = { [AUTH_FILES.dataAcl]: renderDataAcl(redis.mode, apps, passwords) };
+/** `redis-auth`'s files: the passwords the scripts use. */
+function authFiles(redis: RedisConfig, passwords: RedisPasswords): Record<string, string> {
     const roles: [string, "admin" | "monitor" | "replication" | "sentinel" | "sentinelClient"][] = [
         [AUTH_FILES.admin, "admin"],
         [AUTH_FILES.monitor, "monitor"],
     ];
     if (redis.mode === "sentinel") {
-        files[AUTH_FILES.sentinelAcl] = renderSentinelAcl(passwords);
         roles.push(
             [AUTH_FILES.replication, "replication"],
             [AUTH_FILES.sentinel, "sentinel"],
             [AUTH_FILES.sentinelClient, "sentinelClient"],
         );
     }
-    // As the Secret carries them: the previous value is the current one when there was no rotation.
-    for (const [file, role] of roles) {
-        const current = passwords[role] ?? "";
-        files[file] = current;
-        files[file + PREVIOUS_SUFFIX] = passwords.previous?.[role] ?? current;
-    }
-    return files;
+    return Object.fromEntries(roles.map(([file, role]) => [file, passwords[role] ?? ""]));
 }
 
 /** Fails loudly (never skips) when the servers are not installed. */

@@ -13,57 +13,16 @@ rcli_as() {
     REDISCLI_AUTH="$password" timeout 5 redis-cli --no-auth-warning $TLS_ARGS "$@"
 }
 
-# rcli <password file> [redis-cli arguments]: with the password of the Secret; during a rotation a server that has
-# not applied the new ACL yet refuses it, so the previous password (still valid everywhere until the next rotation)
-# is tried next. Output is stdout and stderr together.
+# rcli <password file> [redis-cli arguments]: with the password of the Secret `redis-auth`, which holds only
+# passwords every server accepts (the ACL sync Job holds it back until they do). Output is stdout and stderr together.
 rcli() {
     pwfile=$1
     shift
-    out=""
-    rc=1
-    for candidate in "$AUTH_DIR/$pwfile" "$AUTH_DIR/$pwfile@PREVIOUS_SUFFIX@"; do
-        [ -r "$candidate" ] || continue
-        if out=$(rcli_as "$(cat "$candidate")" "$@" 2>&1); then rc=0; else rc=$?; fi
-        case "$out" in
-            *WRONGPASS*|*NOAUTH*) continue ;;
-        esac
-        break
-    done
-    [ -z "$out" ] || printf '%s\n' "$out"
-    return "$rc"
+    rcli_as "$(cat "$AUTH_DIR/$pwfile")" "$@" 2>&1
 }
 
 # Double-quoted config value (the file format's escaping).
 quote() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
-
-# accepted <user> <password> <host:port>...: every server that answers accepts the password (unreachable ones are
-# skipped: they load the current files when they start).
-accepted() {
-    user=$1
-    password=$2
-    shift 2
-    for server in "$@"; do
-        reply=$(rcli_as "$password" --user "$user" -h "${server%:*}" -p "${server##*:}" PING 2>&1) || true
-        case "$reply" in
-            *WRONGPASS*|*NOAUTH*) return 1 ;;
-        esac
-    done
-    return 0
-}
-
-# current_or_previous <password file> <user> <host:port>...: the Secret's password if every answering server accepts
-# it, else the previous one.
-current_or_previous() {
-    pwfile=$1
-    user=$2
-    shift 2
-    current=$(cat "$AUTH_DIR/$pwfile")
-    if accepted "$user" "$current" "$@" || [ ! -r "$AUTH_DIR/$pwfile@PREVIOUS_SUFFIX@" ]; then
-        printf '%s' "$current"
-    else
-        cat "$AUTH_DIR/$pwfile@PREVIOUS_SUFFIX@"
-    fi
-}
 
 # Digest of the files in the given directories (a mounted Secret changes them in place, through a symlink swap).
 fingerprint() {

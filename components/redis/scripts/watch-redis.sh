@@ -1,27 +1,25 @@
 #!/bin/sh
 # Sidecar of a data node: applies what changes in the mounted Secrets to the running server, without a restart
 # (a mounted Secret is updated in place by the kubelet). Users: ACL SETUSER/DELUSER from users.acl; masterauth: the
-# replication password the other nodes accept; TLS: CONFIG SET of the certificate files, which reloads them.
+# replication password of `redis-auth` (every node accepts it by then); TLS: CONFIG SET of the certificate files,
+# which reloads them.
 set -u
 : "${SELF_HOST:?}" "${SELF_PORT:?}"
 . "$(dirname "$0")/lib.sh"
 auth_seen=""
 tls_seen=""
-# What the start script gave the server; changed only when a new password is accepted (each change drops the link).
+# What the start script gave the server; changed only when the Secret's changes (each change drops the link).
 masterauth=$(cat "$AUTH_DIR/@REPLICATION_PASSWORD_FILE@" 2>/dev/null || true)
 while :; do
-    auth_now=$(fingerprint "$AUTH_DIR")
-    if [ "$auth_now" != "$auth_seen" ] && apply_acl "$SELF_HOST" "$SELF_PORT" "$AUTH_DIR/@DATA_ACL_FILE@"; then
+    auth_now=$(fingerprint "$ACL_DIR" "$AUTH_DIR")
+    if [ "$auth_now" != "$auth_seen" ] && apply_acl "$SELF_HOST" "$SELF_PORT" "$ACL_DIR/@DATA_ACL_FILE@"; then
         ok=yes
         if [ "$MODE" = sentinel ]; then
-            # shellcheck disable=SC2086
-            pw=$(current_or_previous @REPLICATION_PASSWORD_FILE@ @REPLICATION_USER@ $DATA_NODES)
+            pw=$(cat "$AUTH_DIR/@REPLICATION_PASSWORD_FILE@")
             if [ "$pw" != "$masterauth" ]; then
                 reply=$(rcli @ADMIN_PASSWORD_FILE@ --user @ADMIN_USER@ -h "$SELF_HOST" -p "$SELF_PORT" CONFIG SET masterauth "$pw")
                 if [ "$reply" = OK ]; then masterauth=$pw; else log "CONFIG SET masterauth: $reply"; ok=no; fi
             fi
-            # The previous password until every node accepts the new one: look again next round.
-            [ "$pw" = "$(cat "$AUTH_DIR/@REPLICATION_PASSWORD_FILE@")" ] || ok=no
         fi
         if [ "$ok" = yes ]; then
             [ -z "$auth_seen" ] || log "applied the changed users and credentials"

@@ -1,7 +1,7 @@
 #!/bin/sh
 # Sidecar of a Sentinel: applies what changes in the mounted Secrets to the running Sentinel, without a restart.
 # Users: ACL SETUSER/DELUSER from sentinel-users.acl; auth-pass (to the data nodes) and sentinel-pass (to the
-# peers): the new password once every answering server accepts it. A renewed certificate cannot be reloaded by a
+# peers): the password of `redis-auth` (every server accepts it by then). A renewed certificate cannot be reloaded by a
 # Sentinel (redis/redis#12028, #12691): it is restarted (SHUTDOWN; the kubelet starts the container again), one
 # Sentinel at a time (a lock on the master, held for a restart's length, and every peer answering first).
 set -u
@@ -13,26 +13,20 @@ for s in $SENTINELS; do [ "$s" = "$SELF" ] || PEERS="$PEERS $s"; done
 LOCK_KEY="data-platform:sentinel-restart"
 ORDINAL="${SELF_NAME##*-}"
 
-# What the start script configured; changed only for a password the other side accepts (a change drops links).
+# What the start script configured; changed only when the Secret's changes (a change drops links).
 auth_pass=$(cat "$AUTH_DIR/@SENTINEL_PASSWORD_FILE@")
 sentinel_pass=$auth_pass
 
 apply_credentials() {
-    # shellcheck disable=SC2086
-    pw=$(current_or_previous @SENTINEL_PASSWORD_FILE@ @SENTINEL_USER@ $DATA_NODES)
+    pw=$(cat "$AUTH_DIR/@SENTINEL_PASSWORD_FILE@")
     if [ "$pw" != "$auth_pass" ]; then
         [ "$(rcli @ADMIN_PASSWORD_FILE@ --user @ADMIN_USER@ -h "$SELF_HOST" -p "$SELF_PORT" SENTINEL SET "$MASTER_NAME" auth-pass "$pw")" = OK ] || return 1
         auth_pass=$pw
     fi
-    # shellcheck disable=SC2086
-    pw=$(current_or_previous @SENTINEL_PASSWORD_FILE@ @SENTINEL_USER@ $PEERS)
     if [ "$pw" != "$sentinel_pass" ]; then
         [ "$(rcli @ADMIN_PASSWORD_FILE@ --user @ADMIN_USER@ -h "$SELF_HOST" -p "$SELF_PORT" SENTINEL CONFIG SET sentinel-pass "$pw")" = OK ] || return 1
         sentinel_pass=$pw
     fi
-    # Done once both use the Secret's password (the previous one only until every server accepts it).
-    current=$(cat "$AUTH_DIR/@SENTINEL_PASSWORD_FILE@")
-    [ "$auth_pass" = "$current" ] && [ "$sentinel_pass" = "$current" ]
 }
 
 # Restart this Sentinel if no other one is restarting: every peer answers, and this one holds the lock.
@@ -52,8 +46,8 @@ restart_alone() {
 auth_seen=""
 tls_seen=$(fingerprint "$TLS_DIR")
 while :; do
-    auth_now=$(fingerprint "$AUTH_DIR")
-    if [ "$auth_now" != "$auth_seen" ] && apply_acl "$SELF_HOST" "$SELF_PORT" "$AUTH_DIR/@SENTINEL_ACL_FILE@" && apply_credentials; then
+    auth_now=$(fingerprint "$ACL_DIR" "$AUTH_DIR")
+    if [ "$auth_now" != "$auth_seen" ] && apply_acl "$SELF_HOST" "$SELF_PORT" "$ACL_DIR/@SENTINEL_ACL_FILE@" && apply_credentials; then
         [ -z "$auth_seen" ] || log "applied the changed users and credentials"
         auth_seen=$auth_now
     fi

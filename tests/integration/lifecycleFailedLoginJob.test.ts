@@ -1,13 +1,12 @@
 /**
- * Open (issue 11): a login Job that fails (a reserved role name), then the config fixed (prod). The fixed Job runs
- * and PostgreSQL accepts every app; the new application's Redis user meets the same window as adding an application
- * (its Secret is ahead of Redis until the kubelet projects `redis-auth`), so this scenario passes or fails with the
- * timing. Run with `npm run test:lifecycle-open`.
+ * Lifecycle scenario on real servers (prod): a login Job that fails (a reserved role name), then the config fixed.
+ * The failed Job is replaced (`pulumi.com/replaceUnready`), the fixed one runs, and every application connects,
+ * the one added with it too.
  */
 import { strict as assert } from "assert";
 import { baseline, plan, stackVariant, withLifecycle } from "../support/lifecycle";
 
-describe("open: lifecycle on real servers, a failed login Job then fixed (prod)", function () {
+describe("lifecycle on real servers: a failed login Job, then the config fixed (prod)", function () {
     this.timeout(240_000);
 
     it("a login Job that fails, then the config fixed: the next up runs the fixed Job and every app connects", async () => {

@@ -13,7 +13,8 @@ import { credentialIn, isCredentialName } from "../policy/lib/k8s";
 import { isProduction } from "../policy/lib/settings";
 import { CONNECTION_DEMAND_ANNOTATION } from "../components/labels";
 import { isProductionStack } from "../engine/stacks";
-import { CONNECTION_DEMAND_ANNOTATION as PACK_CONNECTION_DEMAND_ANNOTATION } from "../policy/lib/contract";
+import * as packContract from "../policy/lib/contract";
+import { LOGIN_JOB } from "../components/postgres/loginJobSpec";
 import { Secret, Vault } from "@pulumi/azure-native/keyvault";
 import {
     PackConfig,
@@ -91,6 +92,15 @@ function recorded(result: RunResult, type: string, name: string, props: Props): 
         id: name,
         outputs: structuredClone(props),
     };
+}
+
+/** An RBAC object as the mock engine would record it. */
+function rbacObject(result: RunResult, kind: string, name: string, props: Props): RecordedResource {
+    return recorded(result, `kubernetes:rbac.authorization.k8s.io/v1:${kind}`, name, {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind,
+        ...props,
+    });
 }
 
 const WORKLOAD_TYPES = ["kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:Job"];
@@ -445,6 +455,143 @@ const VARIANTS: Variant[] = [
         message: /is public, denies by default and lists no address, network or private endpoint/,
     },
     {
+        name: "the built-in edit role bound in the platform namespace",
+        policy: "platform-secrets-no-rbac-access",
+        stack: "prod",
+        breakIt: (r) =>
+            add(
+                r,
+                rbacObject(r, "RoleBinding", "ops-edit", {
+                    metadata: { name: "ops-edit", namespace: "data-platform" },
+                    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "edit" },
+                    subjects: [{ kind: "Group", name: "ops" }],
+                }),
+            ),
+        message:
+            /RoleBinding data-platform\/ops-edit lets Group ops get core\/secrets, list core\/secrets, .*create core\/pods/,
+    },
+    {
+        name: "the login Job's account granted its own Secret by name",
+        policy: "platform-secrets-no-rbac-access",
+        stack: "dev",
+        breakIt: (r) =>
+            add(
+                r,
+                rbacObject(r, "Role", "postgres-logins-reader", {
+                    metadata: { name: "postgres-logins-reader", namespace: "data-platform" },
+                    rules: [
+                        { apiGroups: [""], resources: ["secrets"], resourceNames: ["postgres-logins"], verbs: ["get"] },
+                    ],
+                }),
+                rbacObject(r, "RoleBinding", "postgres-logins-reader", {
+                    metadata: { name: "postgres-logins-reader", namespace: "data-platform" },
+                    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "postgres-logins-reader" },
+                    subjects: [{ kind: "ServiceAccount", name: "postgres-logins", namespace: "data-platform" }],
+                }),
+            ),
+        message: /lets ServiceAccount data-platform\/postgres-logins get core\/secrets in "data-platform"/,
+    },
+    {
+        name: "a cluster-wide binding that may run jobs",
+        policy: "platform-secrets-no-rbac-access",
+        stack: "prod",
+        breakIt: (r) =>
+            add(
+                r,
+                rbacObject(r, "ClusterRole", "job-runner", {
+                    metadata: { name: "job-runner" },
+                    rules: [{ apiGroups: ["batch"], resources: ["*"], verbs: ["create"] }],
+                }),
+                rbacObject(r, "ClusterRoleBinding", "job-runner", {
+                    metadata: { name: "job-runner" },
+                    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "job-runner" },
+                    subjects: [{ kind: "ServiceAccount", name: "ci", namespace: "orders" }],
+                }),
+            ),
+        message:
+            /ClusterRoleBinding job-runner lets ServiceAccount orders\/ci create batch\/jobs, create batch\/cronjobs/,
+    },
+    {
+        name: "a binding to a role the stack does not define",
+        policy: "platform-secrets-no-rbac-access",
+        stack: "dev",
+        breakIt: (r) =>
+            add(
+                r,
+                rbacObject(r, "RoleBinding", "someone", {
+                    metadata: { name: "someone", namespace: "data-platform" },
+                    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "elsewhere" },
+                    subjects: [{ kind: "User", name: "someone@example.com" }],
+                }),
+            ),
+        message: /binds Role elsewhere, which the stack does not define, to User someone@example.com/,
+    },
+    {
+        name: "Secret reads aggregated into the built-in view role",
+        policy: "platform-secrets-no-rbac-access",
+        stack: "dev",
+        breakIt: (r) =>
+            add(
+                r,
+                rbacObject(r, "ClusterRole", "secret-viewer", {
+                    metadata: {
+                        name: "secret-viewer",
+                        labels: { "rbac.authorization.k8s.io/aggregate-to-view": "true" },
+                    },
+                    rules: [{ apiGroups: [""], resources: ["secrets"], verbs: ["list"] }],
+                }),
+            ),
+        message: /ClusterRole secret-viewer is aggregated into a built-in role and grants list core\/secrets/,
+    },
+    {
+        name: "a Redis StatefulSet mounting the login Job's Secret",
+        policy: "postgres-login-secret-job-only",
+        stack: "prod",
+        breakIt: (r) =>
+            edit(r, ofType("kubernetes:apps/v1:StatefulSet"), (p) => {
+                p.spec.template.spec.volumes.push({ name: "pg", secret: { secretName: "postgres-logins" } });
+            }),
+        message:
+            /StatefulSet data-platform\/redis\S* reads Secret data-platform\/postgres-logins .* only the login Job/,
+    },
+    {
+        name: "the login Job as the namespace's default service account (before)",
+        policy: "postgres-login-secret-job-only",
+        stack: "dev",
+        breakIt: (r) =>
+            edit(r, ofType("kubernetes:batch/v1:Job"), (p) => {
+                delete p.spec.template.spec.serviceAccountName;
+            }),
+        message: /Job data-platform\/postgres-logins-[0-9a-f]{10} reads Secret data-platform\/postgres-logins/,
+    },
+    {
+        name: "the login Job with an API token",
+        policy: "postgres-login-secret-job-only",
+        stack: "prod",
+        breakIt: (r) =>
+            edit(r, ofType("kubernetes:batch/v1:Job"), (p) => {
+                p.spec.template.spec.automountServiceAccountToken = true;
+            }),
+        message: /mounts an API token; the login Job needs none/,
+    },
+    {
+        name: "the login Job's Secret through a namespaced store",
+        policy: "postgres-login-secret-job-only",
+        stack: "prod",
+        breakIt: (r) =>
+            edit(
+                r,
+                (x) =>
+                    x.type === "kubernetes:external-secrets.io/v1:ExternalSecret" &&
+                    x.inputs.metadata.name === "postgres-logins",
+                (p) => {
+                    p.spec.secretStoreRef = { kind: "SecretStore", name: "azure-key-vault" };
+                },
+            ),
+        message:
+            /syncs the PostgreSQL admin's password through SecretStore azure-key-vault, not through the platform's/,
+    },
+    {
         name: "an unprotected production vault",
         policy: "stateful-resources-protected",
         stack: "prod",
@@ -647,7 +794,14 @@ describe("policy pack", () => {
     });
 
     it("shares the program's names by copy: each copied constant equals the program's", () => {
-        assert.strictEqual(PACK_CONNECTION_DEMAND_ANNOTATION, CONNECTION_DEMAND_ANNOTATION);
+        assert.deepStrictEqual(
+            { ...packContract },
+            {
+                CONNECTION_DEMAND_ANNOTATION,
+                LOGIN_JOB_SECRET: LOGIN_JOB.secret,
+                LOGIN_JOB_SERVICE_ACCOUNT: LOGIN_JOB.serviceAccount,
+            },
+        );
     });
 
     it("has a policy config per stack that says explicitly whether the stack is production", () => {

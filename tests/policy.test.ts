@@ -94,14 +94,28 @@ function recorded(result: RunResult, type: string, name: string, props: Props): 
     };
 }
 
-/** An RBAC object as the mock engine would record it. */
-function rbacObject(result: RunResult, kind: string, name: string, props: Props): RecordedResource {
+/** An RBAC object as the mock engine would record it, namespaced when `namespace` is given. */
+function rbacObject(result: RunResult, kind: string, name: string, namespace: string | undefined, props: Props) {
     return recorded(result, `kubernetes:rbac.authorization.k8s.io/v1:${kind}`, name, {
         apiVersion: "rbac.authorization.k8s.io/v1",
         kind,
+        metadata: namespace === undefined ? { name } : { name, namespace },
         ...props,
     });
 }
+
+/** A Role in `namespace` (a ClusterRole without one) with these rules. */
+const role = (result: RunResult, name: string, namespace: string | undefined, rules: Props[]) =>
+    rbacObject(result, namespace === undefined ? "ClusterRole" : "Role", name, namespace, { rules });
+
+/** A RoleBinding in `namespace` (a ClusterRoleBinding without one) of `roleRef` to one subject. */
+const binding = (result: RunResult, name: string, namespace: string | undefined, roleRef: string, subject: Props) => {
+    const [kind, roleName] = roleRef.split("/");
+    return rbacObject(result, namespace === undefined ? "ClusterRoleBinding" : "RoleBinding", name, namespace, {
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind, name: roleName },
+        subjects: [subject],
+    });
+};
 
 const WORKLOAD_TYPES = ["kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:Job"];
 const isWorkload = (r: RecordedResource) => WORKLOAD_TYPES.includes(r.type);
@@ -459,16 +473,9 @@ const VARIANTS: Variant[] = [
         policy: "platform-secrets-no-rbac-access",
         stack: "prod",
         breakIt: (r) =>
-            add(
-                r,
-                rbacObject(r, "RoleBinding", "ops-edit", {
-                    metadata: { name: "ops-edit", namespace: "data-platform" },
-                    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "edit" },
-                    subjects: [{ kind: "Group", name: "ops" }],
-                }),
-            ),
+            add(r, binding(r, "ops-edit", "data-platform", "ClusterRole/edit", { kind: "Group", name: "ops" })),
         message:
-            /RoleBinding data-platform\/ops-edit lets Group ops get core\/secrets, list core\/secrets, .*create core\/pods/,
+            /RoleBinding data-platform\/ops-edit lets Group ops get\/list\/watch core\/secrets, create core\/pods in "data-platform" \(ClusterRole edit\)/,
     },
     {
         name: "the login Job's account granted its own Secret by name",
@@ -477,16 +484,13 @@ const VARIANTS: Variant[] = [
         breakIt: (r) =>
             add(
                 r,
-                rbacObject(r, "Role", "postgres-logins-reader", {
-                    metadata: { name: "postgres-logins-reader", namespace: "data-platform" },
-                    rules: [
-                        { apiGroups: [""], resources: ["secrets"], resourceNames: ["postgres-logins"], verbs: ["get"] },
-                    ],
-                }),
-                rbacObject(r, "RoleBinding", "postgres-logins-reader", {
-                    metadata: { name: "postgres-logins-reader", namespace: "data-platform" },
-                    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "postgres-logins-reader" },
-                    subjects: [{ kind: "ServiceAccount", name: "postgres-logins", namespace: "data-platform" }],
+                role(r, "postgres-logins-reader", "data-platform", [
+                    { apiGroups: [""], resources: ["secrets"], resourceNames: ["postgres-logins"], verbs: ["get"] },
+                ]),
+                binding(r, "postgres-logins-reader", "data-platform", "Role/postgres-logins-reader", {
+                    kind: "ServiceAccount",
+                    name: "postgres-logins",
+                    namespace: "data-platform",
                 }),
             ),
         message: /lets ServiceAccount data-platform\/postgres-logins get core\/secrets in "data-platform"/,
@@ -498,18 +502,15 @@ const VARIANTS: Variant[] = [
         breakIt: (r) =>
             add(
                 r,
-                rbacObject(r, "ClusterRole", "job-runner", {
-                    metadata: { name: "job-runner" },
-                    rules: [{ apiGroups: ["batch"], resources: ["*"], verbs: ["create"] }],
-                }),
-                rbacObject(r, "ClusterRoleBinding", "job-runner", {
-                    metadata: { name: "job-runner" },
-                    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "job-runner" },
-                    subjects: [{ kind: "ServiceAccount", name: "ci", namespace: "orders" }],
+                role(r, "job-runner", undefined, [{ apiGroups: ["batch"], resources: ["*"], verbs: ["create"] }]),
+                binding(r, "job-runner", undefined, "ClusterRole/job-runner", {
+                    kind: "ServiceAccount",
+                    name: "ci",
+                    namespace: "orders",
                 }),
             ),
         message:
-            /ClusterRoleBinding job-runner lets ServiceAccount orders\/ci create batch\/jobs, create batch\/cronjobs/,
+            /ClusterRoleBinding job-runner lets ServiceAccount orders\/ci create batch\/jobs, create batch\/cronjobs in "data-platform"/,
     },
     {
         name: "a binding to a role the stack does not define",
@@ -518,11 +519,7 @@ const VARIANTS: Variant[] = [
         breakIt: (r) =>
             add(
                 r,
-                rbacObject(r, "RoleBinding", "someone", {
-                    metadata: { name: "someone", namespace: "data-platform" },
-                    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "elsewhere" },
-                    subjects: [{ kind: "User", name: "someone@example.com" }],
-                }),
+                binding(r, "someone", "data-platform", "Role/elsewhere", { kind: "User", name: "someone@example.com" }),
             ),
         message: /binds Role elsewhere, which the stack does not define, to User someone@example.com/,
     },
@@ -533,7 +530,7 @@ const VARIANTS: Variant[] = [
         breakIt: (r) =>
             add(
                 r,
-                rbacObject(r, "ClusterRole", "secret-viewer", {
+                rbacObject(r, "ClusterRole", "secret-viewer", undefined, {
                     metadata: {
                         name: "secret-viewer",
                         labels: { "rbac.authorization.k8s.io/aggregate-to-view": "true" },

@@ -5,7 +5,7 @@
 import type { GraphResource } from "./secretReach";
 
 const RBAC = "kubernetes:rbac.authorization.k8s.io/v1";
-export const RBAC_TYPES = {
+const RBAC_TYPES = {
     role: `${RBAC}:Role`,
     clusterRole: `${RBAC}:ClusterRole`,
     roleBinding: `${RBAC}:RoleBinding`,
@@ -48,16 +48,21 @@ export const SECRET_REVEALING: readonly Right[] = [
     ...["jobs", "cronjobs"].map((resource) => ({ group: "batch", resource, verbs: CHANGE })),
 ];
 
-const EVERYTHING: readonly PolicyRule[] = [{ apiGroups: ["*"], resources: ["*"], verbs: ["*"] }];
+/** What the docs say `edit` (and `admin`, which aggregates it) allows: "accessing Secrets and running Pods". */
+const EDIT: readonly PolicyRule[] = [
+    { apiGroups: [""], resources: ["secrets"], verbs: ["get", "list", "watch"] },
+    { apiGroups: [""], resources: ["pods"], verbs: ["create"] },
+];
 
 /**
- * Built-in ClusterRoles a binding may name without the graph defining them (kubernetes.io/docs/reference/access-authn-
- * authz/rbac, "User-facing roles"): `edit` and `admin` read Secrets and create workloads, `view` does neither.
+ * Built-in ClusterRoles a binding may name without the graph defining them, with what they grant of the rights above
+ * (kubernetes.io/docs/reference/access-authn-authz/rbac, "User-facing roles"): `cluster-admin` everything; `admin`
+ * and `edit` at least Secrets and pods, as documented; `view` neither.
  */
 const BUILT_IN: Readonly<Record<string, readonly PolicyRule[]>> = {
-    "cluster-admin": EVERYTHING,
-    admin: EVERYTHING,
-    edit: EVERYTHING,
+    "cluster-admin": [{ apiGroups: ["*"], resources: ["*"], verbs: ["*"] }],
+    admin: EDIT,
+    edit: EDIT,
     view: [],
 };
 
@@ -65,20 +70,19 @@ function matches(list: readonly string[] | undefined, value: string): boolean {
     return (list ?? []).some((x) => x === "*" || x === value);
 }
 
-/** The rights of `rights` that `rules` grant, as `verb group/resource` (the core group written as `core`). */
+/** The rights of `rights` that `rules` grant, one `verb/verb group/resource` each (the core group written `core`). */
 export function grantedOf(rules: readonly PolicyRule[], rights: readonly Right[]): string[] {
-    return rights.flatMap((right) =>
-        right.verbs
-            .filter((verb) =>
-                rules.some(
-                    (rule) =>
-                        matches(rule.apiGroups, right.group) &&
-                        matches(rule.resources, right.resource) &&
-                        matches(rule.verbs, verb),
-                ),
-            )
-            .map((verb) => `${verb} ${right.group || "core"}/${right.resource}`),
-    );
+    return rights.flatMap((right) => {
+        const verbs = right.verbs.filter((verb) =>
+            rules.some(
+                (rule) =>
+                    matches(rule.apiGroups, right.group) &&
+                    matches(rule.resources, right.resource) &&
+                    matches(rule.verbs, verb),
+            ),
+        );
+        return verbs.length === 0 ? [] : [`${verbs.join("/")} ${right.group || "core"}/${right.resource}`];
+    });
 }
 
 /** A binding that reaches `namespace` and what its role grants of `rights`. */

@@ -13,7 +13,8 @@ import { credentialIn, isCredentialName } from "../policy/lib/k8s";
 import { isProduction } from "../policy/lib/settings";
 import { CONNECTION_DEMAND_ANNOTATION } from "../components/labels";
 import { isProductionStack } from "../engine/stacks";
-import { CONNECTION_DEMAND_ANNOTATION as PACK_CONNECTION_DEMAND_ANNOTATION } from "../policy/lib/contract";
+import * as packContract from "../policy/lib/contract";
+import { LOGIN_JOB } from "../components/postgres/loginJobSpec";
 import { Secret, Vault } from "@pulumi/azure-native/keyvault";
 import {
     PackConfig,
@@ -92,6 +93,29 @@ function recorded(result: RunResult, type: string, name: string, props: Props): 
         outputs: structuredClone(props),
     };
 }
+
+/** An RBAC object as the mock engine would record it, namespaced when `namespace` is given. */
+function rbacObject(result: RunResult, kind: string, name: string, namespace: string | undefined, props: Props) {
+    return recorded(result, `kubernetes:rbac.authorization.k8s.io/v1:${kind}`, name, {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind,
+        metadata: namespace === undefined ? { name } : { name, namespace },
+        ...props,
+    });
+}
+
+/** A Role in `namespace` (a ClusterRole without one) with these rules. */
+const role = (result: RunResult, name: string, namespace: string | undefined, rules: Props[]) =>
+    rbacObject(result, namespace === undefined ? "ClusterRole" : "Role", name, namespace, { rules });
+
+/** A RoleBinding in `namespace` (a ClusterRoleBinding without one) of `roleRef` to one subject. */
+const binding = (result: RunResult, name: string, namespace: string | undefined, roleRef: string, subject: Props) => {
+    const [kind, roleName] = roleRef.split("/");
+    return rbacObject(result, namespace === undefined ? "ClusterRoleBinding" : "RoleBinding", name, namespace, {
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind, name: roleName },
+        subjects: [subject],
+    });
+};
 
 const WORKLOAD_TYPES = ["kubernetes:apps/v1:StatefulSet", "kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:Job"];
 const isWorkload = (r: RecordedResource) => WORKLOAD_TYPES.includes(r.type);
@@ -445,6 +469,126 @@ const VARIANTS: Variant[] = [
         message: /is public, denies by default and lists no address, network or private endpoint/,
     },
     {
+        name: "the built-in edit role bound in the platform namespace",
+        policy: "platform-secrets-no-rbac-access",
+        stack: "prod",
+        breakIt: (r) =>
+            add(r, binding(r, "ops-edit", "data-platform", "ClusterRole/edit", { kind: "Group", name: "ops" })),
+        message:
+            /RoleBinding data-platform\/ops-edit lets Group ops get\/list\/watch core\/secrets, create core\/pods in "data-platform" \(ClusterRole edit\)/,
+    },
+    {
+        name: "the login Job's account granted its own Secret by name",
+        policy: "platform-secrets-no-rbac-access",
+        stack: "dev",
+        breakIt: (r) =>
+            add(
+                r,
+                role(r, "postgres-logins-reader", "data-platform", [
+                    { apiGroups: [""], resources: ["secrets"], resourceNames: ["postgres-logins"], verbs: ["get"] },
+                ]),
+                binding(r, "postgres-logins-reader", "data-platform", "Role/postgres-logins-reader", {
+                    kind: "ServiceAccount",
+                    name: "postgres-logins",
+                    namespace: "data-platform",
+                }),
+            ),
+        message: /lets ServiceAccount data-platform\/postgres-logins get core\/secrets in "data-platform"/,
+    },
+    {
+        name: "a cluster-wide binding that may run jobs",
+        policy: "platform-secrets-no-rbac-access",
+        stack: "prod",
+        breakIt: (r) =>
+            add(
+                r,
+                role(r, "job-runner", undefined, [{ apiGroups: ["batch"], resources: ["*"], verbs: ["create"] }]),
+                binding(r, "job-runner", undefined, "ClusterRole/job-runner", {
+                    kind: "ServiceAccount",
+                    name: "ci",
+                    namespace: "orders",
+                }),
+            ),
+        message:
+            /ClusterRoleBinding job-runner lets ServiceAccount orders\/ci create batch\/jobs, create batch\/cronjobs in "data-platform"/,
+    },
+    {
+        name: "a binding to a role the stack does not define",
+        policy: "platform-secrets-no-rbac-access",
+        stack: "dev",
+        breakIt: (r) =>
+            add(
+                r,
+                binding(r, "someone", "data-platform", "Role/elsewhere", { kind: "User", name: "someone@example.com" }),
+            ),
+        message: /binds Role elsewhere, which the stack does not define, to User someone@example.com/,
+    },
+    {
+        name: "Secret reads aggregated into the built-in view role",
+        policy: "platform-secrets-no-rbac-access",
+        stack: "dev",
+        breakIt: (r) =>
+            add(
+                r,
+                rbacObject(r, "ClusterRole", "secret-viewer", undefined, {
+                    metadata: {
+                        name: "secret-viewer",
+                        labels: { "rbac.authorization.k8s.io/aggregate-to-view": "true" },
+                    },
+                    rules: [{ apiGroups: [""], resources: ["secrets"], verbs: ["list"] }],
+                }),
+            ),
+        message: /ClusterRole secret-viewer is aggregated into a built-in role and grants list core\/secrets/,
+    },
+    {
+        name: "a Redis StatefulSet mounting the login Job's Secret",
+        policy: "postgres-login-secret-job-only",
+        stack: "prod",
+        breakIt: (r) =>
+            edit(r, ofType("kubernetes:apps/v1:StatefulSet"), (p) => {
+                p.spec.template.spec.volumes.push({ name: "pg", secret: { secretName: "postgres-logins" } });
+            }),
+        message:
+            /StatefulSet data-platform\/redis\S* reads Secret data-platform\/postgres-logins .* only the login Job/,
+    },
+    {
+        name: "the login Job as the namespace's default service account (before)",
+        policy: "postgres-login-secret-job-only",
+        stack: "dev",
+        breakIt: (r) =>
+            edit(r, ofType("kubernetes:batch/v1:Job"), (p) => {
+                delete p.spec.template.spec.serviceAccountName;
+            }),
+        message: /Job data-platform\/postgres-logins-[0-9a-f]{10} reads Secret data-platform\/postgres-logins/,
+    },
+    {
+        name: "the login Job with an API token",
+        policy: "postgres-login-secret-job-only",
+        stack: "prod",
+        breakIt: (r) =>
+            edit(r, ofType("kubernetes:batch/v1:Job"), (p) => {
+                p.spec.template.spec.automountServiceAccountToken = true;
+            }),
+        message: /mounts an API token; the login Job needs none/,
+    },
+    {
+        name: "the login Job's Secret through a namespaced store",
+        policy: "postgres-login-secret-job-only",
+        stack: "prod",
+        breakIt: (r) =>
+            edit(
+                r,
+                (x) =>
+                    x.type === "kubernetes:external-secrets.io/v1:ExternalSecret" &&
+                    x.inputs.metadata.name === "postgres-logins",
+                (p) => {
+                    p.spec.secretStoreRef = { kind: "SecretStore", name: "azure-key-vault" };
+                },
+            ),
+        message:
+            /syncs the PostgreSQL admin's password through SecretStore azure-key-vault, not through the platform's/,
+    },
+    {
         name: "an unprotected production vault",
         policy: "stateful-resources-protected",
         stack: "prod",
@@ -647,7 +791,14 @@ describe("policy pack", () => {
     });
 
     it("shares the program's names by copy: each copied constant equals the program's", () => {
-        assert.strictEqual(PACK_CONNECTION_DEMAND_ANNOTATION, CONNECTION_DEMAND_ANNOTATION);
+        assert.deepStrictEqual(
+            { ...packContract },
+            {
+                CONNECTION_DEMAND_ANNOTATION,
+                LOGIN_JOB_SECRET: LOGIN_JOB.secret,
+                LOGIN_JOB_SERVICE_ACCOUNT: LOGIN_JOB.serviceAccount,
+            },
+        );
     });
 
     it("has a policy config per stack that says explicitly whether the stack is production", () => {

@@ -10,7 +10,7 @@ import * as keyvault from "@pulumi/azure-native/keyvault";
 import { parse as parseConnectionString } from "pg-connection-string";
 import { SAFE_SPECIAL_CHARACTERS } from "../components/config/keyVault";
 import { databaseUrl, percentEncode, postgresEnv } from "../components/postgres/env";
-import { postgresCredentialIds } from "../components/postgres/credentials";
+import { PG_ADMIN_CREDENTIAL, postgresCredentialIds } from "../components/postgres/credentials";
 import { keyedDigest } from "../components/postgres/sql";
 import { STACKGRES_DIRECT_PORT, stackGresManifests } from "../components/postgres/stackgresSpec";
 import { AZURE_POSTGRES_PORT, azureRootCertificates } from "../components/postgres/azureSpec";
@@ -18,6 +18,11 @@ import { loadStackConfig, mergeConfig } from "../engine/stackConfig";
 import { RecordedResource, RunResult, runProgram } from "../engine/mockEngine";
 import type { CredentialSource, SecretSyncer, VaultWriter } from "../components/interfaces";
 import { createPostgres } from "../components/postgres";
+import { LOGIN_JOB } from "../components/postgres/loginJobSpec";
+import { STORE_NAME } from "../components/secretSync/spec";
+import { podTemplateOf, secretsOf } from "../policy/lib/k8s";
+import { SECRET_REVEALING, grantsIn } from "../policy/lib/rbac";
+import type { GraphResource } from "../policy/lib/secretReach";
 import { configError, parseStack } from "./support/config";
 import { validateAgainstCrd } from "./support/crdSchemas";
 import { Overrides, byName, byType, runStack } from "./support/program";
@@ -556,6 +561,99 @@ for (const [stack, overrides] of [
             assert.match(run.outputs.postgresHost, /^dp-\w+-pg-[0-9a-f]{6}\.postgres\.database\.azure\.com$/);
         });
     });
+}
+
+for (const [stack, overrides] of [
+    ["dev", {}],
+    ["dev", DEV_AZURE],
+    ["prod", {}],
+    ["prod", PROD_STACKGRES],
+] as const) {
+    const cfg = parseStack(stack, overrides);
+    const platform = cfg.cluster.platformNamespace;
+    describe(`the admin password in the cluster, ${stack} stack, ${cfg.postgres.mode} (mock run)`, () => {
+        let run: RunResult;
+        before(async () => {
+            run = await runStack(stack, overrides);
+        });
+        const templates = () =>
+            run.resources.flatMap((r) => {
+                const template = podTemplateOf(r.type, r.inputs);
+                return template ? [{ r, secrets: secretsOf(template.spec) }] : [];
+            });
+
+        // Before, the Job ran as the namespace's `default` account, which anyone may bind rights to.
+        it("runs the login Job as its own service account, with no API token, once the account exists", () => {
+            const account = byName(run, "kubernetes:core/v1:ServiceAccount", "postgres-logins-sa");
+            assert.deepEqual(
+                [account.inputs.metadata.name, account.inputs.metadata.namespace],
+                [LOGIN_JOB.serviceAccount, platform],
+            );
+            assert.equal(account.inputs.automountServiceAccountToken, false);
+            const job = byName(run, "kubernetes:batch/v1:Job", "postgres-logins");
+            const pod = job.inputs.spec.template.spec;
+            assert.deepEqual(
+                [pod.serviceAccountName, pod.automountServiceAccountToken],
+                [LOGIN_JOB.serviceAccount, false],
+            );
+            assert.ok(job.dependsOn.includes(account.urn));
+            assert.deepEqual(
+                templates()
+                    .filter(({ r }) => r.inputs.spec?.template?.spec?.serviceAccountName === LOGIN_JOB.serviceAccount)
+                    .map(({ r }) => r.urn),
+                [job.urn],
+            );
+        });
+
+        it("keeps the admin's password in platform Secrets from the platform's store; only the login Job's pod reads one", () => {
+            const adminKey = byName(run, "azure-native:keyvault:Secret", `credentials-${PG_ADMIN_CREDENTIAL}-kv`).inputs
+                .secretName;
+            const holders = byType(run, "kubernetes:external-secrets.io/v1:ExternalSecret").filter((es) =>
+                es.inputs.spec.data.some((d: any) => d.remoteRef.key === adminKey),
+            );
+            const store = byName(run, "kubernetes:external-secrets.io/v1:ClusterSecretStore", "secret-sync-store");
+            assert.deepEqual(store.inputs.spec.conditions, [{ namespaces: [platform] }]);
+            for (const es of holders) {
+                assert.equal(es.inputs.metadata.namespace, platform, es.name);
+                assert.deepEqual(es.inputs.spec.secretStoreRef, { kind: "ClusterSecretStore", name: STORE_NAME });
+            }
+            const sgCluster = run.resources.find((r) => r.type === "kubernetes:stackgres.io/v1:SGCluster");
+            const superuserSecret = sgCluster?.inputs.spec.configurations.credentials.users.superuser.password.name;
+            assert.deepEqual(
+                holders.map((es) => es.inputs.spec.target.name).sort(),
+                [LOGIN_JOB.secret, ...(superuserSecret ? [superuserSecret] : [])].sort(),
+            );
+            // The StackGres superuser's Secret goes to the operator through the SGCluster, to no pod template here.
+            const job = byName(run, "kubernetes:batch/v1:Job", "postgres-logins");
+            for (const es of holders) {
+                const readers = templates().filter(({ secrets }) => secrets.has(es.inputs.spec.target.name));
+                assert.deepEqual(
+                    readers.map(({ r }) => r.urn),
+                    es.inputs.spec.target.name === LOGIN_JOB.secret ? [job.urn] : [],
+                );
+            }
+        });
+
+        it("lets no one read Secrets or run pods in the platform namespace; each app namespace only its reader", () => {
+            assert.deepEqual(grantsIn(toGraph(run), platform, SECRET_REVEALING), []);
+            // Not vacuous: the same reading finds each application's own reader binding in its namespace.
+            for (const app of cfg.apps) {
+                assert.deepEqual(grantsIn(toGraph(run), app.namespace, SECRET_REVEALING), [
+                    {
+                        binding: `RoleBinding ${app.namespace}/${app.secretName}-reader`,
+                        role: `Role ${app.secretName}-reader`,
+                        subjects: app.serviceAccounts.map((sa) => `ServiceAccount ${app.namespace}/${sa}`),
+                        granted: ["get/watch core/secrets"],
+                    },
+                ]);
+            }
+        });
+    });
+}
+
+/** The recorded resources as the policy pack's graph helpers read them (their inputs). */
+function toGraph(run: RunResult): GraphResource[] {
+    return run.resources.map((r) => ({ type: r.type, name: r.name, props: r.inputs }));
 }
 
 /** Simple test doubles of the interfaces the component codes against. */

@@ -41,7 +41,10 @@ export const DEPLOY_DURATIONS: Readonly<Record<string, Duration>> = {
     "kubernetes:helm.sh/v3:Release": { seconds: 60, source: "estimate (chart install, await ready)" },
     "kubernetes:stackgres.io/v1:SGCluster": { seconds: 180, source: "estimate (Patroni bootstrap, one instance)" },
     "kubernetes:apps/v1:StatefulSet": { seconds: 60, source: "estimate (ordered pod start, volume attach)" },
-    "kubernetes:batch/v1:Job": { seconds: 30, source: "estimate (login Job run)" },
+    "kubernetes:batch/v1:Job": {
+        seconds: 30,
+        source: "estimate (a Job run: the login Job, the ACL sync Job on a first deploy)",
+    },
     "kubernetes:external-secrets.io/v1:ExternalSecret": { seconds: 5, source: "estimate (first sync)" },
 };
 /** Any other custom resource: one API call. */

@@ -1,13 +1,21 @@
 /**
  * The login Job of both modes: a synced Secret with the admin's and every login's password, a ConfigMap with the
- * psql script and its entrypoint, and a Job (renamed whenever what it applies changes) that runs them.
+ * psql script and its entrypoint, the Job's own service account, and a Job (renamed whenever what it applies changes)
+ * that runs them.
  * Created as direct children of the calling service component, so their names and parents are those of before.
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { PLATFORM_NAME, REPLACE_UNREADY_ANNOTATION, recommendedLabels } from "../labels";
 import { PG_ADMIN_CREDENTIAL } from "./credentials";
-import { LOGIN_JOB, LOGIN_JOB_WAIT_SECONDS, loginJobFiles, loginJobName, loginJobSpec } from "./loginJobSpec";
+import {
+    LOGIN_JOB,
+    LOGIN_JOB_WAIT_SECONDS,
+    loginJobFiles,
+    loginJobName,
+    loginJobServiceAccount,
+    loginJobSpec,
+} from "./loginJobSpec";
 import type { PostgresArgs } from "./service";
 import { ADMIN_SECRET_KEY, AppLogin, LoginSqlOptions, expectedDigests, loginSecretKey } from "./sql";
 
@@ -48,6 +56,8 @@ export function createLoginJob(parent: pulumi.Resource, name: string, args: Logi
         { parent },
     );
 
+    const account = new k8s.core.v1.ServiceAccount(`${name}-logins-sa`, loginJobServiceAccount(namespace), { parent });
+
     // Keyed by the admin password and secret in state: the digests reveal nothing about any password.
     const digests = pulumi.secret(
         pulumi.all(passwordIds.map((p) => credentials.password(p.id))).apply(([admin, ...rest]) =>
@@ -85,7 +95,8 @@ export function createLoginJob(parent: pulumi.Resource, name: string, args: Logi
         },
         {
             parent,
-            dependsOn: [...args.after, synced, configMap],
+            // Pods naming a service account that does not exist yet are refused at admission.
+            dependsOn: [...args.after, synced, configMap, account],
             // The Job is awaited until it completes, which includes waiting for the synced Secret and the server.
             customTimeouts: { create: timeout, update: timeout },
         },

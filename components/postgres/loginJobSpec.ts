@@ -18,6 +18,8 @@ export const LOGIN_JOB = {
     configMap: "postgres-logins",
     secret: "postgres-logins",
     jobPrefix: "postgres-logins",
+    /** The Job's own service account: no other pod runs as it, and it holds no API right. */
+    serviceAccount: "postgres-logins",
     sqlFile: "logins.sql",
     entrypointFile: "apply.sh",
     /** uid/gid of `postgres` in the official postgres images. */
@@ -75,6 +77,21 @@ export function loginJobName(input: LoginJobInput): string {
     return `${LOGIN_JOB.jobPrefix}-${hash.slice(0, 10)}`;
 }
 
+/**
+ * The Job's service account. No Role binds it: the kubelet mounts the Secret volume whatever the pod's API rights, and
+ * the pod gets no token, so a grant to it would be a right nothing uses (and one a mounted token would then carry).
+ */
+export function loginJobServiceAccount<S>(namespace: S) {
+    return {
+        metadata: {
+            name: LOGIN_JOB.serviceAccount,
+            namespace,
+            labels: recommendedLabels({ name: LOGIN_JOB.jobPrefix, partOf: PLATFORM_NAME }),
+        },
+        automountServiceAccountToken: false,
+    };
+}
+
 /** `spec` of the login Job (restricted Pod Security; passwords only as mounted Secret files). */
 export function loginJobSpec<S>(input: LoginJobInput<S>) {
     return {
@@ -86,6 +103,7 @@ export function loginJobSpec<S>(input: LoginJobInput<S>) {
             },
             spec: {
                 restartPolicy: "Never",
+                serviceAccountName: LOGIN_JOB.serviceAccount,
                 automountServiceAccountToken: false,
                 securityContext: {
                     runAsNonRoot: true,

@@ -59,6 +59,21 @@ export function containersOf(spec: PodSpec): Container[] {
     ];
 }
 
+/** Names of the Secrets a pod reads: secret and projected volumes, `secretKeyRef` env and `secretRef` envFrom. */
+export function secretsOf(spec: PodSpec): Set<string> {
+    const names = [
+        ...(spec.volumes ?? []).flatMap((v) => [
+            v.secret?.secretName,
+            ...(v.projected?.sources ?? []).map((s) => s.secret?.name),
+        ]),
+        ...containersOf(spec).flatMap((c) => [
+            ...(c.env ?? []).map((e) => e.valueFrom?.secretKeyRef?.name),
+            ...(c.envFrom ?? []).map((e) => e.secretRef?.name),
+        ]),
+    ];
+    return new Set(names.filter((n): n is string => typeof n === "string"));
+}
+
 /** True when the selector selects an object with these labels (an empty selector selects everything). */
 export function selects(selector: LabelSelector | undefined, labels: Record<string, string>): boolean {
     if (!selector) {

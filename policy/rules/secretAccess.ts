@@ -1,9 +1,13 @@
 /**
  * Secret access boundaries: which namespace can read which Key Vault secret through External Secrets, who can write
- * ExternalSecrets, the principals role assignments name, and a public vault's firewall.
+ * ExternalSecrets, the principals role assignments name, a public vault's firewall, and who in the cluster can get at
+ * the platform's Secrets.
  */
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { WHOLE_VAULT, secretReach } from "../lib/secretReach";
+import { LOGIN_JOB_SECRET, LOGIN_JOB_SERVICE_ACCOUNT } from "../lib/contract";
+import { TYPES, objectRef, podTemplateOf, secretsOf } from "../lib/k8s";
+import { SECRET_REVEALING, aggregatedRoles, grantedOf, grantsIn } from "../lib/rbac";
+import { GraphResource, WHOLE_VAULT, secretReach } from "../lib/secretReach";
 import { AZURE_TYPES } from "./azure";
 
 const SECRETS_USER = "4633458b-17de-408a-b874-0445c86b69e6";
@@ -133,10 +137,107 @@ export const publicVaultAdmitsSomeone: StackValidationPolicy = {
     },
 };
 
+const EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret";
+const CLUSTER_STORE = "kubernetes:external-secrets.io/v1:ClusterSecretStore";
+
+/** Namespaces the platform's ClusterSecretStore writes Secrets into (its ExternalSecrets'). */
+function platformSecretNamespaces(resources: readonly GraphResource[]): string[] {
+    const namespaces = resources
+        .filter((r) => r.type === EXTERNAL_SECRET && r.props.spec?.secretStoreRef?.kind === "ClusterSecretStore")
+        .map((r) => r.props.metadata?.namespace);
+    return [...new Set(namespaces)].filter(Boolean).sort();
+}
+
+export const platformSecretsNoRbacAccess: StackValidationPolicy = {
+    name: "platform-secrets-no-rbac-access",
+    description:
+        "No binding the program creates lets anyone read Secrets, or create, change or enter pods, in a namespace the platform's ClusterSecretStore writes to (the PostgreSQL admin's and Redis's passwords), not even the login Job's own account: the kubelet mounts a pod's Secrets whatever its rights.",
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    validateStack: (args, report) => {
+        const namespaces = platformSecretNamespaces(args.resources);
+        if (namespaces.length === 0) {
+            args.notApplicable("no Secret synced through a ClusterSecretStore");
+        }
+        for (const ns of namespaces) {
+            for (const g of grantsIn(args.resources, ns, SECRET_REVEALING)) {
+                const who = g.subjects.join(", ") || "no subject";
+                if (g.granted === undefined) {
+                    report(
+                        `${g.binding} binds ${g.role}, which the stack does not define, to ${who} in "${ns}", where the platform's Secrets are: nothing bounds what it grants.`,
+                    );
+                } else if (g.granted.length > 0) {
+                    report(
+                        `${g.binding} lets ${who} ${g.granted.join(", ")} in "${ns}" (${g.role}), where the platform's Secrets are; leave those rights to the platform team.`,
+                    );
+                }
+            }
+        }
+        for (const role of aggregatedRoles(args.resources)) {
+            const granted = grantedOf(role.props.rules ?? [], SECRET_REVEALING);
+            if (granted.length > 0) {
+                report(
+                    `ClusterRole ${objectRef(role.props, role.name)} is aggregated into a built-in role and grants ${granted.join(", ")}: whoever holds that role in "${namespaces.join('", "')}" gets them.`,
+                );
+            }
+        }
+    },
+};
+
+export const loginSecretJobOnly: StackValidationPolicy = {
+    name: "postgres-login-secret-job-only",
+    description:
+        "The login Job's Secret (the PostgreSQL admin's password) comes through a ClusterSecretStore that names its namespace, and only the login Job reads it, as its own service account without an API token (who else may use that store is eso-secret-reach-disjoint's).",
+    enforcementLevel: "mandatory",
+    severity: "critical",
+    validateStack: (args, report) => {
+        const syncs = args.resources.filter(
+            (r) =>
+                r.type === EXTERNAL_SECRET &&
+                (r.props.spec?.target?.name ?? r.props.metadata?.name) === LOGIN_JOB_SECRET,
+        );
+        if (syncs.length === 0) {
+            args.notApplicable(`no ExternalSecret writes Secret ${LOGIN_JOB_SECRET}`);
+        }
+        for (const es of syncs) {
+            const ns: string = es.props.metadata?.namespace;
+            const ref = es.props.spec?.secretStoreRef ?? {};
+            const store = args.resources.find((r) => r.type === CLUSTER_STORE && r.props.metadata?.name === ref.name);
+            const named = (store?.props.spec?.conditions ?? []).flatMap(
+                (c: { namespaces?: string[] }) => c.namespaces ?? [],
+            );
+            if (ref.kind !== "ClusterSecretStore" || !named.includes(ns)) {
+                report(
+                    `ExternalSecret ${objectRef(es.props, es.name)} syncs the PostgreSQL admin's password through ${ref.kind ?? "SecretStore"} ${ref.name}, not through the platform's ClusterSecretStore naming "${ns}".`,
+                );
+            }
+            // A pod can only mount Secrets of its own namespace: no other namespace can reference this one.
+            for (const r of args.resources.filter((x) => x.props.metadata?.namespace === ns)) {
+                const template = podTemplateOf(r.type, r.props);
+                if (!template || !secretsOf(template.spec).has(LOGIN_JOB_SECRET)) {
+                    continue;
+                }
+                const what = `${r.type.split(":").pop()} ${objectRef(r.props, r.name)}`;
+                if (r.type !== TYPES.job || template.spec.serviceAccountName !== LOGIN_JOB_SERVICE_ACCOUNT) {
+                    report(
+                        `${what} reads Secret ${ns}/${LOGIN_JOB_SECRET} (the PostgreSQL admin's password); only the login Job, running as service account ${LOGIN_JOB_SERVICE_ACCOUNT}, may.`,
+                    );
+                } else if (template.spec.automountServiceAccountToken !== false) {
+                    report(
+                        `${what} mounts an API token; the login Job needs none (automountServiceAccountToken: false).`,
+                    );
+                }
+            }
+        }
+    },
+};
+
 export const secretAccessPolicies = [
     secretReachDisjoint,
     secretReaderPerSecret,
     esoNotAggregatedToEdit,
     roleAssignmentServicePrincipal,
     publicVaultAdmitsSomeone,
+    platformSecretsNoRbacAccess,
+    loginSecretJobOnly,
 ];

@@ -18,6 +18,9 @@ import { waitFor } from "./sandbox/processes";
 import { LocalRedisGroup, redisPorts, waitHealthy } from "./sandbox/redis";
 import { ContractWriter, Writer, appClient, sentinelMaster } from "./sandbox/redisClients";
 
+/** The longest write pause a client may see while every data pod is restarted in turn (issue 11). */
+const ROLLING_PAUSE_TARGET_SECONDS = 1;
+
 function median(values: readonly number[]): { median: number; min: number; max: number } {
     const sorted = [...values].sort((a, b) => a - b);
     const mid = Math.floor(sorted.length / 2);
@@ -73,18 +76,30 @@ async function rollingRestart(group: LocalRedisGroup, app: string, run: number) 
     const writer = new ContractWriter(group, app, `${app}:roll${run}`);
     await waitWrites(writer);
     const started = Date.now();
+    const hooks: string[] = [];
     for (let ordinal = group.layout.dataNodes.length - 1; ordinal >= 0; ordinal--) {
         const hook = await group.runScript("data", ordinal, FILES.preStopRedis);
         if (hook.code !== 0) {
             throw new Error(`preStop of redis-${ordinal} failed: ${hook.output}`);
         }
+        hooks.push(
+            ...hook.output
+                .trim()
+                .split("\n")
+                .filter(Boolean)
+                .map((l) => `redis-${ordinal} preStop: ${l}`),
+        );
         await group.kill("data", ordinal, "SIGTERM");
         group.start("data", ordinal);
         await waitHealthy(group, 60_000);
     }
     await writer.stop();
     const lost = await lostWrites(group, app, writer.acknowledged);
-    return { pause: writer.longestPause(started) / 1000, lost, writes: writer.acknowledged.length };
+    const [from, to] = writer.longestPauseWindow(started);
+    const errors = writer.errors
+        .filter((e) => e.at >= from && e.at <= to)
+        .map((e) => `+${((e.at - from) / 1000).toFixed(2)} s into the pause: ${e.message}`);
+    return { pause: (to - from) / 1000, lost, writes: writer.acknowledged.length, hooks: [...hooks, ...errors] };
 }
 
 async function main(): Promise<void> {
@@ -155,6 +170,10 @@ async function main(): Promise<void> {
             console.log(
                 `rolling restart run ${run}: longest pause ${result.pause.toFixed(2)} s, ${result.lost} of ${result.writes} lost`,
             );
+            // Over the target: what the hand-overs did, to see where the time went.
+            if (result.pause > ROLLING_PAUSE_TARGET_SECONDS) {
+                result.hooks.forEach((line) => console.log(`    ${line}`));
+            }
         }
     } finally {
         await group.stop();
@@ -167,7 +186,7 @@ async function main(): Promise<void> {
         `${timers}: kill -9 -> first accepted write through a contract client (ioredis, Sentinel discovery): ${summary(contract)}; target ${config.redis.downAfterMilliseconds / 1000 + 0.5} s`,
     );
     console.log(
-        `${timers}: longest write pause a contract client sees during a rolling restart of every data pod: ${summary(pauses)}; target 1 s`,
+        `${timers}: longest write pause a contract client sees during a rolling restart of every data pod: ${summary(pauses)}; target ${ROLLING_PAUSE_TARGET_SECONDS} s`,
     );
     console.log(`${timers}: acknowledged (WAIT 1) writes lost by the contract client: ${lost}`);
 }

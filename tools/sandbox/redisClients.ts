@@ -156,6 +156,8 @@ export class ContractWriter {
     readonly acknowledged: string[] = [];
     /** Times (ms epoch) at which writes were accepted, in order. */
     readonly acceptedAt: number[] = [];
+    /** Each new error a write met (consecutive repeats once), with when. */
+    readonly errors: { at: number; message: string }[] = [];
     private running = true;
     private readonly client: Redis;
     private readonly done: Promise<void>;
@@ -176,7 +178,11 @@ export class ContractWriter {
                 if (Number(await this.client.call("WAIT", "1", "1000")) >= 1) {
                     this.acknowledged.push(key);
                 }
-            } catch {
+            } catch (err) {
+                const message = String((err as Error).message ?? err);
+                if (this.errors[this.errors.length - 1]?.message !== message) {
+                    this.errors.push({ at: Date.now(), message });
+                }
                 await sleep(10);
             }
         }
@@ -189,8 +195,16 @@ export class ContractWriter {
 
     /** The longest time between two accepted writes from `since` on (ms). */
     longestPause(since: number): number {
+        const [from, to] = this.longestPauseWindow(since);
+        return to - from;
+    }
+
+    /** When the longest pause from `since` on began and ended (ms epoch). */
+    longestPauseWindow(since: number): [number, number] {
         const times = this.acceptedAt.filter((at) => at >= since);
-        return times.slice(1).reduce((longest, at, i) => Math.max(longest, at - times[i]), 0);
+        return times
+            .slice(1)
+            .reduce<[number, number]>((w, at, i) => (at - times[i] > w[1] - w[0] ? [times[i], at] : w), [0, 0]);
     }
 
     async stop(): Promise<void> {

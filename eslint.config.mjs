@@ -25,6 +25,12 @@ export default tseslint.config(
         },
     },
     {
+        // CommonJS loaded before ts-node can load TypeScript (tests/support/register.cjs and the transpiler it names).
+        files: ["**/*.cjs"],
+        languageOptions: { sourceType: "commonjs", globals: { __dirname: "readonly", process: "readonly" } },
+        rules: { "@typescript-eslint/no-require-imports": "off" },
+    },
+    {
         // Code at protocol boundaries (recorded gRPC payloads, plan JSON, policy props, test fixtures) handles
         // untyped data by nature; the program itself (components/, index.ts) stays free of `any`.
         files: ["engine/**/*.ts", "tools/**/*.ts", "tests/**/*.ts", "policy/**/*.ts"],

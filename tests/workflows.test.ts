@@ -1,10 +1,9 @@
 /**
- * The GitHub workflows: actionlint-clean, only known actions at their current majors, least privilege, the
- * fork-safety rules, stack matrices derived from the Pulumi.<stack>.yaml files, and credentials only where the
- * stack's environment allows them (production credentials only in the `production` environments).
+ * The GitHub workflows (actionlint runs over them in `npm run lint`): only known actions at their current majors,
+ * least privilege, the fork-safety rules, stack matrices derived from the Pulumi.<stack>.yaml files, and credentials
+ * only where the stack's environment allows them (production credentials only in the `production` environments).
  */
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
@@ -176,7 +175,7 @@ export function credentialExposures(files: readonly File[], entries: StackEntry[
 }
 
 describe("GitHub workflows", () => {
-    it("exist, parse and pass actionlint", () => {
+    it("exist and parse", () => {
         assert.deepStrictEqual(
             workflows.map((w) => w.file),
             ["deploy.yml", "pr-plan-comment.yml", "pr-plan.yml", "preview.yml", "up.yml"],
@@ -184,16 +183,6 @@ describe("GitHub workflows", () => {
         for (const { file, wf } of workflows) {
             assert.ok(wf.name && wf.on && Object.keys(wf.jobs).length > 0, `${file} has a name, triggers and jobs`);
         }
-        const lint = spawnSync(
-            process.execPath,
-            [
-                path.join(ROOT, "node_modules", "@tktco", "node-actionlint", "bin", "node-actionlint.js"),
-                ".github/workflows/*.yml",
-            ],
-            { cwd: ROOT, encoding: "utf8" },
-        );
-        assert.strictEqual(lint.status, 0, lint.stdout + lint.stderr);
-        assert.match(lint.stdout, /passed lint checks/);
     });
 
     it("use only allowed actions, each at its current major, and the local ones", () => {

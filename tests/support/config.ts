@@ -1,14 +1,27 @@
 /** The stack files as the program reads them, with test overrides, and the ConfigError an invalid variant gets. */
 import * as assert from "assert";
 import { ConfigError, PlatformConfig, parseConfig } from "../../components/config";
-import { loadStackConfig, mergeConfig } from "../../engine/stackConfig";
+import { StackConfig, loadStackConfig, mergeConfig } from "../../engine/stackConfig";
 
 /** Config overrides keyed `<namespace>:<key>`, values as they would appear in a stack file. */
 export type Overrides = Record<string, unknown>;
 
+const stackFiles = new Map<string, StackConfig>();
+
+/** A stack's own file as the program reads it, parsed once per process (frozen: no test may change it). */
+export function stackConfig(stack: string): StackConfig {
+    let parsed = stackFiles.get(stack);
+    if (!parsed) {
+        const { config, secretKeys } = loadStackConfig(stack);
+        parsed = Object.freeze({ config: Object.freeze(config), secretKeys: Object.freeze(secretKeys) as string[] });
+        stackFiles.set(stack, parsed);
+    }
+    return parsed;
+}
+
 /** Parses a stack file with `overrides` applied (each replaces a whole key), the way the program would see it. */
 export function parseStack(stack: string, overrides: Overrides = {}): PlatformConfig {
-    const { config, secretKeys } = mergeConfig(loadStackConfig(stack), overrides);
+    const { config, secretKeys } = mergeConfig(stackConfig(stack), overrides);
     return parseConfig(config, stack, secretKeys);
 }
 
@@ -34,7 +47,7 @@ export function problemLines(stack: string, overrides: Overrides): string[] {
  */
 export function sectionOverride(stack: string, section: string, changes: Record<string, unknown>): Overrides {
     const key = `data-platform:${section}`;
-    const own = JSON.parse(loadStackConfig(stack).config[key] ?? "{}");
+    const own = JSON.parse(stackConfig(stack).config[key] ?? "{}");
     return { [key]: { ...own, ...changes } };
 }
 

@@ -1,6 +1,7 @@
 /**
  * The consumer matrix: the clients the seed applications use, each given nothing but one application's contract
- * as the sandbox writes it (`out/<stack>/sandbox/<app>.env`), against the stack's sandbox on loopback.
+ * as the sandbox writes it (`out/<stack>/sandbox/<app>.env`), against the stack's sandbox on loopback (started once
+ * per stack with the sandbox command's own checks, see `describeSandbox`).
  * Python clients are Debian's (`/usr/bin/python3` with python3-psycopg2, -sqlalchemy, -redis, -celery, -kombu).
  */
 import { strict as assert } from "assert";
@@ -22,6 +23,9 @@ export const MATRIX_APP = "orders";
 /** A running sandbox and one application's contract from it, plus files a pod would mount from the Secret. */
 export interface ConsumerStack {
     readonly stack: string;
+    /** What the sandbox printed (its processes and env files), and the `--out` directory it wrote to. */
+    readonly info: SandboxInfo;
+    readonly out: string;
     /** Exactly the contract keys, nothing the sandbox adds for its own tests. */
     readonly env: Record<string, string>;
     /** A contract key's value written to a file, as a Secret volume would mount it (libpq and redis-py want paths). */
@@ -47,6 +51,8 @@ export async function startConsumerStack(stack: string): Promise<ConsumerStack> 
     fs.mkdirSync(mounted);
     return {
         stack,
+        info: started.info,
+        out,
         env,
         file(key: string) {
             assert.ok(env[key], `${stack}: the contract has ${key}`);
@@ -334,9 +340,12 @@ async function runCeleryTask(env: Record<string, string>): Promise<{ result: str
     }
 }
 
-/** Registers one `it` per client for `stack`; the sandbox starts once for all of them. */
-export function describeConsumerMatrix(stack: string): void {
-    describe(`consumer matrix, ${stack} stack (sandbox, ${MATRIX_APP}'s env file only)`, function () {
+/**
+ * `npm run sandbox -- --stack <stack>`, started once for the stack's own `checks` (what it started and wrote) and
+ * then one `it` per client of the matrix; stopping it checks that it exits 0 and leaves no process behind.
+ */
+export function describeSandbox(stack: string, checks: (sandbox: () => ConsumerStack) => void): void {
+    describe(`npm run sandbox -- --stack ${stack}, and the consumer matrix (${MATRIX_APP}'s env file only)`, function () {
         this.timeout(300_000);
         let s: ConsumerStack;
         before(async () => {
@@ -345,6 +354,7 @@ export function describeConsumerMatrix(stack: string): void {
         after(async () => {
             await s?.stop();
         });
+        checks(() => s);
         const user = () => s.env.DB_USER;
         const db = () => s.env.DB_NAME;
 

@@ -69,7 +69,9 @@ export class Analyzer {
     static async boot(packDir: string, timeoutMs = 180_000): Promise<Analyzer> {
         const loader = path.join(packDir, "node_modules", "@pulumi", "pulumi", "cmd", "run-policy-pack");
         // The engine address is unused by a policy pack; the program is the pack directory (package.json main).
-        const child = spawn(process.execPath, [loader, "127.0.0.1:0", "."], { cwd: packDir });
+        // Without the tests' ts-node project (tests/support/register.cjs): the pack's own tsconfig, type-checked.
+        const { TS_NODE_PROJECT: _, ...env } = process.env;
+        const child = spawn(process.execPath, [loader, "127.0.0.1:0", "."], { cwd: packDir, env });
         const port = await new Promise<number>((resolve, reject) => {
             let out = "";
             const timer = setTimeout(() => reject(new Error(`no port after ${timeoutMs} ms: ${out}`)), timeoutMs);

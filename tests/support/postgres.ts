@@ -36,35 +36,63 @@ export function passwordsFor(tag: string): Record<string, string> {
     ]);
 }
 
-/** Connects in a separate node process, as an application would, and reports who and where it is (or the error). */
-export function connectAsApp(
-    env: Record<string, string>,
-    via: "url" | "fields",
-    caFile: string,
-): { ok: boolean; out: string } {
+export interface AppConnection {
+    /** The application's contract (env keys). */
+    readonly env: Record<string, string>;
+    readonly via: "url" | "fields";
+}
+
+export interface ConnectResult {
+    readonly ok: boolean;
+    /** `{"u","s","d","ssl"}` as JSON when connected, else the error message. */
+    readonly out: string;
+}
+
+/**
+ * Connects as applications would, from a separate node process (one for all `connections`, each a new client built
+ * only from its contract), and reports for each who and where it is, or the error.
+ */
+export function connectAsApps(connections: readonly AppConnection[], caFile: string): ConnectResult[] {
     const code = `
 const { Client } = require("pg");
-const e = process.env;
-const config = e.VIA === "url" ? { connectionString: e.DATABASE_URL }
-  : { host: e.DB_HOST, port: Number(e.DB_PORT), database: e.DB_NAME, user: e.DB_USER, password: e.DB_PASSWORD, ssl: e.DB_SSL_MODE !== "disable" };
-const c = new Client(config);
-// pg_stat_ssl shows a session only to members of its session user: read it as that user (SET ROLE NONE).
-c.connect().then(() => c.query("SELECT current_user AS u, session_user AS s, current_database() AS d"))
-  .then(async (r) => {
+async function connect({ env: e, via }) {
+  const config = via === "url" ? { connectionString: e.DATABASE_URL }
+    : { host: e.DB_HOST, port: Number(e.DB_PORT), database: e.DB_NAME, user: e.DB_USER, password: e.DB_PASSWORD, ssl: e.DB_SSL_MODE !== "disable" };
+  const c = new Client(config);
+  c.on("error", () => undefined);
+  try {
+    await c.connect();
+    const r = await c.query("SELECT current_user AS u, session_user AS s, current_database() AS d");
+    // pg_stat_ssl shows a session only to members of its session user: read it as that user (SET ROLE NONE).
     await c.query("SET ROLE NONE");
     const ssl = (await c.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")).rows[0].ssl;
-    console.log(JSON.stringify({ ...r.rows[0], ssl }));
-    return c.end();
-  })
-  .catch((err) => { console.log(err.message); process.exit(1); });`;
+    return { ok: true, out: JSON.stringify({ ...r.rows[0], ssl }) };
+  } catch (err) {
+    return { ok: false, out: err.message };
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+(async () => {
+  for (const connection of JSON.parse(require("fs").readFileSync(0, "utf8"))) {
+    console.log(JSON.stringify(await connect(connection)));
+  }
+})();`;
     const result = spawnSync(process.execPath, ["--no-warnings", "-e", code], {
         cwd: ROOT,
         encoding: "utf8",
-        timeout: 20000,
+        input: JSON.stringify(connections),
+        timeout: 20_000 + 2_000 * connections.length,
         // node-postgres verifies the certificate for sslmode=require: the test CA plays the public CA Azure's certificates chain to.
-        env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: caFile, VIA: via, ...env },
+        env: { PATH: process.env.PATH, NODE_EXTRA_CA_CERTS: caFile },
     });
-    return { ok: result.status === 0, out: (result.stdout + result.stderr).trim() };
+    const lines = result.stdout.split("\n").filter((l) => l !== "");
+    assert.equal(lines.length, connections.length, `the client process exited with ${result.status}: ${result.stderr}`);
+    return lines.map((l) => JSON.parse(l) as ConnectResult);
+}
+
+export function connectAsApp(env: Record<string, string>, via: "url" | "fields", caFile: string): ConnectResult {
+    return connectAsApps([{ env, via }], caFile)[0];
 }
 
 /** The contract of `user` (one of an application's logins) with password `pw` for `database` on `server`. */
@@ -85,25 +113,38 @@ export function assertIsolatedLogins(
     pws: Record<string, string>,
     logins: readonly AppLogin[] = LOGINS,
 ): void {
+    const checks: { connection: AppConnection; check: (r: ConnectResult) => void }[] = [];
     for (const l of logins) {
         for (const login of l.logins) {
             const env = envFor(server, l.database, login.name, pws[login.credentialId]);
             for (const via of ["url", "fields"] as const) {
-                const r = connectAsApp(env, via, server.caFile);
-                assert.ok(r.ok, `${login.name} via ${via}: ${r.out}`);
-                assert.deepEqual(JSON.parse(r.out), { u: l.role, s: login.name, d: l.database, ssl: true });
+                checks.push({
+                    connection: { env, via },
+                    check: (r) => {
+                        assert.ok(r.ok, `${login.name} via ${via}: ${r.out}`);
+                        assert.deepEqual(JSON.parse(r.out), { u: l.role, s: login.name, d: l.database, ssl: true });
+                    },
+                });
             }
             for (const other of logins.filter((o) => o !== l)) {
-                const r = connectAsApp(
-                    envFor(server, other.database, login.name, pws[login.credentialId]),
-                    "url",
-                    server.caFile,
-                );
-                assert.ok(!r.ok, `${login.name} reached ${other.database}`);
-                assert.match(r.out, /permission denied for database/);
+                checks.push({
+                    connection: {
+                        env: envFor(server, other.database, login.name, pws[login.credentialId]),
+                        via: "url",
+                    },
+                    check: (r) => {
+                        assert.ok(!r.ok, `${login.name} reached ${other.database}`);
+                        assert.match(r.out, /permission denied for database/);
+                    },
+                });
             }
         }
     }
+    const results = connectAsApps(
+        checks.map((c) => c.connection),
+        server.caFile,
+    );
+    checks.forEach((c, i) => c.check(results[i]));
 }
 
 /** Runs `sql` as `user` over TLS (verifying the test CA) and returns the rows. */

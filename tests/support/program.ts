@@ -1,8 +1,8 @@
 /** Runs the real program for a stack (optionally with config overrides) under the mock engine, once per variant. */
 import { RecordedResource, RunResult, runProgram } from "../../engine/mockEngine";
-import { loadStackConfig, mergeConfig } from "../../engine/stackConfig";
+import { mergeConfig } from "../../engine/stackConfig";
 import { stackNames } from "../../engine/stacks";
-import type { Overrides } from "./config";
+import { Overrides, stackConfig } from "./config";
 
 export type { Overrides };
 
@@ -12,7 +12,7 @@ export function runStack(stack: string, overrides: Overrides = {}): Promise<RunR
     const key = `${stack}\u0000${JSON.stringify(overrides)}`;
     let run = runs.get(key);
     if (!run) {
-        const { config, secretKeys } = mergeConfig(loadStackConfig(stack), overrides);
+        const { config, secretKeys } = mergeConfig(stackConfig(stack), overrides);
         run = runProgram({ stack, config, secretKeys });
         runs.set(key, run);
     }

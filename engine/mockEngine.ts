@@ -310,7 +310,15 @@ async function runExclusive(options: RunOptions): Promise<RunResult> {
 
 /** Loads `index.ts` afresh, so each run executes the real program. */
 function requireProgram(): unknown {
-    delete require.cache[require.resolve(PROGRAM)];
+    const file = require.resolve(PROGRAM);
+    const previous = require.cache[file];
+    delete require.cache[file];
+    // Node also lists each module this one loaded in `module.children`: left there, every earlier run's exports
+    // (and through them its whole resource graph) stay reachable for the life of the process.
+    const index = previous ? module.children.indexOf(previous) : -1;
+    if (index >= 0) {
+        module.children.splice(index, 1);
+    }
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(PROGRAM);
 }

@@ -1,5 +1,7 @@
 import * as assert from "assert";
 import * as path from "path";
+import * as v8 from "v8";
+import * as vm from "vm";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as k8s from "@pulumi/kubernetes";
@@ -11,6 +13,8 @@ import { formatPath, parsePath, replaceAtPaths } from "../engine/paths";
 import { STACKS, runStack } from "./support/program";
 
 const minimalConfig = loadStackConfig("dev");
+// For the test that a finished run is garbage: `gc` in a fresh context, without --expose-gc for the whole process.
+v8.setFlagsFromString("--expose-gc");
 
 /** Runs a small inline program under the engine. */
 function runInline(program: () => unknown): Promise<RunResult> {
@@ -147,6 +151,21 @@ describe("mock engine", () => {
         assert.strictEqual(programStack, "mapped from the program");
         const sdk = mappedFrom.filter((file) => file?.includes(`${path.sep}@pulumi${path.sep}pulumi${path.sep}`));
         assert.deepStrictEqual(sdk, [], "stacks the SDK captures for itself went through the source-map hook");
+    });
+
+    it("keeps nothing of an earlier run of the program alive", async () => {
+        // A run's exports reach its whole resource graph; a process that runs the program many times (the property
+        // tests) must not keep them. (The first run's module stays: modules it loaded first name it their parent.)
+        const run = () => runProgram({ stack: "dev", ...minimalConfig });
+        await run();
+        await run();
+        let collected = false;
+        const registry = new FinalizationRegistry(() => (collected = true));
+        registry.register(require.cache[require.resolve("../index.ts")]!.exports, "the second run's exports");
+        await run();
+        (vm.runInNewContext("gc") as () => void)();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        assert.ok(collected, "the second run's exports are still reachable after the third run");
     });
 
     it("round-trips property paths whose keys contain dots and slashes", () => {

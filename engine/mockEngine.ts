@@ -14,7 +14,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { invokeAnswer, resourceAnswer } from "./answers";
 import { Segment, formatPath } from "./paths";
-import { plainBookkeepingStacks } from "./stackTraces";
+import { leanBookkeeping } from "./sdkBookkeeping";
 
 /** The resource options the engine receives with a registration. */
 export interface RecordedOptions {
@@ -279,7 +279,7 @@ async function runExclusive(options: RunOptions): Promise<RunResult> {
     const programErrors: unknown[] = [];
     const onUnhandled = (reason: unknown) => programErrors.push(reason);
     process.on("unhandledRejection", onUnhandled);
-    const restoreStackTraces = plainBookkeepingStacks();
+    const restoreBookkeeping = leanBookkeeping();
     try {
         await pulumi.runtime.runInPulumiStack(async () => program());
         await waitForRPCs();
@@ -287,7 +287,7 @@ async function runExclusive(options: RunOptions): Promise<RunResult> {
     } catch (err) {
         throw refusals.length > 0 ? new Error(refusals.join("\n")) : err;
     } finally {
-        restoreStackTraces();
+        restoreBookkeeping();
         process.off("unhandledRejection", onUnhandled);
     }
     if (refusals.length > 0) {

@@ -12,6 +12,12 @@ import { loadStackConfig, mergeConfig } from "../engine/stackConfig";
 import { formatPath, parsePath, replaceAtPaths } from "../engine/paths";
 import { STACKS, runStack } from "./support/program";
 
+// The SDK's promise bookkeeping (@internal, stripped from the typings).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const sdkDebuggable = require("@pulumi/pulumi/runtime/debuggable") as { debugPromiseLeaks: boolean };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const sdkState = require("@pulumi/pulumi/runtime/state") as { getStore(): { leakCandidates: Set<Promise<unknown>> } };
+
 const minimalConfig = loadStackConfig("dev");
 // For the test that a finished run is garbage: `gc` in a fresh context, without --expose-gc for the whole process.
 v8.setFlagsFromString("--expose-gc");
@@ -128,7 +134,7 @@ describe("mock engine", () => {
         );
     });
 
-    it("leaves the SDK's own stack captures unmapped during a run, and maps every other error's stack", async () => {
+    it("captures no stack for the SDK's own bookkeeping during a run, and maps every other error's stack", async () => {
         // Stands in for the source-map-support hook ts-node installs; counts whose stacks it formats.
         const mappedFrom: (string | null)[] = [];
         const sourceMapHook = (error: Error, frames: NodeJS.CallSite[]) => {
@@ -151,6 +157,34 @@ describe("mock engine", () => {
         assert.strictEqual(programStack, "mapped from the program");
         const sdk = mappedFrom.filter((file) => file?.includes(`${path.sep}@pulumi${path.sep}pulumi${path.sep}`));
         assert.deepStrictEqual(sdk, [], "stacks the SDK captures for itself went through the source-map hook");
+    });
+
+    it("tracks the SDK's promises as leak candidates; their debugging context only with PULUMI_DEBUG_PROMISE_LEAKS", async () => {
+        const candidates = (): Set<Promise<unknown> & { _debugCtx?: string }> => sdkState.getStore().leakCandidates;
+        const seen = async (debugPromiseLeaks: boolean) => {
+            const saved = sdkDebuggable.debugPromiseLeaks;
+            sdkDebuggable.debugPromiseLeaks = debugPromiseLeaks;
+            let during: Array<{ _debugCtx?: string }> = [];
+            try {
+                await runInline(() => {
+                    new random.RandomPassword("pw", { length: 32 });
+                    during = [...candidates()];
+                });
+            } finally {
+                sdkDebuggable.debugPromiseLeaks = saved;
+            }
+            return { during, after: candidates().size };
+        };
+        const lean = await seen(false);
+        assert.ok(lean.during.length > 0, "no promise was tracked while the registration was pending");
+        assert.strictEqual(lean.after, 0, "a settled promise stayed a leak candidate");
+        assert.deepStrictEqual(
+            lean.during.filter((p) => p._debugCtx !== undefined),
+            [],
+        );
+        const debug = await seen(true);
+        assert.ok(debug.during.length > 0 && debug.during.every((p) => typeof p._debugCtx === "string"));
+        assert.strictEqual(debug.after, 0);
     });
 
     it("keeps nothing of an earlier run of the program alive", async () => {

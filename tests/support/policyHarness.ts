@@ -19,7 +19,7 @@ import type {
 import * as fs from "fs";
 import * as path from "path";
 import type { RecordedResource, RunResult } from "../../engine/mockEngine";
-import { replaceAtPaths } from "../../engine/paths";
+import { copyRecorded, replaceAtPaths } from "../../engine/paths";
 
 // Exported at run time, declared @internal (stripped from the typings).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -142,7 +142,7 @@ export function stackResources(result: RunResult): PolicyResource[] {
     const byUrn = new Map<string, PolicyResource>();
     for (const r of recorded) {
         const { matches } = typeChecks(r.type);
-        const props = unknownCheckingProxy(structuredClone(r.outputs));
+        const props = unknownCheckingProxy(copyRecorded(r.outputs));
         byUrn.set(r.urn, {
             type: r.type,
             props,

@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RecordedOptions, RecordedResource, RunResult, waitForRPCs } from "./mockEngine";
 import { parsePath } from "./paths";
-import { plainBookkeepingStacks } from "./stackTraces";
+import { leanBookkeeping } from "./sdkBookkeeping";
 
 /** What a replay needs of one registration (a `RecordedResource` minus what the engine derives). */
 export type Registration = Pick<
@@ -176,12 +176,12 @@ export async function runFlat(project: string, stack: string, registrations: rea
         stack,
         false,
     );
-    // The same stack-trace handling as the mock engine's, so the two compare like for like.
-    const restoreStackTraces = plainBookkeepingStacks();
+    // The same SDK bookkeeping as the mock engine's, so the two compare like for like.
+    const restoreBookkeeping = leanBookkeeping();
     try {
         await pulumi.runtime.runInPulumiStack(async () => replayFlat(registrations));
         await waitForRPCs();
     } finally {
-        restoreStackTraces();
+        restoreBookkeeping();
     }
 }

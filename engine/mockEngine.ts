@@ -14,7 +14,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { invokeAnswer, resourceAnswer } from "./answers";
 import { Segment, formatPath } from "./paths";
-import { plainBookkeepingStacks } from "./stackTraces";
+import { leanBookkeeping } from "./sdkBookkeeping";
 
 /** The resource options the engine receives with a registration. */
 export interface RecordedOptions {
@@ -279,7 +279,7 @@ async function runExclusive(options: RunOptions): Promise<RunResult> {
     const programErrors: unknown[] = [];
     const onUnhandled = (reason: unknown) => programErrors.push(reason);
     process.on("unhandledRejection", onUnhandled);
-    const restoreStackTraces = plainBookkeepingStacks();
+    const restoreBookkeeping = leanBookkeeping();
     try {
         await pulumi.runtime.runInPulumiStack(async () => program());
         await waitForRPCs();
@@ -287,7 +287,7 @@ async function runExclusive(options: RunOptions): Promise<RunResult> {
     } catch (err) {
         throw refusals.length > 0 ? new Error(refusals.join("\n")) : err;
     } finally {
-        restoreStackTraces();
+        restoreBookkeeping();
         process.off("unhandledRejection", onUnhandled);
     }
     if (refusals.length > 0) {
@@ -310,7 +310,15 @@ async function runExclusive(options: RunOptions): Promise<RunResult> {
 
 /** Loads `index.ts` afresh, so each run executes the real program. */
 function requireProgram(): unknown {
-    delete require.cache[require.resolve(PROGRAM)];
+    const file = require.resolve(PROGRAM);
+    const previous = require.cache[file];
+    delete require.cache[file];
+    // Node also lists each module this one loaded in `module.children`: left there, every earlier run's exports
+    // (and through them its whole resource graph) stay reachable for the life of the process.
+    const index = previous ? module.children.indexOf(previous) : -1;
+    if (index >= 0) {
+        module.children.splice(index, 1);
+    }
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(PROGRAM);
 }

@@ -33,9 +33,27 @@ export function parsePath(path: string): Segment[] {
     return segments;
 }
 
+/**
+ * A deep copy of a recorded value (what the engine decodes from the wire: plain objects, arrays and scalars), in
+ * key order; several times faster than `structuredClone` on these, which the policy harness makes thousands of.
+ */
+export function copyRecorded<T>(value: T): T {
+    if (Array.isArray(value)) {
+        return value.map(copyRecorded) as T;
+    }
+    if (value === null || typeof value !== "object") {
+        return value;
+    }
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value)) {
+        out[key] = copyRecorded((value as Record<string, unknown>)[key]);
+    }
+    return out as T;
+}
+
 /** A deep copy of `value` with the value at each path replaced by `replacement`. */
 export function replaceAtPaths(value: unknown, paths: readonly string[], replacement: unknown): any {
-    const copy = structuredClone(value) as any;
+    const copy = copyRecorded(value) as any;
     for (const p of paths) {
         const segments = parsePath(p);
         if (segments.length === 0) {

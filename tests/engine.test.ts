@@ -1,5 +1,7 @@
 import * as assert from "assert";
 import * as path from "path";
+import * as v8 from "v8";
+import * as vm from "vm";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as k8s from "@pulumi/kubernetes";
@@ -10,7 +12,15 @@ import { loadStackConfig, mergeConfig } from "../engine/stackConfig";
 import { formatPath, parsePath, replaceAtPaths } from "../engine/paths";
 import { STACKS, runStack } from "./support/program";
 
+// The SDK's promise bookkeeping (@internal, stripped from the typings).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const sdkDebuggable = require("@pulumi/pulumi/runtime/debuggable") as { debugPromiseLeaks: boolean };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const sdkState = require("@pulumi/pulumi/runtime/state") as { getStore(): { leakCandidates: Set<Promise<unknown>> } };
+
 const minimalConfig = loadStackConfig("dev");
+// For the test that a finished run is garbage: `gc` in a fresh context, without --expose-gc for the whole process.
+v8.setFlagsFromString("--expose-gc");
 
 /** Runs a small inline program under the engine. */
 function runInline(program: () => unknown): Promise<RunResult> {
@@ -124,7 +134,7 @@ describe("mock engine", () => {
         );
     });
 
-    it("leaves the SDK's own stack captures unmapped during a run, and maps every other error's stack", async () => {
+    it("captures no stack for the SDK's own bookkeeping during a run, and maps every other error's stack", async () => {
         // Stands in for the source-map-support hook ts-node installs; counts whose stacks it formats.
         const mappedFrom: (string | null)[] = [];
         const sourceMapHook = (error: Error, frames: NodeJS.CallSite[]) => {
@@ -147,6 +157,49 @@ describe("mock engine", () => {
         assert.strictEqual(programStack, "mapped from the program");
         const sdk = mappedFrom.filter((file) => file?.includes(`${path.sep}@pulumi${path.sep}pulumi${path.sep}`));
         assert.deepStrictEqual(sdk, [], "stacks the SDK captures for itself went through the source-map hook");
+    });
+
+    it("tracks the SDK's promises as leak candidates; their debugging context only with PULUMI_DEBUG_PROMISE_LEAKS", async () => {
+        const candidates = (): Set<Promise<unknown> & { _debugCtx?: string }> => sdkState.getStore().leakCandidates;
+        const seen = async (debugPromiseLeaks: boolean) => {
+            const saved = sdkDebuggable.debugPromiseLeaks;
+            sdkDebuggable.debugPromiseLeaks = debugPromiseLeaks;
+            let during: Array<{ _debugCtx?: string }> = [];
+            try {
+                await runInline(() => {
+                    new random.RandomPassword("pw", { length: 32 });
+                    during = [...candidates()];
+                });
+            } finally {
+                sdkDebuggable.debugPromiseLeaks = saved;
+            }
+            return { during, after: candidates().size };
+        };
+        const lean = await seen(false);
+        assert.ok(lean.during.length > 0, "no promise was tracked while the registration was pending");
+        assert.strictEqual(lean.after, 0, "a settled promise stayed a leak candidate");
+        assert.deepStrictEqual(
+            lean.during.filter((p) => p._debugCtx !== undefined),
+            [],
+        );
+        const debug = await seen(true);
+        assert.ok(debug.during.length > 0 && debug.during.every((p) => typeof p._debugCtx === "string"));
+        assert.strictEqual(debug.after, 0);
+    });
+
+    it("keeps nothing of an earlier run of the program alive", async () => {
+        // A run's exports reach its whole resource graph; a process that runs the program many times (the property
+        // tests) must not keep them. (The first run's module stays: modules it loaded first name it their parent.)
+        const run = () => runProgram({ stack: "dev", ...minimalConfig });
+        await run();
+        await run();
+        let collected = false;
+        const registry = new FinalizationRegistry(() => (collected = true));
+        registry.register(require.cache[require.resolve("../index.ts")]!.exports, "the second run's exports");
+        await run();
+        (vm.runInNewContext("gc") as () => void)();
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        assert.ok(collected, "the second run's exports are still reachable after the third run");
     });
 
     it("round-trips property paths whose keys contain dots and slashes", () => {

@@ -3,33 +3,37 @@
  * shrunk configuration, and replays with them). Generated stacks vary the application names and count (1..60),
  * namespaces, both PostgreSQL modes (the dev stack is StackGres, prod is Azure), both Redis modes, pool sizes,
  * profiles, rotations and key patterns.
+ *
+ * The configuration properties draw 1..60 applications evenly. A run of the program costs a millisecond or more per
+ * registration and each application adds about twenty, so the program properties draw counts weighted towards one
+ * or two applications, reaching 60 rarely. A program case is two runs, in worker threads (support/programPool.ts):
+ * the generated stack, which every check runs on, and the stack with one more application, compared with it.
  */
 import { strict as assert } from "assert";
 import * as fc from "fast-check";
-import { ConfigError, PlatformConfig, defaultVaultName } from "../components/config";
-import { DNS_LABEL, KEY_VAULT_NAME, KEY_VAULT_SECRET_NAME, PG_IDENTIFIER } from "../components/config/names";
+import { ConfigError, PlatformConfig, defaultVaultName, parseConfig } from "../components/config";
+import { KEY_VAULT_NAME, KEY_VAULT_SECRET_NAME, PG_IDENTIFIER } from "../components/config/names";
 import { serverName } from "../components/postgres/azureSpec";
 import { appLogins } from "../components/postgres/sql";
 import { RESERVED_USER_NAMES } from "../components/redis/acl";
 import { bundleSecretName, credentialSecretName, platformCredentialIds } from "../components/vault";
-import { StatefulSet } from "kubernetes-models/apps/v1";
-import { Job } from "kubernetes-models/batch/v1";
-import { ConfigMap, Namespace, Service, ServiceAccount } from "kubernetes-models/v1";
-import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
-import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
-import { Role, RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1";
-import type { RecordedResource } from "../engine/mockEngine";
-import { toPlan } from "../engine/plan";
-import { allPolicies } from "../policy/policies";
-import { validateAgainstCrd } from "./support/crdSchemas";
-import { packConfig, runPolicies } from "./support/policyHarness";
-import { parseStack, type Overrides, sectionOverride } from "./support/config";
-import { runStack } from "./support/program";
+import { StackConfig, loadStackConfig, mergeConfig } from "../engine/stackConfig";
+import type { Overrides } from "./support/config";
+import { AZURE_NAMES, fitsLabel } from "./support/programChecks";
+import { ProgramPool } from "./support/programPool";
 
 const SEED = 20261201;
 const RUNS = 200;
+/** Each property's run: the error itself in the report, beside the seed, the path and the shrunk case. */
+const PARAMETERS = { seed: SEED, numRuns: RUNS, includeErrorInReport: true };
 
 type Stack = "dev" | "prod";
+
+/** The stack files, read once: every case starts from one of them. */
+const STACK_FILES: Readonly<Record<Stack, StackConfig>> = {
+    dev: loadStackConfig("dev"),
+    prod: loadStackConfig("prod"),
+};
 
 interface GeneratedApp {
     readonly name: string;
@@ -52,67 +56,127 @@ const appName = fc
     .stringMatching(/^[a-z][a-z0-9-]{0,28}[a-z0-9]$/)
     .filter((n) => !RESERVED_USER_NAMES.includes(n) && n !== "data-platform");
 
-/** 1..max applications with names whose databases are distinct and are not each other's `_alt` login. */
-function apps(max: number): fc.Arbitrary<GeneratedApp[]> {
-    return fc
-        .uniqueArray(appName, {
-            minLength: 1,
-            maxLength: max,
-            selector: (n) => n.replace(/-/g, "_"),
-        })
+const database = (name: string) => name.replace(/-/g, "_");
+
+/** `count` application names whose databases are distinct and are not each other's `_alt` login. */
+function appNames(count: fc.Arbitrary<number>): fc.Arbitrary<string[]> {
+    return count
+        .chain((n) => fc.uniqueArray(appName, { minLength: n, maxLength: n, selector: database }))
         .filter((names) => {
-            const databases = new Set(names.map((n) => n.replace(/-/g, "_")));
-            return names.every((n) => !databases.has(`${n.replace(/-/g, "_")}_alt`));
-        })
-        .chain((names) =>
-            fc.tuple(
-                ...names.map((name, i) =>
-                    fc.record({
-                        name: fc.constant(name),
-                        namespace: fc.constant(name),
-                        redisDb: fc.constant(i + 1),
-                        // One connection each, so 60 applications fit either server's budget.
-                        poolSize: fc.constant(1),
-                        replicas: fc.constant(1),
-                        redisKeyPatterns: fc.option(fc.constant([`${name}:*`, `${name}-jobs:*`]), { nil: undefined }),
-                    }),
-                ),
-            ),
-        )
-        .map((list) => list.map((a) => (a.redisKeyPatterns ? a : { ...a, redisKeyPatterns: undefined })));
+            const databases = new Set(names.map(database));
+            return names.every((n) => !databases.has(`${database(n)}_alt`));
+        });
 }
 
-const generated: fc.Arbitrary<Generated> = fc
-    .record({
-        stack: fc.constantFrom<Stack>("dev", "prod"),
-        redisMode: fc.constantFrom<"sentinel" | "standalone">("sentinel", "standalone"),
-        apps: apps(60),
-    })
-    .chain((g) =>
-        fc.record({
-            stack: fc.constant(g.stack),
-            redisMode: fc.constant(g.redisMode),
-            apps: fc.constant(g.apps),
-            rotations: fc.dictionary(
-                fc.constantFrom(...g.apps.map((a) => `redis-app-${a.name}`), "redis-admin", "pg-admin"),
-                fc.integer({ min: 1, max: 9 }).map(String),
-                { maxKeys: 3 },
+/** Every name's application: its own namespace, Redis database and one connection (60 fit either budget). */
+function appsNamed(names: readonly string[]): fc.Arbitrary<GeneratedApp[]> {
+    return fc.tuple(
+        ...names.map((name, i) =>
+            fc.record(
+                {
+                    name: fc.constant(name),
+                    namespace: fc.constant(name),
+                    redisDb: fc.constant(i + 1),
+                    poolSize: fc.constant(1),
+                    replicas: fc.constant(1),
+                    redisKeyPatterns: fc.constant([`${name}:*`, `${name}-jobs:*`]),
+                },
+                { requiredKeys: ["name", "namespace", "redisDb", "poolSize", "replicas"] },
             ),
-        }),
+        ),
     );
+}
+
+/** A stack with the applications `apps` generates, a Redis mode and up to three rotations. */
+function stackWith(apps: fc.Arbitrary<GeneratedApp[]>): fc.Arbitrary<Generated> {
+    return fc
+        .record({
+            stack: fc.constantFrom<Stack>("dev", "prod"),
+            redisMode: fc.constantFrom<"sentinel" | "standalone">("sentinel", "standalone"),
+            apps,
+        })
+        .chain((g) =>
+            fc.record({
+                stack: fc.constant(g.stack),
+                redisMode: fc.constant(g.redisMode),
+                apps: fc.constant(g.apps),
+                rotations: fc.dictionary(
+                    fc.constantFrom(...g.apps.map((a) => `redis-app-${a.name}`), "redis-admin", "pg-admin"),
+                    fc.integer({ min: 1, max: 9 }).map(String),
+                    { maxKeys: 3 },
+                ),
+            }),
+        );
+}
+
+/** 1..60 applications, evenly: for the properties that only parse. */
+const anyCount = fc.integer({ min: 1, max: 60 });
+
+/**
+ * 1..59 applications for the properties that run the program: 70 % one, 20 % two, 9.5 % three to five, 0.5 % more.
+ * Drawn evenly from a range mapped onto those counts, so a failing case shrinks towards one application.
+ */
+const runCount = fc
+    .noBias(fc.integer({ min: 0, max: 99_999 }))
+    .map((x) => (x < 70_000 ? 1 : x < 90_000 ? 2 : x < 99_500 ? 3 + (x % 3) : 6 + (x % 54)));
+
+const generated = stackWith(appNames(anyCount).chain(appsNamed));
+
+/** A stack, one more application whose names collide with none of its own, and where in the list it goes. */
+interface Addition {
+    readonly g: Generated;
+    readonly extra: GeneratedApp;
+    readonly at: number;
+}
+
+/** `count` applications in all: the stack's and the one added (its Redis database is the last). */
+function addition(count: fc.Arbitrary<number>): fc.Arbitrary<Addition> {
+    return appNames(count)
+        .chain(appsNamed)
+        .chain((apps) =>
+            fc.record({
+                g: stackWith(fc.constant(apps.slice(0, -1))),
+                extra: fc.constant(apps[apps.length - 1]),
+                at: fc.nat({ max: apps.length - 1 }),
+            }),
+        );
+}
+
+/** The stack with the application added: the others keep their entries, only the list's order moves. */
+function added({ g, extra, at }: Addition): Generated {
+    return { ...g, apps: [...g.apps.slice(0, at), extra, ...g.apps.slice(at)] };
+}
 
 /** The stack file with the generated applications, Redis mode and rotations applied. */
 function overrides(g: Generated): Overrides {
-    const redis = sectionOverride(g.stack, "redis", {
+    const section = (name: string, changes: Record<string, unknown>) => {
+        const key = `data-platform:${name}`;
+        return { [key]: { ...JSON.parse(STACK_FILES[g.stack].config[key] ?? "{}"), ...changes } };
+    };
+    const redis = section("redis", {
         mode: g.redisMode,
         databases: 64,
         // A Sentinel group needs room for replica buffers and the backlog: the development profile's 256Mi is refused
         // there (the first thing these properties found: development defaults and sentinel mode do not fit together).
         ...(g.redisMode === "sentinel" ? { replicas: 3, sentinels: 3, quorum: 2, memory: "1Gi" } : {}),
     });
-    const keyVault = sectionOverride(g.stack, "keyVault", { rotations: g.rotations });
-    const apps = g.apps.map((a) => Object.fromEntries(Object.entries(a).filter(([, v]) => v !== undefined)));
-    return { ...redis, ...keyVault, "data-platform:apps": apps };
+    return { ...redis, ...section("keyVault", { rotations: g.rotations }), "data-platform:apps": g.apps };
+}
+
+function parse(g: Generated): PlatformConfig {
+    const { config, secretKeys } = mergeConfig(STACK_FILES[g.stack], overrides(g));
+    return parseConfig(config, g.stack, secretKeys);
+}
+
+/** Runs `check`; a failure names the configurations it failed for, as the stack and the overrides each applies. */
+async function forAddition(c: Addition, check: () => unknown): Promise<void> {
+    try {
+        await check();
+    } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        const config = (g: Generated) => `stack ${g.stack} with ${JSON.stringify(overrides(g))}`;
+        throw new Error(`${message}\nbefore: ${config(c.g)}\nafter: ${config(added(c))}`);
+    }
 }
 
 /** Every name the platform derives for a stack, with the limit of the API that takes it. */
@@ -121,14 +185,14 @@ function derivedNames(config: PlatformConfig): Array<{ what: string; name: strin
     const add = (what: string, name: string, ok: boolean) => names.push({ what, name, ok });
     add("Key Vault name", config.keyVault.name, KEY_VAULT_NAME.test(config.keyVault.name));
     const server = serverName(config);
-    add("Azure server name", server, /^[a-z0-9][-a-z0-9]{1,61}[a-z0-9]$/.test(server));
+    add("Azure server name", server, AZURE_NAMES.serverName.test(server));
     for (const id of platformCredentialIds(config)) {
         add("Key Vault secret", credentialSecretName(id), KEY_VAULT_SECRET_NAME.test(credentialSecretName(id)));
     }
     for (const app of config.apps) {
         add("bundle secret", bundleSecretName(app.name), KEY_VAULT_SECRET_NAME.test(bundleSecretName(app.name)));
-        add("namespace", app.namespace, DNS_LABEL.test(app.namespace) && app.namespace.length <= 63);
-        add("Secret", app.secretName, DNS_LABEL.test(app.secretName) && app.secretName.length <= 63);
+        add("namespace", app.namespace, fitsLabel(app.namespace));
+        add("Secret", app.secretName, fitsLabel(app.secretName));
     }
     for (const login of appLogins(config.apps, config.keyVault.rotations)) {
         add("database", login.database, PG_IDENTIFIER.test(login.database) && login.database.length <= 63);
@@ -139,90 +203,59 @@ function derivedNames(config: PlatformConfig): Array<{ what: string; name: strin
     return names;
 }
 
-/** Core Kubernetes kinds the program registers, validated with kubernetes-models. */
-const CORE_MODELS: Readonly<Record<string, new (data: any) => { validate(): void }>> = {
-    "kubernetes:apps/v1:StatefulSet": StatefulSet,
-    "kubernetes:batch/v1:Job": Job,
-    "kubernetes:core/v1:ConfigMap": ConfigMap,
-    "kubernetes:core/v1:Namespace": Namespace,
-    "kubernetes:core/v1:Service": Service,
-    "kubernetes:core/v1:ServiceAccount": ServiceAccount,
-    "kubernetes:networking.k8s.io/v1:NetworkPolicy": NetworkPolicy,
-    "kubernetes:policy/v1:PodDisruptionBudget": PodDisruptionBudget,
-    "kubernetes:rbac.authorization.k8s.io/v1:Role": Role,
-    "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": RoleBinding,
-};
-
-/** Schema problems of one recorded object: upstream CRDs (StackGres, ESO) or kubernetes-models; none for others. */
-function schemaProblems(r: RecordedResource): string[] {
-    if (/^kubernetes:(stackgres\.io|external-secrets\.io)\//.test(r.type)) {
-        return validateAgainstCrd(r.inputs).map((p) => `${r.name}: ${p}`);
-    }
-    const Model = CORE_MODELS[r.type];
-    if (!Model) {
-        return [];
-    }
-    try {
-        new Model(r.inputs).validate();
-        return [];
-    } catch (err) {
-        return [`${r.name}: ${err instanceof Error ? err.message : err}`];
-    }
-}
+/** A program case: a stack of 1..59 applications (most with one or two) and one more application. */
+const programCase = addition(runCount.map((n) => n + 1));
 
 describe("properties over generated stack configurations (fast-check)", function () {
-    this.timeout(60_000);
+    // Generous: a program case is two runs, and other processes share the two cores.
+    this.timeout(300_000);
+
+    let pool: ProgramPool;
+    // A case's two runs: the generated stack, with every check; the stack with the application added, to compare.
+    const stackRun = (c: Addition) => [c.g.stack, overrides(c.g), true] as const;
+    const addedRun = (c: Addition) => [c.g.stack, overrides(added(c)), false] as const;
+    before(() => {
+        pool = new ProgramPool();
+        // Every case fast-check will try first, so the worker threads run ahead while the other properties run here.
+        for (const c of fc.sample(programCase, { seed: SEED, numRuns: RUNS })) {
+            pool.prefetch(...stackRun(c));
+            pool.prefetch(...addedRun(c));
+        }
+    });
+    after(() => pool.close());
 
     it(`every valid configuration parses, and every derived name fits its API (${RUNS} cases)`, () => {
         fc.assert(
             fc.property(generated, (g) => {
-                const config = parseStack(g.stack, overrides(g));
+                const config = parse(g);
                 assert.equal(config.apps.length, g.apps.length);
                 assert.deepEqual(
                     derivedNames(config).filter((n) => !n.ok),
                     [],
                 );
             }),
-            { seed: SEED, numRuns: RUNS },
+            PARAMETERS,
         );
     });
 
-    it(`adding an unrelated application renames no stateful thing (${RUNS} cases)`, () => {
+    it(`adding an unrelated application renames no stateful thing the configuration derives (${RUNS} cases)`, () => {
         fc.assert(
-            fc.property(
-                generated.filter((g) => g.apps.length < 60),
-                appName,
-                (g, extra) => {
-                    fc.pre(
-                        !g.apps.some(
-                            (a) =>
-                                a.name.replace(/-/g, "_") === extra.replace(/-/g, "_") ||
-                                `${a.name.replace(/-/g, "_")}_alt` === extra.replace(/-/g, "_") ||
-                                `${extra.replace(/-/g, "_")}_alt` === a.name.replace(/-/g, "_"),
-                        ),
-                    );
-                    const before = parseStack(g.stack, overrides(g));
-                    const added = {
-                        name: extra,
-                        namespace: extra,
-                        redisDb: g.apps.length + 1,
-                        poolSize: 1,
-                        replicas: 1,
-                    };
-                    const after = parseStack(g.stack, overrides({ ...g, apps: [...g.apps, added] }));
-                    assert.equal(after.keyVault.name, before.keyVault.name);
-                    assert.equal(serverName(after), serverName(before));
-                    assert.equal(after.postgres.stackgres.clusterName, before.postgres.stackgres.clusterName);
-                    const keep = (c: PlatformConfig) =>
-                        c.apps
-                            .filter((a) => a.name !== extra)
-                            .map((a) => [a.name, a.database, a.namespace, a.secretName, bundleSecretName(a.name)]);
-                    assert.deepEqual(keep(after), keep(before));
-                    const ids = new Set(platformCredentialIds(after));
-                    assert.ok(platformCredentialIds(before).every((id) => ids.has(id)));
-                },
-            ),
-            { seed: SEED, numRuns: RUNS },
+            fc.property(addition(fc.integer({ min: 2, max: 60 })), (c) => {
+                const before = parse(c.g);
+                const after = parse(added(c));
+                assert.equal(after.keyVault.name, before.keyVault.name);
+                assert.equal(serverName(after), serverName(before));
+                assert.equal(after.postgres.stackgres.clusterName, before.postgres.stackgres.clusterName);
+                const keep = (config: PlatformConfig) =>
+                    config.apps
+                        .filter((a) => a.name !== c.extra.name)
+                        .map((a) => [a.name, a.database, a.namespace, a.secretName, bundleSecretName(a.name)])
+                        .sort();
+                assert.deepEqual(keep(after), keep(before));
+                const ids = new Set(platformCredentialIds(after));
+                assert.ok(platformCredentialIds(before).every((id) => ids.has(id)));
+            }),
+            PARAMETERS,
         );
     });
 
@@ -263,10 +296,7 @@ describe("properties over generated stack configurations (fast-check)", function
                     }
                     let error: unknown;
                     try {
-                        parseStack(g.stack, {
-                            ...overrides(g),
-                            "data-platform:apps": apps as unknown as GeneratedApp[],
-                        });
+                        parse({ ...g, apps: apps as unknown as GeneratedApp[] });
                     } catch (err) {
                         error = err;
                     }
@@ -282,46 +312,42 @@ describe("properties over generated stack configurations (fast-check)", function
                     );
                 },
             ),
-            { seed: SEED, numRuns: RUNS },
+            PARAMETERS,
         );
     });
 
-    // The program itself costs ~0.5 s a run under the mock engine, so this property takes fewer cases; the
-    // configuration properties above cover the names at 200 cases.
-    it("the program runs for generated stacks: objects valid upstream, no password in the plan, no mandatory policy violation (12 cases)", async () => {
+    it(`the program runs for generated stacks: objects valid upstream, names within limits, int32 numbers, no password in the plan or the manifests, no mandatory policy violation (${RUNS} cases)`, async () => {
         await fc.assert(
-            fc.asyncProperty(
-                generated.map((g) => {
-                    const apps = g.apps.slice(0, 6);
-                    const kept = (id: string) =>
-                        !id.startsWith("redis-app-") || apps.some((a) => id === `redis-app-${a.name}`);
-                    return {
-                        ...g,
-                        apps,
-                        rotations: Object.fromEntries(Object.entries(g.rotations).filter(([id]) => kept(id))),
-                    };
+            fc.asyncProperty(programCase, (c) =>
+                forAddition(c, async () => {
+                    const { error, problems } = await pool.verdict(...stackRun(c));
+                    assert.equal(error, undefined);
+                    assert.deepEqual(problems, []);
                 }),
-                async (g) => {
-                    const run = await runStack(g.stack, overrides(g));
-                    const passwords = run.resources
-                        .filter((r) => r.type === "random:index/randomPassword:RandomPassword")
-                        .map((r) => String(r.outputs.result));
-                    assert.ok(passwords.length > 0);
-                    const plan = JSON.stringify(toPlan(run));
-                    assert.deepEqual(
-                        passwords.filter((p) => plan.includes(p)),
-                        [],
-                    );
-                    assert.deepEqual(run.resources.flatMap(schemaProblems), []);
-                    // prod is the production profile on production defaults: no mandatory policy violation.
-                    const policy = await runPolicies(allPolicies, run, { config: packConfig(g.stack) });
-                    assert.deepEqual(
-                        policy.violations.filter((v) => v.enforcementLevel === "mandatory"),
-                        [],
-                    );
-                },
             ),
-            { seed: SEED, numRuns: 12 },
+            PARAMETERS,
+        );
+    });
+
+    it(`adding an unrelated application renames, replaces or removes no stateful thing of the program (${RUNS} cases)`, async () => {
+        await fc.assert(
+            fc.asyncProperty(programCase, (c) =>
+                forAddition(c, async () => {
+                    const [earlier, later] = await Promise.all([
+                        pool.verdict(...stackRun(c)),
+                        pool.verdict(...addedRun(c)),
+                    ]);
+                    assert.equal(earlier.error ?? later.error, undefined);
+                    const identities = new Map(later.identities);
+                    assert.deepEqual(
+                        earlier.identities
+                            .filter(([urn, identity]) => identities.get(urn) !== identity)
+                            .map(([urn]) => urn),
+                        [],
+                    );
+                }),
+            ),
+            PARAMETERS,
         );
     });
 
@@ -332,7 +358,7 @@ describe("properties over generated stack configurations (fast-check)", function
                 fc.stringMatching(/^[-\w._()]{1,90}$/),
                 (stack, rg) => assert.ok(KEY_VAULT_NAME.test(defaultVaultName(stack, rg)), defaultVaultName(stack, rg)),
             ),
-            { seed: SEED, numRuns: RUNS },
+            PARAMETERS,
         );
     });
 });

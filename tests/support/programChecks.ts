@@ -1,0 +1,207 @@
+/**
+ * What the property tests check on one run of the program (tests/properties.test.ts), as lines of problems, and
+ * what identifies its stateful things. Computed where the run happens (a worker thread of `programPool.ts`), so
+ * only these small results travel.
+ */
+import { StatefulSet } from "kubernetes-models/apps/v1";
+import { Job } from "kubernetes-models/batch/v1";
+import { ConfigMap, Namespace, Service, ServiceAccount } from "kubernetes-models/v1";
+import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
+import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
+import { Role, RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1";
+import { DNS_LABEL, KEY_VAULT_NAME, KEY_VAULT_SECRET_NAME, RESOURCE_GROUP } from "../../components/config/names";
+import { RecordedResource, RunResult, runProgram } from "../../engine/mockEngine";
+import { isManifest, manifestOf, toPlan } from "../../engine/plan";
+import { StackConfig, loadStackConfig, mergeConfig } from "../../engine/stackConfig";
+import { allPolicies } from "../../policy/policies";
+import type { Overrides } from "./config";
+import { validateAgainstCrd } from "./crdSchemas";
+import { packConfig, runPolicies } from "./policyHarness";
+
+export const fitsLabel = (name: string): boolean => DNS_LABEL.test(name) && name.length <= 63;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const fitsSubdomain = (name: string) => DNS_SUBDOMAIN.test(name) && name.length <= 253;
+/** A label value: at most 63 characters, alphanumerics at both ends, `-`, `_` and `.` between. */
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
+const KEY_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+/** A label or annotation key: an optional DNS-subdomain prefix and a name of at most 63 characters. */
+function fitsKey(key: string): boolean {
+    const slash = key.indexOf("/");
+    return slash < 0 ? KEY_NAME.test(key) : fitsSubdomain(key.slice(0, slash)) && KEY_NAME.test(key.slice(slash + 1));
+}
+/** Kinds whose names the API server checks as DNS labels rather than subdomains. */
+const LABEL_NAMED = new Set(["Namespace", "Service"]);
+
+/** Azure name inputs and their rules (Azure's naming rules per resource provider). */
+export const AZURE_NAMES: Readonly<Record<string, RegExp>> = {
+    vaultName: KEY_VAULT_NAME,
+    secretName: KEY_VAULT_SECRET_NAME,
+    serverName: /^[a-z0-9][-a-z0-9]{1,61}[a-z0-9]$/,
+    databaseName: /^(?=.{1,63}$)[a-z_][a-z0-9_]*$/,
+    resourceGroupName: new RegExp(`^(?=.{1,90}$)${RESOURCE_GROUP.source.slice(1, -1)}(?<!\\.)$`),
+    resourceName: /^[a-zA-Z0-9][-a-zA-Z0-9_]{2,127}$/,
+    federatedIdentityCredentialResourceName: /^[a-zA-Z0-9][-a-zA-Z0-9_]{2,119}$/,
+    roleAssignmentName: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+    privateEndpointName: /^[a-zA-Z0-9]([-a-zA-Z0-9_.]{0,78}[a-zA-Z0-9_])?$/,
+    privateDnsZoneGroupName: /^[a-zA-Z0-9]([-a-zA-Z0-9_.]{0,78}[a-zA-Z0-9_])?$/,
+};
+
+/** Names in one recorded resource that break their API's rules. */
+function badNames(r: RecordedResource): string[] {
+    const bad: string[] = [];
+    if (r.type.startsWith("azure-native:")) {
+        for (const [field, rule] of Object.entries(AZURE_NAMES)) {
+            const name = r.inputs[field];
+            if (name !== undefined && !(typeof name === "string" && rule.test(name))) {
+                bad.push(`${r.name}: ${field} ${JSON.stringify(name)}`);
+            }
+        }
+    }
+    if (isManifest(r)) {
+        const { kind, metadata = {} } = r.inputs;
+        const fits = LABEL_NAMED.has(kind) ? fitsLabel : fitsSubdomain;
+        if (!fits(String(metadata.name))) {
+            bad.push(`${r.name}: ${kind} name ${JSON.stringify(metadata.name)}`);
+        }
+        if (metadata.namespace !== undefined && !fitsLabel(String(metadata.namespace))) {
+            bad.push(`${r.name}: namespace ${JSON.stringify(metadata.namespace)}`);
+        }
+        for (const [key, value] of Object.entries<unknown>(metadata.labels ?? {})) {
+            if (!fitsKey(key) || !(typeof value === "string" && LABEL_VALUE.test(value))) {
+                bad.push(`${r.name}: label ${key}=${JSON.stringify(value)}`);
+            }
+        }
+        for (const key of Object.keys(metadata.annotations ?? {}).filter((k) => !fitsKey(k))) {
+            bad.push(`${r.name}: annotation ${key}`);
+        }
+    }
+    return bad;
+}
+
+/**
+ * Integers outside int32 anywhere in the inputs: Kubernetes declares most integer fields int32, ARM's are int32, and
+ * StackGres binds its CRDs to Java `Integer` where the CRD says only `type: integer` (its SGScript ids overflowed).
+ */
+function int32Overflows(value: unknown, at: string, out: string[] = []): string[] {
+    if (typeof value === "number" && Number.isInteger(value) && (value < -(2 ** 31) || value >= 2 ** 31)) {
+        out.push(`${at}: ${value}`);
+    } else if (value !== null && typeof value === "object") {
+        for (const [key, v] of Object.entries(value)) {
+            int32Overflows(v, `${at}.${key}`, out);
+        }
+    }
+    return out;
+}
+
+/** Core Kubernetes kinds the program registers, validated with kubernetes-models. */
+const CORE_MODELS: Readonly<Record<string, new (data: any) => { validate(): void }>> = {
+    "kubernetes:apps/v1:StatefulSet": StatefulSet,
+    "kubernetes:batch/v1:Job": Job,
+    "kubernetes:core/v1:ConfigMap": ConfigMap,
+    "kubernetes:core/v1:Namespace": Namespace,
+    "kubernetes:core/v1:Service": Service,
+    "kubernetes:core/v1:ServiceAccount": ServiceAccount,
+    "kubernetes:networking.k8s.io/v1:NetworkPolicy": NetworkPolicy,
+    "kubernetes:policy/v1:PodDisruptionBudget": PodDisruptionBudget,
+    "kubernetes:rbac.authorization.k8s.io/v1:Role": Role,
+    "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": RoleBinding,
+};
+
+/** Schema problems of one recorded object: upstream CRDs (StackGres, ESO) or kubernetes-models; none for others. */
+function schemaProblems(r: RecordedResource): string[] {
+    if (/^kubernetes:(stackgres\.io|external-secrets\.io)\//.test(r.type)) {
+        return validateAgainstCrd(r.inputs).map((p) => `${r.name}: ${p}`);
+    }
+    const Model = CORE_MODELS[r.type];
+    if (!Model) {
+        return [];
+    }
+    try {
+        new Model(r.inputs).validate();
+        return [];
+    } catch (err) {
+        return [`${r.name}: ${err instanceof Error ? err.message : err}`];
+    }
+}
+
+/** Generated passwords found in the plan or the manifests, raw, base64 (a Secret's `data`) or URL-encoded. */
+function passwordsWritten(run: RunResult): string[] {
+    const passwords = run.resources.filter((r) => r.type === "random:index/randomPassword:RandomPassword");
+    if (passwords.length === 0) {
+        return ["no generated password in the run"];
+    }
+    // Both as written: the plan and the manifests come from the masked inputs.
+    const written = JSON.stringify(toPlan(run)) + JSON.stringify(run.resources.filter(isManifest).map(manifestOf));
+    return passwords
+        .filter((r) => {
+            const p = String(r.outputs.result);
+            return [p, Buffer.from(p).toString("base64"), encodeURIComponent(p)].some((f) => written.includes(f));
+        })
+        .map((r) => `${r.name}'s password is written`);
+}
+
+/** Every check on one run, one line per problem: none when the run passes. */
+export async function runProblems(stack: string, run: RunResult): Promise<string[]> {
+    const label = (what: string, lines: readonly string[]) => lines.map((l) => `${what}: ${l}`);
+    // prod is the production profile on production defaults: no mandatory policy violation (dev: its pack config).
+    const policy = await runPolicies(allPolicies, run, { config: packConfig(stack) });
+    return [
+        ...label("password", passwordsWritten(run)),
+        ...label("schema", run.resources.flatMap(schemaProblems)),
+        ...label("name", run.resources.flatMap(badNames)),
+        ...label(
+            "int32",
+            run.resources.flatMap((r) => int32Overflows(r.inputs, r.name)),
+        ),
+        ...label(
+            "policy",
+            policy.violations.filter((v) => v.enforcementLevel === "mandatory").map((v) => `${v.policy}: ${v.message}`),
+        ),
+    ];
+}
+
+/**
+ * What identifies each stateful thing of a run (protected or retained on delete, and every generated password),
+ * by URN: its name inputs, for a StatefulSet also the fields a change of would replace it, for a password every
+ * input (a change regenerates it).
+ */
+export function statefulIdentities(run: RunResult): Map<string, string> {
+    const identities = new Map<string, string>();
+    for (const r of run.resources) {
+        const password = r.type === "random:index/randomPassword:RandomPassword";
+        if (!password && !r.options.protect && !r.options.retainOnDelete) {
+            continue;
+        }
+        const names = Object.entries(r.inputs).filter(([key]) => key.endsWith("Name"));
+        const { name, namespace } = r.inputs.metadata ?? {};
+        const spec = r.inputs.spec ?? {};
+        const immutable = r.type.endsWith(":StatefulSet")
+            ? [spec.serviceName, spec.selector, spec.volumeClaimTemplates]
+            : [];
+        identities.set(r.urn, JSON.stringify(password ? r.inputs : [names, name, namespace, immutable]));
+    }
+    return identities;
+}
+
+/** One run's result as the properties use it. */
+export interface Verdict {
+    /** The run failed: its error's stack. */
+    readonly error?: string;
+    readonly problems: string[];
+    readonly identities: Array<[string, string]>;
+}
+
+const stackFiles = new Map<string, StackConfig>();
+
+/** Runs the program for a stack file with `overrides`, and with `checked` checks the run. */
+export async function verdictOf(stack: string, overrides: Overrides, checked: boolean): Promise<Verdict> {
+    if (!stackFiles.has(stack)) {
+        stackFiles.set(stack, loadStackConfig(stack));
+    }
+    try {
+        const run = await runProgram({ stack, ...mergeConfig(stackFiles.get(stack)!, overrides) });
+        return { problems: checked ? await runProblems(stack, run) : [], identities: [...statefulIdentities(run)] };
+    } catch (err) {
+        return { error: err instanceof Error ? (err.stack ?? err.message) : String(err), problems: [], identities: [] };
+    }
+}

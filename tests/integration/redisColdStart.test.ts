@@ -204,7 +204,7 @@ describe("Redis Sentinel group on real servers (rendered prod config)", function
                 const started = Date.now();
                 const hook = await g.runScript("data", first, FILES.preStopRedis);
                 assert.equal(hook.code, 0, hook.output);
-                assert.match(hook.output, /Sentinel \S+ names \S+/);
+                assert.match(hook.output, /Sentinels now name/);
                 const next = await sentinelMaster(g);
                 assert.ok(next >= 0 && next !== first, `Sentinels name redis-${next}`);
                 assert.ok(

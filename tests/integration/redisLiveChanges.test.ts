@@ -176,7 +176,7 @@ describe("Redis Sentinel group on real servers: changes applied live (rendered p
                 const started = Date.now();
                 const hook = await g.runScript("data", master, FILES.preStopRedis);
                 assert.equal(hook.code, 0, hook.output);
-                assert.match(hook.output, /Sentinel \S+ names \S+/);
+                assert.match(hook.output, /Sentinels now name/);
                 const next = await sentinelMaster(g);
                 assert.ok(next >= 0 && next !== master);
                 await waitFor("a write on the new master", 10_000, async () => writer.firstAcceptedOn(next, started));

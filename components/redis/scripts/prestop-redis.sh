@@ -65,13 +65,21 @@ while [ "$(date +%s)" -lt "$deadline" ]; do
             # Clients blocked by the pause would otherwise wait for the shutdown: closed now, they ask the Sentinels
             # again (the leader names the new master first) and retry there. Their paused writes never ran.
             rcli @ADMIN_PASSWORD_FILE@ --user @ADMIN_USER@ -h "$SELF_HOST" -p "$SELF_PORT" CLIENT KILL TYPE normal >/dev/null
-            log "Sentinel $leader names $named"
-            exit 0
+            break
         fi
         if [ "$running" = no ]; then
             log "Sentinel $leader ended the failover without one: asking again"
             leader=""
         fi
+    fi
+    sleep 0.1
+done
+# Stop once most Sentinels name the new master (the leader's peers learn it from its hello within seconds).
+while [ "$(date +%s)" -lt "$deadline" ]; do
+    named=$(sentinel_votes | head -n 1 | awk '{print $2}')
+    if [ -n "$named" ] && [ "$named" != "$SELF" ]; then
+        log "Sentinels now name $named"
+        exit 0
     fi
     sleep 0.1
 done

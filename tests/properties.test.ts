@@ -19,7 +19,7 @@ import { RESERVED_USER_NAMES } from "../components/redis/acl";
 import { bundleSecretName, credentialSecretName, platformCredentialIds } from "../components/vault";
 import { StackConfig, loadStackConfig, mergeConfig } from "../engine/stackConfig";
 import type { Overrides } from "./support/config";
-import { AZURE_NAMES, fitsLabel } from "./support/programChecks";
+import { AZURE_NAMES, fitsLabel } from "./support/nameRules";
 import { ProgramPool } from "./support/programPool";
 
 const SEED = 20261201;
@@ -51,17 +51,26 @@ interface Generated {
     readonly rotations: Record<string, string>;
 }
 
-/** An application name: a DNS label of at most 30 characters that the platform does not reserve. */
+/**
+ * An application name: a DNS label of at most 30 characters that the platform does not reserve. Lengths up to the
+ * limit (fast-check's default size stops at 12), where derived names meet their APIs' limits.
+ */
 const appName = fc
-    .stringMatching(/^[a-z][a-z0-9-]{0,28}[a-z0-9]$/)
+    .stringMatching(/^[a-z][a-z0-9-]{0,28}[a-z0-9]$/, { size: "max" })
     .filter((n) => !RESERVED_USER_NAMES.includes(n) && n !== "data-platform");
 
 const database = (name: string) => name.replace(/-/g, "_");
 
-/** `count` application names whose databases are distinct and are not each other's `_alt` login. */
+/**
+ * `count` application names whose databases are distinct and are not each other's `_alt` login. Taken from the front
+ * of a list drawn apart from the count, so a failing case can shrink the list (its failing name moves to the front)
+ * and then the count (a count that picked the names itself would draw new ones).
+ */
 function appNames(count: fc.Arbitrary<number>): fc.Arbitrary<string[]> {
-    return count
-        .chain((n) => fc.uniqueArray(appName, { minLength: n, maxLength: n, selector: database }))
+    return fc
+        .tuple(count, fc.uniqueArray(appName, { minLength: 1, maxLength: 60, selector: database, size: "max" }))
+        .filter(([n, names]) => names.length >= n)
+        .map(([n, names]) => names.slice(0, n))
         .filter((names) => {
             const databases = new Set(names.map(database));
             return names.every((n) => !databases.has(`${database(n)}_alt`));
@@ -207,8 +216,9 @@ function derivedNames(config: PlatformConfig): Array<{ what: string; name: strin
 const programCase = addition(runCount.map((n) => n + 1));
 
 describe("properties over generated stack configurations (fast-check)", function () {
-    // Generous: a program case is two runs, and other processes share the two cores.
-    this.timeout(300_000);
+    // Generous: a program case is two runs, other processes share the two cores, and a failing case shrinks through
+    // tens of runs more.
+    this.timeout(600_000);
 
     let pool: ProgramPool;
     // A case's two runs: the generated stack, with every check; the stack with the application added, to compare.
@@ -217,10 +227,9 @@ describe("properties over generated stack configurations (fast-check)", function
     before(() => {
         pool = new ProgramPool();
         // Every case fast-check will try first, so the worker threads run ahead while the other properties run here.
-        for (const c of fc.sample(programCase, { seed: SEED, numRuns: RUNS })) {
-            pool.prefetch(...stackRun(c));
-            pool.prefetch(...addedRun(c));
-        }
+        const cases = fc.sample(programCase, { seed: SEED, numRuns: RUNS });
+        cases.forEach((c) => pool.prefetch(...stackRun(c)));
+        cases.forEach((c) => pool.prefetch(...addedRun(c)));
     });
     after(() => pool.close());
 

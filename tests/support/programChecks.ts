@@ -9,42 +9,14 @@ import { ConfigMap, Namespace, Service, ServiceAccount } from "kubernetes-models
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { Role, RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1";
-import { DNS_LABEL, KEY_VAULT_NAME, KEY_VAULT_SECRET_NAME, RESOURCE_GROUP } from "../../components/config/names";
 import { RecordedResource, RunResult, runProgram } from "../../engine/mockEngine";
 import { isManifest, manifestOf, toPlan } from "../../engine/plan";
 import { StackConfig, loadStackConfig, mergeConfig } from "../../engine/stackConfig";
 import { allPolicies } from "../../policy/policies";
 import type { Overrides } from "./config";
 import { validateAgainstCrd } from "./crdSchemas";
+import { AZURE_NAMES, LABEL_NAMED, LABEL_VALUE, fitsKey, fitsLabel, fitsSubdomain } from "./nameRules";
 import { packConfig, runPolicies } from "./policyHarness";
-
-export const fitsLabel = (name: string): boolean => DNS_LABEL.test(name) && name.length <= 63;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const fitsSubdomain = (name: string) => DNS_SUBDOMAIN.test(name) && name.length <= 253;
-/** A label value: at most 63 characters, alphanumerics at both ends, `-`, `_` and `.` between. */
-const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
-const KEY_NAME = /^[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
-/** A label or annotation key: an optional DNS-subdomain prefix and a name of at most 63 characters. */
-function fitsKey(key: string): boolean {
-    const slash = key.indexOf("/");
-    return slash < 0 ? KEY_NAME.test(key) : fitsSubdomain(key.slice(0, slash)) && KEY_NAME.test(key.slice(slash + 1));
-}
-/** Kinds whose names the API server checks as DNS labels rather than subdomains. */
-const LABEL_NAMED = new Set(["Namespace", "Service"]);
-
-/** Azure name inputs and their rules (Azure's naming rules per resource provider). */
-export const AZURE_NAMES: Readonly<Record<string, RegExp>> = {
-    vaultName: KEY_VAULT_NAME,
-    secretName: KEY_VAULT_SECRET_NAME,
-    serverName: /^[a-z0-9][-a-z0-9]{1,61}[a-z0-9]$/,
-    databaseName: /^(?=.{1,63}$)[a-z_][a-z0-9_]*$/,
-    resourceGroupName: new RegExp(`^(?=.{1,90}$)${RESOURCE_GROUP.source.slice(1, -1)}(?<!\\.)$`),
-    resourceName: /^[a-zA-Z0-9][-a-zA-Z0-9_]{2,127}$/,
-    federatedIdentityCredentialResourceName: /^[a-zA-Z0-9][-a-zA-Z0-9_]{2,119}$/,
-    roleAssignmentName: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
-    privateEndpointName: /^[a-zA-Z0-9]([-a-zA-Z0-9_.]{0,78}[a-zA-Z0-9_])?$/,
-    privateDnsZoneGroupName: /^[a-zA-Z0-9]([-a-zA-Z0-9_.]{0,78}[a-zA-Z0-9_])?$/,
-};
 
 /** Names in one recorded resource that break their API's rules. */
 function badNames(r: RecordedResource): string[] {

@@ -126,17 +126,21 @@ function configGetter(config: PackConfig, policy: string): <T extends object>() 
 
 /** The arguments a resource policy receives for one recorded registration. */
 export function resourceArgs(r: RecordedResource, policy: string, options: RunOptions = {}): ResourceValidationArgs {
-    const props = unknownCheckingProxy(replaceAtPaths(r.inputs, r.unknownPaths, UNKNOWN));
+    // Each policy gets its own copy, made when it first reads the props: one that checks only the type copies nothing.
+    let copy: Record<string, any> | undefined;
+    const props = () => (copy ??= unknownCheckingProxy(replaceAtPaths(r.inputs, r.unknownPaths, UNKNOWN)));
     const { matches } = typeChecks(r.type);
     return {
         type: r.type,
-        props,
+        get props() {
+            return props();
+        },
         urn: r.urn,
         name: r.name,
         opts: policyOptions(r),
         stackTags: options.stackTags ?? new Map(),
         isType: (cls) => matches(cls),
-        asType: ((cls: unknown) => (matches(cls) ? props : undefined)) as ResourceValidationArgs["asType"],
+        asType: ((cls: unknown) => (matches(cls) ? props() : undefined)) as ResourceValidationArgs["asType"],
         getConfig: configGetter(options.config ?? {}, policy),
         notApplicable: throwNotApplicable,
     };
@@ -148,17 +152,21 @@ export function stackResources(result: RunResult): PolicyResource[] {
     const byUrn = new Map<string, PolicyResource>();
     for (const r of recorded) {
         const { matches } = typeChecks(r.type);
-        const props = unknownCheckingProxy(copyRecorded(r.outputs));
+        // Copied when a policy first reads them, as for resource policies.
+        let copy: Record<string, any> | undefined;
+        const props = () => (copy ??= unknownCheckingProxy(copyRecorded(r.outputs)));
         byUrn.set(r.urn, {
             type: r.type,
-            props,
+            get props() {
+                return props();
+            },
             urn: r.urn,
             name: r.name,
             opts: policyOptions(r),
             dependencies: [],
             propertyDependencies: {},
             isType: (cls) => matches(cls),
-            asType: ((cls: unknown) => (matches(cls) ? props : undefined)) as PolicyResource["asType"],
+            asType: ((cls: unknown) => (matches(cls) ? props() : undefined)) as PolicyResource["asType"],
         });
     }
     const resolve = (urns: readonly string[]) =>

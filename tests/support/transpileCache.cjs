@@ -40,7 +40,7 @@ exports.create = ({ service, nodeModuleEmitKind }) => {
                 return { outputText, sourceMapText, diagnostics };
             }
             // Several processes may transpile the same file at once: each writes its own file, the rename is atomic.
-            const tmp = `${file}.${process.pid}.tmp`;
+            const tmp = `${file}.${process.pid}.${require("worker_threads").threadId}.tmp`;
             fs.writeFileSync(tmp, JSON.stringify({ outputText, sourceMapText }));
             fs.renameSync(tmp, file);
             return { outputText, sourceMapText };

@@ -1,5 +1,5 @@
 /**
- * What the property tests check on one run of the program (tests/properties.test.ts), as lines of problems, and
+ * What the property tests check on one run of the program (tests/properties/program.test.ts), as lines of problems, and
  * what identifies its stateful things. Computed where the run happens (a worker thread of `programPool.ts`), so
  * only these small results travel.
  */

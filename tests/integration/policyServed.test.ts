@@ -1,14 +1,14 @@
 /**
  * The policy pack as the Pulumi CLI serves it: booted by `run-policy-pack` (type-checked, its own dependencies
- * only) and called over gRPC, with the harness's verdicts. Its own file: the boot is the suite's longest step,
- * and mocha's parallel mode runs it beside the in-process policy tests.
+ * only) and called over gRPC, with the harness's verdicts. With the integration tests: it starts a server process
+ * (the pack's gRPC analyzer), and its type-checked boot takes longer than any in-process test file.
  */
 import * as assert from "assert";
-import type { RunResult } from "../engine/mockEngine";
-import { allPolicies } from "../policy/policies";
-import { packConfig, runPolicies } from "./support/policyHarness";
-import { Analyzer, stagePack } from "./support/policyAnalyzer";
-import { STACKS, runStack } from "./support/program";
+import type { RunResult } from "../../engine/mockEngine";
+import { allPolicies } from "../../policy/policies";
+import { packConfig, runPolicies } from "../support/policyHarness";
+import { Analyzer, stagePack } from "../support/policyAnalyzer";
+import { STACKS, runStack } from "../support/program";
 
 /** The run with its first generated password 16 characters long: a mandatory violation. */
 function withShortPassword(run: RunResult): RunResult {

@@ -1,0 +1,158 @@
+/**
+ * Generators of valid stack configurations for the property tests (fast-check, fixed seed: a failure prints its
+ * seed, path and the shrunk configuration, and replays with them). Generated stacks vary the application names and
+ * count (1..60), namespaces, both PostgreSQL modes (the dev stack is StackGres, prod is Azure), both Redis modes, pool
+ * sizes, profiles, rotations and key patterns.
+ */
+import * as fc from "fast-check";
+import { PlatformConfig, parseConfig } from "../../components/config";
+import { RESERVED_USER_NAMES } from "../../components/redis/acl";
+import { StackConfig, loadStackConfig, mergeConfig } from "../../engine/stackConfig";
+import type { Overrides } from "./config";
+
+export const SEED = 20261201;
+export const RUNS = 200;
+/** Each property's run: the error itself in the report, beside the seed, the path and the shrunk case. */
+export const PARAMETERS = { seed: SEED, numRuns: RUNS, includeErrorInReport: true };
+
+type Stack = "dev" | "prod";
+
+/** The stack files, read once: every case starts from one of them. */
+const STACK_FILES: Readonly<Record<Stack, StackConfig>> = {
+    dev: loadStackConfig("dev"),
+    prod: loadStackConfig("prod"),
+};
+
+export interface GeneratedApp {
+    readonly name: string;
+    readonly namespace: string;
+    readonly redisDb: number;
+    readonly poolSize: number;
+    readonly replicas: number;
+    readonly redisKeyPatterns?: readonly string[];
+}
+
+export interface Generated {
+    readonly stack: Stack;
+    readonly redisMode: "sentinel" | "standalone";
+    readonly apps: GeneratedApp[];
+    readonly rotations: Record<string, string>;
+}
+
+/**
+ * An application name: a DNS label of at most 30 characters that the platform does not reserve. Lengths up to the
+ * limit (fast-check's default size stops at 12), where derived names meet their APIs' limits.
+ */
+const appName = fc
+    .stringMatching(/^[a-z][a-z0-9-]{0,28}[a-z0-9]$/, { size: "max" })
+    .filter((n) => !RESERVED_USER_NAMES.includes(n) && n !== "data-platform");
+
+const database = (name: string) => name.replace(/-/g, "_");
+
+/**
+ * `count` application names whose databases are distinct and are not each other's `_alt` login. Taken from the front
+ * of a list drawn apart from the count, so a failing case can shrink the list (its failing name moves to the front)
+ * and then the count (a count that picked the names itself would draw new ones).
+ */
+function appNames(count: fc.Arbitrary<number>): fc.Arbitrary<string[]> {
+    return fc
+        .tuple(count, fc.uniqueArray(appName, { minLength: 1, maxLength: 60, selector: database, size: "max" }))
+        .filter(([n, names]) => names.length >= n)
+        .map(([n, names]) => names.slice(0, n))
+        .filter((names) => {
+            const databases = new Set(names.map(database));
+            return names.every((n) => !databases.has(`${database(n)}_alt`));
+        });
+}
+
+/** Every name's application: its own namespace, Redis database and one connection (60 fit either budget). */
+function appsNamed(names: readonly string[]): fc.Arbitrary<GeneratedApp[]> {
+    return fc.tuple(
+        ...names.map((name, i) =>
+            fc.record(
+                {
+                    name: fc.constant(name),
+                    namespace: fc.constant(name),
+                    redisDb: fc.constant(i + 1),
+                    poolSize: fc.constant(1),
+                    replicas: fc.constant(1),
+                    redisKeyPatterns: fc.constant([`${name}:*`, `${name}-jobs:*`]),
+                },
+                { requiredKeys: ["name", "namespace", "redisDb", "poolSize", "replicas"] },
+            ),
+        ),
+    );
+}
+
+/** A stack with the applications `apps` generates, a Redis mode and up to three rotations. */
+function stackWith(apps: fc.Arbitrary<GeneratedApp[]>): fc.Arbitrary<Generated> {
+    return fc
+        .record({
+            stack: fc.constantFrom<Stack>("dev", "prod"),
+            redisMode: fc.constantFrom<"sentinel" | "standalone">("sentinel", "standalone"),
+            apps,
+        })
+        .chain((g) =>
+            fc.record({
+                stack: fc.constant(g.stack),
+                redisMode: fc.constant(g.redisMode),
+                apps: fc.constant(g.apps),
+                rotations: fc.dictionary(
+                    fc.constantFrom(...g.apps.map((a) => `redis-app-${a.name}`), "redis-admin", "pg-admin"),
+                    fc.integer({ min: 1, max: 9 }).map(String),
+                    { maxKeys: 3 },
+                ),
+            }),
+        );
+}
+
+/** 1..60 applications, evenly: for the properties that only parse. */
+const anyCount = fc.integer({ min: 1, max: 60 });
+
+export const generated = stackWith(appNames(anyCount).chain(appsNamed));
+
+/** A stack, one more application whose names collide with none of its own, and where in the list it goes. */
+export interface Addition {
+    readonly g: Generated;
+    readonly extra: GeneratedApp;
+    readonly at: number;
+}
+
+/** `count` applications in all: the stack's and the one added (its Redis database is the last). */
+export function addition(count: fc.Arbitrary<number>): fc.Arbitrary<Addition> {
+    return appNames(count)
+        .chain(appsNamed)
+        .chain((apps) =>
+            fc.record({
+                g: stackWith(fc.constant(apps.slice(0, -1))),
+                extra: fc.constant(apps[apps.length - 1]),
+                at: fc.nat({ max: apps.length - 1 }),
+            }),
+        );
+}
+
+/** The stack with the application added: the others keep their entries, only the list's order moves. */
+export function added({ g, extra, at }: Addition): Generated {
+    return { ...g, apps: [...g.apps.slice(0, at), extra, ...g.apps.slice(at)] };
+}
+
+/** The stack file with the generated applications, Redis mode and rotations applied. */
+export function overrides(g: Generated): Overrides {
+    const section = (name: string, changes: Record<string, unknown>) => {
+        const key = `data-platform:${name}`;
+        return { [key]: { ...JSON.parse(STACK_FILES[g.stack].config[key] ?? "{}"), ...changes } };
+    };
+    const redis = section("redis", {
+        mode: g.redisMode,
+        databases: 64,
+        // A Sentinel group needs room for replica buffers and the backlog: the development profile's 256Mi is refused
+        // there (the first thing these properties found: development defaults and sentinel mode do not fit together).
+        ...(g.redisMode === "sentinel" ? { replicas: 3, sentinels: 3, quorum: 2, memory: "1Gi" } : {}),
+    });
+    return { ...redis, ...section("keyVault", { rotations: g.rotations }), "data-platform:apps": g.apps };
+}
+
+export function parse(g: Generated): PlatformConfig {
+    const { config, secretKeys } = mergeConfig(STACK_FILES[g.stack], overrides(g));
+    return parseConfig(config, g.stack, secretKeys);
+}

@@ -10,9 +10,12 @@
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
+import { threadId } from "worker_threads";
 import Ajv, { ErrorObject, ValidateFunction } from "ajv";
 import * as YAML from "yaml";
+import { version as YAML_VERSION } from "yaml/package.json";
 
 export const SCHEMAS_DIR =
     process.env.CRD_SCHEMAS_DIR ?? path.resolve(__dirname, "..", "..", "..", "shared", "schemas");
@@ -30,11 +33,7 @@ interface CrdVersion {
 export function loadCrds(dir: string = SCHEMAS_DIR): Map<string, CrdVersion> {
     const crds = new Map<string, CrdVersion>();
     for (const file of yamlFiles(dir)) {
-        for (const doc of YAML.parseAllDocuments(fs.readFileSync(file, "utf8"), { merge: true })) {
-            if (doc.errors.length > 0) {
-                throw new Error(`${file}: ${doc.errors[0].message}`);
-            }
-            const crd = doc.toJS({ maxAliasCount: -1 }) as any;
+        for (const crd of documentsOf(file) as any[]) {
             if (crd?.kind !== "CustomResourceDefinition") {
                 continue;
             }
@@ -48,6 +47,36 @@ export function loadCrds(dir: string = SCHEMAS_DIR): Map<string, CrdVersion> {
         }
     }
     return crds;
+}
+
+/** Where parsed YAML files are kept as JSON, keyed by their content: shared by every test process. */
+const PARSED_DIR = path.join(os.tmpdir(), "data-platform-crd-json");
+
+/**
+ * A YAML file's documents, parsed once per content and parser version and then read back as JSON: parsing the
+ * CRDs (2 MB of YAML) takes most of a second in each of the half-dozen test processes that validate against them.
+ */
+function documentsOf(file: string): unknown[] {
+    const text = fs.readFileSync(file, "utf8");
+    const digest = crypto.createHash("sha256").update(YAML_VERSION).update("\0").update(text).digest("hex");
+    const parsed = path.join(PARSED_DIR, `${digest}.json`);
+    try {
+        return JSON.parse(fs.readFileSync(parsed, "utf8"));
+    } catch {
+        // Not parsed yet.
+    }
+    const documents = YAML.parseAllDocuments(text, { merge: true }).map((doc) => {
+        if (doc.errors.length > 0) {
+            throw new Error(`${file}: ${doc.errors[0].message}`);
+        }
+        return doc.toJS({ maxAliasCount: -1 });
+    });
+    // Several processes may parse one file at once: each writes its own file, the rename is atomic.
+    fs.mkdirSync(PARSED_DIR, { recursive: true });
+    const tmp = `${parsed}.${process.pid}.${threadId}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(documents));
+    fs.renameSync(tmp, parsed);
+    return documents;
 }
 
 function yamlFiles(dir: string): string[] {

@@ -4,12 +4,12 @@
  * the one added with it too.
  */
 import { strict as assert } from "assert";
-import { baseline, plan, stackVariant, withLifecycle } from "../support/lifecycle";
+import { baseline, plan, scenario, stackVariant, withLifecycle } from "../support/lifecycle";
 
-describe("lifecycle on real servers: a failed login Job, then the config fixed (prod)", function () {
-    this.timeout(240_000);
-
-    it("a login Job that fails, then the config fixed: the next up runs the fixed Job and every app connects", async () => {
+scenario(
+    "lifecycle on real servers: a failed login Job, then the config fixed (prod)",
+    "a login Job that fails, then the config fixed: the next up runs the fixed Job and every app connects",
+    async () => {
         const app = { name: "ledger", namespace: "ledger", redisDb: 5, poolSize: 5, replicas: 2 };
         // pg_* role names are reserved by PostgreSQL: the Job's CREATE ROLE fails on a real server.
         const broken = stackVariant("prod", (c) => c["data-platform:apps"].push({ ...app, database: "pg_ledger" }));
@@ -36,5 +36,5 @@ describe("lifecycle on real servers: a failed login Job, then the config fixed (
             brokenFailures.join("\n"),
         );
         void l;
-    });
-});
+    },
+);

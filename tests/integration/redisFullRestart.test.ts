@@ -5,10 +5,13 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import { FILES } from "../../components/redis/files";
-import { sleep, waitFor } from "../../tools/sandbox/processes";
+import { waitFor } from "../../tools/sandbox/processes";
 import { LocalRedisGroup, waitHealthy } from "../../tools/sandbox/redis";
 import { appClient, sentinelMaster } from "../../tools/sandbox/redisClients";
 import { localGroup, waitReplicaOf, withDiagnostics } from "../support/redis";
+
+/** What start-redis.sh logs when a node that holds data found no Sentinel majority on its second attempt. */
+const GAVE_UP = "waiting for the Sentinels to name a master";
 
 /** Writes `count` keys on data node `ordinal`, each confirmed by a replica (`WAIT 1`). */
 async function acknowledgedWrites(g: LocalRedisGroup, ordinal: number, prefix: string, count: number) {
@@ -55,8 +58,11 @@ describe("Redis Sentinel group on real servers: restarts after a failover (rende
                 // asking them once (a slow image pull, a node that drains last).
                 await Promise.all([0, 1, 2].map((i) => g.kill("sentinel", i)));
                 await Promise.all([1, 2].map((i) => g.kill("data", i)));
+                const logged = [0, 1, 2].map((i) => g.log("data", i).length);
                 [0, 1, 2].forEach((i) => g.start("data", i));
-                await sleep(6_000);
+                await waitFor("every data node gave up asking the Sentinels once", 15_000, async () =>
+                    [0, 1, 2].every((i) => g.log("data", i).slice(logged[i]).includes(GAVE_UP)) ? true : undefined,
+                );
                 [0, 1, 2].forEach((i) => g.start("sentinel", i));
                 const after = await waitHealthy(g, 60_000);
                 assert.equal(after, master, `redis-${after} is master, not redis-${master} that held the newest data`);

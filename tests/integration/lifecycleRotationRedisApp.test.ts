@@ -1,8 +1,4 @@
-/**
- * Lifecycle scenario on real servers (prod, TLS): an application's Redis password rotated through `keyVault.rotations`, applied as `pulumi up`,
- * ESO and the kubelet would. A rotation must never hand out a password a server does not accept yet, and a pod that
- * still holds the previous one must keep connecting.
- */
+/** Lifecycle scenario on real servers (prod, TLS): an app's Redis password rotated (see `rotationScenario`). */
 import { rotationScenario } from "../support/lifecycle";
 
 rotationScenario("an application's Redis password", ["redis-app-orders"]);

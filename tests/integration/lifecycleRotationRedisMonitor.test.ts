@@ -1,8 +1,4 @@
-/**
- * Lifecycle scenario on real servers (prod, TLS): the probes' and exporter's password rotated. The users files reach the servers first (`redis-acl`,
- * both passwords accepted), the ACL sync Job waits until every server applied them, and only then does `redis-auth`
- * hand the new password to probes, preStop, replication and the Sentinels.
- */
+/** Lifecycle scenario on real servers (prod, TLS): the probes' and exporter's password rotated (`rotationScenario`). */
 import { rotationScenario } from "../support/lifecycle";
 
 rotationScenario("the probes' and exporter's password (redis-monitor)", ["redis-monitor"]);

@@ -1,4 +1,4 @@
-/** Lifecycle scenario on real servers (prod, TLS): a Redis data setting changed, applied as `pulumi up` and Kubernetes would. */
+/** Lifecycle scenario on real servers (prod, TLS): a Redis data setting changed, as Kubernetes would apply it. */
 import { strict as assert } from "assert";
 import { assertNoFailures, baseline, change, redisSettings, scenario, stackVariant } from "../support/lifecycle";
 

@@ -109,7 +109,12 @@ export function scenario(suite: string, title: string, test: () => Promise<void>
     });
 }
 
-/** Rotating `ids` together (`what` names them) must break no consumer. */
+/**
+ * Rotating `ids` together (`what` names them) through `keyVault.rotations`, applied as `pulumi up`, ESO and the kubelet
+ * would, must break no consumer: no client is handed a password before every server accepts it (a Redis change
+ * reaches the servers through `redis-acl` and the ACL sync Job before `redis-auth` and the bundles get it), and a pod
+ * that still holds the previous password keeps connecting.
+ */
 export function rotationScenario(what: string, ids: readonly string[]): void {
     scenario(
         "lifecycle on real servers: credential rotation (prod)",

@@ -9,6 +9,7 @@ const crypto = require("crypto");
 const fs = require("fs");
 const os = require("os");
 const path = require("path");
+const { threadId } = require("worker_threads");
 
 const ROOT = path.resolve(__dirname, "..", "..");
 // Per checkout (a fresh clone starts cold); outside node_modules, which worktrees may share.
@@ -39,8 +40,8 @@ exports.create = ({ service, nodeModuleEmitKind }) => {
             if (diagnostics?.length) {
                 return { outputText, sourceMapText, diagnostics };
             }
-            // Several processes may transpile the same file at once: each writes its own file, the rename is atomic.
-            const tmp = `${file}.${process.pid}.${require("worker_threads").threadId}.tmp`;
+            // Processes and threads may transpile one file at once: each writes its own file, the rename is atomic.
+            const tmp = `${file}.${process.pid}.${threadId}.tmp`;
             fs.writeFileSync(tmp, JSON.stringify({ outputText, sourceMapText }));
             fs.renameSync(tmp, file);
             return { outputText, sourceMapText };

@@ -8,7 +8,7 @@ import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { makeCertificates } from "../sandbox/certificates";
+import { NEW_EC_KEY, makeCertificates } from "../sandbox/certificates";
 
 export interface IssuedCertificate {
     /** Counts issues of this Certificate: 1 at creation, 2 after the first renewal... */
@@ -37,20 +37,7 @@ export class Issuer {
         const generation = ++this.issued;
         const f = (name: string) => path.join(this.dir, `${generation}-${name}`);
         const ssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
-        ssl(
-            "req",
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:P-256",
-            "-nodes",
-            "-subj",
-            "/CN=localhost",
-            "-keyout",
-            f("tls.key"),
-            "-out",
-            f("tls.csr"),
-        );
+        ssl("req", ...NEW_EC_KEY, "-nodes", "-subj", "/CN=localhost", "-keyout", f("tls.key"), "-out", f("tls.csr"));
         fs.writeFileSync(
             f("ext"),
             "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n",

@@ -3,6 +3,12 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 
+/**
+ * A new P-256 key for `openssl req`: what cert-manager issues here (`privateKey.algorithm: ECDSA`, size 256), and
+ * made in milliseconds where an RSA-2048 key takes about half a CPU second (four per lifecycle scenario).
+ */
+export const NEW_EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"];
+
 export interface CertificateFiles {
     readonly ca: string;
     readonly cert: string;
@@ -20,18 +26,7 @@ export function makeCertificates(dir: string, files: CertificateFiles, keepCa = 
     if (!keepCa) {
         makeCa(ssl, f, files);
     }
-    ssl(
-        "req",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-subj",
-        "/CN=localhost",
-        "-keyout",
-        f(files.key),
-        "-out",
-        f("server.csr"),
-    );
+    ssl("req", ...NEW_EC_KEY, "-nodes", "-subj", "/CN=localhost", "-keyout", f(files.key), "-out", f("server.csr"));
     fs.writeFileSync(f("server.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
     ssl(
         "x509",
@@ -57,8 +52,7 @@ function makeCa(ssl: (...args: string[]) => Buffer, f: (name: string) => string,
     ssl(
         "req",
         "-x509",
-        "-newkey",
-        "rsa:2048",
+        ...NEW_EC_KEY,
         "-nodes",
         "-days",
         "2",

@@ -11,6 +11,7 @@ import { RecordedResource, RunResult, runProgram } from "../engine/mockEngine";
 import { loadStackConfig, mergeConfig } from "../engine/stackConfig";
 import { formatPath, parsePath, replaceAtPaths } from "../engine/paths";
 import { STACKS, runStack } from "./support/program";
+import { generatedStack } from "../tools/bench";
 
 // The SDK's promise bookkeeping (@internal, stripped from the typings).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -275,6 +276,31 @@ describe("the program under the mock engine", () => {
             });
         });
     }
+});
+
+describe("the program's registrations under the mock engine", () => {
+    it("builds one application at a time: everything of an application is registered before the next one's namespace", async () => {
+        // Without a turn of the event loop between applications every registration waits at once: prod with 100
+        // applications held 1,035 MiB at its peak (`npm run bench`), against 711 MiB one application at a time.
+        const apps = 5;
+        const completed: RecordedResource[] = [];
+        await runProgram({ stack: `apps${apps}`, ...generatedStack(apps), onRegister: (r) => completed.push(r) });
+        const appName = (i: number) => `app-${String(i).padStart(3, "0")}`;
+        const namespaceOf = (i: number) =>
+            completed.findIndex(
+                (r) => r.type === "data-platform:cluster:DataNamespace" && r.name === `app-${appName(i)}`,
+            );
+        for (let i = 1; i < apps; i++) {
+            const next = namespaceOf(i + 1);
+            assert.ok(next >= 0, `no namespace of ${appName(i + 1)}`);
+            const late = completed.slice(next).filter((r) => r.urn.includes(appName(i)));
+            assert.deepEqual(
+                late.map((r) => `${r.type} ${r.name}`),
+                [],
+                `registered after the namespace of ${appName(i + 1)}`,
+            );
+        }
+    });
 });
 
 /** Every string leaf of a value with its path. */

@@ -4,16 +4,16 @@
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { stackFile } from "../../engine/stackConfig";
 import { Lifecycle } from "../../tools/lifecycle/harness";
 import { StackPlan, assertSameStack, loadPlan } from "../../tools/lifecycle/plan";
+import { processTempDir } from "./tempDir";
 
 type StackDoc = { config: Record<string, any> };
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dp-lifecycle-stacks-"));
+const dir = processTempDir("dp-lifecycle-stacks-");
 let files = 0;
 
 /** A copy of the stack's file with `edit` applied to its `config:` block; returns the new file's path. */

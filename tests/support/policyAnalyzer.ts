@@ -6,11 +6,11 @@
  */
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import type { EnforcementLevel } from "@pulumi/policy";
 import type { RecordedResource, RunResult } from "../../engine/mockEngine";
 import type { PackConfig } from "./policyHarness";
+import { processTempDir } from "./tempDir";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const PACK_SOURCE = path.join(ROOT, "policy");
@@ -40,7 +40,7 @@ export interface Diagnostic {
  * behaviour on the pack's settings, without type-checking every rule again.
  */
 export function stagePack(index?: string): string {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "policy-pack-"));
+    const dir = processTempDir("policy-pack-");
     const pack = path.join(dir, "policy");
     const topLevelSettings = (src: string) =>
         src === PACK_SOURCE || (path.dirname(src) === PACK_SOURCE && fs.statSync(src).isFile() && !src.endsWith(".ts"));

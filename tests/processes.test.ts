@@ -1,0 +1,79 @@
+/** The sandbox's process supervisor and script runner (tools/sandbox/processes.ts). */
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { Supervisor, runShellScript, waitFor } from "../tools/sandbox/processes";
+
+const ROOT = path.resolve(__dirname, "..");
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dp-processes-"));
+
+function script(name: string, body: string): string {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, body);
+    return file;
+}
+
+/** The state letter of a process in /proc (R, S, T...), or undefined once it is gone. */
+function processState(pid: number): string | undefined {
+    try {
+        return fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1][0];
+    } catch {
+        return undefined;
+    }
+}
+
+/** Runs `code` in a fresh Node process that can load the project's TypeScript; its stdout. */
+function runNode(code: string): string {
+    const run = spawnSync(process.execPath, ["-r", "./tests/support/register.cjs", "-e", code], {
+        cwd: ROOT,
+        encoding: "utf8",
+        timeout: 20_000,
+    });
+    assert.equal(run.status, 0, `node exited ${run.status ?? run.signal}: ${run.stderr}`);
+    return run.stdout;
+}
+
+describe("sandbox processes", () => {
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("runs a script to completion: its exit code and output, stdout then stderr", async () => {
+        const file = script("exit3.sh", 'echo err >&2\necho "out $GREETING"\nexit 3\n');
+        assert.deepEqual(await runShellScript(file, { GREETING: "hello" }), { code: 3, output: "out hello\nerr\n" });
+    });
+
+    it("stops a script at its time limit and reports it failed", async () => {
+        const started = Date.now();
+        const r = await runShellScript(script("slow.sh", "sleep 30\n"), {}, 300);
+        assert.equal(r.code, 1);
+        assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+    });
+
+    it("supervises a process: its log, its pid, signals, and stop", async () => {
+        const supervisor = new Supervisor(path.join(dir, "logs"));
+        supervisor.start("sleeper", "sh", ["-c", 'echo "started $ROLE"; exec sleep 30'], { ROLE: "replica" });
+        assert.throws(() => supervisor.start("sleeper", "sleep", ["1"], {}), /already running/);
+        const pid = await waitFor("its pid", 5000, async () => supervisor.pid("sleeper"));
+        await waitFor("its log line", 5000, async () =>
+            supervisor.log("sleeper").includes("started replica") ? true : undefined,
+        );
+        supervisor.signal("sleeper", "SIGSTOP");
+        await waitFor("the process stopped", 5000, async () => (processState(pid) === "T" ? true : undefined));
+        supervisor.signal("sleeper", "SIGCONT");
+        await waitFor("the process running again", 5000, async () => (processState(pid) !== "T" ? true : undefined));
+        await supervisor.stop("sleeper", "SIGTERM");
+        assert.equal(supervisor.pid("sleeper"), undefined);
+        assert.equal(processState(pid), undefined, "the process is still there after stop");
+        assert.throws(() => supervisor.signal("sleeper", "SIGTERM"), /not running/);
+    });
+
+    it("keeps a process alive while a script it runs has not finished, and no longer", () => {
+        const file = script("late.sh", "sleep 0.5\necho done\n");
+        const out = runNode(
+            `require("./tools/sandbox/processes").runShellScript(${JSON.stringify(file)}, {})` +
+                ".then((r) => console.log(JSON.stringify(r)))",
+        );
+        assert.deepEqual(JSON.parse(out), { code: 0, output: "done\n" });
+    });
+});

@@ -97,5 +97,21 @@ describe("Redis Sentinel group on real servers: restarts after a failover (rende
                     (await present(g, replica, keys)) === keys.length ? true : undefined,
                 );
             }));
+
+        it("counts as healthy only once its master takes writes (min-replicas-to-write), as the writes above need", () =>
+            withDiagnostics(g, async () => {
+                const master = await waitHealthy(g, 30_000);
+                // Two replicas cannot satisfy three: the master refuses writes, so the group is not healthy.
+                assert.equal(await g.command("data", master, "CONFIG", "SET", "min-replicas-to-write", "3"), "OK");
+                try {
+                    await assert.rejects(
+                        waitHealthy(g, 1500),
+                        /timed out after 1500 ms waiting for a healthy Redis group/,
+                    );
+                } finally {
+                    await g.command("data", master, "CONFIG", "SET", "min-replicas-to-write", "1");
+                }
+                assert.equal(await waitHealthy(g, 10_000), master);
+            }));
     });
 });

@@ -506,8 +506,22 @@ export async function waitHealthy(group: LocalRedisGroup, timeoutMs: number): Pr
                     return undefined;
                 }
             }
-            return masters[0];
+            return (await takesWrites(group, masters[0])) ? masters[0] : undefined;
         },
         300,
     );
+}
+
+/**
+ * Whether the master counts the replicas `min-replicas-to-write` asks for. After a diskless sync the master puts a
+ * replica online at its first REPLCONF ACK (replication.c, `repl_put_online_on_ack`), a moment after the replica
+ * reports its link up: a write in between gets NOREPLICAS.
+ */
+async function takesWrites(group: LocalRedisGroup, master: number): Promise<boolean> {
+    const setting = await group.command("data", master, "CONFIG", "GET", "min-replicas-to-write");
+    const needed = Array.isArray(setting) ? Number(setting[1]) : NaN;
+    // INFO has the count only while the setting is on.
+    const info = String((await group.command("data", master, "INFO", "replication")) ?? "");
+    const good = Number(/^min_slaves_good_slaves:(\d+)/m.exec(info)?.[1] ?? 0);
+    return needed === 0 || good >= needed;
 }

@@ -4,11 +4,10 @@
  * (`privateKey.rotationPolicy: Always`), for 127.0.0.1 so loopback clients verify it. Validity is virtual: the
  * harness tracks each certificate's `notAfter` in timeline seconds (the real files are valid for two days).
  */
-import { execFileSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { NEW_EC_KEY, makeCertificates } from "../sandbox/certificates";
+import { makeCa, signNewKey } from "../sandbox/certificates";
 
 export interface IssuedCertificate {
     /** Counts issues of this Certificate: 1 at creation, 2 after the first renewal... */
@@ -23,42 +22,23 @@ export interface IssuedCertificate {
 
 export class Issuer {
     private issued = 0;
+    private readonly ca: { cert: string; key: string };
 
     constructor(private readonly dir: string) {
-        makeCertificates(dir, { ca: "ca.crt", cert: "bootstrap.crt", key: "bootstrap.key" });
+        fs.mkdirSync(dir, { recursive: true });
+        this.ca = { cert: path.join(dir, "ca.crt"), key: path.join(dir, "ca.key") };
+        makeCa(this.ca);
     }
 
     get caFile(): string {
-        return path.join(this.dir, "ca.crt");
+        return this.ca.cert;
     }
 
     /** A new key and certificate valid `durationSeconds` from virtual time `now`. */
     issue(now: number, durationSeconds: number): IssuedCertificate {
         const generation = ++this.issued;
         const f = (name: string) => path.join(this.dir, `${generation}-${name}`);
-        const ssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
-        ssl("req", ...NEW_EC_KEY, "-nodes", "-subj", "/CN=localhost", "-keyout", f("tls.key"), "-out", f("tls.csr"));
-        fs.writeFileSync(
-            f("ext"),
-            "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n",
-        );
-        ssl(
-            "x509",
-            "-req",
-            "-in",
-            f("tls.csr"),
-            "-CA",
-            path.join(this.dir, "ca.crt"),
-            "-CAkey",
-            path.join(this.dir, "ca.key"),
-            "-CAcreateserial",
-            "-days",
-            "2",
-            "-extfile",
-            f("ext"),
-            "-out",
-            f("tls.crt"),
-        );
+        signNewKey(this.ca, { key: f("tls.key"), cert: f("tls.crt") }, "serverAuth,clientAuth");
         const pem = fs.readFileSync(f("tls.crt"), "utf8");
         return {
             generation,

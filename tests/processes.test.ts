@@ -1,4 +1,4 @@
-/** The sandbox's process supervisor and script runner (tools/sandbox/processes.ts). */
+/** The sandbox's process supervisor and script runner (tools/sandbox/processes.ts), and the test kit's temp directories. */
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -75,5 +75,21 @@ describe("sandbox processes", () => {
                 ".then((r) => console.log(JSON.stringify(r)))",
         );
         assert.deepEqual(JSON.parse(out), { code: 0, output: "done\n" });
+    });
+});
+
+describe("the test kit's temporary directories", () => {
+    it("the lifecycle stack variants and a staged policy pack are removed when their process exits", () => {
+        const out = runNode(
+            `const fs = require("fs");` +
+                `const made = [require("./tests/support/lifecycle").stackVariant("dev"), require("./tests/support/policyAnalyzer").stagePack("export {};")];` +
+                `console.log(JSON.stringify(made.map((p) => [p, fs.existsSync(p)])));`,
+        );
+        const made = JSON.parse(out) as [string, boolean][];
+        assert.equal(made.length, 2);
+        for (const [file, existed] of made) {
+            assert.ok(existed, `${file} was not made`);
+            assert.equal(fs.existsSync(file), false, `${file} is left behind`);
+        }
     });
 });

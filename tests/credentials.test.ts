@@ -63,10 +63,13 @@ function runWithCredentials(
         stack: "dev",
         config: {},
         secretKeys: [],
-        program: () => {
+        program: async () => {
             const providers = [new AzureProvider("azure", { location: config.azure.location })];
             const vault = new KeyVault("kv", { ...config.azure, config: config.keyVault }, { providers });
-            use(vault, new Credentials("creds", { ids, passwords: config.keyVault.passwords, vault }, { providers }));
+            use(
+                vault,
+                await Credentials.create("creds", { ids, passwords: config.keyVault.passwords, vault }, { providers }),
+            );
         },
     });
 }
@@ -231,6 +234,16 @@ describe("credentials", () => {
         assert.strictEqual(await pulumi.isSecret(source.password("pg-admin")), true);
         assert.throws(() => source?.password("pg-app-nope"), /pg-app-nope was not declared/);
         assert.throws(() => source?.secretName("redis-admin"), /redis-admin was not declared/);
+    });
+
+    it("refuses an id declared twice before generating any password", async () => {
+        const config = parseStack("dev");
+        let used = false;
+        await assert.rejects(
+            runWithCredentials(config, ["pg-admin", "redis-admin", "pg-admin"], () => (used = true)),
+            /credential pg-admin is declared twice/,
+        );
+        assert.strictEqual(used, false);
     });
 
     describe("connection bundle", () => {

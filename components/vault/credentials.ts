@@ -7,6 +7,7 @@ import * as random from "@pulumi/random";
 import type * as keyvault from "@pulumi/azure-native/keyvault";
 import type { AppConfig } from "../config/platform";
 import type { PasswordPolicy } from "../config/keyVault";
+import { nextTurn } from "../eventLoop";
 import type { CredentialSource, Env, VaultWriter } from "../interfaces";
 import { BUNDLE_CONTENT_TYPE, PASSWORD_CONTENT_TYPE, bundleSecretName, credentialSecretName } from "./secretNames";
 
@@ -51,52 +52,75 @@ export interface CredentialsArgs {
     readonly vault: VaultWriter;
 }
 
+/** Credentials `Credentials.create` generates in one turn of the event loop (see components/eventLoop.ts). */
+export const CREDENTIALS_PER_TURN = 10;
+
 export class Credentials extends pulumi.ComponentResource implements CredentialSource {
     private readonly passwords = new Map<string, pulumi.Output<string>>();
     private readonly previous = new Map<string, pulumi.Output<string>>();
 
-    constructor(name: string, args: CredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
+    /**
+     * The component with every credential of `args.ids` generated, CREDENTIALS_PER_TURN of them per turn of the event
+     * loop: at 100 applications they are about 600 resources, which registered at once held ~300 MB.
+     */
+    static async create(
+        name: string,
+        args: CredentialsArgs,
+        opts?: pulumi.ComponentResourceOptions,
+    ): Promise<Credentials> {
+        const credentials = new Credentials(name, args, opts);
+        for (let i = 0; i < args.ids.length; i += CREDENTIALS_PER_TURN) {
+            await nextTurn();
+            args.ids.slice(i, i + CREDENTIALS_PER_TURN).forEach((id) => credentials.generate(name, id, args));
+        }
+        return credentials;
+    }
+
+    private constructor(name: string, args: CredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("data-platform:credentials:Credentials", name, { ids: [...args.ids] }, opts);
-        const rotations = args.rotations ?? {};
-        for (const id of args.ids) {
-            if (this.passwords.has(id)) {
-                throw new Error(`credential ${id} is declared twice`);
-            }
-            const rotation = rotations[id] ?? NEVER_ROTATED;
-            const slots = args.keepPrevious?.includes(id)
-                ? rotationSlots(rotation)
-                : { a: rotation, current: "a" as const };
-            const slot = (resourceName: string, keeper: string) =>
-                new random.RandomPassword(
-                    resourceName,
-                    {
-                        length: args.passwords.length,
-                        special: true,
-                        overrideSpecial: args.passwords.special,
-                        // One of each class: Azure and most servers demand at least three classes.
-                        minLower: 1,
-                        minUpper: 1,
-                        minNumeric: 1,
-                        minSpecial: 1,
-                        // Only this credential's own rotation value: no other config change can regenerate it.
-                        keepers: { rotation: keeper },
-                    },
-                    { parent: this },
-                );
-            const a = pulumi.secret(slot(`${name}-${id}`, slots.a).result);
-            const b = slots.b === undefined ? undefined : pulumi.secret(slot(`${name}-${id}-b`, slots.b).result);
-            const value = slots.current === "b" && b ? b : a;
-            args.vault.writeSecret(
-                `${name}-${id}-kv`,
-                { secretName: credentialSecretName(id), value, contentType: PASSWORD_CONTENT_TYPE },
+        const twice = args.ids.find((id, i) => args.ids.indexOf(id) !== i);
+        if (twice !== undefined) {
+            throw new Error(`credential ${twice} is declared twice`);
+        }
+        // Every id is known now; `create` adds their resources as children afterwards.
+        this.registerOutputs({ secretNames: args.ids.map(credentialSecretName) });
+    }
+
+    /** Credential `id`'s password (two when its previous one is kept) and its Key Vault secret. */
+    private generate(name: string, id: string, args: CredentialsArgs): void {
+        const rotation = args.rotations?.[id] ?? NEVER_ROTATED;
+        const slots = args.keepPrevious?.includes(id)
+            ? rotationSlots(rotation)
+            : { a: rotation, current: "a" as const };
+        const slot = (resourceName: string, keeper: string) =>
+            new random.RandomPassword(
+                resourceName,
+                {
+                    length: args.passwords.length,
+                    special: true,
+                    overrideSpecial: args.passwords.special,
+                    // One of each class: Azure and most servers demand at least three classes.
+                    minLower: 1,
+                    minUpper: 1,
+                    minNumeric: 1,
+                    minSpecial: 1,
+                    // Only this credential's own rotation value: no other config change can regenerate it.
+                    keepers: { rotation: keeper },
+                },
                 { parent: this },
             );
-            this.passwords.set(id, value);
-            if (b) {
-                this.previous.set(id, slots.current === "b" ? a : b);
-            }
+        const a = pulumi.secret(slot(`${name}-${id}`, slots.a).result);
+        const b = slots.b === undefined ? undefined : pulumi.secret(slot(`${name}-${id}-b`, slots.b).result);
+        const value = slots.current === "b" && b ? b : a;
+        args.vault.writeSecret(
+            `${name}-${id}-kv`,
+            { secretName: credentialSecretName(id), value, contentType: PASSWORD_CONTENT_TYPE },
+            { parent: this },
+        );
+        this.passwords.set(id, value);
+        if (b) {
+            this.previous.set(id, slots.current === "b" ? a : b);
         }
-        this.registerOutputs({ secretNames: args.ids.map(credentialSecretName) });
     }
 
     password(id: string): pulumi.Output<string> {

@@ -1,6 +1,6 @@
 /** The sandbox's process supervisor and script runner (tools/sandbox/processes.ts), and the test kit's temp directories. */
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
+import { execFile, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -91,5 +91,45 @@ describe("the test kit's temporary directories", () => {
             assert.ok(existed, `${file} was not made`);
             assert.equal(fs.existsSync(file), false, `${file} is left behind`);
         }
+    });
+});
+
+describe("ports for the sandbox's servers", () => {
+    it("two processes asking at once get disjoint ports, none from the OS's ephemeral range, leased until they exit", async () => {
+        // Each holds its ports unbound, as the sandbox does while a start script runs. The OS's listen(0) hands a
+        // port just released to the next process that asks (1 of 40 pairs of fresh processes shared one here), and
+        // outgoing connections draw from the same range.
+        const code =
+            `const { freePorts } = require("./tools/sandbox/processes");` +
+            `(async () => { const got = []; for (let i = 0; i < 30; i++) got.push(...(await freePorts(7)));` +
+            ` console.log(JSON.stringify(got)); })();`;
+        const run = () =>
+            new Promise<number[]>((resolve, reject) =>
+                execFile(
+                    process.execPath,
+                    ["-r", "./tests/support/register.cjs", "-e", code],
+                    { cwd: ROOT, timeout: 30_000 },
+                    (err, stdout) => (err ? reject(err) : resolve(JSON.parse(stdout) as number[])),
+                ),
+            );
+        const [a, b] = await Promise.all([run(), run()]);
+        assert.equal(new Set(a).size, a.length, "one process got a port twice");
+        assert.deepEqual(
+            a.filter((p) => b.includes(p)),
+            [],
+        );
+        const ephemeralFirst = Number(
+            fs.readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").split(/\s+/)[0],
+        );
+        assert.deepEqual(
+            [...a, ...b].filter((p) => p >= ephemeralFirst),
+            [],
+        );
+        const leases = path.join(os.tmpdir(), "data-platform-ports");
+        assert.deepEqual(
+            [...a, ...b].filter((p) => fs.existsSync(path.join(leases, String(p)))),
+            [],
+            "leases outlive their process",
+        );
     });
 });

@@ -58,7 +58,7 @@ export interface LocalServer {
 }
 
 export interface LocalServerOptions {
-    /** TCP port on 127.0.0.1; default: a free one from the OS. */
+    /** TCP port on 127.0.0.1; default: a leased free one (`freePorts`). */
     readonly port?: number;
     readonly maxConnections?: number;
     /** Server binaries; default `PG_BIN` (PostgreSQL 15). */

@@ -1,11 +1,11 @@
 /**
  * A small process supervisor for the sandbox, the integration tests and the failover bench: named child
- * processes with one log file each, signals, stop-and-wait, polling, and free loopback ports from the OS
- * (several sessions run servers on this machine at once, so no port is ever fixed).
+ * processes with one log file each, signals, stop-and-wait, polling, and loopback ports leased per process.
  */
 import { ChildProcess, execFile, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
+import * as os from "os";
 import * as path from "path";
 
 export const LOOPBACK = "127.0.0.1";
@@ -22,23 +22,82 @@ export function requireCommands(commands: readonly string[], hint: string): void
 }
 
 /**
- * `count` distinct ports the OS has free on loopback: all are held open together (so they differ), then
- * released for the servers to bind.
+ * Where the ports come from: below the OS's ephemeral range (`ip_local_port_range`). listen(0) hands a port just
+ * released to the next process that asks, and outgoing connections draw from that range too, so a port taken from it
+ * could be another server's before a start script got to bind it.
+ */
+const PORTS_FIRST = 20_000;
+const PORTS_END = Math.min(ephemeralPortsFirst(), 32_768);
+/** One file per port in use, holding its process id, shared by every process of this machine. */
+const PORT_LEASES = path.join(os.tmpdir(), "data-platform-ports");
+const leased: string[] = [];
+process.once("exit", () => leased.forEach((file) => fs.rmSync(file, { force: true })));
+
+function ephemeralPortsFirst(): number {
+    try {
+        return Number(fs.readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    } catch {
+        return 32_768;
+    }
+}
+
+function alive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (err) {
+        return (err as NodeJS.ErrnoException).code === "EPERM";
+    }
+}
+
+/** Takes the lease of `port` (its file, created exclusively); false when a live process holds it. */
+function lease(port: number): boolean {
+    const file = path.join(PORT_LEASES, String(port));
+    for (let attempt = 0; attempt < 2; attempt++) {
+        try {
+            fs.writeFileSync(file, String(process.pid), { flag: "wx" });
+            leased.push(file);
+            return true;
+        } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== "EEXIST") {
+                throw err;
+            }
+            const holder = Number(fs.readFileSync(file, "utf8"));
+            if (holder && alive(holder)) {
+                return false;
+            }
+            fs.rmSync(file, { force: true });
+        }
+    }
+    return false;
+}
+
+function bindable(port: number): Promise<boolean> {
+    return new Promise((resolve) => {
+        const server = net.createServer();
+        server.once("error", () => resolve(false));
+        server.listen(port, LOOPBACK, () => server.close(() => resolve(true)));
+    });
+}
+
+/**
+ * `count` distinct loopback ports no other process of the sandbox or the tests holds, each leased to this process until
+ * it exits (several sessions and mocha's workers run servers on this machine at once, so no port is ever fixed).
  */
 export async function freePorts(count: number): Promise<number[]> {
-    const servers = await Promise.all(
-        Array.from(
-            { length: count },
-            () =>
-                new Promise<net.Server>((resolve, reject) => {
-                    const server = net.createServer();
-                    server.once("error", reject);
-                    server.listen(0, LOOPBACK, () => resolve(server));
-                }),
-        ),
-    );
-    const ports = servers.map((s) => (s.address() as net.AddressInfo).port);
-    await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+    fs.mkdirSync(PORT_LEASES, { recursive: true });
+    const size = PORTS_END - PORTS_FIRST;
+    const start = Math.floor(Math.random() * size);
+    const ports: number[] = [];
+    for (let i = 0; i < size && ports.length < count; i++) {
+        const port = PORTS_FIRST + ((start + i) % size);
+        if (lease(port) && (await bindable(port))) {
+            ports.push(port);
+        }
+    }
+    if (ports.length < count) {
+        throw new Error(`no ${count} free ports between ${PORTS_FIRST} and ${PORTS_END} (leases in ${PORT_LEASES})`);
+    }
     return ports;
 }
 

@@ -44,7 +44,7 @@ export interface RedisPorts {
 
 /**
  * Ports for a group the size `redis` renders: from `basePort` when given (data node i on basePort + i,
- * Sentinel i on basePort + 100 + i), else free ones from the OS.
+ * Sentinel i on basePort + 100 + i), else leased ones (`freePorts`).
  */
 export async function redisPorts(redis: RedisConfig, basePort?: number): Promise<RedisPorts> {
     const dataNodes = redis.mode === "sentinel" ? redis.replicas : 1;
@@ -433,7 +433,7 @@ export interface StartRedisInput {
     readonly apps: readonly AppConfig[];
     /** Plaintext passwords by credential id. */
     readonly passwords: Readonly<Record<string, string>>;
-    /** Data node i on basePort + i, Sentinel i on basePort + 100 + i; default: free ports from the OS. */
+    /** Data node i on basePort + i, Sentinel i on basePort + 100 + i; default: leased free ports (`freePorts`). */
     readonly basePort?: number;
 }
 

@@ -1,6 +1,6 @@
 /** The sandbox's process supervisor and script runner (tools/sandbox/processes.ts), and the test kit's temp directories. */
 import { strict as assert } from "assert";
-import { execFile, spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -98,21 +98,32 @@ describe("ports for the sandbox's servers", () => {
     it("two processes asking at once get disjoint ports, none from the OS's ephemeral range, leased until they exit", async () => {
         // Each holds its ports unbound, as the sandbox does while a start script runs. The OS's listen(0) hands a
         // port just released to the next process that asks (1 of 40 pairs of fresh processes shared one here), and
-        // outgoing connections draw from the same range.
+        // outgoing connections draw from the same range. Each child reports its ports, then holds them until its stdin
+        // closes, so both hold theirs at once.
         const code =
             `const { freePorts } = require("./tools/sandbox/processes");` +
             `(async () => { const got = []; for (let i = 0; i < 30; i++) got.push(...(await freePorts(7)));` +
-            ` console.log(JSON.stringify(got)); })();`;
-        const run = () =>
-            new Promise<number[]>((resolve, reject) =>
-                execFile(
-                    process.execPath,
-                    ["-r", "./tests/support/register.cjs", "-e", code],
-                    { cwd: ROOT, timeout: 30_000 },
-                    (err, stdout) => (err ? reject(err) : resolve(JSON.parse(stdout) as number[])),
-                ),
-            );
-        const [a, b] = await Promise.all([run(), run()]);
+            ` console.log(JSON.stringify(got)); process.stdin.resume(); })();`;
+        const children = [0, 1].map(() =>
+            spawn(process.execPath, ["-r", "./tests/support/register.cjs", "-e", code], { cwd: ROOT }),
+        );
+        const reports = children.map(
+            (child) =>
+                new Promise<number[]>((resolve, reject) => {
+                    let out = "";
+                    child.stdout.on("data", (d: Buffer) => {
+                        out += d.toString();
+                        if (out.endsWith("\n")) {
+                            resolve(JSON.parse(out) as number[]);
+                        }
+                    });
+                    child.once("exit", (code) => reject(new Error(`exited ${code} before reporting its ports`)));
+                }),
+        );
+        const exited = children.map((child) => new Promise((resolve) => child.once("exit", resolve)));
+        const [a, b] = await Promise.all(reports);
+        children.forEach((child) => child.stdin.end());
+        await Promise.all(exited);
         assert.equal(new Set(a).size, a.length, "one process got a port twice");
         assert.deepEqual(
             a.filter((p) => b.includes(p)),

@@ -50,24 +50,32 @@ function alive(pid: number): boolean {
     }
 }
 
-/** Takes the lease of `port` (its file, created exclusively); false when a live process holds it. */
+/** This process's id in a file, hard-linked as each lease: a lease appears whole, with its holder, or not at all. */
+let holderFile: string | undefined;
+
+/**
+ * Takes the lease of `port`; false when another process holds it. A lease whose process is gone (killed before its
+ * exit handler ran) is removed, and the port is left for a later call.
+ */
 function lease(port: number): boolean {
+    if (!holderFile) {
+        holderFile = path.join(PORT_LEASES, `.holder-${process.pid}`);
+        fs.writeFileSync(holderFile, String(process.pid));
+        leased.push(holderFile);
+    }
     const file = path.join(PORT_LEASES, String(port));
-    for (let attempt = 0; attempt < 2; attempt++) {
-        try {
-            fs.writeFileSync(file, String(process.pid), { flag: "wx" });
-            leased.push(file);
-            return true;
-        } catch (err) {
-            if ((err as NodeJS.ErrnoException).code !== "EEXIST") {
-                throw err;
-            }
-            const holder = Number(fs.readFileSync(file, "utf8"));
-            if (holder && alive(holder)) {
-                return false;
-            }
-            fs.rmSync(file, { force: true });
+    try {
+        fs.linkSync(holderFile, file);
+        leased.push(file);
+        return true;
+    } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== "EEXIST") {
+            throw err;
         }
+    }
+    const holder = Number(fs.readFileSync(file, { encoding: "utf8", flag: "r" }));
+    if (!alive(holder)) {
+        fs.rmSync(file, { force: true });
     }
     return false;
 }

@@ -60,6 +60,8 @@ let holderFile: string | undefined;
 function lease(port: number): boolean {
     if (!holderFile) {
         holderFile = path.join(PORT_LEASES, `.holder-${process.pid}`);
+        // A new file: one left by a killed process of the same pid may still be linked as its leases.
+        fs.rmSync(holderFile, { force: true });
         fs.writeFileSync(holderFile, String(process.pid));
         leased.push(holderFile);
     }
@@ -73,7 +75,12 @@ function lease(port: number): boolean {
             throw err;
         }
     }
-    const holder = Number(fs.readFileSync(file, { encoding: "utf8", flag: "r" }));
+    let holder: number;
+    try {
+        holder = Number(fs.readFileSync(file, "utf8"));
+    } catch {
+        return false; // gone meanwhile, its holder exited: the port is left for a later call too
+    }
     if (!alive(holder)) {
         fs.rmSync(file, { force: true });
     }

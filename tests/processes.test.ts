@@ -4,7 +4,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Supervisor, runShellScript, waitFor } from "../tools/sandbox/processes";
+import { Supervisor, leasePort, runShellScript, waitFor } from "../tools/sandbox/processes";
 
 const ROOT = path.resolve(__dirname, "..");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dp-processes-"));
@@ -141,6 +141,35 @@ describe("ports for the sandbox's servers", () => {
             [...a, ...b].filter((p) => fs.existsSync(path.join(leases, String(p)))),
             [],
             "leases outlive their process",
+        );
+    });
+
+    it("a lease left by a killed process is removed when a port is next asked for, and the port leased again", async () => {
+        const child = spawn(
+            process.execPath,
+            [
+                "-r",
+                "./tests/support/register.cjs",
+                "-e",
+                `require("./tools/sandbox/processes").freePorts(3).then((p) => { console.log(JSON.stringify(p)); process.stdin.resume(); });`,
+            ],
+            { cwd: ROOT },
+        );
+        const ports = await new Promise<number[]>((resolve) =>
+            child.stdout.once("data", (d: Buffer) => resolve(JSON.parse(d.toString()) as number[])),
+        );
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        child.kill("SIGKILL");
+        await exited;
+        const leases = path.join(os.tmpdir(), "data-platform-ports");
+        assert.deepEqual(
+            ports.filter((p) => !fs.existsSync(path.join(leases, String(p)))),
+            [],
+            "a killed process ran no exit handler",
+        );
+        assert.deepEqual(
+            ports.map((p) => [leasePort(p), leasePort(p)]),
+            ports.map(() => [false, true]),
         );
     });
 });

@@ -28,7 +28,7 @@ export function requireCommands(commands: readonly string[], hint: string): void
  */
 const PORTS_FIRST = 20_000;
 const PORTS_END = Math.min(ephemeralPortsFirst(), 32_768);
-/** One file per port in use, holding its process id, shared by every process of this machine. */
+/** One entry per leased port (a link to its process's holder file), shared by every process of this machine. */
 const PORT_LEASES = path.join(os.tmpdir(), "data-platform-ports");
 const leased: string[] = [];
 process.once("exit", () => leased.forEach((file) => fs.rmSync(file, { force: true })));
@@ -54,11 +54,12 @@ function alive(pid: number): boolean {
 let holderFile: string | undefined;
 
 /**
- * Takes the lease of `port`; false when another process holds it. A lease whose process is gone (killed before its
- * exit handler ran) is removed, and the port is left for a later call.
+ * Takes the lease of `port` for this process; false when another process holds it. A lease whose process is gone
+ * (killed before its exit handler ran) is removed, and the port is left for a later call.
  */
-function lease(port: number): boolean {
+export function leasePort(port: number): boolean {
     if (!holderFile) {
+        fs.mkdirSync(PORT_LEASES, { recursive: true });
         holderFile = path.join(PORT_LEASES, `.holder-${process.pid}`);
         // A new file: one left by a killed process of the same pid may still be linked as its leases.
         fs.rmSync(holderFile, { force: true });
@@ -100,13 +101,12 @@ function bindable(port: number): Promise<boolean> {
  * it exits (several sessions and mocha's workers run servers on this machine at once, so no port is ever fixed).
  */
 export async function freePorts(count: number): Promise<number[]> {
-    fs.mkdirSync(PORT_LEASES, { recursive: true });
     const size = PORTS_END - PORTS_FIRST;
     const start = Math.floor(Math.random() * size);
     const ports: number[] = [];
     for (let i = 0; i < size && ports.length < count; i++) {
         const port = PORTS_FIRST + ((start + i) % size);
-        if (lease(port) && (await bindable(port))) {
+        if (leasePort(port) && (await bindable(port))) {
             ports.push(port);
         }
     }

@@ -136,7 +136,7 @@ describe("ports for the sandbox's servers", () => {
             [...a, ...b].filter((p) => p >= ephemeralFirst),
             [],
         );
-        const leases = path.join(os.tmpdir(), "data-platform-ports");
+        const leases = path.join(os.tmpdir(), `data-platform-ports-${os.userInfo().uid}`);
         assert.deepEqual(
             [...a, ...b].filter((p) => fs.existsSync(path.join(leases, String(p)))),
             [],
@@ -161,7 +161,7 @@ describe("ports for the sandbox's servers", () => {
         const exited = new Promise((resolve) => child.once("exit", resolve));
         child.kill("SIGKILL");
         await exited;
-        const leases = path.join(os.tmpdir(), "data-platform-ports");
+        const leases = path.join(os.tmpdir(), `data-platform-ports-${os.userInfo().uid}`);
         assert.deepEqual(
             ports.filter((p) => !fs.existsSync(path.join(leases, String(p)))),
             [],

@@ -28,8 +28,11 @@ export function requireCommands(commands: readonly string[], hint: string): void
  */
 const PORTS_FIRST = 20_000;
 const PORTS_END = Math.min(ephemeralPortsFirst(), 32_768);
-/** One entry per leased port (a link to its process's holder file), shared by every process of this machine. */
-const PORT_LEASES = path.join(os.tmpdir(), "data-platform-ports");
+/**
+ * One entry per leased port (a link to its process's holder file), shared by this user's processes (another user's
+ * server on a port shows when it is bound: `bindable`).
+ */
+const PORT_LEASES = path.join(os.tmpdir(), `data-platform-ports-${os.userInfo().uid}`);
 const leased: string[] = [];
 process.once("exit", () => leased.forEach((file) => fs.rmSync(file, { force: true })));
 

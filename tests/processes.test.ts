@@ -171,5 +171,10 @@ describe("ports for the sandbox's servers", () => {
             ports.map((p) => [leasePort(p), leasePort(p)]),
             ports.map(() => [false, true]),
         );
+        // Its holder file goes too, once nothing links to it (when the next process takes its first lease).
+        const holder = path.join(leases, `.holder-${child.pid}`);
+        assert.ok(fs.existsSync(holder), "no holder file of the killed process");
+        runNode(`require("./tools/sandbox/processes").leasePort(${ports[0]});`);
+        assert.equal(fs.existsSync(holder), false, "the killed process's holder file is left behind");
     });
 });

@@ -56,6 +56,17 @@ function alive(pid: number): boolean {
 /** This process's id in a file, hard-linked as each lease: a lease appears whole, with its holder, or not at all. */
 let holderFile: string | undefined;
 
+/** Holder files of processes killed before their exit handler ran, once no lease links to them. */
+function removeStaleHolders(): void {
+    for (const name of fs.readdirSync(PORT_LEASES)) {
+        const file = path.join(PORT_LEASES, name);
+        const pid = Number(/^\.holder-(\d+)$/.exec(name)?.[1]);
+        if (pid && !alive(pid) && fs.statSync(file, { throwIfNoEntry: false })?.nlink === 1) {
+            fs.rmSync(file, { force: true });
+        }
+    }
+}
+
 /**
  * Takes the lease of `port` for this process; false when another process holds it. A lease whose process is gone
  * (killed before its exit handler ran) is removed, and the port is left for a later call.
@@ -63,6 +74,7 @@ let holderFile: string | undefined;
 export function leasePort(port: number): boolean {
     if (!holderFile) {
         fs.mkdirSync(PORT_LEASES, { recursive: true });
+        removeStaleHolders();
         holderFile = path.join(PORT_LEASES, `.holder-${process.pid}`);
         // A new file: one left by a killed process of the same pid may still be linked as its leases.
         fs.rmSync(holderFile, { force: true });

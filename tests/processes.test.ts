@@ -4,7 +4,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Supervisor, leasePort, runShellScript, waitFor } from "../tools/sandbox/processes";
+import { PORT_LEASES, Supervisor, leasePort, runShellScript, waitFor } from "../tools/sandbox/processes";
 
 const ROOT = path.resolve(__dirname, "..");
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dp-processes-"));
@@ -33,6 +33,44 @@ function runNode(code: string): string {
     });
     assert.equal(run.status, 0, `node exited ${run.status ?? run.signal}: ${run.stderr}`);
     return run.stdout;
+}
+
+/**
+ * Starts `code` in a fresh Node process like `runNode`, kept alive until `end`: several such processes hold what they
+ * took at once. `report` is the JSON line it prints.
+ */
+function holdingNode<T>(code: string) {
+    const child = spawn(
+        process.execPath,
+        ["-r", "./tests/support/register.cjs", "-e", `${code}; process.stdin.resume();`],
+        {
+            cwd: ROOT,
+        },
+    );
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    const report = new Promise<T>((resolve, reject) => {
+        let out = "";
+        child.stdout.on("data", (d: Buffer) => {
+            out += d.toString();
+            if (out.endsWith("\n")) {
+                resolve(JSON.parse(out) as T);
+            }
+        });
+        child.once("exit", (code) => reject(new Error(`exited ${code} before its report`)));
+    });
+    return {
+        pid: child.pid,
+        report,
+        /** Lets it exit, its exit handlers run; with `signal`, kills it (they do not). */
+        end: (signal?: NodeJS.Signals): Promise<void> => {
+            if (signal) {
+                child.kill(signal);
+            } else {
+                child.stdin.end();
+            }
+            return exited;
+        },
+    };
 }
 
 describe("sandbox processes", () => {
@@ -98,32 +136,16 @@ describe("ports for the sandbox's servers", () => {
     it("two processes asking at once get disjoint ports, none from the OS's ephemeral range, leased until they exit", async () => {
         // Each holds its ports unbound, as the sandbox does while a start script runs. The OS's listen(0) hands a
         // port just released to the next process that asks (1 of 40 pairs of fresh processes shared one here), and
-        // outgoing connections draw from the same range. Each child reports its ports, then holds them until its stdin
-        // closes, so both hold theirs at once.
-        const code =
-            `const { freePorts } = require("./tools/sandbox/processes");` +
-            `(async () => { const got = []; for (let i = 0; i < 30; i++) got.push(...(await freePorts(7)));` +
-            ` console.log(JSON.stringify(got)); process.stdin.resume(); })();`;
+        // outgoing connections draw from the same range.
         const children = [0, 1].map(() =>
-            spawn(process.execPath, ["-r", "./tests/support/register.cjs", "-e", code], { cwd: ROOT }),
+            holdingNode<number[]>(
+                `const { freePorts } = require("./tools/sandbox/processes");` +
+                    `(async () => { const got = []; for (let i = 0; i < 30; i++) got.push(...(await freePorts(7)));` +
+                    ` console.log(JSON.stringify(got)); })()`,
+            ),
         );
-        const reports = children.map(
-            (child) =>
-                new Promise<number[]>((resolve, reject) => {
-                    let out = "";
-                    child.stdout.on("data", (d: Buffer) => {
-                        out += d.toString();
-                        if (out.endsWith("\n")) {
-                            resolve(JSON.parse(out) as number[]);
-                        }
-                    });
-                    child.once("exit", (code) => reject(new Error(`exited ${code} before reporting its ports`)));
-                }),
-        );
-        const exited = children.map((child) => new Promise((resolve) => child.once("exit", resolve)));
-        const [a, b] = await Promise.all(reports);
-        children.forEach((child) => child.stdin.end());
-        await Promise.all(exited);
+        const [a, b] = await Promise.all(children.map((c) => c.report));
+        await Promise.all(children.map((c) => c.end()));
         assert.equal(new Set(a).size, a.length, "one process got a port twice");
         assert.deepEqual(
             a.filter((p) => b.includes(p)),
@@ -136,34 +158,21 @@ describe("ports for the sandbox's servers", () => {
             [...a, ...b].filter((p) => p >= ephemeralFirst),
             [],
         );
-        const leases = path.join(os.tmpdir(), `data-platform-ports-${os.userInfo().uid}`);
         assert.deepEqual(
-            [...a, ...b].filter((p) => fs.existsSync(path.join(leases, String(p)))),
+            [...a, ...b].filter((p) => fs.existsSync(path.join(PORT_LEASES, String(p)))),
             [],
             "leases outlive their process",
         );
     });
 
     it("a lease left by a killed process is removed when a port is next asked for, and the port leased again", async () => {
-        const child = spawn(
-            process.execPath,
-            [
-                "-r",
-                "./tests/support/register.cjs",
-                "-e",
-                `require("./tools/sandbox/processes").freePorts(3).then((p) => { console.log(JSON.stringify(p)); process.stdin.resume(); });`,
-            ],
-            { cwd: ROOT },
+        const child = holdingNode<number[]>(
+            `require("./tools/sandbox/processes").freePorts(3).then((p) => console.log(JSON.stringify(p)))`,
         );
-        const ports = await new Promise<number[]>((resolve) =>
-            child.stdout.once("data", (d: Buffer) => resolve(JSON.parse(d.toString()) as number[])),
-        );
-        const exited = new Promise((resolve) => child.once("exit", resolve));
-        child.kill("SIGKILL");
-        await exited;
-        const leases = path.join(os.tmpdir(), `data-platform-ports-${os.userInfo().uid}`);
+        const ports = await child.report;
+        await child.end("SIGKILL");
         assert.deepEqual(
-            ports.filter((p) => !fs.existsSync(path.join(leases, String(p)))),
+            ports.filter((p) => !fs.existsSync(path.join(PORT_LEASES, String(p)))),
             [],
             "a killed process ran no exit handler",
         );
@@ -172,7 +181,7 @@ describe("ports for the sandbox's servers", () => {
             ports.map(() => [false, true]),
         );
         // Its holder file goes too, once nothing links to it (when the next process takes its first lease).
-        const holder = path.join(leases, `.holder-${child.pid}`);
+        const holder = path.join(PORT_LEASES, `.holder-${child.pid}`);
         assert.ok(fs.existsSync(holder), "no holder file of the killed process");
         runNode(`require("./tools/sandbox/processes").leasePort(${ports[0]});`);
         assert.equal(fs.existsSync(holder), false, "the killed process's holder file is left behind");

@@ -32,7 +32,7 @@ const PORTS_END = Math.min(ephemeralPortsFirst(), 32_768);
  * One entry per leased port (a link to its process's holder file), shared by this user's processes (another user's
  * server on a port shows when it is bound: `bindable`).
  */
-const PORT_LEASES = path.join(os.tmpdir(), `data-platform-ports-${os.userInfo().uid}`);
+export const PORT_LEASES = path.join(os.tmpdir(), `data-platform-ports-${os.userInfo().uid}`);
 const leased: string[] = [];
 process.once("exit", () => leased.forEach((file) => fs.rmSync(file, { force: true })));
 
@@ -121,6 +121,7 @@ export async function freePorts(count: number): Promise<number[]> {
     const ports: number[] = [];
     for (let i = 0; i < size && ports.length < count; i++) {
         const port = PORTS_FIRST + ((start + i) % size);
+        // A port some other program bound stays leased, so this user's processes do not try it again.
         if (leasePort(port) && (await bindable(port))) {
             ports.push(port);
         }

@@ -7,6 +7,7 @@ const path = require("path");
 
 process.env.TS_NODE_PROJECT = path.join(__dirname, "ts-node.json");
 require("ts-node/register/transpile-only");
+const { REGISTER_INSTANCE } = require("ts-node");
 
 /**
  * Once per mocha run, in its main process before any worker starts: every project file into the transpile cache.
@@ -14,7 +15,7 @@ require("ts-node/register/transpile-only");
  * all at once.
  */
 exports.mochaGlobalSetup = () => {
-    const service = process[Symbol.for("ts-node.register.instance")];
+    const service = process[REGISTER_INSTANCE];
     const { ts } = service;
     const tsconfig = path.join(__dirname, "..", "..", "tsconfig.json");
     const { fileNames } = ts.parseJsonConfigFileContent(

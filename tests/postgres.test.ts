@@ -446,7 +446,7 @@ for (const [stack, overrides] of [
             ];
             assert.match(
                 sql,
-                /\\connect orders\nCREATE EXTENSION IF NOT EXISTS "pg_trgm";\nCREATE EXTENSION IF NOT EXISTS "uuid-ossp";/,
+                /\\connect orders\n(?:.*\n)*?CREATE EXTENSION IF NOT EXISTS "pg_trgm";\nCREATE EXTENSION IF NOT EXISTS "uuid-ossp";\n\\connect postgres\n/,
             );
         });
 

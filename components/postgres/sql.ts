@@ -5,8 +5,8 @@
  * One psql script for both modes, run by the login Job: idempotent (safe to run any number of times, on a server
  * restored with everything present or on a fresh one), passwords as psql variables from the environment, never as text
  * in the script. Per application it ends in the same state:
- * - an owning role named like the database, owning it (and so, since PostgreSQL 15, its `public` schema), the database
- *   closed to PUBLIC so one application cannot connect to another's;
+ * - an owning role named like the database, owning it and its `public` schema (on Azure too, where `azure_pg_admin`
+ *   owns `public` in a new database), the database closed to PUBLIC so one application cannot connect to another's;
  * - two logins that alternate on rotation (the alternating-users strategy): the owning role itself and `<role>_alt`, a
  *   member of it whose sessions start as it (`SET role`), so whatever either login creates is owned by the one role.
  * Azure mode runs it as the (non-superuser) admin login; the databases are ARM resources there. StackGres mode runs it
@@ -134,8 +134,27 @@ function loginSql(login: Login, variable: string): string[] {
 }
 
 /**
+ * Gives the owning role schema `public` unless it or `pg_database_owner` (PostgreSQL 15+'s own owner of `public`, which
+ * is the database's owner) holds it already. Azure makes `azure_pg_admin` the owner of `public` in every new database,
+ * so owning the database gives no CREATE there and an application's first migration fails "permission denied for
+ * schema public" (pg_dumps of Azure 16/17 databases: `ALTER SCHEMA public OWNER TO azure_pg_admin`; frappe/frappe#39145).
+ * Azure's admin may hand it over: it is a member of `azure_pg_admin`, may `SET ROLE` to the role (granted above) and
+ * the role has CREATE on its database. A database whose application dropped `public` is left alone.
+ */
+function publicSchemaSql(role: string): string[] {
+    return [
+        `SELECT EXISTS (SELECT FROM pg_catalog.pg_namespace WHERE nspname = 'public' AND nspowner NOT IN ` +
+            `(${sqlLiteral(role)}::regrole, 'pg_database_owner'::regrole)) AS public_owned_by_other \\gset`,
+        `\\if :public_owned_by_other`,
+        `ALTER SCHEMA public OWNER TO ${q(role)};`,
+        `\\endif`,
+    ];
+}
+
+/**
  * psql script: for each application, its owning role and both logins (created if missing, passwords (re)set), the
- * database (StackGres: created if missing) owned by the role and closed to PUBLIC, and the configured extensions in it.
+ * database (StackGres: created if missing) owned by the role and closed to PUBLIC, its schema `public` owned by the role
+ * (see `publicSchemaSql`), and the configured extensions in it.
  * Safe to run any number of times. Contains no password.
  */
 export function renderLoginSql(logins: readonly AppLogin[], options: LoginSqlOptions): string {
@@ -159,13 +178,10 @@ export function renderLoginSql(logins: readonly AppLogin[], options: LoginSqlOpt
             `ALTER DATABASE ${q(l.database)} OWNER TO ${q(l.role)};`,
             `REVOKE ALL ON DATABASE ${q(l.database)} FROM PUBLIC;`,
             `GRANT CONNECT, TEMPORARY ON DATABASE ${q(l.database)} TO ${q(l.role)};`,
-            ...(options.extensions.length > 0
-                ? [
-                      `\\connect ${l.database}`,
-                      ...options.extensions.map((e) => `CREATE EXTENSION IF NOT EXISTS ${extension(e)};`),
-                      `\\connect postgres`,
-                  ]
-                : []),
+            `\\connect ${l.database}`,
+            ...publicSchemaSql(l.role),
+            ...options.extensions.map((e) => `CREATE EXTENSION IF NOT EXISTS ${extension(e)};`),
+            `\\connect postgres`,
         ].join("\n");
     });
     return [

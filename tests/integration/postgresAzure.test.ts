@@ -16,6 +16,7 @@ import {
     loginsAt,
     password,
     passwordsFor,
+    queryAs,
 } from "../support/postgres";
 
 describe("postgres login SQL against PostgreSQL 15 with TLS", function () {
@@ -40,6 +41,30 @@ describe("postgres login SQL against PostgreSQL 15 with TLS", function () {
             runAzureLoginJob(server, "pgadmin", LOGINS, pws);
             runAzureLoginJob(server, "pgadmin", LOGINS, pws);
             assertIsolatedLogins(server, pws);
+        });
+
+        it("hands each application schema public, which Azure gives azure_pg_admin, so its first migration can create tables", async () => {
+            const pws = passwordsFor("1");
+            runAzureLoginJob(server, "pgadmin", LOGINS, pws);
+            for (const l of LOGINS) {
+                for (const login of l.logins) {
+                    await queryAs(
+                        server,
+                        l.database,
+                        login.name,
+                        pws[login.credentialId],
+                        `CREATE TABLE first_migration_${login.name} (id int)`,
+                    );
+                }
+                const [owner] = await queryAs(
+                    server,
+                    l.database,
+                    l.role,
+                    pws[l.logins[0].credentialId],
+                    "SELECT pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = 'public'",
+                );
+                assert.deepEqual(owner, { owner: l.role });
+            }
         });
 
         it("rotates without breaking a running consumer: the previous login keeps working, the new one works", async () => {

@@ -8,6 +8,8 @@ import { Client, QueryResult } from "pg";
 import { sqlLiteral } from "../../components/postgres/sql";
 import {
     LocalServer,
+    createAzureAdmin,
+    createAzureDatabase,
     prepareStackGresLikeServer,
     restartLocalServer,
     startLocalServer,
@@ -36,14 +38,7 @@ export class LifecyclePostgres {
                 throw new Error("azure mode needs the server's admin login and password");
             }
             try {
-                await superuserSql(
-                    server,
-                    [
-                        "CREATE ROLE azure_pg_admin NOLOGIN;",
-                        // What Azure gives the server admin (NOSUPERUSER, CREATEDB, CREATEROLE).
-                        `CREATE ROLE "${options.adminLogin}" LOGIN NOSUPERUSER INHERIT CREATEDB CREATEROLE IN ROLE azure_pg_admin PASSWORD ${sqlLiteral(options.adminPassword)};`,
-                    ].join("\n"),
-                );
+                await createAzureAdmin(server, options.adminLogin, options.adminPassword);
             } catch (err) {
                 await server.stop();
                 throw err;
@@ -65,13 +60,13 @@ export class LifecyclePostgres {
         await superuserSql(this.server, `ALTER ROLE "${this.adminLogin}" PASSWORD ${sqlLiteral(password)};`);
     }
 
-    /** ARM's database create (owned by `azure_pg_admin`); a database that exists is kept. */
+    /** ARM's database create (see `createAzureDatabase`); a database that exists is kept. */
     async createDatabase(name: string): Promise<boolean> {
         const existing = await this.query(`SELECT 1 FROM pg_database WHERE datname = ${sqlLiteral(name)}`);
         if ((existing.rowCount ?? 0) > 0) {
             return false;
         }
-        await superuserSql(this.server, `CREATE DATABASE "${name}" OWNER azure_pg_admin;`);
+        await createAzureDatabase(this.server, name);
         return true;
     }
 

@@ -222,23 +222,37 @@ export async function superuserSql(server: LocalServer, sql: string, database = 
     }
 }
 
-/** What Azure provides before the login Job runs: `azure_pg_admin`, the admin login in it, and the ARM databases. */
+/** Azure's server admin: `azure_pg_admin` and the admin login in it, NOSUPERUSER with CREATEDB and CREATEROLE. */
+export async function createAzureAdmin(server: LocalServer, adminLogin: string, adminPassword: string): Promise<void> {
+    await superuserSql(
+        server,
+        [
+            "CREATE ROLE azure_pg_admin NOLOGIN;",
+            `CREATE ROLE "${adminLogin}" LOGIN NOSUPERUSER INHERIT CREATEDB CREATEROLE IN ROLE azure_pg_admin PASSWORD ${sqlLiteral(adminPassword)};`,
+        ].join("\n"),
+    );
+}
+
+/**
+ * A database as ARM creates it: owned by `azure_pg_admin`, and so is its schema `public` (not `pg_database_owner`
+ * as on PostgreSQL 15+ elsewhere: `ALTER SCHEMA public OWNER TO azure_pg_admin` in pg_dumps of Azure 16 and 17
+ * databases; frappe/frappe#39145, backstage/backstage#24531).
+ */
+export async function createAzureDatabase(server: LocalServer, name: string): Promise<void> {
+    await superuserSql(server, `CREATE DATABASE "${name}" OWNER azure_pg_admin;`);
+    await superuserSql(server, "ALTER SCHEMA public OWNER TO azure_pg_admin;", name);
+}
+
+/** What Azure provides before the login Job runs: the server admin and the ARM databases. */
 export async function prepareAzureLikeServer(
     server: LocalServer,
     adminLogin: string,
     adminPassword: string,
     logins: readonly AppLogin[],
 ): Promise<void> {
-    await superuserSql(
-        server,
-        [
-            "CREATE ROLE azure_pg_admin NOLOGIN;",
-            // The privileges Azure gives the server admin (NOSUPERUSER, CREATEDB, CREATEROLE).
-            `CREATE ROLE "${adminLogin}" LOGIN NOSUPERUSER INHERIT CREATEDB CREATEROLE IN ROLE azure_pg_admin PASSWORD ${sqlLiteral(adminPassword)};`,
-        ].join("\n"),
-    );
+    await createAzureAdmin(server, adminLogin, adminPassword);
     for (const l of logins) {
-        await superuserSql(server, `CREATE DATABASE "${l.database}" OWNER azure_pg_admin;`);
+        await createAzureDatabase(server, l.database);
     }
 }
 

@@ -216,6 +216,47 @@ describe("GitHub workflows", () => {
         }
     });
 
+    it("every job that runs the tests installs what they need through .ci/install.sh, and no apt package itself", () => {
+        const testing = workflows.flatMap(({ file, wf }) =>
+            Object.entries(wf.jobs)
+                .filter(([, job]) => (job.steps ?? []).some((s) => /^npm test$/m.test(s.run ?? "")))
+                .map(([name, job]) => ({ where: `${file} ${name}`, runs: (job.steps ?? []).map((s) => s.run ?? "") })),
+        );
+        assert.ok(testing.length >= 2, "the pull-request and deploy workflows run the tests");
+        for (const { where, runs } of testing) {
+            const install = runs.findIndex((r) => /^bash \.ci\/install\.sh$/m.test(r));
+            assert.ok(
+                install >= 0 && install < runs.findIndex((r) => /^npm test$/m.test(r)),
+                `${where}: .ci/install.sh first`,
+            );
+            assert.ok(!runs.some((r) => /apt-get/.test(r)), `${where} installs packages outside .ci/install.sh`);
+        }
+    });
+
+    it("npm test (the README's test command) and .ci/run share the one install step", () => {
+        const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
+            scripts: Record<string, string>;
+        };
+        assert.equal(pkg.scripts.pretest, "bash .ci/install.sh");
+        const run = fs.readFileSync(path.join(ROOT, ".ci", "run"), "utf8");
+        assert.ok(!/apt-get|npm ci/.test(run), ".ci/run installs nothing itself");
+        assert.ok(
+            run.indexOf("bash .ci/install.sh") >= 0 && run.indexOf("bash .ci/install.sh") < run.indexOf("npm test"),
+        );
+        const install = fs.readFileSync(path.join(ROOT, ".ci", "install.sh"), "utf8");
+        // What the tests run: the servers, the lint's shellcheck, and the Python clients of the consumer matrix.
+        for (const need of [
+            "redis-server",
+            "redis-sentinel",
+            "postgresql",
+            "openssl",
+            "shellcheck",
+            "python3-celery",
+        ]) {
+            assert.match(install, new RegExp(`\\b${need}\\b`), `.ci/install.sh installs ${need}`);
+        }
+    });
+
     it("install with npm ci --ignore-scripts everywhere", () => {
         for (const { file, wf } of workflows) {
             for (const s of steps(wf).filter((x) => /\bnpm (ci|install)\b/.test(x.run ?? ""))) {

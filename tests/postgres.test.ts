@@ -13,7 +13,7 @@ import { databaseUrl, percentEncode, postgresEnv } from "../components/postgres/
 import { PG_ADMIN_CREDENTIAL, postgresCredentialIds } from "../components/postgres/credentials";
 import { keyedDigest } from "../components/postgres/sql";
 import { STACKGRES_DIRECT_PORT, stackGresManifests } from "../components/postgres/stackgresSpec";
-import { AZURE_POSTGRES_PORT, azureRootCertificates } from "../components/postgres/azureSpec";
+import { AZURE_POSTGRES_PORT, azureRootCertificates, serverParameters } from "../components/postgres/azureSpec";
 import { loadStackConfig, mergeConfig } from "../engine/stackConfig";
 import { RecordedResource, RunResult, runProgram } from "../engine/mockEngine";
 import type { CredentialSource, SecretSyncer, VaultWriter } from "../components/interfaces";
@@ -23,7 +23,7 @@ import { STORE_NAME } from "../components/secretSync/spec";
 import { podTemplateOf, secretsOf } from "../policy/lib/k8s";
 import { SECRET_REVEALING, grantsIn } from "../policy/lib/rbac";
 import type { GraphResource } from "../policy/lib/secretReach";
-import { configError, parseStack } from "./support/config";
+import { configError, parseStack, problemLines, sectionOverride } from "./support/config";
 import { validateAgainstCrd } from "./support/crdSchemas";
 import { Overrides, byName, byType, runStack } from "./support/program";
 
@@ -185,6 +185,22 @@ describe("postgres config checks", () => {
         assert.equal(parseStack("prod", at(2000, true)).postgres.maxConnections, 2000);
     });
 
+    it("refuses, without acknowledgeRestart, an extension whose library Azure does not preload by default", () => {
+        const pg = (changes: Record<string, unknown>) => ({
+            ...(DEV_AZURE["data-platform:postgres"] as Record<string, unknown>),
+            ...changes,
+        });
+        const lines = problemLines("dev", { "data-platform:postgres": pg({ extensions: ["pgaudit"] }) });
+        assert.deepEqual(lines, [
+            'data-platform:postgres.extensions: given ["pgaudit"]; allowed: extensions whose libraries Azure preloads by default ' +
+                "(pg_cron, pg_stat_statements), or postgres.azure.acknowledgeRestart: true: shared_preload_libraries " +
+                "becomes pg_cron,pg_stat_statements,pgaudit, live only after a server restart (az postgres flexible-server restart)",
+        ]);
+        const azure = { ...(pg({}).azure as object), acknowledgeRestart: true };
+        parseStack("dev", { "data-platform:postgres": pg({ extensions: ["pgaudit"], azure }) });
+        parseStack("dev", { "data-platform:postgres": pg({ extensions: ["pg_cron", "pg_trgm"] }) });
+    });
+
     it("takes login generations as numbers and refuses a database whose alternate login clashes", () => {
         const kv = JSON.parse(loadStackConfig("prod").config["data-platform:keyVault"]);
         assert.match(
@@ -239,6 +255,21 @@ describe("postgres stackgres objects", () => {
                 assert.deepEqual(validateAgainstCrd(o), [], `${o.kind} ${o.metadata.name}`);
             }
         }
+    });
+
+    it("deploys postgres.extensions that StackGres does not ship (StackGresUtil.getDefaultClusterExtensions), valid against the CRD", () => {
+        const cfg = parseStack(
+            "dev",
+            sectionOverride("dev", "postgres", { extensions: ["ltree", "plpgsql", "pg_trgm"] }),
+        );
+        const cluster = stackGresManifests(cfg).find((o) => o.kind === "SGCluster")!;
+        assert.deepEqual((cluster.spec.postgres as { extensions?: unknown }).extensions, [
+            { name: "ltree" },
+            { name: "pg_trgm" },
+        ]);
+        assert.deepEqual(validateAgainstCrd(cluster), []);
+        const plain = stackGresManifests(parseStack("dev")).find((o) => o.kind === "SGCluster")!;
+        assert.equal((plain.spec.postgres as { extensions?: unknown }).extensions, undefined);
     });
 
     it("the validator catches a field the CRD does not have (managedUsers)", () => {
@@ -426,6 +457,25 @@ for (const [stack, overrides] of [
             assert.equal(onWrites.filter((d) => d.length === 0).length, 1);
             assert.ok(onWrites.every((d) => d.length <= 1));
             assert.equal(new Set(onWrites.flat()).size, writes.length - 1);
+        });
+
+        it("preloads the libraries of extensions that need shared_preload_libraries, keeping pg_stat_statements", () => {
+            const pg = {
+                ...JSON.parse(loadStackConfig(stack).config["data-platform:postgres"]),
+                ...((overrides as Overrides)["data-platform:postgres"] as object),
+            };
+            const azure = { ...pg.azure, acknowledgeRestart: true };
+            const params = (extensions: string[]) =>
+                serverParameters(
+                    parseStack(stack, { ...overrides, "data-platform:postgres": { ...pg, azure, extensions } }),
+                );
+            const preload = (extensions: string[]) =>
+                params(extensions).find((p) => p.name === "shared_preload_libraries")?.value;
+            assert.equal(preload(["pgaudit", "pg_trgm", "pg_cron"]), "pg_cron,pg_stat_statements,pgaudit");
+            assert.equal(preload(["pg_trgm"]), undefined);
+            // Static on Azure, like max_connections: set before the extensions are allow-listed and created.
+            const names = params(["pgaudit"]).map((p) => p.name);
+            assert.ok(names.indexOf("shared_preload_libraries") < names.indexOf("azure.extensions"));
         });
 
         it("allow-lists postgres.extensions on the server and creates them in each application database", async () => {

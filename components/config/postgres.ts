@@ -111,7 +111,7 @@ export function postgresSchema(profile: Profile) {
             acknowledgeRestart: flag()
                 .default(false)
                 .describe(
-                    "Allow `maxConnections` above the SKU's default: Azure applies it only at the next server restart, which the operator runs (`az postgres flexible-server restart`).",
+                    "Allow `maxConnections` above the SKU's default, and `extensions` whose libraries Azure does not preload by default (`shared_preload_libraries`): Azure applies both only at the next server restart, which the operator runs (`az postgres flexible-server restart`).",
                 ),
         })
             .prefault({})

@@ -1,6 +1,7 @@
 /**
  * Pure parts of the Azure Flexible Server implementation: names, server parameters, maintenance window.
  */
+import { azurePreloadLibraries } from "./extensions";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
@@ -42,17 +43,20 @@ export function serverName(config: PlatformConfig): string {
 
 /**
  * Server parameters, in the order they are applied (one at a time: parallel PUTs fail with ServerBusy).
- * `max_connections` is static: Azure applies it at the next restart (see the config rules). `azure.extensions` is the
+ * `max_connections` and `shared_preload_libraries` (for extensions that need a library loaded at start,
+ * `extensions.ts`) are static: Azure applies them at the next restart (see the config rules). `azure.extensions` is the
  * allow-list `CREATE EXTENSION` needs on Azure (learn.microsoft.com, postgresql/extensions/how-to-allow-extensions).
  * `pgbouncer.max_prepared_statements` defaults to 0 on Azure: set like StackGres', so clients that prepare statements
  * at protocol level (pgx, JDBC, asyncpg, Npgsql) behave the same in both modes.
  */
 export function serverParameters(config: PlatformConfig): Array<{ name: string; value: string }> {
     const pg = config.postgres;
+    const preload = azurePreloadLibraries(pg.extensions);
     return [
         { name: "require_secure_transport", value: "on" },
         { name: "ssl_min_protocol_version", value: "TLSv1.2" },
         { name: "max_connections", value: String(pg.maxConnections) },
+        ...(preload !== undefined ? [{ name: "shared_preload_libraries", value: preload }] : []),
         ...(pg.extensions.length > 0 ? [{ name: "azure.extensions", value: pg.extensions.join(",") }] : []),
         ...(pg.azure.pgBouncer
             ? [

@@ -1,4 +1,5 @@
 /** Config rules of PostgreSQL that span several keys: the connection budget and Azure Flexible Server limits. */
+import { AZURE_DEFAULT_PRELOADED_LIBRARIES, azurePreloadLibraries } from "./extensions";
 import { ConfigRule, PROJECT, PlatformConfig } from "../config/types";
 import { report } from "../config/issues";
 import { LOGIN_GENERATION, pgAltCredentialId, pgAppCredentialId } from "./credentials";
@@ -80,6 +81,18 @@ export const postgresConfigRules: ConfigRule = (config, ctx) => {
                       "and restart the server after each change (az postgres flexible-server restart)"
                 : `at most ${skuDefault}, the default of ${azure.skuName}: max_connections is static on Azure and a higher ` +
                       "value is live only after a server restart; set postgres.azure.acknowledgeRestart: true to restart it yourself",
+        );
+    }
+    // Static too: the libraries some extensions need load only at a restart; until then their CREATE EXTENSION fails.
+    const preload = azurePreloadLibraries(config.postgres.extensions);
+    if (preload !== undefined && !azure.acknowledgeRestart) {
+        report(
+            ctx,
+            `${path}.extensions`,
+            config.postgres.extensions,
+            `extensions whose libraries Azure preloads by default (${AZURE_DEFAULT_PRELOADED_LIBRARIES.join(", ")}), ` +
+                `or postgres.azure.acknowledgeRestart: true: shared_preload_libraries becomes ${preload}, live only ` +
+                "after a server restart (az postgres flexible-server restart)",
         );
     }
     const login = azure.adminLogin.toLowerCase();

@@ -5,6 +5,7 @@
  * not here: the login Job creates them idempotently (an SGScript entry runs once per version over JDBC, where no psql
  * meta-command works, so its `CREATE DATABASE` fails on a cluster restored with the database present).
  */
+import { stackGresExtensions } from "./extensions";
 import { CONSUMER_LABEL, PLATFORM_NAME, recommendedLabels } from "../labels";
 import type { PlatformConfig } from "../config/types";
 
@@ -187,12 +188,14 @@ export function stackGresManifests(config: PlatformConfig): Manifest[] {
             ),
         );
     }
+    const extensions = stackGresExtensions(config.postgres.extensions);
     objects.push(
         manifest("SGCluster", n.cluster, ns, {
             profile: config.profile === "production" ? "production" : "development",
             instances: sg.instances,
             postgres: {
                 version: config.postgres.version,
+                ...(extensions.length > 0 ? { extensions } : {}),
                 // With `tls`, the cert-manager Certificate's Secret; without, the operator generates a self-signed one.
                 ssl: sg.tls
                     ? {

@@ -20,8 +20,8 @@ export interface DataNamespaceArgs {
     readonly name: string;
     /** Create the namespace; false adopts an existing one and applies only these labels and annotations. */
     readonly create: boolean;
-    /** Pod Security Standard enforced on its pods. */
-    readonly podSecurity: PodSecurityLevel;
+    /** Pod Security Standard enforced on its pods; undefined: the namespace keeps its own Pod Security labels. */
+    readonly podSecurity: PodSecurityLevel | undefined;
     readonly labels?: Record<string, string>;
     readonly annotations?: Record<string, string>;
     /** Protect it from deletion (it holds workloads and volumes). */
@@ -38,7 +38,7 @@ export class DataNamespace extends pulumi.ComponentResource {
         super("data-platform:cluster:DataNamespace", name, { namespace: args.name, create: args.create }, opts);
         const metadata = {
             name: args.name,
-            labels: { ...podSecurityLabels(args.podSecurity), ...args.labels },
+            labels: { ...(args.podSecurity && podSecurityLabels(args.podSecurity)), ...args.labels },
             annotations: args.annotations,
         };
         // A namespace holds workloads and their volumes: never delete it with the stack.
@@ -53,12 +53,15 @@ export class DataNamespace extends pulumi.ComponentResource {
     }
 }
 
-/** An application's namespace: restricted, marked as a data consumer, annotated with its connection demand. */
+/**
+ * An application's namespace: restricted (an adopted one only when the application asks), marked as a data consumer,
+ * annotated with its connection demand.
+ */
 export function appNamespaceArgs(app: AppConfig, protect: boolean): DataNamespaceArgs {
     return {
         name: app.namespace,
         create: app.createNamespace,
-        podSecurity: "restricted",
+        podSecurity: app.podSecurity === "restricted" ? "restricted" : undefined,
         labels: { [CONSUMER_LABEL]: "true", ...recommendedLabels({ partOf: app.name }) },
         annotations: { [CONNECTION_DEMAND_ANNOTATION]: String(app.replicas * app.poolSize) },
         protect,

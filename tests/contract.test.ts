@@ -39,6 +39,7 @@ const APP: AppConfig = {
     name: "orders",
     namespace: "orders",
     createNamespace: true,
+    podSecurity: "restricted",
     database: "orders",
     redisDb: 1,
     redisKeyPatterns: [],

@@ -1,5 +1,8 @@
 import * as assert from "assert";
 import * as fs from "fs";
+import type { ResourceValidation, ResourceValidationArgs } from "@pulumi/policy";
+import * as YAML from "yaml";
+import { podSecurityRestricted } from "../policy/rules/kubernetes";
 import { README, withReference } from "../tools/updateReadme";
 
 describe("README", () => {
@@ -21,5 +24,30 @@ describe("README", () => {
             "npm ci --ignore-scripts && npm run plan -- --stack dev",
             "npm test",
         ]);
+    });
+});
+
+describe("README examples", () => {
+    const readme = fs.readFileSync(README, "utf8");
+    const workloads = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)]
+        .map((m) => YAML.parse(m[1]) as { kind?: string; metadata?: { name?: string } })
+        .filter((doc) => doc?.kind === "Deployment");
+
+    it("every example Deployment meets the restricted Pod Security Standard that application namespaces enforce", () => {
+        assert.ok(workloads.length >= 1);
+        for (const doc of workloads) {
+            const violations: string[] = [];
+            const validate = podSecurityRestricted.validateResource as ResourceValidation;
+            validate(
+                {
+                    type: "kubernetes:apps/v1:Deployment",
+                    props: doc,
+                    name: doc.metadata?.name ?? "example",
+                    notApplicable: () => assert.fail("the policy does not apply to a Deployment"),
+                } as unknown as ResourceValidationArgs,
+                (message) => violations.push(message),
+            );
+            assert.deepStrictEqual(violations, [], `the README's Deployment ${doc.metadata?.name}`);
+        }
     });
 });

@@ -105,6 +105,9 @@ const appSchema = section({
     name: text({ pattern: APP_NAME, maxLength: 30 }).describe("Application name (DNS label, at most 30 characters)."),
     namespace: text({ pattern: DNS_LABEL, maxLength: 63 }).describe("Its namespace (one application per namespace)."),
     createNamespace: flag().default(true).describe("Create the namespace (false: adopt an existing one)."),
+    podSecurity: derived(choice(["restricted", "unchanged"])).describe(
+        "Pod Security labels on the namespace: `restricted` enforces the restricted standard, `unchanged` leaves the namespace's own; default `restricted` for a created namespace, `unchanged` for an adopted one (its running workloads would be refused at their next rollout).",
+    ),
     database: derived(text({ pattern: PG_IDENTIFIER, maxLength: 63 })).describe(
         "Database and login name; default: the name with `-` as `_`.",
     ),
@@ -131,6 +134,7 @@ const appSchema = section({
     ),
 }).transform((app) => ({
     ...app,
+    podSecurity: app.podSecurity ?? (app.createNamespace ? "restricted" : "unchanged"),
     database: app.database ?? app.name.replace(/-/g, "_"),
     secretName: app.secretName ?? `${app.name}-data`,
     serviceAccounts: app.serviceAccounts ?? [app.name],

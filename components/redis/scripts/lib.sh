@@ -32,6 +32,8 @@ fingerprint() {
 # apply_acl <host> <port> <acl file>: the server's users become what the file says, in place. `ACL LOAD` would do
 # it too, but Redis 7.0 disconnects every client of every user on ACL LOAD (replication and Sentinel links,
 # applications); `ACL SETUSER` changes a user without touching its connections. Users not in the file are deleted.
+# The file is applied in order and stops at the first line the server refuses: the marker user that ends it (what
+# the ACL sync Job waits for) must never stand for a file whose users the server did not all take.
 apply_acl() {
     host=$1
     port=$2
@@ -51,6 +53,7 @@ apply_acl() {
         if [ "$reply" != OK ]; then
             log "ACL SETUSER $name: $reply"
             failed=1
+            break
         fi
         wanted="$wanted$name "
     done < "$file"

@@ -59,8 +59,9 @@ export function resolveSchemasDir(env: NodeJS.ProcessEnv = process.env, repoRoot
             : [path.resolve(repoRoot, "..", "shared", "schemas"), "../shared/schemas beside the repository"];
     const missing = SCHEMA_FILES.filter((file) => !fs.existsSync(path.join(dir, file)));
     if (missing.length > 0) {
+        const what = fs.existsSync(dir) ? "lacks" : "does not exist; it must hold";
         throw new Error(
-            `upstream CRD schemas missing: ${dir} (${from}) lacks ${missing.join(", ")}. ` +
+            `upstream CRD schemas missing: ${dir} (${from}) ${what} ${missing.join(", ")}. ` +
                 "Set CRD_SCHEMAS_DIR to a folder laid out as the project's shared/schemas (its README.md names each " +
                 "upstream release; every YAML file is an unmodified copy of that release's CRD), or put the " +
                 "project's shared/ folder beside the repository. No package registry ships these files.",

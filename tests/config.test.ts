@@ -2,6 +2,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import * as YAML from "yaml";
 import { defaultVaultName } from "../components/config";
+import { serverName } from "../components/postgres/azureSpec";
 import { loadStackConfig } from "../engine/stackConfig";
 import { README } from "../tools/updateReadme";
 import { parseStack, problemLines } from "./support/config";
@@ -58,6 +59,25 @@ describe("stack configuration", () => {
         assert.notStrictEqual(defaultVaultName("dev", "rg-other"), name);
         const long = defaultVaultName("a-very-long-stack-name-indeed", "rg");
         assert.ok(long.length <= 24 && /^[a-z][a-z0-9-]*[a-z0-9]$/.test(long) && !long.includes("--"), long);
+    });
+
+    // Stateful resources: a new derived name is a new, empty vault or server. Values as the names were first derived.
+    it("keeps the derived Key Vault and Flexible Server names of existing stacks, edge cases included", () => {
+        const derived = [
+            ["dev", "rg-data-platform-dev", "dp-dev-95ac96", "dp-dev-pg-95ac96"],
+            ["prod", "rg-data-platform-prod", "dp-prod-ec4d9d", "dp-prod-pg-ec4d9d"],
+            ["abcdefghijkl-xyz", "rg", "dp-abcdefghijkl-204864", "dp-abcdefghijkl-xyz-pg-204864"],
+            ["Feature/JIRA-123_try", "rg", "dp-feature-jira-540210", "dp-feature-jira-123-try-pg-540210"],
+            ["---", "rg", "dp-stack-fb5fb1", "dp-stack-pg-fb5fb1"],
+            [`${"x".repeat(39)}-y`, "rg", "dp-xxxxxxxxxxxxx-548408", `dp-${"x".repeat(39)}--pg-548408`],
+        ];
+        for (const [stack, resourceGroupName, vault, server] of derived) {
+            assert.strictEqual(defaultVaultName(stack, resourceGroupName), vault, stack);
+            const config = parseStack("prod");
+            const named = { ...config, stack, azure: { ...config.azure, resourceGroupName } };
+            const postgres = { ...config.postgres, azure: { ...config.postgres.azure, serverName: undefined } };
+            assert.strictEqual(serverName({ ...named, postgres }), server, stack);
+        }
     });
 
     describe("rejects, naming the key, what was given and what is allowed", () => {

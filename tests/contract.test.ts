@@ -27,7 +27,10 @@ import { azureRootCertificates } from "../components/postgres/azureSpec";
 import { stackGresCertificate, stackGresHost, stackGresManifests } from "../components/postgres/stackgresSpec";
 import { validateAgainstCrd } from "./support/crdSchemas";
 import { SOURCE_VERSIONS_ANNOTATION, sourceVersionsDigest } from "../components/secretSync/spec";
-import type { RunResult } from "../engine/mockEngine";
+import type { RecordedResource, RunResult } from "../engine/mockEngine";
+import { renderBundle } from "../components/vault/credentials";
+import { redisUrl } from "../components/redis/env";
+import { passwordsWritten } from "./support/passwordLeaks";
 import { parseStack, problemLines, sectionOverride } from "./support/config";
 import { EXTERNAL_SECRET, KEY_VAULT_SECRET, expandExternalSecret, vaultContents } from "./support/esoOperator";
 import { STACKS, byType, runStack } from "./support/program";
@@ -341,6 +344,66 @@ for (const stack of STACKS) {
         });
     });
 }
+
+describe("the leak check: no generated password written in clear in the plan or the manifests", () => {
+    // `!*'()` are what encodeURIComponent keeps and DATABASE_URL's stricter encoder does not (`!` and `*` are in
+    // SAFE_SPECIAL_CHARACTERS); `"` and `\\` change under JSON escaping.
+    const password = `Ab1!*'()"\\~z`;
+    const endpoint = { host: "db.internal", port: 5432, sslMode: "require" as const };
+    const recorded = (type: string, name: string, inputs: Record<string, any>, outputs = {}): RecordedResource => ({
+        urn: `urn:pulumi:dev::data-platform::${type}::${name}`,
+        type,
+        name,
+        custom: true,
+        dependencies: [],
+        propertyDependencies: {},
+        dependsOn: [],
+        options: { ignoreChanges: [], replaceOnChanges: [], additionalSecretOutputs: [], aliases: [] },
+        inputs,
+        secretPaths: [],
+        unknownPaths: [],
+        outputs,
+    });
+    const runLeaking = (value: string): RunResult => ({
+        stack: "dev",
+        resources: [
+            recorded("random:index/randomPassword:RandomPassword", "pw", { length: 12 }, { result: password }),
+            recorded("kubernetes:core/v1:ConfigMap", "leaky", {
+                apiVersion: "v1",
+                kind: "ConfigMap",
+                metadata: { name: "leaky", namespace: "orders" },
+                data: { value },
+            }),
+        ],
+        invokes: [],
+        outputs: {},
+        outputSecretPaths: [],
+    });
+    const forms: Record<string, string> = {
+        raw: password,
+        encodeURIComponent: encodeURIComponent(password),
+        DATABASE_URL: databaseUrl(endpoint, { database: "orders", user: "orders", password }),
+        REDIS_URL: redisUrl(true, "orders", password, "redis.internal", 6379, 1),
+        "the bundle's JSON": renderBundle({ DB_PASSWORD: password }),
+        "a Secret's base64 data": Buffer.from(password).toString("base64"),
+    };
+    for (const [how, value] of Object.entries(forms)) {
+        it(`catches a password with !*'() leaked through ${how}`, () => {
+            assert.deepEqual(passwordsWritten(runLeaking(value)), ["pw's password is written"]);
+        });
+    }
+
+    it("passes a run that marks the leaking input secret (the plan masks it)", () => {
+        const run = runLeaking(forms.DATABASE_URL);
+        const leaky = { ...run.resources[1], secretPaths: ["data.value"] };
+        assert.deepEqual(passwordsWritten({ ...run, resources: [run.resources[0], leaky] }), []);
+    });
+
+    it("passes a run that writes only a digest of the password", () => {
+        const digest = crypto.createHash("sha256").update(password).digest("hex");
+        assert.deepEqual(passwordsWritten(runLeaking(digest)), []);
+    });
+});
 
 describe("sourceVersionsDigest", () => {
     it("changes with any version and ignores order", () => {

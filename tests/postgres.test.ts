@@ -25,6 +25,7 @@ import { SECRET_REVEALING, grantsIn } from "../policy/lib/rbac";
 import type { GraphResource } from "../policy/lib/secretReach";
 import { configError, parseStack, problemLines, sectionOverride } from "./support/config";
 import { validateAgainstCrd } from "./support/crdSchemas";
+import { passwordForms } from "./support/passwordLeaks";
 import { Overrides, byName, byType, runStack } from "./support/program";
 
 const EVERY_CHAR = `${SAFE_SPECIAL_CHARACTERS}AZaz09`;
@@ -357,7 +358,7 @@ for (const [stack, overrides] of [
             assert.match(sql, /SELECT 'CREATE DATABASE "orders" OWNER "orders"' WHERE NOT EXISTS .* \\gexec/);
             assert.match(sql, /SET log_statement TO 'none';/);
             assert.deepEqual(
-                run.resources.flatMap((r) => leaks(r, passwords(run))),
+                run.resources.flatMap((r) => leaks(r, passwords(run).flatMap(passwordForms))),
                 [],
             );
         });
@@ -513,7 +514,7 @@ for (const [stack, overrides] of [
             const es = byName(run, "kubernetes:external-secrets.io/v1:ExternalSecret", "postgres-logins-secret");
             assert.equal(es.inputs.metadata.namespace, "data-platform");
             assert.deepEqual(
-                run.resources.flatMap((r) => leaks(r, passwords(run))),
+                run.resources.flatMap((r) => leaks(r, passwords(run).flatMap(passwordForms))),
                 [],
             );
             // No digest of any password in clear anywhere: neither the plain SHA-256 prefix the Job carried before nor

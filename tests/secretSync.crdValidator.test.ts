@@ -1,8 +1,21 @@
 /** The shared CRD validator must accept valid objects and refuse unknown fields, wrong types and unserved versions. */
 import { strict as assert } from "assert";
-import { closeSchema, sharedCrdValidator, validateAgainstCrd } from "./support/crdSchemas";
+import * as fs from "fs";
+import * as path from "path";
+import {
+    SCHEMA_FILES,
+    closeSchema,
+    resolveSchemasDir,
+    sharedCrdValidator,
+    validateAgainstCrd,
+} from "./support/crdSchemas";
+import { processTempDir } from "./support/tempDir";
 
-const validator = sharedCrdValidator();
+/** Loaded when a test first needs it: without the schemas only the tests that read them fail, each saying why. */
+const validator = {
+    validate: (obj: object) => sharedCrdValidator().validate(obj),
+    known: () => sharedCrdValidator().known(),
+};
 
 const externalSecret = (
     spec: Record<string, unknown>,
@@ -138,5 +151,60 @@ describe("CRD validator (tests/support/crdSchemas.ts)", () => {
         assert.equal(closed.properties.free.additionalProperties, undefined);
         assert.equal(closed.properties.map.additionalProperties.additionalProperties, false);
         assert.equal(closed.anyOf[0].additionalProperties, undefined);
+    });
+});
+
+describe("where the CRD schemas come from (resolveSchemasDir)", () => {
+    /** A fresh clone's layout: a repository folder with nothing beside it. */
+    const freshClone = () => {
+        const root = path.join(processTempDir("crd-schemas-"), "repo");
+        fs.mkdirSync(root);
+        return root;
+    };
+    /** A schemas folder holding `files` (empty: the resolver checks where they are, the validator reads them). */
+    const schemasWith = (dir: string, files: readonly string[]) => {
+        for (const file of files) {
+            fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
+            fs.writeFileSync(path.join(dir, file), "");
+        }
+        return dir;
+    };
+
+    it("without CRD_SCHEMAS_DIR nor ../shared, fails naming every missing file and how to provide them", () => {
+        const root = freshClone();
+        const expected = path.resolve(root, "..", "shared", "schemas");
+        assert.throws(
+            () => resolveSchemasDir({}, root),
+            (err: Error) => {
+                assert.ok(err.message.startsWith(`upstream CRD schemas missing: ${expected} (../shared/schemas`));
+                assert.match(err.message, / does not exist; /);
+                for (const file of SCHEMA_FILES) {
+                    assert.ok(err.message.includes(file), `names ${file}`);
+                }
+                assert.match(err.message, /Set CRD_SCHEMAS_DIR to a folder laid out as the project's shared\/schemas/);
+                return true;
+            },
+        );
+    });
+
+    it("takes CRD_SCHEMAS_DIR first, and refuses one that lacks a file instead of looking further", () => {
+        const root = freshClone();
+        schemasWith(path.resolve(root, "..", "shared", "schemas"), SCHEMA_FILES);
+        const complete = schemasWith(processTempDir("crd-env-"), SCHEMA_FILES);
+        assert.equal(resolveSchemasDir({ CRD_SCHEMAS_DIR: complete }, root), complete);
+        const partial = schemasWith(processTempDir("crd-env-"), SCHEMA_FILES.slice(1));
+        assert.throws(
+            () => resolveSchemasDir({ CRD_SCHEMAS_DIR: partial }, root),
+            new RegExp(
+                `^Error: upstream CRD schemas missing: ${partial} \\(\\$CRD_SCHEMAS_DIR\\) lacks README\\.md\\. `,
+            ),
+        );
+    });
+
+    it("finds ../shared/schemas beside the repository when CRD_SCHEMAS_DIR is unset or empty", () => {
+        const root = freshClone();
+        const shared = schemasWith(path.resolve(root, "..", "shared", "schemas"), SCHEMA_FILES);
+        assert.equal(resolveSchemasDir({}, root), shared);
+        assert.equal(resolveSchemasDir({ CRD_SCHEMAS_DIR: "" }, root), shared);
     });
 });

@@ -26,7 +26,7 @@ import type { RecordedResource, RunResult } from "../engine/mockEngine";
 import { runProgram } from "../engine/mockEngine";
 import { loadStackConfig } from "../engine/stackConfig";
 import { parseStack } from "./support/config";
-import { SCHEMAS_DIR, validateAgainstCrd } from "./support/crdSchemas";
+import { schemasDir, validateAgainstCrd } from "./support/crdSchemas";
 import { EXTERNAL_SECRET, vaultContents } from "./support/esoOperator";
 import { STACKS, byName, byType, runStack } from "./support/program";
 import { WHOLE_VAULT, namespacesOf, secretReach } from "../policy/lib/secretReach";
@@ -64,12 +64,12 @@ function esoRelease(result: RunResult): RecordedResource {
 }
 
 /** The ESO release whose CRDs are saved in the shared schemas (from their README). */
-const SCHEMAS_ESO_VERSION = (() => {
-    const readme = fs.readFileSync(path.join(SCHEMAS_DIR, "README.md"), "utf8");
+function schemasEsoVersion(): string {
+    const readme = fs.readFileSync(path.join(schemasDir(), "README.md"), "utf8");
     const match = /## external-secrets\/[\s\S]*?\| Version \| tag `v(\d+\.\d+\.\d+)`/.exec(readme);
     assert.ok(match, "the schemas README names the ESO version");
     return match[1];
-})();
+}
 
 /** Every generated password of the run. */
 function passwords(result: RunResult): string[] {
@@ -104,7 +104,7 @@ for (const stack of STACKS) {
             assert.equal(release.inputs.version, eso.chartVersion);
             assert.equal(
                 eso.chartVersion,
-                SCHEMAS_ESO_VERSION,
+                schemasEsoVersion(),
                 "the chart installs the CRDs the objects are validated against",
             );
             assert.equal(release.inputs.namespace, eso.namespace);

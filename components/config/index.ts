@@ -4,7 +4,6 @@
  * `parseConfig` turns the raw `data-platform:*` values into a `PlatformConfig` or throws a
  * `ConfigError` listing every problem, one line each; nothing is registered before it returns.
  */
-import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigIssue, ParseContext, configIssues, formatIssue, report, show } from "./issues";
 import { AppConfig, profileSchema } from "./platform";
@@ -13,6 +12,7 @@ import { keyVaultConfigRules } from "../vault/configRules";
 import { postgresConfigRules } from "../postgres/configRules";
 import { redisConfigRules } from "../redis/configRules";
 import { ConfigRule, PROJECT, PlatformConfig } from "./types";
+import { stackHash, stackSlug } from "../stableNames";
 
 export * from "./types";
 export { SECRET_KEYS, STACK_SCHEMAS } from "./stack";
@@ -129,18 +129,7 @@ export function loadConfig(): LoadedConfig {
 
 /** A Key Vault name that is stable for the stack and distinct across resource groups: `dp-<stack>-<hash>`. */
 export function defaultVaultName(stack: string, resourceGroupName: string): string {
-    const hash = crypto
-        .createHash("sha256")
-        .update(`${PROJECT}/${stack}/${resourceGroupName}`)
-        .digest("hex")
-        .slice(0, 6);
-    const stackPart =
-        stack
-            .toLowerCase()
-            .replace(/[^a-z0-9]+/g, "-")
-            .replace(/^-+|-+$/g, "")
-            .slice(0, 13) || "stack";
-    return `dp-${stackPart}-${hash}`.replace(/--+/g, "-");
+    return `dp-${stackSlug(stack, 13)}-${stackHash(PROJECT, stack, resourceGroupName)}`.replace(/--+/g, "-");
 }
 
 function decode(value: unknown): unknown {

@@ -2,10 +2,10 @@
  * Pure parts of the Azure Flexible Server implementation: names, server parameters, maintenance window.
  */
 import { azurePreloadLibraries } from "./extensions";
-import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import type { PlatformConfig } from "../config/types";
+import { stackHash, stackSlug } from "../stableNames";
 
 export const AZURE_POSTGRES_PORT = 5432;
 
@@ -27,18 +27,8 @@ export function serverName(config: PlatformConfig): string {
     if (config.postgres.azure.serverName) {
         return config.postgres.azure.serverName;
     }
-    const hash = crypto
-        .createHash("sha256")
-        .update(`${config.project}/${config.stack}/${config.azure.resourceGroupName}`)
-        .digest("hex")
-        .slice(0, 6);
-    const stack =
-        config.stack
-            .toLowerCase()
-            .replace(/[^a-z0-9]+/g, "-")
-            .replace(/^-+|-+$/g, "")
-            .slice(0, 40) || "stack";
-    return `dp-${stack}-pg-${hash}`;
+    const hash = stackHash(config.project, config.stack, config.azure.resourceGroupName);
+    return `dp-${stackSlug(config.stack, 40)}-pg-${hash}`;
 }
 
 /**

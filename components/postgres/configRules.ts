@@ -4,6 +4,7 @@ import { ConfigRule, PROJECT, PlatformConfig } from "../config/types";
 import { report } from "../config/issues";
 import { LOGIN_GENERATION, pgAltCredentialId, pgAppCredentialId } from "./credentials";
 import { ALT_LOGIN_SUFFIX } from "./sql";
+import { RESERVED_CONNECTIONS } from "../../policy/lib/postgres";
 
 /** Role names Azure refuses as the Flexible Server administrator login (checked case-insensitively). */
 export const AZURE_RESERVED_ADMIN_LOGINS = [
@@ -16,12 +17,6 @@ export const AZURE_RESERVED_ADMIN_LOGINS = [
     "public",
     "azuresu",
 ];
-
-/** Connections Azure keeps for itself (reserved_connections + superuser_reserved_connections). */
-export const AZURE_RESERVED_CONNECTIONS = 15;
-
-/** Connections StackGres keeps: superuser_reserved_connections plus Patroni and monitoring sessions. */
-export const STACKGRES_RESERVED_CONNECTIONS = 10;
 
 /**
  * Azure's default `max_connections` of a SKU, set at provisioning (concepts-limits.md; shared/reference/azure.md):
@@ -45,8 +40,9 @@ export function connectionDemand(config: PlatformConfig): number {
     return config.apps.reduce((sum, app) => sum + app.replicas * app.poolSize, 0);
 }
 
+/** Connections the server keeps from applications; defined in the policy pack, whose budget policy reads it too. */
 export function reservedConnections(config: PlatformConfig): number {
-    return config.postgres.mode === "azure" ? AZURE_RESERVED_CONNECTIONS : STACKGRES_RESERVED_CONNECTIONS;
+    return RESERVED_CONNECTIONS[config.postgres.mode];
 }
 
 export const postgresConfigRules: ConfigRule = (config, ctx) => {

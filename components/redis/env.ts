@@ -65,9 +65,12 @@ export interface RedisEnvArgs {
     readonly sentinelPassword: string;
 }
 
+/** How `redisUrl` percent-encodes user and password: it keeps `!*'()`, sub-delims RFC 3986 allows in userinfo. */
+export const redisUrlEncode: (value: string) => string = encodeURIComponent;
+
 /** `redis[s]://<user>:<password>@<host>:<port>/<db>` with user and password percent-encoded. */
 export function redisUrl(tls: boolean, user: string, password: string, host: string, port: number, db: number): string {
-    return `${tls ? "rediss" : "redis"}://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${port}/${db}`;
+    return `${tls ? "rediss" : "redis"}://${redisUrlEncode(user)}:${redisUrlEncode(password)}@${host}:${port}/${db}`;
 }
 
 export function redisEnv(args: RedisEnvArgs): Record<string, string> {

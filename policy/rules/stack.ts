@@ -8,6 +8,7 @@ import type {
 import { TYPES } from "../lib/k8s";
 import { EnvironmentSettings, isProduction, schema, settingsOf } from "../lib/settings";
 import { CONNECTION_DEMAND_ANNOTATION } from "../lib/contract";
+import { RESERVED_CONNECTIONS } from "../lib/postgres";
 import { AZURE_TYPES } from "./azure";
 
 const protectSchema = schema({}, true);
@@ -99,13 +100,13 @@ const budgetSchema = schema({
     reservedConnectionsAzure: {
         type: "integer",
         minimum: 0,
-        default: 15,
+        default: RESERVED_CONNECTIONS.azure,
         description: "Connections Azure keeps (reserved_connections + superuser_reserved_connections).",
     },
     reservedConnectionsStackGres: {
         type: "integer",
         minimum: 0,
-        default: 10,
+        default: RESERVED_CONNECTIONS.stackgres,
         description: "Connections StackGres keeps (superuser, Patroni, monitoring).",
     },
 });

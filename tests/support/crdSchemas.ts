@@ -6,7 +6,7 @@
  * would be dropped without a trace, so here every object schema with `properties` that does not preserve
  * unknown fields refuses them. Not checked: CEL rules (`x-kubernetes-validations`) and list-map uniqueness.
  *
- * Schemas dir: `$CRD_SCHEMAS_DIR`, default `<repo>/../shared/schemas`.
+ * Schemas dir: `$CRD_SCHEMAS_DIR`, else `<repo>/../shared/schemas` (`resolveSchemasDir`).
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
@@ -17,8 +17,66 @@ import Ajv, { ErrorObject, ValidateFunction } from "ajv";
 import * as YAML from "yaml";
 import { version as YAML_VERSION } from "yaml/package.json";
 
-export const SCHEMAS_DIR =
-    process.env.CRD_SCHEMAS_DIR ?? path.resolve(__dirname, "..", "..", "..", "shared", "schemas");
+/**
+ * The files the tests read from the schemas dir: byte-for-byte copies of upstream CRDs, and the README naming the
+ * release each folder was copied from (the ESO chart's version is checked against it).
+ */
+export const SCHEMA_FILES: readonly string[] = [
+    "README.md",
+    "cert-manager/cert-manager.io_certificates.yaml",
+    ...["clusterexternalsecrets", "clustersecretstores", "externalsecrets", "pushsecrets", "secretstores"].map(
+        (plural) => `external-secrets/external-secrets.io_${plural}.yaml`,
+    ),
+    "prometheus-operator/monitoring.coreos.com_prometheusrules.yaml",
+    "prometheus-operator/monitoring.coreos.com_servicemonitors.yaml",
+    ...[
+        "SGBackup",
+        "SGCluster",
+        "SGDistributedLogs",
+        "SGInstanceProfile",
+        "SGObjectStorage",
+        "SGPoolingConfig",
+        "SGPostgresConfig",
+        "SGScript",
+    ].map((kind) => `stackgres/${kind}.yaml`),
+];
+
+const REPO_ROOT = path.resolve(__dirname, "..", "..");
+
+/**
+ * Where the upstream CRDs are: `$CRD_SCHEMAS_DIR` when set, else `<repoRoot>/../shared/schemas`; the first place
+ * given must hold every `SCHEMA_FILES` (a set variable that misses some is an error, not a reason to look further).
+ * No package registry is a fallback: StackGres publishes its CRDs in no registry package, and the npm
+ * `@kubernetes-models/{external-secrets,cert-manager,prometheus-operator}` packages hold validators compiled from
+ * other releases (ESO 0.16.2, cert-manager 1.20.2, prometheus-operator 0.91.0 in their go.mod, against 2.9.0,
+ * 1.21.1 and 0.93.0 here), not the CRD files this validator closes. Throws naming what is missing and how to
+ * provide it.
+ */
+export function resolveSchemasDir(env: NodeJS.ProcessEnv = process.env, repoRoot: string = REPO_ROOT): string {
+    const [dir, from] =
+        env.CRD_SCHEMAS_DIR !== undefined && env.CRD_SCHEMAS_DIR !== ""
+            ? [path.resolve(env.CRD_SCHEMAS_DIR), "$CRD_SCHEMAS_DIR"]
+            : [path.resolve(repoRoot, "..", "shared", "schemas"), "../shared/schemas beside the repository"];
+    const missing = SCHEMA_FILES.filter((file) => !fs.existsSync(path.join(dir, file)));
+    if (missing.length > 0) {
+        const what = fs.existsSync(dir) ? "lacks" : "does not exist; it must hold";
+        throw new Error(
+            `upstream CRD schemas missing: ${dir} (${from}) ${what} ${missing.join(", ")}. ` +
+                "Set CRD_SCHEMAS_DIR to a folder laid out as the project's shared/schemas (its README.md names each " +
+                "upstream release; every YAML file is an unmodified copy of that release's CRD), or put the " +
+                "project's shared/ folder beside the repository. No package registry ships these files.",
+        );
+    }
+    return dir;
+}
+
+let schemasDirOfProcess: string | undefined;
+
+/** `resolveSchemasDir()` of this process, resolved when first needed: tests that read no CRD run without them. */
+export function schemasDir(): string {
+    schemasDirOfProcess ??= resolveSchemasDir();
+    return schemasDirOfProcess;
+}
 
 type JsonSchema = Record<string, unknown>;
 
@@ -30,7 +88,7 @@ interface CrdVersion {
 }
 
 /** `<group>/<version>` + kind -> the version's schema, from every CRD under the schemas dir. */
-export function loadCrds(dir: string = SCHEMAS_DIR): Map<string, CrdVersion> {
+export function loadCrds(dir: string): Map<string, CrdVersion> {
     const crds = new Map<string, CrdVersion>();
     for (const file of yamlFiles(dir)) {
         for (const crd of documentsOf(file) as any[]) {
@@ -219,7 +277,7 @@ export class CrdValidator {
     private readonly ajv = newAjv();
     private readonly compiled = new Map<string, ValidateFunction>();
 
-    constructor(dir: string = SCHEMAS_DIR) {
+    constructor(private readonly dir: string = schemasDir()) {
         this.crds = loadCrds(dir);
     }
 
@@ -255,7 +313,7 @@ export class CrdValidator {
         if (!crd) {
             const sameKind = this.known().filter((k) => k.endsWith(` ${kind}`));
             throw new Error(
-                `no CRD for ${apiVersion} ${kind} under ${SCHEMAS_DIR}` +
+                `no CRD for ${apiVersion} ${kind} under ${this.dir}` +
                     (sameKind.length ? `; known: ${sameKind.join(", ")}` : ""),
             );
         }

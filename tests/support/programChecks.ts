@@ -10,11 +10,12 @@ import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { Role, RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1";
 import { RecordedResource, RunResult, runProgram } from "../../engine/mockEngine";
-import { isManifest, manifestOf, toPlan } from "../../engine/plan";
+import { isManifest } from "../../engine/plan";
 import { StackConfig, loadStackConfig, mergeConfig } from "../../engine/stackConfig";
 import { allPolicies } from "../../policy/policies";
 import type { Overrides } from "./config";
 import { validateAgainstCrd } from "./crdSchemas";
+import { passwordsWritten } from "./passwordLeaks";
 import { AZURE_NAMES, LABEL_NAMED, LABEL_VALUE, fitsKey, fitsLabel, fitsSubdomain } from "./nameRules";
 import { packConfig, runPolicies } from "./policyHarness";
 
@@ -94,22 +95,6 @@ function schemaProblems(r: RecordedResource): string[] {
     } catch (err) {
         return [`${r.name}: ${err instanceof Error ? err.message : err}`];
     }
-}
-
-/** Generated passwords found in the plan or the manifests, raw, base64 (a Secret's `data`) or URL-encoded. */
-function passwordsWritten(run: RunResult): string[] {
-    const passwords = run.resources.filter((r) => r.type === "random:index/randomPassword:RandomPassword");
-    if (passwords.length === 0) {
-        return ["no generated password in the run"];
-    }
-    // Both as written: the plan and the manifests come from the masked inputs.
-    const written = JSON.stringify(toPlan(run)) + JSON.stringify(run.resources.filter(isManifest).map(manifestOf));
-    return passwords
-        .filter((r) => {
-            const p = String(r.outputs.result);
-            return [p, Buffer.from(p).toString("base64"), encodeURIComponent(p)].some((f) => written.includes(f));
-        })
-        .map((r) => `${r.name}'s password is written`);
 }
 
 /** Every check on one run, one line per problem: none when the run passes. */

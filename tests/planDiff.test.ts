@@ -10,7 +10,7 @@ import * as path from "path";
 import type { Plan, PlanResource } from "../engine/plan";
 import { writePlan } from "../engine/plan";
 import { loadStackConfig } from "../engine/stackConfig";
-import { diffPlans, diffValues, formatDiff } from "../tools/planDiff/diff";
+import { diffPlans, diffValues, failsCheck, formatDiff } from "../tools/planDiff/diff";
 import { Overrides, runStack } from "./support/program";
 import { ScriptHost } from "./support/scriptHost";
 
@@ -92,14 +92,14 @@ describe("plan diff (pure)", () => {
         assert.deepStrictEqual(diff.warnings, []);
     });
 
-    it("warns when a create-only property of a protected server changes", () => {
+    it("warns when a create-only property of a protected server changes: Pulumi will refuse the replacement", () => {
         const diff = diffPlans(
             plan(server({})),
             plan(server({ backup: { backupRetentionDays: 7, geoRedundantBackup: "Enabled" } })),
         );
         assert.strictEqual(diff.warnings.length, 1);
         const text = formatDiff(diff, "a -> b");
-        assert.match(text, /!!! REPLACE azure-native:dbforpostgresql:Server pg/);
+        assert.match(text, /!!! REPLACE \(REFUSED: protected\) azure-native:dbforpostgresql:Server pg/);
         assert.match(text, /backup.geoRedundantBackup: \(unset\) -> "Enabled" cannot be updated in place/);
     });
 
@@ -280,14 +280,76 @@ describe("plan diff follows Pulumi's replacement rules", () => {
     });
 
     it("an acknowledged replacement is a visible warning, not a failure", () => {
-        const diff = diffPlans(plan(pgServer("Disabled")), plan(pgServer("Enabled")), {
-            acknowledged: new Set([pgServer("Disabled").urn]),
+        const unprotected = (geo: string) => pgServer(geo, { protect: false });
+        const diff = diffPlans(plan(unprotected("Disabled")), plan(unprotected("Enabled")), {
+            acknowledged: new Set([unprotected("Disabled").urn]),
         });
         assert.deepStrictEqual(
             diff.warnings.map((w) => [w.kind, w.acknowledged]),
             [["replace", true]],
         );
         assert.match(formatDiff(diff, "a -> b"), /ACKNOWLEDGED REPLACE azure-native:dbforpostgresql:Server pg/);
+    });
+});
+
+describe("plan diff: what Pulumi will refuse, long values, operations", () => {
+    const vault = (name: string, protect: boolean) =>
+        resource("azure-native:keyvault:Vault", name, { vaultName: "kv" }, { protect, retainOnDelete: true });
+
+    it("a protected resource leaving the stack is refused by Pulumi whatever retainOnDelete says; no acknowledgement passes it", () => {
+        const gone = vault("kv", true);
+        const diff = diffPlans(plan(gone), plan(), { acknowledged: new Set([gone.urn]) });
+        assert.deepStrictEqual(
+            diff.warnings.map((w) => [w.kind, w.refused, w.acknowledged]),
+            [["delete", true, false]],
+        );
+        assert.ok(failsCheck(diff));
+        const text = formatDiff(diff, "a -> b");
+        assert.match(text, /pulumi will refuse: it is protected/);
+        assert.match(text, new RegExp(`pulumi state unprotect '${gone.urn.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}'`));
+        assert.doesNotMatch(text, /the cloud object stays/);
+    });
+
+    it("an unprotected, retained resource leaving the stack stays in the cloud (and can be acknowledged)", () => {
+        const gone = vault("kv", false);
+        const diff = diffPlans(plan(gone), plan(), { acknowledged: new Set([gone.urn]) });
+        assert.deepStrictEqual(
+            diff.warnings.map((w) => [w.kind, w.acknowledged]),
+            [["delete", true]],
+        );
+        assert.match(formatDiff(diff, "a -> b"), /retainOnDelete: the cloud object stays but leaves the stack/);
+    });
+
+    it("a long value is shown where it differs: two values alike in their first 100 characters do not print alike", () => {
+        const long = (tail: string) =>
+            resource("kubernetes:core/v1:ConfigMap", "cm", {
+                metadata: { name: "cm" },
+                data: { list: `${"a".repeat(150)}${tail}` },
+            });
+        const text = formatDiff(diffPlans(plan(long("-old")), plan(long("-new"))), "a -> b");
+        const line = text.split("\n").find((l) => l.includes("data.list"))!;
+        assert.match(line, /-old/);
+        assert.match(line, /-new/);
+    });
+
+    it("says once per change kind what it does to running servers", () => {
+        const sts = (image: string) =>
+            resource("kubernetes:apps/v1:StatefulSet", "redis", {
+                metadata: { name: "redis" },
+                spec: { template: { spec: { containers: [{ name: "redis", image }] } } },
+            });
+        const param = (value: string) =>
+            resource("azure-native:dbforpostgresql:Configuration", "max-connections", {
+                configurationName: "max_connections",
+                value,
+            });
+        const text = formatDiff(
+            diffPlans(plan(sts("redis:7.4.5"), param("100")), plan(sts("redis:7.4.6"), param("200"))),
+            "a -> b",
+        );
+        assert.match(text, /operations:/);
+        assert.match(text, /rolling update, one pod at a time \(each restarts\): StatefulSet redis/);
+        assert.match(text, /live only after the next server restart .*: max_connections = 200/);
     });
 });
 
@@ -358,7 +420,7 @@ describe("npm run plan:diff on real plans", () => {
         );
         const { status, out } = await planDiff(base, renamed);
         assert.strictEqual(status, 1, out);
-        assert.match(out, /!!! REPLACE azure-native:dbforpostgresql:Server /, out);
+        assert.match(out, /!!! REPLACE \(REFUSED: protected\) azure-native:dbforpostgresql:Server /, out);
         assert.match(out, /serverName: "[^"]+" -> "dp-prod-renamed" cannot be updated in place/, out);
     });
 

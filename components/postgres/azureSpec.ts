@@ -31,6 +31,9 @@ export function serverName(config: PlatformConfig): string {
     return `dp-${stackSlug(config.stack, 40)}-pg-${hash}`;
 }
 
+/** Server parameters Azure applies only at a restart (learn.microsoft.com, concepts-server-parameters: "static"). */
+export const AZURE_STATIC_PARAMETERS: readonly string[] = ["max_connections", "shared_preload_libraries"];
+
 /**
  * Server parameters, in the order they are applied (one at a time: parallel PUTs fail with ServerBusy).
  * `max_connections` and `shared_preload_libraries` (for extensions that need a library loaded at start,

@@ -17,6 +17,7 @@ import type { Plan, PlanResource } from "../../engine/plan";
 import { Segment, formatPath } from "../../engine/paths";
 import { KubernetesProviderSwitches, RANDOM_PASSWORD, forceNewPaths, isUnder, touches } from "./forceNew";
 import { lineDiff } from "./lines";
+import { operationsOf } from "./operations";
 
 export interface PropertyChange {
     readonly path: string;
@@ -43,6 +44,11 @@ export interface Warning {
     readonly kind: "replace" | "delete" | "credentials";
     readonly resource: PlanResource;
     readonly reasons: string[];
+    /**
+     * Pulumi will refuse it: the resource is protected in the stack's state, and deleting or replacing a protected
+     * resource is an error whatever `retainOnDelete` says (Pulumi docs, "protect"). No acknowledgement passes it.
+     */
+    readonly refused: boolean;
     /** Listed in the pull request's acknowledgements: shown, but not a failure. */
     readonly acknowledged: boolean;
 }
@@ -52,6 +58,8 @@ export interface PlanDiff {
     readonly removed: PlanResource[];
     readonly changed: ChangedResource[];
     readonly warnings: Warning[];
+    /** What the changes do to running servers, one line per change kind (operations.ts). */
+    readonly operations: string[];
 }
 
 export interface DiffOptions {
@@ -285,20 +293,36 @@ export function diffPlans(a: Plan, b: Plan, options: DiffOptions = {}): PlanDiff
         }));
 
     const warnings: Warning[] = [];
-    const warn = (kind: Warning["kind"], resource: PlanResource, reasons: string[]) =>
-        warnings.push({ kind, resource, reasons, acknowledged: acknowledged.has(resource.urn) });
+    // The state holds what the base plan declared: its `protect` decides whether Pulumi may delete or replace.
+    const warn = (kind: Warning["kind"], resource: PlanResource, reasons: string[], protectedBefore = false) =>
+        warnings.push(
+            protectedBefore
+                ? {
+                      kind,
+                      resource,
+                      reasons: [...reasons, ...refusal(resource)],
+                      refused: true,
+                      acknowledged: false,
+                  }
+                : { kind, resource, reasons, refused: false, acknowledged: acknowledged.has(resource.urn) },
+        );
     for (const c of changed.filter((x) => x.replaced)) {
         const why = guarded(c.before).concat(guarded(c.after).filter((g) => !guarded(c.before).includes(g)));
         const replacing = c.changes.filter((x) => x.replaces);
         const explained = replacing.map((x) =>
             x.note && x.before === undefined && x.after === undefined
                 ? x.note
-                : `${x.path}: ${show(x.before)} -> ${show(x.after)} ${x.note ? `(${x.note})` : "cannot be updated in place"}`,
+                : `${x.path}: ${showChange(x.before, x.after)} ${x.note ? `(${x.note})` : "cannot be updated in place"}`,
         );
         if (c.after.type === RANDOM_PASSWORD) {
             warn("credentials", c.after, [CREDENTIALS_CHANGE, ...explained]);
         } else if (isProvider(c.after) || why.length > 0) {
-            warn("replace", c.after, [...(why.length > 0 ? [why.join(", ")] : []), ...explained]);
+            warn(
+                "replace",
+                c.after,
+                [...(why.length > 0 ? [why.join(", ")] : []), ...explained],
+                c.before.options.protect === true,
+            );
         }
     }
     for (const r of removed) {
@@ -307,20 +331,37 @@ export function diffPlans(a: Plan, b: Plan, options: DiffOptions = {}): PlanDiff
             warn("credentials", r, [CREDENTIALS_CHANGE, "the password leaves the stack"]);
         } else if (why.length > 0) {
             const twin = added.find((x) => x.type === r.type);
-            warn("delete", r, [
-                why.join(", "),
-                r.options.retainOnDelete
-                    ? "retainOnDelete: the cloud object stays but leaves the stack"
-                    : "the object itself would be deleted",
-                ...(twin
-                    ? [
-                          `a new ${r.type} ${twin.name} is added: a renamed logical name needs an alias to keep the resource`,
-                      ]
-                    : []),
-            ]);
+            warn(
+                "delete",
+                r,
+                [
+                    why.join(", "),
+                    ...(r.options.protect
+                        ? []
+                        : [
+                              r.options.retainOnDelete
+                                  ? "retainOnDelete: the cloud object stays but leaves the stack"
+                                  : "the object itself would be deleted",
+                          ]),
+                    ...(twin
+                        ? [
+                              `a new ${r.type} ${twin.name} is added: a renamed logical name needs an alias to keep the resource`,
+                          ]
+                        : []),
+                ],
+                r.options.protect === true,
+            );
         }
     }
-    return { added, removed, changed, warnings };
+    return { added, removed, changed, warnings, operations: operationsOf(added, changed) };
+}
+
+/** What a refused warning says to do about it. */
+function refusal(r: PlanResource): string[] {
+    return [
+        "pulumi will refuse: it is protected, and deleting or replacing a protected resource is an error whatever retainOnDelete says",
+        `to go on, unprotect it first in a change of its own (the program's protect setting), or with production credentials: pulumi state unprotect '${r.urn}'`,
+    ];
 }
 
 /** True when the diff has a warning nobody acknowledged: the check fails. */
@@ -328,12 +369,31 @@ export function failsCheck(diff: PlanDiff): boolean {
     return diff.warnings.some((w) => !w.acknowledged);
 }
 
-function show(v: unknown): string {
+const SHOWN_CHARACTERS = 100;
+
+/** A value as JSON; a long one cut to the window from `from` on, so two long values show where they differ. */
+function show(v: unknown, from = 0): string {
     if (v === undefined) {
         return "(unset)";
     }
     const s = JSON.stringify(v);
-    return s.length > 100 ? `${s.slice(0, 97)}...` : s;
+    if (s.length <= SHOWN_CHARACTERS) {
+        return s;
+    }
+    const start = Math.min(from, s.length - SHOWN_CHARACTERS);
+    return `${start > 0 ? "..." : ""}${s.slice(start, start + SHOWN_CHARACTERS)}${start + SHOWN_CHARACTERS < s.length ? "..." : ""}`;
+}
+
+/** Before and after, each cut around their first difference. */
+function showChange(before: unknown, after: unknown): string {
+    const a = JSON.stringify(before) ?? "";
+    const b = JSON.stringify(after) ?? "";
+    let first = 0;
+    while (first < a.length && first < b.length && a[first] === b[first]) {
+        first++;
+    }
+    const from = Math.max(0, first - 20);
+    return `${show(before, from)} -> ${show(after, from)}`;
 }
 
 function label(r: PlanResource): string {
@@ -363,7 +423,7 @@ function formatChange(x: PropertyChange): string[] {
         const more = lines.length > MAX_LINES ? [`            ... ${lines.length - MAX_LINES} more changed lines`] : [];
         return [`      ${mark} ${x.path}:${note}`, ...shown, ...more];
     }
-    return [`      ${mark} ${x.path}: ${show(x.before)} -> ${show(x.after)}${note}`];
+    return [`      ${mark} ${x.path}: ${showChange(x.before, x.after)}${note}`];
 }
 
 /** The diff as text for a terminal or a pull-request comment. */
@@ -387,13 +447,19 @@ export function formatDiff(diff: PlanDiff, title: string): string {
     if (diff.added.length + diff.removed.length + diff.changed.length === 0) {
         lines.push("", "no changes");
     }
+    if (diff.operations.length > 0) {
+        lines.push("", "operations:", ...diff.operations.map((o) => `  * ${o}`));
+    }
     const open = diff.warnings.filter((w) => !w.acknowledged);
     const acknowledged = diff.warnings.filter((w) => w.acknowledged);
     if (open.length > 0) {
         const kinds = [...new Set(open.map((w) => w.kind.toUpperCase()))].join(", ");
         lines.push("", `!!! WARNING: ${open.length} change(s) need a look (${kinds}) !!!`);
         for (const w of open) {
-            lines.push(`!!! ${w.kind.toUpperCase()} ${label(w.resource)}`, ...w.reasons.map((r) => `!!!     ${r}`));
+            lines.push(
+                `!!! ${w.kind.toUpperCase()}${w.refused ? " (REFUSED: protected)" : ""} ${label(w.resource)}`,
+                ...w.reasons.map((r) => `!!!     ${r}`),
+            );
         }
     }
     if (acknowledged.length > 0) {

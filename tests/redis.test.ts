@@ -141,6 +141,14 @@ describe("Redis component, prod (Sentinel, TLS, monitoring)", () => {
                 containers(sts).map((c) => c.name),
                 [name === "redis" ? "redis" : "sentinel", "reload", "exporter"],
             );
+            // The monitor user may not run CONFIG GET (it returns masterauth): the exporter must not send it.
+            const exporter = containers(sts).find((c) => c.name === "exporter")!;
+            assert.ok(
+                exporter.env.some(
+                    (e: { name: string; value?: string }) =>
+                        e.name === "REDIS_EXPORTER_CONFIG_COMMAND" && e.value === "-",
+                ),
+            );
         }
     });
 

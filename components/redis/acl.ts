@@ -134,9 +134,14 @@ export function celeryFanoutChannels(app: Pick<AppConfig, "name" | "redisDb">): 
     ]);
 }
 
-/** redis_exporter (v1.67.0 exporter/exporter.go, latency.go, slowlog.go): it names its connection every scrape. */
+/**
+ * redis_exporter (v1.67.0 exporter/exporter.go, latency.go, slowlog.go): it names its connection every scrape. No
+ * CONFIG GET: it returns `masterauth` in clear, and with that password PSYNC streams every tenant's data; the exporter
+ * runs with `REDIS_EXPORTER_CONFIG_COMMAND=-` and reads maxmemory from INFO memory. (ACLs cannot allow CONFIG GET of
+ * one parameter: "Allowing first-arg of a subcommand is not supported".)
+ */
 const MONITOR_DATA_RULES =
-    "resetchannels -@all +ping +info +role +config|get +client|list +client|info +client|setname +slowlog|get +slowlog|len +latency|latest +latency|histogram +memory|stats +select +dbsize";
+    "resetchannels -@all +ping +info +role +client|list +client|info +client|setname +slowlog|get +slowlog|len +latency|latest +latency|histogram +memory|stats +select +dbsize";
 const REPLICATION_RULES = "resetchannels -@all +psync +replconf +ping";
 /** What Sentinel sends a monitored instance (src/sentinel.c), with `+replicaof` beside `+slaveof`. */
 const SENTINEL_DATA_RULES = `resetchannels &${HELLO_CHANNEL} -@all +multi +exec +slaveof +replicaof +ping +info +role +publish +subscribe +config|rewrite +client|setname +client|kill +script|kill`;

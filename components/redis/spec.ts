@@ -262,6 +262,8 @@ function exporter(redis: RedisConfig, group: RedisGroup, namespace: string): Con
                     value: `${redis.tls ? "rediss" : "redis"}://$(SELF_HOST):${GROUPS[group].port}`,
                 },
                 { name: "REDIS_USER", value: "monitor" },
+                // No CONFIG GET (the monitor user may not run it: it returns masterauth); `-` skips it (main.go).
+                { name: "REDIS_EXPORTER_CONFIG_COMMAND", value: "-" },
                 { name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: NAMES.auth, key: AUTH_FILES.monitor } } },
                 ...tlsCa,
             ],

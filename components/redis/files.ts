@@ -80,6 +80,14 @@ export const GROUP_FILES = {
 export const WATCH_SECONDS = 2;
 /** How long a Sentinel restarting for a new certificate holds the lock that keeps the others from restarting. */
 export const RESTART_LOCK_SECONDS = 20;
+/**
+ * Where that lock lives on the master: a key the admin sets, in a database of the platform's own, one past every
+ * application's (`databases` is rendered one higher). No tenant can select it, so none can hold or drop the lock (in
+ * database 0, where every connection starts, an application with key pattern `*` could, and block every reload).
+ */
+export function restartLock(redis: Pick<RedisConfig, "databases">): { readonly db: number; readonly key: string } {
+    return { db: redis.databases, key: "data-platform:sentinel-restart" };
+}
 
 /** Timing of the graceful hand-over in preStop; the pod's grace period is derived from it. */
 export const PRESTOP_WAIT_SECONDS = 45;
@@ -189,7 +197,8 @@ export function renderRedisConf(redis: RedisConfig, layout: RedisLayout): string
             "protected-mode no",
             `dir ${layout.dirs.data}`,
             `aclfile ${layout.dirs.acl}/${ACL_FILES.data}`,
-            `databases ${redis.databases}`,
+            "# One more than the applications': the last is the platform's own (restartLock).",
+            `databases ${restartLock(redis).db + 1}`,
             "appendonly yes",
             "appendfsync everysec",
             "aof-use-rdb-preamble yes",
@@ -339,7 +348,10 @@ export function renderFiles(redis: RedisConfig, layout: RedisLayout): Record<str
         files[FILES.startSentinel] = renderScriptFile(FILES.startSentinel, { QUORUM: String(redis.quorum) });
         files[FILES.preStopRedis] = renderScriptFile(FILES.preStopRedis);
         files[FILES.readySentinel] = renderScriptFile(FILES.readySentinel);
-        files[FILES.watchSentinel] = renderScriptFile(FILES.watchSentinel);
+        files[FILES.watchSentinel] = renderScriptFile(FILES.watchSentinel, {
+            RESTART_LOCK_KEY: restartLock(redis).key,
+            RESTART_LOCK_DB: String(restartLock(redis).db),
+        });
     }
     return files;
 }

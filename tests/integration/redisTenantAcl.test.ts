@@ -9,10 +9,11 @@ import { strict as assert } from "assert";
 import Redis from "ioredis";
 import type { AppConfig } from "../../components/config/platform";
 import { appRules } from "../../components/redis/acl";
+import { restartLock } from "../../components/redis/files";
 import { waitFor } from "../../tools/sandbox/processes";
-import { LOOPBACK, LocalRedisGroup } from "../../tools/sandbox/redis";
+import { LOOPBACK, LocalRedisGroup, redisPorts } from "../../tools/sandbox/redis";
 import { parseStack } from "../support/config";
-import { localGroup } from "../support/redis";
+import { localGroup, testPasswords } from "../support/redis";
 import { APP_COMMAND_AUDIT, auditTable } from "../support/redisAppAudit";
 import { REDIS_74_ONLY_COMMANDS } from "../support/redis74Commands";
 import {
@@ -280,6 +281,50 @@ describe("application ACL users on a real server, every documented command (rend
             assert.equal(replies[5], "hi");
         } finally {
             await admin.call("FUNCTION", "FLUSH");
+        }
+    });
+});
+
+describe("platform state on a real data node is out of a tenant's reach (an application named like the platform, key pattern *)", function () {
+    this.timeout(60_000);
+    const tenant: AppConfig = {
+        ...dev.apps[0],
+        name: "data-platform",
+        redisKeyPatterns: ["*"],
+        redisExtraDatabases: [],
+    };
+    let g: LocalRedisGroup;
+    before(async () => {
+        g = new LocalRedisGroup({
+            redis: dev.redis,
+            apps: [tenant],
+            passwords: { ...testPasswords(dev), apps: { [tenant.name]: "tenant-password" } },
+            ports: await redisPorts(dev.redis),
+        });
+        g.startAll();
+        await waitFor("the standalone master", 10_000, async () =>
+            (await g.masters()).length === 1 ? true : undefined,
+        );
+    });
+    after(() => g?.stop());
+
+    it("cannot take or drop the Sentinels' restart lock (a held lock blocks every certificate reload)", async () => {
+        const { db, key } = restartLock(dev.redis);
+        const replies = await rawCommands(LOOPBACK, g.port("data", 0), [
+            ["AUTH", tenant.name, "tenant-password"],
+            ["SET", key, "tenant"],
+            ["SELECT", String(db)],
+            ["SET", key, "tenant"],
+            ["EVAL", `redis.call('SELECT', ${db}) return redis.call('SET', KEYS[1], 'tenant')`, "1", key],
+        ]);
+        assert.equal(replies[0], "OK");
+        const admin = g.admin("data", 0);
+        await admin.connect();
+        try {
+            await admin.select(db);
+            assert.equal(await admin.exists(key), 0, `the tenant wrote the lock: ${replies.join(" | ")}`);
+        } finally {
+            admin.disconnect();
         }
     });
 });

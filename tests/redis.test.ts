@@ -10,7 +10,14 @@ import { CONSUMER_LABEL } from "../components/labels";
 import { appRules, renderDataAcl, sha256Hex } from "../components/redis/acl";
 import { redisEnv, redisUrl } from "../components/redis/env";
 import { redisCredentialIds } from "../components/redis/credentials";
-import { FILES, PRESTOP_WAIT_SECONDS, maxmemoryMiB, mebibytes, renderFiles } from "../components/redis/files";
+import {
+    FILES,
+    PRESTOP_WAIT_SECONDS,
+    SENTINEL_MEMORY_MIB,
+    maxmemoryMiB,
+    mebibytes,
+    renderFiles,
+} from "../components/redis/files";
 import { REDIS_COMPONENT_TYPE, kubernetesLayout } from "../components/redis/layout";
 import { byName, byType, runStack } from "./support/program";
 import { configError, parseStack, problemLines } from "./support/config";
@@ -140,6 +147,14 @@ describe("Redis component, prod (Sentinel, TLS, monitoring)", () => {
             assert.deepEqual(
                 containers(sts).map((c) => c.name),
                 [name === "redis" ? "redis" : "sentinel", "reload", "exporter"],
+            );
+            // The monitor user may not run CONFIG GET (it returns masterauth): the exporter must not send it.
+            const exporter = containers(sts).find((c) => c.name === "exporter")!;
+            assert.ok(
+                exporter.env.some(
+                    (e: { name: string; value?: string }) =>
+                        e.name === "REDIS_EXPORTER_CONFIG_COMMAND" && e.value === "-",
+                ),
             );
         }
     });
@@ -425,6 +440,19 @@ describe("Redis pure renderers", () => {
             );
             assert.ok(maxmemory >= mebibytes(config.redis.memory) / 4, text);
         }
+        // Client buffers are carved out of maxmemory: bounded together, per client and per argument.
+        for (const config of [prod, dev]) {
+            const text = conf(config.redis);
+            const clients = mebibytes(setting(text, "maxmemory-clients")!);
+            assert.ok(clients >= 2 && clients <= mebibytes(setting(text, "maxmemory")!) / 10, text);
+            assert.equal(setting(text, "client-query-buffer-limit"), `${clients}mb`);
+            assert.equal(setting(text, "client-output-buffer-limit normal"), `${clients}mb 0 0`);
+            assert.ok(2 * mebibytes(setting(text, "proto-max-bulk-len")!) <= clients, text);
+        }
+        const sentinelConf = renderFiles(prod.redis, kubernetesLayout(prod.redis, "ns"))[FILES.sentinelConf];
+        assert.ok(mebibytes(setting(sentinelConf, "maxmemory-clients")!) <= SENTINEL_MEMORY_MIB / 4, sentinelConf);
+        assert.equal(setting(sentinelConf, "proto-max-bulk-len"), "1mb");
+        assert.equal(setting(sentinelConf, "client-query-buffer-limit"), "1mb");
         assert.equal(setting(conf(prod.redis), "client-output-buffer-limit replica"), "256mb 64mb 60");
         assert.equal(setting(conf(dev.redis), "client-output-buffer-limit replica"), undefined);
         assert.deepEqual(

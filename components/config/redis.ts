@@ -29,7 +29,9 @@ export function redisSchema(profile: Profile) {
             .describe("Master group name announced by Sentinel."),
         databases: integer(1, 1024)
             .default(16)
-            .describe("Logical databases; each application's redisDb must be below it."),
+            .describe(
+                "Logical databases of the applications; each application's redisDb must be below it (the servers get one more, the platform's own).",
+            ),
         downAfterMilliseconds: integer(1000, 60000).default(5000).describe("Sentinel down-after-milliseconds."),
         failoverTimeoutMilliseconds: integer(5000, 600000)
             .default(20000)

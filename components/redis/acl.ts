@@ -66,7 +66,8 @@ export function appKeyPatterns(app: Pick<AppConfig, "name" | "redisKeyPatterns">
 /**
  * What an application may do beyond its key and channel patterns. ACLs check no database argument, ignore the
  * channels PUBSUB names and the prefixes of broadcast tracking, so the commands that use them are denied outright
- * (tests/integration/redisTenantAcl.test.ts probes every command of the server's table).
+ * (tests/integration/redisTenantAcl.test.ts probes every command of the server's table). What the allowed commands
+ * reach beyond keys (server-wide state) is audited in tests/support/redisAppAudit.ts.
  */
 const APP_COMMAND_RULES = [
     "-@all",
@@ -94,6 +95,12 @@ const APP_COMMAND_RULES = [
     "-pubsub",
     // CLIENT TRACKING ... BCAST PREFIX <p> pushes the names of changed keys under any prefix, from every database.
     "-client|tracking",
+    // Function libraries are global: FUNCTION LOAD REPLACE swaps another application's library (which then runs under
+    // its ACL), DELETE/FLUSH/RESTORE drop it; they are @write, not @dangerous (redis 7.4.1 src/commands/function-*.json).
+    // FCALL stays: it runs what the admin loaded.
+    "-function",
+    // RANDOMKEY names keys the caller gets NOPERM on (another application's, in database 0); nothing needs it.
+    "-randomkey",
 ];
 
 /** An application: its keys and channels, its database only, no admin, keyspace-wide or cross-database commands. */
@@ -134,9 +141,14 @@ export function celeryFanoutChannels(app: Pick<AppConfig, "name" | "redisDb">): 
     ]);
 }
 
-/** redis_exporter (v1.67.0 exporter/exporter.go, latency.go, slowlog.go): it names its connection every scrape. */
+/**
+ * redis_exporter (v1.67.0 exporter/exporter.go, latency.go, slowlog.go): it names its connection every scrape. No
+ * CONFIG GET: it returns `masterauth` in clear, and with that password PSYNC streams every tenant's data; the exporter
+ * runs with `REDIS_EXPORTER_CONFIG_COMMAND=-` and reads maxmemory from INFO memory. (ACLs cannot allow CONFIG GET of
+ * one parameter: "Allowing first-arg of a subcommand is not supported".)
+ */
 const MONITOR_DATA_RULES =
-    "resetchannels -@all +ping +info +role +config|get +client|list +client|info +client|setname +slowlog|get +slowlog|len +latency|latest +latency|histogram +memory|stats +select +dbsize";
+    "resetchannels -@all +ping +info +role +client|list +client|info +client|setname +slowlog|get +slowlog|len +latency|latest +latency|histogram +memory|stats +select +dbsize";
 const REPLICATION_RULES = "resetchannels -@all +psync +replconf +ping";
 /** What Sentinel sends a monitored instance (src/sentinel.c), with `+replicaof` beside `+slaveof`. */
 const SENTINEL_DATA_RULES = `resetchannels &${HELLO_CHANNEL} -@all +multi +exec +slaveof +replicaof +ping +info +role +publish +subscribe +config|rewrite +client|setname +client|kill +script|kill`;

@@ -80,6 +80,14 @@ export const GROUP_FILES = {
 export const WATCH_SECONDS = 2;
 /** How long a Sentinel restarting for a new certificate holds the lock that keeps the others from restarting. */
 export const RESTART_LOCK_SECONDS = 20;
+/**
+ * Where that lock lives on the master: a key the admin sets, in a database of the platform's own, one past every
+ * application's (`databases` is rendered one higher). No tenant can select it, so none can hold or drop the lock (in
+ * database 0, where every connection starts, an application with key pattern `*` could, and block every reload).
+ */
+export function restartLock(redis: Pick<RedisConfig, "databases">): { readonly db: number; readonly key: string } {
+    return { db: redis.databases, key: "data-platform:sentinel-restart" };
+}
 
 /** Timing of the graceful hand-over in preStop; the pod's grace period is derived from it. */
 export const PRESTOP_WAIT_SECONDS = 45;
@@ -135,6 +143,34 @@ export function maxmemoryMiB(
     return redis.maxmemory !== undefined ? mebibytes(redis.maxmemory) : maxmemoryCeilingMiB(redis);
 }
 
+/**
+ * What every normal client's buffers (query and reply) may hold together on a data node, in MiB: a tenth of maxmemory.
+ * Client buffers count against maxmemory (`used_memory`), so unbounded they refused every tenant's writes (or evicted
+ * their keys) while one tenant's connections announced large arguments. The budget is carved out of maxmemory, so the
+ * container's memory limit (`maxmemoryCeilingMiB`) needs nothing more: beyond it the largest clients are evicted
+ * (`maxmemory-clients`), and no query or reply buffer of one client exceeds it.
+ */
+export function clientBuffersMiB(redis: Parameters<typeof maxmemoryMiB>[0]): number {
+    return Math.max(2, Math.floor(maxmemoryMiB(redis) / 10));
+}
+
+/**
+ * The largest argument (`proto-max-bulk-len`, MiB): half the clients' budget, so that one argument and its header fit
+ * a query buffer. It also caps SETBIT/SETRANGE offsets: one command cannot allocate more.
+ */
+export function maxArgumentMiB(redis: Parameters<typeof maxmemoryMiB>[0]): number {
+    return Math.floor(clientBuffersMiB(redis) / 2);
+}
+
+/** The Sentinel container's memory (MiB): a few MiB of its own, plus its clients' buffers. */
+export const SENTINEL_MEMORY_MIB = 128;
+/**
+ * What a Sentinel's clients may hold together (MiB), within `SENTINEL_MEMORY_MIB`: every application holds the Sentinel
+ * password, and one connection streaming a 300 MB argument took an unbounded Sentinel to 307 MiB. Its commands are small,
+ * so one argument and one query buffer get 1mb.
+ */
+const SENTINEL_CLIENT_BUFFERS_MIB = 32;
+
 function tlsLines(redis: RedisConfig, layout: RedisLayout): string[] {
     if (!redis.tls) {
         return [];
@@ -161,13 +197,20 @@ export function renderRedisConf(redis: RedisConfig, layout: RedisLayout): string
             "protected-mode no",
             `dir ${layout.dirs.data}`,
             `aclfile ${layout.dirs.acl}/${ACL_FILES.data}`,
-            `databases ${redis.databases}`,
+            "# One more than the applications': the last is the platform's own (restartLock).",
+            `databases ${restartLock(redis).db + 1}`,
             "appendonly yes",
             "appendfsync everysec",
             "aof-use-rdb-preamble yes",
             'save ""',
             `maxmemory ${maxmemoryMiB(redis)}mb`,
             `maxmemory-policy ${redis.maxmemoryPolicy}`,
+            "# Client buffers count against maxmemory: all together at most a tenth of it (the largest clients are evicted",
+            "# beyond), no query or reply buffer larger, no argument over half of it.",
+            `maxmemory-clients ${clientBuffersMiB(redis)}mb`,
+            `client-query-buffer-limit ${clientBuffersMiB(redis)}mb`,
+            `proto-max-bulk-len ${maxArgumentMiB(redis)}mb`,
+            `client-output-buffer-limit normal ${clientBuffersMiB(redis)}mb 0 0`,
             "tcp-keepalive 60",
             "# A SIGTERM-ed master waits this long for lagging replicas.",
             "shutdown-timeout 10",
@@ -203,6 +246,10 @@ export function renderSentinelConf(redis: RedisConfig, layout: RedisLayout): str
             "sentinel announce-hostnames yes",
             "sentinel deny-scripts-reconfig yes",
             `sentinel sentinel-user ${USERS.sentinel}`,
+            `# Clients' buffers bounded within the container's ${SENTINEL_MEMORY_MIB}Mi.`,
+            `maxmemory-clients ${SENTINEL_CLIENT_BUFFERS_MIB}mb`,
+            "client-query-buffer-limit 1mb",
+            "proto-max-bulk-len 1mb",
             ...tlsLines(redis, layout),
         ].join("\n") + "\n"
     );
@@ -301,7 +348,10 @@ export function renderFiles(redis: RedisConfig, layout: RedisLayout): Record<str
         files[FILES.startSentinel] = renderScriptFile(FILES.startSentinel, { QUORUM: String(redis.quorum) });
         files[FILES.preStopRedis] = renderScriptFile(FILES.preStopRedis);
         files[FILES.readySentinel] = renderScriptFile(FILES.readySentinel);
-        files[FILES.watchSentinel] = renderScriptFile(FILES.watchSentinel);
+        files[FILES.watchSentinel] = renderScriptFile(FILES.watchSentinel, {
+            RESTART_LOCK_KEY: restartLock(redis).key,
+            RESTART_LOCK_DB: String(restartLock(redis).db),
+        });
     }
     return files;
 }

@@ -15,7 +15,15 @@ import {
     REDIS_SENTINEL_CLIENT_CREDENTIAL,
     REDIS_SENTINEL_CREDENTIAL,
 } from "./credentials";
-import { ACL_FILES, AUTH_FILES, FILES, GROUP_FILES, TERMINATION_GRACE_SECONDS, TLS_FILES } from "./files";
+import {
+    ACL_FILES,
+    AUTH_FILES,
+    FILES,
+    GROUP_FILES,
+    SENTINEL_MEMORY_MIB,
+    TERMINATION_GRACE_SECONDS,
+    TLS_FILES,
+} from "./files";
 import { EXPORTER_PORT, NAMES, POD_DIRS, REDIS_PORT, RedisLayout, SENTINEL_PORT, serviceFqdn } from "./layout";
 import { redisAlertRules } from "./monitoring";
 
@@ -26,7 +34,7 @@ export const ACL_SECRET_NAMES = { data: "redis-users-acl", sentinel: "redis-sent
 export const ACL_CONTENT_TYPE = "text/x-redis-acl";
 /** uid/gid of the `redis` user in the official image. */
 const REDIS_UID = 999;
-const SENTINEL_RESOURCES = { cpu: "100m", memory: "128Mi" };
+const SENTINEL_RESOURCES = { cpu: "100m", memory: `${SENTINEL_MEMORY_MIB}Mi` };
 const EXPORTER_RESOURCES = { cpu: "50m", memory: "64Mi" };
 const WATCHER_RESOURCES = { cpu: "20m", memory: "32Mi" };
 
@@ -262,6 +270,8 @@ function exporter(redis: RedisConfig, group: RedisGroup, namespace: string): Con
                     value: `${redis.tls ? "rediss" : "redis"}://$(SELF_HOST):${GROUPS[group].port}`,
                 },
                 { name: "REDIS_USER", value: "monitor" },
+                // No CONFIG GET (the monitor user may not run it: it returns masterauth); `-` skips it (main.go).
+                { name: "REDIS_EXPORTER_CONFIG_COMMAND", value: "-" },
                 { name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: NAMES.auth, key: AUTH_FILES.monitor } } },
                 ...tlsCa,
             ],

@@ -16,14 +16,14 @@ const prod = parseStack("prod");
 const master = prod.redis.masterName;
 
 /**
- * Every command redis_exporter v1.67.0 sends with the options the platform runs it with (defaults: no key, stream,
- * client-list or module options): exporter/exporter.go scrapeRedisHost (CLIENT SETNAME, CONFIG GET, INFO ALL, then
- * INFO), latency.go, slowlog.go, and on a Sentinel sentinels.go. `PING` is sent with `--ping-on-connect`.
+ * Every command redis_exporter v1.67.0 sends with the options the platform runs it with (no key, stream, client-list
+ * or module options; `REDIS_EXPORTER_CONFIG_COMMAND=-`, so no CONFIG GET): exporter/exporter.go scrapeRedisHost
+ * (CLIENT SETNAME, INFO ALL, then INFO), latency.go, slowlog.go, and on a Sentinel sentinels.go. `PING` is sent with
+ * `--ping-on-connect`.
  */
 const EXPORTER_COMMANDS: readonly string[][] = [
     ["PING"],
     ["CLIENT", "SETNAME", "redis_exporter"],
-    ["CONFIG", "GET", "*"],
     ["INFO", "ALL"],
     ["INFO"],
     ["LATENCY", "LATEST"],
@@ -79,6 +79,20 @@ describe("ACLs of the platform's own Redis clients on real servers (rendered pro
             EXPORTER_SENTINEL_COMMANDS.every((_, i) => !replies[EXPORTER_COMMANDS.length + i].startsWith("-")),
             replies.join("\n"),
         );
+    });
+
+    it("the monitor user reads no configuration: CONFIG GET masterauth would hand it the replication password (and PSYNC every tenant's data)", async () => {
+        const replies = await asMonitor("data", [
+            ["CONFIG", "GET", "masterauth"],
+            ["CONFIG", "GET", "*"],
+        ]);
+        assert.ok(
+            replies.every((r) => /^-NOPERM/.test(r)),
+            replies.join("\n"),
+        );
+        // INFO memory still tells the exporter maxmemory (redis_memory_max_bytes).
+        const [memory] = await asMonitor("data", [["INFO", "memory"]]);
+        assert.match(memory, /^maxmemory:[1-9][0-9]*\r?$/m);
     });
 
     it("the monitor user still writes nothing", async () => {

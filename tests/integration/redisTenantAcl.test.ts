@@ -8,11 +8,23 @@
 import { strict as assert } from "assert";
 import Redis from "ioredis";
 import type { AppConfig } from "../../components/config/platform";
+import { appRules } from "../../components/redis/acl";
+import { restartLock } from "../../components/redis/files";
 import { waitFor } from "../../tools/sandbox/processes";
-import { LOOPBACK, LocalRedisGroup } from "../../tools/sandbox/redis";
+import { LOOPBACK, LocalRedisGroup, redisPorts } from "../../tools/sandbox/redis";
 import { parseStack } from "../support/config";
-import { localGroup } from "../support/redis";
-import { CommandDoc, Targets, commandDocs, invocations, rawCommands } from "../support/redisCommands";
+import { localGroup, testPasswords } from "../support/redis";
+import { APP_COMMAND_AUDIT, auditTable } from "../support/redisAppAudit";
+import { REDIS_74_ONLY_COMMANDS } from "../support/redis74Commands";
+import {
+    CommandDoc,
+    Targets,
+    aclAllows,
+    commandDocs,
+    commandInfo,
+    invocations,
+    rawCommands,
+} from "../support/redisCommands";
 
 const dev = parseStack("dev");
 
@@ -205,4 +217,114 @@ describe("application ACL users on a real server, every documented command (rend
             );
         });
     }
+
+    it("every command an application may run (this server's table and 7.4's additions) is audited for keyless, server-wide state", async () => {
+        const rules = appRules(orders);
+        const infos = await commandInfo(admin);
+        // The rule evaluator agrees with this server on every command it knows, so it may judge 7.4's additions.
+        const disagreements: string[] = [];
+        for (const doc of docs) {
+            const info = infos.find((i) => i.name === doc.name)!;
+            // DRYRUN checks the arity first; a command documented without arguments (DEBUG) gets one.
+            const dryRun = (argv: readonly string[]) =>
+                admin.call("ACL", "DRYRUN", orders.name, ...argv).catch((e: Error) => e.message);
+            const argv = invocations(doc, targets(orders))[0];
+            let verdict = await dryRun(argv);
+            if (/wrong number of arguments/.test(String(verdict))) {
+                verdict = await dryRun([...argv, "x"]);
+            }
+            const serverAllows = !/no permissions to run the/.test(String(verdict));
+            if (aclAllows(rules, info) !== serverAllows) {
+                disagreements.push(`${doc.name}: server ${String(verdict)}`);
+            }
+        }
+        assert.deepEqual(disagreements, []);
+        const known = new Set(infos.map((i) => i.name));
+        const runnable = [...infos, ...REDIS_74_ONLY_COMMANDS.filter((c) => !known.has(c.name))].filter((c) =>
+            aclAllows(rules, c),
+        );
+        console.log(`\n${auditTable(APP_COMMAND_AUDIT)}\n`);
+        const isRunnable = (name: string) => runnable.some((c) => c.name === name);
+        assert.deepEqual(
+            {
+                unaudited: runnable
+                    .filter((c) => c.keyless && APP_COMMAND_AUDIT[c.name] === undefined)
+                    .map((c) => c.name),
+                deniedButRunnable: Object.keys(APP_COMMAND_AUDIT).filter(
+                    (n) => !APP_COMMAND_AUDIT[n].allowed && isRunnable(n),
+                ),
+                allowedButRefused: Object.keys(APP_COMMAND_AUDIT).filter(
+                    (n) => APP_COMMAND_AUDIT[n].allowed && !isRunnable(n),
+                ),
+            },
+            { unaudited: [], deniedButRunnable: [], allowedButRefused: [] },
+        );
+    });
+
+    it("no application loads, replaces, deletes or restores a function library; FCALL runs the admin's", async () => {
+        const library = "#!lua name=platformlib\nredis.register_function('hello', function() return 'hi' end)";
+        await admin.call("FUNCTION", "LOAD", "REPLACE", library);
+        try {
+            const replies = await rawCommands(LOOPBACK, g.port("data", 0), [
+                ["AUTH", orders.name, g.options.passwords.apps[orders.name]],
+                ["FUNCTION", "LOAD", "REPLACE", library.replace("'hi'", "'stolen'")],
+                ["FUNCTION", "DELETE", "platformlib"],
+                ["FUNCTION", "FLUSH"],
+                ["FUNCTION", "RESTORE", "x", "FLUSH"],
+                ["FCALL", "hello", "0"],
+            ]);
+            assert.equal(replies[0], "OK");
+            assert.ok(
+                replies.slice(1, 5).every((r) => /^-NOPERM/.test(r)),
+                replies.join("\n"),
+            );
+            assert.equal(replies[5], "hi");
+        } finally {
+            await admin.call("FUNCTION", "FLUSH");
+        }
+    });
+});
+
+describe("platform state on a real data node is out of a tenant's reach (an application named like the platform, key pattern *)", function () {
+    this.timeout(60_000);
+    const tenant: AppConfig = {
+        ...dev.apps[0],
+        name: "data-platform",
+        redisKeyPatterns: ["*"],
+        redisExtraDatabases: [],
+    };
+    let g: LocalRedisGroup;
+    before(async () => {
+        g = new LocalRedisGroup({
+            redis: dev.redis,
+            apps: [tenant],
+            passwords: { ...testPasswords(dev), apps: { [tenant.name]: "tenant-password" } },
+            ports: await redisPorts(dev.redis),
+        });
+        g.startAll();
+        await waitFor("the standalone master", 10_000, async () =>
+            (await g.masters()).length === 1 ? true : undefined,
+        );
+    });
+    after(() => g?.stop());
+
+    it("cannot take or drop the Sentinels' restart lock (a held lock blocks every certificate reload)", async () => {
+        const { db, key } = restartLock(dev.redis);
+        const replies = await rawCommands(LOOPBACK, g.port("data", 0), [
+            ["AUTH", tenant.name, "tenant-password"],
+            ["SET", key, "tenant"],
+            ["SELECT", String(db)],
+            ["SET", key, "tenant"],
+            ["EVAL", `redis.call('SELECT', ${db}) return redis.call('SET', KEYS[1], 'tenant')`, "1", key],
+        ]);
+        assert.equal(replies[0], "OK");
+        const admin = g.admin("data", 0);
+        await admin.connect();
+        try {
+            await admin.select(db);
+            assert.equal(await admin.exists(key), 0, `the tenant wrote the lock: ${replies.join(" | ")}`);
+        } finally {
+            admin.disconnect();
+        }
+    });
 });

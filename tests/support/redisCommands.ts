@@ -244,3 +244,64 @@ export function rawCommands(
         });
     });
 }
+
+/** A command (or subcommand) as `COMMAND INFO` describes it. */
+export interface CommandInfo {
+    /** The ACL name: `function|load`. */
+    readonly name: string;
+    /** ACL categories without `@`: `write`, `scripting`. */
+    readonly categories: readonly string[];
+    /** It names no key (no key specs): what it reaches is not bounded by key patterns. */
+    readonly keyless: boolean;
+}
+
+/** Every command and subcommand the server knows (container commands only through their subcommands). */
+export async function commandInfo(admin: Redis): Promise<CommandInfo[]> {
+    const out: CommandInfo[] = [];
+    // COMMAND INFO's reply per command: name, arity, flags, first/last key, step, ACL categories, tips, key specs,
+    // subcommands.
+    const walk = (entry: unknown[]) => {
+        const name = String(entry[0]);
+        const categories = (entry[6] as string[]).map(String);
+        const keySpecs = entry[8] as unknown[];
+        const subcommands = entry[9] as unknown[][];
+        if (subcommands.length > 0) {
+            subcommands.forEach(walk);
+            return;
+        }
+        out.push({
+            name: name.toLowerCase(),
+            categories: categories.map((c) => c.replace(/^@/, "")),
+            keyless: keySpecs.length === 0,
+        });
+    };
+    ((await admin.call("COMMAND", "INFO")) as unknown[][]).forEach(walk);
+    return out;
+}
+
+/**
+ * Whether the command rules of an ACL user (`+@cat`, `-@cat`, `+cmd`, `-cmd|sub`, `+cmd|first-arg`; key and channel
+ * rules ignored) let it run `command` at all: the last rule that names the command, its container or one of its
+ * categories decides, as in Redis (src/acl.c ACLSetSelector applies rules in order). A first-arg rule
+ * (`+select|1`) counts as allowing. Checked against the server's own `ACL DRYRUN` for every command it knows, so it
+ * can judge commands of a newer version the test server lacks.
+ */
+export function aclAllows(rules: string, command: Pick<CommandInfo, "name" | "categories">): boolean {
+    const [container] = command.name.split("|");
+    let allowed = false;
+    for (const rule of rules.split(/\s+/)) {
+        const match = /^([+-])(@?)([a-z0-9_|-]+)$/.exec(rule);
+        if (!match) {
+            continue;
+        }
+        const [, sign, category, target] = match;
+        const names =
+            category !== ""
+                ? target === "all" || command.categories.includes(target)
+                : target === command.name || target === container || target.startsWith(`${command.name}|`);
+        if (names) {
+            allowed = sign === "+";
+        }
+    }
+    return allowed;
+}

@@ -10,7 +10,9 @@ set -u
 SELF="$SELF_HOST:$SELF_PORT"
 PEERS=""
 for s in $SENTINELS; do [ "$s" = "$SELF" ] || PEERS="$PEERS $s"; done
-LOCK_KEY="data-platform:sentinel-restart"
+# In the platform's own database, which no application can select.
+LOCK_DB=@RESTART_LOCK_DB@
+LOCK_KEY="@RESTART_LOCK_KEY@"
 ORDINAL="${SELF_NAME##*-}"
 
 # What the start script configured; changed only when the Secret's changes (a change drops links).
@@ -36,7 +38,7 @@ restart_alone() {
     done
     master=$(sentinel_votes | head -n 1 | awk '{print $2}')
     [ -n "$master" ] || return 1
-    reply=$(rcli @ADMIN_PASSWORD_FILE@ --user @ADMIN_USER@ -h "${master%:*}" -p "${master##*:}" SET "$LOCK_KEY" "$SELF" NX PX $((RESTART_LOCK_SECONDS * 1000)))
+    reply=$(rcli @ADMIN_PASSWORD_FILE@ --user @ADMIN_USER@ -h "${master%:*}" -p "${master##*:}" -n "$LOCK_DB" SET "$LOCK_KEY" "$SELF" NX PX $((RESTART_LOCK_SECONDS * 1000)))
     [ "$reply" = OK ] || return 1
     log "restarting to load the renewed certificate"
     rcli @ADMIN_PASSWORD_FILE@ --user @ADMIN_USER@ -h "$SELF_HOST" -p "$SELF_PORT" SHUTDOWN >/dev/null
@@ -63,7 +65,7 @@ while :; do
                 i=$((i + 1))
             done
             # Up again: the next Sentinel may go (only our own lock is released).
-            rcli @ADMIN_PASSWORD_FILE@ --user @ADMIN_USER@ -h "${master%:*}" -p "${master##*:}" EVAL \
+            rcli @ADMIN_PASSWORD_FILE@ --user @ADMIN_USER@ -h "${master%:*}" -p "${master##*:}" -n "$LOCK_DB" EVAL \
                 "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0" 1 "$LOCK_KEY" "$SELF" >/dev/null
         fi
     fi

@@ -33,9 +33,18 @@ fi
 # Debian installs PostgreSQL's binaries outside PATH; the tests take the newest too (tools/sandbox/postgres.ts).
 PG_BIN="$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
 
-# --ignore-scripts: the kubernetes SDK's install script tries to download a provider plugin. Again only when the
-# lockfile is newer than the last install.
-if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# --ignore-scripts: the kubernetes SDK's install script tries to download a provider plugin. Only when some package
+# of the lockfile is not installed at its version (npm's own record, node_modules/.package-lock.json): file times say
+# nothing after a checkout, and `npm ci` empties node_modules first, wherever it points.
+lockfile_installed() {
+  node -e '
+    const want = require("./package-lock.json").packages;
+    const have = require("./node_modules/.package-lock.json").packages;
+    const missing = Object.entries(want).filter(([p, w]) => p !== "" && !w.optional && have[p]?.version !== w.version);
+    process.exit(missing.length === 0 ? 0 : 1);
+  ' 2>/dev/null
+}
+if ! lockfile_installed; then
   npm ci --ignore-scripts --no-audit --no-fund
 fi
 

@@ -51,3 +51,28 @@ describe("README examples", () => {
         }
     });
 });
+
+describe("README waits", () => {
+    /**
+     * External Secrets retries a failed sync after 1 s, doubling, capped at 7 minutes (v2.9.0
+     * `pkg/controllers/common/common.go` `BuildRateLimiter`): the seconds after the first try at which it tries again.
+     */
+    function esoRetries(until: number): number[] {
+        const tries = [0];
+        for (let delay = 1; tries[tries.length - 1] < until; delay = Math.min(delay * 2, 420)) {
+            tries.push(tries[tries.length - 1] + delay);
+        }
+        return tries;
+    }
+    const firstTryAfter = (seconds: number) => esoRetries(seconds).find((t) => t >= seconds);
+
+    it("states when a new application's Secret appears: External Secrets' first retry after Azure's role propagation", () => {
+        const readme = fs.readFileSync(README, "utf8");
+        const row = readme.split("\n").find((l) => l.startsWith("| Add an application |"))!;
+        // Azure: role assignments take up to 10 minutes to propagate (limits-and-pitfalls §1).
+        assert.equal(firstTryAfter(600), 931);
+        assert.equal(firstTryAfter(300), 511);
+        assert.match(row, /up to 931 s \(15\.5 min\)/);
+        assert.match(row, /511 s when the role takes 5 minutes/);
+    });
+});

@@ -29,15 +29,15 @@ import * as os from "os";
 import * as path from "path";
 import * as tls from "tls";
 import { isDeepStrictEqual } from "util";
-import type { AppConfig } from "../../components/config/platform";
-import type { RedisConfig } from "../../components/config/redis";
-import { ACL_MARKER_PREFIX, USERS } from "../../components/redis/acl";
-import { ACL_FILES, AUTH_FILES, RESTART_LOCK_SECONDS, WATCH_SECONDS, renderFiles } from "../../components/redis/files";
-import { NAMES, POD_DIRS, RedisDirs, RedisLayout, kubernetesLayout } from "../../components/redis/layout";
-import type { RecordedResource } from "../../engine/mockEngine";
-import { LOOPBACK, Supervisor, freePorts, sleep, waitFor } from "../sandbox/processes";
-import { PG_BIN } from "../sandbox/postgres";
-import { requireRedisBinaries } from "../sandbox/redis";
+import type { AppConfig } from "../components/config/platform";
+import type { RedisConfig } from "../components/config/redis";
+import { ACL_MARKER_PREFIX, USERS } from "../components/redis/acl";
+import { ACL_FILES, AUTH_FILES, RESTART_LOCK_SECONDS, WATCH_SECONDS, renderFiles } from "../components/redis/files";
+import { NAMES, POD_DIRS, RedisDirs, RedisLayout, kubernetesLayout } from "../components/redis/layout";
+import type { RecordedResource } from "../engine/mockEngine";
+import { LOOPBACK, Supervisor, freePorts, sleep, waitFor } from "../tools/sandbox/processes";
+import { PG_BIN } from "../tools/sandbox/postgres";
+import { requireRedisBinaries } from "../tools/sandbox/redis";
 import {
     BackgroundWriter,
     appKey,

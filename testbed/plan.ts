@@ -2,11 +2,11 @@
  * One stack's recorded plan as the lifecycle harness reads it (every object's inputs, secrets unwrapped, from a mock
  * run of the real program), and the dependency order `pulumi up` follows.
  */
-import { ConfigError, PlatformConfig, parseConfig } from "../../components/config";
-import type { RedisConfig } from "../../components/config/redis";
-import { REDIS_COMPONENT_TYPE } from "../../components/redis/layout";
-import { RecordedResource, RunResult, runProgram } from "../../engine/mockEngine";
-import { StackConfig, loadStackConfig } from "../../engine/stackConfig";
+import { ConfigError, PlatformConfig, parseConfig } from "../components/config";
+import type { RedisConfig } from "../components/config/redis";
+import { REDIS_COMPONENT_TYPE } from "../components/redis/layout";
+import { RecordedResource, RunResult, runProgram } from "../engine/mockEngine";
+import { StackConfig, loadStackConfig } from "../engine/stackConfig";
 
 export const TYPES = {
     vaultSecret: "azure-native:keyvault:Secret",

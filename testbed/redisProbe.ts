@@ -65,7 +65,7 @@ export function waitHealthy(group: RedisGroupAccess, timeoutMs: number): Promise
  * replica online at its first REPLCONF ACK (replication.c, `repl_put_online_on_ack`), a moment after the replica
  * reports its link up: a write in between gets NOREPLICAS (commit 2e98890).
  */
-export async function takesWrites(group: RedisGroupAccess, master: number): Promise<boolean> {
+async function takesWrites(group: RedisGroupAccess, master: number): Promise<boolean> {
     const setting = await group.command("data", master, "CONFIG", "GET", "min-replicas-to-write");
     const needed = Array.isArray(setting) ? Number(setting[1]) : NaN;
     // INFO has the count only while the setting is on.

@@ -22,13 +22,13 @@ import { redisEnv } from "../../components/redis/env";
 import { aclCredentialIds } from "../../components/redis/credentials";
 import { ACL_FILES, AUTH_FILES, FILES, TLS_FILES, renderFiles } from "../../components/redis/files";
 import { NAMES, REDIS_COMPONENT_TYPE, RedisDirs, RedisLayout } from "../../components/redis/layout";
-import { waitHealthy as waitHealthyGroup } from "../../testbed/redisProbe";
+import { RedisRole, waitHealthy as waitHealthyGroup } from "../../testbed/redisProbe";
 import { makeCertificates } from "./certificates";
 import { LOOPBACK, Supervisor, freePorts, requireCommands, runShellScript } from "./processes";
 
 export { LOOPBACK };
 
-export type Role = "data" | "sentinel";
+export type Role = RedisRole;
 
 export interface ProcessInfo {
     readonly role: Role;

@@ -2,14 +2,14 @@
  * `npm run lifecycle -- --stack <s> --from <config file> --to <config file> [--restart-all] [--renew-certificates]`
  *
  * Starts the stack's servers as the `--from` config renders them, applies the change to `--to` the way `pulumi up`,
- * Kubernetes, External Secrets and cert-manager would (tools/lifecycle/harness.ts), optionally restarts every Redis
+ * Kubernetes, External Secrets and cert-manager would (testbed/harness.ts), optionally restarts every Redis
  * pod at once afterwards or lets cert-manager renew the certificates, and prints one JSON line per event and a last
  * line `lifecycle: N events, F failed connections, L lost writes`. Exit 1 on any failure or bad input.
  */
 import { ConfigError } from "../components/config";
 import { parseFlags } from "./args";
-import { Lifecycle, LifecycleSummary } from "./lifecycle/harness";
-import { LifecycleInputError, assertSameStack, planOf, readStack } from "./lifecycle/plan";
+import { Lifecycle, LifecycleSummary } from "../testbed/harness";
+import { LifecycleInputError, assertSameStack, planOf, readStack } from "../testbed/plan";
 
 const USAGE =
     "usage: npm run lifecycle -- --stack <name> --from <config file> --to <config file> [--restart-all] [--renew-certificates]";

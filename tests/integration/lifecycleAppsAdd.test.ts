@@ -1,6 +1,6 @@
 /**
  * Lifecycle scenario on real servers (prod: Azure-like PostgreSQL, Sentinel Redis with TLS): an application added,
- * applied as `pulumi up`, ESO and the kubelet would (tools/lifecycle/harness.ts). Its Secret is written only after the
+ * applied as `pulumi up`, ESO and the kubelet would (testbed/harness.ts). Its Secret is written only after the
  * ACL sync Job saw every server accept its user, so it connects at once.
  */
 import { strict as assert } from "assert";

@@ -1,6 +1,6 @@
 /**
  * Lifecycle scenario on real servers (prod: Azure-like PostgreSQL, Sentinel Redis with TLS): an application removed,
- * applied as `pulumi up`, ESO and the kubelet would (tools/lifecycle/harness.ts).
+ * applied as `pulumi up`, ESO and the kubelet would (testbed/harness.ts).
  */
 import { strict as assert } from "assert";
 import { assertNoFailures, baseline, change, scenario, stackVariant } from "../support/lifecycle";

@@ -7,8 +7,8 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { stackFile } from "../../engine/stackConfig";
-import { Lifecycle } from "../../tools/lifecycle/harness";
-import { StackPlan, assertSameStack, loadPlan } from "../../tools/lifecycle/plan";
+import { Lifecycle } from "../../testbed/harness";
+import { StackPlan, assertSameStack, loadPlan } from "../../testbed/plan";
 import { processTempDir } from "./tempDir";
 
 type StackDoc = { config: Record<string, any> };

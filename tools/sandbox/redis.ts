@@ -22,12 +22,13 @@ import { redisEnv } from "../../components/redis/env";
 import { aclCredentialIds } from "../../components/redis/credentials";
 import { ACL_FILES, AUTH_FILES, FILES, TLS_FILES, renderFiles } from "../../components/redis/files";
 import { NAMES, REDIS_COMPONENT_TYPE, RedisDirs, RedisLayout } from "../../components/redis/layout";
+import { RedisRole, waitHealthy as waitHealthyGroup } from "../../testbed/redisProbe";
 import { makeCertificates } from "./certificates";
-import { LOOPBACK, Supervisor, freePorts, requireCommands, runShellScript, waitFor } from "./processes";
+import { LOOPBACK, Supervisor, freePorts, requireCommands, runShellScript } from "./processes";
 
 export { LOOPBACK };
 
-export type Role = "data" | "sentinel";
+export type Role = RedisRole;
 
 export interface ProcessInfo {
     readonly role: Role;
@@ -474,54 +475,19 @@ export async function startRedis(input: StartRedisInput): Promise<StartedRedis> 
     };
 }
 
-/** Waits for exactly one master that every Sentinel names and every replica follows with its link up. */
-export async function waitHealthy(group: LocalRedisGroup, timeoutMs: number): Promise<number> {
-    return waitFor(
-        "a healthy Redis group",
-        timeoutMs,
-        async () => {
-            const masters = await group.masters();
-            if (masters.length !== 1) {
-                return undefined;
-            }
-            const views = await group.sentinelViews();
-            const master = group.layout.dataNodes[masters[0]];
-            if (views.some((v) => v !== `${master.host}:${master.port}`)) {
-                return undefined;
-            }
-            // Every Sentinel knows every replica and every peer (else a failover could strand a replica or lack votes).
-            for (let i = 0; i < group.layout.sentinels.length; i++) {
-                const state = await group.command("sentinel", i, "SENTINEL", "MASTER", group.options.redis.masterName);
-                const fields = Array.isArray(state) ? state.map(String) : [];
-                const field = (name: string) => Number(fields[fields.indexOf(name) + 1]);
-                if (
-                    field("num-slaves") !== group.layout.dataNodes.length - 1 ||
-                    field("num-other-sentinels") !== group.layout.sentinels.length - 1
-                ) {
-                    return undefined;
-                }
-            }
-            for (let i = 0; i < group.layout.dataNodes.length; i++) {
-                if (i !== masters[0] && (await group.runScript("data", i, FILES.readyRedis)).code !== 0) {
-                    return undefined;
-                }
-            }
-            return (await takesWrites(group, masters[0])) ? masters[0] : undefined;
+/** Waits until the group is healthy (testbed/redisProbe.ts says what that means); @returns the master's ordinal. */
+export function waitHealthy(group: LocalRedisGroup, timeoutMs: number): Promise<number> {
+    return waitHealthyGroup(
+        {
+            dataNodes: group.layout.dataNodes.length,
+            sentinels: group.layout.sentinels.length,
+            masterName: group.options.redis.masterName,
+            command: (role, ordinal, ...args) => group.command(role, ordinal, ...args),
+            ordinalOf: (host, port) => group.ordinalOf(`${host}:${port}`),
+            ready: async (role, ordinal) =>
+                (await group.runScript(role, ordinal, role === "data" ? FILES.readyRedis : FILES.readySentinel))
+                    .code === 0,
         },
-        300,
+        timeoutMs,
     );
-}
-
-/**
- * Whether the master counts the replicas `min-replicas-to-write` asks for. After a diskless sync the master puts a
- * replica online at its first REPLCONF ACK (replication.c, `repl_put_online_on_ack`), a moment after the replica
- * reports its link up: a write in between gets NOREPLICAS.
- */
-async function takesWrites(group: LocalRedisGroup, master: number): Promise<boolean> {
-    const setting = await group.command("data", master, "CONFIG", "GET", "min-replicas-to-write");
-    const needed = Array.isArray(setting) ? Number(setting[1]) : NaN;
-    // INFO has the count only while the setting is on.
-    const info = String((await group.command("data", master, "INFO", "replication")) ?? "");
-    const good = Number(/^min_slaves_good_slaves:(\d+)/m.exec(info)?.[1] ?? 0);
-    return needed === 0 || good >= needed;
 }

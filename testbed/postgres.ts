@@ -5,7 +5,7 @@
  * the SGCluster's credentials Secret gives it; the login Job runs as it.
  */
 import { Client, QueryResult } from "pg";
-import { sqlLiteral } from "../../components/postgres/sql";
+import { sqlLiteral } from "../components/postgres/sql";
 import {
     LocalServer,
     createAzureAdmin,
@@ -14,7 +14,7 @@ import {
     restartLocalServer,
     startLocalServer,
     superuserSql,
-} from "../sandbox/postgres";
+} from "../tools/sandbox/postgres";
 
 export class LifecyclePostgres {
     private constructor(

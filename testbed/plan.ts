@@ -2,11 +2,10 @@
  * One stack's recorded plan as the lifecycle harness reads it (every object's inputs, secrets unwrapped, from a mock
  * run of the real program), and the dependency order `pulumi up` follows.
  */
-import { ConfigError, PlatformConfig, parseConfig } from "../../components/config";
-import type { RedisConfig } from "../../components/config/redis";
-import { REDIS_COMPONENT_TYPE } from "../../components/redis/layout";
-import { RecordedResource, RunResult, runProgram } from "../../engine/mockEngine";
-import { StackConfig, loadStackConfig } from "../../engine/stackConfig";
+import { ConfigError, PlatformConfig, parseConfig } from "../components/config";
+import { REDIS_COMPONENT_TYPE } from "../components/redis/layout";
+import { RecordedResource, RunResult, runProgram } from "../engine/mockEngine";
+import { StackConfig, loadStackConfig } from "../engine/stackConfig";
 
 export const TYPES = {
     vaultSecret: "azure-native:keyvault:Secret",
@@ -21,12 +20,11 @@ export const TYPES = {
     sgCluster: "kubernetes:stackgres.io/v1:SGCluster",
 } as const;
 
-/** A stack's plan: the mock run, its validated configuration and the Redis settings the ConfigMap is rendered from. */
+/** A stack's plan: the mock run and its validated configuration (whose `redis` section the ConfigMap is rendered from). */
 export interface StackPlan {
     readonly stack: string;
     readonly file: string;
     readonly config: PlatformConfig;
-    readonly redis: RedisConfig;
     readonly run: RunResult;
     readonly byUrn: ReadonlyMap<string, RecordedResource>;
 }
@@ -63,15 +61,14 @@ export function readStack(stack: string, file: string): StackFile {
 /** Runs the real program for a read stack file under the mock engine. */
 export async function planOf(read: StackFile): Promise<StackPlan> {
     const run = await runProgram({ stack: read.stack, ...read.raw });
-    const component = run.resources.find((r) => r.type === REDIS_COMPONENT_TYPE);
-    if (!component) {
+    // The harness runs the stack's Redis: a plan without it has nothing to run.
+    if (!run.resources.some((r) => r.type === REDIS_COMPONENT_TYPE)) {
         throw new LifecycleInputError(`${read.file}: the plan has no ${REDIS_COMPONENT_TYPE}`);
     }
     return {
         stack: read.stack,
         file: read.file,
         config: read.config,
-        redis: component.inputs.config as RedisConfig,
         run,
         byUrn: new Map(run.resources.map((r) => [r.urn, r])),
     };

@@ -1,0 +1,329 @@
+/**
+ * Checks after each event: (a) every application connects to PostgreSQL and Redis with clients built only from its
+ * current Secret; (b) every password a platform Secret hands out is accepted by the servers that consume it;
+ * (c) every older version of an application's Secret still connects (pods started before keep their env);
+ * (d) no write a replica acknowledged (`WAIT 1`) is lost; and the data pods' liveness probes pass, at most one server
+ * of a group is down, every mounted Secret or ConfigMap exists, no server presents an expired certificate.
+ */
+import * as fs from "fs";
+import * as path from "path";
+import * as tls from "tls";
+import { ACL_MARKER_PREFIX, USERS } from "../components/redis/acl";
+import { ACL_FILES, AUTH_FILES, RESTART_LOCK_SECONDS, WATCH_SECONDS } from "../components/redis/files";
+import { NAMES, POD_DIRS } from "../components/redis/layout";
+import { LOOPBACK, sleep } from "../tools/sandbox/processes";
+import {
+    BackgroundWriter,
+    appKey,
+    checkAuth,
+    checkPostgres,
+    checkRedis,
+    limited,
+    lostWrites,
+    redisOptions,
+} from "./clients";
+import type { RedisPorts } from "../tools/sandbox/redis";
+import type { ClusterState } from "./cluster/state";
+import { secretKey } from "./plan";
+import type { RedisAdmin } from "./redisAdmin";
+
+/** Watch periods a `reload` sidecar gets to apply projected files (one poll, its work, and slack), and the poll. */
+const SIDECAR_PERIODS = 4;
+const SIDECAR_POLL_MS = 200;
+
+type Check = () => Promise<string | undefined>;
+
+/**
+ * The passwords `redis-auth` hands out, by file, and who must accept them: which ACL user, on the data nodes and/or
+ * the Sentinels (components/redis/acl.ts). The ACL files themselves are what servers load, not handed-out passwords.
+ */
+const AUTH_FILE_CONSUMERS: Record<string, { user: string; data: boolean; sentinel: boolean }> = {
+    [AUTH_FILES.admin]: { user: USERS.admin, data: true, sentinel: true },
+    [AUTH_FILES.monitor]: { user: USERS.monitor, data: true, sentinel: true },
+    [AUTH_FILES.replication]: { user: USERS.replication, data: true, sentinel: false },
+    [AUTH_FILES.sentinel]: { user: USERS.sentinel, data: true, sentinel: true },
+    [AUTH_FILES.sentinelClient]: { user: "default", data: false, sentinel: true },
+};
+
+export class Checks {
+    /** The application whose background writes (d) follows, once the first deploy started it. */
+    writer?: { readonly app: string; readonly writer: BackgroundWriter };
+    connectionFailures = 0;
+    lostWriteCount = 0;
+
+    constructor(
+        private readonly state: ClusterState,
+        private readonly ports: RedisPorts,
+        private readonly admin: RedisAdmin,
+        private readonly files: { readonly redisCa: string; readonly postgresCa: () => string },
+    ) {}
+
+    private get tls(): boolean {
+        return this.state.plan.config.redis.tls;
+    }
+
+    /** Every check; the failures, each saying which app or server and which credential. */
+    async run(): Promise<string[]> {
+        const { state } = this;
+        const ca = fs.readFileSync(this.files.postgresCa(), "utf8");
+        const redisCa = fs.readFileSync(this.files.redisCa, "utf8");
+        const connection: Check[] = [];
+        for (const app of state.apps.values()) {
+            const ref = `${app.namespace}/${app.secretName}`;
+            const current = state.secrets.get(secretKey(app.namespace, app.secretName));
+            if (!current) {
+                continue;
+            }
+            const history = state.appEnvs.get(app.name) ?? [];
+            const versions = [...history.filter((e) => JSON.stringify(e) !== JSON.stringify(current)), current];
+            versions.forEach((env, i) => {
+                const which =
+                    i === versions.length - 1
+                        ? `its current Secret ${ref}`
+                        : `the previous version ${i + 1} of ${ref} (a pod started before keeps it)`;
+                connection.push(
+                    () =>
+                        checkPostgres(env, state.endpoints, ca).then((err) =>
+                            err
+                                ? `${app.name}: PostgreSQL refuses ${which} (DB_USER ${env.DB_USER}, DB_PASSWORD): ${err}`
+                                : undefined,
+                        ),
+                    () =>
+                        checkRedis(env, appKey(app, "lifecycle-check"), state.endpoints, redisCa).then((err) =>
+                            err
+                                ? `${app.name}: Redis refuses ${which} (${redisCredentialNames(env)}): ${err}`
+                                : undefined,
+                        ),
+                );
+            });
+        }
+        connection.push(...this.platformCredentialChecks(redisCa));
+        const connectionFailures = (await limited(connection)).filter((f): f is string => f !== undefined);
+        this.connectionFailures += connectionFailures.length;
+        const lost = await this.lostWriteCheck();
+        const others = [
+            ...availabilityChecks(state),
+            ...(await this.livenessChecks()),
+            ...mountChecks(state),
+            ...(await this.certificateChecks()),
+        ];
+        return [...connectionFailures, ...lost, ...others];
+    }
+
+    /** (b) for the platform's own Secrets: every password handed out is accepted by the servers that consume it. */
+    private platformCredentialChecks(ca: string): Check[] {
+        const { state } = this;
+        const out: Check[] = [];
+        const auth = state.secrets.get(secretKey(state.namespace, NAMES.auth)) ?? {};
+        if (auth[AUTH_FILES.admin]) {
+            this.admin.remember(auth[AUTH_FILES.admin]);
+        }
+        for (const [file, consumer] of Object.entries(AUTH_FILE_CONSUMERS)) {
+            const password = auth[file];
+            if (password === undefined) {
+                continue;
+            }
+            const targets = [
+                ...(consumer.data ? (state.pods.get(NAMES.data) ?? []) : []),
+                ...(consumer.sentinel ? (state.pods.get(NAMES.sentinel) ?? []) : []),
+            ];
+            // A server the kubelet is starting again accepts nothing yet; `availabilityChecks` bounds how many.
+            for (const pod of targets.filter((p) => p.mainRunning())) {
+                out.push(() =>
+                    checkAuth(pod.port, consumer.user, password, this.tls ? ca : undefined).then((err) =>
+                        err
+                            ? `${pod.name}: refuses user ${consumer.user} with the ${file} that Secret ${state.namespace}/${NAMES.auth} hands out: ${err}`
+                            : undefined,
+                    ),
+                );
+            }
+        }
+        return out;
+    }
+
+    private async livenessChecks(): Promise<string[]> {
+        const results = await limited(
+            this.state
+                .allPods()
+                .filter((p) => p.running())
+                .map(
+                    (p) => async () =>
+                        (await p.probe("livenessProbe")).map((f) => `${p.name}: liveness probe fails (${f})`),
+                ),
+            3,
+        );
+        return results.flat();
+    }
+
+    /** After a certificate's virtual expiry, no TLS server may still present it. */
+    private async certificateChecks(): Promise<string[]> {
+        if (!this.tls) {
+            return [];
+        }
+        const expired = [...this.state.certificates.values()].flatMap((c) =>
+            c.issued.filter((i) => i.notAfter <= this.state.timeline.now),
+        );
+        if (expired.length === 0) {
+            return [];
+        }
+        const out: string[] = [];
+        await Promise.all(
+            this.state
+                .allPods()
+                .filter((p) => p.running())
+                .map(async (p) => {
+                    const fingerprint = await servedFingerprint(p.port);
+                    const old = expired.find((e) => e.fingerprint === fingerprint);
+                    if (old) {
+                        out.push(
+                            `${p.name}: still serves certificate generation ${old.generation}, expired at +${old.notAfter} s (day ${old.notAfter / 86400}): clients, replication and Sentinel links fail`,
+                        );
+                    }
+                }),
+        );
+        return out;
+    }
+
+    /** (d) Writes a replica acknowledged that the master no longer has. */
+    private async lostWriteCheck(): Promise<string[]> {
+        if (!this.writer || this.writer.writer.acknowledged.length === 0) {
+            return [];
+        }
+        const keys = [...this.writer.writer.acknowledged];
+        const envs = [...(this.state.appEnvs.get(this.writer.app) ?? [])].reverse();
+        for (const env of envs) {
+            try {
+                const lost = await lostWrites(redisOptions(env, this.state.endpoints, this.files.redisCa), keys);
+                this.lostWriteCount = Math.max(this.lostWriteCount, lost.length);
+                return lost.length > 0
+                    ? [`${lost.length} of ${keys.length} writes acknowledged with WAIT 1 are lost (first: ${lost[0]})`]
+                    : [];
+            } catch {
+                // The next version of the contract may still connect; a refused one is reported by the connection checks.
+            }
+        }
+        return [];
+    }
+
+    /**
+     * The pods' `reload` sidecars apply changed files within WATCH_SECONDS of real time: polls the servers until they
+     * accept what the Secrets (platform and applications) hand out and serve the newest certificate, at most a few
+     * watch periods; what still differs then is left to the checks. @returns real milliseconds waited
+     */
+    async awaitReloadSidecars(): Promise<number> {
+        const { state } = this;
+        const started = Date.now();
+        const redisCa = fs.readFileSync(this.files.redisCa, "utf8");
+        // Sentinels restart one at a time for a new certificate, each within its lock's time.
+        const limitMs = (SIDECAR_PERIODS * WATCH_SECONDS + this.ports.sentinels.length * RESTART_LOCK_SECONDS) * 1000;
+        while (Date.now() - started < limitMs) {
+            const appChecks = [...state.apps.values()].map((app) => () => {
+                const env = state.secrets.get(secretKey(app.namespace, app.secretName));
+                return env
+                    ? checkRedis(env, appKey(app, "lifecycle-check"), state.endpoints, redisCa)
+                    : Promise.resolve(undefined);
+            });
+            const checks = [...this.platformCredentialChecks(redisCa), ...appChecks, ...this.mountedAclChecks(redisCa)];
+            const refused = (await limited(checks)).some((f) => f !== undefined);
+            if (!refused && (await this.serveNewestCertificates())) {
+                break;
+            }
+            await sleep(SIDECAR_POLL_MS);
+        }
+        return Date.now() - started;
+    }
+
+    /** For each running pod: has its server loaded the users file the pod mounts (its marker user)? */
+    private mountedAclChecks(ca: string): Check[] {
+        return this.state
+            .allPods()
+            .filter((pod) => pod.mainRunning())
+            .flatMap((pod) => {
+                const file = pod.id.set === NAMES.sentinel ? ACL_FILES.sentinel : ACL_FILES.data;
+                const text = readIfExists(path.join(pod.localPath(POD_DIRS.acl), file));
+                const marker = new RegExp(`^user (${ACL_MARKER_PREFIX}\\S+) `, "m").exec(text)?.[1];
+                if (marker === undefined) {
+                    return [];
+                }
+                return [
+                    async () => {
+                        // The marker may run no command: NOPERM after a successful AUTH means the file is loaded.
+                        const err = await checkAuth(pod.port, marker, "marker", this.tls ? ca : undefined);
+                        return err !== undefined && /NOPERM/.test(err)
+                            ? undefined
+                            : `${pod.name}: has not loaded ${file} (${marker}): ${err}`;
+                    },
+                ];
+            });
+    }
+
+    /** Whether every running TLS pod presents the newest certificate issued (true without TLS). */
+    private async serveNewestCertificates(): Promise<boolean> {
+        if (!this.tls) {
+            return true;
+        }
+        const newest = new Set(
+            [...this.state.certificates.values()].map((c) => c.issued[c.issued.length - 1]?.fingerprint),
+        );
+        const served = await Promise.all(
+            this.state
+                .allPods()
+                .filter((p) => p.running())
+                .map((p) => servedFingerprint(p.port)),
+        );
+        return served.every((f) => f !== undefined && newest.has(f));
+    }
+}
+
+/** At most one server of a group restarting at a time (a Sentinel quorum, or a replica to fail over to, remains). */
+export function availabilityChecks(state: ClusterState): string[] {
+    return [...state.pods.entries()].flatMap(([set, pods]) => {
+        const down = pods.filter((p) => p.running() && !p.mainRunning()).map((p) => p.name);
+        return down.length > 1 ? [`${down.join(", ")} are down at once: ${set} restarts more than one at a time`] : [];
+    });
+}
+
+/** A StatefulSet whose pods mount a Secret or ConfigMap that no longer exists cannot start its next pod. */
+export function mountChecks(state: ClusterState): string[] {
+    const out: string[] = [];
+    for (const [name, set] of state.statefulSets) {
+        for (const v of set.spec.template.spec.volumes ?? []) {
+            const ref = v.secret ? v.secret.secretName : v.configMap?.name;
+            const present = v.secret
+                ? state.secrets.has(secretKey(state.namespace, ref))
+                : !v.configMap || state.configMaps.has(secretKey(state.namespace, ref));
+            if (!present) {
+                out.push(
+                    `StatefulSet ${name} mounts ${v.secret ? "Secret" : "ConfigMap"} ${state.namespace}/${ref}, which no longer exists: its next pod cannot start`,
+                );
+            }
+        }
+    }
+    return out;
+}
+
+function readIfExists(file: string): string {
+    return fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+}
+
+function redisCredentialNames(env: Record<string, string>): string {
+    return env.REDIS_SENTINEL_HOSTS !== undefined
+        ? `REDIS_USERNAME ${env.REDIS_USERNAME}, REDIS_PASSWORD, REDIS_SENTINEL_PASSWORD`
+        : "REDIS_URL";
+}
+
+/** SHA-256 fingerprint of the certificate a TLS server presents (undefined when it does not answer). */
+function servedFingerprint(port: number): Promise<string | undefined> {
+    return new Promise((resolve) => {
+        const socket = tls.connect({ host: LOOPBACK, port, rejectUnauthorized: false }, () => {
+            const cert = socket.getPeerCertificate();
+            socket.end();
+            resolve(cert?.fingerprint256);
+        });
+        socket.setTimeout(2000, () => {
+            socket.destroy();
+            resolve(undefined);
+        });
+        socket.on("error", () => resolve(undefined));
+    });
+}

@@ -1,0 +1,190 @@
+/**
+ * `pulumi up` to a new plan: resources in dependency order, Pulumi's parallel walk, a failed step holding back its
+ * dependents, deletes last and only after a clean `up`. What a create, update or delete does to the cluster is the
+ * business of the controller that owns the resource's kind: a handler table by type token.
+ */
+import * as path from "path";
+import type { RecordedResource } from "../../engine/mockEngine";
+import { LifecycleInputError, StackPlan, TYPES, dependentsOf, topologicalOrder } from "../plan";
+import type { ClusterState, JobState } from "./state";
+
+/** One create or update as its controller sees it. */
+export interface Step {
+    readonly resource: RecordedResource;
+    /** What the state held before (undefined on create). */
+    readonly was?: { readonly resource: RecordedResource; readonly failed: boolean };
+    readonly verb: "create" | "update";
+    /** The object's name (metadata.name, a Key Vault secret name, or the resource name). */
+    readonly name: string;
+    readonly plan: StackPlan;
+}
+
+/** What one resource kind does on `pulumi up`. */
+export interface KindHandler {
+    /** Create or update; false when the step fails (pulumi stops its dependents). Absent: nothing to simulate. */
+    readonly apply?: (step: Step) => Promise<boolean>;
+    readonly remove?: (resource: RecordedResource) => Promise<void>;
+}
+
+export type HandlerTable = Readonly<Record<string, KindHandler>>;
+
+/** The controllers' tables as one; a kind claimed twice is refused (one controller owns each kind). */
+export function handlerTable(...tables: HandlerTable[]): HandlerTable {
+    const out: Record<string, KindHandler> = {};
+    for (const table of tables) {
+        for (const [kind, handler] of Object.entries(table)) {
+            if (out[kind]) {
+                throw new Error(`two controllers handle ${kind}`);
+            }
+            out[kind] = handler;
+        }
+    }
+    return out;
+}
+
+/** The `remove` of a server's kind: the harness runs the servers of the first plan to the end. */
+export async function refuseServerRemoval(r: RecordedResource): Promise<void> {
+    throw new LifecycleInputError(`the change deletes ${r.type} ${r.name}; the harness does not remove servers`);
+}
+
+/** Jobs are awaited until they complete, so they run beside other steps (workloads.ts). */
+export interface JobRunner {
+    startJobStep(
+        r: RecordedResource,
+        was: RecordedResource | undefined,
+        failedBefore: boolean,
+    ): Promise<JobState | undefined>;
+    finishJobStep(job: JobState): Promise<boolean>;
+}
+
+export class Applier {
+    constructor(
+        private readonly state: ClusterState,
+        private readonly handlers: HandlerTable,
+        private readonly jobs: JobRunner,
+    ) {}
+
+    /** Applies `after` as `pulumi up` would, then lets the timeline run until nothing more is pending. */
+    async apply(after: StackPlan): Promise<{ failedSteps: string[] }> {
+        const { state } = this;
+        // An application removed from the config loses its access in this `up` (its users go with the users files,
+        // before its Secret is deleted at the end): only the applications of the new config must keep connecting.
+        state.setApps(after.config.apps);
+        const previous = state.plan;
+        const order = topologicalOrder(after.run.resources).filter((r) => r.custom);
+        const steps = order.filter((r) => {
+            const was = state.applied.get(r.urn);
+            return !was || was.failed || JSON.stringify(was.resource.inputs) !== JSON.stringify(r.inputs);
+        });
+        const deleted = [...state.applied.values()].map((a) => a.resource).filter((r) => !after.byUrn.has(r.urn));
+        await state.timeline.emit(
+            `pulumi up ${path.basename(previous.file)} -> ${path.basename(after.file)}`,
+            async () => ({
+                create: steps.filter((r) => !state.applied.has(r.urn)).length,
+                update: steps.filter((r) => state.applied.has(r.urn)).length,
+                delete: deleted.length,
+            }),
+        );
+        state.plan = after;
+        const failedSteps = await this.runSteps(steps, after);
+        if (failedSteps.length === 0) {
+            for (const r of topologicalOrder(deleted).reverse()) {
+                await this.handlers[r.type]?.remove?.(r);
+                state.applied.delete(r.urn);
+            }
+        }
+        const heldBack = steps.filter((r) => state.applied.get(r.urn)?.resource !== r).map((r) => r.urn);
+        await state.timeline.emit(failedSteps.length === 0 ? "pulumi up finished" : "pulumi up failed", async () => ({
+            failedSteps,
+            heldBack: heldBack.length,
+        }));
+        if (failedSteps.length > 0) {
+            state.timeline.events[state.timeline.events.length - 1].failures.push(
+                `pulumi up failed at ${failedSteps.join(", ")}${heldBack.length ? `; ${heldBack.length} dependent resources not applied` : ""}`,
+            );
+        }
+        await state.timeline.runUntil();
+        return { failedSteps };
+    }
+
+    /**
+     * Pulumi's parallel walk: a step starts once none of its dependencies is pending; steps that do not wait run at
+     * once (a StatefulSet rollout takes only the real time it needs), and only when nothing else can start does the
+     * clock move on, until a running Job finishes. A failed step holds back everything that depends on it.
+     * @returns the failed steps
+     */
+    private async runSteps(steps: RecordedResource[], plan: StackPlan): Promise<string[]> {
+        const { state } = this;
+        const pending = new Map(steps.map((r) => [r.urn, r]));
+        const running = new Map<string, { resource: RecordedResource; job: JobState; deadline: number }>();
+        const failed: string[] = [];
+        const finish = (r: RecordedResource, ok: boolean) => {
+            state.applied.set(r.urn, { resource: r, failed: !ok });
+            if (!ok) {
+                failed.push(`${r.type} ${r.name}`);
+                dependentsOf(plan, r.urn).forEach((u) => pending.delete(u));
+            }
+        };
+        const blocked = (r: RecordedResource) => r.dependencies.some((d) => pending.has(d) || running.has(d));
+        while (pending.size > 0 || running.size > 0) {
+            const ready = [...pending.values()].filter((r) => !blocked(r));
+            const immediate = ready.filter((r) => r.type !== TYPES.job);
+            if (immediate.length > 0) {
+                for (const r of immediate) {
+                    pending.delete(r.urn);
+                    finish(r, await this.step(r, plan));
+                }
+                continue;
+            }
+            for (const r of ready) {
+                pending.delete(r.urn);
+                const was = state.applied.get(r.urn);
+                const job = await this.jobs.startJobStep(r, was?.resource, was?.failed ?? false);
+                if (job) {
+                    running.set(r.urn, {
+                        resource: r,
+                        job,
+                        deadline: job.startedAt + (r.inputs.spec.activeDeadlineSeconds ?? job.waitSeconds),
+                    });
+                } else {
+                    finish(r, false);
+                }
+            }
+            if (running.size === 0) {
+                continue;
+            }
+            const deadline = Math.min(...[...running.values()].map((j) => j.deadline));
+            await state.timeline.runUntil(
+                () => [...running.values()].some((j) => j.job.state !== "waiting"),
+                Math.max(0, deadline - state.timeline.now),
+            );
+            for (const [urn, j] of running) {
+                if (j.job.state === "waiting" && state.timeline.now >= j.deadline) {
+                    j.job.state = "failed";
+                    j.job.output = `still waiting at activeDeadlineSeconds: ${j.job.output}`;
+                }
+                if (j.job.state !== "waiting") {
+                    running.delete(urn);
+                    finish(j.resource, await this.jobs.finishJobStep(j.job));
+                }
+            }
+        }
+        return failed;
+    }
+
+    /** One resource's create or update, by its kind's handler; false when the step fails. */
+    private async step(r: RecordedResource, plan: StackPlan): Promise<boolean> {
+        const was = this.state.applied.get(r.urn);
+        const apply = this.handlers[r.type]?.apply;
+        if (!apply) {
+            return true;
+        }
+        return apply({
+            resource: r,
+            was,
+            verb: was ? "update" : "create",
+            name: r.inputs.metadata?.name ?? r.inputs.secretName ?? r.name,
+            plan,
+        });
+    }
+}

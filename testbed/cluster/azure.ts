@@ -1,0 +1,81 @@
+/**
+ * Azure's part: Key Vault keeps the newest version of each secret; the Flexible Server's admin password, databases
+ * and static parameters are applied to the local PostgreSQL.
+ */
+import type { RecordedResource } from "../../engine/mockEngine";
+import type { LifecyclePostgres } from "../postgres";
+import { TYPES } from "../plan";
+import type { HandlerTable, Step } from "./applier";
+import type { ClusterState } from "./state";
+
+/** Stores a Key Vault secret's value; @returns whether it is a new version. */
+export function writeVault(state: ClusterState, r: RecordedResource): boolean {
+    const value = String(r.inputs.properties?.value ?? "");
+    const version = String(r.outputs.properties?.secretUriWithVersion ?? "");
+    const old = state.vault.get(r.inputs.secretName);
+    state.vault.set(r.inputs.secretName, { value, version });
+    return old?.version !== version;
+}
+
+export class Azure {
+    constructor(
+        private readonly state: ClusterState,
+        private readonly postgres: () => LifecyclePostgres,
+        /** ESO's reaction to a new Key Vault version (eso.ts `vaultSecretWritten`). */
+        private readonly onVaultWrite: (secretName: string) => Promise<void>,
+    ) {}
+
+    handlers(): HandlerTable {
+        return {
+            [TYPES.vaultSecret]: {
+                apply: async ({ resource, name }) => {
+                    if (writeVault(this.state, resource)) {
+                        await this.onVaultWrite(name);
+                    }
+                    return true;
+                },
+                remove: async (r) => {
+                    this.state.vault.delete(r.inputs.secretName);
+                },
+            },
+            [TYPES.pgServer]: { apply: (s) => this.server(s) },
+            [TYPES.pgDatabase]: { apply: (s) => this.database(s) },
+            [TYPES.pgConfiguration]: { apply: (s) => this.configuration(s) },
+        };
+    }
+
+    private async server({ resource: r, was }: Step): Promise<boolean> {
+        const password = r.inputs.administratorLoginPassword;
+        if (was && was.resource.inputs.administratorLoginPassword !== password) {
+            await this.state.timeline.emit(`Azure sets the new password of admin ${r.inputs.administratorLogin}`, () =>
+                this.postgres().setAdminPassword(password),
+            );
+        }
+        return true;
+    }
+
+    private async database({ resource: r, was }: Step): Promise<boolean> {
+        // A new databaseName replaces the database (ARM: create the new one; the old is retained).
+        if (!was || was.resource.inputs.databaseName !== r.inputs.databaseName) {
+            await this.state.timeline.emit(`Azure creates database ${r.inputs.databaseName}`, async () => ({
+                created: await this.postgres().createDatabase(r.inputs.databaseName),
+            }));
+        }
+        return true;
+    }
+
+    private async configuration({ resource: r }: Step): Promise<boolean> {
+        const parameter = r.inputs.configurationName;
+        if (parameter === "max_connections") {
+            // Static on Azure: stored now, effective at the next restart (which the harness performs at once).
+            await this.state.timeline.emit(
+                `Azure sets static parameter ${parameter}=${r.inputs.value}; server restarted`,
+                async () => {
+                    await this.postgres().setParameter(parameter, r.inputs.value, true);
+                    return { [parameter]: await this.postgres().show(parameter) };
+                },
+            );
+        }
+        return true;
+    }
+}

@@ -1,0 +1,164 @@
+/**
+ * External Secrets: an ExternalSecret is reconciled at once when it is created or its object changes (spec or
+ * metadata, e.g. an annotation), otherwise at its next `refreshInterval`; `creationPolicy: Owner` makes the Secret
+ * go with it (external-secrets.io docs, "Lifecycle" and "Owner"). A reconcile whose remote secret is missing fails
+ * and is retried with a short backoff: modelled as a retry when Key Vault gets it.
+ */
+import type { RecordedResource } from "../../engine/mockEngine";
+import { TYPES, secretKey } from "../plan";
+import { goDurationSeconds } from "../timeline";
+import type { HandlerTable } from "./applier";
+import { ClusterState, Obj, objKey } from "./state";
+
+/** What ESO would write into the target Secret from `vault` now; an error when a remote key or property is missing. */
+export function esoData(vault: ReadonlyMap<string, { readonly value: string }>, body: Obj): Record<string, string> {
+    const out: Record<string, string> = {};
+    for (const d of body.spec.data ?? []) {
+        const remote = vault.get(d.remoteRef.key);
+        if (!remote) {
+            throw new Error(`Key Vault has no secret ${d.remoteRef.key}`);
+        }
+        if (d.remoteRef.property === undefined) {
+            out[d.secretKey] = remote.value;
+        } else {
+            const parsed = JSON.parse(remote.value);
+            if (!(d.remoteRef.property in parsed)) {
+                throw new Error(`Key Vault secret ${d.remoteRef.key} has no property ${d.remoteRef.property}`);
+            }
+            out[d.secretKey] = String(parsed[d.remoteRef.property]);
+        }
+    }
+    for (const d of body.spec.dataFrom ?? []) {
+        const remote = vault.get(d.extract?.key);
+        if (!remote) {
+            throw new Error(`Key Vault has no secret ${d.extract?.key}`);
+        }
+        Object.assign(out, JSON.parse(remote.value));
+    }
+    return out;
+}
+
+/** The Key Vault secrets an ExternalSecret reads. */
+export function reads(body: Obj | undefined): string[] {
+    const spec = body?.spec ?? {};
+    return [
+        ...(spec.data ?? []).map((d: Obj) => d.remoteRef.key),
+        ...(spec.dataFrom ?? []).map((d: Obj) => d.extract?.key),
+    ];
+}
+
+export class ExternalSecrets {
+    constructor(
+        private readonly state: ClusterState,
+        /** After a Secret's content changed (the kubelet's `secretChanged`). */
+        private readonly onSecretChanged: (target: string) => void,
+    ) {}
+
+    handlers(): HandlerTable {
+        return {
+            [TYPES.externalSecret]: {
+                apply: async ({ resource, verb }) => {
+                    const key = objKey(resource);
+                    this.state.externalSecrets.set(key, { urn: resource.urn, body: resource.inputs });
+                    const event = await this.state.timeline.emit(
+                        `ESO reconciles ExternalSecret ${key} (${verb}d)`,
+                        async () => ({ changedKeys: this.sync(key) }),
+                    );
+                    return event.failures.length === 0 || !event.failures.some((f) => f.startsWith("ESO"));
+                },
+                remove: (r) => this.remove(r),
+            },
+        };
+    }
+
+    /** The first deploy, settled: the ExternalSecret exists and its Secret is synced (no kubelet event). */
+    bootstrap(r: RecordedResource): void {
+        this.state.externalSecrets.set(objKey(r), { urn: r.urn, body: r.inputs });
+        this.sync(objKey(r), false);
+    }
+
+    /**
+     * One reconcile; returns the Secret keys that changed, or the error that failed it.
+     * @param notify whether the kubelet hears of the change (not in the settled first deploy)
+     */
+    sync(key: string, notify = true): string[] | { syncError: string } {
+        const { state } = this;
+        const es = state.externalSecrets.get(key);
+        if (!es) {
+            return [];
+        }
+        const target = secretKey(es.body.metadata.namespace, es.body.spec.target?.name ?? es.body.metadata.name);
+        let data: Record<string, string>;
+        try {
+            data = esoData(state.vault, es.body);
+            state.erroring.delete(key);
+        } catch (err) {
+            state.erroring.add(key);
+            return { syncError: (err as Error).message };
+        }
+        const old = state.secrets.get(target);
+        const changed = Object.keys({ ...old, ...data }).filter((k) => old?.[k] !== data[k]);
+        if (changed.length > 0) {
+            state.secrets.set(target, data);
+            if (notify) {
+                this.onSecretChanged(target);
+            }
+        }
+        return changed.sort();
+    }
+
+    /**
+     * Key Vault holds a new version of `vaultSecret`: ESO reads it at each reader's next refresh (worst case a full
+     * interval after the write), and at once where a reconcile failed for want of it.
+     */
+    async vaultSecretWritten(vaultSecret: string): Promise<void> {
+        const { state } = this;
+        await state.timeline.emit(`Key Vault: new version of ${vaultSecret}`, async () => {
+            this.scheduleRefreshes(vaultSecret);
+        });
+        const retry = [...state.erroring].filter((k) =>
+            reads(state.externalSecrets.get(k)?.body).includes(vaultSecret),
+        );
+        for (const key of retry) {
+            await state.timeline.emit(
+                `ESO retries ExternalSecret ${key} (its Key Vault secret exists now)`,
+                async () => ({
+                    changedKeys: this.sync(key),
+                }),
+            );
+        }
+    }
+
+    private scheduleRefreshes(vaultSecret: string): void {
+        for (const [key, es] of this.state.externalSecrets) {
+            if (!reads(es.body).includes(vaultSecret)) {
+                continue;
+            }
+            const label = `ESO refreshes ExternalSecret ${key} (refreshInterval ${es.body.spec.refreshInterval})`;
+            if (!this.state.timeline.pending(label)) {
+                this.state.timeline.schedule(
+                    goDurationSeconds(es.body.spec.refreshInterval ?? "1h"),
+                    label,
+                    async () => ({
+                        changedKeys: this.sync(key),
+                    }),
+                );
+            }
+        }
+    }
+
+    private async remove(r: RecordedResource): Promise<void> {
+        const key = objKey(r);
+        const es = this.state.externalSecrets.get(key);
+        this.state.externalSecrets.delete(key);
+        const policy = es?.body.spec.target?.creationPolicy ?? "Owner";
+        const target = secretKey(r.inputs.metadata.namespace, es?.body.spec.target?.name ?? r.inputs.metadata.name);
+        await this.state.timeline.emit(`ExternalSecret ${key} deleted (creationPolicy ${policy})`, async () => {
+            if (policy === "Owner") {
+                this.state.secrets.delete(target);
+                return { secretDeleted: target };
+            }
+            return { secretKept: target };
+        });
+    }
+}

@@ -1,0 +1,129 @@
+/**
+ * The kubelet: Secret and ConfigMap volumes are updated in place after the sync delay (kubelet sync period, 1 min by
+ * default), never through a `subPath` mount; env from a Secret is read at container start only
+ * (kubernetes.io/docs/concepts/configuration/secret/#using-secrets-as-files-from-a-pod). ConfigMaps are stored here:
+ * the pods are the only readers.
+ */
+import { isDeepStrictEqual } from "util";
+import { renderFiles } from "../../components/redis/files";
+import { NAMES, POD_DIRS, RedisDirs, RedisLayout, kubernetesLayout } from "../../components/redis/layout";
+import type { RecordedResource } from "../../engine/mockEngine";
+import { LOOPBACK } from "../../tools/sandbox/processes";
+import type { ContentSource, Pod, VolumeSource } from "../pods";
+import { LifecycleInputError, StackPlan, TYPES, secretKey } from "../plan";
+import { HandlerTable, refuseServerRemoval } from "./applier";
+import type { RedisPorts } from "../../tools/sandbox/redis";
+import type { ClusterState, JobState } from "./state";
+
+/** Kubelet sync period (KubeletConfiguration `syncPeriod`, default 1m): how long a changed Secret takes to reach files. */
+export const KUBELET_SYNC_SECONDS = 60;
+
+/** What a pod's volumes hold now: Secrets as stored, the Redis config rendered for the pod's loopback layout. */
+export function projectedContent(state: ClusterState, ports: RedisPorts): ContentSource {
+    return (source: VolumeSource, pod: Pod) => {
+        const key = secretKey(state.namespace, source.name);
+        if (source.kind === "secret") {
+            return state.secrets.get(key);
+        }
+        const cm = state.configMaps.get(key);
+        if (!cm) {
+            return undefined;
+        }
+        return source.name === NAMES.config ? renderFiles(cm.redis, localLayout(pod, ports)) : cm.data;
+    };
+}
+
+/** The layout a pod's files are rendered for: loopback ports, its own volume directories. */
+function localLayout(pod: Pod, ports: RedisPorts): RedisLayout {
+    const dirs = Object.fromEntries(
+        Object.entries(POD_DIRS).map(([k, p]) => [k, pod.localPath(p)]),
+    ) as unknown as RedisDirs;
+    return {
+        dataNodes: ports.data.map((port) => ({ host: LOOPBACK, port })),
+        sentinels: ports.sentinels.map((port) => ({ host: LOOPBACK, port })),
+        dirs,
+    };
+}
+
+/** Stores a ConfigMap; the Redis config must be exactly what renderFiles renders, else the pods would not be faithful. */
+export function storeConfigMap(state: ClusterState, r: RecordedResource, plan: StackPlan): void {
+    const name = r.inputs.metadata.name;
+    const data = r.inputs.data ?? {};
+    const redis = plan.config.redis;
+    if (name === NAMES.config) {
+        // Pods run the files rendered for loopback; that is faithful only if the plan holds exactly renderFiles' text.
+        const rendered = renderFiles(redis, kubernetesLayout(redis, plan.config.cluster.platformNamespace));
+        if (!isDeepStrictEqual(rendered, data)) {
+            throw new LifecycleInputError(
+                `the plan's ConfigMap ${name} is not what renderFiles renders from the Redis component's config; ` +
+                    "the harness cannot run it faithfully",
+            );
+        }
+    }
+    state.configMaps.set(secretKey(r.inputs.metadata.namespace, name), { data, redis });
+}
+
+export class Kubelet {
+    constructor(
+        private readonly state: ClusterState,
+        private readonly reactions: {
+            /** Waits until the pods' `reload` sidecars applied projected files; @returns real milliseconds waited. */
+            readonly awaitReloadSidecars: () => Promise<number>;
+            /** Lets each Job look again (its files, the servers). */
+            readonly retryJobs: (jobs: readonly JobState[]) => Promise<void>;
+        },
+    ) {}
+
+    handlers(): HandlerTable {
+        return {
+            [TYPES.configMap]: {
+                apply: async ({ resource, name, plan }) => {
+                    storeConfigMap(this.state, resource, plan);
+                    this.schedule("configMap", resource.inputs.metadata.namespace, name);
+                    return true;
+                },
+                remove: refuseServerRemoval,
+            },
+        };
+    }
+
+    /** After a Secret's content changed: the kubelet projects it into every pod that mounts it, after its sync delay. */
+    secretChanged(target: string): void {
+        const [namespace, name] = target.split("/");
+        for (const app of this.state.apps.values()) {
+            if (app.namespace === namespace && app.secretName === name) {
+                this.state.recordAppEnv(app.name);
+            }
+        }
+        this.schedule("secret", namespace, name);
+    }
+
+    private schedule(kind: VolumeSource["kind"], namespace: string, name: string): void {
+        const { state } = this;
+        if (namespace !== state.namespace) {
+            return;
+        }
+        const label = `kubelet projects ${kind === "secret" ? "Secret" : "ConfigMap"} ${namespace}/${name} into the pods that mount it`;
+        if (state.timeline.pending(label)) {
+            return;
+        }
+        state.timeline.schedule(KUBELET_SYNC_SECONDS, label, async () => {
+            const updated: string[] = [];
+            for (const pod of state.allPods()) {
+                if (pod.running() && pod.mounts(kind, name) && pod.sync().length > 0) {
+                    updated.push(pod.name);
+                }
+            }
+            const waiting = [...state.jobs.values()].filter((job) => job.state === "waiting");
+            const jobs = waiting.filter((job) => job.pod.mounts(kind, name) && job.pod.sync().length > 0);
+            const sidecarMs = updated.length > 0 ? await this.reactions.awaitReloadSidecars() : undefined;
+            // A waiting Job looks again: at its files if they changed, at the servers (the sidecars applied theirs).
+            await this.reactions.retryJobs(waiting);
+            return {
+                pods: updated,
+                jobs: jobs.map((job) => job.name),
+                ...(sidecarMs !== undefined ? { sidecarMs } : {}),
+            };
+        });
+    }
+}

@@ -1,0 +1,109 @@
+/**
+ * What the simulated cluster and the Pulumi state hold: the objects each controller reads and writes (Key Vault,
+ * ExternalSecrets, Secrets, ConfigMaps, StatefulSets and their pods, Jobs, Certificates), the applications and every
+ * version of their Secret, and the cluster addresses mapped to loopback ports. No behaviour beyond bookkeeping.
+ */
+import type { AppConfig } from "../../components/config/platform";
+import type { RedisConfig } from "../../components/config/redis";
+import type { RecordedResource } from "../../engine/mockEngine";
+import type { IssuedCertificate } from "../issuer";
+import type { Pod } from "../pods";
+import { StackPlan, secretKey } from "../plan";
+import type { Timeline } from "../timeline";
+
+export type Obj = Record<string, any>;
+
+export interface ExternalSecretState {
+    readonly urn: string;
+    readonly body: Obj;
+}
+
+export interface JobState {
+    readonly name: string;
+    readonly urn: string;
+    readonly pod: Pod;
+    readonly startedAt: number;
+    readonly waitSeconds: number;
+    state: "waiting" | "complete" | "failed";
+    output: string;
+}
+
+export interface CertificateState {
+    readonly spec: Obj;
+    readonly issued: IssuedCertificate[];
+}
+
+export class ClusterState {
+    /** What the cluster and the Pulumi state hold, by URN; `failed` marks a create/update that failed. */
+    readonly applied = new Map<string, { resource: RecordedResource; failed: boolean }>();
+    readonly vault = new Map<string, { value: string; version: string }>();
+    readonly externalSecrets = new Map<string, ExternalSecretState>();
+    /** ExternalSecrets whose last reconcile failed (a remote secret missing). */
+    readonly erroring = new Set<string>();
+    readonly secrets = new Map<string, Record<string, string>>();
+    /** With the Redis settings of the plan that wrote them (the redis-config files are rendered per pod from them). */
+    readonly configMaps = new Map<string, { data: Record<string, string>; redis: RedisConfig }>();
+    readonly statefulSets = new Map<string, Obj>();
+    readonly pods = new Map<string, Pod[]>();
+    readonly jobs = new Map<string, JobState>();
+    readonly certificates = new Map<string, CertificateState>();
+    /** Every version of each application's Secret handed out since the start, oldest first. */
+    readonly appEnvs = new Map<string, Record<string, string>[]>();
+    readonly apps = new Map<string, AppConfig>();
+    /** Cluster addresses (`host:port`) to loopback ports. */
+    readonly endpoints = new Map<string, number>();
+    /** The local PostgreSQL's port, once it runs: every PostgreSQL host an application or Job names maps to it. */
+    postgresPort?: number;
+
+    constructor(
+        public plan: StackPlan,
+        readonly timeline: Timeline,
+    ) {}
+
+    get namespace(): string {
+        return this.plan.config.cluster.platformNamespace;
+    }
+
+    allPods(): Pod[] {
+        return [...this.pods.values()].flat();
+    }
+
+    /** The applications of `apps` only: one removed from the config loses its access with this `up`. */
+    setApps(apps: readonly AppConfig[]): void {
+        for (const name of [...this.apps.keys()].filter((n) => !apps.some((a) => a.name === n))) {
+            this.apps.delete(name);
+        }
+        for (const app of apps) {
+            this.apps.set(app.name, app);
+        }
+    }
+
+    /** Keeps the application's current Secret as its newest version (when it changed). */
+    recordAppEnv(appName: string): void {
+        const app = this.apps.get(appName);
+        const env = app && this.secrets.get(secretKey(app.namespace, app.secretName));
+        if (!env) {
+            return;
+        }
+        const history = this.appEnvs.get(appName) ?? [];
+        if (JSON.stringify(history[history.length - 1]) !== JSON.stringify(env)) {
+            history.push({ ...env });
+        }
+        this.appEnvs.set(appName, history);
+        this.registerPostgresHost(env.DB_HOST, env.DB_PORT);
+    }
+
+    registerPostgresHost(host: string | undefined, port: string | number | undefined): void {
+        if (host && port !== undefined && !this.endpoints.has(`${host}:${port}`)) {
+            if (this.postgresPort === undefined) {
+                throw new Error(`PostgreSQL host ${host}:${port} named before the local PostgreSQL runs`);
+            }
+            this.endpoints.set(`${host}:${port}`, this.postgresPort);
+        }
+    }
+}
+
+/** `<namespace>/<name>` of a Kubernetes object in the plan. */
+export function objKey(r: Pick<RecordedResource, "inputs">): string {
+    return secretKey(r.inputs.metadata.namespace, r.inputs.metadata.name);
+}

@@ -1,0 +1,357 @@
+/**
+ * The lifecycle harness: starts a stack's servers exactly as its plan renders them, then applies a change (the next
+ * plan) the way `pulumi up`, Kubernetes, External Secrets and cert-manager would, on an ordered virtual timeline, and
+ * checks after every event that applications and servers keep working with what the Secrets hand out.
+ *
+ * It wires the simulated cluster's controllers (`cluster/`: the `pulumi up` applier with a handler table per
+ * resource kind from Azure, ESO, the kubelet, workloads and cert-manager, each citing the semantics it models) to
+ * the checks (`checks.ts`) and the shared Redis probe (`redisProbe.ts`).
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { NAMES, kubernetesLayout } from "../components/redis/layout";
+import { Supervisor, waitFor } from "../tools/sandbox/processes";
+import { RedisPorts, redisPorts, requireRedisBinaries } from "../tools/sandbox/redis";
+import { Checks } from "./checks";
+import { BackgroundWriter, appKey, redisOptions } from "./clients";
+import { Applier, handlerTable } from "./cluster/applier";
+import { Azure, writeVault } from "./cluster/azure";
+import { CertManager } from "./cluster/certManager";
+import { ExternalSecrets } from "./cluster/eso";
+import { Kubelet, projectedContent, storeConfigMap } from "./cluster/kubelet";
+import { ClusterState, Obj } from "./cluster/state";
+import { Workloads } from "./cluster/workloads";
+import { Issuer } from "./issuer";
+import { LifecyclePostgres } from "./postgres";
+import { StackPlan, TYPES, secretKey, topologicalOrder } from "./plan";
+import { RedisAdmin } from "./redisAdmin";
+import { waitHealthy } from "./redisProbe";
+import { Timeline, TimelineEvent } from "./timeline";
+
+/** How long a group restarted at once may take to be healthy again (real seconds). */
+const RESTART_HEALTHY_TIMEOUT_MS = 120_000;
+
+export interface LifecycleOptions {
+    /** Called with every event as it happens (the CLI prints them). */
+    readonly onEvent?: (e: TimelineEvent) => void;
+    /** Working directory; default a new one under the OS temp dir (removed by `stop`). */
+    readonly root?: string;
+}
+
+export interface LifecycleSummary {
+    readonly events: number;
+    readonly failedConnections: number;
+    readonly lostWrites: number;
+    readonly otherFailures: number;
+    readonly failures: string[];
+    readonly acknowledgedWrites: number;
+    readonly longestWritePauseMs: number;
+}
+
+export class Lifecycle {
+    readonly timeline: Timeline;
+    private readonly state: ClusterState;
+    private readonly supervisor: Supervisor;
+    private readonly admin: RedisAdmin;
+    private readonly checks: Checks;
+    private readonly workloads: Workloads;
+    private readonly kubelet: Kubelet;
+    private readonly eso: ExternalSecrets;
+    private readonly certManager: CertManager;
+    private readonly applier: Applier;
+    private pg!: LifecyclePostgres;
+
+    private constructor(
+        before: StackPlan,
+        private readonly ports: RedisPorts,
+        private readonly pgStarting: Promise<LifecyclePostgres>,
+        private readonly issuer: Issuer,
+        private readonly root: string,
+        private readonly ownRoot: boolean,
+        options: LifecycleOptions,
+    ) {
+        this.supervisor = new Supervisor(path.join(root, "logs"));
+        this.timeline = new Timeline(() => this.checks.run(), options.onEvent);
+        const state = (this.state = new ClusterState(before, this.timeline));
+        this.admin = new RedisAdmin(state, ports, issuer.caFile);
+        this.checks = new Checks(state, ports, this.admin, {
+            redisCa: issuer.caFile,
+            postgresCa: () => this.pg.caFile,
+        });
+        this.workloads = new Workloads(state, ports, this.supervisor, root, projectedContent(state, ports));
+        this.kubelet = new Kubelet(state, {
+            awaitReloadSidecars: () => this.checks.awaitReloadSidecars(),
+            retryJobs: async (jobs) => {
+                for (const job of jobs) {
+                    await this.workloads.tryJob(job);
+                }
+            },
+        });
+        const secretChanged = (target: string) => this.kubelet.secretChanged(target);
+        this.eso = new ExternalSecrets(state, secretChanged);
+        this.certManager = new CertManager(state, (now, seconds) => issuer.issue(now, seconds), secretChanged);
+        const azure = new Azure(
+            state,
+            () => this.pg,
+            (name) => this.eso.vaultSecretWritten(name),
+        );
+        this.applier = new Applier(
+            state,
+            handlerTable(
+                azure.handlers(),
+                this.eso.handlers(),
+                this.kubelet.handlers(),
+                this.workloads.handlers(),
+                this.certManager.handlers(),
+            ),
+            this.workloads,
+        );
+    }
+
+    /** Starts the servers of `before` as its plan renders them, with every Secret synced, and a background writer. */
+    static async start(before: StackPlan, options: LifecycleOptions = {}): Promise<Lifecycle> {
+        requireRedisBinaries();
+        const root = options.root ?? fs.mkdtempSync(path.join(os.tmpdir(), "dp-lifecycle-"));
+        const ports = await redisPorts(before.config.redis);
+        const server = before.run.resources.find((r) => r.type === TYPES.pgServer);
+        // PostgreSQL starts while the Redis pods do.
+        const pg = LifecyclePostgres.start({
+            mode: before.config.postgres.mode,
+            maxConnections: before.config.postgres.maxConnections,
+            adminLogin: server?.inputs.administratorLogin,
+            adminPassword: server?.inputs.administratorLoginPassword,
+        });
+        const lifecycle = new Lifecycle(
+            before,
+            ports,
+            pg,
+            new Issuer(path.join(root, "issuer")),
+            root,
+            !options.root,
+            options,
+        );
+        try {
+            await lifecycle.bootstrap(before);
+        } catch (err) {
+            await lifecycle.stop();
+            throw err;
+        }
+        return lifecycle;
+    }
+
+    /** The first deploy, already settled: every object as the plan has it, Secrets synced, servers healthy. */
+    private async bootstrap(plan: StackPlan): Promise<void> {
+        const { state } = this;
+        this.registerEndpoints(plan);
+        state.setApps(plan.config.apps);
+        // Settled: Key Vault holds every secret before any ExternalSecret reads it.
+        const order = topologicalOrder(plan.run.resources)
+            .filter((r) => r.custom)
+            .sort((a, b) => Number(b.type === TYPES.vaultSecret) - Number(a.type === TYPES.vaultSecret));
+        for (const r of order) {
+            state.applied.set(r.urn, { resource: r, failed: false });
+            switch (r.type) {
+                case TYPES.vaultSecret:
+                    writeVault(state, r);
+                    break;
+                case TYPES.externalSecret:
+                    this.eso.bootstrap(r);
+                    break;
+                case TYPES.configMap:
+                    storeConfigMap(state, r, plan);
+                    break;
+                case TYPES.certificate:
+                    this.certManager.issue(r.inputs, false);
+                    break;
+            }
+        }
+        // Pods last: their Secrets exist now (the StatefulSets dependsOn them).
+        for (const r of order.filter((x) => x.type === TYPES.statefulSet)) {
+            this.workloads.create(r);
+        }
+        for (const pod of state.allPods()) {
+            this.workloads.start(pod);
+        }
+        this.pg = await this.pgStarting;
+        state.postgresPort = this.pg.port;
+        for (const r of order.filter((x) => x.type === TYPES.pgDatabase)) {
+            await this.pg.createDatabase(r.inputs.databaseName);
+        }
+        for (const r of order.filter((x) => x.type === TYPES.sgCluster)) {
+            await this.pg.setSuperuserPassword(stackGresSuperuserPassword(state, r.inputs));
+        }
+        await this.waitHealthy(30_000);
+        for (const r of order.filter((x) => x.type === TYPES.job)) {
+            const job = this.workloads.startJob(r);
+            await this.workloads.tryJob(job);
+            if (job.state !== "complete") {
+                throw new Error(`the first deploy's Job ${job.name} did not complete: ${job.output}`);
+            }
+        }
+        for (const app of plan.config.apps) {
+            state.recordAppEnv(app.name);
+        }
+        const writerApp = plan.config.apps[0];
+        const env = state.appEnvs.get(writerApp.name)?.[0];
+        if (env && plan.config.redis.mode === "sentinel") {
+            this.checks.writer = {
+                app: writerApp.name,
+                writer: new BackgroundWriter(
+                    redisOptions(env, state.endpoints, this.issuer.caFile),
+                    appKey(writerApp, "lifecycle-writer"),
+                ),
+            };
+        }
+        await this.timeline.emit(`servers of ${plan.file} started as rendered`, async () => ({
+            postgres: { mode: this.pg.mode, port: this.pg.port },
+            redis: { mode: plan.config.redis.mode, data: this.ports.data, sentinels: this.ports.sentinels },
+        }));
+    }
+
+    /** Cluster addresses (pod FQDNs, Service names) of Redis to the loopback ports; PostgreSQL hosts as seen. */
+    private registerEndpoints(plan: StackPlan): void {
+        const { endpoints } = this.state;
+        const layout = kubernetesLayout(plan.config.redis, plan.config.cluster.platformNamespace);
+        layout.dataNodes.forEach((e, i) => endpoints.set(`${e.host}:${e.port}`, this.ports.data[i]));
+        layout.sentinels.forEach((e, i) => endpoints.set(`${e.host}:${e.port}`, this.ports.sentinels[i]));
+        if (layout.standaloneService) {
+            // The standalone Service selects the one data pod.
+            endpoints.set(`${layout.standaloneService.host}:${layout.standaloneService.port}`, this.ports.data[0]);
+        }
+    }
+
+    /** Applies `after` as `pulumi up` would, then lets the timeline run until nothing more is pending. */
+    async apply(after: StackPlan): Promise<{ failedSteps: string[] }> {
+        this.registerEndpoints(after);
+        return this.applier.apply(after);
+    }
+
+    private waitHealthy(timeoutMs: number): Promise<number> {
+        return waitHealthy(this.admin.probeAccess(), timeoutMs);
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Operations a scenario performs besides a change.
+
+    /** Asks the Sentinels for a failover and waits until the group is healthy under another master. */
+    async failover(): Promise<TimelineEvent> {
+        return this.timeline.emit("SENTINEL FAILOVER (the master moves off its ordinal)", async () => {
+            const before = await this.admin.master();
+            await this.admin.command(
+                this.ports.sentinels[0],
+                "SENTINEL",
+                "FAILOVER",
+                this.state.plan.config.redis.masterName,
+            );
+            await waitFor("a new master", 30_000, async () => {
+                const m = await this.admin.master();
+                return m !== undefined && m !== before ? m : undefined;
+            });
+            return { from: `redis-${before}`, to: `redis-${await this.waitHealthy(30_000)}` };
+        });
+    }
+
+    /**
+     * Every Redis pod stops at once (SIGTERM, as at a node pool restart) and starts again together
+     * (podManagementPolicy Parallel); `loseVolumes` lists data pods whose volume is gone meanwhile.
+     */
+    async restartAll(loseVolumes: readonly number[] = []): Promise<TimelineEvent> {
+        const label = `every Redis pod restarted at once${loseVolumes.length ? ` (${loseVolumes.map((o) => `redis-${o}`).join(", ")} lost its volume)` : ""}`;
+        return this.timeline.emit(label, async () => {
+            const pods = this.state.allPods();
+            const before = await this.admin.master();
+            await Promise.all(pods.map((p) => p.stop({ preStop: false })));
+            for (const o of loseVolumes) {
+                this.state.pods.get(NAMES.data)![o].loseVolumes();
+            }
+            const started = Date.now();
+            for (const pod of pods) {
+                this.workloads.start(pod);
+            }
+            const master = await this.waitHealthy(RESTART_HEALTHY_TIMEOUT_MS);
+            const detail = {
+                before: `redis-${before}`,
+                master: `redis-${master}`,
+                healthyAfterSeconds: (Date.now() - started) / 1000,
+            };
+            // The master held the newest data and the Sentinels' persisted state names it: nothing justifies a failover.
+            if (before !== undefined && master !== before && !loseVolumes.includes(before)) {
+                throw new Error(
+                    `the full restart moved the master from redis-${before} to redis-${master} (healthy after ${detail.healthyAfterSeconds} s): ` +
+                        "data nodes followed another node instead of the master the Sentinels had persisted",
+                );
+            }
+            return detail;
+        });
+    }
+
+    /** cert-manager renews every Certificate `renewBefore` its expiry; the timeline then runs past the old expiry. */
+    renewCertificates(): Promise<void> {
+        return this.certManager.renewAll();
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+
+    summary(): LifecycleSummary {
+        const failures = this.timeline.events.flatMap((e) => e.failures.map((f) => `+${e.at}s ${e.event}: ${f}`));
+        const lostEvents = this.timeline.events
+            .flatMap((e) => e.failures)
+            .filter((f) => /writes acknowledged with WAIT 1 are lost/.test(f)).length;
+        const writer = this.checks.writer?.writer;
+        return {
+            events: this.timeline.events.length,
+            failedConnections: this.checks.connectionFailures,
+            lostWrites: this.checks.lostWriteCount,
+            otherFailures: failures.length - this.checks.connectionFailures - lostEvents,
+            failures,
+            acknowledgedWrites: writer?.acknowledged.length ?? 0,
+            longestWritePauseMs: writer?.longestPauseMs ?? 0,
+        };
+    }
+
+    /** Every failure of events whose label matches, for a test's message. */
+    failuresOf(pattern: RegExp = /./): string[] {
+        return this.timeline.events
+            .filter((e) => pattern.test(e.event))
+            .flatMap((e) => e.failures.map((f) => `+${e.at}s ${e.event}: ${f}`));
+    }
+
+    /** Pods of a StatefulSet that were rolled (by event label). */
+    rolled(statefulSet: string): string[] {
+        const prefix = `rolling StatefulSet ${statefulSet}: `;
+        return this.timeline.events
+            .filter((e) => e.event.startsWith(prefix))
+            .map((e) => e.event.slice(prefix.length).split(" ")[0]);
+    }
+
+    log(podName: string): string {
+        return (
+            this.state
+                .allPods()
+                .find((p) => p.name === podName)
+                ?.log() ?? ""
+        );
+    }
+
+    async stop(): Promise<void> {
+        await this.checks.writer?.writer.stop().catch(() => undefined);
+        await this.supervisor.stopAll();
+        await (await this.pgStarting.catch(() => undefined))?.stop().catch(() => undefined);
+        if (this.ownRoot) {
+            fs.rmSync(this.root, { recursive: true, force: true });
+        }
+    }
+}
+
+/** The password StackGres gives its superuser: the one the SGCluster's credentials Secret holds at creation. */
+function stackGresSuperuserPassword(state: ClusterState, cluster: Obj): string {
+    const ref = cluster.spec?.configurations?.credentials?.users?.superuser?.password;
+    const password = ref && state.secrets.get(secretKey(cluster.metadata.namespace, ref.name))?.[ref.key];
+    if (password === undefined) {
+        throw new Error(
+            `SGCluster ${cluster.metadata.name}: no superuser password (Secret ${ref?.name}, key ${ref?.key})`,
+        );
+    }
+    return password;
+}

@@ -208,6 +208,51 @@ describe("postgres config checks", () => {
         );
     });
 
+    // Before, an application named like a role the operator or the server keeps (StackGres' superuser `authenticator`,
+    // Azure's admin) was accepted and the login Job took the role over: new password, and the app became superuser.
+    it("refuses an application whose login or database the server, the operator or the admin login holds", () => {
+        const apps = JSON.parse(loadStackConfig("prod").config["data-platform:apps"]);
+        const withDatabase = (name: string, database?: string, postgres?: object) => ({
+            "data-platform:apps": [...apps, { name, namespace: "extra", redisDb: 9, database }],
+            ...(postgres ? { "data-platform:postgres": postgres } : {}),
+        });
+        const cases: Array<[string, RegExp]> = [
+            ["authenticator", /StackGres/],
+            ["replicator", /StackGres/],
+            ["postgres", /StackGres/],
+            ["azure_pg_admin", /Azure/],
+            ["azuresu", /Azure/],
+            ["azure_superuser", /Azure/],
+            ["replication", /Azure/],
+            ["azure_maintenance", /Azure/],
+            ["azure_sys", /Azure/],
+            ["template0", /PostgreSQL/],
+            ["template1", /PostgreSQL/],
+            ["pg_monitor", /PostgreSQL.*pg_/],
+            ["pg_orders", /PostgreSQL.*pg_/],
+            ["public", /PostgreSQL/],
+        ];
+        for (const [database, source] of cases) {
+            const message = configError("prod", withDatabase("extra", database)).message;
+            assert.match(message, new RegExp(`apps\\[3\\]\\.database: given "${database}"; allowed: `), database);
+            assert.match(message, source, database);
+        }
+        // The derived database name (the app's name) and the alternate login are checked too.
+        assert.match(configError("prod", withDatabase("postgres")).message, /apps\[3\]\.database: given "postgres"/);
+        const prod = JSON.parse(loadStackConfig("prod").config["data-platform:postgres"]);
+        const admin = prod.azure.adminLogin ?? parseStack("prod").postgres.azure.adminLogin;
+        assert.match(
+            configError("prod", withDatabase("extra", admin)).message,
+            new RegExp(`apps\\[3\\]\\.database: given "${admin}".*Azure admin login`),
+        );
+        const altAdmin = { ...prod, azure: { ...prod.azure, adminLogin: "ops_alt" } };
+        assert.match(
+            configError("prod", withDatabase("ops", undefined, altAdmin)).message,
+            /apps\[3\]\.database: given "ops".*ops_alt.*Azure admin login/,
+        );
+        assert.equal(parseStack("prod", withDatabase("extra", "pgx")).apps[3].database, "pgx");
+    });
+
     it("declares the credentials each mode needs", () => {
         assert.deepEqual(postgresCredentialIds(parseStack("prod")), [
             "pg-admin",

@@ -16,6 +16,47 @@ export const AZURE_RESERVED_ADMIN_LOGINS = [
     "azuresu",
 ];
 
+/**
+ * Role and database names no application may take: the login Job would take the role over (a new password; a superuser
+ * role makes the application superuser) or hand the application a database the server or operator keeps.
+ */
+const RESERVED_LOGINS: ReadonlyArray<{ readonly names: readonly string[]; readonly source: string }> = [
+    {
+        names: ["postgres", "authenticator", "replicator"],
+        source: "StackGres' superuser, PgBouncer auth_user and replication roles (PatroniSecret.java, StackGresPasswordKeys.java)",
+    },
+    {
+        names: [
+            "azure_pg_admin",
+            "azuresu",
+            "azure_superuser",
+            "replication",
+            "postgres",
+            "azure_maintenance",
+            "azure_sys",
+        ],
+        source: "Azure Flexible Server's own roles and databases (how-to-create-users docs; every server has databases postgres, azure_maintenance, azure_sys)",
+    },
+    {
+        names: ["public", "none", "template0", "template1"],
+        source: "PostgreSQL's reserved role names and template databases (CREATE ROLE, manage-ag-templatedbs docs)",
+    },
+];
+/** PostgreSQL reserves role names starting with it for its predefined roles (docs: predefined-roles, CREATE ROLE). */
+const RESERVED_ROLE_PREFIX = "pg_";
+
+/** Why `name` is reserved (each source that keeps it), or undefined when an application may take it. */
+function reservation(name: string, adminLogin: string | undefined): string | undefined {
+    const sources = RESERVED_LOGINS.filter((r) => r.names.includes(name)).map((r) => r.source);
+    if (name.startsWith(RESERVED_ROLE_PREFIX)) {
+        sources.push(`PostgreSQL reserves role names starting with ${RESERVED_ROLE_PREFIX} (predefined-roles docs)`);
+    }
+    if (name === adminLogin) {
+        sources.push("the Azure admin login (postgres.azure.adminLogin)");
+    }
+    return sources.length > 0 ? sources.join("; ") : undefined;
+}
+
 /** Connections Azure keeps for itself (reserved_connections + superuser_reserved_connections). */
 export const AZURE_RESERVED_CONNECTIONS = 15;
 
@@ -163,7 +204,7 @@ function ipToNumber(ip: string): number {
     return ip.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
 }
 
-/** Login generations are numbers, the alternate logins fit and clash with no other application's role. */
+/** Login generations are numbers, the alternate logins fit and clash with no other application's role or a reserved one. */
 const loginRules: ConfigRule = (config, ctx) => {
     const rotations = config.keyVault.rotations;
     const roles = new Set(config.apps.map((a) => a.database));
@@ -195,6 +236,18 @@ const loginRules: ConfigRule = (config, ctx) => {
                 app.database,
                 `at most ${63 - ALT_LOGIN_SUFFIX.length} characters (its alternate login ${ALT_LOGIN_SUFFIX} must fit 63)`,
             );
+        }
+        const adminLogin = config.postgres.mode === "azure" ? config.postgres.azure.adminLogin : undefined;
+        for (const login of [app.database, altLogin]) {
+            const reserved = reservation(login, adminLogin);
+            if (reserved !== undefined) {
+                report(
+                    ctx,
+                    `${PROJECT}:apps[${i}].database`,
+                    app.database,
+                    `a name whose login ${login} no one else holds: reserved by ${reserved}`,
+                );
+            }
         }
         if (roles.has(altLogin)) {
             report(

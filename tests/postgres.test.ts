@@ -11,7 +11,8 @@ import { parse as parseConnectionString } from "pg-connection-string";
 import { SAFE_SPECIAL_CHARACTERS } from "../components/config/keyVault";
 import { databaseUrl, percentEncode, postgresEnv } from "../components/postgres/env";
 import { PG_ADMIN_CREDENTIAL, postgresCredentialIds } from "../components/postgres/credentials";
-import { keyedDigest } from "../components/postgres/sql";
+import { appLogins, keyedDigest, renderLoginSql } from "../components/postgres/sql";
+import type { AppConfig } from "../components/config/platform";
 import { STACKGRES_DIRECT_PORT, stackGresManifests } from "../components/postgres/stackgresSpec";
 import { AZURE_POSTGRES_PORT, azureRootCertificates } from "../components/postgres/azureSpec";
 import { loadStackConfig, mergeConfig } from "../engine/stackConfig";
@@ -127,6 +128,41 @@ describe("postgres contract rendering", () => {
             postgresEnv({ ...endpoint, poolerPort: undefined }, { database: "b", user: "b", password: "p" }, 1).DB_PORT,
             "5432",
         );
+    });
+});
+
+describe("postgres login SQL (rendered text)", () => {
+    const logins = appLogins([
+        { name: "orders", database: "orders" },
+        { name: "user-service", database: "user" },
+    ] as AppConfig[]);
+    const azure = renderLoginSql(logins, { createDatabases: false, superuser: false, extensions: [] });
+    const stackgres = renderLoginSql(logins, { createDatabases: true, superuser: true, extensions: [] });
+
+    it("marks each login as its application's, then turns off LOGIN of every marked login no application has", () => {
+        for (const sql of [azure, stackgres]) {
+            assert.match(sql, /^COMMENT ON ROLE "orders_alt" IS 'data-platform: app orders';$/m);
+            assert.match(sql, /^COMMENT ON ROLE "user" IS 'data-platform: app user-service';$/m);
+            const last = sql.trimEnd().split("\n").pop() ?? "";
+            assert.match(last, /^SELECT format\('ALTER ROLE %I NOLOGIN', r\.rolname\) .* \\gexec$/);
+            assert.match(last, /starts_with\(d\.description, 'data-platform: app '\) AND r\.rolcanlogin/);
+            assert.match(last, /r\.rolname <> ALL \(ARRAY\['orders', 'orders_alt', 'user', 'user_alt'\]::text\[\]\)/);
+        }
+        const none = renderLoginSql([], { createDatabases: false, superuser: false, extensions: [] });
+        assert.match(none, /<> ALL \(ARRAY\[\]::text\[\]\)/);
+    });
+
+    it("checks on 16 that the non-superuser admin holds ADMIN OPTION on every existing login before altering one", () => {
+        const check = azure.indexOf("DO $check$");
+        assert.ok(check >= 0 && check < azure.indexOf("ALTER ROLE"), "the check comes first");
+        assert.match(azure, /IF current_setting\('server_version_num'\)::int < 160000 THEN RETURN; END IF;/);
+        assert.match(
+            azure,
+            /WHERE rolname IN \('orders', 'orders_alt', 'user', 'user_alt'\) AND NOT pg_catalog\.pg_has_role\(current_user, oid, 'MEMBER WITH ADMIN OPTION'\)/,
+        );
+        assert.match(azure, /GRANT %s TO %I WITH ADMIN OPTION/);
+        // The StackGres superuser holds it on every role.
+        assert.doesNotMatch(stackgres, /\$check\$/);
     });
 });
 

@@ -118,8 +118,11 @@ export function loginSqlOptions(config: PlatformConfig): LoginSqlOptions {
     return { createDatabases: stackgres, superuser: stackgres, extensions: config.postgres.extensions };
 }
 
-/** Creates a role if missing and (re)sets it as a login with the password from psql variable `variable`. */
-function loginSql(login: Login, variable: string): string[] {
+/**
+ * Creates a role if missing, (re)sets it as a login with the password from psql variable `variable` and marks it as
+ * application `app`'s (see `revokeRemovedSql`).
+ */
+function loginSql(app: string, login: Login, variable: string): string[] {
     const create = `create_${login.name}`;
     return [
         `\\getenv ${variable} ${loginPasswordEnv(login)}`,
@@ -130,6 +133,7 @@ function loginSql(login: Login, variable: string): string[] {
         `\\endif`,
         // No [NO]SUPERUSER/REPLICATION/BYPASSRLS: naming those at all needs a superuser, which Azure's admin is not.
         `ALTER ROLE ${q(login.name)} WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT PASSWORD :'${variable}';`,
+        `COMMENT ON ROLE ${q(login.name)} IS ${sqlLiteral(MANAGED_LOGIN_COMMENT + app)};`,
     ];
 }
 
@@ -151,6 +155,51 @@ function publicSchemaSql(role: string): string[] {
     ];
 }
 
+/** Start of the comment that marks a login as the Job's (followed by the application's name). */
+export const MANAGED_LOGIN_COMMENT = "data-platform: app ";
+
+/**
+ * Turns off LOGIN for every login the Job marked (`MANAGED_LOGIN_COMMENT`) that no current application has: an
+ * application removed from the configuration loses access, its role, database and data stay (re-adding it restores
+ * LOGIN and its passwords). Open sessions are not terminated: Azure's admin may signal only backends of roles whose
+ * privileges it has (or with pg_signal_backend), which it lacks for `<role>_alt` (16 gives the creating admin
+ * `inherit false`, 15 no membership), and killing a team's transactions mid-flight would lose its writes; the
+ * sessions end at the client's next reconnect.
+ */
+function revokeRemovedSql(logins: readonly AppLogin[]): string[] {
+    const current = logins.flatMap((l) => l.logins.map((login) => sqlLiteral(identifier(login.name))));
+    return [
+        `SELECT format('ALTER ROLE %I NOLOGIN', r.rolname) FROM pg_catalog.pg_roles r JOIN pg_catalog.pg_shdescription d ` +
+            `ON d.objoid = r.oid AND d.classoid = 'pg_catalog.pg_authid'::regclass ` +
+            `WHERE starts_with(d.description, ${sqlLiteral(MANAGED_LOGIN_COMMENT)}) AND r.rolcanlogin ` +
+            `AND r.rolname <> ALL (ARRAY[${current.join(", ")}]::text[]) ORDER BY r.rolname \\gexec`,
+    ];
+}
+
+/**
+ * Stops the run before anything is altered when the (non-superuser) admin may not alter an existing login: PostgreSQL
+ * 16 lets a CREATEROLE role alter only roles it holds ADMIN OPTION on, which it gets automatically only for roles it
+ * creates (15 checks CREATEROLE alone). A login created by a superuser, or on 15 before an in-place upgrade, would
+ * otherwise fail every run with a bare "permission denied to alter role" (src/backend/commands/user.c, AlterRole).
+ */
+function adminOptionCheckSql(logins: readonly AppLogin[]): string[] {
+    const names = logins.flatMap((l) => l.logins.map((login) => sqlLiteral(identifier(login.name))));
+    return [
+        `DO $check$`,
+        `DECLARE locked text;`,
+        `BEGIN`,
+        `  IF current_setting('server_version_num')::int < 160000 THEN RETURN; END IF;`,
+        `  SELECT string_agg(quote_ident(rolname), ', ' ORDER BY rolname) INTO locked FROM pg_catalog.pg_roles`,
+        `    WHERE rolname IN (${names.join(", ")}) AND NOT pg_catalog.pg_has_role(current_user, oid, 'MEMBER WITH ADMIN OPTION');`,
+        `  IF locked IS NOT NULL THEN`,
+        `    RAISE EXCEPTION '% holds no ADMIN OPTION on role %: PostgreSQL 16 lets it alter only the roles it created', current_user, locked`,
+        `      USING HINT = format('Have a superuser (on Azure: Microsoft support, as azuresu) run GRANT %s TO %I WITH ADMIN OPTION, ' ||`,
+        `        'or drop or rename the role if it holds nothing to keep.', locked, current_user);`,
+        `  END IF;`,
+        `END $check$;`,
+    ];
+}
+
 /**
  * psql script: for each application, its owning role and both logins (created if missing, passwords (re)set), the
  * database (StackGres: created if missing) owned by the role and closed to PUBLIC, its schema `public` owned by the role
@@ -162,8 +211,8 @@ export function renderLoginSql(logins: readonly AppLogin[], options: LoginSqlOpt
         const [owner, alt] = l.logins;
         return [
             `-- ${l.app}`,
-            ...loginSql(owner, `password_${owner.name}`),
-            ...loginSql(alt, `password_${alt.name}`),
+            ...loginSql(l.app, owner, `password_${owner.name}`),
+            ...loginSql(l.app, alt, `password_${alt.name}`),
             // Changing a database's owner, and setting a role's session role, require membership of that role.
             `GRANT ${q(l.role)} TO CURRENT_USER;`,
             `GRANT ${q(l.role)} TO ${q(alt.name)};`,
@@ -189,8 +238,9 @@ export function renderLoginSql(logins: readonly AppLogin[], options: LoginSqlOpt
         "\\set ON_ERROR_STOP on",
         "SET client_min_messages TO warning;",
         // Keeps ALTER ROLE ... PASSWORD out of the server log; only a superuser may set it (Azure's admin is not one).
-        ...(options.superuser ? ["SET log_statement TO 'none';"] : []),
+        ...(options.superuser ? ["SET log_statement TO 'none';"] : adminOptionCheckSql(logins)),
         ...blocks,
+        ...revokeRemovedSql(logins),
         "",
     ].join("\n");
 }

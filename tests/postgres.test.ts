@@ -11,7 +11,14 @@ import { parse as parseConnectionString } from "pg-connection-string";
 import { SAFE_SPECIAL_CHARACTERS } from "../components/config/keyVault";
 import { databaseUrl, percentEncode, postgresEnv } from "../components/postgres/env";
 import { PG_ADMIN_CREDENTIAL, postgresCredentialIds } from "../components/postgres/credentials";
-import { appLogins, keyedDigest, renderLoginSql } from "../components/postgres/sql";
+import {
+    LOGIN_VERIFIERS_SECRET,
+    appLogins,
+    keyedDigest,
+    renderLoginEntrypoint,
+    renderLoginSql,
+} from "../components/postgres/sql";
+import { loginVerifier, scramVerifier } from "../components/postgres/scram";
 import type { AppConfig } from "../components/config/platform";
 import { STACKGRES_DIRECT_PORT, stackGresManifests } from "../components/postgres/stackgresSpec";
 import { AZURE_POSTGRES_PORT, azureRootCertificates } from "../components/postgres/azureSpec";
@@ -150,6 +157,45 @@ describe("postgres login SQL (rendered text)", () => {
         }
         const none = renderLoginSql([], { createDatabases: false, superuser: false, extensions: [] });
         assert.match(none, /<> ALL \(ARRAY\[\]::text\[\]\)/);
+    });
+
+    // Before, psql interpolated each clear password into ALTER ROLE ... PASSWORD, and a failing statement is logged
+    // with its text.
+    it("sets each login's SCRAM verifier from the environment; the entrypoint refuses a file that holds none", () => {
+        for (const sql of [azure, stackgres]) {
+            assert.match(sql, /^\\getenv verifier_orders_alt LOGIN_VERIFIER_orders_alt$/m);
+            assert.match(
+                sql,
+                /^ALTER ROLE "orders_alt" WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT PASSWORD :'verifier_orders_alt';$/m,
+            );
+            assert.doesNotMatch(sql, /password_|LOGIN_PASSWORD/);
+        }
+        const entrypoint = renderLoginEntrypoint(logins);
+        assert.match(entrypoint, /^LOGIN_VERIFIER_user_alt="\$\(verifier pg-alt-user-service\)"$/m);
+        assert.match(entrypoint, /'SCRAM-SHA-256\$'\*\) printf/);
+    });
+
+    // RFC 7677 section 3: user "user", password "pencil"; the server's signature of that exchange is computed from
+    // ServerKey, the client's proof checks against StoredKey (RFC 5802 section 3).
+    it("computes SCRAM-SHA-256 verifiers as RFC 7677's example exchange checks them", () => {
+        const salt = Buffer.from("W22ZaJ0SNY7soEsUEjb6gQ==", "base64");
+        const verifier = scramVerifier("pencil", salt);
+        const match = /^SCRAM-SHA-256\$4096:([^$]+)\$([^:]+):(.+)$/.exec(verifier);
+        assert.ok(match, verifier);
+        assert.equal(match[1], "W22ZaJ0SNY7soEsUEjb6gQ==");
+        const [storedKey, serverKey] = [match[2], match[3]].map((b) => Buffer.from(b, "base64"));
+        const nonce = "rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0";
+        const authMessage = `n=user,r=rOprNGfwEbeRWgbNEkqO,r=${nonce},s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096,c=biws,r=${nonce}`;
+        const hmac = (key: Buffer) => crypto.createHmac("sha256", key).update(authMessage).digest();
+        assert.equal(hmac(serverKey).toString("base64"), "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
+        const proof = Buffer.from("dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=", "base64");
+        const clientKey = Buffer.from(proof.map((b, i) => b ^ hmac(storedKey)[i]));
+        assert.deepEqual(crypto.createHash("sha256").update(clientKey).digest(), storedKey);
+        // The same at every run (plans stay stable), different per login and per admin password (the salt's key).
+        assert.equal(loginVerifier("admin", "orders", "pw"), loginVerifier("admin", "orders", "pw"));
+        assert.notEqual(loginVerifier("admin", "orders", "pw"), loginVerifier("admin", "orders_alt", "pw"));
+        assert.notEqual(loginVerifier("admin", "orders", "pw"), loginVerifier("admin2", "orders", "pw"));
+        assert.throws(() => scramVerifier("pässword", salt), /ASCII/);
     });
 
     it("checks on 16 that the non-superuser admin holds ADMIN OPTION on every existing login before altering one", () => {
@@ -531,7 +577,7 @@ for (const [stack, overrides] of [
             );
         });
 
-        it("runs the login Job with passwords only from the synced Secret; nothing leaks into k8s objects", () => {
+        it("runs the login Job with the admin password and the logins' verifiers from the synced Secret; nothing leaks", () => {
             const job = byName(run, "kubernetes:batch/v1:Job", "postgres-logins");
             const container = job.inputs.spec.template.spec.containers[0];
             assert.equal(container.image, "postgres:16.10-alpine3.22");
@@ -540,9 +586,26 @@ for (const [stack, overrides] of [
             assert.equal(env.PGPORT, "5432");
             assert.match(job.inputs.metadata.name, /^postgres-logins-[0-9a-f]{10}$/);
             const cm = byName(run, "kubernetes:core/v1:ConfigMap", "postgres-logins-sql");
-            assert.match(cm.inputs.data["logins.sql"], /PASSWORD :'password_orders'/);
+            assert.match(cm.inputs.data["logins.sql"], /PASSWORD :'verifier_orders'/);
             const es = byName(run, "kubernetes:external-secrets.io/v1:ExternalSecret", "postgres-logins-secret");
             assert.equal(es.inputs.metadata.namespace, "data-platform");
+            // Each login's verifier, computed by the program (secret), in one Key Vault secret; no login's password.
+            const admin = byName(run, "random:index/randomPassword:RandomPassword", "credentials-pg-admin").outputs
+                .result as string;
+            const stored = byName(run, "azure-native:keyvault:Secret", "postgres-login-verifiers");
+            assert.deepEqual(stored.secretPaths, ["properties.value"]);
+            const verifiers = JSON.parse(stored.inputs.properties.value);
+            const orders = byName(run, "random:index/randomPassword:RandomPassword", "credentials-pg-alt-orders")
+                .outputs.result as string;
+            assert.equal(verifiers["pg-alt-orders"], loginVerifier(admin, "orders_alt", orders));
+            assert.deepEqual(
+                es.inputs.spec.data.map((d: any) => [
+                    d.secretKey,
+                    d.remoteRef.key.endsWith(LOGIN_VERIFIERS_SECRET),
+                    d.remoteRef.property,
+                ]),
+                [["admin", false, undefined], ...Object.keys(verifiers).map((key) => [key, true, key])],
+            );
             assert.deepEqual(
                 run.resources.flatMap((r) => leaks(r, passwords(run))),
                 [],
@@ -550,8 +613,6 @@ for (const [stack, overrides] of [
             // No digest of any password in clear anywhere: neither the plain SHA-256 prefix the Job carried before nor
             // the keyed digests it carries now (those only under a secret path).
             const all = passwords(run);
-            const admin = byName(run, "random:index/randomPassword:RandomPassword", "credentials-pg-admin").outputs
-                .result as string;
             const digests = all.flatMap((pw) => [
                 crypto.createHash("sha256").update(pw).digest("hex").slice(0, 16),
                 keyedDigest(admin, pw),
@@ -612,10 +673,10 @@ for (const [stack, overrides] of [
         it("syncs the Job's Secret at once (source versions, after the vault secrets) and waits a fixed bound", () => {
             const es = byName(run, "kubernetes:external-secrets.io/v1:ExternalSecret", "postgres-logins-secret");
             assert.match(es.inputs.metadata.annotations["data-platform.io/source-versions"], /^[0-9a-f]{32}$/);
-            for (const id of ["pg-admin", "pg-app-orders", "pg-alt-orders"]) {
+            for (const secret of ["credentials-pg-admin-kv", "postgres-login-verifiers"]) {
                 assert.ok(
-                    es.dependencies.some((d) => d.endsWith(`keyvault:Secret::credentials-${id}-kv`)),
-                    id,
+                    es.dependencies.some((d) => d.endsWith(`keyvault:Secret::${secret}`)),
+                    secret,
                 );
             }
             const job = byName(run, "kubernetes:batch/v1:Job", "postgres-logins");

@@ -3,8 +3,9 @@
  * Deterministic: the exact text rendered here is unit-tested, run against a real PostgreSQL and deployed.
  *
  * One psql script for both modes, run by the login Job: idempotent (safe to run any number of times, on a server
- * restored with everything present or on a fresh one), passwords as psql variables from the environment, never as text
- * in the script. Per application it ends in the same state:
+ * restored with everything present or on a fresh one), each login's SCRAM-SHA-256 verifier (never its password: see
+ * scram.ts) as a psql variable from the environment, never as text in the script. Per application it ends in the same
+ * state:
  * - an owning role named like the database, owning it and its `public` schema (on Azure too, where `azure_pg_admin`
  *   owns `public` in a new database), the database closed to PUBLIC so one application cannot connect to another's;
  * - two logins that alternate on rotation (the alternating-users strategy): the owning role itself and `<role>_alt`, a
@@ -20,6 +21,7 @@ import type { PlatformConfig } from "../config/types";
 import { EXTENSION_NAME, PG_IDENTIFIER } from "../config/names";
 import { renderScript } from "../scriptTemplate";
 import { loginGeneration, pgAltCredentialId, pgAppCredentialId } from "./credentials";
+import { loginVerifier } from "./scram";
 
 /** One login of an application and the credential holding its password. */
 export interface Login {
@@ -92,21 +94,37 @@ export function sqlLiteral(value: string): string {
 /** Key of the admin password in the Job's synced Secret. */
 export const ADMIN_SECRET_KEY = "admin";
 
-/** Key of a login's password in the Job's synced Secret: its credential id. */
+/** Key of a login's SCRAM verifier in the Job's synced Secret (and in `LOGIN_VERIFIERS_SECRET`): its credential id. */
 export function loginSecretKey(login: Login): string {
     return login.credentialId;
 }
 
-/** Environment variable the entrypoint exports a login's password in, for psql's `\getenv`. */
-export function loginPasswordEnv(login: Login): string {
-    return `LOGIN_PASSWORD_${login.name}`;
+/** Key Vault secret (JSON, by `loginSecretKey`) holding every login's SCRAM verifier, which the Job's Secret syncs. */
+export const LOGIN_VERIFIERS_SECRET = "postgres-login-verifiers";
+
+/** Each login's SCRAM verifier by `loginSecretKey`: the value of `LOGIN_VERIFIERS_SECRET`. */
+export function loginVerifiers(
+    adminPassword: string,
+    logins: readonly AppLogin[],
+    password: (login: Login) => string,
+): Record<string, string> {
+    return Object.fromEntries(
+        logins
+            .flatMap((l) => l.logins)
+            .map((login) => [loginSecretKey(login), loginVerifier(adminPassword, login.name, password(login))]),
+    );
+}
+
+/** Environment variable the entrypoint exports a login's verifier in, for psql's `\getenv`. */
+export function loginVerifierEnv(login: Login): string {
+    return `LOGIN_VERIFIER_${login.name}`;
 }
 
 /** What differs between the modes in the login script. */
 export interface LoginSqlOptions {
     /** StackGres: the script creates missing databases (Azure: ARM does). */
     readonly createDatabases: boolean;
-    /** StackGres: the superuser runs it and can keep the statements with passwords out of the server log. */
+    /** StackGres: the superuser runs it and can keep the statements with verifiers out of the server log. */
     readonly superuser: boolean;
     /** Extensions created in every application database (`postgres.extensions`). */
     readonly extensions: readonly string[];
@@ -119,14 +137,14 @@ export function loginSqlOptions(config: PlatformConfig): LoginSqlOptions {
 }
 
 /**
- * Creates a role if missing, (re)sets it as a login with the password from psql variable `variable` and marks it as
+ * Creates a role if missing, (re)sets it as a login with the SCRAM verifier in psql variable `variable` and marks it as
  * application `app`'s (see `revokeRemovedSql`).
  */
 function loginSql(app: string, login: Login, variable: string): string[] {
     const create = `create_${login.name}`;
     return [
-        `\\getenv ${variable} ${loginPasswordEnv(login)}`,
-        // An unset variable would stay literally `:'password_x'`, a syntax error: the run stops (ON_ERROR_STOP).
+        `\\getenv ${variable} ${loginVerifierEnv(login)}`,
+        // An unset variable would stay literally `:'verifier_x'`, a syntax error: the run stops (ON_ERROR_STOP).
         `SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ${sqlLiteral(login.name)}) AS ${create} \\gset`,
         `\\if :${create}`,
         `CREATE ROLE ${q(login.name)};`,
@@ -201,7 +219,7 @@ function adminOptionCheckSql(logins: readonly AppLogin[]): string[] {
 }
 
 /**
- * psql script: for each application, its owning role and both logins (created if missing, passwords (re)set), the
+ * psql script: for each application, its owning role and both logins (created if missing, verifiers (re)set), the
  * database (StackGres: created if missing) owned by the role and closed to PUBLIC, its schema `public` owned by the role
  * (see `publicSchemaSql`), and the configured extensions in it.
  * Safe to run any number of times. Contains no password.
@@ -211,8 +229,8 @@ export function renderLoginSql(logins: readonly AppLogin[], options: LoginSqlOpt
         const [owner, alt] = l.logins;
         return [
             `-- ${l.app}`,
-            ...loginSql(l.app, owner, `password_${owner.name}`),
-            ...loginSql(l.app, alt, `password_${alt.name}`),
+            ...loginSql(l.app, owner, `verifier_${owner.name}`),
+            ...loginSql(l.app, alt, `verifier_${alt.name}`),
             // Changing a database's owner, and setting a role's session role, require membership of that role.
             `GRANT ${q(l.role)} TO CURRENT_USER;`,
             `GRANT ${q(l.role)} TO ${q(alt.name)};`,
@@ -234,7 +252,7 @@ export function renderLoginSql(logins: readonly AppLogin[], options: LoginSqlOpt
         ].join("\n");
     });
     return [
-        "-- Application logins (rendered by data-platform). Passwords arrive as psql variables from the environment.",
+        "-- Application logins (rendered by data-platform). SCRAM verifiers arrive as psql variables from the environment.",
         "\\set ON_ERROR_STOP on",
         "SET client_min_messages TO warning;",
         // Keeps ALTER ROLE ... PASSWORD out of the server log; only a superuser may set it (Azure's admin is not one).
@@ -246,37 +264,53 @@ export function renderLoginSql(logins: readonly AppLogin[], options: LoginSqlOpt
 }
 
 /**
- * Digest of a password keyed by the admin password (SHA-256 of `key`, a newline, `password`): tells a stale synced
- * Secret from a fresh one, and reveals nothing about the password to whoever lacks the admin password (the digests are
- * also kept secret in state). The entrypoint computes the same with `sha256sum`, which every psql image has.
+ * Digest of a secret value (a password, a verifier) keyed by the admin password (SHA-256 of `key`, a newline, `value`):
+ * tells a stale synced Secret from a fresh one, and reveals nothing about the value to whoever lacks the admin password
+ * (the digests are also kept secret in state). The entrypoint computes the same with `sha256sum`, which every psql
+ * image has.
  */
-export function keyedDigest(key: string, password: string): string {
-    return crypto.createHash("sha256").update(`${key}\n${password}`, "utf8").digest("hex");
+export function keyedDigest(key: string, value: string): string {
+    return crypto.createHash("sha256").update(`${key}\n${value}`, "utf8").digest("hex");
+}
+
+/** One file of the Job's synced Secret: its key and content. */
+export interface JobSecretFile {
+    readonly key: string;
+    readonly value: string;
 }
 
 /** `key=digest` pairs, space separated, each keyed by `adminPassword`: the entrypoint's `EXPECTED_DIGESTS`. */
-export function expectedDigests(
+export function expectedDigests(adminPassword: string, files: readonly JobSecretFile[]): string {
+    return files.map((f) => `${f.key}=${keyedDigest(adminPassword, f.value)}`).join(" ");
+}
+
+/** The Job's synced Secret: the admin password and each login's verifier (see `loginVerifiers`). */
+export function jobSecretFiles(
     adminPassword: string,
-    passwords: ReadonlyArray<{ readonly key: string; readonly password: string }>,
-): string {
-    return passwords.map((p) => `${p.key}=${keyedDigest(adminPassword, p.password)}`).join(" ");
+    logins: readonly AppLogin[],
+    password: (login: Login) => string,
+): JobSecretFile[] {
+    return [
+        { key: ADMIN_SECRET_KEY, value: adminPassword },
+        ...Object.entries(loginVerifiers(adminPassword, logins, password)).map(([key, value]) => ({ key, value })),
+    ];
 }
 
 /**
  * The Job's entrypoint, `scripts/login.sh` (POSIX sh + coreutils/busybox). It waits, at most `WAIT_SECONDS`, until
- * every file of the mounted Secret holds the password this Job was rendered for (`EXPECTED_DIGESTS`) and the server
- * answers, then runs the SQL with psql. Passwords go from files into the environment of psql only. Inputs:
- * `SECRETS_DIR`, `SQL_FILE`, `EXPECTED_DIGESTS`, `WAIT_SECONDS`, libpq's `PG*`; the lines exporting each login's
- * password replace `@APP_PASSWORD_EXPORTS@`.
+ * every file of the mounted Secret holds what this Job was rendered for (`EXPECTED_DIGESTS`) and the server answers,
+ * then runs the SQL with psql. The admin password goes to libpq, each login's verifier (refused unless it is one) into
+ * the environment of psql only. Inputs: `SECRETS_DIR`, `SQL_FILE`, `EXPECTED_DIGESTS`, `WAIT_SECONDS`, libpq's `PG*`;
+ * the lines exporting each login's verifier replace `@LOGIN_VERIFIER_EXPORTS@`.
  */
 export function renderLoginEntrypoint(logins: readonly AppLogin[]): string {
     return renderScript(path.join(__dirname, "scripts"), "login.sh", {
         ADMIN_SECRET_KEY,
-        APP_PASSWORD_EXPORTS: logins
+        LOGIN_VERIFIER_EXPORTS: logins
             .flatMap((l) => l.logins)
             .flatMap((login) => {
-                const env = loginPasswordEnv(login);
-                return [`${env}="$(cat "$SECRETS_DIR/${loginSecretKey(login)}")"`, `export ${env}`];
+                const env = loginVerifierEnv(login);
+                return [`${env}="$(verifier ${loginSecretKey(login)})"`, `export ${env}`];
             }),
     });
 }

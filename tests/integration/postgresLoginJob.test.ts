@@ -6,6 +6,9 @@ import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { Client } from "pg";
+import { PG_ADMIN_CREDENTIAL } from "../../components/postgres/credentials";
+import { loginVerifier } from "../../components/postgres/scram";
 import {
     LocalServer,
     PG16_BIN,
@@ -82,19 +85,30 @@ for (const [version, bin] of [
                 /permission denied to alter role|must be superuser/,
             );
             const log = fs.readFileSync(path.join(server.dir, "server.log"), "utf8");
-            assert.match(log, /ERROR: /);
+            // The failing statement is in the log, with the verifier the program computed in place of the password.
+            assert.match(log, /STATEMENT: {2}ALTER ROLE "orders_alt" WITH LOGIN .* PASSWORD 'SCRAM-SHA-256\$4096:/);
             for (const [id, pw] of Object.entries(pws)) {
                 assert.ok(!log.includes(pw) && !log.includes(pw.replace(/'/g, "''")), `${id}'s password is in the log`);
             }
         });
 
-        it("sets the logins' passwords so that node-postgres and psql log in with SCRAM-SHA-256", async () => {
+        it("stores the verifiers the program computed, with which node-postgres and psql log in (SCRAM-SHA-256, channel binding)", async () => {
             const server = await azureLike();
             const pws = passwordsFor("1");
             runAzureLoginJob(server, ADMIN, LOGINS, pws);
             assertIsolatedLogins(server, pws);
+            const client = new Client({ host: server.socketDir, port: server.port, user: "postgres" });
+            await client.connect();
+            const stored = await client
+                .query("SELECT rolname, rolpassword FROM pg_authid WHERE rolpassword IS NOT NULL")
+                .finally(() => client.end());
+            const verifiers = Object.fromEntries(stored.rows.map((r) => [r.rolname, r.rolpassword]));
             for (const l of LOGINS) {
                 for (const login of l.logins) {
+                    assert.equal(
+                        verifiers[login.name],
+                        loginVerifier(pws[PG_ADMIN_CREDENTIAL], login.name, pws[login.credentialId]),
+                    );
                     const psql = spawnSync(
                         path.join(PG_BIN, "psql"),
                         ["--no-psqlrc", "-At", "-c", "SELECT current_user"],

@@ -4,8 +4,9 @@
  *
  * The login Job sends these, never a password: a failing statement is logged with its text
  * (`log_min_error_statement = error`, the default; on Azure also pgaudit and statement logging into Log Analytics).
- * They are computed here, not in the Job: the Job's image (`postgres:*-alpine`) has no PBKDF2/HMAC tool besides
- * libpq's interactive `\password`, and the program already holds every password.
+ * They are computed here, not in the Job: the Job's image (`postgres.clientImage`, `postgres:*-alpine` by default)
+ * has no PBKDF2/HMAC tool to count on (busybox has none; libpq's is reached only through psql's interactive
+ * `\password`), and the program already holds every password.
  */
 import * as crypto from "crypto";
 

@@ -20,10 +20,10 @@ export const AZURE_RESERVED_ADMIN_LOGINS = [
  * Role and database names no application may take: the login Job would take the role over (a new password; a superuser
  * role makes the application superuser) or hand the application a database the server or operator keeps.
  */
-const RESERVED_LOGINS: ReadonlyArray<{ readonly names: readonly string[]; readonly source: string }> = [
+const RESERVED_LOGINS: ReadonlyArray<{ readonly names: readonly string[]; readonly by: string }> = [
     {
         names: ["postgres", "authenticator", "replicator"],
-        source: "StackGres' superuser, PgBouncer auth_user and replication roles (PatroniSecret.java, StackGresPasswordKeys.java)",
+        by: "StackGres (its superuser, PgBouncer auth_user and replication roles: PatroniSecret.java, StackGresPasswordKeys.java)",
     },
     {
         names: [
@@ -35,26 +35,29 @@ const RESERVED_LOGINS: ReadonlyArray<{ readonly names: readonly string[]; readon
             "azure_maintenance",
             "azure_sys",
         ],
-        source: "Azure Flexible Server's own roles and databases (how-to-create-users docs; every server has databases postgres, azure_maintenance, azure_sys)",
+        by: "Azure Flexible Server (its own roles, how-to-create-users docs; every server's databases postgres, azure_maintenance, azure_sys)",
     },
     {
         names: ["public", "none", "template0", "template1"],
-        source: "PostgreSQL's reserved role names and template databases (CREATE ROLE, manage-ag-templatedbs docs)",
+        by: "PostgreSQL (reserved role names and template databases: CREATE ROLE, manage-ag-templatedbs docs)",
     },
 ];
 /** PostgreSQL reserves role names starting with it for its predefined roles (docs: predefined-roles, CREATE ROLE). */
 const RESERVED_ROLE_PREFIX = "pg_";
 
-/** Why `name` is reserved (each source that keeps it), or undefined when an application may take it. */
-function reservation(name: string, adminLogin: string | undefined): string | undefined {
-    const sources = RESERVED_LOGINS.filter((r) => r.names.includes(name)).map((r) => r.source);
+/**
+ * Who keeps role or database `name` (each source, cited), or undefined when an application may take it.
+ * `adminLogin`: the Azure admin login, in azure mode.
+ */
+export function loginReservation(name: string, adminLogin?: string): string | undefined {
+    const by = RESERVED_LOGINS.filter((r) => r.names.includes(name)).map((r) => r.by);
     if (name.startsWith(RESERVED_ROLE_PREFIX)) {
-        sources.push(`PostgreSQL reserves role names starting with ${RESERVED_ROLE_PREFIX} (predefined-roles docs)`);
+        by.push(`PostgreSQL (role names starting with ${RESERVED_ROLE_PREFIX}: predefined-roles docs)`);
     }
     if (name === adminLogin) {
-        sources.push("the Azure admin login (postgres.azure.adminLogin)");
+        by.push("the Azure admin login (postgres.azure.adminLogin)");
     }
-    return sources.length > 0 ? sources.join("; ") : undefined;
+    return by.length > 0 ? by.join("; ") : undefined;
 }
 
 /** Connections Azure keeps for itself (reserved_connections + superuser_reserved_connections). */
@@ -238,16 +241,16 @@ const loginRules: ConfigRule = (config, ctx) => {
             );
         }
         const adminLogin = config.postgres.mode === "azure" ? config.postgres.azure.adminLogin : undefined;
-        for (const login of [app.database, altLogin]) {
-            const reserved = reservation(login, adminLogin);
-            if (reserved !== undefined) {
-                report(
-                    ctx,
-                    `${PROJECT}:apps[${i}].database`,
-                    app.database,
-                    `a name whose login ${login} no one else holds: reserved by ${reserved}`,
-                );
-            }
+        const reserved = [app.database, altLogin]
+            .map((login) => ({ login, by: loginReservation(login, adminLogin) }))
+            .find((r) => r.by !== undefined);
+        if (reserved) {
+            report(
+                ctx,
+                `${PROJECT}:apps[${i}].database`,
+                app.database,
+                `a name whose logins ${app.database} and ${altLogin} no one else holds: ${reserved.login} is kept by ${reserved.by}`,
+            );
         }
         if (roles.has(altLogin)) {
             report(

@@ -11,7 +11,15 @@ import { parse as parseConnectionString } from "pg-connection-string";
 import { SAFE_SPECIAL_CHARACTERS } from "../components/config/keyVault";
 import { databaseUrl, percentEncode, postgresEnv } from "../components/postgres/env";
 import { PG_ADMIN_CREDENTIAL, postgresCredentialIds } from "../components/postgres/credentials";
-import { keyedDigest } from "../components/postgres/sql";
+import {
+    LOGIN_VERIFIERS_SECRET,
+    appLogins,
+    keyedDigest,
+    renderLoginEntrypoint,
+    renderLoginSql,
+} from "../components/postgres/sql";
+import { loginVerifier, scramVerifier } from "../components/postgres/scram";
+import type { AppConfig } from "../components/config/platform";
 import { STACKGRES_DIRECT_PORT, stackGresManifests } from "../components/postgres/stackgresSpec";
 import { AZURE_POSTGRES_PORT, azureRootCertificates, serverParameters } from "../components/postgres/azureSpec";
 import { loadStackConfig, mergeConfig } from "../engine/stackConfig";
@@ -131,6 +139,80 @@ describe("postgres contract rendering", () => {
     });
 });
 
+describe("postgres login SQL (rendered text)", () => {
+    const logins = appLogins([
+        { name: "orders", database: "orders" },
+        { name: "user-service", database: "user" },
+    ] as AppConfig[]);
+    const azure = renderLoginSql(logins, { createDatabases: false, superuser: false, extensions: [] });
+    const stackgres = renderLoginSql(logins, { createDatabases: true, superuser: true, extensions: [] });
+
+    it("marks each login as its application's, then turns off LOGIN of every marked login no application has", () => {
+        for (const sql of [azure, stackgres]) {
+            assert.match(sql, /^COMMENT ON ROLE "orders_alt" IS 'data-platform: app orders';$/m);
+            assert.match(sql, /^COMMENT ON ROLE "user" IS 'data-platform: app user-service';$/m);
+            const last = sql.trimEnd().split("\n").pop() ?? "";
+            assert.match(last, /^SELECT format\('ALTER ROLE %I NOLOGIN', r\.rolname\) .* \\gexec$/);
+            assert.match(last, /starts_with\(d\.description, 'data-platform: app '\) AND r\.rolcanlogin/);
+            assert.match(last, /r\.rolname <> ALL \(ARRAY\['orders', 'orders_alt', 'user', 'user_alt'\]::text\[\]\)/);
+        }
+        const none = renderLoginSql([], { createDatabases: false, superuser: false, extensions: [] });
+        assert.match(none, /<> ALL \(ARRAY\[\]::text\[\]\)/);
+    });
+
+    // Before, psql interpolated each clear password into ALTER ROLE ... PASSWORD, and a failing statement is logged
+    // with its text.
+    it("sets each login's SCRAM verifier from the environment; the entrypoint refuses a file that holds none", () => {
+        for (const sql of [azure, stackgres]) {
+            assert.match(sql, /^\\getenv verifier_orders_alt LOGIN_VERIFIER_orders_alt$/m);
+            assert.match(
+                sql,
+                /^ALTER ROLE "orders_alt" WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT PASSWORD :'verifier_orders_alt';$/m,
+            );
+            assert.doesNotMatch(sql, /password_|LOGIN_PASSWORD/);
+        }
+        const entrypoint = renderLoginEntrypoint(logins);
+        assert.match(entrypoint, /^LOGIN_VERIFIER_user_alt="\$\(verifier pg-alt-user-service\)"$/m);
+        assert.match(entrypoint, /'SCRAM-SHA-256\$'\*\) printf/);
+    });
+
+    // RFC 7677 section 3: user "user", password "pencil"; the server's signature of that exchange is computed from
+    // ServerKey, the client's proof checks against StoredKey (RFC 5802 section 3).
+    it("computes SCRAM-SHA-256 verifiers as RFC 7677's example exchange checks them", () => {
+        const salt = Buffer.from("W22ZaJ0SNY7soEsUEjb6gQ==", "base64");
+        const verifier = scramVerifier("pencil", salt);
+        const match = /^SCRAM-SHA-256\$4096:([^$]+)\$([^:]+):(.+)$/.exec(verifier);
+        assert.ok(match, verifier);
+        assert.equal(match[1], "W22ZaJ0SNY7soEsUEjb6gQ==");
+        const [storedKey, serverKey] = [match[2], match[3]].map((b) => Buffer.from(b, "base64"));
+        const nonce = "rOprNGfwEbeRWgbNEkqO%hvYDpWUa2RaTCAfuxFIlj)hNlF$k0";
+        const authMessage = `n=user,r=rOprNGfwEbeRWgbNEkqO,r=${nonce},s=W22ZaJ0SNY7soEsUEjb6gQ==,i=4096,c=biws,r=${nonce}`;
+        const hmac = (key: Buffer) => crypto.createHmac("sha256", key).update(authMessage).digest();
+        assert.equal(hmac(serverKey).toString("base64"), "6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
+        const proof = Buffer.from("dHzbZapWIk4jUhN+Ute9ytag9zjfMHgsqmmiz7AndVQ=", "base64");
+        const clientKey = Buffer.from(proof.map((b, i) => b ^ hmac(storedKey)[i]));
+        assert.deepEqual(crypto.createHash("sha256").update(clientKey).digest(), storedKey);
+        // The same at every run (plans stay stable), different per login and per admin password (the salt's key).
+        assert.equal(loginVerifier("admin", "orders", "pw"), loginVerifier("admin", "orders", "pw"));
+        assert.notEqual(loginVerifier("admin", "orders", "pw"), loginVerifier("admin", "orders_alt", "pw"));
+        assert.notEqual(loginVerifier("admin", "orders", "pw"), loginVerifier("admin2", "orders", "pw"));
+        assert.throws(() => scramVerifier("pässword", salt), /ASCII/);
+    });
+
+    it("checks on 16 that the non-superuser admin holds ADMIN OPTION on every existing login before altering one", () => {
+        const check = azure.indexOf("DO $check$");
+        assert.ok(check >= 0 && check < azure.indexOf("ALTER ROLE"), "the check comes first");
+        assert.match(azure, /IF current_setting\('server_version_num'\)::int < 160000 THEN RETURN; END IF;/);
+        assert.match(
+            azure,
+            /WHERE rolname IN \('orders', 'orders_alt', 'user', 'user_alt'\) AND NOT pg_catalog\.pg_has_role\(current_user, oid, 'MEMBER WITH ADMIN OPTION'\)/,
+        );
+        assert.match(azure, /GRANT %s TO %I WITH ADMIN OPTION/);
+        // The StackGres superuser holds it on every role.
+        assert.doesNotMatch(stackgres, /\$check\$/);
+    });
+});
+
 describe("postgres config checks", () => {
     it("rejects a connection budget above max_connections minus the reserved ones (Azure reserves 15)", () => {
         // prod demand: 6x20 + 3x10 + 4x10 = 190; 204 - 15 = 189 is one short, 205 - 15 = 190 fits.
@@ -223,6 +305,51 @@ describe("postgres config checks", () => {
             }).message,
             /apps\[0\]\.database: given "orders"; allowed: a name whose alternate login orders_alt is not another/,
         );
+    });
+
+    // Before, an application named like a role the operator or the server keeps (StackGres' superuser `authenticator`,
+    // Azure's admin) was accepted and the login Job took the role over: new password, and the app became superuser.
+    it("refuses an application whose login or database the server, the operator or the admin login holds", () => {
+        const apps = JSON.parse(loadStackConfig("prod").config["data-platform:apps"]);
+        const withDatabase = (name: string, database?: string, postgres?: object) => ({
+            "data-platform:apps": [...apps, { name, namespace: "extra", redisDb: 9, database }],
+            ...(postgres ? { "data-platform:postgres": postgres } : {}),
+        });
+        const cases: Array<[string, RegExp]> = [
+            ["authenticator", /StackGres/],
+            ["replicator", /StackGres/],
+            ["postgres", /StackGres/],
+            ["azure_pg_admin", /Azure/],
+            ["azuresu", /Azure/],
+            ["azure_superuser", /Azure/],
+            ["replication", /Azure/],
+            ["azure_maintenance", /Azure/],
+            ["azure_sys", /Azure/],
+            ["template0", /PostgreSQL/],
+            ["template1", /PostgreSQL/],
+            ["pg_monitor", /PostgreSQL.*pg_/],
+            ["pg_orders", /PostgreSQL.*pg_/],
+            ["public", /PostgreSQL/],
+        ];
+        for (const [database, source] of cases) {
+            const message = configError("prod", withDatabase("extra", database)).message;
+            assert.match(message, new RegExp(`apps\\[3\\]\\.database: given "${database}"; allowed: `), database);
+            assert.match(message, source, database);
+        }
+        // The derived database name (the app's name) and the alternate login are checked too.
+        assert.match(configError("prod", withDatabase("postgres")).message, /apps\[3\]\.database: given "postgres"/);
+        const prod = JSON.parse(loadStackConfig("prod").config["data-platform:postgres"]);
+        const admin = prod.azure.adminLogin ?? parseStack("prod").postgres.azure.adminLogin;
+        assert.match(
+            configError("prod", withDatabase("extra", admin)).message,
+            new RegExp(`apps\\[3\\]\\.database: given "${admin}".*Azure admin login`),
+        );
+        const altAdmin = { ...prod, azure: { ...prod.azure, adminLogin: "ops_alt" } };
+        assert.match(
+            configError("prod", withDatabase("ops", undefined, altAdmin)).message,
+            /apps\[3\]\.database: given "ops".*ops_alt.*Azure admin login/,
+        );
+        assert.equal(parseStack("prod", withDatabase("extra", "pgx")).apps[3].database, "pgx");
     });
 
     it("declares the credentials each mode needs", () => {
@@ -501,7 +628,7 @@ for (const [stack, overrides] of [
             );
         });
 
-        it("runs the login Job with passwords only from the synced Secret; nothing leaks into k8s objects", () => {
+        it("runs the login Job with the admin password and the logins' verifiers from the synced Secret; nothing leaks", () => {
             const job = byName(run, "kubernetes:batch/v1:Job", "postgres-logins");
             const container = job.inputs.spec.template.spec.containers[0];
             assert.equal(container.image, "postgres:16.10-alpine3.22");
@@ -510,9 +637,26 @@ for (const [stack, overrides] of [
             assert.equal(env.PGPORT, "5432");
             assert.match(job.inputs.metadata.name, /^postgres-logins-[0-9a-f]{10}$/);
             const cm = byName(run, "kubernetes:core/v1:ConfigMap", "postgres-logins-sql");
-            assert.match(cm.inputs.data["logins.sql"], /PASSWORD :'password_orders'/);
+            assert.match(cm.inputs.data["logins.sql"], /PASSWORD :'verifier_orders'/);
             const es = byName(run, "kubernetes:external-secrets.io/v1:ExternalSecret", "postgres-logins-secret");
             assert.equal(es.inputs.metadata.namespace, "data-platform");
+            // Each login's verifier, computed by the program (secret), in one Key Vault secret; no login's password.
+            const admin = byName(run, "random:index/randomPassword:RandomPassword", "credentials-pg-admin").outputs
+                .result as string;
+            const stored = byName(run, "azure-native:keyvault:Secret", "postgres-login-verifiers");
+            assert.deepEqual(stored.secretPaths, ["properties.value"]);
+            const verifiers = JSON.parse(stored.inputs.properties.value);
+            const orders = byName(run, "random:index/randomPassword:RandomPassword", "credentials-pg-alt-orders")
+                .outputs.result as string;
+            assert.equal(verifiers["pg-alt-orders"], loginVerifier(admin, "orders_alt", orders));
+            assert.deepEqual(
+                es.inputs.spec.data.map((d: any) => [
+                    d.secretKey,
+                    d.remoteRef.key.endsWith(LOGIN_VERIFIERS_SECRET),
+                    d.remoteRef.property,
+                ]),
+                [["admin", false, undefined], ...Object.keys(verifiers).map((key) => [key, true, key])],
+            );
             assert.deepEqual(
                 run.resources.flatMap((r) => leaks(r, passwords(run).flatMap(passwordForms))),
                 [],
@@ -520,8 +664,6 @@ for (const [stack, overrides] of [
             // No digest of any password in clear anywhere: neither the plain SHA-256 prefix the Job carried before nor
             // the keyed digests it carries now (those only under a secret path).
             const all = passwords(run);
-            const admin = byName(run, "random:index/randomPassword:RandomPassword", "credentials-pg-admin").outputs
-                .result as string;
             const digests = all.flatMap((pw) => [
                 crypto.createHash("sha256").update(pw).digest("hex").slice(0, 16),
                 keyedDigest(admin, pw),
@@ -582,10 +724,10 @@ for (const [stack, overrides] of [
         it("syncs the Job's Secret at once (source versions, after the vault secrets) and waits a fixed bound", () => {
             const es = byName(run, "kubernetes:external-secrets.io/v1:ExternalSecret", "postgres-logins-secret");
             assert.match(es.inputs.metadata.annotations["data-platform.io/source-versions"], /^[0-9a-f]{32}$/);
-            for (const id of ["pg-admin", "pg-app-orders", "pg-alt-orders"]) {
+            for (const secret of ["credentials-pg-admin-kv", "postgres-login-verifiers"]) {
                 assert.ok(
-                    es.dependencies.some((d) => d.endsWith(`keyvault:Secret::credentials-${id}-kv`)),
-                    id,
+                    es.dependencies.some((d) => d.endsWith(`keyvault:Secret::${secret}`)),
+                    secret,
                 );
             }
             const job = byName(run, "kubernetes:batch/v1:Job", "postgres-logins");

@@ -19,6 +19,50 @@ export const AZURE_RESERVED_ADMIN_LOGINS = [
 ];
 
 /**
+ * Role and database names no application may take: the login Job would take the role over (a new password; a superuser
+ * role makes the application superuser) or hand the application a database the server or operator keeps.
+ */
+const RESERVED_LOGINS: ReadonlyArray<{ readonly names: readonly string[]; readonly by: string }> = [
+    {
+        names: ["postgres", "authenticator", "replicator"],
+        by: "StackGres (its superuser, PgBouncer auth_user and replication roles: PatroniSecret.java, StackGresPasswordKeys.java)",
+    },
+    {
+        names: [
+            "azure_pg_admin",
+            "azuresu",
+            "azure_superuser",
+            "replication",
+            "postgres",
+            "azure_maintenance",
+            "azure_sys",
+        ],
+        by: "Azure Flexible Server (its own roles, how-to-create-users docs; every server's databases postgres, azure_maintenance, azure_sys)",
+    },
+    {
+        names: ["public", "none", "template0", "template1"],
+        by: "PostgreSQL (reserved role names and template databases: CREATE ROLE, manage-ag-templatedbs docs)",
+    },
+];
+/** PostgreSQL reserves role names starting with it for its predefined roles (docs: predefined-roles, CREATE ROLE). */
+const RESERVED_ROLE_PREFIX = "pg_";
+
+/**
+ * Who keeps role or database `name` (each source, cited), or undefined when an application may take it.
+ * `adminLogin`: the Azure admin login, in azure mode.
+ */
+export function loginReservation(name: string, adminLogin?: string): string | undefined {
+    const by = RESERVED_LOGINS.filter((r) => r.names.includes(name)).map((r) => r.by);
+    if (name.startsWith(RESERVED_ROLE_PREFIX)) {
+        by.push(`PostgreSQL (role names starting with ${RESERVED_ROLE_PREFIX}: predefined-roles docs)`);
+    }
+    if (name === adminLogin) {
+        by.push("the Azure admin login (postgres.azure.adminLogin)");
+    }
+    return by.length > 0 ? by.join("; ") : undefined;
+}
+
+/**
  * Azure's default `max_connections` of a SKU, set at provisioning (concepts-limits.md; shared/reference/azure.md):
  * undefined where the table has no figure.
  */
@@ -172,7 +216,7 @@ function ipToNumber(ip: string): number {
     return ip.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
 }
 
-/** Login generations are numbers, the alternate logins fit and clash with no other application's role. */
+/** Login generations are numbers, the alternate logins fit and clash with no other application's role or a reserved one. */
 const loginRules: ConfigRule = (config, ctx) => {
     const rotations = config.keyVault.rotations;
     const roles = new Set(config.apps.map((a) => a.database));
@@ -203,6 +247,18 @@ const loginRules: ConfigRule = (config, ctx) => {
                 `${PROJECT}:apps[${i}].database`,
                 app.database,
                 `at most ${63 - ALT_LOGIN_SUFFIX.length} characters (its alternate login ${ALT_LOGIN_SUFFIX} must fit 63)`,
+            );
+        }
+        const adminLogin = config.postgres.mode === "azure" ? config.postgres.azure.adminLogin : undefined;
+        const reserved = [app.database, altLogin]
+            .map((login) => ({ login, by: loginReservation(login, adminLogin) }))
+            .find((r) => r.by !== undefined);
+        if (reserved) {
+            report(
+                ctx,
+                `${PROJECT}:apps[${i}].database`,
+                app.database,
+                `a name whose logins ${app.database} and ${altLogin} no one else holds: ${reserved.login} is kept by ${reserved.by}`,
             );
         }
         if (roles.has(altLogin)) {

@@ -1,6 +1,7 @@
 /**
- * The login Job of both modes: a synced Secret with the admin's and every login's password, a ConfigMap with the
- * psql script and its entrypoint, the Job's own service account, and a Job (renamed whenever what it applies changes)
+ * The login Job of both modes: a Key Vault secret with every login's SCRAM verifier (computed here from the passwords,
+ * see scram.ts), a synced Secret with the admin's password and those verifiers, a ConfigMap with the psql script and
+ * its entrypoint, the Job's own service account, and a Job (renamed whenever what it applies changes)
  * that runs them.
  * Created as direct children of the calling service component, so their names and parents are those of before.
  */
@@ -17,7 +18,16 @@ import {
     loginJobSpec,
 } from "./loginJobSpec";
 import type { PostgresArgs } from "./service";
-import { ADMIN_SECRET_KEY, AppLogin, LoginSqlOptions, expectedDigests, loginSecretKey } from "./sql";
+import {
+    ADMIN_SECRET_KEY,
+    AppLogin,
+    LOGIN_VERIFIERS_SECRET,
+    LoginSqlOptions,
+    expectedDigests,
+    jobSecretFiles,
+    loginSecretKey,
+    loginVerifiers,
+} from "./sql";
 
 export interface LoginJobArgs extends PostgresArgs {
     readonly logins: readonly AppLogin[];
@@ -34,41 +44,62 @@ export interface LoginJobArgs extends PostgresArgs {
 /** Creates the login Job's objects under `parent` (named `${name}-logins*`); the Job completes once every login works. */
 export function createLoginJob(parent: pulumi.Resource, name: string, args: LoginJobArgs): k8s.batch.v1.Job {
     const { config, credentials, secretSync, namespace, logins } = args;
-    const passwordIds = [
-        { key: ADMIN_SECRET_KEY, id: PG_ADMIN_CREDENTIAL },
-        ...logins.flatMap((l) => l.logins.map((login) => ({ key: loginSecretKey(login), id: login.credentialId }))),
-    ];
+    // The admin's password and every login's, by credential id, once all are known.
+    const ids = [PG_ADMIN_CREDENTIAL, ...logins.flatMap((l) => l.logins.map((login) => login.credentialId))];
+    const passwords = pulumi
+        .all(ids.map((id) => credentials.password(id)))
+        .apply((values) => Object.fromEntries(ids.map((id, i) => [id, values[i]])));
+    const files = pulumi.secret(
+        passwords.apply((p) => jobSecretFiles(p[PG_ADMIN_CREDENTIAL], logins, (login) => p[login.credentialId])),
+    );
+    args.vault.writeSecret(
+        `${name}-login-verifiers`,
+        {
+            secretName: LOGIN_VERIFIERS_SECRET,
+            value: pulumi.secret(
+                passwords.apply((p) =>
+                    JSON.stringify(loginVerifiers(p[PG_ADMIN_CREDENTIAL], logins, (login) => p[login.credentialId])),
+                ),
+            ),
+            contentType: "application/json",
+        },
+        { parent },
+    );
     const synced = secretSync.syncSecret(
         `${name}-logins-secret`,
         {
             namespace,
             secretName: LOGIN_JOB.secret,
-            data: passwordIds.map((p) => ({ secretKey: p.key, remoteKey: credentials.secretName(p.id) })),
+            data: [
+                { secretKey: ADMIN_SECRET_KEY, remoteKey: credentials.secretName(PG_ADMIN_CREDENTIAL) },
+                ...logins.flatMap((l) =>
+                    l.logins.map((login) => ({
+                        secretKey: loginSecretKey(login),
+                        remoteKey: LOGIN_VERIFIERS_SECRET,
+                        property: loginSecretKey(login),
+                    })),
+                ),
+            ],
             // The sync waits for the Key Vault secrets it reads and carries their versions (SecretSync does both): a
             // rotation re-syncs the Secret at once, so the Job never waits for External Secrets' refresh interval.
         },
         { parent },
     );
-    const files = loginJobFiles(logins, args.sqlOptions);
+    const jobFiles = loginJobFiles(logins, args.sqlOptions);
     const configMap = new k8s.core.v1.ConfigMap(
         `${name}-logins-sql`,
-        { metadata: { name: LOGIN_JOB.configMap, namespace }, data: files },
+        { metadata: { name: LOGIN_JOB.configMap, namespace }, data: jobFiles },
         { parent },
     );
 
     const account = new k8s.core.v1.ServiceAccount(`${name}-logins-sa`, loginJobServiceAccount(namespace), { parent });
 
-    // Keyed by the admin password and secret in state: the digests reveal nothing about any password.
+    // Keyed by the admin password and secret in state: the digests reveal nothing about any password or verifier.
     const digests = pulumi.secret(
-        pulumi.all(passwordIds.map((p) => credentials.password(p.id))).apply(([admin, ...rest]) =>
-            expectedDigests(
-                admin,
-                [admin, ...rest].map((password, i) => ({ key: passwordIds[i].key, password })),
-            ),
-        ),
+        pulumi.all([passwords, files]).apply(([p, f]) => expectedDigests(p[PG_ADMIN_CREDENTIAL], f)),
     );
     const input = {
-        files,
+        files: jobFiles,
         image: config.postgres.clientImage,
         host: args.host,
         port: args.port,

@@ -3,8 +3,9 @@
  * Deterministic: the exact text rendered here is unit-tested, run against a real PostgreSQL and deployed.
  *
  * One psql script for both modes, run by the login Job: idempotent (safe to run any number of times, on a server
- * restored with everything present or on a fresh one), passwords as psql variables from the environment, never as text
- * in the script. Per application it ends in the same state:
+ * restored with everything present or on a fresh one), each login's SCRAM-SHA-256 verifier (never its password: see
+ * scram.ts) as a psql variable from the environment, never as text in the script. Per application it ends in the same
+ * state:
  * - an owning role named like the database, owning it and its `public` schema (on Azure too, where `azure_pg_admin`
  *   owns `public` in a new database), the database closed to PUBLIC so one application cannot connect to another's;
  * - two logins that alternate on rotation (the alternating-users strategy): the owning role itself and `<role>_alt`, a
@@ -20,6 +21,7 @@ import type { PlatformConfig } from "../config/types";
 import { EXTENSION_NAME, PG_IDENTIFIER } from "../config/names";
 import { renderScript } from "../scriptTemplate";
 import { loginGeneration, pgAltCredentialId, pgAppCredentialId } from "./credentials";
+import { loginVerifier } from "./scram";
 
 /** One login of an application and the credential holding its password. */
 export interface Login {
@@ -92,21 +94,37 @@ export function sqlLiteral(value: string): string {
 /** Key of the admin password in the Job's synced Secret. */
 export const ADMIN_SECRET_KEY = "admin";
 
-/** Key of a login's password in the Job's synced Secret: its credential id. */
+/** Key of a login's SCRAM verifier in the Job's synced Secret (and in `LOGIN_VERIFIERS_SECRET`): its credential id. */
 export function loginSecretKey(login: Login): string {
     return login.credentialId;
 }
 
-/** Environment variable the entrypoint exports a login's password in, for psql's `\getenv`. */
-export function loginPasswordEnv(login: Login): string {
-    return `LOGIN_PASSWORD_${login.name}`;
+/** Key Vault secret (JSON, by `loginSecretKey`) holding every login's SCRAM verifier, which the Job's Secret syncs. */
+export const LOGIN_VERIFIERS_SECRET = "postgres-login-verifiers";
+
+/** Each login's SCRAM verifier by `loginSecretKey`: the value of `LOGIN_VERIFIERS_SECRET`. */
+export function loginVerifiers(
+    adminPassword: string,
+    logins: readonly AppLogin[],
+    password: (login: Login) => string,
+): Record<string, string> {
+    return Object.fromEntries(
+        logins
+            .flatMap((l) => l.logins)
+            .map((login) => [loginSecretKey(login), loginVerifier(adminPassword, login.name, password(login))]),
+    );
+}
+
+/** Environment variable the entrypoint exports a login's verifier in, for psql's `\getenv`. */
+export function loginVerifierEnv(login: Login): string {
+    return `LOGIN_VERIFIER_${login.name}`;
 }
 
 /** What differs between the modes in the login script. */
 export interface LoginSqlOptions {
     /** StackGres: the script creates missing databases (Azure: ARM does). */
     readonly createDatabases: boolean;
-    /** StackGres: the superuser runs it and can keep the statements with passwords out of the server log. */
+    /** StackGres: the superuser runs it and can keep the statements with verifiers out of the server log. */
     readonly superuser: boolean;
     /** Extensions created in every application database (`postgres.extensions`). */
     readonly extensions: readonly string[];
@@ -118,18 +136,22 @@ export function loginSqlOptions(config: PlatformConfig): LoginSqlOptions {
     return { createDatabases: stackgres, superuser: stackgres, extensions: config.postgres.extensions };
 }
 
-/** Creates a role if missing and (re)sets it as a login with the password from psql variable `variable`. */
-function loginSql(login: Login, variable: string): string[] {
+/**
+ * Creates a role if missing, (re)sets it as a login with the SCRAM verifier in psql variable `variable` and marks it as
+ * application `app`'s (see `revokeRemovedSql`).
+ */
+function loginSql(app: string, login: Login, variable: string): string[] {
     const create = `create_${login.name}`;
     return [
-        `\\getenv ${variable} ${loginPasswordEnv(login)}`,
-        // An unset variable would stay literally `:'password_x'`, a syntax error: the run stops (ON_ERROR_STOP).
+        `\\getenv ${variable} ${loginVerifierEnv(login)}`,
+        // An unset variable would stay literally `:'verifier_x'`, a syntax error: the run stops (ON_ERROR_STOP).
         `SELECT NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = ${sqlLiteral(login.name)}) AS ${create} \\gset`,
         `\\if :${create}`,
         `CREATE ROLE ${q(login.name)};`,
         `\\endif`,
         // No [NO]SUPERUSER/REPLICATION/BYPASSRLS: naming those at all needs a superuser, which Azure's admin is not.
         `ALTER ROLE ${q(login.name)} WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT PASSWORD :'${variable}';`,
+        `COMMENT ON ROLE ${q(login.name)} IS ${sqlLiteral(MANAGED_LOGIN_COMMENT + app)};`,
     ];
 }
 
@@ -151,8 +173,53 @@ function publicSchemaSql(role: string): string[] {
     ];
 }
 
+/** Start of the comment that marks a login as the Job's (followed by the application's name). */
+export const MANAGED_LOGIN_COMMENT = "data-platform: app ";
+
 /**
- * psql script: for each application, its owning role and both logins (created if missing, passwords (re)set), the
+ * Turns off LOGIN for every login the Job marked (`MANAGED_LOGIN_COMMENT`) that no current application has: an
+ * application removed from the configuration loses access, its role, database and data stay (re-adding it restores
+ * LOGIN and its passwords). Open sessions are not terminated: Azure's admin may signal only backends of roles whose
+ * privileges it has (or with pg_signal_backend), which it lacks for `<role>_alt` (16 gives the creating admin
+ * `inherit false`, 15 no membership), and killing a team's transactions mid-flight would lose its writes; the
+ * sessions end at the client's next reconnect.
+ */
+function revokeRemovedSql(logins: readonly AppLogin[]): string[] {
+    const current = logins.flatMap((l) => l.logins.map((login) => sqlLiteral(identifier(login.name))));
+    return [
+        `SELECT format('ALTER ROLE %I NOLOGIN', r.rolname) FROM pg_catalog.pg_roles r JOIN pg_catalog.pg_shdescription d ` +
+            `ON d.objoid = r.oid AND d.classoid = 'pg_catalog.pg_authid'::regclass ` +
+            `WHERE starts_with(d.description, ${sqlLiteral(MANAGED_LOGIN_COMMENT)}) AND r.rolcanlogin ` +
+            `AND r.rolname <> ALL (ARRAY[${current.join(", ")}]::text[]) ORDER BY r.rolname \\gexec`,
+    ];
+}
+
+/**
+ * Stops the run before anything is altered when the (non-superuser) admin may not alter an existing login: PostgreSQL
+ * 16 lets a CREATEROLE role alter only roles it holds ADMIN OPTION on, which it gets automatically only for roles it
+ * creates (15 checks CREATEROLE alone). A login created by a superuser, or on 15 before an in-place upgrade, would
+ * otherwise fail every run with a bare "permission denied to alter role" (src/backend/commands/user.c, AlterRole).
+ */
+function adminOptionCheckSql(logins: readonly AppLogin[]): string[] {
+    const names = logins.flatMap((l) => l.logins.map((login) => sqlLiteral(identifier(login.name))));
+    return [
+        `DO $check$`,
+        `DECLARE locked text;`,
+        `BEGIN`,
+        `  IF current_setting('server_version_num')::int < 160000 THEN RETURN; END IF;`,
+        `  SELECT string_agg(quote_ident(rolname), ', ' ORDER BY rolname) INTO locked FROM pg_catalog.pg_roles`,
+        `    WHERE rolname IN (${names.join(", ")}) AND NOT pg_catalog.pg_has_role(current_user, oid, 'MEMBER WITH ADMIN OPTION');`,
+        `  IF locked IS NOT NULL THEN`,
+        `    RAISE EXCEPTION '% holds no ADMIN OPTION on role %: PostgreSQL 16 lets it alter only the roles it created', current_user, locked`,
+        `      USING HINT = format('Have a superuser (on Azure: Microsoft support, as azuresu) run GRANT %s TO %I WITH ADMIN OPTION, ' ||`,
+        `        'or drop or rename the role if it holds nothing to keep.', locked, current_user);`,
+        `  END IF;`,
+        `END $check$;`,
+    ];
+}
+
+/**
+ * psql script: for each application, its owning role and both logins (created if missing, verifiers (re)set), the
  * database (StackGres: created if missing) owned by the role and closed to PUBLIC, its schema `public` owned by the role
  * (see `publicSchemaSql`), and the configured extensions in it.
  * Safe to run any number of times. Contains no password.
@@ -162,8 +229,8 @@ export function renderLoginSql(logins: readonly AppLogin[], options: LoginSqlOpt
         const [owner, alt] = l.logins;
         return [
             `-- ${l.app}`,
-            ...loginSql(owner, `password_${owner.name}`),
-            ...loginSql(alt, `password_${alt.name}`),
+            ...loginSql(l.app, owner, `verifier_${owner.name}`),
+            ...loginSql(l.app, alt, `verifier_${alt.name}`),
             // Changing a database's owner, and setting a role's session role, require membership of that role.
             `GRANT ${q(l.role)} TO CURRENT_USER;`,
             `GRANT ${q(l.role)} TO ${q(alt.name)};`,
@@ -185,48 +252,65 @@ export function renderLoginSql(logins: readonly AppLogin[], options: LoginSqlOpt
         ].join("\n");
     });
     return [
-        "-- Application logins (rendered by data-platform). Passwords arrive as psql variables from the environment.",
+        "-- Application logins (rendered by data-platform). SCRAM verifiers arrive as psql variables from the environment.",
         "\\set ON_ERROR_STOP on",
         "SET client_min_messages TO warning;",
         // Keeps ALTER ROLE ... PASSWORD out of the server log; only a superuser may set it (Azure's admin is not one).
-        ...(options.superuser ? ["SET log_statement TO 'none';"] : []),
+        ...(options.superuser ? ["SET log_statement TO 'none';"] : adminOptionCheckSql(logins)),
         ...blocks,
+        ...revokeRemovedSql(logins),
         "",
     ].join("\n");
 }
 
 /**
- * Digest of a password keyed by the admin password (SHA-256 of `key`, a newline, `password`): tells a stale synced
- * Secret from a fresh one, and reveals nothing about the password to whoever lacks the admin password (the digests are
- * also kept secret in state). The entrypoint computes the same with `sha256sum`, which every psql image has.
+ * Digest of a secret value (a password, a verifier) keyed by the admin password (SHA-256 of `key`, a newline, `value`):
+ * tells a stale synced Secret from a fresh one, and reveals nothing about the value to whoever lacks the admin password
+ * (the digests are also kept secret in state). The entrypoint computes the same with `sha256sum`, which every psql
+ * image has.
  */
-export function keyedDigest(key: string, password: string): string {
-    return crypto.createHash("sha256").update(`${key}\n${password}`, "utf8").digest("hex");
+export function keyedDigest(key: string, value: string): string {
+    return crypto.createHash("sha256").update(`${key}\n${value}`, "utf8").digest("hex");
+}
+
+/** One file of the Job's synced Secret: its key and content. */
+export interface JobSecretFile {
+    readonly key: string;
+    readonly value: string;
 }
 
 /** `key=digest` pairs, space separated, each keyed by `adminPassword`: the entrypoint's `EXPECTED_DIGESTS`. */
-export function expectedDigests(
+export function expectedDigests(adminPassword: string, files: readonly JobSecretFile[]): string {
+    return files.map((f) => `${f.key}=${keyedDigest(adminPassword, f.value)}`).join(" ");
+}
+
+/** The Job's synced Secret: the admin password and each login's verifier (see `loginVerifiers`). */
+export function jobSecretFiles(
     adminPassword: string,
-    passwords: ReadonlyArray<{ readonly key: string; readonly password: string }>,
-): string {
-    return passwords.map((p) => `${p.key}=${keyedDigest(adminPassword, p.password)}`).join(" ");
+    logins: readonly AppLogin[],
+    password: (login: Login) => string,
+): JobSecretFile[] {
+    return [
+        { key: ADMIN_SECRET_KEY, value: adminPassword },
+        ...Object.entries(loginVerifiers(adminPassword, logins, password)).map(([key, value]) => ({ key, value })),
+    ];
 }
 
 /**
  * The Job's entrypoint, `scripts/login.sh` (POSIX sh + coreutils/busybox). It waits, at most `WAIT_SECONDS`, until
- * every file of the mounted Secret holds the password this Job was rendered for (`EXPECTED_DIGESTS`) and the server
- * answers, then runs the SQL with psql. Passwords go from files into the environment of psql only. Inputs:
- * `SECRETS_DIR`, `SQL_FILE`, `EXPECTED_DIGESTS`, `WAIT_SECONDS`, libpq's `PG*`; the lines exporting each login's
- * password replace `@APP_PASSWORD_EXPORTS@`.
+ * every file of the mounted Secret holds what this Job was rendered for (`EXPECTED_DIGESTS`) and the server answers,
+ * then runs the SQL with psql. The admin password goes to libpq, each login's verifier (refused unless it is one) into
+ * the environment of psql only. Inputs: `SECRETS_DIR`, `SQL_FILE`, `EXPECTED_DIGESTS`, `WAIT_SECONDS`, libpq's `PG*`;
+ * the lines exporting each login's verifier replace `@LOGIN_VERIFIER_EXPORTS@`.
  */
 export function renderLoginEntrypoint(logins: readonly AppLogin[]): string {
     return renderScript(path.join(__dirname, "scripts"), "login.sh", {
         ADMIN_SECRET_KEY,
-        APP_PASSWORD_EXPORTS: logins
+        LOGIN_VERIFIER_EXPORTS: logins
             .flatMap((l) => l.logins)
             .flatMap((login) => {
-                const env = loginPasswordEnv(login);
-                return [`${env}="$(cat "$SECRETS_DIR/${loginSecretKey(login)}")"`, `export ${env}`];
+                const env = loginVerifierEnv(login);
+                return [`${env}="$(verifier ${loginSecretKey(login)})"`, `export ${env}`];
             }),
     });
 }

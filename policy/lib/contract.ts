@@ -6,7 +6,7 @@
 /** Namespace annotation with the PostgreSQL connections an application may open (components/labels.ts). */
 export const CONNECTION_DEMAND_ANNOTATION = "data-platform.io/connection-demand";
 
-/** The login Job's Secret (the PostgreSQL admin's password and every login's) and its service account
+/** The login Job's Secret (the PostgreSQL admin's password and every login's SCRAM verifier) and its service account
  *  (components/postgres/loginJobSpec.ts `LOGIN_JOB`). */
 export const LOGIN_JOB_SECRET = "postgres-logins";
 export const LOGIN_JOB_SERVICE_ACCOUNT = "postgres-logins";

@@ -7,6 +7,7 @@
 import * as fc from "fast-check";
 import { PlatformConfig, parseConfig } from "../../components/config";
 import { RESERVED_USER_NAMES } from "../../components/redis/acl";
+import { loginReservation } from "../../components/postgres/configRules";
 import { StackConfig, loadStackConfig, mergeConfig } from "../../engine/stackConfig";
 import type { Overrides } from "./config";
 
@@ -39,15 +40,23 @@ export interface Generated {
     readonly rotations: Record<string, string>;
 }
 
+/** The Azure admin login of the stacks (prod's, the default): no application's login may be named like it. */
+const AZURE_ADMIN = parseConfig(STACK_FILES.prod.config, "prod", STACK_FILES.prod.secretKeys).postgres.azure.adminLogin;
+
 /**
  * An application name: a DNS label of at most 30 characters that the platform does not reserve. Lengths up to the
  * limit (fast-check's default size stops at 12), where derived names meet their APIs' limits.
  */
 const appName = fc
     .stringMatching(/^[a-z][a-z0-9-]{0,28}[a-z0-9]$/, { size: "max" })
-    .filter((n) => !RESERVED_USER_NAMES.includes(n) && n !== "data-platform");
+    .filter((n) => !RESERVED_USER_NAMES.includes(n) && n !== "data-platform")
+    .filter((n) =>
+        [database(n), `${database(n)}_alt`].every((login) => loginReservation(login, AZURE_ADMIN) === undefined),
+    );
 
-const database = (name: string) => name.replace(/-/g, "_");
+function database(name: string): string {
+    return name.replace(/-/g, "_");
+}
 
 /**
  * `count` application names whose databases are distinct and are not each other's `_alt` login. Taken from the front

@@ -23,12 +23,12 @@ import type { RecordedResource, RunResult } from "../../engine/mockEngine";
 import { PostgresEndpoint, postgresEnv } from "../../components/postgres/env";
 import { PG_ADMIN_CREDENTIAL } from "../../components/postgres/credentials";
 import {
-    ADMIN_SECRET_KEY,
     AppLogin,
+    JobSecretFile,
     LoginSqlOptions,
     appLogins,
     expectedDigests,
-    loginSecretKey,
+    jobSecretFiles,
     loginSqlOptions,
     sqlLiteral,
 } from "../../components/postgres/sql";
@@ -276,7 +276,7 @@ export interface LoginJobRun {
     readonly adminLogin: string;
     readonly logins: readonly AppLogin[];
     readonly sqlOptions: LoginSqlOptions;
-    /** What the Job's Secret holds now (its files). */
+    /** The passwords behind what the Job's Secret holds now (the admin's, and each login's as its verifier). */
     readonly passwords: CredentialPasswords;
     /** The passwords the Job was rendered for (default: `passwords`). */
     readonly expected?: CredentialPasswords;
@@ -293,9 +293,9 @@ export function runLoginJob(server: LocalServer, run: LoginJobRun): string {
     try {
         const secrets = path.join(dir, "secrets");
         fs.mkdirSync(secrets);
-        const keyed = (from: CredentialPasswords) => jobSecretFiles(run.logins, from);
+        const keyed = (from: CredentialPasswords) => secretFiles(run.logins, from);
         for (const f of keyed(run.passwords)) {
-            fs.writeFileSync(path.join(secrets, f.key), f.password);
+            fs.writeFileSync(path.join(secrets, f.key), f.value);
         }
         const expected = run.expected ?? run.passwords;
         const files = loginJobFiles(run.logins, run.sqlOptions);
@@ -373,14 +373,9 @@ function need(passwords: CredentialPasswords, id: string): string {
     return value;
 }
 
-/** The admin's and every login's password keyed as the login Job's Secret holds them. */
-function jobSecretFiles(logins: readonly AppLogin[], passwords: CredentialPasswords) {
-    return [
-        { key: ADMIN_SECRET_KEY, password: need(passwords, PG_ADMIN_CREDENTIAL) },
-        ...logins.flatMap((l) =>
-            l.logins.map((login) => ({ key: loginSecretKey(login), password: need(passwords, login.credentialId) })),
-        ),
-    ];
+/** The login Job's Secret for these passwords: the admin's, and every login's verifier. */
+function secretFiles(logins: readonly AppLogin[], passwords: CredentialPasswords): JobSecretFile[] {
+    return jobSecretFiles(need(passwords, PG_ADMIN_CREDENTIAL), logins, (login) => need(passwords, login.credentialId));
 }
 
 /**
@@ -403,7 +398,7 @@ export function assertDeployedSql(run: RunResult, config: PlatformConfig, passwo
     const job = find("kubernetes:batch/v1:Job", (r) => r.inputs.metadata?.name?.startsWith(`${LOGIN_JOB.jobPrefix}-`));
     const env: Array<{ name: string; value: string }> = job.inputs.spec.template.spec.containers[0].env;
     const digests = env.find((e) => e.name === "EXPECTED_DIGESTS")?.value;
-    if (digests !== expectedDigests(need(passwords, PG_ADMIN_CREDENTIAL), jobSecretFiles(logins, passwords))) {
+    if (digests !== expectedDigests(need(passwords, PG_ADMIN_CREDENTIAL), secretFiles(logins, passwords))) {
         throw new Error("the run deploys a login Job that waits for other passwords than the sandbox's");
     }
 }

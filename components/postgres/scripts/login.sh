@@ -27,5 +27,14 @@ until pg_isready --quiet; do
 done
 PGPASSWORD="$(cat "$admin")"
 export PGPASSWORD
-@APP_PASSWORD_EXPORTS@
+# A login's SCRAM verifier from the Secret (sql.ts loginVerifiers); anything else could be a password, which a failing
+# statement would write into the server log.
+verifier() {
+  value="$(cat "$SECRETS_DIR/$1")"
+  case "$value" in
+    'SCRAM-SHA-256$'*) printf '%s' "$value" ;;
+    *) echo "$SECRETS_DIR/$1 holds no SCRAM-SHA-256 verifier" >&2; exit 1 ;;
+  esac
+}
+@LOGIN_VERIFIER_EXPORTS@
 exec psql --no-psqlrc --set ON_ERROR_STOP=1 --file "$SQL_FILE"

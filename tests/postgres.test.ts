@@ -190,7 +190,7 @@ describe("postgres config checks", () => {
         assert.match(
             configError("prod", { "data-platform:keyVault": { ...kv, rotations: { "pg-app-orders": "2026-11" } } })
                 .message,
-            /keyVault\.rotations\.pg-app-orders: given "2026-11"; allowed: a login generation/,
+            /keyVault\.rotations\.pg-app-orders: given "2026-11"; allowed: a whole number/,
         );
         assert.match(
             configError("prod", { "data-platform:keyVault": { ...kv, rotations: { "pg-alt-orders": "1" } } }).message,

@@ -24,10 +24,10 @@ export interface FieldDocs {
     readonly derived?: boolean;
 }
 
-/** Documentation of the schemas made here; zod's registries pass it on to `.describe()`d and `.default()`ed clones. */
+/** Documentation of the schemas made here (and of the few built elsewhere with `documented`); zod's registries pass it on to `.describe()`d and `.default()`ed clones. */
 export const FIELD_DOCS = z.registry<FieldDocs>();
 
-function documented<S extends z.ZodType>(schema: S, docs: FieldDocs): S {
+export function documented<S extends z.ZodType>(schema: S, docs: FieldDocs): S {
     FIELD_DOCS.add(schema, docs);
     return schema;
 }

@@ -1,7 +1,7 @@
 /** Config rules of PostgreSQL that span several keys: the connection budget and Azure Flexible Server limits. */
 import { ConfigRule, PROJECT, PlatformConfig } from "../config/types";
 import { report } from "../config/issues";
-import { LOGIN_GENERATION, pgAltCredentialId, pgAppCredentialId } from "./credentials";
+import { pgAltCredentialId, pgAppCredentialId } from "./credentials";
 import { ALT_LOGIN_SUFFIX } from "./sql";
 
 /** Role names Azure refuses as the Flexible Server administrator login (checked case-insensitively). */
@@ -163,21 +163,12 @@ function ipToNumber(ip: string): number {
     return ip.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
 }
 
-/** Login generations are numbers, the alternate logins fit and clash with no other application's role. */
+/** The alternate logins follow their application's generation, fit and clash with no other application's role. */
 const loginRules: ConfigRule = (config, ctx) => {
     const rotations = config.keyVault.rotations;
     const roles = new Set(config.apps.map((a) => a.database));
     config.apps.forEach((app, i) => {
         const id = pgAppCredentialId(app.name);
-        const generation = rotations[id];
-        if (generation !== undefined && !LOGIN_GENERATION.test(generation)) {
-            report(
-                ctx,
-                `${PROJECT}:keyVault.rotations.${id}`,
-                generation,
-                "a login generation (0, 1, 2, ...): raise it by one to rotate; the login of the previous generation keeps its password until the next",
-            );
-        }
         const alt = pgAltCredentialId(app.name);
         if (rotations[alt] !== undefined) {
             report(

@@ -115,6 +115,12 @@ export function choice<const T extends readonly [string, ...string[]]>(values: T
     return documented(z.enum(values, { error: allowed }), { allowed });
 }
 
+/** One of a few whole numbers (sizes a service offers, not a range). */
+export function integerIn<const T extends readonly [number, ...number[]]>(values: T) {
+    const allowed = `one of ${values.join(", ")}`;
+    return documented(z.literal(values, { error: allowed }), { allowed });
+}
+
 export interface ListRules {
     readonly minItems?: number;
     readonly maxItems?: number;

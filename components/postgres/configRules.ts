@@ -1,6 +1,7 @@
 /** Config rules of PostgreSQL that span several keys: the connection budget and Azure Flexible Server limits. */
 import { ConfigRule, PROJECT, PlatformConfig } from "../config/types";
 import { report } from "../config/issues";
+import { azureDefaultMaxConnections } from "../config/postgres";
 import { pgAltCredentialId, pgAppCredentialId } from "./credentials";
 import { ALT_LOGIN_SUFFIX } from "./sql";
 
@@ -21,23 +22,6 @@ export const AZURE_RESERVED_CONNECTIONS = 15;
 
 /** Connections StackGres keeps: superuser_reserved_connections plus Patroni and monitoring sessions. */
 export const STACKGRES_RESERVED_CONNECTIONS = 10;
-
-/**
- * Azure's default `max_connections` of a SKU, set at provisioning (concepts-limits.md; shared/reference/azure.md):
- * undefined where the table has no figure.
- */
-export function azureDefaultMaxConnections(skuName: string): number | undefined {
-    const burstable: Record<string, number> = { Standard_B1ms: 50, Standard_B2s: 429, Standard_B2ms: 859 };
-    if (skuName in burstable) {
-        return burstable[skuName];
-    }
-    const general = /^Standard_D(\d+)/.exec(skuName);
-    if (!general) {
-        return undefined;
-    }
-    const vcores = Number(general[1]);
-    return vcores >= 16 ? 5000 : { 2: 859, 4: 1718, 8: 3437 }[vcores];
-}
 
 /** Sum over applications of replicas x pool size. */
 export function connectionDemand(config: PlatformConfig): number {

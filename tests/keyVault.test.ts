@@ -197,6 +197,19 @@ describe("Key Vault", () => {
         );
     });
 
+    it("sends bare addresses as Azure stores them (a.b.c.d/32), so a refresh finds no difference", async () => {
+        // Key Vault stores a bare IPv4 ipRules value as `a.b.c.d/32` (Azure/azure-cli#21330).
+        const result = await runStack("dev", {
+            ...sectionOverride("dev", "cluster", { egressIpRanges: ["198.51.100.7", "198.51.100.8/32"] }),
+            ...keyVaultOverride("dev", { allowedIpRanges: ["198.51.100.7/32", "203.0.113.9", "203.0.113.0/24"] }),
+        });
+        const [vault] = byType(result, VAULT);
+        assert.deepStrictEqual(
+            vault.inputs.properties.networkAcls.ipRules.map((r: { value: string }) => r.value),
+            ["198.51.100.7/32", "198.51.100.8/32", "203.0.113.9/32", "203.0.113.0/24"],
+        );
+    });
+
     it("leaves purge protection out when it is off (Azure refuses false)", async () => {
         const result = await runStack("dev", keyVaultOverride("dev", { purgeProtection: false }));
         const [vault] = byType(result, VAULT);

@@ -474,6 +474,19 @@ describe("Key Vault", () => {
             );
         });
 
+        it("refuses more than 15 tags: every Key Vault secret carries them and a secret holds at most 15", () => {
+            // MicrosoftDocs/azure-security-docs articles/key-vault/secrets/about-secrets.md: 15 tags per secret.
+            const tags = (n: number) =>
+                sectionOverride("dev", "azure", {
+                    tags: Object.fromEntries(Array.from({ length: n }, (_, i) => [`tag${i}`, "x"])),
+                });
+            const lines = problemLines("dev", tags(16));
+            const line = lines.find((l) => l.startsWith("data-platform:azure.tags: "));
+            assert.ok(line, lines.join("\n"));
+            assert.match(line, /given "16 tags"; allowed: at most 15 tags/);
+            assert.strictEqual(Object.keys(parseStack("dev", tags(15)).azure.tags).length, 15);
+        });
+
         it("refuses allowed ranges on a vault without public access", () => {
             assertRefused(
                 "prod",

@@ -222,6 +222,7 @@ describe("credentials", () => {
                 rotations: {
                     "redis-admin": { generation: 1, legacyValue: legacy },
                     "pg-app-orders": { generation: 1, legacyValue: legacy },
+                    "pg-admin": { generation: 0, legacyValue: legacy },
                 },
             }),
         );
@@ -230,6 +231,7 @@ describe("credentials", () => {
         assert.deepStrictEqual(keeper("redis-admin-b"), { rotation: "1" }, "the new one fills the other slot");
         assert.deepStrictEqual(keeper("pg-app-orders"), { rotation: legacy }, "the login in use keeps its password");
         assert.deepStrictEqual(keeper("pg-alt-orders"), { rotation: "1" }, "the alternate login gets the new one");
+        assert.deepStrictEqual(keeper("pg-admin"), { rotation: legacy }, "a single password is kept at generation 0");
         const vaultValue = (id: string) =>
             (byType(migrated, SECRET).find((s) => s.inputs.secretName === id) as RecordedResource).inputs.properties
                 .value;

@@ -198,6 +198,50 @@ describe("stack configuration", () => {
             );
         });
 
+        it("rotation values: a whole number, as YAML and `pulumi config set --path` write it, or its decimal string", () => {
+            // `pulumi config set --path keyVault.rotations.redis-admin 1` stores the number 1 (pulumi/pulumi
+            // sdk/go/common/resource/config/map.go `coerceObject`), and so does YAML's unquoted `1`.
+            const kv = YAML.parse(`
+rotations:
+  redis-admin: 1
+  redis-monitor: "2"
+  pg-admin: 0
+  pg-app-orders: { generation: 1, legacyValue: "2026-01-01" }
+`);
+            const rotations = parseStack("dev", { "data-platform:keyVault": kv }).keyVault.rotations;
+            assert.deepStrictEqual(rotations, {
+                "pg-admin": { generation: 0 },
+                "pg-app-orders": { generation: 1, legacyValue: "2026-01-01" },
+                "redis-admin": { generation: 1 },
+                "redis-monitor": { generation: 2 },
+            });
+        });
+
+        it("rotation values that would replace a password in use with no previous one, saying what to write", () => {
+            const at = "data-platform:keyVault.rotations";
+            const lines = (value: unknown) =>
+                problemLines("dev", { "data-platform:keyVault": { rotations: { "redis-admin": value } } });
+            // A date (what many teams write): the password in use is replaced with no previous one.
+            assertProblem(
+                lines("2026-01-01"),
+                `${at}.redis-admin`,
+                '"2026-01-01"',
+                /whole number.*\{ generation: 1, legacyValue: "2026-01-01" \}/,
+            );
+            assertProblem(lines("01"), `${at}.redis-admin`, '"01"', /write 1\b/);
+            assertProblem(lines(" 3"), `${at}.redis-admin`, '" 3"', /write 3\b/);
+            assertProblem(lines(2.5), `${at}.redis-admin`, "2.5", /whole number/);
+            assertProblem(lines(-1), `${at}.redis-admin`, "-1", /whole number/);
+            assertProblem(lines(""), `${at}.redis-admin`, '""', /whole number/);
+            assertProblem(lines(true), `${at}.redis-admin`, "true", /whole number/);
+            assertProblem(
+                lines({ generation: 1 }),
+                `${at}.redis-admin`,
+                '{"generation":1}',
+                /legacyValue: "<the free-form/,
+            );
+        });
+
         it("reports every problem at once, one line each", () => {
             const lines = problemLines("dev", {
                 "data-platform:redis": { mode: "cluster", quorum: 0 },

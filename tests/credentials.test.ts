@@ -170,7 +170,7 @@ describe("credentials", () => {
 
     it("rotates exactly the credential whose rotation value changes, without renaming anything", async () => {
         const base = await runStack("dev");
-        const rotated = await runStack("dev", keyVaultOverride("dev", { rotations: { "pg-admin": "2026-11-22" } }));
+        const rotated = await runStack("dev", keyVaultOverride("dev", { rotations: { "pg-admin": 1 } }));
         assert.deepStrictEqual(
             rotated.resources.map((r) => r.urn),
             base.resources.map((r) => r.urn),
@@ -180,7 +180,7 @@ describe("credentials", () => {
         for (const [name, value] of before) {
             if (name === "credentials-pg-admin") {
                 assert.notStrictEqual(after.get(name), value, "the rotated password changed");
-                assert.deepStrictEqual(byName(rotated, PASSWORD, name).inputs.keepers, { rotation: "2026-11-22" });
+                assert.deepStrictEqual(byName(rotated, PASSWORD, name).inputs.keepers, { rotation: "1" });
             } else {
                 assert.strictEqual(after.get(name), value, `${name} changed`);
             }
@@ -193,6 +193,49 @@ describe("credentials", () => {
             "the new value reaches Key Vault",
         );
         assert.strictEqual(secret(rotated).urn, secret(base).urn);
+    });
+
+    it("a rotation written as a number (YAML, `pulumi config set --path`) rotates like its decimal string did", async () => {
+        const keepersOf = (r: RunResult) => byType(r, PASSWORD).map((p) => [p.name, p.inputs.keepers]);
+        const ids = ["pg-admin", "pg-app-orders", "redis-admin", "redis-app-orders"];
+        const asNumbers = await runStack(
+            "prod",
+            keyVaultOverride("prod", { rotations: Object.fromEntries(ids.map((id) => [id, 1])) }),
+        );
+        const asStrings = await runStack(
+            "prod",
+            keyVaultOverride("prod", { rotations: Object.fromEntries(ids.map((id) => [id, "1"])) }),
+        );
+        assert.deepStrictEqual(keepersOf(asNumbers), keepersOf(asStrings));
+        assert.deepStrictEqual(byName(asNumbers, PASSWORD, "credentials-redis-admin-b").inputs.keepers, {
+            rotation: "1",
+        });
+    });
+
+    it("a stack leaving a free-form rotation value keeps the password in use and renews only the other one", async () => {
+        // What the previous release accepted, and the keepers it gave: the value itself on the only slot (Redis) or
+        // on the owning role's login (PostgreSQL); the password in use is the one generated for that keeper.
+        const legacy = "2026-01-01";
+        const migrated = await runStack(
+            "prod",
+            keyVaultOverride("prod", {
+                rotations: {
+                    "redis-admin": { generation: 1, legacyValue: legacy },
+                    "pg-app-orders": { generation: 1, legacyValue: legacy },
+                    "pg-admin": { generation: 0, legacyValue: legacy },
+                },
+            }),
+        );
+        const keeper = (name: string) => byName(migrated, PASSWORD, `credentials-${name}`).inputs.keepers;
+        assert.deepStrictEqual(keeper("redis-admin"), { rotation: legacy }, "the Redis password in use is kept");
+        assert.deepStrictEqual(keeper("redis-admin-b"), { rotation: "1" }, "the new one fills the other slot");
+        assert.deepStrictEqual(keeper("pg-app-orders"), { rotation: legacy }, "the login in use keeps its password");
+        assert.deepStrictEqual(keeper("pg-alt-orders"), { rotation: "1" }, "the alternate login gets the new one");
+        assert.deepStrictEqual(keeper("pg-admin"), { rotation: legacy }, "a single password is kept at generation 0");
+        const vaultValue = (id: string) =>
+            (byType(migrated, SECRET).find((s) => s.inputs.secretName === id) as RecordedResource).inputs.properties
+                .value;
+        assert.strictEqual(vaultValue("redis-admin"), passwords(migrated).get("credentials-redis-admin-b"));
     });
 
     it("keeps passwords when unrelated configuration changes (sizes, a new application)", async () => {

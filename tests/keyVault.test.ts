@@ -197,6 +197,19 @@ describe("Key Vault", () => {
         );
     });
 
+    it("sends bare addresses as Azure stores them (a.b.c.d/32), so a refresh finds no difference", async () => {
+        // Key Vault stores a bare IPv4 ipRules value as `a.b.c.d/32` (Azure/azure-cli#21330).
+        const result = await runStack("dev", {
+            ...sectionOverride("dev", "cluster", { egressIpRanges: ["198.51.100.7", "198.51.100.8/32"] }),
+            ...keyVaultOverride("dev", { allowedIpRanges: ["198.51.100.7/32", "203.0.113.9", "203.0.113.0/24"] }),
+        });
+        const [vault] = byType(result, VAULT);
+        assert.deepStrictEqual(
+            vault.inputs.properties.networkAcls.ipRules.map((r: { value: string }) => r.value),
+            ["198.51.100.7/32", "198.51.100.8/32", "203.0.113.9/32", "203.0.113.0/24"],
+        );
+    });
+
     it("leaves purge protection out when it is off (Azure refuses false)", async () => {
         const result = await runStack("dev", keyVaultOverride("dev", { purgeProtection: false }));
         const [vault] = byType(result, VAULT);
@@ -353,15 +366,14 @@ describe("Key Vault", () => {
                 /credential id of this stack/,
             );
             assert.deepStrictEqual(
-                parseStack("prod", keyVaultOverride("prod", { rotations: { "redis-sentinel": "2026-11" } })).keyVault
-                    .rotations,
-                { "redis-sentinel": "2026-11" },
+                parseStack("prod", keyVaultOverride("prod", { rotations: { "redis-sentinel": 1 } })).keyVault.rotations,
+                { "redis-sentinel": { generation: 1 } },
             );
             assertRefused(
                 "dev",
                 { rotations: { "pg-admin": "" } },
                 "data-platform:keyVault.rotations.pg-admin",
-                /0 to 64|1 to 64/,
+                /whole number/,
             );
         });
 
@@ -460,6 +472,19 @@ describe("Key Vault", () => {
                     ...keyVaultOverride("dev", { privateEndpoint: parseStack("prod").keyVault.privateEndpoint }),
                 }),
             );
+        });
+
+        it("refuses more than 15 tags: every Key Vault secret carries them and a secret holds at most 15", () => {
+            // MicrosoftDocs/azure-security-docs articles/key-vault/secrets/about-secrets.md: 15 tags per secret.
+            const tags = (n: number) =>
+                sectionOverride("dev", "azure", {
+                    tags: Object.fromEntries(Array.from({ length: n }, (_, i) => [`tag${i}`, "x"])),
+                });
+            const lines = problemLines("dev", tags(16));
+            const line = lines.find((l) => l.startsWith("data-platform:azure.tags: "));
+            assert.ok(line, lines.join("\n"));
+            assert.match(line, /given "16 tags"; allowed: at most 15 tags/);
+            assert.strictEqual(Object.keys(parseStack("dev", tags(15)).azure.tags).length, 15);
         });
 
         it("refuses allowed ranges on a vault without public access", () => {

@@ -494,7 +494,7 @@ describe("npm run plan:diff on real plans", () => {
             "dev",
             "dev-rotated",
             tweak("dev", "keyVault", (v) => {
-                v.rotations = { ...v.rotations, "pg-admin": "2026-01" };
+                v.rotations = { ...v.rotations, "pg-admin": 1 };
             }),
         );
         const red = await planDiff(base, rotated);

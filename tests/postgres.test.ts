@@ -253,6 +253,42 @@ describe("postgres config checks", () => {
         );
     });
 
+    it("development defaults are valid in azure mode: max_connections defaults to the SKU's own", () => {
+        // Microsoft, "Limits in Azure Database for PostgreSQL flexible server" (concepts-limits.md): Standard_B1ms
+        // starts with 50; the development default of 100 was refused as above it.
+        const firewallRules = DEV_AZURE["data-platform:postgres"] as { azure: object };
+        const azureWith = (azure: object) => ({
+            "data-platform:postgres": { mode: "azure", azure: { ...firewallRules.azure, ...azure } },
+        });
+        assert.equal(parseStack("dev", azureWith({})).postgres.maxConnections, 50);
+        assert.equal(parseStack("dev", azureWith({ skuName: "Standard_B2s" })).postgres.maxConnections, 429);
+        // No figure for the SKU: the profile's default, which the restart rule then asks to acknowledge.
+        assert.match(
+            configError("dev", azureWith({ skuName: "Standard_E2ds_v5", skuTier: "MemoryOptimized" })).message,
+            /postgres\.maxConnections: given 100; allowed: no default max_connections is known for Standard_E2ds_v5/,
+        );
+        assert.equal(parseStack("dev").postgres.maxConnections, 100, "StackGres keeps the profile's default");
+    });
+
+    it("refuses Azure storage sizes that do not exist, listing those that do", () => {
+        // terraform-provider-azurerm `storage_mb` allowed values (Premium SSD): 32 GiB ... 32767 GiB.
+        const base = JSON.parse(loadStackConfig("prod").config["data-platform:postgres"]);
+        const withSize = (storageSizeGB: number) => ({
+            "data-platform:postgres": { ...base, azure: { ...base.azure, storageSizeGB } },
+        });
+        for (const size of [100, 300, 32768]) {
+            assert.match(
+                configError("prod", withSize(size)).message,
+                new RegExp(
+                    `postgres\\.azure\\.storageSizeGB: given ${size}; allowed: one of 32, 64, 128, 256, 512, 1024, 2048, 4095, 4096, 8192, 16384, 32767`,
+                ),
+            );
+        }
+        for (const size of [32, 4095, 32767]) {
+            assert.equal(parseStack("prod", withSize(size)).postgres.azure.storageSizeGB, size);
+        }
+    });
+
     // Raising the static max_connections on Azure without a restart leaves the budget checked against a value the
     // server does not have (the old code accepted 2000 on a Standard_D4ds_v5, provisioned with 1718).
     it("refuses max_connections above the Azure SKU's default unless a restart is acknowledged", () => {
@@ -289,7 +325,7 @@ describe("postgres config checks", () => {
         assert.match(
             configError("prod", { "data-platform:keyVault": { ...kv, rotations: { "pg-app-orders": "2026-11" } } })
                 .message,
-            /keyVault\.rotations\.pg-app-orders: given "2026-11"; allowed: a login generation/,
+            /keyVault\.rotations\.pg-app-orders: given "2026-11"; allowed: a whole number/,
         );
         assert.match(
             configError("prod", { "data-platform:keyVault": { ...kv, rotations: { "pg-alt-orders": "1" } } }).message,

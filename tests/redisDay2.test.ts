@@ -117,13 +117,20 @@ describe("Redis Day-2 rendering", function () {
         assert.notEqual(aclSyncJob(rotated).inputs.metadata.name, aclSyncJob(prod).inputs.metadata.name);
     });
 
-    it("rotation slots: raising a generation by one regenerates exactly one slot; other values keep slot a only", () => {
-        assert.deepEqual(rotationSlots(""), { a: "", current: "a" });
-        assert.deepEqual(rotationSlots("2026-11"), { a: "2026-11", current: "a" });
-        for (let n = 1; n < 6; n++) {
-            const [before, after] = [rotationSlots(String(n - 1)), rotationSlots(String(n))];
-            const changed = (["a", "b"] as const).filter((s) => (before[s] ?? "") !== (after[s] ?? ""));
-            assert.deepEqual(changed, [after.current], `generation ${n - 1} -> ${n}`);
+    it("rotation slots: raising a generation by one regenerates exactly one slot, from a free-form value too", () => {
+        assert.deepEqual(rotationSlots(undefined), { a: "", current: "a" });
+        assert.deepEqual(rotationSlots({ generation: 0 }), { a: "", current: "a" });
+        // The previous release's free-form value stays slot a's keeper: its password is the one in use.
+        assert.deepEqual(rotationSlots({ generation: 0, legacyValue: "2026-11" }), { a: "2026-11", current: "a" });
+        for (const legacyValue of [undefined, "2026-11"]) {
+            for (let n = 1; n < 6; n++) {
+                const [before, after] = [
+                    rotationSlots({ generation: n - 1, legacyValue }),
+                    rotationSlots({ generation: n, legacyValue }),
+                ];
+                const changed = (["a", "b"] as const).filter((s) => (before[s] ?? "") !== (after[s] ?? ""));
+                assert.deepEqual(changed, [after.current], `generation ${n - 1} -> ${n} (${legacyValue})`);
+            }
         }
     });
 

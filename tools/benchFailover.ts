@@ -16,7 +16,7 @@ import { parseFlags } from "./args";
 import { FILES } from "../components/redis/files";
 import { waitFor } from "./sandbox/processes";
 import { LocalRedisGroup, redisPorts, waitHealthy } from "./sandbox/redis";
-import { ContractWriter, Writer, appClient, sentinelMaster } from "./sandbox/redisClients";
+import { ContractWriter, Writer, appClient, missingKeys, sentinelMaster } from "./sandbox/redisClients";
 
 /** The longest write pause a client may see while every data pod is restarted in turn (issue 11). */
 const ROLLING_PAUSE_TARGET_SECONDS = 1;
@@ -36,17 +36,13 @@ function summary(values: readonly number[]): string {
     return `median ${m.median.toFixed(2)} s over ${values.length} runs (min ${m.min.toFixed(2)}, max ${m.max.toFixed(2)})`;
 }
 
-/** Acknowledged keys the master no longer has. */
-async function lostWrites(group: LocalRedisGroup, app: string, keys: readonly string[]): Promise<number> {
-    const master = await waitFor("a master the Sentinels agree on", 30_000, async () => {
-        const m = await sentinelMaster(group);
-        return m >= 0 ? m : undefined;
-    });
-    const client = appClient(group, app, master);
-    await client.connect();
-    const values = keys.length > 0 ? await client.mget(...keys) : [];
-    client.disconnect();
-    return values.filter((v) => v === null).length;
+/** Acknowledged keys the master the Sentinels agree on no longer has, read as application `app`. */
+function lostWrites(group: LocalRedisGroup, app: string, keys: readonly string[]): Promise<number> {
+    return missingKeys(
+        () => sentinelMaster(group),
+        (ordinal) => appClient(group, app, ordinal),
+        keys,
+    );
 }
 
 async function waitWrites(writer: { acknowledged: readonly string[] }): Promise<void> {

@@ -24,10 +24,10 @@ export interface FieldDocs {
     readonly derived?: boolean;
 }
 
-/** Documentation of the schemas made here; zod's registries pass it on to `.describe()`d and `.default()`ed clones. */
+/** Documentation of the schemas made here (and of the few built elsewhere with `documented`); zod's registries pass it on to `.describe()`d and `.default()`ed clones. */
 export const FIELD_DOCS = z.registry<FieldDocs>();
 
-function documented<S extends z.ZodType>(schema: S, docs: FieldDocs): S {
+export function documented<S extends z.ZodType>(schema: S, docs: FieldDocs): S {
     FIELD_DOCS.add(schema, docs);
     return schema;
 }
@@ -113,6 +113,12 @@ export function flag() {
 export function choice<const T extends readonly [string, ...string[]]>(values: T) {
     const allowed = `one of ${values.map((v) => JSON.stringify(v)).join(", ")}`;
     return documented(z.enum(values, { error: allowed }), { allowed });
+}
+
+/** One of a few whole numbers (sizes a service offers, not a range). */
+export function integerIn<const T extends readonly [number, ...number[]]>(values: T) {
+    const allowed = `one of ${values.join(", ")}`;
+    return documented(z.literal(values, { error: allowed }), { allowed });
 }
 
 export interface ListRules {

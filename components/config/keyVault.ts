@@ -1,13 +1,80 @@
 /** Key Vault and credential generation settings. */
-import type { z } from "zod";
+import { z } from "zod";
 import { IPV4_CIDR, KEY_VAULT_NAME, KEY_VAULT_SECRET_NAME } from "./names";
-import { Profile, byProfile, choice, flag, integer, listOf, mapOf, section, text } from "./fields";
+import { Profile, byProfile, choice, documented, flag, integer, listOf, mapOf, section, text } from "./fields";
 
 /** Characters a generated password may contain besides letters and digits. Safe in config files and shells, and
  *  covering every character with a meaning in URLs, so that encoding is always exercised. */
 export const SAFE_SPECIAL_CHARACTERS = "!#%&*+-./:=?@^_~";
 
 export const MIN_PASSWORD_LENGTH = 32;
+
+/** The highest generation: nine digits (a login generation also names `<role>_alt` logins' keepers). */
+const MAX_GENERATION = 999_999_999;
+/** A generation as a string: decimal, no sign, no leading zeros, so that one number has one spelling (one keeper). */
+const GENERATION_TEXT = /^(0|[1-9][0-9]{0,8})$/;
+
+const ROTATION_ALLOWED =
+    'a whole number from 0 to 999999999 (1 or "1"), raised by exactly one to rotate, or { generation: <number>, legacyValue: "<the free-form value it replaces>" }';
+
+/** What to write instead of a refused rotation value, when the value says what was meant. */
+function rotationAdvice(given: unknown): string {
+    if (typeof given !== "string" || given === "") {
+        return "";
+    }
+    const number = /^\s*\+?0*([0-9]{1,9})\s*$/.exec(given);
+    if (number) {
+        return `; write ${Number(number[1])}`;
+    }
+    // The previous release accepted any text, as the keeper of a single password: changing it replaced the password
+    // in use with no previous one (components/vault/credentials.ts `rotationSlots`).
+    const text = JSON.stringify(given);
+    return `; a value that is not a number replaces the password in use with no previous one and locks out running clients: write { generation: 0, legacyValue: ${text} } to keep the current password, { generation: 1, legacyValue: ${text} } to rotate`;
+}
+
+/**
+ * A credential's rotation value: its generation (see components/vault/credentials.ts `rotationSlots`), as YAML and
+ * `pulumi config set --path` write it (a number) or as a decimal string; or, for a credential whose value was
+ * free-form text, the generation with that text, which stays the keeper of generation 0 so its password is kept.
+ */
+function rotationValue() {
+    // Every branch says the same, whichever one zod reports (it reports the only branch of the input's type).
+    const refused = { error: (issue: { input?: unknown }) => `${ROTATION_ALLOWED}${rotationAdvice(issue.input)}` };
+    const generation = z.union(
+        [
+            z.int(refused).min(0, refused).max(MAX_GENERATION, refused),
+            z.string(refused).regex(GENERATION_TEXT, refused),
+        ],
+        refused,
+    );
+    const schema = z
+        .union(
+            [
+                generation,
+                z.strictObject(
+                    { generation, legacyValue: z.string(refused).min(1, refused).max(64, refused) },
+                    refused,
+                ),
+            ],
+            refused,
+        )
+        .transform(
+            (value): Rotation =>
+                typeof value === "object"
+                    ? { generation: Number(value.generation), legacyValue: value.legacyValue }
+                    : { generation: Number(value) },
+        );
+    return documented(schema, { allowed: ROTATION_ALLOWED });
+}
+
+/** A credential's generation, and the free-form value that was its keeper before generations, when there was one. */
+export interface Rotation {
+    readonly generation: number;
+    readonly legacyValue?: string;
+}
+
+/** `keyVault.rotations`: the rotation of each credential id that was ever rotated. */
+export type Rotations = Readonly<Record<string, Rotation>>;
 
 export function keyVaultSchema(profile: Profile) {
     return section({
@@ -84,12 +151,11 @@ export function keyVaultSchema(profile: Profile) {
         })
             .prefault({})
             .describe("Password generation."),
-        rotations: mapOf(
-            text({ pattern: KEY_VAULT_SECRET_NAME, allowed: "a credential id" }),
-            text({ minLength: 1, maxLength: 64 }),
-        )
+        rotations: mapOf(text({ pattern: KEY_VAULT_SECRET_NAME, allowed: "a credential id" }), rotationValue())
             .default({})
-            .describe("Rotation value per credential id; change one to rotate that credential only."),
+            .describe(
+                "Rotation value per credential id: its generation, raised by exactly one to rotate that credential only (Redis users and application logins keep accepting the previous password until the next rotation).",
+            ),
     });
 }
 

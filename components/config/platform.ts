@@ -18,7 +18,9 @@ export const azureSchema = section({
     ),
     tags: mapOf(text({ minLength: 1, maxLength: 512 }), text({ maxLength: 256 }))
         .default({})
-        .describe("Tags on every Azure resource."),
+        .describe(
+            "Tags on every Azure resource, Key Vault secrets included (at most 15: Key Vault's limit per secret).",
+        ),
 });
 
 /** Azure placement of the vault, the identity and the managed database. */

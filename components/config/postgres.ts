@@ -10,15 +10,41 @@ import {
     PEM_CERTIFICATES,
     PINNED_IMAGE,
 } from "./names";
-import { Profile, byProfile, choice, flag, integer, listOf, section, text } from "./fields";
+import { Profile, byProfile, choice, derived, flag, integer, integerIn, listOf, section, text } from "./fields";
+
+/**
+ * The storage sizes (GiB) a Flexible Server offers (Premium SSD): terraform-provider-azurerm's `storage_mb` allowed
+ * values, 32768 to 33553408 MB. Any other size is refused by Azure at deployment, after every other resource ran.
+ */
+export const AZURE_STORAGE_SIZES_GB = [32, 64, 128, 256, 512, 1024, 2048, 4095, 4096, 8192, 16384, 32767] as const;
+
+/**
+ * Azure's default `max_connections` of a SKU, set at provisioning (Microsoft, "Limits in Azure Database for
+ * PostgreSQL flexible server", concepts-limits.md; shared/reference/azure.md): undefined where the table has no figure.
+ */
+export function azureDefaultMaxConnections(skuName: string): number | undefined {
+    const burstable: Record<string, number> = { Standard_B1ms: 50, Standard_B2s: 429, Standard_B2ms: 859 };
+    if (skuName in burstable) {
+        return burstable[skuName];
+    }
+    const general = /^Standard_D(\d+)/.exec(skuName);
+    if (!general) {
+        return undefined;
+    }
+    const vcores = Number(general[1]);
+    return vcores >= 16 ? 5000 : { 2: 859, 4: 1718, 8: 3437 }[vcores];
+}
+
+/** `max_connections` where no SKU sets it (StackGres, or an Azure SKU without a known default). */
+const PROFILE_MAX_CONNECTIONS = { production: 859, development: 100 } as const;
 
 export function postgresSchema(profile: Profile) {
     return section({
         mode: choice(["azure", "stackgres"]).describe("Managed Azure Flexible Server or in-cluster StackGres."),
         version: choice(["14", "15", "16", "17"]).default("16").describe("PostgreSQL major version."),
-        maxConnections: integer(25, 5000)
-            .default(byProfile(profile, { production: 859, development: 100 }))
-            .describe("Server max_connections."),
+        maxConnections: derived(integer(25, 5000)).describe(
+            `Server max_connections; default: in mode azure the SKU's own (Standard_B1ms 50, Standard_D2ds_v5 859, ...: it is static there), else ${PROFILE_MAX_CONNECTIONS.production} in production and ${PROFILE_MAX_CONNECTIONS.development} in development.`,
+        ),
         clientImage: text({ pattern: PINNED_IMAGE, allowed: "a pinned image reference (no :latest)" })
             .default("postgres:16.10-alpine3.22")
             .describe("psql image of the login Job."),
@@ -54,7 +80,7 @@ export function postgresSchema(profile: Profile) {
             skuTier: choice(["Burstable", "GeneralPurpose", "MemoryOptimized"])
                 .default(byProfile(profile, { production: "GeneralPurpose", development: "Burstable" }))
                 .describe("SKU tier."),
-            storageSizeGB: integer(32, 32768)
+            storageSizeGB: integerIn(AZURE_STORAGE_SIZES_GB)
                 .default(byProfile(profile, { production: 128, development: 32 }))
                 .describe("Storage in GiB."),
             autoGrow: flag()
@@ -179,7 +205,13 @@ export function postgresSchema(profile: Profile) {
         })
             .prefault({})
             .describe("StackGres SGCluster (mode stackgres)."),
-    });
+    }).transform((postgres) => ({
+        ...postgres,
+        maxConnections:
+            postgres.maxConnections ??
+            (postgres.mode === "azure" ? azureDefaultMaxConnections(postgres.azure.skuName) : undefined) ??
+            byProfile(profile, PROFILE_MAX_CONNECTIONS),
+    }));
 }
 
 export type PostgresConfig = z.output<ReturnType<typeof postgresSchema>>;

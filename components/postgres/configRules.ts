@@ -2,7 +2,8 @@
 import { AZURE_DEFAULT_PRELOADED_LIBRARIES, azurePreloadLibraries } from "./extensions";
 import { ConfigRule, PROJECT, PlatformConfig } from "../config/types";
 import { report } from "../config/issues";
-import { LOGIN_GENERATION, pgAltCredentialId, pgAppCredentialId } from "./credentials";
+import { azureDefaultMaxConnections } from "../config/postgres";
+import { pgAltCredentialId, pgAppCredentialId } from "./credentials";
 import { ALT_LOGIN_SUFFIX } from "./sql";
 import { RESERVED_CONNECTIONS } from "../../policy/lib/postgres";
 
@@ -60,23 +61,6 @@ export function loginReservation(name: string, adminLogin?: string): string | un
         by.push("the Azure admin login (postgres.azure.adminLogin)");
     }
     return by.length > 0 ? by.join("; ") : undefined;
-}
-
-/**
- * Azure's default `max_connections` of a SKU, set at provisioning (concepts-limits.md; shared/reference/azure.md):
- * undefined where the table has no figure.
- */
-export function azureDefaultMaxConnections(skuName: string): number | undefined {
-    const burstable: Record<string, number> = { Standard_B1ms: 50, Standard_B2s: 429, Standard_B2ms: 859 };
-    if (skuName in burstable) {
-        return burstable[skuName];
-    }
-    const general = /^Standard_D(\d+)/.exec(skuName);
-    if (!general) {
-        return undefined;
-    }
-    const vcores = Number(general[1]);
-    return vcores >= 16 ? 5000 : { 2: 859, 4: 1718, 8: 3437 }[vcores];
 }
 
 /** Sum over applications of replicas x pool size. */
@@ -216,21 +200,12 @@ function ipToNumber(ip: string): number {
     return ip.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
 }
 
-/** Login generations are numbers, the alternate logins fit and clash with no other application's role or a reserved one. */
+/** The alternate logins follow their application's generation, fit and clash with no other application's role or a reserved one. */
 const loginRules: ConfigRule = (config, ctx) => {
     const rotations = config.keyVault.rotations;
     const roles = new Set(config.apps.map((a) => a.database));
     config.apps.forEach((app, i) => {
         const id = pgAppCredentialId(app.name);
-        const generation = rotations[id];
-        if (generation !== undefined && !LOGIN_GENERATION.test(generation)) {
-            report(
-                ctx,
-                `${PROJECT}:keyVault.rotations.${id}`,
-                generation,
-                "a login generation (0, 1, 2, ...): raise it by one to rotate; the login of the previous generation keeps its password until the next",
-            );
-        }
         const alt = pgAltCredentialId(app.name);
         if (rotations[alt] !== undefined) {
             report(

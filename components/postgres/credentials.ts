@@ -1,5 +1,6 @@
 /** The credentials the PostgreSQL service needs, by id (each id is also its Key Vault secret name). Pure. */
 import type { PlatformConfig } from "../config/types";
+import type { Rotation, Rotations } from "../config/keyVault";
 
 /** The administrator: Azure's admin login, or the StackGres superuser. */
 export const PG_ADMIN_CREDENTIAL = "pg-admin";
@@ -35,26 +36,14 @@ export function postgresCredentialIds(config: PlatformConfig): string[] {
     ];
 }
 
-/** A login generation as `keyVault.rotations` spells it: a whole number, no sign, no leading zeros. */
-export const LOGIN_GENERATION = /^(0|[1-9][0-9]{0,8})$/;
-
 /**
  * The login generation of an application: 0 until its `pg-app-<app>` rotation value is first set, then that number.
  * Generation n hands out login n mod 2 (0: the owning role, 1: `<role>_alt`) with a password new in generation n; the
  * other login keeps the password of generation n-1. So raising the number by one changes only the password of the
  * login no running consumer uses, and the previous login keeps working until the next rotation (alternating users).
  */
-export function loginGeneration(rotations: Readonly<Record<string, string>>, appName: string): number {
-    const value = rotations[pgAppCredentialId(appName)];
-    if (value === undefined) {
-        return 0;
-    }
-    if (!LOGIN_GENERATION.test(value)) {
-        throw new Error(
-            `rotation of ${pgAppCredentialId(appName)} is not a login generation: ${JSON.stringify(value)}`,
-        );
-    }
-    return Number(value);
+export function loginGeneration(rotations: Rotations, appName: string): number {
+    return rotations[pgAppCredentialId(appName)]?.generation ?? 0;
 }
 
 /**
@@ -69,16 +58,20 @@ function slotGeneration(generation: number, slot: 0 | 1): number {
 /**
  * The rotation values to give `Credentials` (its `RandomPassword` keepers): `keyVault.rotations` with each application's
  * two login passwords keyed by the generation they hold instead of the raw generation. A slot holding generation 0 has
- * no entry (never rotated), so the keepers of stacks that never rotated stay as they were.
+ * no entry (never rotated), so the keepers of stacks that never rotated stay as they were; the owning role's login
+ * keeps the free-form value it had before generations (`legacyValue`), so its password in use stays too.
  */
-export function credentialRotations(config: PlatformConfig): Record<string, string> {
-    const rotations: Record<string, string> = { ...config.keyVault.rotations };
+export function credentialRotations(config: PlatformConfig): Record<string, Rotation> {
+    const rotations: Record<string, Rotation> = { ...config.keyVault.rotations };
     for (const app of config.apps) {
-        const generation = loginGeneration(config.keyVault.rotations, app.name);
+        const own = config.keyVault.rotations[pgAppCredentialId(app.name)];
+        const generation = own?.generation ?? 0;
         [pgAppCredentialId(app.name), pgAltCredentialId(app.name)].forEach((id, slot) => {
             const g = slotGeneration(generation, slot as 0 | 1);
             if (g > 0) {
-                rotations[id] = String(g);
+                rotations[id] = { generation: g };
+            } else if (slot === 0 && own?.legacyValue !== undefined) {
+                rotations[id] = { generation: 0, legacyValue: own.legacyValue };
             } else {
                 delete rotations[id];
             }

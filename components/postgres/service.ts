@@ -2,6 +2,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { PlatformConfig } from "../config/types";
 import type { AppConfig } from "../config/platform";
+import type { Rotations } from "../config/keyVault";
 import type { CredentialSource, DataService, Env, SecretSyncer, VaultWriter } from "../interfaces";
 import {
     POSTGRES_SECRET_ENV_KEYS,
@@ -44,7 +45,7 @@ export function contractEnv(
     credentials: CredentialSource,
     app: AppConfig,
     withCaCert: boolean,
-    rotations: Readonly<Record<string, string>>,
+    rotations: Rotations,
 ): Env {
     // The login of the current generation: the previous one keeps working for pods that still hold it.
     const { database, current } = appLogins([app], rotations)[0];

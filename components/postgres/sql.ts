@@ -17,6 +17,7 @@
 import * as crypto from "crypto";
 import * as path from "path";
 import type { AppConfig } from "../config/platform";
+import type { Rotations } from "../config/keyVault";
 import type { PlatformConfig } from "../config/types";
 import { EXTENSION_NAME, PG_IDENTIFIER } from "../config/names";
 import { renderScript } from "../scriptTemplate";
@@ -45,7 +46,7 @@ export interface AppLogin {
 export const ALT_LOGIN_SUFFIX = "_alt";
 
 /** The application's logins at the login generation given by `rotations` (`keyVault.rotations`). */
-export function appLogins(apps: readonly AppConfig[], rotations: Readonly<Record<string, string>> = {}): AppLogin[] {
+export function appLogins(apps: readonly AppConfig[], rotations: Rotations = {}): AppLogin[] {
     return apps.map((a) => {
         const role = identifier(a.database);
         const logins = [

@@ -1,7 +1,13 @@
-/** Config rules of Key Vault that span several keys: network access, secret names in a shared vault, rotation ids. */
+/**
+ * Config rules of Key Vault that span several keys: network access, secret names in a shared vault, rotation ids, the
+ * stack's tags (on every secret).
+ */
 import { ConfigRule, PROJECT } from "../config/types";
 import { report } from "../config/issues";
 import { platformCredentialIds } from "./credentialIds";
+
+/** Tags a Key Vault secret may carry (MicrosoftDocs/azure-security-docs `articles/key-vault/secrets/about-secrets.md`). */
+const MAX_SECRET_TAGS = 15;
 
 export const keyVaultConfigRules: ConfigRule = (config, ctx) => {
     const path = `${PROJECT}:keyVault`;
@@ -42,6 +48,16 @@ export const keyVaultConfigRules: ConfigRule = (config, ctx) => {
             `${path}.secretPrefix`,
             undefined,
             'a prefix unique to this stack among the users of keyVault.existingVaultId (e.g. the stack name); "" keeps unprefixed names, only for a stack that already uses that vault alone',
+        );
+    }
+    // Every secret carries the stack's tags (components/vault/keyVault.ts): more would fail each secret's write.
+    const tagCount = Object.keys(config.azure.tags).length;
+    if (tagCount > MAX_SECRET_TAGS) {
+        report(
+            ctx,
+            `${PROJECT}:azure.tags`,
+            `${tagCount} tags`,
+            `at most ${MAX_SECRET_TAGS} tags: Key Vault allows ${MAX_SECRET_TAGS} per secret and every secret carries the stack's tags`,
         );
     }
     // A rotation under a mistyped id would silently rotate nothing.

@@ -6,30 +6,40 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type * as keyvault from "@pulumi/azure-native/keyvault";
 import type { AppConfig } from "../config/platform";
-import type { PasswordPolicy } from "../config/keyVault";
+import type { PasswordPolicy, Rotation, Rotations } from "../config/keyVault";
 import { nextTurn } from "../eventLoop";
 import type { CredentialSource, Env, VaultWriter } from "../interfaces";
 import { BUNDLE_CONTENT_TYPE, PASSWORD_CONTENT_TYPE, bundleSecretName, credentialSecretName } from "./secretNames";
 
-/** Keeper of a credential that was never rotated (config refuses an empty rotation value, so none collides). */
+/** Keeper of a credential that was never rotated (a generation or legacy value is never empty, so none collides). */
 const NEVER_ROTATED = "";
 
 /**
- * The keepers of a credential's two passwords ("slots") for rotation value `rotation`, and which slot is current.
- * A rotation value that is a whole number n is a generation: slot a holds the newest even generation, slot b the
- * newest odd one, so raising n by one regenerates exactly one slot and the other still holds the previous password
- * (a program cannot read the password it replaced: Pulumi state holds only the new one). Any other value is a
- * plain keeper of slot a, as before: no previous password. Generation 0 is the never-rotated keeper, so existing
- * passwords stay as they are.
+ * The keeper of a credential with one password: its generation, or at generation 0 the free-form value it had
+ * before generations (so that password stays). Unset: the never-rotated keeper.
  */
-export function rotationSlots(rotation: string): { a: string; b?: string; current: "a" | "b" } {
-    if (!/^[0-9]+$/.test(rotation)) {
-        return { a: rotation, current: "a" };
+export function singleKeeper(rotation: Rotation | undefined): string {
+    if (rotation === undefined) {
+        return NEVER_ROTATED;
     }
-    const n = Number(rotation);
-    const keeper = (generation: number) => (generation <= 0 ? NEVER_ROTATED : String(generation));
+    return rotation.generation === 0 && rotation.legacyValue !== undefined
+        ? rotation.legacyValue
+        : String(rotation.generation);
+}
+
+/**
+ * The keepers of a credential's two passwords ("slots") at `rotation`, and which slot is current. Generation n: slot a
+ * holds the newest even generation, slot b the newest odd one, so raising n by one regenerates exactly one slot and
+ * the other still holds the previous password (a program cannot read the password it replaced: Pulumi state holds
+ * only the new one). Generation 0's keeper is the never-rotated one, so existing passwords stay as they are, or the
+ * free-form value the credential had before generations (then slot a's only keeper), so that password stays too.
+ */
+export function rotationSlots(rotation: Rotation | undefined): { a: string; b?: string; current: "a" | "b" } {
+    const n = rotation?.generation ?? 0;
+    const keeper = (generation: number) =>
+        generation <= 0 ? (rotation?.legacyValue ?? NEVER_ROTATED) : String(generation);
     if (n === 0) {
-        return { a: NEVER_ROTATED, current: "a" };
+        return { a: keeper(0), current: "a" };
     }
     return n % 2 === 0
         ? { a: keeper(n), b: keeper(n - 1), current: "a" }
@@ -42,7 +52,7 @@ export interface CredentialsArgs {
     /** Length and special characters of every password. */
     readonly passwords: PasswordPolicy;
     /** Rotation value per id (`keyVault.rotations`): changing one generates that password anew. Default: none. */
-    readonly rotations?: Readonly<Record<string, string>>;
+    readonly rotations?: Rotations;
     /**
      * Ids whose previous password is kept (`rotationSlots`), for servers that accept both until the next rotation
      * (Redis ACL users). PostgreSQL alternates between two logins instead (`pg-app-*`/`pg-alt-*`). Default: none.
@@ -88,10 +98,10 @@ export class Credentials extends pulumi.ComponentResource implements CredentialS
 
     /** Credential `id`'s password (two when its previous one is kept) and its Key Vault secret. */
     private generate(name: string, id: string, args: CredentialsArgs): void {
-        const rotation = args.rotations?.[id] ?? NEVER_ROTATED;
+        const rotation = args.rotations?.[id];
         const slots = args.keepPrevious?.includes(id)
             ? rotationSlots(rotation)
-            : { a: rotation, current: "a" as const };
+            : { a: singleKeeper(rotation), current: "a" as const };
         const slot = (resourceName: string, keeper: string) =>
             new random.RandomPassword(
                 resourceName,

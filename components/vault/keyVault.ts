@@ -27,6 +27,14 @@ export interface KeyVaultArgs {
     readonly clusterEgressRanges?: readonly string[];
 }
 
+/**
+ * An `ipRules` value as Azure stores it: a bare IPv4 address becomes `a.b.c.d/32` (Azure/azure-cli#21330), so what
+ * is sent equals what a refresh reads back.
+ */
+function asStored(range: string): string {
+    return range.includes("/") ? range : `${range}/32`;
+}
+
 export class KeyVault extends pulumi.ComponentResource implements VaultWriter {
     /** ARM resource id of the vault: the scope of every role assignment on it. */
     public readonly vaultId: pulumi.Output<string>;
@@ -98,9 +106,13 @@ export class KeyVault extends pulumi.ComponentResource implements VaultWriter {
                             bypass: "None",
                             defaultAction: "Deny",
                             ipRules: config.publicNetworkAccess
-                                ? [...new Set([...(args.clusterEgressRanges ?? []), ...config.allowedIpRanges])].map(
-                                      (value) => ({ value }),
-                                  )
+                                ? [
+                                      ...new Set(
+                                          [...(args.clusterEgressRanges ?? []), ...config.allowedIpRanges].map(
+                                              asStored,
+                                          ),
+                                      ),
+                                  ].map((value) => ({ value }))
                                 : [],
                         },
                     },

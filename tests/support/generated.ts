@@ -37,7 +37,7 @@ export interface Generated {
     readonly stack: Stack;
     readonly redisMode: "sentinel" | "standalone";
     readonly apps: GeneratedApp[];
-    readonly rotations: Record<string, string>;
+    readonly rotations: Record<string, number | string>;
 }
 
 /** The Azure admin login of the stacks (prod's, the default): no application's login may be named like it. */
@@ -108,7 +108,8 @@ function stackWith(apps: fc.Arbitrary<GeneratedApp[]>): fc.Arbitrary<Generated> 
                 apps: fc.constant(g.apps),
                 rotations: fc.dictionary(
                     fc.constantFrom(...g.apps.map((a) => `redis-app-${a.name}`), "redis-admin", "pg-admin"),
-                    fc.integer({ min: 1, max: 9 }).map(String),
+                    // As users type them: YAML and `pulumi config set --path` write numbers, quoted YAML strings.
+                    fc.oneof(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 9 }).map(String)),
                     { maxKeys: 3 },
                 ),
             }),

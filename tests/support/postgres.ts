@@ -20,8 +20,7 @@ const APPS = [
 
 /** The sample applications' logins at login generation `generation` (the `pg-app-<app>` rotation value). */
 export function loginsAt(generation: number): AppLogin[] {
-    const rotations =
-        generation === 0 ? {} : Object.fromEntries(APPS.map((a) => [`pg-app-${a.name}`, `${generation}`]));
+    const rotations = generation === 0 ? {} : Object.fromEntries(APPS.map((a) => [`pg-app-${a.name}`, { generation }]));
     return appLogins(APPS, rotations);
 }
 export const LOGINS: AppLogin[] = loginsAt(0);

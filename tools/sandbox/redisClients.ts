@@ -3,7 +3,7 @@
  * continuous writer. Shared by the integration tests and `npm run bench:failover`.
  */
 import Redis, { RedisOptions } from "ioredis";
-import { LOOPBACK, sleep } from "./processes";
+import { LOOPBACK, sleep, waitFor } from "./processes";
 import type { LocalRedisGroup } from "./redis";
 
 /** One connection as an application user to one data node; no retries, so every failure is visible. */
@@ -38,6 +38,48 @@ export async function sentinelMaster(group: LocalRedisGroup): Promise<number> {
     views.forEach((v) => counts.set(v, (counts.get(v) ?? 0) + 1));
     const best = [...counts.entries()].sort((a, b) => b[1] - a[1])[0];
     return best && best[1] >= group.options.redis.quorum ? group.ordinalOf(best[0]) : -1;
+}
+
+/** What `missingKeys` needs of a client: an ioredis `Redis` connection. */
+export interface KeyReader {
+    connect(): Promise<void>;
+    mget(...keys: string[]): Promise<(string | null)[]>;
+    disconnect(): void;
+}
+
+/**
+ * How many of `keys` the master (`master()`, a data node ordinal, -1 while the Sentinels disagree) no longer has,
+ * read through `reader(ordinal)`. A read that fails (ioredis' "Connection is closed." when a TLS handshake outlasts
+ * connectTimeout on a loaded machine, a timeout, a node that just lost its role) says nothing about the data: it is
+ * tried again, master included, until `timeoutMs`, and the last error is reported only then.
+ */
+export async function missingKeys(
+    master: () => Promise<number>,
+    reader: (ordinal: number) => KeyReader,
+    keys: readonly string[],
+    timeoutMs = 30_000,
+): Promise<number> {
+    let failure = "";
+    const read = waitFor("a read of the acknowledged keys from the master", timeoutMs, async () => {
+        const ordinal = await master();
+        if (ordinal < 0) {
+            return undefined;
+        }
+        const client = reader(ordinal);
+        try {
+            await client.connect();
+            return keys.length > 0 ? await client.mget(...keys) : [];
+        } catch (err) {
+            failure = `; the last read failed: ${(err as Error).message}`;
+            return undefined;
+        } finally {
+            client.disconnect();
+        }
+    });
+    const values = await read.catch((err: Error) => {
+        throw new Error(`${err.message}${failure}`);
+    });
+    return values.filter((v) => v === null).length;
 }
 
 /**

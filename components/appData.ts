@@ -15,7 +15,7 @@ import { appSecretAccess } from "./secretSync/spec";
 
 export interface AppDataArgs {
     readonly app: AppConfig;
-    /** Decides the key set of the contract (`contractShape(config)`). */
+    /** Decides the key set of the contract (`contractShape(config, app)`). */
     readonly contract: ContractShape;
     /** The application's namespace (an output of its `AppNamespace`, so everything here waits for it). */
     readonly namespace: pulumi.Input<string>;

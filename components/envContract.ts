@@ -8,13 +8,26 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Env } from "./interfaces";
 import type { AppConfig } from "./config/platform";
 import type { PlatformConfig } from "./config/types";
-import { type ContractKey, type ContractShape, SERVICES, type ServiceContract } from "./services";
+import {
+    type ContractKey,
+    type ContractShape,
+    DEFAULT_INSTANCE,
+    SERVICES,
+    type ServiceContract,
+    instanceOf,
+} from "./services";
 
 export type { ContractKey, ContractShape } from "./services";
 
-/** The stack's shape: each service's part, from its configuration. */
-export function contractShape(config: PlatformConfig): ContractShape {
-    return Object.assign({}, ...SERVICES.map((service) => service.contract.shape(config)));
+/**
+ * The shape an application's keys follow: each service's part, from the instance of it the application uses (the
+ * default instances without an application).
+ */
+export function contractShape(config: PlatformConfig, app?: AppConfig): ContractShape {
+    return Object.assign(
+        {},
+        ...SERVICES.map((service) => service.contract.shape(config, app ? instanceOf(service, app) : DEFAULT_INSTANCE)),
+    );
 }
 
 /** One application's contract: its shape's keys, then the keys of its own config (e.g. its extra Redis databases). */

@@ -208,7 +208,7 @@ export async function buildPlatform({ config, kubeconfig }: LoadedConfig): Promi
             `app-${app.name}`,
             {
                 app,
-                contract: contractShape(config),
+                contract: contractShape(config, app),
                 namespace: ns.namespace,
                 services: instancesFor(app),
                 vault,

@@ -44,8 +44,8 @@ export const PEM_EXAMPLE = "-----BEGIN CERTIFICATE-----\\n...";
 export interface ServiceContract<Shape extends object> {
     /** Every shape the service can take, widest first (the README's table lists each key at its first appearance). */
     readonly shapes: readonly Shape[];
-    /** The stack's shape, from its configuration. */
-    shape(config: PlatformConfig): Shape;
+    /** The shape of one instance, from the stack's configuration. */
+    shape(config: PlatformConfig, instance: string): Shape;
     /** The keys every application gets in a shape, in documented order. */
     keys(shape: Shape): readonly ContractKey[];
     /** Keys that depend on the application's own config (e.g. one set per extra Redis database). Default: none. */

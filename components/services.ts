@@ -5,7 +5,6 @@
  */
 import { postgresModule } from "./postgres/module";
 import { redisModule } from "./redis/module";
-import { rabbitmqModule } from "./rabbitmq/module";
 import type { AppConfig } from "./config/platform";
 import type { PlatformConfig } from "./config/types";
 import { DEFAULT_INSTANCE } from "./serviceModule";
@@ -13,7 +12,7 @@ import { DEFAULT_INSTANCE } from "./serviceModule";
 export type { ContractKey, DataServiceModule, ServiceArgs, ServiceContract, ServiceInstance } from "./serviceModule";
 export { DEFAULT_INSTANCE } from "./serviceModule";
 
-export const SERVICES = [postgresModule, redisModule, rabbitmqModule] as const;
+export const SERVICES = [postgresModule, redisModule] as const;
 
 export type Service = (typeof SERVICES)[number];
 export type ServiceName = Service["name"];

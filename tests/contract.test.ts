@@ -107,15 +107,10 @@ describe("contract key lists", () => {
                 "REDIS_DB",
                 "REDIS_SENTINEL_PASSWORD",
                 "REDIS_TLS",
-                "AMQP_URL",
             ]),
         );
-        assert.deepEqual(
-            new Set(contractKeys(STANDALONE)),
-            new Set([...postgres, "REDIS_URL", "REDIS_TLS", "AMQP_URL"]),
-        );
+        assert.deepEqual(new Set(contractKeys(STANDALONE)), new Set([...postgres, "REDIS_URL", "REDIS_TLS"]));
         assert.deepEqual([...SECRET_CONTRACT_KEYS].sort(), [
-            "AMQP_URL",
             "DATABASE_DIRECT_URL",
             "DATABASE_URL",
             "DB_PASSWORD",
@@ -129,7 +124,7 @@ describe("contract key lists", () => {
         const both = contractKeys({ redisMode: "standalone", postgresCaCert: true, redisCaCert: true });
         assert.deepEqual(
             new Set(both),
-            new Set([...postgres, "DB_CA_CERT", "REDIS_URL", "REDIS_TLS", "REDIS_CA_CERT", "AMQP_URL"]),
+            new Set([...postgres, "DB_CA_CERT", "REDIS_URL", "REDIS_TLS", "REDIS_CA_CERT"]),
         );
         assert.ok(!SECRET_CONTRACT_KEYS.includes("DB_CA_CERT") && !SECRET_CONTRACT_KEYS.includes("REDIS_CA_CERT"));
     });
@@ -158,10 +153,9 @@ describe("assembleEnv", () => {
             .map((k) => [k, `pg-${k}`]),
     );
     const redis = { REDIS_URL: "redis://u:p@h:6379/0", REDIS_TLS: "false" };
-    const rabbitmq = { AMQP_URL: "amqp://u:p@h/v" };
 
     it("merges both parts into exactly the contract, secret keys made secret", async () => {
-        const env = assembleEnv(APP, STANDALONE, { postgres, redis, rabbitmq });
+        const env = assembleEnv(APP, STANDALONE, { postgres, redis });
         assert.deepEqual(Object.keys(env), contractKeys(STANDALONE));
         for (const [key, value] of Object.entries(env)) {
             const output = pulumi.output(value);
@@ -172,15 +166,15 @@ describe("assembleEnv", () => {
     it("names missing and unexpected keys of each part", () => {
         const { DB_POOL_MAX: _dropped, ...short } = postgres;
         assert.throws(
-            () => assembleEnv(APP, STANDALONE, { postgres: short, redis, rabbitmq }),
+            () => assembleEnv(APP, STANDALONE, { postgres: short, redis }),
             /application orders: postgres env does not match the contract: missing DB_POOL_MAX$/,
         );
         assert.throws(
-            () => assembleEnv(APP, SENTINEL, { postgres, redis, rabbitmq }),
+            () => assembleEnv(APP, SENTINEL, { postgres, redis }),
             /redis env \(sentinel mode\) does not match the contract: missing REDIS_SENTINEL_HOSTS, .*REDIS_SENTINEL_PASSWORD; unexpected REDIS_URL$/,
         );
         assert.throws(
-            () => assembleEnv(APP, STANDALONE, { postgres: { ...postgres, REDIS_TLS: "x" }, redis, rabbitmq }),
+            () => assembleEnv(APP, STANDALONE, { postgres: { ...postgres, REDIS_TLS: "x" }, redis }),
             /postgres env .*unexpected REDIS_TLS/,
         );
     });

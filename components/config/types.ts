@@ -9,7 +9,6 @@ import type { KeyVaultConfig } from "./keyVault";
 import type { AppConfig, AzureConfig, ClusterConfig } from "./platform";
 import type { PostgresConfig } from "./postgres";
 import type { RedisConfig } from "./redis";
-import type { RabbitmqConfig } from "../rabbitmq/config";
 
 /** The Pulumi project name: the namespace of every config key (`data-platform:<key>`). */
 export const PROJECT = "data-platform";
@@ -26,7 +25,6 @@ export interface PlatformConfig {
     readonly keyVault: KeyVaultConfig & { readonly name: string };
     readonly postgres: PostgresConfig;
     readonly redis: RedisConfig;
-    readonly rabbitmq: RabbitmqConfig;
     readonly apps: AppConfig[];
 }
 

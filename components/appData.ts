@@ -1,5 +1,5 @@
 /**
- * One application's data layer as it sees it: its whole contract (PostgreSQL + Redis keys) written to Key
+ * One application's data layer as it sees it: its whole contract (every data service's keys) written to Key
  * Vault as one bundle, expanded by External Secrets into one Secret in its namespace, readable through the
  * API only by its service accounts.
  */
@@ -7,31 +7,29 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { AppConfig } from "./config/platform";
 import { ContractShape, appContractKeys, assembleEnv } from "./envContract";
-import type { DataService, SecretStoreRef, SecretSyncer, VaultWriter } from "./interfaces";
+import type { SecretStoreRef, SecretSyncer, VaultWriter } from "./interfaces";
+import type { ServiceInstance } from "./serviceModule";
 import { bundleSecretName } from "./vault/secretNames";
 import { writeConnectionBundle } from "./vault/credentials";
 import { appSecretAccess } from "./secretSync/spec";
 
 export interface AppDataArgs {
     readonly app: AppConfig;
-    /** Decides the key set of the contract (`contractShape(config)`). */
+    /** Decides the key set of the contract (`contractShape(config, app)`). */
     readonly contract: ContractShape;
     /** The application's namespace (an output of its `AppNamespace`, so everything here waits for it). */
     readonly namespace: pulumi.Input<string>;
-    /** Renders the PostgreSQL keys (`DB_*`, `DATABASE_URL`, `DATABASE_DIRECT_URL`). */
-    readonly postgres: DataService;
-    /** Renders the Redis keys of the contract's Redis mode. */
-    readonly redis: DataService;
+    /**
+     * The instance of each data service the application uses, by service name: each renders its keys, and the
+     * bundle and the Secret are written after all their `ready` resources, so applications never get a password the
+     * server does not know yet.
+     */
+    readonly services: Readonly<Record<string, ServiceInstance>>;
     /** Where the bundle is stored. */
     readonly vault: VaultWriter;
     readonly secretSync: SecretSyncer;
     /** The namespace's own store, whose identity may read this application's bundle and nothing else. */
     readonly store: SecretStoreRef;
-    /**
-     * Resources after which the bundle's credentials work (database logins, Redis ACL users): the bundle and the
-     * Secret are written after them, so applications never get a password the server does not know yet. Default: none.
-     */
-    readonly ready?: pulumi.Input<pulumi.Resource>[];
 }
 
 export class AppData extends pulumi.ComponentResource {
@@ -48,10 +46,16 @@ export class AppData extends pulumi.ComponentResource {
         );
 
         // Throws (before anything is registered for the app) unless each service gives exactly its contract keys.
-        const env = assembleEnv(app, args.contract, args.postgres.env(app), args.redis.env(app));
+        const services = Object.entries(args.services);
+        const env = assembleEnv(
+            app,
+            args.contract,
+            Object.fromEntries(services.map(([service, instance]) => [service, instance.env(app)])),
+        );
         // Written only once the servers accept its credentials: External Secrets may read the bundle at any refresh, so
         // a bundle written earlier could hand pods a password the server does not know yet.
-        writeConnectionBundle(args.vault, app, env, { parent: this, dependsOn: args.ready ?? [] });
+        const ready = services.flatMap(([, instance]) => instance.ready);
+        writeConnectionBundle(args.vault, app, env, { parent: this, dependsOn: ready });
 
         // One entry per contract key, each a property of the one bundle: the Secret holds exactly these keys,
         // and a key missing from the bundle fails the sync instead of silently disappearing from pods.
@@ -66,7 +70,7 @@ export class AppData extends pulumi.ComponentResource {
                     property: key,
                 })),
                 // The sync also waits for the bundle and carries its version: a rotation reaches the Secret in seconds.
-                dependsOn: args.ready,
+                dependsOn: ready,
                 store: args.store,
             },
             { parent: this },

@@ -5,6 +5,9 @@ import * as containerservice from "@pulumi/azure-native/containerservice";
 import type { AksLookup } from "./config/platform";
 import { AksLogin, withKubeloginLogin } from "./kubeconfig";
 
+/** The type token of `ClusterAccess` (tests find it by this). */
+export const CLUSTER_ACCESS_COMPONENT_TYPE = "data-platform:cluster:ClusterAccess";
+
 /** ClusterAccessArgs describe how to reach the cluster. Exactly one of `aks` and `kubeconfig` is set. */
 export interface ClusterAccessArgs {
     /** An existing AKS cluster to look up; yields both the kubeconfig and the OIDC issuer. */
@@ -30,7 +33,7 @@ export class ClusterAccess extends pulumi.ComponentResource {
     constructor(name: string, args: ClusterAccessArgs, opts?: pulumi.ComponentResourceOptions) {
         // The login mode is recorded (when set) so the plan shows which credential shape a stack uses.
         super(
-            "data-platform:cluster:ClusterAccess",
+            CLUSTER_ACCESS_COMPONENT_TYPE,
             name,
             { aks: args.aks, ...(args.login ? { login: args.login } : {}) },
             opts,

@@ -6,6 +6,9 @@ import { CONNECTION_DEMAND_ANNOTATION, CONSUMER_LABEL, recommendedLabels } from 
 
 export type PodSecurityLevel = "restricted" | "baseline";
 
+/** The type token of `DataNamespace` (tests find it by this). */
+export const NAMESPACE_COMPONENT_TYPE = "data-platform:cluster:DataNamespace";
+
 /** Labels enforcing `level`, and warning and auditing against restricted in every case. */
 export function podSecurityLabels(level: PodSecurityLevel): Record<string, string> {
     return {
@@ -35,7 +38,7 @@ export class DataNamespace extends pulumi.ComponentResource {
     public readonly resource: pulumi.CustomResource;
 
     constructor(name: string, args: DataNamespaceArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("data-platform:cluster:DataNamespace", name, { namespace: args.name, create: args.create }, opts);
+        super(NAMESPACE_COMPONENT_TYPE, name, { namespace: args.name, create: args.create }, opts);
         const metadata = {
             name: args.name,
             labels: { ...(args.podSecurity && podSecurityLabels(args.podSecurity)), ...args.labels },

@@ -18,13 +18,14 @@ import {
     appSecretsIdentityName,
     externalSecretsIdentityName,
     platformCredentialIds,
+    platformCredentialRotations,
+    platformKeepPrevious,
 } from "./vault";
 import type { CredentialSource, VaultWriter } from "./interfaces";
 import { APP_STORE_SERVICE_ACCOUNT } from "./secretSync/spec";
-import { createPostgres, credentialRotations } from "./postgres";
-import { Redis } from "./redis";
-import { redisCredentialIds } from "./redis/credentials";
+import { SERVICES, type ServiceInstance, instanceOf, instanceResourceName, instancesOf } from "./services";
 import type { LoadedConfig } from "./config";
+import type { AppConfig } from "./config/platform";
 
 export interface PlatformOutputs {
     readonly oidcIssuerUrl: pulumi.Output<string>;
@@ -33,10 +34,10 @@ export interface PlatformOutputs {
     readonly keyVault: { readonly name: pulumi.Output<string>; readonly uri: pulumi.Output<string> };
     /** Client id of the managed identity External Secrets reads the platform's secrets as. */
     readonly externalSecretsClientId: pulumi.Output<string>;
-    /** Host applications reach PostgreSQL at. */
-    readonly postgresHost: pulumi.Output<string>;
     /** Key Vault secret name per credential id (names only, never values). */
     readonly credentialSecretNames: Record<string, string>;
+    /** Each service instance's own outputs (`ServiceInstance.outputs`, e.g. `postgresHost`). */
+    readonly [serviceOutput: string]: unknown;
 }
 
 export async function buildPlatform({ config, kubeconfig }: LoadedConfig): Promise<PlatformOutputs> {
@@ -77,10 +78,9 @@ export async function buildPlatform({ config, kubeconfig }: LoadedConfig): Promi
         {
             ids: platformCredentialIds(config),
             passwords: config.keyVault.passwords,
-            // An application's PostgreSQL logins alternate: their keepers follow its login generation.
-            rotations: credentialRotations(config),
-            // Redis users accept their previous password too, until the next rotation.
-            keepPrevious: redisCredentialIds(config),
+            // Each service's rotation policy: what a rotation value means, which previous passwords stay readable.
+            rotations: platformCredentialRotations(config),
+            keepPrevious: platformKeepPrevious(config),
             vault,
         },
         { providers },
@@ -112,14 +112,17 @@ export async function buildPlatform({ config, kubeconfig }: LoadedConfig): Promi
         { providers },
     );
 
-    // The platform's own workloads (database login Job or SGCluster, Redis) and their synced Secrets live here.
-    // StackGres runs Patroni pods that the restricted profile refuses, so that mode enforces baseline (and warns).
+    // The platform's own workloads (database login Job or SGCluster, Redis) and their synced Secrets live here,
+    // under the weakest Pod Security level a service needs (StackGres' Patroni pods need baseline).
+    const podSecurity = SERVICES.some((service) => service.podSecurity?.(config) === "baseline")
+        ? "baseline"
+        : "restricted";
     const platformNamespace = new DataNamespace(
         "platform",
         {
             name: config.cluster.platformNamespace,
             create: true,
-            podSecurity: config.postgres.mode === "stackgres" ? "baseline" : "restricted",
+            podSecurity,
             protect: config.protect,
         },
         { providers },
@@ -137,34 +140,42 @@ export async function buildPlatform({ config, kubeconfig }: LoadedConfig): Promi
         ],
     };
 
-    // PostgreSQL (Azure Flexible Server or StackGres by postgres.mode); `postgres.env(app)` gives each app's DB_* keys.
-    const postgres = createPostgres(
-        "postgres",
-        {
-            config,
-            credentials,
-            vault,
-            secretSync,
-            namespace: config.cluster.platformNamespace,
-        },
-        inPlatformNamespace,
-    );
-
-    // Redis (Sentinel group or standalone by redis.mode); as a DataService its `env(app)` gives each app's REDIS_* keys.
-    const redis = new Redis(
-        "redis",
-        {
-            config: config.redis,
-            namespace: config.cluster.platformNamespace,
-            apps: config.apps,
-            credentials,
-            vault,
-            secretSync,
-            protect: config.protect,
-            storageClass: config.cluster.storageClass,
-        },
-        inPlatformNamespace,
-    );
+    // Every instance of every service in the catalog (today each service's one default instance).
+    const instances = new Map<string, ServiceInstance>();
+    const instanceKey = (service: string, instance: string) => `${service}/${instance}`;
+    for (const service of SERVICES) {
+        for (const instance of instancesOf(service, config)) {
+            const apps = config.apps.filter((app) => instanceOf(service, app) === instance);
+            instances.set(
+                instanceKey(service.name, instance),
+                service.create(
+                    instanceResourceName(service, instance),
+                    instance,
+                    {
+                        config: { ...config, apps },
+                        credentials,
+                        vault,
+                        secretSync,
+                        namespace: config.cluster.platformNamespace,
+                    },
+                    inPlatformNamespace,
+                ),
+            );
+        }
+    }
+    /** The instance of each service an application uses. */
+    const instancesFor = (app: AppConfig) =>
+        Object.fromEntries(
+            SERVICES.map((service) => {
+                const instance = instances.get(instanceKey(service.name, instanceOf(service, app)));
+                if (instance === undefined) {
+                    throw new pulumi.RunError(
+                        `application ${app.name}: no ${service.name} instance ${instanceOf(service, app)}`,
+                    );
+                }
+                return [service.name, instance];
+            }),
+        );
 
     const appNamespaces: Record<string, pulumi.Output<string>> = {};
     for (const app of config.apps) {
@@ -197,14 +208,12 @@ export async function buildPlatform({ config, kubeconfig }: LoadedConfig): Promi
             `app-${app.name}`,
             {
                 app,
-                contract: contractShape(config),
+                contract: contractShape(config, app),
                 namespace: ns.namespace,
-                postgres,
-                redis,
+                services: instancesFor(app),
                 vault,
                 secretSync,
                 store,
-                ready: [...postgres.ready, redis.credentialsAccepted],
             },
             { providers },
         );
@@ -216,9 +225,9 @@ export async function buildPlatform({ config, kubeconfig }: LoadedConfig): Promi
         secretStore: secretSync.storeName,
         keyVault: { name: keyVault.vaultName, uri: keyVault.vaultUri },
         externalSecretsClientId: identity.clientId,
-        postgresHost: postgres.endpoint.host,
         credentialSecretNames: Object.fromEntries(
             platformCredentialIds(config).map((id) => [id, vault.storedSecret(credentials.secretName(id)).vaultName]),
         ),
+        ...Object.assign({}, ...[...instances.values()].map((instance) => instance.outputs)),
     };
 }

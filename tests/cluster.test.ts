@@ -1,7 +1,7 @@
 /** Cluster access: the kubeconfig shape per login mode (local-account token, admin, kubelogin exec on Entra-ID). */
 import * as assert from "assert";
 import * as YAML from "yaml";
-import { ClusterAccess } from "../components/cluster";
+import { CLUSTER_ACCESS_COMPONENT_TYPE, ClusterAccess } from "../components/cluster";
 import { AksLogin, withKubeloginLogin } from "../components/kubeconfig";
 import { mockEntraKubeconfig } from "../engine/answers";
 import { RunResult, runProgram } from "../engine/mockEngine";
@@ -30,7 +30,7 @@ describe("cluster access", () => {
     it("unset: the user kubeconfig as AKS returns it (a local-account token), login not recorded", async () => {
         const result = await run(undefined);
         assert.ok(kubeconfigOf(result).users[0].user.token);
-        const component = result.resources.find((r) => r.type === "data-platform:cluster:ClusterAccess");
+        const component = result.resources.find((r) => r.type === CLUSTER_ACCESS_COMPONENT_TYPE);
         assert.deepStrictEqual(Object.keys(component?.inputs ?? {}), ["aks"]);
     });
 
@@ -53,7 +53,7 @@ describe("cluster access", () => {
             );
             assert.ok(exec.args.includes("6dae42f8-4368-4678-94ff-3960e28e3630"), "keeps the AKS server id");
             assert.ok(!exec.args.includes("devicecode") && !exec.args.includes("--client-id"));
-            const component = result.resources.find((r) => r.type === "data-platform:cluster:ClusterAccess");
+            const component = result.resources.find((r) => r.type === CLUSTER_ACCESS_COMPONENT_TYPE);
             assert.strictEqual(component?.inputs.login, mode);
         });
     }
@@ -62,7 +62,7 @@ describe("cluster access", () => {
         const aks = (sectionOverride("dev", "cluster", {})["data-platform:cluster"] as any).aks;
         const withLogin = (login: string) => sectionOverride("dev", "cluster", { aks: { ...aks, login } });
         const result = await runStack("dev", withLogin("workloadidentity"));
-        const component = result.resources.find((r) => r.type === "data-platform:cluster:ClusterAccess");
+        const component = result.resources.find((r) => r.type === CLUSTER_ACCESS_COMPONENT_TYPE);
         assert.deepStrictEqual(component?.inputs, { aks, login: "workloadidentity" });
         assert.strictEqual(kubeconfigOf(result).users[0].user.exec.args[2], "workloadidentity");
         const err = configError("dev", withLogin("devicecode"));

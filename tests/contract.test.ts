@@ -159,7 +159,7 @@ describe("assembleEnv", () => {
     const redis = { REDIS_URL: "redis://u:p@h:6379/0", REDIS_TLS: "false" };
 
     it("merges both parts into exactly the contract, secret keys made secret", async () => {
-        const env = assembleEnv(APP, STANDALONE, postgres, redis);
+        const env = assembleEnv(APP, STANDALONE, { postgres, redis });
         assert.deepEqual(Object.keys(env), contractKeys(STANDALONE));
         for (const [key, value] of Object.entries(env)) {
             const output = pulumi.output(value);
@@ -170,15 +170,15 @@ describe("assembleEnv", () => {
     it("names missing and unexpected keys of each part", () => {
         const { DB_POOL_MAX: _dropped, ...short } = postgres;
         assert.throws(
-            () => assembleEnv(APP, STANDALONE, short, redis),
+            () => assembleEnv(APP, STANDALONE, { postgres: short, redis }),
             /application orders: postgres env does not match the contract: missing DB_POOL_MAX$/,
         );
         assert.throws(
-            () => assembleEnv(APP, SENTINEL, postgres, redis),
+            () => assembleEnv(APP, SENTINEL, { postgres, redis }),
             /redis env \(sentinel mode\) does not match the contract: missing REDIS_SENTINEL_HOSTS, .*REDIS_SENTINEL_PASSWORD; unexpected REDIS_URL$/,
         );
         assert.throws(
-            () => assembleEnv(APP, STANDALONE, { ...postgres, REDIS_TLS: "x" }, redis),
+            () => assembleEnv(APP, STANDALONE, { postgres: { ...postgres, REDIS_TLS: "x" }, redis }),
             /postgres env .*unexpected REDIS_TLS/,
         );
     });

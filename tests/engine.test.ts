@@ -7,6 +7,7 @@ import * as random from "@pulumi/random";
 import * as k8s from "@pulumi/kubernetes";
 import * as authorization from "@pulumi/azure-native/authorization";
 import { ConfigError, loadConfig } from "../components/config";
+import { NAMESPACE_COMPONENT_TYPE } from "../components/namespace";
 import { buildPlatform } from "../components/platform";
 import { RecordedResource, RunResult, runProgram } from "../engine/mockEngine";
 import { loadStackConfig, mergeConfig } from "../engine/stackConfig";
@@ -295,9 +296,7 @@ describe("the program's registrations under the mock engine", () => {
         await runProgram({ stack: `apps${apps}`, ...generatedStack(apps), onRegister: (r) => completed.push(r) });
         const appName = (i: number) => `app-${String(i).padStart(3, "0")}`;
         const namespaceOf = (i: number) =>
-            completed.findIndex(
-                (r) => r.type === "data-platform:cluster:DataNamespace" && r.name === `app-${appName(i)}`,
-            );
+            completed.findIndex((r) => r.type === NAMESPACE_COMPONENT_TYPE && r.name === `app-${appName(i)}`);
         for (let i = 1; i < apps; i++) {
             const next = namespaceOf(i + 1);
             assert.ok(next >= 0, `no namespace of ${appName(i + 1)}`);

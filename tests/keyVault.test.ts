@@ -2,6 +2,7 @@ import * as assert from "assert";
 import { defaultVaultName } from "../components/config";
 import { KEY_VAULT_NAME } from "../components/config/names";
 import {
+    CREDENTIALS_COMPONENT_TYPE,
     KEY_VAULT_ROLES,
     adoptionProblem,
     appSecretsIdentityName,
@@ -162,7 +163,7 @@ describe("Key Vault", () => {
                 assert.strictEqual(result.outputs.keyVault.name, vault.inputs.vaultName);
                 assert.strictEqual(result.outputs.keyVault.uri, `https://${vault.inputs.vaultName}.vault.azure.net/`);
                 assert.strictEqual(result.outputs.externalSecretsClientId, identity.outputs.clientId);
-                const credentials = byName(result, "data-platform:credentials:Credentials", "credentials");
+                const credentials = byName(result, CREDENTIALS_COMPONENT_TYPE, "credentials");
                 const secretNames = byType(result, SECRET)
                     .filter((s) => s.parent === credentials.urn)
                     .map((s) => s.inputs.secretName)
@@ -258,7 +259,7 @@ describe("Key Vault", () => {
     it("keeps the secret names of a stack with its own vault (no prefix), and of an adopting stack that says so", async () => {
         for (const stack of STACKS) {
             const result = await runStack(stack);
-            const credentials = byName(result, "data-platform:credentials:Credentials", "credentials");
+            const credentials = byName(result, CREDENTIALS_COMPONENT_TYPE, "credentials");
             for (const secret of byType(result, SECRET).filter((s) => s.parent === credentials.urn)) {
                 assert.strictEqual(
                     secret.inputs.secretName,

@@ -16,6 +16,12 @@ describe("README", () => {
         );
     });
 
+    it("regenerates the contract table too (a new service's keys reach the README through `npm run docs:readme`)", () => {
+        const stale = readme.replace(/^\| `DB_HOST` \|.*$/m, "| `DB_HOST` | stale |");
+        assert.notStrictEqual(stale, readme);
+        assert.strictEqual(withReference(stale), readme);
+    });
+
     it("has a quick start of exactly two commands: the dev plan and the test suite", () => {
         const quickStart = readme.split("## Quick start")[1].split("\n## ")[0];
         const block = quickStart.match(/```sh\n([\s\S]*?)```/);

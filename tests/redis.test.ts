@@ -5,7 +5,8 @@ import { ConfigMap, Service } from "kubernetes-models/v1";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import type { RecordedResource, RunResult } from "../engine/mockEngine";
-import { contractShape, redisContract } from "../components/envContract";
+import { contractShape } from "../components/envContract";
+import { redisContract } from "../components/redis/contract";
 import { CONSUMER_LABEL } from "../components/labels";
 import { appRules, renderDataAcl, sha256Hex } from "../components/redis/acl";
 import { redisEnv, redisUrl } from "../components/redis/env";
@@ -387,7 +388,8 @@ describe("Redis pure renderers", () => {
             });
             assert.deepEqual(
                 Object.keys(env).sort(),
-                redisContract(contractShape(config))
+                redisContract
+                    .keys(contractShape(config))
                     .map((k) => k.key)
                     .sort(),
             );

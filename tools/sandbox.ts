@@ -9,6 +9,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ConfigError, parseConfig } from "../components/config";
+import { CREDENTIALS_COMPONENT_TYPE } from "../components/vault/credentials";
 import { RunResult, runProgram } from "../engine/mockEngine";
 import { loadStackConfig, stackFile } from "../engine/stackConfig";
 import { parseFlags } from "./args";
@@ -16,13 +17,12 @@ import { startPostgres } from "./sandbox/postgres";
 import { startRedis } from "./sandbox/redis";
 
 const PASSWORD_TYPE = "random:index/randomPassword:RandomPassword";
-const CREDENTIALS_TYPE = "data-platform:credentials:Credentials";
 
 /** The generated password of every credential id in a mock run (`credentials-<id>` under the Credentials component). */
 export function credentialPasswords(run: RunResult): Record<string, string> {
-    const credentials = run.resources.find((r) => r.type === CREDENTIALS_TYPE);
+    const credentials = run.resources.find((r) => r.type === CREDENTIALS_COMPONENT_TYPE);
     if (!credentials) {
-        throw new Error(`the run has no ${CREDENTIALS_TYPE}`);
+        throw new Error(`the run has no ${CREDENTIALS_COMPONENT_TYPE}`);
     }
     const prefix = `${credentials.name}-`;
     return Object.fromEntries(

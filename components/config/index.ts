@@ -9,8 +9,7 @@ import { ConfigIssue, ParseContext, configIssues, formatIssue, report, show } fr
 import { AppConfig, profileSchema } from "./platform";
 import { SECRET_KEYS, STACK_SCHEMAS } from "./stack";
 import { keyVaultConfigRules } from "../vault/configRules";
-import { postgresConfigRules } from "../postgres/configRules";
-import { redisConfigRules } from "../redis/configRules";
+import { SERVICES } from "../services";
 import { ConfigRule, PROJECT, PlatformConfig } from "./types";
 import { stackHash, stackSlug } from "../stableNames";
 
@@ -18,7 +17,7 @@ export * from "./types";
 export { SECRET_KEYS, STACK_SCHEMAS } from "./stack";
 
 /** Each service's rules over several keys, run after every key parsed. */
-const SERVICE_CONFIG_RULES: readonly ConfigRule[] = [postgresConfigRules, redisConfigRules];
+const SERVICE_CONFIG_RULES: readonly ConfigRule[] = SERVICES.map((service) => service.configRules);
 /** Rules that build the credential registry, whose ids derive from the user names the service rules check. */
 const REGISTRY_CONFIG_RULES: readonly ConfigRule[] = [keyVaultConfigRules];
 
@@ -181,32 +180,6 @@ function checkCluster(config: PlatformConfig, hasKubeconfig: boolean, ctx: Parse
     }
 }
 
-/** Every Redis database index (each application's own and its extra ones) belongs to one user of one application. */
-function uniqueRedisDatabases(config: PlatformConfig, ctx: ParseContext): void {
-    const owners = new Map<number, string>();
-    const claim = (db: number, path: string, owner: string) => {
-        const first = owners.get(db);
-        if (first !== undefined) {
-            report(
-                ctx,
-                `${PROJECT}:${path}`,
-                db,
-                `a Redis database index not used by another application (${first} has it)`,
-            );
-        } else {
-            owners.set(db, owner);
-        }
-    };
-    // Applications' own databases first: a clash with an extra database is reported at the extra one.
-    config.apps.forEach((app, i) => claim(app.redisDb, `apps[${i}].redisDb`, `apps[${i}]`));
-    config.apps.forEach((app, i) => {
-        app.redisExtraDatabases.forEach((extra, j) => {
-            const path = `apps[${i}].redisExtraDatabases[${j}]`;
-            claim(extra.db, `${path}.db`, path);
-        });
-    });
-}
-
 function checkApps(config: PlatformConfig, ctx: ParseContext): void {
     const unique = (what: keyof AppConfig, describe: string) => {
         const seen = new Map<unknown, number>();
@@ -228,7 +201,7 @@ function checkApps(config: PlatformConfig, ctx: ParseContext): void {
     unique("name", "a name");
     unique("namespace", "a namespace");
     unique("database", "a database");
-    uniqueRedisDatabases(config, ctx);
+    SERVICES.forEach((service) => service.appRules?.(config, ctx));
     config.apps.forEach((app, i) => {
         if (app.namespace === config.cluster.platformNamespace) {
             report(

@@ -6,8 +6,14 @@ import { z } from "zod";
 import { PROFILES, Profile } from "./fields";
 import { keyVaultSchema } from "./keyVault";
 import { appsSchema, azureSchema, clusterSchema, profileSchema, protectSchema } from "./platform";
-import { postgresSchema } from "./postgres";
-import { redisSchema } from "./redis";
+import { SERVICES, type Service } from "../services";
+
+/** Each data service's section (`data-platform:<service>`), in catalog order. */
+function serviceSections(profile: Profile) {
+    return Object.fromEntries(SERVICES.map((service) => [service.name, service.configSchema(profile)])) as {
+        [S in Service as S["name"]]: ReturnType<S["configSchema"]>;
+    };
+}
 
 function stackSchema(profile: Profile) {
     return z.object({
@@ -16,8 +22,7 @@ function stackSchema(profile: Profile) {
         azure: azureSchema.describe("Azure placement."),
         cluster: clusterSchema(profile).prefault({}).describe("Cluster access and cluster-level operators."),
         keyVault: keyVaultSchema(profile).prefault({}).describe("Key Vault and generated credentials."),
-        postgres: postgresSchema(profile).describe("PostgreSQL."),
-        redis: redisSchema(profile).prefault({}).describe("Redis."),
+        ...serviceSections(profile),
         apps: appsSchema.describe("The applications, one namespace each."),
     });
 }

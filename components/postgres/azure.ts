@@ -7,11 +7,11 @@ import * as dbforpostgresql from "@pulumi/azure-native/dbforpostgresql";
 import type { AppConfig } from "../config/platform";
 import type { Env } from "../interfaces";
 import { PostgresEndpoint } from "./env";
+import { postgresCaCert } from "./contract";
 import { PG_ADMIN_CREDENTIAL } from "./credentials";
 import {
     AZURE_PGBOUNCER_PORT,
     AZURE_POSTGRES_PORT,
-    azureRootCertificates,
     maintenanceWindow,
     serverName,
     serverParameters,
@@ -147,7 +147,7 @@ export class AzurePostgres extends pulumi.ComponentResource implements PostgresS
             port: AZURE_POSTGRES_PORT,
             poolerPort: azure.pgBouncer ? AZURE_PGBOUNCER_PORT : undefined,
             sslMode: "require" as const,
-            caCert: azureRootCertificates(),
+            caCert: postgresCaCert(pg),
         }));
 
         // ARM cannot create logins: the login Job does, as the admin, after the databases exist.
@@ -165,6 +165,6 @@ export class AzurePostgres extends pulumi.ComponentResource implements PostgresS
     }
 
     env(app: AppConfig): Env {
-        return contractEnv(this.endpoint, this.args.credentials, app, true, this.args.config.keyVault.rotations);
+        return contractEnv(this.endpoint, this.args, app);
     }
 }

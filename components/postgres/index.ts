@@ -5,7 +5,6 @@ import { PostgresArgs, PostgresService } from "./service";
 import { StackGresPostgres } from "./stackgres";
 
 export type { PostgresArgs, PostgresService } from "./service";
-export { credentialRotations, postgresCredentialIds } from "./credentials";
 
 /** Builds the implementation the configuration asks for. */
 export function createPostgres(

@@ -2,7 +2,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { PlatformConfig } from "../config/types";
 import type { AppConfig } from "../config/platform";
-import type { Rotations } from "../config/keyVault";
 import type { CredentialSource, DataService, Env, SecretSyncer, VaultWriter } from "../interfaces";
 import {
     POSTGRES_SECRET_ENV_KEYS,
@@ -12,6 +11,7 @@ import {
     postgresEnv,
     postgresEnvKeys,
 } from "./env";
+import { postgresHandsOutCa } from "./contract";
 import { appLogins } from "./sql";
 
 /** Arguments shared by both implementations. */
@@ -38,17 +38,15 @@ export interface PostgresService extends DataService {
 /**
  * The application's contract as Pulumi values: keys without the password are plain, `DB_PASSWORD` and the URLs
  * are secret. Rendered by the pure `postgresEnv`, so the Secret and the tests agree byte for byte.
- * `withCaCert` says whether the endpoint carries `caCert` (the key set must be known before the endpoint is).
+ * The key set follows the configuration (`postgresHandsOutCa`): it must be known before the endpoint is.
  */
 export function contractEnv(
     endpoint: pulumi.Output<PostgresEndpoint>,
-    credentials: CredentialSource,
+    { config, credentials }: Pick<PostgresArgs, "config" | "credentials">,
     app: AppConfig,
-    withCaCert: boolean,
-    rotations: Rotations,
 ): Env {
     // The login of the current generation: the previous one keeps working for pods that still hold it.
-    const { database, current } = appLogins([app], rotations)[0];
+    const { database, current } = appLogins([app], config.keyVault.rotations)[0];
     const render = (password: string) => (e: PostgresEndpoint) =>
         postgresEnv(e, { database, user: current.name, password }, app.poolSize);
     // Without the password: nothing secret in it, so these keys stay readable in plans.
@@ -57,7 +55,7 @@ export function contractEnv(
         pulumi.all([endpoint, credentials.password(current.credentialId)]).apply(([e, pw]) => render(pw)(e)),
     );
     return Object.fromEntries(
-        postgresEnvKeys(withCaCert).map((key) => [
+        postgresEnvKeys(postgresHandsOutCa(config.postgres)).map((key) => [
             key,
             (POSTGRES_SECRET_ENV_KEYS.includes(key) ? full : open).apply((env) => valueOf(env, key)),
         ]),

@@ -8,6 +8,7 @@ import * as k8s from "@pulumi/kubernetes";
 import type { AppConfig } from "../config/platform";
 import type { Env } from "../interfaces";
 import { PostgresEndpoint } from "./env";
+import { postgresCaCert } from "./contract";
 import { PG_ADMIN_CREDENTIAL, PG_AUTHENTICATOR_CREDENTIAL, PG_REPLICATION_CREDENTIAL } from "./credentials";
 import { createLoginJob } from "./loginJob";
 import { PostgresArgs, PostgresService, contractEnv } from "./service";
@@ -179,7 +180,7 @@ export class StackGresPostgres extends pulumi.ComponentResource implements Postg
             port: STACKGRES_DIRECT_PORT,
             poolerPort: STACKGRES_POOLER_PORT,
             sslMode: "require" as const,
-            caCert: sg.tls?.caCert,
+            caCert: postgresCaCert(config.postgres),
         });
         // Logins and databases: the same idempotent login Job as Azure, as the superuser, straight to PostgreSQL.
         const job = createLoginJob(this, name, {
@@ -196,12 +197,6 @@ export class StackGresPostgres extends pulumi.ComponentResource implements Postg
     }
 
     env(app: AppConfig): Env {
-        return contractEnv(
-            this.endpoint,
-            this.args.credentials,
-            app,
-            this.args.config.postgres.stackgres.tls !== undefined,
-            this.args.config.keyVault.rotations,
-        );
+        return contractEnv(this.endpoint, this.args, app);
     }
 }

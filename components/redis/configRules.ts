@@ -18,6 +18,32 @@ const BASE_REDIS_ENV_KEYS: readonly string[] = [
     REDIS_CA_ENV_KEY,
 ];
 
+/** Every Redis database index (each application's own and its extra ones) belongs to one user of one application. */
+export const uniqueRedisDatabases: ConfigRule = (config, ctx) => {
+    const owners = new Map<number, string>();
+    const claim = (db: number, path: string, owner: string) => {
+        const first = owners.get(db);
+        if (first !== undefined) {
+            report(
+                ctx,
+                `${PROJECT}:${path}`,
+                db,
+                `a Redis database index not used by another application (${first} has it)`,
+            );
+        } else {
+            owners.set(db, owner);
+        }
+    };
+    // Applications' own databases first: a clash with an extra database is reported at the extra one.
+    config.apps.forEach((app, i) => claim(app.redisDb, `apps[${i}].redisDb`, `apps[${i}]`));
+    config.apps.forEach((app, i) => {
+        app.redisExtraDatabases.forEach((extra, j) => {
+            const path = `apps[${i}].redisExtraDatabases[${j}]`;
+            claim(extra.db, `${path}.db`, path);
+        });
+    });
+};
+
 export const redisConfigRules: ConfigRule = (config, ctx) => {
     const path = `${PROJECT}:redis`;
     const { redis } = config;

@@ -1,16 +1,16 @@
 /** The credential registry: every credential the platform generates, assembled from each service's own list. */
+import type { Rotation } from "../config/keyVault";
 import type { PlatformConfig } from "../config/types";
-import { postgresCredentialIds } from "../postgres/credentials";
-import { redisCredentialIds } from "../redis/credentials";
+import { SERVICES } from "../services";
 import { credentialSecretName } from "./secretNames";
 
 /**
- * Every credential the platform generates: the one place the per-service lists (each service's own pure
- * `credentials.ts`) are assembled.
+ * Every credential the platform generates: the one place the per-service lists (each service module's
+ * `credentials.ids`) are assembled.
  * Throws on a duplicate or an id that is not a valid Key Vault secret name.
  */
 export function platformCredentialIds(config: PlatformConfig): string[] {
-    const ids = [...postgresCredentialIds(config), ...redisCredentialIds(config)];
+    const ids = SERVICES.flatMap((service) => service.credentials.ids(config));
     const seen = new Set<string>();
     for (const id of ids) {
         credentialSecretName(id);
@@ -20,4 +20,23 @@ export function platformCredentialIds(config: PlatformConfig): string[] {
         seen.add(id);
     }
     return ids;
+}
+
+/** The rotation value of each credential that has one, by its service's rotation policy (`credentials.rotations`). */
+export function platformCredentialRotations(config: PlatformConfig): Record<string, Rotation> {
+    const rotations: Record<string, Rotation> = {};
+    for (const service of SERVICES) {
+        const values = service.credentials.rotations?.(config) ?? config.keyVault.rotations;
+        for (const id of service.credentials.ids(config)) {
+            if (values[id] !== undefined) {
+                rotations[id] = values[id];
+            }
+        }
+    }
+    return rotations;
+}
+
+/** The credentials whose previous password stays readable after a rotation (`credentials.keepPrevious`). */
+export function platformKeepPrevious(config: PlatformConfig): string[] {
+    return SERVICES.flatMap((service) => service.credentials.keepPrevious?.(config) ?? []);
 }

@@ -11,6 +11,9 @@ import { nextTurn } from "../eventLoop";
 import type { CredentialSource, Env, VaultWriter } from "../interfaces";
 import { BUNDLE_CONTENT_TYPE, PASSWORD_CONTENT_TYPE, bundleSecretName, credentialSecretName } from "./secretNames";
 
+/** The type token of `Credentials` (tests and the sandbox find the generated passwords under it). */
+export const CREDENTIALS_COMPONENT_TYPE = "data-platform:credentials:Credentials";
+
 /** Keeper of a credential that was never rotated (a generation or legacy value is never empty, so none collides). */
 const NEVER_ROTATED = "";
 
@@ -87,7 +90,7 @@ export class Credentials extends pulumi.ComponentResource implements CredentialS
     }
 
     private constructor(name: string, args: CredentialsArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("data-platform:credentials:Credentials", name, { ids: [...args.ids] }, opts);
+        super(CREDENTIALS_COMPONENT_TYPE, name, { ids: [...args.ids] }, opts);
         const twice = args.ids.find((id, i) => args.ids.indexOf(id) !== i);
         if (twice !== undefined) {
             throw new Error(`credential ${twice} is declared twice`);

@@ -1,0 +1,36 @@
+/**
+ * PostgreSQL as a data service module: read this file to know what the service brings to a stack. It implements
+ * `DataServiceModule` (`../serviceModule.ts`) and is listed in the catalog (`../services.ts`).
+ */
+import { postgresSchema } from "../config/postgres";
+import { dataService } from "../serviceModule";
+import { postgresConfigRules } from "./configRules";
+import { postgresContract } from "./contract";
+import { credentialRotations, postgresCredentialIds } from "./credentials";
+import { createPostgres } from "./index";
+
+export const postgresModule = dataService({
+    name: "postgres",
+    // Typed: the section's transform (maxConnections' default follows the SKU) would leave it inferred as unknown.
+    configSchema: (profile): ReturnType<typeof postgresSchema> => postgresSchema(profile).describe("PostgreSQL."),
+    configRules: postgresConfigRules,
+    credentials: {
+        // The admin (and StackGres' system roles), and two alternating logins per application.
+        ids: postgresCredentialIds,
+        // An application's logins alternate: their keepers follow its login generation.
+        rotations: credentialRotations,
+    },
+    // `DB_*`, `DATABASE_URL`, `DATABASE_DIRECT_URL`; `DB_CA_CERT` where the server's CA is known.
+    contract: postgresContract,
+    // StackGres runs Patroni pods that the restricted profile refuses, so that mode enforces baseline (and warns).
+    podSecurity: (config) => (config.postgres.mode === "stackgres" ? "baseline" : "restricted"),
+    // Azure Flexible Server or StackGres by `postgres.mode`; applications wait for the login Job.
+    create: (name, _instance, args, opts) => {
+        const postgres = createPostgres(name, args, opts);
+        return {
+            env: (app) => postgres.env(app),
+            ready: postgres.ready,
+            outputs: { postgresHost: postgres.endpoint.host },
+        };
+    },
+});

@@ -1,0 +1,43 @@
+/**
+ * Redis as a data service module: read this file to know what the service brings to a stack. It implements
+ * `DataServiceModule` (`../serviceModule.ts`) and is listed in the catalog (`../services.ts`).
+ */
+import { redisSchema } from "../config/redis";
+import { dataService } from "../serviceModule";
+import { redisConfigRules, uniqueRedisDatabases } from "./configRules";
+import { redisContract } from "./contract";
+import { redisCredentialIds } from "./credentials";
+import { Redis } from "./redis";
+
+export const redisModule = dataService({
+    name: "redis",
+    configSchema: (profile) => redisSchema(profile).prefault({}).describe("Redis."),
+    appRules: uniqueRedisDatabases,
+    configRules: redisConfigRules,
+    credentials: {
+        // Roles (admin, monitor; replication and Sentinel in sentinel mode) and one ACL user per application database.
+        ids: redisCredentialIds,
+        // Redis users accept their previous password too, until the next rotation.
+        keepPrevious: redisCredentialIds,
+    },
+    // `REDIS_*` of the mode, `REDIS_CA_CERT` with a known CA, `REDIS_<NAME>_*` per extra database.
+    contract: redisContract,
+    // A Sentinel group or one standalone pod; applications wait until every node accepts the current passwords.
+    create: (name, _instance, { config, namespace, credentials, vault, secretSync }, opts) => {
+        const redis = new Redis(
+            name,
+            {
+                config: config.redis,
+                namespace,
+                apps: config.apps,
+                credentials,
+                vault,
+                secretSync,
+                protect: config.protect,
+                storageClass: config.cluster.storageClass,
+            },
+            opts,
+        );
+        return { env: (app) => redis.env(app), ready: [redis.credentialsAccepted] };
+    },
+});

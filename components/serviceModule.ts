@@ -1,0 +1,125 @@
+/**
+ * What a data service module is: everything the platform needs to know about one service (PostgreSQL, Redis, ...),
+ * behind one interface that each service folder implements once (`<service>/module.ts`), the way aws-cdk's `aws-rds`
+ * has each engine implement `IInstanceEngine`. The catalog (`services.ts`) lists the modules; the config loader, the
+ * credential registry, the env contract and `platform.ts` iterate it and name no service.
+ * A leaf: the modules import this file, and the catalog imports the modules (madge counts type imports as edges).
+ */
+import type * as pulumi from "@pulumi/pulumi";
+import type { z } from "zod";
+import type { Profile } from "./config/fields";
+import type { Rotations } from "./config/keyVault";
+import type { AppConfig } from "./config/platform";
+import type { ConfigRule, PlatformConfig } from "./config/types";
+import type { CredentialSource, DataService, SecretSyncer, VaultWriter } from "./interfaces";
+import type { PodSecurityLevel } from "./namespace";
+
+/**
+ * The instance of a service a stack has today, and the one an application uses unless it names another. Its
+ * resources keep the service's own name (`postgres`, `redis`), so the single-instance stacks' URNs do not move.
+ */
+export const DEFAULT_INSTANCE = "default";
+
+/** One key of the application contract, as the README documents it. */
+export interface ContractKey {
+    readonly key: string;
+    /** The service (catalog name) that hands it out. */
+    readonly service: string;
+    /** Holds a password (or a URL containing one): always a secret value. */
+    readonly secret: boolean;
+    readonly description: string;
+    readonly example: string;
+}
+
+/** What the README says about a key. */
+export type KeyDocs = Pick<ContractKey, "description" | "example">;
+
+/** The README's example of a PEM value. */
+export const PEM_EXAMPLE = "-----BEGIN CERTIFICATE-----\\n...";
+
+/**
+ * A service's part of the application contract. A shape is what decides its key set for a stack (a mode, whether a
+ * CA is handed out); the stack's whole shape is every service's part side by side, so part fields carry the service
+ * in their names (`postgresCaCert`, `redisMode`).
+ */
+export interface ServiceContract<Shape extends object> {
+    /** Every shape the service can take, widest first (the README's table lists each key at its first appearance). */
+    readonly shapes: readonly Shape[];
+    /** The shape of one instance, from the stack's configuration. */
+    shape(config: PlatformConfig, instance: string): Shape;
+    /** The keys every application gets in a shape, in documented order. */
+    keys(shape: Shape): readonly ContractKey[];
+    /** Keys that depend on the application's own config (e.g. one set per extra Redis database). Default: none. */
+    appKeys?(shape: Shape, app: AppConfig): readonly ContractKey[];
+    /**
+     * The README rows of `appKeys`: a key pattern each, with where it is present. Default: none.
+     */
+    readonly appKeyRows?: readonly { readonly key: ContractKey; readonly present: string }[];
+    /** Conditions the README's "Present" column names: a key present only in shapes that all meet one says so. */
+    readonly conditions: readonly { readonly present: string; holds(shape: Shape): boolean }[];
+    /** How an error names the shape, e.g. `sentinel mode`. Default: nothing. */
+    label?(shape: Shape): string;
+}
+
+/** What `create` is given: the stack's configuration and the platform's shared components. */
+export interface ServiceArgs {
+    /** The stack's configuration, `apps` narrowed to the applications this instance serves. */
+    readonly config: PlatformConfig;
+    /** Generated passwords (the ids of `credentials.ids`). */
+    readonly credentials: CredentialSource;
+    readonly vault: VaultWriter;
+    readonly secretSync: SecretSyncer;
+    /** The platform namespace (created before any Kubernetes object of the service). */
+    readonly namespace: string;
+}
+
+/** One running instance of a service, as the applications' bundles see it. */
+export interface ServiceInstance extends DataService {
+    /**
+     * Resources after which an application's credentials work (logins created, ACL users loaded): its bundle and
+     * Secret wait for them, so no pod gets a password the server does not know yet.
+     */
+    readonly ready: readonly pulumi.Resource[];
+    /** Stack outputs of this instance (names only, never secrets). Default: none. */
+    readonly outputs?: Readonly<Record<string, pulumi.Output<string>>>;
+}
+
+/** Everything the platform knows about one data service. */
+export interface DataServiceModule<Name extends string, Shape extends object, Section extends z.ZodType> {
+    /** Its config section (`data-platform:<name>`), its contract keys' service, its resources' name. */
+    readonly name: Name;
+    /** The section's schema for a profile (defaults per profile), with its README description. */
+    configSchema(profile: Profile): Section;
+    /** Checks over `apps` the service needs, run beside the loader's own (unique names, namespaces). Default: none. */
+    readonly appRules?: ConfigRule;
+    /** Rules over several keys, run once every key parsed and the application checks passed. */
+    readonly configRules: ConfigRule;
+    /** Its generated credentials and how they rotate. */
+    readonly credentials: {
+        /** Every id (each also its Key Vault secret name) for this configuration. */
+        ids(config: PlatformConfig): readonly string[];
+        /**
+         * The rotation values its passwords' keepers get, by id. Default: `keyVault.rotations` as given; a service
+         * whose rotation value means something else (PostgreSQL's login generation) maps it here.
+         */
+        rotations?(config: PlatformConfig): Rotations;
+        /** Ids whose previous password stays readable after a rotation (servers accept both). Default: none. */
+        keepPrevious?(config: PlatformConfig): readonly string[];
+    };
+    readonly contract: ServiceContract<Shape>;
+    /** The weakest Pod Security level its pods in the platform namespace need. Default: `restricted`. */
+    podSecurity?(config: PlatformConfig): PodSecurityLevel;
+    /** The instances of a stack. Default: `[DEFAULT_INSTANCE]`. */
+    instances?(config: PlatformConfig): readonly string[];
+    /** The instance an application uses. Default: `DEFAULT_INSTANCE`. */
+    instanceOf?(app: AppConfig): string;
+    /** Builds one instance, its component named `name`. */
+    create(name: string, instance: string, args: ServiceArgs, opts: pulumi.ComponentResourceOptions): ServiceInstance;
+}
+
+/** Declares a module, its name, shape and section types inferred (`export const fooModule = dataService({...})`). */
+export function dataService<Name extends string, Shape extends object, Section extends z.ZodType>(
+    module: DataServiceModule<Name, Shape, Section>,
+): DataServiceModule<Name, Shape, Section> {
+    return module;
+}

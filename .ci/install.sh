@@ -30,7 +30,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   "${as_root[@]}" DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
-# Debian installs PostgreSQL's binaries outside PATH; the tests take the newest too (tools/sandbox/postgres.ts).
+# Debian installs PostgreSQL's binaries outside PATH; the tests take the newest too (testbed/servers/postgres.ts).
 PG_BIN="$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
 
 # --ignore-scripts: the kubernetes SDK's install script tries to download a provider plugin. Only when some package

@@ -11,7 +11,7 @@ import * as tls from "tls";
 import { ACL_MARKER_PREFIX, USERS } from "../components/redis/acl";
 import { ACL_FILES, AUTH_FILES, RESTART_LOCK_SECONDS, WATCH_SECONDS } from "../components/redis/files";
 import { NAMES, POD_DIRS } from "../components/redis/layout";
-import { LOOPBACK, sleep } from "../tools/sandbox/processes";
+import { LOOPBACK, sleep } from "./servers/processes";
 import {
     BackgroundWriter,
     appKey,
@@ -22,7 +22,7 @@ import {
     lostWrites,
     redisOptions,
 } from "./clients";
-import type { RedisPorts } from "../tools/sandbox/redis";
+import type { RedisPorts } from "./servers/redis";
 import type { ClusterState } from "./cluster/state";
 import { secretKey } from "./plan";
 import type { RedisAdmin } from "./redisAdmin";

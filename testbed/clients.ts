@@ -6,8 +6,8 @@
  */
 import Redis, { RedisOptions } from "ioredis";
 import { Client } from "pg";
-import { LOOPBACK, sleep } from "../tools/sandbox/processes";
-import { contractSentinelOptions } from "../tools/sandbox/redisClients";
+import { LOOPBACK, sleep } from "./servers/processes";
+import { contractSentinelOptions } from "./servers/redisClients";
 
 /** Cluster `host:port` to the loopback port serving it. */
 export type Endpoints = ReadonlyMap<string, number>;

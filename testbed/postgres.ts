@@ -14,7 +14,7 @@ import {
     restartLocalServer,
     startLocalServer,
     superuserSql,
-} from "../tools/sandbox/postgres";
+} from "./servers/postgres";
 
 export class LifecyclePostgres {
     private constructor(

@@ -1,9 +1,9 @@
 /**
- * The one definition of "a healthy Redis group", shared by the sandbox (`tools/sandbox/redis.ts`), the lifecycle
+ * The one definition of "a healthy Redis group", shared by the sandbox (`testbed/servers/redis.ts`), the lifecycle
  * harness and the benches: each reaches its servers its own way (the `RedisGroupAccess` it passes), the rules are
  * here.
  */
-import { waitFor } from "../tools/sandbox/processes";
+import { waitFor } from "./servers/processes";
 
 export type RedisRole = "data" | "sentinel";
 

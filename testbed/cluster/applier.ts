@@ -4,7 +4,7 @@
  * business of the controller that owns the resource's kind: a handler table by type token.
  */
 import * as path from "path";
-import type { RecordedResource } from "../../engine/mockEngine";
+import type { RecordedResource } from "../../offline/mockEngine";
 import { LifecycleInputError, StackPlan, TYPES, dependentsOf, topologicalOrder } from "../plan";
 import type { ClusterState, JobState } from "./state";
 

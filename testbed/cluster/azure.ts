@@ -2,7 +2,7 @@
  * Azure's part: Key Vault keeps the newest version of each secret; the Flexible Server's admin password, databases
  * and static parameters are applied to the local PostgreSQL.
  */
-import type { RecordedResource } from "../../engine/mockEngine";
+import type { RecordedResource } from "../../offline/mockEngine";
 import type { LifecyclePostgres } from "../postgres";
 import { TYPES } from "../plan";
 import type { HandlerTable, Step } from "./applier";

@@ -4,7 +4,7 @@
  * go with it (external-secrets.io docs, "Lifecycle" and "Owner"). A reconcile whose remote secret is missing fails
  * and is retried with a short backoff: modelled as a retry when Key Vault gets it.
  */
-import type { RecordedResource } from "../../engine/mockEngine";
+import type { RecordedResource } from "../../offline/mockEngine";
 import { TYPES, secretKey } from "../plan";
 import { goDurationSeconds } from "../timeline";
 import type { HandlerTable } from "./applier";

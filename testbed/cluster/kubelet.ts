@@ -7,12 +7,12 @@
 import { isDeepStrictEqual } from "util";
 import { renderFiles } from "../../components/redis/files";
 import { NAMES, POD_DIRS, RedisDirs, RedisLayout, kubernetesLayout } from "../../components/redis/layout";
-import type { RecordedResource } from "../../engine/mockEngine";
-import { LOOPBACK } from "../../tools/sandbox/processes";
+import type { RecordedResource } from "../../offline/mockEngine";
+import { LOOPBACK } from "../servers/processes";
 import type { ContentSource, Pod, VolumeSource } from "../pods";
 import { LifecycleInputError, StackPlan, TYPES, secretKey } from "../plan";
 import { HandlerTable, refuseServerRemoval } from "./applier";
-import type { RedisPorts } from "../../tools/sandbox/redis";
+import type { RedisPorts } from "../servers/redis";
 import type { ClusterState, JobState } from "./state";
 
 /** Kubelet sync period (KubeletConfiguration `syncPeriod`, default 1m): how long a changed Secret takes to reach files. */

@@ -5,7 +5,7 @@
  */
 import type { AppConfig } from "../../components/config/platform";
 import type { RedisConfig } from "../../components/config/redis";
-import type { RecordedResource } from "../../engine/mockEngine";
+import type { RecordedResource } from "../../offline/mockEngine";
 import type { IssuedCertificate } from "../issuer";
 import type { Pod } from "../pods";
 import { StackPlan, secretKey } from "../plan";

@@ -8,15 +8,15 @@
  */
 import * as path from "path";
 import { isDeepStrictEqual } from "util";
-import type { RecordedResource } from "../../engine/mockEngine";
-import { PG_BIN } from "../../tools/sandbox/postgres";
-import { LOOPBACK, Supervisor, waitFor } from "../../tools/sandbox/processes";
+import type { RecordedResource } from "../../offline/mockEngine";
+import { PG_BIN } from "../servers/postgres";
+import { LOOPBACK, Supervisor, waitFor } from "../servers/processes";
 import { NAMES } from "../../components/redis/layout";
 import { localPort } from "../clients";
 import { ContentSource, Pod, podTemplate } from "../pods";
 import { LifecycleInputError, TYPES } from "../plan";
 import { HandlerTable, JobRunner, refuseServerRemoval } from "./applier";
-import type { RedisPorts } from "../../tools/sandbox/redis";
+import type { RedisPorts } from "../servers/redis";
 import type { ClusterState, JobState, Obj } from "./state";
 
 /** How long a rolled pod may take to become Ready before the rollout counts as stuck (real seconds). */

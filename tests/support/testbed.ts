@@ -4,7 +4,7 @@
  */
 import type { PlatformConfig } from "../../components/config";
 import type { AppConfig } from "../../components/config/platform";
-import type { RecordedResource } from "../../engine/mockEngine";
+import type { RecordedResource } from "../../offline/mockEngine";
 import { ClusterState } from "../../testbed/cluster/state";
 import type { StackPlan } from "../../testbed/plan";
 import { Timeline } from "../../testbed/timeline";

@@ -1,0 +1,131 @@
+/** `pulumi up` in the testbed (testbed/cluster/applier.ts): order, held-back dependents, deletes, the handler table. */
+import { strict as assert } from "assert";
+import type { RecordedResource } from "../../../offline/mockEngine";
+import { Applier, HandlerTable, JobRunner, handlerTable, refuseServerRemoval } from "../../../testbed/cluster/applier";
+import type { JobState } from "../../../testbed/cluster/state";
+import { LifecycleInputError, TYPES } from "../../../testbed/plan";
+import { clusterState, resource, stackPlan } from "../../support/testbed";
+
+const KIND = "test:index:Thing";
+
+/** A handler that records what it did and fails the names in `failing`. */
+function recorder(failing: string[] = []) {
+    const log: string[] = [];
+    const table: HandlerTable = {
+        [KIND]: {
+            apply: async ({ verb, name }) => {
+                log.push(`${verb} ${name}`);
+                return !failing.includes(name);
+            },
+            remove: async (r) => {
+                log.push(`delete ${r.name}`);
+            },
+        },
+    };
+    return { log, table };
+}
+
+const noJobs: JobRunner = {
+    startJobStep: async () => assert.fail("no Job in this plan"),
+    finishJobStep: async () => assert.fail("no Job in this plan"),
+};
+
+function thing(name: string, inputs: Record<string, any> = {}, dependencies: RecordedResource[] = []) {
+    return resource(KIND, name, { metadata: { name }, ...inputs }, { dependencies: dependencies.map((d) => d.urn) });
+}
+
+/** State as after a first deploy of `resources`. */
+function deployed(resources: RecordedResource[]) {
+    const state = clusterState(stackPlan(resources));
+    for (const r of resources) {
+        state.applied.set(r.urn, { resource: r, failed: false });
+    }
+    return state;
+}
+
+describe("testbed pulumi up (the applier and its handler table)", () => {
+    it("applies only what changed, dependencies first, and deletes what the new plan drops, dependents first", async () => {
+        const a = thing("a");
+        const b = thing("b", {}, [a]);
+        const gone = thing("gone");
+        const goneChild = thing("gone-child", {}, [gone]);
+        const state = deployed([a, b, gone, goneChild]);
+        const { log, table } = recorder();
+        const a2 = thing("a", { v: 2 });
+        const b2 = thing("b", { v: 2 }, [a2]);
+        const c = thing("c", {}, [b2]);
+        const after = stackPlan([c, b2, a2], {}, "after.yaml");
+        assert.deepEqual(await new Applier(state, table, noJobs).apply(after), { failedSteps: [] });
+        assert.deepEqual(log, ["update a", "update b", "create c", "delete gone-child", "delete gone"]);
+        assert.equal(state.applied.get(c.urn)?.resource, c);
+        assert.equal(state.applied.has(gone.urn), false);
+        assert.equal(state.plan, after);
+        assert.deepEqual(state.timeline.events[0].detail, { create: 1, update: 2, delete: 2 });
+    });
+
+    it("holds back the dependents of a failed step, keeps the deletes, and updates the failed one at the next up", async () => {
+        const state = deployed([thing("gone")]);
+        const { log, table } = recorder(["a"]);
+        const a = thing("a");
+        const b = thing("b", {}, [a]);
+        const other = thing("other");
+        const after = stackPlan([a, b, other]);
+        const applier = new Applier(state, table, noJobs);
+        assert.deepEqual(await applier.apply(after), { failedSteps: [`${KIND} a`] });
+        assert.deepEqual(log, ["create a", "create other"]);
+        const last = state.timeline.events[state.timeline.events.length - 1];
+        assert.equal(last.event, "pulumi up failed");
+        assert.deepEqual(last.failures, [`pulumi up failed at ${KIND} a; 1 dependent resources not applied`]);
+        assert.equal(state.applied.has(thing("gone").urn), true, "no delete after a failed up");
+        const next = recorder();
+        await new Applier(state, next.table, noJobs).apply(after);
+        assert.deepEqual(next.log, ["update a", "create b", "delete gone"]);
+        assert.equal(state.applied.get(a.urn)?.failed, false);
+    });
+
+    it("awaits a Job beside other steps until it finishes, on virtual time", async () => {
+        const job = resource(TYPES.job, "login", { metadata: { name: "login" }, spec: { activeDeadlineSeconds: 300 } });
+        const state = clusterState();
+        const started: string[] = [];
+        const runner: JobRunner = {
+            startJobStep: async (r) => {
+                started.push(r.name);
+                const j = {
+                    name: r.name,
+                    startedAt: state.timeline.now,
+                    waitSeconds: 300,
+                    state: "waiting",
+                } as JobState;
+                state.timeline.schedule(60, "kubelet sync", async () => {
+                    j.state = "complete";
+                });
+                return j;
+            },
+            finishJobStep: async (j) => j.state === "complete",
+        };
+        assert.deepEqual(await new Applier(state, {}, runner).apply(stackPlan([job])), { failedSteps: [] });
+        assert.deepEqual(started, ["login"]);
+        assert.equal(state.timeline.now, 60);
+    });
+
+    it("fails a Job still waiting at its activeDeadlineSeconds", async () => {
+        const job = resource(TYPES.job, "login", { metadata: { name: "login" }, spec: { activeDeadlineSeconds: 300 } });
+        const state = clusterState();
+        const runner: JobRunner = {
+            startJobStep: async (r) =>
+                ({ name: r.name, startedAt: 0, waitSeconds: 300, state: "waiting", output: "" }) as JobState,
+            finishJobStep: async (j) => j.state === "complete",
+        };
+        const { failedSteps } = await new Applier(state, {}, runner).apply(stackPlan([job]));
+        assert.deepEqual(failedSteps, [`${TYPES.job} login`]);
+        assert.equal(state.timeline.now, 300);
+    });
+
+    it("gives each kind to one controller, and refuses removing servers", async () => {
+        assert.throws(
+            () => handlerTable(recorder().table, recorder().table),
+            new RegExp(`two controllers handle ${KIND}`),
+        );
+        await assert.rejects(refuseServerRemoval(thing("redis")), LifecycleInputError);
+    });
+});

@@ -1,0 +1,100 @@
+/** The kubelet in the testbed (testbed/cluster/kubelet.ts): projection after the sync period, ConfigMaps, on fake pods. */
+import { strict as assert } from "assert";
+import { renderFiles } from "../../../components/redis/files";
+import { NAMES, kubernetesLayout } from "../../../components/redis/layout";
+import { stackFile } from "../../../offline/stackConfig";
+import { KUBELET_SYNC_SECONDS, Kubelet, projectedContent, storeConfigMap } from "../../../testbed/cluster/kubelet";
+import type { JobState } from "../../../testbed/cluster/state";
+import type { Pod, VolumeSource } from "../../../testbed/pods";
+import { LifecycleInputError, TYPES, readStack } from "../../../testbed/plan";
+import { NAMESPACE, clusterState, eventLabels, resource, stackPlan } from "../../support/testbed";
+
+/** A running pod that mounts `mounts` (`secret/name`) and whose files change at the next sync when `changes`. */
+function fakePod(name: string, mounts: string[], changes = true): Pod {
+    return {
+        name,
+        running: () => true,
+        mounts: (kind: VolumeSource["kind"], source: string) => mounts.includes(`${kind}/${source}`),
+        sync: () => (changes ? ["file"] : []),
+    } as unknown as Pod;
+}
+
+function setup() {
+    const app = { name: "app-a", namespace: "app-a", secretName: "app-a-env" };
+    const state = clusterState(stackPlan([], { apps: [app] }));
+    state.setApps(state.plan.config.apps);
+    const reactions = { sidecars: 0, retried: [] as string[][] };
+    const kubelet = new Kubelet(state, {
+        awaitReloadSidecars: async () => (reactions.sidecars++, 5),
+        retryJobs: async (jobs) => void reactions.retried.push(jobs.map((j) => j.name)),
+    });
+    return { state, kubelet, reactions };
+}
+
+describe("testbed kubelet controller (kubernetes.io: Secrets as files, sync period)", () => {
+    it("projects a changed platform Secret into the pods that mount it after the sync period, once", async () => {
+        const { state, kubelet, reactions } = setup();
+        state.pods.set(NAMES.data, [fakePod("redis-0", ["secret/redis-auth"]), fakePod("redis-1", [])]);
+        const waiting = { name: "login", state: "waiting", pod: fakePod("login", ["secret/redis-auth"]) };
+        state.jobs.set("login", waiting as unknown as JobState);
+        state.jobs.set("done", { name: "done", state: "complete" } as JobState);
+        kubelet.secretChanged(`${NAMESPACE}/redis-auth`);
+        kubelet.secretChanged(`${NAMESPACE}/redis-auth`);
+        await state.timeline.runUntil();
+        assert.deepEqual(eventLabels(state), [
+            `+${KUBELET_SYNC_SECONDS}s kubelet projects Secret ${NAMESPACE}/redis-auth into the pods that mount it`,
+        ]);
+        assert.deepEqual(state.timeline.events[0].detail, { pods: ["redis-0"], jobs: ["login"], sidecarMs: 5 });
+        assert.deepEqual(reactions, { sidecars: 1, retried: [["login"]] });
+    });
+
+    it("waits for no sidecar when no running pod's files changed, and ignores Secrets of other namespaces", async () => {
+        const { state, kubelet, reactions } = setup();
+        state.pods.set(NAMES.data, [fakePod("redis-0", ["secret/redis-auth"], false)]);
+        kubelet.secretChanged(`${NAMESPACE}/redis-auth`);
+        kubelet.secretChanged(`other/redis-auth`);
+        await state.timeline.runUntil();
+        assert.equal(state.timeline.events.length, 1);
+        assert.deepEqual(state.timeline.events[0].detail, { pods: [], jobs: [] });
+        assert.equal(reactions.sidecars, 0);
+    });
+
+    it("records each new version of an application's Secret (pods started before keep theirs)", () => {
+        const { state, kubelet } = setup();
+        state.postgresPort = 5432;
+        for (const password of ["p1", "p1", "p2"]) {
+            state.secrets.set("app-a/app-a-env", { DB_PASSWORD: password, DB_HOST: "pg.example", DB_PORT: "5432" });
+            kubelet.secretChanged("app-a/app-a-env");
+        }
+        assert.deepEqual(
+            state.appEnvs.get("app-a")?.map((e) => e.DB_PASSWORD),
+            ["p1", "p2"],
+        );
+        assert.equal(state.endpoints.get("pg.example:5432"), 5432);
+    });
+
+    it("serves pods their Secrets and ConfigMaps as stored; absent ones are absent", () => {
+        const { state } = setup();
+        state.secrets.set(`${NAMESPACE}/s`, { a: "1" });
+        state.configMaps.set(`${NAMESPACE}/c`, { data: { b: "2" }, redis: state.plan.config.redis });
+        const content = projectedContent(state, { data: [7000], sentinels: [] });
+        const pod = fakePod("p", []);
+        assert.deepEqual(content({ kind: "secret", name: "s" }, pod), { a: "1" });
+        assert.deepEqual(content({ kind: "configMap", name: "c" }, pod), { b: "2" });
+        assert.equal(content({ kind: "secret", name: "missing" }, pod), undefined);
+    });
+
+    it("refuses a Redis ConfigMap that is not what renderFiles renders (the pods could not run it faithfully)", () => {
+        const config = readStack("dev", stackFile("dev")).config;
+        const plan = { ...stackPlan([]), config };
+        const state = clusterState(plan);
+        const namespace = config.cluster.platformNamespace;
+        const rendered = renderFiles(config.redis, kubernetesLayout(config.redis, namespace));
+        const configMap = (data: Record<string, string>) =>
+            resource(TYPES.configMap, NAMES.config, { metadata: { namespace, name: NAMES.config }, data });
+        storeConfigMap(state, configMap(rendered), plan);
+        assert.equal(state.configMaps.get(`${namespace}/${NAMES.config}`)?.redis, config.redis);
+        const edited = { ...rendered, [Object.keys(rendered)[0]]: "edited" };
+        assert.throws(() => storeConfigMap(state, configMap(edited), plan), LifecycleInputError);
+    });
+});

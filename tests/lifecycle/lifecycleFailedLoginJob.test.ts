@@ -1,5 +1,6 @@
 /**
- * Lifecycle scenario on real servers (prod): a login Job that fails (a reserved role name), then the config fixed.
+ * Lifecycle scenario on real servers (prod): a login Job that fails (an extension the server does not have), then the
+ * config fixed.
  * The failed Job is replaced (`pulumi.com/replaceUnready`), the fixed one runs, and every application connects,
  * the one added with it too.
  */
@@ -11,9 +12,13 @@ scenario(
     "a login Job that fails, then the config fixed: the next up runs the fixed Job and every app connects",
     async () => {
         const app = { name: "ledger", namespace: "ledger", redisDb: 5, poolSize: 5, replicas: 2 };
-        // pg_* role names are reserved by PostgreSQL: the Job's CREATE ROLE fails on a real server.
-        const broken = stackVariant("prod", (c) => c["data-platform:apps"].push({ ...app, database: "pg_ledger" }));
-        const fixed = stackVariant("prod", (c) => c["data-platform:apps"].push({ ...app, database: "ledger" }));
+        // The config takes any extension name; the server has no such extension, so the Job's CREATE EXTENSION fails.
+        // (Reserved role names, which used to fail it here, are refused by the config now.)
+        const broken = stackVariant("prod", (c) => {
+            c["data-platform:apps"].push(app);
+            c["data-platform:postgres"] = { ...c["data-platform:postgres"], extensions: ["no_such_extension"] };
+        });
+        const fixed = stackVariant("prod", (c) => c["data-platform:apps"].push(app));
         const [brokenPlan, fixedPlan] = await Promise.all([plan("prod", broken), plan("prod", fixed)]);
         let brokenFailures: string[] = [];
         const l = await withLifecycle("prod", baseline("prod"), async (lifecycle) => {

@@ -60,6 +60,19 @@ const POSTGRES_DOCS: Readonly<Record<PostgresEnvKey, KeyDocs>> = {
         description: "`DATABASE_URL` with `DB_DIRECT_PORT` (equal to it when there is no pooler).",
         example: "postgresql://orders:p%40ss@appdb.data-platform.svc.cluster.local:5433/orders?sslmode=require",
     },
+    PGHOST: { description: "libpq's `PGHOST`: `DB_HOST`.", example: "appdb.data-platform.svc.cluster.local" },
+    PGPORT: {
+        description:
+            "libpq's `PGPORT`: `DB_DIRECT_PORT`, PostgreSQL itself (psql and pg_dump keep session state a pooler would lose).",
+        example: "5433",
+    },
+    PGDATABASE: { description: "libpq's `PGDATABASE`: `DB_NAME`.", example: "orders" },
+    PGUSER: { description: "libpq's `PGUSER`: `DB_USER`.", example: "orders" },
+    PGPASSWORD: {
+        description: "libpq's `PGPASSWORD`: `DB_PASSWORD`, so psql and pg_dump never prompt.",
+        example: "(generated)",
+    },
+    PGSSLMODE: { description: "libpq's `PGSSLMODE`: `DB_SSL_MODE`.", example: "require" },
     DB_CA_CERT: {
         description:
             "PEM of the CA(s) the server certificate chains to, for `verify-full` (Azure's public roots; the issuer's CA on StackGres).",

@@ -43,6 +43,12 @@ export const POSTGRES_ENV_KEYS = [
     "DATABASE_URL",
     "DB_DIRECT_PORT",
     "DATABASE_DIRECT_URL",
+    "PGHOST",
+    "PGPORT",
+    "PGDATABASE",
+    "PGUSER",
+    "PGPASSWORD",
+    "PGSSLMODE",
 ] as const;
 /** Keys only some endpoints have: the CA exists only where the server's issuer is known. */
 export const POSTGRES_OPTIONAL_ENV_KEYS = ["DB_CA_CERT"] as const;
@@ -60,6 +66,7 @@ export const POSTGRES_SECRET_ENV_KEYS: readonly PostgresEnvKey[] = [
     "DB_PASSWORD",
     "DATABASE_URL",
     "DATABASE_DIRECT_URL",
+    "PGPASSWORD",
 ];
 
 /**
@@ -118,6 +125,14 @@ export function postgresEnv(endpoint: PostgresEndpoint, login: PostgresLogin, po
         // PostgreSQL itself, past the pooler: session state (advisory locks, LISTEN, SET) survives between statements.
         DB_DIRECT_PORT: String(endpoint.port),
         DATABASE_DIRECT_URL: databaseUrl(endpoint, login, endpoint.port),
+        // libpq's own variables, so psql, pg_dump and libpq programs need nothing else (libpq-envars). Its tools keep
+        // session state (pg_dump's snapshot, psql's SET), so they reach PostgreSQL itself, past the pooler.
+        PGHOST: endpoint.host,
+        PGPORT: String(endpoint.port),
+        PGDATABASE: login.database,
+        PGUSER: login.user,
+        PGPASSWORD: login.password,
+        PGSSLMODE: endpoint.sslMode,
         ...(endpoint.caCert !== undefined ? { DB_CA_CERT: endpoint.caCert } : {}),
     };
 }

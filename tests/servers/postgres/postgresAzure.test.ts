@@ -1,9 +1,12 @@
 /** The azure-mode login Job (entrypoint and psql script) as a non-superuser admin, against PostgreSQL 15 with TLS. */
 import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as path from "path";
 import { Client } from "pg";
 import { PG_ADMIN_CREDENTIAL } from "../../../components/postgres/credentials";
 import {
     LocalServer,
+    PG_BIN,
     prepareAzureLikeServer,
     runAzureLoginJob,
     runLoginJob,
@@ -15,6 +18,7 @@ import {
     assertRotationKeepsPreviousLogin,
     loginsAt,
     password,
+    envFor,
     passwordsFor,
     queryAs,
 } from "../../support/postgres";
@@ -65,6 +69,34 @@ describe("postgres login SQL against PostgreSQL 15 with TLS", function () {
                 );
                 assert.deepEqual(owner, { owner: l.role });
             }
+        });
+
+        it("psql connects with libpq's own variables from the contract alone (seed 003's backup Job), never asking for a password", () => {
+            const pws = passwordsFor("1");
+            runAzureLoginJob(server, "pgadmin", LOGINS, pws);
+            const [app] = LOGINS;
+            const env = envFor(server, app.database, app.current.name, pws[app.current.credentialId]);
+            const libpq = Object.fromEntries(Object.entries(env).filter(([key]) => key.startsWith("PG")));
+            assert.deepEqual(Object.keys(libpq).sort(), [
+                "PGDATABASE",
+                "PGHOST",
+                "PGPASSWORD",
+                "PGPORT",
+                "PGSSLMODE",
+                "PGUSER",
+            ]);
+            const psql = spawnSync(
+                path.join(PG_BIN, "psql"),
+                [
+                    "-w",
+                    "-At",
+                    "-c",
+                    "SELECT current_user || ' ' || current_database() || ' ' || ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+                ],
+                { encoding: "utf8", env: { PATH: process.env.PATH ?? "", ...libpq } },
+            );
+            assert.equal(psql.status, 0, psql.stderr);
+            assert.equal(psql.stdout.trim(), `${app.role} ${app.database} true`);
         });
 
         it("rotates without breaking a running consumer: the previous login keeps working, the new one works", async () => {

@@ -97,6 +97,12 @@ describe("contract key lists", () => {
         "DB_POOL_CONNECTION_TIMEOUT",
         "DB_DIRECT_PORT",
         "DATABASE_DIRECT_URL",
+        "PGHOST",
+        "PGPORT",
+        "PGDATABASE",
+        "PGUSER",
+        "PGPASSWORD",
+        "PGSSLMODE",
     ];
 
     it("are the documented sets per Redis mode", () => {
@@ -118,6 +124,7 @@ describe("contract key lists", () => {
             "DATABASE_DIRECT_URL",
             "DATABASE_URL",
             "DB_PASSWORD",
+            "PGPASSWORD",
             "REDIS_PASSWORD",
             "REDIS_SENTINEL_PASSWORD",
             "REDIS_URL",
@@ -153,7 +160,7 @@ describe("contract key lists", () => {
 describe("assembleEnv", () => {
     const postgres = Object.fromEntries(
         contractKeys(STANDALONE)
-            .filter((k) => k.startsWith("D"))
+            .filter((k) => !k.startsWith("REDIS_"))
             .map((k) => [k, `pg-${k}`]),
     );
     const redis = { REDIS_URL: "redis://u:p@h:6379/0", REDIS_TLS: "false" };

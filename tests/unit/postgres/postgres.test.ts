@@ -121,9 +121,20 @@ describe("postgres contract rendering", () => {
             "DB_PORT",
             "DB_SSL_MODE",
             "DB_USER",
+            "PGDATABASE",
+            "PGHOST",
+            "PGPASSWORD",
+            "PGPORT",
+            "PGSSLMODE",
+            "PGUSER",
         ]);
         assert.equal(env.DB_PORT, "6432");
         assert.equal(env.DB_DIRECT_PORT, "5432");
+        // libpq's own tools (psql, pg_dump) keep session state: PostgreSQL itself, past the pooler.
+        assert.deepEqual(
+            [env.PGHOST, env.PGPORT, env.PGDATABASE, env.PGUSER, env.PGPASSWORD, env.PGSSLMODE],
+            [env.DB_HOST, env.DB_DIRECT_PORT, env.DB_NAME, env.DB_USER, env.DB_PASSWORD, env.DB_SSL_MODE],
+        );
         assert.equal(env.DATABASE_DIRECT_URL, env.DATABASE_URL.replace(":6432/", ":5432/"));
         assert.equal(
             postgresEnv({ ...endpoint, caCert: "PEM" }, { database: "b", user: "b", password: "p" }, 1).DB_CA_CERT,
@@ -966,7 +977,7 @@ for (const [stack, overrides, host, port] of [
                     .filter((p) => p.startsWith(`env.${app.name}.`))
                     .map((p) => p.split(".").pop())
                     .sort();
-                assert.deepEqual(secret, ["DATABASE_DIRECT_URL", "DATABASE_URL", "DB_PASSWORD"]);
+                assert.deepEqual(secret, ["DATABASE_DIRECT_URL", "DATABASE_URL", "DB_PASSWORD", "PGPASSWORD"]);
             }
         });
     });

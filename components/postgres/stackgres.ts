@@ -10,6 +10,7 @@ import type { Env } from "../interfaces";
 import { PostgresEndpoint } from "./env";
 import { PG_ADMIN_CREDENTIAL, PG_AUTHENTICATOR_CREDENTIAL, PG_REPLICATION_CREDENTIAL } from "./credentials";
 import { createLoginJob } from "./loginJob";
+import { postgresPrometheusRule } from "./monitoring";
 import { PostgresArgs, PostgresService, contractEnv } from "./service";
 import { appLogins, loginSqlOptions } from "./sql";
 import {
@@ -162,6 +163,15 @@ export class StackGresPostgres extends pulumi.ComponentResource implements Postg
         }
         if (!cluster) {
             throw new Error("stackGresManifests rendered no SGCluster");
+        }
+
+        if (sg.monitoring) {
+            const rule = postgresPrometheusRule(config, config.cluster.platformNamespace);
+            new k8s.apiextensions.CustomResource(
+                `${name}-alerts`,
+                { ...rule, metadata: { ...rule.metadata, namespace } },
+                { parent: this },
+            );
         }
 
         new k8s.networking.v1.NetworkPolicy(

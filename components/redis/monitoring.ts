@@ -1,14 +1,7 @@
 /** Prometheus alerts of the Redis group (pure). Metric names are redis_exporter's (INFO-derived and exporter/sentinels.go). */
+import type { AlertRule } from "../alerts";
 import type { RedisConfig } from "../config/redis";
 import { maxmemoryMiB } from "./files";
-
-export interface AlertRule {
-    readonly alert: string;
-    readonly expr: string;
-    readonly for: string;
-    readonly labels: Record<string, string>;
-    readonly annotations: Record<string, string>;
-}
 
 /**
  * Alerts on the data nodes' and Sentinels' exporters. Metric names: redis_exporter v1.67.0 exporter/exporter.go

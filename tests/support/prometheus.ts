@@ -34,7 +34,8 @@ export function metricNames(expr: string): string[] {
         .replace(/"(?:[^"\\]|\\.)*"/g, '""')
         .replace(/\{[^}]*\}/g, " ")
         .replace(/\[[^\]]*\]/g, " ")
-        .replace(/\b(?:by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, " ");
+        .replace(/\b(?:by|without|on|ignoring)\s*\([^)]*\)/g, " ")
+        .replace(/\bgroup_(?:left|right)\b(?:\s*\([^)]*\))?/g, " ");
     const names = new Set<string>();
     for (const match of bare.matchAll(/(?<![\w.])([a-zA-Z_:][a-zA-Z0-9_:]*)(?![\w:]|\s*\()/g)) {
         if (!KEYWORDS.has(match[1].toLowerCase())) {

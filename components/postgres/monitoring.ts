@@ -1,0 +1,115 @@
+/**
+ * Prometheus alerts of PostgreSQL (pure), on postgres_exporter's default collectors only: StackGres 1.18's exporter
+ * sidecar runs postgres_exporter with its defaults plus its own queries.yaml (ongres/stackgres
+ * `sidecars/pgexporter/PostgresExporter.java`: `PG_EXPORTER_EXTEND_QUERY_PATH`, no `--disable-default-metrics`), so
+ * the metrics read here are there as in any postgres_exporter, Azure's included.
+ *
+ * Azure: a postgres_exporter Deployment with a `pg_monitor` login, rather than diagnostic settings and Azure Monitor
+ * metrics, once built: the platform metrics are per server (no connections or size per database, so no per-tenant
+ * signal), reach Prometheus only through another exporter, and would need a second rule language; postgres_exporter
+ * gives the same series on both modes. Storage and backups are Azure's own (platform metrics) and not alerted here.
+ *
+ * Not alerted, as postgres_exporter's defaults on a primary do not expose it: storage left on the volume, backup
+ * results (StackGres' SGBackup status), replication lag (`pg_stat_replication_*` appears only with a replica attached).
+ */
+import { AlertRule, prometheusRuleObject } from "../alerts";
+import type { PlatformConfig } from "../config";
+import { PLATFORM_NAME, recommendedLabels } from "../labels";
+import { reservedConnections } from "./configRules";
+
+/** Share of the applications' connection budget that warns before new connections are refused. */
+export const CONNECTIONS_WARN_RATIO = 0.9;
+/** Share of the budget one database may hold before it starves the others. */
+export const TENANT_CONNECTIONS_RATIO = 0.5;
+/** Seconds a transaction may stay open (it holds back vacuum and locks). */
+export const LONG_TRANSACTION_SECONDS = 300;
+
+export function postgresAlertRules(config: PlatformConfig, namespace: string): AlertRule[] {
+    const sel = `namespace="${namespace}"`;
+    // Connections applications may open on one server: max_connections as the server reports it, less the reserved.
+    const budget = `(pg_settings_max_connections{${sel}} - ${reservedConnections(config)})`;
+    const connections = (database = "") =>
+        `sum by (instance, datname) (pg_stat_database_numbackends{${sel}${database && `,datname="${database}"`}})`;
+    const rule = (alert: string, expr: string, duration: string, severity: string, summary: string): AlertRule => ({
+        alert,
+        expr,
+        for: duration,
+        labels: { severity },
+        annotations: { summary },
+    });
+    // Each application's declared peak (replicas x poolSize, the demand the budget rule adds up).
+    const overDeclared = config.apps
+        .map((app) => `${connections(app.database)} > ${app.replicas * app.poolSize}`)
+        .join(" or ");
+    return [
+        rule(
+            "PostgresDown",
+            `pg_up{${sel}} == 0`,
+            "1m",
+            "critical",
+            "postgres_exporter {{ $labels.instance }} cannot reach PostgreSQL",
+        ),
+        rule(
+            "PostgresMetricsAbsent",
+            `absent(pg_up{${sel}})`,
+            "5m",
+            "critical",
+            `no postgres_exporter in ${namespace} is scraped`,
+        ),
+        rule(
+            "PostgresConnectionsNearBudget",
+            `sum by (instance) (pg_stat_database_numbackends{${sel}}) > on (instance) ${CONNECTIONS_WARN_RATIO} * ${budget}`,
+            "5m",
+            "warning",
+            `PostgreSQL {{ $labels.instance }} holds over ${CONNECTIONS_WARN_RATIO * 100}% of the connections applications may open`,
+        ),
+        ...(overDeclared
+            ? [
+                  rule(
+                      "PostgresAppConnectionsOverDeclared",
+                      overDeclared,
+                      "5m",
+                      "warning",
+                      "database {{ $labels.datname }} has more connections than its application declares (replicas x poolSize)",
+                  ),
+              ]
+            : []),
+        rule(
+            "PostgresTenantHoldsMostConnections",
+            `${connections()} > on (instance) group_left ${TENANT_CONNECTIONS_RATIO} * ${budget}`,
+            "5m",
+            "warning",
+            `database {{ $labels.datname }} holds over ${TENANT_CONNECTIONS_RATIO * 100}% of the shared connection budget`,
+        ),
+        rule(
+            "PostgresLongTransaction",
+            `max by (instance, datname) (pg_stat_activity_max_tx_duration{${sel}}) > ${LONG_TRANSACTION_SECONDS}`,
+            "1m",
+            "warning",
+            `a transaction in {{ $labels.datname }} has been open over ${LONG_TRANSACTION_SECONDS} s (holds back vacuum, may hold locks)`,
+        ),
+        rule(
+            "PostgresDeadlocks",
+            `increase(pg_stat_database_deadlocks{${sel}}[10m]) > 0`,
+            "0m",
+            "warning",
+            "PostgreSQL aborted transactions in {{ $labels.datname }} to break deadlocks",
+        ),
+    ];
+}
+
+/** The PostgreSQL alerts, labelled for the Prometheus that selects Redis' rules (`redis.monitoringLabels`). */
+export function postgresPrometheusRule(config: PlatformConfig, namespace: string) {
+    return prometheusRuleObject(
+        {
+            name: "postgres-alerts",
+            namespace,
+            labels: {
+                ...config.redis.monitoringLabels,
+                ...recommendedLabels({ name: "postgres", partOf: PLATFORM_NAME }),
+            },
+        },
+        "postgres",
+        postgresAlertRules(config, namespace),
+    );
+}

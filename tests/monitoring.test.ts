@@ -1,0 +1,103 @@
+/**
+ * The monitoring objects on the recorded graphs: every ServiceMonitor and PrometheusRule valid against the Prometheus
+ * Operator CRDs (unknown fields are errors), StackGres' own exporter bound to Prometheus when PostgreSQL monitoring
+ * is on. Whether the rules read real metrics and fire: tests/integration/monitoring*.test.ts.
+ */
+import { strict as assert } from "assert";
+import type { RunResult } from "../engine/mockEngine";
+import { byType, runStack } from "./support/program";
+import { sectionOverride } from "./support/config";
+import { validateAgainstCrd } from "./support/crdSchemas";
+import { describe as describeViolations, packConfig, runPolicies } from "./support/policyHarness";
+import { allPolicies } from "../policy/policies";
+
+const MONITORING_TYPES = [
+    "kubernetes:monitoring.coreos.com/v1:ServiceMonitor",
+    "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
+];
+const SELECTED = { release: "kube-prometheus-stack" };
+/** prod with StackGres (production profile: monitoring on) and the labels a kube-prometheus-stack selects. */
+const PROD_STACKGRES = {
+    ...sectionOverride("prod", "postgres", {
+        mode: "stackgres",
+        stackgres: {
+            instances: 3,
+            backups: {
+                storageAccount: "dpbackupsprod",
+                container: "pgbackups/prod",
+                accessKeySecretName: "pg-backup-key",
+            },
+        },
+    }),
+    ...sectionOverride("prod", "redis", { monitoringLabels: SELECTED }),
+};
+
+function monitoringObjects(run: RunResult) {
+    return MONITORING_TYPES.flatMap((type) => byType(run, type)).map((r) => r.inputs);
+}
+
+function sgCluster(run: RunResult) {
+    const cluster = byType(run, "kubernetes:stackgres.io/v1:SGCluster")[0];
+    assert.ok(cluster, "no SGCluster");
+    return cluster.inputs;
+}
+
+describe("monitoring objects", () => {
+    it("validate against the Prometheus Operator CRDs in prod (Redis), prod on StackGres and dev", async () => {
+        const counts: Record<string, number> = {};
+        for (const [name, run] of [
+            ["prod", await runStack("prod")],
+            ["prod-stackgres", await runStack("prod", PROD_STACKGRES)],
+            ["dev", await runStack("dev")],
+        ] as const) {
+            const objects = monitoringObjects(run);
+            counts[name] = objects.length;
+            for (const object of objects) {
+                assert.deepEqual(validateAgainstCrd(object), [], `${name}: ${object.kind} ${object.metadata.name}`);
+            }
+        }
+        // prod: Redis' ServiceMonitor and rules; on StackGres also PostgreSQL's rules; dev monitors nothing.
+        assert.deepEqual(counts, { prod: 2, "prod-stackgres": 3, dev: 0 });
+    });
+
+    it("the validator refuses a rule the operator would refuse (a `for` that is no duration)", async () => {
+        const [rule] = byType(await runStack("prod", PROD_STACKGRES), MONITORING_TYPES[1]).map((r) => r.inputs);
+        const group = rule.spec.groups[0];
+        const broken = { ...rule, spec: { groups: [{ ...group, rules: [{ ...group.rules[0], for: "5 minutes" }] }] } };
+        assert.notDeepEqual(validateAgainstCrd(broken), []);
+    });
+
+    it("reads Go's inline (?i) in CRD patterns as the API server does (partial_response_strategy)", async () => {
+        const [rule] = byType(await runStack("prod"), MONITORING_TYPES[1]).map((r) => r.inputs);
+        const withStrategy = (strategy: string) => ({
+            ...rule,
+            spec: { groups: [{ ...rule.spec.groups[0], partial_response_strategy: strategy }] },
+        });
+        assert.deepEqual(validateAgainstCrd(withStrategy("ABORT")), []);
+        assert.deepEqual(validateAgainstCrd(withStrategy("warn")), []);
+        assert.notDeepEqual(validateAgainstCrd(withStrategy("sometimes")), []);
+    });
+
+    it("binds StackGres' exporter sidecar to Prometheus and labels PostgreSQL's rules like Redis' (monitoring on)", async () => {
+        const run = await runStack("prod", PROD_STACKGRES);
+        assert.deepEqual(sgCluster(run).spec.configurations.observability, { prometheusAutobind: true });
+        const rules = byType(run, MONITORING_TYPES[1]).find((r) => r.inputs.metadata.name === "postgres-alerts");
+        assert.ok(rules, "no postgres-alerts");
+        assert.equal(rules.inputs.metadata.labels.release, SELECTED.release);
+        assert.equal(rules.inputs.metadata.namespace, "data-platform");
+    });
+
+    it("leaves the SGCluster without a PodMonitor and renders no PostgreSQL rules when monitoring is off (dev)", async () => {
+        const run = await runStack("dev");
+        assert.equal(sgCluster(run).spec.configurations.observability, undefined);
+        assert.equal(byType(run, MONITORING_TYPES[1]).length, 0);
+    });
+
+    it("passes the policy pack with PostgreSQL monitoring on (prod on StackGres): no mandatory violation", async () => {
+        const run = await runPolicies(allPolicies, await runStack("prod", PROD_STACKGRES), {
+            config: packConfig("prod"),
+        });
+        const mandatory = run.violations.filter((v) => v.enforcementLevel === "mandatory");
+        assert.deepEqual(mandatory, [], describeViolations(mandatory));
+    });
+});

@@ -4,6 +4,8 @@
  * is on. Whether the rules read real metrics and fire: tests/integration/monitoring*.test.ts.
  */
 import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as path from "path";
 import type { RunResult } from "../engine/mockEngine";
 import { byType, runStack } from "./support/program";
 import { sectionOverride } from "./support/config";
@@ -99,5 +101,27 @@ describe("monitoring objects", () => {
         });
         const mandatory = run.violations.filter((v) => v.enforcementLevel === "mandatory");
         assert.deepEqual(mandatory, [], describeViolations(mandatory));
+    });
+
+    it("links every alert to its runbook: a README section that exists", async () => {
+        const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+        // GitHub's heading anchors: lower case, punctuation dropped, spaces as hyphens.
+        const anchors = new Set(
+            [...readme.matchAll(/^#+ (.+)$/gm)].map((m) =>
+                m[1]
+                    .toLowerCase()
+                    .replace(/[^a-z0-9 _-]/g, "")
+                    .replace(/ /g, "-"),
+            ),
+        );
+        assert.ok(anchors.has("alerts-and-runbooks"));
+        const rules = [await runStack("prod"), await runStack("prod", PROD_STACKGRES)].flatMap((run) =>
+            byType(run, MONITORING_TYPES[1]).flatMap((r) => r.inputs.spec.groups.flatMap((g: any) => g.rules)),
+        );
+        const missing = rules
+            .map((rule) => String(rule.annotations.runbook_url))
+            .filter((url) => !(url.startsWith("README.md#") && anchors.has(url.slice("README.md#".length))));
+        assert.deepEqual(missing, []);
+        console.log(`      ${new Set(rules.map((r) => r.alert)).size} alerts, each with a README runbook`);
     });
 });

@@ -12,7 +12,7 @@
  * Not alerted, as postgres_exporter's defaults on a primary do not expose it: storage left on the volume, backup
  * results (StackGres' SGBackup status), replication lag (`pg_stat_replication_*` appears only with a replica attached).
  */
-import { AlertRule, prometheusRuleObject } from "../alerts";
+import { AlertRule, alertRule as rule, prometheusRuleObject } from "../alerts";
 import type { PlatformConfig } from "../config";
 import { PLATFORM_NAME, recommendedLabels } from "../labels";
 import { reservedConnections } from "./configRules";
@@ -30,13 +30,6 @@ export function postgresAlertRules(config: PlatformConfig, namespace: string): A
     const budget = `(pg_settings_max_connections{${sel}} - ${reservedConnections(config)})`;
     const connections = (database = "") =>
         `sum by (instance, datname) (pg_stat_database_numbackends{${sel}${database && `,datname="${database}"`}})`;
-    const rule = (alert: string, expr: string, duration: string, severity: string, summary: string): AlertRule => ({
-        alert,
-        expr,
-        for: duration,
-        labels: { severity },
-        annotations: { summary },
-    });
     // Each application's declared peak (replicas x poolSize, the demand the budget rule adds up).
     const overDeclared = config.apps
         .map((app) => `${connections(app.database)} > ${app.replicas * app.poolSize}`)

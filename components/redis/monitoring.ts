@@ -1,5 +1,5 @@
 /** Prometheus alerts of the Redis group (pure). Metric names are redis_exporter's (INFO-derived and exporter/sentinels.go). */
-import type { AlertRule } from "../alerts";
+import { AlertRule, alertRule as rule } from "../alerts";
 import type { RedisConfig } from "../config/redis";
 import { maxmemoryMiB } from "./files";
 
@@ -9,20 +9,22 @@ import { maxmemoryMiB } from "./files";
  */
 export function redisAlertRules(redis: RedisConfig, namespace: string): AlertRule[] {
     const sel = `namespace="${namespace}"`;
-    const rule = (alert: string, expr: string, duration: string, severity: string, summary: string): AlertRule => ({
-        alert,
-        expr,
-        for: duration,
-        labels: { severity },
-        annotations: { summary },
-    });
+    const memoryUsed = `redis_memory_used_bytes{${sel}} / (redis_memory_max_bytes{${sel}} > 0)`;
     const rules = [
         rule(
             "RedisMemoryHigh",
-            `redis_memory_used_bytes{${sel}} / (redis_memory_max_bytes{${sel}} > 0) > 0.9`,
+            `${memoryUsed} > 0.9`,
             "5m",
             "warning",
             `Redis {{ $labels.pod }} uses over 90% of maxmemory (${maxmemoryMiB(redis)}mb, policy ${redis.maxmemoryPolicy})`,
+        ),
+        // Each application has its own database: under memory pressure, the one holding most keys is the likely cause.
+        rule(
+            "RedisTenantHoldsMostKeys",
+            `redis_db_keys{${sel}} / ignoring (db) group_left sum without (db) (redis_db_keys{${sel}}) > 0.5 and on (pod) ${memoryUsed} > 0.8`,
+            "10m",
+            "warning",
+            "database {{ $labels.db }} holds over half the keys of Redis {{ $labels.pod }}, which is above 80% of maxmemory",
         ),
         rule(
             "RedisDown",

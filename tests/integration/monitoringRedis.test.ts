@@ -22,6 +22,7 @@ import {
     testRules,
     unscrapedMetrics,
 } from "../support/prometheus";
+import { parseStack } from "../support/config";
 import { localGroup } from "../support/redis";
 
 const STS = "kubernetes:apps/v1:StatefulSet";
@@ -142,6 +143,24 @@ const CASES: AlertCase[] = [
         at: "10m",
     },
     {
+        alert: "RedisTenantHoldsMostKeys",
+        fires: [
+            series("redis_db_keys", { ...R0, db: "db1" }, "900x20"),
+            series("redis_db_keys", { ...R0, db: "db2" }, "100x20"),
+            series("redis_memory_used_bytes", R0, "85x20"),
+            series("redis_memory_max_bytes", R0, "100x20"),
+        ],
+        firingLabels: [{ ...NS, ...R0, db: "db1" }],
+        // The same share without memory pressure: nothing to act on.
+        quiet: [
+            series("redis_db_keys", { ...R0, db: "db1" }, "900x20"),
+            series("redis_db_keys", { ...R0, db: "db2" }, "100x20"),
+            series("redis_memory_used_bytes", R0, "50x20"),
+            series("redis_memory_max_bytes", R0, "100x20"),
+        ],
+        at: "15m",
+    },
+    {
         alert: "RedisDown",
         fires: [series("redis_up", R0, "0x10")],
         firingLabels: [{ ...NS, ...R0 }],
@@ -208,6 +227,15 @@ describe("Redis alerts on real redis_exporter series (rendered prod group) and p
         const master = await waitHealthy(g, 60_000);
         // One refused command, so the error statistics (INFO errorstats) have a line to export.
         await g.command("data", master, "NO-SUCH-COMMAND");
+        // A key in an application's database, so the keyspace (INFO keyspace) has a line to export.
+        const admin = g.admin("data", master);
+        await admin.connect();
+        try {
+            await admin.select(parseStack("prod").apps[0].redisDb);
+            await admin.set("monitoring-test", "1");
+        } finally {
+            admin.disconnect();
+        }
         for (const role of ["data", "sentinel"] as const) {
             const container = exporterContainer(run, role === "data" ? NAMES.data : NAMES.sentinel);
             const ports = role === "data" ? g.layout.dataNodes : g.layout.sentinels;
@@ -265,7 +293,7 @@ describe("Redis alerts on real redis_exporter series (rendered prod group) and p
     it("passes promtool check rules", () => {
         const result = checkRules(renderedRules(run));
         assert.equal(result.code, 0, result.output);
-        assert.match(result.output, /SUCCESS: 12 rules found/);
+        assert.match(result.output, /SUCCESS: 13 rules found/);
     });
 
     it("fires each alert on its series and on no other (promtool test rules)", () => {

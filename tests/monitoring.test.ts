@@ -6,6 +6,7 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import { ConfigMap } from "kubernetes-models/v1";
 import type { RunResult } from "../engine/mockEngine";
 import { byType, runStack } from "./support/program";
 import { sectionOverride } from "./support/config";
@@ -123,5 +124,25 @@ describe("monitoring objects", () => {
             .filter((url) => !(url.startsWith("README.md#") && anchors.has(url.slice("README.md#".length))));
         assert.deepEqual(missing, []);
         console.log(`      ${new Set(rules.map((r) => r.alert)).size} alerts, each with a README runbook`);
+    });
+
+    it("ships a Grafana dashboard per monitored service to Grafana's namespace, labelled for its sidecar", async () => {
+        const dashboards = (await runStack("prod", PROD_STACKGRES)).resources.filter(
+            (r) => r.type === "kubernetes:core/v1:ConfigMap" && r.inputs.metadata.labels?.grafana_dashboard === "1",
+        );
+        assert.deepEqual(dashboards.map((r) => r.inputs.metadata.name).sort(), [
+            "data-platform-postgres-dashboard",
+            "data-platform-redis-dashboard",
+        ]);
+        for (const { inputs } of dashboards) {
+            new ConfigMap(inputs).validate();
+            assert.equal(inputs.metadata.namespace, "monitoring");
+            const [json] = Object.values(inputs.data as Record<string, string>);
+            assert.ok(JSON.parse(json).panels.length >= 6);
+        }
+        assert.equal(
+            (await runStack("dev")).resources.filter((r) => r.inputs?.metadata?.labels?.grafana_dashboard).length,
+            0,
+        );
     });
 });

@@ -14,6 +14,7 @@
  */
 import { AlertRule, alertRule as rule, prometheusRuleObject } from "../alerts";
 import type { PlatformConfig } from "../config";
+import { Dashboard, dashboardModel } from "../dashboards";
 import { PLATFORM_NAME, recommendedLabels } from "../labels";
 import { reservedConnections } from "./configRules";
 
@@ -105,4 +106,58 @@ export function postgresPrometheusRule(config: PlatformConfig, namespace: string
         "postgres",
         postgresAlertRules(config, namespace),
     );
+}
+
+/** The PostgreSQL dashboard: per application database connections, size, transactions; the server's budget. */
+export function postgresDashboard(config: PlatformConfig, namespace: string): Dashboard {
+    const apps = `namespace="${namespace}",datname=~"${config.apps.map((app) => app.database).join("|")}"`;
+    return dashboardModel("data-platform-postgres", "Data platform: PostgreSQL", [
+        {
+            title: "Connections per application database, and the applications' budget",
+            queries: [
+                { expr: `sum by (datname) (pg_stat_database_numbackends{${apps}})`, legend: "{{datname}}" },
+                {
+                    expr: `max(pg_settings_max_connections{namespace="${namespace}"}) - ${reservedConnections(config)}`,
+                    legend: "budget",
+                },
+            ],
+            unit: "short",
+        },
+        {
+            title: "Size per application database",
+            queries: [{ expr: `max by (datname) (pg_database_size_bytes{${apps}})`, legend: "{{datname}}" }],
+            unit: "bytes",
+        },
+        {
+            title: "Longest open transaction",
+            queries: [{ expr: `max by (datname) (pg_stat_activity_max_tx_duration{${apps}})`, legend: "{{datname}}" }],
+            unit: "s",
+        },
+        {
+            title: "Commits and rollbacks per second",
+            queries: [
+                {
+                    expr: `sum by (datname) (rate(pg_stat_database_xact_commit{${apps}}[5m]))`,
+                    legend: "{{datname}} commits",
+                },
+                {
+                    expr: `sum by (datname) (rate(pg_stat_database_xact_rollback{${apps}}[5m]))`,
+                    legend: "{{datname}} rollbacks",
+                },
+            ],
+            unit: "ops",
+        },
+        {
+            title: "Deadlocks per second",
+            queries: [
+                { expr: `sum by (datname) (rate(pg_stat_database_deadlocks{${apps}}[5m]))`, legend: "{{datname}}" },
+            ],
+            unit: "ops",
+        },
+        {
+            title: "Servers up",
+            queries: [{ expr: `pg_up{namespace="${namespace}"}`, legend: "{{instance}}" }],
+            unit: "short",
+        },
+    ]);
 }

@@ -10,7 +10,8 @@ import type { Env } from "../interfaces";
 import { PostgresEndpoint } from "./env";
 import { PG_ADMIN_CREDENTIAL, PG_AUTHENTICATOR_CREDENTIAL, PG_REPLICATION_CREDENTIAL } from "./credentials";
 import { createLoginJob } from "./loginJob";
-import { postgresPrometheusRule } from "./monitoring";
+import { dashboardConfigMap } from "../dashboards";
+import { postgresDashboard, postgresPrometheusRule } from "./monitoring";
 import { PostgresArgs, PostgresService, contractEnv } from "./service";
 import { appLogins, loginSqlOptions } from "./sql";
 import {
@@ -170,6 +171,16 @@ export class StackGresPostgres extends pulumi.ComponentResource implements Postg
             new k8s.apiextensions.CustomResource(
                 `${name}-alerts`,
                 { ...rule, metadata: { ...rule.metadata, namespace } },
+                { parent: this },
+            );
+            // In Grafana's namespace, the one Redis' monitoring names (`redis.monitoringNamespace`).
+            new k8s.core.v1.ConfigMap(
+                `${name}-dashboard`,
+                dashboardConfigMap(
+                    "postgres",
+                    config.redis.monitoringNamespace,
+                    postgresDashboard(config, config.cluster.platformNamespace),
+                ),
                 { parent: this },
             );
         }

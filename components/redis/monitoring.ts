@@ -1,6 +1,7 @@
 /** Prometheus alerts of the Redis group (pure). Metric names are redis_exporter's (INFO-derived and exporter/sentinels.go). */
 import { AlertRule, alertRule as rule } from "../alerts";
 import type { RedisConfig } from "../config/redis";
+import { Dashboard, dashboardModel } from "../dashboards";
 import { maxmemoryMiB } from "./files";
 
 /**
@@ -113,4 +114,50 @@ export function redisAlertRules(redis: RedisConfig, namespace: string): AlertRul
         ),
         ...rules,
     ];
+}
+
+/** The Redis dashboard: memory against maxmemory, keys per application database, evictions, clients, errors. */
+export function redisDashboard(redis: RedisConfig, namespace: string): Dashboard {
+    const sel = `namespace="${namespace}"`;
+    return dashboardModel("data-platform-redis", "Data platform: Redis", [
+        {
+            title: `Memory used of maxmemory (${maxmemoryMiB(redis)}mb, ${redis.maxmemoryPolicy})`,
+            queries: [
+                {
+                    expr: `redis_memory_used_bytes{${sel}} / (redis_memory_max_bytes{${sel}} > 0)`,
+                    legend: "{{pod}}",
+                },
+            ],
+            unit: "percentunit",
+        },
+        {
+            // Replicas hold the master's keys: the largest count is the database's.
+            title: "Keys per application database",
+            queries: [{ expr: `max by (db) (redis_db_keys{${sel}})`, legend: "{{db}}" }],
+            unit: "short",
+        },
+        {
+            title: "Evicted keys per second",
+            queries: [{ expr: `rate(redis_evicted_keys_total{${sel}}[5m])`, legend: "{{pod}}" }],
+            unit: "ops",
+        },
+        {
+            title: "Connected clients and maxclients",
+            queries: [
+                { expr: `redis_connected_clients{${sel}}`, legend: "{{pod}}" },
+                { expr: `max(redis_config_maxclients{${sel}})`, legend: "maxclients" },
+            ],
+            unit: "short",
+        },
+        {
+            title: "Commands per second",
+            queries: [{ expr: `rate(redis_commands_processed_total{${sel}}[5m])`, legend: "{{pod}}" }],
+            unit: "ops",
+        },
+        {
+            title: "Errors per second by kind (OOM: writes refused at maxmemory)",
+            queries: [{ expr: `sum by (err) (rate(redis_errors_total{${sel}}[5m]))`, legend: "{{err}}" }],
+            unit: "ops",
+        },
+    ]);
 }

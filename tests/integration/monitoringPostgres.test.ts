@@ -18,7 +18,9 @@ import {
     AlertCase,
     RuleGroup,
     Series,
+    checkQueries,
     checkRules,
+    dashboardQueries,
     metricNames,
     testRules,
     unscrapedMetrics,
@@ -28,6 +30,15 @@ import { processTempDir } from "../support/tempDir";
 const own = JSON.parse(stackConfig("dev").config["data-platform:postgres"] ?? "{}");
 const MONITORED = sectionOverride("dev", "postgres", { stackgres: { ...own.stackgres, monitoring: true } });
 const MONITOR_PASSWORD = "monitor-Zq9!#%&*+-./:=?@^_~";
+
+function renderedDashboard(run: RunResult) {
+    const configMap = run.resources.find(
+        (r) =>
+            r.type === "kubernetes:core/v1:ConfigMap" && r.inputs.metadata.name === "data-platform-postgres-dashboard",
+    );
+    assert.ok(configMap, "no dashboard ConfigMap rendered");
+    return JSON.parse(Object.values(configMap.inputs.data as Record<string, string>)[0]);
+}
 
 function renderedRules(run: RunResult): RuleGroup[] {
     const rule = run.resources.find(
@@ -238,6 +249,14 @@ describe("PostgreSQL alerts on real postgres_exporter series (pg_monitor login) 
         const result = testRules(misspelt, CASES);
         assert.notEqual(result.code, 0);
         assert.match(result.output, /PostgresDeadlocks fires/);
+    });
+
+    it("shows on its dashboard only metrics the real exporter exposes, in queries promtool parses", () => {
+        const queries = dashboardQueries(renderedDashboard(run));
+        const parsed = checkQueries(queries);
+        assert.equal(parsed.code, 0, parsed.output);
+        assert.deepEqual(unscrapedMetrics(queries, sampleNames(scrape)), []);
+        console.log(`      ${queries.length} PostgreSQL dashboard queries, every metric found in the scrape`);
     });
 
     it("passes promtool check rules", () => {

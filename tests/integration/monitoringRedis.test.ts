@@ -17,7 +17,9 @@ import {
     AlertCase,
     RuleGroup,
     Series,
+    checkQueries,
     checkRules,
+    dashboardQueries,
     metricNames,
     testRules,
     unscrapedMetrics,
@@ -26,6 +28,14 @@ import { parseStack } from "../support/config";
 import { localGroup } from "../support/redis";
 
 const STS = "kubernetes:apps/v1:StatefulSet";
+
+function renderedDashboard(run: RunResult) {
+    const configMap = run.resources.find(
+        (r) => r.type === "kubernetes:core/v1:ConfigMap" && r.inputs.metadata.name === "data-platform-redis-dashboard",
+    );
+    assert.ok(configMap, "no dashboard ConfigMap rendered");
+    return JSON.parse(Object.values(configMap.inputs.data as Record<string, string>)[0]);
+}
 
 function renderedRules(run: RunResult): RuleGroup[] {
     return byName(run, "kubernetes:monitoring.coreos.com/v1:PrometheusRule", "redis-alerts").inputs.spec.groups;
@@ -288,6 +298,14 @@ describe("Redis alerts on real redis_exporter series (rendered prod group) and p
         const result = testRules(misspelt, CASES);
         assert.notEqual(result.code, 0);
         assert.match(result.output, /RedisEvictions fires/);
+    });
+
+    it("shows on its dashboard only metrics the real exporter exposes, in queries promtool parses", () => {
+        const queries = dashboardQueries(renderedDashboard(run));
+        const parsed = checkQueries(queries);
+        assert.equal(parsed.code, 0, parsed.output);
+        assert.deepEqual(unscrapedMetrics(queries, scraped), []);
+        console.log(`      ${queries.length} Redis dashboard queries, every metric found in the scrape`);
     });
 
     it("passes promtool check rules", () => {

@@ -9,8 +9,8 @@
  * signal), reach Prometheus only through another exporter, and would need a second rule language; postgres_exporter
  * gives the same series on both modes. Storage and backups are Azure's own (platform metrics) and not alerted here.
  *
- * Not alerted, as postgres_exporter's defaults on a primary do not expose it: storage left on the volume, backup
- * results (StackGres' SGBackup status), replication lag (`pg_stat_replication_*` appears only with a replica attached).
+ * Not alerted, as postgres_exporter's defaults do not expose it: storage left on the volume, backup results
+ * (StackGres' SGBackup status).
  */
 import { AlertRule, alertRule as rule, prometheusRuleObject } from "../alerts";
 import type { PlatformConfig } from "../config";
@@ -22,6 +22,11 @@ import { reservedConnections } from "./configRules";
 export const CONNECTIONS_WARN_RATIO = 0.9;
 /** Share of the budget one database may hold before it starves the others. */
 export const TENANT_CONNECTIONS_RATIO = 0.5;
+/**
+ * Bytes of WAL a replica may be behind: Patroni's `maximum_lag_on_failover` default (1 MiB), past which it is no
+ * failover candidate (patroni docs, dynamic configuration settings).
+ */
+export const REPLICATION_LAG_BYTES = 1_048_576;
 /** Seconds a transaction may stay open (it holds back vacuum and locks). */
 export const LONG_TRANSACTION_SECONDS = 300;
 
@@ -74,6 +79,14 @@ export function postgresAlertRules(config: PlatformConfig, namespace: string): A
             "5m",
             "warning",
             `database {{ $labels.datname }} holds over ${TENANT_CONNECTIONS_RATIO * 100}% of the shared connection budget`,
+        ),
+        // pg_stat_replication on the primary, one series per replica (postgres_exporter's built-in query).
+        rule(
+            "PostgresReplicationLag",
+            `max by (instance, application_name) (pg_stat_replication_pg_wal_lsn_diff{${sel}}) > ${REPLICATION_LAG_BYTES}`,
+            "5m",
+            "warning",
+            "replica {{ $labels.application_name }} is over 1 MiB of WAL behind: no failover candidate until it catches up",
         ),
         rule(
             "PostgresLongTransaction",

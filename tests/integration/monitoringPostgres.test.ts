@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL alerts the program renders (dev, StackGres, monitoring on), proven on real series: Debian's
- * postgres_exporter scrapes a sandbox PostgreSQL 16 as a least-privilege `pg_monitor` login while the applications'
- * databases see real connections, an open transaction and a real deadlock; every metric each rule reads must be in
+ * postgres_exporter scrapes a sandbox PostgreSQL (and its streaming standby) as a least-privilege `pg_monitor` login
+ * while the applications' databases see real connections, an open transaction and a real deadlock; every metric each rule reads must be in
  * that scrape, and promtool checks the rules and fires each alert on one series set and not on another.
  */
 import { strict as assert } from "assert";
@@ -9,7 +9,14 @@ import { Client } from "pg";
 import type { PlatformConfig } from "../../components/config";
 import type { RunResult } from "../../engine/mockEngine";
 import { Exporters, sampleNames, samples } from "../../tools/sandbox/exporters";
-import { LocalServer, PG16_BIN, startLocalServer, superuserSql } from "../../tools/sandbox/postgres";
+import {
+    LocalServer,
+    STANDBY_HBA,
+    TLS_ONLY_HBA,
+    startLocalServer,
+    startStandby,
+    superuserSql,
+} from "../../tools/sandbox/postgres";
 import { LOOPBACK, waitFor } from "../../tools/sandbox/processes";
 import { STACKGRES_SUPERUSER } from "../../components/postgres/stackgresSpec";
 import { parseStack, sectionOverride, stackConfig } from "../support/config";
@@ -62,6 +69,8 @@ const connections = (database: string, count: number) =>
     series("pg_stat_database_numbackends", { datname: database }, `${count}x10`);
 const MAX_CONNECTIONS = series("pg_settings_max_connections", {}, "100x10");
 
+const STANDBY = { application_name: "postgres-1" };
+
 /** Each alert on the dev config: 100 connections, 10 reserved (StackGres), orders declares 2 x 5, billing 1 x 5. */
 const CASES: AlertCase[] = [
     {
@@ -99,6 +108,13 @@ const CASES: AlertCase[] = [
         fires: [connections("orders", 46), connections("billing", 5), MAX_CONNECTIONS],
         firingLabels: [{ ...I, datname: "orders" }],
         quiet: [connections("orders", 45), connections("billing", 40), MAX_CONNECTIONS],
+        at: "10m",
+    },
+    {
+        alert: "PostgresReplicationLag",
+        fires: [series("pg_stat_replication_pg_wal_lsn_diff", STANDBY, "2000000x10")],
+        firingLabels: [{ ...I, ...STANDBY }],
+        quiet: [series("pg_stat_replication_pg_wal_lsn_diff", STANDBY, "1048576x10")],
         at: "10m",
     },
     {
@@ -152,6 +168,7 @@ describe("PostgreSQL alerts on real postgres_exporter series (pg_monitor login) 
     let run: RunResult;
     let config: PlatformConfig;
     let server: LocalServer;
+    let standby: LocalServer;
     let exporters: Exporters;
     const clients: Client[] = [];
     let scrape = "";
@@ -159,7 +176,12 @@ describe("PostgreSQL alerts on real postgres_exporter series (pg_monitor login) 
     before(async () => {
         run = await runStack("dev", MONITORED);
         config = parseStack("dev", MONITORED);
-        server = await startLocalServer({ bin: PG16_BIN, maxConnections: config.postgres.maxConnections });
+        // PostgreSQL 15: pg_basebackup (Debian's, for the standby) refuses newer servers.
+        server = await startLocalServer({
+            maxConnections: config.postgres.maxConnections,
+            hba: [...TLS_ONLY_HBA, STANDBY_HBA],
+        });
+        standby = await startStandby(server);
         // What the exporter needs and no more: pg_monitor reads every statistic, no data.
         await superuserSql(server, `CREATE ROLE monitoring LOGIN PASSWORD '${MONITOR_PASSWORD}' IN ROLE pg_monitor`);
         for (const app of config.apps) {
@@ -189,12 +211,13 @@ describe("PostgreSQL alerts on real postgres_exporter series (pg_monitor login) 
             },
             "PG_EXPORTER_WEB_LISTEN_ADDRESS",
         );
-        // Statistics reach the shared counters when a backend goes idle: scrape until the deadlock shows.
+        // Statistics reach the shared counters when a backend goes idle: scrape until the deadlock and the standby show.
         const value = (text: string, name: string) =>
             Math.max(0, ...samples(text, name).flatMap((s) => (s.labels.datname === first.database ? [s.value] : [])));
-        scrape = await waitFor("the deadlock in the exporter's scrape", 20_000, async () => {
+        scrape = await waitFor("the deadlock and the standby in the exporter's scrape", 20_000, async () => {
             const text = await exporters.scrape(exporter);
-            return value(text, "pg_stat_database_deadlocks") >= 1 ? text : undefined;
+            const streaming = samples(text, "pg_stat_replication_pg_wal_lsn_diff").length === 1;
+            return value(text, "pg_stat_database_deadlocks") >= 1 && streaming ? text : undefined;
         });
         assert.deepEqual(
             samples(scrape, "pg_up").map((s) => s.value),
@@ -214,6 +237,7 @@ describe("PostgreSQL alerts on real postgres_exporter series (pg_monitor login) 
     after(async () => {
         await Promise.all(clients.map((c) => c.end()));
         await exporters?.stop();
+        await standby?.stop();
         await server?.stop();
     });
 
@@ -262,7 +286,7 @@ describe("PostgreSQL alerts on real postgres_exporter series (pg_monitor login) 
     it("passes promtool check rules", () => {
         const result = checkRules(renderedRules(run));
         assert.equal(result.code, 0, result.output);
-        assert.match(result.output, /SUCCESS: 7 rules found/);
+        assert.match(result.output, /SUCCESS: 8 rules found/);
     });
 
     it("fires each alert on its series and on no other (promtool test rules)", () => {

@@ -2,12 +2,13 @@
  * Prometheus alerts of PostgreSQL (pure), on postgres_exporter's default collectors only: StackGres 1.18's exporter
  * sidecar runs postgres_exporter with its defaults plus its own queries.yaml (ongres/stackgres
  * `sidecars/pgexporter/PostgresExporter.java`: `PG_EXPORTER_EXTEND_QUERY_PATH`, no `--disable-default-metrics`), so
- * the metrics read here are there as in any postgres_exporter, Azure's included.
+ * the metrics read here are there as in any postgres_exporter (tested: Debian's 0.11.1; StackGres ships its own build).
  *
- * Azure: a postgres_exporter Deployment with a `pg_monitor` login, rather than diagnostic settings and Azure Monitor
- * metrics, once built: the platform metrics are per server (no connections or size per database, so no per-tenant
- * signal), reach Prometheus only through another exporter, and would need a second rule language; postgres_exporter
- * gives the same series on both modes. Storage and backups are Azure's own (platform metrics) and not alerted here.
+ * Azure (not built yet): the choice is a postgres_exporter Deployment with a `pg_monitor` login, not diagnostic
+ * settings and Azure Monitor metrics. Those reach Prometheus only through another exporter, under other names, so
+ * every rule and panel would exist twice; their per-database figures are opt-in (enhanced metrics) and sessions per
+ * database not among them **(unverified)**; postgres_exporter gives the same series in both modes, and a `pg_monitor`
+ * login reads them all (tests/integration/monitoringPostgres.test.ts). Storage and backups stay Azure Monitor's.
  *
  * Not alerted, as postgres_exporter's defaults do not expose it: storage left on the volume, backup results
  * (StackGres' SGBackup status).
@@ -86,7 +87,7 @@ export function postgresAlertRules(config: PlatformConfig, namespace: string): A
             `max by (instance, application_name) (pg_stat_replication_pg_wal_lsn_diff{${sel}}) > ${REPLICATION_LAG_BYTES}`,
             "5m",
             "warning",
-            "replica {{ $labels.application_name }} is over 1 MiB of WAL behind: no failover candidate until it catches up",
+            `replica {{ $labels.application_name }} is over ${REPLICATION_LAG_BYTES / 1_048_576} MiB of WAL behind: no failover candidate until it catches up`,
         ),
         rule(
             "PostgresLongTransaction",

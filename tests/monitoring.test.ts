@@ -11,6 +11,7 @@ import type { RunResult } from "../engine/mockEngine";
 import { byType, runStack } from "./support/program";
 import { sectionOverride } from "./support/config";
 import { validateAgainstCrd } from "./support/crdSchemas";
+import { metricNames } from "./support/prometheus";
 import { describe as describeViolations, packConfig, runPolicies } from "./support/policyHarness";
 import { allPolicies } from "../policy/policies";
 
@@ -145,4 +146,15 @@ describe("monitoring objects", () => {
             0,
         );
     });
+});
+
+describe("metric names a PromQL expression reads (the check against real scrapes)", () => {
+    for (const [expr, names] of [
+        ['sum by (pod) (rate(a_total{x="y"}[5m])) / on (pod) group_left (role) b', ["a_total", "b"]],
+        ["c / ignoring (db) group_left sum without (db) (c) > 0.5 and on (pod) d > bool 1e3", ["c", "d"]],
+        ['absent(up{job="x"} offset 5m) or max_over_time(m[1h:5m])', ["up", "m"]],
+        ['z{msg="a}b, c{d}"} unless 0.9 * (pg_settings_max_connections - 10)', ["z", "pg_settings_max_connections"]],
+    ] as const) {
+        it(expr, () => assert.deepEqual(metricNames(expr), names));
+    }
 });

@@ -37,7 +37,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
 fi
 
-# Debian installs PostgreSQL's binaries outside PATH; the tests take the newest too (tools/sandbox/postgres.ts).
+# Debian installs PostgreSQL's binaries outside PATH; the tests take the newest too (testbed/servers/postgres.ts).
 PG_BIN="$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
 
 # --ignore-scripts: the kubernetes SDK's install script tries to download a provider plugin. Again only when the

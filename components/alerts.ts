@@ -10,7 +10,7 @@ export interface AlertRule {
 
 /**
  * Each alert's runbook: its section of "Alerts and runbooks" in the README, relative to the repository (the project
- * names no repository URL); tests/monitoring.test.ts checks every anchor exists.
+ * names no repository URL); tests/unit/components/monitoring.test.ts checks every anchor exists.
  */
 export function runbookUrl(alert: string): string {
     return `README.md#${alert.toLowerCase()}`;

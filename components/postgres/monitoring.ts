@@ -8,7 +8,7 @@
  * settings and Azure Monitor metrics. Those reach Prometheus only through another exporter, under other names, so
  * every rule and panel would exist twice; their per-database figures are opt-in (enhanced metrics) and sessions per
  * database not among them **(unverified)**; postgres_exporter gives the same series in both modes, and a `pg_monitor`
- * login reads them all (tests/integration/monitoringPostgres.test.ts). Storage and backups stay Azure Monitor's.
+ * login reads them all (tests/servers/monitoring/monitoringPostgres.test.ts). Storage and backups stay Azure Monitor's.
  *
  * Not alerted, as postgres_exporter's defaults do not expose it: storage left on the volume, backup results
  * (StackGres' SGBackup status).

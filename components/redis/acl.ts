@@ -66,7 +66,7 @@ export function appKeyPatterns(app: Pick<AppConfig, "name" | "redisKeyPatterns">
 /**
  * What an application may do beyond its key and channel patterns. ACLs check no database argument, ignore the
  * channels PUBSUB names and the prefixes of broadcast tracking, so the commands that use them are denied outright
- * (tests/integration/redisTenantAcl.test.ts probes every command of the server's table).
+ * (tests/servers/redis/redisTenantAcl.test.ts probes every command of the server's table).
  */
 const APP_COMMAND_RULES = [
     "-@all",

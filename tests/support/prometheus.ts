@@ -7,7 +7,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import type { Dashboard } from "../../components/dashboards";
-import { requireCommands } from "../../tools/sandbox/processes";
+import { requireCommands } from "../../testbed/servers/processes";
 import { processTempDir } from "./tempDir";
 
 export interface Rule {

@@ -7,9 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Real servers for the integration tests (loopback only), openssl for their test certificates, shellcheck for lint;
-# python3-*: the consumer matrix runs Debian's Python clients (/usr/bin/python3) against the sandbox.
+# python3-*: the consumer matrix runs Debian's Python clients (/usr/bin/python3) against the sandbox; promtool and the
+# exporters: the alert rules are tested on real scrapes (tests/servers/monitoring/).
 PACKAGES=(redis-server redis-sentinel postgresql openssl ca-certificates shellcheck
-  python3 python3-psycopg2 python3-sqlalchemy python3-redis python3-celery python3-kombu)
+  python3 python3-psycopg2 python3-sqlalchemy python3-redis python3-celery python3-kombu
+  prometheus prometheus-redis-exporter prometheus-postgres-exporter)
+# Services these packages start under systemd: the tests run their own on leased loopback ports, never these.
+UNWANTED_SERVICES=(prometheus prometheus-redis-exporter prometheus-postgres-exporter)
 
 missing=()
 for package in "${PACKAGES[@]}"; do
@@ -28,6 +32,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   fi
   "${as_root[@]}" DEBIAN_FRONTEND=noninteractive apt-get update
   "${as_root[@]}" DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
+  if [ -d /run/systemd/system ]; then
+    "${as_root[@]}" systemctl disable --now "${UNWANTED_SERVICES[@]}"
+  fi
 fi
 
 # Debian installs PostgreSQL's binaries outside PATH; the tests take the newest too (testbed/servers/postgres.ts).

@@ -156,6 +156,11 @@ export function postgresSchema(profile: Profile) {
             memory: text({ pattern: /^[0-9]+(\.[0-9]+)?(Mi|Gi)$/, allowed: "a memory size such as 2Gi" })
                 .default(byProfile(profile, { production: "8Gi", development: "1Gi" }))
                 .describe("Memory per instance (SGInstanceProfile)."),
+            monitoring: flag()
+                .default(byProfile(profile, { production: true, development: false }))
+                .describe(
+                    "Prometheus scrapes the cluster's exporter sidecar (the operator creates its PodMonitor: `configurations.observability.prometheusAutobind`), and a PrometheusRule alerts on PostgreSQL; labelled like Redis' (`redis.monitoringLabels`).",
+                ),
             installOperator: flag().default(false).describe("Install the StackGres operator from its Helm chart."),
             operatorChartVersion: text({ pattern: /^\d+\.\d+\.\d+$/ })
                 .default("1.18.6")

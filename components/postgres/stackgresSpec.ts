@@ -218,6 +218,8 @@ export function stackGresManifests(config: PlatformConfig): Manifest[] {
                         authenticator: { password: secretRef(CREDENTIAL_KEYS.authenticator) },
                     },
                 },
+                // StackGres 1.18: a PodMonitor per Prometheus the operator finds (SGCluster.yaml `observability`).
+                ...(sg.monitoring ? { observability: { prometheusAutobind: true } } : {}),
                 ...(backups
                     ? {
                           backups: [

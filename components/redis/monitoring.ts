@@ -1,14 +1,8 @@
 /** Prometheus alerts of the Redis group (pure). Metric names are redis_exporter's (INFO-derived and exporter/sentinels.go). */
+import { AlertRule, alertRule as rule } from "../alerts";
 import type { RedisConfig } from "../config/redis";
+import { Dashboard, dashboardModel } from "../dashboards";
 import { maxmemoryMiB } from "./files";
-
-export interface AlertRule {
-    readonly alert: string;
-    readonly expr: string;
-    readonly for: string;
-    readonly labels: Record<string, string>;
-    readonly annotations: Record<string, string>;
-}
 
 /**
  * Alerts on the data nodes' and Sentinels' exporters. Metric names: redis_exporter v1.67.0 exporter/exporter.go
@@ -16,20 +10,22 @@ export interface AlertRule {
  */
 export function redisAlertRules(redis: RedisConfig, namespace: string): AlertRule[] {
     const sel = `namespace="${namespace}"`;
-    const rule = (alert: string, expr: string, duration: string, severity: string, summary: string): AlertRule => ({
-        alert,
-        expr,
-        for: duration,
-        labels: { severity },
-        annotations: { summary },
-    });
+    const memoryUsed = `redis_memory_used_bytes{${sel}} / (redis_memory_max_bytes{${sel}} > 0)`;
     const rules = [
         rule(
             "RedisMemoryHigh",
-            `redis_memory_used_bytes{${sel}} / (redis_memory_max_bytes{${sel}} > 0) > 0.9`,
+            `${memoryUsed} > 0.9`,
             "5m",
             "warning",
             `Redis {{ $labels.pod }} uses over 90% of maxmemory (${maxmemoryMiB(redis)}mb, policy ${redis.maxmemoryPolicy})`,
+        ),
+        // Each application has its own database: under memory pressure, the one holding most keys is the likely cause.
+        rule(
+            "RedisTenantHoldsMostKeys",
+            `redis_db_keys{${sel}} / ignoring (db) group_left sum without (db) (redis_db_keys{${sel}}) > 0.5 and on (pod) ${memoryUsed} > 0.8`,
+            "10m",
+            "warning",
+            "database {{ $labels.db }} holds over half the keys of Redis {{ $labels.pod }}, which is above 80% of maxmemory",
         ),
         rule(
             "RedisDown",
@@ -118,4 +114,48 @@ export function redisAlertRules(redis: RedisConfig, namespace: string): AlertRul
         ),
         ...rules,
     ];
+}
+
+/** The Redis dashboard: memory against maxmemory, keys per application database, evictions, clients, errors. */
+export function redisDashboard(redis: RedisConfig, namespace: string): Dashboard {
+    const sel = `namespace="${namespace}"`;
+    return dashboardModel("data-platform-redis", "Data platform: Redis", [
+        {
+            title: `Memory used of maxmemory (${maxmemoryMiB(redis)}mb, ${redis.maxmemoryPolicy})`,
+            queries: [
+                {
+                    expr: `redis_memory_used_bytes{${sel}} / (redis_memory_max_bytes{${sel}} > 0)`,
+                    legend: "{{pod}}",
+                },
+            ],
+            unit: "percentunit",
+        },
+        {
+            // Replicas hold the master's keys: the largest count is the database's.
+            title: "Keys per application database",
+            queries: [{ expr: `max by (db) (redis_db_keys{${sel}})`, legend: "{{db}}" }],
+            unit: "short",
+        },
+        {
+            title: "Evicted keys per second",
+            queries: [{ expr: `rate(redis_evicted_keys_total{${sel}}[5m])`, legend: "{{pod}}" }],
+            unit: "ops",
+        },
+        {
+            // Not maxclients: redis_config_* needs CONFIG, which the monitor user is to lose (--config-command=-).
+            title: "Connected clients",
+            queries: [{ expr: `redis_connected_clients{${sel}}`, legend: "{{pod}}" }],
+            unit: "short",
+        },
+        {
+            title: "Commands per second",
+            queries: [{ expr: `rate(redis_commands_processed_total{${sel}}[5m])`, legend: "{{pod}}" }],
+            unit: "ops",
+        },
+        {
+            title: "Errors per second by kind (OOM: writes refused at maxmemory)",
+            queries: [{ expr: `sum by (err) (rate(redis_errors_total{${sel}}[5m]))`, legend: "{{err}}" }],
+            unit: "ops",
+        },
+    ]);
 }

@@ -11,8 +11,10 @@ import type { CredentialSource, DataService, Env, SecretSyncer, VaultWriter } fr
 import { RedisPasswords, aclMarker, extraDatabaseUserName, renderDataAcl, renderSentinelAcl } from "./acl";
 import { REDIS_SECRET_ENV_KEYS, redisEnv, redisEnvKeys, redisExtraEnvKeys } from "./env";
 import { aclCredentialIds, REDIS_SENTINEL_CLIENT_CREDENTIAL, redisAppCredentialId } from "./credentials";
+import { dashboardConfigMap } from "../dashboards";
 import { renderFiles } from "./files";
 import { NAMES, REDIS_COMPONENT_TYPE, RedisLayout, kubernetesLayout } from "./layout";
+import { redisDashboard } from "./monitoring";
 import {
     ACL_CONTENT_TYPE,
     ACL_SECRET_NAMES,
@@ -217,6 +219,11 @@ export class Redis extends pulumi.ComponentResource implements DataService {
                 dependsOn: workloads,
             });
             new k8s.apiextensions.CustomResource(`${name}-alerts`, prometheusRule(redis, ns), parent);
+            new k8s.core.v1.ConfigMap(
+                `${name}-dashboard`,
+                dashboardConfigMap("redis", redis.monitoringNamespace, redisDashboard(redis, ns)),
+                parent,
+            );
         }
 
         this.registerOutputs({

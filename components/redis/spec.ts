@@ -6,6 +6,7 @@
 import * as crypto from "crypto";
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
+import { prometheusRuleObject } from "../alerts";
 import type { RedisConfig } from "../config/redis";
 import { CONSUMER_LABEL, PLATFORM_NAME, REPLACE_UNREADY_ANNOTATION, recommendedLabels } from "../labels";
 import {
@@ -558,10 +559,9 @@ export function serviceMonitor(redis: Pick<RedisConfig, "monitoringLabels">, nam
 }
 
 export function prometheusRule(redis: RedisConfig, namespace: string) {
-    return {
-        apiVersion: "monitoring.coreos.com/v1",
-        kind: "PrometheusRule",
-        metadata: { name: NAMES.data, namespace, labels: monitoringLabels(redis) },
-        spec: { groups: [{ name: "redis", rules: redisAlertRules(redis, namespace) }] },
-    };
+    return prometheusRuleObject(
+        { name: NAMES.data, namespace, labels: monitoringLabels(redis) },
+        "redis",
+        redisAlertRules(redis, namespace),
+    );
 }

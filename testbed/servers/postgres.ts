@@ -162,9 +162,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     execFileSync("cp", ["-a", initdbTemplate(bin, version), dataDir]);
     fs.writeFileSync(
         path.join(dataDir, "pg_hba.conf"),
-        [`local all ${SUPERUSER} trust`, ...(options.hba ?? ["hostssl all all 127.0.0.1/32 scram-sha-256"]), ""].join(
-            "\n",
-        ),
+        [`local all ${SUPERUSER} trust`, ...(options.hba ?? TLS_ONLY_HBA), ""].join("\n"),
     );
     fs.appendFileSync(
         path.join(dataDir, "postgresql.conf"),
@@ -183,6 +181,12 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
             "",
         ].join("\n"),
     );
+    return startServerIn(bin, dir, port, certs.ca);
+}
+
+/** Starts the server of `<dir>/data` (its socket in `dir`); stopping it removes `dir`. */
+function startServerIn(bin: string, dir: string, port: number, caFile: string): LocalServer {
+    const dataDir = path.join(dir, "data");
     runAsServerUser(bin, "pg_ctl", ["-D", dataDir, "-l", path.join(dir, "server.log"), "-w", "-t", "60", "start"]);
     const pid = Number(fs.readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
     let stopped = false;
@@ -190,7 +194,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
         port,
         pid,
         socketDir: dir,
-        caFile: certs.ca,
+        caFile,
         dir,
         bin,
         async stop() {
@@ -202,6 +206,33 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
             fs.rmSync(dir, { recursive: true, force: true });
         },
     };
+}
+
+/** The default `hba`: TLS only over TCP, from 127.0.0.1, SCRAM. */
+export const TLS_ONLY_HBA: readonly string[] = ["hostssl all all 127.0.0.1/32 scram-sha-256"];
+
+/** `hba` line that lets `startStandby` copy and follow a server (over the superuser's socket). */
+export const STANDBY_HBA = `local replication ${SUPERUSER} trust`;
+
+/**
+ * A streaming standby of `primary` on its own port and socket: pg_basebackup (same binaries; it refuses newer
+ * servers) with `-R`, so it follows `primary`. `primary` must admit `STANDBY_HBA` (option `hba`).
+ */
+export async function startStandby(primary: LocalServer): Promise<LocalServer> {
+    requirePostgresBinaries(primary.bin, ["pg_basebackup", "pg_ctl", "postgres"]);
+    const [port] = await freePorts(1);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dp-pg-standby-"));
+    fs.chmodSync(dir, 0o755);
+    if (asRoot) {
+        execFileSync("chown", ["postgres:postgres", dir]);
+    }
+    const dataDir = path.join(dir, "data");
+    runAsServerUser(primary.bin, "pg_basebackup", [
+        ...["-h", primary.socketDir, "-p", String(primary.port), "-U", SUPERUSER],
+        ...["-D", dataDir, "-R", "-X", "stream"],
+    ]);
+    fs.appendFileSync(path.join(dataDir, "postgresql.conf"), `\nport = ${port}\nunix_socket_directories = '${dir}'\n`);
+    return startServerIn(primary.bin, dir, port, primary.caFile);
 }
 
 /**

@@ -229,6 +229,21 @@ export function rootSchema(schema: JsonSchema): JsonSchema {
 
 const INT32 = 2 ** 31;
 
+/**
+ * A CRD pattern as the API server reads it (Go RE2): a leading inline `(?i)`, which JavaScript has no syntax for, is
+ * its `i` flag (prometheus-operator's PrometheusRule `partial_response_strategy`: `^(?i)(abort|warn)?$`). Other RE2-only
+ * syntax still throws, so a pattern is never silently skipped.
+ */
+const re2Pattern = Object.assign(
+    (pattern: string, flags: string): RegExp => {
+        const inline = /^(\^?)\(\?i\)/.exec(pattern);
+        return inline
+            ? new RegExp(inline[1] + pattern.slice(inline[0].length), `${flags}i`)
+            : new RegExp(pattern, flags);
+    },
+    { code: "re2Pattern" },
+);
+
 function newAjv(): Ajv {
     const ajv = new Ajv({
         allErrors: true,
@@ -240,6 +255,7 @@ function newAjv(): Ajv {
         strictRequired: false,
         // CRD patterns are Go RE2 syntax; some use identity escapes that JavaScript's unicode mode refuses.
         unicodeRegExp: false,
+        code: { regExp: re2Pattern },
     });
     // Kubernetes extensions: annotations for the API server, except int-or-string which is a type.
     for (const keyword of [

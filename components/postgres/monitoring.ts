@@ -1,0 +1,177 @@
+/**
+ * Prometheus alerts of PostgreSQL (pure), on postgres_exporter's default collectors only: StackGres 1.18's exporter
+ * sidecar runs postgres_exporter with its defaults plus its own queries.yaml (ongres/stackgres
+ * `sidecars/pgexporter/PostgresExporter.java`: `PG_EXPORTER_EXTEND_QUERY_PATH`, no `--disable-default-metrics`), so
+ * the metrics read here are there as in any postgres_exporter (tested: Debian's 0.11.1; StackGres ships its own build).
+ *
+ * Azure (not built yet): the choice is a postgres_exporter Deployment with a `pg_monitor` login, not diagnostic
+ * settings and Azure Monitor metrics. Those reach Prometheus only through another exporter, under other names, so
+ * every rule and panel would exist twice; their per-database figures are opt-in (enhanced metrics) and sessions per
+ * database not among them **(unverified)**; postgres_exporter gives the same series in both modes, and a `pg_monitor`
+ * login reads them all (tests/servers/monitoring/monitoringPostgres.test.ts). Storage and backups stay Azure Monitor's.
+ *
+ * Not alerted, as postgres_exporter's defaults do not expose it: storage left on the volume, backup results
+ * (StackGres' SGBackup status).
+ */
+import { AlertRule, alertRule as rule, prometheusRuleObject } from "../alerts";
+import type { PlatformConfig } from "../config";
+import { Dashboard, dashboardModel } from "../dashboards";
+import { PLATFORM_NAME, recommendedLabels } from "../labels";
+import { reservedConnections } from "./configRules";
+
+/** Share of the applications' connection budget that warns before new connections are refused. */
+export const CONNECTIONS_WARN_RATIO = 0.9;
+/** Share of the budget one database may hold before it starves the others. */
+export const TENANT_CONNECTIONS_RATIO = 0.5;
+/**
+ * Bytes of WAL a replica may be behind: Patroni's `maximum_lag_on_failover` default (1 MiB), past which it is no
+ * failover candidate (patroni docs, dynamic configuration settings).
+ */
+export const REPLICATION_LAG_BYTES = 1_048_576;
+/** Seconds a transaction may stay open (it holds back vacuum and locks). */
+export const LONG_TRANSACTION_SECONDS = 300;
+
+export function postgresAlertRules(config: PlatformConfig, namespace: string): AlertRule[] {
+    const sel = `namespace="${namespace}"`;
+    // Connections applications may open on one server: max_connections as the server reports it, less the reserved.
+    const budget = `(pg_settings_max_connections{${sel}} - ${reservedConnections(config)})`;
+    const connections = (database = "") =>
+        `sum by (instance, datname) (pg_stat_database_numbackends{${sel}${database && `,datname="${database}"`}})`;
+    // Each application's declared peak (replicas x poolSize, the demand the budget rule adds up).
+    const overDeclared = config.apps
+        .map((app) => `${connections(app.database)} > ${app.replicas * app.poolSize}`)
+        .join(" or ");
+    return [
+        rule(
+            "PostgresDown",
+            `pg_up{${sel}} == 0`,
+            "1m",
+            "critical",
+            "postgres_exporter {{ $labels.instance }} cannot reach PostgreSQL",
+        ),
+        rule(
+            "PostgresMetricsAbsent",
+            `absent(pg_up{${sel}})`,
+            "5m",
+            "critical",
+            `no postgres_exporter in ${namespace} is scraped`,
+        ),
+        rule(
+            "PostgresConnectionsNearBudget",
+            `sum by (instance) (pg_stat_database_numbackends{${sel}}) > on (instance) ${CONNECTIONS_WARN_RATIO} * ${budget}`,
+            "5m",
+            "warning",
+            `PostgreSQL {{ $labels.instance }} holds over ${CONNECTIONS_WARN_RATIO * 100}% of the connections applications may open`,
+        ),
+        ...(overDeclared
+            ? [
+                  rule(
+                      "PostgresAppConnectionsOverDeclared",
+                      overDeclared,
+                      "5m",
+                      "warning",
+                      "database {{ $labels.datname }} has more connections than its application declares (replicas x poolSize)",
+                  ),
+              ]
+            : []),
+        rule(
+            "PostgresTenantHoldsMostConnections",
+            `${connections()} > on (instance) group_left ${TENANT_CONNECTIONS_RATIO} * ${budget}`,
+            "5m",
+            "warning",
+            `database {{ $labels.datname }} holds over ${TENANT_CONNECTIONS_RATIO * 100}% of the shared connection budget`,
+        ),
+        // pg_stat_replication on the primary, one series per replica (postgres_exporter's built-in query).
+        rule(
+            "PostgresReplicationLag",
+            `max by (instance, application_name) (pg_stat_replication_pg_wal_lsn_diff{${sel}}) > ${REPLICATION_LAG_BYTES}`,
+            "5m",
+            "warning",
+            `replica {{ $labels.application_name }} is over ${REPLICATION_LAG_BYTES / 1_048_576} MiB of WAL behind: no failover candidate until it catches up`,
+        ),
+        rule(
+            "PostgresLongTransaction",
+            `max by (instance, datname) (pg_stat_activity_max_tx_duration{${sel}}) > ${LONG_TRANSACTION_SECONDS}`,
+            "1m",
+            "warning",
+            `a transaction in {{ $labels.datname }} has been open over ${LONG_TRANSACTION_SECONDS} s (holds back vacuum, may hold locks)`,
+        ),
+        rule(
+            "PostgresDeadlocks",
+            `increase(pg_stat_database_deadlocks{${sel}}[10m]) > 0`,
+            "0m",
+            "warning",
+            "PostgreSQL aborted transactions in {{ $labels.datname }} to break deadlocks",
+        ),
+    ];
+}
+
+/** The PostgreSQL alerts, labelled for the Prometheus that selects Redis' rules (`redis.monitoringLabels`). */
+export function postgresPrometheusRule(config: PlatformConfig, namespace: string) {
+    return prometheusRuleObject(
+        {
+            name: "postgres-alerts",
+            namespace,
+            labels: {
+                ...config.redis.monitoringLabels,
+                ...recommendedLabels({ name: "postgres", partOf: PLATFORM_NAME }),
+            },
+        },
+        "postgres",
+        postgresAlertRules(config, namespace),
+    );
+}
+
+/** The PostgreSQL dashboard: per application database connections, size, transactions; the server's budget. */
+export function postgresDashboard(config: PlatformConfig, namespace: string): Dashboard {
+    const apps = `namespace="${namespace}",datname=~"${config.apps.map((app) => app.database).join("|")}"`;
+    return dashboardModel("data-platform-postgres", "Data platform: PostgreSQL", [
+        {
+            title: "Connections per application database, and the applications' budget",
+            queries: [
+                { expr: `sum by (datname) (pg_stat_database_numbackends{${apps}})`, legend: "{{datname}}" },
+                {
+                    expr: `max(pg_settings_max_connections{namespace="${namespace}"}) - ${reservedConnections(config)}`,
+                    legend: "budget",
+                },
+            ],
+            unit: "short",
+        },
+        {
+            title: "Size per application database",
+            queries: [{ expr: `max by (datname) (pg_database_size_bytes{${apps}})`, legend: "{{datname}}" }],
+            unit: "bytes",
+        },
+        {
+            title: "Longest open transaction",
+            queries: [{ expr: `max by (datname) (pg_stat_activity_max_tx_duration{${apps}})`, legend: "{{datname}}" }],
+            unit: "s",
+        },
+        {
+            title: "Commits and rollbacks per second",
+            queries: [
+                {
+                    expr: `sum by (datname) (rate(pg_stat_database_xact_commit{${apps}}[5m]))`,
+                    legend: "{{datname}} commits",
+                },
+                {
+                    expr: `sum by (datname) (rate(pg_stat_database_xact_rollback{${apps}}[5m]))`,
+                    legend: "{{datname}} rollbacks",
+                },
+            ],
+            unit: "ops",
+        },
+        {
+            title: "Deadlocks per second",
+            queries: [
+                { expr: `sum by (datname) (rate(pg_stat_database_deadlocks{${apps}}[5m]))`, legend: "{{datname}}" },
+            ],
+            unit: "ops",
+        },
+        {
+            title: "Servers up",
+            queries: [{ expr: `pg_up{namespace="${namespace}"}`, legend: "{{instance}}" }],
+            unit: "short",
+        },
+    ]);
+}

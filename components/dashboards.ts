@@ -3,7 +3,7 @@
  * it watches ConfigMaps labelled `grafana_dashboard: "1"` (the chart's `grafana.sidecar.dashboards.label` default) in
  * Grafana's own namespace, hence `redis.monitoringNamespace`. Per-tenant panels are per database: each application
  * has its own PostgreSQL database and Redis database number. Every query's metrics are checked against real exporter
- * scrapes (tests/integration/monitoring*.test.ts).
+ * scrapes (tests/servers/monitoring/*.test.ts).
  */
 import { PLATFORM_NAME, recommendedLabels } from "./labels";
 

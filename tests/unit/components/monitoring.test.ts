@@ -1,7 +1,7 @@
 /**
  * The monitoring objects on the recorded graphs: every ServiceMonitor and PrometheusRule valid against the Prometheus
  * Operator CRDs (unknown fields are errors), StackGres' own exporter bound to Prometheus when PostgreSQL monitoring
- * is on. Whether the rules read real metrics and fire: tests/integration/monitoring*.test.ts.
+ * is on. Whether the rules read real metrics and fire: tests/servers/monitoring/*.test.ts.
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";

@@ -106,7 +106,7 @@ describe("monitoring objects", () => {
     });
 
     it("links every alert to its runbook: a README section that exists", async () => {
-        const readme = fs.readFileSync(path.join(__dirname, "..", "README.md"), "utf8");
+        const readme = fs.readFileSync(path.join(__dirname, "..", "..", "..", "README.md"), "utf8");
         // GitHub's heading anchors: lower case, punctuation dropped, spaces as hyphens.
         const anchors = new Set(
             [...readme.matchAll(/^#+ (.+)$/gm)].map((m) =>

@@ -14,7 +14,7 @@
  * (StackGres' SGBackup status).
  */
 import { AlertRule, alertRule as rule, prometheusRuleObject } from "../alerts";
-import type { PlatformConfig } from "../config";
+import type { PlatformConfig } from "../config/types";
 import { Dashboard, dashboardModel } from "../dashboards";
 import { PLATFORM_NAME, recommendedLabels } from "../labels";
 import { reservedConnections } from "./configRules";

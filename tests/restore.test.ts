@@ -42,6 +42,7 @@ describe("restore plan (npm run restore)", () => {
             );
         });
         for (const bad of [
+            "2026-02-30T14:30:00Z",
             "2026-12-06 14:30",
             "2026-12-06T14:30:00",
             "yesterday",

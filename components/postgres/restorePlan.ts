@@ -18,10 +18,17 @@ const ZONED_ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+
 export const RESTORE_TIME_ALLOWED =
     "an ISO 8601 time with its zone, e.g. 2026-12-06T14:30:00Z or 2026-12-06T15:30+01:00";
 
+/** A real day: `Date` rolls 2026-02-30 over to March 2 instead of refusing it. */
+function isCalendarDate(yyyyMmDd: string): boolean {
+    const [y, m, d] = yyyyMmDd.split("-").map(Number);
+    const day = new Date(Date.UTC(y, m - 1, d));
+    return day.getUTCFullYear() === y && day.getUTCMonth() === m - 1 && day.getUTCDate() === d;
+}
+
 /** The restore time as typed, or an error naming `flag`, the value and what is allowed. */
 export function parseRestoreTime(value: string, flag: string, now: Date = new Date()): Date {
     const t = new Date(value);
-    if (!ZONED_ISO_8601.test(value) || Number.isNaN(t.getTime())) {
+    if (!ZONED_ISO_8601.test(value) || Number.isNaN(t.getTime()) || !isCalendarDate(value.slice(0, 10))) {
         throw new Error(`${flag}: ${JSON.stringify(value)} is not ${RESTORE_TIME_ALLOWED}`);
     }
     if (t.getTime() > now.getTime()) {

@@ -58,7 +58,9 @@ done
 # load Debian's libpq5 instead (same soname 5, the stable libpq ABI).
 PG_CLIENT="${XDG_CACHE_HOME:-$HOME/.cache}/data-platform/pgserver-0.1.4"
 if [ ! -x "$PG_CLIENT/pgserver/pginstall/bin/pg_dump" ]; then
-  python3 -m pip install --quiet --root-user-action=ignore --no-deps --target "$PG_CLIENT" --require-hashes -r <(
+  # Debian's pip (python3-pip), whatever python3 comes first on PATH; the wheel's tags named, so any interpreter takes it.
+  /usr/bin/python3 -m pip install --quiet --root-user-action=ignore --no-deps --target "$PG_CLIENT" \
+    --only-binary=:all: --platform manylinux2014_x86_64 --python-version 3.11 --implementation cp --require-hashes -r <(
     echo "pgserver==0.1.4 --hash=sha256:d595789b47624a3d963aa9aa6359da9be31beb7e61f1a45541953242068b8813"
   )
 fi

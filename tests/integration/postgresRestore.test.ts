@@ -113,9 +113,14 @@ describe(`point-in-time restore of one application (${PG_BIN})`, function () {
         servers.push(restored);
         await waitForPromotion(restored);
         const dump = path.join(work, `${a.database}.dump`);
-        for (const step of appRestoreSteps(a, dump)) {
+        const steps = appRestoreSteps(a, dump);
+        for (const step of steps.slice(0, -1)) {
             runStep(step, step.on === "live" ? live : restored, pws[PG_ADMIN_CREDENTIAL]);
         }
+        // The swap, the only step that stops A (it is the last one rendered).
+        const frozen = Date.now();
+        runStep(steps[steps.length - 1], live, pws[PG_ADMIN_CREDENTIAL]);
+        const freezeMs = Date.now() - frozen;
         const seconds = (Date.now() - started) / 1000;
 
         const restoredRows = await rowsOf(a);
@@ -123,7 +128,8 @@ describe(`point-in-time restore of one application (${PG_BIN})`, function () {
         const lost = expected.filter((id) => !restoredRows.includes(id)).length;
         console.log(
             `      PITR drill on ${version}: recovery ${seconds.toFixed(1)} s (restored server + copy of ${a.database}), ` +
-                `rows committed before t lost: ${lost}, rows after t kept: ${restoredRows.length - (ROWS_BEFORE_T - lost)}`,
+                `rows committed before t lost: ${lost}, rows after t kept: ${restoredRows.length - (ROWS_BEFORE_T - lost)}, ` +
+                `${a.database} frozen ${freezeMs} ms (swap)`,
         );
         assert.deepEqual(restoredRows, expected, "A holds exactly the rows committed before t");
         assert.deepEqual(

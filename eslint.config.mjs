@@ -33,7 +33,7 @@ export default tseslint.config(
     {
         // Code at protocol boundaries (recorded gRPC payloads, plan JSON, policy props, test fixtures) handles
         // untyped data by nature; the program itself (components/, index.ts) stays free of `any`.
-        files: ["engine/**/*.ts", "tools/**/*.ts", "tests/**/*.ts", "policy/**/*.ts"],
+        files: ["offline/**/*.ts", "testbed/**/*.ts", "cli/**/*.ts", "tests/**/*.ts", "policy/**/*.ts"],
         rules: { "@typescript-eslint/no-explicit-any": "off" },
     },
 );

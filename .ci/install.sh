@@ -30,7 +30,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   "${as_root[@]}" DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"
 fi
 
-# Debian installs PostgreSQL's binaries outside PATH; the tests take the newest too (tools/sandbox/postgres.ts).
+# Debian installs PostgreSQL's binaries outside PATH; the tests take the newest too (testbed/servers/postgres.ts).
 PG_BIN="$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
 
 # --ignore-scripts: the kubernetes SDK's install script tries to download a provider plugin. Again only when the
@@ -52,7 +52,7 @@ for tool in psql pg_isready; do
 done
 
 # pg_dump refuses a server of a newer major and pg_restore 17 sends 17's settings (`transaction_timeout`) to older
-# ones: the restore drill on 16 (tests/integration/postgresRestore.test.ts) needs 16's client tools, which Debian 12
+# ones: the restore drill on 16 (tests/servers/postgres/postgresRestore.test.ts) needs 16's client tools, which Debian 12
 # lacks. PyPI's pgserver 0.1.4 ships PostgreSQL 16.2's, pinned by hash, installed once. Its bundled libpq has no TLS
 # ("sslmode value "require" invalid when SSL support is not compiled in") and the servers take TLS only: the tools
 # load Debian's libpq5 instead (same soname 5, the stable libpq ABI).

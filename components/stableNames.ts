@@ -1,7 +1,7 @@
 /**
  * The parts of the names derived for Azure resources whose names are global (Key Vault, Flexible Server): stable for
  * one stack and resource group, distinct across them. Both are stateful, so a change here renames them into new,
- * empty resources: tests/config.test.ts pins the names existing stacks were given.
+ * empty resources: tests/unit/config/config.test.ts pins the names existing stacks were given.
  */
 import * as crypto from "crypto";
 

@@ -8,7 +8,7 @@
  * 2. copy the application's database from it into the live server under a new name, then swap the names in one
  *    short write freeze of that application only (`appRestoreSteps`).
  * Pure: the steps rendered here are what `npm run restore` prints and what the drill
- * (tests/integration/postgresRestore.test.ts) runs on real servers, addresses aside.
+ * (tests/servers/postgres/postgresRestore.test.ts) runs on real servers, addresses aside.
  */
 import type { AppLogin } from "./sql";
 

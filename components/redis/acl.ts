@@ -66,7 +66,7 @@ export function appKeyPatterns(app: Pick<AppConfig, "name" | "redisKeyPatterns">
 /**
  * What an application may do beyond its key and channel patterns. ACLs check no database argument, ignore the
  * channels PUBSUB names and the prefixes of broadcast tracking, so the commands that use them are denied outright
- * (tests/integration/redisTenantAcl.test.ts probes every command of the server's table). What the allowed commands
+ * (tests/servers/redis/redisTenantAcl.test.ts probes every command of the server's table). What the allowed commands
  * reach beyond keys (server-wide state) is audited in tests/support/redisAppAudit.ts.
  */
 const APP_COMMAND_RULES = [

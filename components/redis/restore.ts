@@ -1,7 +1,7 @@
 /**
  * Restore of a Redis data node from an RDB snapshot (`redis.snapshots`, a backup of `dump.rdb`): the script
  * `scripts/restore-rdb.sh` run on the stopped node's volume, then an ordinary start. Run by the drill
- * (tests/integration/redisRestore.test.ts) and by the operator (README, Backup and restore).
+ * (tests/servers/redis/redisRestore.test.ts) and by the operator (README, Backup and restore).
  */
 import * as path from "path";
 import { renderScript } from "../scriptTemplate";

@@ -1,7 +1,7 @@
 /** The stack files as the program reads them, with test overrides, and the ConfigError an invalid variant gets. */
 import * as assert from "assert";
 import { ConfigError, PlatformConfig, parseConfig } from "../../components/config";
-import { StackConfig, loadStackConfig, mergeConfig } from "../../engine/stackConfig";
+import { StackConfig, loadStackConfig, mergeConfig } from "../../offline/stackConfig";
 
 /** Config overrides keyed `<namespace>:<key>`, values as they would appear in a stack file. */
 export type Overrides = Record<string, unknown>;

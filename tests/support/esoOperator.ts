@@ -4,7 +4,7 @@
  * Covers the subset of ESO v2.9 semantics the program uses (`data[]` with an optional top-level JSON
  * `property`, `dataFrom[].extract`); anything else throws, so a new feature needs a new rule here.
  */
-import type { RecordedResource, RunResult } from "../../engine/mockEngine";
+import type { RecordedResource, RunResult } from "../../offline/mockEngine";
 
 export const KEY_VAULT_SECRET = "azure-native:keyvault:Secret";
 export const EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret";

@@ -7,7 +7,7 @@
 import * as fc from "fast-check";
 import { PlatformConfig, parseConfig } from "../../components/config";
 import { RESERVED_USER_NAMES } from "../../components/redis/acl";
-import { StackConfig, loadStackConfig, mergeConfig } from "../../engine/stackConfig";
+import { StackConfig, loadStackConfig, mergeConfig } from "../../offline/stackConfig";
 import type { Overrides } from "./config";
 
 export const SEED = 20261201;

@@ -6,7 +6,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
-import { stackFile } from "../../engine/stackConfig";
+import { stackFile } from "../../offline/stackConfig";
 import { Lifecycle } from "../../tools/lifecycle/harness";
 import { StackPlan, assertSameStack, loadPlan } from "../../tools/lifecycle/plan";
 import { processTempDir } from "./tempDir";

@@ -4,8 +4,8 @@
  */
 import { percentEncode } from "../../components/postgres/env";
 import { redisUrlEncode } from "../../components/redis/env";
-import type { RunResult } from "../../engine/mockEngine";
-import { isManifest, manifestOf, toPlan } from "../../engine/plan";
+import type { RunResult } from "../../offline/mockEngine";
+import { isManifest, manifestOf, toPlan } from "../../offline/plan";
 
 /**
  * Every form of `password` the program writes: raw (`DB_PASSWORD`, ACL files), `DATABASE_URL`'s strict percent-encoding,

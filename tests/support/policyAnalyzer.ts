@@ -8,7 +8,7 @@ import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import type { EnforcementLevel } from "@pulumi/policy";
-import type { RecordedResource, RunResult } from "../../engine/mockEngine";
+import type { RecordedResource, RunResult } from "../../offline/mockEngine";
 import type { PackConfig } from "./policyHarness";
 import { processTempDir } from "./tempDir";
 

@@ -18,8 +18,8 @@ import type {
 } from "@pulumi/policy";
 import * as fs from "fs";
 import * as path from "path";
-import type { RecordedResource, RunResult } from "../../engine/mockEngine";
-import { copyRecorded, replaceAtPaths } from "../../engine/paths";
+import type { RecordedResource, RunResult } from "../../offline/mockEngine";
+import { copyRecorded, replaceAtPaths } from "../../offline/paths";
 
 // Exported at run time, declared @internal (stripped from the typings).
 // eslint-disable-next-line @typescript-eslint/no-require-imports

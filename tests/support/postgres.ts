@@ -9,7 +9,7 @@ import { postgresEnv } from "../../components/postgres/env";
 import { PG_ADMIN_CREDENTIAL } from "../../components/postgres/credentials";
 import { AppLogin, appLogins } from "../../components/postgres/sql";
 import type { AppConfig } from "../../components/config/platform";
-import type { LocalServer } from "../../tools/sandbox/postgres";
+import type { LocalServer } from "../../testbed/servers/postgres";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 const APPS = [

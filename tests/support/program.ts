@@ -1,7 +1,7 @@
 /** Runs the real program for a stack (optionally with config overrides) under the mock engine, once per variant. */
-import { RecordedResource, RunResult, runProgram } from "../../engine/mockEngine";
-import { mergeConfig } from "../../engine/stackConfig";
-import { stackNames } from "../../engine/stacks";
+import { RecordedResource, RunResult, runProgram } from "../../offline/mockEngine";
+import { mergeConfig } from "../../offline/stackConfig";
+import { stackNames } from "../../offline/stacks";
 import { Overrides, stackConfig } from "./config";
 
 export type { Overrides };

@@ -9,9 +9,9 @@ import { ConfigMap, Namespace, Service, ServiceAccount } from "kubernetes-models
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import { Role, RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1";
-import { RecordedResource, RunResult, runProgram } from "../../engine/mockEngine";
-import { isManifest } from "../../engine/plan";
-import { StackConfig, loadStackConfig, mergeConfig } from "../../engine/stackConfig";
+import { RecordedResource, RunResult, runProgram } from "../../offline/mockEngine";
+import { isManifest } from "../../offline/plan";
+import { StackConfig, loadStackConfig, mergeConfig } from "../../offline/stackConfig";
 import { allPolicies } from "../../policy/policies";
 import type { Overrides } from "./config";
 import { validateAgainstCrd } from "./crdSchemas";

@@ -6,8 +6,8 @@ import { strict as assert } from "assert";
 import type { PlatformConfig } from "../../components/config";
 import { RedisPasswords, appRedisUserNames } from "../../components/redis/acl";
 import { FILES } from "../../components/redis/files";
-import { waitFor } from "../../tools/sandbox/processes";
-import { LocalRedisGroup, redisPorts } from "../../tools/sandbox/redis";
+import { waitFor } from "../../testbed/servers/processes";
+import { LocalRedisGroup, redisPorts } from "../../testbed/servers/redis";
 import { parseStack, sectionOverride } from "./config";
 
 /** Passwords made of every character generated passwords may contain (see keyVault.passwords.special). */

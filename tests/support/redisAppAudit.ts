@@ -1,7 +1,7 @@
 /**
  * The audit of what an application's ACL user may run beyond its keys: every command that names no key (plus the
  * keyed ones with server-wide effects), what it reaches, and whether the rules allow it and why. Key, database and
- * channel reach are probed on a real server by tests/integration/redisTenantAcl.test.ts; this table covers the state
+ * channel reach are probed on a real server by tests/servers/redis/redisTenantAcl.test.ts; this table covers the state
  * no key pattern bounds. FUNCTION LOAD/DELETE/FLUSH/RESTORE are `@write`, not `@dangerous` (redis 7.4.1
  * src/commands/function-*.json); the others' behaviour was reproduced on 7.0.15.
  */

@@ -2,7 +2,7 @@
 import * as assert from "assert";
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
-import { ROOT } from "../../engine/stackConfig";
+import { ROOT } from "../../offline/stackConfig";
 
 export interface SandboxInfo {
     stack: string;
@@ -14,7 +14,7 @@ export interface SandboxInfo {
 export function startSandbox(args: string[]): Promise<{ child: ChildProcess; info: SandboxInfo }> {
     const child = spawn(
         process.execPath,
-        [require.resolve("ts-node/dist/bin"), "--transpile-only", "tools/sandbox.ts", ...args],
+        [require.resolve("ts-node/dist/bin"), "--transpile-only", "cli/sandbox.ts", ...args],
         { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
     );
     let stdout = "";

@@ -1,6 +1,6 @@
 /**
  * Runs a synchronous command-line script (one that reports through `process.exitCode`, such as
- * tools/planDiff.ts) many times in ONE child process: each call sets `process.argv`, loads the script afresh
+ * cli/planDiff.ts) many times in ONE child process: each call sets `process.argv`, loads the script afresh
  * and returns its exit code and output. It saves a ts-node start (about half a CPU second) per call; a test
  * that must show the exit status of a real process spawns the script itself.
  */

@@ -6,8 +6,8 @@
  */
 import Redis, { RedisOptions } from "ioredis";
 import { Client } from "pg";
-import { LOOPBACK, sleep } from "../sandbox/processes";
-import { contractSentinelOptions } from "../sandbox/redisClients";
+import { LOOPBACK, sleep } from "../../testbed/servers/processes";
+import { contractSentinelOptions } from "../../testbed/servers/redisClients";
 
 /** Cluster `host:port` to the loopback port serving it. */
 export type Endpoints = ReadonlyMap<string, number>;

@@ -34,10 +34,10 @@ import type { RedisConfig } from "../../components/config/redis";
 import { ACL_MARKER_PREFIX, USERS } from "../../components/redis/acl";
 import { ACL_FILES, AUTH_FILES, RESTART_LOCK_SECONDS, WATCH_SECONDS, renderFiles } from "../../components/redis/files";
 import { NAMES, POD_DIRS, RedisDirs, RedisLayout, kubernetesLayout } from "../../components/redis/layout";
-import type { RecordedResource } from "../../engine/mockEngine";
-import { LOOPBACK, Supervisor, freePorts, sleep, waitFor } from "../sandbox/processes";
-import { PG_BIN } from "../sandbox/postgres";
-import { requireRedisBinaries } from "../sandbox/redis";
+import type { RecordedResource } from "../../offline/mockEngine";
+import { LOOPBACK, Supervisor, freePorts, sleep, waitFor } from "../../testbed/servers/processes";
+import { PG_BIN } from "../../testbed/servers/postgres";
+import { requireRedisBinaries } from "../../testbed/servers/redis";
 import {
     BackgroundWriter,
     appKey,

@@ -7,7 +7,7 @@
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { makeCa, signNewKey } from "../sandbox/certificates";
+import { makeCa, signNewKey } from "../../testbed/servers/certificates";
 
 export interface IssuedCertificate {
     /** Counts issues of this Certificate: 1 at creation, 2 after the first renewal... */

@@ -5,8 +5,8 @@
 import { ConfigError, PlatformConfig, parseConfig } from "../../components/config";
 import type { RedisConfig } from "../../components/config/redis";
 import { REDIS_COMPONENT_TYPE } from "../../components/redis/layout";
-import { RecordedResource, RunResult, runProgram } from "../../engine/mockEngine";
-import { StackConfig, loadStackConfig } from "../../engine/stackConfig";
+import { RecordedResource, RunResult, runProgram } from "../../offline/mockEngine";
+import { StackConfig, loadStackConfig } from "../../offline/stackConfig";
 
 export const TYPES = {
     vaultSecret: "azure-native:keyvault:Secret",

@@ -7,7 +7,7 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { LOOPBACK, Supervisor, runShellScript } from "../sandbox/processes";
+import { LOOPBACK, Supervisor, runShellScript } from "../../testbed/servers/processes";
 
 type Obj = Record<string, any>;
 

@@ -14,7 +14,7 @@ import {
     restartLocalServer,
     startLocalServer,
     superuserSql,
-} from "../sandbox/postgres";
+} from "../../testbed/servers/postgres";
 
 export class LifecyclePostgres {
     private constructor(

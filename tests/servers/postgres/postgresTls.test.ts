@@ -1,0 +1,90 @@
+/**
+ * StackGres requires TLS: the rendered pg_hba rules, placed before the ones StackGres appends (as it does), refuse a
+ * non-TLS connection from another address on real PostgreSQL 15 and 16, and accept it over TLS.
+ */
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import { Client } from "pg";
+import { STACKGRES_PG_HBA } from "../../../components/postgres/stackgresSpec";
+import {
+    LocalServer,
+    PG16_BIN,
+    PG_BIN,
+    connectFrom,
+    startLocalServer,
+    superuserSql,
+} from "../../../testbed/servers/postgres";
+
+/**
+ * The rules StackGres 1.18.6 appends after the user's (PatroniConfigEndpoints.getPatroniConfig), `replicator` being
+ * its replication user: on their own they accept any address with or without TLS.
+ */
+const STACKGRES_APPENDED_HBA = [
+    "local all all trust",
+    "host all all 127.0.0.1/32 md5",
+    "host all all ::1/128 md5",
+    "local replication all trust",
+    "host all all 0.0.0.0/0 md5",
+    "host all all ::/0 md5",
+    "host replication replicator 0.0.0.0/0 md5",
+    "host replication replicator ::/0 md5",
+];
+
+/** A pod on another node, as pg_hba sees it: any address outside the server's loopback 127.0.0.1/32. */
+const OTHER_POD = "127.0.0.2";
+
+async function connect(server: LocalServer, from: string, tls: boolean): Promise<string> {
+    const client = new Client({
+        host: "127.0.0.1",
+        port: server.port,
+        user: "orders",
+        password: "orders-password",
+        database: "postgres",
+        ssl: tls ? { ca: fs.readFileSync(server.caFile, "utf8") } : false,
+        stream: () => connectFrom(from),
+    });
+    await client.connect();
+    try {
+        const { rows } = await client.query(
+            "SELECT inet_client_addr()::text AS addr, (SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()) AS ssl",
+        );
+        return `${rows[0].addr} ssl=${rows[0].ssl}`;
+    } finally {
+        await client.end();
+    }
+}
+
+for (const [version, bin] of [
+    ["15", PG_BIN],
+    ["16", PG16_BIN],
+] as const) {
+    describe(`stackgres pg_hba against PostgreSQL ${version}`, function () {
+        this.timeout(60000);
+        const servers: LocalServer[] = [];
+        const start = async (hba: readonly string[]) => {
+            const server = await startLocalServer({ bin, hba: [...hba, ...STACKGRES_APPENDED_HBA] });
+            servers.push(server);
+            await superuserSql(server, "CREATE ROLE orders LOGIN PASSWORD 'orders-password'");
+            return server;
+        };
+        after(async () => {
+            for (const s of servers) {
+                await s.stop();
+            }
+        });
+
+        it("refuses a non-TLS connection from another address and accepts it over TLS", async () => {
+            const server = await start(STACKGRES_PG_HBA);
+            await assert.rejects(connect(server, OTHER_POD, false), /pg_hba\.conf rejects connection .*no encryption/);
+            assert.equal(await connect(server, OTHER_POD, true), `${OTHER_POD}/32 ssl=true`);
+            // The pod's own loopback (StackGres' sidecars) is not a network path and stays open.
+            assert.equal(await connect(server, "127.0.0.1", false), "127.0.0.1/32 ssl=false");
+        });
+
+        // What StackGres does without our rules (the old rendering): the non-TLS connection is accepted.
+        it("accepts that non-TLS connection with StackGres' rules alone", async () => {
+            const server = await start([]);
+            assert.equal(await connect(server, OTHER_POD, false), `${OTHER_POD}/32 ssl=false`);
+        });
+    });
+}

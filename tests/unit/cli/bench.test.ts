@@ -1,0 +1,64 @@
+import * as assert from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parseConfig } from "../../../components/config";
+import { registrationsOf, replayFlat } from "../../../offline/flatReplay";
+import { RecordedResource, runProgram } from "../../../offline/mockEngine";
+import { loadStackConfig } from "../../../offline/stackConfig";
+import { comparisons, generatedStack, measureAgainstFlat } from "../../../cli/bench";
+
+/** A registration without what only the program's shape decides (which dependencies came through inputs). */
+function registered({
+    propertyDependencies,
+    dependsOn,
+    ...rest
+}: RecordedResource): Omit<RecordedResource, "propertyDependencies" | "dependsOn"> {
+    void propertyDependencies;
+    void dependsOn;
+    return rest;
+}
+
+describe("npm run bench", function () {
+    this.timeout(120_000);
+
+    for (const apps of [100, 500]) {
+        it(`generates a valid stack with ${apps} applications`, () => {
+            const { config, secretKeys } = generatedStack(apps);
+            assert.strictEqual(parseConfig(config, `apps${apps}`, secretKeys).apps.length, apps);
+        });
+    }
+
+    it("replays a run flat as the same registrations: URNs, parents, providers, inputs, secrets, options, outputs", async () => {
+        const { config, secretKeys } = loadStackConfig("prod");
+        const order: string[] = [];
+        const original = await runProgram({ stack: "prod", config, secretKeys, onRegister: (r) => order.push(r.urn) });
+        const registrations = registrationsOf(original, order);
+        const replayed = await runProgram({
+            stack: "prod",
+            config,
+            secretKeys,
+            program: () => replayFlat(registrations),
+        });
+        assert.ok(original.resources.some((r) => r.options.aliases.length > 0 && r.secretPaths.length > 0));
+        assert.deepStrictEqual(replayed.resources.map(registered), original.resources.map(registered));
+        assert.deepStrictEqual(replayed.outputs, original.outputs);
+        assert.deepStrictEqual(replayed.outputSecretPaths, original.outputSecretPaths);
+    });
+
+    it("measures a generated stack and its flat replay in fresh processes and compares them", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-test-"));
+        try {
+            const small = measureAgainstFlat(2, dir);
+            assert.strictEqual(small.flat.resources, small.program.resources);
+            for (const m of [small.program, small.flat]) {
+                assert.ok(m.wallSeconds > m.evalSeconds && m.evalSeconds > 0 && m.peakMiB > 0, JSON.stringify(m));
+            }
+            const [line] = comparisons([small]);
+            const ratio = (small.program.wallSeconds / small.flat.wallSeconds).toFixed(2);
+            assert.ok(line.startsWith(`apps2 / flat2: wall ${ratio} (target <= 1.5: `), line);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});

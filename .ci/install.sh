@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 
 # Real servers for the integration tests (loopback only), openssl for their test certificates, shellcheck for lint;
 # python3-*: the consumer matrix runs Debian's Python clients (/usr/bin/python3) against the sandbox; promtool and the
-# exporters: the alert rules are tested on real scrapes (tests/servers/monitoring/).
-PACKAGES=(redis-server redis-sentinel postgresql openssl ca-certificates shellcheck
+# exporters: the alert rules are tested on real scrapes (tests/servers/monitoring/); libpq5 and pip: PostgreSQL 16's
+# client tools (below).
+PACKAGES=(redis-server redis-sentinel postgresql libpq5 openssl ca-certificates shellcheck python3-pip
   python3 python3-psycopg2 python3-sqlalchemy python3-redis python3-celery python3-kombu
   prometheus prometheus-redis-exporter prometheus-postgres-exporter)
 # Services these packages start under systemd: the tests run their own on leased loopback ports, never these.
@@ -65,4 +66,21 @@ chmod -R a+rX "$PG16/native"
 # Job's script runs) uses Debian's.
 for tool in psql pg_isready; do
   ln -sf "$PG_BIN/$tool" "$PG16/native/bin/$tool"
+done
+
+# pg_dump refuses a server of a newer major and pg_restore 17 sends 17's settings (`transaction_timeout`) to older
+# ones: the restore drill on 16 (tests/servers/postgres/postgresRestore.test.ts) needs 16's client tools, which Debian 12
+# lacks. PyPI's pgserver 0.1.4 ships PostgreSQL 16.2's, pinned by hash, installed once. Its bundled libpq has no TLS
+# ("sslmode value "require" invalid when SSL support is not compiled in") and the servers take TLS only: the tools
+# load Debian's libpq5 instead (same soname 5, the stable libpq ABI).
+PG_CLIENT="${XDG_CACHE_HOME:-$HOME/.cache}/data-platform/pgserver-0.1.4"
+if [ ! -x "$PG_CLIENT/pgserver/pginstall/bin/pg_dump" ]; then
+  # Debian's pip (python3-pip), whatever python3 comes first on PATH; the wheel's tags named, so any interpreter takes it.
+  /usr/bin/python3 -m pip install --quiet --root-user-action=ignore --no-deps --target "$PG_CLIENT" \
+    --only-binary=:all: --platform manylinux2014_x86_64 --python-version 3.11 --implementation cp --require-hashes \
+    -r .ci/requirements-pg16-client.txt
+fi
+ln -sf /usr/lib/x86_64-linux-gnu/libpq.so.5 "$PG_CLIENT/pgserver.libs/libpq-084d956f.so.5.16"
+for tool in pg_dump pg_restore; do
+  ln -sf "$PG_CLIENT/pgserver/pginstall/bin/$tool" "$PG16/native/bin/$tool"
 done

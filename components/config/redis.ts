@@ -1,7 +1,7 @@
 /** Redis settings. */
 import type { z } from "zod";
 import { BYTES_QUANTITY, CPU_QUANTITY, DNS_LABEL, PEM_CERTIFICATES, PINNED_IMAGE } from "./names";
-import { Profile, byProfile, choice, flag, integer, mapOf, section, text } from "./fields";
+import { Profile, byProfile, choice, flag, integer, listOf, mapOf, section, text } from "./fields";
 
 /** A label key: an optional DNS-subdomain prefix and `/`, then a name of up to 63 characters. */
 const LABEL_KEY =
@@ -45,6 +45,17 @@ export function redisSchema(profile: Profile) {
             .default("256mb")
             .describe(
                 "Sentinel mode: hard `client-output-buffer-limit` of each replica's link (soft: a quarter of it for 60 s). A replica whose full sync needs more is dropped and retries; counted once per replica against `memory`.",
+            ),
+        snapshots: listOf(
+            section({
+                seconds: integer(60, 86400).describe("Seconds since the last snapshot."),
+                changes: integer(1, 100000000).describe("Writes since the last snapshot."),
+            }),
+            { maxItems: 8 },
+        )
+            .default([])
+            .describe(
+                "RDB snapshots beside the AOF, one `save <seconds> <changes>` rule each (any rule met starts a BGSAVE); empty: none. The AOF stays the durable copy (at most a second of writes lost); a snapshot is the one compact file a backup copies and a restore loads (README, Backup and restore), and loses what came after it. Each snapshot forks (copy-on-write within the memory `maxmemory` already leaves for AOF rewrites) and writes the whole dataset to the volume.",
             ),
         maxmemoryPolicy: choice([
             "noeviction",

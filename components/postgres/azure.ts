@@ -14,6 +14,7 @@ import {
     AZURE_POSTGRES_PORT,
     maintenanceWindow,
     serverName,
+    serverNetwork,
     serverParameters,
 } from "./azureSpec";
 import { createLoginJob } from "./loginJob";
@@ -40,7 +41,6 @@ export class AzurePostgres extends pulumi.ComponentResource implements PostgresS
             opts,
         );
         this.args = args;
-        const privateAccess = azure.delegatedSubnetId !== undefined && azure.privateDnsZoneId !== undefined;
         const stateful = { parent: this, protect: config.protect, retainOnDelete: true };
 
         this.server = new dbforpostgresql.Server(
@@ -63,13 +63,7 @@ export class AzurePostgres extends pulumi.ComponentResource implements PostgresS
                 },
                 highAvailability: { mode: azure.highAvailability },
                 maintenanceWindow: maintenanceWindow(config),
-                network: privateAccess
-                    ? {
-                          delegatedSubnetResourceId: azure.delegatedSubnetId,
-                          privateDnsZoneArmResourceId: azure.privateDnsZoneId,
-                          publicNetworkAccess: "Disabled",
-                      }
-                    : { publicNetworkAccess: "Enabled" },
+                network: serverNetwork(config),
             },
             {
                 ...stateful,

@@ -60,6 +60,18 @@ export function serverParameters(config: PlatformConfig): Array<{ name: string; 
     ];
 }
 
+/** The server's `network`: private access (VNet integration) when a subnet and a DNS zone are given, else public. */
+export function serverNetwork(config: PlatformConfig) {
+    const azure = config.postgres.azure;
+    return azure.delegatedSubnetId !== undefined && azure.privateDnsZoneId !== undefined
+        ? {
+              delegatedSubnetResourceId: azure.delegatedSubnetId,
+              privateDnsZoneArmResourceId: azure.privateDnsZoneId,
+              publicNetworkAccess: "Disabled",
+          }
+        : { publicNetworkAccess: "Enabled" };
+}
+
 /** The server's `maintenanceWindow`: the configured custom window, or Azure's choice. */
 export function maintenanceWindow(config: PlatformConfig) {
     const w = config.postgres.azure.maintenanceWindow;

@@ -186,6 +186,13 @@ function tlsLines(redis: RedisConfig, layout: RedisLayout): string[] {
     ];
 }
 
+/** RDB snapshot rules (`redis.snapshots`); `save ""` turns the default ones off. */
+function saveLines(redis: Pick<RedisConfig, "snapshots">): string[] {
+    return redis.snapshots.length === 0
+        ? ['save ""']
+        : [`save ${redis.snapshots.map((s) => `${s.seconds} ${s.changes}`).join(" ")}`];
+}
+
 /** Base redis.conf of every data node (the start script appends port, announce address, credentials, role). */
 export function renderRedisConf(redis: RedisConfig, layout: RedisLayout): string {
     const sentinel = redis.mode === "sentinel";
@@ -202,7 +209,7 @@ export function renderRedisConf(redis: RedisConfig, layout: RedisLayout): string
             "appendonly yes",
             "appendfsync everysec",
             "aof-use-rdb-preamble yes",
-            'save ""',
+            ...saveLines(redis),
             `maxmemory ${maxmemoryMiB(redis)}mb`,
             `maxmemory-policy ${redis.maxmemoryPolicy}`,
             "# Client buffers count against maxmemory: all together at most a tenth of it (the largest clients are evicted",

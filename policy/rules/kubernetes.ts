@@ -457,16 +457,31 @@ export const sentinelQuorum: StackValidationPolicy = {
     },
 };
 
-const sgBackupSchema = schema({}, true);
+const sgBackupSchema = schema(
+    {
+        minBackupRetention: {
+            type: "integer",
+            minimum: 1,
+            default: 7,
+            description:
+                "Minimum base backups a production SGCluster keeps (`retention`; how far back a point-in-time restore reaches is the schedule's period times it).",
+        },
+    },
+    true,
+);
+
+/** StackGres keeps 5 base backups when `retention` is unset (SGCluster CRD, `configurations.backups[].retention`). */
+const STACKGRES_DEFAULT_RETENTION = 5;
 
 /**
  * A production SGCluster has scheduled base backups (`spec.configurations.backups[]` with an SGObjectStorage and a
- * cron schedule): StackGres takes none otherwise, and a lost volume set would lose the data for good.
+ * cron schedule) keeping at least the configured number: StackGres takes none otherwise, and a lost volume set would
+ * lose the data for good; a point-in-time restore reaches back only as far as the oldest base backup kept.
  */
 export const stackGresBackupsInProduction: ResourceValidationPolicy = {
     name: "stackgres-backups-in-production",
     description:
-        "In production every SGCluster has scheduled backups to object storage (StackGres takes none otherwise).",
+        "In production every SGCluster has scheduled backups to object storage (StackGres takes none otherwise), keeping at least the configured number of base backups.",
     enforcementLevel: "mandatory",
     severity: "high",
     configSchema: sgBackupSchema,
@@ -474,15 +489,25 @@ export const stackGresBackupsInProduction: ResourceValidationPolicy = {
         if (args.type !== TYPES.sgCluster) {
             args.notApplicable("not an SGCluster");
         }
-        if (!isProduction(args, settingsOf<EnvironmentSettings>(args, sgBackupSchema), args.urn)) {
+        const settings = settingsOf<EnvironmentSettings & { minBackupRetention: number }>(args, sgBackupSchema);
+        if (!isProduction(args, settings, args.urn)) {
             args.notApplicable("not a production stack");
         }
-        const backups: Array<{ sgObjectStorage?: string; cronSchedule?: string }> =
+        const backups: Array<{ sgObjectStorage?: string; cronSchedule?: string; retention?: number }> =
             args.props.spec?.configurations?.backups ?? [];
-        if (!backups.some((b) => b.sgObjectStorage && b.cronSchedule)) {
+        const scheduled = backups.filter((b) => b.sgObjectStorage && b.cronSchedule);
+        if (scheduled.length === 0) {
             report(
                 `SGCluster ${objectRef(args.props, args.name)} has no scheduled backups (spec.configurations.backups with sgObjectStorage and cronSchedule); set postgres.stackgres.backups.`,
             );
+        }
+        for (const b of scheduled) {
+            const kept = b.retention ?? STACKGRES_DEFAULT_RETENTION;
+            if (kept < settings.minBackupRetention) {
+                report(
+                    `SGCluster ${objectRef(args.props, args.name)} keeps ${kept} base backups (${b.sgObjectStorage}); production requires at least ${settings.minBackupRetention} (postgres.stackgres.backups.retention).`,
+                );
+            }
         }
     },
 };

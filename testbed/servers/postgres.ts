@@ -75,6 +75,10 @@ export interface LocalServerOptions {
      * The server listens on 127.0.0.1; clients may connect from any 127.0.0.0/8 address (see `connectFrom`).
      */
     readonly hba?: readonly string[];
+    /** postgresql.conf lines after the sandbox's own (e.g. WAL archiving, recovery targets). */
+    readonly settings?: readonly string[];
+    /** A data directory to start from (a base backup) instead of a fresh initdb. */
+    readonly dataFrom?: string;
 }
 
 /**
@@ -159,7 +163,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     }
     fs.chmodSync(certs.key, 0o600);
     // `-a` keeps the owner (the server user) and the data directory's 0700.
-    execFileSync("cp", ["-a", initdbTemplate(bin, version), dataDir]);
+    execFileSync("cp", ["-a", options.dataFrom ?? initdbTemplate(bin, version), dataDir]);
     fs.writeFileSync(
         path.join(dataDir, "pg_hba.conf"),
         [`local all ${SUPERUSER} trust`, ...(options.hba ?? TLS_ONLY_HBA), ""].join("\n"),
@@ -178,6 +182,7 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
             "ssl_min_protocol_version = 'TLSv1.2'",
             "password_encryption = 'scram-sha-256'",
             "fsync = off",
+            ...(options.settings ?? []),
             "",
         ].join("\n"),
     );
@@ -510,6 +515,60 @@ export async function startPostgres(input: StartPostgresInput): Promise<StartedP
         caFile: server.caFile,
         stop: () => server.stop(),
     };
+}
+
+/**
+ * What a base backup leaves out: files, and directories copied empty (PostgreSQL docs, "Making a Base Backup Using the
+ * Low Level API").
+ */
+const NOT_IN_BASE_BACKUP = new Set(["postmaster.pid", "postmaster.opts"]);
+const EMPTY_IN_BASE_BACKUP = new Set(["pg_wal", "pg_replslot", "pg_stat_tmp"]);
+
+/**
+ * A base backup of a running server into `toDir` (its data directory), with the low-level API WAL-G uses
+ * (`pg_backup_start`/`pg_backup_stop`, PostgreSQL 15+): files copied while the server writes, made consistent by
+ * replaying the WAL archived since the start. Files that vanish during the copy are skipped, as WAL-G does.
+ */
+export async function baseBackup(server: LocalServer, toDir: string): Promise<void> {
+    const from = path.join(server.dir, "data");
+    const client = new Client({ host: server.socketDir, port: server.port, user: SUPERUSER, database: "postgres" });
+    await client.connect();
+    try {
+        await client.query("SELECT pg_backup_start('drill', true)");
+        copyRunningDataDir(from, toDir, true);
+        fs.mkdirSync(path.join(toDir, "pg_wal", "archive_status"));
+        const stop = await client.query<{ labelfile: string }>("SELECT labelfile FROM pg_backup_stop(true)");
+        fs.writeFileSync(path.join(toDir, "backup_label"), stop.rows[0].labelfile);
+        fs.chmodSync(toDir, 0o700);
+        if (asRoot) {
+            execFileSync("chown", ["-R", "postgres:postgres", toDir]);
+        }
+    } finally {
+        await client.end();
+    }
+}
+
+function copyRunningDataDir(from: string, to: string, top: boolean): void {
+    fs.mkdirSync(to, { recursive: true });
+    for (const entry of fs.readdirSync(from, { withFileTypes: true })) {
+        if (top && NOT_IN_BASE_BACKUP.has(entry.name)) {
+            continue;
+        }
+        const [source, target] = [path.join(from, entry.name), path.join(to, entry.name)];
+        try {
+            if (top && EMPTY_IN_BASE_BACKUP.has(entry.name)) {
+                fs.mkdirSync(target);
+            } else if (entry.isDirectory()) {
+                copyRunningDataDir(source, target, false);
+            } else {
+                fs.copyFileSync(source, target);
+            }
+        } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== "ENOENT") {
+                throw err;
+            }
+        }
+    }
 }
 
 /** Restarts a server from `startLocalServer` (static parameters such as max_connections take effect); data and port stay. */

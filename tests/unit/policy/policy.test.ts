@@ -650,6 +650,17 @@ const VARIANTS: Variant[] = [
         config: { "stackgres-backups-in-production": { environment: "production" } },
         message: /SGCluster \S+ has no scheduled backups/,
     },
+    {
+        name: "a production SGCluster keeping StackGres' default 5 base backups",
+        policy: "stackgres-backups-in-production",
+        stack: "dev",
+        breakIt: (r) =>
+            edit(r, ofType("kubernetes:stackgres.io/v1:SGCluster"), (p) => {
+                p.spec.configurations.backups = [{ sgObjectStorage: "postgres-backups", cronSchedule: "0 5 * * *" }];
+            }),
+        config: { "stackgres-backups-in-production": { environment: "production" } },
+        message: /keeps 5 base backups \(postgres-backups\); production requires at least 7/,
+    },
 ];
 
 /** Compliant variants for rules the stacks as configured do not exercise. */
@@ -669,7 +680,9 @@ const PASSING: Passing[] = [
         stack: "dev",
         make: (r) =>
             edit(r, ofType("kubernetes:stackgres.io/v1:SGCluster"), (p) => {
-                p.spec.configurations.backups = [{ sgObjectStorage: "postgres-backups", cronSchedule: "0 5 * * *" }];
+                p.spec.configurations.backups = [
+                    { sgObjectStorage: "postgres-backups", cronSchedule: "0 5 * * *", retention: 7 },
+                ];
             }),
         config: { "stackgres-backups-in-production": { environment: "production" } },
     },

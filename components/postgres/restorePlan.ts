@@ -1,0 +1,232 @@
+/**
+ * The plan of a point-in-time restore of one application (`npm run restore`), per mode: the NEW server restored at t
+ * (Azure Flexible Server `createMode: PointInTimeRestore`; StackGres SGCluster `initialData.restore`), the
+ * per-application copy (`appRestoreSteps`, the steps the drill runs) and the cleanup. The live server is never an
+ * input of it: nothing here changes the program's resources.
+ */
+import type { ServerArgs } from "@pulumi/azure-native/dbforpostgresql";
+import type { PlatformConfig } from "../config/types";
+import { credentialSecretName, prefixedSecretName } from "../vault/secretNames";
+import { AZURE_POSTGRES_PORT, serverName, serverNetwork } from "./azureSpec";
+import { PG_ADMIN_CREDENTIAL } from "./credentials";
+import { RestoreStep, appRestoreCleanup, appRestoreSteps } from "./restore";
+import { appLogins } from "./sql";
+import { STACKGRES_DIRECT_PORT, STACKGRES_SUPERUSER, stackGresHost, stackGresManifests } from "./stackgresSpec";
+
+/** ISO 8601 with a zone (`Z` or `±hh:mm`), seconds and fractions optional: what `--time` accepts. */
+const ZONED_ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+export const RESTORE_TIME_ALLOWED =
+    "an ISO 8601 time with its zone, e.g. 2026-12-06T14:30:00Z or 2026-12-06T15:30+01:00";
+
+/** A real day: `Date` rolls 2026-02-30 over to March 2 instead of refusing it. */
+function isCalendarDate(yyyyMmDd: string): boolean {
+    const [y, m, d] = yyyyMmDd.split("-").map(Number);
+    const day = new Date(Date.UTC(y, m - 1, d));
+    return day.getUTCFullYear() === y && day.getUTCMonth() === m - 1 && day.getUTCDate() === d;
+}
+
+/** The restore time as typed, or an error naming `flag`, the value and what is allowed. */
+export function parseRestoreTime(value: string, flag: string, now: Date = new Date()): Date {
+    const t = new Date(value);
+    if (!ZONED_ISO_8601.test(value) || Number.isNaN(t.getTime()) || !isCalendarDate(value.slice(0, 10))) {
+        throw new Error(`${flag}: ${JSON.stringify(value)} is not ${RESTORE_TIME_ALLOWED}`);
+    }
+    if (t.getTime() > now.getTime()) {
+        throw new Error(`${flag}: ${JSON.stringify(value)} is in the future; allowed: a time before now`);
+    }
+    return t;
+}
+
+/** Where the copy connects to one server: host and port, as the admin (password from `passwordFrom`). */
+export interface PlanEndpoint {
+    readonly host: string;
+    readonly port: number;
+}
+
+export interface RestorePlan {
+    readonly mode: PlatformConfig["postgres"]["mode"];
+    readonly app: string;
+    readonly time: string;
+    /** How to create the restored server: an azure-native `dbforpostgresql.Server`'s inputs, or an SGCluster. */
+    readonly restoredServer: { readonly kind: string; readonly inputs: Record<string, unknown> };
+    /** Commands to run before creating it (finding the base backup, StackGres). */
+    readonly before: readonly string[];
+    readonly adminLogin: string;
+    /** Where the admin password is. */
+    readonly passwordFrom: string;
+    readonly endpoints: Readonly<Record<"restored" | "live", PlanEndpoint>>;
+    readonly copy: readonly RestoreStep[];
+    /** Dropping the replaced database, once the application is checked. */
+    readonly dropReplaced: RestoreStep;
+    /** Removing the restored server. */
+    readonly cleanup: readonly string[];
+}
+
+/** `yyyymmddhhmm` of t (UTC): names the restored server after the time it holds. */
+function stamp(t: Date): string {
+    return t.toISOString().slice(0, 16).replace(/[-T:]/g, "");
+}
+
+/** Flexible Server names: 3-63 lowercase letters, digits and hyphens (Azure's naming rules for Microsoft.DBforPostgreSQL). */
+const AZURE_SERVER_NAME_MAX = 63;
+
+/** The restored server's name: the live one's (cut to fit) with `-r<yyyymmddhhmm>`. */
+export function restoredServerName(live: string, t: Date): string {
+    const suffix = `-r${stamp(t)}`;
+    return `${live.slice(0, AZURE_SERVER_NAME_MAX - suffix.length).replace(/-+$/, "")}${suffix}`;
+}
+
+/** The whole plan for application `appName` of the stack, restored to `t`. */
+export function restorePlan(config: PlatformConfig, appName: string, t: Date, subscriptionId: string): RestorePlan {
+    const index = config.apps.findIndex((a) => a.name === appName);
+    if (index < 0) {
+        throw new Error(
+            `--app: ${JSON.stringify(appName)} is not an application of stack ${config.stack}; ` +
+                `allowed: ${config.apps.map((a) => a.name).join(", ")}`,
+        );
+    }
+    const login = appLogins(config.apps, config.keyVault.rotations)[index];
+    const dumpFile = `/tmp/${login.database}.dump`;
+    const copy = appRestoreSteps(login, dumpFile);
+    const passwordFrom =
+        `Key Vault secret ${prefixedSecretName(config.keyVault.secretPrefix ?? "", credentialSecretName(PG_ADMIN_CREDENTIAL))} ` +
+        "(the restored server keeps the source's logins and passwords as of t)";
+    const common = { app: appName, time: t.toISOString(), passwordFrom, copy, dropReplaced: appRestoreCleanup(login) };
+    return config.postgres.mode === "azure"
+        ? { ...azurePlan(config, t, subscriptionId), ...common, cleanup: azureCleanup(config, t) }
+        : { ...stackGresPlan(config, t), ...common, cleanup: stackGresCleanup(config) };
+}
+
+function azurePlan(config: PlatformConfig, t: Date, subscriptionId: string) {
+    const live = serverName(config);
+    const restored = restoredServerName(live, t);
+    const rg = config.azure.resourceGroupName;
+    return {
+        mode: "azure" as const,
+        restoredServer: {
+            kind: "azure-native:dbforpostgresql:Server",
+            // Learn "Point-in-time restore of a Flexible Server" (REST `createMode: PointInTimeRestore`): sku, storage,
+            // version, logins and backups come from the source; location and network must be given.
+            inputs: {
+                resourceGroupName: rg,
+                serverName: restored,
+                location: config.azure.location,
+                tags: config.azure.tags,
+                createMode: "PointInTimeRestore",
+                sourceServerResourceId:
+                    `/subscriptions/${subscriptionId}/resourceGroups/${rg}` +
+                    `/providers/Microsoft.DBforPostgreSQL/flexibleServers/${live}`,
+                pointInTimeUTC: t.toISOString(),
+                network: serverNetwork(config),
+            } satisfies ServerArgs,
+        },
+        before: [],
+        adminLogin: config.postgres.azure.adminLogin,
+        endpoints: {
+            restored: { host: `${restored}.postgres.database.azure.com`, port: AZURE_POSTGRES_PORT },
+            live: { host: `${live}.postgres.database.azure.com`, port: AZURE_POSTGRES_PORT },
+        },
+    };
+}
+
+function azureCleanup(config: PlatformConfig, t: Date): string[] {
+    const restored = restoredServerName(serverName(config), t);
+    return [
+        `az postgres flexible-server delete --resource-group ${config.azure.resourceGroupName} --name ${restored} --yes ` +
+            "(or remove its resource from the stack that created it); it bills until deleted",
+    ];
+}
+
+/** The restored cluster's name. */
+function restoredClusterName(config: PlatformConfig): string {
+    return `${config.postgres.stackgres.clusterName}-pitr`;
+}
+
+function stackGresPlan(config: PlatformConfig, t: Date) {
+    const sg = config.postgres.stackgres;
+    if (!sg.backups) {
+        throw new Error(
+            `stack ${config.stack} has no backups (postgres.stackgres.backups unset): there is nothing to restore from. ` +
+                "Configure postgres.stackgres.backups before the day you need them.",
+        );
+    }
+    const ns = config.cluster.platformNamespace;
+    const live = stackGresManifests(config).find((m) => m.kind === "SGCluster");
+    if (!live) {
+        throw new Error("no SGCluster rendered for a stackgres stack");
+    }
+    const name = restoredClusterName(config);
+    const configurations = { ...(live.spec as { configurations: Record<string, unknown> }).configurations };
+    // No `backups`: a restored cluster writing into the live cluster's object storage would mix its new timeline into
+    // the live cluster's WAL archive.
+    delete configurations.backups;
+    return {
+        mode: "stackgres" as const,
+        restoredServer: {
+            kind: "SGCluster",
+            inputs: {
+                ...live,
+                metadata: { ...live.metadata, name },
+                spec: {
+                    ...live.spec,
+                    instances: 1,
+                    configurations,
+                    initialData: {
+                        restore: {
+                            fromBackup: {
+                                name: "BACKUP",
+                                pointInTimeRecovery: { restoreToTimestamp: t.toISOString() },
+                            },
+                        },
+                    },
+                },
+            },
+        },
+        before: [
+            `kubectl -n ${ns} get sgbackup --sort-by=.status.process.timing.end ` +
+                "-o custom-columns=NAME:.metadata.name,STATUS:.status.process.status,END:.status.process.timing.end",
+            `BACKUP: the last Completed SGBackup whose END is before ${t.toISOString()} (WAL from it to t is replayed)`,
+        ],
+        adminLogin: STACKGRES_SUPERUSER,
+        // The direct port: pg_dump and ALTER DATABASE need a session of their own, not a PgBouncer transaction.
+        endpoints: {
+            restored: { host: stackGresHost(name, ns), port: STACKGRES_DIRECT_PORT },
+            live: { host: stackGresHost(sg.clusterName, ns), port: STACKGRES_DIRECT_PORT },
+        },
+    };
+}
+
+function stackGresCleanup(config: PlatformConfig): string[] {
+    return [
+        `kubectl -n ${config.cluster.platformNamespace} delete sgcluster ${restoredClusterName(config)} ` +
+            "(then check that its PersistentVolumeClaims are gone)",
+    ];
+}
+
+/** A step as the operator types it, each argument quoted when the shell would split or expand it. */
+export function argvLine(argv: readonly string[]): string {
+    return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(" ");
+}
+
+/** The plan as printed by `npm run restore`. */
+export function renderRestorePlan(plan: RestorePlan): string {
+    const env = (on: "restored" | "live") =>
+        `PGHOST=${plan.endpoints[on].host} PGPORT=${plan.endpoints[on].port} PGUSER=${plan.adminLogin} PGSSLMODE=require`;
+    const step = (n: string, s: RestoreStep) => [`# ${n} ${s.title}`, `${env(s.on)} ${argvLine(s.argv)}`];
+    const lines = [
+        `# Restore application ${plan.app} to ${plan.time} (${plan.mode}); every other application stays untouched.`,
+        "",
+        ...(plan.before.length > 0 ? ["## 0. Find the base backup", ...plan.before.map((l) => `  ${l}`), ""] : []),
+        `## 1. Create the restored server (a NEW ${plan.restoredServer.kind}; the live server is not changed)`,
+        JSON.stringify(plan.restoredServer.inputs, null, 2),
+        "",
+        "## 2. Copy the application's database back (from a pod that reaches both servers, PostgreSQL client tools of",
+        `##    the server's major; PGPASSWORD: ${plan.passwordFrom})`,
+        ...plan.copy.flatMap((s, i) => step(`2.${i + 1}`, s)),
+        "",
+        "## 3. Clean up",
+        ...step("3.1", plan.dropReplaced),
+        ...plan.cleanup.map((l, i) => `# 3.${i + 2} ${l}`),
+    ];
+    return `${lines.join("\n")}\n`;
+}

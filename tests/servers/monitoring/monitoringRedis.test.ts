@@ -9,7 +9,14 @@ import * as fs from "fs";
 import * as path from "path";
 import type { RecordedResource, RunResult } from "../../../offline/mockEngine";
 import { NAMES, POD_DIRS, REDIS_PORT, SENTINEL_PORT } from "../../../components/redis/layout";
-import { Container, Exporters, resolveArgs, resolveEnv, sampleNames, samples } from "../../../testbed/servers/exporters";
+import {
+    Container,
+    Exporters,
+    resolveArgs,
+    resolveEnv,
+    sampleNames,
+    samples,
+} from "../../../testbed/servers/exporters";
 import { LOOPBACK } from "../../../testbed/servers/processes";
 import { LocalRedisGroup, Role, waitHealthy } from "../../../testbed/servers/redis";
 import { byName, runStack } from "../../support/program";

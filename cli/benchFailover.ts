@@ -15,7 +15,8 @@ import { loadStackConfig } from "../offline/stackConfig";
 import { parseFlags } from "./args";
 import { FILES } from "../components/redis/files";
 import { waitFor } from "../testbed/servers/processes";
-import { LocalRedisGroup, redisPorts, waitHealthy } from "../testbed/servers/redis";
+import { LocalRedisGroup, redisPorts } from "../testbed/servers/redis";
+import { waitHealthy } from "../testbed/servers/redisStack";
 import { ContractWriter, Writer, appClient, missingKeys, sentinelMaster } from "../testbed/servers/redisClients";
 
 /** The longest write pause a client may see while every data pod is restarted in turn (issue 11). */

@@ -13,8 +13,8 @@ import { CREDENTIALS_COMPONENT_TYPE } from "../components/vault/credentials";
 import { RunResult, runProgram } from "../offline/mockEngine";
 import { loadStackConfig, stackFile } from "../offline/stackConfig";
 import { parseFlags } from "./args";
-import { startPostgres } from "../testbed/servers/postgres";
-import { startRedis } from "../testbed/servers/redis";
+import { startPostgres } from "../testbed/servers/postgresLogins";
+import { startRedis } from "../testbed/servers/redisStack";
 
 const PASSWORD_TYPE = "random:index/randomPassword:RandomPassword";
 

@@ -6,15 +6,8 @@
  */
 import { Client, QueryResult } from "pg";
 import { sqlLiteral } from "../components/postgres/sql";
-import {
-    LocalServer,
-    createAzureAdmin,
-    createAzureDatabase,
-    prepareStackGresLikeServer,
-    restartLocalServer,
-    startLocalServer,
-    superuserSql,
-} from "./servers/postgres";
+import { LocalServer, restartLocalServer, startLocalServer, superuserSql } from "./servers/postgres";
+import { createAzureAdmin, createAzureDatabase, prepareStackGresLikeServer } from "./servers/postgresLogins";
 
 export class LifecyclePostgres {
     private constructor(

@@ -18,7 +18,8 @@ import {
     samples,
 } from "../../../testbed/servers/exporters";
 import { LOOPBACK } from "../../../testbed/servers/processes";
-import { LocalRedisGroup, Role, waitHealthy } from "../../../testbed/servers/redis";
+import { LocalRedisGroup, Role } from "../../../testbed/servers/redis";
+import { waitHealthy } from "../../../testbed/servers/redisStack";
 import { byName, runStack } from "../../support/program";
 import {
     AlertCase,

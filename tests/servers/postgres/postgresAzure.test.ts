@@ -4,14 +4,8 @@ import { spawnSync } from "child_process";
 import * as path from "path";
 import { Client } from "pg";
 import { PG_ADMIN_CREDENTIAL } from "../../../components/postgres/credentials";
-import {
-    LocalServer,
-    PG_BIN,
-    prepareAzureLikeServer,
-    runAzureLoginJob,
-    runLoginJob,
-    startLocalServer,
-} from "../../../testbed/servers/postgres";
+import { LocalServer, PG_BIN, startLocalServer } from "../../../testbed/servers/postgres";
+import { prepareAzureLikeServer, runAzureLoginJob, runLoginJob } from "../../../testbed/servers/postgresLogins";
 import {
     LOGINS,
     assertIsolatedLogins,

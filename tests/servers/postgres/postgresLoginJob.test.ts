@@ -9,15 +9,8 @@ import * as path from "path";
 import { Client } from "pg";
 import { PG_ADMIN_CREDENTIAL } from "../../../components/postgres/credentials";
 import { loginVerifier } from "../../../components/postgres/scram";
-import {
-    LocalServer,
-    PG16_BIN,
-    PG_BIN,
-    prepareAzureLikeServer,
-    runAzureLoginJob,
-    startLocalServer,
-    superuserSql,
-} from "../../../testbed/servers/postgres";
+import { LocalServer, PG16_BIN, PG_BIN, startLocalServer, superuserSql } from "../../../testbed/servers/postgres";
+import { prepareAzureLikeServer, runAzureLoginJob } from "../../../testbed/servers/postgresLogins";
 import { LOGINS, assertIsolatedLogins, password, passwordsFor, queryAs } from "../../support/postgres";
 
 const ADMIN = "pgadmin";

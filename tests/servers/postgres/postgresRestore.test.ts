@@ -24,11 +24,10 @@ import {
     LocalServer,
     PG_BIN,
     baseBackup,
-    prepareAzureLikeServer,
     requirePostgresBinaries,
-    runAzureLoginJob,
     startLocalServer,
 } from "../../../testbed/servers/postgres";
+import { prepareAzureLikeServer, runAzureLoginJob } from "../../../testbed/servers/postgresLogins";
 import { LOGINS, passwordsFor, queryAs } from "../../support/postgres";
 
 const ADMIN = "pgadmin";

@@ -1,7 +1,7 @@
 /** The sandbox's startPostgres: each stack's logins and databases, exactly the SQL its mock run deploys. */
 import { strict as assert } from "assert";
 import { postgresCredentialIds } from "../../../components/postgres/credentials";
-import { startPostgres } from "../../../testbed/servers/postgres";
+import { startPostgres } from "../../../testbed/servers/postgresLogins";
 import { parseStack } from "../../support/config";
 import { connectAsApp } from "../../support/postgres";
 import { byName, runStack } from "../../support/program";

@@ -3,14 +3,8 @@ import { strict as assert } from "assert";
 import { PG_ADMIN_CREDENTIAL } from "../../../components/postgres/credentials";
 import type { AppLogin } from "../../../components/postgres/sql";
 import { STACKGRES_SUPERUSER } from "../../../components/postgres/stackgresSpec";
-import {
-    CredentialPasswords,
-    LocalServer,
-    prepareStackGresLikeServer,
-    runLoginJob,
-    startLocalServer,
-    superuserSql,
-} from "../../../testbed/servers/postgres";
+import { LocalServer, startLocalServer, superuserSql } from "../../../testbed/servers/postgres";
+import { CredentialPasswords, prepareStackGresLikeServer, runLoginJob } from "../../../testbed/servers/postgresLogins";
 import {
     LOGINS,
     assertIsolatedLogins,

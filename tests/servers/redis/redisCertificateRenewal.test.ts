@@ -9,7 +9,8 @@ import * as path from "path";
 import * as tls from "tls";
 import { TLS_FILES } from "../../../components/redis/files";
 import { sleep, waitFor } from "../../../testbed/servers/processes";
-import { LOOPBACK, LocalRedisGroup, waitHealthy } from "../../../testbed/servers/redis";
+import { LOOPBACK, LocalRedisGroup } from "../../../testbed/servers/redis";
+import { waitHealthy } from "../../../testbed/servers/redisStack";
 import { Writer, appClient } from "../../../testbed/servers/redisClients";
 import { localGroup, withDiagnostics } from "../../support/redis";
 

@@ -8,7 +8,8 @@
 import { strict as assert } from "assert";
 import * as net from "net";
 import { waitFor } from "../../../testbed/servers/processes";
-import { LOOPBACK, LocalRedisGroup, waitHealthy } from "../../../testbed/servers/redis";
+import { LOOPBACK, LocalRedisGroup } from "../../../testbed/servers/redis";
+import { waitHealthy } from "../../../testbed/servers/redisStack";
 import { parseStack } from "../../support/config";
 import { localGroup } from "../../support/redis";
 import { rawCommands } from "../../support/redisCommands";

@@ -6,7 +6,8 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import { FILES } from "../../../components/redis/files";
 import { waitFor } from "../../../testbed/servers/processes";
-import { LocalRedisGroup, waitHealthy } from "../../../testbed/servers/redis";
+import { LocalRedisGroup } from "../../../testbed/servers/redis";
+import { waitHealthy } from "../../../testbed/servers/redisStack";
 import { appClient, sentinelMaster } from "../../../testbed/servers/redisClients";
 import { localGroup, waitReplicaOf, withDiagnostics } from "../../support/redis";
 

@@ -5,7 +5,8 @@
 import { strict as assert } from "assert";
 import { promisedFailoverSeconds } from "../../../components/redis/files";
 import { sleep, waitFor } from "../../../testbed/servers/processes";
-import { LOOPBACK, LocalRedisGroup, waitHealthy } from "../../../testbed/servers/redis";
+import { LOOPBACK, LocalRedisGroup } from "../../../testbed/servers/redis";
+import { waitHealthy } from "../../../testbed/servers/redisStack";
 import { Writer, appClient, sentinelMaster } from "../../../testbed/servers/redisClients";
 import { parseStack } from "../../support/config";
 import { localGroup, waitReplicaOf, withDiagnostics } from "../../support/redis";

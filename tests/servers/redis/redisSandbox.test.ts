@@ -2,7 +2,7 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import Redis from "ioredis";
-import { startRedis } from "../../../testbed/servers/redis";
+import { startRedis } from "../../../testbed/servers/redisStack";
 import { contractSentinelOptions } from "../../../testbed/servers/redisClients";
 import { parseStack } from "../../support/config";
 import { byType, runStack } from "../../support/program";

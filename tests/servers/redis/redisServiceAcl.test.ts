@@ -6,7 +6,8 @@
 import { strict as assert } from "assert";
 import Redis from "ioredis";
 import { waitFor } from "../../../testbed/servers/processes";
-import { LOOPBACK, LocalRedisGroup, Role, waitHealthy } from "../../../testbed/servers/redis";
+import { LOOPBACK, LocalRedisGroup, Role } from "../../../testbed/servers/redis";
+import { waitHealthy } from "../../../testbed/servers/redisStack";
 import { sentinelMaster } from "../../../testbed/servers/redisClients";
 import { parseStack } from "../../support/config";
 import { localGroup } from "../../support/redis";

@@ -1,0 +1,282 @@
+/**
+ * What a stack's login Job makes of a server on loopback: Azure's or StackGres' starting point (the admin and ARM
+ * databases, or the superuser's password), the login Job's real entrypoint and psql script run against it, and each
+ * application's contract pointing at it. `startPostgres` is the sandbox's entry point (cli/sandbox.ts).
+ */
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { isDeepStrictEqual } from "util";
+import type { PlatformConfig } from "../../components/config";
+import { LOGIN_JOB, loginJobFiles } from "../../components/postgres/loginJobSpec";
+import { STACKGRES_SUPERUSER } from "../../components/postgres/stackgresSpec";
+import type { RecordedResource, RunResult } from "../../offline/mockEngine";
+import { PostgresEndpoint, postgresEnv } from "../../components/postgres/env";
+import { PG_ADMIN_CREDENTIAL } from "../../components/postgres/credentials";
+import {
+    AppLogin,
+    JobSecretFile,
+    LoginSqlOptions,
+    appLogins,
+    expectedDigests,
+    jobSecretFiles,
+    loginSqlOptions,
+    sqlLiteral,
+} from "../../components/postgres/sql";
+import { LOOPBACK } from "./processes";
+import { LocalServer, PG_BIN, requirePostgresBinaries, startLocalServer, superuserSql } from "./postgres";
+
+const SUPERUSER = STACKGRES_SUPERUSER;
+
+/** Azure's server admin: `azure_pg_admin` and the admin login in it, NOSUPERUSER with CREATEDB and CREATEROLE. */
+export async function createAzureAdmin(server: LocalServer, adminLogin: string, adminPassword: string): Promise<void> {
+    await superuserSql(
+        server,
+        [
+            "CREATE ROLE azure_pg_admin NOLOGIN;",
+            `CREATE ROLE "${adminLogin}" LOGIN NOSUPERUSER INHERIT CREATEDB CREATEROLE IN ROLE azure_pg_admin PASSWORD ${sqlLiteral(adminPassword)};`,
+        ].join("\n"),
+    );
+}
+
+/**
+ * A database as ARM creates it: owned by `azure_pg_admin`, and so is its schema `public` (not `pg_database_owner`
+ * as on PostgreSQL 15+ elsewhere: `ALTER SCHEMA public OWNER TO azure_pg_admin` in pg_dumps of Azure 16 and 17
+ * databases; frappe/frappe#39145, backstage/backstage#24531).
+ */
+export async function createAzureDatabase(server: LocalServer, name: string): Promise<void> {
+    await superuserSql(server, `CREATE DATABASE "${name}" OWNER azure_pg_admin;`);
+    await superuserSql(server, "ALTER SCHEMA public OWNER TO azure_pg_admin;", name);
+}
+
+/** What Azure provides before the login Job runs: the server admin and the ARM databases. */
+export async function prepareAzureLikeServer(
+    server: LocalServer,
+    adminLogin: string,
+    adminPassword: string,
+    logins: readonly AppLogin[],
+): Promise<void> {
+    await createAzureAdmin(server, adminLogin, adminPassword);
+    for (const l of logins) {
+        await createAzureDatabase(server, l.database);
+    }
+}
+
+/** What StackGres provides before the login Job runs: the superuser with its password (from the credentials Secret). */
+export async function prepareStackGresLikeServer(server: LocalServer, superuserPassword: string): Promise<void> {
+    await superuserSql(server, `ALTER ROLE "${SUPERUSER}" PASSWORD ${sqlLiteral(superuserPassword)};`);
+}
+
+/** The passwords the login SQL needs, by credential id (admin and both logins of each application). */
+export type CredentialPasswords = Readonly<Record<string, string>>;
+
+export interface LoginJobRun {
+    /** The Azure admin login, or the StackGres superuser. */
+    readonly adminLogin: string;
+    readonly logins: readonly AppLogin[];
+    readonly sqlOptions: LoginSqlOptions;
+    /** The passwords behind what the Job's Secret holds now (the admin's, and each login's as its verifier). */
+    readonly passwords: CredentialPasswords;
+    /** The passwords the Job was rendered for (default: `passwords`). */
+    readonly expected?: CredentialPasswords;
+    readonly waitSeconds?: number;
+}
+
+/**
+ * Runs the login Job's entrypoint and psql script against the server, with the Job's Secret as files.
+ * @returns psql's output
+ */
+export function runLoginJob(server: LocalServer, run: LoginJobRun): string {
+    requirePostgresBinaries(PG_BIN, ["psql", "pg_isready"]);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dp-login-job-"));
+    try {
+        const secrets = path.join(dir, "secrets");
+        fs.mkdirSync(secrets);
+        const keyed = (from: CredentialPasswords) => secretFiles(run.logins, from);
+        for (const f of keyed(run.passwords)) {
+            fs.writeFileSync(path.join(secrets, f.key), f.value);
+        }
+        const expected = run.expected ?? run.passwords;
+        const files = loginJobFiles(run.logins, run.sqlOptions);
+        for (const [file, text] of Object.entries(files)) {
+            fs.writeFileSync(path.join(dir, file), text);
+        }
+        const result = spawnSync("sh", [path.join(dir, LOGIN_JOB.entrypointFile)], {
+            encoding: "utf8",
+            env: {
+                PATH: `${PG_BIN}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+                SECRETS_DIR: secrets,
+                SQL_FILE: path.join(dir, LOGIN_JOB.sqlFile),
+                EXPECTED_DIGESTS: expectedDigests(need(expected, PG_ADMIN_CREDENTIAL), keyed(expected)),
+                WAIT_SECONDS: String(run.waitSeconds ?? 0),
+                PGHOST: LOOPBACK,
+                PGPORT: String(server.port),
+                PGUSER: run.adminLogin,
+                PGDATABASE: "postgres",
+                PGSSLMODE: "require",
+            },
+        });
+        if (result.status !== 0) {
+            throw new Error(`login job failed (${result.status}): ${result.stderr}${result.stdout}`);
+        }
+        return result.stdout + result.stderr;
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+/** The azure-mode login Job (no extensions): `runLoginJob` as the non-superuser admin. */
+export function runAzureLoginJob(
+    server: LocalServer,
+    adminLogin: string,
+    logins: readonly AppLogin[],
+    passwords: CredentialPasswords,
+    options: { waitSeconds?: number; expected?: CredentialPasswords } = {},
+): string {
+    const sqlOptions = { createDatabases: false, superuser: false, extensions: [] };
+    return runLoginJob(server, { adminLogin, logins, sqlOptions, passwords, ...options });
+}
+
+/**
+ * Applies the stack's logins and databases the way its mode does: on a fresh server, or again on one that has them
+ * (a rotation, a restored cluster).
+ */
+export async function applyLogins(
+    server: LocalServer,
+    config: PlatformConfig,
+    passwords: CredentialPasswords,
+    options: { fresh?: boolean } = {},
+): Promise<void> {
+    const logins = appLogins(config.apps, config.keyVault.rotations);
+    const fresh = options.fresh ?? true;
+    const admin = need(passwords, PG_ADMIN_CREDENTIAL);
+    const azure = config.postgres.mode === "azure";
+    if (fresh) {
+        await (azure
+            ? prepareAzureLikeServer(server, config.postgres.azure.adminLogin, admin, logins)
+            : prepareStackGresLikeServer(server, admin));
+    }
+    runLoginJob(server, {
+        adminLogin: azure ? config.postgres.azure.adminLogin : SUPERUSER,
+        logins,
+        sqlOptions: loginSqlOptions(config),
+        passwords,
+    });
+}
+
+function need(passwords: CredentialPasswords, id: string): string {
+    const value = passwords[id];
+    if (value === undefined) {
+        throw new Error(`no password for credential ${id}`);
+    }
+    return value;
+}
+
+/** The login Job's Secret for these passwords: the admin's, and every login's verifier. */
+function secretFiles(logins: readonly AppLogin[], passwords: CredentialPasswords): JobSecretFile[] {
+    return jobSecretFiles(need(passwords, PG_ADMIN_CREDENTIAL), logins, (login) => need(passwords, login.credentialId));
+}
+
+/**
+ * Checks that a mock run of the program deploys exactly the login Job this module runs: its files, and the digests of
+ * exactly these passwords.
+ */
+export function assertDeployedSql(run: RunResult, config: PlatformConfig, passwords: CredentialPasswords): void {
+    const logins = appLogins(config.apps, config.keyVault.rotations);
+    const find = (type: string, pred: (r: RecordedResource) => boolean) => {
+        const found = run.resources.filter((r) => r.type === type && pred(r));
+        if (found.length !== 1) {
+            throw new Error(`the run has ${found.length} ${type} resources where one was expected`);
+        }
+        return found[0];
+    };
+    const configMap = find("kubernetes:core/v1:ConfigMap", (r) => r.inputs.metadata?.name === LOGIN_JOB.configMap);
+    if (!isDeepStrictEqual(configMap.inputs.data, loginJobFiles(logins, loginSqlOptions(config)))) {
+        throw new Error("the run deploys a different login Job SQL than the sandbox runs");
+    }
+    const job = find("kubernetes:batch/v1:Job", (r) => r.inputs.metadata?.name?.startsWith(`${LOGIN_JOB.jobPrefix}-`));
+    const env: Array<{ name: string; value: string }> = job.inputs.spec.template.spec.containers[0].env;
+    const digests = env.find((e) => e.name === "EXPECTED_DIGESTS")?.value;
+    if (digests !== expectedDigests(need(passwords, PG_ADMIN_CREDENTIAL), secretFiles(logins, passwords))) {
+        throw new Error("the run deploys a login Job that waits for other passwords than the sandbox's");
+    }
+}
+
+/**
+ * Input of `startPostgres`.
+ * - `config`: the stack's validated configuration (its apps and `postgres.mode` decide what is created).
+ * - `passwords`: the mocked generated passwords by credential id (`pg-admin`, `pg-app-<app>`, `pg-alt-<app>`), e.g.
+ *   the `RandomPassword` results of the stack's mock run.
+ * - `port`: TCP port on 127.0.0.1 (default: a free one from the OS).
+ * - `run`: optional mock run of the same stack (see `assertDeployedSql`).
+ */
+export interface StartPostgresInput {
+    readonly config: PlatformConfig;
+    readonly passwords: CredentialPasswords;
+    readonly port?: number;
+    /** The stack's mock run: when given, its deployed SQL must equal what the sandbox runs (else it throws). */
+    readonly run?: RunResult;
+}
+
+export interface StartedPostgres {
+    readonly processes: Array<{ role: string; port: number; pid: number }>;
+    /** Per application name: its PostgreSQL contract (DB_*, DATABASE_URL) pointing at loopback. */
+    readonly env: Record<string, Record<string, string>>;
+    /** CA of the server certificate: node-postgres verifies with `sslmode=require`, so pass it as NODE_EXTRA_CA_CERTS. */
+    readonly caFile: string;
+    stop(): Promise<void>;
+}
+
+/** Each application's contract at the configuration's login generation, pointing at `server`. */
+export function contractsOn(
+    server: LocalServer,
+    config: PlatformConfig,
+    passwords: CredentialPasswords,
+): Record<string, Record<string, string>> {
+    // The sandbox's own CA plays the issuer's (or Azure's roots'): DB_CA_CERT lets clients verify-full against it.
+    const endpoint: PostgresEndpoint = {
+        host: LOOPBACK,
+        port: server.port,
+        sslMode: "require",
+        caCert: fs.readFileSync(server.caFile, "utf8"),
+    };
+    const logins = appLogins(config.apps, config.keyVault.rotations);
+    return Object.fromEntries(
+        config.apps.map((app, i) => [
+            app.name,
+            postgresEnv(
+                endpoint,
+                {
+                    database: logins[i].database,
+                    user: logins[i].current.name,
+                    password: need(passwords, logins[i].current.credentialId),
+                },
+                app.poolSize,
+            ),
+        ]),
+    );
+}
+
+/** Starts one PostgreSQL on loopback with the stack's logins and databases, and returns each app's contract. */
+export async function startPostgres(input: StartPostgresInput): Promise<StartedPostgres> {
+    if (input.run) {
+        assertDeployedSql(input.run, input.config, input.passwords);
+    }
+    const server = await startLocalServer({
+        port: input.port,
+        maxConnections: input.config.postgres.maxConnections,
+    });
+    try {
+        await applyLogins(server, input.config, input.passwords);
+    } catch (err) {
+        await server.stop();
+        throw err;
+    }
+    return {
+        processes: [{ role: "primary", port: server.port, pid: server.pid }],
+        env: contractsOn(server, input.config, input.passwords),
+        caFile: server.caFile,
+        stop: () => server.stop(),
+    };
+}

@@ -84,3 +84,10 @@ ln -sf /usr/lib/x86_64-linux-gnu/libpq.so.5 "$PG_CLIENT/pgserver.libs/libpq-084d
 for tool in pg_dump pg_restore; do
   ln -sf "$PG_CLIENT/pgserver/pginstall/bin/$tool" "$PG16/native/bin/$tool"
 done
+
+# The upstream CRD schemas the tests validate against: from CRD_SCHEMAS_DIR or the project's shared/ beside the
+# repository, else fetched into the per-user cache and checked against their pinned sha256 (testbed/crdSchemas.ts).
+# A machine that cannot fetch them still installs; the tests that need them then fail naming what is missing.
+if [ -z "${CRD_SCHEMAS_DIR:-}" ] && [ ! -d ../shared/schemas ]; then
+  npm run -s schemas:fetch || echo "CRD schemas not fetched: the CRD tests will fail until they are there" >&2
+fi

@@ -6,7 +6,7 @@
  * would be dropped without a trace, so here every object schema with `properties` that does not preserve
  * unknown fields refuses them. Not checked: CEL rules (`x-kubernetes-validations`) and list-map uniqueness.
  *
- * Schemas dir: `$CRD_SCHEMAS_DIR`, else `<repo>/../shared/schemas` (`resolveSchemasDir`).
+ * Schemas dir: `$CRD_SCHEMAS_DIR`, else `<repo>/../shared/schemas`, else the fetched cache (`resolveSchemasDir`).
  */
 import * as crypto from "crypto";
 import * as fs from "fs";
@@ -16,55 +16,35 @@ import { threadId } from "worker_threads";
 import Ajv, { ErrorObject, ValidateFunction } from "ajv";
 import * as YAML from "yaml";
 import { version as YAML_VERSION } from "yaml/package.json";
+import { PINNED_SCHEMAS, schemaCacheDir, unverifiedSchemas } from "../../testbed/crdSchemas";
 
-/**
- * The files the tests read from the schemas dir: byte-for-byte copies of upstream CRDs, and the README naming the
- * release each folder was copied from (the ESO chart's version is checked against it).
- */
-export const SCHEMA_FILES: readonly string[] = [
-    "README.md",
-    "cert-manager/cert-manager.io_certificates.yaml",
-    ...["clusterexternalsecrets", "clustersecretstores", "externalsecrets", "pushsecrets", "secretstores"].map(
-        (plural) => `external-secrets/external-secrets.io_${plural}.yaml`,
-    ),
-    "prometheus-operator/monitoring.coreos.com_prometheusrules.yaml",
-    "prometheus-operator/monitoring.coreos.com_servicemonitors.yaml",
-    ...[
-        "SGBackup",
-        "SGCluster",
-        "SGDistributedLogs",
-        "SGInstanceProfile",
-        "SGObjectStorage",
-        "SGPoolingConfig",
-        "SGPostgresConfig",
-        "SGScript",
-    ].map((kind) => `stackgres/${kind}.yaml`),
-];
+/** The files the tests read from the schemas dir: the pinned upstream CRDs (testbed/crdSchemas.ts). */
+export const SCHEMA_FILES: readonly string[] = PINNED_SCHEMAS.map((p) => p.file);
 
 const REPO_ROOT = path.resolve(__dirname, "..", "..");
 
 /**
- * Where the upstream CRDs are: `$CRD_SCHEMAS_DIR` when set, else `<repoRoot>/../shared/schemas`; the first place
- * given must hold every `SCHEMA_FILES` (a set variable that misses some is an error, not a reason to look further).
- * No package registry is a fallback: StackGres publishes its CRDs in no registry package, and the npm
- * `@kubernetes-models/{external-secrets,cert-manager,prometheus-operator}` packages hold validators compiled from
- * other releases (ESO 0.16.2, cert-manager 1.20.2, prometheus-operator 0.91.0 in their go.mod, against 2.9.0,
- * 1.21.1 and 0.93.0 here), not the CRD files this validator closes. Throws naming what is missing and how to
- * provide it.
+ * Where the upstream CRDs are: `$CRD_SCHEMAS_DIR` when set, else `<repoRoot>/../shared/schemas`, else the per-user
+ * cache that `npm run schemas:fetch` fills (.ci/install.sh runs it where the first two are absent). The first place
+ * given must hold every pinned file with its pinned sha256 (a set variable that misses one is an error, not a reason
+ * to look further). Throws naming what is missing or altered and how to provide it.
  */
 export function resolveSchemasDir(env: NodeJS.ProcessEnv = process.env, repoRoot: string = REPO_ROOT): string {
+    const shared = path.resolve(repoRoot, "..", "shared", "schemas");
     const [dir, from] =
         env.CRD_SCHEMAS_DIR !== undefined && env.CRD_SCHEMAS_DIR !== ""
             ? [path.resolve(env.CRD_SCHEMAS_DIR), "$CRD_SCHEMAS_DIR"]
-            : [path.resolve(repoRoot, "..", "shared", "schemas"), "../shared/schemas beside the repository"];
-    const missing = SCHEMA_FILES.filter((file) => !fs.existsSync(path.join(dir, file)));
-    if (missing.length > 0) {
-        const what = fs.existsSync(dir) ? "lacks" : "does not exist; it must hold";
+            : fs.existsSync(shared)
+              ? [shared, "../shared/schemas beside the repository"]
+              : [schemaCacheDir(env), "the cache npm run schemas:fetch fills"];
+    const unverified = unverifiedSchemas(dir).map((p) => p.file);
+    if (unverified.length > 0) {
+        const what = fs.existsSync(dir) ? "lacks or holds altered" : "does not exist; it must hold";
         throw new Error(
-            `upstream CRD schemas missing: ${dir} (${from}) ${what} ${missing.join(", ")}. ` +
-                "Set CRD_SCHEMAS_DIR to a folder laid out as the project's shared/schemas (its README.md names each " +
-                "upstream release; every YAML file is an unmodified copy of that release's CRD), or put the " +
-                "project's shared/ folder beside the repository. No package registry ships these files.",
+            `upstream CRD schemas missing: ${dir} (${from}) ${what} ${unverified.join(", ")}. ` +
+                "Run `npm run schemas:fetch` (it downloads the pinned upstream files and checks their sha256), set " +
+                "CRD_SCHEMAS_DIR to a folder laid out as the project's shared/schemas, or put the project's shared/ " +
+                "folder beside the repository. No package registry ships these files.",
         );
     }
     return dir;

@@ -2,6 +2,7 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
+import * as http from "http";
 import {
     SCHEMA_FILES,
     closeSchema,
@@ -9,6 +10,13 @@ import {
     sharedCrdValidator,
     validateAgainstCrd,
 } from "../../support/crdSchemas";
+import {
+    PINNED_SCHEMAS,
+    UPSTREAM_RELEASES,
+    fetchSchemas,
+    schemaCacheDir,
+    unverifiedSchemas,
+} from "../../../testbed/crdSchemas";
 import { processTempDir } from "../../support/tempDir";
 
 /** Loaded when a test first needs it: without the schemas only the tests that read them fail, each saying why. */
@@ -154,40 +162,53 @@ describe("CRD validator (tests/support/crdSchemas.ts)", () => {
     });
 });
 
-describe("where the CRD schemas come from (resolveSchemasDir)", () => {
+describe("where the CRD schemas come from (resolveSchemasDir, fetchSchemas)", () => {
     /** A fresh clone's layout: a repository folder with nothing beside it. */
     const freshClone = () => {
         const root = path.join(processTempDir("crd-schemas-"), "repo");
         fs.mkdirSync(root);
         return root;
     };
-    /** A schemas folder holding `files` (empty: the resolver checks where they are, the validator reads them). */
+    /** The pinned files as this machine has them (verified by their sha256 when resolved). */
+    const pinned = () => {
+        const from = resolveSchemasDir();
+        return new Map(SCHEMA_FILES.map((file) => [file, fs.readFileSync(path.join(from, file))]));
+    };
+    /** A schemas folder holding `files`, copied from the pinned ones. */
     const schemasWith = (dir: string, files: readonly string[]) => {
+        const bytes = pinned();
         for (const file of files) {
             fs.mkdirSync(path.dirname(path.join(dir, file)), { recursive: true });
-            fs.writeFileSync(path.join(dir, file), "");
+            fs.writeFileSync(path.join(dir, file), bytes.get(file)!);
         }
         return dir;
     };
+    /** An environment whose cache is a new folder. */
+    const emptyCache = () => ({ XDG_CACHE_HOME: processTempDir("crd-cache-") });
 
-    it("without CRD_SCHEMAS_DIR nor ../shared, fails naming every missing file and how to provide them", () => {
+    it("without CRD_SCHEMAS_DIR, ../shared nor a fetched cache, fails naming every missing file and how to provide them", () => {
         const root = freshClone();
-        const expected = path.resolve(root, "..", "shared", "schemas");
+        const env = emptyCache();
         assert.throws(
-            () => resolveSchemasDir({}, root),
+            () => resolveSchemasDir(env, root),
             (err: Error) => {
-                assert.ok(err.message.startsWith(`upstream CRD schemas missing: ${expected} (../shared/schemas`));
+                assert.ok(
+                    err.message.startsWith(
+                        `upstream CRD schemas missing: ${schemaCacheDir(env)} (the cache npm run schemas:fetch fills)`,
+                    ),
+                    err.message,
+                );
                 assert.match(err.message, / does not exist; /);
                 for (const file of SCHEMA_FILES) {
                     assert.ok(err.message.includes(file), `names ${file}`);
                 }
-                assert.match(err.message, /Set CRD_SCHEMAS_DIR to a folder laid out as the project's shared\/schemas/);
+                assert.match(err.message, /Run `npm run schemas:fetch`/);
                 return true;
             },
         );
     });
 
-    it("takes CRD_SCHEMAS_DIR first, and refuses one that lacks a file instead of looking further", () => {
+    it("takes CRD_SCHEMAS_DIR first, and refuses one that lacks a file or holds an altered one instead of looking further", () => {
         const root = freshClone();
         schemasWith(path.resolve(root, "..", "shared", "schemas"), SCHEMA_FILES);
         const complete = schemasWith(processTempDir("crd-env-"), SCHEMA_FILES);
@@ -196,15 +217,88 @@ describe("where the CRD schemas come from (resolveSchemasDir)", () => {
         assert.throws(
             () => resolveSchemasDir({ CRD_SCHEMAS_DIR: partial }, root),
             new RegExp(
-                `^Error: upstream CRD schemas missing: ${partial} \\(\\$CRD_SCHEMAS_DIR\\) lacks README\\.md\\. `,
+                `^Error: upstream CRD schemas missing: ${partial} \\(\\$CRD_SCHEMAS_DIR\\) lacks or holds altered ${SCHEMA_FILES[0]}\\. `,
             ),
         );
+        fs.appendFileSync(path.join(complete, SCHEMA_FILES[1]), "# edited\n");
+        assert.throws(() => resolveSchemasDir({ CRD_SCHEMAS_DIR: complete }, root), new RegExp(SCHEMA_FILES[1]));
     });
 
     it("finds ../shared/schemas beside the repository when CRD_SCHEMAS_DIR is unset or empty", () => {
         const root = freshClone();
         const shared = schemasWith(path.resolve(root, "..", "shared", "schemas"), SCHEMA_FILES);
-        assert.equal(resolveSchemasDir({}, root), shared);
-        assert.equal(resolveSchemasDir({ CRD_SCHEMAS_DIR: "" }, root), shared);
+        assert.equal(resolveSchemasDir(emptyCache(), root), shared);
+        assert.equal(resolveSchemasDir({ ...emptyCache(), CRD_SCHEMAS_DIR: "" }, root), shared);
+    });
+
+    /** A raw-content host on loopback serving the pinned files at their upstream paths; `alter` changes one. */
+    async function rawHost(alter?: string): Promise<{ url: string; requests: string[]; close: () => void }> {
+        const bytes = pinned();
+        const bySource = new Map(PINNED_SCHEMAS.map((p) => [`/${p.source}`, bytes.get(p.file)!]));
+        const requests: string[] = [];
+        const server = http.createServer((req, res) => {
+            requests.push(req.url ?? "");
+            const body = bySource.get(req.url ?? "");
+            if (!body) {
+                res.writeHead(404).end();
+                return;
+            }
+            const file = PINNED_SCHEMAS.find((p) => `/${p.source}` === req.url)!.file;
+            res.writeHead(200).end(file === alter ? Buffer.concat([body, Buffer.from("# tampered\n")]) : body);
+        });
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+        const { port } = server.address() as { port: number };
+        return { url: `http://127.0.0.1:${port}`, requests, close: () => server.close() };
+    }
+
+    it("fetches the pinned upstream files into the cache, checks each sha256, and the resolver then finds them there", async () => {
+        const host = await rawHost();
+        try {
+            const env = emptyCache();
+            assert.equal(await fetchSchemas(schemaCacheDir(env), host.url), SCHEMA_FILES.length);
+            assert.equal(resolveSchemasDir(env, freshClone()), schemaCacheDir(env));
+            // Only what is missing is asked for again.
+            fs.rmSync(path.join(schemaCacheDir(env), SCHEMA_FILES[2]));
+            const before = host.requests.length;
+            assert.equal(await fetchSchemas(schemaCacheDir(env), host.url), 1);
+            assert.equal(host.requests.length - before, 1);
+        } finally {
+            host.close();
+        }
+    });
+
+    it("keeps no file whose bytes differ from the pin, and names it", async () => {
+        const tampered = SCHEMA_FILES[3];
+        const host = await rawHost(tampered);
+        try {
+            const dir = schemaCacheDir(emptyCache());
+            await assert.rejects(
+                fetchSchemas(dir, host.url),
+                new RegExp(
+                    `could not fetch 1 CRD schema file\\(s\\): ${tampered} from .*: sha256 [0-9a-f]{64}, pinned`,
+                ),
+            );
+            assert.ok(!fs.existsSync(path.join(dir, tampered)));
+            assert.deepEqual(
+                unverifiedSchemas(dir).map((p) => p.file),
+                [tampered],
+            );
+        } finally {
+            host.close();
+        }
+    });
+
+    it("pins the releases the project's shared/schemas README names, when the schemas come from there", () => {
+        const dir = resolveSchemasDir();
+        const readme = path.join(dir, "README.md");
+        if (!fs.existsSync(readme)) {
+            return; // A fetched cache or CRD_SCHEMAS_DIR: its files were checked against the pins when resolved.
+        }
+        const text = fs.readFileSync(readme, "utf8");
+        for (const [folder, release] of Object.entries(UPSTREAM_RELEASES)) {
+            const section = text.split(`## ${folder}/`)[1]?.split("\n## ")[0] ?? "";
+            assert.match(section, new RegExp(`tag \`${release.tag}\``), `${folder} tag`);
+            assert.ok(section.includes(release.commit), `${folder} commit`);
+        }
     });
 });

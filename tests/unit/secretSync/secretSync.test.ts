@@ -3,8 +3,6 @@
  * the ClusterSecretStore, every ExternalSecret and the per-application access rules.
  */
 import { strict as assert } from "assert";
-import * as fs from "fs";
-import * as path from "path";
 import { PlatformConfig } from "../../../components/config";
 import { contractKeys, contractShape } from "../../../components/envContract";
 import { bundleSecretName, serviceAccountSubject } from "../../../components/vault";
@@ -26,7 +24,8 @@ import type { RecordedResource, RunResult } from "../../../offline/mockEngine";
 import { runProgram } from "../../../offline/mockEngine";
 import { loadStackConfig } from "../../../offline/stackConfig";
 import { parseStack } from "../../support/config";
-import { schemasDir, validateAgainstCrd } from "../../support/crdSchemas";
+import { validateAgainstCrd } from "../../support/crdSchemas";
+import { UPSTREAM_RELEASES } from "../../../testbed/crdSchemas";
 import { EXTERNAL_SECRET, vaultContents } from "../../support/esoOperator";
 import { STACKS, byName, byType, runStack } from "../../support/program";
 import { WHOLE_VAULT, namespacesOf, secretReach } from "../../../policy/lib/secretReach";
@@ -63,12 +62,9 @@ function esoRelease(result: RunResult): RecordedResource {
     return found[0];
 }
 
-/** The ESO release whose CRDs are saved in the shared schemas (from their README). */
+/** The ESO release whose CRDs the tests validate against (pinned in testbed/crdSchemas.ts). */
 function schemasEsoVersion(): string {
-    const readme = fs.readFileSync(path.join(schemasDir(), "README.md"), "utf8");
-    const match = /## external-secrets\/[\s\S]*?\| Version \| tag `v(\d+\.\d+\.\d+)`/.exec(readme);
-    assert.ok(match, "the schemas README names the ESO version");
-    return match[1];
+    return UPSTREAM_RELEASES["external-secrets"].tag.replace(/^v/, "");
 }
 
 /** Every generated password of the run. */

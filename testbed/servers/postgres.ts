@@ -62,6 +62,18 @@ export interface LocalServerOptions {
 }
 
 /**
+ * The binaries of `PG_BIN` and of PostgreSQL 16 from npm, once each, by major version: [15, 16] in a test run,
+ * [16] in .ci/run's rerun where PG_BIN is 16's.
+ */
+export function serversByMajor(): Map<string, string> {
+    return new Map(
+        [PG_BIN, PG16_BIN].map(
+            (bin) => [/ (\d+)\./.exec(requirePostgresBinaries(bin, ["postgres"]))![1], bin] as const,
+        ),
+    );
+}
+
+/**
  * Fails loudly when the binaries a server (and, with `psql`, the login Job) needs are missing; the server's
  * `--version` line.
  */

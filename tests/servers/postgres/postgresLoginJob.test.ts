@@ -9,25 +9,13 @@ import * as path from "path";
 import { Client } from "pg";
 import { PG_ADMIN_CREDENTIAL } from "../../../components/postgres/credentials";
 import { loginVerifier } from "../../../components/postgres/scram";
-import {
-    LocalServer,
-    PG16_BIN,
-    PG_BIN,
-    requirePostgresBinaries,
-    startLocalServer,
-    superuserSql,
-} from "../../../testbed/servers/postgres";
+import { LocalServer, PG_BIN, serversByMajor, startLocalServer, superuserSql } from "../../../testbed/servers/postgres";
 import { prepareAzureLikeServer, runAzureLoginJob } from "../../../testbed/servers/postgresLogins";
 import { LOGINS, assertIsolatedLogins, password, passwordsFor, queryAs } from "../../support/postgres";
 
 const ADMIN = "pgadmin";
 
-/** The servers of PG_BIN (Debian's, or 16 from npm in .ci/run's rerun) and 16, once each, by major version. */
-const SERVERS = new Map(
-    [PG_BIN, PG16_BIN].map((bin) => [/ (\d+)\./.exec(requirePostgresBinaries(bin, ["postgres"]))![1], bin] as const),
-);
-
-for (const [version, bin] of SERVERS) {
+for (const [version, bin] of serversByMajor()) {
     describe(`the azure-mode login Job on PostgreSQL ${version}`, function () {
         this.timeout(120000);
         const servers: LocalServer[] = [];

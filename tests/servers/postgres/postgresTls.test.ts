@@ -8,9 +8,8 @@ import { Client } from "pg";
 import { STACKGRES_PG_HBA } from "../../../components/postgres/stackgresSpec";
 import {
     LocalServer,
-    PG16_BIN,
-    PG_BIN,
     connectFrom,
+    serversByMajor,
     startLocalServer,
     superuserSql,
 } from "../../../testbed/servers/postgres";
@@ -54,10 +53,7 @@ async function connect(server: LocalServer, from: string, tls: boolean): Promise
     }
 }
 
-for (const [version, bin] of [
-    ["15", PG_BIN],
-    ["16", PG16_BIN],
-] as const) {
+for (const [version, bin] of serversByMajor()) {
     describe(`stackgres pg_hba against PostgreSQL ${version}`, function () {
         this.timeout(60000);
         const servers: LocalServer[] = [];

@@ -51,6 +51,7 @@ const OPERATIONS: readonly Operation[] = [
     {
         what: "Jobs that run once more (a new name for each change they carry)",
         added: (r) => (r.type === "kubernetes:batch/v1:Job" ? metadataName(r) : undefined),
+        changed: (c) => (c.replaced && c.after.type === "kubernetes:batch/v1:Job" ? metadataName(c.after) : undefined),
     },
 ];
 

@@ -350,6 +350,12 @@ describe("plan diff: what Pulumi will refuse, long values, operations", () => {
         assert.match(text, /operations:/);
         assert.match(text, /rolling update, one pod at a time \(each restarts\): StatefulSet redis/);
         assert.match(text, /live only after the next server restart .*: max_connections = 200/);
+        const job = (name: string) =>
+            resource("kubernetes:batch/v1:Job", "logins", { metadata: { name }, spec: { backoffLimit: 4 } });
+        assert.match(
+            formatDiff(diffPlans(plan(job("logins-1")), plan(job("logins-2"))), "a -> b"),
+            /Jobs that run once more .*: logins-2/,
+        );
     });
 });
 

@@ -240,7 +240,15 @@ export class Checks {
             .filter((pod) => pod.mainRunning())
             .flatMap((pod) => {
                 const file = pod.id.set === NAMES.sentinel ? ACL_FILES.sentinel : ACL_FILES.data;
-                const text = readIfExists(path.join(pod.localPath(POD_DIRS.acl), file));
+                // The data nodes' file is in parts (users.acl, users.acl.001, ...): the marker ends the last.
+                const dir = pod.localPath(POD_DIRS.acl);
+                const parts = fs.existsSync(dir)
+                    ? fs.readdirSync(dir).filter((f) => f === file || f.startsWith(`${file}.`))
+                    : [];
+                const text = parts
+                    .sort()
+                    .map((f) => readIfExists(path.join(dir, f)))
+                    .join("");
                 const marker = new RegExp(`^user (${ACL_MARKER_PREFIX}\\S+) `, "m").exec(text)?.[1];
                 if (marker === undefined) {
                     return [];

@@ -225,6 +225,75 @@ export function renderDataAcl(
 }
 
 /**
+ * What one part of the users file may hold, in bytes: Key Vault refuses a secret value over 25 KB ("25k bytes",
+ * about-secrets.md), and the file grows ~0.5 KB per application user, so one secret held it up to ~40 applications.
+ */
+export const ACL_PART_MAX_BYTES = 20_000;
+
+/**
+ * The users file's lines at their longest, from the configuration alone: every user with a previous password too (two
+ * hashes) and a full-length marker. A real file has the same lines, none longer.
+ */
+function longestDataAclLines(mode: RedisMode, apps: readonly AppConfig[]): string[] {
+    const users = apps.flatMap(appRedisUserNames);
+    const roles = ["admin", "monitor", "replication", "sentinel", "sentinelClient"] as const;
+    const longest: RedisPasswords = {
+        admin: "admin-now",
+        monitor: "monitor-now",
+        ...Object.fromEntries(roles.map((r) => [r, `${r}-now`])),
+        apps: Object.fromEntries(users.map((u) => [u, `${u}-now`])),
+        previous: {
+            ...Object.fromEntries(roles.map((r) => [r, `${r}-before`])),
+            apps: Object.fromEntries(users.map((u) => [u, `${u}-before`])),
+        },
+    };
+    return renderDataAcl(mode, apps, longest, `${ACL_MARKER_PREFIX}${"0".repeat(32)}`)
+        .split("\n")
+        .slice(0, -1);
+}
+
+/** The users file's size at its longest, in bytes. */
+export function longestDataAclBytes(mode: RedisMode, apps: readonly AppConfig[]): number {
+    return longestDataAclLines(mode, apps).reduce((sum, line) => sum + Buffer.byteLength(line) + 1, 0);
+}
+
+/**
+ * The users file as its parts, planned from the configuration alone (`longestDataAclLines`), lines kept whole and
+ * in order: the parts and their Key Vault secrets are known before any password is, and a part of the real file is
+ * never longer than planned. Returns the line count of each part.
+ */
+export function dataAclPartPlan(mode: RedisMode, apps: readonly AppConfig[]): number[] {
+    const plan: number[] = [];
+    let bytes = Infinity;
+    for (const line of longestDataAclLines(mode, apps)) {
+        const size = Buffer.byteLength(line) + 1;
+        if (bytes + size > ACL_PART_MAX_BYTES) {
+            plan.push(0);
+            bytes = 0;
+        }
+        plan[plan.length - 1]++;
+        bytes += size;
+    }
+    return plan;
+}
+
+/** `renderDataAcl`'s file in the parts `dataAclPartPlan` plans; joined in order they are the file. */
+export function dataAclParts(
+    mode: RedisMode,
+    apps: readonly AppConfig[],
+    passwords: RedisPasswords,
+    marker: string,
+): string[] {
+    const lines = renderDataAcl(mode, apps, passwords, marker).split("\n").slice(0, -1);
+    let next = 0;
+    return dataAclPartPlan(mode, apps).map((count) => {
+        const part = lines.slice(next, next + count);
+        next += count;
+        return `${part.join("\n")}\n`;
+    });
+}
+
+/**
  * Commands a Sentinel-aware client needs (redis/docs sentinel.md "Sentinel Access Control List authentication").
  * Every channel, to read: a Sentinel publishes only its events there, and clients subscribe to several in one command
  * (go-redis sentinel.go: `+switch-master` and `+replica-reconf-done`), which is refused whole if one is not allowed.

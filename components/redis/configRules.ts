@@ -1,7 +1,7 @@
 /** Config rules of Redis that span several keys: reserved user names, database indexes, Sentinel quorum. */
 import { ConfigRule, PROJECT } from "../config/types";
 import { report } from "../config/issues";
-import { RESERVED_USER_NAMES, appUserName, extraDatabaseUserName } from "./acl";
+import { RESERVED_USER_NAMES, appUserName, extraDatabaseUserName, longestDataAclBytes } from "./acl";
 import {
     REDIS_CA_ENV_KEY,
     REDIS_PER_DATABASE_ENV_KEYS,
@@ -44,9 +44,26 @@ export const uniqueRedisDatabases: ConfigRule = (config, ctx) => {
     });
 };
 
+/**
+ * The most the users file may grow to: it is one Kubernetes Secret (`redis-acl`, its parts side by side), and a Secret
+ * holds at most 1 MiB ("Secrets" concept page), its data base64-encoded (4/3) beside the Sentinels' file.
+ */
+export const REDIS_USERS_FILE_MAX_BYTES = 700_000;
+
 export const redisConfigRules: ConfigRule = (config, ctx) => {
     const path = `${PROJECT}:redis`;
     const { redis } = config;
+    const usersFile = longestDataAclBytes(redis.mode, config.apps);
+    if (usersFile > REDIS_USERS_FILE_MAX_BYTES) {
+        report(
+            ctx,
+            `${PROJECT}:apps`,
+            `${config.apps.length} applications (a Redis users file of up to ${usersFile} bytes)`,
+            `a Redis users file of at most ${REDIS_USERS_FILE_MAX_BYTES} bytes: it is the Secret redis-acl, and ` +
+                "Kubernetes holds at most 1 MiB in a Secret, base64-encoded; fewer applications, extra databases or " +
+                "key patterns on this Redis group",
+        );
+    }
     config.apps.forEach((app, i) => {
         // The application's name is its Redis ACL user.
         if (RESERVED_USER_NAMES.includes(app.name)) {

@@ -16,6 +16,14 @@ import type { Endpoint, RedisLayout } from "./layout";
 /** Keys of the files in the ACL directory (the synced Secret `redis-acl`): what the servers load. */
 export const ACL_FILES = { data: "users.acl", sentinel: "sentinel-users.acl" } as const;
 
+/**
+ * The file of part `index` of the data nodes' users file in the `redis-acl` Secret: `users.acl`, then `users.acl.001`,
+ * ... (zero-padded, so a glob lists them in order); the pods join them (`assemble_data_acl`, scripts/lib.sh).
+ */
+export function dataAclPartFile(index: number): string {
+    return index === 0 ? ACL_FILES.data : `${ACL_FILES.data}.${String(index).padStart(3, "0")}`;
+}
+
 /** Keys of the files in the auth directory (the synced Secret `redis-auth`): the passwords the scripts use. */
 export const AUTH_FILES = {
     admin: "admin-password",
@@ -203,7 +211,8 @@ export function renderRedisConf(redis: RedisConfig, layout: RedisLayout): string
             "# The default user is off and has no password: ACLs are the access control.",
             "protected-mode no",
             `dir ${layout.dirs.data}`,
-            `aclfile ${layout.dirs.acl}/${ACL_FILES.data}`,
+            // Joined from its parts by the start script (the Secret holds the users file in parts).
+            `aclfile ${layout.dirs.run}/${ACL_FILES.data}`,
             "# One more than the applications': the last is the platform's own (restartLock).",
             `databases ${restartLock(redis).db + 1}`,
             "appendonly yes",

@@ -8,7 +8,14 @@ import * as k8s from "@pulumi/kubernetes";
 import type { AppConfig } from "../config/platform";
 import type { RedisConfig } from "../config/redis";
 import type { CredentialSource, DataService, Env, SecretSyncer, VaultWriter } from "../interfaces";
-import { RedisPasswords, aclMarker, extraDatabaseUserName, renderDataAcl, renderSentinelAcl } from "./acl";
+import {
+    RedisPasswords,
+    aclMarker,
+    dataAclPartPlan,
+    dataAclParts,
+    extraDatabaseUserName,
+    renderSentinelAcl,
+} from "./acl";
 import { REDIS_SECRET_ENV_KEYS, redisEnv, redisEnvKeys, redisExtraEnvKeys } from "./env";
 import { aclCredentialIds, REDIS_SENTINEL_CLIENT_CREDENTIAL, redisAppCredentialId } from "./credentials";
 import { dashboardConfigMap } from "../dashboards";
@@ -23,6 +30,7 @@ import {
     aclSyncJob,
     aclSyncJobName,
     authSecretData,
+    dataAclSecretName,
     certificate,
     configChecksum,
     configMapArgs,
@@ -109,16 +117,18 @@ export class Redis extends pulumi.ComponentResource implements DataService {
                 aclMarker(redis.mode, args.apps, versions),
             ),
         );
-        args.vault.writeSecret(
-            `${name}-acl-data`,
-            {
-                secretName: ACL_SECRET_NAMES.data,
-                value: pulumi.secret(
-                    pulumi.all([passwords, marker]).apply(([p, m]) => renderDataAcl(redis.mode, args.apps, p, m)),
-                ),
-                contentType: ACL_CONTENT_TYPE,
-            },
-            parent,
+        // In parts, each under Key Vault's 25 KB: how many is known from the configuration (dataAclPartPlan).
+        const dataParts = pulumi.all([passwords, marker]).apply(([p, m]) => dataAclParts(redis.mode, args.apps, p, m));
+        dataAclPartPlan(redis.mode, args.apps).forEach((_, i) =>
+            args.vault.writeSecret(
+                i === 0 ? `${name}-acl-data` : `${name}-acl-data-${i}`,
+                {
+                    secretName: dataAclSecretName(i),
+                    value: pulumi.secret(dataParts.apply((parts) => parts[i])),
+                    contentType: ACL_CONTENT_TYPE,
+                },
+                parent,
+            ),
         );
         if (sentinelMode) {
             args.vault.writeSecret(
@@ -135,7 +145,7 @@ export class Redis extends pulumi.ComponentResource implements DataService {
         // re-syncs at once, not at the refresh.
         const aclSecret = args.secretSync.syncSecret(
             `${name}-acl`,
-            { namespace: ns, secretName: NAMES.acl, data: aclSecretData(redis), dependsOn: args.dependsOn },
+            { namespace: ns, secretName: NAMES.acl, data: aclSecretData(redis, args.apps), dependsOn: args.dependsOn },
             parent,
         );
 

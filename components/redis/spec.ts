@@ -7,6 +7,7 @@ import * as crypto from "crypto";
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { prometheusRuleObject } from "../alerts";
+import type { AppConfig } from "../config/platform";
 import type { RedisConfig } from "../config/redis";
 import { CONSUMER_LABEL, PLATFORM_NAME, REPLACE_UNREADY_ANNOTATION, recommendedLabels } from "../labels";
 import {
@@ -16,6 +17,7 @@ import {
     REDIS_SENTINEL_CLIENT_CREDENTIAL,
     REDIS_SENTINEL_CREDENTIAL,
 } from "./credentials";
+import { dataAclPartPlan } from "./acl";
 import {
     ACL_FILES,
     AUTH_FILES,
@@ -24,6 +26,7 @@ import {
     SENTINEL_MEMORY_MIB,
     TERMINATION_GRACE_SECONDS,
     TLS_FILES,
+    dataAclPartFile,
 } from "./files";
 import { EXPORTER_PORT, NAMES, POD_DIRS, REDIS_PORT, RedisLayout, SENTINEL_PORT, serviceFqdn } from "./layout";
 import { redisAlertRules } from "./monitoring";
@@ -88,11 +91,22 @@ export function authSecretData(
 }
 
 /** Keys of `redis-acl` (the files in the ACL directory) and the Key Vault secret each comes from. */
-export function aclSecretData(redis: Pick<RedisConfig, "mode">): Array<{ secretKey: string; remoteKey: string }> {
+export function aclSecretData(
+    redis: Pick<RedisConfig, "mode">,
+    apps: readonly AppConfig[],
+): Array<{ secretKey: string; remoteKey: string }> {
     return [
-        { secretKey: ACL_FILES.data, remoteKey: ACL_SECRET_NAMES.data },
+        ...dataAclPartPlan(redis.mode, apps).map((_, i) => ({
+            secretKey: dataAclPartFile(i),
+            remoteKey: dataAclSecretName(i),
+        })),
         ...(redis.mode === "sentinel" ? [{ secretKey: ACL_FILES.sentinel, remoteKey: ACL_SECRET_NAMES.sentinel }] : []),
     ];
+}
+
+/** The Key Vault secret of part `index` of the data nodes' users file (the first keeps the single file's name). */
+export function dataAclSecretName(index: number): string {
+    return index === 0 ? ACL_SECRET_NAMES.data : `${ACL_SECRET_NAMES.data}-${index}`;
 }
 
 /** The ConfigMap of the rendered files (`renderFiles`). */
@@ -229,7 +243,9 @@ function volumes(
             secret: {
                 secretName: NAMES.acl,
                 defaultMode: 0o440,
-                items: items([group === "data" ? ACL_FILES.data : ACL_FILES.sentinel]),
+                // Data nodes take every key: their users file is in parts, as many as the applications need, and a
+                // list of them here would roll the pods when one is added. (Sentinels' file beside it is unused.)
+                ...(group === "data" ? {} : { items: items([ACL_FILES.sentinel]) }),
             },
         },
         { name: "auth", secret: { secretName: NAMES.auth, defaultMode: 0o440, items: items(passwords) } },

@@ -15,11 +15,11 @@ import {
     RedisPasswords,
     aclMarker,
     extraDatabaseUserName,
-    renderDataAcl,
+    dataAclParts,
     renderSentinelAcl,
 } from "../../components/redis/acl";
 import { redisEnv } from "../../components/redis/env";
-import { ACL_FILES, AUTH_FILES, FILES, TLS_FILES, renderFiles } from "../../components/redis/files";
+import { ACL_FILES, AUTH_FILES, FILES, TLS_FILES, dataAclPartFile, renderFiles } from "../../components/redis/files";
 import { NAMES, RedisDirs, RedisLayout } from "../../components/redis/layout";
 import { RedisRole } from "../redisProbe";
 import { makeCertificates } from "./certificates";
@@ -132,7 +132,9 @@ export class LocalRedisGroup {
         const { redis, apps, passwords } = this.options;
         const marker = aclMarker(redis.mode, apps, passwords);
         return {
-            [ACL_FILES.data]: renderDataAcl(redis.mode, apps, passwords, marker),
+            ...Object.fromEntries(
+                dataAclParts(redis.mode, apps, passwords, marker).map((part, i) => [dataAclPartFile(i), part]),
+            ),
             ...(redis.mode === "sentinel" ? { [ACL_FILES.sentinel]: renderSentinelAcl(passwords, marker) } : {}),
         };
     }

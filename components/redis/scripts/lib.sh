@@ -29,6 +29,15 @@ fingerprint() {
     for dir in "$@"; do cat "$dir"/* 2>/dev/null; done | cksum
 }
 
+# assemble_data_acl <file>: the data nodes' users file joined from its parts in the `redis-acl` Secret (`users.acl`,
+# then `users.acl.001`, ...: Key Vault holds at most 25 KB a secret), in order, written whole to <file>.
+assemble_data_acl() {
+    for part in "$ACL_DIR/@DATA_ACL_FILE@" "$ACL_DIR/@DATA_ACL_FILE@".*; do
+        if [ -f "$part" ]; then cat "$part"; fi
+    done > "$1.tmp"
+    mv "$1.tmp" "$1"
+}
+
 # apply_acl <host> <port> <acl file>: the server's users become what the file says, in place. `ACL LOAD` would do
 # it too, but Redis 7.0 disconnects every client of every user on ACL LOAD (replication and Sentinel links,
 # applications); `ACL SETUSER` changes a user without touching its connections. Users not in the file are deleted.

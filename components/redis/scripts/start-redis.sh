@@ -82,6 +82,8 @@ fi
 mkdir -p "$RUN_DIR"
 conf="$RUN_DIR/redis.conf"
 umask 077
+# redis.conf's aclfile: the users file as its parts join now.
+assemble_data_acl "$RUN_DIR/@DATA_ACL_FILE@"
 {
     cat "$CONFIG_DIR/@REDIS_CONF@"
     if [ "$TLS" = yes ]; then echo "port 0"; echo "tls-port $SELF_PORT"; else echo "port $SELF_PORT"; fi

@@ -12,7 +12,8 @@ tls_seen=""
 masterauth=$(cat "$AUTH_DIR/@REPLICATION_PASSWORD_FILE@" 2>/dev/null || true)
 while :; do
     auth_now=$(fingerprint "$ACL_DIR" "$AUTH_DIR")
-    if [ "$auth_now" != "$auth_seen" ] && apply_acl "$SELF_HOST" "$SELF_PORT" "$ACL_DIR/@DATA_ACL_FILE@"; then
+    if [ "$auth_now" != "$auth_seen" ] && assemble_data_acl "$RUN_DIR/@DATA_ACL_FILE@.apply" &&
+        apply_acl "$SELF_HOST" "$SELF_PORT" "$RUN_DIR/@DATA_ACL_FILE@.apply"; then
         ok=yes
         if [ "$MODE" = sentinel ]; then
             pw=$(cat "$AUTH_DIR/@REPLICATION_PASSWORD_FILE@")

@@ -41,7 +41,12 @@ export interface PlatformOutputs {
 }
 
 export async function buildPlatform({ config, kubeconfig }: LoadedConfig): Promise<PlatformOutputs> {
-    const azureProvider = new AzureProvider("azure", { location: config.azure.location });
+    // An explicit provider reads no `azure-native:*` stack config (Pulumi docs, explicit providers): the stack's own
+    // subscription is passed on, else the provider's environment decides (ARM_SUBSCRIPTION_ID, the Azure CLI).
+    const azureProvider = new AzureProvider("azure", {
+        location: config.azure.location,
+        subscriptionId: new pulumi.Config("azure-native").get("subscriptionId"),
+    });
     const cluster = new ClusterAccess(
         "cluster",
         {

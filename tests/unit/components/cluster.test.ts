@@ -76,3 +76,18 @@ describe("cluster access", () => {
         assert.strictEqual(converted.clusters[0].name, "c", "clusters and contexts are kept");
     });
 });
+
+describe("the Azure provider's subscription", () => {
+    const provider = (run: RunResult) => run.resources.find((r) => r.type === "pulumi:providers:azure-native")!;
+
+    it("is the stack's azure-native:subscriptionId when the stack file sets it (not whatever the shell is logged in to)", async () => {
+        const subscription = "00000000-1111-2222-3333-444444444444";
+        const run = await runStack("dev", { "azure-native:subscriptionId": subscription });
+        assert.equal(provider(run).inputs.subscriptionId, subscription);
+    });
+
+    it("is left to the provider's environment (ARM_SUBSCRIPTION_ID, the Azure CLI) when the stack sets none", async () => {
+        const run = await runStack("dev");
+        assert.equal(provider(run).inputs.subscriptionId, undefined);
+    });
+});

@@ -4,6 +4,7 @@
  */
 import * as fs from "fs";
 import * as YAML from "yaml";
+import { PROFILES, PROFILE_DECIDES } from "../components/config/fields";
 import { ROOT, stackFile } from "./stackConfig";
 
 const STACK_FILE = /^Pulumi\.([a-z0-9][a-z0-9-]*)\.yaml$/;
@@ -20,5 +21,12 @@ export function stackNames(dir: string = ROOT): string[] {
 /** True when the stack's file sets `data-platform:profile: production`. */
 export function isProductionStack(stack: string, file: string = stackFile(stack)): boolean {
     const doc = YAML.parse(fs.readFileSync(file, "utf8")) ?? {};
-    return doc.config?.["data-platform:profile"] === "production";
+    const profile: unknown = doc.config?.["data-platform:profile"];
+    if (!PROFILES.some((p) => p === profile)) {
+        throw new Error(
+            `${file}: data-platform:profile is ${JSON.stringify(profile) ?? "missing"}; set it to ` +
+                `${PROFILES.map((p) => JSON.stringify(p)).join(" or ")}: ${PROFILE_DECIDES}`,
+        );
+    }
+    return profile === "production";
 }

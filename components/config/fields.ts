@@ -8,6 +8,9 @@
 import { z } from "zod";
 
 export const PROFILES = ["production", "development"] as const;
+/** What the profile decides, in the words both the config loader and CI's stack list refuse a missing one with. */
+export const PROFILE_DECIDES =
+    "it chooses protection and defaults here, and the production environment (approval) in CI";
 
 /** The profile a stack runs under; it chooses defaults (sizes, HA, TLS, protection). */
 export type Profile = (typeof PROFILES)[number];

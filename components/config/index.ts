@@ -6,6 +6,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigIssue, ParseContext, configIssues, formatIssue, report, show } from "./issues";
+import { PROFILES, PROFILE_DECIDES } from "./fields";
 import { AppConfig, profileSchema } from "./platform";
 import { SECRET_KEYS, STACK_SCHEMAS } from "./stack";
 import { keyVaultConfigRules } from "../vault/configRules";
@@ -77,11 +78,17 @@ export function parseConfig(
         }
     }
 
-    // The profile chooses every other key's defaults, so it is read first; an invalid one is reported and the
-    // rest is still checked (with production defaults).
-    const givenProfile = profileSchema.optional().safeParse(value("profile"), { reportInput: true });
+    // The profile chooses every other key's defaults, so it is read first; a missing or invalid one is reported and
+    // the rest is still checked (with production defaults). Required: CI decides the stack's environment (approval,
+    // production policies) from the same key (offline/stacks.ts), so neither may guess it.
+    const givenProfile = profileSchema.safeParse(value("profile"), { reportInput: true });
     if (!givenProfile.success) {
-        issues.push(...configIssues(givenProfile.error.issues, PROJECT, ["profile"]));
+        report(
+            { issues },
+            `${PROJECT}:profile`,
+            value("profile"),
+            `${PROFILES.map((p) => JSON.stringify(p)).join(" or ")}: ${PROFILE_DECIDES}`,
+        );
     }
     const profile = givenProfile.data ?? "production";
     const input = Object.fromEntries(known.map((key) => [key, withoutNullKeys(value(key))]));

@@ -17,7 +17,9 @@ function serviceSections(profile: Profile) {
 
 function stackSchema(profile: Profile) {
     return z.object({
-        profile: profileSchema.default("production").describe("Chooses defaults for sizes, HA, TLS and protection."),
+        profile: profileSchema.describe(
+            "Chooses defaults for sizes, HA, TLS and protection, and (CI) the production environment with its approval.",
+        ),
         protect: protectSchema(profile).describe("Protect stateful resources (they are always retained on delete)."),
         azure: azureSchema.describe("Azure placement."),
         cluster: clusterSchema(profile).prefault({}).describe("Cluster access and cluster-level operators."),

@@ -1,11 +1,15 @@
 import * as assert from "assert";
 import * as fs from "fs";
+import * as path from "path";
 import * as YAML from "yaml";
 import { defaultVaultName } from "../../../components/config";
 import { serverName } from "../../../components/postgres/azureSpec";
 import { loadStackConfig } from "../../../offline/stackConfig";
+import { isProductionStack } from "../../../offline/stacks";
+import { processTempDir } from "../../support/tempDir";
 import { README } from "../../../cli/updateReadme";
-import { parseStack, problemLines } from "../../support/config";
+import { ConfigError, parseConfig } from "../../../components/config";
+import { parseStack, problemLines, stackConfig } from "../../support/config";
 
 function assertProblem(lines: string[], path: string, given: string | RegExp, allowed: RegExp): void {
     const line = lines.find((l) => l.startsWith(`${path}: `));
@@ -253,5 +257,35 @@ rotations:
                 assert.match(line, /^data-platform:\S+: given .+; allowed: .+$/);
             }
         });
+    });
+});
+
+describe("the stack's profile, one source for the program and CI", () => {
+    it("is required: a stack file without one is refused (the program took it for production, CI for development)", () => {
+        const { config, secretKeys } = stackConfig("dev");
+        const { ["data-platform:profile"]: _dropped, ...without } = config;
+        assert.throws(
+            () => parseConfig(without, "dev", secretKeys),
+            (err: ConfigError) => {
+                assert.deepStrictEqual(
+                    err.issues.map((i) => `${i.path}: given ${i.given}; allowed: ${i.allowed}`),
+                    [
+                        'data-platform:profile: given (missing); allowed: "production" or "development": it chooses protection and defaults here, and the production environment (approval) in CI',
+                    ],
+                );
+                return true;
+            },
+        );
+    });
+
+    it("decides the CI environment from the same key, and CI refuses a stack file without one", () => {
+        const file = path.join(processTempDir("profile-"), "Pulumi.x.yaml");
+        fs.writeFileSync(file, YAML.stringify({ config: { "data-platform:azure": {} } }));
+        assert.throws(
+            () => isProductionStack("x", file),
+            /data-platform:profile is missing; set it to "production" or "development"/,
+        );
+        fs.writeFileSync(file, YAML.stringify({ config: { "data-platform:profile": "production" } }));
+        assert.equal(isProductionStack("x", file), true);
     });
 });

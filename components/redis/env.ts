@@ -89,6 +89,21 @@ export function redisEnv(args: RedisEnvArgs): Record<string, string> {
     return env;
 }
 
+/**
+ * Where clients connect, without credentials: every Sentinel's `host:port` (Sentinel mode), or the one address of the
+ * standalone node. Also a stack output (`redisEndpoints`).
+ */
+export function redisClientEndpoints(
+    redis: Pick<RedisConfig, "mode">,
+    layout: Pick<RedisLayout, "dataNodes" | "sentinels" | "standaloneService">,
+): string {
+    if (redis.mode === "sentinel") {
+        return layout.sentinels.map((s) => `${s.host}:${s.port}`).join(",");
+    }
+    const node = layout.standaloneService ?? layout.dataNodes[0];
+    return `${node.host}:${node.port}`;
+}
+
 /** The contract of one ACL user and database. */
 function userEnv(args: RedisEnvArgs, user: string, password: string, db: number): Record<string, string> {
     const { redis, layout } = args;
@@ -97,7 +112,7 @@ function userEnv(args: RedisEnvArgs, user: string, password: string, db: number)
     const ca: Record<string, string> = redisHandsOutCa(redis) ? { [REDIS_CA_ENV_KEY]: redis.tlsCaCert as string } : {};
     if (redis.mode === "sentinel") {
         return {
-            REDIS_SENTINEL_HOSTS: layout.sentinels.map((s) => `${s.host}:${s.port}`).join(","),
+            REDIS_SENTINEL_HOSTS: redisClientEndpoints(redis, layout),
             REDIS_SENTINEL_MASTER: redis.masterName,
             REDIS_USERNAME: user,
             REDIS_PASSWORD: password,

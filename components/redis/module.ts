@@ -2,6 +2,7 @@
  * Redis as a data service module: read this file to know what the service brings to a stack. It implements
  * `DataServiceModule` (`../serviceModule.ts`) and is listed in the catalog (`../services.ts`).
  */
+import * as pulumi from "@pulumi/pulumi";
 import { redisSchema } from "../config/redis";
 import { dataService } from "../serviceModule";
 import { redisConfigRules, uniqueRedisDatabases } from "./configRules";
@@ -38,6 +39,10 @@ export const redisModule = dataService({
             },
             opts,
         );
-        return { env: (app) => redis.env(app), ready: [redis.credentialsAccepted] };
+        return {
+            env: (app) => redis.env(app),
+            ready: [redis.credentialsAccepted],
+            outputs: { redisEndpoints: pulumi.output(redis.clientEndpoints) },
+        };
     },
 });

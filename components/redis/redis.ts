@@ -16,7 +16,7 @@ import {
     extraDatabaseUserName,
     renderSentinelAcl,
 } from "./acl";
-import { REDIS_SECRET_ENV_KEYS, redisEnv, redisEnvKeys, redisExtraEnvKeys } from "./env";
+import { REDIS_SECRET_ENV_KEYS, redisClientEndpoints, redisEnv, redisEnvKeys, redisExtraEnvKeys } from "./env";
 import { aclCredentialIds, REDIS_SENTINEL_CLIENT_CREDENTIAL, redisAppCredentialId } from "./credentials";
 import { dashboardConfigMap } from "../dashboards";
 import { renderFiles } from "./files";
@@ -90,6 +90,8 @@ export class Redis extends pulumi.ComponentResource implements DataService {
     public readonly credentialsAccepted: pulumi.Resource;
     private readonly redis: RedisConfig;
     private readonly layout: RedisLayout;
+    /** Where clients connect (`redisClientEndpoints`): the Sentinels, or the standalone node. */
+    public readonly clientEndpoints: string;
     private readonly credentials: CredentialSource;
 
     constructor(name: string, args: RedisArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -101,6 +103,7 @@ export class Redis extends pulumi.ComponentResource implements DataService {
         this.redis = redis;
         this.credentials = args.credentials;
         this.layout = kubernetesLayout(redis, ns);
+        this.clientEndpoints = redisClientEndpoints(redis, this.layout);
         const parent = { parent: this };
 
         // ACL files: rendered from the passwords (current and previous: a user accepts both until the next

@@ -7,6 +7,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import type { Dashboard } from "../../components/dashboards";
+import type { RunResult } from "../../offline/mockEngine";
 import { requireCommands } from "../../testbed/servers/processes";
 import { processTempDir } from "./tempDir";
 
@@ -99,6 +100,38 @@ export interface Series {
     readonly series: string;
     /** promtool's expanding notation, one value per minute: `1x10`, `0+1x10`. */
     readonly values: string;
+}
+
+/** A series maker whose every series carries `base` labels (the namespace, an instance) besides its own. */
+export function seriesWith(
+    base: Readonly<Record<string, string>>,
+): (name: string, labels: Record<string, string>, values: string) => Series {
+    return (name, labels, values) => ({
+        series: `${name}{${Object.entries({ ...base, ...labels })
+            .map(([k, v]) => `${k}="${v}"`)
+            .join(",")}}`,
+        values,
+    });
+}
+
+/** The rule groups of the PrometheusRule a run rendered under `name` (its Pulumi name or its object name). */
+export function renderedRuleGroups(run: RunResult, name: string): RuleGroup[] {
+    const rule = run.resources.find(
+        (r) =>
+            r.type === "kubernetes:monitoring.coreos.com/v1:PrometheusRule" &&
+            (r.name === name || r.inputs.metadata.name === name),
+    );
+    assert.ok(rule, `no PrometheusRule ${name} rendered`);
+    return rule.inputs.spec.groups;
+}
+
+/** The dashboard a run rendered into ConfigMap `name` (its one file). */
+export function renderedDashboard(run: RunResult, name: string): Dashboard {
+    const configMap = run.resources.find(
+        (r) => r.type === "kubernetes:core/v1:ConfigMap" && r.inputs.metadata.name === name,
+    );
+    assert.ok(configMap, `no dashboard ConfigMap ${name} rendered`);
+    return JSON.parse(Object.values(configMap.inputs.data as Record<string, string>)[0]) as Dashboard;
 }
 
 /** One alert's cases: the series that make it fire (with the labels it fires with) and series that must not. */

@@ -23,12 +23,13 @@ import { parseStack, sectionOverride, stackConfig } from "../../support/config";
 import { runStack } from "../../support/program";
 import {
     AlertCase,
-    RuleGroup,
-    Series,
     checkQueries,
     checkRules,
     dashboardQueries,
     metricNames,
+    renderedDashboard,
+    renderedRuleGroups,
+    seriesWith,
     testRules,
     unscrapedMetrics,
 } from "../../support/prometheus";
@@ -38,33 +39,9 @@ const own = JSON.parse(stackConfig("dev").config["data-platform:postgres"] ?? "{
 const MONITORED = sectionOverride("dev", "postgres", { stackgres: { ...own.stackgres, monitoring: true } });
 const MONITOR_PASSWORD = "monitor-Zq9!#%&*+-./:=?@^_~";
 
-function renderedDashboard(run: RunResult) {
-    const configMap = run.resources.find(
-        (r) =>
-            r.type === "kubernetes:core/v1:ConfigMap" && r.inputs.metadata.name === "data-platform-postgres-dashboard",
-    );
-    assert.ok(configMap, "no dashboard ConfigMap rendered");
-    return JSON.parse(Object.values(configMap.inputs.data as Record<string, string>)[0]);
-}
-
-function renderedRules(run: RunResult): RuleGroup[] {
-    const rule = run.resources.find(
-        (r) =>
-            r.type === "kubernetes:monitoring.coreos.com/v1:PrometheusRule" &&
-            r.inputs.metadata.name === "postgres-alerts",
-    );
-    assert.ok(rule, "no PostgreSQL PrometheusRule rendered");
-    return rule.inputs.spec.groups;
-}
-
 const NS = { namespace: "data-platform" };
 const I = { instance: "postgres-0:9187" };
-const series = (name: string, labels: Record<string, string>, values: string): Series => ({
-    series: `${name}{${Object.entries({ ...NS, ...I, ...labels })
-        .map(([k, v]) => `${k}="${v}"`)
-        .join(",")}}`,
-    values,
-});
+const series = seriesWith({ ...NS, ...I });
 const connections = (database: string, count: number) =>
     series("pg_stat_database_numbackends", { datname: database }, `${count}x10`);
 const MAX_CONNECTIONS = series("pg_settings_max_connections", {}, "100x10");
@@ -242,7 +219,7 @@ describe("PostgreSQL alerts on real postgres_exporter series (pg_monitor login) 
     });
 
     it("reads only metrics the real exporter exposes to a pg_monitor login", () => {
-        const rules = renderedRules(run).flatMap((group) => group.rules);
+        const rules = renderedRuleGroups(run, "postgres-alerts").flatMap((group) => group.rules);
         const scraped = sampleNames(scrape);
         assert.deepEqual(unscrapedMetrics(rules, scraped), []);
         const used = new Set(rules.flatMap((rule) => metricNames(rule.expr)));
@@ -255,7 +232,7 @@ describe("PostgreSQL alerts on real postgres_exporter series (pg_monitor login) 
     });
 
     it("fails a rule whose metric is misspelt: not in the scrape, and its alert never fires", () => {
-        const misspelt = renderedRules(run).map((group) => ({
+        const misspelt = renderedRuleGroups(run, "postgres-alerts").map((group) => ({
             ...group,
             rules: group.rules.map((rule) =>
                 rule.alert === "PostgresDeadlocks"
@@ -276,7 +253,7 @@ describe("PostgreSQL alerts on real postgres_exporter series (pg_monitor login) 
     });
 
     it("shows on its dashboard only metrics the real exporter exposes, in queries promtool parses", () => {
-        const queries = dashboardQueries(renderedDashboard(run));
+        const queries = dashboardQueries(renderedDashboard(run, "data-platform-postgres-dashboard"));
         const parsed = checkQueries(queries);
         assert.equal(parsed.code, 0, parsed.output);
         assert.deepEqual(unscrapedMetrics(queries, sampleNames(scrape)), []);
@@ -284,13 +261,13 @@ describe("PostgreSQL alerts on real postgres_exporter series (pg_monitor login) 
     });
 
     it("passes promtool check rules", () => {
-        const result = checkRules(renderedRules(run));
+        const result = checkRules(renderedRuleGroups(run, "postgres-alerts"));
         assert.equal(result.code, 0, result.output);
         assert.match(result.output, /SUCCESS: 8 rules found/);
     });
 
     it("fires each alert on its series and on no other (promtool test rules)", () => {
-        const result = testRules(renderedRules(run), CASES);
+        const result = testRules(renderedRuleGroups(run, "postgres-alerts"), CASES);
         assert.equal(result.code, 0, result.output);
     });
 });

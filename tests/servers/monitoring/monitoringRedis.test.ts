@@ -20,15 +20,16 @@ import {
 import { LOOPBACK } from "../../../testbed/servers/processes";
 import { LocalRedisGroup, Role } from "../../../testbed/servers/redis";
 import { waitHealthy } from "../../../testbed/servers/redisStack";
-import { byName, runStack } from "../../support/program";
+import { runStack } from "../../support/program";
 import {
     AlertCase,
-    RuleGroup,
-    Series,
     checkQueries,
     checkRules,
     dashboardQueries,
     metricNames,
+    renderedDashboard,
+    renderedRuleGroups,
+    seriesWith,
     testRules,
     unscrapedMetrics,
 } from "../../support/prometheus";
@@ -36,18 +37,6 @@ import { parseStack } from "../../support/config";
 import { localGroup } from "../../support/redis";
 
 const STS = "kubernetes:apps/v1:StatefulSet";
-
-function renderedDashboard(run: RunResult) {
-    const configMap = run.resources.find(
-        (r) => r.type === "kubernetes:core/v1:ConfigMap" && r.inputs.metadata.name === "data-platform-redis-dashboard",
-    );
-    assert.ok(configMap, "no dashboard ConfigMap rendered");
-    return JSON.parse(Object.values(configMap.inputs.data as Record<string, string>)[0]);
-}
-
-function renderedRules(run: RunResult): RuleGroup[] {
-    return byName(run, "kubernetes:monitoring.coreos.com/v1:PrometheusRule", "redis-alerts").inputs.spec.groups;
-}
 
 function exporterContainer(run: RunResult, statefulSet: string): Container {
     const sts: RecordedResource | undefined = run.resources.find(
@@ -94,12 +83,7 @@ async function startExporter(
 }
 
 const NS = { namespace: "data-platform" };
-const series = (name: string, labels: Record<string, string>, values: string): Series => ({
-    series: `${name}{${Object.entries({ ...NS, ...labels })
-        .map(([k, v]) => `${k}="${v}"`)
-        .join(",")}}`,
-    values,
-});
+const series = seriesWith(NS);
 const R0 = { pod: "redis-0" };
 const R1 = { pod: "redis-1" };
 const S0 = { pod: "redis-sentinel-0", master_name: "mymaster" };
@@ -275,7 +259,7 @@ describe("Redis alerts on real redis_exporter series (rendered prod group) and p
     });
 
     it("reads only metrics the real exporters expose", () => {
-        const rules = renderedRules(run).flatMap((group) => group.rules);
+        const rules = renderedRuleGroups(run, "redis-alerts").flatMap((group) => group.rules);
         const used = new Set(rules.flatMap((rule) => metricNames(rule.expr)));
         assert.deepEqual(unscrapedMetrics(rules, scraped), []);
         console.log(
@@ -287,7 +271,7 @@ describe("Redis alerts on real redis_exporter series (rendered prod group) and p
     });
 
     it("fails a rule whose metric is misspelt: not in the scrape, and its alert never fires", () => {
-        const groups = renderedRules(run);
+        const groups = renderedRuleGroups(run, "redis-alerts");
         const misspelt = groups.map((group) => ({
             ...group,
             rules: group.rules.map((rule) =>
@@ -309,7 +293,7 @@ describe("Redis alerts on real redis_exporter series (rendered prod group) and p
     });
 
     it("shows on its dashboard only metrics the real exporter exposes, in queries promtool parses", () => {
-        const queries = dashboardQueries(renderedDashboard(run));
+        const queries = dashboardQueries(renderedDashboard(run, "data-platform-redis-dashboard"));
         const parsed = checkQueries(queries);
         assert.equal(parsed.code, 0, parsed.output);
         assert.deepEqual(unscrapedMetrics(queries, scraped), []);
@@ -317,13 +301,13 @@ describe("Redis alerts on real redis_exporter series (rendered prod group) and p
     });
 
     it("passes promtool check rules", () => {
-        const result = checkRules(renderedRules(run));
+        const result = checkRules(renderedRuleGroups(run, "redis-alerts"));
         assert.equal(result.code, 0, result.output);
         assert.match(result.output, /SUCCESS: 13 rules found/);
     });
 
     it("fires each alert on its series and on no other (promtool test rules)", () => {
-        const result = testRules(renderedRules(run), CASES);
+        const result = testRules(renderedRuleGroups(run, "redis-alerts"), CASES);
         assert.equal(result.code, 0, result.output);
     });
 });

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type { EnforcementLevel } from "@pulumi/policy";
 import type { RecordedResource, RunResult } from "../../offline/mockEngine";
-import type { PackConfig } from "./policyHarness";
+import { PackConfig, configuredLevel, settingsIn } from "./policyHarness";
 import { processTempDir } from "./tempDir";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -111,10 +111,13 @@ export class Analyzer {
         return info.getPoliciesList().map((p: any) => p.getName());
     }
 
-    /** Configure, as `--policy-pack-config <file>` does. */
+    /** Configure, as `--policy-pack-config <file>` does (the CLI expands `all` to each policy of the pack). */
     async configure(config: PackConfig): Promise<void> {
         const request = new analyzerPb.ConfigureAnalyzerRequest();
-        for (const [policy, { enforcementLevel, ...properties }] of Object.entries(config)) {
+        const policies = (await this.policyNames()).filter((p) => p in config || "all" in config);
+        for (const policy of policies) {
+            const { enforcementLevel: _own, ...properties } = settingsIn(config, policy);
+            const enforcementLevel = configuredLevel(config, policy);
             const entry = new analyzerPb.PolicyConfig();
             if (enforcementLevel !== undefined) {
                 const level = Object.entries(LEVELS).find(([, l]) => l === enforcementLevel)?.[0];

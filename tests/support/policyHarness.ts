@@ -31,8 +31,58 @@ const { unknownCheckingProxy, UnknownValueError } = require("@pulumi/policy") as
 /** How the engine sends an input that is unknown during preview (the proxy throws on reading it). */
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-/** Per-policy config as `--policy-pack-config` gives it: `{ "<policy>": { "enforcementLevel"?, ...props } }`. */
-export type PackConfig = Record<string, Record<string, unknown>>;
+/**
+ * A pack config as `--policy-pack-config` gives it: per policy its settings (`{ "enforcementLevel"?, ...props }`) or
+ * only its level (a string), and `all`: the level of every policy without its own (pulumi/pulumi
+ * `pkg/resource/analyzer/config.go`).
+ */
+export type PackConfig = Record<string, Record<string, unknown> | string>;
+
+const LEVELS: readonly EnforcementLevel[] = ["advisory", "mandatory", "remediate", "disabled"];
+/** The key that sets every policy's level. */
+const ALL = "all";
+
+/** A policy's settings in a pack config: its object, or `{ enforcementLevel }` when only a level is given. */
+export function settingsIn(config: PackConfig, policy: string): Record<string, unknown> {
+    const entry = config[policy];
+    return typeof entry === "string" ? { enforcementLevel: entry } : (entry ?? {});
+}
+
+/** The level a policy runs at: its own entry's, else `all`'s, else undefined (the policy's or the pack's). */
+export function configuredLevel(config: PackConfig, policy: string): EnforcementLevel | undefined {
+    const own = settingsIn(config, policy).enforcementLevel as EnforcementLevel | undefined;
+    return own ?? (typeof config[ALL] === "string" ? (config[ALL] as EnforcementLevel) : undefined);
+}
+
+/** What the CLI would refuse in a pack config: unknown policies or settings, levels that are none. */
+export function packConfigProblems(
+    config: PackConfig,
+    policies: ReadonlyArray<{ name: string; configSchema?: { properties: Record<string, unknown> } }>,
+): string[] {
+    const level = (key: string, value: unknown) =>
+        LEVELS.includes(value as EnforcementLevel)
+            ? []
+            : [`${key}: ${JSON.stringify(value)} is not an enforcement level (${LEVELS.join(", ")})`];
+    return Object.entries(config).flatMap(([key, entry]) => {
+        if (key === ALL) {
+            return level(key, entry);
+        }
+        const policy = policies.find((p) => p.name === key);
+        if (!policy) {
+            return [`${key}: no such policy`];
+        }
+        const settings = settingsIn(config, key);
+        const allowed = ["enforcementLevel", ...Object.keys(policy.configSchema?.properties ?? {})];
+        return [
+            ...(settings.enforcementLevel === undefined
+                ? []
+                : level(`${key}.enforcementLevel`, settings.enforcementLevel)),
+            ...Object.keys(settings)
+                .filter((k) => !allowed.includes(k))
+                .map((k) => `${key}: unknown setting ${k}`),
+        ];
+    });
+}
 
 /** The stack's `--policy-pack-config` file. */
 export function packConfig(stack: string): PackConfig {
@@ -119,7 +169,7 @@ function typeChecks(type: string) {
 
 function configGetter(config: PackConfig, policy: string): <T extends object>() => T {
     return <T extends object>() => {
-        const { enforcementLevel: _level, ...props } = config[policy] ?? {};
+        const { enforcementLevel: _level, ...props } = settingsIn(config, policy);
         return props as T;
     };
 }
@@ -195,10 +245,7 @@ export async function runPolicies(policies: Policies, result: RunResult, options
 
     for (const policy of policies) {
         const level =
-            (config[policy.name]?.enforcementLevel as EnforcementLevel | undefined) ??
-            policy.enforcementLevel ??
-            options.packEnforcement ??
-            "advisory";
+            configuredLevel(config, policy.name) ?? policy.enforcementLevel ?? options.packEnforcement ?? "advisory";
         if (level === "disabled") {
             continue;
         }

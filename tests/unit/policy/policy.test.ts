@@ -21,6 +21,8 @@ import {
     Violation,
     describe as describeViolations,
     packConfig,
+    packConfigProblems,
+    settingsIn,
     resourceArgs,
     runPolicies,
     stackResources,
@@ -820,21 +822,31 @@ describe("policy pack", () => {
             const config = packConfig(stack);
             const expected = isProductionStack(stack) ? "production" : "non-production";
             assert.deepStrictEqual(
-                aware.filter((p) => config[p.name]?.environment !== expected).map((p) => p.name),
+                aware.filter((p) => settingsIn(config, p.name).environment !== expected).map((p) => p.name),
                 [],
                 `policy/config/${stack}.json sets environment: ${expected} for every environment-aware policy`,
             );
-            for (const [policy, settings] of Object.entries(config)) {
-                const known = allPolicies.find((p) => p.name === policy);
-                assert.ok(known, `policy/config/${stack}.json: no policy ${policy}`);
-                const allowed = ["enforcementLevel", ...Object.keys(known.configSchema?.properties ?? {})];
-                assert.deepStrictEqual(
-                    Object.keys(settings).filter((k) => !allowed.includes(k)),
-                    [],
-                    `policy/config/${stack}.json: unknown settings of ${policy}`,
-                );
-            }
+            assert.deepStrictEqual(packConfigProblems(config, allPolicies), [], `policy/config/${stack}.json`);
         }
+    });
+
+    it("takes a pack config as the CLI does: `all` sets every policy's level, a policy's own entry wins", async () => {
+        const allAdvisory: PackConfig = { all: "advisory" };
+        assert.deepStrictEqual(packConfigProblems(allAdvisory, allPolicies), []);
+        assert.deepStrictEqual(packConfigProblems({ all: "loud", "no-such-policy": {} }, allPolicies), [
+            'all: "loud" is not an enforcement level (advisory, mandatory, remediate, disabled)',
+            "no-such-policy: no such policy",
+        ]);
+        const broken = VARIANTS.find((v) => v.policy === "k8s-pod-security-restricted")!;
+        const run = broken.breakIt(await runStack(broken.stack));
+        const levels = async (config: PackConfig) =>
+            new Set(
+                (await runPolicies(allPolicies, run, { config })).violations
+                    .filter((v) => v.policy === broken.policy)
+                    .map((v) => v.enforcementLevel),
+            );
+        assert.deepStrictEqual(await levels(allAdvisory), new Set(["advisory"]));
+        assert.deepStrictEqual(await levels({ all: "advisory", [broken.policy]: "mandatory" }), new Set(["mandatory"]));
     });
 
     for (const stack of STACKS) {

@@ -4,7 +4,8 @@ import { ConfigRule, PROJECT, PlatformConfig } from "../config/types";
 import { report } from "../config/issues";
 import { azureDefaultMaxConnections } from "../config/postgres";
 import { pgAltCredentialId, pgAppCredentialId } from "./credentials";
-import { ALT_LOGIN_SUFFIX } from "./sql";
+import { LOGIN_JOB, loginJobFiles } from "./loginJobSpec";
+import { ALT_LOGIN_SUFFIX, appLogins, loginSqlOptions } from "./sql";
 import { RESERVED_CONNECTIONS } from "../../policy/lib/postgres";
 
 /** Role names Azure refuses as the Flexible Server administrator login (checked case-insensitively). */
@@ -63,6 +64,9 @@ export function loginReservation(name: string, adminLogin?: string): string | un
     return by.length > 0 ? by.join("; ") : undefined;
 }
 
+/** The most the login Job's ConfigMap may hold: Kubernetes holds at most 1 MiB in a ConfigMap ("ConfigMaps" page). */
+export const LOGIN_JOB_FILES_MAX_BYTES = 900_000;
+
 /** Sum over applications of replicas x pool size. */
 export function connectionDemand(config: PlatformConfig): number {
     return config.apps.reduce((sum, app) => sum + app.replicas * app.poolSize, 0);
@@ -88,6 +92,20 @@ export const postgresConfigRules: ConfigRule = (config, ctx) => {
         );
     }
     loginRules(config, ctx);
+    const loginFiles = Object.values(loginJobFiles(appLogins(config.apps), loginSqlOptions(config))).reduce(
+        (sum, text) => sum + Buffer.byteLength(text),
+        0,
+    );
+    if (loginFiles > LOGIN_JOB_FILES_MAX_BYTES) {
+        report(
+            ctx,
+            `${PROJECT}:apps`,
+            `${config.apps.length} applications (a login Job ConfigMap of ${loginFiles} bytes)`,
+            `a login Job ConfigMap of at most ${LOGIN_JOB_FILES_MAX_BYTES} bytes: the ConfigMap ${LOGIN_JOB.configMap} ` +
+                "holds every application's login SQL, and Kubernetes holds at most 1 MiB in a ConfigMap; fewer " +
+                "applications (or shorter names) on this server",
+        );
+    }
     if (config.postgres.mode !== "azure") {
         return;
     }

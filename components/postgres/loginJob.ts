@@ -24,10 +24,12 @@ import {
     LOGIN_VERIFIERS_SECRET,
     LoginSqlOptions,
     expectedDigests,
-    jobSecretFiles,
+    jobSecretFilesOf,
     loginSecretKey,
+    loginVerifierParts,
     loginVerifiers,
 } from "./sql";
+import { partSecretName } from "../vault/parts";
 
 export interface LoginJobArgs extends PostgresArgs {
     readonly logins: readonly AppLogin[];
@@ -49,21 +51,31 @@ export function createLoginJob(parent: pulumi.Resource, name: string, args: Logi
     const passwords = pulumi
         .all(ids.map((id) => credentials.password(id)))
         .apply((values) => Object.fromEntries(ids.map((id, i) => [id, values[i]])));
-    const files = pulumi.secret(
-        passwords.apply((p) => jobSecretFiles(p[PG_ADMIN_CREDENTIAL], logins, (login) => p[login.credentialId])),
+    // PBKDF2 once per login: the Key Vault parts and the Job's expected files are the same verifiers.
+    const verifiers = passwords.apply((p) =>
+        loginVerifiers(p[PG_ADMIN_CREDENTIAL], logins, (login) => p[login.credentialId]),
     );
-    args.vault.writeSecret(
-        `${name}-login-verifiers`,
-        {
-            secretName: LOGIN_VERIFIERS_SECRET,
-            value: pulumi.secret(
-                passwords.apply((p) =>
-                    JSON.stringify(loginVerifiers(p[PG_ADMIN_CREDENTIAL], logins, (login) => p[login.credentialId])),
+    const files = pulumi.secret(
+        pulumi.all([passwords, verifiers]).apply(([p, v]) => jobSecretFilesOf(p[PG_ADMIN_CREDENTIAL], v)),
+    );
+    // In parts, each under Key Vault's 25 KB (`loginVerifierParts`); each login's key is read from its part.
+    const parts = loginVerifierParts(logins);
+    parts.forEach((part, i) =>
+        args.vault.writeSecret(
+            i === 0 ? `${name}-login-verifiers` : `${name}-login-verifiers-${i}`,
+            {
+                secretName: partSecretName(LOGIN_VERIFIERS_SECRET, i),
+                value: pulumi.secret(
+                    verifiers.apply((v) =>
+                        JSON.stringify(
+                            Object.fromEntries(part.map((login) => [loginSecretKey(login), v[loginSecretKey(login)]])),
+                        ),
+                    ),
                 ),
-            ),
-            contentType: "application/json",
-        },
-        { parent },
+                contentType: "application/json",
+            },
+            { parent },
+        ),
     );
     const synced = secretSync.syncSecret(
         `${name}-logins-secret`,
@@ -72,10 +84,10 @@ export function createLoginJob(parent: pulumi.Resource, name: string, args: Logi
             secretName: LOGIN_JOB.secret,
             data: [
                 { secretKey: ADMIN_SECRET_KEY, remoteKey: credentials.secretName(PG_ADMIN_CREDENTIAL) },
-                ...logins.flatMap((l) =>
-                    l.logins.map((login) => ({
+                ...parts.flatMap((part, i) =>
+                    part.map((login) => ({
                         secretKey: loginSecretKey(login),
-                        remoteKey: LOGIN_VERIFIERS_SECRET,
+                        remoteKey: partSecretName(LOGIN_VERIFIERS_SECRET, i),
                         property: loginSecretKey(login),
                     })),
                 ),

@@ -13,7 +13,7 @@ import * as crypto from "crypto";
 /** PostgreSQL's `scram_iterations` default (SCRAM_SHA_256_DEFAULT_ITERATIONS). */
 export const SCRAM_ITERATIONS = 4096;
 /** PostgreSQL's salt length (SCRAM_DEFAULT_SALT_LEN). */
-const SALT_BYTES = 16;
+export const SCRAM_SALT_BYTES = 16;
 
 function hmac(key: Buffer, text: string): Buffer {
     return crypto.createHmac("sha256", key).update(text, "utf8").digest();
@@ -44,6 +44,6 @@ export function loginVerifier(adminPassword: string, login: string, password: st
         .createHmac("sha256", adminPassword)
         .update(`scram-salt\n${login}\n${password}`, "utf8")
         .digest()
-        .subarray(0, SALT_BYTES);
+        .subarray(0, SCRAM_SALT_BYTES);
     return scramVerifier(password, salt);
 }

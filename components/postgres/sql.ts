@@ -22,7 +22,8 @@ import type { PlatformConfig } from "../config/types";
 import { EXTENSION_NAME, PG_IDENTIFIER } from "../config/names";
 import { renderScript } from "../scriptTemplate";
 import { loginGeneration, pgAltCredentialId, pgAppCredentialId } from "./credentials";
-import { loginVerifier } from "./scram";
+import { SCRAM_SALT_BYTES, loginVerifier, scramVerifier } from "./scram";
+import { partCounts, splitInto } from "../vault/parts";
 
 /** One login of an application and the credential holding its password. */
 export interface Login {
@@ -114,6 +115,17 @@ export function loginVerifiers(
             .flatMap((l) => l.logins)
             .map((login) => [loginSecretKey(login), loginVerifier(adminPassword, login.name, password(login))]),
     );
+}
+
+/**
+ * The logins whose verifiers each Key Vault secret of `LOGIN_VERIFIERS_SECRET` holds (`../vault/parts.ts`: one secret
+ * holds 25 KB, ~75 applications' verifiers), planned from the entries' lengths: a verifier's is fixed.
+ */
+export function loginVerifierParts(logins: readonly AppLogin[]): Login[][] {
+    const all = logins.flatMap((l) => l.logins);
+    const verifier = JSON.stringify(scramVerifier("", Buffer.alloc(SCRAM_SALT_BYTES)));
+    const entry = (login: Login) => JSON.stringify(loginSecretKey(login)).length + verifier.length + 2;
+    return splitInto(all, partCounts(all.map(entry)));
 }
 
 /** Environment variable the entrypoint exports a login's verifier in, for psql's `\getenv`. */
@@ -291,9 +303,14 @@ export function jobSecretFiles(
     logins: readonly AppLogin[],
     password: (login: Login) => string,
 ): JobSecretFile[] {
+    return jobSecretFilesOf(adminPassword, loginVerifiers(adminPassword, logins, password));
+}
+
+/** The login Job's Secret from the admin's password and the verifiers already computed (`loginVerifiers`). */
+export function jobSecretFilesOf(adminPassword: string, verifiers: Readonly<Record<string, string>>): JobSecretFile[] {
     return [
         { key: ADMIN_SECRET_KEY, value: adminPassword },
-        ...Object.entries(loginVerifiers(adminPassword, logins, password)).map(([key, value]) => ({ key, value })),
+        ...Object.entries(verifiers).map(([key, value]) => ({ key, value })),
     ];
 }
 

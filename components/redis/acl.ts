@@ -5,6 +5,7 @@
  * Redis ACLs have no per-database rule: `-select +select|<n>` limits SELECT to the application's
  * index, but every connection starts in database 0, so only key patterns separate applications there.
  */
+import { partCounts, splitInto } from "../vault/parts";
 import * as crypto from "crypto";
 import type { AppConfig, RedisExtraDatabase } from "../config/platform";
 import type { RedisMode } from "../config/redis";
@@ -225,12 +226,6 @@ export function renderDataAcl(
 }
 
 /**
- * What one part of the users file may hold, in bytes: Key Vault refuses a secret value over 25 KB ("25k bytes",
- * about-secrets.md), and the file grows ~0.5 KB per application user, so one secret held it up to ~40 applications.
- */
-export const ACL_PART_MAX_BYTES = 20_000;
-
-/**
  * The users file's lines at their longest, from the configuration alone: every user with a previous password too (two
  * hashes) and a full-length marker. A real file has the same lines, none longer.
  */
@@ -258,23 +253,12 @@ export function longestDataAclBytes(mode: RedisMode, apps: readonly AppConfig[])
 }
 
 /**
- * The users file as its parts, planned from the configuration alone (`longestDataAclLines`), lines kept whole and
- * in order: the parts and their Key Vault secrets are known before any password is, and a part of the real file is
- * never longer than planned. Returns the line count of each part.
+ * The users file's parts (Key Vault holds 25 KB a secret: `../vault/parts.ts`), planned from its lines at their
+ * longest (`longestDataAclLines`), kept whole and in order: a part of the real file is never longer than planned.
+ * Returns the line count of each part.
  */
 export function dataAclPartPlan(mode: RedisMode, apps: readonly AppConfig[]): number[] {
-    const plan: number[] = [];
-    let bytes = Infinity;
-    for (const line of longestDataAclLines(mode, apps)) {
-        const size = Buffer.byteLength(line) + 1;
-        if (bytes + size > ACL_PART_MAX_BYTES) {
-            plan.push(0);
-            bytes = 0;
-        }
-        plan[plan.length - 1]++;
-        bytes += size;
-    }
-    return plan;
+    return partCounts(longestDataAclLines(mode, apps).map((line) => Buffer.byteLength(line) + 1));
 }
 
 /** `renderDataAcl`'s file in the parts `dataAclPartPlan` plans; joined in order they are the file. */
@@ -285,12 +269,7 @@ export function dataAclParts(
     marker: string,
 ): string[] {
     const lines = renderDataAcl(mode, apps, passwords, marker).split("\n").slice(0, -1);
-    let next = 0;
-    return dataAclPartPlan(mode, apps).map((count) => {
-        const part = lines.slice(next, next + count);
-        next += count;
-        return `${part.join("\n")}\n`;
-    });
+    return splitInto(lines, dataAclPartPlan(mode, apps)).map((part) => `${part.join("\n")}\n`);
 }
 
 /**

@@ -18,6 +18,7 @@ import {
     REDIS_SENTINEL_CREDENTIAL,
 } from "./credentials";
 import { dataAclPartPlan } from "./acl";
+import { partSecretName } from "../vault/parts";
 import {
     ACL_FILES,
     AUTH_FILES,
@@ -106,7 +107,7 @@ export function aclSecretData(
 
 /** The Key Vault secret of part `index` of the data nodes' users file (the first keeps the single file's name). */
 export function dataAclSecretName(index: number): string {
-    return index === 0 ? ACL_SECRET_NAMES.data : `${ACL_SECRET_NAMES.data}-${index}`;
+    return partSecretName(ACL_SECRET_NAMES.data, index);
 }
 
 /** The ConfigMap of the rendered files (`renderFiles`). */

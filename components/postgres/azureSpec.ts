@@ -17,8 +17,11 @@ export const AZURE_POSTGRES_PORT = 5432;
  * ca-certificates; tests check each one's SHA-256 fingerprint.
  */
 export function azureRootCertificates(): string {
-    return fs.readFileSync(path.join(__dirname, "certs", "azure-postgres-roots.pem"), "utf8");
+    // Read once: every application's contract asks for it.
+    azureRoots ??= fs.readFileSync(path.join(__dirname, "certs", "azure-postgres-roots.pem"), "utf8");
+    return azureRoots;
 }
+let azureRoots: string | undefined;
 /** The built-in PgBouncer listens on the same host. */
 export const AZURE_PGBOUNCER_PORT = 6432;
 

@@ -97,6 +97,42 @@ export function requirePostgresBinaries(bin = PG_BIN, binaries = ["initdb", "pg_
 
 const asRoot = process.getuid?.() === 0;
 
+/**
+ * The binaries the server user can run: `bin`, or, when we are root and the `postgres` user cannot reach it (a clone
+ * under a 0700 directory such as `mktemp -d` or /root: runuser's exec fails with "Permission denied"), a copy of its
+ * installation (`bin/` and its siblings `lib/`, `share/`, which PostgreSQL finds relative to its binaries) in a
+ * root-owned 0755 directory under the OS temp dir, made once per build of the server binary.
+ */
+function reachableByServerUser(bin: string): string {
+    if (
+        !asRoot ||
+        spawnSync("runuser", ["-u", "postgres", "--", "test", "-x", path.join(bin, "postgres")]).status === 0
+    ) {
+        return bin;
+    }
+    const installation = path.dirname(fs.realpathSync(bin));
+    const key = crypto
+        .createHash("sha256")
+        .update(fs.readFileSync(path.join(installation, "bin", "postgres")))
+        .digest("hex");
+    const staged = path.join(os.tmpdir(), `data-platform-pg-${key.slice(0, 16)}`);
+    if (!fs.existsSync(staged)) {
+        // As initdbTemplate: each process copies into a directory of its own, renamed into place once complete.
+        const building = fs.mkdtempSync(`${staged}.tmp-`);
+        try {
+            execFileSync("cp", ["-a", `${installation}/.`, building]);
+            execFileSync("chmod", ["-R", "a+rX", building]);
+            fs.renameSync(building, staged);
+        } catch (err) {
+            fs.rmSync(building, { recursive: true, force: true });
+            if (!fs.existsSync(staged)) {
+                throw err;
+            }
+        }
+    }
+    return path.join(staged, "bin");
+}
+
 /** Runs a server binary, as the `postgres` OS user when we are root. */
 function runAsServerUser(bin: string, binary: string, args: string[]): string {
     const [cmd, argv] = asRoot
@@ -130,12 +166,15 @@ function initdbTemplate(bin: string, version: string): string {
         if (asRoot) {
             execFileSync("chown", ["postgres:postgres", building]);
         }
-        runAsServerUser(bin, "initdb", ["-D", path.join(building, "data"), ...INITDB_ARGS]);
         try {
+            runAsServerUser(bin, "initdb", ["-D", path.join(building, "data"), ...INITDB_ARGS]);
             fs.renameSync(building, template);
-        } catch {
-            // Another process renamed its copy first.
+        } catch (err) {
             fs.rmSync(building, { recursive: true, force: true });
+            // Another process renamed its copy first: use that one.
+            if (!fs.existsSync(template)) {
+                throw err;
+            }
         }
     }
     return path.join(template, "data");
@@ -143,7 +182,7 @@ function initdbTemplate(bin: string, version: string): string {
 
 /** initdb + start: TLS only over TCP (no plain `host` line in pg_hba), SCRAM passwords, superuser on the socket. */
 export async function startLocalServer(options: LocalServerOptions = {}): Promise<LocalServer> {
-    const bin = options.bin ?? PG_BIN;
+    const bin = reachableByServerUser(options.bin ?? PG_BIN);
     const version = requirePostgresBinaries(bin, ["initdb", "pg_ctl", "postgres"]);
     const port = options.port ?? (await freePorts(1))[0];
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dp-pg-"));

@@ -13,14 +13,17 @@ import { PRODUCTION_ENVIRONMENT, StackEntry, stackEntries } from "../../../cli/s
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 const DIR = path.join(ROOT, ".github", "workflows");
 
-/** Every action the workflows may use, at its current major (each checked in the action's repository). */
+/**
+ * Every action the workflows may use, at its current major (each checked in the action's repository; azure/login:
+ * its README's "Supported Versions" lists v3 as supported and v2 in maintenance mode, v3's action.yml runs node24).
+ */
 const ALLOWED_ACTIONS: Record<string, string> = {
     "actions/checkout": "v7",
     "actions/setup-node": "v7",
     "actions/upload-artifact": "v7",
     "actions/download-artifact": "v8",
     "actions/github-script": "v8",
-    "azure/login": "v2",
+    "azure/login": "v3",
     "pulumi/actions": "v7",
 };
 const LOCAL_ACTIONS = ["./.github/actions/setup-kubelogin"];

@@ -4,11 +4,14 @@
  * only where the stack's environment allows them (production credentials only in the `production` environments).
  */
 import * as assert from "assert";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as YAML from "yaml";
 import { stackNames } from "../../../offline/stacks";
 import { PRODUCTION_ENVIRONMENT, StackEntry, stackEntries } from "../../../cli/stacks";
+import { evaluate, Status } from "./expressions";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 const DIR = path.join(ROOT, ".github", "workflows");
@@ -27,7 +30,7 @@ const ALLOWED_ACTIONS: Record<string, string> = {
     "pulumi/actions": "v7",
 };
 const LOCAL_ACTIONS = ["./.github/actions/setup-kubelogin"];
-const LOCAL_WORKFLOWS = ["./.github/workflows/up.yml"];
+const LOCAL_WORKFLOWS = ["./.github/workflows/deploy-stack.yml"];
 
 interface Step {
     name?: string;
@@ -39,7 +42,7 @@ interface Step {
 }
 interface Job {
     uses?: string;
-    with?: Record<string, string>;
+    with?: Record<string, string | boolean>;
     if?: string;
     steps?: Step[];
     environment?: string | { name: string };
@@ -81,24 +84,26 @@ function credentialsOf(job: Job): string[] {
     return [...new Set(refs)].filter((r) => !NOT_CREDENTIALS.has(r)).sort();
 }
 
-/** The environment a job runs in for one matrix entry, resolving `${{ matrix.<key> }}`. */
-function environmentFor(job: Job, entry: StackEntry | undefined): string | undefined {
+/** Replaces `${{ <context>.<key> }}` in `text` with `values[key]`, or a marker that it does not resolve. */
+function substitute(text: string, context: string, values: Record<string, unknown>): string {
+    return text.replace(new RegExp(`\\$\\{\\{\\s*${context}\\.(\\w+)\\s*\\}\\}`, "g"), (_m, key: string) =>
+        key in values ? String(values[key]) : `<unresolved ${context}.${key}>`,
+    );
+}
+
+/** The environment a job runs in: `${{ matrix.<key> }}` from its stack entry, `${{ inputs.<key> }}` from its caller. */
+function environmentOf(job: Job, entry: StackEntry | undefined, callerWith?: Job["with"]): string | undefined {
     const env = typeof job.environment === "object" ? job.environment.name : job.environment;
     if (env === undefined) {
         return undefined;
     }
-    return env.replace(/\$\{\{\s*matrix\.(\w+)\s*\}\}/g, (_m, key) => {
-        const value = entry?.[key as keyof StackEntry];
-        return value === undefined ? `<unresolved matrix.${key}>` : String(value);
-    });
+    return substitute(substitute(env, "inputs", callerWith ?? {}), "matrix", { ...entry });
 }
 
 /** The stack entries a job's matrix runs over: one of the `npm run stacks` lists, or none. */
-function matrixOf(file: File, jobName: string, entries: StackEntry[], callerStacks?: string): StackEntry[] | [] {
-    const include = String(file.wf.jobs[jobName].strategy?.matrix?.include ?? "");
-    const source = /fromJSON\((?:needs\.\w+\.outputs\.|inputs\.)(\w+)\)/.exec(include)?.[1];
-    const list = source === "stacks" && callerStacks ? callerStacks : source;
-    switch (list) {
+function matrixOf(job: Job, entries: StackEntry[]): StackEntry[] {
+    const include = String(job.strategy?.matrix?.include ?? "");
+    switch (/fromJSON\(needs\.\w+\.outputs\.(\w+)\)/.exec(include)?.[1]) {
         case "all":
         case "stacks":
             return entries;
@@ -119,6 +124,29 @@ const changes = (job: Job) =>
             /\bpulumi\s+(up|update|destroy|refresh|import)\b/.test(s.run ?? ""),
     );
 
+/** A job as it runs: for each caller of its (reusable) workflow and each stack entry, or once. */
+interface Instance {
+    readonly entry?: StackEntry;
+    readonly callerWith?: Job["with"];
+    readonly pr: boolean;
+}
+
+function instancesOf(file: File, job: Job, files: readonly File[], entries: StackEntry[]): Instance[] {
+    const pr = (f: File) => triggers(f.wf).some((t) => t.startsWith("pull_request"));
+    const callers = files.flatMap((f) =>
+        Object.values(f.wf.jobs)
+            .filter((j) => j.uses === `./.github/workflows/${file.file}`)
+            .map((j) => ({ file: f, job: j })),
+    );
+    if (callers.length > 0) {
+        return callers.flatMap((c) =>
+            matrixOf(c.job, entries).map((entry) => ({ entry, callerWith: c.job.with, pr: pr(c.file) || pr(file) })),
+        );
+    }
+    const matrix = matrixOf(job, entries);
+    return matrix.length > 0 ? matrix.map((entry) => ({ entry, pr: pr(file) })) : [{ pr: pr(file) }];
+}
+
 /**
  * Why a job could see credentials it must not: a credential without an environment (a repository-level value is
  * visible to every job), a production stack's job outside the production environments, a pull-request job in the
@@ -126,19 +154,7 @@ const changes = (job: Job) =>
  */
 export function credentialExposures(files: readonly File[], entries: StackEntry[]): string[] {
     const found: string[] = [];
-    const callers = new Map<string, { file: File; stacks: string }[]>();
     for (const file of files) {
-        for (const job of Object.values(file.wf.jobs)) {
-            if (job.uses?.startsWith("./.github/workflows/")) {
-                const called = path.basename(job.uses);
-                const stacks = /outputs\.(\w+)/.exec(String(job.with?.stacks))?.[1] ?? "";
-                callers.set(called, [...(callers.get(called) ?? []), { file, stacks }]);
-            }
-        }
-    }
-    for (const file of files) {
-        const onPullRequest = triggers(file.wf).some((t) => t.startsWith("pull_request"));
-        const calledBy = callers.get(file.file) ?? [{ file, stacks: "" }];
         for (const [name, job] of Object.entries(file.wf.jobs)) {
             const credentials = credentialsOf(job);
             if (credentials.length === 0 || job.uses) {
@@ -149,27 +165,21 @@ export function credentialExposures(files: readonly File[], entries: StackEntry[
                 found.push(`${where} reads ${credentials.join(", ")} without an environment`);
                 continue;
             }
-            for (const caller of calledBy) {
-                const pr = onPullRequest || triggers(caller.file.wf).some((t) => t.startsWith("pull_request"));
-                const matrix = matrixOf(file, name, entries, caller.stacks || undefined);
-                for (const entry of matrix.length > 0 ? matrix : [undefined]) {
-                    const env = environmentFor(job, entry);
-                    const label = `${where}${entry ? ` (stack ${entry.stack})` : ""} in environment ${env}`;
-                    if (env === undefined || env.includes("<unresolved")) {
-                        found.push(`${label}: the environment does not resolve`);
-                    } else if (env === PRODUCTION_ENVIRONMENT && pr) {
-                        found.push(`${label}: a pull request can run in the production environment`);
-                    } else if (entry?.production && !env.startsWith(PRODUCTION_ENVIRONMENT)) {
-                        found.push(`${label}: a production stack outside the production environments`);
-                    } else if (!entry?.production && env.startsWith(PRODUCTION_ENVIRONMENT)) {
-                        found.push(`${label}: a non-production stack sees production credentials`);
-                    } else if (changes(job) && (env.endsWith("-preview") || pr)) {
-                        found.push(`${label}: changes a stack with preview credentials or from a pull request`);
-                    } else if (!changes(job) && !env.endsWith("-preview")) {
-                        found.push(
-                            `${label}: a preview with deployment credentials (previews use <environment>-preview)`,
-                        );
-                    }
+            for (const { entry, callerWith, pr } of instancesOf(file, job, files, entries)) {
+                const env = environmentOf(job, entry, callerWith);
+                const label = `${where}${entry ? ` (stack ${entry.stack})` : ""} in environment ${env}`;
+                if (env === undefined || env.includes("<unresolved")) {
+                    found.push(`${label}: the environment does not resolve`);
+                } else if (env === PRODUCTION_ENVIRONMENT && pr) {
+                    found.push(`${label}: a pull request can run in the production environment`);
+                } else if (entry?.production && !env.startsWith(PRODUCTION_ENVIRONMENT)) {
+                    found.push(`${label}: a production stack outside the production environments`);
+                } else if (!entry?.production && env.startsWith(PRODUCTION_ENVIRONMENT)) {
+                    found.push(`${label}: a non-production stack sees production credentials`);
+                } else if (changes(job) && (env.endsWith("-preview") || pr)) {
+                    found.push(`${label}: changes a stack with preview credentials or from a pull request`);
+                } else if (!changes(job) && !env.endsWith("-preview")) {
+                    found.push(`${label}: a preview with deployment credentials (previews use <environment>-preview)`);
                 }
             }
         }
@@ -177,11 +187,18 @@ export function credentialExposures(files: readonly File[], entries: StackEntry[
     return found;
 }
 
+/** Runs a step's `run` script as GitHub does (`bash -e`, its default shell) in `cwd`, with `env` added. */
+function runStep(step: Step | undefined, cwd: string, env: Record<string, string>) {
+    assert.ok(step?.run, "the step has a run script");
+    assert.strictEqual((step as { shell?: string }).shell, undefined, "the default shell (bash -e)");
+    return spawnSync("bash", ["-e", "-c", step.run], { cwd, env: { ...process.env, ...env }, encoding: "utf8" });
+}
+
 describe("GitHub workflows", () => {
     it("exist and parse", () => {
         assert.deepStrictEqual(
             workflows.map((w) => w.file),
-            ["deploy.yml", "pr-plan-comment.yml", "pr-plan.yml", "preview.yml", "up.yml"],
+            ["deploy-stack.yml", "deploy.yml", "pr-plan-comment.yml", "pr-plan.yml", "preview.yml"],
         );
         for (const { file, wf } of workflows) {
             assert.ok(wf.name && wf.on && Object.keys(wf.jobs).length > 0, `${file} has a name, triggers and jobs`);
@@ -289,13 +306,18 @@ describe("GitHub workflows", () => {
         const cases: [string, File[], RegExp][] = [
             [
                 "up without an environment",
-                mutate("up.yml", (wf) => delete wf.jobs.up.environment),
-                /up.yml job up reads .*secrets.PULUMI_ACCESS_TOKEN.* without an environment/,
+                mutate("deploy-stack.yml", (wf) => delete wf.jobs.up.environment),
+                /deploy-stack.yml job up reads .*secrets.PULUMI_ACCESS_TOKEN.* without an environment/,
             ],
             [
                 "prod deployed from the stack-named environment",
-                mutate("up.yml", (wf) => (wf.jobs.up.environment = "${{ matrix.stack }}")),
-                /stack prod\) in environment prod: a production stack outside the production environments/,
+                mutate("deploy-stack.yml", (wf) => (wf.jobs.up.environment = "${{ inputs.stack }}")),
+                /deploy-stack.yml job up \(stack prod\) in environment prod: a production stack outside the production environments/,
+            ],
+            [
+                "the deploy's preview with the deployment credentials",
+                mutate("deploy-stack.yml", (wf) => (wf.jobs.preview.environment = "${{ inputs.environment }}")),
+                /deploy-stack.yml job preview \(stack dev\) in environment dev: a preview with deployment credentials/,
             ],
             [
                 "previews in the deployment environment",
@@ -342,7 +364,7 @@ describe("GitHub workflows", () => {
                     );
                     assert.match(
                         String(matrix.include),
-                        /^\$\{\{ fromJSON\((needs\.\w+\.outputs\.\w+|inputs\.stacks)\) \}\}$/,
+                        /^\$\{\{ fromJSON\(needs\.\w+\.outputs\.\w+\) \}\}$/,
                         `${file} ${name}`,
                     );
                 }
@@ -356,22 +378,46 @@ describe("GitHub workflows", () => {
         }
     });
 
-    it("one operation per stack at a time: job-level concurrency per stack, never cancelled in progress", () => {
-        for (const file of ["deploy.yml", "up.yml"]) {
-            const wf = byFile(file);
-            assert.strictEqual(
-                (wf as { concurrency?: unknown }).concurrency,
-                undefined,
-                `${file}: no workflow-wide group`,
+    it("one deploy per stack at a time, held from its preview through the approval to up, never cancelled", () => {
+        const deploy = byFile("deploy.yml");
+        const stackDeploy = byFile("deploy-stack.yml");
+        for (const wf of [deploy, stackDeploy]) {
+            assert.strictEqual((wf as { concurrency?: unknown }).concurrency, undefined, "stacks deploy independently");
+        }
+        // Every deploy calls deploy-stack.yml from a job that holds the stack's group for the whole of it.
+        const callers = Object.entries(deploy.jobs).filter(
+            ([, j]) => j.uses === "./.github/workflows/deploy-stack.yml",
+        );
+        assert.deepStrictEqual(
+            callers.map(([n]) => n),
+            ["non-production", "production"],
+        );
+        for (const [name, job] of callers) {
+            assert.deepStrictEqual(
+                job.concurrency,
+                { group: "deploy-${{ matrix.stack }}", "cancel-in-progress": false },
+                `deploy.yml ${name}`,
             );
-            for (const [name, job] of Object.entries(wf.jobs).filter(([, j]) => credentialsOf(j).length > 0)) {
-                assert.deepStrictEqual(
-                    job.concurrency,
-                    { group: "pulumi-${{ matrix.stack }}", "cancel-in-progress": false },
-                    `${file} ${name}`,
-                );
+            assert.strictEqual(job.with?.stack, "${{ matrix.stack }}", `deploy.yml ${name} deploys its group's stack`);
+        }
+        // No group inside: one equal to the caller's would wait for itself; another would let a newer run's job in
+        // between the preview and up.
+        for (const [name, job] of Object.entries(stackDeploy.jobs)) {
+            assert.strictEqual(job.concurrency, undefined, `deploy-stack.yml ${name}`);
+        }
+        // Nothing else changes a stack, and nothing else joins a deploy group: a newer pending preview there would
+        // cancel a pending deploy (GitHub keeps one pending job per group), as the old shared pulumi-<stack> did.
+        const deployGroups = new Set(callers.map(([, j]) => j.concurrency?.group));
+        for (const { file, wf } of workflows) {
+            for (const [name, job] of Object.entries(wf.jobs)) {
+                assert.ok(!changes(job) || (file === "deploy-stack.yml" && name === "up"), `${file} ${name} deploys`);
+                if (!callers.some(([, j]) => j === job)) {
+                    assert.ok(!deployGroups.has(job.concurrency?.group), `${file} ${name} joins a deploy group`);
+                }
             }
         }
+        // Pull-request previews may be cancelled by a newer push.
+        assert.strictEqual(byFile("preview.yml").jobs.preview.concurrency?.["cancel-in-progress"], true);
     });
 
     it("pull-request workflows use credentials only in jobs skipped for forks; the offline plan uses none", () => {
@@ -405,32 +451,127 @@ describe("GitHub workflows", () => {
         assert.match(JSON.stringify(wf), /plan-run-failed/);
     });
 
-    it("previews run the policy pack with the stack's config, save the plan and always comment (failures too)", () => {
+    it("previews run the policy pack with the stack's config and comment after a failure, not after a cancel", () => {
         const job = byFile("preview.yml").jobs.preview;
         const run = (job.steps ?? []).find((s) => s.name === "pulumi preview")?.run ?? "";
-        for (const flag of ["--diff", "--policy-pack policy", '--policy-pack-config "policy/config/', "--save-plan"]) {
+        for (const flag of ["--diff", "--policy-pack policy", '--policy-pack-config "policy/config/']) {
             assert.ok(run.includes(flag), `preview runs with ${flag}`);
         }
         const comment = (job.steps ?? []).find((s) => s.name === "Comment");
-        assert.strictEqual(comment?.if, "always()");
+        assert.strictEqual(evaluate(comment?.if, { status: "success" }), true, "a preview is commented");
+        assert.strictEqual(evaluate(comment?.if, { status: "failure" }), true, "a failed one too, as failed");
+        assert.strictEqual(
+            evaluate(comment?.if, { status: "cancelled" }),
+            false,
+            "a preview a newer push cancelled posts nothing (the newer run comments)",
+        );
         assert.match(String(comment?.with?.script), /failed/);
         assert.match(String(comment?.with?.script), /mandatory and advisory/);
         assert.strictEqual(job.permissions?.["id-token"], "write");
     });
 
-    it("deploys what was previewed: preview --save-plan, then up --plan, production after the others", () => {
+    it("deploy with supported commands only: no update plans (up --plan, preview --save-plan), nothing experimental", () => {
+        for (const { file, wf } of workflows) {
+            for (const s of steps(wf)) {
+                const where = `${file}: ${s.name ?? s.uses ?? s.run}`;
+                assert.ok(!/--plan\b|--save-plan\b/.test(s.run ?? ""), `${where} uses an update plan`);
+                assert.strictEqual(s.with?.plan, undefined, `${where}: pulumi/actions' plan input is --plan`);
+                assert.ok(!/PULUMI_EXPERIMENTAL/.test(JSON.stringify(s)), `${where} turns on experimental features`);
+            }
+        }
+        const stackDeploy = byFile("deploy-stack.yml");
+        assert.strictEqual(stackDeploy.jobs.up.needs, "preview");
+        const upload = (stackDeploy.jobs.preview.steps ?? []).find((s) =>
+            s.uses?.startsWith("actions/upload-artifact@"),
+        );
+        const download = (stackDeploy.jobs.up.steps ?? []).find((s) =>
+            s.uses?.startsWith("actions/download-artifact@"),
+        );
+        assert.deepStrictEqual(
+            [download?.with?.name, download?.with?.path],
+            [upload?.with?.name, upload?.with?.path],
+            "up reads the state the preview recorded",
+        );
+    });
+
+    it("deploy-stack's steps: the state recorded before the preview, up only from that state, refused otherwise", () => {
+        // The jobs' real scripts and .ci/deploy-guard.sh, run as GitHub runs them; `pulumi` (no CLI here) is a
+        // stand-in that exports the state file the test writes and logs every other command.
+        const stackDeploy = byFile("deploy-stack.yml");
+        const preview = (stackDeploy.jobs.preview.steps ?? []).find((s) => s.name === "pulumi preview");
+        const up = (stackDeploy.jobs.up.steps ?? []).find((s) => s.name === "pulumi up");
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dp-deploy-steps-"));
+        try {
+            fs.symlinkSync(path.join(ROOT, ".ci"), path.join(dir, ".ci"));
+            fs.mkdirSync(path.join(dir, "bin"));
+            fs.writeFileSync(
+                path.join(dir, "bin", "pulumi"),
+                '#!/usr/bin/env bash\nif [ "$1 $2" = "stack export" ]; then cat "$STATE"; else echo "$*" >> "$CALLS"; fi\n',
+                { mode: 0o755 },
+            );
+            const [state, calls] = [path.join(dir, "state.json"), path.join(dir, "calls")];
+            const env = {
+                PATH: `${path.join(dir, "bin")}:${process.env.PATH}`,
+                STATE: state,
+                CALLS: calls,
+                STACK: "org/data-platform/prod",
+                POLICY_CONFIG: "policy/config/prod.json",
+            };
+            const called = () => (fs.existsSync(calls) ? fs.readFileSync(calls, "utf8") : "");
+
+            // No state to record: the step stops before previewing.
+            assert.notStrictEqual(runStep(preview, dir, env).status, 0);
+            assert.strictEqual(called(), "", "nothing previewed without the recorded state");
+
+            fs.writeFileSync(state, '{"version": 3, "deployment": {"resources": []}}\n');
+            assert.strictEqual(runStep(preview, dir, env).status, 0);
+            assert.match(called(), /^preview --stack org\/data-platform\/prod --diff .*--policy-pack policy/m);
+            assert.match(fs.readFileSync(path.join(dir, "previewed", "state.sha256"), "utf8"), /^[0-9a-f]{64}\n$/);
+
+            fs.rmSync(calls);
+            const unchanged = runStep(up, dir, env);
+            assert.strictEqual(unchanged.status, 0, unchanged.stderr + unchanged.stdout);
+            assert.match(called(), /^up --stack org\/data-platform\/prod --yes --skip-preview .*--policy-pack policy/m);
+
+            // Another update (or a part-applied attempt of this one) between the preview and up.
+            fs.rmSync(calls);
+            fs.writeFileSync(state, '{"version": 3, "deployment": {"resources": [{"urn": "x"}]}}\n');
+            const changed = runStep(up, dir, env);
+            assert.notStrictEqual(changed.status, 0);
+            assert.match(changed.stdout, /stack org\/data-platform\/prod changed after this deploy's preview/);
+            assert.match(changed.stdout, /Nothing was applied\. Re-run all jobs of this run/);
+            assert.strictEqual(called(), "", "up refused before running");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("deploys production stacks after the non-production ones, only when those succeeded or there are none", () => {
         const deploy = byFile("deploy.yml");
         assert.deepStrictEqual(triggers(deploy), ["push"]);
-        const preview = (deploy.jobs.preview.steps ?? []).find((s) => s.uses?.startsWith("pulumi/actions@"));
-        assert.deepStrictEqual([preview?.with?.command, preview?.with?.plan], ["preview", "update-plan.json"]);
-        const up = (byFile("up.yml").jobs.up.steps ?? []).find((s) => s.uses?.startsWith("pulumi/actions@"));
-        assert.deepStrictEqual(
-            [up?.with?.command, up?.with?.plan, up?.with?.policyPacks],
-            ["up", "update-plan.json", "policy"],
-        );
-        assert.deepStrictEqual(deploy.jobs["up-production"].needs, ["test", "preview", "up-non-production"]);
-        assert.match(String(deploy.jobs["up-production"].with?.stacks), /outputs\.production/);
-        assert.match(String(deploy.jobs["up-non-production"].with?.stacks), /outputs\.nonProduction/);
+        assert.match(String(deploy.jobs["non-production"].strategy?.matrix?.include), /outputs\.nonProduction\)/);
+        assert.match(String(deploy.jobs.production.strategy?.matrix?.include), /outputs\.production\)/);
+        assert.deepStrictEqual(deploy.jobs.production.needs, ["test", "non-production"]);
+        const production = (
+            test: string,
+            nonProduction: string,
+            list = '[{"stack":"prod"}]',
+            status: Status = "success",
+        ) =>
+            evaluate(deploy.jobs.production.if, {
+                status,
+                values: {
+                    "needs.test.result": test,
+                    "needs.test.outputs.production": list,
+                    "needs.non-production.result": nonProduction,
+                },
+            });
+        assert.ok(production("success", "success"));
+        assert.ok(production("success", "skipped"), "no non-production stacks");
+        assert.ok(!production("success", "failure", undefined, "failure"));
+        assert.ok(!production("success", "success", undefined, "cancelled"));
+        assert.ok(!production("failure", "skipped", "", "failure"));
+        assert.ok(!production("success", "success", "[]"), "no production stacks");
     });
 
     it("pins the Pulumi CLI in one place (.pulumi-version) and uses it everywhere the CLI is installed", () => {

@@ -3,11 +3,19 @@ import { z } from "zod";
 import { IPV4_CIDR, KEY_VAULT_NAME, KEY_VAULT_SECRET_NAME } from "./names";
 import { Profile, byProfile, choice, documented, flag, integer, listOf, mapOf, section, text } from "./fields";
 
-/** Characters a generated password may contain besides letters and digits. Safe in config files and shells, and
- *  covering every character with a meaning in URLs, so that encoding is always exercised. */
+/** Characters `passwords.special` may list besides letters and digits: safe in config files and shells. Those with a
+ *  meaning in URLs (`#%&+/:=?@`) must be percent-encoded when a client builds a URL by hand. */
 export const SAFE_SPECIAL_CHARACTERS = "!#%&*+-./:=?@^_~";
 
+/** The default: RFC 3986's unreserved characters besides letters and digits, so a password pasted into a URL's
+ *  userinfo unencoded still parses (RFC 3986 section 2.3: unreserved characters never need encoding). */
+export const URL_SAFE_SPECIAL_CHARACTERS = "-._~";
+
 export const MIN_PASSWORD_LENGTH = 32;
+
+/** Default length: with the URL-safe alphabet, the shortest that keeps the entropy of the previous default (40
+ *  characters of letters, digits and SAFE_SPECIAL_CHARACTERS); tests/unit/vault/credentials.test.ts computes both. */
+export const DEFAULT_PASSWORD_LENGTH = 42;
 
 /** The highest generation: nine digits (a login generation also names `<role>_alt` logins' keepers). */
 const MAX_GENERATION = 999_999_999;
@@ -136,8 +144,10 @@ export function keyVaultSchema(profile: Profile) {
             ),
         passwords: section({
             length: integer(MIN_PASSWORD_LENGTH, 128)
-                .default(40)
-                .describe("Generated password length; changing it regenerates every password."),
+                .default(DEFAULT_PASSWORD_LENGTH)
+                .describe(
+                    "Generated password length. A change applies to each password when it is next generated (a new credential, or its rotation), never to the existing ones.",
+                ),
             special: text({
                 minLength: 1,
                 allowed: `a non-empty subset of ${JSON.stringify(SAFE_SPECIAL_CHARACTERS)}`,
@@ -146,8 +156,10 @@ export function keyVaultSchema(profile: Profile) {
                         ? undefined
                         : "contains a character outside the safe set",
             })
-                .default(SAFE_SPECIAL_CHARACTERS)
-                .describe("Special characters passwords may contain; changing them regenerates every password."),
+                .default(URL_SAFE_SPECIAL_CHARACTERS)
+                .describe(
+                    "Special characters passwords may contain (default URL-safe: a password pasted into a URL unencoded still parses). A change applies to each password when it is next generated (a new credential, or its rotation), never to the existing ones.",
+                ),
         })
             .prefault({})
             .describe("Password generation."),

@@ -49,6 +49,31 @@ export function rotationSlots(rotation: Rotation | undefined): { a: string; b?: 
         : { a: keeper(n - 1), b: keeper(n), current: "b" };
 }
 
+/**
+ * What a generated password's characters may change without regenerating it: Pulumi keeps an existing password's
+ * stored value for these (`ignoreChanges`: "change the defaults for a property without forcing all existing deployed
+ * stacks to update or replace", Pulumi docs, resource option ignoreChanges), though for terraform-provider-random
+ * each forces a new password (`RequiresReplace` in internal/provider/resource_password.go). A new password, and a
+ * rotation, takes the program's: on a replacement the engine re-checks the program's own inputs, ignored ones
+ * included (pulumi/pulumi pkg/resource/deploy/step_generator.go, "we need to recompute the default values").
+ */
+export const PASSWORD_POLICY_INPUTS = ["length", "overrideSpecial"];
+
+/** Character classes every password draws one character from (minLower ... minSpecial below). */
+const PASSWORD_CLASSES = ["abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "0123456789"];
+
+/**
+ * Bits of entropy of a password generated with `policy`, as terraform-provider-random draws it
+ * (internal/random/string.go `CreateString`): one character from each class, then the rest from the whole alphabet,
+ * every draw uniform; the shuffle that follows is not counted.
+ */
+export function passwordEntropyBits(policy: PasswordPolicy): number {
+    const classes = [...PASSWORD_CLASSES, policy.special];
+    const alphabet = classes.join("").length;
+    const rest = policy.length - classes.length;
+    return classes.reduce((bits, c) => bits + Math.log2(c.length), 0) + rest * Math.log2(alphabet);
+}
+
 export interface CredentialsArgs {
     /** Every credential id to generate (see `platformCredentialIds`); each is also its Key Vault secret name. */
     readonly ids: readonly string[];
@@ -120,7 +145,8 @@ export class Credentials extends pulumi.ComponentResource implements CredentialS
                     // Only this credential's own rotation value: no other config change can regenerate it.
                     keepers: { rotation: keeper },
                 },
-                { parent: this },
+                // A new length or alphabet waits for the password's next generation (PASSWORD_POLICY_INPUTS).
+                { parent: this, ignoreChanges: PASSWORD_POLICY_INPUTS },
             );
         const a = pulumi.secret(slot(`${name}-${id}`, slots.a).result);
         const b = slots.b === undefined ? undefined : pulumi.secret(slot(`${name}-${id}-b`, slots.b).result);

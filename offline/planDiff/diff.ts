@@ -5,7 +5,9 @@
  * regenerate credentials. Pure: no file or process access.
  *
  * The rules, as the engine applies them (pulumi/pulumi pkg/resource/deploy/step_generator.go):
- * - `ignoreChanges` paths are taken from the old inputs before diffing, so they never show or replace;
+ * - `ignoreChanges` paths are taken from the old inputs before diffing, so they never show or replace; but a resource
+ *   replaced for another change is created from the program's own inputs, ignored ones included (the engine checks
+ *   `goal.Properties` again for a replacement, "we need to recompute the default values"), so there they show;
  * - a changed property under `replaceOnChanges` replaces the resource; otherwise the provider's own force-new
  *   properties decide (forceNew.ts);
  * - a replaced provider replaces every resource it manages (`providerChanged`); the Kubernetes provider is
@@ -123,14 +125,17 @@ interface Comparison {
     readonly forceNew: readonly string[];
     changes: PropertyChange[];
     readonly optionChanges: PropertyChange[];
+    /** Changes under `ignoreChanges`: none unless the resource is replaced. */
+    readonly ignored: PropertyChange[];
 }
+
+const isIgnored = (after: PlanResource, path: string) => after.options.ignoreChanges.some((p) => isUnder(path, p));
 
 /** The engine copies ignored paths from the old inputs, so changes there vanish (`processIgnoreChanges`). */
 function ownChanges(before: PlanResource, after: PlanResource, forceNew: readonly string[]): PropertyChange[] {
-    const ignored = after.options.ignoreChanges;
     const replaceOn = after.options.replaceOnChanges;
     return diffValues(before.inputs, after.inputs)
-        .filter((c) => !ignored.some((p) => isUnder(c.path, p)))
+        .filter((c) => !isIgnored(after, c.path))
         .map((c) => {
             if (replaceOn.some((p) => touches(c.path, p))) {
                 return { ...c, replaces: true, note: "replaceOnChanges" };
@@ -223,7 +228,10 @@ export function diffPlans(a: Plan, b: Plan, options: DiffOptions = {}): PlanDiff
         const forceNew = r.custom ? forceNewPaths(r.type, r.inputs, switchesOf(provider)) : [];
         const changes = [...ownChanges(old, r, forceNew), ...(isProvider(r) ? providerChanges(old, r) : [])];
         const optionChanges = diffValues(old.options, r.options, ["options"]).map((c) => ({ ...c, replaces: false }));
-        comparisons.set(r.urn, { before: old, after: r, forceNew, changes, optionChanges });
+        const ignored = diffValues(old.inputs, r.inputs)
+            .filter((c) => isIgnored(r, c.path))
+            .map((c) => ({ ...c, replaces: false, note: "ignoreChanges: taken with the replacement" }));
+        comparisons.set(r.urn, { before: old, after: r, forceNew, changes, optionChanges, ignored });
     }
 
     // Replacements spread to what a replaced provider manages and to dependents, until nothing changes.
@@ -278,6 +286,12 @@ export function diffPlans(a: Plan, b: Plan, options: DiffOptions = {}): PlanDiff
                       }
                     : x,
             );
+        }
+    }
+
+    for (const c of comparisons.values()) {
+        if (isReplaced(c)) {
+            c.changes.push(...c.ignored);
         }
     }
 

@@ -31,7 +31,7 @@ import type { RecordedResource, RunResult } from "../../../offline/mockEngine";
 import { renderBundle } from "../../../components/vault/credentials";
 import { redisUrl } from "../../../components/redis/env";
 import { passwordsWritten } from "../../support/passwordLeaks";
-import { parseStack, problemLines, sectionOverride } from "../../support/config";
+import { keyVaultOverride, parseStack, problemLines, sectionOverride } from "../../support/config";
 import { EXTERNAL_SECRET, KEY_VAULT_SECRET, expandExternalSecret, vaultContents } from "../../support/esoOperator";
 import { STACKS, byType, runStack } from "../../support/program";
 
@@ -237,13 +237,17 @@ function applicationSecrets(result: RunResult, config: PlatformConfig): Map<stri
 }
 
 for (const stack of STACKS) {
-    describe(`what applications receive (${stack}, simulated ESO over the recorded Key Vault values)`, () => {
+    // Passwords of the alphabet before the URL-safe default, which existing stacks keep until a rotation: every
+    // character a URL gives a meaning to is exercised.
+    const previousAlphabet = () =>
+        keyVaultOverride(stack, { passwords: { length: 40, special: SAFE_SPECIAL_CHARACTERS } });
+    describe(`what applications receive (${stack} with passwords of the previous alphabet, simulated ESO over the recorded Key Vault values)`, () => {
         let result: RunResult;
         let config: PlatformConfig;
         let secrets: Map<string, Record<string, string>>;
         before(async () => {
-            result = await runStack(stack);
-            config = parseStack(stack);
+            result = await runStack(stack, previousAlphabet());
+            config = parseStack(stack, previousAlphabet());
             secrets = applicationSecrets(result, config);
         });
 

@@ -7,6 +7,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { SAFE_SPECIAL_CHARACTERS } from "../../../components/config/keyVault";
 import type { Plan, PlanResource } from "../../../offline/plan";
 import { writePlan } from "../../../offline/plan";
 import { loadStackConfig } from "../../../offline/stackConfig";
@@ -263,6 +264,33 @@ describe("plan diff follows Pulumi's replacement rules", () => {
         );
         assert.match(formatDiff(diff, "a -> b"), /!!! CREDENTIALS random:index\/randomPassword:RandomPassword pw/);
         assert.match(formatDiff(diff, "a -> b"), /credentials will change/);
+    });
+
+    it("a password's ignored alphabet does not regenerate it; a rotation replaces it with the program's alphabet", () => {
+        const password = (rotation: string, overrideSpecial: string, length: number) =>
+            resource(
+                "random:index/randomPassword:RandomPassword",
+                "pw",
+                { length, overrideSpecial, keepers: { rotation } },
+                { ignoreChanges: ["length", "overrideSpecial"] },
+            );
+        const kept = diffPlans(plan(password("", "!#%", 40)), plan(password("", "-._~", 42)));
+        assert.deepStrictEqual([kept.changed, kept.warnings], [[], []]);
+        const rotated = diffPlans(plan(password("", "!#%", 40)), plan(password("1", "-._~", 42)));
+        assert.deepStrictEqual(
+            rotated.changed.map((c) => [c.replaced, c.changes.map((x) => [x.path, x.after, x.replaces])]),
+            [
+                [
+                    true,
+                    [
+                        ["keepers.rotation", "1", true],
+                        ["length", 42, false],
+                        ["overrideSpecial", "-._~", false],
+                    ],
+                ],
+            ],
+        );
+        assert.match(formatDiff(rotated, "a -> b"), /overrideSpecial: "!#%" -> "-\._~" {2}\(ignoreChanges: taken with/);
     });
 
     it("multi-line strings are shown as a line diff", () => {
@@ -522,6 +550,34 @@ describe("npm run plan:diff on real plans", () => {
         const stale = await planDiff(base, rotated, "--ack", ack, "--base-ack", ack);
         assert.strictEqual(stale.status, 1, stale.out);
         assert.match(stale.out, /already in the base's acknowledgements/, stale.out);
+    });
+
+    it("dev: the URL-safe default over a stack made with the previous one (40, SAFE_SPECIAL_CHARACTERS) regenerates no password; a rotation then takes the URL-safe alphabet", async () => {
+        const previous = await planDir(
+            "dev",
+            "dev-previous-alphabet",
+            tweak("dev", "keyVault", (v) => {
+                v.passwords = { length: 40, special: SAFE_SPECIAL_CHARACTERS };
+            }),
+        );
+        const now = await planDir("dev", "dev-url-safe");
+        const kept = await planDiff(previous, now);
+        assert.strictEqual(kept.status, 0, kept.out);
+        assert.doesNotMatch(kept.out, /RandomPassword/, kept.out);
+        const rotated = await planDir(
+            "dev",
+            "dev-url-safe-rotated",
+            tweak("dev", "keyVault", (v) => {
+                v.rotations = { ...v.rotations, "pg-app-orders": 1 };
+            }),
+        );
+        const red = await planDiff(previous, rotated);
+        assert.strictEqual(red.status, 1, red.out);
+        const warned = red.out.match(/!!! CREDENTIALS \S+ (\S+)/g) ?? [];
+        assert.deepStrictEqual(warned, [
+            "!!! CREDENTIALS random:index/randomPassword:RandomPassword credentials-pg-alt-orders",
+        ]);
+        assert.match(red.out, /overrideSpecial: "!#%&\*\+-\.\/:=\?@\^_~" -> "-\._~" {2}\(ignoreChanges: taken/);
     });
 
     it("fails with usage help on wrong arguments: exit status 2 of a real process", () => {

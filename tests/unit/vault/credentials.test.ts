@@ -3,8 +3,13 @@ import * as YAML from "yaml";
 import * as pulumi from "@pulumi/pulumi";
 import { Provider as AzureProvider } from "@pulumi/azure-native/provider";
 import { PlatformConfig } from "../../../components/config";
-import { SAFE_SPECIAL_CHARACTERS } from "../../../components/config/keyVault";
+import {
+    DEFAULT_PASSWORD_LENGTH,
+    SAFE_SPECIAL_CHARACTERS,
+    URL_SAFE_SPECIAL_CHARACTERS,
+} from "../../../components/config/keyVault";
 import { KEY_VAULT_SECRET_NAME } from "../../../components/config/names";
+import { percentEncode } from "../../../components/postgres/env";
 import {
     bundleSecretName,
     credentialSecretName,
@@ -12,7 +17,13 @@ import {
     roleAssignmentName,
     serviceAccountSubject,
 } from "../../../components/vault";
-import { Credentials, renderBundle, writeConnectionBundle } from "../../../components/vault/credentials";
+import {
+    Credentials,
+    PASSWORD_POLICY_INPUTS,
+    passwordEntropyBits,
+    renderBundle,
+    writeConnectionBundle,
+} from "../../../components/vault/credentials";
 import { KeyVault } from "../../../components/vault/keyVault";
 import type { RecordedResource, RunResult } from "../../../offline/mockEngine";
 import { runProgram } from "../../../offline/mockEngine";
@@ -90,16 +101,27 @@ describe("credentials", () => {
                 for (const id of ids) {
                     const pw = byName(result, PASSWORD, `credentials-${id}`);
                     assert.strictEqual(pw.inputs.length, config.keyVault.passwords.length);
-                    assert.strictEqual(pw.inputs.length, 40, "default length");
-                    assert.strictEqual(pw.inputs.overrideSpecial, SAFE_SPECIAL_CHARACTERS);
+                    assert.strictEqual(pw.inputs.length, 42, "default length");
+                    assert.strictEqual(pw.inputs.overrideSpecial, URL_SAFE_SPECIAL_CHARACTERS);
                     assert.strictEqual(pw.inputs.special, true);
                     assert.deepStrictEqual(pw.inputs.keepers, { rotation: "" });
+                    // A new length or alphabet waits for each password's next generation.
+                    assert.deepStrictEqual(pw.options.ignoreChanges, ["length", "overrideSpecial"]);
                     const value: string = pw.outputs.result;
-                    assert.strictEqual(value.length, 40);
-                    assert.ok(
-                        [...value].every((c) => /[A-Za-z0-9]/.test(c) || SAFE_SPECIAL_CHARACTERS.includes(c)),
-                        value.length.toString(),
-                    );
+                    assert.strictEqual(value.length, 42);
+                }
+            });
+
+            it("generates URL-safe passwords by default: only RFC 3986 unreserved characters, so a URL built by hand parses", async () => {
+                const result = await runStack(stack);
+                const values = [...passwords(result).values()];
+                assert.ok(values.length >= 9);
+                for (const value of values) {
+                    assert.match(value, /^[A-Za-z0-9._~-]+$/);
+                    assert.strictEqual(percentEncode(value), value, "nothing to encode");
+                    // Seed 000's and 003's hand-built URL: `postgresql://${DB_USER}:${DB_PASSWORD}@${DB_HOST}...`.
+                    const url = new URL(`postgresql://orders:${value}@db.example:5432/orders`);
+                    assert.strictEqual(decodeURIComponent(url.password), value);
                 }
             });
 
@@ -158,6 +180,30 @@ describe("credentials", () => {
             });
         });
     }
+
+    it("the URL-safe default keeps the entropy of the previous one: 42 of 66 characters, 244.4 bits >= 40 of 78, 243.0 bits", () => {
+        const now = parseStack("dev").keyVault.passwords;
+        assert.deepStrictEqual(now, { length: DEFAULT_PASSWORD_LENGTH, special: URL_SAFE_SPECIAL_CHARACTERS });
+        const previous = { length: 40, special: SAFE_SPECIAL_CHARACTERS };
+        const bits = [now, previous].map((p) => Math.round(passwordEntropyBits(p) * 10) / 10);
+        assert.deepStrictEqual(bits, [244.4, 243.0]);
+        assert.ok(passwordEntropyBits(now) >= passwordEntropyBits(previous));
+        // One character shorter would not keep it: 42 is the shortest.
+        assert.ok(passwordEntropyBits({ ...now, length: now.length - 1 }) < passwordEntropyBits(previous));
+    });
+
+    it("every generated password ignores changes of its length and alphabet (PASSWORD_POLICY_INPUTS), and nothing else", async () => {
+        const result = await runStack("prod");
+        const passwordsOf = byType(result, PASSWORD);
+        assert.ok(passwordsOf.length > 9);
+        for (const pw of passwordsOf) {
+            assert.deepStrictEqual(pw.options.ignoreChanges, PASSWORD_POLICY_INPUTS, pw.name);
+            // Pulumi takes the property names as the program spells them: both are inputs of every password.
+            for (const input of PASSWORD_POLICY_INPUTS) {
+                assert.ok(input in pw.inputs, `${pw.name} has no input ${input}`);
+            }
+        }
+    });
 
     it("takes length and special characters from keyVault.passwords", async () => {
         const result = await runStack("dev", keyVaultOverride("dev", { passwords: { length: 48, special: "-_." } }));

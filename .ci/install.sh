@@ -7,11 +7,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Real servers for the integration tests (loopback only), openssl for their test certificates, shellcheck for lint;
-# python3-*: the consumer matrix runs Debian's Python clients (/usr/bin/python3) against the sandbox; promtool and the
-# exporters: the alert rules are tested on real scrapes (tests/servers/monitoring/); libpq5 and pip: PostgreSQL 16's
-# client tools (below).
-PACKAGES=(redis-server redis-sentinel postgresql libpq5 openssl ca-certificates shellcheck python3-pip
-  python3 python3-psycopg2 python3-sqlalchemy python3-redis python3-celery python3-kombu
+# python3-*: the consumer matrix runs Debian's Python clients (/usr/bin/python3) against the sandbox, and today's in
+# venvs (python3-venv, below), libpostgresql-jdbc-java its JDBC row; promtool and the exporters: the alert rules are
+# tested on real scrapes (tests/servers/monitoring/); libpq5 and pip: PostgreSQL 16's client tools (below).
+PACKAGES=(redis-server redis-sentinel postgresql libpq5 openssl ca-certificates shellcheck python3-pip python3-venv
+  python3 python3-psycopg2 python3-sqlalchemy python3-redis python3-celery python3-kombu libpostgresql-jdbc-java
   prometheus prometheus-redis-exporter prometheus-postgres-exporter)
 # Services these packages start under systemd: the tests run their own on leased loopback ports, never these.
 UNWANTED_SERVICES=(prometheus prometheus-redis-exporter prometheus-postgres-exporter)
@@ -90,4 +90,41 @@ done
 # A machine that cannot fetch them still installs; the tests that need them then fail naming what is missing.
 if [ -z "${CRD_SCHEMAS_DIR:-}" ] && [ ! -d ../shared/schemas ]; then
   npm run -s schemas:fetch || echo "CRD schemas not fetched: the CRD tests will fail until they are there" >&2
+fi
+
+# The consumer matrix's current client libraries (tests/servers/consumers/, testbed/consumerClients.ts), in the
+# per-user cache: one venv per pinned requirements file (Debian's python3, rebuilt when the file changes), and the
+# go-redis v9 row's program, built with the machine's Go (rebuilt when its sources change). A machine that cannot
+# reach PyPI or the Go module proxy, or has no Go that builds it, still installs; those rows then fail naming what
+# is missing.
+CONSUMERS="${XDG_CACHE_HOME:-$HOME/.cache}/data-platform/consumers"
+mkdir -p "$CONSUMERS"
+consumer_venv() {
+  local name="$1" requirements="$2" dir="$CONSUMERS/$1"
+  if cmp -s "$requirements" "$dir/requirements.txt"; then
+    return 0
+  fi
+  rm -rf "$dir"
+  if /usr/bin/python3 -m venv "$dir" &&
+    "$dir/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+      -r "$requirements"; then
+    # Written last: its presence says the venv is whole.
+    cp "$requirements" "$dir/requirements.txt"
+  else
+    echo "consumer venv $name not installed: its rows of the consumer matrix will fail" >&2
+  fi
+}
+consumer_venv python-celery .ci/requirements-consumers.txt
+consumer_venv python-redis6 .ci/requirements-consumers-redis6.txt
+
+GOREDIS=tests/servers/consumers/goredis
+goredis_sources="$(cd "$GOREDIS" && sha256sum go.mod go.sum main.go)"
+if [ "$goredis_sources" != "$(cat "$CONSUMERS/goredis.sources" 2>/dev/null)" ]; then
+  go_tool="$(command -v go || echo /usr/local/go/bin/go)"
+  rm -f "$CONSUMERS/goredis" "$CONSUMERS/goredis.sources"
+  if (cd "$GOREDIS" && GOFLAGS=-mod=readonly "$go_tool" build -o "$CONSUMERS/goredis" .); then
+    printf '%s\n' "$goredis_sources" >"$CONSUMERS/goredis.sources"
+  else
+    echo "go-redis program not built (no Go that builds $GOREDIS/go.mod's version): its rows will fail" >&2
+  fi
 fi

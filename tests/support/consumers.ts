@@ -2,7 +2,8 @@
  * The consumer matrix: the clients the seed applications use, each given nothing but one application's contract
  * as the sandbox writes it (`out/<stack>/sandbox/<app>.env`), against the stack's sandbox on loopback (started once
  * per stack with the sandbox command's own checks, see `describeSandbox`).
- * Python clients are Debian's (`/usr/bin/python3` with python3-psycopg2, -sqlalchemy, -redis, -celery, -kombu).
+ * Python clients here are Debian's (`/usr/bin/python3` with python3-psycopg2, -sqlalchemy, -redis, -celery, -kombu);
+ * today's libraries are in consumersCurrent.ts, which each stack's test file adds to the same sandbox.
  */
 import { strict as assert } from "assert";
 import { ChildProcess, spawn, spawnSync } from "child_process";
@@ -185,7 +186,6 @@ print(locked, held_elsewhere, [n.payload for n in c.notifies])
 const PY_SQLALCHEMY_ALEMBIC = `
 import configparser, os, sqlalchemy
 url = os.environ["DATABASE_URL"]
-assert "%" in url, "a generated password is percent-encoded in the URL"
 cp = configparser.ConfigParser()
 cp.add_section("alembic")
 try:
@@ -201,7 +201,7 @@ with engine.connect() as conn:
 print(raw + "|" + user)
 `;
 
-const PY_REDIS_STANDALONE = `
+export const PY_REDIS_STANDALONE = `
 import os, redis
 r = redis.Redis.from_url(os.environ["REDIS_URL"])
 r.set("orders:matrix:redis-py", "v")
@@ -209,7 +209,7 @@ print(r.get("orders:matrix:redis-py").decode())
 `;
 
 /** redis-py's Sentinel client as seed 000/001 would build it from the Sentinel keys. */
-const PY_REDIS_SENTINEL = `
+export const PY_REDIS_SENTINEL = `
 import os, redis
 from redis.sentinel import Sentinel
 e = os.environ
@@ -267,28 +267,36 @@ from urllib.parse import quote
 from celery import Celery
 
 e = os.environ
-user, password, db = e["REDIS_USERNAME"], e["REDIS_PASSWORD"], e["REDIS_DB"]
-# One sentinel:// URL per Sentinel, each with the application's user (kombu reads user:password from each).
-urls = ";".join(f"sentinel://{quote(user, safe='')}:{quote(password, safe='')}@{h}/{db}" for h in e["REDIS_SENTINEL_HOSTS"].split(","))
 tls = e["REDIS_TLS"] == "true"
 ca = e.get("REDIS_CA_FILE")
 tls_options = {"ssl_cert_reqs": ssl.CERT_REQUIRED, "ssl_ca_certs": ca} if tls else None
-sentinel_kwargs = {"password": e["REDIS_SENTINEL_PASSWORD"]}
-if tls:
-    sentinel_kwargs.update(ssl=True, ssl_ca_certs=ca, ssl_cert_reqs="required")
+if e.get("REDIS_URL"):
+    # Standalone: REDIS_URL carries the user, password and database; the prefix is the application's name.
+    user = e["REDIS_URL"].split("//", 1)[1].split(":", 1)[0]
+    urls = e["REDIS_URL"]
+    transport, backend_transport, credentials = {}, {}, {}
+else:
+    user, password, db = e["REDIS_USERNAME"], e["REDIS_PASSWORD"], e["REDIS_DB"]
+    # One sentinel:// URL per Sentinel, each with the application's user (kombu reads user:password from each).
+    urls = ";".join(f"sentinel://{quote(user, safe='')}:{quote(password, safe='')}@{h}/{db}" for h in e["REDIS_SENTINEL_HOSTS"].split(","))
+    sentinel_kwargs = {"password": e["REDIS_SENTINEL_PASSWORD"]}
+    if tls:
+        sentinel_kwargs.update(ssl=True, ssl_ca_certs=ca, ssl_cert_reqs="required")
+    transport = {"master_name": e["REDIS_SENTINEL_MASTER"], "sentinel_kwargs": sentinel_kwargs}
+    backend_transport = dict(transport)
+    # Celery 5.2's Sentinel result backend drops the URL's user name.
+    credentials = {"redis_username": user, "redis_password": password}
 # Every key and channel under the application's own prefix, the only ones its ACL user may touch.
 prefix = f"{user}:"
-transport = {"master_name": e["REDIS_SENTINEL_MASTER"], "sentinel_kwargs": sentinel_kwargs, "global_keyprefix": prefix}
+transport["global_keyprefix"] = prefix
 
 app = Celery("matrix", broker=urls, backend=urls)
 app.conf.update(
     broker_transport_options=transport,
-    result_backend_transport_options={"master_name": e["REDIS_SENTINEL_MASTER"], "sentinel_kwargs": sentinel_kwargs},
+    result_backend_transport_options=backend_transport,
     broker_use_ssl=tls_options,
     redis_backend_use_ssl=tls_options,
-    # Celery 5.2's Sentinel result backend drops the URL's user name.
-    redis_username=user,
-    redis_password=password,
+    **credentials,
 )
 # Celery 5.2's result backend has no key prefix option: its keys (and the channels it publishes them on) get the prefix here.
 app.backend.task_keyprefix = app.backend.key_t(prefix + "celery-task-meta-")
@@ -299,15 +307,22 @@ def add(x, y):
     return x + y
 `;
 
-/** Runs a worker and one task; resolves with the task's result and what the worker logged. */
-async function runCeleryTask(env: Record<string, string>): Promise<{ result: string; worker: string }> {
+/**
+ * Runs a worker of `python`'s Celery and one task; resolves with the task's result, whether its result is stored,
+ * the worker's answer to `control.ping()`, and what the worker logged.
+ */
+export async function runCeleryTask(
+    python: string,
+    env: Record<string, string>,
+): Promise<{ result: string; worker: string }> {
+    assert.ok(fs.existsSync(python), `${python} is missing: run bash .ci/install.sh`);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "consumers-celery-"));
     fs.writeFileSync(path.join(dir, "matrix_celery.py"), CELERY_APP);
     const childEnv = { PATH: process.env.PATH ?? "/usr/bin:/bin", PYTHONPATH: dir, ...env };
     // The worker logs to a file: the client below runs synchronously, and a pipe nobody reads would stall it.
     const logFile = path.join(dir, "worker.log");
     const logFd = fs.openSync(logFile, "w");
-    const worker = spawn(PYTHON, ["-m", "celery", "-A", "matrix_celery", "worker", "--pool=solo", "--loglevel=INFO"], {
+    const worker = spawn(python, ["-m", "celery", "-A", "matrix_celery", "worker", "--pool=solo", "--loglevel=INFO"], {
         cwd: dir,
         env: childEnv,
         stdio: ["ignore", logFd, logFd],
@@ -316,14 +331,17 @@ async function runCeleryTask(env: Record<string, string>): Promise<{ result: str
     const exited = new Promise<void>((resolve) => worker.on("exit", () => resolve()));
     try {
         const client = spawnSync(
-            PYTHON,
+            python,
             [
                 "-c",
                 [
                     "from matrix_celery import app, add",
                     "r = add.delay(2, 3)",
                     "value = r.get(timeout=30)",
-                    "print(value, app.backend.client.get(app.backend.get_key_for_task(r.id)) is not None)",
+                    "stored = app.backend.client.get(app.backend.get_key_for_task(r.id)) is not None",
+                    // Remote control: a broadcast on the pidbox fanout channel, answered through a reply queue.
+                    "pongs = [a for reply in app.control.ping(timeout=10) for a in reply.values()]",
+                    "print(value, stored, ' '.join(a.get('ok', str(a)) for a in pongs) or 'no-pong')",
                 ].join("\n"),
             ],
             { cwd: dir, env: childEnv, encoding: "utf8", timeout: 60_000 },
@@ -419,12 +437,10 @@ export function describeSandbox(stack: string, checks: (sandbox: () => ConsumerS
             assert.equal(python(PY_DIRECT_SESSION, s.env).stdout, "True True ['migrated']");
         });
 
-        it(`${stack}: SQLAlchemy (Debian) with DATABASE_URL, through Alembic's ConfigParser with % doubled`, () => {
-            // The raw URL is refused exactly as Alembic's set_main_option refuses it; doubled, it round-trips.
-            assert.equal(
-                python(PY_SQLALCHEMY_ALEMBIC, s.env).stdout,
-                `invalid interpolation syntax in '${s.env.DATABASE_URL}' at position ${s.env.DATABASE_URL.indexOf("%")}|${user()}`,
-            );
+        it(`${stack}: SQLAlchemy (Debian) with DATABASE_URL, through Alembic's ConfigParser as is (URL-safe password) and with % doubled`, () => {
+            // A URL-safe password needs no escape; doubling, what a password of the previous alphabet needs, is harmless.
+            assert.doesNotMatch(s.env.DATABASE_URL, /%/);
+            assert.equal(python(PY_SQLALCHEMY_ALEMBIC, s.env).stdout, `accepted|${user()}`);
         });
 
         it(`${stack}: redis-py (Debian) ${stack === "prod" ? "Sentinel(...).master_for with the Sentinel password, username and TLS" : "from REDIS_URL"}`, () => {
@@ -434,7 +450,7 @@ export function describeSandbox(stack: string, checks: (sandbox: () => ConsumerS
         });
 
         if (stack === "prod") {
-            it(`${stack}: Celery (Debian 5.2.6, kombu 5.2.4) worker runs one task over the Sentinel broker, its result stored`, async () => {
+            it(`${stack}: Celery (Debian 5.2.6, kombu 5.2.4) worker runs one task over the Sentinel broker, its result stored, and answers control.ping()`, async () => {
                 const app = parseStack(stack).apps.find((a) => a.name === MATRIX_APP);
                 assert.ok(app);
                 // kombu PSUBSCRIBEs its fanout patterns: the app's ACL grants them literally (acl.ts).
@@ -442,10 +458,13 @@ export function describeSandbox(stack: string, checks: (sandbox: () => ConsumerS
                 for (const channel of celeryFanoutChannels(app)) {
                     assert.ok(rules.includes(`&${channel}`), channel);
                 }
-                const { result, worker } = await runCeleryTask({ ...s.env, REDIS_CA_FILE: s.file("REDIS_CA_CERT") });
+                const { result, worker } = await runCeleryTask(PYTHON, {
+                    ...s.env,
+                    REDIS_CA_FILE: s.file("REDIS_CA_CERT"),
+                });
                 assert.match(worker, /Connected to sentinel:\/\/orders:\*\*@127\.0\.0\.1:\d+\/\d+/);
                 assert.match(worker, /mingle: all alone/);
-                assert.equal(result, "5 True", worker);
+                assert.equal(result, "5 True pong", worker);
             });
         }
 

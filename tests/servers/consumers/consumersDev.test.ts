@@ -7,6 +7,7 @@ import { spawnSync } from "child_process";
 import * as path from "path";
 import { ROOT } from "../../../offline/stackConfig";
 import { describeSandbox } from "../../support/consumers";
+import { currentClientRows } from "../../support/consumersCurrent";
 import { APP_SCRIPT, parseEnvFile } from "../../support/sandboxCli";
 
 describeSandbox("dev", (sandbox) => {
@@ -32,4 +33,6 @@ describeSandbox("dev", (sandbox) => {
             assert.deepStrictEqual(JSON.parse(run.stdout), { user: env.DB_USER, db: env.DB_NAME, redis: "v" });
         }
     });
+
+    currentClientRows("dev", sandbox);
 });

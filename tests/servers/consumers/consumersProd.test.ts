@@ -5,6 +5,7 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import { describeSandbox } from "../../support/consumers";
+import { currentClientRows } from "../../support/consumersCurrent";
 import { parseEnvFile } from "../../support/sandboxCli";
 
 describeSandbox("prod", (sandbox) => {
@@ -32,4 +33,6 @@ describeSandbox("prod", (sandbox) => {
             );
         }
     });
+
+    currentClientRows("prod", sandbox);
 });

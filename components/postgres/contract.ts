@@ -48,7 +48,8 @@ const POSTGRES_DOCS: Readonly<Record<PostgresEnvKey, KeyDocs>> = {
         example: "30000",
     },
     DATABASE_URL: {
-        description: "The same as one URI; user, password and database percent-encoded, `sslmode` set.",
+        description:
+            "The same as one libpq URI; user, password and database percent-encoded, `sslmode` set and nothing else (what each client adds to verify the server: `DATABASE_URL` per client).",
         example: "postgresql://orders:p%40ss@appdb.data-platform.svc.cluster.local:5432/orders?sslmode=require",
     },
     DB_DIRECT_PORT: {

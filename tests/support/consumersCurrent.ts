@@ -183,9 +183,12 @@ with sqlalchemy.create_engine(url.replace("postgresql://", "postgresql+psycopg:/
         );
     });
 
-    it(`${stack}: node-postgres 8.23 reads DATABASE_URL's sslmode=require as verify-full: refused without the server's CA`, () => {
+    it(`${stack}: node-postgres 8.23 reads DATABASE_URL's sslmode=require as verify-full: refused without the server's CA, accepted with NODE_EXTRA_CA_CERTS`, () => {
         const result = runFailing(process.execPath, ["-e", NODE_PG_URL], s().env);
         assert.match(result, /self-signed certificate in certificate chain|unable to verify the first certificate/);
+        // The same code with the CA added to Node's store (a Deployment change only).
+        const got = JSON.parse(node(NODE_PG_URL, { ...s().env, NODE_EXTRA_CA_CERTS: ca().CA_FILE }).stdout);
+        assert.deepEqual(got, { u: s().env.DB_USER, ssl: true, pg: "8.23.1" });
     });
 
     it(`${stack}: node-postgres 8.23 with DATABASE_URL + sslrootcert (the mounted DB_CA_CERT): verify-full`, () => {

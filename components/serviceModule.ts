@@ -20,6 +20,14 @@ import type { PodSecurityLevel } from "./namespace";
  */
 export const DEFAULT_INSTANCE = "default";
 
+/**
+ * The first word of an instance's names (its component, Kubernetes objects, credentials): the service's own for the
+ * default instance (the names and URNs of every stack before named instances), `<service>-<instance>` for a named one.
+ */
+export function instancePrefix(service: string, instance: string): string {
+    return instance === DEFAULT_INSTANCE ? service : `${service}-${instance}`;
+}
+
 /** One key of the application contract, as the README documents it. */
 export interface ContractKey {
     readonly key: string;

@@ -7,7 +7,7 @@ import { postgresModule } from "./postgres/module";
 import { redisModule } from "./redis/module";
 import type { AppConfig } from "./config/platform";
 import type { PlatformConfig } from "./config/types";
-import { DEFAULT_INSTANCE } from "./serviceModule";
+import { DEFAULT_INSTANCE, instancePrefix } from "./serviceModule";
 
 export type { ContractKey, DataServiceModule, ServiceArgs, ServiceContract, ServiceInstance } from "./serviceModule";
 export { DEFAULT_INSTANCE } from "./serviceModule";
@@ -33,10 +33,7 @@ export function instanceOf(service: Service, app: AppConfig): string {
     return service.instanceOf?.(app) ?? DEFAULT_INSTANCE;
 }
 
-/**
- * The logical name of an instance's component: the service's own name for the default instance (the URNs of every
- * stack so far), `<service>-<instance>` for a named one.
- */
+/** The logical name of an instance's component (`instancePrefix`). */
 export function instanceResourceName(service: Service, instance: string): string {
-    return instance === DEFAULT_INSTANCE ? service.name : `${service.name}-${instance}`;
+    return instancePrefix(service.name, instance);
 }

@@ -6,6 +6,15 @@ export const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** An application name: a DNS label short enough for every derived name (`<app>-data`, Key Vault secrets). */
 export const APP_NAME = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
 
+/**
+ * A named PostgreSQL server or Redis group: lower-case letters and digits, no dash, so `<service>-<name>-<object>`
+ * cannot read as another instance's object name (the words the default instance's own names use are refused by the
+ * service's config rules).
+ */
+export const INSTANCE_NAME = /^[a-z][a-z0-9]*$/;
+export const INSTANCE_NAME_MAX_LENGTH = 16;
+export const INSTANCE_NAME_ALLOWED = `a name of 1 to ${INSTANCE_NAME_MAX_LENGTH} lower-case letters and digits, starting with a letter`;
+
 /** A PostgreSQL identifier we are willing to emit unquoted. */
 export const PG_IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 /** A PostgreSQL extension name as `CREATE EXTENSION` and Azure's `azure.extensions` take it (`uuid-ossp` has a dash). */
@@ -36,8 +45,11 @@ export const CPU_QUANTITY = /^[1-9][0-9]*m?$/;
 /** A Go duration as ESO and cert-manager accept it (e.g. `1h`, `15m`, `30s`). */
 export const DURATION = /^([0-9]+(h|m|s))+$/;
 
-/** A container image pinned to a tag other than `latest`, optionally with a digest. */
-export const PINNED_IMAGE = /^[a-z0-9.\-/:]+:(?!latest(@|$))[A-Za-z0-9._-]+(@sha256:[a-f0-9]{64})?$/;
+/**
+ * A container image pinned to a tag other than `latest`, optionally with a digest. Repository path components may hold
+ * `.`, `_`, `__` and `-` between lower-case alphanumerics (distribution/reference grammar: `oliver006/redis_exporter`).
+ */
+export const PINNED_IMAGE = /^[a-z0-9._\-/:]+:(?!latest(@|$))[A-Za-z0-9._-]+(@sha256:[a-f0-9]{64})?$/;
 
 /** One or more PEM certificates (a CA or a chain of CAs), as `openssl x509 -outform PEM` writes them. */
 export const PEM_CERTIFICATES =

@@ -1,6 +1,16 @@
 /** Stack-wide configuration: profile, Azure placement, cluster access and the applications. */
 import type { z } from "zod";
-import { APP_NAME, DNS_LABEL, DURATION, IPV4_CIDR, PG_IDENTIFIER, RESOURCE_GROUP } from "./names";
+import {
+    APP_NAME,
+    DNS_LABEL,
+    DURATION,
+    INSTANCE_NAME,
+    INSTANCE_NAME_ALLOWED,
+    INSTANCE_NAME_MAX_LENGTH,
+    IPV4_CIDR,
+    PG_IDENTIFIER,
+    RESOURCE_GROUP,
+} from "./names";
 import { PROFILES, Profile, byProfile, choice, derived, flag, integer, listOf, mapOf, section, text } from "./fields";
 
 export const profileSchema = choice(PROFILES);
@@ -126,6 +136,20 @@ const appSchema = section({
         .describe(
             "Further Redis databases of the application, each with its own ACL user, password and contract keys (opt-in; e.g. sessions in `redisDb`, a cache here).",
         ),
+    postgres: section({
+        server: text({ pattern: INSTANCE_NAME, maxLength: INSTANCE_NAME_MAX_LENGTH, allowed: INSTANCE_NAME_ALLOWED })
+            .optional()
+            .describe("The PostgreSQL server of its database: a name of `postgres.servers`; unset: `default`."),
+    })
+        .optional()
+        .describe("Where its PostgreSQL database lives."),
+    redis: section({
+        group: text({ pattern: INSTANCE_NAME, maxLength: INSTANCE_NAME_MAX_LENGTH, allowed: INSTANCE_NAME_ALLOWED })
+            .optional()
+            .describe("The Redis group of its databases: a name of `redis.groups`; unset: `default`."),
+    })
+        .optional()
+        .describe("Where its Redis databases live."),
     poolSize: integer(1, 200).default(10).describe("Connections per replica."),
     replicas: integer(1, 100).default(2).describe("Replicas (for the connection budget)."),
     secretName: derived(text({ pattern: DNS_LABEL, maxLength: 63 })).describe(

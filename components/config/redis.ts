@@ -1,6 +1,15 @@
 /** Redis settings. */
 import type { z } from "zod";
-import { BYTES_QUANTITY, CPU_QUANTITY, DNS_LABEL, PEM_CERTIFICATES, PINNED_IMAGE } from "./names";
+import {
+    BYTES_QUANTITY,
+    CPU_QUANTITY,
+    DNS_LABEL,
+    INSTANCE_NAME,
+    INSTANCE_NAME_ALLOWED,
+    INSTANCE_NAME_MAX_LENGTH,
+    PEM_CERTIFICATES,
+    PINNED_IMAGE,
+} from "./names";
 import { Profile, byProfile, choice, flag, integer, listOf, mapOf, section, text } from "./fields";
 
 /** A label key: an optional DNS-subdomain prefix and `/`, then a name of up to 63 characters. */
@@ -9,8 +18,9 @@ const LABEL_KEY =
 /** A label value: empty, or alphanumerics at both ends with `-`, `_` and `.` between. */
 const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
 
-export function redisSchema(profile: Profile) {
-    return section({
+/** The settings of one Redis group: the section's own (the `default` group) and each of `groups`. */
+function redisSettings(profile: Profile) {
+    return {
         mode: choice(["sentinel", "standalone"])
             .default(byProfile(profile, { production: "sentinel", development: "standalone" }))
             .describe("Sentinel HA group or a single standalone pod."),
@@ -117,8 +127,40 @@ export function redisSchema(profile: Profile) {
         sentinelStorageSize: text({ pattern: BYTES_QUANTITY, allowed: "a size such as 1Gi" })
             .default("1Gi")
             .describe("Volume per Sentinel pod (its persisted state)."),
+    };
+}
+
+/**
+ * The `redis` section: the settings of the `default` group, and further named groups. A named group takes the same
+ * keys, with the profile's defaults for those it does not set (nothing is inherited from the section: a group does not
+ * change when another's settings do).
+ */
+export function redisSchema(profile: Profile) {
+    return section({
+        ...redisSettings(profile),
+        groups: mapOf(
+            text({ pattern: INSTANCE_NAME, maxLength: INSTANCE_NAME_MAX_LENGTH, allowed: INSTANCE_NAME_ALLOWED }),
+            section({
+                ...redisSettings(profile),
+                dedicated: flag()
+                    .default(false)
+                    .describe(
+                        "The group serves one application alone: its ACL user reaches every key and channel (`~*`, `&*`), so clients that write unprefixed keys (Celery, sessions) connect unmodified, under the group's own memory and eviction policy.",
+                    ),
+            }).describe("A named group: the keys of the section, and `dedicated`."),
+        )
+            .default({})
+            .describe(
+                "Further Redis groups by name, each its own servers, Sentinels, memory and eviction policy; applications choose one with `apps[].redis.group` (default: the section's own group, `default`).",
+            ),
     });
 }
 
-export type RedisConfig = z.output<ReturnType<typeof redisSchema>>;
+/** The `redis` section as parsed. */
+export type RedisSection = z.output<ReturnType<typeof redisSchema>>;
+/** The settings of one Redis group (`group` names a named one; unset: the section's own, `default`). */
+export type RedisConfig = Omit<RedisSection, "groups"> & {
+    readonly group?: string;
+    readonly dedicated?: boolean;
+};
 export type RedisMode = RedisConfig["mode"];

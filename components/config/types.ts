@@ -8,7 +8,7 @@ import type { ParseContext } from "./issues";
 import type { KeyVaultConfig } from "./keyVault";
 import type { AppConfig, AzureConfig, ClusterConfig } from "./platform";
 import type { PostgresConfig } from "./postgres";
-import type { RedisConfig } from "./redis";
+import type { RedisSection } from "./redis";
 
 /** The Pulumi project name: the namespace of every config key (`data-platform:<key>`). */
 export const PROJECT = "data-platform";
@@ -24,7 +24,7 @@ export interface PlatformConfig {
     readonly cluster: ClusterConfig;
     readonly keyVault: KeyVaultConfig & { readonly name: string };
     readonly postgres: PostgresConfig;
-    readonly redis: RedisConfig;
+    readonly redis: RedisSection;
     readonly apps: AppConfig[];
 }
 

@@ -8,7 +8,7 @@
 import { partCounts, splitInto } from "../vault/parts";
 import * as crypto from "crypto";
 import type { AppConfig, RedisExtraDatabase } from "../config/platform";
-import type { RedisMode } from "../config/redis";
+import type { RedisConfig, RedisMode } from "../config/redis";
 
 /** Fixed ACL user names (applications use their own name, so these are reserved). */
 export const USERS = {
@@ -104,8 +104,27 @@ const APP_COMMAND_RULES = [
     "-randomkey",
 ];
 
-/** An application: its keys and channels, its database only, no admin, keyspace-wide or cross-database commands. */
-export function appRules(app: Pick<AppConfig, "name" | "redisDb" | "redisKeyPatterns">): string {
+/**
+ * An application as its group's users file sees it: `dedicated` when the group serves it alone
+ * (`redis.groups.<group>.dedicated`).
+ */
+export type RedisTenant = AppConfig & { readonly dedicated?: boolean };
+
+/** A group's applications as tenants: each marked `dedicated` when the group is. */
+export function redisTenants(redis: Pick<RedisConfig, "dedicated">, apps: readonly AppConfig[]): RedisTenant[] {
+    return redis.dedicated ? apps.map((app) => ({ ...app, dedicated: true })) : [...apps];
+}
+
+/**
+ * An application: its keys and channels, its database only, no admin, keyspace-wide or cross-database commands. Alone
+ * on a dedicated group, every key and channel (`~*`, `&*`): no other tenant's names to keep it from, so clients that
+ * write unprefixed keys (Celery's `celery`, `_kombu.binding.*`, `unacked`) and subscribe unprefixed channels connect as
+ * they are; still only its own database (the platform's restart lock lives in another).
+ */
+export function appRules(app: Pick<RedisTenant, "name" | "redisDb" | "redisKeyPatterns" | "dedicated">): string {
+    if (app.dedicated) {
+        return tenantRules(["*"], ["*"], app.redisDb);
+    }
     // kombu PSUBSCRIBEs its fanout channels, and Redis admits a PSUBSCRIBE pattern only when it is literally one
     // of the user's: Celery's remote control and events under the app's own prefix (kombu 5.2 writes `{db}` as is,
     // later versions the database number).
@@ -187,7 +206,7 @@ function markerLines(marker: string | undefined): string[] {
  * The marker of the users files rendered from the passwords whose Key Vault versions are `versions` (version URIs in
  * the shape of the passwords): it changes with any user, rule or password, and reveals nothing about a password.
  */
-export function aclMarker(mode: RedisMode, apps: readonly AppConfig[], versions: RedisPasswords): string {
+export function aclMarker(mode: RedisMode, apps: readonly RedisTenant[], versions: RedisPasswords): string {
     const rendered = renderDataAcl(mode, apps, versions) + (mode === "sentinel" ? renderSentinelAcl(versions) : "");
     return ACL_MARKER_PREFIX + sha256Hex(rendered).slice(0, 32);
 }
@@ -195,7 +214,7 @@ export function aclMarker(mode: RedisMode, apps: readonly AppConfig[], versions:
 /** `users.acl` of every data node; `marker` (`aclMarker`) last. */
 export function renderDataAcl(
     mode: RedisMode,
-    apps: readonly AppConfig[],
+    apps: readonly RedisTenant[],
     passwords: RedisPasswords,
     marker?: string,
 ): string {
@@ -229,7 +248,7 @@ export function renderDataAcl(
  * The users file's lines at their longest, from the configuration alone: every user with a previous password too (two
  * hashes) and a full-length marker. A real file has the same lines, none longer.
  */
-function longestDataAclLines(mode: RedisMode, apps: readonly AppConfig[]): string[] {
+function longestDataAclLines(mode: RedisMode, apps: readonly RedisTenant[]): string[] {
     const users = apps.flatMap(appRedisUserNames);
     const roles = ["admin", "monitor", "replication", "sentinel", "sentinelClient"] as const;
     const longest: RedisPasswords = {
@@ -248,7 +267,7 @@ function longestDataAclLines(mode: RedisMode, apps: readonly AppConfig[]): strin
 }
 
 /** The users file's size at its longest, in bytes. */
-export function longestDataAclBytes(mode: RedisMode, apps: readonly AppConfig[]): number {
+export function longestDataAclBytes(mode: RedisMode, apps: readonly RedisTenant[]): number {
     return longestDataAclLines(mode, apps).reduce((sum, line) => sum + Buffer.byteLength(line) + 1, 0);
 }
 
@@ -257,14 +276,14 @@ export function longestDataAclBytes(mode: RedisMode, apps: readonly AppConfig[])
  * longest (`longestDataAclLines`), kept whole and in order: a part of the real file is never longer than planned.
  * Returns the line count of each part.
  */
-export function dataAclPartPlan(mode: RedisMode, apps: readonly AppConfig[]): number[] {
+export function dataAclPartPlan(mode: RedisMode, apps: readonly RedisTenant[]): number[] {
     return partCounts(longestDataAclLines(mode, apps).map((line) => Buffer.byteLength(line) + 1));
 }
 
 /** `renderDataAcl`'s file in the parts `dataAclPartPlan` plans; joined in order they are the file. */
 export function dataAclParts(
     mode: RedisMode,
-    apps: readonly AppConfig[],
+    apps: readonly RedisTenant[],
     passwords: RedisPasswords,
     marker: string,
 ): string[] {

@@ -1,7 +1,13 @@
 /** Config rules of Redis that span several keys: reserved user names, database indexes, Sentinel quorum. */
-import { ConfigRule, PROJECT } from "../config/types";
+import type { AppConfig } from "../config/platform";
+import type { RedisConfig } from "../config/redis";
+import type { ParseContext } from "../config/issues";
+import { ConfigRule, PROJECT, PlatformConfig } from "../config/types";
+import { DEFAULT_INSTANCE } from "../serviceModule";
+import { redisGroupOf, redisGroupPath, redisGroupSettings, redisGroups } from "./groups";
+import { redisNames } from "./layout";
 import { report } from "../config/issues";
-import { RESERVED_USER_NAMES, appUserName, extraDatabaseUserName, longestDataAclBytes } from "./acl";
+import { RESERVED_USER_NAMES, appUserName, extraDatabaseUserName, longestDataAclBytes, redisTenants } from "./acl";
 import {
     REDIS_CA_ENV_KEY,
     REDIS_PER_DATABASE_ENV_KEYS,
@@ -20,26 +26,28 @@ const BASE_REDIS_ENV_KEYS: readonly string[] = [
 
 /** Every Redis database index (each application's own and its extra ones) belongs to one user of one application. */
 export const uniqueRedisDatabases: ConfigRule = (config, ctx) => {
-    const owners = new Map<number, string>();
-    const claim = (db: number, path: string, owner: string) => {
-        const first = owners.get(db);
+    // Per group: each group is its own servers, with its own database indexes.
+    const owners = new Map<string, string>();
+    const claim = (app: AppConfig, db: number, path: string, owner: string) => {
+        const key = `${redisGroupOf(app)}/${db}`;
+        const first = owners.get(key);
         if (first !== undefined) {
             report(
                 ctx,
                 `${PROJECT}:${path}`,
                 db,
-                `a Redis database index not used by another application (${first} has it)`,
+                `a Redis database index not used by another application of its Redis group (${first} has it)`,
             );
         } else {
-            owners.set(db, owner);
+            owners.set(key, owner);
         }
     };
     // Applications' own databases first: a clash with an extra database is reported at the extra one.
-    config.apps.forEach((app, i) => claim(app.redisDb, `apps[${i}].redisDb`, `apps[${i}]`));
+    config.apps.forEach((app, i) => claim(app, app.redisDb, `apps[${i}].redisDb`, `apps[${i}]`));
     config.apps.forEach((app, i) => {
         app.redisExtraDatabases.forEach((extra, j) => {
             const path = `apps[${i}].redisExtraDatabases[${j}]`;
-            claim(extra.db, `${path}.db`, path);
+            claim(app, extra.db, `${path}.db`, path);
         });
     });
 };
@@ -51,19 +59,8 @@ export const uniqueRedisDatabases: ConfigRule = (config, ctx) => {
 export const REDIS_USERS_FILE_MAX_BYTES = 700_000;
 
 export const redisConfigRules: ConfigRule = (config, ctx) => {
-    const path = `${PROJECT}:redis`;
-    const { redis } = config;
-    const usersFile = longestDataAclBytes(redis.mode, config.apps);
-    if (usersFile > REDIS_USERS_FILE_MAX_BYTES) {
-        report(
-            ctx,
-            `${PROJECT}:apps`,
-            `${config.apps.length} applications (a Redis users file of up to ${usersFile} bytes)`,
-            `a Redis users file of at most ${REDIS_USERS_FILE_MAX_BYTES} bytes: it is the Secret redis-acl, and ` +
-                "Kubernetes holds at most 1 MiB in a Secret, base64-encoded; fewer applications, extra databases or " +
-                "key patterns on this Redis group",
-        );
-    }
+    const before = ctx.issues.length;
+    checkGroupNames(config, ctx);
     config.apps.forEach((app, i) => {
         // The application's name is its Redis ACL user.
         if (RESERVED_USER_NAMES.includes(app.name)) {
@@ -74,17 +71,83 @@ export const redisConfigRules: ConfigRule = (config, ctx) => {
                 `a name other than ${RESERVED_USER_NAMES.join(", ")} (Redis ACL users of the platform)`,
             );
         }
-        if (app.redisDb >= redis.databases) {
+    });
+    checkUserNames(config, ctx);
+    // Each group's checks need every application in an existing group.
+    if (ctx.issues.length > before) {
+        return;
+    }
+    for (const group of redisGroups(config.redis)) {
+        const apps = config.apps.flatMap((app, index) => (redisGroupOf(app) === group ? [{ app, index }] : []));
+        checkGroup(redisGroupSettings(config.redis, group), apps, ctx);
+    }
+};
+
+/**
+ * Words the default group's own names use after `redis-` (`redis-sentinel`, `redis-acl`, `redis-app-<user>`, ...): a
+ * group named like one would take another's Kubernetes object, credential or Key Vault secret name.
+ * `tests/unit/redis/redisGroups.test.ts` checks every name of a recorded plan against it.
+ */
+export const RESERVED_GROUP_NAMES: readonly string[] = [
+    DEFAULT_INSTANCE,
+    "acl",
+    "admin",
+    "alerts",
+    "app",
+    "auth",
+    "cert",
+    "config",
+    "dashboard",
+    "data",
+    "headless",
+    "monitor",
+    "replication",
+    "sentinel",
+    "standalone",
+    "tls",
+    "users",
+];
+
+/** Group names that cannot collide, applications that name an existing group, dedicated groups of one application. */
+function checkGroupNames(config: PlatformConfig, ctx: ParseContext): void {
+    for (const group of Object.keys(config.redis.groups)) {
+        if (RESERVED_GROUP_NAMES.includes(group)) {
             report(
                 ctx,
-                `${PROJECT}:apps[${i}].redisDb`,
-                app.redisDb,
-                `an index from 1 to ${redis.databases - 1} (${PROJECT}:redis.databases is ${redis.databases})`,
+                `${PROJECT}:redis.groups`,
+                group,
+                `a group name other than ${RESERVED_GROUP_NAMES.join(", ")} (words of the default group's own names)`,
             );
         }
+    }
+    const groups = redisGroups(config.redis);
+    const tenants = new Map<string, number>();
+    config.apps.forEach((app, i) => {
+        const group = redisGroupOf(app);
+        if (!groups.includes(group)) {
+            report(ctx, `${PROJECT}:apps[${i}].redis.group`, group, `one of ${groups.join(", ")} (redis.groups)`);
+            return;
+        }
+        const first = tenants.get(group);
+        if (config.redis.groups[group]?.dedicated && first !== undefined) {
+            report(
+                ctx,
+                `${PROJECT}:apps[${i}].redis.group`,
+                group,
+                `a group not dedicated to another application (redis.groups.${group}.dedicated: apps[${first}] has it)`,
+            );
+        } else if (first === undefined) {
+            tenants.set(group, i);
+        }
     });
-    // Application users and extra databases' users share one ACL namespace (and credential ids `redis-app-<user>`);
-    // an extra database's user `<app>-<name>` has a dash, so it is never one of the reserved names.
+}
+
+/**
+ * Application users and extra databases' users share one ACL namespace (and credential ids `redis-app-<user>`, across
+ * groups: an application keeps its password when it moves); an extra database's user `<app>-<name>` has a dash, so it
+ * is never one of the reserved names.
+ */
+function checkUserNames(config: PlatformConfig, ctx: ParseContext): void {
     const users = new Map<string, string>(config.apps.map((app, i) => [appUserName(app), `apps[${i}].name`]));
     config.apps.forEach((app, i) => {
         const names = new Set<string>();
@@ -119,16 +182,50 @@ export const redisConfigRules: ConfigRule = (config, ctx) => {
                     `a name whose keys are not the contract's own (${clash.join(", ")})`,
                 );
             }
-            if (extra.db >= redis.databases) {
-                report(
-                    ctx,
-                    `${path}.db`,
-                    extra.db,
-                    `an index from 1 to ${redis.databases - 1} (${PROJECT}:redis.databases is ${redis.databases})`,
-                );
-            }
         });
     });
+}
+
+/** One group's rules: its users file, its applications' database indexes, its memory and its Sentinels. */
+function checkGroup(
+    redis: RedisConfig,
+    apps: readonly { readonly app: AppConfig; readonly index: number }[],
+    ctx: ParseContext,
+): void {
+    const path = redisGroupPath(redis.group ?? DEFAULT_INSTANCE);
+    const usersFile = longestDataAclBytes(
+        redis.mode,
+        redisTenants(
+            redis,
+            apps.map(({ app }) => app),
+        ),
+    );
+    if (usersFile > REDIS_USERS_FILE_MAX_BYTES) {
+        report(
+            ctx,
+            `${PROJECT}:apps`,
+            `${apps.length} applications (a Redis users file of up to ${usersFile} bytes)`,
+            `a Redis users file of at most ${REDIS_USERS_FILE_MAX_BYTES} bytes: it is the Secret ${redisNames(redis).acl}, and ` +
+                "Kubernetes holds at most 1 MiB in a Secret, base64-encoded; fewer applications, extra databases or " +
+                "key patterns on this Redis group, or another group (redis.groups)",
+        );
+    }
+    const databases = (given: number, at: string) => {
+        if (given >= redis.databases) {
+            report(
+                ctx,
+                at,
+                given,
+                `an index from 1 to ${redis.databases - 1} (${path}.databases is ${redis.databases})`,
+            );
+        }
+    };
+    for (const { app, index } of apps) {
+        databases(app.redisDb, `${PROJECT}:apps[${index}].redisDb`);
+        app.redisExtraDatabases.forEach((extra, j) =>
+            databases(extra.db, `${PROJECT}:apps[${index}].redisExtraDatabases[${j}].db`),
+        );
+    }
     const ceiling = maxmemoryCeilingMiB(redis);
     if (ceiling < 1) {
         report(ctx, `${path}.memory`, redis.memory, "more memory than the replica output buffers and the backlog need");
@@ -164,4 +261,4 @@ export const redisConfigRules: ConfigRule = (config, ctx) => {
             "at least 2 data pods in sentinel mode (a master and a replica; 3 recommended)",
         );
     }
-};
+}

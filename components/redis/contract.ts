@@ -5,6 +5,7 @@
 import type { AppConfig } from "../config/platform";
 import type { RedisMode } from "../config/redis";
 import { type ContractKey, type KeyDocs, PEM_EXAMPLE, type ServiceContract } from "../serviceModule";
+import { redisGroupSettings } from "./groups";
 import {
     REDIS_CA_ENV_KEY,
     REDIS_PER_DATABASE_ENV_KEYS,
@@ -75,7 +76,10 @@ const MODES: readonly RedisMode[] = ["sentinel", "standalone"];
 
 export const redisContract: ServiceContract<RedisShape> = {
     shapes: MODES.flatMap((redisMode) => [true, false].map((redisCaCert) => ({ redisMode, redisCaCert }))),
-    shape: (config) => ({ redisMode: config.redis.mode, redisCaCert: redisHandsOutCa(config.redis) }),
+    shape: (config, group) => {
+        const redis = redisGroupSettings(config.redis, group);
+        return { redisMode: redis.mode, redisCaCert: redisHandsOutCa(redis) };
+    },
     keys: (shape) => {
         const modeKeys: readonly RedisEnvKey[] =
             shape.redisMode === "sentinel" ? REDIS_SENTINEL_ENV_KEYS : REDIS_STANDALONE_ENV_KEYS;

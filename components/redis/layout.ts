@@ -4,28 +4,43 @@
  * integration tests and the sandbox use loopback ports and temp directories with the same files.
  */
 import type { RedisConfig } from "../config/redis";
+import { redisPrefix } from "./groups";
 
 export const REDIS_PORT = 6379;
 export const SENTINEL_PORT = 26379;
 export const EXPORTER_PORT = 9121;
 export const CLUSTER_DOMAIN = "cluster.local";
 
-/** Kubernetes object names (stable: they never depend on sizes or other settings). */
-export const NAMES = {
-    data: "redis",
-    dataHeadless: "redis-headless",
-    /** ClusterIP Service of the standalone pod (`REDIS_URL`). */
-    standalone: "redis",
-    sentinel: "redis-sentinel",
-    config: "redis-config",
-    /** The users files the servers load (phase 1 of a credential change). */
-    acl: "redis-acl",
-    /** The passwords the scripts use (phase 2: written once every server accepts them). */
-    auth: "redis-auth",
-    tls: "redis-tls",
-    /** Prefix of the Job that waits until every server applied the current users files. */
-    aclSyncJob: "redis-acl-sync",
-} as const;
+/**
+ * A group's Kubernetes object names and its users files' Key Vault secrets, from its prefix (`redisPrefix`: `redis`
+ * for the default group). Stable: they never depend on sizes or other settings.
+ */
+export function redisNames(redis: Pick<RedisConfig, "group">) {
+    const prefix = redisPrefix(redis);
+    return {
+        data: prefix,
+        dataHeadless: `${prefix}-headless`,
+        /** ClusterIP Service of the standalone pod (`REDIS_URL`). */
+        standalone: prefix,
+        sentinel: `${prefix}-sentinel`,
+        config: `${prefix}-config`,
+        /** The users files the servers load (phase 1 of a credential change). */
+        acl: `${prefix}-acl`,
+        /** The passwords the scripts use (phase 2: written once every server accepts them). */
+        auth: `${prefix}-auth`,
+        tls: `${prefix}-tls`,
+        /** Prefix of the Job that waits until every server applied the current users files. */
+        aclSyncJob: `${prefix}-acl-sync`,
+        /** Key Vault secrets of the rendered users files (the data nodes' in parts: `partSecretName`). */
+        dataUsersFile: `${prefix}-users-acl`,
+        sentinelUsersFile: `${prefix}-sentinel-users-acl`,
+    } as const;
+}
+
+export type RedisNames = ReturnType<typeof redisNames>;
+
+/** The default group's names: the one group the testbed runs. */
+export const NAMES = redisNames({});
 
 export interface Endpoint {
     readonly host: string;
@@ -55,7 +70,7 @@ export interface RedisLayout {
     readonly dataNodes: readonly Endpoint[];
     /** Sentinels by ordinal (empty in standalone mode). */
     readonly sentinels: readonly Endpoint[];
-    /** Standalone: where clients connect, the ClusterIP Service `NAMES.standalone` in the cluster; unset: the data node. */
+    /** Standalone: where clients connect, the ClusterIP Service `names.standalone` in the cluster; unset: the data node. */
     readonly standaloneService?: Endpoint;
     readonly dirs: RedisDirs;
 }
@@ -82,22 +97,23 @@ export function serviceFqdn(service: string, namespace: string): string {
 
 /** The layout of the group in the cluster. */
 export function kubernetesLayout(redis: RedisConfig, namespace: string): RedisLayout {
+    const names = redisNames(redis);
     const sentinelMode = redis.mode === "sentinel";
     const dataCount = sentinelMode ? redis.replicas : 1;
     return {
         dataNodes: Array.from({ length: dataCount }, (_, i) => ({
-            host: podFqdn(NAMES.data, i, NAMES.dataHeadless, namespace),
+            host: podFqdn(names.data, i, names.dataHeadless, namespace),
             port: REDIS_PORT,
         })),
         sentinels: sentinelMode
             ? Array.from({ length: redis.sentinels }, (_, i) => ({
-                  host: podFqdn(NAMES.sentinel, i, NAMES.sentinel, namespace),
+                  host: podFqdn(names.sentinel, i, names.sentinel, namespace),
                   port: SENTINEL_PORT,
               }))
             : [],
         ...(sentinelMode
             ? {}
-            : { standaloneService: { host: serviceFqdn(NAMES.standalone, namespace), port: REDIS_PORT } }),
+            : { standaloneService: { host: serviceFqdn(names.standalone, namespace), port: REDIS_PORT } }),
         dirs: POD_DIRS,
     };
 }

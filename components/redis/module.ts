@@ -8,6 +8,7 @@ import { dataService } from "../serviceModule";
 import { redisConfigRules, uniqueRedisDatabases } from "./configRules";
 import { redisContract } from "./contract";
 import { redisCredentialIds } from "./credentials";
+import { redisGroupOf, redisGroupSettings, redisGroups } from "./groups";
 import { Redis } from "./redis";
 
 export const redisModule = dataService({
@@ -24,11 +25,14 @@ export const redisModule = dataService({
     // `REDIS_*` of the mode, `REDIS_CA_CERT` with a known CA, `REDIS_<NAME>_*` per extra database.
     contract: redisContract,
     // A Sentinel group or one standalone pod; applications wait until every node accepts the current passwords.
-    create: (name, _instance, { config, namespace, credentials, vault, secretSync }, opts) => {
+    // The section's own group (`default`) and each of `redis.groups`; an application names its own.
+    instances: (config) => redisGroups(config.redis),
+    instanceOf: redisGroupOf,
+    create: (name, group, { config, namespace, credentials, vault, secretSync }, opts) => {
         const redis = new Redis(
             name,
             {
-                config: config.redis,
+                config: redisGroupSettings(config.redis, group),
                 namespace,
                 apps: config.apps,
                 credentials,

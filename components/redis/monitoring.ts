@@ -3,13 +3,22 @@ import { AlertRule, alertRule as rule } from "../alerts";
 import type { RedisConfig } from "../config/redis";
 import { Dashboard, dashboardModel } from "../dashboards";
 import { maxmemoryMiB } from "./files";
+import { redisPrefix } from "./groups";
+
+/**
+ * The series of one group's exporters: its namespace, and its pods (`<prefix>-<n>`, `<prefix>-sentinel-<n>`), since
+ * several groups share the platform namespace.
+ */
+export function redisSeriesSelector(redis: Pick<RedisConfig, "group">, namespace: string): string {
+    return `namespace="${namespace}",pod=~"${redisPrefix(redis)}-([0-9]+|sentinel-[0-9]+)"`;
+}
 
 /**
  * Alerts on the data nodes' and Sentinels' exporters. Metric names: redis_exporter v1.67.0 exporter/exporter.go
  * (`evicted_keys_total`, `rejected_connections_total`, `aof_last_write_status`, `errors_total{err}` from Errorstats).
  */
 export function redisAlertRules(redis: RedisConfig, namespace: string): AlertRule[] {
-    const sel = `namespace="${namespace}"`;
+    const sel = redisSeriesSelector(redis, namespace);
     const memoryUsed = `redis_memory_used_bytes{${sel}} / (redis_memory_max_bytes{${sel}} > 0)`;
     const rules = [
         rule(
@@ -118,8 +127,9 @@ export function redisAlertRules(redis: RedisConfig, namespace: string): AlertRul
 
 /** The Redis dashboard: memory against maxmemory, keys per application database, evictions, clients, errors. */
 export function redisDashboard(redis: RedisConfig, namespace: string): Dashboard {
-    const sel = `namespace="${namespace}"`;
-    return dashboardModel("data-platform-redis", "Data platform: Redis", [
+    const sel = redisSeriesSelector(redis, namespace);
+    const title = redis.group === undefined ? "Data platform: Redis" : `Data platform: Redis group ${redis.group}`;
+    return dashboardModel(`data-platform-${redisPrefix(redis)}`, title, [
         {
             title: `Memory used of maxmemory (${maxmemoryMiB(redis)}mb, ${redis.maxmemoryPolicy})`,
             queries: [

@@ -14,18 +14,18 @@ import {
     dataAclPartPlan,
     dataAclParts,
     extraDatabaseUserName,
+    redisTenants,
     renderSentinelAcl,
 } from "./acl";
 import { REDIS_SECRET_ENV_KEYS, redisClientEndpoints, redisEnv, redisEnvKeys, redisExtraEnvKeys } from "./env";
-import { aclCredentialIds, REDIS_SENTINEL_CLIENT_CREDENTIAL, redisAppCredentialId } from "./credentials";
+import { aclCredentialIds, redisAppCredentialId, redisRoleCredentials } from "./credentials";
 import { dashboardConfigMap } from "../dashboards";
 import { renderFiles } from "./files";
-import { NAMES, REDIS_COMPONENT_TYPE, RedisLayout, kubernetesLayout } from "./layout";
+import { REDIS_COMPONENT_TYPE, RedisLayout, kubernetesLayout, redisNames } from "./layout";
 import { redisDashboard } from "./monitoring";
 import {
     ACL_CONTENT_TYPE,
-    ACL_SECRET_NAMES,
-    RedisGroup,
+    RedisRole,
     aclSecretData,
     aclSyncJob,
     aclSyncJobName,
@@ -100,6 +100,8 @@ export class Redis extends pulumi.ComponentResource implements DataService {
         const redis = args.config;
         const ns = args.namespace;
         const sentinelMode = redis.mode === "sentinel";
+        const names = redisNames(redis);
+        const tenants = redisTenants(redis, args.apps);
         this.redis = redis;
         this.credentials = args.credentials;
         this.layout = kubernetesLayout(redis, ns);
@@ -111,22 +113,22 @@ export class Redis extends pulumi.ComponentResource implements DataService {
         // marker named by the Key Vault versions of those passwords, which the ACL sync Job looks for.
         const passwords = aclInputs(
             redis,
-            args.apps,
+            tenants,
             (id) => args.credentials.password(id),
             (id) => args.credentials.previousPassword(id),
         );
         const marker = pulumi.unsecret(
-            aclInputs(redis, args.apps, (id) => this.passwordVersion(args.vault, id)).apply((versions) =>
-                aclMarker(redis.mode, args.apps, versions),
+            aclInputs(redis, tenants, (id) => this.passwordVersion(args.vault, id)).apply((versions) =>
+                aclMarker(redis.mode, tenants, versions),
             ),
         );
         // In parts, each under Key Vault's 25 KB: how many is known from the configuration (dataAclPartPlan).
-        const dataParts = pulumi.all([passwords, marker]).apply(([p, m]) => dataAclParts(redis.mode, args.apps, p, m));
-        dataAclPartPlan(redis.mode, args.apps).forEach((_, i) =>
+        const dataParts = pulumi.all([passwords, marker]).apply(([p, m]) => dataAclParts(redis.mode, tenants, p, m));
+        dataAclPartPlan(redis.mode, tenants).forEach((_, i) =>
             args.vault.writeSecret(
                 i === 0 ? `${name}-acl-data` : `${name}-acl-data-${i}`,
                 {
-                    secretName: dataAclSecretName(i),
+                    secretName: dataAclSecretName(redis, i),
                     value: pulumi.secret(dataParts.apply((parts) => parts[i])),
                     contentType: ACL_CONTENT_TYPE,
                 },
@@ -137,7 +139,7 @@ export class Redis extends pulumi.ComponentResource implements DataService {
             args.vault.writeSecret(
                 `${name}-acl-sentinel`,
                 {
-                    secretName: ACL_SECRET_NAMES.sentinel,
+                    secretName: names.sentinelUsersFile,
                     value: pulumi.secret(pulumi.all([passwords, marker]).apply(([p, m]) => renderSentinelAcl(p, m))),
                     contentType: ACL_CONTENT_TYPE,
                 },
@@ -148,12 +150,12 @@ export class Redis extends pulumi.ComponentResource implements DataService {
         // re-syncs at once, not at the refresh.
         const aclSecret = args.secretSync.syncSecret(
             `${name}-acl`,
-            { namespace: ns, secretName: NAMES.acl, data: aclSecretData(redis, args.apps), dependsOn: args.dependsOn },
+            { namespace: ns, secretName: names.acl, data: aclSecretData(redis, tenants), dependsOn: args.dependsOn },
             parent,
         );
 
         const files = renderFiles(redis, this.layout);
-        const configMap = new k8s.core.v1.ConfigMap(`${name}-config`, configMapArgs(files, ns), parent);
+        const configMap = new k8s.core.v1.ConfigMap(`${name}-config`, configMapArgs(redis, files, ns), parent);
 
         const tlsReady: pulumi.Resource[] = [];
         if (redis.tls && !redis.tlsSecretName) {
@@ -163,14 +165,20 @@ export class Redis extends pulumi.ComponentResource implements DataService {
         // Passwords are handed out (`redis-auth`, the applications' bundles) only once every server accepts them.
         this.credentialsAccepted = new k8s.batch.v1.Job(
             `${name}-acl-sync`,
-            aclSyncJob(redis, ns, configMap.metadata.name, marker, marker.apply(aclSyncJobName)),
+            aclSyncJob(
+                redis,
+                ns,
+                configMap.metadata.name,
+                marker,
+                marker.apply((m) => aclSyncJobName(redis, m)),
+            ),
             { parent: this, dependsOn: [aclSecret, ...tlsReady] },
         );
         const authSecret = args.secretSync.syncSecret(
             `${name}-auth`,
             {
                 namespace: ns,
-                secretName: NAMES.auth,
+                secretName: names.auth,
                 data: authSecretData(redis, (id) => args.credentials.secretName(id)),
                 dependsOn: [this.credentialsAccepted, ...(args.dependsOn ?? [])],
             },
@@ -184,7 +192,7 @@ export class Redis extends pulumi.ComponentResource implements DataService {
             retainOnDelete: true,
             dependsOn: [aclSecret, authSecret, ...tlsReady],
         };
-        const group = (component: RedisGroup): pulumi.Resource => {
+        const workload = (component: RedisRole): pulumi.Resource => {
             const service = new k8s.core.v1.Service(
                 `${name}-${component}-svc`,
                 headlessService(redis, component, ns),
@@ -196,7 +204,7 @@ export class Redis extends pulumi.ComponentResource implements DataService {
                     redis,
                     layout: this.layout,
                     namespace: ns,
-                    group: component,
+                    role: component,
                     serviceName: service.metadata.name,
                     configMapName: configMap.metadata.name,
                     checksum: configChecksum(files, component),
@@ -211,16 +219,16 @@ export class Redis extends pulumi.ComponentResource implements DataService {
             );
             return set;
         };
-        const workloads = [group("data")];
+        const workloads = [workload("data")];
         if (!sentinelMode) {
-            new k8s.core.v1.Service(`${name}-standalone-svc`, standaloneService(ns), parent);
+            new k8s.core.v1.Service(`${name}-standalone-svc`, standaloneService(redis, ns), parent);
         }
         if (sentinelMode) {
-            workloads.push(group("sentinel"));
+            workloads.push(workload("sentinel"));
             for (const component of ["data", "sentinel"] as const) {
                 new k8s.policy.v1.PodDisruptionBudget(
                     `${name}-${component}-pdb`,
-                    podDisruptionBudget(component, ns),
+                    podDisruptionBudget(redis, component, ns),
                     parent,
                 );
             }
@@ -234,7 +242,7 @@ export class Redis extends pulumi.ComponentResource implements DataService {
             new k8s.apiextensions.CustomResource(`${name}-alerts`, prometheusRule(redis, ns), parent);
             new k8s.core.v1.ConfigMap(
                 `${name}-dashboard`,
-                dashboardConfigMap("redis", redis.monitoringNamespace, redisDashboard(redis, ns)),
+                dashboardConfigMap(names.data, redis.monitoringNamespace, redisDashboard(redis, ns)),
                 parent,
             );
         }
@@ -267,7 +275,7 @@ export class Redis extends pulumi.ComponentResource implements DataService {
             ),
         );
         const sentinelPassword = sentinelMode
-            ? this.credentials.password(REDIS_SENTINEL_CLIENT_CREDENTIAL)
+            ? this.credentials.password(redisRoleCredentials(this.redis).sentinelClient)
             : pulumi.output("");
         const blankExtras = Object.fromEntries(app.redisExtraDatabases.map((extra) => [extra.name, ""]));
         const plain = redisEnv({

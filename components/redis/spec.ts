@@ -10,13 +10,8 @@ import { prometheusRuleObject } from "../alerts";
 import type { AppConfig } from "../config/platform";
 import type { RedisConfig } from "../config/redis";
 import { CONSUMER_LABEL, PLATFORM_NAME, REPLACE_UNREADY_ANNOTATION, recommendedLabels } from "../labels";
-import {
-    REDIS_ADMIN_CREDENTIAL,
-    REDIS_MONITOR_CREDENTIAL,
-    REDIS_REPLICATION_CREDENTIAL,
-    REDIS_SENTINEL_CLIENT_CREDENTIAL,
-    REDIS_SENTINEL_CREDENTIAL,
-} from "./credentials";
+import { redisRoleCredentials } from "./credentials";
+import { redisPrefix } from "./groups";
 import { dataAclPartPlan } from "./acl";
 import { partSecretName } from "../vault/parts";
 import {
@@ -29,13 +24,11 @@ import {
     TLS_FILES,
     dataAclPartFile,
 } from "./files";
-import { EXPORTER_PORT, NAMES, POD_DIRS, REDIS_PORT, RedisLayout, SENTINEL_PORT, serviceFqdn } from "./layout";
+import { EXPORTER_PORT, POD_DIRS, REDIS_PORT, RedisLayout, SENTINEL_PORT, redisNames, serviceFqdn } from "./layout";
 import { redisAlertRules } from "./monitoring";
 
 type Container = k8s.types.input.core.v1.Container;
 
-/** Key Vault secrets holding the rendered ACL files. */
-export const ACL_SECRET_NAMES = { data: "redis-users-acl", sentinel: "redis-sentinel-users-acl" } as const;
 export const ACL_CONTENT_TYPE = "text/x-redis-acl";
 /** uid/gid of the `redis` user in the official image. */
 const REDIS_UID = 999;
@@ -43,41 +36,49 @@ const SENTINEL_RESOURCES = { cpu: "100m", memory: `${SENTINEL_MEMORY_MIB}Mi` };
 const EXPORTER_RESOURCES = { cpu: "50m", memory: "64Mi" };
 const WATCHER_RESOURCES = { cpu: "20m", memory: "32Mi" };
 
-/** The two StatefulSets of a Sentinel group (standalone has the data group only). */
-export type RedisGroup = "data" | "sentinel";
+/** The two StatefulSets of a Sentinel group (standalone has the data nodes only). */
+export type RedisRole = "data" | "sentinel";
+
+/** Who may read a group's objects by name: its settings' `group` (unset: the default group). */
+type Named = Pick<RedisConfig, "group">;
 
 /** How long the ACL sync Job waits for every server: the kubelet's Secret refresh (about a minute) and the sidecar's. */
 export const ACL_SYNC_WAIT_SECONDS = 300;
 
-/** Per group: its StatefulSet (and NetworkPolicy, PDB) name, headless Service, port and volume mount. */
-const GROUPS = {
-    data: { objectName: NAMES.data, service: NAMES.dataHeadless, port: REDIS_PORT, dataDir: POD_DIRS.data },
-    sentinel: {
-        objectName: NAMES.sentinel,
-        service: NAMES.sentinel,
-        port: SENTINEL_PORT,
-        dataDir: POD_DIRS.sentinelData,
-    },
-} as const;
-
-export function redisLabels(group: RedisGroup): Record<string, string> {
-    return recommendedLabels({ name: "redis", component: group, partOf: PLATFORM_NAME });
+/** Per role: its StatefulSet (and NetworkPolicy, PDB) name, headless Service, port and volume mount. */
+function roleObjects(redis: Named, role: RedisRole) {
+    const names = redisNames(redis);
+    return {
+        data: { objectName: names.data, service: names.dataHeadless, port: REDIS_PORT, dataDir: POD_DIRS.data },
+        sentinel: {
+            objectName: names.sentinel,
+            service: names.sentinel,
+            port: SENTINEL_PORT,
+            dataDir: POD_DIRS.sentinelData,
+        },
+    }[role];
 }
 
-function groupMetadata(group: RedisGroup, namespace: string) {
-    return { name: GROUPS[group].objectName, namespace, labels: redisLabels(group) };
+/** The labels of a group's pods: `app.kubernetes.io/name` is the group's prefix, so no selector reaches another group. */
+export function redisLabels(redis: Named, component: RedisRole | "acl-sync"): Record<string, string> {
+    return recommendedLabels({ name: redisPrefix(redis), component, partOf: PLATFORM_NAME });
+}
+
+function roleMetadata(redis: Named, role: RedisRole, namespace: string) {
+    return { name: roleObjects(redis, role).objectName, namespace, labels: redisLabels(redis, role) };
 }
 
 /** Password files the scripts read, and the credential each holds. */
-function passwordFiles(redis: Pick<RedisConfig, "mode">): [string, string][] {
+function passwordFiles(redis: Pick<RedisConfig, "mode" | "group">): [string, string][] {
+    const ids = redisRoleCredentials(redis);
     return [
-        [AUTH_FILES.admin, REDIS_ADMIN_CREDENTIAL],
-        [AUTH_FILES.monitor, REDIS_MONITOR_CREDENTIAL],
+        [AUTH_FILES.admin, ids.admin],
+        [AUTH_FILES.monitor, ids.monitor],
         ...(redis.mode === "sentinel"
             ? ([
-                  [AUTH_FILES.replication, REDIS_REPLICATION_CREDENTIAL],
-                  [AUTH_FILES.sentinel, REDIS_SENTINEL_CREDENTIAL],
-                  [AUTH_FILES.sentinelClient, REDIS_SENTINEL_CLIENT_CREDENTIAL],
+                  [AUTH_FILES.replication, ids.replication],
+                  [AUTH_FILES.sentinel, ids.sentinel],
+                  [AUTH_FILES.sentinelClient, ids.sentinelClient],
               ] as [string, string][])
             : []),
     ];
@@ -85,7 +86,7 @@ function passwordFiles(redis: Pick<RedisConfig, "mode">): [string, string][] {
 
 /** Keys of `redis-auth` (the files in the auth directory) and the Key Vault secret each comes from. */
 export function authSecretData(
-    redis: Pick<RedisConfig, "mode">,
+    redis: Pick<RedisConfig, "mode" | "group">,
     credentialSecretName: (credentialId: string) => string,
 ): Array<{ secretKey: string; remoteKey: string }> {
     return passwordFiles(redis).map(([secretKey, id]) => ({ secretKey, remoteKey: credentialSecretName(id) }));
@@ -93,52 +94,58 @@ export function authSecretData(
 
 /** Keys of `redis-acl` (the files in the ACL directory) and the Key Vault secret each comes from. */
 export function aclSecretData(
-    redis: Pick<RedisConfig, "mode">,
+    redis: Pick<RedisConfig, "mode" | "group">,
     apps: readonly AppConfig[],
 ): Array<{ secretKey: string; remoteKey: string }> {
     return [
         ...dataAclPartPlan(redis.mode, apps).map((_, i) => ({
             secretKey: dataAclPartFile(i),
-            remoteKey: dataAclSecretName(i),
+            remoteKey: dataAclSecretName(redis, i),
         })),
-        ...(redis.mode === "sentinel" ? [{ secretKey: ACL_FILES.sentinel, remoteKey: ACL_SECRET_NAMES.sentinel }] : []),
+        ...(redis.mode === "sentinel"
+            ? [{ secretKey: ACL_FILES.sentinel, remoteKey: redisNames(redis).sentinelUsersFile }]
+            : []),
     ];
 }
 
 /** The Key Vault secret of part `index` of the data nodes' users file (the first keeps the single file's name). */
-export function dataAclSecretName(index: number): string {
-    return partSecretName(ACL_SECRET_NAMES.data, index);
+export function dataAclSecretName(redis: Named, index: number): string {
+    return partSecretName(redisNames(redis).dataUsersFile, index);
 }
 
 /** The ConfigMap of the rendered files (`renderFiles`). */
-export function configMapArgs(files: Record<string, string>, namespace: string) {
-    return { metadata: { name: NAMES.config, namespace, labels: redisLabels("data") }, data: files };
+export function configMapArgs(redis: Named, files: Record<string, string>, namespace: string) {
+    return { metadata: { name: redisNames(redis).config, namespace, labels: redisLabels(redis, "data") }, data: files };
 }
 
 /**
  * A group's pods restart when the rendered files they run change, and only then: a Sentinel-only setting restarts no
  * data node. The Secrets are not in it: the sidecars apply their changes live.
  */
-export function configChecksum(files: Record<string, string>, group: RedisGroup): string {
-    const own = Object.fromEntries(GROUP_FILES[group].filter((f) => f in files).map((f) => [f, files[f]]));
+export function configChecksum(files: Record<string, string>, role: RedisRole): string {
+    const own = Object.fromEntries(GROUP_FILES[role].filter((f) => f in files).map((f) => [f, files[f]]));
     return crypto.createHash("sha256").update(JSON.stringify(own)).digest("hex");
 }
 
 /** cert-manager Certificate for every data node and Sentinel, and the standalone Service (TLS on, no Secret given). */
-export function certificate(redis: Pick<RedisConfig, "mode" | "tlsIssuerName" | "tlsIssuerKind">, namespace: string) {
+export function certificate(
+    redis: Pick<RedisConfig, "mode" | "tlsIssuerName" | "tlsIssuerKind" | "group">,
+    namespace: string,
+) {
+    const names = redisNames(redis);
     return {
         apiVersion: "cert-manager.io/v1",
         kind: "Certificate",
-        metadata: { name: NAMES.tls, namespace, labels: redisLabels("data") },
+        metadata: { name: names.tls, namespace, labels: redisLabels(redis, "data") },
         spec: {
-            secretName: NAMES.tls,
+            secretName: names.tls,
             issuerRef: { name: redis.tlsIssuerName, kind: redis.tlsIssuerKind, group: "cert-manager.io" },
             dnsNames: [
-                ...[NAMES.dataHeadless, NAMES.sentinel].flatMap((svc) => [
+                ...[names.dataHeadless, names.sentinel].flatMap((svc) => [
                     serviceFqdn(svc, namespace),
                     `*.${serviceFqdn(svc, namespace)}`,
                 ]),
-                ...(redis.mode === "standalone" ? [serviceFqdn(NAMES.standalone, namespace)] : []),
+                ...(redis.mode === "standalone" ? [serviceFqdn(names.standalone, namespace)] : []),
             ],
             usages: ["server auth", "client auth", "digital signature", "key encipherment"],
             privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
@@ -149,27 +156,27 @@ export function certificate(redis: Pick<RedisConfig, "mode" | "tlsIssuerName" | 
 }
 
 /** The group's headless Service (stable pod names; the exporter's port too when monitoring is on). */
-export function headlessService(redis: Pick<RedisConfig, "monitoring">, group: RedisGroup, namespace: string) {
+export function headlessService(redis: Pick<RedisConfig, "monitoring" | "group">, role: RedisRole, namespace: string) {
     const metricsPort = redis.monitoring ? [{ name: "metrics", port: EXPORTER_PORT, targetPort: "metrics" }] : [];
-    const portName = group === "data" ? "redis" : "sentinel";
+    const portName = role === "data" ? "redis" : "sentinel";
     return {
-        metadata: { name: GROUPS[group].service, namespace, labels: redisLabels(group) },
+        metadata: { name: roleObjects(redis, role).service, namespace, labels: redisLabels(redis, role) },
         spec: {
             clusterIP: "None",
             // Peers and Sentinels resolve a pod before it is Ready (a replica is not Ready until it synced).
             publishNotReadyAddresses: true,
-            selector: redisLabels(group),
-            ports: [{ name: portName, port: GROUPS[group].port, targetPort: portName }, ...metricsPort],
+            selector: redisLabels(redis, role),
+            ports: [{ name: portName, port: roleObjects(redis, role).port, targetPort: portName }, ...metricsPort],
         },
     };
 }
 
 /** Standalone: the ClusterIP Service behind `REDIS_URL` (a stable name, whatever the pod is called). */
-export function standaloneService(namespace: string) {
+export function standaloneService(redis: Named, namespace: string) {
     return {
-        metadata: { name: NAMES.standalone, namespace, labels: redisLabels("data") },
+        metadata: { name: redisNames(redis).standalone, namespace, labels: redisLabels(redis, "data") },
         spec: {
-            selector: redisLabels("data"),
+            selector: redisLabels(redis, "data"),
             ports: [{ name: "redis", port: REDIS_PORT, targetPort: "redis" }],
         },
     };
@@ -200,22 +207,23 @@ function script(file: string): string[] {
 }
 
 /** What the scripts need to know about their own process: `SELF_NAME`, `SELF_HOST`, `SELF_PORT`. */
-function selfEnv(group: RedisGroup, namespace: string): k8s.types.input.core.v1.EnvVar[] {
+function selfEnv(redis: Named, role: RedisRole, namespace: string): k8s.types.input.core.v1.EnvVar[] {
+    const own = roleObjects(redis, role);
     return [
         { name: "SELF_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
-        { name: "SELF_HOST", value: `$(SELF_NAME).${serviceFqdn(GROUPS[group].service, namespace)}` },
-        { name: "SELF_PORT", value: String(GROUPS[group].port) },
+        { name: "SELF_HOST", value: `$(SELF_NAME).${serviceFqdn(own.service, namespace)}` },
+        { name: "SELF_PORT", value: String(own.port) },
     ];
 }
 
 function tlsVolume(
-    redis: Pick<RedisConfig, "tlsSecretName">,
+    redis: Pick<RedisConfig, "tlsSecretName" | "group">,
     keys: readonly string[] = Object.values(TLS_FILES),
 ): k8s.types.input.core.v1.Volume {
     return {
         name: "tls",
         secret: {
-            secretName: redis.tlsSecretName ?? NAMES.tls,
+            secretName: redis.tlsSecretName ?? redisNames(redis).tls,
             defaultMode: 0o440,
             items: keys.map((key) => ({ key, path: key })),
         },
@@ -223,12 +231,13 @@ function tlsVolume(
 }
 
 function volumes(
-    redis: Pick<RedisConfig, "mode" | "tls" | "tlsSecretName">,
-    group: RedisGroup,
+    redis: Pick<RedisConfig, "mode" | "tls" | "tlsSecretName" | "group">,
+    role: RedisRole,
     configMapName: pulumi.Input<string>,
 ): k8s.types.input.core.v1.Volume[] {
+    const names = redisNames(redis);
     const passwords =
-        group === "data"
+        role === "data"
             ? [
                   AUTH_FILES.admin,
                   AUTH_FILES.monitor,
@@ -242,14 +251,14 @@ function volumes(
         {
             name: "acl",
             secret: {
-                secretName: NAMES.acl,
+                secretName: names.acl,
                 defaultMode: 0o440,
                 // Data nodes take every key: their users file is in parts, as many as the applications need, and a
                 // list of them here would roll the pods when one is added. (Sentinels' file beside it is unused.)
-                ...(group === "data" ? {} : { items: items([ACL_FILES.sentinel]) }),
+                ...(role === "data" ? {} : { items: items([ACL_FILES.sentinel]) }),
             },
         },
-        { name: "auth", secret: { secretName: NAMES.auth, defaultMode: 0o440, items: items(passwords) } },
+        { name: "auth", secret: { secretName: names.auth, defaultMode: 0o440, items: items(passwords) } },
         ...(redis.tls ? [tlsVolume(redis)] : []),
         // Generated config holds masterauth: keep it in memory only.
         { name: "run", emptyDir: { medium: "Memory", sizeLimit: "16Mi" } },
@@ -257,20 +266,20 @@ function volumes(
     ];
 }
 
-function volumeMounts(redis: Pick<RedisConfig, "tls">, group: RedisGroup): k8s.types.input.core.v1.VolumeMount[] {
+function volumeMounts(redis: Pick<RedisConfig, "tls">, role: RedisRole): k8s.types.input.core.v1.VolumeMount[] {
     return [
         { name: "config", mountPath: POD_DIRS.config, readOnly: true },
         { name: "acl", mountPath: POD_DIRS.acl, readOnly: true },
         { name: "auth", mountPath: POD_DIRS.auth, readOnly: true },
         ...(redis.tls ? [{ name: "tls", mountPath: POD_DIRS.tls, readOnly: true }] : []),
-        { name: "data", mountPath: GROUPS[group].dataDir },
+        { name: "data", mountPath: POD_DIRS[role === "data" ? "data" : "sentinelData"] },
         { name: "run", mountPath: POD_DIRS.run },
         { name: "tmp", mountPath: "/tmp" },
     ];
 }
 
 /** redis_exporter beside each process (monitoring on), as the `monitor` user. */
-function exporter(redis: RedisConfig, group: RedisGroup, namespace: string): Container[] {
+function exporter(redis: RedisConfig, role: RedisRole, namespace: string): Container[] {
     if (!redis.monitoring) {
         return [];
     }
@@ -282,15 +291,18 @@ function exporter(redis: RedisConfig, group: RedisGroup, namespace: string): Con
             name: "exporter",
             image: redis.exporterImage,
             env: [
-                ...selfEnv(group, namespace),
+                ...selfEnv(redis, role, namespace),
                 {
                     name: "REDIS_ADDR",
-                    value: `${redis.tls ? "rediss" : "redis"}://$(SELF_HOST):${GROUPS[group].port}`,
+                    value: `${redis.tls ? "rediss" : "redis"}://$(SELF_HOST):${roleObjects(redis, role).port}`,
                 },
                 { name: "REDIS_USER", value: "monitor" },
                 // No CONFIG GET (the monitor user may not run it: it returns masterauth); `-` skips it (main.go).
                 { name: "REDIS_EXPORTER_CONFIG_COMMAND", value: "-" },
-                { name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: NAMES.auth, key: AUTH_FILES.monitor } } },
+                {
+                    name: "REDIS_PASSWORD",
+                    valueFrom: { secretKeyRef: { name: redisNames(redis).auth, key: AUTH_FILES.monitor } },
+                },
                 ...tlsCa,
             ],
             ports: [{ name: "metrics", containerPort: EXPORTER_PORT }],
@@ -302,15 +314,15 @@ function exporter(redis: RedisConfig, group: RedisGroup, namespace: string): Con
 }
 
 /** The sidecar that applies changed users, credentials and certificates to the group's running process. */
-function watcher(redis: RedisConfig, group: RedisGroup, namespace: string): Container {
+function watcher(redis: RedisConfig, role: RedisRole, namespace: string): Container {
     return {
         name: "reload",
         image: redis.image,
-        command: script(group === "data" ? FILES.watchRedis : FILES.watchSentinel),
-        env: selfEnv(group, namespace),
+        command: script(role === "data" ? FILES.watchRedis : FILES.watchSentinel),
+        env: selfEnv(redis, role, namespace),
         resources: { requests: WATCHER_RESOURCES, limits: WATCHER_RESOURCES },
         securityContext: CONTAINER_SECURITY,
-        volumeMounts: volumeMounts(redis, group).filter((m) => m.name !== "data"),
+        volumeMounts: volumeMounts(redis, role).filter((m) => m.name !== "data"),
     };
 }
 
@@ -320,7 +332,7 @@ function dataContainer(redis: RedisConfig, namespace: string): Container {
         name: "redis",
         image: redis.image,
         command: script(FILES.startRedis),
-        env: selfEnv("data", namespace),
+        env: selfEnv(redis, "data", namespace),
         ports: [{ name: "redis", containerPort: REDIS_PORT }],
         resources: { requests: resources, limits: resources },
         securityContext: CONTAINER_SECURITY,
@@ -355,7 +367,7 @@ function sentinelContainer(redis: RedisConfig, namespace: string): Container {
         name: "sentinel",
         image: redis.image,
         command: script(FILES.startSentinel),
-        env: selfEnv("sentinel", namespace),
+        env: selfEnv(redis, "sentinel", namespace),
         ports: [{ name: "sentinel", containerPort: SENTINEL_PORT }],
         resources: { requests: SENTINEL_RESOURCES, limits: SENTINEL_RESOURCES },
         securityContext: CONTAINER_SECURITY,
@@ -378,8 +390,8 @@ function sentinelContainer(redis: RedisConfig, namespace: string): Container {
 
 /** Sentinel mode: hard anti-affinity (two members of a group on one node would fail together), spread over zones. */
 function scheduling(
-    redis: Pick<RedisConfig, "mode">,
-    group: RedisGroup,
+    redis: Pick<RedisConfig, "mode" | "group">,
+    role: RedisRole,
 ): Pick<k8s.types.input.core.v1.PodSpec, "affinity" | "topologySpreadConstraints"> {
     if (redis.mode !== "sentinel") {
         return {};
@@ -388,7 +400,7 @@ function scheduling(
         affinity: {
             podAntiAffinity: {
                 requiredDuringSchedulingIgnoredDuringExecution: [
-                    { labelSelector: { matchLabels: redisLabels(group) }, topologyKey: "kubernetes.io/hostname" },
+                    { labelSelector: { matchLabels: redisLabels(redis, role) }, topologyKey: "kubernetes.io/hostname" },
                 ],
             },
         },
@@ -397,7 +409,7 @@ function scheduling(
                 maxSkew: 1,
                 topologyKey: "topology.kubernetes.io/zone",
                 whenUnsatisfiable: "ScheduleAnyway",
-                labelSelector: { matchLabels: redisLabels(group) },
+                labelSelector: { matchLabels: redisLabels(redis, role) },
             },
         ],
     };
@@ -407,7 +419,7 @@ export interface StatefulSetArgs {
     readonly redis: RedisConfig;
     readonly layout: RedisLayout;
     readonly namespace: string;
-    readonly group: RedisGroup;
+    readonly role: RedisRole;
     /** The group's headless Service. */
     readonly serviceName: pulumi.Input<string>;
     readonly configMapName: pulumi.Input<string>;
@@ -418,11 +430,11 @@ export interface StatefulSetArgs {
 
 /** One shape for both groups; they differ in their container, exporter target, volume size and grace period. */
 export function statefulSet(args: StatefulSetArgs) {
-    const { redis, namespace, group } = args;
-    const data = group === "data";
-    const labels = redisLabels(group);
+    const { redis, namespace, role } = args;
+    const data = role === "data";
+    const labels = redisLabels(redis, role);
     return {
-        metadata: groupMetadata(group, namespace),
+        metadata: roleMetadata(redis, role, namespace),
         spec: {
             serviceName: args.serviceName,
             replicas: data ? args.layout.dataNodes.length : args.layout.sentinels.length,
@@ -437,13 +449,13 @@ export function statefulSet(args: StatefulSetArgs) {
                     automountServiceAccountToken: false,
                     securityContext: POD_SECURITY,
                     ...(data ? { terminationGracePeriodSeconds: TERMINATION_GRACE_SECONDS } : {}),
-                    ...scheduling(redis, group),
+                    ...scheduling(redis, role),
                     containers: [
                         data ? dataContainer(redis, namespace) : sentinelContainer(redis, namespace),
-                        watcher(redis, group, namespace),
-                        ...exporter(redis, group, namespace),
+                        watcher(redis, role, namespace),
+                        ...exporter(redis, role, namespace),
                     ],
-                    volumes: volumes(redis, group, args.configMapName),
+                    volumes: volumes(redis, role, args.configMapName),
                 },
             },
             volumeClaimTemplates: [
@@ -461,11 +473,13 @@ export function statefulSet(args: StatefulSetArgs) {
 }
 
 /** Pods of the ACL sync Job (the NetworkPolicies admit them to both groups). */
-const ACL_SYNC_LABELS = recommendedLabels({ name: "redis", component: "acl-sync", partOf: PLATFORM_NAME });
+function aclSyncLabels(redis: Named): Record<string, string> {
+    return redisLabels(redis, "acl-sync");
+}
 
 /** The ACL sync Job's name: one per marker, so each change of the users files runs it once (a Job is immutable). */
-export function aclSyncJobName(marker: string): string {
-    return `${NAMES.aclSyncJob}-${marker.slice(marker.lastIndexOf(":") + 1).slice(0, 10)}`;
+export function aclSyncJobName(redis: Named, marker: string): string {
+    return `${redisNames(redis).aclSyncJob}-${marker.slice(marker.lastIndexOf(":") + 1).slice(0, 10)}`;
 }
 
 /**
@@ -473,19 +487,19 @@ export function aclSyncJobName(marker: string): string {
  * no password (the marker accepts any); only the CA, with TLS.
  */
 export function aclSyncJob(
-    redis: Pick<RedisConfig, "image" | "tls" | "tlsSecretName">,
+    redis: Pick<RedisConfig, "image" | "tls" | "tlsSecretName" | "group">,
     namespace: string,
     configMapName: pulumi.Input<string>,
     marker: pulumi.Input<string>,
     name: pulumi.Input<string>,
 ) {
     return {
-        metadata: { name, namespace, labels: ACL_SYNC_LABELS, annotations: REPLACE_UNREADY_ANNOTATION },
+        metadata: { name, namespace, labels: aclSyncLabels(redis), annotations: REPLACE_UNREADY_ANNOTATION },
         spec: {
             backoffLimit: 2,
             activeDeadlineSeconds: ACL_SYNC_WAIT_SECONDS + 120,
             template: {
-                metadata: { labels: ACL_SYNC_LABELS },
+                metadata: { labels: aclSyncLabels(redis) },
                 spec: {
                     restartPolicy: "Never",
                     automountServiceAccountToken: false,
@@ -520,15 +534,15 @@ export function aclSyncJob(
 
 /** Ingress to the group: consumer namespaces and the group's own pods on its port; Prometheus on the exporter's. */
 export function networkPolicy(
-    redis: Pick<RedisConfig, "mode" | "monitoring" | "monitoringNamespace">,
-    group: RedisGroup,
+    redis: Pick<RedisConfig, "mode" | "monitoring" | "monitoringNamespace" | "group">,
+    role: RedisRole,
     namespace: string,
 ) {
     const consumers = { namespaceSelector: { matchLabels: { [CONSUMER_LABEL]: "true" } } };
     const ownPods = [
-        { podSelector: { matchLabels: redisLabels("data") } },
-        ...(redis.mode === "sentinel" ? [{ podSelector: { matchLabels: redisLabels("sentinel") } }] : []),
-        { podSelector: { matchLabels: ACL_SYNC_LABELS } },
+        { podSelector: { matchLabels: redisLabels(redis, "data") } },
+        ...(redis.mode === "sentinel" ? [{ podSelector: { matchLabels: redisLabels(redis, "sentinel") } }] : []),
+        { podSelector: { matchLabels: aclSyncLabels(redis) } },
     ];
     const prometheus = {
         namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": redis.monitoringNamespace } },
@@ -537,12 +551,12 @@ export function networkPolicy(
         ? [{ from: [prometheus], ports: [{ protocol: "TCP", port: EXPORTER_PORT }] }]
         : [];
     return {
-        metadata: groupMetadata(group, namespace),
+        metadata: roleMetadata(redis, role, namespace),
         spec: {
-            podSelector: { matchLabels: redisLabels(group) },
+            podSelector: { matchLabels: redisLabels(redis, role) },
             policyTypes: ["Ingress"],
             ingress: [
-                { from: [consumers, ...ownPods], ports: [{ protocol: "TCP", port: GROUPS[group].port }] },
+                { from: [consumers, ...ownPods], ports: [{ protocol: "TCP", port: roleObjects(redis, role).port }] },
                 ...metricsIngress,
             ],
         },
@@ -550,26 +564,26 @@ export function networkPolicy(
 }
 
 /** Sentinel mode: at most one member of a group down by a voluntary disruption. */
-export function podDisruptionBudget(group: RedisGroup, namespace: string) {
+export function podDisruptionBudget(redis: Named, role: RedisRole, namespace: string) {
     return {
-        metadata: groupMetadata(group, namespace),
-        spec: { maxUnavailable: 1, selector: { matchLabels: redisLabels(group) } },
+        metadata: roleMetadata(redis, role, namespace),
+        spec: { maxUnavailable: 1, selector: { matchLabels: redisLabels(redis, role) } },
     };
 }
 
 /** Labels of the monitoring objects: the configured ones (a Prometheus selects by them), then the platform's. */
-function monitoringLabels(redis: Pick<RedisConfig, "monitoringLabels">): Record<string, string> {
-    return { ...redis.monitoringLabels, ...redisLabels("data") };
+function monitoringLabels(redis: Pick<RedisConfig, "monitoringLabels" | "group">): Record<string, string> {
+    return { ...redis.monitoringLabels, ...redisLabels(redis, "data") };
 }
 
 /** Scrapes the exporters of both groups. */
-export function serviceMonitor(redis: Pick<RedisConfig, "monitoringLabels">, namespace: string) {
+export function serviceMonitor(redis: Pick<RedisConfig, "monitoringLabels" | "group">, namespace: string) {
     return {
         apiVersion: "monitoring.coreos.com/v1",
         kind: "ServiceMonitor",
-        metadata: { name: NAMES.data, namespace, labels: monitoringLabels(redis) },
+        metadata: { name: redisNames(redis).data, namespace, labels: monitoringLabels(redis) },
         spec: {
-            selector: { matchLabels: recommendedLabels({ name: "redis", partOf: PLATFORM_NAME }) },
+            selector: { matchLabels: recommendedLabels({ name: redisPrefix(redis), partOf: PLATFORM_NAME }) },
             endpoints: [{ port: "metrics", interval: "30s" }],
         },
     };
@@ -577,7 +591,7 @@ export function serviceMonitor(redis: Pick<RedisConfig, "monitoringLabels">, nam
 
 export function prometheusRule(redis: RedisConfig, namespace: string) {
     return prometheusRuleObject(
-        { name: NAMES.data, namespace, labels: monitoringLabels(redis) },
+        { name: redisNames(redis).data, namespace, labels: monitoringLabels(redis) },
         "redis",
         redisAlertRules(redis, namespace),
     );

@@ -389,7 +389,32 @@ function isSentinelContainer(c: Container): boolean {
     return /sentinel/i.test(line) || (c.ports ?? []).some((p) => p.containerPort === 26379 || p.name === "sentinel");
 }
 
-/** Every quorum value stated anywhere in the stack (config files, scripts, container environment). */
+/**
+ * The quorum values one Sentinel workload runs with: stated in its own spec (command, container environment) or in the
+ * ConfigMaps of its namespace it mounts (config files, scripts). Per workload: a stack may run several Sentinel groups,
+ * each its own majority.
+ */
+function quorumsOf(sentinel: K8sObject, resources: readonly K8sObject[]): Set<number> {
+    const template = podTemplateOf(sentinel.type, sentinel.props);
+    const mounted = new Set(
+        (template?.spec.volumes ?? []).flatMap((v) => [
+            v.configMap?.name,
+            ...(v.projected?.sources ?? []).map((source) => source.configMap?.name),
+        ]),
+    );
+    const namespace = sentinel.props.metadata?.namespace;
+    return quorumsIn([
+        sentinel,
+        ...resources.filter(
+            (r) =>
+                r.type === TYPES.configMap &&
+                r.props.metadata?.namespace === namespace &&
+                mounted.has(r.props.metadata?.name),
+        ),
+    ]);
+}
+
+/** Every quorum value stated in `resources` (config files, scripts, container environment). */
 function quorumsIn(resources: readonly K8sObject[]): Set<number> {
     const found = new Set<number>();
     for (const r of resources) {
@@ -431,31 +456,43 @@ export const sentinelQuorum: StackValidationPolicy = {
         if (!isProduction(args, settings, sentinels[0].urn)) {
             args.notApplicable("not a production stack");
         }
-        const count = sentinels.reduce((n, s) => n + (s.type === TYPES.pod ? 1 : (s.props.spec?.replicas ?? 1)), 0);
-        if (count < 3 || count % 2 === 0) {
-            report(
-                `${count} Sentinel pod(s); production needs an odd number of at least 3 so a majority survives the loss of one.`,
-                sentinels[0].urn,
-            );
-        }
-        const quorums = quorumsIn(args.resources);
-        if (quorums.size === 0) {
-            report(
-                "no Sentinel quorum found in the stack (a `sentinel monitor <master> <host> <port> <quorum>` line or QUORUM=<n>); it cannot be checked.",
-                sentinels[0].urn,
-            );
-        }
-        const majority = Math.floor(count / 2) + 1;
-        for (const q of quorums) {
-            if (q < majority || q > count) {
-                report(
-                    `Sentinel quorum ${q} with ${count} Sentinels; it must be a majority (${majority} to ${count}).`,
-                    sentinels[0].urn,
-                );
-            }
+        for (const sentinel of sentinels) {
+            checkSentinelGroup(sentinel, args.resources, report);
         }
     },
 };
+
+/** One Sentinel workload: an odd number of at least 3 pods, and a majority quorum stated where it runs. */
+function checkSentinelGroup(
+    sentinel: K8sObject,
+    resources: readonly K8sObject[],
+    report: (message: string, urn: string) => void,
+): void {
+    const name = `${sentinel.props.metadata?.namespace ?? ""}/${sentinel.props.metadata?.name ?? sentinel.urn}`;
+    const count = sentinel.type === TYPES.pod ? 1 : (sentinel.props.spec?.replicas ?? 1);
+    if (count < 3 || count % 2 === 0) {
+        report(
+            `${count} Sentinel pod(s) in ${name}; production needs an odd number of at least 3 so a majority survives the loss of one.`,
+            sentinel.urn,
+        );
+    }
+    const quorums = quorumsOf(sentinel, resources);
+    if (quorums.size === 0) {
+        report(
+            `no Sentinel quorum found for ${name} (a \`sentinel monitor <master> <host> <port> <quorum>\` line or QUORUM=<n> in its spec or the ConfigMaps it mounts); it cannot be checked.`,
+            sentinel.urn,
+        );
+    }
+    const majority = Math.floor(count / 2) + 1;
+    for (const q of quorums) {
+        if (q < majority || q > count) {
+            report(
+                `Sentinel quorum ${q} with ${count} Sentinels in ${name}; it must be a majority (${majority} to ${count}).`,
+                sentinel.urn,
+            );
+        }
+    }
+}
 
 const sgBackupSchema = schema(
     {

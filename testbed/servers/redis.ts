@@ -13,9 +13,11 @@ import type { AppConfig } from "../../components/config/platform";
 import type { RedisConfig } from "../../components/config/redis";
 import {
     RedisPasswords,
+    RedisTenant,
     aclMarker,
     extraDatabaseUserName,
     dataAclParts,
+    redisTenants,
     renderSentinelAcl,
 } from "../../components/redis/acl";
 import { redisEnv } from "../../components/redis/env";
@@ -127,9 +129,15 @@ export class LocalRedisGroup {
         fs.renameSync(`${link}.new`, link);
     }
 
+    /** The applications as the group's users file renders them (all `dedicated` on a dedicated group). */
+    private tenants(): RedisTenant[] {
+        return redisTenants(this.options.redis, this.options.apps);
+    }
+
     /** The users files of the current apps and passwords, ending with their marker (named here by their content). */
     private aclFiles(): Record<string, string> {
-        const { redis, apps, passwords } = this.options;
+        const { redis, passwords } = this.options;
+        const apps = this.tenants();
         const marker = aclMarker(redis.mode, apps, passwords);
         return {
             ...Object.fromEntries(
@@ -146,7 +154,8 @@ export class LocalRedisGroup {
      */
     async reconfigure(change: Partial<Pick<LocalGroupOptions, "apps" | "passwords">>): Promise<void> {
         this.options = { ...this.options, ...change };
-        const { redis, apps, passwords } = this.options;
+        const { redis, passwords } = this.options;
+        const apps = this.tenants();
         this.writeSecretFiles(this.layout.dirs.acl, this.aclFiles());
         const config = this.dirsFor(this.processName("data", 0)).config;
         const sync = await runShellScript(path.join(config, FILES.awaitAcl), {

@@ -307,17 +307,30 @@ def add(x, y):
     return x + y
 `;
 
+/** What the client of `runCeleryTask` runs by default: one task, its result, whether it is stored, and the ping. */
+const CELERY_TASK_CLIENT = [
+    "from matrix_celery import app, add",
+    "r = add.delay(2, 3)",
+    "value = r.get(timeout=30)",
+    "stored = app.backend.client.get(app.backend.get_key_for_task(r.id)) is not None",
+    // Remote control: a broadcast on the pidbox fanout channel, answered through a reply queue.
+    "pongs = [a for reply in app.control.ping(timeout=10) for a in reply.values()]",
+    "print(value, stored, ' '.join(a.get('ok', str(a)) for a in pongs) or 'no-pong')",
+].join("\n");
+
 /**
- * Runs a worker of `python`'s Celery and one task; resolves with the task's result, whether its result is stored,
- * the worker's answer to `control.ping()`, and what the worker logged.
+ * Runs a worker of `python`'s Celery with the app `source` (module `matrix_celery`, with a task `add`) and a client
+ * running `client`; resolves with what the client printed (or why it failed) and what the worker logged.
  */
 export async function runCeleryTask(
     python: string,
     env: Record<string, string>,
+    source = CELERY_APP,
+    client = CELERY_TASK_CLIENT,
 ): Promise<{ result: string; worker: string }> {
     assert.ok(fs.existsSync(python), `${python} is missing: run bash .ci/install.sh`);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "consumers-celery-"));
-    fs.writeFileSync(path.join(dir, "matrix_celery.py"), CELERY_APP);
+    fs.writeFileSync(path.join(dir, "matrix_celery.py"), source);
     const childEnv = { PATH: process.env.PATH ?? "/usr/bin:/bin", PYTHONPATH: dir, ...env };
     // The worker logs to a file: the client below runs synchronously, and a pipe nobody reads would stall it.
     const logFile = path.join(dir, "worker.log");
@@ -330,24 +343,9 @@ export async function runCeleryTask(
     fs.closeSync(logFd);
     const exited = new Promise<void>((resolve) => worker.on("exit", () => resolve()));
     try {
-        const client = spawnSync(
-            python,
-            [
-                "-c",
-                [
-                    "from matrix_celery import app, add",
-                    "r = add.delay(2, 3)",
-                    "value = r.get(timeout=30)",
-                    "stored = app.backend.client.get(app.backend.get_key_for_task(r.id)) is not None",
-                    // Remote control: a broadcast on the pidbox fanout channel, answered through a reply queue.
-                    "pongs = [a for reply in app.control.ping(timeout=10) for a in reply.values()]",
-                    "print(value, stored, ' '.join(a.get('ok', str(a)) for a in pongs) or 'no-pong')",
-                ].join("\n"),
-            ],
-            { cwd: dir, env: childEnv, encoding: "utf8", timeout: 60_000 },
-        );
+        const run = spawnSync(python, ["-c", client], { cwd: dir, env: childEnv, encoding: "utf8", timeout: 60_000 });
         return {
-            result: client.status === 0 ? client.stdout.trim() : `failed: ${client.stderr}`,
+            result: run.status === 0 ? run.stdout.trim() : `failed: ${run.stderr}`,
             worker: fs.readFileSync(logFile, "utf8"),
         };
     } finally {

@@ -2,7 +2,8 @@
  * Generators of valid stack configurations for the property tests (fast-check, fixed seed: a failure prints its
  * seed, path and the shrunk configuration, and replays with them). Generated stacks vary the application names and
  * count (1..60), namespaces, both PostgreSQL modes (the dev stack is StackGres, prod is Azure), both Redis modes, pool
- * sizes, profiles, rotations and key patterns.
+ * sizes, profiles, rotations, key patterns, and up to three named Redis groups (some dedicated) with the applications
+ * placed over them.
  */
 import * as fc from "fast-check";
 import { PlatformConfig, parseConfig } from "../../components/config";
@@ -31,6 +32,13 @@ export interface GeneratedApp {
     readonly poolSize: number;
     readonly replicas: number;
     readonly redisKeyPatterns?: readonly string[];
+    readonly redis?: { readonly group: string };
+}
+
+/** A named Redis group of a generated stack. */
+export interface GeneratedGroup {
+    readonly name: string;
+    readonly dedicated: boolean;
 }
 
 export interface Generated {
@@ -38,6 +46,8 @@ export interface Generated {
     readonly redisMode: "sentinel" | "standalone";
     readonly apps: GeneratedApp[];
     readonly rotations: Record<string, number | string>;
+    /** Named groups beside the default; applications are placed over all of them. */
+    readonly groups: GeneratedGroup[];
 }
 
 /** The Azure admin login of the stacks (prod's, the default): no application's login may be named like it. */
@@ -93,19 +103,45 @@ function appsNamed(names: readonly string[]): fc.Arbitrary<GeneratedApp[]> {
     );
 }
 
-/** A stack with the applications `apps` generates, a Redis mode and up to three rotations. */
+/** Up to three named groups, some dedicated. */
+const groups = fc.uniqueArray(
+    fc.record({ name: fc.constantFrom("blue", "green", "cache7", "celery"), dedicated: fc.boolean() }),
+    { maxLength: 3, selector: (group) => group.name },
+);
+
+/**
+ * The applications placed over the default group and `named`, by a drawn group index each; a dedicated group keeps
+ * only the first application placed on it (the others stay on the default group).
+ */
+function placed(apps: readonly GeneratedApp[], named: readonly GeneratedGroup[]): fc.Arbitrary<GeneratedApp[]> {
+    return fc.array(fc.nat({ max: named.length }), { minLength: apps.length, maxLength: apps.length }).map((at) => {
+        const taken = new Set<string>();
+        return apps.map((app, i) => {
+            const group = at[i] === 0 ? undefined : named[at[i] - 1];
+            if (group === undefined || (group.dedicated && taken.has(group.name))) {
+                return app;
+            }
+            taken.add(group.name);
+            return { ...app, redis: { group: group.name } };
+        });
+    });
+}
+
+/** A stack with the applications `apps` generates placed over its groups, a Redis mode and up to three rotations. */
 function stackWith(apps: fc.Arbitrary<GeneratedApp[]>): fc.Arbitrary<Generated> {
     return fc
         .record({
             stack: fc.constantFrom<Stack>("dev", "prod"),
             redisMode: fc.constantFrom<"sentinel" | "standalone">("sentinel", "standalone"),
             apps,
+            groups,
         })
         .chain((g) =>
             fc.record({
                 stack: fc.constant(g.stack),
                 redisMode: fc.constant(g.redisMode),
-                apps: fc.constant(g.apps),
+                groups: fc.constant(g.groups),
+                apps: placed(g.apps, g.groups),
                 rotations: fc.dictionary(
                     fc.constantFrom(...g.apps.map((a) => `redis-app-${a.name}`), "redis-admin", "pg-admin"),
                     // As users type them: YAML and `pulumi config set --path` write numbers, quoted YAML strings.
@@ -152,12 +188,16 @@ export function overrides(g: Generated): Overrides {
         const key = `data-platform:${name}`;
         return { [key]: { ...JSON.parse(STACK_FILES[g.stack].config[key] ?? "{}"), ...changes } };
     };
-    const redis = section("redis", {
+    const settings = {
         mode: g.redisMode,
         databases: 64,
         // A Sentinel group needs room for replica buffers and the backlog: the development profile's 256Mi is refused
         // there (the first thing these properties found: development defaults and sentinel mode do not fit together).
         ...(g.redisMode === "sentinel" ? { replicas: 3, sentinels: 3, quorum: 2, memory: "1Gi" } : {}),
+    };
+    const redis = section("redis", {
+        ...settings,
+        groups: Object.fromEntries(g.groups.map(({ name, dedicated }) => [name, { ...settings, dedicated }])),
     });
     return { ...redis, ...section("keyVault", { rotations: g.rotations }), "data-platform:apps": g.apps };
 }

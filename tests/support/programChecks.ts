@@ -52,6 +52,37 @@ function badNames(r: RecordedResource): string[] {
 }
 
 /**
+ * Two resources that would be one object: Kubernetes objects of one kind, namespace and name (the API server keeps one;
+ * the mock engine records both), Key Vault secrets of one name, and URNs the engine refuses twice.
+ */
+export function duplicateNames(resources: readonly RecordedResource[]): string[] {
+    const owners = new Map<string, string>();
+    const duplicates: string[] = [];
+    const claim = (identity: string | undefined, holder: string) => {
+        if (identity === undefined) {
+            return;
+        }
+        const first = owners.get(identity);
+        if (first !== undefined) {
+            duplicates.push(`${identity}: ${first} and ${holder}`);
+        } else {
+            owners.set(identity, holder);
+        }
+    };
+    for (const r of resources) {
+        claim(`urn ${r.urn}`, r.name);
+        if (isManifest(r)) {
+            const { apiVersion, kind, metadata = {} } = r.inputs;
+            claim(`${apiVersion}/${kind} ${metadata.namespace ?? "(cluster)"}/${metadata.name}`, r.name);
+        }
+        if (r.type === "azure-native:keyvault:Secret") {
+            claim(`Key Vault secret ${r.inputs.secretName}`, r.name);
+        }
+    }
+    return duplicates;
+}
+
+/**
  * Integers outside int32 anywhere in the inputs: Kubernetes declares most integer fields int32, ARM's are int32, and
  * StackGres binds its CRDs to Java `Integer` where the CRD says only `type: integer` (its SGScript ids overflowed).
  */
@@ -106,6 +137,7 @@ export async function runProblems(stack: string, run: RunResult): Promise<string
         ...label("password", passwordsWritten(run)),
         ...label("schema", run.resources.flatMap(schemaProblems)),
         ...label("name", run.resources.flatMap(badNames)),
+        ...label("duplicate", duplicateNames(run.resources)),
         ...label(
             "int32",
             run.resources.flatMap((r) => int32Overflows(r.inputs, r.name)),

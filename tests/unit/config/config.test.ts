@@ -45,6 +45,16 @@ describe("stack configuration", () => {
         assert.deepStrictEqual(p.apps.find((a) => a.name === "search")?.serviceAccounts, ["search"]);
     });
 
+    it("accepts every section written out as parsed: each default, typed by a user, is valid", () => {
+        for (const stack of ["dev", "prod"]) {
+            const parsed = parseStack(stack);
+            for (const section of ["postgres", "redis", "cluster", "keyVault"] as const) {
+                const typed = parseStack(stack, { [`data-platform:${section}`]: parsed[section] });
+                assert.deepEqual(typed[section], parsed[section], `${stack}: ${section}`);
+            }
+        }
+    });
+
     it("accepts the README's example of adding an application", () => {
         const section = fs.readFileSync(README, "utf8").split("### Adding an application")[1];
         const example = section.match(/```yaml\n([\s\S]*?)```/);

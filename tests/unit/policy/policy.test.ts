@@ -263,7 +263,7 @@ const VARIANTS: Variant[] = [
             edit(r, isSentinel, (p) => {
                 p.spec.replicas = 4;
             }),
-        message: /4 Sentinel pod\(s\); production needs an odd number of at least 3/,
+        message: /4 Sentinel pod\(s\) in data-platform\/redis-sentinel; production needs an odd number of at least 3/,
     },
     {
         name: "a minority quorum",
@@ -280,7 +280,8 @@ const VARIANTS: Variant[] = [
                     }
                 },
             ),
-        message: /Sentinel quorum 1 with 3 Sentinels; it must be a majority \(2 to 3\)/,
+        message:
+            /Sentinel quorum 1 with 3 Sentinels in data-platform\/redis-sentinel; it must be a majority \(2 to 3\)/,
     },
     {
         name: "require_secure_transport off",

@@ -321,7 +321,11 @@ describe("Redis component, prod (Sentinel, TLS, monitoring)", () => {
         const rules = byName(variant, "kubernetes:monitoring.coreos.com/v1:PrometheusRule", "redis-alerts").inputs.spec
             .groups[0].rules;
         const expr = (alert: string) => rules.find((r: any) => r.alert === alert)?.expr ?? "";
-        assert.match(expr("RedisMetricsAbsent"), /^absent\(redis_up\{namespace="data-platform"\}\)$/);
+        // The group's own pods only: other groups share the namespace.
+        assert.equal(
+            expr("RedisMetricsAbsent"),
+            'absent(redis_up{namespace="data-platform",pod=~"redis-([0-9]+|sentinel-[0-9]+)"})',
+        );
         assert.match(expr("RedisEvictions"), /redis_evicted_keys_total/);
         assert.match(expr("RedisWritesRefusedOutOfMemory"), /redis_errors_total\{.*err="OOM"\}/);
         assert.match(expr("RedisRejectedConnections"), /redis_rejected_connections_total/);

@@ -57,7 +57,7 @@ describe("redisExtraDatabases in the config", () => {
         const at = "apps[0].redisExtraDatabases";
         const dev = parseStack("dev");
         const [orders, billing] = dev.apps;
-        const taken = "a Redis database index not used by another application";
+        const taken = "a Redis database index not used by another application of its Redis group";
         assert.deepEqual(
             problemLines(
                 "dev",

@@ -292,6 +292,8 @@ function exporter(redis: RedisConfig, group: RedisGroup, namespace: string): Con
                 { name: "REDIS_EXPORTER_CONFIG_COMMAND", value: "-" },
                 { name: "REDIS_PASSWORD", valueFrom: { secretKeyRef: { name: NAMES.auth, key: AUTH_FILES.monitor } } },
                 ...tlsCa,
+                // CLIENT LIST (the monitor user's `+client|list`): one series per connection with its ACL user.
+                ...(group === "data" ? [{ name: "REDIS_EXPORTER_EXPORT_CLIENT_LIST", value: "true" }] : []),
             ],
             ports: [{ name: "metrics", containerPort: EXPORTER_PORT }],
             resources: { requests: EXPORTER_RESOURCES, limits: EXPORTER_RESOURCES },
@@ -562,6 +564,17 @@ function monitoringLabels(redis: Pick<RedisConfig, "monitoringLabels">): Record<
     return { ...redis.monitoringLabels, ...redisLabels("data") };
 }
 
+/**
+ * What Prometheus keeps of the client list: `redis_connected_client_info` (one series per connection, by `id`, with its
+ * `user` and `db`), none of the other per-connection metrics redis_exporter exports beside it (v1.67.0
+ * exporter/clients.go; the regular expression drops every `redis_connected_client_*` not starting with `in`), and no
+ * `flags` label, which changes whenever a client blocks or subscribes, each change a new series.
+ */
+export const CLIENT_LIST_RELABELINGS = [
+    { sourceLabels: ["__name__"], regex: "redis_connected_client_([^i].*|i[^n].*)", action: "drop" },
+    { regex: "flags", action: "labeldrop" },
+];
+
 /** Scrapes the exporters of both groups. */
 export function serviceMonitor(redis: Pick<RedisConfig, "monitoringLabels">, namespace: string) {
     return {
@@ -570,7 +583,7 @@ export function serviceMonitor(redis: Pick<RedisConfig, "monitoringLabels">, nam
         metadata: { name: NAMES.data, namespace, labels: monitoringLabels(redis) },
         spec: {
             selector: { matchLabels: recommendedLabels({ name: "redis", partOf: PLATFORM_NAME }) },
-            endpoints: [{ port: "metrics", interval: "30s" }],
+            endpoints: [{ port: "metrics", interval: "30s", metricRelabelings: CLIENT_LIST_RELABELINGS }],
         },
     };
 }

@@ -85,6 +85,33 @@ for tool in pg_dump pg_restore; do
   ln -sf "$PG_CLIENT/pgserver/pginstall/bin/$tool" "$PG16/native/bin/$tool"
 done
 
+# The exporters at the images' versions (testbed/servers/exporters.ts PINNED_EXPORTERS): Debian 12 has redis_exporter
+# 1.45 (no ACL user in its client list) and postgres_exporter 0.11, the images pin 1.67 and 0.17.1. Debian 13's builds
+# (Go binaries that need only libc) come from this machine's own Debian mirror through a private apt state: apt checks
+# the archive's signatures, this machine's sources and packages stay as they are; only the binaries are unpacked.
+EXPORTERS="${EXPORTERS_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/data-platform/exporters-trixie}"
+EXPORTER_PACKAGES=('prometheus-redis-exporter=1.69.0-*' 'prometheus-postgres-exporter=0.17.1-*')
+if [ ! -x "$EXPORTERS/usr/bin/prometheus-redis-exporter" ] || [ ! -x "$EXPORTERS/usr/bin/prometheus-postgres-exporter" ]; then
+  mirror="$(awk '$1 == "URIs:" { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)"
+  if [ -z "$mirror" ]; then
+    echo "no Debian mirror in /etc/apt/sources.list.d/debian.sources: the pinned exporters are not installed" >&2
+    exit 1
+  fi
+  apt_dir="$(mktemp -d)"
+  mkdir -p "$apt_dir/sources" "$apt_dir/lists/partial" "$apt_dir/archives/partial"
+  printf 'Types: deb\nURIs: %s\nSuites: trixie\nComponents: main\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+    "$mirror" >"$apt_dir/sources/trixie.sources"
+  apt_options=(-o Dir::Etc::SourceList=/dev/null -o Dir::Etc::SourceParts="$apt_dir/sources"
+    -o Dir::State::Lists="$apt_dir/lists" -o Dir::Cache="$apt_dir" -o APT::Sandbox::User=root)
+  apt-get "${apt_options[@]}" update -qq
+  (cd "$apt_dir" && apt-get "${apt_options[@]}" download "${EXPORTER_PACKAGES[@]}")
+  mkdir -p "$EXPORTERS"
+  for deb in "$apt_dir"/*.deb; do
+    dpkg-deb -x "$deb" "$EXPORTERS"
+  done
+  rm -rf "$apt_dir"
+fi
+
 # The upstream CRD schemas the tests validate against: from CRD_SCHEMAS_DIR or the project's shared/ beside the
 # repository, else fetched into the per-user cache and checked against their pinned sha256 (testbed/crdSchemas.ts).
 # A machine that cannot fetch them still installs; the tests that need them then fail naming what is missing.

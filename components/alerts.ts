@@ -26,6 +26,24 @@ export function alertRule(alert: string, expr: string, duration: string, severit
     };
 }
 
+/**
+ * Share of a data volume used at which its alert fires: the cluster's volumes do not grow by themselves, and a full
+ * one stops the server (PostgreSQL cannot write WAL, Redis cannot write its AOF); room is left for an AOF rewrite or a
+ * vacuum that needs more before it frees any.
+ */
+export const VOLUME_FULL_RATIO = 0.8;
+
+/**
+ * PromQL: the persistent volume claims in `namespace` named like `claims` (a regular expression) over
+ * `VOLUME_FULL_RATIO` used. The kubelet's volume statistics (kubernetes pkg/kubelet/metrics/collectors/volume_stats.go:
+ * `kubelet_volume_stats_{available,capacity}_bytes` by `namespace` and `persistentvolumeclaim`), which
+ * kube-prometheus-stack scrapes from every kubelet; the data services' own exporters cannot see their volumes.
+ */
+export function volumeFullExpr(namespace: string, claims: string): string {
+    const sel = `namespace="${namespace}",persistentvolumeclaim=~"${claims}"`;
+    return `1 - kubelet_volume_stats_available_bytes{${sel}} / kubelet_volume_stats_capacity_bytes{${sel}} > ${VOLUME_FULL_RATIO}`;
+}
+
 /** A PrometheusRule (monitoring.coreos.com/v1) holding one group of alerts. */
 export function prometheusRuleObject(
     metadata: { name: string; namespace: string; labels: Record<string, string> },

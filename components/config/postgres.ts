@@ -134,6 +134,24 @@ export function postgresSchema(profile: Profile) {
             })
                 .prefault({})
                 .describe("Planned-maintenance window of the server (HA servers fail over in it)."),
+            monitoring: flag()
+                .default(byProfile(profile, { production: true, development: false }))
+                .describe(
+                    "A postgres_exporter Deployment scrapes the server as a `pg_monitor` login the login Job keeps (TLS verify-full), with a ServiceMonitor, PrometheusRule and dashboard labelled like Redis' (`redis.monitoringLabels`), and an Azure Monitor alert on storage_percent.",
+                ),
+            exporterImage: text({ pattern: PINNED_IMAGE, allowed: "a pinned image reference (no :latest)" })
+                .default("quay.io/prometheuscommunity/postgres-exporter:v0.17.1")
+                .describe("postgres_exporter image (monitoring on)."),
+            storageAlertActionGroupIds: listOf(
+                text({
+                    pattern: /^\/subscriptions\/.+\/providers\/microsoft\.insights\/actionGroups\/[^/]+$/i,
+                    allowed: "an action group resource id",
+                }),
+            )
+                .default([])
+                .describe(
+                    "Azure Monitor action groups the storage alert notifies (monitoring on); none: the alert shows in the portal only.",
+                ),
             acknowledgeRestart: flag()
                 .default(false)
                 .describe(

@@ -4,11 +4,14 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as dbforpostgresql from "@pulumi/azure-native/dbforpostgresql";
+import * as monitor from "@pulumi/azure-native/monitor";
 import type { AppConfig } from "../config/platform";
 import type { Env } from "../interfaces";
 import { PostgresEndpoint } from "./env";
 import { postgresCaCert } from "./contract";
-import { PG_ADMIN_CREDENTIAL } from "./credentials";
+import { PG_ADMIN_CREDENTIAL, azureMonitoring } from "./credentials";
+import { PostgresExporter } from "./exporter";
+import { azureStorageAlert } from "./exporterSpec";
 import {
     AZURE_PGBOUNCER_PORT,
     AZURE_POSTGRES_PORT,
@@ -155,6 +158,19 @@ export class AzurePostgres extends pulumi.ComponentResource implements PostgresS
             after: [previous, ...databases],
         });
         this.ready = [job];
+
+        if (azureMonitoring(config)) {
+            new PostgresExporter(
+                `${name}-exporter`,
+                { ...args, host: this.endpoint.host, after: [job] },
+                { parent: this },
+            );
+            new monitor.MetricAlert(
+                `${name}-storage-alert`,
+                { ruleName: `${serverName(config)}-storage`, ...azureStorageAlert(config, this.server.id) },
+                { parent: this },
+            );
+        }
         this.registerOutputs({ serverName: this.server.name, host: this.endpoint.host });
     }
 

@@ -5,7 +5,7 @@ import { report } from "../config/issues";
 import { azureDefaultMaxConnections } from "../config/postgres";
 import { pgAltCredentialId, pgAppCredentialId } from "./credentials";
 import { LOGIN_JOB, loginJobFiles } from "./loginJobSpec";
-import { ALT_LOGIN_SUFFIX, appLogins, loginSqlOptions } from "./sql";
+import { ALT_LOGIN_SUFFIX, MONITOR_LOGIN, appLogins, loginSqlOptions } from "./sql";
 import { RESERVED_CONNECTIONS } from "../../policy/lib/postgres";
 
 /** Role names Azure refuses as the Flexible Server administrator login (checked case-insensitively). */
@@ -40,6 +40,10 @@ const RESERVED_LOGINS: ReadonlyArray<{ readonly names: readonly string[]; readon
             "azure_sys",
         ],
         by: "Azure Flexible Server (its own roles, how-to-create-users docs; every server's databases postgres, azure_maintenance, azure_sys)",
+    },
+    {
+        names: [MONITOR_LOGIN.name],
+        by: "data-platform (the monitoring login of postgres_exporter, postgres.azure.monitoring)",
     },
     {
         names: ["public", "none", "template0", "template1"],

@@ -8,6 +8,13 @@ export const PG_ADMIN_CREDENTIAL = "pg-admin";
 export const PG_REPLICATION_CREDENTIAL = "pg-replication";
 /** StackGres' PgBouncer `auth_user`. */
 export const PG_AUTHENTICATOR_CREDENTIAL = "pg-authenticator";
+/** The monitoring login postgres_exporter connects as (azure mode, `postgres.azure.monitoring`). */
+export const PG_MONITOR_CREDENTIAL = "pg-monitor";
+
+/** Whether the program runs its own postgres_exporter, with its monitoring login (StackGres runs its own sidecar). */
+export function azureMonitoring(config: PlatformConfig): boolean {
+    return config.postgres.mode === "azure" && config.postgres.azure.monitoring;
+}
 
 /**
  * The password of an application's first login (its owning role itself). Its rotation value
@@ -32,6 +39,7 @@ export function postgresCredentialIds(config: PlatformConfig): string[] {
     return [
         PG_ADMIN_CREDENTIAL,
         ...internal,
+        ...(azureMonitoring(config) ? [PG_MONITOR_CREDENTIAL] : []),
         ...config.apps.flatMap((a) => [pgAppCredentialId(a.name), pgAltCredentialId(a.name)]),
     ];
 }

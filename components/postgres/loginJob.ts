@@ -24,6 +24,7 @@ import {
     LOGIN_VERIFIERS_SECRET,
     LoginSqlOptions,
     expectedDigests,
+    jobLogins,
     jobSecretFilesOf,
     loginSecretKey,
     loginVerifierParts,
@@ -47,19 +48,19 @@ export interface LoginJobArgs extends PostgresArgs {
 export function createLoginJob(parent: pulumi.Resource, name: string, args: LoginJobArgs): k8s.batch.v1.Job {
     const { config, credentials, secretSync, namespace, logins } = args;
     // The admin's password and every login's, by credential id, once all are known.
-    const ids = [PG_ADMIN_CREDENTIAL, ...logins.flatMap((l) => l.logins.map((login) => login.credentialId))];
+    const ids = [PG_ADMIN_CREDENTIAL, ...jobLogins(logins, args.sqlOptions).map((login) => login.credentialId)];
     const passwords = pulumi
         .all(ids.map((id) => credentials.password(id)))
         .apply((values) => Object.fromEntries(ids.map((id, i) => [id, values[i]])));
     // PBKDF2 once per login: the Key Vault parts and the Job's expected files are the same verifiers.
     const verifiers = passwords.apply((p) =>
-        loginVerifiers(p[PG_ADMIN_CREDENTIAL], logins, (login) => p[login.credentialId]),
+        loginVerifiers(p[PG_ADMIN_CREDENTIAL], logins, (login) => p[login.credentialId], args.sqlOptions),
     );
     const files = pulumi.secret(
         pulumi.all([passwords, verifiers]).apply(([p, v]) => jobSecretFilesOf(p[PG_ADMIN_CREDENTIAL], v)),
     );
     // In parts, each under Key Vault's 25 KB (`loginVerifierParts`); each login's key is read from its part.
-    const parts = loginVerifierParts(logins);
+    const parts = loginVerifierParts(logins, args.sqlOptions);
     parts.forEach((part, i) =>
         args.vault.writeSecret(
             i === 0 ? `${name}-login-verifiers` : `${name}-login-verifiers-${i}`,

@@ -8,6 +8,7 @@ import {
     ADMIN_SECRET_KEY,
     AppLogin,
     LoginSqlOptions,
+    jobLogins,
     loginSecretKey,
     renderLoginEntrypoint,
     renderLoginSql,
@@ -40,13 +41,16 @@ const MOUNT = { job: "/etc/postgres-logins/job", secrets: "/etc/postgres-logins/
 export function loginJobFiles(logins: readonly AppLogin[], options: LoginSqlOptions): Record<string, string> {
     return {
         [LOGIN_JOB.sqlFile]: renderLoginSql(logins, options),
-        [LOGIN_JOB.entrypointFile]: renderLoginEntrypoint(logins),
+        [LOGIN_JOB.entrypointFile]: renderLoginEntrypoint(logins, options),
     };
 }
 
 /** Keys of the Job's synced Secret: the admin's password and every login's. */
-export function loginJobSecretKeys(logins: readonly AppLogin[]): string[] {
-    return [ADMIN_SECRET_KEY, ...logins.flatMap((l) => l.logins.map(loginSecretKey))];
+export function loginJobSecretKeys(
+    logins: readonly AppLogin[],
+    options: Pick<LoginSqlOptions, "monitor"> = {},
+): string[] {
+    return [ADMIN_SECRET_KEY, ...jobLogins(logins, options).map(loginSecretKey)];
 }
 
 /** What the Job runs and where; `S` is the type of the host and digests (strings, or Outputs when deployed). */

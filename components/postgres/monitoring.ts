@@ -10,14 +10,17 @@
  * database not among them **(unverified)**; postgres_exporter gives the same series in both modes, and a `pg_monitor`
  * login reads them all (tests/servers/monitoring/monitoringPostgres.test.ts). Storage and backups stay Azure Monitor's.
  *
- * Not alerted, as postgres_exporter's defaults do not expose it: storage left on the volume, backup results
- * (StackGres' SGBackup status).
+ * What postgres_exporter cannot see comes from elsewhere: on StackGres the volumes' fill from the kubelet and the
+ * scheduled backups from kube-state-metrics (both scraped by kube-prometheus-stack); on Azure storage is Azure
+ * Monitor's alert (exporterSpec.ts `azureStorageAlert`) and backups are the service's own, with no failure signal a
+ * client can read (README, "PostgresBackupFailed").
  */
-import { AlertRule, alertRule as rule, prometheusRuleObject } from "../alerts";
+import { AlertRule, VOLUME_FULL_RATIO, alertRule as rule, prometheusRuleObject, volumeFullExpr } from "../alerts";
 import type { PlatformConfig } from "../config/types";
 import { Dashboard, dashboardModel } from "../dashboards";
 import { PLATFORM_NAME, recommendedLabels } from "../labels";
 import { reservedConnections } from "./configRules";
+import { stackGresOperatorNames } from "./stackgresSpec";
 
 /** Share of the applications' connection budget that warns before new connections are refused. */
 export const CONNECTIONS_WARN_RATIO = 0.9;
@@ -30,6 +33,11 @@ export const TENANT_CONNECTIONS_RATIO = 0.5;
 export const REPLICATION_LAG_BYTES = 1_048_576;
 /** Seconds a transaction may stay open (it holds back vacuum and locks). */
 export const LONG_TRANSACTION_SECONDS = 300;
+/**
+ * How long the last scheduled base backup may go without success: longer than a base backup of the largest database
+ * the profiles size for takes, so a running one is not taken for a failed one.
+ */
+export const BACKUP_MAX_HOURS = 6;
 
 export function postgresAlertRules(config: PlatformConfig, namespace: string): AlertRule[] {
     const sel = `namespace="${namespace}"`;
@@ -103,6 +111,45 @@ export function postgresAlertRules(config: PlatformConfig, namespace: string): A
             "warning",
             "PostgreSQL aborted transactions in {{ $labels.datname }} to break deadlocks",
         ),
+        // pg_stat_archiver (postgres_exporter's built-in query): failures with nothing archived, not a retried blip.
+        rule(
+            "PostgresWalArchiveFailing",
+            `increase(pg_stat_archiver_failed_count{${sel}}[15m]) > 0 and increase(pg_stat_archiver_archived_count{${sel}}[15m]) == 0`,
+            "5m",
+            "critical",
+            "PostgreSQL {{ $labels.instance }} fails to archive WAL: point-in-time recovery falls behind and pg_wal grows",
+        ),
+        ...(config.postgres.mode === "stackgres" ? stackGresStorageRules(config, namespace) : []),
+    ];
+}
+
+/** The StackGres cluster's volumes and, when configured, its scheduled base backups. */
+function stackGresStorageRules(config: PlatformConfig, namespace: string): AlertRule[] {
+    const sg = config.postgres.stackgres;
+    const names = stackGresOperatorNames(sg.clusterName);
+    // kube-state-metrics' CronJob status (docs/metrics/workload/cronjob-metrics.md); no success yet has no series.
+    const cron = `namespace="${namespace}",cronjob="${names.backupCronJob}"`;
+    const scheduled = `kube_cronjob_status_last_schedule_time{${cron}}`;
+    const succeeded = `kube_cronjob_status_last_successful_time{${cron}}`;
+    return [
+        rule(
+            "PostgresVolumeFull",
+            volumeFullExpr(namespace, names.dataClaims),
+            "5m",
+            "warning",
+            `volume {{ $labels.persistentvolumeclaim }} of PostgreSQL is over ${VOLUME_FULL_RATIO * 100}% full (it does not grow by itself)`,
+        ),
+        ...(sg.backups
+            ? [
+                  rule(
+                      "PostgresBackupFailed",
+                      `${scheduled} > on (namespace, cronjob) ${succeeded} or (${scheduled} unless on (namespace, cronjob) ${succeeded})`,
+                      `${BACKUP_MAX_HOURS}h`,
+                      "critical",
+                      `the base backup CronJob ${names.backupCronJob} has not succeeded since its last scheduled run over ${BACKUP_MAX_HOURS} h ago`,
+                  ),
+              ]
+            : []),
     ];
 }
 

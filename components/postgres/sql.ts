@@ -21,7 +21,13 @@ import type { Rotations } from "../config/keyVault";
 import type { PlatformConfig } from "../config/types";
 import { EXTENSION_NAME, PG_IDENTIFIER } from "../config/names";
 import { renderScript } from "../scriptTemplate";
-import { loginGeneration, pgAltCredentialId, pgAppCredentialId } from "./credentials";
+import {
+    PG_MONITOR_CREDENTIAL,
+    azureMonitoring,
+    loginGeneration,
+    pgAltCredentialId,
+    pgAppCredentialId,
+} from "./credentials";
 import { SCRAM_SALT_BYTES, loginVerifier, scramVerifier } from "./scram";
 import { partCounts, splitInto } from "../vault/parts";
 
@@ -41,6 +47,28 @@ export interface AppLogin {
     readonly logins: readonly [Login, Login];
     /** The login the application's Secret names: `logins[generation % 2]`. */
     readonly current: Login;
+}
+
+/**
+ * The login postgres_exporter connects as (azure mode, monitoring on): a member of `pg_monitor` only, which reads
+ * statistics and settings and no table (PostgreSQL docs, predefined roles); owns nothing, may connect to no
+ * application database (they are closed to PUBLIC).
+ */
+export const MONITOR_LOGIN: Login = { name: "data_platform_monitor", credentialId: PG_MONITOR_CREDENTIAL };
+
+/**
+ * Sessions the monitoring login may hold: postgres_exporter 0.17 holds one for its built-in queries and opens one per
+ * scrape for its collectors (tests/servers/monitoring/monitoringPostgresAzure.test.ts counts them); one spare for a
+ * scrape that overlaps a slow one. They count against the applications' budget: at most this many of it.
+ */
+export const MONITOR_CONNECTION_LIMIT = 3;
+
+/** Comment of the monitoring login: not `MANAGED_LOGIN_COMMENT`, so no application's removal ever touches it. */
+const MONITOR_LOGIN_COMMENT = "data-platform: monitoring (postgres_exporter)";
+
+/** Every login the Job sets: both of each application, then the monitoring login when it is on. */
+export function jobLogins(logins: readonly AppLogin[], options: Pick<LoginSqlOptions, "monitor"> = {}): Login[] {
+    return [...logins.flatMap((l) => l.logins), ...(options.monitor ? [MONITOR_LOGIN] : [])];
 }
 
 /** Suffix of the alternate login (a database name leaves room for it: see the config rules). */
@@ -109,11 +137,13 @@ export function loginVerifiers(
     adminPassword: string,
     logins: readonly AppLogin[],
     password: (login: Login) => string,
+    options: Pick<LoginSqlOptions, "monitor"> = {},
 ): Record<string, string> {
     return Object.fromEntries(
-        logins
-            .flatMap((l) => l.logins)
-            .map((login) => [loginSecretKey(login), loginVerifier(adminPassword, login.name, password(login))]),
+        jobLogins(logins, options).map((login) => [
+            loginSecretKey(login),
+            loginVerifier(adminPassword, login.name, password(login)),
+        ]),
     );
 }
 
@@ -121,8 +151,11 @@ export function loginVerifiers(
  * The logins whose verifiers each Key Vault secret of `LOGIN_VERIFIERS_SECRET` holds (`../vault/parts.ts`: one secret
  * holds 25 KB, ~75 applications' verifiers), planned from the entries' lengths: a verifier's is fixed.
  */
-export function loginVerifierParts(logins: readonly AppLogin[]): Login[][] {
-    const all = logins.flatMap((l) => l.logins);
+export function loginVerifierParts(
+    logins: readonly AppLogin[],
+    options: Pick<LoginSqlOptions, "monitor"> = {},
+): Login[][] {
+    const all = jobLogins(logins, options);
     const verifier = JSON.stringify(scramVerifier("", Buffer.alloc(SCRAM_SALT_BYTES)));
     const entry = (login: Login) => JSON.stringify(loginSecretKey(login)).length + verifier.length + 2;
     return splitInto(all, partCounts(all.map(entry)));
@@ -141,19 +174,26 @@ export interface LoginSqlOptions {
     readonly superuser: boolean;
     /** Extensions created in every application database (`postgres.extensions`). */
     readonly extensions: readonly string[];
+    /** Azure with monitoring on: the Job also keeps `MONITOR_LOGIN`. */
+    readonly monitor?: boolean;
 }
 
 /** The login script's options for the configuration's mode. */
 export function loginSqlOptions(config: PlatformConfig): LoginSqlOptions {
     const stackgres = config.postgres.mode === "stackgres";
-    return { createDatabases: stackgres, superuser: stackgres, extensions: config.postgres.extensions };
+    return {
+        createDatabases: stackgres,
+        superuser: stackgres,
+        extensions: config.postgres.extensions,
+        ...(azureMonitoring(config) ? { monitor: true } : {}),
+    };
 }
 
 /**
- * Creates a role if missing, (re)sets it as a login with the SCRAM verifier in psql variable `variable` and marks it as
- * application `app`'s (see `revokeRemovedSql`).
+ * Creates a role if missing, (re)sets it as a login with the SCRAM verifier in psql variable `variable` and marks it
+ * with `comment` (an application's: see `revokeRemovedSql`); `limit` is a CONNECTION LIMIT clause or nothing.
  */
-function loginSql(app: string, login: Login, variable: string): string[] {
+function loginSql(login: Login, variable: string, comment: string, limit = ""): string[] {
     const create = `create_${login.name}`;
     return [
         `\\getenv ${variable} ${loginVerifierEnv(login)}`,
@@ -163,8 +203,26 @@ function loginSql(app: string, login: Login, variable: string): string[] {
         `CREATE ROLE ${q(login.name)};`,
         `\\endif`,
         // No [NO]SUPERUSER/REPLICATION/BYPASSRLS: naming those at all needs a superuser, which Azure's admin is not.
-        `ALTER ROLE ${q(login.name)} WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT PASSWORD :'${variable}';`,
-        `COMMENT ON ROLE ${q(login.name)} IS ${sqlLiteral(MANAGED_LOGIN_COMMENT + app)};`,
+        `ALTER ROLE ${q(login.name)} WITH LOGIN NOCREATEDB NOCREATEROLE INHERIT${limit} PASSWORD :'${variable}';`,
+        `COMMENT ON ROLE ${q(login.name)} IS ${sqlLiteral(comment)};`,
+    ];
+}
+
+/**
+ * The monitoring login: `pg_monitor`, nothing else. On PostgreSQL 16 granting it takes ADMIN OPTION on it, which
+ * Azure's admin holds through `azure_pg_admin` ("Improved control for azure_pg_admin", MicrosoftDocs
+ * azure-databases-docs articles/postgresql/security/security-access-control.md; DataDog/documentation#39602).
+ */
+function monitorSql(): string[] {
+    return [
+        `-- monitoring (postgres_exporter)`,
+        ...loginSql(
+            MONITOR_LOGIN,
+            `verifier_${MONITOR_LOGIN.name}`,
+            MONITOR_LOGIN_COMMENT,
+            ` CONNECTION LIMIT ${MONITOR_CONNECTION_LIMIT}`,
+        ),
+        `GRANT pg_monitor TO ${q(MONITOR_LOGIN.name)};`,
     ];
 }
 
@@ -213,8 +271,8 @@ function revokeRemovedSql(logins: readonly AppLogin[]): string[] {
  * creates (15 checks CREATEROLE alone). A login created by a superuser, or on 15 before an in-place upgrade, would
  * otherwise fail every run with a bare "permission denied to alter role" (src/backend/commands/user.c, AlterRole).
  */
-function adminOptionCheckSql(logins: readonly AppLogin[]): string[] {
-    const names = logins.flatMap((l) => l.logins.map((login) => sqlLiteral(identifier(login.name))));
+function adminOptionCheckSql(logins: readonly Login[]): string[] {
+    const names = logins.map((login) => sqlLiteral(identifier(login.name)));
     return [
         `DO $check$`,
         `DECLARE locked text;`,
@@ -242,8 +300,8 @@ export function renderLoginSql(logins: readonly AppLogin[], options: LoginSqlOpt
         const [owner, alt] = l.logins;
         return [
             `-- ${l.app}`,
-            ...loginSql(l.app, owner, `verifier_${owner.name}`),
-            ...loginSql(l.app, alt, `verifier_${alt.name}`),
+            ...loginSql(owner, `verifier_${owner.name}`, MANAGED_LOGIN_COMMENT + l.app),
+            ...loginSql(alt, `verifier_${alt.name}`, MANAGED_LOGIN_COMMENT + l.app),
             // Changing a database's owner, and setting a role's session role, require membership of that role.
             `GRANT ${q(l.role)} TO CURRENT_USER;`,
             `GRANT ${q(l.role)} TO ${q(alt.name)};`,
@@ -269,8 +327,9 @@ export function renderLoginSql(logins: readonly AppLogin[], options: LoginSqlOpt
         "\\set ON_ERROR_STOP on",
         "SET client_min_messages TO warning;",
         // Keeps ALTER ROLE ... PASSWORD out of the server log; only a superuser may set it (Azure's admin is not one).
-        ...(options.superuser ? ["SET log_statement TO 'none';"] : adminOptionCheckSql(logins)),
+        ...(options.superuser ? ["SET log_statement TO 'none';"] : adminOptionCheckSql(jobLogins(logins, options))),
         ...blocks,
+        ...(options.monitor ? monitorSql() : []),
         ...revokeRemovedSql(logins),
         "",
     ].join("\n");
@@ -302,8 +361,9 @@ export function jobSecretFiles(
     adminPassword: string,
     logins: readonly AppLogin[],
     password: (login: Login) => string,
+    options: Pick<LoginSqlOptions, "monitor"> = {},
 ): JobSecretFile[] {
-    return jobSecretFilesOf(adminPassword, loginVerifiers(adminPassword, logins, password));
+    return jobSecretFilesOf(adminPassword, loginVerifiers(adminPassword, logins, password, options));
 }
 
 /** The login Job's Secret from the admin's password and the verifiers already computed (`loginVerifiers`). */
@@ -321,14 +381,15 @@ export function jobSecretFilesOf(adminPassword: string, verifiers: Readonly<Reco
  * the environment of psql only. Inputs: `SECRETS_DIR`, `SQL_FILE`, `EXPECTED_DIGESTS`, `WAIT_SECONDS`, libpq's `PG*`;
  * the lines exporting each login's verifier replace `@LOGIN_VERIFIER_EXPORTS@`.
  */
-export function renderLoginEntrypoint(logins: readonly AppLogin[]): string {
+export function renderLoginEntrypoint(
+    logins: readonly AppLogin[],
+    options: Pick<LoginSqlOptions, "monitor"> = {},
+): string {
     return renderScript(path.join(__dirname, "scripts"), "login.sh", {
         ADMIN_SECRET_KEY,
-        LOGIN_VERIFIER_EXPORTS: logins
-            .flatMap((l) => l.logins)
-            .flatMap((login) => {
-                const env = loginVerifierEnv(login);
-                return [`${env}="$(verifier ${loginSecretKey(login)})"`, `export ${env}`];
-            }),
+        LOGIN_VERIFIER_EXPORTS: jobLogins(logins, options).flatMap((login) => {
+            const env = loginVerifierEnv(login);
+            return [`${env}="$(verifier ${loginSecretKey(login)})"`, `export ${env}`];
+        }),
     });
 }

@@ -11,8 +11,7 @@ import { PostgresEndpoint } from "./env";
 import { postgresCaCert } from "./contract";
 import { PG_ADMIN_CREDENTIAL, PG_AUTHENTICATOR_CREDENTIAL, PG_REPLICATION_CREDENTIAL } from "./credentials";
 import { createLoginJob } from "./loginJob";
-import { dashboardConfigMap } from "../dashboards";
-import { postgresDashboard, postgresPrometheusRule } from "./monitoring";
+import { createRulesAndDashboard } from "./exporter";
 import { PostgresArgs, PostgresService, contractEnv } from "./service";
 import { appLogins, loginSqlOptions } from "./sql";
 import {
@@ -168,22 +167,7 @@ export class StackGresPostgres extends pulumi.ComponentResource implements Postg
         }
 
         if (sg.monitoring) {
-            const rule = postgresPrometheusRule(config, config.cluster.platformNamespace);
-            new k8s.apiextensions.CustomResource(
-                `${name}-alerts`,
-                { ...rule, metadata: { ...rule.metadata, namespace } },
-                { parent: this },
-            );
-            // In Grafana's namespace, the one Redis' monitoring names (`redis.monitoringNamespace`).
-            new k8s.core.v1.ConfigMap(
-                `${name}-dashboard`,
-                dashboardConfigMap(
-                    "postgres",
-                    config.redis.monitoringNamespace,
-                    postgresDashboard(config, config.cluster.platformNamespace),
-                ),
-                { parent: this },
-            );
+            createRulesAndDashboard(this, name, config, namespace);
         }
 
         new k8s.networking.v1.NetworkPolicy(

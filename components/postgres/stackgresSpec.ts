@@ -50,6 +50,18 @@ export function stackGresNames(clusterName: string) {
 
 export type StackGresNames = ReturnType<typeof stackGresNames>;
 
+/**
+ * What the operator names after the cluster (StackGres 1.18.6 StackGresUtil.java: `cronJobBackupName`,
+ * `statefulSetPodDataPersistentVolumeClaimName`): the scheduled backup's CronJob, whose Job exits non-zero when a
+ * backup fails (templates/create-backup.sh), and each instance's data volume claim (a regular expression).
+ */
+export function stackGresOperatorNames(clusterName: string) {
+    return {
+        backupCronJob: `${clusterName}-backup`,
+        dataClaims: `${clusterName}-data-${clusterName}-[0-9]+`,
+    };
+}
+
 /** Key Vault secret holding the backup storage account's name (so one synced Secret carries both selectors). */
 export const BACKUP_ACCOUNT_VAULT_SECRET = "pg-backup-storage-account";
 

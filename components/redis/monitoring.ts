@@ -1,7 +1,8 @@
 /** Prometheus alerts of the Redis group (pure). Metric names are redis_exporter's (INFO-derived and exporter/sentinels.go). */
-import { AlertRule, alertRule as rule } from "../alerts";
+import { AlertRule, VOLUME_FULL_RATIO, alertRule as rule, volumeFullExpr } from "../alerts";
 import type { RedisConfig } from "../config/redis";
 import { Dashboard, dashboardModel } from "../dashboards";
+import { RESERVED_USER_NAMES } from "./acl";
 import { maxmemoryMiB } from "./files";
 import { redisPrefix } from "./groups";
 
@@ -13,12 +14,31 @@ export function redisSeriesSelector(redis: Pick<RedisConfig, "group">, namespace
     return `namespace="${namespace}",pod=~"${redisPrefix(redis)}-([0-9]+|sentinel-[0-9]+)"`;
 }
 
+import { redisNames } from "./layout";
+
+/**
+ * Redis' default `maxclients` (redis.conf: "maxclients 10000"), which the rendered configuration keeps; Redis lowers it
+ * to the process's open-file limit less 32 when that is lower.
+ */
+export const REDIS_MAXCLIENTS = 10_000;
+/** Share of `REDIS_MAXCLIENTS` above which one application's connections are worth an alert if it holds most. */
+const CLIENTS_PRESSURE_RATIO = 0.5;
+
+/**
+ * PromQL: connected clients per application (ACL) user and pod, from the client list (`CLIENT_LIST_RELABELINGS`);
+ * the platform's own users (the exporter's `monitor`, replication, Sentinel) are left out.
+ */
+export function clientsPerUser(selector: string): string {
+    return `count by (namespace, pod, user) (redis_connected_client_info{${selector},user!~"${RESERVED_USER_NAMES.join("|")}"})`;
+}
+
 /**
  * Alerts on the data nodes' and Sentinels' exporters. Metric names: redis_exporter v1.67.0 exporter/exporter.go
  * (`evicted_keys_total`, `rejected_connections_total`, `aof_last_write_status`, `errors_total{err}` from Errorstats).
  */
 export function redisAlertRules(redis: RedisConfig, namespace: string): AlertRule[] {
     const sel = redisSeriesSelector(redis, namespace);
+    const names = redisNames(redis);
     const memoryUsed = `redis_memory_used_bytes{${sel}} / (redis_memory_max_bytes{${sel}} > 0)`;
     const rules = [
         rule(
@@ -72,6 +92,21 @@ export function redisAlertRules(redis: RedisConfig, namespace: string): AlertRul
             "0m",
             "warning",
             "Redis {{ $labels.pod }} rejected connections (maxclients reached)",
+        ),
+        // One application's connections (a leak, a pool per request) running the node towards maxclients.
+        rule(
+            "RedisTenantHoldsMostClients",
+            `${clientsPerUser(sel)} / on (pod) group_left redis_connected_clients{${sel}} > 0.5 and on (pod) redis_connected_clients{${sel}} > ${CLIENTS_PRESSURE_RATIO * REDIS_MAXCLIENTS}`,
+            "10m",
+            "warning",
+            `application user {{ $labels.user }} holds over half the clients of Redis {{ $labels.pod }}, which has over ${CLIENTS_PRESSURE_RATIO * REDIS_MAXCLIENTS} of its ${REDIS_MAXCLIENTS}`,
+        ),
+        rule(
+            "RedisVolumeFull",
+            volumeFullExpr(namespace, `data-(${names.data}|${names.sentinel})-[0-9]+`),
+            "5m",
+            "warning",
+            `volume {{ $labels.persistentvolumeclaim }} of Redis is over ${VOLUME_FULL_RATIO * 100}% full (an AOF rewrite needs room for a second copy)`,
         ),
         // INFO persistence: aof_last_write_status / aof_last_bgrewrite_status, `err` exported as 0.
         rule(
@@ -155,6 +190,11 @@ export function redisDashboard(redis: RedisConfig, namespace: string): Dashboard
             // Not maxclients: redis_config_* needs CONFIG, which the monitor user is to lose (--config-command=-).
             title: "Connected clients",
             queries: [{ expr: `redis_connected_clients{${sel}}`, legend: "{{pod}}" }],
+            unit: "short",
+        },
+        {
+            title: "Connected clients per application user",
+            queries: [{ expr: clientsPerUser(sel), legend: "{{user}} on {{pod}}" }],
             unit: "short",
         },
         {

@@ -304,6 +304,8 @@ function exporter(redis: RedisConfig, role: RedisRole, namespace: string): Conta
                     valueFrom: { secretKeyRef: { name: redisNames(redis).auth, key: AUTH_FILES.monitor } },
                 },
                 ...tlsCa,
+                // CLIENT LIST (the monitor user's `+client|list`): one series per connection with its ACL user.
+                ...(role === "data" ? [{ name: "REDIS_EXPORTER_EXPORT_CLIENT_LIST", value: "true" }] : []),
             ],
             ports: [{ name: "metrics", containerPort: EXPORTER_PORT }],
             resources: { requests: EXPORTER_RESOURCES, limits: EXPORTER_RESOURCES },
@@ -576,6 +578,17 @@ function monitoringLabels(redis: Pick<RedisConfig, "monitoringLabels" | "group">
     return { ...redis.monitoringLabels, ...redisLabels(redis, "data") };
 }
 
+/**
+ * What Prometheus keeps of the client list: `redis_connected_client_info` (one series per connection, by `id`, with its
+ * `user` and `db`), none of the other per-connection metrics redis_exporter exports beside it (v1.67.0
+ * exporter/clients.go; the regular expression drops every `redis_connected_client_*` not starting with `in`), and no
+ * `flags` label, which changes whenever a client blocks or subscribes, each change a new series.
+ */
+export const CLIENT_LIST_RELABELINGS = [
+    { sourceLabels: ["__name__"], regex: "redis_connected_client_([^i].*|i[^n].*)", action: "drop" },
+    { regex: "flags", action: "labeldrop" },
+];
+
 /** Scrapes the exporters of both groups. */
 export function serviceMonitor(redis: Pick<RedisConfig, "monitoringLabels" | "group">, namespace: string) {
     return {
@@ -584,7 +597,7 @@ export function serviceMonitor(redis: Pick<RedisConfig, "monitoringLabels" | "gr
         metadata: { name: redisNames(redis).data, namespace, labels: monitoringLabels(redis) },
         spec: {
             selector: { matchLabels: recommendedLabels({ name: redisPrefix(redis), partOf: PLATFORM_NAME }) },
-            endpoints: [{ port: "metrics", interval: "30s" }],
+            endpoints: [{ port: "metrics", interval: "30s", metricRelabelings: CLIENT_LIST_RELABELINGS }],
         },
     };
 }

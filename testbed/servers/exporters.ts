@@ -5,10 +5,29 @@
  */
 import * as fs from "fs";
 import * as http from "http";
+import * as os from "os";
+import * as path from "path";
 import type * as k8s from "@pulumi/kubernetes";
 import { LOOPBACK, Supervisor, freePorts, requireCommands, waitFor } from "./processes";
 
 export type Container = k8s.types.input.core.v1.Container;
+
+/**
+ * The exporters at the images' versions, which Debian 12 lacks (it has redis_exporter 1.45, postgres_exporter 0.11):
+ * Debian 13's builds, unpacked by .ci/install.sh into `EXPORTERS_DIR` (default: the user's cache). redis_exporter
+ * 1.69.0 exports the client list as the image's v1.67.0 does (exporter/clients.go is the same in both tags);
+ * postgres_exporter 0.17.1 is the Azure exporter image's own version.
+ */
+const PINNED_EXPORTERS_DIR =
+    process.env.EXPORTERS_DIR ??
+    path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), ".cache"), "data-platform", "exporters-trixie");
+export const PINNED_EXPORTERS = {
+    redis: path.join(PINNED_EXPORTERS_DIR, "usr", "bin", "prometheus-redis-exporter"),
+    postgres: path.join(PINNED_EXPORTERS_DIR, "usr", "bin", "prometheus-postgres-exporter"),
+} as const;
+
+/** Where an exporter takes its listen address: an environment variable, or a flag (postgres_exporter 0.17 has none). */
+export type ListenOption = { readonly env: string } | { readonly flag: string };
 type EnvVar = k8s.types.input.core.v1.EnvVar;
 
 /** What the pod provides that the container's env reads. */
@@ -85,19 +104,28 @@ export class Exporters {
     }
 
     /**
-     * Runs `binary` (the Debian build of the container's image) with the container's resolved args and env;
-     * `listenEnv` is the exporter's variable for its listen address, the one setting that differs from the pod.
+     * Runs `binary` (a Debian build of the container's image) with the container's resolved args and env;
+     * `listen` is where the exporter takes its listen address, the one setting that differs from the pod.
      */
     async start(
         name: string,
         binary: string,
         args: readonly string[],
         env: Record<string, string>,
-        listenEnv: string,
+        listen: ListenOption,
     ): Promise<RunningExporter> {
-        requireCommands([binary], "apt-get install prometheus-redis-exporter prometheus-postgres-exporter");
+        requireCommands(
+            [binary],
+            "apt-get install prometheus-redis-exporter prometheus-postgres-exporter; the pinned versions: bash .ci/install.sh",
+        );
         const [port] = await freePorts(1);
-        this.supervisor.start(name, binary, args, { ...env, [listenEnv]: `${LOOPBACK}:${port}` });
+        const address = `${LOOPBACK}:${port}`;
+        this.supervisor.start(
+            name,
+            binary,
+            "env" in listen ? args : [...args, `${listen.flag}=${address}`],
+            "env" in listen ? { ...env, [listen.env]: address } : env,
+        );
         const exporter = { name, port };
         this.started.push(exporter);
         await waitFor(`${name} listening on ${port}`, 10_000, async () =>

@@ -29,12 +29,19 @@ import { LocalServer, PG_BIN, requirePostgresBinaries, startLocalServer, superus
 
 const SUPERUSER = STACKGRES_SUPERUSER;
 
-/** Azure's server admin: `azure_pg_admin` and the admin login in it, NOSUPERUSER with CREATEDB and CREATEROLE. */
+/**
+ * Azure's server admin: `azure_pg_admin` and the admin login in it, NOSUPERUSER with CREATEDB and CREATEROLE.
+ * `azure_pg_admin` may grant `pg_monitor`, which PostgreSQL 16 allows only with ADMIN OPTION on it: Azure gives its
+ * members that ("Improved control for azure_pg_admin", MicrosoftDocs azure-databases-docs
+ * articles/postgresql/security/security-access-control.md; `GRANT pg_monitor` works on Azure 16 and 17:
+ * DataDog/documentation#39602). `pg_write_all_data` it may not grant (same page).
+ */
 export async function createAzureAdmin(server: LocalServer, adminLogin: string, adminPassword: string): Promise<void> {
     await superuserSql(
         server,
         [
             "CREATE ROLE azure_pg_admin NOLOGIN;",
+            "GRANT pg_monitor TO azure_pg_admin WITH ADMIN OPTION;",
             `CREATE ROLE "${adminLogin}" LOGIN NOSUPERUSER INHERIT CREATEDB CREATEROLE IN ROLE azure_pg_admin PASSWORD ${sqlLiteral(adminPassword)};`,
         ].join("\n"),
     );
@@ -93,7 +100,7 @@ export function runLoginJob(server: LocalServer, run: LoginJobRun): string {
     try {
         const secrets = path.join(dir, "secrets");
         fs.mkdirSync(secrets);
-        const keyed = (from: CredentialPasswords) => secretFiles(run.logins, from);
+        const keyed = (from: CredentialPasswords) => secretFiles(run.logins, from, run.sqlOptions);
         for (const f of keyed(run.passwords)) {
             fs.writeFileSync(path.join(secrets, f.key), f.value);
         }
@@ -132,10 +139,11 @@ export function runAzureLoginJob(
     adminLogin: string,
     logins: readonly AppLogin[],
     passwords: CredentialPasswords,
-    options: { waitSeconds?: number; expected?: CredentialPasswords } = {},
+    options: { waitSeconds?: number; expected?: CredentialPasswords; monitor?: boolean } = {},
 ): string {
-    const sqlOptions = { createDatabases: false, superuser: false, extensions: [] };
-    return runLoginJob(server, { adminLogin, logins, sqlOptions, passwords, ...options });
+    const { monitor, ...rest } = options;
+    const sqlOptions = { createDatabases: false, superuser: false, extensions: [], ...(monitor ? { monitor } : {}) };
+    return runLoginJob(server, { adminLogin, logins, sqlOptions, passwords, ...rest });
 }
 
 /**
@@ -174,8 +182,17 @@ function need(passwords: CredentialPasswords, id: string): string {
 }
 
 /** The login Job's Secret for these passwords: the admin's, and every login's verifier. */
-function secretFiles(logins: readonly AppLogin[], passwords: CredentialPasswords): JobSecretFile[] {
-    return jobSecretFiles(need(passwords, PG_ADMIN_CREDENTIAL), logins, (login) => need(passwords, login.credentialId));
+function secretFiles(
+    logins: readonly AppLogin[],
+    passwords: CredentialPasswords,
+    options: Pick<LoginSqlOptions, "monitor">,
+): JobSecretFile[] {
+    return jobSecretFiles(
+        need(passwords, PG_ADMIN_CREDENTIAL),
+        logins,
+        (login) => need(passwords, login.credentialId),
+        options,
+    );
 }
 
 /**
@@ -198,7 +215,8 @@ export function assertDeployedSql(run: RunResult, config: PlatformConfig, passwo
     const job = find("kubernetes:batch/v1:Job", (r) => r.inputs.metadata?.name?.startsWith(`${LOGIN_JOB.jobPrefix}-`));
     const env: Array<{ name: string; value: string }> = job.inputs.spec.template.spec.containers[0].env;
     const digests = env.find((e) => e.name === "EXPECTED_DIGESTS")?.value;
-    if (digests !== expectedDigests(need(passwords, PG_ADMIN_CREDENTIAL), secretFiles(logins, passwords))) {
+    const files = secretFiles(logins, passwords, loginSqlOptions(config));
+    if (digests !== expectedDigests(need(passwords, PG_ADMIN_CREDENTIAL), files)) {
         throw new Error("the run deploys a login Job that waits for other passwords than the sandbox's");
     }
 }

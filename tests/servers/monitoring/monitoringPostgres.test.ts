@@ -23,6 +23,7 @@ import { parseStack, sectionOverride, stackConfig } from "../../support/config";
 import { runStack } from "../../support/program";
 import {
     AlertCase,
+    Series,
     checkQueries,
     checkRules,
     dashboardQueries,
@@ -47,6 +48,17 @@ const connections = (database: string, count: number) =>
 const MAX_CONNECTIONS = series("pg_settings_max_connections", {}, "100x10");
 
 const STANDBY = { application_name: "postgres-1" };
+/** The kubelet's volume statistics of one claim (kube-prometheus-stack's kubelet scrape): `available` of 100 bytes. */
+const volume = (claim: string, available: number) => [
+    series("kubelet_volume_stats_available_bytes", { persistentvolumeclaim: claim }, `${available}x10`),
+    series("kubelet_volume_stats_capacity_bytes", { persistentvolumeclaim: claim }, "100x10"),
+];
+/** Metrics no exporter here can expose: the kubelet's (no kubelet runs here; names cited in components/alerts.ts). */
+const KUBELET = new Set(["kubelet_volume_stats_available_bytes", "kubelet_volume_stats_capacity_bytes"]);
+const archiver = (failed: string, archived: string) => [
+    series("pg_stat_archiver_failed_count", {}, failed),
+    series("pg_stat_archiver_archived_count", {}, archived),
+];
 
 /** Each alert on the dev config: 100 connections, 10 reserved (StackGres), orders declares 2 x 5, billing 1 x 5. */
 const CASES: AlertCase[] = [
@@ -101,6 +113,21 @@ const CASES: AlertCase[] = [
         ],
         firingLabels: [{ ...I, datname: "orders" }],
         quiet: [series("pg_stat_activity_max_tx_duration", { datname: "orders", state: "active" }, "100x10")],
+        at: "10m",
+    },
+    {
+        alert: "PostgresWalArchiveFailing",
+        fires: archiver("0+2x30", "40x30"),
+        firingLabels: [{ ...NS, ...I }],
+        quiet: archiver("0+2x30", "40+1x30"),
+        at: "25m",
+    },
+    {
+        // The operator's claim of instance 0 (`<cluster>-data-<cluster>-0`), past 80% used; another workload's is not.
+        alert: "PostgresVolumeFull",
+        fires: volume("postgres-data-postgres-0", 19),
+        firingLabels: [{ ...NS, ...I, persistentvolumeclaim: "postgres-data-postgres-0" }],
+        quiet: [...volume("postgres-data-postgres-0", 21), ...volume("data-redis-0", 5)],
         at: "10m",
     },
     {
@@ -186,7 +213,7 @@ describe("PostgreSQL alerts on real postgres_exporter series (pg_monitor login) 
             {
                 DATA_SOURCE_NAME: `postgresql://monitoring:${encodeURIComponent(MONITOR_PASSWORD)}@${LOOPBACK}:${server.port}/postgres?sslmode=verify-full&sslrootcert=${server.caFile}`,
             },
-            "PG_EXPORTER_WEB_LISTEN_ADDRESS",
+            { env: "PG_EXPORTER_WEB_LISTEN_ADDRESS" },
         );
         // Statistics reach the shared counters when a backend goes idle: scrape until the deadlock and the standby show.
         const value = (text: string, name: string) =>
@@ -221,7 +248,7 @@ describe("PostgreSQL alerts on real postgres_exporter series (pg_monitor login) 
     it("reads only metrics the real exporter exposes to a pg_monitor login", () => {
         const rules = renderedRuleGroups(run, "postgres-alerts").flatMap((group) => group.rules);
         const scraped = sampleNames(scrape);
-        assert.deepEqual(unscrapedMetrics(rules, scraped), []);
+        assert.deepEqual(unscrapedMetrics(rules, new Set([...scraped, ...KUBELET])), []);
         const used = new Set(rules.flatMap((rule) => metricNames(rule.expr)));
         for (const rule of rules) {
             assert.notDeepEqual(metricNames(rule.expr), [], `${rule.alert} reads no metric`);
@@ -243,7 +270,7 @@ describe("PostgreSQL alerts on real postgres_exporter series (pg_monitor login) 
         assert.deepEqual(
             unscrapedMetrics(
                 misspelt.flatMap((group) => group.rules),
-                sampleNames(scrape),
+                new Set([...sampleNames(scrape), ...KUBELET]),
             ),
             ["PostgresDeadlocks: pg_stat_database_deadlock"],
         );
@@ -263,11 +290,64 @@ describe("PostgreSQL alerts on real postgres_exporter series (pg_monitor login) 
     it("passes promtool check rules", () => {
         const result = checkRules(renderedRuleGroups(run, "postgres-alerts"));
         assert.equal(result.code, 0, result.output);
-        assert.match(result.output, /SUCCESS: 8 rules found/);
+        assert.match(result.output, /SUCCESS: 10 rules found/);
     });
 
     it("fires each alert on its series and on no other (promtool test rules)", () => {
         const result = testRules(renderedRuleGroups(run, "postgres-alerts"), CASES);
         assert.equal(result.code, 0, result.output);
+    });
+});
+
+describe("PostgresBackupFailed on kube-state-metrics' series of the operator's backup CronJob (promtool)", function () {
+    this.timeout(60_000);
+    const BACKUPS = sectionOverride("dev", "postgres", {
+        stackgres: {
+            ...own.stackgres,
+            monitoring: true,
+            backups: {
+                storageAccount: "dpbackupsdev",
+                container: "pgbackups/dev",
+                accessKeySecretName: "pg-backup-key",
+            },
+        },
+    });
+    const KSM = { namespace: "data-platform", cronjob: "postgres-backup" };
+    const cron = (name: string, values: string) => ({
+        series: `${name}{namespace="${KSM.namespace}",cronjob="${KSM.cronjob}"}`,
+        values,
+    });
+    /** Minute by minute from 00:00: the backup is scheduled at 05:00 (t = 18,000 s) and succeeds at 05:20, or never. */
+    const scheduledAt5h = cron("kube_cronjob_status_last_schedule_time", "0x299 18000x500");
+    const scheduledAt9h = cron("kube_cronjob_status_last_schedule_time", "0x539 32400x260");
+    const successAt5h20 = cron("kube_cronjob_status_last_successful_time", "0x319 19200x480");
+    /** The previous day's success (t = 0). */
+    const successBefore = cron("kube_cronjob_status_last_successful_time", "0x800");
+
+    it("fires when the last scheduled backup has not succeeded in 6 h, or none ever did; not while it runs or once it succeeded", async () => {
+        const groups = renderedRuleGroups(await runStack("dev", BACKUPS), "postgres-alerts").map((g) => ({
+            ...g,
+            rules: g.rules.filter((r) => r.alert === "PostgresBackupFailed"),
+        }));
+        assert.equal(groups[0].rules.length, 1, "no PostgresBackupFailed rule with backups configured");
+        const checked = checkRules(groups);
+        assert.equal(checked.code, 0, checked.output);
+        const at = (when: string, fires: Series[], quiet: Series[]) =>
+            testRules(groups, [{ alert: "PostgresBackupFailed", fires, firingLabels: [KSM], quiet, at: when }]);
+        // 12:00: failed since 05:00 (the last success the day before), against succeeded at 05:20.
+        const failed = at("12h", [scheduledAt5h, successBefore], [scheduledAt5h, successAt5h20]);
+        assert.equal(failed.code, 0, failed.output);
+        // 12:00: no success ever (kube-state-metrics has no series until a first one), against a run scheduled at 09:00
+        // that is still inside its 6 h.
+        const never = at("12h", [scheduledAt5h], [scheduledAt9h, successBefore]);
+        assert.equal(never.code, 0, never.output);
+    });
+
+    it("is not rendered without backups (dev)", async () => {
+        const rules = renderedRuleGroups(await runStack("dev", MONITORED), "postgres-alerts").flatMap((g) => g.rules);
+        assert.deepEqual(
+            rules.filter((r) => r.alert === "PostgresBackupFailed"),
+            [],
+        );
     });
 });

@@ -1,8 +1,10 @@
 /**
- * The Redis alerts the program renders, proven on real series: Debian's redis_exporter runs beside each process of the
- * rendered prod group (Sentinel, TLS) from the rendered exporter container (its args and env, the `monitor` user's
- * password from the synced Secret), every metric each rule reads must be in its real scrape, and promtool checks the
- * rules and fires each alert on one series set and not on another.
+ * The Redis alerts the program renders, proven on real series: redis_exporter with the image's client list (Debian
+ * 13's 1.69.0, `PINNED_EXPORTERS`) runs beside each process of the rendered prod group (Sentinel, TLS) from the
+ * rendered exporter container (its args and env, the `monitor` user's password from the synced Secret), every metric
+ * each rule reads must be in its real scrape (the kubelet's volume statistics excepted: no kubelet runs here), the
+ * client list names each connection's ACL user, and promtool checks the rules and fires each alert on one series set
+ * and not on another.
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
@@ -12,6 +14,7 @@ import { NAMES, POD_DIRS, REDIS_PORT, SENTINEL_PORT } from "../../../components/
 import {
     Container,
     Exporters,
+    PINNED_EXPORTERS,
     resolveArgs,
     resolveEnv,
     sampleNames,
@@ -35,6 +38,9 @@ import {
 } from "../../support/prometheus";
 import { parseStack } from "../../support/config";
 import { localGroup } from "../../support/redis";
+import { appClient } from "../../../testbed/servers/redisClients";
+import { CLIENT_LIST_RELABELINGS } from "../../../components/redis/spec";
+import type Redis from "ioredis";
 
 const STS = "kubernetes:apps/v1:StatefulSet";
 
@@ -73,13 +79,9 @@ async function startExporter(
     const local = `${LOOPBACK}:${g.port(role, ordinal)}`;
     const translated = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, v.split(podAddress).join(local)]));
     assert.notDeepEqual(translated, env, `the exporter's env names its pod's address ${podAddress}`);
-    return exporters.start(
-        pod,
-        "prometheus-redis-exporter",
-        resolveArgs(container, translated),
-        translated,
-        "REDIS_EXPORTER_WEB_LISTEN_ADDRESS",
-    );
+    return exporters.start(pod, PINNED_EXPORTERS.redis, resolveArgs(container, translated), translated, {
+        env: "REDIS_EXPORTER_WEB_LISTEN_ADDRESS",
+    });
 }
 
 const NS = { namespace: "data-platform" };
@@ -87,6 +89,18 @@ const series = seriesWith(NS);
 const R0 = { pod: "redis-0" };
 const R1 = { pod: "redis-1" };
 const S0 = { pod: "redis-sentinel-0", master_name: "mymaster" };
+/** The kubelet's volume statistics of one claim (kube-prometheus-stack's kubelet scrape): `available` of 100 bytes. */
+const volume = (claim: string, available: number) => [
+    series("kubelet_volume_stats_available_bytes", { persistentvolumeclaim: claim }, `${available}x10`),
+    series("kubelet_volume_stats_capacity_bytes", { persistentvolumeclaim: claim }, "100x10"),
+];
+/** Metrics no exporter here can expose: the kubelet's (no kubelet runs here; names cited in components/alerts.ts). */
+const KUBELET = new Set(["kubelet_volume_stats_available_bytes", "kubelet_volume_stats_capacity_bytes"]);
+/** `n` connections of ACL user `user` on Redis `pod`, as the client list shows them (one series per connection). */
+const connections = (pod: string, user: string, n: number) =>
+    Array.from({ length: n }, (_, i) =>
+        series("redis_connected_client_info", { pod, user, id: `${user}-${i}`, db: "1" }, "1x20"),
+    );
 
 /** Each prod alert: series over 10 minutes that fire it, and series that must not. */
 const CASES: AlertCase[] = [
@@ -199,6 +213,28 @@ const CASES: AlertCase[] = [
         at: "10m",
     },
     {
+        alert: "RedisTenantHoldsMostClients",
+        // 5,100 clients (over half of maxclients), 2,600 of them one application's.
+        fires: [...connections("redis-0", "orders", 2600), series("redis_connected_clients", R0, "5100x20")],
+        firingLabels: [{ ...NS, ...R0, user: "orders" }],
+        // The same share on a node far from maxclients; the exporter's own monitor user holding most of a busy one.
+        quiet: [
+            ...connections("redis-0", "orders", 26),
+            series("redis_connected_clients", R0, "51x20"),
+            ...connections("redis-1", "monitor", 2600),
+            series("redis_connected_clients", R1, "5100x20"),
+        ],
+        at: "15m",
+    },
+    {
+        alert: "RedisVolumeFull",
+        fires: [...volume("data-redis-0", 19), ...volume("data-redis-sentinel-1", 50)],
+        firingLabels: [{ ...NS, persistentvolumeclaim: "data-redis-0" }],
+        // Below the line, and another workload's claim in the namespace past it.
+        quiet: [...volume("data-redis-0", 21), ...volume("data-postgres-0", 5)],
+        at: "10m",
+    },
+    {
         alert: "RedisAofWriteFailing",
         fires: [
             series("redis_aof_last_write_status", R0, "0x10"),
@@ -220,6 +256,9 @@ describe("Redis alerts on real redis_exporter series (rendered prod group) and p
     let exporters: Exporters;
     /** Every sample name the exporters of the data nodes and the Sentinels expose. */
     const scraped = new Set<string>();
+    /** The master's scrape, with an application's connection open. */
+    let masterScrape = "";
+    let app: Redis | undefined;
 
     before(async () => {
         run = await runStack("prod");
@@ -238,6 +277,9 @@ describe("Redis alerts on real redis_exporter series (rendered prod group) and p
         } finally {
             admin.disconnect();
         }
+        // An application's connection, in its own database, for the client list.
+        app = appClient(g, parseStack("prod").apps[0].name, master);
+        await app.connect();
         for (const role of ["data", "sentinel"] as const) {
             const container = exporterContainer(run, role === "data" ? NAMES.data : NAMES.sentinel);
             const ports = role === "data" ? g.layout.dataNodes : g.layout.sentinels;
@@ -250,10 +292,14 @@ describe("Redis alerts on real redis_exporter series (rendered prod group) and p
                     `${exporter.name}'s exporter reaches its server as monitor:\n${exporters.log(exporter.name)}`,
                 );
                 sampleNames(text).forEach((name) => scraped.add(name));
+                if (role === "data" && i === master) {
+                    masterScrape = text;
+                }
             }
         }
     });
     after(async () => {
+        app?.disconnect();
         await exporters?.stop();
         await g?.stop();
     });
@@ -261,7 +307,7 @@ describe("Redis alerts on real redis_exporter series (rendered prod group) and p
     it("reads only metrics the real exporters expose", () => {
         const rules = renderedRuleGroups(run, "redis-alerts").flatMap((group) => group.rules);
         const used = new Set(rules.flatMap((rule) => metricNames(rule.expr)));
-        assert.deepEqual(unscrapedMetrics(rules, scraped), []);
+        assert.deepEqual(unscrapedMetrics(rules, new Set([...scraped, ...KUBELET])), []);
         console.log(
             `      ${used.size} metric names of ${rules.length} Redis alerts found among ${scraped.size} scraped`,
         );
@@ -283,7 +329,7 @@ describe("Redis alerts on real redis_exporter series (rendered prod group) and p
         assert.deepEqual(
             unscrapedMetrics(
                 misspelt.flatMap((group) => group.rules),
-                scraped,
+                new Set([...scraped, ...KUBELET]),
             ),
             ["RedisEvictions: redis_evicted_keys_totl"],
         );
@@ -303,11 +349,46 @@ describe("Redis alerts on real redis_exporter series (rendered prod group) and p
     it("passes promtool check rules", () => {
         const result = checkRules(renderedRuleGroups(run, "redis-alerts"));
         assert.equal(result.code, 0, result.output);
-        assert.match(result.output, /SUCCESS: 13 rules found/);
+        assert.match(result.output, /SUCCESS: 15 rules found/);
     });
 
     it("fires each alert on its series and on no other (promtool test rules)", () => {
         const result = testRules(renderedRuleGroups(run, "redis-alerts"), CASES);
         assert.equal(result.code, 0, result.output);
+    });
+
+    it("names each connection's ACL user in the master's client list (as the monitor user) and keeps only that metric of it", () => {
+        const [first] = parseStack("prod").apps;
+        const clients = samples(masterScrape, "redis_connected_client_info");
+        const users = clients.map((c) => c.labels.user);
+        assert.ok(users.includes(first.name), `no ${first.name} connection among ${users.join(", ")}`);
+        assert.ok(users.includes("monitor"), users.join(", "));
+        assert.equal(clients.find((c) => c.labels.user === first.name)?.labels.db, String(first.redisDb));
+        // What the ServiceMonitor keeps of the per-connection metrics (Prometheus anchors the regex, as here).
+        const dropped = new RegExp(`^(?:${CLIENT_LIST_RELABELINGS[0].regex})$`);
+        const clientMetrics = [...sampleNames(masterScrape)].filter((n) => n.startsWith("redis_connected_client_"));
+        assert.ok(clientMetrics.length > 1, clientMetrics.join(", "));
+        assert.deepEqual(
+            clientMetrics.filter((n) => !dropped.test(n)),
+            ["redis_connected_client_info"],
+        );
+        console.log(
+            `      ${clients.length} connections in the client list (users ${[...new Set(users)].sort().join(", ")}); ${clientMetrics.length - 1} per-connection metrics dropped`,
+        );
+    });
+
+    it("counts the application's connections on its per-user panel, and not the platform's own users", () => {
+        const [first] = parseStack("prod").apps;
+        const panel = renderedDashboard(run, "data-platform-redis-dashboard").panels.find((p) =>
+            /per application user/.test(p.title),
+        );
+        assert.ok(panel, "no per-user clients panel");
+        const [query] = panel.targets;
+        // The panel's user matcher applied to the real client list.
+        const excluded = new RegExp(`^(?:${/user!~"([^"]+)"/.exec(query.expr)![1]})$`);
+        const counted = samples(masterScrape, "redis_connected_client_info").filter(
+            (c) => !excluded.test(c.labels.user),
+        );
+        assert.deepEqual([...new Set(counted.map((c) => c.labels.user))], [first.name]);
     });
 });

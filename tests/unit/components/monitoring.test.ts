@@ -60,8 +60,9 @@ describe("monitoring objects", () => {
                 assert.deepEqual(validateAgainstCrd(object), [], `${name}: ${object.kind} ${object.metadata.name}`);
             }
         }
-        // prod: Redis' ServiceMonitor and rules; on StackGres also PostgreSQL's rules; dev monitors nothing.
-        assert.deepEqual(counts, { prod: 2, "prod-stackgres": 3, dev: 0 });
+        // prod: Redis' and the Azure exporter's ServiceMonitors and rules; on StackGres Redis' and PostgreSQL's rules
+        // (the operator makes its PodMonitor); dev monitors nothing.
+        assert.deepEqual(counts, { prod: 4, "prod-stackgres": 3, dev: 0 });
     });
 
     it("the validator refuses a rule the operator would refuse (a `for` that is no duration)", async () => {
@@ -103,6 +104,55 @@ describe("monitoring objects", () => {
         });
         const mandatory = run.violations.filter((v) => v.enforcementLevel === "mandatory");
         assert.deepEqual(mandatory, [], describeViolations(mandatory));
+    });
+
+    it("runs postgres_exporter on Azure (prod) as the monitoring login, verify-full, no token, only Prometheus admitted", async () => {
+        const run = await runStack("prod");
+        const [deployment] = byType(run, "kubernetes:apps/v1:Deployment").map((r) => r.inputs);
+        assert.equal(deployment.metadata.name, "postgres-exporter");
+        const pod = deployment.spec.template.spec;
+        assert.equal(pod.automountServiceAccountToken, false);
+        const [container] = pod.containers;
+        assert.match(container.image, /^quay\.io\/prometheuscommunity\/postgres-exporter:v0\.17\.1$/);
+        const env = Object.fromEntries(container.env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
+        assert.equal(env.DATA_SOURCE_USER, "data_platform_monitor");
+        assert.match(
+            env.DATA_SOURCE_URI,
+            /^dp-prod-pg-[0-9a-f]+\.postgres\.database\.azure\.com:5432\/postgres\?sslmode=verify-full&sslrootcert=\/etc\/postgres-exporter\/ca\//,
+        );
+        assert.deepEqual(env.DATA_SOURCE_PASS, { secretKeyRef: { name: "postgres-monitor", key: "password" } });
+        const [policy] = byType(run, "kubernetes:networking.k8s.io/v1:NetworkPolicy")
+            .map((r) => r.inputs)
+            .filter((p) => p.metadata.name === "postgres-exporter");
+        assert.deepEqual(policy.spec.ingress, [
+            {
+                from: [{ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "monitoring" } } }],
+                ports: [{ protocol: "TCP", port: 9187 }],
+            },
+        ]);
+        // Not in dev (StackGres runs its own exporter) nor with monitoring off.
+        assert.equal(byType(await runStack("dev"), "kubernetes:apps/v1:Deployment").length, 0);
+    });
+
+    it("alerts on the Flexible Server's storage_percent through Azure Monitor (prod), on the server itself", async () => {
+        const run = await runStack("prod");
+        const [alert] = byType(run, "azure-native:monitor:MetricAlert").map((r) => r.inputs);
+        assert.ok(alert, "no MetricAlert");
+        assert.match(
+            alert.scopes[0],
+            /\/providers\/Microsoft\.DBforPostgreSQL\/flexibleServers\/dp-prod-pg-[0-9a-f]+$/,
+        );
+        assert.deepEqual(
+            alert.criteria.allOf.map((c: any) => [
+                c.metricNamespace,
+                c.metricName,
+                c.operator,
+                c.threshold,
+                c.timeAggregation,
+            ]),
+            [["Microsoft.DBforPostgreSQL/flexibleServers", "storage_percent", "GreaterThan", 90, "Maximum"]],
+        );
+        assert.equal(byType(await runStack("dev"), "azure-native:monitor:MetricAlert").length, 0);
     });
 
     it("links every alert to its runbook: a README section that exists", async () => {

@@ -402,6 +402,7 @@ describe("postgres config checks", () => {
     it("declares the credentials each mode needs", () => {
         assert.deepEqual(postgresCredentialIds(parseStack("prod")), [
             "pg-admin",
+            "pg-monitor",
             "pg-app-orders",
             "pg-alt-orders",
             "pg-app-billing",

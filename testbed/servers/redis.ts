@@ -150,9 +150,12 @@ export class LocalRedisGroup {
     /**
      * New applications or passwords reach the servers as a `pulumi up` brings them: first the users files
      * (`redis-acl`, which the sidecars apply live), then, once the rendered ACL sync script saw every server apply
-     * them, the passwords the scripts use (`redis-auth`). Nothing restarts.
+     * them, the passwords the scripts use (`redis-auth`). Nothing restarts. `beforeAuth` runs between the two.
      */
-    async reconfigure(change: Partial<Pick<LocalGroupOptions, "apps" | "passwords">>): Promise<void> {
+    async reconfigure(
+        change: Partial<Pick<LocalGroupOptions, "apps" | "passwords">>,
+        beforeAuth?: () => void,
+    ): Promise<void> {
         this.options = { ...this.options, ...change };
         const { redis, passwords } = this.options;
         const apps = this.tenants();
@@ -165,6 +168,7 @@ export class LocalRedisGroup {
         if (sync.code !== 0) {
             throw new Error(`the ACL sync script failed: ${sync.output}`);
         }
+        beforeAuth?.();
         this.writeSecretFiles(this.layout.dirs.auth, authFiles(redis, passwords));
     }
 
@@ -228,11 +232,26 @@ export class LocalRedisGroup {
             }
         });
         // The pod's sidecar keeps running across restarts of the server.
-        const watcher = `${name}-reload`;
-        if (this.supervisor.pid(watcher) === undefined) {
-            const file = path.join(dirs.config, role === "data" ? FILES.watchRedis : FILES.watchSentinel);
-            this.supervisor.start(watcher, "sh", [file], this.selfEnv(role, ordinal));
+        if (this.supervisor.pid(`${name}-reload`) === undefined) {
+            this.startSidecar(role, ordinal);
         }
+    }
+
+    private startSidecar(role: Role, ordinal: number): void {
+        const name = this.processName(role, ordinal);
+        const file = path.join(this.dirsFor(name).config, role === "data" ? FILES.watchRedis : FILES.watchSentinel);
+        this.supervisor.start(`${name}-reload`, "sh", [file], this.selfEnv(role, ordinal));
+    }
+
+    /** Sends the process's sidecar `signal` (SIGSTOP: it looks at nothing until killed). */
+    signalSidecar(role: Role, ordinal: number, signal: NodeJS.Signals): void {
+        this.supervisor.signal(`${this.processName(role, ordinal)}-reload`, signal);
+    }
+
+    /** The sidecar crashes and the kubelet starts it again; the server keeps running. */
+    async restartSidecar(role: Role, ordinal: number): Promise<void> {
+        await this.supervisor.stop(`${this.processName(role, ordinal)}-reload`, "SIGKILL");
+        this.startSidecar(role, ordinal);
     }
 
     /** What the pod gets from the downward API. */

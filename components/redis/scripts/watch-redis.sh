@@ -8,8 +8,6 @@ set -u
 . "$(dirname "$0")/lib.sh"
 auth_seen=""
 tls_seen=""
-# What the start script gave the server; changed only when the Secret's changes (each change drops the link).
-masterauth=$(cat "$AUTH_DIR/@REPLICATION_PASSWORD_FILE@" 2>/dev/null || true)
 while :; do
     auth_now=$(fingerprint "$ACL_DIR" "$AUTH_DIR")
     if [ "$auth_now" != "$auth_seen" ] && assemble_data_acl "$RUN_DIR/@DATA_ACL_FILE@.apply" &&
@@ -17,9 +15,12 @@ while :; do
         ok=yes
         if [ "$MODE" = sentinel ]; then
             pw=$(cat "$AUTH_DIR/@REPLICATION_PASSWORD_FILE@")
-            if [ "$pw" != "$masterauth" ]; then
+            # Asked of the server each time, never remembered: a sidecar restarted after the file changed would take
+            # the new password for the one the server runs with. Used at the next connection to the master.
+            running=$(rcli @ADMIN_PASSWORD_FILE@ --user @ADMIN_USER@ -h "$SELF_HOST" -p "$SELF_PORT" CONFIG GET masterauth | sed -n 2p)
+            if [ "$pw" != "$running" ]; then
                 reply=$(rcli @ADMIN_PASSWORD_FILE@ --user @ADMIN_USER@ -h "$SELF_HOST" -p "$SELF_PORT" CONFIG SET masterauth "$pw")
-                if [ "$reply" = OK ]; then masterauth=$pw; else log "CONFIG SET masterauth: $reply"; ok=no; fi
+                if [ "$reply" != OK ]; then log "CONFIG SET masterauth: $reply"; ok=no; fi
             fi
         fi
         if [ "$ok" = yes ]; then

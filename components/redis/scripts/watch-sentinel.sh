@@ -15,20 +15,16 @@ LOCK_DB=@RESTART_LOCK_DB@
 LOCK_KEY="@RESTART_LOCK_KEY@"
 ORDINAL="${SELF_NAME##*-}"
 
-# What the start script configured; changed only when the Secret's changes (a change drops links).
-auth_pass=$(cat "$AUTH_DIR/@SENTINEL_PASSWORD_FILE@")
-sentinel_pass=$auth_pass
-
+# What the Sentinel runs with is asked of it each time, never remembered: a sidecar restarted after the file changed
+# would take the new password for the one the Sentinel runs with. sentinel-pass can be read (SENTINEL CONFIG GET),
+# auth-pass cannot; the start script sets both from the file and this sets auth-pass first, so a current sentinel-pass
+# means a current auth-pass. Each SET drops the links it concerns (src/sentinel.c), so nothing is set twice.
 apply_credentials() {
     pw=$(cat "$AUTH_DIR/@SENTINEL_PASSWORD_FILE@")
-    if [ "$pw" != "$auth_pass" ]; then
-        [ "$(rcli @ADMIN_PASSWORD_FILE@ --user @ADMIN_USER@ -h "$SELF_HOST" -p "$SELF_PORT" SENTINEL SET "$MASTER_NAME" auth-pass "$pw")" = OK ] || return 1
-        auth_pass=$pw
-    fi
-    if [ "$pw" != "$sentinel_pass" ]; then
-        [ "$(rcli @ADMIN_PASSWORD_FILE@ --user @ADMIN_USER@ -h "$SELF_HOST" -p "$SELF_PORT" SENTINEL CONFIG SET sentinel-pass "$pw")" = OK ] || return 1
-        sentinel_pass=$pw
-    fi
+    running=$(rcli @ADMIN_PASSWORD_FILE@ --user @ADMIN_USER@ -h "$SELF_HOST" -p "$SELF_PORT" SENTINEL CONFIG GET sentinel-pass | sed -n 2p)
+    [ "$pw" != "$running" ] || return 0
+    [ "$(rcli @ADMIN_PASSWORD_FILE@ --user @ADMIN_USER@ -h "$SELF_HOST" -p "$SELF_PORT" SENTINEL SET "$MASTER_NAME" auth-pass "$pw")" = OK ] || return 1
+    [ "$(rcli @ADMIN_PASSWORD_FILE@ --user @ADMIN_USER@ -h "$SELF_HOST" -p "$SELF_PORT" SENTINEL CONFIG SET sentinel-pass "$pw")" = OK ] || return 1
 }
 
 # Restart this Sentinel if no other one is restarting: every peer answers, and this one holds the lock.

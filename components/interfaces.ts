@@ -96,6 +96,12 @@ export interface SyncedSecretArgs {
     readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
     /** The store to read through. Default: the platform's store (the platform namespace only). */
     readonly store?: SecretStoreRef;
+    /**
+     * Read the Key Vault versions this program wrote (`remoteRef.version`), not the newest: ESO's own periodic refresh
+     * then re-reads the same values, so the Secret changes only when this ExternalSecret does (after its dependsOn).
+     * Every secret read must be written by this program. Default: the newest version.
+     */
+    readonly pinVersions?: boolean;
 }
 
 /** Brings Key Vault secrets into namespaces through External Secrets. */

@@ -162,7 +162,10 @@ export class Redis extends pulumi.ComponentResource implements DataService {
             tlsReady.push(new k8s.apiextensions.CustomResource(`${name}-cert`, certificate(redis, ns), parent));
         }
 
-        // Passwords are handed out (`redis-auth`, the applications' bundles) only once every server accepts them.
+        // Passwords are handed out (`redis-auth`, the applications' bundles) only once every server accepts them:
+        // `redis-auth` reads the Key Vault versions of this change, so ESO's own refresh, which may fall due before the
+        // Job is done, re-reads the versions of the change before (the sidecars would use a new admin password to apply
+        // the users file that brings it, and be refused for good).
         this.credentialsAccepted = new k8s.batch.v1.Job(
             `${name}-acl-sync`,
             aclSyncJob(
@@ -181,6 +184,7 @@ export class Redis extends pulumi.ComponentResource implements DataService {
                 secretName: names.auth,
                 data: authSecretData(redis, (id) => args.credentials.secretName(id)),
                 dependsOn: [this.credentialsAccepted, ...(args.dependsOn ?? [])],
+                pinVersions: true,
             },
             parent,
         );

@@ -29,6 +29,7 @@ import {
     WORKLOAD_IDENTITY_USE,
     clusterSecretStoreSpec,
     externalSecretSpec,
+    keyVaultVersion,
     platformLabels,
     secretStoreSpec,
     servesEsoV1,
@@ -220,6 +221,14 @@ export class SecretSync extends pulumi.ComponentResource implements SecretSyncer
         const written = [...sources.values()].flatMap((s) => (s.resource ? [s.resource] : []));
         const grants = [...sources.values()].map((s) => store.reader.grantRead(s));
         const versions = written.map((s) => s.properties.secretUriWithVersion);
+        const pinned = (remoteKey: string) => {
+            const stored = sources.get(remoteKey) as StoredSecret;
+            if (!stored.resource) {
+                throw new Error(`${name}: cannot pin Key Vault secret ${remoteKey}: this program does not write it`);
+            }
+            // A version id names no secret value.
+            return { version: pulumi.unsecret(stored.resource.properties.secretUriWithVersion.apply(keyVaultVersion)) };
+        };
         return new k8s.apiextensions.CustomResource(
             name,
             {
@@ -249,6 +258,7 @@ export class SecretSync extends pulumi.ComponentResource implements SecretSyncer
                         remoteRef: {
                             key: (sources.get(d.remoteKey) as StoredSecret).vaultName,
                             ...(d.property === undefined ? {} : { property: d.property }),
+                            ...(args.pinVersions ? pinned(d.remoteKey) : {}),
                         },
                     })),
                 }),

@@ -43,6 +43,15 @@ export function sourceVersionsDigest(versions: readonly string[]): string {
         .slice(0, 32);
 }
 
+/**
+ * The version id a Key Vault version URI ends with (`https://<vault>/secrets/<name>/<version>`): what
+ * `remoteRef.version` names, and ESO's Azure provider passes to Key Vault's GetSecret (external-secrets v2.9.0
+ * `providers/v1/azure/keyvault/keyvault.go`).
+ */
+export function keyVaultVersion(secretUriWithVersion: string): string {
+    return secretUriWithVersion.slice(secretUriWithVersion.lastIndexOf("/") + 1);
+}
+
 /** Labels on every object of the secret sync. */
 export function platformLabels(component: string, instance?: string): Record<string, string> {
     return recommendedLabels({ partOf: PLATFORM_NAME, component, managedBy: "pulumi", instance });
@@ -93,10 +102,10 @@ export function secretStoreSpec<S>(args: StoreSpecArgs<S> & { readonly serviceAc
     return { provider: azureKeyVault(args, { name: args.serviceAccountName }) };
 }
 
-/** One key of the target Secret: a Key Vault secret, or one JSON property of it. */
-export interface RemoteData {
+/** One key of the target Secret: a Key Vault secret (its newest version, or `version`), or one JSON property of it. */
+export interface RemoteData<S> {
     readonly secretKey: string;
-    readonly remoteRef: { readonly key: string; readonly property?: string };
+    readonly remoteRef: { readonly key: string; readonly property?: string; readonly version?: S };
 }
 
 export interface ExternalSecretSpecArgs<S> {
@@ -107,7 +116,7 @@ export interface ExternalSecretSpecArgs<S> {
     readonly secretName: string;
     /** `Orphan`: the Secret outlives its ExternalSecret; `Owner`: it is garbage-collected with it. */
     readonly creationPolicy: "Owner" | "Orphan";
-    readonly data: readonly RemoteData[];
+    readonly data: readonly RemoteData<S>[];
 }
 
 /**

@@ -1,9 +1,10 @@
 /**
- * Azure's part: Key Vault keeps the newest version of each secret; the Flexible Server's admin password, databases
+ * Azure's part: Key Vault keeps every version of each secret, the newest read by default; the Flexible Server's admin password, databases
  * and static parameters are applied to the local PostgreSQL.
  */
 import type { RecordedResource } from "../../offline/mockEngine";
 import type { LifecyclePostgres } from "../postgres";
+import { keyVaultVersion } from "../../components/secretSync/spec";
 import { TYPES } from "../plan";
 import type { HandlerTable, Step } from "./applier";
 import type { ClusterState } from "./state";
@@ -13,7 +14,8 @@ export function writeVault(state: ClusterState, r: RecordedResource): boolean {
     const value = String(r.inputs.properties?.value ?? "");
     const version = String(r.outputs.properties?.secretUriWithVersion ?? "");
     const old = state.vault.get(r.inputs.secretName);
-    state.vault.set(r.inputs.secretName, { value, version });
+    const versions = new Map(old?.versions ?? []).set(keyVaultVersion(version), value);
+    state.vault.set(r.inputs.secretName, { value, version, versions });
     return old?.version !== version;
 }
 

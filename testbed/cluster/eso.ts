@@ -2,26 +2,45 @@
  * External Secrets: an ExternalSecret is reconciled at once when it is created or its object changes (spec or
  * metadata, e.g. an annotation), otherwise at its next `refreshInterval`; `creationPolicy: Owner` makes the Secret
  * go with it (external-secrets.io docs, "Lifecycle" and "Owner"). A reconcile whose remote secret is missing fails
- * and is retried with a short backoff: modelled as a retry when Key Vault gets it.
+ * and is retried with a short backoff: modelled as a retry when Key Vault gets it. A reconcile reads each remote
+ * key's newest version, or the one `remoteRef.version` pins.
  */
 import type { RecordedResource } from "../../offline/mockEngine";
 import { TYPES, secretKey } from "../plan";
 import { goDurationSeconds } from "../timeline";
 import type { HandlerTable } from "./applier";
-import { ClusterState, Obj, objKey } from "./state";
+import { ClusterState, Obj, VaultSecret, objKey } from "./state";
 
-/** What ESO would write into the target Secret from `vault` now; an error when a remote key or property is missing. */
-export function esoData(vault: ReadonlyMap<string, { readonly value: string }>, body: Obj): Record<string, string> {
+/**
+ * The refresh is periodic, counted from each ExternalSecret's own last refresh whatever else writes (external-secrets
+ * v2.9.0 `externalsecret_controller.go`, limits-and-pitfalls §8), so it falls due at any moment after a Key Vault write:
+ * modelled at the earliest, right after it (what a change in steps must survive), and then a full interval later.
+ */
+const EARLIEST_REFRESH_SECONDS = 1;
+
+/**
+ * What ESO would write into the target Secret from `vault` now; an error when a remote key, pinned version or property
+ * is missing.
+ */
+export function esoData(
+    vault: ReadonlyMap<string, Pick<VaultSecret, "value" | "versions">>,
+    body: Obj,
+): Record<string, string> {
     const out: Record<string, string> = {};
     for (const d of body.spec.data ?? []) {
         const remote = vault.get(d.remoteRef.key);
         if (!remote) {
             throw new Error(`Key Vault has no secret ${d.remoteRef.key}`);
         }
+        const pinned = d.remoteRef.version;
+        const value = pinned === undefined ? remote.value : remote.versions?.get(pinned);
+        if (value === undefined) {
+            throw new Error(`Key Vault secret ${d.remoteRef.key} has no version ${pinned}`);
+        }
         if (d.remoteRef.property === undefined) {
-            out[d.secretKey] = remote.value;
+            out[d.secretKey] = value;
         } else {
-            const parsed = JSON.parse(remote.value);
+            const parsed = JSON.parse(value);
             if (!(d.remoteRef.property in parsed)) {
                 throw new Error(`Key Vault secret ${d.remoteRef.key} has no property ${d.remoteRef.property}`);
             }
@@ -108,8 +127,8 @@ export class ExternalSecrets {
     }
 
     /**
-     * Key Vault holds a new version of `vaultSecret`: ESO reads it at each reader's next refresh (worst case a full
-     * interval after the write), and at once where a reconcile failed for want of it.
+     * Key Vault holds a new version of `vaultSecret`: ESO reads it at each reader's next refresh (right after the write
+     * at the earliest, a full interval at the latest), and at once where a reconcile failed for want of it.
      */
     async vaultSecretWritten(vaultSecret: string): Promise<void> {
         const { state } = this;
@@ -134,15 +153,16 @@ export class ExternalSecrets {
             if (!reads(es.body).includes(vaultSecret)) {
                 continue;
             }
-            const label = `ESO refreshes ExternalSecret ${key} (refreshInterval ${es.body.spec.refreshInterval})`;
-            if (!this.state.timeline.pending(label)) {
-                this.state.timeline.schedule(
-                    goDurationSeconds(es.body.spec.refreshInterval ?? "1h"),
-                    label,
-                    async () => ({
-                        changedKeys: this.sync(key),
-                    }),
-                );
+            const interval = es.body.spec.refreshInterval ?? "1h";
+            const refreshes: [number, string][] = [
+                [EARLIEST_REFRESH_SECONDS, `its refreshInterval ${interval} falls due just after the write`],
+                [EARLIEST_REFRESH_SECONDS + goDurationSeconds(interval), `refreshInterval ${interval} later`],
+            ];
+            for (const [delay, when] of refreshes) {
+                const label = `ESO refreshes ExternalSecret ${key} (${when})`;
+                if (!this.state.timeline.pending(label)) {
+                    this.state.timeline.schedule(delay, label, async () => ({ changedKeys: this.sync(key) }));
+                }
             }
         }
     }

@@ -18,6 +18,13 @@ export interface ExternalSecretState {
     readonly body: Obj;
 }
 
+/** A Key Vault secret: its newest value and version URI, and every version's value by its id (Key Vault keeps them). */
+export interface VaultSecret {
+    readonly value: string;
+    readonly version: string;
+    readonly versions?: ReadonlyMap<string, string>;
+}
+
 export interface JobState {
     readonly name: string;
     readonly urn: string;
@@ -36,7 +43,7 @@ export interface CertificateState {
 export class ClusterState {
     /** What the cluster and the Pulumi state hold, by URN; `failed` marks a create/update that failed. */
     readonly applied = new Map<string, { resource: RecordedResource; failed: boolean }>();
-    readonly vault = new Map<string, { value: string; version: string }>();
+    readonly vault = new Map<string, VaultSecret>();
     readonly externalSecrets = new Map<string, ExternalSecretState>();
     /** ExternalSecrets whose last reconcile failed (a remote secret missing). */
     readonly erroring = new Set<string>();

@@ -275,6 +275,21 @@ describe("Redis component, prod (Sentinel, TLS, monitoring)", () => {
         ]);
     });
 
+    it("pins redis-auth to the Key Vault versions of its passwords: ESO's refresh cannot hand out newer ones", () => {
+        const auth = byName(run, "kubernetes:external-secrets.io/v1:ExternalSecret", "redis-auth");
+        const acl = byName(run, "kubernetes:external-secrets.io/v1:ExternalSecret", "redis-acl");
+        const vault = byType(run, "azure-native:keyvault:Secret");
+        for (const d of auth.inputs.spec.data) {
+            const stored = vault.find((v) => v.inputs.secretName === d.remoteRef.key);
+            const uri = String(stored?.outputs.properties.secretUriWithVersion);
+            assert.equal(uri, `${uri.slice(0, uri.lastIndexOf("/"))}/${d.remoteRef.version}`, d.secretKey);
+        }
+        assert.ok(
+            acl.inputs.spec.data.every((d: any) => d.remoteRef.version === undefined),
+            "redis-acl reads the newest",
+        );
+    });
+
     it("requests a cert-manager certificate for every pod name, and monitoring objects", () => {
         const cert = byName(run, "kubernetes:cert-manager.io/v1:Certificate", "redis-cert");
         assert.deepEqual(cert.inputs.spec.issuerRef, {

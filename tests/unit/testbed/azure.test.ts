@@ -33,7 +33,7 @@ function setup() {
 }
 
 describe("testbed Azure controller (Key Vault, Flexible Server)", () => {
-    it("keeps the newest version of a Key Vault secret and tells ESO only of a new version", async () => {
+    it("keeps every version of a Key Vault secret, the newest first, and tells ESO only of a new version", async () => {
         const { state, written, handlers } = setup();
         const v1 = vaultSecret("pg-app", "p1", "1");
         assert.equal(writeVault(state, v1), true);
@@ -44,7 +44,14 @@ describe("testbed Azure controller (Key Vault, Flexible Server)", () => {
         assert.deepEqual(written, []);
         await step(vaultSecret("pg-app", "p2", "2"));
         assert.deepEqual(written, ["pg-app"]);
-        assert.deepEqual(state.vault.get("pg-app"), { value: "p2", version: "https://kv/secrets/pg-app/2" });
+        assert.deepEqual(state.vault.get("pg-app"), {
+            value: "p2",
+            version: "https://kv/secrets/pg-app/2",
+            versions: new Map([
+                ["1", "p1"],
+                ["2", "p2"],
+            ]),
+        });
         await handlers[TYPES.vaultSecret].remove!(v1);
         assert.equal(state.vault.has("pg-app"), false);
     });

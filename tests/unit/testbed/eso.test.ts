@@ -64,18 +64,44 @@ describe("testbed ESO controller (external-secrets.io: Lifecycle, Owner)", () =>
         assert.deepEqual(eventLabels(state), [`+0s ESO reconciles ExternalSecret ${NAMESPACE}/app-a (created)`]);
     });
 
-    it("reads a new Key Vault version only at the next refreshInterval", async () => {
+    it("reads a new Key Vault version at the next refresh, which may fall due right after the write", async () => {
         const { state, eso } = setup();
         eso.bootstrap(appSecret);
         state.vault.set("pg-app-a", { value: "p2", version: "v2" });
         await eso.vaultSecretWritten("pg-app-a");
         assert.equal(state.secrets.get(`${NAMESPACE}/app-a-env`)?.DB_PASSWORD, "p1", "not before the refresh");
+        await state.timeline.runUntil(() => false, 1);
+        assert.equal(state.secrets.get(`${NAMESPACE}/app-a-env`)?.DB_PASSWORD, "p2", "at the earliest refresh");
         await state.timeline.runUntil();
-        assert.equal(state.secrets.get(`${NAMESPACE}/app-a-env`)?.DB_PASSWORD, "p2");
         assert.deepEqual(eventLabels(state), [
             "+0s Key Vault: new version of pg-app-a",
-            `+900s ESO refreshes ExternalSecret ${NAMESPACE}/app-a (refreshInterval 15m)`,
+            `+1s ESO refreshes ExternalSecret ${NAMESPACE}/app-a (its refreshInterval 15m falls due just after the write)`,
+            `+901s ESO refreshes ExternalSecret ${NAMESPACE}/app-a (refreshInterval 15m later)`,
         ]);
+    });
+
+    it("reads the version remoteRef.version pins, whatever Key Vault's newest is", async () => {
+        const { state, eso } = setup();
+        const versions = new Map([
+            ["v1", "p1"],
+            ["v2", "p2"],
+        ]);
+        state.vault.set("pg-app-a", { value: "p2", version: "https://kv/secrets/pg-app-a/v2", versions });
+        const pinned = externalSecret("app-a", {
+            ...appSecret.inputs.spec,
+            data: [{ secretKey: "DB_PASSWORD", remoteRef: { key: "pg-app-a", version: "v1" } }],
+        });
+        eso.bootstrap(pinned);
+        await eso.vaultSecretWritten("pg-app-a");
+        await state.timeline.runUntil();
+        assert.equal(state.secrets.get(`${NAMESPACE}/app-a-env`)?.DB_PASSWORD, "p1", "a refresh reads the pinned one");
+        assert.throws(
+            () =>
+                esoData(state.vault, {
+                    spec: { data: [{ secretKey: "X", remoteRef: { key: "pg-app-a", version: "v3" } }] },
+                }),
+            /Key Vault secret pg-app-a has no version v3/,
+        );
     });
 
     it("fails a reconcile whose remote secret is missing, and retries it as soon as Key Vault has it", async () => {

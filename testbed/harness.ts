@@ -325,6 +325,16 @@ export class Lifecycle {
             .map((e) => e.event.slice(prefix.length).split(" ")[0]);
     }
 
+    /** The process id of every pod's server, by pod name (a restarted server has a new one). */
+    serverPids(): Record<string, number | undefined> {
+        return Object.fromEntries(this.state.allPods().map((p) => [p.name, p.mainPid()]));
+    }
+
+    /** What each PersistentVolumeClaim requests, by `<namespace>/<name>`. */
+    claims(): Record<string, string> {
+        return Object.fromEntries([...this.state.claims].map(([key, claim]) => [key, claim.storage]));
+    }
+
     log(podName: string): string {
         return (
             this.state

@@ -15,6 +15,7 @@ export const TYPES = {
     externalSecret: "kubernetes:external-secrets.io/v1:ExternalSecret",
     configMap: "kubernetes:core/v1:ConfigMap",
     statefulSet: "kubernetes:apps/v1:StatefulSet",
+    claimPatch: "kubernetes:core/v1:PersistentVolumeClaimPatch",
     job: "kubernetes:batch/v1:Job",
     certificate: "kubernetes:cert-manager.io/v1:Certificate",
     sgCluster: "kubernetes:stackgres.io/v1:SGCluster",

@@ -245,9 +245,13 @@ export class Pod {
         });
     }
 
-    /** Whether the main container's process runs (false while the kubelet starts it again). */
+    /** The main container's process id while it runs (undefined while the kubelet starts it again). */
+    mainPid(): number | undefined {
+        return this.supervisor.pid(this.processName(this.mainContainer()));
+    }
+
     mainRunning(): boolean {
-        return this.supervisor.pid(this.processName(this.mainContainer())) !== undefined;
+        return this.mainPid() !== undefined;
     }
 
     /** Runs the main container to completion (a Job's pod), its env adjusted by `adjust`. */

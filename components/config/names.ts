@@ -39,6 +39,12 @@ export const IPV4_CIDR =
 /** A Kubernetes quantity as used for memory and storage (e.g. `512Mi`, `20Gi`). */
 export const BYTES_QUANTITY = /^[0-9]+(\.[0-9]+)?(Mi|Gi|Ti)$/;
 
+/** The bytes a `BYTES_QUANTITY` stands for (binary suffixes); undefined for any other text. */
+export function quantityBytes(quantity: string): number | undefined {
+    const match = BYTES_QUANTITY.exec(quantity);
+    return match ? Number(quantity.slice(0, -2)) * 1024 ** (["Mi", "Gi", "Ti"].indexOf(match[2]) + 2) : undefined;
+}
+
 /** A Kubernetes CPU quantity (e.g. `250m`, `2`). */
 export const CPU_QUANTITY = /^[1-9][0-9]*m?$/;
 

@@ -118,6 +118,14 @@ export function diffValues(
     return JSON.stringify(a) === JSON.stringify(b) ? [] : [{ path: formatPath(at), before: a, after: b }];
 }
 
+/** The changed input paths that make the provider replace a resource of `type` (its force-new list, default switches). */
+export function replacingPaths(type: string, before: Record<string, any>, after: Record<string, any>): string[] {
+    const forceNew = forceNewPaths(type, after, { enableConfigMapMutable: false, enableSecretMutable: false });
+    return diffValues(before, after)
+        .filter((c) => forceNew.some((p) => touches(c.path, p)))
+        .map((c) => c.path);
+}
+
 /** Mutable working state of one resource present in both plans. */
 interface Comparison {
     readonly before: PlanResource;

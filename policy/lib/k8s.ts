@@ -24,6 +24,25 @@ export const TYPES = {
     sgPostgresConfig: "kubernetes:stackgres.io/v1:SGPostgresConfig",
 } as const;
 
+/**
+ * Annotation pulumi-kubernetes reads, from the object as the state holds it, when it deletes that object, on its own
+ * or to replace it: the propagation of the delete, foreground when absent (pulumi-kubernetes v4.32
+ * `provider/pkg/metadata/overrides.go` `DeletionPropagation`, `provider/pkg/await/await.go` `Deletion`, the old inputs
+ * from `provider.go` `Delete`; since 4.12.0, pulumi/pulumi-kubernetes#3011).
+ */
+export const DELETION_PROPAGATION_ANNOTATION = "pulumi.com/deletionPropagationPolicy";
+
+/**
+ * Whether deleting this StatefulSet, on its own or to replace it, keeps its pods and its volumes: its delete orphans
+ * the pods (they keep running, and the next StatefulSet with their selector adopts them), and its claims outlive it
+ * (`persistentVolumeClaimRetentionPolicy.whenDeleted` unset or `Retain`, Kubernetes' default).
+ */
+export function keepsPodsAndVolumes(statefulSet: Record<string, any>): boolean {
+    const policy = statefulSet.metadata?.annotations?.[DELETION_PROPAGATION_ANNOTATION];
+    const whenDeleted = statefulSet.spec?.persistentVolumeClaimRetentionPolicy?.whenDeleted ?? "Retain";
+    return String(policy).toLowerCase() === "orphan" && whenDeleted === "Retain";
+}
+
 /** A workload's pod template (spec and labels). */
 export interface PodTemplate {
     readonly spec: PodSpec;

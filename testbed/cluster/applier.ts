@@ -21,6 +21,11 @@ export interface Step {
 
 /** What one resource kind does on `pulumi up`. */
 export interface KindHandler {
+    /**
+     * What the preview that `pulumi up` runs first finds wrong with the step (pulumi-kubernetes previews an update as a
+     * server-side dry run); a refusal stops the up before anything changes. Absent: nothing to check.
+     */
+    readonly preview?: (step: Step) => string | undefined;
     /** Create or update; false when the step fails (pulumi stops its dependents). Absent: nothing to simulate. */
     readonly apply?: (step: Step) => Promise<boolean>;
     readonly remove?: (resource: RecordedResource) => Promise<void>;
@@ -85,6 +90,17 @@ export class Applier {
                 delete: deleted.length,
             }),
         );
+        const refused = steps.flatMap((r) => {
+            const refusal = this.handlers[r.type]?.preview?.(this.stepOf(r, after));
+            return refusal === undefined ? [] : [`${r.type} ${r.name}: ${refusal}`];
+        });
+        if (refused.length > 0) {
+            state.setApps(previous.config.apps);
+            await state.timeline.emit("pulumi preview failed: nothing applied", async () => {
+                throw new Error(refused.join("; "));
+            });
+            return { failedSteps: refused };
+        }
         state.plan = after;
         const failedSteps = await this.runSteps(steps, after);
         if (failedSteps.length === 0) {
@@ -174,17 +190,18 @@ export class Applier {
 
     /** One resource's create or update, by its kind's handler; false when the step fails. */
     private async step(r: RecordedResource, plan: StackPlan): Promise<boolean> {
-        const was = this.state.applied.get(r.urn);
         const apply = this.handlers[r.type]?.apply;
-        if (!apply) {
-            return true;
-        }
-        return apply({
+        return apply ? apply(this.stepOf(r, plan)) : true;
+    }
+
+    private stepOf(r: RecordedResource, plan: StackPlan): Step {
+        const was = this.state.applied.get(r.urn);
+        return {
             resource: r,
             was,
             verb: was ? "update" : "create",
             name: r.inputs.metadata?.name ?? r.inputs.secretName ?? r.name,
             plan,
-        });
+        };
     }
 }

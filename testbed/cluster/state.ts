@@ -51,6 +51,8 @@ export class ClusterState {
     /** With the Redis settings of the plan that wrote them (the redis-config files are rendered per pod from them). */
     readonly configMaps = new Map<string, { data: Record<string, string>; redis: RedisConfig }>();
     readonly statefulSets = new Map<string, Obj>();
+    /** PersistentVolumeClaims by `<namespace>/<name>`: what each requests, of which StorageClass. */
+    readonly claims = new Map<string, { storage: string; storageClass?: string }>();
     readonly pods = new Map<string, Pod[]>();
     readonly jobs = new Map<string, JobState>();
     readonly certificates = new Map<string, CertificateState>();

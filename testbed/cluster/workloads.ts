@@ -1,8 +1,17 @@
 /**
- * StatefulSets and Jobs.
+ * StatefulSets, their volume claims, and Jobs.
  * - StatefulSet RollingUpdate: one pod at a time from the highest ordinal, each deleted (its preStop runs within
  *   the grace period) and re-created, the next only once it is Ready (kubernetes.io StatefulSet "Rolling Updates");
  *   `pulumi up` awaits the rollout (pulumi-kubernetes await logic).
+ * - A change pulumi-kubernetes cannot apply in place (its force-new list: `volumeClaimTemplates`, ...) replaces the
+ *   StatefulSet, deleting the old one first (a fixed name). Pulumi refuses it while the state and the program both
+ *   protect it (pkg/resource/deploy/step_generator.go), and does not delete an object the state retains on delete
+ *   (step.go `DeleteStep`), so the new one "already exists". The delete's propagation is the old object's
+ *   `pulumi.com/deletionPropagationPolicy` (policy/lib/k8s.ts), foreground when absent: every pod deleted at once;
+ *   `orphan` leaves them running, and the new StatefulSet adopts them (a pod whose template differs then rolls).
+ * - Claims are made from the templates for pods that have none, and kept. A claim patch is checked in the preview as
+ *   the API server's dry run does: no smaller request, no larger one on a class without volume expansion, no other
+ *   class (`volumeClaimPatch` in components/redis/spec.ts cites them).
  * - Jobs: awaited until complete; a Failed Job is awaited again unless it carries `pulumi.com/replaceUnready: "true"`
  *   (pulumi-kubernetes docs, "replaceUnready"), so every later `up` fails.
  */
@@ -14,14 +23,28 @@ import { LOOPBACK, Supervisor, waitFor } from "../servers/processes";
 import { NAMES } from "../../components/redis/layout";
 import { localPort } from "../clients";
 import { ContentSource, Pod, podTemplate } from "../pods";
-import { LifecycleInputError, TYPES } from "../plan";
-import { HandlerTable, JobRunner, refuseServerRemoval } from "./applier";
+import { LifecycleInputError, TYPES, secretKey } from "../plan";
+import { quantityBytes } from "../../components/config/names";
+import { replacingPaths } from "../../offline/planDiff/diff";
+import { DELETION_PROPAGATION_ANNOTATION } from "../../policy/lib/k8s";
+import { HandlerTable, JobRunner, Step, refuseServerRemoval } from "./applier";
 import type { RedisPorts } from "../servers/redis";
 import type { ClusterState, JobState, Obj } from "./state";
 
 /** How long a rolled pod may take to become Ready before the rollout counts as stuck (real seconds). */
 const READY_TIMEOUT_MS = 90_000;
 const REPLACE_UNREADY = "pulumi.com/replaceUnready";
+
+/**
+ * The cluster's StorageClasses that allow volume expansion: AKS's built-in disk classes (`default` and `managed-csi`,
+ * Standard SSD; `managed-csi-premium`), "the built-in managed-csi storage class already supports expansion"
+ * (learn.microsoft.com azure/aks/create-volume-azure-disk). Any other is taken as not allowing it.
+ */
+export const EXPANDABLE_STORAGE_CLASSES: ReadonlySet<string> = new Set([
+    "default",
+    "managed-csi",
+    "managed-csi-premium",
+]);
 
 export class Workloads implements JobRunner {
     constructor(
@@ -31,10 +54,17 @@ export class Workloads implements JobRunner {
         /** Where pods and Jobs keep their volumes. */
         private readonly root: string,
         private readonly content: ContentSource,
+        private readonly expandable: ReadonlySet<string> = EXPANDABLE_STORAGE_CLASSES,
     ) {}
 
     handlers(): HandlerTable {
-        return { [TYPES.statefulSet]: { apply: ({ resource }) => this.roll(resource), remove: refuseServerRemoval } };
+        return {
+            [TYPES.statefulSet]: { apply: (step) => this.roll(step), remove: refuseServerRemoval },
+            [TYPES.claimPatch]: {
+                preview: ({ resource }) => this.claimRefusal(resource.inputs),
+                apply: ({ resource }) => this.patchClaim(resource.inputs),
+            },
+        };
     }
 
     /** The first deploy: the StatefulSet and its pods, not started yet. */
@@ -54,6 +84,67 @@ export class Workloads implements JobRunner {
                     ),
             ),
         );
+        this.createClaims(r.inputs);
+    }
+
+    /** The StatefulSet controller's claims for pods that have none: `<template>-<set>-<ordinal>`, from the template. */
+    private createClaims(set: Obj): void {
+        for (const pod of this.state.pods.get(set.metadata.name) ?? []) {
+            for (const t of set.spec.volumeClaimTemplates ?? []) {
+                const key = secretKey(set.metadata.namespace, `${t.metadata.name}-${set.metadata.name}-${pod.ordinal}`);
+                if (!this.state.claims.has(key)) {
+                    this.state.claims.set(key, {
+                        storage: t.spec.resources.requests.storage,
+                        storageClass: t.spec.storageClassName,
+                    });
+                }
+            }
+        }
+    }
+
+    /** Why the API server's dry run refuses the claim patch `body`; undefined when it takes it. */
+    private claimRefusal(body: Obj): string | undefined {
+        const key = secretKey(body.metadata.namespace, body.metadata.name);
+        const claim = this.state.claims.get(key);
+        const wanted = body.spec?.resources?.requests?.storage;
+        if (!claim) {
+            return undefined;
+        }
+        if (body.spec.storageClassName !== undefined && body.spec.storageClassName !== claim.storageClass) {
+            return `PersistentVolumeClaim ${key} is invalid: spec: Forbidden: spec is immutable after creation except resources.requests (class ${claim.storageClass} -> ${body.spec.storageClassName})`;
+        }
+        const [now, next] = [quantityBytes(claim.storage), quantityBytes(wanted)];
+        if (now === undefined || next === undefined) {
+            throw new LifecycleInputError(`claim sizes the harness cannot compare: ${claim.storage}, ${wanted}`);
+        }
+        if (next < now) {
+            return `PersistentVolumeClaim ${key} is invalid: spec.resources.requests.storage: Forbidden: field can not be less than previous value (${claim.storage} -> ${wanted})`;
+        }
+        if (next > now && !this.expandable.has(claim.storageClass ?? "")) {
+            return `PersistentVolumeClaim ${key}: only dynamically provisioned pvc can be resized and the storageclass that provisions the pvc must support resize (class ${claim.storageClass})`;
+        }
+        return undefined;
+    }
+
+    /** Server-side apply of the claim patch: the request grows (the CSI driver expands the attached disk), or the claim is made. */
+    private async patchClaim(body: Obj): Promise<boolean> {
+        const key = secretKey(body.metadata.namespace, body.metadata.name);
+        const claim = this.state.claims.get(key);
+        const wanted = body.spec.resources.requests.storage;
+        if (claim?.storage === wanted) {
+            return true;
+        }
+        const event = await this.state.timeline.emit(
+            `PersistentVolumeClaim ${key} ${claim ? `grows ${claim.storage} -> ${wanted}` : `created at ${wanted}`}`,
+            async () => {
+                const refusal = this.claimRefusal(body);
+                if (refusal) {
+                    throw new Error(refusal);
+                }
+                this.state.claims.set(key, { storage: wanted, storageClass: body.spec.storageClassName });
+            },
+        );
+        return !event.failures.some((f) => f.startsWith("PersistentVolumeClaim"));
     }
 
     /** Starts a pod as its StatefulSet's current template has it. */
@@ -61,7 +152,7 @@ export class Workloads implements JobRunner {
         pod.start(podTemplate(this.state.statefulSets.get(pod.id.set)!));
     }
 
-    private async roll(r: RecordedResource): Promise<boolean> {
+    private async roll({ resource: r, was }: Step): Promise<boolean> {
         const { state } = this;
         const name = r.inputs.metadata.name;
         const old = state.statefulSets.get(name);
@@ -71,11 +162,16 @@ export class Workloads implements JobRunner {
         if (r.inputs.spec.replicas !== old.spec.replicas) {
             throw new LifecycleInputError(`the change scales StatefulSet ${name}; the harness does not resize groups`);
         }
+        const replacing = replacingPaths(TYPES.statefulSet, old, r.inputs);
+        if (replacing.length > 0 && !(await this.replace(r, was?.resource, replacing))) {
+            return false;
+        }
         state.statefulSets.set(name, r.inputs);
         const template = podTemplate(r.inputs);
         const pods = [...(state.pods.get(name) ?? [])].reverse();
         for (const pod of pods) {
-            if (JSON.stringify(pod.template) === JSON.stringify(template)) {
+            // A pod's revision is its template's (kubernetes.io StatefulSet "Rolling Updates"); not its claims.
+            if (JSON.stringify({ ...pod.template, claims: [] }) === JSON.stringify({ ...template, claims: [] })) {
                 continue;
             }
             const event = await state.timeline.emit(
@@ -92,6 +188,56 @@ export class Workloads implements JobRunner {
                 return false;
             }
         }
+        return true;
+    }
+
+    /**
+     * pulumi-kubernetes replaces the StatefulSet, the old object deleted first; @returns false when the step fails.
+     * `was` is the resource as the state holds it (its options); the old object as the cluster holds it decides the
+     * propagation.
+     */
+    private async replace(r: RecordedResource, was: RecordedResource | undefined, paths: string[]): Promise<boolean> {
+        const { state } = this;
+        const name = r.inputs.metadata.name;
+        const old = state.statefulSets.get(name)!;
+        const pods = state.pods.get(name) ?? [];
+        const policy = String(
+            old.metadata.annotations?.[DELETION_PROPAGATION_ANNOTATION] ?? "foreground",
+        ).toLowerCase();
+        const event = await state.timeline.emit(
+            `StatefulSet ${name} replaced (${paths.join(", ")}): the old one deleted first, propagation ${policy}`,
+            async () => {
+                if (was?.options.protect && r.options.protect) {
+                    throw new Error(`pulumi refuses to replace StatefulSet ${name}: it is marked for protection`);
+                }
+                if (was?.options.retainOnDelete) {
+                    throw new Error(
+                        `StatefulSet ${name} is retained on delete: pulumi leaves the old object, and creating the new one fails: statefulsets.apps "${name}" already exists`,
+                    );
+                }
+                if (policy === "orphan") {
+                    return { pods: `${pods.map((p) => p.name).join(", ")} keep running, orphaned` };
+                }
+                // The garbage collector deletes every pod at once, each with its preStop.
+                await Promise.all(pods.map((p) => p.stop()));
+                return { pods: `${pods.map((p) => p.name).join(", ")} deleted` };
+            },
+        );
+        if (event.failures.some((f) => f.startsWith("StatefulSet"))) {
+            return false;
+        }
+        await state.timeline.emit(`StatefulSet ${name} created again`, async () => {
+            if (policy === "orphan") {
+                return { adopted: pods.map((p) => p.name) };
+            }
+            // podManagementPolicy Parallel: every pod at once, as the new template has them.
+            const template = podTemplate(r.inputs);
+            for (const pod of pods) {
+                pod.start(template);
+            }
+            await Promise.all(pods.map((p) => waitReady(p)));
+            return { started: pods.map((p) => p.name) };
+        });
         return true;
     }
 

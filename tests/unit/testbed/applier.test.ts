@@ -83,6 +83,24 @@ describe("testbed pulumi up (the applier and its handler table)", () => {
         assert.equal(state.applied.get(a.urn)?.failed, false);
     });
 
+    it("applies nothing when the preview refuses a step (pulumi up previews first)", async () => {
+        const before = thing("a");
+        const state = deployed([before]);
+        const { log, table } = recorder();
+        const refusing: HandlerTable = {
+            [KIND]: { ...table[KIND], preview: ({ name }) => (name === "b" ? "the dry run refuses it" : undefined) },
+        };
+        const a = thing("a", { v: 2 });
+        const after = stackPlan([a, thing("b", {}, [a])], {}, "after.yaml");
+        assert.deepEqual(await new Applier(state, refusing, noJobs).apply(after), {
+            failedSteps: [`${KIND} b: the dry run refuses it`],
+        });
+        assert.deepEqual(log, []);
+        assert.equal(state.applied.get(before.urn)?.resource, before);
+        assert.notEqual(state.plan, after);
+        assert.match(state.timeline.events[1].failures[0], /pulumi preview failed: nothing applied: .*refuses it/);
+    });
+
     it("awaits a Job beside other steps until it finishes, on virtual time", async () => {
         const job = resource(TYPES.job, "login", { metadata: { name: "login" }, spec: { activeDeadlineSeconds: 300 } });
         const state = clusterState();

@@ -81,7 +81,9 @@ function redisSettings(profile: Profile) {
             .describe("Eviction policy."),
         storageSize: text({ pattern: BYTES_QUANTITY, allowed: "a size such as 8Gi" })
             .default(byProfile(profile, { production: "8Gi", development: "1Gi" }))
-            .describe("Volume per data pod."),
+            .describe(
+                "Volume per data pod. A larger size grows each pod's volume in place, no pod restarted (the StorageClass must allow volume expansion: AKS's built-in ones do); a volume never shrinks (`plan:diff` and Kubernetes refuse it).",
+            ),
         cpu: text({ pattern: CPU_QUANTITY, allowed: "a CPU quantity such as 500m" })
             .default(byProfile(profile, { production: "1", development: "100m" }))
             .describe("CPU request and limit per data pod."),
@@ -126,7 +128,7 @@ function redisSettings(profile: Profile) {
             .describe("redis_exporter image."),
         sentinelStorageSize: text({ pattern: BYTES_QUANTITY, allowed: "a size such as 1Gi" })
             .default("1Gi")
-            .describe("Volume per Sentinel pod (its persisted state)."),
+            .describe("Volume per Sentinel pod (its persisted state); grows like `storageSize`, never shrinks."),
     };
 }
 

@@ -120,6 +120,6 @@ export function kubernetesLayout(redis: RedisConfig, namespace: string): RedisLa
 
 /**
  * Type token of the `Redis` component (the sandbox finds its non-secret config in a recorded run by it). It keeps
- * its first name, from when only Sentinel groups existed: every child URN embeds it, and the StatefulSets are protected.
+ * its first name, from when only Sentinel groups existed: every child URN embeds it.
  */
 export const REDIS_COMPONENT_TYPE = "data-platform:redis:RedisSentinel";

@@ -38,7 +38,6 @@ export const redisModule = dataService({
                 credentials,
                 vault,
                 secretSync,
-                protect: config.protect,
                 storageClass: config.cluster.storageClass,
             },
             opts,

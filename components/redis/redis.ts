@@ -41,6 +41,7 @@ import {
     serviceMonitor,
     standaloneService,
     statefulSet,
+    volumeClaimPatch,
 } from "./spec";
 
 export interface RedisArgs {
@@ -56,8 +57,6 @@ export interface RedisArgs {
     readonly vault: VaultWriter;
     /** Syncs the ACL files and the plaintext-needed passwords into the namespace. */
     readonly secretSync: SecretSyncer;
-    /** `protect` the StatefulSets (their volumes hold the data); they are retained on delete regardless. */
-    readonly protect: boolean;
     readonly storageClass: string;
     /** What the synced Secret waits for besides the ACL files (e.g. the credentials' Key Vault secrets). Default: none. */
     readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
@@ -189,13 +188,10 @@ export class Redis extends pulumi.ComponentResource implements DataService {
             parent,
         );
 
-        // The StatefulSets hold the data: protected (if asked), kept on delete, started once their Secrets exist.
-        const stateful = {
-            parent: this,
-            protect: args.protect,
-            retainOnDelete: true,
-            dependsOn: [aclSecret, authSecret, ...tlsReady],
-        };
+        // The data is on the claims, which outlive the StatefulSets, and a deleted StatefulSet leaves its pods running
+        // (spec.ts `statefulSet`): so neither protect nor retainOnDelete, which would refuse or wedge (the old object
+        // left, the new one "already exists") the replacement a larger volume needs. Started once their Secrets exist.
+        const stateful = { parent: this, dependsOn: [aclSecret, authSecret, ...tlsReady] };
         const workload = (component: RedisRole): pulumi.Resource => {
             const service = new k8s.core.v1.Service(
                 `${name}-${component}-svc`,
@@ -215,6 +211,16 @@ export class Redis extends pulumi.ComponentResource implements DataService {
                     storageClass: args.storageClass,
                 }),
                 stateful,
+            );
+            // The running pods' claims, at the configured size: after the StatefulSet, which creates them.
+            const pods = component === "data" ? this.layout.dataNodes : this.layout.sentinels;
+            pods.forEach(
+                (_, ordinal) =>
+                    new k8s.core.v1.PersistentVolumeClaimPatch(
+                        `${name}-${component}-pvc-${ordinal}`,
+                        volumeClaimPatch(redis, component, ordinal, ns, args.storageClass),
+                        { parent: this, dependsOn: [set] },
+                    ),
             );
             new k8s.networking.v1.NetworkPolicy(
                 `${name}-${component}-netpol`,

@@ -10,6 +10,7 @@ import { prometheusRuleObject } from "../alerts";
 import type { AppConfig } from "../config/platform";
 import type { RedisConfig } from "../config/redis";
 import { CONSUMER_LABEL, PLATFORM_NAME, REPLACE_UNREADY_ANNOTATION, recommendedLabels } from "../labels";
+import { DELETION_PROPAGATION_ANNOTATION } from "../../policy/lib/k8s";
 import { redisRoleCredentials } from "./credentials";
 import { redisPrefix } from "./groups";
 import { dataAclPartPlan } from "./acl";
@@ -57,6 +58,22 @@ function roleObjects(redis: Named, role: RedisRole) {
             dataDir: POD_DIRS.sentinelData,
         },
     }[role];
+}
+
+/** The volume claim template of both roles (and the volume the main container mounts): claims `data-<pod>`. */
+const DATA_VOLUME = "data";
+
+/** What each pod of the role claims. */
+function claimSpec(
+    redis: Pick<RedisConfig, "storageSize" | "sentinelStorageSize">,
+    role: RedisRole,
+    storageClass: string,
+) {
+    return {
+        accessModes: ["ReadWriteOnce"],
+        storageClassName: storageClass,
+        resources: { requests: { storage: role === "data" ? redis.storageSize : redis.sentinelStorageSize } },
+    };
 }
 
 /** The labels of a group's pods: `app.kubernetes.io/name` is the group's prefix, so no selector reaches another group. */
@@ -272,7 +289,7 @@ function volumeMounts(redis: Pick<RedisConfig, "tls">, role: RedisRole): k8s.typ
         { name: "acl", mountPath: POD_DIRS.acl, readOnly: true },
         { name: "auth", mountPath: POD_DIRS.auth, readOnly: true },
         ...(redis.tls ? [{ name: "tls", mountPath: POD_DIRS.tls, readOnly: true }] : []),
-        { name: "data", mountPath: POD_DIRS[role === "data" ? "data" : "sentinelData"] },
+        { name: DATA_VOLUME, mountPath: POD_DIRS[role === "data" ? "data" : "sentinelData"] },
         { name: "run", mountPath: POD_DIRS.run },
         { name: "tmp", mountPath: "/tmp" },
     ];
@@ -324,7 +341,7 @@ function watcher(redis: RedisConfig, role: RedisRole, namespace: string): Contai
         env: selfEnv(redis, role, namespace),
         resources: { requests: WATCHER_RESOURCES, limits: WATCHER_RESOURCES },
         securityContext: CONTAINER_SECURITY,
-        volumeMounts: volumeMounts(redis, role).filter((m) => m.name !== "data"),
+        volumeMounts: volumeMounts(redis, role).filter((m) => m.name !== DATA_VOLUME),
     };
 }
 
@@ -430,13 +447,20 @@ export interface StatefulSetArgs {
     readonly storageClass: string;
 }
 
-/** One shape for both groups; they differ in their container, exporter target, volume size and grace period. */
+/**
+ * One shape for both roles; they differ in their container, exporter target, volume size and grace period.
+ * Deleted with its pods orphaned (`DELETION_PROPAGATION_ANNOTATION`), its claims kept: a change of the claim template
+ * (a larger volume) replaces it, and the new one adopts the running pods instead of every pod going down at once.
+ */
 export function statefulSet(args: StatefulSetArgs) {
     const { redis, namespace, role } = args;
     const data = role === "data";
     const labels = redisLabels(redis, role);
     return {
-        metadata: roleMetadata(redis, role, namespace),
+        metadata: {
+            ...roleMetadata(redis, role, namespace),
+            annotations: { [DELETION_PROPAGATION_ANNOTATION]: "orphan" },
+        },
         spec: {
             serviceName: args.serviceName,
             replicas: data ? args.layout.dataNodes.length : args.layout.sentinels.length,
@@ -460,17 +484,41 @@ export function statefulSet(args: StatefulSetArgs) {
                     volumes: volumes(redis, role, args.configMapName),
                 },
             },
+            // Claims of new pods only: those of running pods grow through `volumeClaimPatch`.
             volumeClaimTemplates: [
-                {
-                    metadata: { name: "data", labels },
-                    spec: {
-                        accessModes: ["ReadWriteOnce"],
-                        storageClassName: args.storageClass,
-                        resources: { requests: { storage: data ? redis.storageSize : redis.sentinelStorageSize } },
-                    },
-                },
+                { metadata: { name: DATA_VOLUME, labels }, spec: claimSpec(redis, role, args.storageClass) },
             ],
         },
+    };
+}
+
+/**
+ * The claim of the pod `ordinal`, as the claim template has it: a claim grows in place, by a larger request, when its
+ * StorageClass allows volume expansion (AKS's built-in `managed-csi*` classes do, and the Azure Disk CSI driver grows an
+ * attached disk without a restart: learn.microsoft.com azure/aks/create-volume-azure-disk, "Resize a persistent volume
+ * without downtime"; kubernetes-sigs/azuredisk-csi-driver `deploy/example/resize`). Kubernetes refuses a smaller
+ * request ("field can not be less than previous value"), a larger one on a class without expansion (admission plugin
+ * PersistentVolumeClaimResize) and another class (a claim's spec is immutable but for its requests), all at the
+ * preview's server-side dry run already. The whole spec: server-side apply creates what does not exist, so the
+ * preview of a new stack's first deploy, before the StatefulSet made its claims, dry-runs a valid claim.
+ * `patchForce`: the StatefulSet controller, which created the claim, owns its fields too; without force, server-side
+ * apply stops at that conflict (pulumi-kubernetes v4.32 `await.go` `patchForce`).
+ */
+export function volumeClaimPatch(
+    redis: Pick<RedisConfig, "storageSize" | "sentinelStorageSize" | "group">,
+    role: RedisRole,
+    ordinal: number,
+    namespace: string,
+    storageClass: string,
+) {
+    return {
+        metadata: {
+            // `<claim template>-<StatefulSet>-<ordinal>` (kubernetes.io StatefulSet docs, "Stable Storage").
+            name: `${DATA_VOLUME}-${roleObjects(redis, role).objectName}-${ordinal}`,
+            namespace,
+            annotations: { "pulumi.com/patchForce": "true" },
+        },
+        spec: claimSpec(redis, role, storageClass),
     };
 }
 

@@ -17,9 +17,10 @@
  */
 import type { Plan, PlanResource } from "../plan";
 import { Segment, formatPath } from "../paths";
+import { TYPES, keepsPodsAndVolumes } from "../../policy/lib/k8s";
 import { KubernetesProviderSwitches, RANDOM_PASSWORD, forceNewPaths, isUnder, touches } from "./forceNew";
 import { lineDiff } from "./lines";
-import { operationsOf } from "./operations";
+import { claimRequest, operationsOf } from "./operations";
 
 export interface PropertyChange {
     readonly path: string;
@@ -40,17 +41,22 @@ export interface ChangedResource {
     readonly replaced: boolean;
     /** The old object goes first (a fixed Kubernetes name, or the option): a window without it. */
     readonly deleteBeforeReplace: boolean;
+    /** A replaced StatefulSet whose old object orphans its pods on delete: they keep running, adopted by the new one. */
+    readonly podsOrphaned: boolean;
 }
 
 export interface Warning {
-    readonly kind: "replace" | "delete" | "credentials";
+    readonly kind: "replace" | "delete" | "credentials" | "shrink";
     readonly resource: PlanResource;
     readonly reasons: string[];
     /**
-     * Pulumi will refuse it: the resource is protected in the stack's state, and deleting or replacing a protected
-     * resource is an error whatever `retainOnDelete` says (Pulumi docs, "protect"). No acknowledgement passes it.
+     * The change cannot go through, so no acknowledgement passes it: Pulumi refuses it (the resource is protected in
+     * the stack's state, and deleting or replacing a protected resource is an error whatever `retainOnDelete` says:
+     * Pulumi docs, "protect"), or the step fails (`refusedBecause` says why).
      */
     readonly refused: boolean;
+    /** What refuses it, when `refused`: `protected` unless said otherwise. */
+    readonly refusedBecause?: string;
     /** Listed in the pull request's acknowledgements: shown, but not a failure. */
     readonly acknowledged: boolean;
 }
@@ -78,9 +84,10 @@ const STATEFUL_TYPES = new Set([
 ]);
 
 export function isStateful(r: PlanResource): boolean {
-    if (r.type === "kubernetes:apps/v1:StatefulSet") {
+    if (r.type === TYPES.statefulSet) {
         return (
-            ((r.inputs.spec as { volumeClaimTemplates?: unknown[] } | undefined)?.volumeClaimTemplates ?? []).length > 0
+            ((r.inputs.spec as { volumeClaimTemplates?: unknown[] } | undefined)?.volumeClaimTemplates ?? []).length >
+                0 && !keepsPodsAndVolumes(r.inputs)
         );
     }
     return STATEFUL_TYPES.has(r.type);
@@ -312,6 +319,7 @@ export function diffPlans(a: Plan, b: Plan, options: DiffOptions = {}): PlanDiff
             optionChanges: c.optionChanges,
             replaced: isReplaced(c),
             deleteBeforeReplace: isReplaced(c) && deleteFirst(c),
+            podsOrphaned: isReplaced(c) && c.after.type === TYPES.statefulSet && keepsPodsAndVolumes(c.before.inputs),
         }));
 
     const warnings: Warning[] = [];
@@ -328,6 +336,26 @@ export function diffPlans(a: Plan, b: Plan, options: DiffOptions = {}): PlanDiff
                   }
                 : { kind, resource, reasons, refused: false, acknowledged: acknowledged.has(resource.urn) },
         );
+    const refuse = (kind: Warning["kind"], resource: PlanResource, refusedBecause: string, reasons: string[]) =>
+        warnings.push({ kind, resource, reasons, refused: true, refusedBecause, acknowledged: false });
+    for (const c of changed.filter((x) => x.replaced && x.after.type === TYPES.statefulSet)) {
+        // Pulumi skips the provider's delete of an object the state retains (pkg/resource/deploy/step.go DeleteStep).
+        if (c.before.options.retainOnDelete) {
+            refuse("replace", c.after, "retained on delete", [
+                "retainOnDelete in the state: Pulumi leaves the old StatefulSet, and creating the new one of the same name fails: it already exists",
+                "to go on, deploy the program's change of retainOnDelete on its own first",
+            ]);
+        }
+    }
+    for (const c of changed) {
+        const [before, after] = [claimRequest(c.before), claimRequest(c.after)];
+        if (before && after && after.bytes < before.bytes) {
+            refuse("shrink", c.after, "a claim cannot shrink", [
+                `spec.resources.requests.storage: ${before.size} -> ${after.size}: Kubernetes refuses a smaller request ("field can not be less than previous value"), at the preview's server-side dry run, before anything changes`,
+                "keep the size: a volume only grows",
+            ]);
+        }
+    }
     for (const c of changed.filter((x) => x.replaced)) {
         const why = guarded(c.before).concat(guarded(c.after).filter((g) => !guarded(c.before).includes(g)));
         const replacing = c.changes.filter((x) => x.replaces);
@@ -336,6 +364,11 @@ export function diffPlans(a: Plan, b: Plan, options: DiffOptions = {}): PlanDiff
                 ? x.note
                 : `${x.path}: ${showChange(x.before, x.after)} ${x.note ? `(${x.note})` : "cannot be updated in place"}`,
         );
+        if (c.after.type === TYPES.statefulSet && isStateful(c.before)) {
+            explained.push(
+                "its pods are deleted with it, all at once (foreground propagation; the deployed object needs pulumi.com/deletionPropagationPolicy: orphan to keep them)",
+            );
+        }
         if (c.after.type === RANDOM_PASSWORD) {
             warn("credentials", c.after, [CREDENTIALS_CHANGE, ...explained]);
         } else if (isProvider(c.after) || why.length > 0) {
@@ -462,7 +495,9 @@ export function formatDiff(diff: PlanDiff, title: string): string {
         "~",
         "changed",
         diff.changed.map((c) => {
-            const tags = c.replaced ? `  [REPLACE${c.deleteBeforeReplace ? ", delete before replace" : ""}]` : "";
+            const tags = c.replaced
+                ? `  [REPLACE${c.deleteBeforeReplace ? ", delete before replace" : ""}${c.podsOrphaned ? ", pods orphaned: they keep running" : ""}]`
+                : "";
             return [`${label(c.after)}${tags}`, ...[...c.changes, ...c.optionChanges].flatMap(formatChange)].join("\n");
         }),
     );
@@ -479,7 +514,7 @@ export function formatDiff(diff: PlanDiff, title: string): string {
         lines.push("", `!!! WARNING: ${open.length} change(s) need a look (${kinds}) !!!`);
         for (const w of open) {
             lines.push(
-                `!!! ${w.kind.toUpperCase()}${w.refused ? " (REFUSED: protected)" : ""} ${label(w.resource)}`,
+                `!!! ${w.kind.toUpperCase()}${w.refused ? ` (REFUSED: ${w.refusedBecause ?? "protected"})` : ""} ${label(w.resource)}`,
                 ...w.reasons.map((r) => `!!!     ${r}`),
             );
         }

@@ -6,6 +6,16 @@
 import type { PlanResource } from "../plan";
 import { AZURE_STATIC_PARAMETERS } from "../../components/postgres/azureSpec";
 import { isUnder } from "./forceNew";
+import { quantityBytes } from "../../components/config/names";
+import { TYPES } from "../../policy/lib/k8s";
+
+/** What a volume claim patch requests, as written and in bytes; undefined for any other resource. */
+export function claimRequest(r: PlanResource): { readonly size: string; readonly bytes: number } | undefined {
+    const size = (r.inputs.spec as { resources?: { requests?: { storage?: string } } } | undefined)?.resources?.requests
+        ?.storage;
+    const bytes = quantityBytes(size ?? "");
+    return r.type === TYPES.pvcPatch && size !== undefined && bytes !== undefined ? { size, bytes } : undefined;
+}
 
 /** The parts of a changed resource these rules read. */
 interface Change {
@@ -13,6 +23,7 @@ interface Change {
     readonly after: PlanResource;
     readonly changes: ReadonlyArray<{ readonly path: string }>;
     readonly replaced: boolean;
+    readonly podsOrphaned: boolean;
 }
 
 interface Operation {
@@ -35,6 +46,19 @@ const OPERATIONS: readonly Operation[] = [
             changesUnder(c, "spec.template")
                 ? `${kindOf(c.after)} ${metadataName(c.after)}`
                 : undefined,
+    },
+    {
+        what: "StatefulSets replaced with their pods orphaned: the pods keep running and the new StatefulSet adopts them (a changed pod template then rolls them, one at a time)",
+        changed: (c) => (c.podsOrphaned ? `StatefulSet ${metadataName(c.after)}` : undefined),
+    },
+    {
+        what: "volume claims grown in place (their StorageClass must allow volume expansion; an attached Azure Disk grows without a restart)",
+        changed: (c) => {
+            const [before, after] = [claimRequest(c.before), claimRequest(c.after)];
+            return before && after && after.bytes > before.bytes
+                ? `PersistentVolumeClaim ${metadataName(c.after)} ${before.size} -> ${after.size}`
+                : undefined;
+        },
     },
     {
         what: "static server parameters, live only after the next server restart (az postgres flexible-server restart)",

@@ -18,6 +18,7 @@ export const TYPES = {
     configMap: "kubernetes:core/v1:ConfigMap",
     secret: "kubernetes:core/v1:Secret",
     pvc: "kubernetes:core/v1:PersistentVolumeClaim",
+    pvcPatch: "kubernetes:core/v1:PersistentVolumeClaimPatch",
     networkPolicy: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
     pdb: "kubernetes:policy/v1:PodDisruptionBudget",
     sgCluster: "kubernetes:stackgres.io/v1:SGCluster",

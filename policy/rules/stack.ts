@@ -5,7 +5,7 @@ import type {
     StackValidationArgs,
     StackValidationPolicy,
 } from "@pulumi/policy";
-import { TYPES } from "../lib/k8s";
+import { TYPES, keepsPodsAndVolumes } from "../lib/k8s";
 import { EnvironmentSettings, isProduction, schema, settingsOf } from "../lib/settings";
 import { CONNECTION_DEMAND_ANNOTATION } from "../lib/contract";
 import { RESERVED_CONNECTIONS } from "../lib/postgres";
@@ -13,7 +13,11 @@ import { AZURE_TYPES } from "./azure";
 
 const protectSchema = schema({}, true);
 
-/** Resources whose deletion loses data; a StatefulSet only when it claims volumes. */
+/**
+ * Resources whose deletion loses data; a StatefulSet only when it claims volumes, and its delete (or replacement) does
+ * not keep both its pods and its claims (`keepsPodsAndVolumes`: then it holds neither, and must stay replaceable for a
+ * larger volume).
+ */
 function isStateful(type: string, props: Record<string, any>): boolean {
     switch (type) {
         case AZURE_TYPES.pgServer:
@@ -22,7 +26,7 @@ function isStateful(type: string, props: Record<string, any>): boolean {
         case TYPES.pvc:
             return true;
         case TYPES.statefulSet:
-            return (props.spec?.volumeClaimTemplates ?? []).length > 0;
+            return (props.spec?.volumeClaimTemplates ?? []).length > 0 && !keepsPodsAndVolumes(props);
         default:
             return false;
     }
@@ -32,7 +36,7 @@ function isStateful(type: string, props: Record<string, any>): boolean {
 export const statefulProtected: ResourceValidationPolicy = {
     name: "stateful-resources-protected",
     description:
-        "In production every stateful resource (database server, SGCluster, Key Vault, PVC, StatefulSet with volume claims) is protected against deletion.",
+        "In production every stateful resource (database server, SGCluster, Key Vault, PVC, StatefulSet with volume claims unless its delete orphans its pods and keeps its claims) is protected against deletion.",
     enforcementLevel: "mandatory",
     severity: "critical",
     configSchema: protectSchema,

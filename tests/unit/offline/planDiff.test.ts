@@ -119,6 +119,78 @@ describe("plan diff (pure)", () => {
         assert.strictEqual(diffPlans(plan(sts([], 1)), plan(sts([], 1))).changed.length, 0);
     });
 
+    describe("a larger Redis volume (issue 29 item 14)", () => {
+        const claim = (size: string) => ({
+            metadata: { name: "data" },
+            spec: { resources: { requests: { storage: size } } },
+        });
+        const sts = (size: string, annotations?: Record<string, string>, options = {}) =>
+            resource(
+                "kubernetes:apps/v1:StatefulSet",
+                "redis",
+                { metadata: { name: "redis", annotations }, spec: { volumeClaimTemplates: [claim(size)] } },
+                options,
+            );
+        const orphan = { "pulumi.com/deletionPropagationPolicy": "orphan" };
+        const patch = (ordinal: number, size: string) =>
+            resource("kubernetes:core/v1:PersistentVolumeClaimPatch", `redis-data-pvc-${ordinal}`, {
+                metadata: { name: `data-redis-${ordinal}` },
+                spec: claim(size).spec,
+            });
+
+        it("describes a replacement that orphans the pods and the claims grown in place, and warns for nothing", () => {
+            const diff = diffPlans(
+                plan(sts("8Gi", orphan), patch(0, "8Gi"), patch(1, "8Gi")),
+                plan(sts("16Gi", orphan), patch(0, "16Gi"), patch(1, "16Gi")),
+            );
+            assert.deepStrictEqual(diff.warnings, []);
+            const text = formatDiff(diff, "a -> b");
+            assert.match(
+                text,
+                /StatefulSet redis {2}\[REPLACE, delete before replace, pods orphaned: they keep running\]/,
+            );
+            assert.match(text, /replaced with their pods orphaned: the pods keep running .*: StatefulSet redis/);
+            assert.match(
+                text,
+                /volume claims grown in place .*: PersistentVolumeClaim data-redis-0 8Gi -> 16Gi, PersistentVolumeClaim data-redis-1 8Gi -> 16Gi/,
+            );
+        });
+
+        it("warns when the deployed object deletes its pods with it, and refuses one the state retains on delete", () => {
+            const foreground = diffPlans(plan(sts("8Gi")), plan(sts("16Gi", orphan)));
+            assert.deepStrictEqual(
+                foreground.warnings.map((w) => [w.kind, w.refused]),
+                [["replace", false]],
+            );
+            assert.match(foreground.warnings[0].reasons.join("\n"), /its pods are deleted with it, all at once/);
+            const retained = diffPlans(plan(sts("8Gi", orphan, { retainOnDelete: true })), plan(sts("16Gi", orphan)));
+            assert.deepStrictEqual(
+                retained.warnings.map((w) => [w.kind, w.refused, w.refusedBecause]),
+                [["replace", true, "retained on delete"]],
+            );
+            assert.match(
+                formatDiff(retained, "a -> b"),
+                /creating the new one of the same name fails: it already exists/,
+            );
+            assert.strictEqual(failsCheck(retained), true);
+        });
+
+        it("refuses a smaller claim, whatever is acknowledged", () => {
+            const shrink = diffPlans(plan(patch(0, "16Gi")), plan(patch(0, "8Gi")), {
+                acknowledged: new Set([patch(0, "8Gi").urn]),
+            });
+            assert.deepStrictEqual(
+                shrink.warnings.map((w) => [w.kind, w.refused, w.acknowledged]),
+                [["shrink", true, false]],
+            );
+            assert.match(
+                formatDiff(shrink, "a -> b"),
+                /!!! SHRINK \(REFUSED: a claim cannot shrink\) .*redis-data-pvc-0\n.*16Gi -> 8Gi: Kubernetes refuses a smaller request/,
+            );
+            assert.strictEqual(failsCheck(shrink), true);
+        });
+    });
+
     it("warns when a protected resource leaves the plan (a changed logical name)", () => {
         const vault = (name: string) =>
             resource("azure-native:keyvault:Vault", name, { vaultName: "kv" }, { protect: true, retainOnDelete: true });

@@ -602,6 +602,26 @@ const VARIANTS: Variant[] = [
         message: /azure-native:keyvault:Vault .* is not protected/,
     },
     {
+        name: "an unprotected production StatefulSet whose delete takes its pods (no orphan propagation)",
+        policy: "stateful-resources-protected",
+        stack: "prod",
+        breakIt: (r) =>
+            edit(r, ofType("kubernetes:apps/v1:StatefulSet"), (p) => {
+                delete p.metadata.annotations["pulumi.com/deletionPropagationPolicy"];
+            }),
+        message: /kubernetes:apps\/v1:StatefulSet redis-\S+ is not protected/,
+    },
+    {
+        name: "an unprotected production StatefulSet whose delete takes its claims",
+        policy: "stateful-resources-protected",
+        stack: "prod",
+        breakIt: (r) =>
+            edit(r, ofType("kubernetes:apps/v1:StatefulSet"), (p) => {
+                p.spec.persistentVolumeClaimRetentionPolicy = { whenDeleted: "Delete", whenScaled: "Retain" };
+            }),
+        message: /kubernetes:apps\/v1:StatefulSet redis-\S+ is not protected/,
+    },
+    {
         name: "a 16-character password",
         policy: "password-min-length",
         stack: "dev",

@@ -1,7 +1,8 @@
 /** The Redis component as registered for dev (standalone) and prod (Sentinel), checked on the recorded graph. */
 import { strict as assert } from "assert";
 import { StatefulSet } from "kubernetes-models/apps/v1";
-import { ConfigMap, Service } from "kubernetes-models/v1";
+import { ConfigMap, PersistentVolumeClaim, Service } from "kubernetes-models/v1";
+import { keepsPodsAndVolumes } from "../../../policy/lib/k8s";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
 import type { RecordedResource, RunResult } from "../../../offline/mockEngine";
@@ -126,7 +127,7 @@ describe("Redis component, prod (Sentinel, TLS, monitoring)", () => {
         run = await runStack("prod");
     });
 
-    it("registers valid StatefulSets for 3 data pods and 3 Sentinels, protected and retained", () => {
+    it("registers valid StatefulSets for 3 data pods and 3 Sentinels, replaceable without stopping a pod or losing a volume", () => {
         for (const [name, count] of [
             ["redis", prod.redis.replicas],
             ["redis-sentinel", prod.redis.sentinels],
@@ -136,8 +137,22 @@ describe("Redis component, prod (Sentinel, TLS, monitoring)", () => {
             new StatefulSet(sts.inputs).validate();
             assert.equal(sts.inputs.spec.replicas, count);
             assert.equal(sts.inputs.metadata.namespace, prod.cluster.platformNamespace);
-            assert.equal(sts.options.protect, true);
-            assert.equal(sts.options.retainOnDelete, true);
+            // A larger volume replaces the StatefulSet: protect would refuse it, retainOnDelete leave the old object.
+            assert.equal(sts.options.protect, undefined);
+            assert.equal(sts.options.retainOnDelete, undefined);
+            assert.equal(keepsPodsAndVolumes(sts.inputs), true, "its delete orphans the pods and keeps the claims");
+            // Every running pod's claim, as the template has it, after the StatefulSet that makes it.
+            const patches = redisResources(run).filter(
+                (r) => r.type === "kubernetes:core/v1:PersistentVolumeClaimPatch" && r.dependencies.includes(sts.urn),
+            );
+            assert.deepEqual(
+                patches.map((p) => p.inputs.metadata.name),
+                Array.from({ length: count }, (_, i) => `data-${name}-${i}`),
+            );
+            for (const p of patches) {
+                assert.deepEqual(p.inputs.spec, sts.inputs.spec.volumeClaimTemplates[0].spec);
+                new PersistentVolumeClaim({ metadata: p.inputs.metadata, spec: p.inputs.spec }).validate();
+            }
             assertRestricted(sts);
             const anti =
                 sts.inputs.spec.template.spec.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution;

@@ -4,6 +4,7 @@
  * collide, applications of a group that does not exist, and a second application on a dedicated group.
  */
 import { strict as assert } from "assert";
+import { INSTANCE_NAME } from "../../../components/config/names";
 import { RESERVED_GROUP_NAMES } from "../../../components/redis/configRules";
 import { appRules } from "../../../components/redis/acl";
 import { isManifest } from "../../../offline/plan";
@@ -89,7 +90,8 @@ describe("named Redis groups", function () {
             names.flatMap((n) => (/(?:^|-)redis-([a-z0-9]+)/.exec(n) ? [/(?:^|-)redis-([a-z0-9]+)/.exec(n)![1]] : [])),
         );
         assert.ok(words.size > 5);
-        for (const word of words) {
+        // A word no group may be named (`data-redis-0`, a pod's claim: a digit first) collides with none.
+        for (const word of [...words].filter((w) => INSTANCE_NAME.test(w))) {
             assert.ok(RESERVED_GROUP_NAMES.includes(word), `redis-${word}... : ${word} is not reserved`);
         }
     });

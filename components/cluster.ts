@@ -42,7 +42,21 @@ export class ClusterAccess extends pulumi.ComponentResource {
         let kubeconfig: pulumi.Output<string>;
         if (args.aks) {
             const lookup = { resourceGroupName: args.aks.resourceGroupName, resourceName: args.aks.name };
-            const cluster = containerservice.getManagedClusterOutput(lookup, { parent: this });
+            // No credential is listed for a sign-in the cluster cannot give (or CI cannot use).
+            const cluster = containerservice.getManagedClusterOutput(lookup, { parent: this }).apply((c) => {
+                const problem = signInProblem(
+                    {
+                        name: lookup.resourceName,
+                        entraId: c.aadProfile !== undefined,
+                        localAccounts: c.disableLocalAccounts !== true,
+                    },
+                    args.login,
+                );
+                if (problem) {
+                    throw new pulumi.RunError(problem);
+                }
+                return c;
+            });
             this.oidcIssuerUrl = cluster.apply((c) => {
                 const issuer = c.oidcIssuerProfile?.issuerURL;
                 if (!c.oidcIssuerProfile?.enabled || !issuer) {
@@ -52,7 +66,7 @@ export class ClusterAccess extends pulumi.ComponentResource {
                 }
                 return issuer;
             });
-            kubeconfig = pulumi.secret(clusterKubeconfig(lookup, args.login, this));
+            kubeconfig = pulumi.secret(cluster.apply(() => clusterKubeconfig(lookup, args.login, this)));
         } else {
             if (!args.kubeconfig || !args.oidcIssuerUrl) {
                 throw new pulumi.RunError("ClusterAccess needs either aks, or kubeconfig with oidcIssuerUrl");
@@ -73,6 +87,43 @@ export class ClusterAccess extends pulumi.ComponentResource {
 
         this.registerOutputs({ oidcIssuerUrl: this.oidcIssuerUrl });
     }
+}
+
+/** What the cluster lookup says about how one can sign in to it (getManagedCluster `aadProfile`, `disableLocalAccounts`). */
+export interface ClusterSignIn {
+    readonly name: string;
+    /** Entra ID (managed AAD) authenticates users: AKS hands out a kubelogin exec kubeconfig. */
+    readonly entraId: boolean;
+    /** The local cluster-admin certificate can be listed (`disableLocalAccounts` is not true). */
+    readonly localAccounts: boolean;
+}
+
+/**
+ * Why `login` cannot work on the cluster, with the fix; undefined when it can. The user kubeconfig of an Entra-ID
+ * cluster runs `kubelogin get-token --login devicecode` (AKS Entra integration docs), which waits for someone to open
+ * a browser; a cluster without local accounts refuses the admin credential (ManagedCluster.DisableLocalAccounts:
+ * "getting static credentials will be disabled for this cluster").
+ */
+export function signInProblem(cluster: ClusterSignIn, login: AksLogin | undefined): string | undefined {
+    const key = "data-platform:cluster.aks.login";
+    const modes =
+        `set ${key} to azurecli (CI after azure/login, a laptop after az login), workloadidentity (a federated ` +
+        "token: AZURE_CLIENT_ID, AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE) or msi (a managed identity), with " +
+        "kubelogin on PATH";
+    if (login === "admin" && !cluster.localAccounts) {
+        return (
+            `AKS cluster ${cluster.name} disables local accounts (disableLocalAccounts), so its admin credential ` +
+            `cannot be listed and ${key} admin cannot sign in: ${modes}`
+        );
+    }
+    if (login === undefined && cluster.entraId) {
+        return (
+            `AKS cluster ${cluster.name} signs in with Entra ID: its user kubeconfig runs kubelogin get-token --login ` +
+            `devicecode, which waits for someone to open a browser (CI cannot, and a deploy would hang): ${modes}` +
+            (cluster.localAccounts ? "; or admin (its local cluster-admin certificate)" : "")
+        );
+    }
+    return undefined;
 }
 
 /** The kubeconfig of an AKS cluster for the login mode (see ClusterAccessArgs.login). */

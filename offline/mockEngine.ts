@@ -84,6 +84,8 @@ export interface RunOptions {
     readonly program?: () => unknown;
     /** Called for each registration as it completes (also for runs that fail). */
     readonly onRegister?: (resource: RecordedResource) => void;
+    /** Called for each invoke as it is made (also for runs that fail). */
+    readonly onInvoke?: (invoke: RecordedInvoke) => void;
 }
 
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -215,6 +217,7 @@ async function runExclusive(options: RunOptions): Promise<RunResult> {
             call(args) {
                 const inputs = plain(args.inputs);
                 invokes.push({ token: args.token, inputs });
+                options.onInvoke?.({ token: args.token, inputs });
                 const answer = invokeAnswer(args.token, inputs);
                 if (answer === undefined) {
                     const message = `mock engine: no mocked answer for invoke ${args.token}; add a realistic one to offline/answers.ts`;

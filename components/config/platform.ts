@@ -82,6 +82,11 @@ export function clusterSchema(profile: Profile) {
             refreshInterval: text({ pattern: DURATION, allowed: "a duration such as 1h, 15m or 30s" })
                 .default(byProfile(profile, { production: "15m", development: "1h" }))
                 .describe("How often ExternalSecrets re-read Key Vault."),
+            storePerStack: flag()
+                .default(false)
+                .describe(
+                    "For a stack sharing its cluster with another: the platform's ClusterSecretStore is `azure-key-vault-<platformNamespace>` and reads as its own service account `data-platform-secret-store` in the platform namespace, instead of `azure-key-vault` reading as the operator's account (a store name is cluster-wide, and the operator's account names one identity); the operator's account is then never patched. Changing it on a deployed stack replaces its store.",
+                ),
         })
             .prefault({})
             .describe("External Secrets Operator."),

@@ -10,6 +10,7 @@ import { contractShape } from "./envContract";
 import { nextTurn } from "./eventLoop";
 import { DataNamespace, appNamespaceArgs } from "./namespace";
 import { ClusterAccess } from "./cluster";
+import { Imports } from "./imports";
 import { SecretSync } from "./secretSync";
 import {
     Credentials,
@@ -43,6 +44,11 @@ export interface PlatformOutputs {
 }
 
 export async function buildPlatform({ config, kubeconfig }: LoadedConfig): Promise<PlatformOutputs> {
+    // Before any resource: every one registered afterwards passes the transformation.
+    const imports = new Imports(config.imports);
+    if (Object.keys(config.imports).length > 0) {
+        pulumi.runtime.registerStackTransformation(imports.transformation);
+    }
     // An explicit provider reads no `azure-native:*` stack config (Pulumi docs, explicit providers): the stack's own
     // subscription is passed on, else the provider's environment decides (ARM_SUBSCRIPTION_ID, the Azure CLI).
     const azureProvider = new AzureProvider("azure", {
@@ -229,6 +235,12 @@ export async function buildPlatform({ config, kubeconfig }: LoadedConfig): Promi
             { providers },
         );
         appSecrets[app.name] = { namespace: ns.namespace, secretName: data.secretName };
+    }
+
+    // Every resource is registered by now: a key that named none is a mistake the stack must not run with.
+    const importProblems = imports.problems();
+    if (importProblems.length > 0) {
+        throw new pulumi.RunError(`invalid imports:\n${importProblems.map((p) => `  ${p}`).join("\n")}`);
     }
 
     return {

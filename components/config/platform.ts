@@ -175,3 +175,17 @@ const appSchema = section({
 export type AppConfig = z.output<typeof appSchema>;
 
 export const appsSchema = listOf(appSchema, { minItems: 1, maxItems: 500 });
+
+/** `imports`: resource name in the program to the id of the existing object it takes over. */
+export const importsSchema = mapOf(
+    text({
+        pattern: /^[A-Za-z0-9][-A-Za-z0-9_.]*$/,
+        maxLength: 200,
+        allowed: "a resource name of the program (plan.json `name`)",
+    }),
+    text({
+        pattern: /^(\/subscriptions\/[^/\s]+\/resourceGroups\/\S+|[a-z0-9][-a-z0-9.]*(\/[a-z0-9][-a-z0-9.]*)?)$/,
+        maxLength: 1000,
+        allowed: "an ARM resource id (/subscriptions/...) or a Kubernetes object's [namespace/]name",
+    }),
+);

@@ -52,7 +52,7 @@ export function clusterSchema(profile: Profile) {
         })
             .optional()
             .describe(
-                "AKS cluster to look up (kubeconfig and OIDC issuer). Unset: `data-platform:kubeconfig` and `oidcIssuerUrl` are used.",
+                "AKS cluster to look up (kubeconfig and OIDC issuer; a `data-platform:kubeconfig` given too replaces its kubeconfig). Unset: `data-platform:kubeconfig` and `oidcIssuerUrl` are used.",
             ),
         oidcIssuerUrl: text({ pattern: /^https:\/\/\S+$/, allowed: "an https:// URL" })
             .optional()

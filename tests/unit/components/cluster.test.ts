@@ -3,9 +3,10 @@ import * as assert from "assert";
 import * as YAML from "yaml";
 import { CLUSTER_ACCESS_COMPONENT_TYPE, ClusterAccess } from "../../../components/cluster";
 import { AksLogin, withKubeloginLogin } from "../../../components/kubeconfig";
-import { MOCK_ENTRA_CLUSTERS, invokeAnswer, mockEntraKubeconfig } from "../../../offline/answers";
+import { MOCK_ENTRA_CLUSTERS, invokeAnswer, mockEntraKubeconfig, mockKubeconfig } from "../../../offline/answers";
+import { mergeConfig } from "../../../offline/stackConfig";
 import { RunResult, runProgram } from "../../../offline/mockEngine";
-import { configError, sectionOverride } from "../../support/config";
+import { configError, sectionOverride, stackConfig } from "../../support/config";
 import { runStack } from "../../support/program";
 
 /** A local-account cluster (no Entra ID): the mock answers every name it does not list as an Entra-ID one so. */
@@ -20,10 +21,7 @@ async function run(login: AksLogin | undefined, aks = AKS): Promise<RunResult> {
         stack: "dev",
         config: {},
         secretKeys: [],
-        // Nothing returned: stack outputs holding the component would wait on a provider a refused run never registers.
-        program: () => {
-            new ClusterAccess("cluster", { aks, login });
-        },
+        program: () => new ClusterAccess("cluster", { aks, login }),
     });
 }
 
@@ -103,9 +101,7 @@ describe("cluster access", () => {
             stack: "dev",
             config: {},
             secretKeys: [],
-            program: () => {
-                new ClusterAccess("cluster", { aks: ENTRA, login: "admin" });
-            },
+            program: () => new ClusterAccess("cluster", { aks: ENTRA, login: "admin" }),
             onInvoke: (invoke) => invokes.push(invoke.token),
         }).then(
             () => "accepted",
@@ -133,6 +129,40 @@ describe("cluster access", () => {
         for (const login of ["admin", "azurecli", "workloadidentity", "msi"] as const) {
             await run(login, ENTRA_WITH_LOCAL);
         }
+    });
+
+    // A preview identity on a local-account cluster must not list AKS's credentials (admin-equivalent there): its
+    // read-only kubeconfig comes in data-platform:kubeconfig, and the lookup still gives the OIDC issuer.
+    it("with cluster.aks, a kubeconfig in data-platform:kubeconfig replaces AKS's credential, if it is that cluster's", async () => {
+        const readOnly = mockKubeconfig("aks-apps-dev").replace(/token: \S+/, "token: preview-reader-token");
+        const invokes: string[] = [];
+        const { config, secretKeys } = mergeConfig(stackConfig("dev"), {
+            "data-platform:kubeconfig": { secure: "v1:stand-in" },
+        });
+        const result = await runProgram({
+            stack: "dev",
+            config: { ...config, "data-platform:kubeconfig": readOnly },
+            secretKeys,
+            onInvoke: (i) => invokes.push(i.token),
+        });
+        assert.equal(kubeconfigOf(result).users[0].user.token, "preview-reader-token");
+        assert.ok(!invokes.some((t) => /listManagedCluster(User|Admin)Credentials/.test(t)), invokes.join(", "));
+        assert.ok(
+            invokes.some((t) => t.endsWith(":getManagedCluster")),
+            "the OIDC issuer still comes from the lookup",
+        );
+        const elsewhere = await runProgram({
+            stack: "dev",
+            config: { ...config, "data-platform:kubeconfig": mockKubeconfig("some-other-cluster") },
+            secretKeys,
+        }).then(
+            () => "accepted",
+            (err: Error) => err.message,
+        );
+        assert.match(
+            elsewhere,
+            /data-platform:kubeconfig points at https:\/\/some-other-cluster-dns\.hcp\.westeurope\.azmk8s\.io:443, not at AKS cluster aks-apps-dev \(https:\/\/aks-apps-dev-dns\.hcp\.westeurope\.azmk8s\.io:443\)/,
+        );
     });
 
     it("leaves users without a kubelogin exec section alone", () => {

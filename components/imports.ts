@@ -7,6 +7,10 @@
  * Keys are resource names in the program (`name` in plan.json, the last part of a URN); only resources the stack
  * retains on delete can be imported. Each id is checked, before the registration, to name the very object the
  * resource describes: an id of another object would be imported and then replaced (the name is force-new).
+ *
+ * The engine imports and then updates what differs in one deployment (pulumi/pulumi CHANGELOG 3.174.0), and treats
+ * the option as no import once the state holds the resource with that import id (`pkg/resource/deploy/
+ * step_generator.go`, `isImport`): an entry can stay after its import.
  */
 import * as pulumi from "@pulumi/pulumi";
 import { PROJECT } from "./config/types";

@@ -14,7 +14,7 @@ export const SECRET_KEY_DOCS: Record<(typeof SECRET_KEYS)[number], { readonly al
     {
         kubeconfig: {
             allowed: "a kubeconfig, set with `pulumi config set --secret`",
-            doc: "Used instead of `cluster.aks`; requires `cluster.oidcIssuerUrl`.",
+            doc: "Without `cluster.aks`: the cluster, with `cluster.oidcIssuerUrl`. With it: replaces the credential AKS hands out (a preview's read-only account) and must point at that cluster.",
         },
     };
 

@@ -6,6 +6,7 @@
 import * as fs from "fs";
 import * as YAML from "yaml";
 import { stackFile } from "../offline/stackConfig";
+import { repositorySharingProblems } from "../offline/sharedClusters";
 import { isProductionStack, stackNames } from "../offline/stacks";
 
 export interface StackEntry {
@@ -45,6 +46,11 @@ function main(argv: readonly string[]): void {
     const unknown = argv.filter((a) => a !== "--github-output");
     if (unknown.length > 0) {
         throw new Error(`unknown arguments ${unknown.join(" ")}; usage: npm run stacks [-- --github-output]`);
+    }
+    // Stacks on one cluster must not share names there; nothing deploys while two would.
+    const sharing = repositorySharingProblems();
+    if (sharing.length > 0) {
+        throw new Error(`stacks that share a cluster collide:\n${sharing.map((p) => `  ${p}`).join("\n")}`);
     }
     const entries = stackEntries();
     const outputs = {

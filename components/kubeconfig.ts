@@ -50,3 +50,17 @@ export function withKubeloginLogin(kubeconfig: string, mode: Exclude<AksLogin, "
     }
     return YAML.stringify(doc, { lineWidth: 0 });
 }
+
+/** The parts of a kubeconfig that say where its current context points. */
+interface KubeconfigTarget {
+    readonly "current-context"?: string;
+    readonly contexts?: readonly { readonly name?: string; readonly context?: { readonly cluster?: string } }[];
+    readonly clusters?: readonly { readonly name?: string; readonly cluster?: { readonly server?: string } }[];
+}
+
+/** The server of the kubeconfig's current context (its cluster's `server`), or undefined. */
+export function kubeconfigServer(kubeconfig: string): string | undefined {
+    const doc: KubeconfigTarget = YAML.parse(kubeconfig) ?? {};
+    const context = doc.contexts?.find((c) => c?.name === doc["current-context"])?.context;
+    return doc.clusters?.find((c) => c?.name === context?.cluster)?.cluster?.server;
+}

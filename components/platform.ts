@@ -10,6 +10,7 @@ import { contractShape } from "./envContract";
 import { nextTurn } from "./eventLoop";
 import { DataNamespace, appNamespaceArgs } from "./namespace";
 import { ClusterAccess } from "./cluster";
+import { Imports } from "./imports";
 import { SecretSync } from "./secretSync";
 import {
     Credentials,
@@ -22,7 +23,7 @@ import {
     platformKeepPrevious,
 } from "./vault";
 import type { CredentialSource, VaultWriter } from "./interfaces";
-import { APP_STORE_SERVICE_ACCOUNT } from "./secretSync/spec";
+import { APP_STORE_SERVICE_ACCOUNT, platformStoreAccount } from "./secretSync/spec";
 import { SERVICES, type ServiceInstance, instanceOf, instanceResourceName, instancesOf } from "./services";
 import type { LoadedConfig } from "./config";
 import type { AppConfig } from "./config/platform";
@@ -43,6 +44,11 @@ export interface PlatformOutputs {
 }
 
 export async function buildPlatform({ config, kubeconfig }: LoadedConfig): Promise<PlatformOutputs> {
+    // Before any resource: every one registered afterwards passes the transformation.
+    const imports = new Imports(config.imports);
+    if (Object.keys(config.imports).length > 0) {
+        pulumi.runtime.registerStackTransformation(imports.transformation);
+    }
     // An explicit provider reads no `azure-native:*` stack config (Pulumi docs, explicit providers): the stack's own
     // subscription is passed on, else the provider's environment decides (ARM_SUBSCRIPTION_ID, the Azure CLI).
     const azureProvider = new AzureProvider("azure", {
@@ -92,14 +98,31 @@ export async function buildPlatform({ config, kubeconfig }: LoadedConfig): Promi
         },
         { providers },
     );
+    // The platform's own workloads (database login Job or SGCluster, Redis) and their synced Secrets live here (with
+    // its own store, also the account that store reads as), under the weakest Pod Security level a service needs
+    // (StackGres' Patroni pods need baseline).
+    const podSecurity = SERVICES.some((service) => service.podSecurity?.(config) === "baseline")
+        ? "baseline"
+        : "restricted";
+    const platformNamespace = new DataNamespace(
+        "platform",
+        {
+            name: config.cluster.platformNamespace,
+            create: true,
+            podSecurity,
+            protect: config.protect,
+        },
+        { providers },
+    );
+    const storeAccount = platformStoreAccount(config.cluster);
     const identity = new ExternalSecretsIdentity(
         "eso-identity",
         {
             ...azure,
             identityName: externalSecretsIdentityName(config.keyVault.name),
             oidcIssuerUrl: cluster.oidcIssuerUrl,
-            serviceAccountNamespace: config.cluster.externalSecrets.namespace,
-            serviceAccountName: config.cluster.externalSecrets.serviceAccountName,
+            serviceAccountNamespace: storeAccount.namespace,
+            serviceAccountName: storeAccount.name,
             vaultId: keyVault.vaultId,
             readsFor: `the ${config.cluster.platformNamespace} namespace`,
         },
@@ -115,25 +138,11 @@ export async function buildPlatform({ config, kubeconfig }: LoadedConfig): Promi
             tenantId: identity.tenantId,
             dependsOn: [identity.federation],
             platformNamespace: config.cluster.platformNamespace,
+            platformNamespaceReady: platformNamespace.resource,
         },
         { providers },
     );
 
-    // The platform's own workloads (database login Job or SGCluster, Redis) and their synced Secrets live here,
-    // under the weakest Pod Security level a service needs (StackGres' Patroni pods need baseline).
-    const podSecurity = SERVICES.some((service) => service.podSecurity?.(config) === "baseline")
-        ? "baseline"
-        : "restricted";
-    const platformNamespace = new DataNamespace(
-        "platform",
-        {
-            name: config.cluster.platformNamespace,
-            create: true,
-            podSecurity,
-            protect: config.protect,
-        },
-        { providers },
-    );
     // Every Kubernetes object of the data services must wait for their namespace; a transformation on a component
     // reaches all its children, which component-level `dependsOn` does not. Azure resources (the Flexible Server,
     // Key Vault secrets) do not live in it and must not wait for it.
@@ -226,6 +235,12 @@ export async function buildPlatform({ config, kubeconfig }: LoadedConfig): Promi
             { providers },
         );
         appSecrets[app.name] = { namespace: ns.namespace, secretName: data.secretName };
+    }
+
+    // Every resource is registered by now: a key that named none is a mistake the stack must not run with.
+    const importProblems = imports.problems();
+    if (importProblems.length > 0) {
+        throw new pulumi.RunError(`invalid imports:\n${importProblems.map((p) => `  ${p}`).join("\n")}`);
     }
 
     return {

@@ -194,12 +194,17 @@ export function mockPassword(urn: string, inputs: Inputs): string {
     return chars.join("");
 }
 
+/** The mock cluster's API server name, as AKS answers `fqdn` and writes it into its kubeconfigs. */
+export function mockClusterFqdn(clusterName: string): string {
+    return `${clusterName}-dns.hcp.westeurope.azmk8s.io`;
+}
+
 /** A kubeconfig as AKS returns it, pointing at a cluster that does not exist. */
 export function mockKubeconfig(clusterName: string): string {
     return [
         "apiVersion: v1",
         "kind: Config",
-        `clusters:\n- name: ${clusterName}\n  cluster:\n    server: https://${clusterName}-dns.hcp.westeurope.azmk8s.io:443\n    certificate-authority-data: ${Buffer.from("mock-ca").toString("base64")}`,
+        `clusters:\n- name: ${clusterName}\n  cluster:\n    server: https://${mockClusterFqdn(clusterName)}:443\n    certificate-authority-data: ${Buffer.from("mock-ca").toString("base64")}`,
         `users:\n- name: clusterUser_${clusterName}\n  user:\n    token: ${digest("token", clusterName).slice(0, 40)}`,
         `contexts:\n- name: ${clusterName}\n  context:\n    cluster: ${clusterName}\n    user: clusterUser_${clusterName}`,
         `current-context: ${clusterName}`,
@@ -217,7 +222,7 @@ export function mockEntraKubeconfig(clusterName: string): string {
     return [
         "apiVersion: v1",
         "kind: Config",
-        `clusters:\n- name: ${clusterName}\n  cluster:\n    server: https://${clusterName}-dns.hcp.westeurope.azmk8s.io:443\n    certificate-authority-data: ${Buffer.from("mock-ca").toString("base64")}`,
+        `clusters:\n- name: ${clusterName}\n  cluster:\n    server: https://${mockClusterFqdn(clusterName)}:443\n    certificate-authority-data: ${Buffer.from("mock-ca").toString("base64")}`,
         `users:\n- name: ${user}\n  user:\n    exec:\n      apiVersion: client.authentication.k8s.io/v1beta1\n      command: kubelogin\n      args:\n      - get-token\n      - --environment\n      - AzurePublicCloud\n      - --server-id\n      - 6dae42f8-4368-4678-94ff-3960e28e3630\n      - --client-id\n      - 80faf920-1908-4b52-b5ef-a8e7bedfc67a\n      - --tenant-id\n      - ${MOCK_TENANT_ID}\n      - --login\n      - devicecode\n      env: null\n      installHint: kubelogin is not installed`,
         `contexts:\n- name: ${clusterName}\n  context:\n    cluster: ${clusterName}\n    user: ${user}`,
         `current-context: ${clusterName}`,
@@ -231,7 +236,7 @@ export function mockAdminKubeconfig(clusterName: string): string {
     return [
         "apiVersion: v1",
         "kind: Config",
-        `clusters:\n- name: ${clusterName}\n  cluster:\n    server: https://${clusterName}-dns.hcp.westeurope.azmk8s.io:443\n    certificate-authority-data: ${Buffer.from("mock-ca").toString("base64")}`,
+        `clusters:\n- name: ${clusterName}\n  cluster:\n    server: https://${mockClusterFqdn(clusterName)}:443\n    certificate-authority-data: ${Buffer.from("mock-ca").toString("base64")}`,
         `users:\n- name: ${user}\n  user:\n    client-certificate-data: ${Buffer.from(`mock-cert-${clusterName}`).toString("base64")}\n    client-key-data: ${Buffer.from(`mock-key-${digest("admin", clusterName).slice(0, 16)}`).toString("base64")}`,
         `contexts:\n- name: ${clusterName}-admin\n  context:\n    cluster: ${clusterName}\n    user: ${user}`,
         `current-context: ${clusterName}-admin`,
@@ -240,6 +245,26 @@ export function mockAdminKubeconfig(clusterName: string): string {
 }
 
 const base64 = (text: string) => Buffer.from(text).toString("base64");
+
+/**
+ * The Entra-ID (managed AAD) clusters of the mock subscription, by name; every other cluster name is a local-account
+ * cluster (no Entra ID). `localAccounts: false` is `disableLocalAccounts`, which Azure allows only with Entra ID.
+ */
+export const MOCK_ENTRA_CLUSTERS: Readonly<Record<string, { localAccounts: boolean; azureRbac: boolean }>> = {
+    "aks-entra": { localAccounts: false, azureRbac: true },
+    "aks-entra-local": { localAccounts: true, azureRbac: false },
+};
+
+/** `aadProfile` and `disableLocalAccounts` of a mock cluster, as getManagedCluster answers them (absent: local accounts). */
+function entraProfile(clusterName: string): Inputs {
+    const entra = MOCK_ENTRA_CLUSTERS[clusterName];
+    return entra
+        ? {
+              aadProfile: { managed: true, enableAzureRBAC: entra.azureRbac, tenantID: MOCK_TENANT_ID },
+              disableLocalAccounts: !entra.localAccounts,
+          }
+        : {};
+}
 
 /** Answers to the invokes the program calls; `undefined` for any other token. */
 export function invokeAnswer(token: string, inputs: Inputs): Inputs | undefined {
@@ -261,6 +286,8 @@ export function invokeAnswer(token: string, inputs: Inputs): Inputs | undefined 
                     issuerURL: `https://westeurope.oic.prod-aks.azure.com/${MOCK_TENANT_ID}/${mockUuid("issuer", inputs.resourceName)}/`,
                 },
                 securityProfile: { workloadIdentity: { enabled: true } },
+                fqdn: mockClusterFqdn(inputs.resourceName),
+                ...entraProfile(inputs.resourceName),
             };
         case "azure-native:keyvault:getVault":
             // An adoptable vault: RBAC authorization on, purge protection on.
@@ -281,13 +308,15 @@ export function invokeAnswer(token: string, inputs: Inputs): Inputs | undefined 
                 },
             };
         case "azure-native:containerservice:listManagedClusterUserCredentials":
-            // Asked for the exec format, the mock answers as an Entra-ID cluster does; otherwise with a token.
+            // An Entra-ID cluster answers its kubelogin exec config (the default format since Kubernetes 1.24, AKS
+            // Entra integration docs); a local-account cluster a token, whatever format is asked for (`format` applies
+            // to Entra-ID clusters only).
             return {
                 kubeconfigs: [
                     {
                         name: "clusterUser",
                         value: base64(
-                            inputs.format === "exec"
+                            MOCK_ENTRA_CLUSTERS[inputs.resourceName]
                                 ? mockEntraKubeconfig(inputs.resourceName)
                                 : mockKubeconfig(inputs.resourceName),
                         ),
@@ -295,6 +324,12 @@ export function invokeAnswer(token: string, inputs: Inputs): Inputs | undefined 
                 ],
             };
         case "azure-native:containerservice:listManagedClusterAdminCredentials":
+            if (MOCK_ENTRA_CLUSTERS[inputs.resourceName]?.localAccounts === false) {
+                // What AKS answers (ManagedCluster.DisableLocalAccounts: "getting static credentials will be disabled").
+                throw new Error(
+                    "BadRequest: Getting static credential is not allowed because this cluster is set to disable local accounts.",
+                );
+            }
             return { kubeconfigs: [{ name: "clusterAdmin", value: base64(mockAdminKubeconfig(inputs.resourceName)) }] };
         default:
             return undefined;

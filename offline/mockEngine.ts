@@ -84,6 +84,8 @@ export interface RunOptions {
     readonly program?: () => unknown;
     /** Called for each registration as it completes (also for runs that fail). */
     readonly onRegister?: (resource: RecordedResource) => void;
+    /** Called for each invoke as it is made (also for runs that fail). */
+    readonly onInvoke?: (invoke: RecordedInvoke) => void;
 }
 
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -215,6 +217,7 @@ async function runExclusive(options: RunOptions): Promise<RunResult> {
             call(args) {
                 const inputs = plain(args.inputs);
                 invokes.push({ token: args.token, inputs });
+                options.onInvoke?.({ token: args.token, inputs });
                 const answer = invokeAnswer(args.token, inputs);
                 if (answer === undefined) {
                     const message = `mock engine: no mocked answer for invoke ${args.token}; add a realistic one to offline/answers.ts`;
@@ -310,13 +313,25 @@ async function runExclusive(options: RunOptions): Promise<RunResult> {
 
     pulumi.runtime.setAllConfig(options.config, options.secretKeys);
     const program = options.program ?? requireProgram;
-    // An exception inside `apply` reaches no caller: the real engine fails the update, so must we.
+    // An exception inside `apply` reaches no caller: the real engine fails the update, so must we. The language host
+    // reports it and exits once nothing is left to run (`pulumi/cmd/run/run.js`), though registrations that wait on
+    // what the exception stopped, and the stack's outputs, never finish: so does the run, once the event loop is idle.
     const programErrors: unknown[] = [];
-    const onUnhandled = (reason: unknown) => programErrors.push(reason);
+    let programFailed: (reason: unknown) => void = () => undefined;
+    const failure = new Promise<never>((_, reject) => {
+        programFailed = reject;
+    }).catch(async (err: unknown) => {
+        await idle(() => requestedUrns.size + invokes.length + records.size);
+        throw err;
+    });
+    const onUnhandled = (reason: unknown) => {
+        programErrors.push(reason);
+        programFailed(reason);
+    };
     process.on("unhandledRejection", onUnhandled);
     const restoreBookkeeping = leanBookkeeping();
     try {
-        await pulumi.runtime.runInPulumiStack(async () => program());
+        await Promise.race([pulumi.runtime.runInPulumiStack(async () => program()), failure]);
         await waitForRPCs();
         await new Promise((resolve) => setImmediate(resolve));
     } catch (err) {
@@ -356,6 +371,15 @@ function requireProgram(): unknown {
     }
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(PROGRAM);
+}
+
+/** Resolves once a turn of the event loop passes with no new `activity`: what is left waits on nothing that can run. */
+async function idle(activity: () => number): Promise<void> {
+    let seen: number;
+    do {
+        seen = activity();
+        await new Promise((resolve) => setImmediate(resolve));
+    } while (activity() !== seen);
 }
 
 /** Waits until every pending registration has been answered (the SDK keeps this internal). */

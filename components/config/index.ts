@@ -25,7 +25,10 @@ const REGISTRY_CONFIG_RULES: readonly ConfigRule[] = [keyVaultConfigRules];
 /** The configuration plus the values that must stay secret. */
 export interface LoadedConfig {
     readonly config: PlatformConfig;
-    /** Kubeconfig from `data-platform:kubeconfig` (secret), when no AKS lookup is configured. */
+    /**
+     * Kubeconfig from `data-platform:kubeconfig` (secret): the cluster's without an AKS lookup, or with one in place of
+     * the credential AKS would hand out (a preview's read-only account).
+     */
     readonly kubeconfig?: pulumi.Output<string>;
 }
 
@@ -176,9 +179,6 @@ function withoutNullKeys(value: unknown): unknown {
 
 function checkCluster(config: PlatformConfig, hasKubeconfig: boolean, ctx: ParseContext): void {
     const path = `${PROJECT}:cluster`;
-    if (config.cluster.aks && hasKubeconfig) {
-        report(ctx, `${path}.aks`, config.cluster.aks, `either cluster.aks or ${PROJECT}:kubeconfig, not both`);
-    }
     if (!config.cluster.aks && !hasKubeconfig) {
         report(ctx, `${path}.aks`, undefined, `cluster.aks, or a kubeconfig in ${PROJECT}:kubeconfig (secret)`);
     }

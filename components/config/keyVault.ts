@@ -118,6 +118,11 @@ export function keyVaultSchema(profile: Profile) {
             .default(byProfile(profile, { production: 90, development: 7 }))
             .describe("Soft-delete retention in days (Azure fixes it when the vault is created)."),
         purgeProtection: flag().default(true).describe("Purge protection (irreversible once on)."),
+        recover: flag()
+            .default(false)
+            .describe(
+                "Create the vault by recovering the soft-deleted vault of its name (`createMode: recover`), with its secrets: a deleted vault keeps its name for `softDeleteRetentionDays`, and purge protection forbids purging it (README: Teardown and re-creation). Counts only when the vault is created.",
+            ),
         publicNetworkAccess: flag()
             .default(byProfile(profile, { production: false, development: true }))
             .describe(

@@ -52,7 +52,7 @@ export function clusterSchema(profile: Profile) {
         })
             .optional()
             .describe(
-                "AKS cluster to look up (kubeconfig and OIDC issuer). Unset: `data-platform:kubeconfig` and `oidcIssuerUrl` are used.",
+                "AKS cluster to look up (kubeconfig and OIDC issuer; a `data-platform:kubeconfig` given too replaces its kubeconfig). Unset: `data-platform:kubeconfig` and `oidcIssuerUrl` are used.",
             ),
         oidcIssuerUrl: text({ pattern: /^https:\/\/\S+$/, allowed: "an https:// URL" })
             .optional()
@@ -82,6 +82,11 @@ export function clusterSchema(profile: Profile) {
             refreshInterval: text({ pattern: DURATION, allowed: "a duration such as 1h, 15m or 30s" })
                 .default(byProfile(profile, { production: "15m", development: "1h" }))
                 .describe("How often ExternalSecrets re-read Key Vault."),
+            storePerStack: flag()
+                .default(false)
+                .describe(
+                    "For a stack sharing its cluster with another: the platform's ClusterSecretStore is `azure-key-vault-<platformNamespace>` and reads as its own service account `data-platform-secret-store` in the platform namespace, instead of `azure-key-vault` reading as the operator's account (a store name is cluster-wide, and the operator's account names one identity); the operator's account is then never patched. Changing it on a deployed stack replaces its store.",
+                ),
         })
             .prefault({})
             .describe("External Secrets Operator."),
@@ -170,3 +175,17 @@ const appSchema = section({
 export type AppConfig = z.output<typeof appSchema>;
 
 export const appsSchema = listOf(appSchema, { minItems: 1, maxItems: 500 });
+
+/** `imports`: resource name in the program to the id of the existing object it takes over. */
+export const importsSchema = mapOf(
+    text({
+        pattern: /^[A-Za-z0-9][-A-Za-z0-9_.]*$/,
+        maxLength: 200,
+        allowed: "a resource name of the program (plan.json `name`)",
+    }),
+    text({
+        pattern: /^(\/subscriptions\/[^/\s]+\/resourceGroups\/\S+|[a-z0-9][-a-z0-9.]*(\/[a-z0-9][-a-z0-9.]*)?)$/,
+        maxLength: 1000,
+        allowed: "an ARM resource id (/subscriptions/...) or a Kubernetes object's [namespace/]name",
+    }),
+);

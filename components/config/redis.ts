@@ -107,7 +107,7 @@ function redisSettings(profile: Profile) {
         tlsCaCert: text({ pattern: PEM_CERTIFICATES, allowed: "PEM certificates (-----BEGIN CERTIFICATE-----...)" })
             .optional()
             .describe(
-                "Public certificate of the CA that signs the Redis certificate (the issuer's, or `ca.crt` of `tlsSecretName`), handed to applications as `REDIS_CA_CERT`; unset: applications get no CA.",
+                "Public certificate of the CA that signs the Redis certificate (the issuer's, or `ca.crt` of `tlsSecretName`), handed to applications as `REDIS_CA_CERT`; required with `tls` (clients verify the servers against it).",
             ),
         monitoring: flag()
             .default(byProfile(profile, { production: true, development: false }))

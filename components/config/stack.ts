@@ -5,7 +5,7 @@
 import { z } from "zod";
 import { PROFILES, Profile } from "./fields";
 import { keyVaultSchema } from "./keyVault";
-import { appsSchema, azureSchema, clusterSchema, profileSchema, protectSchema } from "./platform";
+import { appsSchema, azureSchema, clusterSchema, importsSchema, profileSchema, protectSchema } from "./platform";
 import { SERVICES, type Service } from "../services";
 
 /** Each data service's section (`data-platform:<service>`), in catalog order. */
@@ -26,6 +26,11 @@ function stackSchema(profile: Profile) {
         keyVault: keyVaultSchema(profile).prefault({}).describe("Key Vault and generated credentials."),
         ...serviceSections(profile),
         apps: appsSchema.describe("The applications, one namespace each."),
+        imports: importsSchema
+            .default({})
+            .describe(
+                "Existing objects to take over instead of creating them (README: Teardown and re-creation, Importing existing resources): the name of a resource the stack retains on delete (plan.json `name`; `npm run imports` prints them for a stack) to its id (an ARM resource id, or a Kubernetes object's `[namespace/]name`). Once imported, an entry changes nothing; remove it at leisure.",
+            ),
     });
 }
 

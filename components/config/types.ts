@@ -26,6 +26,8 @@ export interface PlatformConfig {
     readonly postgres: PostgresConfig;
     readonly redis: RedisSection;
     readonly apps: AppConfig[];
+    /** Existing objects to import, by resource name (see components/imports.ts). */
+    readonly imports: Readonly<Record<string, string>>;
 }
 
 /** A rule over several keys of a section (or several sections); run only on an otherwise valid config. */

@@ -79,7 +79,9 @@ export const redisConfigRules: ConfigRule = (config, ctx) => {
     }
     for (const group of redisGroups(config.redis)) {
         const apps = config.apps.flatMap((app, index) => (redisGroupOf(app) === group ? [{ app, index }] : []));
-        checkGroup(redisGroupSettings(config.redis, group), apps, ctx);
+        const settings = redisGroupSettings(config.redis, group);
+        checkGroup(settings, apps, ctx);
+        checkTlsCa(settings, config.cluster.platformNamespace, ctx);
     }
 };
 
@@ -261,4 +263,30 @@ function checkGroup(
             "at least 2 data pods in sentinel mode (a master and a replica; 3 recommended)",
         );
     }
+}
+
+/**
+ * TLS without the CA is refused: the applications would be handed no CA (REDIS_CA_CERT is absent from their contract)
+ * for a certificate of the stack's own issuer, which no trust store holds, so they could only fail verification or
+ * skip it.
+ */
+function checkTlsCa(redis: RedisConfig, platformNamespace: string, ctx: ParseContext): void {
+    if (!redis.tls || redis.tlsCaCert !== undefined) {
+        return;
+    }
+    const path = redisGroupPath(redis.group ?? DEFAULT_INSTANCE);
+    const namespace = redis.tlsIssuerKind === "ClusterIssuer" ? "cert-manager" : platformNamespace;
+    const source =
+        redis.tlsSecretName !== undefined
+            ? `ca.crt of the Secret ${redis.tlsSecretName}`
+            : `the public certificate of ${redis.tlsIssuerKind} ${redis.tlsIssuerName}'s CA, e.g. kubectl -n ` +
+              `${namespace} get secret <its CA Secret> -o jsonpath='{.data.tls\\.crt}' | base64 -d`;
+    report(
+        ctx,
+        `${path}.tlsCaCert`,
+        undefined,
+        `the PEM certificate of the CA that signs the Redis certificate (${source}): with ${path.split(":")[1]}.tls true ` +
+            `the applications verify the servers against it (REDIS_CA_CERT), and without it they cannot; or ` +
+            `${path.split(":")[1]}.tls: false`,
+    );
 }

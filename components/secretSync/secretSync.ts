@@ -31,6 +31,8 @@ import {
     externalSecretSpec,
     keyVaultVersion,
     platformLabels,
+    platformStoreAccount,
+    platformStoreName,
     secretStoreSpec,
     servesEsoV1,
     sourceVersionsDigest,
@@ -47,6 +49,11 @@ export interface SecretSyncArgs {
     readonly tenantId: pulumi.Input<string>;
     /** The platform namespace: the only one allowed to use the platform's store. */
     readonly platformNamespace: string;
+    /**
+     * The platform namespace's object: with `externalSecrets.storePerStack` the store's own service account is
+     * created in it, once it exists. Unused otherwise.
+     */
+    readonly platformNamespaceReady?: pulumi.Resource;
     /** What the platform store needs before it can authenticate (its federated credential). Default: nothing. */
     readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
@@ -68,8 +75,8 @@ export class SecretSync extends pulumi.ComponentResource implements SecretSyncer
     private readonly platformStore: SecretStoreRef;
     private readonly vault: SecretSyncArgs["vault"];
     private readonly tenantId: pulumi.Input<string>;
-    /** The chart (CRDs, webhook) or the annotated operator account: every store waits for it. */
-    private readonly operatorReady: pulumi.Resource;
+    /** The chart (CRDs, webhook) or the annotated operator account, when this stack manages either: every store waits. */
+    private readonly operatorReady: pulumi.Resource[];
 
     constructor(name: string, args: SecretSyncArgs, opts?: pulumi.ComponentResourceOptions) {
         const eso = args.externalSecrets;
@@ -86,6 +93,7 @@ export class SecretSync extends pulumi.ComponentResource implements SecretSyncer
                 chartVersion: eso.chartVersion,
                 namespace: eso.namespace,
                 platformNamespace: args.platformNamespace,
+                ...(eso.storePerStack ? { storePerStack: true } : {}),
             },
             opts,
         );
@@ -98,7 +106,8 @@ export class SecretSync extends pulumi.ComponentResource implements SecretSyncer
             namespace: eso.namespace,
             annotations: { [WORKLOAD_IDENTITY_CLIENT_ID]: args.identity.clientId },
         };
-        let operatorReady: pulumi.Resource;
+        const storeConfig = { platformNamespace: args.platformNamespace, externalSecrets: eso };
+        let operatorReady: pulumi.Resource[] = [];
         if (eso.install) {
             const ns = new k8s.core.v1.Namespace(
                 `${name}-ns`,
@@ -107,7 +116,7 @@ export class SecretSync extends pulumi.ComponentResource implements SecretSyncer
                 },
                 { parent: this },
             );
-            operatorReady = new k8s.helm.v3.Release(
+            const release = new k8s.helm.v3.Release(
                 `${name}-operator`,
                 {
                     name: "external-secrets",
@@ -132,31 +141,38 @@ export class SecretSync extends pulumi.ComponentResource implements SecretSyncer
                 },
                 { parent: this },
             );
-        } else {
-            // The operator is managed elsewhere: only annotate its service account (server-side, fields we own).
-            operatorReady = new k8s.core.v1.ServiceAccountPatch(
-                `${name}-sa`,
-                { metadata: saMetadata },
-                { parent: this },
-            );
+            operatorReady = [release];
+        } else if (!eso.storePerStack) {
+            // The operator is managed elsewhere: only annotate its service account (server-side, fields we own). A
+            // stack with its own store leaves that account to the stack whose store reads as it.
+            operatorReady = [
+                new k8s.core.v1.ServiceAccountPatch(`${name}-sa`, { metadata: saMetadata }, { parent: this }),
+            ];
         }
+        this.operatorReady = operatorReady;
+        const storeAccount = eso.storePerStack
+            ? [
+                  this.storeAccount(`${name}-store`, args.platformNamespace, args.identity.clientId, [
+                      ...(args.platformNamespaceReady ? [args.platformNamespaceReady] : []),
+                  ]),
+              ]
+            : [];
 
         const store = new k8s.apiextensions.CustomResource(
             `${name}-store`,
             {
                 apiVersion: ESO_API_VERSION,
                 kind: "ClusterSecretStore",
-                metadata: { name: STORE_NAME, labels: platformLabels("secret-store") },
+                metadata: { name: platformStoreName(storeConfig), labels: platformLabels("secret-store") },
                 spec: clusterSecretStoreSpec({
                     vaultUri: args.vault.vaultUri,
                     tenantId: args.tenantId,
-                    serviceAccount: { name: eso.serviceAccountName, namespace: eso.namespace },
+                    serviceAccount: platformStoreAccount(storeConfig),
                     namespaces: [args.platformNamespace],
                 }),
             },
-            { parent: this, dependsOn: [operatorReady, ...(args.dependsOn ?? [])] },
+            { parent: this, dependsOn: [...operatorReady, ...storeAccount, ...(args.dependsOn ?? [])] },
         );
-        this.operatorReady = operatorReady;
         this.storeName = store.metadata.name;
         this.platformStore = {
             kind: "ClusterSecretStore",
@@ -174,20 +190,7 @@ export class SecretSync extends pulumi.ComponentResource implements SecretSyncer
      * read.
      */
     namespaceStore(name: string, args: NamespaceStoreArgs): SecretStoreRef {
-        const account = new k8s.core.v1.ServiceAccount(
-            `${name}-sa`,
-            {
-                metadata: {
-                    name: APP_STORE_SERVICE_ACCOUNT,
-                    namespace: args.namespace,
-                    labels: platformLabels("secret-store"),
-                    annotations: { [WORKLOAD_IDENTITY_CLIENT_ID]: args.identity.clientId },
-                },
-                // No pod needs this account's API token: ESO requests its tokens through the TokenRequest API.
-                automountServiceAccountToken: false,
-            },
-            { parent: this },
-        );
+        const account = this.storeAccount(name, args.namespace, args.identity.clientId, []);
         const store = new k8s.apiextensions.CustomResource(
             `${name}-store`,
             {
@@ -200,9 +203,32 @@ export class SecretSync extends pulumi.ComponentResource implements SecretSyncer
                     serviceAccountName: account.metadata.name,
                 }),
             },
-            { parent: this, dependsOn: [this.operatorReady, ...(args.dependsOn ?? [])] },
+            { parent: this, dependsOn: [...this.operatorReady, ...(args.dependsOn ?? [])] },
         );
         return { kind: "SecretStore", name: store.metadata.name, reader: args.identity.reader, keepSecrets: false };
+    }
+
+    /** A store's own service account in `namespace`, annotated with the identity its tokens are exchanged for. */
+    private storeAccount(
+        name: string,
+        namespace: pulumi.Input<string>,
+        clientId: pulumi.Input<string>,
+        dependsOn: pulumi.Resource[],
+    ): k8s.core.v1.ServiceAccount {
+        return new k8s.core.v1.ServiceAccount(
+            `${name}-sa`,
+            {
+                metadata: {
+                    name: APP_STORE_SERVICE_ACCOUNT,
+                    namespace,
+                    labels: platformLabels("secret-store"),
+                    annotations: { [WORKLOAD_IDENTITY_CLIENT_ID]: clientId },
+                },
+                // No pod needs this account's API token: ESO requests its tokens through the TokenRequest API.
+                automountServiceAccountToken: false,
+            },
+            { parent: this, dependsOn },
+        );
     }
 
     /**

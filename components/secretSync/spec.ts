@@ -21,8 +21,37 @@ export function servesEsoV1(version: string): boolean {
 
 /** Name of the platform's ClusterSecretStore and of each application namespace's SecretStore. */
 export const STORE_NAME = "azure-key-vault";
-/** The service account in an application namespace whose tokens its SecretStore exchanges for the app's identity. */
+/**
+ * The service account whose tokens a store exchanges for its identity: each application namespace's, and the platform
+ * namespace's when the stack has its own platform store (`externalSecrets.storePerStack`).
+ */
 export const APP_STORE_SERVICE_ACCOUNT = "data-platform-secret-store";
+
+/** What decides the platform store's name and account: the platform namespace and the External Secrets settings. */
+export interface PlatformStoreConfig {
+    readonly platformNamespace: string;
+    readonly externalSecrets: {
+        readonly storePerStack: boolean;
+        readonly namespace: string;
+        readonly serviceAccountName: string;
+    };
+}
+
+/**
+ * The platform's ClusterSecretStore: `azure-key-vault`, as every stack has had it, or, for a stack with its own store,
+ * named after its platform namespace (one per stack on a cluster: two stacks never share a platform namespace).
+ */
+export function platformStoreName(cluster: PlatformStoreConfig): string {
+    return cluster.externalSecrets.storePerStack ? `${STORE_NAME}-${cluster.platformNamespace}` : STORE_NAME;
+}
+
+/** The service account the platform store reads as (the platform identity is federated with it). */
+export function platformStoreAccount(cluster: PlatformStoreConfig): { namespace: string; name: string } {
+    const eso = cluster.externalSecrets;
+    return eso.storePerStack
+        ? { namespace: cluster.platformNamespace, name: APP_STORE_SERVICE_ACCOUNT }
+        : { namespace: eso.namespace, name: eso.serviceAccountName };
+}
 /** Service account annotation naming the managed identity ESO exchanges the account's token for. */
 export const WORKLOAD_IDENTITY_CLIENT_ID = "azure.workload.identity/client-id";
 /** Pod label that makes the workload identity webhook project the token into the pod. */

@@ -97,6 +97,7 @@ export class KeyVault extends pulumi.ComponentResource implements VaultWriter {
                         softDeleteRetentionInDays: config.softDeleteRetentionDays,
                         // Azure refuses `false` for this flag; leaving it out is how "off" is expressed.
                         enablePurgeProtection: config.purgeProtection ? true : undefined,
+                        ...(config.recover ? { createMode: "recover" } : {}),
                         enabledForDeployment: false,
                         enabledForDiskEncryption: false,
                         enabledForTemplateDeployment: false,
@@ -117,7 +118,14 @@ export class KeyVault extends pulumi.ComponentResource implements VaultWriter {
                         },
                     },
                 },
-                { parent: this, protect: args.protect ?? false, retainOnDelete: true },
+                {
+                    parent: this,
+                    protect: args.protect ?? false,
+                    retainOnDelete: true,
+                    // createMode is Azure's instruction for the create only ("whether the vault need to be
+                    // recovered"): on a live vault, setting or dropping the key must not send an update.
+                    ...(config.recover ? { ignoreChanges: ["properties.createMode"] } : {}),
+                },
             );
             this.vaultId = vault.id;
             this.vaultName = vault.name;

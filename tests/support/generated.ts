@@ -195,9 +195,12 @@ export function overrides(g: Generated): Overrides {
         // there (the first thing these properties found: development defaults and sentinel mode do not fit together).
         ...(g.redisMode === "sentinel" ? { replicas: 3, sentinels: 3, quorum: 2, memory: "1Gi" } : {}),
     };
+    // A named group inherits nothing from the section: with TLS (production's default) it needs the issuer's CA too.
+    const caCert: unknown = JSON.parse(STACK_FILES[g.stack].config["data-platform:redis"] ?? "{}").tlsCaCert;
+    const groupSettings = { ...settings, ...(caCert === undefined ? {} : { tlsCaCert: caCert }) };
     const redis = section("redis", {
         ...settings,
-        groups: Object.fromEntries(g.groups.map(({ name, dedicated }) => [name, { ...settings, dedicated }])),
+        groups: Object.fromEntries(g.groups.map(({ name, dedicated }) => [name, { ...groupSettings, dedicated }])),
     });
     return { ...redis, ...section("keyVault", { rotations: g.rotations }), "data-platform:apps": g.apps };
 }

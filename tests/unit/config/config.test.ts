@@ -195,20 +195,13 @@ describe("stack configuration", () => {
             assertProblem(lines, "data-platform:azure.resourceGroupName", "(missing)", /a string/);
         });
 
-        it("a kubeconfig that was not set as a secret, and one given together with an AKS lookup", () => {
+        it("a kubeconfig that was not set as a secret", () => {
             const lines = problemLines("dev", { "data-platform:kubeconfig": "apiVersion: v1\nkind: Config\n" });
             assertProblem(
                 lines,
                 "data-platform:kubeconfig",
                 "a plain-text value",
                 /a secret \(pulumi config set --secret kubeconfig/,
-            );
-            const both = problemLines("dev", { "data-platform:kubeconfig": { secure: "v1:abc" } });
-            assertProblem(
-                both,
-                "data-platform:cluster.aks",
-                /aks-apps-dev/,
-                /either cluster.aks or data-platform:kubeconfig/,
             );
         });
 

@@ -114,6 +114,20 @@ describe("mock engine", () => {
         );
     });
 
+    it("fails the run, not waits forever, when the stack outputs wait on a resource whose input threw", async () => {
+        // The real language host reports the rejection and exits once nothing is left to run; the stack's outputs
+        // would otherwise wait for a registration that never happens.
+        await assert.rejects(
+            runInline(() => {
+                const value = pulumi.output("x").apply((): string => {
+                    throw new Error("refused inside apply");
+                });
+                return { name: new k8s.core.v1.ConfigMap("cm", { metadata: { name: "cm" }, data: { value } }).id };
+            }),
+            /refused inside apply/,
+        );
+    });
+
     it("refuses two resources with one URN, as the real engine does", async () => {
         await assert.rejects(
             runInline(() => {

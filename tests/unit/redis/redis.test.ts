@@ -104,7 +104,9 @@ describe("Redis component, dev (standalone)", () => {
             sentinelPassword: "",
         });
         assert.equal(new URL(env.REDIS_URL).host, `redis.${ns}.svc.cluster.local:6379`);
-        const tls = await runStack("dev", { "data-platform:redis": { mode: "standalone", tls: true } });
+        const tls = await runStack("dev", {
+            "data-platform:redis": { mode: "standalone", tls: true, tlsCaCert: parseStack("prod").redis.tlsCaCert },
+        });
         assert.ok(
             byName(tls, "kubernetes:cert-manager.io/v1:Certificate", "redis-cert").inputs.spec.dnsNames.includes(
                 `redis.${ns}.svc.cluster.local`,
@@ -393,7 +395,14 @@ describe("Redis component, prod (Sentinel, TLS, monitoring)", () => {
 });
 
 function rawRedis(): Record<string, unknown> {
-    return { mode: "sentinel", replicas: 3, sentinels: 3, quorum: 2, tls: true };
+    return {
+        mode: "sentinel",
+        replicas: 3,
+        sentinels: 3,
+        quorum: 2,
+        tls: true,
+        tlsCaCert: parseStack("prod").redis.tlsCaCert,
+    };
 }
 
 describe("Redis pure renderers", () => {

@@ -14,9 +14,11 @@ import { duplicateNames } from "../../support/programChecks";
 import { packConfig, runPolicies } from "../../support/policyHarness";
 import { allPolicies } from "../../../policy/policies";
 
+/** prod's issuer signs every group's certificate: each TLS group hands out its CA (redis.tls needs redis.tlsCaCert). */
+const PROD_CA = parseStack("prod").redis.tlsCaCert;
 const PROD_GROUPS = {
-    celery: { dedicated: true },
-    caches: { maxmemoryPolicy: "allkeys-lru", mode: "standalone" },
+    celery: { dedicated: true, tlsCaCert: PROD_CA },
+    caches: { maxmemoryPolicy: "allkeys-lru", mode: "standalone", tlsCaCert: PROD_CA },
 };
 
 /** prod with two named groups and an application on each (the default group keeps prod's three). */

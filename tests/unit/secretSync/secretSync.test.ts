@@ -437,6 +437,7 @@ describe("SecretSync.syncSecret", () => {
         namespace: "external-secrets",
         serviceAccountName: "external-secrets",
         refreshInterval: "5m",
+        storePerStack: false,
     };
 
     it("renders remoteRefs by vault name (with and without a JSON property), grants them, and adds the given dependencies", async () => {

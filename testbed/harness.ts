@@ -79,7 +79,14 @@ export class Lifecycle {
             redisCa: issuer.caFile,
             postgresCa: () => this.pg.caFile,
         });
-        this.workloads = new Workloads(state, ports, this.supervisor, root, projectedContent(state, ports));
+        this.workloads = new Workloads(
+            state,
+            ports,
+            this.supervisor,
+            root,
+            projectedContent(state, ports),
+            () => this.pg.caFile,
+        );
         this.kubelet = new Kubelet(state, {
             awaitReloadSidecars: () => this.checks.awaitReloadSidecars(),
             retryJobs: async (jobs) => {

@@ -138,13 +138,14 @@ export class AzurePostgres extends pulumi.ComponentResource implements PostgresS
             ),
         );
 
+        const caCert = postgresCaCert(pg);
         this.endpoint = this.server.fullyQualifiedDomainName.apply((fqdn) => ({
             // The FQDN output has been seen empty (AVM note); the name-derived form is the same host.
             host: fqdn || `${serverName(config)}.postgres.database.azure.com`,
             port: AZURE_POSTGRES_PORT,
             poolerPort: azure.pgBouncer ? AZURE_PGBOUNCER_PORT : undefined,
             sslMode: "require" as const,
-            caCert: postgresCaCert(pg),
+            caCert,
         }));
 
         // ARM cannot create logins: the login Job does, as the admin, after the databases exist.
@@ -155,6 +156,7 @@ export class AzurePostgres extends pulumi.ComponentResource implements PostgresS
             host: this.endpoint.host,
             port: AZURE_POSTGRES_PORT,
             adminLogin: azure.adminLogin,
+            caCert,
             after: [previous, ...databases],
         });
         this.ready = [job];

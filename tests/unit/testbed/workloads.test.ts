@@ -14,6 +14,7 @@ function setup() {
         {} as Supervisor,
         "/nonexistent",
         () => undefined,
+        () => "/nonexistent/ca.crt",
     );
     return { state, workloads };
 }

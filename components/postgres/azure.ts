@@ -15,6 +15,7 @@ import { azureStorageAlert } from "./exporterSpec";
 import {
     AZURE_PGBOUNCER_PORT,
     AZURE_POSTGRES_PORT,
+    databaseId,
     maintenanceWindow,
     serverName,
     serverNetwork,
@@ -122,21 +123,31 @@ export class AzurePostgres extends pulumi.ComponentResource implements PostgresS
                     ),
             );
         }
+        const database = (app: AppConfig, options: pulumi.CustomResourceOptions) =>
+            new dbforpostgresql.Database(
+                `${name}-db-${app.name}`,
+                { ...serverArgs, databaseName: app.database, charset: "UTF8", collation: "en_US.utf8" },
+                options,
+            );
         const databases = config.apps.map((app) =>
-            serial(
-                (after) =>
-                    new dbforpostgresql.Database(
-                        `${name}-db-${app.name}`,
-                        {
-                            ...serverArgs,
-                            databaseName: app.database,
-                            charset: "UTF8",
-                            collation: "en_US.utf8",
-                        },
-                        { ...stateful, dependsOn: [after] },
-                    ),
+            serial((after) =>
+                database(app, {
+                    ...stateful,
+                    dependsOn: [after],
+                    // A database that exists (a re-added application's, retained) is imported: azure-native refuses
+                    // to create an existing resource (provider.go, "cannot create already existing resource").
+                    import: config.imports[app.name]?.includes("database")
+                        ? databaseId(config, app.database)
+                        : undefined,
+                }),
             ),
         );
+        // A retired application's database stays registered, unprotected, for one `up`, so the next may drop it:
+        // Pulumi refuses to delete a protected resource, retainOnDelete or not (Pulumi docs, "protect"). Unchanged
+        // inputs: no call to Azure, only the state's protect flag changes.
+        for (const app of config.retiredApps) {
+            database(app, { parent: this, protect: false, retainOnDelete: true });
+        }
 
         const caCert = postgresCaCert(pg);
         this.endpoint = this.server.fullyQualifiedDomainName.apply((fqdn) => ({

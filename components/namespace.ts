@@ -1,7 +1,7 @@
 /** A namespace the platform creates or adopts, labelled for Pod Security (and, for applications, as a data consumer). */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import type { AppConfig } from "./config/platform";
+import type { AppConfig, AppImport } from "./config/platform";
 import { CONNECTION_DEMAND_ANNOTATION, CONSUMER_LABEL, recommendedLabels } from "./labels";
 
 export type PodSecurityLevel = "restricted" | "baseline";
@@ -29,6 +29,11 @@ export interface DataNamespaceArgs {
     readonly annotations?: Record<string, string>;
     /** Protect it from deletion (it holds workloads and volumes). */
     readonly protect: boolean;
+    /**
+     * It exists and is imported (Pulumi's `import` option, by its name), not created: pulumi-kubernetes 4.29+ creates
+     * client-side and fails AlreadyExists on an existing object (its CHANGELOG, #2926). Only with `create`.
+     */
+    readonly imported?: boolean;
 }
 
 export class DataNamespace extends pulumi.ComponentResource {
@@ -46,8 +51,15 @@ export class DataNamespace extends pulumi.ComponentResource {
         };
         // A namespace holds workloads and their volumes: never delete it with the stack.
         const safety = { parent: this, protect: args.protect, retainOnDelete: true };
+        if (args.imported && !args.create) {
+            throw new Error(`namespace ${args.name}: only a namespace the stack creates is imported`);
+        }
         const ns = args.create
-            ? new k8s.core.v1.Namespace(`${name}-ns`, { metadata }, safety)
+            ? new k8s.core.v1.Namespace(
+                  `${name}-ns`,
+                  { metadata },
+                  { ...safety, import: args.imported ? args.name : undefined },
+              )
             : // Adopted: only our labels are applied (server-side), the namespace stays its owner's.
               new k8s.core.v1.NamespacePatch(`${name}-ns`, { metadata }, safety);
         this.resource = ns;
@@ -58,10 +70,15 @@ export class DataNamespace extends pulumi.ComponentResource {
 
 /**
  * An application's namespace: restricted (an adopted one only when the application asks), marked as a data consumer,
- * annotated with its connection demand.
+ * annotated with its connection demand; `imports` from `apps[].import`.
  */
-export function appNamespaceArgs(app: AppConfig, protect: boolean): DataNamespaceArgs {
+export function appNamespaceArgs(
+    app: AppConfig,
+    protect: boolean,
+    imports: readonly AppImport[] = [],
+): DataNamespaceArgs {
     return {
+        imported: imports.includes("namespace"),
         name: app.namespace,
         create: app.createNamespace,
         podSecurity: app.podSecurity === "restricted" ? "restricted" : undefined,

@@ -16,6 +16,7 @@ import {
     Credentials,
     ExternalSecretsIdentity,
     KeyVault,
+    appSecretNames,
     appSecretsIdentityName,
     externalSecretsIdentityName,
     platformCredentialIds,
@@ -53,7 +54,7 @@ export async function buildPlatform({ config, kubeconfig }: LoadedConfig): Promi
     // subscription is passed on, else the provider's environment decides (ARM_SUBSCRIPTION_ID, the Azure CLI).
     const azureProvider = new AzureProvider("azure", {
         location: config.azure.location,
-        subscriptionId: new pulumi.Config("azure-native").get("subscriptionId"),
+        subscriptionId: config.subscriptionId,
     });
     const cluster = new ClusterAccess(
         "cluster",
@@ -82,6 +83,10 @@ export async function buildPlatform({ config, kubeconfig }: LoadedConfig): Promi
             config: config.keyVault,
             protect: config.protect,
             clusterEgressRanges: config.cluster.egressIpRanges,
+            importSecrets: config.apps
+                .filter((app) => config.appImports[app.name]?.includes("secrets"))
+                .flatMap((app) => appSecretNames(config, app)),
+            subscriptionId: config.subscriptionId,
         },
         { providers },
     );
@@ -161,14 +166,18 @@ export async function buildPlatform({ config, kubeconfig }: LoadedConfig): Promi
     const instanceKey = (service: string, instance: string) => `${service}/${instance}`;
     for (const service of SERVICES) {
         for (const instance of instancesOf(service, config)) {
-            const apps = config.apps.filter((app) => instanceOf(service, app) === instance);
+            const serves = (app: AppConfig) => instanceOf(service, app) === instance;
             instances.set(
                 instanceKey(service.name, instance),
                 service.create(
                     instanceResourceName(service, instance),
                     instance,
                     {
-                        config: { ...config, apps },
+                        config: {
+                            ...config,
+                            apps: config.apps.filter(serves),
+                            retiredApps: config.retiredApps.filter(serves),
+                        },
                         credentials,
                         vault,
                         secretSync,
@@ -199,7 +208,11 @@ export async function buildPlatform({ config, kubeconfig }: LoadedConfig): Promi
         // Registrations waiting for the engine stay at one application's worth (prod with 100 applications under
         // the mock engine: peak 1,035 -> 711 MiB, 7.8 -> 4.7 s).
         await nextTurn();
-        const ns = new DataNamespace(`app-${app.name}`, appNamespaceArgs(app, config.protect), { providers });
+        const ns = new DataNamespace(
+            `app-${app.name}`,
+            appNamespaceArgs(app, config.protect, config.appImports[app.name]),
+            { providers },
+        );
         appNamespaces[app.name] = ns.namespace;
         // The namespace's own store and identity: it can read this application's bundle and nothing else.
         const appIdentity = new ExternalSecretsIdentity(
@@ -235,6 +248,11 @@ export async function buildPlatform({ config, kubeconfig }: LoadedConfig): Promi
             { providers },
         );
         appSecrets[app.name] = { namespace: ns.namespace, secretName: data.secretName };
+    }
+    // A retired application keeps only its namespace, unprotected (retained on delete), so the change that drops its
+    // entry deletes nothing Pulumi refuses (a protected resource's delete fails whatever retainOnDelete says).
+    for (const app of config.retiredApps) {
+        new DataNamespace(`app-${app.name}`, appNamespaceArgs(app, false, config.appImports[app.name]), { providers });
     }
 
     // Every resource is registered by now: a key that named none is a mistake the stack must not run with.

@@ -20,7 +20,7 @@ export const READ_VERBS = ["get", "list", "watch"] as const;
 
 /** Each API group the program writes to, with the resources (plural names) of the kinds it registers there. */
 export const PREVIEW_READ_RESOURCES: Readonly<Record<string, readonly string[]>> = {
-    "": ["configmaps", "namespaces", "serviceaccounts", "services"],
+    "": ["configmaps", "namespaces", "persistentvolumeclaims", "serviceaccounts", "services"],
     apps: ["deployments", "statefulsets"],
     batch: ["jobs"],
     "cert-manager.io": ["certificates"],

@@ -153,11 +153,18 @@ export function summarize(result: RunResult): string {
             .map(([k, n]) => `  ${String(n).padStart(4)}  ${k}`);
     };
     const resources = result.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
+    const imported = resources.filter((r) => r.options.importId);
     return [
         `stack ${result.stack}: ${resources.length} resources, ${resources.filter(isManifest).length} Kubernetes objects`,
         "per component:",
         ...count(resources.map(topComponent)),
         "per type:",
         ...count(resources.map((r) => r.type)),
+        ...(imported.length > 0
+            ? [
+                  "imported (Pulumi's import option: read from the cloud, then updated to the program's inputs):",
+                  ...imported.map((r) => `  ${r.type} ${r.name} <- ${r.options.importId}`),
+              ]
+            : []),
     ].join("\n");
 }

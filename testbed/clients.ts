@@ -34,6 +34,19 @@ export async function checkPostgres(
     endpoints: Endpoints,
     ca: string,
 ): Promise<string | undefined> {
+    return queryPostgres(env, endpoints, ca, "SELECT 1").then(
+        () => undefined,
+        (err) => describe(err),
+    );
+}
+
+/** Connects as the application with `DB_*` and runs `sql` (one simple query); its rows. */
+export async function queryPostgres(
+    env: Record<string, string>,
+    endpoints: Endpoints,
+    ca: string,
+    sql: string,
+): Promise<Record<string, unknown>[]> {
     const client = new Client({
         host: LOOPBACK,
         port: localPort(endpoints, env.DB_HOST, env.DB_PORT),
@@ -46,10 +59,7 @@ export async function checkPostgres(
     client.on("error", () => undefined);
     try {
         await client.connect();
-        await client.query("SELECT 1");
-        return undefined;
-    } catch (err) {
-        return describe(err);
+        return (await client.query(sql)).rows;
     } finally {
         await client.end().catch(() => undefined);
     }

@@ -14,12 +14,13 @@ import { NAMES, kubernetesLayout } from "../components/redis/layout";
 import { Supervisor, waitFor } from "./servers/processes";
 import { RedisPorts, redisPorts, requireRedisBinaries } from "./servers/redis";
 import { Checks } from "./checks";
-import { BackgroundWriter, appKey, redisOptions } from "./clients";
+import { BackgroundWriter, appKey, checkPostgres, checkRedis, queryPostgres, redisOptions } from "./clients";
 import { Applier, handlerTable } from "./cluster/applier";
 import { Azure, writeVault } from "./cluster/azure";
 import { CertManager } from "./cluster/certManager";
 import { ExternalSecrets } from "./cluster/eso";
 import { Kubelet, projectedContent, storeConfigMap } from "./cluster/kubelet";
+import { Namespaces } from "./cluster/namespaces";
 import { ClusterState, Obj } from "./cluster/state";
 import { Workloads } from "./cluster/workloads";
 import { Issuer } from "./issuer";
@@ -79,7 +80,14 @@ export class Lifecycle {
             redisCa: issuer.caFile,
             postgresCa: () => this.pg.caFile,
         });
-        this.workloads = new Workloads(state, ports, this.supervisor, root, projectedContent(state, ports));
+        this.workloads = new Workloads(
+            state,
+            ports,
+            this.supervisor,
+            root,
+            projectedContent(state, ports),
+            () => this.pg.caFile,
+        );
         this.kubelet = new Kubelet(state, {
             awaitReloadSidecars: () => this.checks.awaitReloadSidecars(),
             retryJobs: async (jobs) => {
@@ -99,6 +107,7 @@ export class Lifecycle {
         this.applier = new Applier(
             state,
             handlerTable(
+                new Namespaces(state).handlers(),
                 azure.handlers(),
                 this.eso.handlers(),
                 this.kubelet.handlers(),
@@ -152,6 +161,10 @@ export class Lifecycle {
         for (const r of order) {
             state.applied.set(r.urn, { resource: r, failed: false });
             switch (r.type) {
+                case TYPES.namespace:
+                case TYPES.namespacePatch:
+                    state.namespaces.add(r.inputs.metadata.name);
+                    break;
                 case TYPES.vaultSecret:
                     writeVault(state, r);
                     break;
@@ -284,6 +297,49 @@ export class Lifecycle {
             }
             return detail;
         });
+    }
+
+    /** A namespace someone made outside the stack (a team's own), before an application names it. */
+    createNamespaceOutsideStack(name: string): Promise<TimelineEvent> {
+        return this.timeline.emit(`kubectl create namespace ${name} (outside the stack)`, async () => {
+            this.state.namespaces.add(name);
+        });
+    }
+
+    /** Whether namespace `name` exists in the cluster (the stack's or not). */
+    hasNamespace(name: string): boolean {
+        return this.state.namespaces.has(name);
+    }
+
+    /** Whether database `name` exists on the server. */
+    hasDatabase(name: string): Promise<boolean> {
+        return this.pg.hasDatabase(name);
+    }
+
+    /** The last contract application `app` was handed (what its running pods hold), even after it left the config. */
+    lastEnv(app: string): Record<string, string> {
+        const history = this.state.appEnvs.get(app) ?? [];
+        const env = history[history.length - 1];
+        if (!env) {
+            throw new Error(`application ${app} was never handed a Secret`);
+        }
+        return env;
+    }
+
+    /** Runs `sql` as application `app` with its last contract, as its pods would; the rows. */
+    queryAsApp(app: string, sql: string): Promise<Record<string, unknown>[]> {
+        return queryPostgres(this.lastEnv(app), this.state.endpoints, fs.readFileSync(this.pg.caFile, "utf8"), sql);
+    }
+
+    /** What PostgreSQL and Redis say to application `app`'s last contract: each one's error, undefined if accepted. */
+    async appAccess(app: string): Promise<{ postgres?: string; redis?: string }> {
+        const env = this.lastEnv(app);
+        const ca = fs.readFileSync(this.pg.caFile, "utf8");
+        const redisCa = fs.readFileSync(this.issuer.caFile, "utf8");
+        return {
+            postgres: await checkPostgres(env, this.state.endpoints, ca),
+            redis: await checkRedis(env, `${app}:lifecycle-access`, this.state.endpoints, redisCa),
+        };
     }
 
     /** cert-manager renews every Certificate `renewBefore` its expiry; the timeline then runs past the old expiry. */

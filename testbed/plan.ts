@@ -18,6 +18,8 @@ export const TYPES = {
     claimPatch: "kubernetes:core/v1:PersistentVolumeClaimPatch",
     job: "kubernetes:batch/v1:Job",
     certificate: "kubernetes:cert-manager.io/v1:Certificate",
+    namespace: "kubernetes:core/v1:Namespace",
+    namespacePatch: "kubernetes:core/v1:NamespacePatch",
     sgCluster: "kubernetes:stackgres.io/v1:SGCluster",
 } as const;
 

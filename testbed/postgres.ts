@@ -53,10 +53,14 @@ export class LifecyclePostgres {
         await superuserSql(this.server, `ALTER ROLE "${this.adminLogin}" PASSWORD ${sqlLiteral(password)};`);
     }
 
+    async hasDatabase(name: string): Promise<boolean> {
+        const existing = await this.query(`SELECT 1 FROM pg_database WHERE datname = ${sqlLiteral(name)}`);
+        return (existing.rowCount ?? 0) > 0;
+    }
+
     /** ARM's database create (see `createAzureDatabase`); a database that exists is kept. */
     async createDatabase(name: string): Promise<boolean> {
-        const existing = await this.query(`SELECT 1 FROM pg_database WHERE datname = ${sqlLiteral(name)}`);
-        if ((existing.rowCount ?? 0) > 0) {
+        if (await this.hasDatabase(name)) {
             return false;
         }
         await createAzureDatabase(this.server, name);

@@ -7,7 +7,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigIssue, ParseContext, configIssues, formatIssue, report, show } from "./issues";
 import { PROFILES, PROFILE_DECIDES } from "./fields";
-import { AppConfig, profileSchema } from "./platform";
+import { APP_IMPORTS, AppConfig, AppEntry, profileSchema } from "./platform";
 import { SECRET_KEYS, STACK_SCHEMAS } from "./stack";
 import { keyVaultConfigRules } from "../vault/configRules";
 import { SERVICES } from "../services";
@@ -103,16 +103,23 @@ export function parseConfig(
         throw new ConfigError(issues);
     }
 
-    const { keyVault, azure } = parsed.data;
+    const { keyVault, azure, apps: entries } = parsed.data;
+    const subscriptionId = raw[AZURE_SUBSCRIPTION_KEY];
+    // Every entry is checked, retired ones too: their names, databases and Redis databases stay taken until dropped.
     const config: PlatformConfig = {
         project: PROJECT,
         stack,
         ...parsed.data,
+        apps: entries.map(appOf),
+        retiredApps: [],
+        appImports: {},
+        subscriptionId: typeof subscriptionId === "string" && subscriptionId !== "" ? subscriptionId : undefined,
         keyVault: { ...keyVault, name: keyVault.name ?? defaultVaultName(stack, azure.resourceGroupName) },
     };
     const ctx: ParseContext = { issues };
     checkCluster(config, raw[`${PROJECT}:kubeconfig`] !== undefined, ctx);
     checkApps(config, ctx);
+    checkAppLifecycle(config, entries, ctx);
     // The credential registry's ids derive from application and Redis user names: they need unique names.
     for (const rules of [SERVICE_CONFIG_RULES, REGISTRY_CONFIG_RULES]) {
         if (issues.length === 0) {
@@ -122,7 +129,20 @@ export function parseConfig(
     if (issues.length > 0) {
         throw new ConfigError(issues);
     }
-    return config;
+    return {
+        ...config,
+        apps: entries.filter((e) => !e.retired).map(appOf),
+        retiredApps: entries.filter((e) => e.retired).map(appOf),
+        appImports: Object.fromEntries(entries.filter((e) => e.import.length > 0).map((e) => [e.name, e.import])),
+    };
+}
+
+/** The stack config key of the Azure subscription (read by the Azure provider and the import ids). */
+export const AZURE_SUBSCRIPTION_KEY = "azure-native:subscriptionId";
+
+/** An entry as the program's applications see it: without how it enters or leaves the stack. */
+function appOf({ retired: _retired, import: _import, ...app }: AppEntry): AppConfig {
+    return app;
 }
 
 /** Reads the running stack's configuration through the Pulumi runtime. */
@@ -216,6 +236,47 @@ function checkApps(config: PlatformConfig, ctx: ParseContext): void {
                 `${PROJECT}:apps[${i}].namespace`,
                 app.namespace,
                 `a namespace other than the platform's (${config.cluster.platformNamespace})`,
+            );
+        }
+    });
+}
+
+/** `apps[].retired` and `apps[].import`: what each may be combined with. */
+function checkAppLifecycle(config: PlatformConfig, entries: readonly AppEntry[], ctx: ParseContext): void {
+    if (entries.every((e) => e.retired)) {
+        report(ctx, `${PROJECT}:apps`, "every application retired", "at least one application that is not retired");
+    }
+    entries.forEach((entry, i) => {
+        const path = `${PROJECT}:apps[${i}].import`;
+        const twice = entry.import.filter((part, j) => entry.import.indexOf(part) !== j);
+        if (twice.length > 0) {
+            report(ctx, path, entry.import, `each of ${APP_IMPORTS.join(", ")} at most once`);
+        }
+        if (entry.import.includes("namespace") && !entry.createNamespace) {
+            report(
+                ctx,
+                path,
+                entry.import,
+                "namespace only with createNamespace: true (a namespace the stack does not create is patched, never created, so there is nothing to import)",
+            );
+        }
+        if (entry.import.includes("database") && config.postgres.mode !== "azure") {
+            report(
+                ctx,
+                path,
+                entry.import,
+                `database only with postgres.mode azure (on ${config.postgres.mode} the login Job keeps a database that exists)`,
+            );
+        }
+        const needsSubscription = entry.import.filter(
+            (part) => part === "database" || (part === "secrets" && !config.keyVault.existingVaultId),
+        );
+        if (needsSubscription.length > 0 && !config.subscriptionId) {
+            report(
+                ctx,
+                path,
+                entry.import,
+                `${needsSubscription.join(" and ")} with ${AZURE_SUBSCRIPTION_KEY} set: their Azure resource ids name the subscription`,
             );
         }
     });

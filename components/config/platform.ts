@@ -118,6 +118,10 @@ const redisExtraDatabaseSchema = section({
 /** One extra Redis database of an application. */
 export type RedisExtraDatabase = z.output<typeof redisExtraDatabaseSchema>;
 
+/** What of an application may already exist and be imported (`apps[].import`) instead of created. */
+export const APP_IMPORTS = ["namespace", "database", "secrets"] as const;
+export type AppImport = (typeof APP_IMPORTS)[number];
+
 const appSchema = section({
     name: text({ pattern: APP_NAME, maxLength: 30 }).describe("Application name (DNS label, at most 30 characters)."),
     namespace: text({ pattern: DNS_LABEL, maxLength: 63 }).describe("Its namespace (one application per namespace)."),
@@ -163,6 +167,16 @@ const appSchema = section({
     serviceAccounts: derived(listOf(text({ pattern: DNS_LABEL, maxLength: 63 }), { minItems: 1 })).describe(
         "Service accounts that may read the Secret; default `[<name>]`.",
     ),
+    retired: flag()
+        .default(false)
+        .describe(
+            'Step 1 of removing the application (README "Remove, re-add or import an application"): it loses its access as if removed, and its namespace and database stay in the stack unprotected (`protect: false`, retained on delete) for this `up`; then delete the entry. Pulumi refuses to delete a protected resource, so dropping the entry at once fails in production.',
+        ),
+    import: listOf(choice(APP_IMPORTS))
+        .default([])
+        .describe(
+            "What of the application already exists and is brought under the stack with Pulumi's `import` option instead of created (Azure and Kubernetes refuse to create what exists): `namespace` (with `createNamespace`), `database` (mode azure), `secrets` (its Key Vault secrets as a removal left them). A re-added application: all three.",
+        ),
 }).transform((app) => ({
     ...app,
     podSecurity: app.podSecurity ?? (app.createNamespace ? "restricted" : "unchanged"),
@@ -171,8 +185,11 @@ const appSchema = section({
     serviceAccounts: app.serviceAccounts ?? [app.name],
 }));
 
+/** One `apps[]` entry as written: an application, and whether it is being removed or has parts to import. */
+export type AppEntry = z.output<typeof appSchema>;
+
 /** One application: its namespace, database, Redis database and the Secret with its contract. */
-export type AppConfig = z.output<typeof appSchema>;
+export type AppConfig = Omit<AppEntry, "retired" | "import">;
 
 export const appsSchema = listOf(appSchema, { minItems: 1, maxItems: 500 });
 

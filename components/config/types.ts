@@ -6,7 +6,7 @@
 import type { Profile } from "./fields";
 import type { ParseContext } from "./issues";
 import type { KeyVaultConfig } from "./keyVault";
-import type { AppConfig, AzureConfig, ClusterConfig } from "./platform";
+import type { AppConfig, AppImport, AzureConfig, ClusterConfig } from "./platform";
 import type { PostgresConfig } from "./postgres";
 import type { RedisSection } from "./redis";
 
@@ -25,9 +25,19 @@ export interface PlatformConfig {
     readonly keyVault: KeyVaultConfig & { readonly name: string };
     readonly postgres: PostgresConfig;
     readonly redis: RedisSection;
+    /** The applications, without the retired ones. */
     readonly apps: AppConfig[];
     /** Existing objects to import, by resource name (see components/imports.ts). */
     readonly imports: Readonly<Record<string, string>>;
+    /**
+     * Applications being removed (`apps[].retired`): the program treats them as gone, except that their protected
+     * resources stay registered, unprotected, for one `up` (so the next change may drop them).
+     */
+    readonly retiredApps: AppConfig[];
+    /** What of each application is imported (`apps[].import`), by application name; absent: nothing. */
+    readonly appImports: Readonly<Record<string, readonly AppImport[]>>;
+    /** `azure-native:subscriptionId`: the stack's Azure subscription; unset, the provider's environment decides. */
+    readonly subscriptionId?: string;
 }
 
 /** A rule over several keys of a section (or several sections); run only on an otherwise valid config. */

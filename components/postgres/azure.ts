@@ -15,6 +15,7 @@ import { azureStorageAlert } from "./exporterSpec";
 import {
     AZURE_PGBOUNCER_PORT,
     AZURE_POSTGRES_PORT,
+    databaseId,
     maintenanceWindow,
     serverName,
     serverNetwork,
@@ -122,29 +123,40 @@ export class AzurePostgres extends pulumi.ComponentResource implements PostgresS
                     ),
             );
         }
+        const database = (app: AppConfig, options: pulumi.CustomResourceOptions) =>
+            new dbforpostgresql.Database(
+                `${name}-db-${app.name}`,
+                { ...serverArgs, databaseName: app.database, charset: "UTF8", collation: "en_US.utf8" },
+                options,
+            );
         const databases = config.apps.map((app) =>
-            serial(
-                (after) =>
-                    new dbforpostgresql.Database(
-                        `${name}-db-${app.name}`,
-                        {
-                            ...serverArgs,
-                            databaseName: app.database,
-                            charset: "UTF8",
-                            collation: "en_US.utf8",
-                        },
-                        { ...stateful, dependsOn: [after] },
-                    ),
+            serial((after) =>
+                database(app, {
+                    ...stateful,
+                    dependsOn: [after],
+                    // A database that exists (a re-added application's, retained) is imported: azure-native refuses
+                    // to create an existing resource (provider.go, "cannot create already existing resource").
+                    import: config.appImports[app.name]?.includes("database")
+                        ? databaseId(config, app.database)
+                        : undefined,
+                }),
             ),
         );
+        // A retired application's database stays registered, unprotected, for one `up`, so the next may drop it:
+        // Pulumi refuses to delete a protected resource, retainOnDelete or not (Pulumi docs, "protect"). Unchanged
+        // inputs: no call to Azure, only the state's protect flag changes.
+        for (const app of config.retiredApps) {
+            database(app, { parent: this, protect: false, retainOnDelete: true });
+        }
 
+        const caCert = postgresCaCert(pg);
         this.endpoint = this.server.fullyQualifiedDomainName.apply((fqdn) => ({
             // The FQDN output has been seen empty (AVM note); the name-derived form is the same host.
             host: fqdn || `${serverName(config)}.postgres.database.azure.com`,
             port: AZURE_POSTGRES_PORT,
             poolerPort: azure.pgBouncer ? AZURE_PGBOUNCER_PORT : undefined,
             sslMode: "require" as const,
-            caCert: postgresCaCert(pg),
+            caCert,
         }));
 
         // ARM cannot create logins: the login Job does, as the admin, after the databases exist.
@@ -155,6 +167,7 @@ export class AzurePostgres extends pulumi.ComponentResource implements PostgresS
             host: this.endpoint.host,
             port: AZURE_POSTGRES_PORT,
             adminLogin: azure.adminLogin,
+            caCert,
             after: [previous, ...databases],
         });
         this.ready = [job];

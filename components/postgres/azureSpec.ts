@@ -34,6 +34,20 @@ export function serverName(config: PlatformConfig): string {
     return `dp-${stackSlug(config.stack, 40)}-pg-${hash}`;
 }
 
+/**
+ * The resource id of database `database` on the stack's server (`pulumi import`'s id for a `dbforpostgresql.Database`:
+ * ARM's `.../flexibleServers/{serverName}/databases/{databaseName}`); needs `azure-native:subscriptionId`.
+ */
+export function databaseId(config: PlatformConfig, database: string): string {
+    if (!config.subscriptionId) {
+        throw new Error(`importing database ${database} needs azure-native:subscriptionId`);
+    }
+    return (
+        `/subscriptions/${config.subscriptionId}/resourceGroups/${config.azure.resourceGroupName}` +
+        `/providers/Microsoft.DBforPostgreSQL/flexibleServers/${serverName(config)}/databases/${database}`
+    );
+}
+
 /** Server parameters Azure applies only at a restart (learn.microsoft.com, concepts-server-parameters: "static"). */
 export const AZURE_STATIC_PARAMETERS: readonly string[] = ["max_connections", "shared_preload_libraries"];
 

@@ -2,6 +2,7 @@
 import { AZURE_DEFAULT_PRELOADED_LIBRARIES, azurePreloadLibraries } from "./extensions";
 import { ConfigRule, PROJECT, PlatformConfig } from "../config/types";
 import { report } from "../config/issues";
+import { postgresCaCert } from "./contract";
 import { azureDefaultMaxConnections } from "../config/postgres";
 import { pgAltCredentialId, pgAppCredentialId } from "./credentials";
 import { LOGIN_JOB, loginJobFiles } from "./loginJobSpec";
@@ -96,10 +97,9 @@ export const postgresConfigRules: ConfigRule = (config, ctx) => {
         );
     }
     loginRules(config, ctx);
-    const loginFiles = Object.values(loginJobFiles(appLogins(config.apps), loginSqlOptions(config))).reduce(
-        (sum, text) => sum + Buffer.byteLength(text),
-        0,
-    );
+    const loginFiles = Object.values(
+        loginJobFiles(appLogins(config.apps), loginSqlOptions(config), postgresCaCert(config.postgres)),
+    ).reduce((sum, text) => sum + Buffer.byteLength(text), 0);
     if (loginFiles > LOGIN_JOB_FILES_MAX_BYTES) {
         report(
             ctx,

@@ -40,6 +40,8 @@ export interface LoginJobArgs extends PostgresArgs {
     readonly port: number;
     /** The Azure admin login or the StackGres superuser (its password is credential `pg-admin`). */
     readonly adminLogin: string;
+    /** The CA(s) the server's certificate chains to (the endpoint's `caCert`); known, the Job verifies the server. */
+    readonly caCert: string | undefined;
     /** What must exist before the Job runs (the server and its databases, or the SGCluster). */
     readonly after: pulumi.Input<pulumi.Resource>[];
 }
@@ -98,7 +100,7 @@ export function createLoginJob(parent: pulumi.Resource, name: string, args: Logi
         },
         { parent },
     );
-    const jobFiles = loginJobFiles(logins, args.sqlOptions);
+    const jobFiles = loginJobFiles(logins, args.sqlOptions, args.caCert);
     const configMap = new k8s.core.v1.ConfigMap(
         `${name}-logins-sql`,
         { metadata: { name: LOGIN_JOB.configMap, namespace }, data: jobFiles },

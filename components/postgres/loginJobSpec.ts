@@ -23,6 +23,8 @@ export const LOGIN_JOB = {
     serviceAccount: "postgres-logins",
     sqlFile: "logins.sql",
     entrypointFile: "apply.sh",
+    /** The CA(s) the server's certificate chains to, when known: the Job then connects with `verify-full`. */
+    caFile: "server-ca.pem",
     /** uid/gid of `postgres` in the official postgres images. */
     uid: 70,
 } as const;
@@ -37,12 +39,35 @@ export const LOGIN_JOB_WAIT_SECONDS = 600;
 
 const MOUNT = { job: "/etc/postgres-logins/job", secrets: "/etc/postgres-logins/secrets" };
 
-/** The ConfigMap data: SQL and entrypoint, no password. */
-export function loginJobFiles(logins: readonly AppLogin[], options: LoginSqlOptions): Record<string, string> {
+/**
+ * The ConfigMap data: SQL and entrypoint, no password, and the server's CA(s) when known (`postgresCaCert`: Azure's
+ * public roots, or the issuer's CA of `postgres.stackgres.tls`).
+ */
+export function loginJobFiles(
+    logins: readonly AppLogin[],
+    options: LoginSqlOptions,
+    caCert: string | undefined,
+): Record<string, string> {
     return {
         [LOGIN_JOB.sqlFile]: renderLoginSql(logins, options),
         [LOGIN_JOB.entrypointFile]: renderLoginEntrypoint(logins, options),
+        ...(caCert !== undefined ? { [LOGIN_JOB.caFile]: caCert } : {}),
     };
+}
+
+/**
+ * libpq's TLS settings for the Job: with the server's CA in its files, `verify-full` (the certificate must chain to
+ * that CA and name the host the Job connects to), else `require`, which encrypts but accepts any certificate (libpq
+ * docs, "SSL Support", table "SSL Mode Descriptions"; Microsoft recommends verification against its roots for
+ * Flexible Server: learn.microsoft.com azure/postgresql/flexible-server/security-tls-how-to-connect).
+ */
+export function loginJobTls(files: Readonly<Record<string, string>>): Array<{ name: string; value: string }> {
+    return LOGIN_JOB.caFile in files
+        ? [
+              { name: "PGSSLMODE", value: "verify-full" },
+              { name: "PGSSLROOTCERT", value: `${MOUNT.job}/${LOGIN_JOB.caFile}` },
+          ]
+        : [{ name: "PGSSLMODE", value: "require" }];
 }
 
 /** Keys of the Job's synced Secret: the admin's password and every login's. */
@@ -130,7 +155,7 @@ export function loginJobSpec<S>(input: LoginJobInput<S>) {
                             { name: "PGPORT", value: String(input.port) },
                             { name: "PGUSER", value: input.adminLogin },
                             { name: "PGDATABASE", value: "postgres" },
-                            { name: "PGSSLMODE", value: "require" },
+                            ...loginJobTls(input.files),
                             { name: "PGCONNECT_TIMEOUT", value: "15" },
                             { name: "PGAPPNAME", value: LOGIN_JOB.jobPrefix },
                         ],

@@ -180,12 +180,13 @@ export class StackGresPostgres extends pulumi.ComponentResource implements Postg
         );
 
         const host = stackGresHost(sg.clusterName, config.cluster.platformNamespace);
+        const caCert = postgresCaCert(config.postgres);
         this.endpoint = pulumi.output({
             host,
             port: STACKGRES_DIRECT_PORT,
             poolerPort: STACKGRES_POOLER_PORT,
             sslMode: "require" as const,
-            caCert: postgresCaCert(config.postgres),
+            caCert,
         });
         // Logins and databases: the same idempotent login Job as Azure, as the superuser, straight to PostgreSQL.
         const job = createLoginJob(this, name, {
@@ -195,6 +196,7 @@ export class StackGresPostgres extends pulumi.ComponentResource implements Postg
             host: pulumi.output(host),
             port: STACKGRES_DIRECT_PORT,
             adminLogin: STACKGRES_SUPERUSER,
+            caCert,
             after: [cluster],
         });
         this.ready = [job];

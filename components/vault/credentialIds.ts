@@ -2,7 +2,8 @@
 import type { Rotation } from "../config/keyVault";
 import type { PlatformConfig } from "../config/types";
 import { SERVICES } from "../services";
-import { credentialSecretName } from "./secretNames";
+import type { AppConfig } from "../config/platform";
+import { bundleSecretName, credentialSecretName } from "./secretNames";
 
 /**
  * Every credential the platform generates: the one place the per-service lists (each service module's
@@ -39,4 +40,15 @@ export function platformCredentialRotations(config: PlatformConfig): Record<stri
 /** The credentials whose previous password stays readable after a rotation (`credentials.keepPrevious`). */
 export function platformKeepPrevious(config: PlatformConfig): string[] {
     return SERVICES.flatMap((service) => service.credentials.keepPrevious?.(config) ?? []);
+}
+
+/**
+ * The Key Vault secrets (names before the stack's prefix) that exist because of application `app`: the credentials
+ * it adds to the registry and its connection bundle. Each is retained when the application is removed, so re-adding
+ * it must import them (`apps[].import: secrets`).
+ */
+export function appSecretNames(config: PlatformConfig, app: AppConfig): string[] {
+    const without = new Set(platformCredentialIds({ ...config, apps: [] }));
+    const ids = platformCredentialIds({ ...config, apps: [app] }).filter((id) => !without.has(id));
+    return [...ids.map(credentialSecretName), bundleSecretName(app.name)];
 }

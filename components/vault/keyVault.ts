@@ -10,7 +10,7 @@ import * as network from "@pulumi/azure-native/network";
 import type { KeyVaultConfig, PrivateEndpointConfig } from "../config/keyVault";
 import type { StoredSecret, VaultSecretArgs, VaultWriter } from "../interfaces";
 import { prefixedSecretName } from "./secretNames";
-import { adoptionProblem, parseVaultId } from "./vaultRef";
+import { adoptionProblem, parseVaultId, vaultId, vaultSecretId } from "./vaultRef";
 
 export interface KeyVaultArgs {
     /** The validated `keyVault` section (name, SKU, retention, network, or `existingVaultId` to adopt). */
@@ -25,6 +25,14 @@ export interface KeyVaultArgs {
     readonly protect?: boolean;
     /** Addresses the cluster calls the vault from (External Secrets), admitted through a public vault's firewall. */
     readonly clusterEgressRanges?: readonly string[];
+    /**
+     * Secrets (names before the prefix) that already exist and are imported (Pulumi's `import` option) rather than
+     * created: azure-native refuses to create a secret that exists ("cannot create already existing resource"), and a
+     * removed application's secrets are retained. Default: none.
+     */
+    readonly importSecrets?: readonly string[];
+    /** The subscription of a created vault, for the ids of imported secrets (an adopted vault's id names its own). */
+    readonly subscriptionId?: string;
 }
 
 /**
@@ -47,6 +55,8 @@ export class KeyVault extends pulumi.ComponentResource implements VaultWriter {
     private readonly secretPrefix: string;
     /** Every secret written, by the name it was written under (before the prefix). */
     private readonly written = new Map<string, keyvault.Secret>();
+    /** The resource id of each secret to import, by the name it is written under. */
+    private readonly importIds = new Map<string, string>();
 
     constructor(name: string, args: KeyVaultArgs, opts?: pulumi.ComponentResourceOptions) {
         const { config } = args;
@@ -135,6 +145,12 @@ export class KeyVault extends pulumi.ComponentResource implements VaultWriter {
         if (config.privateEndpoint) {
             this.privateEndpoint(name, args, config.privateEndpoint);
         }
+        if ((args.importSecrets ?? []).length > 0) {
+            const vault = existingVaultId ?? createdVaultId(args);
+            for (const secretName of args.importSecrets ?? []) {
+                this.importIds.set(secretName, vaultSecretId(vault, prefixedSecretName(this.secretPrefix, secretName)));
+            }
+        }
 
         this.registerOutputs({ vaultId: this.vaultId, vaultName: this.vaultName, vaultUri: this.vaultUri });
     }
@@ -196,6 +212,8 @@ export class KeyVault extends pulumi.ComponentResource implements VaultWriter {
                 // A caller's parent may not carry the Azure provider; never fall back to the ambient default.
                 provider: opts.provider ?? this.getProvider("azure-native:keyvault:Secret"),
                 retainOnDelete: true,
+                // Import, then update to this value (pulumi/pulumi#19339, docs "import": differing inputs no longer fail).
+                import: this.importIds.get(args.secretName),
             },
         );
         this.written.set(args.secretName, secret);
@@ -208,4 +226,18 @@ export class KeyVault extends pulumi.ComponentResource implements VaultWriter {
             ? { vaultName: prefixedSecretName(this.secretPrefix, secretName), resource }
             : { vaultName: secretName };
     }
+}
+
+/** The resource id of the vault `args` creates. */
+function createdVaultId(args: KeyVaultArgs): string {
+    if (!args.subscriptionId) {
+        throw new Error(
+            "importing Key Vault secrets needs the subscription of the vault (azure-native:subscriptionId)",
+        );
+    }
+    return vaultId({
+        subscriptionId: args.subscriptionId,
+        resourceGroupName: args.resourceGroupName,
+        vaultName: args.config.name,
+    });
 }

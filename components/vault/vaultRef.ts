@@ -36,3 +36,13 @@ export function adoptionProblem(
     }
     return undefined;
 }
+
+/** The resource id of a vault (the inverse of `parseVaultId`). */
+export function vaultId(ref: VaultRef): string {
+    return `/subscriptions/${ref.subscriptionId}/resourceGroups/${ref.resourceGroupName}/providers/Microsoft.KeyVault/vaults/${ref.vaultName}`;
+}
+
+/** The resource id of a secret in the vault `vault` (a vault resource id): what `pulumi import` takes for it. */
+export function vaultSecretId(vault: string, storedName: string): string {
+    return `${vault}/secrets/${storedName}`;
+}

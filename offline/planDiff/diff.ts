@@ -415,7 +415,7 @@ export function diffPlans(a: Plan, b: Plan, options: DiffOptions = {}): PlanDiff
 function refusal(r: PlanResource): string[] {
     return [
         "pulumi will refuse: it is protected, and deleting or replacing a protected resource is an error whatever retainOnDelete says",
-        `to go on, unprotect it first in a change of its own (the program's protect setting), or with production credentials: pulumi state unprotect '${r.urn}'`,
+        `to go on, unprotect it first in a change of its own: a removed application's namespace and database by keeping its entry with retired: true for one deploy (README "Remove, re-add or import an application"); else the program's protect setting, or with production credentials: pulumi state unprotect '${r.urn}'`,
     ];
 }
 
@@ -489,7 +489,12 @@ export function formatDiff(diff: PlanDiff, title: string): string {
             lines.push("", `${heading} (${items.length})`, ...items.map((i) => `  ${mark} ${i}`));
         }
     };
-    section("+", "added", diff.added.map(label));
+    // An added resource with the `import` option is read from the cloud, then updated to its inputs: not created.
+    section(
+        "+",
+        "added",
+        diff.added.map((r) => (r.options.importId ? `${label(r)}  [IMPORT ${r.options.importId}]` : label(r))),
+    );
     section("-", "removed", diff.removed.map(label));
     section(
         "~",

@@ -1,7 +1,18 @@
 /**
  * `pulumi up` to a new plan: resources in dependency order, Pulumi's parallel walk, a failed step holding back its
  * dependents, deletes last and only after a clean `up`. What a create, update or delete does to the cluster is the
- * business of the controller that owns the resource's kind: a handler table by type token.
+ * business of the controller that owns the resource's kind: a handler table by type token. The engine's own rules
+ * (pulumi/pulumi pkg/resource/deploy) are modelled here:
+ * - a resource whose inputs did not change still takes its new options into the state (a `same` step), so
+ *   `protect: false` in one `up` lets the next delete it;
+ * - deletes run in antichains, dependents first (step_generator.go `ScheduleDeletes`); a resource protected in the
+ *   state is refused whatever `retainOnDelete` says, and the chains after a refusal do not run; a `retainOnDelete`
+ *   one leaves the state without its provider's Delete, so the object stays (step.go `DeleteStep.Apply`);
+ * - a create of an object that exists is refused by its provider (azure-native checks first: provider.go "cannot
+ *   create already existing resource"; pulumi-kubernetes 4.29+ creates client-side and gets AlreadyExists, its
+ *   CHANGELOG, #2926), unless the resource has the `import` option: then the engine reads it ("resource '<id>' does
+ *   not exist" when it is not there, step.go `ImportStep`) and updates it to the program's inputs (pulumi/pulumi#19339,
+ *   pulumi/docs#18198).
  */
 import * as path from "path";
 import type { RecordedResource } from "../../offline/mockEngine";
@@ -29,6 +40,11 @@ export interface KindHandler {
     /** Create or update; false when the step fails (pulumi stops its dependents). Absent: nothing to simulate. */
     readonly apply?: (step: Step) => Promise<boolean>;
     readonly remove?: (resource: RecordedResource) => Promise<void>;
+    /**
+     * Whether the object the resource names exists in the cloud or cluster now, as its provider's create or the
+     * engine's import read finds it (by name). Absent: the kind's creates are not checked.
+     */
+    readonly exists?: (resource: RecordedResource) => Promise<boolean>;
 }
 
 export type HandlerTable = Readonly<Record<string, KindHandler>>;
@@ -102,25 +118,66 @@ export class Applier {
             return { failedSteps: refused };
         }
         state.plan = after;
-        const failedSteps = await this.runSteps(steps, after);
-        if (failedSteps.length === 0) {
-            for (const r of topologicalOrder(deleted).reverse()) {
-                await this.handlers[r.type]?.remove?.(r);
-                state.applied.delete(r.urn);
-            }
-        }
+        const stepFailures = await this.runSteps(steps, after);
+        this.recordSames(order, steps, after);
+        const refusedDeletes = stepFailures.length === 0 ? await this.deleteAll(deleted) : [];
+        const failedSteps = [...stepFailures, ...refusedDeletes.map((d) => d.step)];
         const heldBack = steps.filter((r) => state.applied.get(r.urn)?.resource !== r).map((r) => r.urn);
         await state.timeline.emit(failedSteps.length === 0 ? "pulumi up finished" : "pulumi up failed", async () => ({
             failedSteps,
             heldBack: heldBack.length,
         }));
-        if (failedSteps.length > 0) {
-            state.timeline.events[state.timeline.events.length - 1].failures.push(
-                `pulumi up failed at ${failedSteps.join(", ")}${heldBack.length ? `; ${heldBack.length} dependent resources not applied` : ""}`,
+        const failures = state.timeline.events[state.timeline.events.length - 1].failures;
+        if (stepFailures.length > 0) {
+            failures.push(
+                `pulumi up failed at ${stepFailures.join(", ")}${heldBack.length ? `; ${heldBack.length} dependent resources not applied` : ""}`,
             );
         }
+        failures.push(...refusedDeletes.map((d) => `pulumi up failed at ${d.step}: ${d.message}`));
         await state.timeline.runUntil();
         return { failedSteps };
+    }
+
+    /**
+     * Unchanged resources take the plan's options into the state (Pulumi's `same` step), unless a failed step holds
+     * them back (their registration waits for it and never reaches the engine).
+     */
+    private recordSames(order: readonly RecordedResource[], steps: readonly RecordedResource[], plan: StackPlan): void {
+        const stepped = new Set(steps.map((r) => r.urn));
+        const current = (urn: string) => {
+            const held = this.state.applied.get(urn);
+            return held !== undefined && !held.failed && held.resource === plan.byUrn.get(urn);
+        };
+        for (const r of order) {
+            if (!stepped.has(r.urn) && r.dependencies.filter((d) => plan.byUrn.get(d)?.custom).every(current)) {
+                this.state.applied.set(r.urn, { resource: r, failed: false });
+            }
+        }
+    }
+
+    /**
+     * Deletes what the plan no longer has, as the engine schedules and applies deletes (see the file's comment).
+     * @returns the refused deletes
+     */
+    private async deleteAll(deleted: readonly RecordedResource[]): Promise<{ step: string; message: string }[]> {
+        const condemned = new Map(deleted.map((r) => [r.urn, r]));
+        const refused: { step: string; message: string }[] = [];
+        while (condemned.size > 0 && refused.length === 0) {
+            const dependedOn = new Set([...condemned.values()].flatMap((r) => [...r.dependencies, r.parent ?? ""]));
+            const leaves = [...condemned.values()].filter((r) => !dependedOn.has(r.urn));
+            for (const r of leaves.length > 0 ? leaves : [...condemned.values()]) {
+                condemned.delete(r.urn);
+                if (r.options.protect) {
+                    refused.push({ step: `delete ${r.type} ${r.name}`, message: protectedDeleteError(r.urn) });
+                    continue;
+                }
+                if (!r.options.retainOnDelete) {
+                    await this.handlers[r.type]?.remove?.(r);
+                }
+                this.state.applied.delete(r.urn);
+            }
+        }
+        return refused;
     }
 
     /**
@@ -134,8 +191,12 @@ export class Applier {
         const pending = new Map(steps.map((r) => [r.urn, r]));
         const running = new Map<string, { resource: RecordedResource; job: JobState; deadline: number }>();
         const failed: string[] = [];
-        const finish = (r: RecordedResource, ok: boolean) => {
-            state.applied.set(r.urn, { resource: r, failed: !ok });
+        const finish = (r: RecordedResource, result: boolean | "refused") => {
+            const ok = result === true;
+            // A create its provider refused made nothing: no state entry, as after any failed create.
+            if (result !== "refused") {
+                state.applied.set(r.urn, { resource: r, failed: !ok });
+            }
             if (!ok) {
                 failed.push(`${r.type} ${r.name}`);
                 dependentsOf(plan, r.urn).forEach((u) => pending.delete(u));
@@ -188,10 +249,35 @@ export class Applier {
         return failed;
     }
 
-    /** One resource's create or update, by its kind's handler; false when the step fails. */
-    private async step(r: RecordedResource, plan: StackPlan): Promise<boolean> {
-        const apply = this.handlers[r.type]?.apply;
-        return apply ? apply(this.stepOf(r, plan)) : true;
+    /**
+     * One resource's create, import or update, by its kind's handler; false when the step fails, "refused" when a
+     * create or import failed before anything was made.
+     */
+    private async step(r: RecordedResource, plan: StackPlan): Promise<boolean | "refused"> {
+        const step = this.stepOf(r, plan);
+        const handler = this.handlers[r.type];
+        if (!step.was && handler?.exists) {
+            const exists = await handler.exists(r);
+            const importId = r.options.importId;
+            const refusal =
+                importId !== undefined
+                    ? exists
+                        ? undefined
+                        : `resource '${importId}' does not exist`
+                    : exists
+                      ? alreadyExistsError(r, step.name)
+                      : undefined;
+            if (refusal !== undefined) {
+                await this.state.timeline.emit(
+                    `pulumi: ${importId !== undefined ? "import" : "create"} of ${r.type} ${step.name}`,
+                    async () => {
+                        throw new Error(refusal);
+                    },
+                );
+                return "refused";
+            }
+        }
+        return handler?.apply ? handler.apply(step) : true;
     }
 
     private stepOf(r: RecordedResource, plan: StackPlan): Step {
@@ -200,8 +286,25 @@ export class Applier {
             resource: r,
             was,
             verb: was ? "update" : "create",
-            name: r.inputs.metadata?.name ?? r.inputs.secretName ?? r.name,
+            name: r.inputs.metadata?.name ?? r.inputs.secretName ?? r.inputs.databaseName ?? r.name,
             plan,
         };
     }
+}
+
+/** The engine's refusal to delete a protected resource (pulumi/pulumi pkg/resource/deploy/step.go). */
+function protectedDeleteError(urn: string): string {
+    return (
+        `resource "${urn}" cannot be deleted because it is protected. To unprotect the resource, either remove the ` +
+        `\`protect\` flag from the resource in your Pulumi program and run \`pulumi up\`, or use the command: ` +
+        `\`pulumi state unprotect '${urn}'\``
+    );
+}
+
+/** A provider's refusal to create an object that exists (see the file's comment). */
+function alreadyExistsError(r: RecordedResource, name: string): string {
+    if (r.type.startsWith("azure-native:")) {
+        return `cannot create already existing resource '${name}'`;
+    }
+    return `${String(r.inputs.kind ?? r.type).toLowerCase()}s "${name}" already exists`;
 }

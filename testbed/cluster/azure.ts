@@ -30,6 +30,7 @@ export class Azure {
     handlers(): HandlerTable {
         return {
             [TYPES.vaultSecret]: {
+                exists: async (r) => this.state.vault.has(r.inputs.secretName),
                 apply: async ({ resource, name }) => {
                     if (writeVault(this.state, resource)) {
                         await this.onVaultWrite(name);
@@ -41,7 +42,10 @@ export class Azure {
                 },
             },
             [TYPES.pgServer]: { apply: (s) => this.server(s) },
-            [TYPES.pgDatabase]: { apply: (s) => this.database(s) },
+            [TYPES.pgDatabase]: {
+                exists: (r) => this.postgres().hasDatabase(r.inputs.databaseName),
+                apply: (s) => this.database(s),
+            },
             [TYPES.pgConfiguration]: { apply: (s) => this.configuration(s) },
         };
     }

@@ -56,6 +56,8 @@ export class ClusterState {
     readonly pods = new Map<string, Pod[]>();
     readonly jobs = new Map<string, JobState>();
     readonly certificates = new Map<string, CertificateState>();
+    /** Namespaces in the cluster, by name (the stack's and any made outside it). */
+    readonly namespaces = new Set<string>();
     /** Every version of each application's Secret handed out since the start, oldest first. */
     readonly appEnvs = new Map<string, Record<string, string>[]>();
     readonly apps = new Map<string, AppConfig>();

@@ -54,6 +54,8 @@ export class Workloads implements JobRunner {
         /** Where pods and Jobs keep their volumes. */
         private readonly root: string,
         private readonly content: ContentSource,
+        /** The CA of the local PostgreSQL's certificate (it plays Azure's roots or the issuer's CA). */
+        private readonly postgresCa: () => string,
         private readonly expandable: ReadonlySet<string> = EXPANDABLE_STORAGE_CLASSES,
     ) {}
 
@@ -282,6 +284,9 @@ export class Workloads implements JobRunner {
                           PGHOST: LOOPBACK,
                           PGPORT: String(localPort(state.endpoints, env.PGHOST, env.PGPORT)),
                           PATH: `${PG_BIN}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+                          // The Job verifies the server against the CA it mounts (verify-full): the local server's
+                          // CA stands in for it, as it does for the applications' DB_CA_CERT (checks.ts).
+                          ...(env.PGSSLROOTCERT !== undefined ? { PGSSLROOTCERT: this.postgresCa() } : {}),
                       };
             return { ...env, WAIT_SECONDS: "0", ...postgres };
         }, 60_000);

@@ -17,18 +17,27 @@ export interface CertificateFiles {
 
 const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
 
+/** The names a test server certificate is for unless told otherwise: the loopback address and localhost. */
+export const LOOPBACK_NAMES: readonly string[] = ["127.0.0.1", "localhost"];
+
 /**
- * A self-signed CA and a server certificate for 127.0.0.1/localhost made with openssl, as `dir/<files.*>`. With
- * `keepCa`, the CA already in `dir` (its certificate and `ca.key`) signs a new key: a renewal by the same issuer.
+ * A self-signed CA and a server certificate for `names` (default `LOOPBACK_NAMES`) made with openssl, as
+ * `dir/<files.*>`. With `keepCa`, the CA already in `dir` (its certificate and `ca.key`) signs a new key: a renewal by
+ * the same issuer.
  */
-export function makeCertificates(dir: string, files: CertificateFiles, keepCa = false): CertificateFiles {
+export function makeCertificates(
+    dir: string,
+    files: CertificateFiles,
+    keepCa = false,
+    names: readonly string[] = LOOPBACK_NAMES,
+): CertificateFiles {
     fs.mkdirSync(dir, { recursive: true });
     const f = (name: string) => path.join(dir, name);
     const ca = { cert: f(files.ca), key: f("ca.key") };
     if (!keepCa) {
         makeCa(ca);
     }
-    signNewKey(ca, { key: f(files.key), cert: f(files.cert) });
+    signNewKey(ca, { key: f(files.key), cert: f(files.cert) }, "serverAuth", names);
     return { ca: ca.cert, cert: f(files.cert), key: f(files.key) };
 }
 
@@ -55,19 +64,20 @@ export function makeCa(ca: { cert: string; key: string }): void {
 }
 
 /**
- * A new key and a certificate for 127.0.0.1/localhost signed by `ca`, valid two days, for `extendedKeyUsage`; its
- * request and extensions are written beside the certificate.
+ * A new key and a certificate for `names` (IP addresses and DNS names, default `LOOPBACK_NAMES`) signed by `ca`,
+ * valid two days, for `extendedKeyUsage`; its request and extensions are written beside the certificate.
  */
 export function signNewKey(
     ca: { cert: string; key: string },
     out: { key: string; cert: string },
     extendedKeyUsage = "serverAuth",
+    names: readonly string[] = LOOPBACK_NAMES,
 ): void {
-    openssl("req", ...NEW_EC_KEY, "-nodes", "-subj", "/CN=localhost", "-keyout", out.key, "-out", `${out.cert}.csr`);
-    fs.writeFileSync(
-        `${out.cert}.ext`,
-        `subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=${extendedKeyUsage}\n`,
-    );
+    const isIp = (name: string) => /^[\d.]+$/.test(name);
+    const cn = names.find((n) => !isIp(n)) ?? names[0];
+    openssl("req", ...NEW_EC_KEY, "-nodes", "-subj", `/CN=${cn}`, "-keyout", out.key, "-out", `${out.cert}.csr`);
+    const altNames = names.map((n) => (isIp(n) ? `IP:${n}` : `DNS:${n}`)).join(",");
+    fs.writeFileSync(`${out.cert}.ext`, `subjectAltName=${altNames}\nextendedKeyUsage=${extendedKeyUsage}\n`);
     openssl(
         "x509",
         "-req",

@@ -59,6 +59,8 @@ export interface LocalServerOptions {
     readonly settings?: readonly string[];
     /** A data directory to start from (a base backup) instead of a fresh initdb. */
     readonly dataFrom?: string;
+    /** Names the server certificate is for; default the loopback address and localhost (`LOOPBACK_NAMES`). */
+    readonly certificateNames?: readonly string[];
 }
 
 /**
@@ -188,7 +190,12 @@ export async function startLocalServer(options: LocalServerOptions = {}): Promis
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dp-pg-"));
     fs.chmodSync(dir, 0o755);
     const dataDir = path.join(dir, "data");
-    const certs = makeCertificates(dir, { ca: "ca.crt", cert: "server.crt", key: "server.key" });
+    const certs = makeCertificates(
+        dir,
+        { ca: "ca.crt", cert: "server.crt", key: "server.key" },
+        false,
+        options.certificateNames,
+    );
     if (asRoot) {
         execFileSync("chown", ["-R", "postgres:postgres", dir]);
     }

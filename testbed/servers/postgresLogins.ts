@@ -9,11 +9,12 @@ import * as os from "os";
 import * as path from "path";
 import { isDeepStrictEqual } from "util";
 import type { PlatformConfig } from "../../components/config";
-import { LOGIN_JOB, loginJobFiles } from "../../components/postgres/loginJobSpec";
+import { LOGIN_JOB, loginJobFiles, loginJobSpec } from "../../components/postgres/loginJobSpec";
 import { STACKGRES_SUPERUSER } from "../../components/postgres/stackgresSpec";
 import type { RecordedResource, RunResult } from "../../offline/mockEngine";
 import { PostgresEndpoint, postgresEnv } from "../../components/postgres/env";
 import { PG_ADMIN_CREDENTIAL } from "../../components/postgres/credentials";
+import { postgresCaCert } from "../../components/postgres/contract";
 import {
     AppLogin,
     JobSecretFile,
@@ -88,40 +89,54 @@ export interface LoginJobRun {
     /** The passwords the Job was rendered for (default: `passwords`). */
     readonly expected?: CredentialPasswords;
     readonly waitSeconds?: number;
+    /** The server's CA the Job is rendered with (`loginJobFiles`); given, it verifies the server (verify-full). */
+    readonly caCert?: string;
+    /** The host name the Job is rendered with (default the loopback address); it reaches the server on loopback. */
+    readonly host?: string;
 }
 
 /**
- * Runs the login Job's entrypoint and psql script against the server, with the Job's Secret as files.
+ * Runs the login Job's entrypoint and psql script against the server, with the Job's files and Secret as its volumes
+ * and the env its spec renders (mount paths translated); only the server's address is the loopback's (`PGHOSTADDR`,
+ * so libpq still checks the certificate against the rendered host name).
  * @returns psql's output
  */
 export function runLoginJob(server: LocalServer, run: LoginJobRun): string {
     requirePostgresBinaries(PG_BIN, ["psql", "pg_isready"]);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dp-login-job-"));
     try {
-        const secrets = path.join(dir, "secrets");
-        fs.mkdirSync(secrets);
+        const volumes = { job: path.join(dir, "job"), secrets: path.join(dir, "secrets") };
+        Object.values(volumes).forEach((v) => fs.mkdirSync(v));
         const keyed = (from: CredentialPasswords) => secretFiles(run.logins, from, run.sqlOptions);
         for (const f of keyed(run.passwords)) {
-            fs.writeFileSync(path.join(secrets, f.key), f.value);
+            fs.writeFileSync(path.join(volumes.secrets, f.key), f.value);
         }
         const expected = run.expected ?? run.passwords;
-        const files = loginJobFiles(run.logins, run.sqlOptions);
+        const files = loginJobFiles(run.logins, run.sqlOptions, run.caCert);
         for (const [file, text] of Object.entries(files)) {
-            fs.writeFileSync(path.join(dir, file), text);
+            fs.writeFileSync(path.join(volumes.job, file), text);
         }
-        const result = spawnSync("sh", [path.join(dir, LOGIN_JOB.entrypointFile)], {
+        const container = loginJobSpec({
+            files,
+            image: "(not run: the entrypoint runs here)",
+            host: run.host ?? LOOPBACK,
+            port: server.port,
+            adminLogin: run.adminLogin,
+            expectedDigests: expectedDigests(need(expected, PG_ADMIN_CREDENTIAL), keyed(expected)),
+        }).template.spec.containers[0];
+        const local = (value: string) => {
+            const mount = container.volumeMounts.find(
+                (m) => value.startsWith(`${m.mountPath}/`) || value === m.mountPath,
+            );
+            return mount ? volumes[mount.name as keyof typeof volumes] + value.slice(mount.mountPath.length) : value;
+        };
+        const result = spawnSync("sh", [local(container.command[1])], {
             encoding: "utf8",
             env: {
+                ...Object.fromEntries(container.env.map((e) => [e.name, local(e.value)])),
                 PATH: `${PG_BIN}:${process.env.PATH ?? "/usr/bin:/bin"}`,
-                SECRETS_DIR: secrets,
-                SQL_FILE: path.join(dir, LOGIN_JOB.sqlFile),
-                EXPECTED_DIGESTS: expectedDigests(need(expected, PG_ADMIN_CREDENTIAL), keyed(expected)),
                 WAIT_SECONDS: String(run.waitSeconds ?? 0),
-                PGHOST: LOOPBACK,
-                PGPORT: String(server.port),
-                PGUSER: run.adminLogin,
-                PGDATABASE: "postgres",
-                PGSSLMODE: "require",
+                PGHOSTADDR: LOOPBACK,
             },
         });
         if (result.status !== 0) {
@@ -170,6 +185,8 @@ export async function applyLogins(
         logins,
         sqlOptions: loginSqlOptions(config),
         passwords,
+        // Where the stack's Job has a CA to verify against, the server's own plays it (as for DB_CA_CERT below).
+        caCert: postgresCaCert(config.postgres) !== undefined ? fs.readFileSync(server.caFile, "utf8") : undefined,
     });
 }
 
@@ -209,7 +226,8 @@ export function assertDeployedSql(run: RunResult, config: PlatformConfig, passwo
         return found[0];
     };
     const configMap = find("kubernetes:core/v1:ConfigMap", (r) => r.inputs.metadata?.name === LOGIN_JOB.configMap);
-    if (!isDeepStrictEqual(configMap.inputs.data, loginJobFiles(logins, loginSqlOptions(config)))) {
+    const jobFiles = loginJobFiles(logins, loginSqlOptions(config), postgresCaCert(config.postgres));
+    if (!isDeepStrictEqual(configMap.inputs.data, jobFiles)) {
         throw new Error("the run deploys a different login Job SQL than the sandbox runs");
     }
     const job = find("kubernetes:batch/v1:Job", (r) => r.inputs.metadata?.name?.startsWith(`${LOGIN_JOB.jobPrefix}-`));

@@ -37,6 +37,29 @@ export function rotate(id: string, value = "1") {
     };
 }
 
+/** The config with application `name`'s entry edited (e.g. `retired: true`, `import: [...]`). */
+export function editApp(name: string, edit: (app: Record<string, any>) => void) {
+    return (config: Record<string, any>) => {
+        const app = config["data-platform:apps"].find((a: { name: string }) => a.name === name);
+        if (!app) {
+            throw new Error(`the stack has no application ${name}`);
+        }
+        edit(app);
+    };
+}
+
+/** The config without application `name`'s entry. */
+export function dropApp(name: string) {
+    return (config: Record<string, any>) => {
+        config["data-platform:apps"] = config["data-platform:apps"].filter((a: { name: string }) => a.name !== name);
+    };
+}
+
+/** A subscription id for the stack (`azure-native:subscriptionId`), which importing Azure resources needs. */
+export function withSubscription(config: Record<string, any>): void {
+    config["azure-native:subscriptionId"] = "00000000-0000-0000-0000-000000000000";
+}
+
 /** The config's `data-platform:redis` section with `changes` applied. */
 export function redisSettings(changes: Record<string, unknown>) {
     return (config: Record<string, any>) => {

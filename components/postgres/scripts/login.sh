@@ -20,7 +20,10 @@ done
 # The server may still be starting (a new StackGres cluster): wait for it within the same deadline.
 until pg_isready --quiet; do
   if [ "$(date +%s)" -ge "$deadline" ]; then
-    echo "$PGHOST:$PGPORT does not accept connections after ${WAIT_SECONDS}s" >&2
+    # pg_isready says only "no response", also for a certificate PGSSLMODE refuses: libpq's own reason, without a
+    # password (none is read yet).
+    reason="$(psql --no-psqlrc --no-password --command '' 2>&1 || true)"
+    echo "$PGHOST:$PGPORT does not accept connections after ${WAIT_SECONDS}s: $reason" >&2
     exit 1
   fi
   sleep 5

@@ -71,7 +71,6 @@ describe("teardown and re-creation", () => {
         );
         assert.equal(ids["credentials-pg-admin-kv"], `${ids["keyvault-vault"]}/secrets/pg-admin`);
         assert.equal(ids["platform-ns"], "data-platform");
-        assert.equal(ids["redis-data"], "data-platform/redis");
         assert.deepEqual(YAML.parse(importsBlock(dev, SUBSCRIPTION)), { "data-platform:imports": ids });
         // The ids are the ones the mock provider gave each resource when it created it: the same shapes as ARM's
         // and pulumi-kubernetes' ids.
@@ -122,8 +121,8 @@ describe("teardown and re-creation", () => {
             ),
         );
         await assert.rejects(
-            runStack("dev", { "data-platform:imports": { "redis-data": "data-platform/other" } }),
-            /data-platform:imports\.redis-data: given "data-platform\/other"; allowed: the id of kubernetes:apps\/v1:StatefulSet redis-data itself, "data-platform\/redis"/,
+            runStack("dev", { "data-platform:imports": { "platform-ns": "other" } }),
+            /data-platform:imports\.platform-ns: given "other"; allowed: the id of kubernetes:core\/v1:Namespace platform-ns itself, "data-platform"/,
         );
     });
 

@@ -4,7 +4,7 @@ import type { RecordedResource } from "../../../offline/mockEngine";
 import { Applier, HandlerTable, JobRunner, handlerTable, refuseServerRemoval } from "../../../testbed/cluster/applier";
 import type { JobState } from "../../../testbed/cluster/state";
 import { LifecycleInputError, TYPES } from "../../../testbed/plan";
-import { clusterState, resource, stackPlan } from "../../support/testbed";
+import { clusterState, eventLabels, resource, stackPlan } from "../../support/testbed";
 
 const KIND = "test:index:Thing";
 
@@ -137,6 +137,63 @@ describe("testbed pulumi up (the applier and its handler table)", () => {
         const { failedSteps } = await new Applier(state, {}, runner).apply(stackPlan([job]));
         assert.deepEqual(failedSteps, [`${TYPES.job} login`]);
         assert.equal(state.timeline.now, 300);
+    });
+
+    // pulumi/pulumi pkg/resource/deploy/step.go DeleteStep.Apply: "cannot be deleted because it is protected".
+    it("refuses to delete a resource protected in the state, whatever retainOnDelete says; the next chains do not run", async () => {
+        const db = { ...thing("db"), options: { protect: true, retainOnDelete: true } } as RecordedResource;
+        const ns = thing("ns");
+        const secret = thing("secret", {}, [ns]);
+        const state = deployed([db, ns, secret, thing("kept")]);
+        const { log, table } = recorder();
+        const { failedSteps } = await new Applier(state, table, noJobs).apply(stackPlan([thing("kept")]));
+        assert.deepEqual(failedSteps, [`delete ${KIND} db`]);
+        // The first antichain (secret and db) ran; ns, which secret depends on, waited for it and never ran.
+        assert.deepEqual(log, ["delete secret"]);
+        assert.equal(state.applied.has(db.urn), true, "a refused delete leaves the resource in the state");
+        assert.equal(state.applied.has(ns.urn), true);
+        const last = state.timeline.events[state.timeline.events.length - 1];
+        assert.ok(
+            last.failures.join("\n").includes(`"${db.urn}" cannot be deleted because it is protected`),
+            last.failures.join("\n"),
+        );
+    });
+
+    it("takes an options-only change into the state (protect: false), so the next up may drop the resource, retained", async () => {
+        const db = { ...thing("db"), options: { protect: true, retainOnDelete: true } } as RecordedResource;
+        const state = deployed([db, thing("kept")]);
+        const { log, table } = recorder();
+        const applier = new Applier(state, table, noJobs);
+        const unprotected = { ...db, options: { protect: false, retainOnDelete: true } } as RecordedResource;
+        assert.deepEqual(await applier.apply(stackPlan([unprotected, thing("kept")])), { failedSteps: [] });
+        assert.deepEqual(log, [], "an options-only change calls no provider");
+        assert.equal(state.applied.get(db.urn)?.resource.options.protect, false);
+        assert.deepEqual(await applier.apply(stackPlan([thing("kept")])), { failedSteps: [] });
+        assert.deepEqual(log, [], "a retained resource leaves the state without its provider's delete");
+        assert.equal(state.applied.has(db.urn), false);
+    });
+
+    it("refuses to create what exists unless the resource imports it, and an import of what does not exist", async () => {
+        const live = new Set(["existing"]);
+        const { log, table } = recorder();
+        const checked: HandlerTable = { [KIND]: { ...table[KIND], exists: async (r) => live.has(r.name) } };
+        const state = clusterState();
+        const existing = thing("existing");
+        const child = thing("child", {}, [existing]);
+        const applier = new Applier(state, checked, noJobs);
+        assert.deepEqual((await applier.apply(stackPlan([existing, child]))).failedSteps, [`${KIND} existing`]);
+        assert.deepEqual(log, [], "neither the refused create nor its dependent ran");
+        assert.equal(state.applied.has(existing.urn), false, "a refused create leaves no state entry");
+        assert.match(eventLabels(state).join("\n"), /pulumi: create of test:index:Thing existing/);
+
+        const imported = { ...existing, options: { importId: "existing-id" } } as RecordedResource;
+        assert.deepEqual((await applier.apply(stackPlan([imported, child]))).failedSteps, []);
+        assert.deepEqual(log, ["create existing", "create child"], "imported, then updated to the inputs");
+
+        const missing = { ...thing("missing"), options: { importId: "missing-id" } } as RecordedResource;
+        assert.deepEqual((await applier.apply(stackPlan([imported, child, missing]))).failedSteps, [`${KIND} missing`]);
+        const failures = state.timeline.events.flatMap((e) => e.failures).join("\n");
+        assert.match(failures, /resource 'missing-id' does not exist/);
     });
 
     it("gives each kind to one controller, and refuses removing servers", async () => {

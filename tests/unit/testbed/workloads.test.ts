@@ -15,6 +15,7 @@ function setup() {
         {} as Supervisor,
         "/nonexistent",
         () => undefined,
+        () => "/nonexistent/ca.crt",
     );
     return { state, workloads };
 }
@@ -129,6 +130,7 @@ describe("testbed workloads controller (StatefulSet rolling update, pulumi-kuber
             {} as Supervisor,
             "/nonexistent",
             () => undefined,
+            () => "/nonexistent/ca.crt",
             new Set(["managed-csi"]),
         );
         state.claims.set(`${NAMESPACE}/data-redis-0`, { storage: "8Gi", storageClass: "managed-csi" });

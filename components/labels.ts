@@ -7,6 +7,16 @@ export const CONSUMER_LABEL = "data-platform.io/consumer";
 export const CONNECTION_DEMAND_ANNOTATION = "data-platform.io/connection-demand";
 
 /**
+ * The named PostgreSQL server an application's database is on (its prefix, `postgres-<server>`), on its namespace;
+ * the same key tags that server's Azure resource or labels its SGPostgresConfig, so the budget policy adds up each
+ * server's applications. Unset on both: the stack's own server.
+ */
+export const POSTGRES_SERVER_ANNOTATION = "data-platform.io/postgres-server";
+/** `POSTGRES_SERVER_ANNOTATION` as an Azure tag: tag names cannot contain `/` (Microsoft, "Use tags to organize your
+ *  Azure resources": limitations). */
+export const POSTGRES_SERVER_TAG = "data-platform-postgres-server";
+
+/**
  * Annotation that makes pulumi-kubernetes replace a Job that failed to become ready in an earlier update instead of
  * awaiting the same failed Job again (node_modules/@pulumi/kubernetes/batch/v1/job.d.ts).
  */

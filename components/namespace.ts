@@ -2,7 +2,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { AppConfig, AppImport } from "./config/platform";
-import { CONNECTION_DEMAND_ANNOTATION, CONSUMER_LABEL, recommendedLabels } from "./labels";
+import { CONNECTION_DEMAND_ANNOTATION, CONSUMER_LABEL, POSTGRES_SERVER_ANNOTATION, recommendedLabels } from "./labels";
+import { instancePrefix } from "./instanceNames";
 
 export type PodSecurityLevel = "restricted" | "baseline";
 
@@ -83,7 +84,12 @@ export function appNamespaceArgs(
         create: app.createNamespace,
         podSecurity: app.podSecurity === "restricted" ? "restricted" : undefined,
         labels: { [CONSUMER_LABEL]: "true", ...recommendedLabels({ partOf: app.name }) },
-        annotations: { [CONNECTION_DEMAND_ANNOTATION]: String(app.replicas * app.poolSize) },
+        annotations: {
+            [CONNECTION_DEMAND_ANNOTATION]: String(app.replicas * app.poolSize),
+            ...(app.postgres?.server === undefined
+                ? {}
+                : { [POSTGRES_SERVER_ANNOTATION]: instancePrefix("postgres", app.postgres.server) }),
+        },
         protect,
     };
 }

@@ -260,12 +260,14 @@ function checkAppLifecycle(config: PlatformConfig, entries: readonly AppEntry[],
                 "namespace only with createNamespace: true (a namespace the stack does not create is patched, never created, so there is nothing to import)",
             );
         }
-        if (entry.import.includes("database") && config.postgres.mode !== "azure") {
+        // The mode of the server that holds its database.
+        const server = config.postgres.servers[entry.postgres?.server ?? ""] ?? config.postgres;
+        if (entry.import.includes("database") && server.mode !== "azure") {
             report(
                 ctx,
                 path,
                 entry.import,
-                `database only with postgres.mode azure (on ${config.postgres.mode} the login Job keeps a database that exists)`,
+                `database only on a server of mode azure (on ${server.mode} the login Job keeps a database that exists)`,
             );
         }
         const needsSubscription = entry.import.filter(

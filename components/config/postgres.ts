@@ -5,12 +5,15 @@ import {
     CPU_QUANTITY,
     DNS_LABEL,
     EXTENSION_NAME,
+    INSTANCE_NAME,
+    INSTANCE_NAME_ALLOWED,
+    INSTANCE_NAME_MAX_LENGTH,
     IPV4,
     KEY_VAULT_SECRET_NAME,
     PEM_CERTIFICATES,
     PINNED_IMAGE,
 } from "./names";
-import { Profile, byProfile, choice, derived, flag, integer, integerIn, listOf, section, text } from "./fields";
+import { Profile, byProfile, choice, derived, flag, integer, integerIn, listOf, mapOf, section, text } from "./fields";
 
 /**
  * The storage sizes (GiB) a Flexible Server offers (Premium SSD): terraform-provider-azurerm's `storage_mb` allowed
@@ -38,8 +41,9 @@ export function azureDefaultMaxConnections(skuName: string): number | undefined 
 /** `max_connections` where no SKU sets it (StackGres, or an Azure SKU without a known default). */
 const PROFILE_MAX_CONNECTIONS = { production: 859, development: 100 } as const;
 
-export function postgresSchema(profile: Profile) {
-    return section({
+/** The settings of one PostgreSQL server: the section's own (the `default` server) and each of `servers`. */
+function postgresSettings(profile: Profile) {
+    return {
         mode: choice(["azure", "stackgres"]).describe("Managed Azure Flexible Server or in-cluster StackGres."),
         version: choice(["14", "15", "16", "17"]).default("16").describe("PostgreSQL major version."),
         maxConnections: derived(integer(25, 5000)).describe(
@@ -161,7 +165,9 @@ export function postgresSchema(profile: Profile) {
             .prefault({})
             .describe("Azure Flexible Server (mode azure)."),
         stackgres: section({
-            clusterName: text({ pattern: DNS_LABEL, maxLength: 44 }).default("postgres").describe("SGCluster name."),
+            clusterName: derived(text({ pattern: DNS_LABEL, maxLength: 44 })).describe(
+                "SGCluster name; default `postgres`, and `postgres-<name>` for a named server.",
+            ),
             instances: integer(1, 9)
                 .default(byProfile(profile, { production: 3, development: 1 }))
                 .describe("Instances (primary + replicas)."),
@@ -228,16 +234,61 @@ export function postgresSchema(profile: Profile) {
         })
             .prefault({})
             .describe("StackGres SGCluster (mode stackgres)."),
-    }).transform((postgres) => ({
+    };
+}
+
+/** `max_connections` where not given: the SKU's own in mode azure, else the profile's. */
+function withMaxConnections<T extends { mode: string; maxConnections?: number; azure: { skuName: string } }>(
+    postgres: T,
+    profile: Profile,
+): T & { maxConnections: number } {
+    return {
         ...postgres,
         maxConnections:
             postgres.maxConnections ??
             (postgres.mode === "azure" ? azureDefaultMaxConnections(postgres.azure.skuName) : undefined) ??
             byProfile(profile, PROFILE_MAX_CONNECTIONS),
-    }));
+    };
 }
 
-export type PostgresConfig = z.output<ReturnType<typeof postgresSchema>>;
+/**
+ * The `postgres` section: the settings of the `default` server, and further named servers. A named server takes the
+ * same keys, with the profile's defaults for those it does not set (nothing is inherited from the section).
+ */
+export function postgresSchema(profile: Profile) {
+    const server = section({
+        ...postgresSettings(profile),
+        dedicated: flag()
+            .default(false)
+            .describe("The server holds one application's database alone (its own connection budget and resources)."),
+    })
+        .transform((settings) => withMaxConnections(settings, profile))
+        .describe("A named server: the keys of the section, and `dedicated`.");
+    return section({
+        ...postgresSettings(profile),
+        servers: mapOf(
+            text({ pattern: INSTANCE_NAME, maxLength: INSTANCE_NAME_MAX_LENGTH, allowed: INSTANCE_NAME_ALLOWED }),
+            server,
+        )
+            .default({})
+            .describe(
+                "Further PostgreSQL servers by name, each its own Flexible Server or SGCluster with its own connection budget; applications choose one with `apps[].postgres.server` (default: the section's own server, `default`).",
+            ),
+    }).transform((postgres) => withMaxConnections(postgres, profile));
+}
+
+/** The `postgres` section as parsed. */
+export type PostgresSection = z.output<ReturnType<typeof postgresSchema>>;
+type NamedServer = PostgresSection["servers"][string];
+/**
+ * The settings of one PostgreSQL server (`server` names a named one; unset: the section's own, `default`), its
+ * SGCluster name filled in.
+ */
+export type PostgresConfig = Omit<PostgresSection, "servers" | "stackgres"> & {
+    readonly server?: string;
+    readonly dedicated?: NamedServer["dedicated"];
+    readonly stackgres: PostgresSection["stackgres"] & { readonly clusterName: string };
+};
 export type PostgresMode = PostgresConfig["mode"];
 export type AzurePostgresConfig = PostgresConfig["azure"];
 export type FirewallRuleConfig = AzurePostgresConfig["firewallRules"][number];

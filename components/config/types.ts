@@ -7,7 +7,7 @@ import type { Profile } from "./fields";
 import type { ParseContext } from "./issues";
 import type { KeyVaultConfig } from "./keyVault";
 import type { AppConfig, AppImport, AzureConfig, ClusterConfig } from "./platform";
-import type { PostgresConfig } from "./postgres";
+import type { PostgresConfig, PostgresSection } from "./postgres";
 import type { RedisSection } from "./redis";
 
 /** The Pulumi project name: the namespace of every config key (`data-platform:<key>`). */
@@ -23,7 +23,7 @@ export interface PlatformConfig {
     readonly azure: AzureConfig;
     readonly cluster: ClusterConfig;
     readonly keyVault: KeyVaultConfig & { readonly name: string };
-    readonly postgres: PostgresConfig;
+    readonly postgres: PostgresSection;
     readonly redis: RedisSection;
     /** The applications, without the retired ones. */
     readonly apps: AppConfig[];
@@ -39,6 +39,12 @@ export interface PlatformConfig {
     /** `azure-native:subscriptionId`: the stack's Azure subscription; unset, the provider's environment decides. */
     readonly subscriptionId?: string;
 }
+
+/**
+ * The stack's configuration as one PostgreSQL server's resources see it: `postgres` is that server's settings and
+ * `apps` the applications whose databases it holds (`components/postgres/servers.ts`, `postgresServerConfig`).
+ */
+export type ServerConfig = Omit<PlatformConfig, "postgres"> & { readonly postgres: PostgresConfig };
 
 /** A rule over several keys of a section (or several sections); run only on an otherwise valid config. */
 export type ConfigRule = (config: PlatformConfig, ctx: ParseContext) => void;

@@ -9,7 +9,9 @@ import type { AppConfig } from "../config/platform";
 import type { Env } from "../interfaces";
 import { PostgresEndpoint } from "./env";
 import { postgresCaCert } from "./contract";
-import { PG_ADMIN_CREDENTIAL, azureMonitoring } from "./credentials";
+import { azureMonitoring } from "./credentials";
+import { POSTGRES_SERVER_TAG } from "../labels";
+import { postgresNames } from "./servers";
 import { PostgresExporter } from "./exporter";
 import { azureStorageAlert } from "./exporterSpec";
 import {
@@ -52,13 +54,17 @@ export class AzurePostgres extends pulumi.ComponentResource implements PostgresS
             {
                 resourceGroupName: config.azure.resourceGroupName,
                 location: config.azure.location,
-                tags: config.azure.tags,
+                // A named server says which it is, for the budget policy (the namespaces of its applications too).
+                tags:
+                    pg.server === undefined
+                        ? config.azure.tags
+                        : { ...config.azure.tags, [POSTGRES_SERVER_TAG]: postgresNames(pg).prefix },
                 serverName: serverName(config),
                 version: pg.version,
                 sku: { name: azure.skuName, tier: azure.skuTier },
                 // A plain role name (Flexible Server; `user@server` was Single Server's form).
                 administratorLogin: azure.adminLogin,
-                administratorLoginPassword: args.credentials.password(PG_ADMIN_CREDENTIAL),
+                administratorLoginPassword: args.credentials.password(postgresNames(config.postgres).credentials.admin),
                 authConfig: { passwordAuth: "Enabled", activeDirectoryAuth: "Disabled" },
                 storage: { storageSizeGB: azure.storageSizeGB, autoGrow: azure.autoGrow ? "Enabled" : "Disabled" },
                 backup: {
@@ -172,7 +178,7 @@ export class AzurePostgres extends pulumi.ComponentResource implements PostgresS
         });
         this.ready = [job];
 
-        if (azureMonitoring(config)) {
+        if (azureMonitoring(config.postgres)) {
             new PostgresExporter(
                 `${name}-exporter`,
                 { ...args, host: this.endpoint.host, after: [job] },

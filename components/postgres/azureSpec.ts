@@ -4,7 +4,7 @@
 import { azurePreloadLibraries } from "./extensions";
 import * as fs from "fs";
 import * as path from "path";
-import type { PlatformConfig } from "../config/types";
+import type { ServerConfig } from "../config/types";
 import { stackHash, stackSlug } from "../stableNames";
 
 export const AZURE_POSTGRES_PORT = 5432;
@@ -26,19 +26,23 @@ let azureRoots: string | undefined;
 export const AZURE_PGBOUNCER_PORT = 6432;
 
 /** Server name: configured, or derived from project, stack and resource group (stable, globally unique enough). */
-export function serverName(config: PlatformConfig): string {
+export function serverName(config: ServerConfig): string {
     if (config.postgres.azure.serverName) {
         return config.postgres.azure.serverName;
     }
     const hash = stackHash(config.project, config.stack, config.azure.resourceGroupName);
-    return `dp-${stackSlug(config.stack, 40)}-pg-${hash}`;
+    const server = config.postgres.server;
+    // A named server: its name after `pg`, the stack's slug shorter so the whole stays within Azure's 63 characters.
+    return server === undefined
+        ? `dp-${stackSlug(config.stack, 40)}-pg-${hash}`
+        : `dp-${stackSlug(config.stack, 23)}-pg-${server}-${hash}`;
 }
 
 /**
  * The resource id of database `database` on the stack's server (`pulumi import`'s id for a `dbforpostgresql.Database`:
  * ARM's `.../flexibleServers/{serverName}/databases/{databaseName}`); needs `azure-native:subscriptionId`.
  */
-export function databaseId(config: PlatformConfig, database: string): string {
+export function databaseId(config: ServerConfig, database: string): string {
     if (!config.subscriptionId) {
         throw new Error(`importing database ${database} needs azure-native:subscriptionId`);
     }
@@ -59,7 +63,7 @@ export const AZURE_STATIC_PARAMETERS: readonly string[] = ["max_connections", "s
  * `pgbouncer.max_prepared_statements` defaults to 0 on Azure: set like StackGres', so clients that prepare statements
  * at protocol level (pgx, JDBC, asyncpg, Npgsql) behave the same in both modes.
  */
-export function serverParameters(config: PlatformConfig): Array<{ name: string; value: string }> {
+export function serverParameters(config: ServerConfig): Array<{ name: string; value: string }> {
     const pg = config.postgres;
     const preload = azurePreloadLibraries(pg.extensions);
     return [
@@ -78,7 +82,7 @@ export function serverParameters(config: PlatformConfig): Array<{ name: string; 
 }
 
 /** The server's `network`: private access (VNet integration) when a subnet and a DNS zone are given, else public. */
-export function serverNetwork(config: PlatformConfig) {
+export function serverNetwork(config: ServerConfig) {
     const azure = config.postgres.azure;
     return azure.delegatedSubnetId !== undefined && azure.privateDnsZoneId !== undefined
         ? {
@@ -90,7 +94,7 @@ export function serverNetwork(config: PlatformConfig) {
 }
 
 /** The server's `maintenanceWindow`: the configured custom window, or Azure's choice. */
-export function maintenanceWindow(config: PlatformConfig) {
+export function maintenanceWindow(config: ServerConfig) {
     const w = config.postgres.azure.maintenanceWindow;
     return w.custom
         ? { customWindow: "Enabled", dayOfWeek: w.dayOfWeek, startHour: w.startHour, startMinute: w.startMinute }

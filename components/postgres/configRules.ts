@@ -1,11 +1,13 @@
 /** Config rules of PostgreSQL that span several keys: the connection budget and Azure Flexible Server limits. */
 import { AZURE_DEFAULT_PRELOADED_LIBRARIES, azurePreloadLibraries } from "./extensions";
-import { ConfigRule, PROJECT, PlatformConfig } from "../config/types";
-import { report } from "../config/issues";
+import { ConfigRule, PROJECT, PlatformConfig, ServerConfig } from "../config/types";
+import { ParseContext, report } from "../config/issues";
 import { postgresCaCert } from "./contract";
-import { azureDefaultMaxConnections } from "../config/postgres";
+import { PostgresConfig, azureDefaultMaxConnections } from "../config/postgres";
+import { DEFAULT_INSTANCE } from "../serviceModule";
+import { postgresNames, postgresServerConfig, postgresServerOf, postgresServerPath, postgresServers } from "./servers";
 import { pgAltCredentialId, pgAppCredentialId } from "./credentials";
-import { LOGIN_JOB, loginJobFiles } from "./loginJobSpec";
+import { loginJobFiles } from "./loginJobSpec";
 import { ALT_LOGIN_SUFFIX, MONITOR_LOGIN, appLogins, loginSqlOptions } from "./sql";
 import { RESERVED_CONNECTIONS } from "../../policy/lib/postgres";
 
@@ -73,17 +75,116 @@ export function loginReservation(name: string, adminLogin?: string): string | un
 export const LOGIN_JOB_FILES_MAX_BYTES = 900_000;
 
 /** Sum over applications of replicas x pool size. */
-export function connectionDemand(config: PlatformConfig): number {
+export function connectionDemand(config: Pick<ServerConfig, "apps">): number {
     return config.apps.reduce((sum, app) => sum + app.replicas * app.poolSize, 0);
 }
 
 /** Connections the server keeps from applications; defined in the policy pack, whose budget policy reads it too. */
-export function reservedConnections(config: PlatformConfig): number {
+export function reservedConnections(config: { readonly postgres: Pick<PostgresConfig, "mode"> }): number {
     return RESERVED_CONNECTIONS[config.postgres.mode];
 }
 
+/**
+ * Words the default server's own names use after `postgres-` and `pg-` (`postgres-logins`, `pg-admin`, `pg-app-<app>`,
+ * ...): a server named like one would take another's object, credential or Key Vault secret name.
+ * `tests/unit/postgres/postgresServers.test.ts` checks every name of recorded plans against it.
+ */
+export const RESERVED_SERVER_NAMES: readonly string[] = [
+    DEFAULT_INSTANCE,
+    "admin",
+    "alerts",
+    "alt",
+    "app",
+    "authenticator",
+    "backup",
+    "cert",
+    "credentials",
+    "dashboard",
+    "db",
+    "exporter",
+    "fw",
+    "ingress",
+    "login",
+    "logins",
+    "monitor",
+    "operator",
+    "param",
+    "pooling",
+    "postgres",
+    "profile",
+    "replication",
+    "server",
+    "sgcluster",
+    "sginstanceprofile",
+    "sgpoolingconfig",
+    "sgpostgresconfig",
+    "storage",
+    "tls",
+];
+
 export const postgresConfigRules: ConfigRule = (config, ctx) => {
-    const path = `${PROJECT}:postgres`;
+    const before = ctx.issues.length;
+    checkServerNames(config, ctx);
+    loginRules(config, ctx);
+    // Each server's checks need every application on an existing server.
+    if (ctx.issues.length > before) {
+        return;
+    }
+    for (const server of postgresServers(config.postgres)) {
+        checkServer(postgresServerConfig(config, server), postgresServerPath(server), ctx);
+    }
+};
+
+/** Server names that cannot collide, applications on existing servers, dedicated servers of one application. */
+function checkServerNames(config: PlatformConfig, ctx: ParseContext): void {
+    for (const [server, settings] of Object.entries(config.postgres.servers)) {
+        if (RESERVED_SERVER_NAMES.includes(server)) {
+            report(
+                ctx,
+                `${PROJECT}:postgres.servers`,
+                server,
+                `a server name other than ${RESERVED_SERVER_NAMES.join(", ")} (words of the default server's own names)`,
+            );
+        }
+        // One operator per cluster: its Helm release is the stack's, installed with the section's own server.
+        if (settings.stackgres.installOperator) {
+            report(
+                ctx,
+                `${PROJECT}:postgres.servers.${server}.stackgres.installOperator`,
+                true,
+                "false: the operator is installed once per cluster, with postgres.stackgres.installOperator",
+            );
+        }
+    }
+    const servers = postgresServers(config.postgres);
+    const tenants = new Map<string, number>();
+    config.apps.forEach((app, i) => {
+        const server = postgresServerOf(app);
+        if (!servers.includes(server)) {
+            report(
+                ctx,
+                `${PROJECT}:apps[${i}].postgres.server`,
+                server,
+                `one of ${servers.join(", ")} (postgres.servers)`,
+            );
+            return;
+        }
+        const first = tenants.get(server);
+        if (config.postgres.servers[server]?.dedicated && first !== undefined) {
+            report(
+                ctx,
+                `${PROJECT}:apps[${i}].postgres.server`,
+                server,
+                `a server not dedicated to another application (postgres.servers.${server}.dedicated: apps[${first}] has it)`,
+            );
+        } else if (first === undefined) {
+            tenants.set(server, i);
+        }
+    });
+}
+
+/** One server's rules: its connection budget (naming the applications that fill it), its login Job, Azure's limits. */
+function checkServer(config: ServerConfig, path: string, ctx: ParseContext): void {
     const { azure } = config.postgres;
     const budget = config.postgres.maxConnections - reservedConnections(config);
     const demand = connectionDemand(config);
@@ -92,11 +193,11 @@ export const postgresConfigRules: ConfigRule = (config, ctx) => {
             ctx,
             `${path}.maxConnections`,
             config.postgres.maxConnections,
-            `at least ${demand + reservedConnections(config)}: applications need ${demand} connections (sum of replicas x poolSize) ` +
-                `and ${reservedConnections(config)} are reserved; lower apps[].poolSize or apps[].replicas, or raise maxConnections`,
+            `at least ${demand + reservedConnections(config)}: its applications need ${demand} connections (sum of replicas x poolSize: ` +
+                `${topDemands(config)}) and ${reservedConnections(config)} are reserved; lower apps[].poolSize or apps[].replicas, ` +
+                "raise maxConnections, or place applications on another server (postgres.servers)",
         );
     }
-    loginRules(config, ctx);
     const loginFiles = Object.values(
         loginJobFiles(appLogins(config.apps), loginSqlOptions(config), postgresCaCert(config.postgres)),
     ).reduce((sum, text) => sum + Buffer.byteLength(text), 0);
@@ -105,9 +206,9 @@ export const postgresConfigRules: ConfigRule = (config, ctx) => {
             ctx,
             `${PROJECT}:apps`,
             `${config.apps.length} applications (a login Job ConfigMap of ${loginFiles} bytes)`,
-            `a login Job ConfigMap of at most ${LOGIN_JOB_FILES_MAX_BYTES} bytes: the ConfigMap ${LOGIN_JOB.configMap} ` +
+            `a login Job ConfigMap of at most ${LOGIN_JOB_FILES_MAX_BYTES} bytes: the ConfigMap ${postgresNames(config.postgres).logins} ` +
                 "holds every application's login SQL, and Kubernetes holds at most 1 MiB in a ConfigMap; fewer " +
-                "applications (or shorter names) on this server",
+                "applications (or shorter names) on this server, or another server (postgres.servers)",
         );
     }
     if (config.postgres.mode !== "azure") {
@@ -216,7 +317,14 @@ export const postgresConfigRules: ConfigRule = (config, ctx) => {
             report(ctx, rulePath, `${rule.startIpAddress}-${rule.endIpAddress}`, "a rule narrower than allow-all");
         }
     });
-};
+}
+
+/** The applications that fill a server's budget, largest first (at most five named). */
+function topDemands(config: Pick<ServerConfig, "apps">): string {
+    const sorted = [...config.apps].sort((a, b) => b.replicas * b.poolSize - a.replicas * a.poolSize);
+    const named = sorted.slice(0, 5).map((app) => `${app.name} ${app.replicas * app.poolSize}`);
+    return sorted.length > 5 ? `${named.join(", ")} and ${sorted.length - 5} more` : named.join(", ");
+}
 
 function ipToNumber(ip: string): number {
     return ip.split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
@@ -246,7 +354,8 @@ const loginRules: ConfigRule = (config, ctx) => {
                 `at most ${63 - ALT_LOGIN_SUFFIX.length} characters (its alternate login ${ALT_LOGIN_SUFFIX} must fit 63)`,
             );
         }
-        const adminLogin = config.postgres.mode === "azure" ? config.postgres.azure.adminLogin : undefined;
+        const server = config.postgres.servers[postgresServerOf(app)] ?? config.postgres;
+        const adminLogin = server.mode === "azure" ? server.azure.adminLogin : undefined;
         const reserved = [app.database, altLogin]
             .map((login) => ({ login, by: loginReservation(login, adminLogin) }))
             .find((r) => r.by !== undefined);

@@ -5,6 +5,7 @@
 import type { PostgresConfig } from "../config/postgres";
 import { type ContractKey, type KeyDocs, PEM_EXAMPLE, type ServiceContract } from "../serviceModule";
 import { azureRootCertificates } from "./azureSpec";
+import { postgresServerSettings } from "./servers";
 import { POSTGRES_SECRET_ENV_KEYS, type PostgresEnvKey, postgresEnvKeys } from "./env";
 
 /** What decides PostgreSQL's key set: whether the server's CA is known. */
@@ -83,7 +84,9 @@ const POSTGRES_DOCS: Readonly<Record<PostgresEnvKey, KeyDocs>> = {
 
 export const postgresContract: ServiceContract<PostgresShape> = {
     shapes: [{ postgresCaCert: true }, { postgresCaCert: false }],
-    shape: (config) => ({ postgresCaCert: postgresHandsOutCa(config.postgres) }),
+    shape: (config, server) => ({
+        postgresCaCert: postgresHandsOutCa(postgresServerSettings(config.postgres, server)),
+    }),
     keys: (shape): ContractKey[] =>
         postgresEnvKeys(shape.postgresCaCert).map((key) => ({
             key,

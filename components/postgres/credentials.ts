@@ -1,19 +1,19 @@
 /** The credentials the PostgreSQL service needs, by id (each id is also its Key Vault secret name). Pure. */
-import type { PlatformConfig } from "../config/types";
+import type { PostgresConfig } from "../config/postgres";
+import type { PlatformConfig, ServerConfig } from "../config/types";
+import { postgresNames, postgresServerConfig, postgresServers } from "./servers";
 import type { Rotation, Rotations } from "../config/keyVault";
 
-/** The administrator: Azure's admin login, or the StackGres superuser. */
-export const PG_ADMIN_CREDENTIAL = "pg-admin";
-/** StackGres' streaming-replication role. */
-export const PG_REPLICATION_CREDENTIAL = "pg-replication";
-/** StackGres' PgBouncer `auth_user`. */
-export const PG_AUTHENTICATOR_CREDENTIAL = "pg-authenticator";
-/** The monitoring login postgres_exporter connects as (azure mode, `postgres.azure.monitoring`). */
-export const PG_MONITOR_CREDENTIAL = "pg-monitor";
+/** The default server's credential ids (`postgresNames`), as the tests and the testbed's single server use them. */
+const DEFAULT_IDS = postgresNames({}).credentials;
+export const PG_ADMIN_CREDENTIAL = DEFAULT_IDS.admin;
+export const PG_REPLICATION_CREDENTIAL = DEFAULT_IDS.replication;
+export const PG_AUTHENTICATOR_CREDENTIAL = DEFAULT_IDS.authenticator;
+export const PG_MONITOR_CREDENTIAL = DEFAULT_IDS.monitor;
 
 /** Whether the program runs its own postgres_exporter, with its monitoring login (StackGres runs its own sidecar). */
-export function azureMonitoring(config: PlatformConfig): boolean {
-    return config.postgres.mode === "azure" && config.postgres.azure.monitoring;
+export function azureMonitoring(postgres: Pick<PostgresConfig, "mode" | "azure">): boolean {
+    return postgres.mode === "azure" && postgres.azure.monitoring;
 }
 
 /**
@@ -32,16 +32,26 @@ export function pgAltCredentialId(appName: string): string {
     return `pg-alt-${appName}`;
 }
 
-/** Every credential id of the PostgreSQL service for this configuration. */
-export function postgresCredentialIds(config: PlatformConfig): string[] {
-    const internal =
-        config.postgres.mode === "stackgres" ? [PG_REPLICATION_CREDENTIAL, PG_AUTHENTICATOR_CREDENTIAL] : [];
+/** Every credential id of one server: its roles, and its applications' logins. */
+function serverCredentialIds(config: ServerConfig): string[] {
+    const ids = postgresNames(config.postgres).credentials;
+    const internal = config.postgres.mode === "stackgres" ? [ids.replication, ids.authenticator] : [];
     return [
-        PG_ADMIN_CREDENTIAL,
+        ids.admin,
         ...internal,
-        ...(azureMonitoring(config) ? [PG_MONITOR_CREDENTIAL] : []),
+        ...(azureMonitoring(config.postgres) ? [ids.monitor] : []),
         ...config.apps.flatMap((a) => [pgAppCredentialId(a.name), pgAltCredentialId(a.name)]),
     ];
+}
+
+/**
+ * Every credential id of the PostgreSQL service: each server's. An application's logins keep their ids on any server
+ * (`pg-app-<app>`), so a move keeps its passwords.
+ */
+export function postgresCredentialIds(config: PlatformConfig): string[] {
+    return postgresServers(config.postgres).flatMap((server) =>
+        serverCredentialIds(postgresServerConfig(config, server)),
+    );
 }
 
 /**

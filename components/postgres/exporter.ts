@@ -5,10 +5,10 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import type { PlatformConfig } from "../config/types";
+import type { ServerConfig } from "../config/types";
 import type { CredentialSource, SecretSyncer } from "../interfaces";
 import { dashboardConfigMap } from "../dashboards";
-import { PG_ADMIN_CREDENTIAL, PG_MONITOR_CREDENTIAL } from "./credentials";
+import { postgresNames } from "./servers";
 import {
     EXPORTER,
     exporterCaData,
@@ -30,7 +30,7 @@ import { postgresDashboard, postgresPrometheusRule } from "./monitoring";
 export function createRulesAndDashboard(
     parent: pulumi.Resource,
     name: string,
-    config: PlatformConfig,
+    config: ServerConfig,
     namespace: pulumi.Input<string>,
 ): void {
     const platformNamespace = config.cluster.platformNamespace;
@@ -42,14 +42,18 @@ export function createRulesAndDashboard(
     );
     new k8s.core.v1.ConfigMap(
         `${name}-dashboard`,
-        dashboardConfigMap("postgres", config.redis.monitoringNamespace, postgresDashboard(config, platformNamespace)),
+        dashboardConfigMap(
+            postgresNames(config.postgres).prefix,
+            config.redis.monitoringNamespace,
+            postgresDashboard(config, platformNamespace),
+        ),
         { parent },
     );
 }
 
 export interface PostgresExporterArgs {
     /** The stack's configuration (`postgres.azure`, `redis.monitoring*`, `cluster.platformNamespace` are read). */
-    readonly config: PlatformConfig;
+    readonly config: ServerConfig;
     /** The monitoring login's password (`pg-monitor`), and the admin's that keys its digest. */
     readonly credentials: CredentialSource;
     /** Syncs the monitoring password from Key Vault into the platform namespace. */
@@ -67,28 +71,36 @@ export class PostgresExporter extends pulumi.ComponentResource {
         super("data-platform:postgres:PostgresExporter", name, {}, opts);
         const { config, credentials, namespace } = args;
         const platformNamespace = config.cluster.platformNamespace;
+        const names = postgresNames(config.postgres);
 
         const synced = args.secretSync.syncSecret(
             `${name}-secret`,
             {
                 namespace,
-                secretName: EXPORTER.secret,
-                data: [{ secretKey: EXPORTER.secretKey, remoteKey: credentials.secretName(PG_MONITOR_CREDENTIAL) }],
+                secretName: names.monitorSecret,
+                data: [{ secretKey: EXPORTER.secretKey, remoteKey: credentials.secretName(names.credentials.monitor) }],
             },
             { parent: this },
         );
         const ca = new k8s.core.v1.ConfigMap(
             `${name}-ca`,
-            { metadata: { name: EXPORTER.caConfigMap, namespace, labels: exporterLabels() }, data: exporterCaData() },
+            {
+                metadata: { name: names.exporterCa, namespace, labels: exporterLabels(config.postgres) },
+                data: exporterCaData(),
+            },
             { parent: this },
         );
-        const account = new k8s.core.v1.ServiceAccount(`${name}-sa`, exporterServiceAccount(namespace), {
-            parent: this,
-        });
+        const account = new k8s.core.v1.ServiceAccount(
+            `${name}-sa`,
+            exporterServiceAccount(config.postgres, namespace),
+            {
+                parent: this,
+            },
+        );
         // A hash of a keyed digest (as the login Job's name): reveals nothing, so it stays readable in plans.
         const passwordDigest = pulumi.unsecret(
             pulumi
-                .all([credentials.password(PG_ADMIN_CREDENTIAL), credentials.password(PG_MONITOR_CREDENTIAL)])
+                .all([credentials.password(names.credentials.admin), credentials.password(names.credentials.monitor)])
                 .apply(([admin, monitor]) => passwordDigestValue(admin, monitor)),
         );
         new k8s.apps.v1.Deployment(
@@ -100,7 +112,7 @@ export class PostgresExporter extends pulumi.ComponentResource {
             }),
             { parent: this, dependsOn: [...args.after, synced, ca, account] },
         );
-        new k8s.core.v1.Service(`${name}-service`, exporterService(namespace), { parent: this });
+        new k8s.core.v1.Service(`${name}-service`, exporterService(config.postgres, namespace), { parent: this });
         const monitor = exporterServiceMonitor(config, platformNamespace);
         new k8s.apiextensions.CustomResource(
             `${name}-monitor`,

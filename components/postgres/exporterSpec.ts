@@ -4,19 +4,20 @@
  * server exists (strings, or Outputs when deployed).
  */
 import * as crypto from "crypto";
-import type { PlatformConfig } from "../config/types";
+import type { PostgresConfig } from "../config/postgres";
+import type { ServerConfig } from "../config/types";
+import { postgresNames } from "./servers";
 import { PLATFORM_NAME, recommendedLabels } from "../labels";
 import { AZURE_POSTGRES_PORT, azureRootCertificates } from "./azureSpec";
 import { MONITOR_LOGIN, keyedDigest } from "./sql";
 
-/** Object names in the platform namespace, and the files the exporter reads. */
+/**
+ * The files the exporter reads and its port. Its objects' names are the server's (`postgresNames`): the Deployment,
+ * Service, ServiceMonitor and NetworkPolicy `exporter`, the synced Secret with the monitoring login's password
+ * `monitorSecret`, the ConfigMap with Azure's root CAs (`azureRootCertificates`) `exporterCa`.
+ */
 export const EXPORTER = {
-    name: "postgres-exporter",
-    /** The synced Secret with the monitoring login's password. */
-    secret: "postgres-monitor",
     secretKey: "password",
-    /** The ConfigMap with Azure's root CAs (`azureRootCertificates`). */
-    caConfigMap: "postgres-exporter-ca",
     caFile: "azure-postgres-roots.pem",
     caDir: "/etc/postgres-exporter/ca",
     /** postgres_exporter's default listen port (`--web.listen-address=:9187`). */
@@ -41,8 +42,11 @@ export function passwordDigestValue(adminPassword: string, password: string): st
 
 const RESOURCES = { cpu: "100m", memory: "64Mi" };
 
-export function exporterLabels(): Record<string, string> {
-    return recommendedLabels({ name: EXPORTER.name, partOf: PLATFORM_NAME });
+/** Who the exporter's objects belong to: the server (`server` names a named one). */
+type Server = Pick<PostgresConfig, "server">;
+
+export function exporterLabels(server: Server): Record<string, string> {
+    return recommendedLabels({ name: postgresNames(server).exporter, partOf: PLATFORM_NAME });
 }
 
 /**
@@ -59,28 +63,29 @@ export function exporterCaData(): Record<string, string> {
 }
 
 /** The exporter's own service account: no API right, no token. */
-export function exporterServiceAccount<S>(namespace: S) {
+export function exporterServiceAccount<S>(server: Server, namespace: S) {
     return {
-        metadata: { name: EXPORTER.name, namespace, labels: exporterLabels() },
+        metadata: { name: postgresNames(server).exporter, namespace, labels: exporterLabels(server) },
         automountServiceAccountToken: false,
     };
 }
 
 /** The exporter's Deployment (restricted Pod Security; the password only from the synced Secret). */
 export function exporterDeployment<S>(
-    config: PlatformConfig,
+    config: ServerConfig,
     input: { namespace: S; dataSourceUri: S; passwordDigest: S },
 ) {
-    const labels = exporterLabels();
+    const names = postgresNames(config.postgres);
+    const labels = exporterLabels(config.postgres);
     return {
-        metadata: { name: EXPORTER.name, namespace: input.namespace, labels },
+        metadata: { name: names.exporter, namespace: input.namespace, labels },
         spec: {
             replicas: 1,
             selector: { matchLabels: labels },
             template: {
                 metadata: { labels, annotations: { [PASSWORD_DIGEST_ANNOTATION]: input.passwordDigest } },
                 spec: {
-                    serviceAccountName: EXPORTER.name,
+                    serviceAccountName: names.exporter,
                     automountServiceAccountToken: false,
                     securityContext: {
                         runAsNonRoot: true,
@@ -97,7 +102,7 @@ export function exporterDeployment<S>(
                                 { name: "DATA_SOURCE_USER", value: MONITOR_LOGIN.name },
                                 {
                                     name: "DATA_SOURCE_PASS",
-                                    valueFrom: { secretKeyRef: { name: EXPORTER.secret, key: EXPORTER.secretKey } },
+                                    valueFrom: { secretKeyRef: { name: names.monitorSecret, key: EXPORTER.secretKey } },
                                 },
                             ],
                             ports: [{ name: "metrics", containerPort: EXPORTER.port }],
@@ -110,7 +115,7 @@ export function exporterDeployment<S>(
                             volumeMounts: [{ name: "ca", mountPath: EXPORTER.caDir, readOnly: true }],
                         },
                     ],
-                    volumes: [{ name: "ca", configMap: { name: EXPORTER.caConfigMap, defaultMode: 0o444 } }],
+                    volumes: [{ name: "ca", configMap: { name: names.exporterCa, defaultMode: 0o444 } }],
                 },
             },
         },
@@ -118,10 +123,10 @@ export function exporterDeployment<S>(
 }
 
 /** The Service the ServiceMonitor selects (port `metrics`, as Redis' exporters). */
-export function exporterService<S>(namespace: S) {
-    const labels = exporterLabels();
+export function exporterService<S>(server: Server, namespace: S) {
+    const labels = exporterLabels(server);
     return {
-        metadata: { name: EXPORTER.name, namespace, labels },
+        metadata: { name: postgresNames(server).exporter, namespace, labels },
         spec: {
             selector: labels,
             ports: [{ name: "metrics", port: EXPORTER.port, targetPort: "metrics" }],
@@ -130,28 +135,28 @@ export function exporterService<S>(namespace: S) {
 }
 
 /** Scrapes the exporter; labelled for the Prometheus that selects Redis' (`redis.monitoringLabels`). */
-export function exporterServiceMonitor(config: PlatformConfig, namespace: string) {
+export function exporterServiceMonitor(config: ServerConfig, namespace: string) {
     return {
         apiVersion: "monitoring.coreos.com/v1",
         kind: "ServiceMonitor",
         metadata: {
-            name: EXPORTER.name,
+            name: postgresNames(config.postgres).exporter,
             namespace,
-            labels: { ...config.redis.monitoringLabels, ...exporterLabels() },
+            labels: { ...config.redis.monitoringLabels, ...exporterLabels(config.postgres) },
         },
         spec: {
-            selector: { matchLabels: exporterLabels() },
+            selector: { matchLabels: exporterLabels(config.postgres) },
             endpoints: [{ port: "metrics", interval: "30s" }],
         },
     };
 }
 
 /** Only Prometheus' namespace reaches the exporter (its metrics name every database). */
-export function exporterNetworkPolicy<S>(config: PlatformConfig, namespace: S) {
+export function exporterNetworkPolicy<S>(config: ServerConfig, namespace: S) {
     return {
-        metadata: { name: EXPORTER.name, namespace, labels: exporterLabels() },
+        metadata: { name: postgresNames(config.postgres).exporter, namespace, labels: exporterLabels(config.postgres) },
         spec: {
-            podSelector: { matchLabels: exporterLabels() },
+            podSelector: { matchLabels: exporterLabels(config.postgres) },
             policyTypes: ["Ingress"],
             ingress: [
                 {
@@ -182,7 +187,7 @@ export const AZURE_STORAGE_ALERT_PERCENT = 90;
  * the server's disk (no file access on Azure), so Azure Monitor is the one that can; it notifies the configured action
  * groups (`postgres.azure.storageAlertActionGroupIds`).
  */
-export function azureStorageAlert<S>(config: PlatformConfig, serverId: S) {
+export function azureStorageAlert<S>(config: ServerConfig, serverId: S) {
     return {
         resourceGroupName: config.azure.resourceGroupName,
         location: "global",

@@ -8,9 +8,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { PLATFORM_NAME, REPLACE_UNREADY_ANNOTATION, recommendedLabels } from "../labels";
-import { PG_ADMIN_CREDENTIAL } from "./credentials";
 import {
-    LOGIN_JOB,
     LOGIN_JOB_WAIT_SECONDS,
     loginJobFiles,
     loginJobName,
@@ -21,7 +19,6 @@ import type { PostgresArgs } from "./service";
 import {
     ADMIN_SECRET_KEY,
     AppLogin,
-    LOGIN_VERIFIERS_SECRET,
     LoginSqlOptions,
     expectedDigests,
     jobLogins,
@@ -30,6 +27,7 @@ import {
     loginVerifierParts,
     loginVerifiers,
 } from "./sql";
+import { postgresNames } from "./servers";
 import { partSecretName } from "../vault/parts";
 
 export interface LoginJobArgs extends PostgresArgs {
@@ -49,25 +47,25 @@ export interface LoginJobArgs extends PostgresArgs {
 /** Creates the login Job's objects under `parent` (named `${name}-logins*`); the Job completes once every login works. */
 export function createLoginJob(parent: pulumi.Resource, name: string, args: LoginJobArgs): k8s.batch.v1.Job {
     const { config, credentials, secretSync, namespace, logins } = args;
+    const names = postgresNames(config.postgres);
+    const admin = names.credentials.admin;
     // The admin's password and every login's, by credential id, once all are known.
-    const ids = [PG_ADMIN_CREDENTIAL, ...jobLogins(logins, args.sqlOptions).map((login) => login.credentialId)];
+    const ids = [admin, ...jobLogins(logins, args.sqlOptions).map((login) => login.credentialId)];
     const passwords = pulumi
         .all(ids.map((id) => credentials.password(id)))
         .apply((values) => Object.fromEntries(ids.map((id, i) => [id, values[i]])));
     // PBKDF2 once per login: the Key Vault parts and the Job's expected files are the same verifiers.
     const verifiers = passwords.apply((p) =>
-        loginVerifiers(p[PG_ADMIN_CREDENTIAL], logins, (login) => p[login.credentialId], args.sqlOptions),
+        loginVerifiers(p[admin], logins, (login) => p[login.credentialId], args.sqlOptions),
     );
-    const files = pulumi.secret(
-        pulumi.all([passwords, verifiers]).apply(([p, v]) => jobSecretFilesOf(p[PG_ADMIN_CREDENTIAL], v)),
-    );
+    const files = pulumi.secret(pulumi.all([passwords, verifiers]).apply(([p, v]) => jobSecretFilesOf(p[admin], v)));
     // In parts, each under Key Vault's 25 KB (`loginVerifierParts`); each login's key is read from its part.
     const parts = loginVerifierParts(logins, args.sqlOptions);
     parts.forEach((part, i) =>
         args.vault.writeSecret(
             i === 0 ? `${name}-login-verifiers` : `${name}-login-verifiers-${i}`,
             {
-                secretName: partSecretName(LOGIN_VERIFIERS_SECRET, i),
+                secretName: partSecretName(names.loginVerifiers, i),
                 value: pulumi.secret(
                     verifiers.apply((v) =>
                         JSON.stringify(
@@ -84,13 +82,13 @@ export function createLoginJob(parent: pulumi.Resource, name: string, args: Logi
         `${name}-logins-secret`,
         {
             namespace,
-            secretName: LOGIN_JOB.secret,
+            secretName: names.logins,
             data: [
-                { secretKey: ADMIN_SECRET_KEY, remoteKey: credentials.secretName(PG_ADMIN_CREDENTIAL) },
+                { secretKey: ADMIN_SECRET_KEY, remoteKey: credentials.secretName(admin) },
                 ...parts.flatMap((part, i) =>
                     part.map((login) => ({
                         secretKey: loginSecretKey(login),
-                        remoteKey: partSecretName(LOGIN_VERIFIERS_SECRET, i),
+                        remoteKey: partSecretName(names.loginVerifiers, i),
                         property: loginSecretKey(login),
                     })),
                 ),
@@ -103,16 +101,18 @@ export function createLoginJob(parent: pulumi.Resource, name: string, args: Logi
     const jobFiles = loginJobFiles(logins, args.sqlOptions, args.caCert);
     const configMap = new k8s.core.v1.ConfigMap(
         `${name}-logins-sql`,
-        { metadata: { name: LOGIN_JOB.configMap, namespace }, data: jobFiles },
+        { metadata: { name: names.logins, namespace }, data: jobFiles },
         { parent },
     );
 
-    const account = new k8s.core.v1.ServiceAccount(`${name}-logins-sa`, loginJobServiceAccount(namespace), { parent });
+    const account = new k8s.core.v1.ServiceAccount(
+        `${name}-logins-sa`,
+        loginJobServiceAccount(namespace, names.logins),
+        { parent },
+    );
 
     // Keyed by the admin password and secret in state: the digests reveal nothing about any password or verifier.
-    const digests = pulumi.secret(
-        pulumi.all([passwords, files]).apply(([p, f]) => expectedDigests(p[PG_ADMIN_CREDENTIAL], f)),
-    );
+    const digests = pulumi.secret(pulumi.all([passwords, files]).apply(([p, f]) => expectedDigests(p[admin], f)));
     const input = {
         files: jobFiles,
         image: config.postgres.clientImage,
@@ -125,7 +125,7 @@ export function createLoginJob(parent: pulumi.Resource, name: string, args: Logi
     const jobName = pulumi.unsecret(
         pulumi
             .all([args.host, digests])
-            .apply(([host, expected]) => loginJobName({ ...input, host, expectedDigests: expected })),
+            .apply(([host, expected]) => loginJobName({ ...input, host, expectedDigests: expected }, names.logins)),
     );
     const timeout = `${Math.ceil((LOGIN_JOB_WAIT_SECONDS + 600) / 60)}m`;
     return new k8s.batch.v1.Job(
@@ -137,7 +137,7 @@ export function createLoginJob(parent: pulumi.Resource, name: string, args: Logi
                 labels: recommendedLabels({ partOf: PLATFORM_NAME }),
                 annotations: REPLACE_UNREADY_ANNOTATION,
             },
-            spec: loginJobSpec<pulumi.Input<string>>(input),
+            spec: loginJobSpec<pulumi.Input<string>>(input, names.logins),
         },
         {
             parent,

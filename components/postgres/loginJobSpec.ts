@@ -14,13 +14,11 @@ import {
     renderLoginSql,
 } from "./sql";
 
-/** Names of the login Job's objects in the platform namespace. */
+/**
+ * The login Job's files and user. Its ConfigMap, synced Secret, service account (no other pod runs as it, and it holds
+ * no API right) and name prefix are all the server's `postgresNames(...).logins`.
+ */
 export const LOGIN_JOB = {
-    configMap: "postgres-logins",
-    secret: "postgres-logins",
-    jobPrefix: "postgres-logins",
-    /** The Job's own service account: no other pod runs as it, and it holds no API right. */
-    serviceAccount: "postgres-logins",
     sqlFile: "logins.sql",
     entrypointFile: "apply.sh",
     /** The CA(s) the server's certificate chains to, when known: the Job then connects with `verify-full`. */
@@ -96,43 +94,43 @@ export interface LoginJobInput<S = string> {
  * The Job's name changes whenever anything it runs or waits for changes (SQL, image, host, password digests):
  * a finished Job is immutable and never runs again, a Job under a new name does.
  */
-export function loginJobName(input: LoginJobInput): string {
+export function loginJobName(input: LoginJobInput, logins: string): string {
     const hash = crypto
         .createHash("sha256")
         .update(
             JSON.stringify([input.files, input.image, input.host, input.port, input.adminLogin, input.expectedDigests]),
         )
         .digest("hex");
-    return `${LOGIN_JOB.jobPrefix}-${hash.slice(0, 10)}`;
+    return `${logins}-${hash.slice(0, 10)}`;
 }
 
 /**
  * The Job's service account. No Role binds it: the kubelet mounts the Secret volume whatever the pod's API rights, and
  * the pod gets no token, so a grant to it would be a right nothing uses (and one a mounted token would then carry).
  */
-export function loginJobServiceAccount<S>(namespace: S) {
+export function loginJobServiceAccount<S>(namespace: S, logins: string) {
     return {
         metadata: {
-            name: LOGIN_JOB.serviceAccount,
+            name: logins,
             namespace,
-            labels: recommendedLabels({ name: LOGIN_JOB.jobPrefix, partOf: PLATFORM_NAME }),
+            labels: recommendedLabels({ name: logins, partOf: PLATFORM_NAME }),
         },
         automountServiceAccountToken: false,
     };
 }
 
 /** `spec` of the login Job (restricted Pod Security; passwords only as mounted Secret files). */
-export function loginJobSpec<S>(input: LoginJobInput<S>) {
+export function loginJobSpec<S>(input: LoginJobInput<S>, logins: string) {
     return {
         backoffLimit: 4,
         activeDeadlineSeconds: LOGIN_JOB_WAIT_SECONDS + 600,
         template: {
             metadata: {
-                labels: recommendedLabels({ name: LOGIN_JOB.jobPrefix, partOf: PLATFORM_NAME }),
+                labels: recommendedLabels({ name: logins, partOf: PLATFORM_NAME }),
             },
             spec: {
                 restartPolicy: "Never",
-                serviceAccountName: LOGIN_JOB.serviceAccount,
+                serviceAccountName: logins,
                 automountServiceAccountToken: false,
                 securityContext: {
                     runAsNonRoot: true,
@@ -157,7 +155,7 @@ export function loginJobSpec<S>(input: LoginJobInput<S>) {
                             { name: "PGDATABASE", value: "postgres" },
                             ...loginJobTls(input.files),
                             { name: "PGCONNECT_TIMEOUT", value: "15" },
-                            { name: "PGAPPNAME", value: LOGIN_JOB.jobPrefix },
+                            { name: "PGAPPNAME", value: logins },
                         ],
                         securityContext: {
                             allowPrivilegeEscalation: false,
@@ -175,9 +173,9 @@ export function loginJobSpec<S>(input: LoginJobInput<S>) {
                     },
                 ],
                 volumes: [
-                    { name: "job", configMap: { name: LOGIN_JOB.configMap } },
+                    { name: "job", configMap: { name: logins } },
                     // A Secret volume (not env): kubelet refreshes it, so the entrypoint sees External Secrets' update.
-                    { name: "secrets", secret: { secretName: LOGIN_JOB.secret, defaultMode: 0o440 } },
+                    { name: "secrets", secret: { secretName: logins, defaultMode: 0o440 } },
                 ],
             },
         },

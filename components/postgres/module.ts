@@ -8,6 +8,7 @@ import { postgresConfigRules } from "./configRules";
 import { postgresContract } from "./contract";
 import { credentialRotations, postgresCredentialIds } from "./credentials";
 import { createPostgres } from "./index";
+import { postgresServerConfig, postgresServerOf, postgresServerSettings, postgresServers } from "./servers";
 
 export const postgresModule = dataService({
     name: "postgres",
@@ -23,10 +24,18 @@ export const postgresModule = dataService({
     // `DB_*`, `DATABASE_URL`, `DATABASE_DIRECT_URL`; `DB_CA_CERT` where the server's CA is known.
     contract: postgresContract,
     // StackGres runs Patroni pods that the restricted profile refuses, so that mode enforces baseline (and warns).
-    podSecurity: (config) => (config.postgres.mode === "stackgres" ? "baseline" : "restricted"),
-    // Azure Flexible Server or StackGres by `postgres.mode`; applications wait for the login Job.
-    create: (name, _instance, args, opts) => {
-        const postgres = createPostgres(name, args, opts);
+    podSecurity: (config) =>
+        postgresServers(config.postgres).some(
+            (server) => postgresServerSettings(config.postgres, server).mode === "stackgres",
+        )
+            ? "baseline"
+            : "restricted",
+    // The section's own server (`default`) and each of `postgres.servers`; an application names its own.
+    instances: (config) => postgresServers(config.postgres),
+    instanceOf: postgresServerOf,
+    // Azure Flexible Server or StackGres by the server's `mode`; applications wait for the login Job.
+    create: (name, server, args, opts) => {
+        const postgres = createPostgres(name, { ...args, config: postgresServerConfig(args.config, server) }, opts);
         return {
             env: (app) => postgres.env(app),
             ready: postgres.ready,

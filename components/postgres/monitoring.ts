@@ -16,10 +16,12 @@
  * client can read (README, "PostgresBackupFailed").
  */
 import { AlertRule, VOLUME_FULL_RATIO, alertRule as rule, prometheusRuleObject, volumeFullExpr } from "../alerts";
-import type { PlatformConfig } from "../config/types";
+import type { ServerConfig } from "../config/types";
 import { Dashboard, dashboardModel } from "../dashboards";
 import { PLATFORM_NAME, recommendedLabels } from "../labels";
 import { reservedConnections } from "./configRules";
+import type { PostgresConfig } from "../config/postgres";
+import { postgresNames } from "./servers";
 import { stackGresOperatorNames } from "./stackgresSpec";
 
 /** Share of the applications' connection budget that warns before new connections are refused. */
@@ -39,8 +41,20 @@ export const LONG_TRANSACTION_SECONDS = 300;
  */
 export const BACKUP_MAX_HOURS = 6;
 
-export function postgresAlertRules(config: PlatformConfig, namespace: string): AlertRule[] {
-    const sel = `namespace="${namespace}"`;
+/**
+ * The series of one server's exporter: its namespace, and its pods (the SGCluster's `<cluster>-<n>`, or Azure mode's
+ * exporter Deployment), since several servers share the platform namespace.
+ */
+export function postgresSeriesSelector(postgres: PostgresConfig, namespace: string): string {
+    const pods =
+        postgres.mode === "stackgres"
+            ? `${postgres.stackgres.clusterName}-[0-9]+`
+            : `${postgresNames(postgres).exporter}-.+`;
+    return `namespace="${namespace}",pod=~"${pods}"`;
+}
+
+export function postgresAlertRules(config: ServerConfig, namespace: string): AlertRule[] {
+    const sel = postgresSeriesSelector(config.postgres, namespace);
     // Connections applications may open on one server: max_connections as the server reports it, less the reserved.
     const budget = `(pg_settings_max_connections{${sel}} - ${reservedConnections(config)})`;
     const connections = (database = "") =>
@@ -124,7 +138,7 @@ export function postgresAlertRules(config: PlatformConfig, namespace: string): A
 }
 
 /** The StackGres cluster's volumes and, when configured, its scheduled base backups. */
-function stackGresStorageRules(config: PlatformConfig, namespace: string): AlertRule[] {
+function stackGresStorageRules(config: ServerConfig, namespace: string): AlertRule[] {
     const sg = config.postgres.stackgres;
     const names = stackGresOperatorNames(sg.clusterName);
     // kube-state-metrics' CronJob status (docs/metrics/workload/cronjob-metrics.md); no success yet has no series.
@@ -154,14 +168,14 @@ function stackGresStorageRules(config: PlatformConfig, namespace: string): Alert
 }
 
 /** The PostgreSQL alerts, labelled for the Prometheus that selects Redis' rules (`redis.monitoringLabels`). */
-export function postgresPrometheusRule(config: PlatformConfig, namespace: string) {
+export function postgresPrometheusRule(config: ServerConfig, namespace: string) {
     return prometheusRuleObject(
         {
-            name: "postgres-alerts",
+            name: postgresNames(config.postgres).alerts,
             namespace,
             labels: {
                 ...config.redis.monitoringLabels,
-                ...recommendedLabels({ name: "postgres", partOf: PLATFORM_NAME }),
+                ...recommendedLabels({ name: postgresNames(config.postgres).prefix, partOf: PLATFORM_NAME }),
             },
         },
         "postgres",
@@ -170,15 +184,18 @@ export function postgresPrometheusRule(config: PlatformConfig, namespace: string
 }
 
 /** The PostgreSQL dashboard: per application database connections, size, transactions; the server's budget. */
-export function postgresDashboard(config: PlatformConfig, namespace: string): Dashboard {
-    const apps = `namespace="${namespace}",datname=~"${config.apps.map((app) => app.database).join("|")}"`;
-    return dashboardModel("data-platform-postgres", "Data platform: PostgreSQL", [
+export function postgresDashboard(config: ServerConfig, namespace: string): Dashboard {
+    const sel = postgresSeriesSelector(config.postgres, namespace);
+    const apps = `${sel},datname=~"${config.apps.map((app) => app.database).join("|")}"`;
+    const server = config.postgres.server;
+    const title = server === undefined ? "Data platform: PostgreSQL" : `Data platform: PostgreSQL server ${server}`;
+    return dashboardModel(`data-platform-${postgresNames(config.postgres).prefix}`, title, [
         {
             title: "Connections per application database, and the applications' budget",
             queries: [
                 { expr: `sum by (datname) (pg_stat_database_numbackends{${apps}})`, legend: "{{datname}}" },
                 {
-                    expr: `max(pg_settings_max_connections{namespace="${namespace}"}) - ${reservedConnections(config)}`,
+                    expr: `max(pg_settings_max_connections{${sel}}) - ${reservedConnections(config)}`,
                     legend: "budget",
                 },
             ],

@@ -5,10 +5,10 @@
  * input of it: nothing here changes the program's resources.
  */
 import type { ServerArgs } from "@pulumi/azure-native/dbforpostgresql";
-import type { PlatformConfig } from "../config/types";
+import type { PlatformConfig, ServerConfig } from "../config/types";
+import { postgresNames, postgresServerConfig, postgresServerOf } from "./servers";
 import { credentialSecretName, prefixedSecretName } from "../vault/secretNames";
 import { AZURE_POSTGRES_PORT, serverName, serverNetwork } from "./azureSpec";
-import { PG_ADMIN_CREDENTIAL } from "./credentials";
 import { RestoreStep, appRestoreCleanup, appRestoreSteps } from "./restore";
 import { appLogins } from "./sql";
 import { STACKGRES_DIRECT_PORT, STACKGRES_SUPERUSER, stackGresHost, stackGresManifests } from "./stackgresSpec";
@@ -44,7 +44,7 @@ export interface PlanEndpoint {
 }
 
 export interface RestorePlan {
-    readonly mode: PlatformConfig["postgres"]["mode"];
+    readonly mode: ServerConfig["postgres"]["mode"];
     readonly app: string;
     readonly time: string;
     /** How to create the restored server: an azure-native `dbforpostgresql.Server`'s inputs, or an SGCluster. */
@@ -77,19 +77,21 @@ export function restoredServerName(live: string, t: Date): string {
 }
 
 /** The whole plan for application `appName` of the stack, restored to `t`. */
-export function restorePlan(config: PlatformConfig, appName: string, t: Date, subscriptionId: string): RestorePlan {
-    const index = config.apps.findIndex((a) => a.name === appName);
-    if (index < 0) {
+export function restorePlan(stack: PlatformConfig, appName: string, t: Date, subscriptionId: string): RestorePlan {
+    const app = stack.apps.find((a) => a.name === appName);
+    if (app === undefined) {
         throw new Error(
-            `--app: ${JSON.stringify(appName)} is not an application of stack ${config.stack}; ` +
-                `allowed: ${config.apps.map((a) => a.name).join(", ")}`,
+            `--app: ${JSON.stringify(appName)} is not an application of stack ${stack.stack}; ` +
+                `allowed: ${stack.apps.map((a) => a.name).join(", ")}`,
         );
     }
-    const login = appLogins(config.apps, config.keyVault.rotations)[index];
+    // The server that holds its database, and the applications beside it there.
+    const config = postgresServerConfig(stack, postgresServerOf(app));
+    const login = appLogins(config.apps, config.keyVault.rotations)[config.apps.indexOf(app)];
     const dumpFile = `/tmp/${login.database}.dump`;
     const copy = appRestoreSteps(login, dumpFile);
     const passwordFrom =
-        `Key Vault secret ${prefixedSecretName(config.keyVault.secretPrefix ?? "", credentialSecretName(PG_ADMIN_CREDENTIAL))} ` +
+        `Key Vault secret ${prefixedSecretName(config.keyVault.secretPrefix ?? "", credentialSecretName(postgresNames(config.postgres).credentials.admin))} ` +
         "(the restored server keeps the source's logins and passwords as of t)";
     const common = { app: appName, time: t.toISOString(), passwordFrom, copy, dropReplaced: appRestoreCleanup(login) };
     return config.postgres.mode === "azure"
@@ -97,7 +99,7 @@ export function restorePlan(config: PlatformConfig, appName: string, t: Date, su
         : { ...stackGresPlan(config, t), ...common, cleanup: stackGresCleanup(config) };
 }
 
-function azurePlan(config: PlatformConfig, t: Date, subscriptionId: string) {
+function azurePlan(config: ServerConfig, t: Date, subscriptionId: string) {
     const live = serverName(config);
     const restored = restoredServerName(live, t);
     const rg = config.azure.resourceGroupName;
@@ -129,7 +131,7 @@ function azurePlan(config: PlatformConfig, t: Date, subscriptionId: string) {
     };
 }
 
-function azureCleanup(config: PlatformConfig, t: Date): string[] {
+function azureCleanup(config: ServerConfig, t: Date): string[] {
     const restored = restoredServerName(serverName(config), t);
     return [
         `az postgres flexible-server delete --resource-group ${config.azure.resourceGroupName} --name ${restored} --yes ` +
@@ -138,11 +140,11 @@ function azureCleanup(config: PlatformConfig, t: Date): string[] {
 }
 
 /** The restored cluster's name. */
-function restoredClusterName(config: PlatformConfig): string {
+function restoredClusterName(config: ServerConfig): string {
     return `${config.postgres.stackgres.clusterName}-pitr`;
 }
 
-function stackGresPlan(config: PlatformConfig, t: Date) {
+function stackGresPlan(config: ServerConfig, t: Date) {
     const sg = config.postgres.stackgres;
     if (!sg.backups) {
         throw new Error(
@@ -196,7 +198,7 @@ function stackGresPlan(config: PlatformConfig, t: Date) {
     };
 }
 
-function stackGresCleanup(config: PlatformConfig): string[] {
+function stackGresCleanup(config: ServerConfig): string[] {
     return [
         `kubectl -n ${config.cluster.platformNamespace} delete sgcluster ${restoredClusterName(config)} ` +
             "(then check that its PersistentVolumeClaims are gone)",

@@ -1,6 +1,6 @@
 /** What both PostgreSQL implementations offer the platform: the DataService contract plus their endpoint. */
 import * as pulumi from "@pulumi/pulumi";
-import type { PlatformConfig } from "../config/types";
+import type { ServerConfig } from "../config/types";
 import type { AppConfig } from "../config/platform";
 import type { CredentialSource, DataService, Env, SecretSyncer, VaultWriter } from "../interfaces";
 import {
@@ -17,7 +17,7 @@ import { appLogins } from "./sql";
 /** Arguments shared by both implementations. */
 export interface PostgresArgs {
     /** The stack's configuration (`postgres`, `apps`, `azure`, `cluster`, `protect` are read). */
-    readonly config: PlatformConfig;
+    readonly config: ServerConfig;
     /** Generated passwords (ids from `postgresCredentialIds`). */
     readonly credentials: CredentialSource;
     /** Writes secrets rendered here (StackGres role SQL) into Key Vault. */

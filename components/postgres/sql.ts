@@ -18,7 +18,7 @@ import * as crypto from "crypto";
 import * as path from "path";
 import type { AppConfig } from "../config/platform";
 import type { Rotations } from "../config/keyVault";
-import type { PlatformConfig } from "../config/types";
+import type { ServerConfig } from "../config/types";
 import { EXTENSION_NAME, PG_IDENTIFIER } from "../config/names";
 import { renderScript } from "../scriptTemplate";
 import {
@@ -29,6 +29,7 @@ import {
     pgAppCredentialId,
 } from "./credentials";
 import { SCRAM_SALT_BYTES, loginVerifier, scramVerifier } from "./scram";
+import { postgresNames } from "./servers";
 import { partCounts, splitInto } from "../vault/parts";
 
 /** One login of an application and the credential holding its password. */
@@ -68,7 +69,10 @@ const MONITOR_LOGIN_COMMENT = "data-platform: monitoring (postgres_exporter)";
 
 /** Every login the Job sets: both of each application, then the monitoring login when it is on. */
 export function jobLogins(logins: readonly AppLogin[], options: Pick<LoginSqlOptions, "monitor"> = {}): Login[] {
-    return [...logins.flatMap((l) => l.logins), ...(options.monitor ? [MONITOR_LOGIN] : [])];
+    return [
+        ...logins.flatMap((l) => l.logins),
+        ...(options.monitor ? [{ ...MONITOR_LOGIN, credentialId: options.monitor }] : []),
+    ];
 }
 
 /** Suffix of the alternate login (a database name leaves room for it: see the config rules). */
@@ -124,15 +128,14 @@ export function sqlLiteral(value: string): string {
 /** Key of the admin password in the Job's synced Secret. */
 export const ADMIN_SECRET_KEY = "admin";
 
-/** Key of a login's SCRAM verifier in the Job's synced Secret (and in `LOGIN_VERIFIERS_SECRET`): its credential id. */
+/** Key of a login's SCRAM verifier in the Job's synced Secret (and in its verifiers' Key Vault secret): its credential id. */
 export function loginSecretKey(login: Login): string {
     return login.credentialId;
 }
 
 /** Key Vault secret (JSON, by `loginSecretKey`) holding every login's SCRAM verifier, which the Job's Secret syncs. */
-export const LOGIN_VERIFIERS_SECRET = "postgres-login-verifiers";
 
-/** Each login's SCRAM verifier by `loginSecretKey`: the value of `LOGIN_VERIFIERS_SECRET`. */
+/** Each login's SCRAM verifier by `loginSecretKey`: the value of the server's verifiers secret (`postgresNames(...).loginVerifiers`). */
 export function loginVerifiers(
     adminPassword: string,
     logins: readonly AppLogin[],
@@ -148,7 +151,7 @@ export function loginVerifiers(
 }
 
 /**
- * The logins whose verifiers each Key Vault secret of `LOGIN_VERIFIERS_SECRET` holds (`../vault/parts.ts`: one secret
+ * The logins whose verifiers each Key Vault secret of the server's verifiers secret (`postgresNames(...).loginVerifiers`) holds (`../vault/parts.ts`: one secret
  * holds 25 KB, ~75 applications' verifiers), planned from the entries' lengths: a verifier's is fixed.
  */
 export function loginVerifierParts(
@@ -174,18 +177,18 @@ export interface LoginSqlOptions {
     readonly superuser: boolean;
     /** Extensions created in every application database (`postgres.extensions`). */
     readonly extensions: readonly string[];
-    /** Azure with monitoring on: the Job also keeps `MONITOR_LOGIN`. */
-    readonly monitor?: boolean;
+    /** Azure with monitoring on: the Job also keeps `MONITOR_LOGIN`, with the password of this credential (the server's). */
+    readonly monitor?: string;
 }
 
 /** The login script's options for the configuration's mode. */
-export function loginSqlOptions(config: PlatformConfig): LoginSqlOptions {
+export function loginSqlOptions(config: ServerConfig): LoginSqlOptions {
     const stackgres = config.postgres.mode === "stackgres";
     return {
         createDatabases: stackgres,
         superuser: stackgres,
         extensions: config.postgres.extensions,
-        ...(azureMonitoring(config) ? { monitor: true } : {}),
+        ...(azureMonitoring(config.postgres) ? { monitor: postgresNames(config.postgres).credentials.monitor } : {}),
     };
 }
 

@@ -9,7 +9,7 @@ import type { AppConfig } from "../config/platform";
 import type { Env } from "../interfaces";
 import { PostgresEndpoint } from "./env";
 import { postgresCaCert } from "./contract";
-import { PG_ADMIN_CREDENTIAL, PG_AUTHENTICATOR_CREDENTIAL, PG_REPLICATION_CREDENTIAL } from "./credentials";
+import { postgresNames } from "./servers";
 import { createLoginJob } from "./loginJob";
 import { createRulesAndDashboard } from "./exporter";
 import { PostgresArgs, PostgresService, contractEnv } from "./service";
@@ -41,6 +41,7 @@ export class StackGresPostgres extends pulumi.ComponentResource implements Postg
     constructor(name: string, args: StackGresPostgresArgs, opts?: pulumi.ComponentResourceOptions) {
         const { config, credentials, vault, secretSync, namespace } = args;
         const sg = config.postgres.stackgres;
+        const ids = postgresNames(config.postgres).credentials;
         super(
             "data-platform:postgres:StackGresPostgres",
             name,
@@ -80,14 +81,14 @@ export class StackGresPostgres extends pulumi.ComponentResource implements Postg
                 namespace,
                 secretName: names.credentialsSecret,
                 data: [
-                    { secretKey: CREDENTIAL_KEYS.superuser, remoteKey: credentials.secretName(PG_ADMIN_CREDENTIAL) },
+                    { secretKey: CREDENTIAL_KEYS.superuser, remoteKey: credentials.secretName(ids.admin) },
                     {
                         secretKey: CREDENTIAL_KEYS.replication,
-                        remoteKey: credentials.secretName(PG_REPLICATION_CREDENTIAL),
+                        remoteKey: credentials.secretName(ids.replication),
                     },
                     {
                         secretKey: CREDENTIAL_KEYS.authenticator,
-                        remoteKey: credentials.secretName(PG_AUTHENTICATOR_CREDENTIAL),
+                        remoteKey: credentials.secretName(ids.authenticator),
                     },
                 ],
             },

@@ -6,8 +6,9 @@
  * meta-command works, so its `CREATE DATABASE` fails on a cluster restored with the database present).
  */
 import { stackGresExtensions } from "./extensions";
-import { CONSUMER_LABEL, PLATFORM_NAME, recommendedLabels } from "../labels";
-import type { PlatformConfig } from "../config/types";
+import { CONSUMER_LABEL, PLATFORM_NAME, POSTGRES_SERVER_ANNOTATION, recommendedLabels } from "../labels";
+import { postgresNames } from "./servers";
+import type { ServerConfig } from "../config/types";
 
 export const STACKGRES_API_VERSION = "stackgres.io/v1";
 /** SGObjectStorage exists only as v1beta1. */
@@ -80,7 +81,7 @@ export const CERTIFICATE_SECRET_KEYS = { cert: "tls.crt", key: "tls.key" } as co
  * cert-manager Certificate for the cluster's Services (`<cluster>` reaches the primary, `<cluster>-replicas` the
  * replicas), each by every name a pod may use, so `verify-full` holds for whichever the application is given.
  */
-export function stackGresCertificate(config: PlatformConfig) {
+export function stackGresCertificate(config: ServerConfig) {
     const sg = config.postgres.stackgres;
     const tls = sg.tls;
     if (!tls) {
@@ -148,7 +149,7 @@ export const STACKGRES_PG_HBA = [
 ] as const;
 
 /** Every StackGres object of the configuration, in creation order (the SGCluster last). */
-export function stackGresManifests(config: PlatformConfig): Manifest[] {
+export function stackGresManifests(config: ServerConfig): Manifest[] {
     const sg = config.postgres.stackgres;
     const ns = config.cluster.platformNamespace;
     const n = stackGresNames(sg.clusterName);
@@ -247,14 +248,24 @@ export function stackGresManifests(config: PlatformConfig): Manifest[] {
             },
         }),
     );
-    return objects;
+    // A named server's objects say which server they are (the budget policy reads its SGPostgresConfig's).
+    const server = config.postgres.server;
+    return server === undefined
+        ? objects
+        : objects.map((o) => ({
+              ...o,
+              metadata: {
+                  ...o.metadata,
+                  labels: { ...o.metadata.labels, [POSTGRES_SERVER_ANNOTATION]: postgresNames(config.postgres).prefix },
+              },
+          }));
 }
 
 /**
  * Ingress to the cluster's pods: applications (consumer namespaces) on the ports the Service targets, the cluster's own pods
  * (replication, Patroni) and the operator (Patroni REST, managed SQL) on any port. Pod labels as StackGres sets them.
  */
-export function stackGresNetworkPolicySpec(config: PlatformConfig) {
+export function stackGresNetworkPolicySpec(config: ServerConfig) {
     const sg = config.postgres.stackgres;
     return {
         podSelector: { matchLabels: { app: "StackGresCluster", "stackgres.io/cluster-name": sg.clusterName } },

@@ -4,7 +4,7 @@
  * the platform's Secrets.
  */
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { LOGIN_JOB_SECRET, LOGIN_JOB_SERVICE_ACCOUNT } from "../lib/contract";
+import { LOGIN_JOB_SECRET_PATTERN } from "../lib/contract";
 import { TYPES, objectRef, podTemplateOf, secretsOf } from "../lib/k8s";
 import { SECRET_REVEALING, aggregatedRoles, grantedOf, grantsIn } from "../lib/rbac";
 import { GraphResource, WHOLE_VAULT, secretReach } from "../lib/secretReach";
@@ -194,13 +194,15 @@ export const loginSecretJobOnly: StackValidationPolicy = {
         const syncs = args.resources.filter(
             (r) =>
                 r.type === EXTERNAL_SECRET &&
-                (r.props.spec?.target?.name ?? r.props.metadata?.name) === LOGIN_JOB_SECRET,
+                LOGIN_JOB_SECRET_PATTERN.test(r.props.spec?.target?.name ?? r.props.metadata?.name ?? ""),
         );
         if (syncs.length === 0) {
-            args.notApplicable(`no ExternalSecret writes Secret ${LOGIN_JOB_SECRET}`);
+            args.notApplicable(`no ExternalSecret writes a login Job Secret (${LOGIN_JOB_SECRET_PATTERN.source})`);
         }
         for (const es of syncs) {
             const ns: string = es.props.metadata?.namespace;
+            // The server's login Job runs as the service account of the Secret's own name.
+            const secret: string = es.props.spec?.target?.name ?? es.props.metadata?.name;
             const ref = es.props.spec?.secretStoreRef ?? {};
             const store = args.resources.find((r) => r.type === CLUSTER_STORE && r.props.metadata?.name === ref.name);
             const named = (store?.props.spec?.conditions ?? []).flatMap(
@@ -214,13 +216,13 @@ export const loginSecretJobOnly: StackValidationPolicy = {
             // A pod can only mount Secrets of its own namespace: no other namespace can reference this one.
             for (const r of args.resources.filter((x) => x.props.metadata?.namespace === ns)) {
                 const template = podTemplateOf(r.type, r.props);
-                if (!template || !secretsOf(template.spec).has(LOGIN_JOB_SECRET)) {
+                if (!template || !secretsOf(template.spec).has(secret)) {
                     continue;
                 }
                 const what = `${r.type.split(":").pop()} ${objectRef(r.props, r.name)}`;
-                if (r.type !== TYPES.job || template.spec.serviceAccountName !== LOGIN_JOB_SERVICE_ACCOUNT) {
+                if (r.type !== TYPES.job || template.spec.serviceAccountName !== secret) {
                     report(
-                        `${what} reads Secret ${ns}/${LOGIN_JOB_SECRET} (the PostgreSQL admin's password); only the login Job, running as service account ${LOGIN_JOB_SERVICE_ACCOUNT}, may.`,
+                        `${what} reads Secret ${ns}/${secret} (the PostgreSQL admin's password); only the login Job, running as service account ${secret}, may.`,
                     );
                 } else if (template.spec.automountServiceAccountToken !== false) {
                     report(

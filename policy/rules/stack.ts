@@ -7,7 +7,7 @@ import type {
 } from "@pulumi/policy";
 import { TYPES, keepsPodsAndVolumes } from "../lib/k8s";
 import { EnvironmentSettings, isProduction, schema, settingsOf } from "../lib/settings";
-import { CONNECTION_DEMAND_ANNOTATION } from "../lib/contract";
+import { CONNECTION_DEMAND_ANNOTATION, POSTGRES_SERVER_ANNOTATION, POSTGRES_SERVER_TAG } from "../lib/contract";
 import { RESERVED_CONNECTIONS } from "../lib/postgres";
 import { AZURE_TYPES } from "./azure";
 
@@ -129,34 +129,35 @@ export const connectionBudget: StackValidationPolicy = {
     validateStack: (args: StackValidationArgs, report: ReportViolation) => {
         const settings = settingsOf<BudgetSettings>(args, budgetSchema);
         const ofType = (type: string) => args.resources.filter((r) => r.type === type);
-        let capacity: { maxConnections: number; reserved: number; where: string } | undefined;
-        const server = ofType(AZURE_TYPES.pgServer)[0];
-        const sgConfig = ofType(TYPES.sgPostgresConfig).find(
-            (r) => r.props.spec?.["postgresql.conf"]?.max_connections !== undefined,
-        );
-        if (server) {
+        // Each server's capacity, keyed by the server it is (a named one's tag or label; the stack's own: none).
+        const capacities = new Map<string | undefined, Capacity>();
+        for (const server of ofType(AZURE_TYPES.pgServer)) {
             const override = ofType(AZURE_TYPES.pgConfiguration).find(
-                (c) => c.props.configurationName === "max_connections",
+                (c) =>
+                    c.props.configurationName === "max_connections" && c.props.serverName === server.props.serverName,
             );
             const value = override
                 ? Number(override.props.value)
                 : AZURE_DEFAULT_MAX_CONNECTIONS[server.props.sku?.name];
             if (value) {
-                capacity = {
+                capacities.set(server.props.tags?.[POSTGRES_SERVER_TAG], {
                     maxConnections: value,
                     reserved: settings.reservedConnectionsAzure,
                     where: `server ${server.props.serverName ?? server.name}`,
-                };
+                });
             }
-        } else if (sgConfig) {
-            const value = Number(sgConfig.props.spec["postgresql.conf"].max_connections);
-            capacity = {
-                maxConnections: value,
-                reserved: settings.reservedConnectionsStackGres,
-                where: `SGPostgresConfig ${sgConfig.props.metadata?.name}`,
-            };
         }
-        if (!capacity) {
+        for (const sgConfig of ofType(TYPES.sgPostgresConfig)) {
+            const value = Number(sgConfig.props.spec?.["postgresql.conf"]?.max_connections);
+            if (value) {
+                capacities.set(sgConfig.props.metadata?.labels?.[POSTGRES_SERVER_ANNOTATION], {
+                    maxConnections: value,
+                    reserved: settings.reservedConnectionsStackGres,
+                    where: `SGPostgresConfig ${sgConfig.props.metadata?.name}`,
+                });
+            }
+        }
+        if (capacities.size === 0) {
             args.notApplicable("no PostgreSQL server with a known max_connections");
         }
         const demands = args.resources
@@ -164,6 +165,7 @@ export const connectionBudget: StackValidationPolicy = {
             .map((r) => ({
                 ref: `${r.props.metadata.namespace ?? ""}/${r.props.metadata.name ?? r.name}`.replace(/^\//, ""),
                 n: Number(r.props.metadata.annotations[CONNECTION_DEMAND_ANNOTATION]),
+                server: r.props.metadata.annotations[POSTGRES_SERVER_ANNOTATION] as string | undefined,
             }));
         if (demands.length === 0) {
             args.notApplicable(`no application declares its connections (annotation ${CONNECTION_DEMAND_ANNOTATION})`);
@@ -171,16 +173,31 @@ export const connectionBudget: StackValidationPolicy = {
         for (const d of demands.filter((d) => !Number.isInteger(d.n) || d.n < 0)) {
             report(`${d.ref}: ${CONNECTION_DEMAND_ANNOTATION} must be a whole number.`);
         }
-        const total = demands.reduce((sum, d) => sum + (Number.isInteger(d.n) ? d.n : 0), 0);
-        const budget = capacity.maxConnections - capacity.reserved;
-        if (total > budget) {
+        for (const [server, capacity] of capacities) {
+            const on = demands.filter((d) => d.server === server);
+            const total = on.reduce((sum, d) => sum + (Number.isInteger(d.n) ? d.n : 0), 0);
+            const budget = capacity.maxConnections - capacity.reserved;
+            if (total > budget) {
+                report(
+                    `Applications may open ${total} PostgreSQL connections (${on.map((d) => `${d.ref} ${d.n}`).join(", ")}), ` +
+                        `but ${capacity.where} allows ${capacity.maxConnections} with ${capacity.reserved} reserved (budget ${budget}); ` +
+                        "lower pool sizes or replicas, or raise max_connections.",
+                );
+            }
+        }
+        for (const d of demands.filter((d) => !capacities.has(d.server))) {
             report(
-                `Applications may open ${total} PostgreSQL connections (${demands.map((d) => `${d.ref} ${d.n}`).join(", ")}), ` +
-                    `but ${capacity.where} allows ${capacity.maxConnections} with ${capacity.reserved} reserved (budget ${budget}); ` +
-                    "lower pool sizes or replicas, or raise max_connections.",
+                `${d.ref}: its ${POSTGRES_SERVER_ANNOTATION} ${d.server ?? "(the stack's own)"} names no server of the stack with a known max_connections.`,
             );
         }
     },
 };
+
+/** What one server holds for applications: max_connections, the connections it keeps, and where that is set. */
+interface Capacity {
+    readonly maxConnections: number;
+    readonly reserved: number;
+    readonly where: string;
+}
 
 export const stackPolicies = [statefulProtected, passwordLength, connectionBudget];

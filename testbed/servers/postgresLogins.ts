@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { isDeepStrictEqual } from "util";
 import type { PlatformConfig } from "../../components/config";
-import { LOGIN_JOB, loginJobFiles, loginJobSpec } from "../../components/postgres/loginJobSpec";
+import { loginJobFiles, loginJobSpec } from "../../components/postgres/loginJobSpec";
 import { STACKGRES_SUPERUSER } from "../../components/postgres/stackgresSpec";
 import type { RecordedResource, RunResult } from "../../offline/mockEngine";
 import { PostgresEndpoint, postgresEnv } from "../../components/postgres/env";
@@ -26,6 +26,9 @@ import {
     sqlLiteral,
 } from "../../components/postgres/sql";
 import { LOOPBACK } from "./processes";
+import { postgresNames, postgresServerConfig } from "../../components/postgres/servers";
+import { DEFAULT_INSTANCE } from "../../components/serviceModule";
+import { PG_MONITOR_CREDENTIAL } from "../../components/postgres/credentials";
 import { LocalServer, PG_BIN, requirePostgresBinaries, startLocalServer, superuserSql } from "./postgres";
 
 const SUPERUSER = STACKGRES_SUPERUSER;
@@ -116,14 +119,18 @@ export function runLoginJob(server: LocalServer, run: LoginJobRun): string {
         for (const [file, text] of Object.entries(files)) {
             fs.writeFileSync(path.join(volumes.job, file), text);
         }
-        const container = loginJobSpec({
-            files,
-            image: "(not run: the entrypoint runs here)",
-            host: run.host ?? LOOPBACK,
-            port: server.port,
-            adminLogin: run.adminLogin,
-            expectedDigests: expectedDigests(need(expected, PG_ADMIN_CREDENTIAL), keyed(expected)),
-        }).template.spec.containers[0];
+        const container = loginJobSpec(
+            {
+                files,
+                image: "(not run: the entrypoint runs here)",
+                host: run.host ?? LOOPBACK,
+                port: server.port,
+                adminLogin: run.adminLogin,
+                expectedDigests: expectedDigests(need(expected, PG_ADMIN_CREDENTIAL), keyed(expected)),
+                // The stack's own server's login Job.
+            },
+            postgresNames({}).logins,
+        ).template.spec.containers[0];
         const local = (value: string) => {
             const mount = container.volumeMounts.find(
                 (m) => value.startsWith(`${m.mountPath}/`) || value === m.mountPath,
@@ -157,7 +164,12 @@ export function runAzureLoginJob(
     options: { waitSeconds?: number; expected?: CredentialPasswords; monitor?: boolean } = {},
 ): string {
     const { monitor, ...rest } = options;
-    const sqlOptions = { createDatabases: false, superuser: false, extensions: [], ...(monitor ? { monitor } : {}) };
+    const sqlOptions = {
+        createDatabases: false,
+        superuser: false,
+        extensions: [],
+        ...(monitor ? { monitor: PG_MONITOR_CREDENTIAL } : {}),
+    };
     return runLoginJob(server, { adminLogin, logins, sqlOptions, passwords, ...rest });
 }
 
@@ -167,10 +179,12 @@ export function runAzureLoginJob(
  */
 export async function applyLogins(
     server: LocalServer,
-    config: PlatformConfig,
+    stack: PlatformConfig,
     passwords: CredentialPasswords,
     options: { fresh?: boolean } = {},
 ): Promise<void> {
+    // The testbed runs the stack's own (default) server.
+    const config = postgresServerConfig(stack, DEFAULT_INSTANCE);
     const logins = appLogins(config.apps, config.keyVault.rotations);
     const fresh = options.fresh ?? true;
     const admin = need(passwords, PG_ADMIN_CREDENTIAL);
@@ -216,7 +230,8 @@ function secretFiles(
  * Checks that a mock run of the program deploys exactly the login Job this module runs: its files, and the digests of
  * exactly these passwords.
  */
-export function assertDeployedSql(run: RunResult, config: PlatformConfig, passwords: CredentialPasswords): void {
+export function assertDeployedSql(run: RunResult, stack: PlatformConfig, passwords: CredentialPasswords): void {
+    const config = postgresServerConfig(stack, DEFAULT_INSTANCE);
     const logins = appLogins(config.apps, config.keyVault.rotations);
     const find = (type: string, pred: (r: RecordedResource) => boolean) => {
         const found = run.resources.filter((r) => r.type === type && pred(r));
@@ -225,12 +240,17 @@ export function assertDeployedSql(run: RunResult, config: PlatformConfig, passwo
         }
         return found[0];
     };
-    const configMap = find("kubernetes:core/v1:ConfigMap", (r) => r.inputs.metadata?.name === LOGIN_JOB.configMap);
+    const configMap = find(
+        "kubernetes:core/v1:ConfigMap",
+        (r) => r.inputs.metadata?.name === postgresNames(config.postgres).logins,
+    );
     const jobFiles = loginJobFiles(logins, loginSqlOptions(config), postgresCaCert(config.postgres));
     if (!isDeepStrictEqual(configMap.inputs.data, jobFiles)) {
         throw new Error("the run deploys a different login Job SQL than the sandbox runs");
     }
-    const job = find("kubernetes:batch/v1:Job", (r) => r.inputs.metadata?.name?.startsWith(`${LOGIN_JOB.jobPrefix}-`));
+    const job = find("kubernetes:batch/v1:Job", (r) =>
+        r.inputs.metadata?.name?.startsWith(`${postgresNames(config.postgres).logins}-`),
+    );
     const env: Array<{ name: string; value: string }> = job.inputs.spec.template.spec.containers[0].env;
     const digests = env.find((e) => e.name === "EXPECTED_DIGESTS")?.value;
     const files = secretFiles(logins, passwords, loginSqlOptions(config));

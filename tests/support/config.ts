@@ -1,6 +1,9 @@
 /** The stack files as the program reads them, with test overrides, and the ConfigError an invalid variant gets. */
 import * as assert from "assert";
 import { ConfigError, PlatformConfig, parseConfig } from "../../components/config";
+import type { ServerConfig } from "../../components/config/types";
+import { postgresServerConfig } from "../../components/postgres/servers";
+import { DEFAULT_INSTANCE } from "../../components/serviceModule";
 import { StackConfig, loadStackConfig, mergeConfig } from "../../offline/stackConfig";
 
 /** Config overrides keyed `<namespace>:<key>`, values as they would appear in a stack file. */
@@ -54,4 +57,9 @@ export function sectionOverride(stack: string, section: string, changes: Record<
 /** The stack file's `keyVault` block with `changes` applied, as an override for `runStack`/`parseStack`. */
 export function keyVaultOverride(stack: string, changes: Record<string, unknown>): Overrides {
     return sectionOverride(stack, "keyVault", changes);
+}
+
+/** One PostgreSQL server's view of a stack (`postgresServerConfig`): the stack's own server unless `server` is given. */
+export function parseServer(stack: string, overrides: Overrides = {}, server = DEFAULT_INSTANCE): ServerConfig {
+    return postgresServerConfig(parseStack(stack, overrides), server);
 }

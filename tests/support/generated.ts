@@ -2,8 +2,8 @@
  * Generators of valid stack configurations for the property tests (fast-check, fixed seed: a failure prints its
  * seed, path and the shrunk configuration, and replays with them). Generated stacks vary the application names and
  * count (1..60), namespaces, both PostgreSQL modes (the dev stack is StackGres, prod is Azure), both Redis modes, pool
- * sizes, profiles, rotations, key patterns, and up to three named Redis groups (some dedicated) with the applications
- * placed over them.
+ * sizes, profiles, rotations, key patterns, and up to three named Redis groups and two named PostgreSQL servers (some
+ * dedicated) with the applications placed over them.
  */
 import * as fc from "fast-check";
 import { PlatformConfig, parseConfig } from "../../components/config";
@@ -33,9 +33,10 @@ export interface GeneratedApp {
     readonly replicas: number;
     readonly redisKeyPatterns?: readonly string[];
     readonly redis?: { readonly group: string };
+    readonly postgres?: { readonly server: string };
 }
 
-/** A named Redis group of a generated stack. */
+/** A named Redis group or PostgreSQL server of a generated stack. */
 export interface GeneratedGroup {
     readonly name: string;
     readonly dedicated: boolean;
@@ -48,6 +49,8 @@ export interface Generated {
     readonly rotations: Record<string, number | string>;
     /** Named groups beside the default; applications are placed over all of them. */
     readonly groups: GeneratedGroup[];
+    /** Named PostgreSQL servers beside the default, as the stack's own (mode, network); applications placed over them. */
+    readonly servers: GeneratedGroup[];
 }
 
 /** The Azure admin login of the stacks (prod's, the default): no application's login may be named like it. */
@@ -109,20 +112,30 @@ const groups = fc.uniqueArray(
     { maxLength: 3, selector: (group) => group.name },
 );
 
+/** Up to two named PostgreSQL servers, some dedicated. */
+const servers = fc.uniqueArray(
+    fc.record({ name: fc.constantFrom("north", "south", "olap"), dedicated: fc.boolean() }),
+    { maxLength: 2, selector: (server) => server.name },
+);
+
 /**
- * The applications placed over the default group and `named`, by a drawn group index each; a dedicated group keeps
- * only the first application placed on it (the others stay on the default group).
+ * The applications placed over the default instance and `named`, by a drawn index each, with `place` naming where; a
+ * dedicated instance keeps only the first application placed on it (the others stay on the default).
  */
-function placed(apps: readonly GeneratedApp[], named: readonly GeneratedGroup[]): fc.Arbitrary<GeneratedApp[]> {
+function placed(
+    apps: readonly GeneratedApp[],
+    named: readonly GeneratedGroup[],
+    place: (app: GeneratedApp, name: string) => GeneratedApp,
+): fc.Arbitrary<GeneratedApp[]> {
     return fc.array(fc.nat({ max: named.length }), { minLength: apps.length, maxLength: apps.length }).map((at) => {
         const taken = new Set<string>();
         return apps.map((app, i) => {
-            const group = at[i] === 0 ? undefined : named[at[i] - 1];
-            if (group === undefined || (group.dedicated && taken.has(group.name))) {
+            const instance = at[i] === 0 ? undefined : named[at[i] - 1];
+            if (instance === undefined || (instance.dedicated && taken.has(instance.name))) {
                 return app;
             }
-            taken.add(group.name);
-            return { ...app, redis: { group: group.name } };
+            taken.add(instance.name);
+            return place(app, instance.name);
         });
     });
 }
@@ -135,13 +148,17 @@ function stackWith(apps: fc.Arbitrary<GeneratedApp[]>): fc.Arbitrary<Generated> 
             redisMode: fc.constantFrom<"sentinel" | "standalone">("sentinel", "standalone"),
             apps,
             groups,
+            servers,
         })
         .chain((g) =>
             fc.record({
                 stack: fc.constant(g.stack),
                 redisMode: fc.constant(g.redisMode),
                 groups: fc.constant(g.groups),
-                apps: placed(g.apps, g.groups),
+                servers: fc.constant(g.servers),
+                apps: placed(g.apps, g.groups, (app, group) => ({ ...app, redis: { group } })).chain((apps) =>
+                    placed(apps, g.servers, (app, server) => ({ ...app, postgres: { server } })),
+                ),
                 rotations: fc.dictionary(
                     fc.constantFrom(...g.apps.map((a) => `redis-app-${a.name}`), "redis-admin", "pg-admin"),
                     // As users type them: YAML and `pulumi config set --path` write numbers, quoted YAML strings.
@@ -202,7 +219,22 @@ export function overrides(g: Generated): Overrides {
         ...settings,
         groups: Object.fromEntries(g.groups.map(({ name, dedicated }) => [name, { ...groupSettings, dedicated }])),
     });
-    return { ...redis, ...section("keyVault", { rotations: g.rotations }), "data-platform:apps": g.apps };
+    // Named servers as the stack's own (mode, network, sizes), so each is valid where the stack's is.
+    const { servers: _none, ...postgres } = JSON.parse(STACK_FILES[g.stack].config["data-platform:postgres"]);
+    const pg = section("postgres", {
+        servers: Object.fromEntries(
+            g.servers.map(({ name, dedicated }) => [
+                name,
+                { ...postgres, dedicated, stackgres: { ...postgres.stackgres, installOperator: false } },
+            ]),
+        ),
+    });
+    return {
+        ...redis,
+        ...pg,
+        ...section("keyVault", { rotations: g.rotations }),
+        "data-platform:apps": g.apps,
+    };
 }
 
 export function parse(g: Generated): PlatformConfig {

@@ -49,6 +49,7 @@ import {
     testRules,
     unscrapedMetrics,
 } from "../../support/prometheus";
+import { postgresNames } from "../../../components/postgres/servers";
 import { processTempDir } from "../../support/tempDir";
 
 const NS = { namespace: "data-platform" };
@@ -174,7 +175,7 @@ describe("Azure mode: PostgreSQL monitoring on real servers (postgres_exporter 0
                 byName(run, "random:index/randomPassword:RandomPassword", `credentials-${id}`).outputs.result as string,
             ]),
         );
-        const deployment = rendered(run, "kubernetes:apps/v1:Deployment", EXPORTER.name);
+        const deployment = rendered(run, "kubernetes:apps/v1:Deployment", postgresNames({}).exporter);
         [container] = deployment.inputs.spec.template.spec.containers;
         assert.equal(container.image, config.postgres.azure.exporterImage);
     });
@@ -186,7 +187,7 @@ describe("Azure mode: PostgreSQL monitoring on real servers (postgres_exporter 0
         const env = resolveEnv(container, {
             fields: {},
             secret: (name, key) => {
-                assert.deepEqual([name, key], [EXPORTER.secret, EXPORTER.secretKey]);
+                assert.deepEqual([name, key], [postgresNames({}).monitorSecret, EXPORTER.secretKey]);
                 return passwords[PG_MONITOR_CREDENTIAL];
             },
             mounts: {},

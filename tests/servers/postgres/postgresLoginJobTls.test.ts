@@ -18,8 +18,9 @@ import type { RecordedResource } from "../../../offline/mockEngine";
 import { makeCa } from "../../../testbed/servers/certificates";
 import { LocalServer, startLocalServer } from "../../../testbed/servers/postgres";
 import { prepareAzureLikeServer, runLoginJob } from "../../../testbed/servers/postgresLogins";
-import { Overrides, parseStack, stackConfig } from "../../support/config";
+import { Overrides, parseServer, parseStack, stackConfig } from "../../support/config";
 import { byType, runStack } from "../../support/program";
+import { postgresNames } from "../../../components/postgres/servers";
 import { LOGINS, passwordsFor } from "../../support/postgres";
 
 const ADMIN = "pgadmin";
@@ -33,8 +34,10 @@ async function deployedJob(stack: string, overrides: Overrides = {}) {
         assert.equal(found.length, 1, `one ${type} expected`);
         return found[0];
     };
-    const job = one("kubernetes:batch/v1:Job", (r) => r.inputs.metadata.name.startsWith(`${LOGIN_JOB.jobPrefix}-`));
-    const configMap = one("kubernetes:core/v1:ConfigMap", (r) => r.inputs.metadata.name === LOGIN_JOB.configMap);
+    const job = one("kubernetes:batch/v1:Job", (r) =>
+        r.inputs.metadata.name.startsWith(`${postgresNames({}).logins}-`),
+    );
+    const configMap = one("kubernetes:core/v1:ConfigMap", (r) => r.inputs.metadata.name === postgresNames({}).logins);
     const bundle = one(
         "azure-native:keyvault:Secret",
         (r) => r.inputs.secretName === bundleSecretName(parseStack(stack, overrides).apps[0].name),
@@ -83,7 +86,7 @@ describe("the login Job verifies the PostgreSQL server's certificate (verify-ful
     for (const stack of ["prod", "dev"]) {
         it(`${stack}: the Job mounts the CA its applications get as DB_CA_CERT and connects with verify-full`, async () => {
             const { env, files, appCa } = await deployedJob(stack);
-            const ca = postgresCaCert(parseStack(stack).postgres);
+            const ca = postgresCaCert(parseServer(stack).postgres);
             assert.ok(ca, `${stack} has a known server CA`);
             assert.equal(files[LOGIN_JOB.caFile], ca);
             assert.equal(appCa, ca, "the Job trusts exactly the CA the applications are handed");

@@ -112,7 +112,7 @@ describe("removing and re-adding applications (apps[].retired, apps[].import)", 
         );
         assert.match(
             lines("dev", appsWith("dev", "billing", { import: ["database"] })),
-            /apps\[1\]\.import: given \["database"\]; allowed: database only with postgres.mode azure/,
+            /apps\[1\]\.import: given \["database"\]; allowed: database only on a server of mode azure/,
         );
         assert.match(
             lines("prod", appsWith("prod", "search", { import: ["database", "secrets"] })),

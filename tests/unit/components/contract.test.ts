@@ -31,7 +31,7 @@ import type { RecordedResource, RunResult } from "../../../offline/mockEngine";
 import { renderBundle } from "../../../components/vault/credentials";
 import { redisUrl } from "../../../components/redis/env";
 import { passwordsWritten } from "../../support/passwordLeaks";
-import { keyVaultOverride, parseStack, problemLines, sectionOverride } from "../../support/config";
+import { keyVaultOverride, parseServer, parseStack, problemLines, sectionOverride } from "../../support/config";
 import { EXTERNAL_SECRET, KEY_VAULT_SECRET, expandExternalSecret, vaultContents } from "../../support/esoOperator";
 import { STACKS, byType, runStack } from "../../support/program";
 
@@ -449,7 +449,7 @@ describe("the CAs handed to applications", () => {
     });
 
     it("StackGres with tls: a cert-manager Certificate from the issuer for the Services, and the SGCluster uses its Secret", () => {
-        const config = parseStack("dev");
+        const config = parseServer("dev");
         const tls = config.postgres.stackgres.tls;
         assert.ok(tls, "the dev stack sets postgres.stackgres.tls");
         const cert = stackGresCertificate(config);

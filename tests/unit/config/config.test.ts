@@ -9,7 +9,7 @@ import { isProductionStack } from "../../../offline/stacks";
 import { processTempDir } from "../../support/tempDir";
 import { README } from "../../../cli/updateReadme";
 import { ConfigError, parseConfig } from "../../../components/config";
-import { parseStack, problemLines, stackConfig } from "../../support/config";
+import { parseServer, parseStack, problemLines, stackConfig } from "../../support/config";
 
 function assertProblem(lines: string[], path: string, given: string | RegExp, allowed: RegExp): void {
     const line = lines.find((l) => l.startsWith(`${path}: `));
@@ -87,7 +87,7 @@ describe("stack configuration", () => {
         ];
         for (const [stack, resourceGroupName, vault, server] of derived) {
             assert.strictEqual(defaultVaultName(stack, resourceGroupName), vault, stack);
-            const config = parseStack("prod");
+            const config = parseServer("prod");
             const named = { ...config, stack, azure: { ...config.azure, resourceGroupName } };
             const postgres = { ...config.postgres, azure: { ...config.postgres.azure, serverName: undefined } };
             assert.strictEqual(serverName({ ...named, postgres }), server, stack);

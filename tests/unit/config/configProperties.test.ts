@@ -11,6 +11,8 @@ import { serverName } from "../../../components/postgres/azureSpec";
 import { appLogins } from "../../../components/postgres/sql";
 import { bundleSecretName, credentialSecretName, platformCredentialIds } from "../../../components/vault";
 import { GeneratedApp, PARAMETERS, RUNS, added, addition, generated, parse } from "../../support/generated";
+import { postgresServerConfig } from "../../../components/postgres/servers";
+import { DEFAULT_INSTANCE } from "../../../components/serviceModule";
 import { AZURE_NAMES, fitsLabel } from "../../support/nameRules";
 
 /** Every name the platform derives for a stack, with the limit of the API that takes it. */
@@ -18,7 +20,7 @@ function derivedNames(config: PlatformConfig): Array<{ what: string; name: strin
     const names: Array<{ what: string; name: string; ok: boolean }> = [];
     const add = (what: string, name: string, ok: boolean) => names.push({ what, name, ok });
     add("Key Vault name", config.keyVault.name, KEY_VAULT_NAME.test(config.keyVault.name));
-    const server = serverName(config);
+    const server = serverName(postgresServerConfig(config, DEFAULT_INSTANCE));
     add("Azure server name", server, AZURE_NAMES.serverName.test(server));
     for (const id of platformCredentialIds(config)) {
         add("Key Vault secret", credentialSecretName(id), KEY_VAULT_SECRET_NAME.test(credentialSecretName(id)));
@@ -58,7 +60,10 @@ describe("properties of generated stack configurations (fast-check)", function (
                 const before = parse(c.g);
                 const after = parse(added(c));
                 assert.equal(after.keyVault.name, before.keyVault.name);
-                assert.equal(serverName(after), serverName(before));
+                assert.equal(
+                    serverName(postgresServerConfig(after, DEFAULT_INSTANCE)),
+                    serverName(postgresServerConfig(before, DEFAULT_INSTANCE)),
+                );
                 assert.equal(after.postgres.stackgres.clusterName, before.postgres.stackgres.clusterName);
                 const keep = (config: PlatformConfig) =>
                     config.apps

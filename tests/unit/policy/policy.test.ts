@@ -11,10 +11,14 @@ import type { RecordedResource, RunResult } from "../../../offline/mockEngine";
 import { allPolicies } from "../../../policy/policies";
 import { credentialIn, isCredentialName } from "../../../policy/lib/k8s";
 import { isProduction } from "../../../policy/lib/settings";
-import { CONNECTION_DEMAND_ANNOTATION } from "../../../components/labels";
+import {
+    CONNECTION_DEMAND_ANNOTATION,
+    POSTGRES_SERVER_ANNOTATION,
+    POSTGRES_SERVER_TAG,
+} from "../../../components/labels";
 import { isProductionStack } from "../../../offline/stacks";
 import * as packContract from "../../../policy/lib/contract";
-import { LOGIN_JOB } from "../../../components/postgres/loginJobSpec";
+import { postgresNames } from "../../../components/postgres/servers";
 import { Secret, Vault } from "@pulumi/azure-native/keyvault";
 import {
     PackConfig,
@@ -827,14 +831,19 @@ describe("policy pack", () => {
     });
 
     it("shares the program's names by copy: each copied constant equals the program's", () => {
-        assert.deepStrictEqual(
-            { ...packContract },
-            {
-                CONNECTION_DEMAND_ANNOTATION,
-                LOGIN_JOB_SECRET: LOGIN_JOB.secret,
-                LOGIN_JOB_SERVICE_ACCOUNT: LOGIN_JOB.serviceAccount,
-            },
-        );
+        const { LOGIN_JOB_SECRET_PATTERN, ...names } = packContract;
+        assert.deepStrictEqual(names, {
+            CONNECTION_DEMAND_ANNOTATION,
+            POSTGRES_SERVER_ANNOTATION,
+            POSTGRES_SERVER_TAG,
+        });
+        // Every server's login Job Secret, and nothing else the program names.
+        for (const server of [undefined, "analytics", "b2"]) {
+            assert.ok(LOGIN_JOB_SECRET_PATTERN.test(postgresNames({ server }).logins), `server ${server}`);
+        }
+        for (const other of ["postgres-logins-x", "redis-logins", "postgres-a-b-logins", "postgres-login-verifiers"]) {
+            assert.ok(!LOGIN_JOB_SECRET_PATTERN.test(other), other);
+        }
     });
 
     it("has a policy config per stack that says explicitly whether the stack is production", () => {

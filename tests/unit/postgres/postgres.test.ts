@@ -11,13 +11,7 @@ import { parse as parseConnectionString } from "pg-connection-string";
 import { SAFE_SPECIAL_CHARACTERS } from "../../../components/config/keyVault";
 import { databaseUrl, percentEncode, postgresEnv } from "../../../components/postgres/env";
 import { PG_ADMIN_CREDENTIAL, postgresCredentialIds } from "../../../components/postgres/credentials";
-import {
-    LOGIN_VERIFIERS_SECRET,
-    appLogins,
-    keyedDigest,
-    renderLoginEntrypoint,
-    renderLoginSql,
-} from "../../../components/postgres/sql";
+import { appLogins, keyedDigest, renderLoginEntrypoint, renderLoginSql } from "../../../components/postgres/sql";
 import { loginVerifier, scramVerifier } from "../../../components/postgres/scram";
 import type { AppConfig } from "../../../components/config/platform";
 import { STACKGRES_DIRECT_PORT, stackGresManifests } from "../../../components/postgres/stackgresSpec";
@@ -26,14 +20,17 @@ import { loadStackConfig, mergeConfig } from "../../../offline/stackConfig";
 import { RecordedResource, RunResult, runProgram } from "../../../offline/mockEngine";
 import type { CredentialSource, SecretSyncer, VaultWriter } from "../../../components/interfaces";
 import { createPostgres } from "../../../components/postgres";
-import { LOGIN_JOB } from "../../../components/postgres/loginJobSpec";
 import { STORE_NAME } from "../../../components/secretSync/spec";
 import { podTemplateOf, secretsOf } from "../../../policy/lib/k8s";
 import { SECRET_REVEALING, grantsIn } from "../../../policy/lib/rbac";
 import type { GraphResource } from "../../../policy/lib/secretReach";
-import { configError, parseStack, problemLines, sectionOverride } from "../../support/config";
+import { configError, parseServer, parseStack, problemLines, sectionOverride } from "../../support/config";
 import { validateAgainstCrd } from "../../support/crdSchemas";
 import { passwordForms } from "../../support/passwordLeaks";
+import { postgresNames } from "../../../components/postgres/servers";
+
+/** The stack's own server's names. */
+const DEFAULT_NAMES = postgresNames({});
 import { Overrides, byName, byType, runStack } from "../../support/program";
 
 const EVERY_CHAR = `${SAFE_SPECIAL_CHARACTERS}AZaz09`;
@@ -231,7 +228,7 @@ describe("postgres config checks", () => {
         const withMax = (max: number) => ({ "data-platform:postgres": { ...JSON.parse(prod), maxConnections: max } });
         assert.match(
             configError("prod", withMax(204)).message,
-            /postgres\.maxConnections: given 204; allowed: at least 205: applications need 190/,
+            /postgres\.maxConnections: given 204; allowed: at least 205: its applications need 190 connections \(sum of replicas x poolSize: orders 120, search 40, billing 30\)/,
         );
         assert.equal(parseStack("prod", withMax(205)).postgres.maxConnections, 205);
     });
@@ -424,7 +421,7 @@ describe("postgres config checks", () => {
 
 describe("postgres stackgres objects", () => {
     it("validate against the StackGres 1.18 CRDs (unknown fields are errors) in both stacks", () => {
-        for (const cfg of [parseStack("dev"), parseStack("prod", PROD_STACKGRES)]) {
+        for (const cfg of [parseServer("dev"), parseServer("prod", PROD_STACKGRES)]) {
             const objects = stackGresManifests(cfg);
             assert.ok(objects.some((o) => o.kind === "SGCluster"));
             for (const o of objects) {
@@ -434,7 +431,7 @@ describe("postgres stackgres objects", () => {
     });
 
     it("deploys postgres.extensions that StackGres does not ship (StackGresUtil.getDefaultClusterExtensions), valid against the CRD", () => {
-        const cfg = parseStack(
+        const cfg = parseServer(
             "dev",
             sectionOverride("dev", "postgres", { extensions: ["ltree", "plpgsql", "pg_trgm"] }),
         );
@@ -444,12 +441,12 @@ describe("postgres stackgres objects", () => {
             { name: "pg_trgm" },
         ]);
         assert.deepEqual(validateAgainstCrd(cluster), []);
-        const plain = stackGresManifests(parseStack("dev")).find((o) => o.kind === "SGCluster")!;
+        const plain = stackGresManifests(parseServer("dev")).find((o) => o.kind === "SGCluster")!;
         assert.equal((plain.spec.postgres as { extensions?: unknown }).extensions, undefined);
     });
 
     it("the validator catches a field the CRD does not have (managedUsers)", () => {
-        const cfg = parseStack("dev");
+        const cfg = parseServer("dev");
         const cluster = stackGresManifests(cfg).find((o) => o.kind === "SGCluster")!;
         assert.notDeepEqual(validateAgainstCrd({ ...cluster, spec: { ...cluster.spec, managedUsers: [] } }), []);
     });
@@ -643,7 +640,7 @@ for (const [stack, overrides] of [
             const azure = { ...pg.azure, acknowledgeRestart: true };
             const params = (extensions: string[]) =>
                 serverParameters(
-                    parseStack(stack, { ...overrides, "data-platform:postgres": { ...pg, azure, extensions } }),
+                    parseServer(stack, { ...overrides, "data-platform:postgres": { ...pg, azure, extensions } }),
                 );
             const preload = (extensions: string[]) =>
                 params(extensions).find((p) => p.name === "shared_preload_libraries")?.value;
@@ -700,7 +697,7 @@ for (const [stack, overrides] of [
             assert.deepEqual(
                 es.inputs.spec.data.map((d: any) => [
                     d.secretKey,
-                    d.remoteRef.key.endsWith(LOGIN_VERIFIERS_SECRET),
+                    d.remoteRef.key.endsWith(DEFAULT_NAMES.loginVerifiers),
                     d.remoteRef.property,
                 ]),
                 [["admin", false, undefined], ...Object.keys(verifiers).map((key) => [key, true, key])],
@@ -828,19 +825,16 @@ for (const [stack, overrides] of [
             const account = byName(run, "kubernetes:core/v1:ServiceAccount", "postgres-logins-sa");
             assert.deepEqual(
                 [account.inputs.metadata.name, account.inputs.metadata.namespace],
-                [LOGIN_JOB.serviceAccount, platform],
+                [DEFAULT_NAMES.logins, platform],
             );
             assert.equal(account.inputs.automountServiceAccountToken, false);
             const job = byName(run, "kubernetes:batch/v1:Job", "postgres-logins");
             const pod = job.inputs.spec.template.spec;
-            assert.deepEqual(
-                [pod.serviceAccountName, pod.automountServiceAccountToken],
-                [LOGIN_JOB.serviceAccount, false],
-            );
+            assert.deepEqual([pod.serviceAccountName, pod.automountServiceAccountToken], [DEFAULT_NAMES.logins, false]);
             assert.ok(job.dependsOn.includes(account.urn));
             assert.deepEqual(
                 templates()
-                    .filter(({ r }) => r.inputs.spec?.template?.spec?.serviceAccountName === LOGIN_JOB.serviceAccount)
+                    .filter(({ r }) => r.inputs.spec?.template?.spec?.serviceAccountName === DEFAULT_NAMES.logins)
                     .map(({ r }) => r.urn),
                 [job.urn],
             );
@@ -862,7 +856,7 @@ for (const [stack, overrides] of [
             const superuserSecret = sgCluster?.inputs.spec.configurations.credentials.users.superuser.password.name;
             assert.deepEqual(
                 holders.map((es) => es.inputs.spec.target.name).sort(),
-                [LOGIN_JOB.secret, ...(superuserSecret ? [superuserSecret] : [])].sort(),
+                [DEFAULT_NAMES.logins, ...(superuserSecret ? [superuserSecret] : [])].sort(),
             );
             // The StackGres superuser's Secret goes to the operator through the SGCluster, to no pod template here.
             const job = byName(run, "kubernetes:batch/v1:Job", "postgres-logins");
@@ -870,7 +864,7 @@ for (const [stack, overrides] of [
                 const readers = templates().filter(({ secrets }) => secrets.has(es.inputs.spec.target.name));
                 assert.deepEqual(
                     readers.map(({ r }) => r.urn),
-                    es.inputs.spec.target.name === LOGIN_JOB.secret ? [job.urn] : [],
+                    es.inputs.spec.target.name === DEFAULT_NAMES.logins ? [job.urn] : [],
                 );
             }
         });
@@ -942,7 +936,7 @@ for (const [stack, overrides, host, port] of [
 ] as const) {
     describe(`postgres DataService.env in ${stack} (${JSON.stringify(overrides).includes("azure") ? "azure override" : "stack mode"}), with test doubles`, () => {
         let run: RunResult;
-        const cfg = parseStack(stack, overrides);
+        const cfg = parseServer(stack, overrides);
         before(async () => {
             const { config: raw, secretKeys } = mergeConfig(loadStackConfig(stack), overrides);
             run = await runProgram({

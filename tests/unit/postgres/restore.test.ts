@@ -5,7 +5,9 @@ import * as path from "path";
 import { serverName } from "../../../components/postgres/azureSpec";
 import { parseRestoreTime, renderRestorePlan, restorePlan } from "../../../components/postgres/restorePlan";
 import { validateAgainstCrd } from "../../support/crdSchemas";
-import { parseStack, stackConfig } from "../../support/config";
+import { parseServer, parseStack, stackConfig } from "../../support/config";
+import { postgresServerSettings } from "../../../components/postgres/servers";
+import { DEFAULT_INSTANCE } from "../../../components/serviceModule";
 import { byType, runStack } from "../../support/program";
 
 const T = parseRestoreTime("2026-12-06T14:30:00Z", "--time", new Date("2026-12-07T00:00:00Z"));
@@ -82,17 +84,17 @@ describe("restore plan (npm run restore)", () => {
                     pointInTimeUTC: "2026-12-06T14:30:00.000Z",
                     sourceServerResourceId:
                         `/subscriptions/${SUBSCRIPTION}/resourceGroups/rg-data-platform-prod/providers/` +
-                        `Microsoft.DBforPostgreSQL/flexibleServers/${serverName(config)}`,
+                        `Microsoft.DBforPostgreSQL/flexibleServers/${serverName(parseServer("prod"))}`,
                 },
             );
-            assert.equal(inputs.serverName, `${serverName(config)}-r202612061430`);
+            assert.equal(inputs.serverName, `${serverName(parseServer("prod"))}-r202612061430`);
             assert.ok(String(inputs.serverName).length <= 63);
         });
 
         it("leaves the live server alone: the program still has one server, named and configured as before", async () => {
             const servers = byType(await runStack("prod"), "azure-native:dbforpostgresql:Server");
             assert.equal(servers.length, 1);
-            assert.equal(servers[0].inputs.serverName, serverName(config));
+            assert.equal(servers[0].inputs.serverName, serverName(parseServer("prod")));
             assert.equal(servers[0].inputs.createMode, undefined);
             assert.notEqual(inputs.serverName, servers[0].inputs.serverName);
             assert.deepEqual(
@@ -104,7 +106,7 @@ describe("restore plan (npm run restore)", () => {
 
         it("prints the copy as the admin from the restored server into the live one, then the cleanup", () => {
             const text = renderRestorePlan(plan);
-            const live = `PGHOST=${serverName(config)}.postgres.database.azure.com PGPORT=5432 PGUSER=pgadmin PGSSLMODE=require`;
+            const live = `PGHOST=${serverName(parseServer("prod"))}.postgres.database.azure.com PGPORT=5432 PGUSER=pgadmin PGSSLMODE=require`;
             const restored = `PGHOST=${inputs.serverName}.postgres.database.azure.com PGPORT=5432 PGUSER=pgadmin PGSSLMODE=require`;
             assert.ok(
                 text.includes(`${restored} pg_dump --format=custom --file=/tmp/orders.dump --dbname=orders\n`),
@@ -148,7 +150,10 @@ describe("restore plan (npm run restore)", () => {
 
         it("restores into a new SGCluster from a backup to t, which validates against the upstream CRD", () => {
             assert.deepEqual(validateAgainstCrd(cluster), []);
-            assert.equal(cluster.metadata.name, `${config.postgres.stackgres.clusterName}-pitr`);
+            assert.equal(
+                cluster.metadata.name,
+                `${postgresServerSettings(config.postgres, DEFAULT_INSTANCE).stackgres.clusterName}-pitr`,
+            );
             assert.deepEqual(cluster.spec.initialData, {
                 restore: {
                     fromBackup: {
@@ -169,7 +174,7 @@ describe("restore plan (npm run restore)", () => {
         it("prints how to find the backup, the copy over the direct port as the superuser, and the cleanup", () => {
             const text = renderRestorePlan(plan);
             const ns = config.cluster.platformNamespace;
-            const name = config.postgres.stackgres.clusterName;
+            const name = postgresServerSettings(config.postgres, DEFAULT_INSTANCE).stackgres.clusterName;
             assert.ok(text.includes(`kubectl -n ${ns} get sgbackup`), text);
             assert.ok(
                 text.includes(

@@ -42,16 +42,22 @@ const MONITOR_PASSWORD = "monitor-Zq9!#%&*+-./:=?@^_~";
 
 const NS = { namespace: "data-platform" };
 const I = { instance: "postgres-0:9187" };
-const series = seriesWith({ ...NS, ...I });
+/** The pod label the Prometheus Operator adds: the server's own exporter (the rules select it, servers share the namespace). */
+const POD = { pod: "postgres-0" };
+const series = seriesWith({ ...NS, ...I, ...POD });
 const connections = (database: string, count: number) =>
     series("pg_stat_database_numbackends", { datname: database }, `${count}x10`);
 const MAX_CONNECTIONS = series("pg_settings_max_connections", {}, "100x10");
 
 const STANDBY = { application_name: "postgres-1" };
-/** The kubelet's volume statistics of one claim (kube-prometheus-stack's kubelet scrape): `available` of 100 bytes. */
+/**
+ * The kubelet's volume statistics of one claim (kube-prometheus-stack's kubelet scrape, no pod label): `available` of
+ * 100 bytes.
+ */
+const kubelet = seriesWith({ ...NS, ...I });
 const volume = (claim: string, available: number) => [
-    series("kubelet_volume_stats_available_bytes", { persistentvolumeclaim: claim }, `${available}x10`),
-    series("kubelet_volume_stats_capacity_bytes", { persistentvolumeclaim: claim }, "100x10"),
+    kubelet("kubelet_volume_stats_available_bytes", { persistentvolumeclaim: claim }, `${available}x10`),
+    kubelet("kubelet_volume_stats_capacity_bytes", { persistentvolumeclaim: claim }, "100x10"),
 ];
 /** Metrics no exporter here can expose: the kubelet's (no kubelet runs here; names cited in components/alerts.ts). */
 const KUBELET = new Set(["kubelet_volume_stats_available_bytes", "kubelet_volume_stats_capacity_bytes"]);
@@ -65,7 +71,7 @@ const CASES: AlertCase[] = [
     {
         alert: "PostgresDown",
         fires: [series("pg_up", {}, "0x10")],
-        firingLabels: [{ ...NS, ...I }],
+        firingLabels: [{ ...NS, ...I, ...POD }],
         quiet: [series("pg_up", {}, "1x10")],
         at: "10m",
     },
@@ -118,7 +124,7 @@ const CASES: AlertCase[] = [
     {
         alert: "PostgresWalArchiveFailing",
         fires: archiver("0+2x30", "40x30"),
-        firingLabels: [{ ...NS, ...I }],
+        firingLabels: [{ ...NS, ...I, ...POD }],
         quiet: archiver("0+2x30", "40+1x30"),
         at: "25m",
     },
@@ -133,7 +139,7 @@ const CASES: AlertCase[] = [
     {
         alert: "PostgresDeadlocks",
         fires: [series("pg_stat_database_deadlocks", { datname: "orders" }, "0+1x10")],
-        firingLabels: [{ ...NS, ...I, datname: "orders" }],
+        firingLabels: [{ ...NS, ...I, ...POD, datname: "orders" }],
         quiet: [series("pg_stat_database_deadlocks", { datname: "orders" }, "3x10")],
         at: "10m",
     },

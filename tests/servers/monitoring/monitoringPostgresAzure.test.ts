@@ -54,7 +54,9 @@ import { processTempDir } from "../../support/tempDir";
 
 const NS = { namespace: "data-platform" };
 const I = { instance: "10.0.0.7:9187" };
-const series = seriesWith({ ...NS, ...I });
+/** The pod label the Prometheus Operator adds: the server's own exporter (the rules select it, servers share the namespace). */
+const POD = { pod: "postgres-exporter-7c9f8d6b5d-x2x7q" };
+const series = seriesWith({ ...NS, ...I, ...POD });
 const connections = (database: string, count: number) =>
     series("pg_stat_database_numbackends", { datname: database }, `${count}x10`);
 /** prod: max_connections 859, Azure reserves 15: a budget of 844 (90%: 759.6, half: 422). */
@@ -69,7 +71,7 @@ const CASES: AlertCase[] = [
     {
         alert: "PostgresDown",
         fires: [series("pg_up", {}, "0x10")],
-        firingLabels: [{ ...NS, ...I }],
+        firingLabels: [{ ...NS, ...I, ...POD }],
         quiet: [series("pg_up", {}, "1x10")],
         at: "10m",
     },
@@ -118,7 +120,7 @@ const CASES: AlertCase[] = [
     {
         alert: "PostgresDeadlocks",
         fires: [series("pg_stat_database_deadlocks", { datname: "search" }, "0+1x10")],
-        firingLabels: [{ ...NS, ...I, datname: "search" }],
+        firingLabels: [{ ...NS, ...I, ...POD, datname: "search" }],
         quiet: [series("pg_stat_database_deadlocks", { datname: "search" }, "2x10")],
         at: "10m",
     },
@@ -126,7 +128,7 @@ const CASES: AlertCase[] = [
         alert: "PostgresWalArchiveFailing",
         // Failing and nothing archived for 15 minutes; failures while WAL still gets archived are retried blips.
         fires: archiver("0+2x30", "40x30"),
-        firingLabels: [{ ...NS, ...I }],
+        firingLabels: [{ ...NS, ...I, ...POD }],
         quiet: archiver("0+2x30", "40+1x30"),
         at: "25m",
     },

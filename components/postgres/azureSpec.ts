@@ -93,6 +93,15 @@ export function serverNetwork(config: ServerConfig) {
         : { publicNetworkAccess: "Enabled" };
 }
 
+/** The server's `backup`: how long Azure keeps its backups, and whether they are copied to the paired region. */
+export function serverBackup(config: ServerConfig) {
+    const azure = config.postgres.azure;
+    return {
+        backupRetentionDays: azure.backupRetentionDays,
+        geoRedundantBackup: azure.geoRedundantBackup ? "Enabled" : "Disabled",
+    };
+}
+
 /** The server's `maintenanceWindow`: the configured custom window, or Azure's choice. */
 export function maintenanceWindow(config: ServerConfig) {
     const w = config.postgres.azure.maintenanceWindow;

@@ -8,10 +8,13 @@ import type { ServerArgs } from "@pulumi/azure-native/dbforpostgresql";
 import type { PlatformConfig, ServerConfig } from "../config/types";
 import { postgresNames, postgresServerConfig, postgresServerOf } from "./servers";
 import { credentialSecretName, prefixedSecretName } from "../vault/secretNames";
-import { AZURE_POSTGRES_PORT, serverName, serverNetwork } from "./azureSpec";
+import { AZURE_POSTGRES_PORT, serverBackup, serverName, serverNetwork } from "./azureSpec";
 import { RestoreStep, appRestoreCleanup, appRestoreSteps } from "./restore";
 import { appLogins } from "./sql";
 import { STACKGRES_DIRECT_PORT, STACKGRES_SUPERUSER, stackGresHost, stackGresManifests } from "./stackgresSpec";
+
+/** The type of the restored server in mode azure (`RestorePlan.restoredServer.kind`); otherwise an SGCluster. */
+export const AZURE_SERVER_TYPE = "azure-native:dbforpostgresql:Server";
 
 /** ISO 8601 with a zone (`Z` or `±hh:mm`), seconds and fractions optional: what `--time` accepts. */
 const ZONED_ISO_8601 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
@@ -48,7 +51,9 @@ export interface RestorePlan {
     readonly app: string;
     readonly time: string;
     /** How to create the restored server: an azure-native `dbforpostgresql.Server`'s inputs, or an SGCluster. */
-    readonly restoredServer: { readonly kind: string; readonly inputs: Record<string, unknown> };
+    readonly restoredServer:
+        | { readonly kind: typeof AZURE_SERVER_TYPE; readonly inputs: ServerArgs }
+        | { readonly kind: "SGCluster"; readonly inputs: Record<string, unknown> };
     /** Commands to run before creating it (finding the base backup, StackGres). */
     readonly before: readonly string[];
     readonly adminLogin: string;
@@ -106,9 +111,13 @@ function azurePlan(config: ServerConfig, t: Date, subscriptionId: string) {
     return {
         mode: "azure" as const,
         restoredServer: {
-            kind: "azure-native:dbforpostgresql:Server",
+            kind: AZURE_SERVER_TYPE as typeof AZURE_SERVER_TYPE,
             // Learn "Point-in-time restore of a Flexible Server" (REST `createMode: PointInTimeRestore`): sku, storage,
-            // version, logins and backups come from the source; location and network must be given.
+            // version, logins and backups come from the source; location and network must be given. The backup
+            // settings are stated as Azure copies them ("created with the source server's configuration for ...
+            // backup retention period, and backup redundancy option", MicrosoftDocs/azure-docs flexible-server
+            // concepts-backup-restore.md), so the policy pack sees what the server will have. High availability is
+            // not copied (same page, "Post-restore tasks"): the restored server serves no application.
             inputs: {
                 resourceGroupName: rg,
                 serverName: restored,
@@ -119,6 +128,7 @@ function azurePlan(config: ServerConfig, t: Date, subscriptionId: string) {
                     `/subscriptions/${subscriptionId}/resourceGroups/${rg}` +
                     `/providers/Microsoft.DBforPostgreSQL/flexibleServers/${live}`,
                 pointInTimeUTC: t.toISOString(),
+                backup: serverBackup(config),
                 network: serverNetwork(config),
             } satisfies ServerArgs,
         },
@@ -131,12 +141,25 @@ function azurePlan(config: ServerConfig, t: Date, subscriptionId: string) {
     };
 }
 
+/**
+ * A restored server created through the program (`RestoredServer`) is retained on delete and, in production,
+ * protected: leaving the program deletes nothing, so the delete below is the operator's in both cases.
+ */
+const PROGRAM_CLEANUP =
+    "created through the program (RestoredServer): remove it there first (protected: pulumi state unprotect its URN); " +
+    "it is retained, so that deletes nothing";
+
 function azureCleanup(config: ServerConfig, t: Date): string[] {
     const restored = restoredServerName(serverName(config), t);
     return [
         `az postgres flexible-server delete --resource-group ${config.azure.resourceGroupName} --name ${restored} --yes ` +
-            "(or remove its resource from the stack that created it); it bills until deleted",
+            `(${PROGRAM_CLEANUP}); it bills until deleted`,
     ];
+}
+
+/** Where the restored cluster archives its WAL and base backups: its own path per restore time. */
+export function restoredBackupPath(namespace: string, cluster: string, t: Date): string {
+    return `sgbackups.stackgres.io/${namespace}/${cluster}/${stamp(t)}`;
 }
 
 /** The restored cluster's name. */
@@ -158,21 +181,24 @@ function stackGresPlan(config: ServerConfig, t: Date) {
         throw new Error("no SGCluster rendered for a stackgres stack");
     }
     const name = restoredClusterName(config);
-    const configurations = { ...(live.spec as { configurations: Record<string, unknown> }).configurations };
-    // No `backups`: a restored cluster writing into the live cluster's object storage would mix its new timeline into
-    // the live cluster's WAL archive.
-    delete configurations.backups;
+    const { configurations } = live.spec as { configurations: { backups: Array<Record<string, unknown>> } };
+    // Backed up like the live cluster (in production it holds the only copy of the data at t until the copy is
+    // checked; policy stackgres-backups-in-production), but under a path of its own: WAL-G archives a cluster's WAL
+    // under its backup path, and the operator's default path is made of the namespace, the cluster name and the major
+    // (StackGres docs, administration/backups), so a re-created `<cluster>-pitr` would reuse an earlier restore's path
+    // (the CRD's `path` warns of the "mixed WAL history"). One path per restore time, never the live cluster's.
+    const backups = configurations.backups.map((b) => ({ ...b, path: restoredBackupPath(ns, name, t) }));
     return {
         mode: "stackgres" as const,
         restoredServer: {
-            kind: "SGCluster",
+            kind: "SGCluster" as const,
             inputs: {
                 ...live,
                 metadata: { ...live.metadata, name },
                 spec: {
                     ...live.spec,
                     instances: 1,
-                    configurations,
+                    configurations: { ...configurations, backups },
                     initialData: {
                         restore: {
                             fromBackup: {
@@ -201,7 +227,8 @@ function stackGresPlan(config: ServerConfig, t: Date) {
 function stackGresCleanup(config: ServerConfig): string[] {
     return [
         `kubectl -n ${config.cluster.platformNamespace} delete sgcluster ${restoredClusterName(config)} ` +
-            "(then check that its PersistentVolumeClaims are gone)",
+            `(${PROGRAM_CLEANUP}; then check that its PersistentVolumeClaims are gone; its backups stay under ` +
+            "its own path in the object storage until deleted there)",
     ];
 }
 
@@ -219,7 +246,8 @@ export function renderRestorePlan(plan: RestorePlan): string {
         `# Restore application ${plan.app} to ${plan.time} (${plan.mode}); every other application stays untouched.`,
         "",
         ...(plan.before.length > 0 ? ["## 0. Find the base backup", ...plan.before.map((l) => `  ${l}`), ""] : []),
-        `## 1. Create the restored server (a NEW ${plan.restoredServer.kind}; the live server is not changed)`,
+        `## 1. Create the restored server (a NEW ${plan.restoredServer.kind}; the live server is not changed),`,
+        "##    by hand or through the program: new RestoredServer(name, { plan, protect }) beside buildPlatform",
         JSON.stringify(plan.restoredServer.inputs, null, 2),
         "",
         "## 2. Copy the application's database back (from a pod that reaches both servers, PostgreSQL client tools of",

@@ -146,6 +146,12 @@ export const postgresHaInProduction: ResourceValidationPolicy = {
     validateResource: (args, report) => {
         const server = propsOf<Server>(args, AZURE_TYPES.pgServer);
         requireProduction(args, haSchema);
+        // Azure creates a restored server without high availability (MicrosoftDocs/azure-docs flexible-server
+        // concepts-backup-restore.md, "Post-restore tasks"), and a restore's copy serves no application: it is read
+        // once and deleted (README, Backup and restore). Its other settings are checked like any server's.
+        if (server.createMode === "PointInTimeRestore") {
+            args.notApplicable("a point-in-time restore's copy, which serves no application");
+        }
         const mode = server.highAvailability?.mode ?? "Disabled";
         if (mode !== "ZoneRedundant" && mode !== "SameZone") {
             report(

@@ -13,13 +13,13 @@ import { byType, runStack } from "../../support/program";
 const T = parseRestoreTime("2026-12-06T14:30:00Z", "--time", new Date("2026-12-07T00:00:00Z"));
 const SUBSCRIPTION = "00000000-0000-0000-0000-000000000001";
 
-/** dev with scheduled backups (dev has none: see the refusal below). */
-function devWithBackups() {
+/** dev with scheduled backups (dev has none: see the refusal below), as an override of its postgres section. */
+function devBackups() {
     const postgres = JSON.parse(stackConfig("dev").config["data-platform:postgres"]) as Record<
         string,
         Record<string, unknown>
     >;
-    return parseStack("dev", {
+    return {
         "data-platform:postgres": {
             ...postgres,
             stackgres: {
@@ -27,7 +27,11 @@ function devWithBackups() {
                 backups: { storageAccount: "dpbackups", container: "pg-backups", accessKeySecretName: "pg-backup-key" },
             },
         },
-    });
+    };
+}
+
+function devWithBackups() {
+    return parseStack("dev", devBackups());
 }
 
 describe("restore plan (npm run restore)", () => {
@@ -164,11 +168,18 @@ describe("restore plan (npm run restore)", () => {
             });
         });
 
-        it("never backs the restored cluster up into the live cluster's object storage", async () => {
-            assert.equal(cluster.spec.configurations.backups, undefined);
-            const live = byType(await runStack("dev"), "kubernetes:stackgres.io/v1:SGCluster");
+        it("backs the restored cluster up under a path of its own per restore, never the live cluster's", async () => {
+            const ns = config.cluster.platformNamespace;
+            assert.deepEqual(
+                cluster.spec.configurations.backups.map((b: { path?: string }) => b.path),
+                [`sgbackups.stackgres.io/${ns}/${cluster.metadata.name}/202612061430`],
+            );
+            const live = byType(await runStack("dev", devBackups()), "kubernetes:stackgres.io/v1:SGCluster");
             assert.equal(live.length, 1);
             assert.notEqual(live[0].inputs.metadata.name, cluster.metadata.name);
+            assert.equal(live[0].inputs.spec.configurations.backups.length, 1);
+            // The live cluster's path is the operator's default, made of its own name: no prefix of this one.
+            assert.equal(live[0].inputs.spec.configurations.backups?.[0]?.path, undefined);
         });
 
         it("prints how to find the backup, the copy over the direct port as the superuser, and the cleanup", () => {

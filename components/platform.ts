@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Provider as AzureProvider } from "@pulumi/azure-native/provider";
 import { AppData } from "./appData";
+import { AppExport } from "./postgres/export";
 import { contractShape } from "./envContract";
 import { nextTurn } from "./eventLoop";
 import { DataNamespace, appNamespaceArgs } from "./namespace";
@@ -248,6 +249,24 @@ export async function buildPlatform({ config, kubeconfig }: LoadedConfig): Promi
             { providers },
         );
         appSecrets[app.name] = { namespace: ns.namespace, secretName: data.secretName };
+        // Its scheduled export (`apps[].backup`), with its own login from that Secret; the config rules require
+        // `backups` then.
+        if (app.backup && config.backups) {
+            new AppExport(
+                `app-${app.name}-export`,
+                {
+                    app,
+                    backups: config.backups,
+                    clientImage: config.postgres.clientImage,
+                    namespace: ns.namespace,
+                    oidcIssuerUrl: cluster.oidcIssuerUrl,
+                    azure,
+                    vaultName: config.keyVault.name,
+                    after: [data],
+                },
+                { providers },
+            );
+        }
     }
     // A retired application keeps only its namespace, unprotected (retained on delete), so the change that drops its
     // entry deletes nothing Pulumi refuses (a protected resource's delete fails whatever retainOnDelete says).

@@ -4,6 +4,7 @@
  * `parseConfig` turns the raw `data-platform:*` values into a `PlatformConfig` or throws a
  * `ConfigError` listing every problem, one line each; nothing is registered before it returns.
  */
+import { backupConfigRules } from "../backup/configRules";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigIssue, ParseContext, configIssues, formatIssue, report, show } from "./issues";
 import { PROFILES, PROFILE_DECIDES } from "./fields";
@@ -20,7 +21,7 @@ export { SECRET_KEYS, STACK_SCHEMAS } from "./stack";
 /** Each service's rules over several keys, run after every key parsed. */
 const SERVICE_CONFIG_RULES: readonly ConfigRule[] = SERVICES.map((service) => service.configRules);
 /** Rules that build the credential registry, whose ids derive from the user names the service rules check. */
-const REGISTRY_CONFIG_RULES: readonly ConfigRule[] = [keyVaultConfigRules];
+const REGISTRY_CONFIG_RULES: readonly ConfigRule[] = [keyVaultConfigRules, backupConfigRules];
 
 /** The configuration plus the values that must stay secret. */
 export interface LoadedConfig {

@@ -11,6 +11,7 @@ import {
     PG_IDENTIFIER,
     RESOURCE_GROUP,
 } from "./names";
+import { backupScheduleSchema } from "./backups";
 import { PROFILES, Profile, byProfile, choice, derived, flag, integer, listOf, mapOf, section, text } from "./fields";
 
 export const profileSchema = choice(PROFILES);
@@ -159,6 +160,11 @@ const appSchema = section({
     })
         .optional()
         .describe("Where its Redis databases live."),
+    backup: backupScheduleSchema
+        .optional()
+        .describe(
+            "A scheduled `pg_dump` of its database as its own login, uploaded to `backups` under `postgres/<name>/` by a CronJob in its namespace; unset: none (the server's own backups still cover it).",
+        ),
     poolSize: integer(1, 200).default(10).describe("Connections per replica."),
     replicas: integer(1, 100).default(2).describe("Replicas (for the connection budget)."),
     secretName: derived(text({ pattern: DNS_LABEL, maxLength: 63 })).describe(

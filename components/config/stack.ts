@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { PROFILES, Profile } from "./fields";
+import { backupsSchema } from "./backups";
 import { keyVaultSchema } from "./keyVault";
 import { appsSchema, azureSchema, clusterSchema, importsSchema, profileSchema, protectSchema } from "./platform";
 import { SERVICES, type Service } from "../services";
@@ -25,6 +26,11 @@ function stackSchema(profile: Profile) {
         cluster: clusterSchema(profile).prefault({}).describe("Cluster access and cluster-level operators."),
         keyVault: keyVaultSchema(profile).prefault({}).describe("Key Vault and generated credentials."),
         ...serviceSections(profile),
+        backups: backupsSchema
+            .optional()
+            .describe(
+                "Where scheduled exports go (`apps[].backup`, `redis.backup`): a Blob container written through workload identity; unset: no exports.",
+            ),
         apps: appsSchema.describe("The applications, one namespace each."),
         imports: importsSchema
             .default({})

@@ -5,6 +5,7 @@
  */
 import type { Profile } from "./fields";
 import type { ParseContext } from "./issues";
+import type { BackupsConfig } from "./backups";
 import type { KeyVaultConfig } from "./keyVault";
 import type { AppConfig, AppImport, AzureConfig, ClusterConfig } from "./platform";
 import type { PostgresConfig, PostgresSection } from "./postgres";
@@ -25,6 +26,8 @@ export interface PlatformConfig {
     readonly keyVault: KeyVaultConfig & { readonly name: string };
     readonly postgres: PostgresSection;
     readonly redis: RedisSection;
+    /** Where scheduled exports go; unset: none. */
+    readonly backups?: BackupsConfig;
     /** The applications, without the retired ones. */
     readonly apps: AppConfig[];
     /** Existing objects to import, by resource name (see components/imports.ts). */

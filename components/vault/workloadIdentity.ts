@@ -17,3 +17,8 @@ export function appSecretsIdentityName(vaultName: string, appName: string): stri
 export function serviceAccountSubject(namespace: string, serviceAccountName: string): string {
     return `system:serviceaccount:${namespace}:${serviceAccountName}`;
 }
+
+/** The identity a backup CronJob uploads as: `<vault>-backup-<writer>` (an application, or `redis-<group>`). */
+export function backupIdentityName(vaultName: string, writer: string): string {
+    return `${vaultName}-backup-${writer}`;
+}

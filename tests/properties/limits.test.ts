@@ -16,13 +16,28 @@ const KUBERNETES_OBJECT_MAX = 1024 * 1024;
 const ROLE_ASSIGNMENTS_MAX = 4_000;
 const FEDERATED_CREDENTIALS_PER_IDENTITY_MAX = 20;
 
-/** `count` applications with 30-character names, each with its own Redis database. */
+const BACKUPS = {
+    storageAccountId:
+        "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-backups/providers/Microsoft.Storage/storageAccounts/dpbackups",
+    container: "exports",
+};
+
+/** `count` applications with 30-character names, each with its own Redis database and a scheduled export. */
 function longNamed(count: number) {
     return {
         "data-platform:apps": Array.from({ length: count }, (_, i) => {
             const name = `application-number-${String(i).padStart(3, "0")}`;
-            return { name, namespace: name, redisDb: 1 + i, poolSize: 1, replicas: 1 };
+            // Each with a scheduled export: its own writer identity, federated credential and role assignment.
+            return {
+                name,
+                namespace: name,
+                redisDb: 1 + i,
+                poolSize: 1,
+                replicas: 1,
+                backup: { schedule: "0 3 * * *" },
+            };
         }),
+        "data-platform:backups": BACKUPS,
         ...sectionOverride("prod", "redis", { databases: 1023 }),
     };
 }

@@ -4,7 +4,7 @@
  * only these small results travel.
  */
 import { StatefulSet } from "kubernetes-models/apps/v1";
-import { Job } from "kubernetes-models/batch/v1";
+import { CronJob, Job } from "kubernetes-models/batch/v1";
 import { ConfigMap, Namespace, Service, ServiceAccount } from "kubernetes-models/v1";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
@@ -100,6 +100,7 @@ function int32Overflows(value: unknown, at: string, out: string[] = []): string[
 /** Core Kubernetes kinds the program registers, validated with kubernetes-models. */
 const CORE_MODELS: Readonly<Record<string, new (data: any) => { validate(): void }>> = {
     "kubernetes:apps/v1:StatefulSet": StatefulSet,
+    "kubernetes:batch/v1:CronJob": CronJob,
     "kubernetes:batch/v1:Job": Job,
     "kubernetes:core/v1:ConfigMap": ConfigMap,
     "kubernetes:core/v1:Namespace": Namespace,

@@ -183,6 +183,7 @@ export async function buildPlatform({ config, kubeconfig }: LoadedConfig): Promi
                         vault,
                         secretSync,
                         namespace: config.cluster.platformNamespace,
+                        oidcIssuerUrl: cluster.oidcIssuerUrl,
                     },
                     inPlatformNamespace,
                 ),

@@ -67,6 +67,8 @@ export interface ServiceArgs {
     readonly secretSync: SecretSyncer;
     /** The platform namespace (created before any Kubernetes object of the service). */
     readonly namespace: string;
+    /** The cluster's service-account token issuer, for identities federated with the service's own Jobs. */
+    readonly oidcIssuerUrl?: pulumi.Input<string>;
 }
 
 /** One running instance of a service, as the applications' bundles see it. */

@@ -12,4 +12,16 @@ export const backupConfigRules: ConfigRule = (config, ctx) => {
             report(ctx, `${PROJECT}:apps[${i}].backup`, app.backup, allowed);
         }
     });
+    const groups: Array<[string, { backup?: unknown }]> = [
+        ["redis", config.redis],
+        ...Object.entries(config.redis.groups).map(([g, s]): [string, { backup?: unknown }] => [
+            `redis.groups.${g}`,
+            s,
+        ]),
+    ];
+    for (const [at, settings] of groups) {
+        if (settings.backup) {
+            report(ctx, `${PROJECT}:${at}.backup`, settings.backup, allowed);
+        }
+    }
 };

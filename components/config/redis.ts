@@ -10,6 +10,7 @@ import {
     PEM_CERTIFICATES,
     PINNED_IMAGE,
 } from "./names";
+import { backupScheduleSchema } from "./backups";
 import { Profile, byProfile, choice, flag, integer, listOf, mapOf, section, text } from "./fields";
 
 /** A label key: an optional DNS-subdomain prefix and `/`, then a name of up to 63 characters. */
@@ -66,6 +67,11 @@ function redisSettings(profile: Profile) {
             .default([])
             .describe(
                 "RDB snapshots beside the AOF, one `save <seconds> <changes>` rule each (any rule met starts a BGSAVE); empty: none. The AOF stays the durable copy (at most a second of writes lost); a snapshot is the one compact file a backup copies and a restore loads (README, Backup and restore), and loses what came after it. Each snapshot forks (copy-on-write within the memory `maxmemory` already leaves for AOF rewrites) and writes the whole dataset to the volume.",
+            ),
+        backup: backupScheduleSchema
+            .optional()
+            .describe(
+                "A scheduled copy of the master's RDB (`redis-cli --rdb` as the ACL user `backup`, which may only SYNC) uploaded to `backups` under `redis/<group>/`; unset: none.",
             ),
         maxmemoryPolicy: choice([
             "noeviction",

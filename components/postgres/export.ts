@@ -98,7 +98,7 @@ export class AppExport extends pulumi.ComponentResource {
             `${name}-identity`,
             {
                 ...args.azure,
-                identityName: backupIdentityName(args.vaultName, args.app.name),
+                identityName: backupIdentityName(args.vaultName, `app-${args.app.name}`),
                 oidcIssuerUrl: args.oidcIssuerUrl,
                 serviceAccountNamespace: args.namespace,
                 serviceAccountName: BACKUP_SERVICE_ACCOUNT,

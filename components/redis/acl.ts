@@ -16,9 +16,16 @@ export const USERS = {
     monitor: "monitor",
     replication: "replication",
     sentinel: "sentinel",
+    /** `redis.backup`: copies the master's RDB (`redis-cli --rdb`), and may do nothing else. */
+    backup: "backup",
 } as const;
 
 export const RESERVED_USER_NAMES: readonly string[] = ["default", ...Object.values(USERS)];
+
+/** The platform's own users of a group's data nodes: `backup` only with `redis.backup`. */
+export function platformUserNames(redis: Pick<RedisConfig, "backup">): string[] {
+    return RESERVED_USER_NAMES.filter((user) => user !== USERS.backup || redis.backup !== undefined);
+}
 
 /** Plaintext passwords the ACL files are rendered from (hashed here; never written out). */
 export interface RedisPasswords {
@@ -29,6 +36,8 @@ export interface RedisPasswords {
     readonly sentinel?: string;
     /** What clients give Sentinel's `default` user. */
     readonly sentinelClient?: string;
+    /** With `redis.backup` only: the user the RDB copy runs as. */
+    readonly backup?: string;
     /** By application ACL user name (`appRedisUserNames`). */
     readonly apps: Readonly<Record<string, string>>;
     /** What each of these was before its last rotation: accepted too, until the next rotation. Default: none. */
@@ -170,6 +179,14 @@ export function celeryFanoutChannels(app: Pick<AppConfig, "name" | "redisDb">): 
 const MONITOR_DATA_RULES =
     "resetchannels -@all +ping +info +role +client|list +client|info +client|setname +slowlog|get +slowlog|len +latency|latest +latency|histogram +memory|stats +select +dbsize";
 const REPLICATION_RULES = "resetchannels -@all +psync +replconf +ping";
+/**
+ * `redis-cli --rdb` sends `REPLCONF capa eof`, `REPLCONF rdb-only 1` (the master ends the link after the RDB instead of
+ * streaming writes on) and `SYNC` (not PSYNC), then reads the RDB: redis-cli 7.0.15 against redis-server 7.0.15
+ * (tests/servers/redis/redisRdbBackup.test.ts: with +sync alone REPLCONF is refused and the copy stays a replica's
+ * stream; with the replication user's +psync SYNC is refused). Like replication, SYNC reads every database: the
+ * user holds no other right, and its password reaches only the backup Job.
+ */
+const BACKUP_RULES = "resetchannels -@all +sync +replconf";
 /** What Sentinel sends a monitored instance (src/sentinel.c), with `+replicaof` beside `+slaveof`. */
 const SENTINEL_DATA_RULES = `resetchannels &${HELLO_CHANNEL} -@all +multi +exec +slaveof +replicaof +ping +info +role +publish +subscribe +config|rewrite +client|setname +client|kill +script|kill`;
 
@@ -227,6 +244,9 @@ export function renderDataAcl(
         lines.push(line(USERS.replication, role(passwords, "replication", "replication"), REPLICATION_RULES));
         lines.push(line(USERS.sentinel, role(passwords, "sentinel", "sentinel"), SENTINEL_DATA_RULES));
     }
+    if (passwords.backup !== undefined) {
+        lines.push(line(USERS.backup, role(passwords, "backup", "backup"), BACKUP_RULES));
+    }
     const appLine = (user: string, rules: string) => {
         const password = passwords.apps[user];
         if (password === undefined) {
@@ -248,9 +268,9 @@ export function renderDataAcl(
  * The users file's lines at their longest, from the configuration alone: every user with a previous password too (two
  * hashes) and a full-length marker. A real file has the same lines, none longer.
  */
-function longestDataAclLines(mode: RedisMode, apps: readonly RedisTenant[]): string[] {
+function longestDataAclLines(mode: RedisMode, apps: readonly RedisTenant[], withBackup: boolean): string[] {
     const users = apps.flatMap(appRedisUserNames);
-    const roles = ["admin", "monitor", "replication", "sentinel", "sentinelClient"] as const;
+    const roles = ["admin", "monitor", "replication", "sentinel", "sentinelClient", ...(withBackup ? ["backup"] : [])];
     const longest: RedisPasswords = {
         admin: "admin-now",
         monitor: "monitor-now",
@@ -266,9 +286,9 @@ function longestDataAclLines(mode: RedisMode, apps: readonly RedisTenant[]): str
         .slice(0, -1);
 }
 
-/** The users file's size at its longest, in bytes. */
-export function longestDataAclBytes(mode: RedisMode, apps: readonly RedisTenant[]): number {
-    return longestDataAclLines(mode, apps).reduce((sum, line) => sum + Buffer.byteLength(line) + 1, 0);
+/** The users file's size at its longest, in bytes (`withBackup`: the group has `redis.backup`). */
+export function longestDataAclBytes(mode: RedisMode, apps: readonly RedisTenant[], withBackup = false): number {
+    return longestDataAclLines(mode, apps, withBackup).reduce((sum, line) => sum + Buffer.byteLength(line) + 1, 0);
 }
 
 /**
@@ -276,8 +296,8 @@ export function longestDataAclBytes(mode: RedisMode, apps: readonly RedisTenant[
  * longest (`longestDataAclLines`), kept whole and in order: a part of the real file is never longer than planned.
  * Returns the line count of each part.
  */
-export function dataAclPartPlan(mode: RedisMode, apps: readonly RedisTenant[]): number[] {
-    return partCounts(longestDataAclLines(mode, apps).map((line) => Buffer.byteLength(line) + 1));
+export function dataAclPartPlan(mode: RedisMode, apps: readonly RedisTenant[], withBackup = false): number[] {
+    return partCounts(longestDataAclLines(mode, apps, withBackup).map((line) => Buffer.byteLength(line) + 1));
 }
 
 /** `renderDataAcl`'s file in the parts `dataAclPartPlan` plans; joined in order they are the file. */
@@ -288,7 +308,9 @@ export function dataAclParts(
     marker: string,
 ): string[] {
     const lines = renderDataAcl(mode, apps, passwords, marker).split("\n").slice(0, -1);
-    return splitInto(lines, dataAclPartPlan(mode, apps)).map((part) => `${part.join("\n")}\n`);
+    return splitInto(lines, dataAclPartPlan(mode, apps, passwords.backup !== undefined)).map(
+        (part) => `${part.join("\n")}\n`,
+    );
 }
 
 /**

@@ -97,6 +97,7 @@ export const RESERVED_GROUP_NAMES: readonly string[] = [
     "alerts",
     "app",
     "auth",
+    "backup",
     "cert",
     "config",
     "dashboard",
@@ -201,6 +202,7 @@ function checkGroup(
             redis,
             apps.map(({ app }) => app),
         ),
+        redis.backup !== undefined,
     );
     if (usersFile > REDIS_USERS_FILE_MAX_BYTES) {
         report(

@@ -25,6 +25,8 @@ export function redisRoleCredentials(redis: Pick<RedisConfig, "group">) {
         sentinel: `${prefix}-sentinel`,
         /** What clients give Sentinel (`REDIS_SENTINEL_PASSWORD`): its `default` user, limited to discovery. */
         sentinelClient: `${prefix}-sentinel-auth`,
+        /** `redis.backup`: the ACL user of the RDB copy. */
+        backup: `${prefix}-backup`,
     } as const;
 }
 
@@ -35,7 +37,7 @@ export function redisAppCredentialId(user: string): string {
 
 /** Every credential id of one group, for its mode and applications. */
 export function redisGroupCredentialIds(
-    redis: Pick<RedisConfig, "group" | "mode">,
+    redis: Pick<RedisConfig, "group" | "mode" | "backup">,
     apps: readonly AppConfig[],
 ): string[] {
     const { roles, apps: users } = aclCredentialIds({ redis, apps });
@@ -54,13 +56,16 @@ export function redisCredentialIds(config: Pick<PlatformConfig, "redis" | "apps"
 
 /** Which credential each ACL role (admin, monitor, ... as `RedisPasswords` names them) and application user reads. */
 export function aclCredentialIds(config: {
-    readonly redis: Pick<RedisConfig, "mode" | "group">;
+    readonly redis: Pick<RedisConfig, "mode" | "group" | "backup">;
     readonly apps: readonly AppConfig[];
 }): { readonly roles: Readonly<Record<string, string>>; readonly apps: Readonly<Record<string, string>> } {
-    const { admin, monitor, replication, sentinel, sentinelClient } = redisRoleCredentials(config.redis);
+    const { admin, monitor, replication, sentinel, sentinelClient, backup } = redisRoleCredentials(config.redis);
     const roles: Record<string, string> = { admin, monitor };
     if (config.redis.mode === "sentinel") {
         Object.assign(roles, { replication, sentinel, sentinelClient });
+    }
+    if (config.redis.backup) {
+        roles.backup = backup;
     }
     const users = config.apps.flatMap(appRedisUserNames);
     return { roles, apps: Object.fromEntries(users.map((user) => [user, redisAppCredentialId(user)])) };

@@ -31,6 +31,7 @@ export const AUTH_FILES = {
     replication: "replication-password",
     sentinel: "sentinel-password",
     sentinelClient: "sentinel-client-password",
+    backup: "backup-password",
 } as const;
 
 /** cert-manager's key names in a TLS Secret. */

@@ -31,6 +31,8 @@ export function redisNames(redis: Pick<RedisConfig, "group">) {
         tls: `${prefix}-tls`,
         /** Prefix of the Job that waits until every server applied the current users files. */
         aclSyncJob: `${prefix}-acl-sync`,
+        /** `redis.backup`: the RDB copy's CronJob and service account. */
+        backup: `${prefix}-backup`,
         /** Key Vault secrets of the rendered users files (the data nodes' in parts: `partSecretName`). */
         dataUsersFile: `${prefix}-users-acl`,
         sentinelUsersFile: `${prefix}-sentinel-users-acl`,

@@ -28,11 +28,21 @@ export const redisModule = dataService({
     // The section's own group (`default`) and each of `redis.groups`; an application names its own.
     instances: (config) => redisGroups(config.redis),
     instanceOf: redisGroupOf,
-    create: (name, group, { config, namespace, credentials, vault, secretSync }, opts) => {
+    create: (name, group, { config, namespace, credentials, vault, secretSync, oidcIssuerUrl }, opts) => {
         const redis = new Redis(
             name,
             {
                 config: redisGroupSettings(config.redis, group),
+                // `redis.backup` uploads to `backups` (the config rules require it then).
+                backup:
+                    config.backups && oidcIssuerUrl !== undefined
+                        ? {
+                              backups: config.backups,
+                              oidcIssuerUrl,
+                              azure: config.azure,
+                              vaultName: config.keyVault.name,
+                          }
+                        : undefined,
                 namespace,
                 apps: config.apps,
                 credentials,

@@ -2,7 +2,7 @@
 import { AlertRule, VOLUME_FULL_RATIO, alertRule as rule, volumeFullExpr } from "../alerts";
 import type { RedisConfig } from "../config/redis";
 import { Dashboard, dashboardModel } from "../dashboards";
-import { RESERVED_USER_NAMES } from "./acl";
+import { platformUserNames } from "./acl";
 import { maxmemoryMiB } from "./files";
 import { redisPrefix } from "./groups";
 
@@ -28,8 +28,8 @@ const CLIENTS_PRESSURE_RATIO = 0.5;
  * PromQL: connected clients per application (ACL) user and pod, from the client list (`CLIENT_LIST_RELABELINGS`);
  * the platform's own users (the exporter's `monitor`, replication, Sentinel) are left out.
  */
-export function clientsPerUser(selector: string): string {
-    return `count by (namespace, pod, user) (redis_connected_client_info{${selector},user!~"${RESERVED_USER_NAMES.join("|")}"})`;
+export function clientsPerUser(redis: Pick<RedisConfig, "backup">, selector: string): string {
+    return `count by (namespace, pod, user) (redis_connected_client_info{${selector},user!~"${platformUserNames(redis).join("|")}"})`;
 }
 
 /**
@@ -96,7 +96,7 @@ export function redisAlertRules(redis: RedisConfig, namespace: string): AlertRul
         // One application's connections (a leak, a pool per request) running the node towards maxclients.
         rule(
             "RedisTenantHoldsMostClients",
-            `${clientsPerUser(sel)} / on (pod) group_left redis_connected_clients{${sel}} > 0.5 and on (pod) redis_connected_clients{${sel}} > ${CLIENTS_PRESSURE_RATIO * REDIS_MAXCLIENTS}`,
+            `${clientsPerUser(redis, sel)} / on (pod) group_left redis_connected_clients{${sel}} > 0.5 and on (pod) redis_connected_clients{${sel}} > ${CLIENTS_PRESSURE_RATIO * REDIS_MAXCLIENTS}`,
             "10m",
             "warning",
             `application user {{ $labels.user }} holds over half the clients of Redis {{ $labels.pod }}, which has over ${CLIENTS_PRESSURE_RATIO * REDIS_MAXCLIENTS} of its ${REDIS_MAXCLIENTS}`,
@@ -194,7 +194,7 @@ export function redisDashboard(redis: RedisConfig, namespace: string): Dashboard
         },
         {
             title: "Connected clients per application user",
-            queries: [{ expr: clientsPerUser(sel), legend: "{{user}} on {{pod}}" }],
+            queries: [{ expr: clientsPerUser(redis, sel), legend: "{{user}} on {{pod}}" }],
             unit: "short",
         },
         {

@@ -20,6 +20,7 @@ import {
 import { REDIS_SECRET_ENV_KEYS, redisClientEndpoints, redisEnv, redisEnvKeys, redisExtraEnvKeys } from "./env";
 import { aclCredentialIds, redisAppCredentialId, redisRoleCredentials } from "./credentials";
 import { dashboardConfigMap } from "../dashboards";
+import { RedisBackup, RedisBackupArgs } from "./backup";
 import { renderFiles } from "./files";
 import { REDIS_COMPONENT_TYPE, RedisLayout, kubernetesLayout, redisNames } from "./layout";
 import { redisDashboard } from "./monitoring";
@@ -60,6 +61,8 @@ export interface RedisArgs {
     readonly storageClass: string;
     /** What the synced Secret waits for besides the ACL files (e.g. the credentials' Key Vault secrets). Default: none. */
     readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
+    /** Where `redis.backup` uploads to, and as whom (`RedisBackup`); unset: the stack has no `backups`. */
+    readonly backup?: Pick<RedisBackupArgs, "backups" | "oidcIssuerUrl" | "azure" | "vaultName">;
 }
 
 /**
@@ -123,7 +126,7 @@ export class Redis extends pulumi.ComponentResource implements DataService {
         );
         // In parts, each under Key Vault's 25 KB: how many is known from the configuration (dataAclPartPlan).
         const dataParts = pulumi.all([passwords, marker]).apply(([p, m]) => dataAclParts(redis.mode, tenants, p, m));
-        dataAclPartPlan(redis.mode, tenants).forEach((_, i) =>
+        dataAclPartPlan(redis.mode, tenants, redis.backup !== undefined).forEach((_, i) =>
             args.vault.writeSecret(
                 i === 0 ? `${name}-acl-data` : `${name}-acl-data-${i}`,
                 {
@@ -187,6 +190,17 @@ export class Redis extends pulumi.ComponentResource implements DataService {
             },
             parent,
         );
+
+        if (redis.backup) {
+            if (!args.backup) {
+                throw new Error(`${name}: redis.backup needs backups and the cluster's OIDC issuer`);
+            }
+            new RedisBackup(
+                `${name}-backup`,
+                { ...args.backup, redis, layout: this.layout, namespace: ns, after: [authSecret] },
+                parent,
+            );
+        }
 
         // The data is on the claims, which outlive the StatefulSets, and a deleted StatefulSet leaves its pods running
         // (spec.ts `statefulSet`): so neither protect nor retainOnDelete, which would refuse or wedge (the old object

@@ -32,7 +32,7 @@ type Container = k8s.types.input.core.v1.Container;
 
 export const ACL_CONTENT_TYPE = "text/x-redis-acl";
 /** uid/gid of the `redis` user in the official image. */
-const REDIS_UID = 999;
+export const REDIS_UID = 999;
 const SENTINEL_RESOURCES = { cpu: "100m", memory: `${SENTINEL_MEMORY_MIB}Mi` };
 const EXPORTER_RESOURCES = { cpu: "50m", memory: "64Mi" };
 const WATCHER_RESOURCES = { cpu: "20m", memory: "32Mi" };
@@ -77,7 +77,7 @@ function claimSpec(
 }
 
 /** The labels of a group's pods: `app.kubernetes.io/name` is the group's prefix, so no selector reaches another group. */
-export function redisLabels(redis: Named, component: RedisRole | "acl-sync"): Record<string, string> {
+export function redisLabels(redis: Named, component: RedisRole | "acl-sync" | "backup"): Record<string, string> {
     return recommendedLabels({ name: redisPrefix(redis), component, partOf: PLATFORM_NAME });
 }
 
@@ -86,7 +86,7 @@ function roleMetadata(redis: Named, role: RedisRole, namespace: string) {
 }
 
 /** Password files the scripts read, and the credential each holds. */
-function passwordFiles(redis: Pick<RedisConfig, "mode" | "group">): [string, string][] {
+function passwordFiles(redis: Pick<RedisConfig, "mode" | "group" | "backup">): [string, string][] {
     const ids = redisRoleCredentials(redis);
     return [
         [AUTH_FILES.admin, ids.admin],
@@ -98,12 +98,13 @@ function passwordFiles(redis: Pick<RedisConfig, "mode" | "group">): [string, str
                   [AUTH_FILES.sentinelClient, ids.sentinelClient],
               ] as [string, string][])
             : []),
+        ...(redis.backup ? ([[AUTH_FILES.backup, ids.backup]] as [string, string][]) : []),
     ];
 }
 
 /** Keys of `redis-auth` (the files in the auth directory) and the Key Vault secret each comes from. */
 export function authSecretData(
-    redis: Pick<RedisConfig, "mode" | "group">,
+    redis: Pick<RedisConfig, "mode" | "group" | "backup">,
     credentialSecretName: (credentialId: string) => string,
 ): Array<{ secretKey: string; remoteKey: string }> {
     return passwordFiles(redis).map(([secretKey, id]) => ({ secretKey, remoteKey: credentialSecretName(id) }));
@@ -111,11 +112,11 @@ export function authSecretData(
 
 /** Keys of `redis-acl` (the files in the ACL directory) and the Key Vault secret each comes from. */
 export function aclSecretData(
-    redis: Pick<RedisConfig, "mode" | "group">,
+    redis: Pick<RedisConfig, "mode" | "group" | "backup">,
     apps: readonly AppConfig[],
 ): Array<{ secretKey: string; remoteKey: string }> {
     return [
-        ...dataAclPartPlan(redis.mode, apps).map((_, i) => ({
+        ...dataAclPartPlan(redis.mode, apps, redis.backup !== undefined).map((_, i) => ({
             secretKey: dataAclPartFile(i),
             remoteKey: dataAclSecretName(redis, i),
         })),
@@ -584,7 +585,7 @@ export function aclSyncJob(
 
 /** Ingress to the group: consumer namespaces and the group's own pods on its port; Prometheus on the exporter's. */
 export function networkPolicy(
-    redis: Pick<RedisConfig, "mode" | "monitoring" | "monitoringNamespace" | "group">,
+    redis: Pick<RedisConfig, "mode" | "monitoring" | "monitoringNamespace" | "group" | "backup">,
     role: RedisRole,
     namespace: string,
 ) {
@@ -593,6 +594,8 @@ export function networkPolicy(
         { podSelector: { matchLabels: redisLabels(redis, "data") } },
         ...(redis.mode === "sentinel" ? [{ podSelector: { matchLabels: redisLabels(redis, "sentinel") } }] : []),
         { podSelector: { matchLabels: aclSyncLabels(redis) } },
+        // `redis.backup`: the backup Job asks a Sentinel for the master and copies its RDB.
+        ...(redis.backup ? [{ podSelector: { matchLabels: redisLabels(redis, "backup") } }] : []),
     ];
     const prometheus = {
         namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": redis.monitoringNamespace } },

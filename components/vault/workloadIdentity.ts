@@ -18,7 +18,10 @@ export function serviceAccountSubject(namespace: string, serviceAccountName: str
     return `system:serviceaccount:${namespace}:${serviceAccountName}`;
 }
 
-/** The identity a backup CronJob uploads as: `<vault>-backup-<writer>` (an application, or `redis-<group>`). */
+/**
+ * The identity a backup CronJob uploads as: `<vault>-backup-<writer>`, the writer `app-<application>` or a Redis
+ * group's prefix (`redis`, `redis-<group>`), so no two writers share one.
+ */
 export function backupIdentityName(vaultName: string, writer: string): string {
     return `${vaultName}-backup-${writer}`;
 }

@@ -411,7 +411,7 @@ export class LocalRedisGroup {
 
 /** `redis-auth`'s files: the passwords the scripts use. */
 function authFiles(redis: RedisConfig, passwords: RedisPasswords): Record<string, string> {
-    const roles: [string, "admin" | "monitor" | "replication" | "sentinel" | "sentinelClient"][] = [
+    const roles: [string, "admin" | "monitor" | "replication" | "sentinel" | "sentinelClient" | "backup"][] = [
         [AUTH_FILES.admin, "admin"],
         [AUTH_FILES.monitor, "monitor"],
     ];
@@ -421,6 +421,9 @@ function authFiles(redis: RedisConfig, passwords: RedisPasswords): Record<string
             [AUTH_FILES.sentinel, "sentinel"],
             [AUTH_FILES.sentinelClient, "sentinelClient"],
         );
+    }
+    if (redis.backup) {
+        roles.push([AUTH_FILES.backup, "backup"]);
     }
     return Object.fromEntries(roles.map(([file, role]) => [file, passwords[role] ?? ""]));
 }

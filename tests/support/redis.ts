@@ -19,6 +19,7 @@ export function testPasswords(config: PlatformConfig): RedisPasswords {
         replication: pw("replication"),
         sentinel: pw("sentinel"),
         sentinelClient: pw("client"),
+        ...(config.redis.backup ? { backup: pw("backup") } : {}),
         apps: Object.fromEntries(config.apps.flatMap(appRedisUserNames).map((user) => [user, pw(user)])),
     };
 }

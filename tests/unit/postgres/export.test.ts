@@ -88,7 +88,7 @@ describe("scheduled exports of an application (apps[].backup)", () => {
         assert.equal(sa.inputs.automountServiceAccountToken, false);
         assert.ok(sa.inputs.metadata.annotations["azure.workload.identity/client-id"]);
         const fic = byType(run, "azure-native:managedidentity:FederatedIdentityCredential").filter((f) =>
-            String(f.inputs.resourceName).endsWith("-backup-orders"),
+            String(f.inputs.resourceName).endsWith("-backup-app-orders"),
         );
         assert.deepEqual(
             fic.map((f) => f.inputs.subject),

@@ -22,7 +22,7 @@ export const READ_VERBS = ["get", "list", "watch"] as const;
 export const PREVIEW_READ_RESOURCES: Readonly<Record<string, readonly string[]>> = {
     "": ["configmaps", "namespaces", "persistentvolumeclaims", "serviceaccounts", "services"],
     apps: ["deployments", "statefulsets"],
-    batch: ["jobs"],
+    batch: ["cronjobs", "jobs"],
     "cert-manager.io": ["certificates"],
     "external-secrets.io": ["clustersecretstores", "externalsecrets", "secretstores"],
     "monitoring.coreos.com": ["prometheusrules", "servicemonitors"],

@@ -34,11 +34,32 @@ function devWithBackups() {
     return { "data-platform:postgres": { ...postgres, stackgres: { ...postgres.stackgres, backups } } };
 }
 
+/** prod with an application's export and its Redis group's copy (CronJobs), which neither stack file has. */
+function prodWithExports() {
+    const apps = JSON.parse(stackConfig("prod").config["data-platform:apps"]);
+    const redis = JSON.parse(stackConfig("prod").config["data-platform:redis"]);
+    const schedule = { schedule: "0 3 * * *" };
+    return {
+        "data-platform:backups": {
+            storageAccountId:
+                "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-backups/providers/Microsoft.Storage/storageAccounts/dpbackups",
+            container: "exports",
+        },
+        "data-platform:apps": [{ ...apps[0], backup: schedule }, ...apps.slice(1)],
+        "data-platform:redis": { ...redis, backup: schedule },
+    };
+}
+
 describe("the preview identity's ClusterRole", () => {
     const role = previewReaderClusterRole();
     let runs: RunResult[];
     before(async () => {
-        runs = await Promise.all([runStack("dev"), runStack("prod"), runStack("dev", devWithBackups())]);
+        runs = await Promise.all([
+            runStack("dev"),
+            runStack("prod"),
+            runStack("dev", devWithBackups()),
+            runStack("prod", prodWithExports()),
+        ]);
     });
 
     it("is a valid ClusterRole", () => {
@@ -61,7 +82,7 @@ describe("the preview identity's ClusterRole", () => {
         );
     });
 
-    it("reads every kind the program registers in dev, prod and dev with StackGres backups, and no more", () => {
+    it("reads every kind the program registers in dev, prod, dev with StackGres backups and prod with exports, and no more", () => {
         const registered = new Set(
             runs.flatMap((run) => run.resources.filter(isManifest).map((r) => groupAndResource(r.type).join("/"))),
         );

@@ -31,7 +31,9 @@ function backedUp(backups: object | null = BACKUPS) {
         "data-platform:redis": {
             ...own,
             backup: SCHEDULE,
-            groups: { caches: { mode: "standalone", backup: { schedule: "0 4 * * *" } } },
+            groups: {
+                caches: { mode: "standalone", tls: true, tlsCaCert: own.tlsCaCert, backup: { schedule: "0 4 * * *" } },
+            },
         },
         "data-platform:apps": [
             ...parseStack("prod").apps.map(({ name, namespace, redisDb }) => ({ name, namespace, redisDb })),

@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Provider as AzureProvider } from "@pulumi/azure-native/provider";
 import { AppData } from "./appData";
 import { AppExport } from "./postgres/export";
+import { postgresServerOf, postgresServerSettings } from "./postgres/servers";
 import { contractShape } from "./envContract";
 import { nextTurn } from "./eventLoop";
 import { DataNamespace, appNamespaceArgs } from "./namespace";
@@ -258,7 +259,8 @@ export async function buildPlatform({ config, kubeconfig }: LoadedConfig): Promi
                 {
                     app,
                     backups: config.backups,
-                    clientImage: config.postgres.clientImage,
+                    // Its own server's client image: pg_dump refuses a server of a newer major.
+                    clientImage: postgresServerSettings(config.postgres, postgresServerOf(app)).clientImage,
                     namespace: ns.namespace,
                     oidcIssuerUrl: cluster.oidcIssuerUrl,
                     azure,

@@ -74,7 +74,7 @@ function exportLabels(app: Pick<AppConfig, "name">): Record<string, string> {
 export interface AppExportArgs {
     readonly app: AppConfig;
     readonly backups: BackupsConfig;
-    /** The dump's image (`postgres.clientImage`: the login Job's psql image, with pg_dump of the same major). */
+    /** The dump's image: its server's `clientImage` (the login Job's psql image, with pg_dump of the same major). */
     readonly clientImage: string;
     /** The application's namespace (its `DataNamespace`). */
     readonly namespace: pulumi.Output<string>;

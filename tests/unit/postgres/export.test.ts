@@ -141,6 +141,26 @@ describe("scheduled exports of an application (apps[].backup)", () => {
         assert.throws(() => prefixCondition("postgres/o'rders/"), /must be lower-case words/);
     });
 
+    it("dumps with the client image of the application's own server (pg_dump refuses a newer major)", async () => {
+        const postgres = JSON.parse(stackConfig("prod").config["data-platform:postgres"]);
+        const apps = exporting()["data-platform:apps"] as Array<Record<string, unknown>>;
+        const named = await runStack("prod", {
+            ...exporting(),
+            "data-platform:postgres": {
+                ...postgres,
+                servers: { reports: { ...postgres, version: "17", clientImage: "postgres:17.6-alpine3.22" } },
+            },
+            "data-platform:apps": apps.map((a) =>
+                a.name === "billing" ? { ...a, postgres: { server: "reports" } } : a,
+            ),
+        });
+        const image = (namespace: string) =>
+            byType(named, "kubernetes:batch/v1:CronJob").find((c) => c.inputs.metadata.namespace === namespace)!.inputs
+                .spec.jobTemplate.spec.template.spec.initContainers[0].image;
+        assert.equal(image("billing"), "postgres:17.6-alpine3.22");
+        assert.equal(image("orders"), "postgres:16.10-alpine3.22");
+    });
+
     it("the config refuses an export without backups, naming the key", () => {
         assert.deepEqual(problemLines("prod", exporting(null)), [
             'data-platform:apps[0].backup: given {"schedule":"30 2 * * *","retention":14}; allowed: unset while data-platform:backups (the Blob container the exports go to) is unset',

@@ -122,6 +122,12 @@ export type RedisExtraDatabase = z.output<typeof redisExtraDatabaseSchema>;
 export const APP_IMPORTS = ["namespace", "database", "secrets"] as const;
 export type AppImport = (typeof APP_IMPORTS)[number];
 
+/** Kinds of Redis client an application runs (`apps[].redis.clients`); what each is granted: components/redis/clients.ts. */
+export const REDIS_CLIENTS = ["plain", "celery", "sessions"] as const;
+export type RedisClient = (typeof REDIS_CLIENTS)[number];
+/** What every application was granted before it could say: its prefix, and Celery's channels under it. */
+export const DEFAULT_REDIS_CLIENTS: readonly RedisClient[] = ["plain", "celery"];
+
 const appSchema = section({
     name: text({ pattern: APP_NAME, maxLength: 30 }).describe("Application name (DNS label, at most 30 characters)."),
     namespace: text({ pattern: DNS_LABEL, maxLength: 63 }).describe("Its namespace (one application per namespace)."),
@@ -138,7 +144,7 @@ const appSchema = section({
     redisKeyPatterns: keyPatternsSchema
         .default([])
         .describe(
-            "Redis key patterns (globs) it may use; empty: `<name>:*`, so every key starts with the application's name. `*` grants every key name, but only in its own database and in the shared database 0.",
+            "Redis key patterns (globs) it may use besides its prefix `<name>:*` (`REDIS_KEY_PREFIX`), which it always has. `*` grants every key name, but only in its own database and in the shared database 0.",
         ),
     redisExtraDatabases: listOf(redisExtraDatabaseSchema, { maxItems: 8 })
         .default([])
@@ -156,6 +162,15 @@ const appSchema = section({
         group: text({ pattern: INSTANCE_NAME, maxLength: INSTANCE_NAME_MAX_LENGTH, allowed: INSTANCE_NAME_ALLOWED })
             .optional()
             .describe("The Redis group of its databases: a name of `redis.groups`; unset: `default`."),
+        clients: listOf(choice(REDIS_CLIENTS), { minItems: 1, maxItems: REDIS_CLIENTS.length })
+            .optional()
+            .describe(
+                "The kinds of Redis client it runs; its ACL user gets what each needs under its prefix `<name>:` (`REDIS_KEY_PREFIX`). " +
+                    "`plain`: keys and channels under the prefix, for clients given it as their key prefix (ioredis `keyPrefix`, connect-redis and rate-limit-redis `prefix`). " +
+                    "`celery`: Celery 5.3+ with `global_keyprefix` = `REDIS_KEY_PREFIX` in its broker and result backend transport options; adds the channels kombu subscribes to by pattern (remote control, gossip, event receivers such as Flower). " +
+                    "`sessions`: a client that names its keys itself (`session:*`, seed 001) and logs in with a password alone; only on a dedicated group (`redis.groups.<name>.dedicated`), where the application is also the group's `default` user. " +
+                    `Unset: ${JSON.stringify(DEFAULT_REDIS_CLIENTS)}.`,
+            ),
     })
         .optional()
         .describe("Where its Redis databases live."),

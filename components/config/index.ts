@@ -10,6 +10,8 @@ import { PROFILES, PROFILE_DECIDES } from "./fields";
 import { APP_IMPORTS, AppConfig, AppEntry, profileSchema } from "./platform";
 import { SECRET_KEYS, STACK_SCHEMAS } from "./stack";
 import { keyVaultConfigRules } from "../vault/configRules";
+import { appSecretRules } from "../secretSync/configRules";
+import { appEnvRules } from "../envContract";
 import { SERVICES } from "../services";
 import { ConfigRule, PROJECT, PlatformConfig } from "./types";
 import { stackHash, stackSlug } from "../stableNames";
@@ -21,6 +23,8 @@ export { SECRET_KEYS, STACK_SCHEMAS } from "./stack";
 const SERVICE_CONFIG_RULES: readonly ConfigRule[] = SERVICES.map((service) => service.configRules);
 /** Rules that build the credential registry, whose ids derive from the user names the service rules check. */
 const REGISTRY_CONFIG_RULES: readonly ConfigRule[] = [keyVaultConfigRules];
+/** Rules of each application's Secret, whose contract keys derive from the instances the service rules check. */
+const APP_SECRET_RULES: readonly ConfigRule[] = [appEnvRules, appSecretRules];
 
 /** The configuration plus the values that must stay secret. */
 export interface LoadedConfig {
@@ -121,7 +125,7 @@ export function parseConfig(
     checkApps(config, ctx);
     checkAppLifecycle(config, entries, ctx);
     // The credential registry's ids derive from application and Redis user names: they need unique names.
-    for (const rules of [SERVICE_CONFIG_RULES, REGISTRY_CONFIG_RULES]) {
+    for (const rules of [SERVICE_CONFIG_RULES, REGISTRY_CONFIG_RULES, APP_SECRET_RULES]) {
         if (issues.length === 0) {
             rules.forEach((check) => check(config, ctx));
         }

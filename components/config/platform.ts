@@ -10,6 +10,7 @@ import {
     IPV4_CIDR,
     PG_IDENTIFIER,
     RESOURCE_GROUP,
+    SECRET_DATA_KEY,
 } from "./names";
 import { PROFILES, Profile, byProfile, choice, derived, flag, integer, listOf, mapOf, section, text } from "./fields";
 
@@ -128,6 +129,11 @@ export type RedisClient = (typeof REDIS_CLIENTS)[number];
 /** What every application was granted before it could say: its prefix, and Celery's channels under it. */
 export const DEFAULT_REDIS_CLIENTS: readonly RedisClient[] = ["plain", "celery"];
 
+/** The Secret of an application's contract unless it names its own (`apps[].secretName`). */
+export function defaultSecretName(app: { readonly name: string }): string {
+    return `${app.name}-data`;
+}
+
 const appSchema = section({
     name: text({ pattern: APP_NAME, maxLength: 30 }).describe("Application name (DNS label, at most 30 characters)."),
     namespace: text({ pattern: DNS_LABEL, maxLength: 63 }).describe("Its namespace (one application per namespace)."),
@@ -179,6 +185,24 @@ const appSchema = section({
     secretName: derived(text({ pattern: DNS_LABEL, maxLength: 63 })).describe(
         "Secret with the contract; default `<name>-data`.",
     ),
+    env: mapOf(
+        text({ pattern: SECRET_DATA_KEY, maxLength: 253, allowed: "a Secret key (letters, digits, -, _ and .)" }),
+        text({
+            minLength: 1,
+            maxLength: 4096,
+            allowed:
+                "a template over the contract's keys, such as {{REDIS_SENTINEL_PASSWORD}} or redis://{{REDIS_HOST}}",
+        }),
+    )
+        .default({})
+        .describe(
+            'Further keys of its Secret under the names its code reads, each a template over the contract\'s keys (`SENTINEL_PASSWORD: "{{REDIS_SENTINEL_PASSWORD}}"`), rendered by External Secrets from the synced values: no value is written here, and each must name at least one contract key.',
+        ),
+    adoptSecret: flag()
+        .optional()
+        .describe(
+            "Write the contract into an existing Secret `secretName` of an adopted namespace, keeping its other keys (External Secrets `creationPolicy: Merge`; the Secret must exist). Required with a `secretName` of its own in an adopted namespace: `false` says no Secret of that name exists there (one would be taken over and lose its other keys).",
+        ),
     serviceAccounts: derived(listOf(text({ pattern: DNS_LABEL, maxLength: 63 }), { minItems: 1 })).describe(
         "Service accounts that may read the Secret; default `[<name>]`.",
     ),
@@ -196,7 +220,7 @@ const appSchema = section({
     ...app,
     podSecurity: app.podSecurity ?? (app.createNamespace ? "restricted" : "unchanged"),
     database: app.database ?? app.name.replace(/-/g, "_"),
-    secretName: app.secretName ?? `${app.name}-data`,
+    secretName: app.secretName ?? defaultSecretName(app),
     serviceAccounts: app.serviceAccounts ?? [app.name],
 }));
 

@@ -3,7 +3,7 @@
  * seed, path and the shrunk configuration, and replays with them). Generated stacks vary the application names and
  * count (1..60), namespaces, both PostgreSQL modes (the dev stack is StackGres, prod is Azure), both Redis modes, pool
  * sizes, profiles, rotations, key patterns, and up to three named Redis groups and two named PostgreSQL servers (some
- * dedicated) with the applications placed over them, and their Redis client profiles.
+ * dedicated) with the applications placed over them, their Redis client profiles and keys of their own in their Secrets.
  */
 import * as fc from "fast-check";
 import { PlatformConfig, parseConfig } from "../../components/config";
@@ -34,6 +34,7 @@ export interface GeneratedApp {
     readonly redisKeyPatterns?: readonly string[];
     readonly redis?: { readonly group?: string; readonly clients?: readonly string[] };
     readonly postgres?: { readonly server: string };
+    readonly env?: Readonly<Record<string, string>>;
 }
 
 /** A named Redis group or PostgreSQL server of a generated stack. */
@@ -99,6 +100,7 @@ function appsNamed(names: readonly string[]): fc.Arbitrary<GeneratedApp[]> {
                     poolSize: fc.constant(1),
                     replicas: fc.constant(1),
                     redisKeyPatterns: fc.constant([`${name}:*`, `${name}-jobs:*`]),
+                    env: fc.constant({ APP_DB_PASSWORD: "{{DB_PASSWORD}}", APP_DB_URL: "{{DATABASE_URL}}" }),
                 },
                 { requiredKeys: ["name", "namespace", "redisDb", "poolSize", "replicas"] },
             ),

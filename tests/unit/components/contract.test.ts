@@ -50,6 +50,7 @@ const APP: AppConfig = {
     poolSize: 10,
     replicas: 2,
     secretName: "orders-data",
+    env: {},
     serviceAccounts: ["orders"],
 };
 

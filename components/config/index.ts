@@ -109,6 +109,7 @@ export function parseConfig(
 
     const { keyVault, azure, apps: entries } = parsed.data;
     const subscriptionId = raw[AZURE_SUBSCRIPTION_KEY];
+    const appImports = Object.fromEntries(entries.filter((e) => e.import.length > 0).map((e) => [e.name, e.import]));
     // Every entry is checked, retired ones too: their names, databases and Redis databases stay taken until dropped.
     const config: PlatformConfig = {
         project: PROJECT,
@@ -116,7 +117,7 @@ export function parseConfig(
         ...parsed.data,
         apps: entries.map(appOf),
         retiredApps: [],
-        appImports: {},
+        appImports,
         subscriptionId: typeof subscriptionId === "string" && subscriptionId !== "" ? subscriptionId : undefined,
         keyVault: { ...keyVault, name: keyVault.name ?? defaultVaultName(stack, azure.resourceGroupName) },
     };
@@ -137,7 +138,6 @@ export function parseConfig(
         ...config,
         apps: entries.filter((e) => !e.retired).map(appOf),
         retiredApps: entries.filter((e) => e.retired).map(appOf),
-        appImports: Object.fromEntries(entries.filter((e) => e.import.length > 0).map((e) => [e.name, e.import])),
     };
 }
 

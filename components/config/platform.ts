@@ -201,7 +201,7 @@ const appSchema = section({
     adoptSecret: flag()
         .optional()
         .describe(
-            "Write the contract into an existing Secret `secretName` of an adopted namespace, keeping its other keys (External Secrets `creationPolicy: Merge`; the Secret must exist). Required with a `secretName` of its own in an adopted namespace: `false` says no Secret of that name exists there (one would be taken over and lose its other keys).",
+            "Write the contract into an existing Secret `secretName`, keeping its other keys (External Secrets `creationPolicy: Merge`; the Secret must exist). Required with a `secretName` of its own in a namespace that exists (adopted or imported): `false` says no Secret of that name exists there (one would be taken over and lose its other keys).",
         ),
     serviceAccounts: derived(listOf(text({ pattern: DNS_LABEL, maxLength: 63 }), { minItems: 1 })).describe(
         "Service accounts that may read the Secret; default `[<name>]`.",

@@ -9,13 +9,15 @@ import { type ConfigRule, PROJECT } from "../config/types";
  * other keys (external-secrets v2.9.0 `docs/guides/ownership-deletion-policy.md`; `ApplyTemplate` keeps them for
  * `Merge` only), and the program cannot see the cluster. A namespace the platform creates holds no Secret before it
  * (pulumi-kubernetes 4.29+ refuses to create an existing object), so there the question does not arise, and `Merge`
- * would wait for a Secret nothing creates. In an adopted namespace, a Secret name of the application's own is one a
- * Secret may already have: it must say which it is.
+ * would wait for a Secret nothing creates. In a namespace that exists already (adopted, or imported with
+ * `apps[].import: [namespace]`), a Secret name of the application's own is one a Secret may already have: it must say
+ * which it is.
  */
 export const appSecretRules: ConfigRule = (config, ctx) => {
     config.apps.forEach((app, i) => {
         const path = `${PROJECT}:apps[${i}].adoptSecret`;
-        if (app.createNamespace && app.adoptSecret === true) {
+        const existing = !app.createNamespace || (config.appImports[app.name] ?? []).includes("namespace");
+        if (!existing && app.adoptSecret === true) {
             report(
                 ctx,
                 path,
@@ -24,12 +26,12 @@ export const appSecretRules: ConfigRule = (config, ctx) => {
                     "(External Secrets' creationPolicy Merge never creates one)",
             );
         }
-        if (!app.createNamespace && app.adoptSecret === undefined && app.secretName !== defaultSecretName(app)) {
+        if (existing && app.adoptSecret === undefined && app.secretName !== defaultSecretName(app)) {
             report(
                 ctx,
                 path,
                 app.adoptSecret,
-                `true or false: namespace ${app.namespace} is adopted and may already hold a Secret ${app.secretName}; ` +
+                `true or false: namespace ${app.namespace} exists already and may hold a Secret ${app.secretName}; ` +
                     "true writes the contract into it and keeps its other keys (creationPolicy Merge: it must exist), " +
                     "false makes it the platform's own (an existing one would be taken over and lose its other keys)",
             );

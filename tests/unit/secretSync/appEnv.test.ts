@@ -92,8 +92,19 @@ describe("apps[].env and apps[].adoptSecret in the config", () => {
         });
         assert.deepEqual(lines, [
             "data-platform:apps[0].adoptSecret: given true; allowed: false or unset: namespace orders is created by the platform, so it holds no Secret to adopt (External Secrets' creationPolicy Merge never creates one)",
-            "data-platform:apps[1].adoptSecret: given (missing); allowed: true or false: namespace billing is adopted and may already hold a Secret billing-env; true writes the contract into it and keeps its other keys (creationPolicy Merge: it must exist), false makes it the platform's own (an existing one would be taken over and lose its other keys)",
+            "data-platform:apps[1].adoptSecret: given (missing); allowed: true or false: namespace billing exists already and may hold a Secret billing-env; true writes the contract into it and keeps its other keys (creationPolicy Merge: it must exist), false makes it the platform's own (an existing one would be taken over and lose its other keys)",
         ]);
+        // A namespace imported (apps[].import) exists already, as an adopted one does.
+        assert.deepEqual(
+            problemLines("dev", {
+                [APPS]: [{ ...ORDERS, import: ["namespace"], secretName: "orders-env" }],
+            }).map((line) => line.split(";")[0]),
+            ["data-platform:apps[0].adoptSecret: given (missing)"],
+        );
+        assert.equal(
+            parseStack("dev", { [APPS]: [{ ...ORDERS, import: ["namespace"], adoptSecret: true }] }).apps.length,
+            1,
+        );
         // Its default name (<name>-data) is the platform's own: no question there.
         const config = parseStack("dev", {
             [APPS]: [

@@ -6,12 +6,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { AppConfig } from "./config/platform";
-import { ContractShape, appContractKeys, assembleEnv } from "./envContract";
+import { ContractShape, appContractKeys, assembleEnv, envTemplateParts } from "./envContract";
 import type { SecretStoreRef, SecretSyncer, VaultWriter } from "./interfaces";
 import type { ServiceInstance } from "./serviceModule";
 import { bundleSecretName } from "./vault/secretNames";
 import { writeConnectionBundle } from "./vault/credentials";
-import { appSecretAccess } from "./secretSync/spec";
+import { appSecretAccess, esoTemplateText } from "./secretSync/spec";
 
 export interface AppDataArgs {
     readonly app: AppConfig;
@@ -57,8 +57,9 @@ export class AppData extends pulumi.ComponentResource {
         const ready = services.flatMap(([, instance]) => instance.ready);
         writeConnectionBundle(args.vault, app, env, { parent: this, dependsOn: ready });
 
-        // One entry per contract key, each a property of the one bundle: the Secret holds exactly these keys,
-        // and a key missing from the bundle fails the sync instead of silently disappearing from pods.
+        // One entry per contract key, each a property of the one bundle: the Secret holds exactly these keys (and the
+        // application's own names for them, `apps[].env`), and a key missing from the bundle fails the sync instead of
+        // silently disappearing from pods.
         const externalSecret = args.secretSync.syncSecret(
             `${name}-secret`,
             {
@@ -72,6 +73,11 @@ export class AppData extends pulumi.ComponentResource {
                 // The sync also waits for the bundle and carries its version: a rotation reaches the Secret in seconds.
                 dependsOn: ready,
                 store: args.store,
+                // Rendered by ESO from the keys above, so Key Vault holds no copy of them.
+                template: Object.fromEntries(
+                    Object.entries(app.env).map(([key, value]) => [key, esoTemplateText(envTemplateParts(value))]),
+                ),
+                adopt: app.adoptSecret === true,
             },
             { parent: this },
         );

@@ -7,7 +7,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { Env } from "./interfaces";
 import type { AppConfig } from "./config/platform";
-import type { PlatformConfig } from "./config/types";
+import { type ConfigRule, PROJECT, type PlatformConfig } from "./config/types";
+import { report } from "./config/issues";
 import {
     type ContractKey,
     type ContractShape,
@@ -132,3 +133,73 @@ export function renderContractTable(): string {
     }
     return lines.join("\n");
 }
+
+/** A piece of an `apps[].env` value: text as written, or a contract key whose value goes there. */
+export type EnvTemplatePart = { readonly text: string } | { readonly key: string };
+
+/** `{{KEY}}` (spaces allowed inside the braces): where a contract key's value goes in an `apps[].env` value. */
+const PLACEHOLDER = /\{\{\s*([^{}\s]*)\s*\}\}/g;
+
+/**
+ * An `apps[].env` value as its parts, or why it is not one: text without braces around `{{KEY}}` placeholders (so no
+ * text can read as a template action when rendered, `../secretSync/spec.ts` `esoTemplateText`), and at least one key:
+ * a value of its own would be a value in the stack file, in clear.
+ */
+export function parseEnvTemplate(value: string): EnvTemplatePart[] | string {
+    const parts: EnvTemplatePart[] = [];
+    let at = 0;
+    for (const match of value.matchAll(PLACEHOLDER)) {
+        parts.push({ text: value.slice(at, match.index) }, { key: match[1] });
+        at = match.index + match[0].length;
+    }
+    parts.push({ text: value.slice(at) });
+    if (parts.some((p) => "text" in p && /[{}]/.test(p.text))) {
+        return "no { or } outside {{KEY}} placeholders";
+    }
+    const keys = parts.filter((p) => "key" in p);
+    if (keys.length === 0) {
+        return "at least one {{KEY}} of the contract: a value of its own would be written in the stack file, in clear";
+    }
+    return parts.filter((p) => !("text" in p) || p.text !== "");
+}
+
+/** The parts of a checked `apps[].env` value (`appEnvRules` refused any other before anything was built). */
+export function envTemplateParts(value: string): EnvTemplatePart[] {
+    const parts = parseEnvTemplate(value);
+    if (typeof parts === "string") {
+        throw new Error(`apps[].env value ${JSON.stringify(value)}: ${parts}`);
+    }
+    return parts;
+}
+
+/**
+ * `apps[].env`: each key a name the contract does not hold already, each value a template over exactly the keys of the
+ * application's own contract (its shape and its own keys, e.g. extra Redis databases).
+ */
+export const appEnvRules: ConfigRule = (config, ctx) => {
+    config.apps.forEach((app, i) => {
+        const keys = appContractKeys(contractShape(config, app), app);
+        for (const [name, value] of Object.entries(app.env)) {
+            const path = `${PROJECT}:apps[${i}].env.${name}`;
+            if (keys.includes(name)) {
+                report(ctx, path, value, `a key the contract does not hold already (${name} is one of its own)`);
+                continue;
+            }
+            const parts = parseEnvTemplate(value);
+            const unknown =
+                typeof parts === "string"
+                    ? []
+                    : parts.flatMap((p) => ("key" in p && !keys.includes(p.key) ? [p.key] : []));
+            if (typeof parts === "string" || unknown.length > 0) {
+                const why =
+                    typeof parts === "string" ? parts : `unknown: ${unknown.map((k) => JSON.stringify(k)).join(", ")}`;
+                report(
+                    ctx,
+                    path,
+                    value,
+                    `a template of {{KEY}} placeholders over the application's contract keys (${keys.join(", ")}); ${why}`,
+                );
+            }
+        }
+    });
+};

@@ -102,6 +102,13 @@ export interface SyncedSecretArgs {
      * Every secret read must be written by this program. Default: the newest version.
      */
     readonly pinVersions?: boolean;
+    /** Further keys, each an ESO template over the `data` keys (`secretSync/spec.ts` `esoTemplateText`). Default: none. */
+    readonly template?: Readonly<Record<string, string>>;
+    /**
+     * Write into an existing Secret, keeping its other keys (ESO `creationPolicy: Merge`), instead of the syncer's own
+     * (which takes over a Secret of that name). Default: false.
+     */
+    readonly adopt?: boolean;
 }
 
 /** Brings Key Vault secrets into namespaces through External Secrets. */

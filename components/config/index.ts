@@ -11,6 +11,8 @@ import { PROFILES, PROFILE_DECIDES } from "./fields";
 import { APP_IMPORTS, AppConfig, AppEntry, profileSchema } from "./platform";
 import { SECRET_KEYS, STACK_SCHEMAS } from "./stack";
 import { keyVaultConfigRules } from "../vault/configRules";
+import { appSecretRules } from "../secretSync/configRules";
+import { appEnvRules } from "../envContract";
 import { SERVICES } from "../services";
 import { ConfigRule, PROJECT, PlatformConfig } from "./types";
 import { stackHash, stackSlug } from "../stableNames";
@@ -22,6 +24,8 @@ export { SECRET_KEYS, STACK_SCHEMAS } from "./stack";
 const SERVICE_CONFIG_RULES: readonly ConfigRule[] = SERVICES.map((service) => service.configRules);
 /** Rules that build the credential registry, whose ids derive from the user names the service rules check. */
 const REGISTRY_CONFIG_RULES: readonly ConfigRule[] = [keyVaultConfigRules, backupConfigRules];
+/** Rules of each application's Secret, whose contract keys derive from the instances the service rules check. */
+const APP_SECRET_RULES: readonly ConfigRule[] = [appEnvRules, appSecretRules];
 
 /** The configuration plus the values that must stay secret. */
 export interface LoadedConfig {
@@ -106,6 +110,7 @@ export function parseConfig(
 
     const { keyVault, azure, apps: entries } = parsed.data;
     const subscriptionId = raw[AZURE_SUBSCRIPTION_KEY];
+    const appImports = Object.fromEntries(entries.filter((e) => e.import.length > 0).map((e) => [e.name, e.import]));
     // Every entry is checked, retired ones too: their names, databases and Redis databases stay taken until dropped.
     const config: PlatformConfig = {
         project: PROJECT,
@@ -113,7 +118,7 @@ export function parseConfig(
         ...parsed.data,
         apps: entries.map(appOf),
         retiredApps: [],
-        appImports: {},
+        appImports,
         subscriptionId: typeof subscriptionId === "string" && subscriptionId !== "" ? subscriptionId : undefined,
         keyVault: { ...keyVault, name: keyVault.name ?? defaultVaultName(stack, azure.resourceGroupName) },
     };
@@ -122,7 +127,7 @@ export function parseConfig(
     checkApps(config, ctx);
     checkAppLifecycle(config, entries, ctx);
     // The credential registry's ids derive from application and Redis user names: they need unique names.
-    for (const rules of [SERVICE_CONFIG_RULES, REGISTRY_CONFIG_RULES]) {
+    for (const rules of [SERVICE_CONFIG_RULES, REGISTRY_CONFIG_RULES, APP_SECRET_RULES]) {
         if (issues.length === 0) {
             rules.forEach((check) => check(config, ctx));
         }
@@ -134,7 +139,6 @@ export function parseConfig(
         ...config,
         apps: entries.filter((e) => !e.retired).map(appOf),
         retiredApps: entries.filter((e) => e.retired).map(appOf),
-        appImports: Object.fromEntries(entries.filter((e) => e.import.length > 0).map((e) => [e.name, e.import])),
     };
 }
 

@@ -26,6 +26,9 @@ export const RESOURCE_GROUP = /^[-\w._()]+$/;
 /** Key Vault names: 3-24 characters, letters, digits and single dashes, starting with a letter. */
 export const KEY_VAULT_NAME = /^(?=.{3,24}$)[a-zA-Z](?!.*--)[a-zA-Z0-9-]*[a-zA-Z0-9]$/;
 
+/** A key of a Kubernetes Secret's data (and of an ExternalSecret's `secretKey`): letters, digits, `-`, `_`, `.`. */
+export const SECRET_DATA_KEY = /^[-._a-zA-Z0-9]+$/;
+
 /** Key Vault secret names: 1-127 letters, digits and dashes. */
 export const KEY_VAULT_SECRET_NAME = /^[0-9a-zA-Z-]{1,127}$/;
 

@@ -10,6 +10,7 @@ import {
     IPV4_CIDR,
     PG_IDENTIFIER,
     RESOURCE_GROUP,
+    SECRET_DATA_KEY,
 } from "./names";
 import { backupScheduleSchema } from "./backups";
 import { PROFILES, Profile, byProfile, choice, derived, flag, integer, listOf, mapOf, section, text } from "./fields";
@@ -123,6 +124,17 @@ export type RedisExtraDatabase = z.output<typeof redisExtraDatabaseSchema>;
 export const APP_IMPORTS = ["namespace", "database", "secrets"] as const;
 export type AppImport = (typeof APP_IMPORTS)[number];
 
+/** Kinds of Redis client an application runs (`apps[].redis.clients`); what each is granted: components/redis/clients.ts. */
+export const REDIS_CLIENTS = ["plain", "celery", "sessions"] as const;
+export type RedisClient = (typeof REDIS_CLIENTS)[number];
+/** What every application was granted before it could say: its prefix, and Celery's channels under it. */
+export const DEFAULT_REDIS_CLIENTS: readonly RedisClient[] = ["plain", "celery"];
+
+/** The Secret of an application's contract unless it names its own (`apps[].secretName`). */
+export function defaultSecretName(app: { readonly name: string }): string {
+    return `${app.name}-data`;
+}
+
 const appSchema = section({
     name: text({ pattern: APP_NAME, maxLength: 30 }).describe("Application name (DNS label, at most 30 characters)."),
     namespace: text({ pattern: DNS_LABEL, maxLength: 63 }).describe("Its namespace (one application per namespace)."),
@@ -139,7 +151,7 @@ const appSchema = section({
     redisKeyPatterns: keyPatternsSchema
         .default([])
         .describe(
-            "Redis key patterns (globs) it may use; empty: `<name>:*`, so every key starts with the application's name. `*` grants every key name, but only in its own database and in the shared database 0.",
+            "Redis key patterns (globs) it may use besides its prefix `<name>:*` (`REDIS_KEY_PREFIX`), which it always has. `*` grants every key name, but only in its own database and in the shared database 0.",
         ),
     redisExtraDatabases: listOf(redisExtraDatabaseSchema, { maxItems: 8 })
         .default([])
@@ -157,6 +169,15 @@ const appSchema = section({
         group: text({ pattern: INSTANCE_NAME, maxLength: INSTANCE_NAME_MAX_LENGTH, allowed: INSTANCE_NAME_ALLOWED })
             .optional()
             .describe("The Redis group of its databases: a name of `redis.groups`; unset: `default`."),
+        clients: listOf(choice(REDIS_CLIENTS), { minItems: 1, maxItems: REDIS_CLIENTS.length })
+            .optional()
+            .describe(
+                "The kinds of Redis client it runs; its ACL user gets what each needs under its prefix `<name>:` (`REDIS_KEY_PREFIX`). " +
+                    "`plain`: keys and channels under the prefix, for clients given it as their key prefix (ioredis `keyPrefix`, connect-redis and rate-limit-redis `prefix`). " +
+                    "`celery`: Celery 5.3+ with `global_keyprefix` = `REDIS_KEY_PREFIX` in its broker and result backend transport options; adds the channels kombu subscribes to by pattern (remote control, gossip, event receivers such as Flower). " +
+                    "`sessions`: a client that names its keys itself (`session:*`, seed 001) and logs in with a password alone; only on a dedicated group (`redis.groups.<name>.dedicated`), where the application is also the group's `default` user. " +
+                    `Unset: ${JSON.stringify(DEFAULT_REDIS_CLIENTS)}.`,
+            ),
     })
         .optional()
         .describe("Where its Redis databases live."),
@@ -170,6 +191,24 @@ const appSchema = section({
     secretName: derived(text({ pattern: DNS_LABEL, maxLength: 63 })).describe(
         "Secret with the contract; default `<name>-data`.",
     ),
+    env: mapOf(
+        text({ pattern: SECRET_DATA_KEY, maxLength: 253, allowed: "a Secret key (letters, digits, -, _ and .)" }),
+        text({
+            minLength: 1,
+            maxLength: 4096,
+            allowed:
+                "a template over the contract's keys, such as {{REDIS_SENTINEL_PASSWORD}} or redis://{{REDIS_HOST}}",
+        }),
+    )
+        .default({})
+        .describe(
+            'Further keys of its Secret under the names its code reads, each a template over the contract\'s keys (`SENTINEL_PASSWORD: "{{REDIS_SENTINEL_PASSWORD}}"`), rendered by External Secrets from the synced values: no value is written here, and each must name at least one contract key.',
+        ),
+    adoptSecret: flag()
+        .optional()
+        .describe(
+            "Write the contract into an existing Secret `secretName`, keeping its other keys (External Secrets `creationPolicy: Merge`; the Secret must exist). Required with a `secretName` of its own in a namespace that exists (adopted or imported): `false` says no Secret of that name exists there (one would be taken over and lose its other keys).",
+        ),
     serviceAccounts: derived(listOf(text({ pattern: DNS_LABEL, maxLength: 63 }), { minItems: 1 })).describe(
         "Service accounts that may read the Secret; default `[<name>]`.",
     ),
@@ -187,7 +226,7 @@ const appSchema = section({
     ...app,
     podSecurity: app.podSecurity ?? (app.createNamespace ? "restricted" : "unchanged"),
     database: app.database ?? app.name.replace(/-/g, "_"),
-    secretName: app.secretName ?? `${app.name}-data`,
+    secretName: app.secretName ?? defaultSecretName(app),
     serviceAccounts: app.serviceAccounts ?? [app.name],
 }));
 

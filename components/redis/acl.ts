@@ -9,6 +9,7 @@ import { partCounts, splitInto } from "../vault/parts";
 import * as crypto from "crypto";
 import type { AppConfig, RedisExtraDatabase } from "../config/platform";
 import type { RedisConfig, RedisMode } from "../config/redis";
+import { redisClientProfiles, redisKeyPrefix } from "./clients";
 
 /** Fixed ACL user names (applications use their own name, so these are reserved). */
 export const USERS = {
@@ -68,9 +69,17 @@ export function appRedisUserNames(app: Pick<AppConfig, "name" | "redisExtraDatab
 /** Channel Sentinels gossip on; the only channel their user may use (a publisher there can forge topology). */
 const HELLO_CHANNEL = "__sentinel__:hello";
 
-/** Key patterns of an application: its own, or `<name>:*` (key names are the boundary in database 0 too). */
+/**
+ * Key patterns of an application: its own (`redisKeyPatterns`) and its prefix's (key names are the boundary in database
+ * 0 too). `*` alone when it is one of them: Redis refuses a users file with a pattern after `~*` ("Adding a pattern
+ * after the * pattern ... is not valid", redis-server 7.0.15 at start).
+ */
 export function appKeyPatterns(app: Pick<AppConfig, "name" | "redisKeyPatterns">): readonly string[] {
-    return app.redisKeyPatterns.length > 0 ? app.redisKeyPatterns : [`${app.name}:*`];
+    return app.redisKeyPatterns.includes("*") ? ["*"] : unique([...app.redisKeyPatterns, `${redisKeyPrefix(app)}*`]);
+}
+
+function unique(values: readonly string[]): string[] {
+    return [...new Set(values)];
 }
 
 /**
@@ -125,19 +134,25 @@ export function redisTenants(redis: Pick<RedisConfig, "dedicated">, apps: readon
 }
 
 /**
- * An application: its keys and channels, its database only, no admin, keyspace-wide or cross-database commands. Alone
- * on a dedicated group, every key and channel (`~*`, `&*`): no other tenant's names to keep it from, so clients that
- * write unprefixed keys (Celery's `celery`, `_kombu.binding.*`, `unacked`) and subscribe unprefixed channels connect as
- * they are; still only its own database (the platform's restart lock lives in another).
+ * An application: its keys and channels, its database only, no admin, keyspace-wide or cross-database commands; its
+ * channels are its prefix's and those its clients subscribe to by pattern (`./clients.ts`). Alone on a dedicated group,
+ * every key and channel (`~*`, `&*`): no other tenant's names to keep it from, so clients that write unprefixed keys
+ * (Celery's `celery`, `_kombu.binding.*`, `unacked`) and subscribe unprefixed channels connect as they are; still only
+ * its own database (the platform's restart lock lives in another).
  */
-export function appRules(app: Pick<RedisTenant, "name" | "redisDb" | "redisKeyPatterns" | "dedicated">): string {
+export function appRules(
+    app: Pick<RedisTenant, "name" | "redisDb" | "redisKeyPatterns" | "redis" | "dedicated">,
+): string {
     if (app.dedicated) {
         return tenantRules(["*"], ["*"], app.redisDb);
     }
-    // kombu PSUBSCRIBEs its fanout channels, and Redis admits a PSUBSCRIBE pattern only when it is literally one
-    // of the user's: Celery's remote control and events under the app's own prefix (kombu 5.2 writes `{db}` as is,
-    // later versions the database number).
-    return tenantRules(appKeyPatterns(app), [`${app.name}:*`, ...celeryFanoutChannels(app)], app.redisDb);
+    const channels = [`${redisKeyPrefix(app)}*`, ...redisClientProfiles(app).flatMap((p) => p.channelPatterns(app))];
+    return tenantRules(appKeyPatterns(app), unique(channels), app.redisDb);
+}
+
+/** The tenant a dedicated group's `default` user stands for: its application, when its clients log in with a password alone. */
+function defaultUserTenant(apps: readonly RedisTenant[]): RedisTenant | undefined {
+    return apps.find((app) => app.dedicated && redisClientProfiles(app).some((p) => p.defaultUser));
 }
 
 /**
@@ -146,7 +161,7 @@ export function appRules(app: Pick<RedisTenant, "name" | "redisDb" | "redisKeyPa
  * application's own database, so no fanout patterns here).
  */
 export function extraDatabaseRules(app: Pick<AppConfig, "name">, extra: RedisExtraDatabase): string {
-    const keyPatterns = extra.keyPatterns.length > 0 ? extra.keyPatterns : [`${app.name}:*`];
+    const keyPatterns = extra.keyPatterns.length > 0 ? extra.keyPatterns : [`${redisKeyPrefix(app)}*`];
     return tenantRules(keyPatterns, [`${extraDatabaseUserName(app, extra)}:*`], extra.db);
 }
 
@@ -160,14 +175,6 @@ function tenantRules(keyPatterns: readonly string[], channels: readonly string[]
         "-select",
         `+select|${db}`,
     ].join(" ");
-}
-
-/** The patterns kombu subscribes to with `global_keyprefix: "<app>:"` (README, "Celery on Sentinel"). */
-export function celeryFanoutChannels(app: Pick<AppConfig, "name" | "redisDb">): string[] {
-    return [`{db}`, String(app.redisDb)].flatMap((db) => [
-        `${app.name}:/${db}.celery.pidbox`,
-        `${app.name}:/${db}.celeryev/worker.*`,
-    ]);
 }
 
 /**
@@ -235,8 +242,19 @@ export function renderDataAcl(
     passwords: RedisPasswords,
     marker?: string,
 ): string {
+    const appLine = (name: string, user: string, rules: string) => {
+        const password = passwords.apps[user];
+        if (password === undefined) {
+            throw new Error(`no Redis password for application user ${user}`);
+        }
+        return line(name, [password, passwords.previous?.apps?.[user]], rules);
+    };
+    // Off unless a dedicated group's clients log in with a password alone (AUTH <password> is AUTH default <password>).
+    const defaultTenant = defaultUserTenant(apps);
     const lines = [
-        "user default off resetchannels -@all",
+        defaultTenant
+            ? appLine("default", appUserName(defaultTenant), appRules(defaultTenant))
+            : "user default off resetchannels -@all",
         line(USERS.admin, role(passwords, "admin", "admin"), "~* &* +@all"),
         line(USERS.monitor, role(passwords, "monitor", "monitor"), MONITOR_DATA_RULES),
     ];
@@ -247,17 +265,11 @@ export function renderDataAcl(
     if (passwords.backup !== undefined) {
         lines.push(line(USERS.backup, role(passwords, "backup", "backup"), BACKUP_RULES));
     }
-    const appLine = (user: string, rules: string) => {
-        const password = passwords.apps[user];
-        if (password === undefined) {
-            throw new Error(`no Redis password for application user ${user}`);
-        }
-        lines.push(line(user, [password, passwords.previous?.apps?.[user]], rules));
-    };
     for (const app of apps) {
-        appLine(appUserName(app), appRules(app));
+        lines.push(appLine(appUserName(app), appUserName(app), appRules(app)));
         for (const extra of app.redisExtraDatabases) {
-            appLine(extraDatabaseUserName(app, extra), extraDatabaseRules(app, extra));
+            const user = extraDatabaseUserName(app, extra);
+            lines.push(appLine(user, user, extraDatabaseRules(app, extra)));
         }
     }
     lines.push(...markerLines(marker));

@@ -1,5 +1,5 @@
 /** Config rules of Redis that span several keys: reserved user names, database indexes, Sentinel quorum. */
-import type { AppConfig } from "../config/platform";
+import { type AppConfig, REDIS_CLIENTS } from "../config/platform";
 import type { RedisConfig } from "../config/redis";
 import type { ParseContext } from "../config/issues";
 import { ConfigRule, PROJECT, PlatformConfig } from "../config/types";
@@ -16,6 +16,7 @@ import {
     redisExtraEnvKey,
 } from "./env";
 import { maxmemoryCeilingMiB, mebibytes } from "./files";
+import { REDIS_CLIENT_PROFILES, redisClientsOf } from "./clients";
 
 /** The keys of an application's own database: an extra database's keys must not be one of them. */
 const BASE_REDIS_ENV_KEYS: readonly string[] = [
@@ -189,6 +190,25 @@ function checkUserNames(config: PlatformConfig, ctx: ParseContext): void {
     });
 }
 
+/** Clients on a shared group: only those whose keys and channels go under the application's prefix. */
+function checkSharedClients(app: AppConfig, index: number, ctx: ParseContext): void {
+    const clients = redisClientsOf(app);
+    const alone = clients.flatMap((client) => {
+        const reason = REDIS_CLIENT_PROFILES[client].needsDedicatedGroup;
+        return reason ? [`${client} (${reason})`] : [];
+    });
+    if (alone.length > 0) {
+        const shared = REDIS_CLIENTS.filter((client) => !REDIS_CLIENT_PROFILES[client].needsDedicatedGroup);
+        report(
+            ctx,
+            `${PROJECT}:apps[${index}].redis.clients`,
+            clients,
+            `${shared.join(" or ")} on a shared Redis group; ${alone.join(", ")} needs a group of its own: ` +
+                `redis.groups.<name>.dedicated: true and apps[${index}].redis.group: <name>`,
+        );
+    }
+}
+
 /** One group's rules: its users file, its applications' database indexes, its memory and its Sentinels. */
 function checkGroup(
     redis: RedisConfig,
@@ -225,6 +245,9 @@ function checkGroup(
         }
     };
     for (const { app, index } of apps) {
+        if (!redis.dedicated) {
+            checkSharedClients(app, index, ctx);
+        }
         databases(app.redisDb, `${PROJECT}:apps[${index}].redisDb`);
         app.redisExtraDatabases.forEach((extra, j) =>
             databases(extra.db, `${PROJECT}:apps[${index}].redisExtraDatabases[${j}].db`),

@@ -39,6 +39,11 @@ const REDIS_DOCS: Readonly<Record<RedisEnvKey, KeyDocs>> = {
     REDIS_USERNAME: { description: "The application's ACL user.", example: "orders" },
     REDIS_PASSWORD: { description: "Its password.", example: "(generated)" },
     REDIS_DB: { description: "Its logical database index (`apps[].redisDb`, never 0).", example: "1" },
+    REDIS_KEY_PREFIX: {
+        description:
+            "Prefix of every key and channel of the application's ACL user (`<name>:`, and `apps[].redis.clients`): its client's key prefix, e.g. Celery's `global_keyprefix` in `broker_transport_options` and `result_backend_transport_options`, ioredis `keyPrefix`.",
+        example: "orders:",
+    },
     REDIS_SENTINEL_PASSWORD: { description: "Password the Sentinels require from clients.", example: "(generated)" },
     REDIS_TLS: { description: "`true` when Redis (and Sentinel) require TLS.", example: "true" },
     REDIS_URL: {

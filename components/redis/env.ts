@@ -2,6 +2,7 @@
 import type { AppConfig } from "../config/platform";
 import type { RedisConfig, RedisMode } from "../config/redis";
 import { appUserName, extraDatabaseUserName } from "./acl";
+import { redisKeyPrefix } from "./clients";
 import type { RedisLayout } from "./layout";
 
 export const REDIS_SENTINEL_ENV_KEYS = [
@@ -10,11 +11,12 @@ export const REDIS_SENTINEL_ENV_KEYS = [
     "REDIS_USERNAME",
     "REDIS_PASSWORD",
     "REDIS_DB",
+    "REDIS_KEY_PREFIX",
     "REDIS_SENTINEL_PASSWORD",
     "REDIS_TLS",
 ] as const;
 /** Standalone: one URL (the application contract, `components/envContract.ts`, fixes these key sets). */
-export const REDIS_STANDALONE_ENV_KEYS = ["REDIS_URL", "REDIS_TLS"] as const;
+export const REDIS_STANDALONE_ENV_KEYS = ["REDIS_URL", "REDIS_KEY_PREFIX", "REDIS_TLS"] as const;
 /** Present in either mode when the stack knows the CA of its Redis certificate (`redis.tls` with `redis.tlsCaCert`). */
 export const REDIS_CA_ENV_KEY = "REDIS_CA_CERT";
 /** Keys whose values contain a password. */
@@ -117,6 +119,7 @@ function userEnv(args: RedisEnvArgs, user: string, password: string, db: number)
             REDIS_USERNAME: user,
             REDIS_PASSWORD: password,
             REDIS_DB: String(db),
+            REDIS_KEY_PREFIX: redisKeyPrefix(args.app),
             REDIS_SENTINEL_PASSWORD: args.sentinelPassword,
             REDIS_TLS: tls,
             ...ca,
@@ -125,6 +128,7 @@ function userEnv(args: RedisEnvArgs, user: string, password: string, db: number)
     const node = layout.standaloneService ?? layout.dataNodes[0];
     return {
         REDIS_URL: redisUrl(redis.tls, user, password, node.host, node.port, db),
+        REDIS_KEY_PREFIX: redisKeyPrefix(args.app),
         REDIS_TLS: tls,
         ...ca,
     };

@@ -278,7 +278,8 @@ export class SecretSync extends pulumi.ComponentResource implements SecretSyncer
                     store: { kind: store.kind, name: store.name },
                     refreshInterval: this.refreshInterval,
                     secretName: args.secretName,
-                    creationPolicy: store.keepSecrets ? "Orphan" : "Owner",
+                    creationPolicy: args.adopt ? "Merge" : store.keepSecrets ? "Orphan" : "Owner",
+                    template: args.template,
                     data: args.data.map((d) => ({
                         secretKey: d.secretKey,
                         remoteRef: {

@@ -3,6 +3,7 @@
  * No resource code here: tests render the very same objects and validate them against the upstream CRDs.
  */
 import * as crypto from "crypto";
+import type { EnvTemplatePart } from "../envContract";
 import { PLATFORM_NAME, recommendedLabels } from "../labels";
 
 /** The only ESO API version the program writes (v1beta1 is no longer served since ESO 0.17). */
@@ -137,32 +138,62 @@ export interface RemoteData<S> {
     readonly remoteRef: { readonly key: string; readonly property?: string; readonly version?: S };
 }
 
+/**
+ * How ESO writes the target Secret (external-secrets v2.9.0 `docs/guides/ownership-deletion-policy.md`,
+ * `externalsecret_controller.go` and `externalsecret_controller_template.go` `ApplyTemplate`): `Owner` creates it with
+ * an ownerReference (garbage-collected with the ExternalSecret) and takes over an existing Secret that has none,
+ * clearing its data to the rendered keys; `Orphan` the same without the ownerReference; `Merge` never creates it (the
+ * ExternalSecret waits, `SecretMissing`, until it exists) and writes its keys into it, keeping the others.
+ */
+export type CreationPolicy = "Owner" | "Orphan" | "Merge";
+
 export interface ExternalSecretSpecArgs<S> {
     readonly store: { readonly kind: "SecretStore" | "ClusterSecretStore"; readonly name: S };
     /** Go duration, e.g. `15m`. */
     readonly refreshInterval: string;
     /** The Kubernetes Secret written by the ExternalSecret. */
     readonly secretName: string;
-    /** `Orphan`: the Secret outlives its ExternalSecret; `Owner`: it is garbage-collected with it. */
-    readonly creationPolicy: "Owner" | "Orphan";
+    readonly creationPolicy: CreationPolicy;
     readonly data: readonly RemoteData<S>[];
+    /** Further keys of the Secret, each an ESO template over the `data` keys (`esoTemplateText`). Default: none. */
+    readonly template?: Readonly<Record<string, string>>;
 }
 
 /**
- * An ExternalSecret that keeps the last values if the vault secret disappears (`deletionPolicy: Retain`), so a
- * vault mistake does not take applications down. With `Orphan` ESO still creates and updates the Secret, but sets no
- * ownerReference (external-secrets v2.9.0 `pkg/controllers/externalsecret/externalsecret_controller.go`), so deleting
- * or replacing the ExternalSecret leaves the Secret to the servers that read it; ESO then also treats the Secret as
- * valid between refreshes, so a Secret deleted by hand comes back at the next refresh, not at once.
- * Only the listed keys are written: the Secret holds exactly `data[].secretKey`.
+ * An ExternalSecret that keeps the last values if the vault secret disappears (`deletionPolicy: Retain`, allowed with
+ * every creation policy; `Delete` is refused with `Merge`), so a vault mistake does not take applications down. With
+ * `Orphan` ESO still creates and updates the Secret, but sets no ownerReference (external-secrets v2.9.0
+ * `pkg/controllers/externalsecret/externalsecret_controller.go`), so deleting or replacing the ExternalSecret leaves
+ * the Secret to the servers that read it; ESO then also treats the Secret as valid between refreshes, so a Secret
+ * deleted by hand comes back at the next refresh, not at once.
+ * The Secret holds exactly `data[].secretKey` and the template's keys (`mergePolicy: Merge` keeps the `data` keys
+ * beside the templated ones; `Replace`, the default, would keep the templated ones only), and with `Merge` its own.
  */
 export function externalSecretSpec<S>(args: ExternalSecretSpecArgs<S>) {
+    const template =
+        args.template === undefined || Object.keys(args.template).length === 0
+            ? {}
+            : { template: { engineVersion: "v2", mergePolicy: "Merge", data: { ...args.template } } };
     return {
         refreshInterval: args.refreshInterval,
         secretStoreRef: { kind: args.store.kind, name: args.store.name },
-        target: { name: args.secretName, creationPolicy: args.creationPolicy, deletionPolicy: "Retain" },
+        target: { name: args.secretName, creationPolicy: args.creationPolicy, deletionPolicy: "Retain", ...template },
         data: args.data.map((d) => ({ secretKey: d.secretKey, remoteRef: { ...d.remoteRef } })),
     };
+}
+
+/**
+ * An `apps[].env` value as ESO's template engine v2 reads it: Go `text/template` executed over the Secret's `data` keys
+ * with `missingkey=error` (external-secrets v2.9.0 `runtime/template/v2/template.go` `execute`), so `{{ .KEY }}` is a
+ * key's value and a missing key fails the sync instead of writing an empty value. Text goes as it is: it holds no `{`
+ * or `}` (`parseEnvTemplate`), so nothing in it can open an action and it needs no escape (`docs/guides/templating.md`
+ * escapes with a quoted string action, `{{ `...` }}`, what must not be read as one). A key that is a Go identifier
+ * is read as `.KEY`, any other as `index . "KEY"` (the guide's form for names with dashes). Assumes ESO's default
+ * delimiters (`--template-left-delimiter`).
+ */
+export function esoTemplateText(parts: readonly EnvTemplatePart[]): string {
+    const read = (key: string) => (/^[A-Za-z_][A-Za-z0-9_]*$/.test(key) ? `.${key}` : `index . ${JSON.stringify(key)}`);
+    return parts.map((p) => ("key" in p ? `{{ ${read(p.key)} }}` : p.text)).join("");
 }
 
 /** What `appSecretAccess` needs of an application. */

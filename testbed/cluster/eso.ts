@@ -26,6 +26,13 @@ export function esoData(
     vault: ReadonlyMap<string, Pick<VaultSecret, "value" | "versions">>,
     body: Obj,
 ): Record<string, string> {
+    // Templates (apps[].env) and Merge (apps[].adoptSecret) are not modelled here: tests/support/esoOperator.ts is.
+    const target = body.spec.target ?? {};
+    if (target.template !== undefined || target.creationPolicy === "Merge") {
+        throw new Error(
+            `ExternalSecret ${body.metadata.name}: target.template and creationPolicy Merge are not simulated`,
+        );
+    }
     const out: Record<string, string> = {};
     for (const d of body.spec.data ?? []) {
         const remote = vault.get(d.remoteRef.key);

@@ -13,7 +13,8 @@ import * as path from "path";
 import { contractKeys, contractShape } from "../../components/envContract";
 import { ROOT } from "../../offline/stackConfig";
 import { PG_BIN } from "../../testbed/servers/postgres";
-import { appRules, celeryFanoutChannels } from "../../components/redis/acl";
+import { appRules } from "../../components/redis/acl";
+import { celeryFanoutChannels } from "../../components/redis/clients";
 import { parseStack } from "./config";
 import { SandboxInfo, parseEnvFile, startSandbox, stopAndCheck } from "./sandboxCli";
 
@@ -286,9 +287,11 @@ else:
     backend_transport = dict(transport)
     # Celery 5.2's Sentinel result backend drops the URL's user name.
     credentials = {"redis_username": user, "redis_password": password}
-# Every key and channel under the application's own prefix, the only ones its ACL user may touch.
-prefix = f"{user}:"
+# Every key and channel under the application's own prefix, the only ones its ACL user may touch (Celery 5.3+ reads it
+# for the result backend too; 5.2 gets it below).
+prefix = e["REDIS_KEY_PREFIX"]
 transport["global_keyprefix"] = prefix
+backend_transport["global_keyprefix"] = prefix
 
 app = Celery("matrix", broker=urls, backend=urls)
 app.conf.update(
@@ -298,7 +301,8 @@ app.conf.update(
     redis_backend_use_ssl=tls_options,
     **credentials,
 )
-# Celery 5.2's result backend has no key prefix option: its keys (and the channels it publishes them on) get the prefix here.
+# Celery 5.2's result backend has no key prefix option: its keys (and the channels it publishes them on) get the prefix
+# here (5.3+ set the same from the option).
 app.backend.task_keyprefix = app.backend.key_t(prefix + "celery-task-meta-")
 
 

@@ -2,9 +2,11 @@
  * What External Secrets Operator would do with a run's recorded objects: read the Key Vault values the
  * program wrote and expand an ExternalSecret into the data of its target Secret.
  * Covers the subset of ESO v2.9 semantics the program uses (`data[]` with an optional top-level JSON
- * `property`, `dataFrom[].extract`); anything else throws, so a new feature needs a new rule here.
+ * `property`, `dataFrom[].extract`, `target.template.data` rendered by a template engine, creation policies `Owner`,
+ * `Orphan` and `Merge` over the Secret already there); anything else throws, so a new feature needs a new rule here.
  */
 import type { RecordedResource, RunResult } from "../../offline/mockEngine";
+import type { TemplateEngine } from "./esoTemplate";
 
 export const KEY_VAULT_SECRET = "azure-native:keyvault:Secret";
 export const EXTERNAL_SECRET = "kubernetes:external-secrets.io/v1:ExternalSecret";
@@ -52,15 +54,58 @@ function asText(value: unknown): string {
     return typeof value === "string" ? value : JSON.stringify(value);
 }
 
-/** The data of the Secret an ExternalSecret produces (before base64), from the vault's contents. */
+/** What the target Secret holds before a sync, and the engine that renders `target.template` (esoTemplate.ts). */
+export interface ExpandOptions {
+    /** The Secret's data before the sync; unset: it does not exist. */
+    readonly existing?: Readonly<Record<string, string>>;
+    readonly templates?: TemplateEngine;
+}
+
+/**
+ * The data of the Secret an ExternalSecret produces (before base64), from the vault's contents, in ESO's order
+ * (external-secrets v2.9.0 `externalsecret_controller_template.go` `ApplyTemplate`): the Secret's own keys are kept
+ * only with `creationPolicy: Merge` (which never creates one), the `data` keys go in when there is no template or its
+ * `mergePolicy` is `Merge`, and the templated keys over them.
+ */
 export function expandExternalSecret(
     externalSecret: RecordedResource,
     vault: Map<string, string>,
+    options: ExpandOptions = {},
 ): Record<string, string> {
     const spec = externalSecret.inputs.spec ?? {};
-    if (spec.target?.template !== undefined) {
-        throw new Error(`${externalSecret.name}: target.template is not simulated`);
+    const policy = spec.target?.creationPolicy ?? "Owner";
+    if (!["Owner", "Orphan", "Merge"].includes(policy)) {
+        throw new Error(`${externalSecret.name}: creationPolicy ${policy} is not simulated`);
     }
+    if (policy === "Merge" && options.existing === undefined) {
+        throw new Error(`${externalSecret.name}: creationPolicy Merge and no Secret to merge into (SecretMissing)`);
+    }
+    const data = fetchData(externalSecret, vault);
+    const template = spec.target?.template;
+    if (template === undefined) {
+        return { ...(policy === "Merge" ? options.existing : {}), ...data };
+    }
+    const { engineVersion, mergePolicy, data: templates, ...rest } = template;
+    if (engineVersion !== "v2" || Object.keys(rest).length > 0 || !templates) {
+        throw new Error(
+            `${externalSecret.name}: only target.template.{engineVersion v2, mergePolicy, data} is simulated`,
+        );
+    }
+    if (!options.templates) {
+        throw new Error(
+            `${externalSecret.name}: target.template needs a template engine (tests/support/esoTemplate.ts)`,
+        );
+    }
+    return {
+        ...(policy === "Merge" ? options.existing : {}),
+        ...(mergePolicy === "Merge" ? data : {}),
+        ...options.templates(data, templates),
+    };
+}
+
+/** The keys of `data[]` and `dataFrom[]`, as the provider gives them. */
+function fetchData(externalSecret: RecordedResource, vault: Map<string, string>): Record<string, string> {
+    const spec = externalSecret.inputs.spec ?? {};
     const out: Record<string, string> = {};
     for (const entry of spec.dataFrom ?? []) {
         if (!entry.extract || Object.keys(entry).length !== 1) {

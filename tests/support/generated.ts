@@ -3,7 +3,7 @@
  * seed, path and the shrunk configuration, and replays with them). Generated stacks vary the application names and
  * count (1..60), namespaces, both PostgreSQL modes (the dev stack is StackGres, prod is Azure), both Redis modes, pool
  * sizes, profiles, rotations, key patterns, and up to three named Redis groups and two named PostgreSQL servers (some
- * dedicated) with the applications placed over them.
+ * dedicated) with the applications placed over them, their Redis client profiles and keys of their own in their Secrets.
  */
 import * as fc from "fast-check";
 import { PlatformConfig, parseConfig } from "../../components/config";
@@ -32,8 +32,9 @@ export interface GeneratedApp {
     readonly poolSize: number;
     readonly replicas: number;
     readonly redisKeyPatterns?: readonly string[];
-    readonly redis?: { readonly group: string };
+    readonly redis?: { readonly group?: string; readonly clients?: readonly string[] };
     readonly postgres?: { readonly server: string };
+    readonly env?: Readonly<Record<string, string>>;
 }
 
 /** A named Redis group or PostgreSQL server of a generated stack. */
@@ -99,6 +100,7 @@ function appsNamed(names: readonly string[]): fc.Arbitrary<GeneratedApp[]> {
                     poolSize: fc.constant(1),
                     replicas: fc.constant(1),
                     redisKeyPatterns: fc.constant([`${name}:*`, `${name}-jobs:*`]),
+                    env: fc.constant({ APP_DB_PASSWORD: "{{DB_PASSWORD}}", APP_DB_URL: "{{DATABASE_URL}}" }),
                 },
                 { requiredKeys: ["name", "namespace", "redisDb", "poolSize", "replicas"] },
             ),
@@ -140,6 +142,27 @@ function placed(
     });
 }
 
+/** Client profiles an application may have on a shared group (unset: the default). */
+const SHARED_CLIENTS: readonly (readonly string[] | undefined)[] = [
+    undefined,
+    ["plain"],
+    ["celery"],
+    ["celery", "plain"],
+];
+
+/** Each application's drawn Redis client profiles: a shared group's, or on its dedicated group possibly `sessions`. */
+function withClients(apps: readonly GeneratedApp[], groups: readonly GeneratedGroup[]): fc.Arbitrary<GeneratedApp[]> {
+    const draw = fc.tuple(fc.nat({ max: SHARED_CLIENTS.length - 1 }), fc.boolean());
+    return fc.array(draw, { minLength: apps.length, maxLength: apps.length }).map((at) =>
+        apps.map((app, i) => {
+            const [shared, sessions] = at[i];
+            const dedicated = groups.some((g) => g.dedicated && g.name === app.redis?.group);
+            const clients = dedicated && sessions ? ["sessions"] : SHARED_CLIENTS[shared];
+            return clients ? { ...app, redis: { ...app.redis, clients } } : app;
+        }),
+    );
+}
+
 /** A stack with the applications `apps` generates placed over its groups, a Redis mode and up to three rotations. */
 function stackWith(apps: fc.Arbitrary<GeneratedApp[]>): fc.Arbitrary<Generated> {
     return fc
@@ -156,9 +179,9 @@ function stackWith(apps: fc.Arbitrary<GeneratedApp[]>): fc.Arbitrary<Generated> 
                 redisMode: fc.constant(g.redisMode),
                 groups: fc.constant(g.groups),
                 servers: fc.constant(g.servers),
-                apps: placed(g.apps, g.groups, (app, group) => ({ ...app, redis: { group } })).chain((apps) =>
-                    placed(apps, g.servers, (app, server) => ({ ...app, postgres: { server } })),
-                ),
+                apps: placed(g.apps, g.groups, (app, group) => ({ ...app, redis: { group } }))
+                    .chain((apps) => placed(apps, g.servers, (app, server) => ({ ...app, postgres: { server } })))
+                    .chain((apps) => withClients(apps, g.groups)),
                 rotations: fc.dictionary(
                     fc.constantFrom(...g.apps.map((a) => `redis-app-${a.name}`), "redis-admin", "pg-admin"),
                     // As users type them: YAML and `pulumi config set --path` write numbers, quoted YAML strings.

@@ -50,6 +50,7 @@ const APP: AppConfig = {
     poolSize: 10,
     replicas: 2,
     secretName: "orders-data",
+    env: {},
     serviceAccounts: ["orders"],
 };
 
@@ -115,11 +116,15 @@ describe("contract key lists", () => {
                 "REDIS_USERNAME",
                 "REDIS_PASSWORD",
                 "REDIS_DB",
+                "REDIS_KEY_PREFIX",
                 "REDIS_SENTINEL_PASSWORD",
                 "REDIS_TLS",
             ]),
         );
-        assert.deepEqual(new Set(contractKeys(STANDALONE)), new Set([...postgres, "REDIS_URL", "REDIS_TLS"]));
+        assert.deepEqual(
+            new Set(contractKeys(STANDALONE)),
+            new Set([...postgres, "REDIS_URL", "REDIS_KEY_PREFIX", "REDIS_TLS"]),
+        );
         assert.deepEqual([...SECRET_CONTRACT_KEYS].sort(), [
             "DATABASE_DIRECT_URL",
             "DATABASE_URL",
@@ -135,7 +140,7 @@ describe("contract key lists", () => {
         const both = contractKeys({ redisMode: "standalone", postgresCaCert: true, redisCaCert: true });
         assert.deepEqual(
             new Set(both),
-            new Set([...postgres, "DB_CA_CERT", "REDIS_URL", "REDIS_TLS", "REDIS_CA_CERT"]),
+            new Set([...postgres, "DB_CA_CERT", "REDIS_URL", "REDIS_KEY_PREFIX", "REDIS_TLS", "REDIS_CA_CERT"]),
         );
         assert.ok(!SECRET_CONTRACT_KEYS.includes("DB_CA_CERT") && !SECRET_CONTRACT_KEYS.includes("REDIS_CA_CERT"));
     });
@@ -163,7 +168,7 @@ describe("assembleEnv", () => {
             .filter((k) => !k.startsWith("REDIS_"))
             .map((k) => [k, `pg-${k}`]),
     );
-    const redis = { REDIS_URL: "redis://u:p@h:6379/0", REDIS_TLS: "false" };
+    const redis = { REDIS_URL: "redis://u:p@h:6379/0", REDIS_KEY_PREFIX: "orders:", REDIS_TLS: "false" };
 
     it("merges both parts into exactly the contract, secret keys made secret", async () => {
         const env = assembleEnv(APP, STANDALONE, { postgres, redis });

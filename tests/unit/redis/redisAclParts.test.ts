@@ -33,6 +33,7 @@ function apps(count: number): AppConfig[] {
             poolSize: 10,
             replicas: 3,
             secretName: `${name}-data`,
+            env: {},
             serviceAccounts: [name],
         } satisfies AppConfig;
     });

@@ -1,0 +1,3 @@
+module data-platform/esotemplate
+
+go 1.26.0

@@ -2,6 +2,7 @@
 import { AZURE_DEFAULT_PRELOADED_LIBRARIES, azurePreloadLibraries } from "./extensions";
 import { ConfigRule, PROJECT, PlatformConfig, ServerConfig } from "../config/types";
 import { ParseContext, report } from "../config/issues";
+import { checkPlacement } from "../config/placement";
 import { postgresCaCert } from "./contract";
 import { PostgresConfig, azureDefaultMaxConnections } from "../config/postgres";
 import { DEFAULT_INSTANCE } from "../serviceModule";
@@ -124,7 +125,19 @@ export const RESERVED_SERVER_NAMES: readonly string[] = [
 
 export const postgresConfigRules: ConfigRule = (config, ctx) => {
     const before = ctx.issues.length;
-    checkServerNames(config, ctx);
+    checkPlacement(
+        config.apps,
+        {
+            kind: "server",
+            mapKey: "postgres.servers",
+            appKey: "postgres.server",
+            named: config.postgres.servers,
+            reserved: RESERVED_SERVER_NAMES,
+            of: postgresServerOf,
+        },
+        ctx,
+    );
+    checkOperatorInstalls(config, ctx);
     loginRules(config, ctx);
     // Each server's checks need every application on an existing server.
     if (ctx.issues.length > before) {
@@ -135,18 +148,9 @@ export const postgresConfigRules: ConfigRule = (config, ctx) => {
     }
 };
 
-/** Server names that cannot collide, applications on existing servers, dedicated servers of one application. */
-function checkServerNames(config: PlatformConfig, ctx: ParseContext): void {
+/** One operator per cluster: its Helm release is the stack's, installed with the section's own server. */
+function checkOperatorInstalls(config: PlatformConfig, ctx: ParseContext): void {
     for (const [server, settings] of Object.entries(config.postgres.servers)) {
-        if (RESERVED_SERVER_NAMES.includes(server)) {
-            report(
-                ctx,
-                `${PROJECT}:postgres.servers`,
-                server,
-                `a server name other than ${RESERVED_SERVER_NAMES.join(", ")} (words of the default server's own names)`,
-            );
-        }
-        // One operator per cluster: its Helm release is the stack's, installed with the section's own server.
         if (settings.stackgres.installOperator) {
             report(
                 ctx,
@@ -156,31 +160,6 @@ function checkServerNames(config: PlatformConfig, ctx: ParseContext): void {
             );
         }
     }
-    const servers = postgresServers(config.postgres);
-    const tenants = new Map<string, number>();
-    config.apps.forEach((app, i) => {
-        const server = postgresServerOf(app);
-        if (!servers.includes(server)) {
-            report(
-                ctx,
-                `${PROJECT}:apps[${i}].postgres.server`,
-                server,
-                `one of ${servers.join(", ")} (postgres.servers)`,
-            );
-            return;
-        }
-        const first = tenants.get(server);
-        if (config.postgres.servers[server]?.dedicated && first !== undefined) {
-            report(
-                ctx,
-                `${PROJECT}:apps[${i}].postgres.server`,
-                server,
-                `a server not dedicated to another application (postgres.servers.${server}.dedicated: apps[${first}] has it)`,
-            );
-        } else if (first === undefined) {
-            tenants.set(server, i);
-        }
-    });
 }
 
 /** One server's rules: its connection budget (naming the applications that fill it), its login Job, Azure's limits. */

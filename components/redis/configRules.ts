@@ -2,6 +2,7 @@
 import { type AppConfig, REDIS_CLIENTS } from "../config/platform";
 import type { RedisConfig } from "../config/redis";
 import type { ParseContext } from "../config/issues";
+import { checkPlacement } from "../config/placement";
 import { ConfigRule, PROJECT, PlatformConfig } from "../config/types";
 import { DEFAULT_INSTANCE } from "../serviceModule";
 import { redisGroupOf, redisGroupPath, redisGroupSettings, redisGroups } from "./groups";
@@ -61,7 +62,18 @@ export const REDIS_USERS_FILE_MAX_BYTES = 700_000;
 
 export const redisConfigRules: ConfigRule = (config, ctx) => {
     const before = ctx.issues.length;
-    checkGroupNames(config, ctx);
+    checkPlacement(
+        config.apps,
+        {
+            kind: "group",
+            mapKey: "redis.groups",
+            appKey: "redis.group",
+            named: config.redis.groups,
+            reserved: RESERVED_GROUP_NAMES,
+            of: redisGroupOf,
+        },
+        ctx,
+    );
     config.apps.forEach((app, i) => {
         // The application's name is its Redis ACL user.
         if (RESERVED_USER_NAMES.includes(app.name)) {
@@ -111,40 +123,6 @@ export const RESERVED_GROUP_NAMES: readonly string[] = [
     "tls",
     "users",
 ];
-
-/** Group names that cannot collide, applications that name an existing group, dedicated groups of one application. */
-function checkGroupNames(config: PlatformConfig, ctx: ParseContext): void {
-    for (const group of Object.keys(config.redis.groups)) {
-        if (RESERVED_GROUP_NAMES.includes(group)) {
-            report(
-                ctx,
-                `${PROJECT}:redis.groups`,
-                group,
-                `a group name other than ${RESERVED_GROUP_NAMES.join(", ")} (words of the default group's own names)`,
-            );
-        }
-    }
-    const groups = redisGroups(config.redis);
-    const tenants = new Map<string, number>();
-    config.apps.forEach((app, i) => {
-        const group = redisGroupOf(app);
-        if (!groups.includes(group)) {
-            report(ctx, `${PROJECT}:apps[${i}].redis.group`, group, `one of ${groups.join(", ")} (redis.groups)`);
-            return;
-        }
-        const first = tenants.get(group);
-        if (config.redis.groups[group]?.dedicated && first !== undefined) {
-            report(
-                ctx,
-                `${PROJECT}:apps[${i}].redis.group`,
-                group,
-                `a group not dedicated to another application (redis.groups.${group}.dedicated: apps[${first}] has it)`,
-            );
-        } else if (first === undefined) {
-            tenants.set(group, i);
-        }
-    });
-}
 
 /**
  * Application users and extra databases' users share one ACL namespace (and credential ids `redis-app-<user>`, across

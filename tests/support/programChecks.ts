@@ -3,6 +3,7 @@
  * what identifies its stateful things. Computed where the run happens (a worker thread of `programPool.ts`), so
  * only these small results travel.
  */
+import { strict as assert } from "assert";
 import { StatefulSet } from "kubernetes-models/apps/v1";
 import { CronJob, Job } from "kubernetes-models/batch/v1";
 import { ConfigMap, Namespace, Service, ServiceAccount } from "kubernetes-models/v1";
@@ -133,7 +134,6 @@ function schemaProblems(r: RecordedResource): string[] {
 export async function runProblems(stack: string, run: RunResult): Promise<string[]> {
     const label = (what: string, lines: readonly string[]) => lines.map((l) => `${what}: ${l}`);
     // prod is the production profile on production defaults: no mandatory policy violation (dev: its pack config).
-    const policy = await runPolicies(allPolicies, run, { config: packConfig(stack) });
     return [
         ...label("password", passwordsWritten(run)),
         ...label("schema", run.resources.flatMap(schemaProblems)),
@@ -143,10 +143,7 @@ export async function runProblems(stack: string, run: RunResult): Promise<string
             "int32",
             run.resources.flatMap((r) => int32Overflows(r.inputs, r.name)),
         ),
-        ...label(
-            "policy",
-            policy.violations.filter((v) => v.enforcementLevel === "mandatory").map((v) => `${v.policy}: ${v.message}`),
-        ),
+        ...label("policy", await mandatoryViolations(stack, run)),
     ];
 }
 
@@ -194,4 +191,24 @@ export async function verdictOf(stack: string, overrides: Overrides, checked: bo
     } catch (err) {
         return { error: err instanceof Error ? (err.stack ?? err.message) : String(err), problems: [], identities: [] };
     }
+}
+
+/** The stack's mandatory policy violations, as `policy: message` lines. */
+export async function mandatoryViolations(stack: string, run: RunResult): Promise<string[]> {
+    const result = await runPolicies(allPolicies, run, { config: packConfig(stack) });
+    return result.violations.filter((v) => v.enforcementLevel === "mandatory").map((v) => `${v.policy}: ${v.message}`);
+}
+
+/**
+ * Every cloud and cluster resource of `before` is in `after` under the same URN with the same inputs (a component's
+ * recorded inputs, such as the credential ids it was given, change nothing outside the state).
+ */
+export function assertKeepsCustomResources(before: RunResult, after: RunResult): void {
+    const byUrn = new Map(after.resources.map((r) => [r.urn, r]));
+    for (const r of before.resources.filter((resource) => resource.custom)) {
+        const now = byUrn.get(r.urn);
+        assert.ok(now, `${r.urn} is gone`);
+        assert.deepEqual(now.inputs, r.inputs, r.urn);
+    }
+    assert.ok(after.resources.length > before.resources.length);
 }

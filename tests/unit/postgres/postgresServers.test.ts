@@ -7,11 +7,9 @@
 import { strict as assert } from "assert";
 import { RESERVED_SERVER_NAMES } from "../../../components/postgres/configRules";
 import { isManifest } from "../../../offline/plan";
-import { allPolicies } from "../../../policy/policies";
 import { parseStack, problemLines } from "../../support/config";
-import { packConfig, runPolicies } from "../../support/policyHarness";
 import { runStack } from "../../support/program";
-import { duplicateNames } from "../../support/programChecks";
+import { assertKeepsCustomResources, duplicateNames, mandatoryViolations } from "../../support/programChecks";
 
 /** prod's own section, as written. */
 function section(stack: string): Record<string, unknown> {
@@ -78,11 +76,7 @@ describe("named PostgreSQL servers", function () {
 
     it("passes the policy pack (no mandatory violation): each server's budget holds its own applications", async () => {
         const run = await runStack("prod", withServers);
-        const result = await runPolicies(allPolicies, run, { config: packConfig("prod") });
-        assert.deepEqual(
-            result.violations.filter((v) => v.enforcementLevel === "mandatory").map((v) => `${v.policy}: ${v.message}`),
-            [],
-        );
+        assert.deepEqual(await mandatoryViolations("prod", run), []);
     });
 
     it("keeps every cloud and cluster resource of a stack without servers as it was (URN and inputs) when servers are added", async () => {
@@ -90,13 +84,7 @@ describe("named PostgreSQL servers", function () {
         const after = await runStack("prod", {
             "data-platform:postgres": { ...section("prod"), servers: PROD_SERVERS },
         });
-        const byUrn = new Map(after.resources.map((r) => [r.urn, r]));
-        for (const r of before.resources.filter((resource) => resource.custom)) {
-            const now = byUrn.get(r.urn);
-            assert.ok(now, `${r.urn} is gone`);
-            assert.deepEqual(now.inputs, r.inputs, r.urn);
-        }
-        assert.ok(after.resources.length > before.resources.length);
+        assertKeepsCustomResources(before, after);
     });
 
     it("reserves every word the default server's own names use after postgres- and pg-", async () => {
@@ -136,9 +124,9 @@ describe("named PostgreSQL servers", function () {
         });
         assert.deepEqual(lines, [
             `data-platform:postgres.servers: given "logins"; allowed: a server name other than ${RESERVED_SERVER_NAMES.join(", ")} (words of the default server's own names)`,
-            "data-platform:postgres.servers.solo.stackgres.installOperator: given true; allowed: false: the operator is installed once per cluster, with postgres.stackgres.installOperator",
             'data-platform:apps[0].postgres.server: given "nope"; allowed: one of default, logins, solo (postgres.servers)',
             'data-platform:apps[2].postgres.server: given "solo"; allowed: a server not dedicated to another application (postgres.servers.solo.dedicated: apps[1] has it)',
+            "data-platform:postgres.servers.solo.stackgres.installOperator: given true; allowed: false: the operator is installed once per cluster, with postgres.stackgres.installOperator",
         ]);
     });
 

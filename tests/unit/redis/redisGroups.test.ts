@@ -10,9 +10,7 @@ import { appRules } from "../../../components/redis/acl";
 import { isManifest } from "../../../offline/plan";
 import { parseStack, problemLines } from "../../support/config";
 import { runStack } from "../../support/program";
-import { duplicateNames } from "../../support/programChecks";
-import { packConfig, runPolicies } from "../../support/policyHarness";
-import { allPolicies } from "../../../policy/policies";
+import { assertKeepsCustomResources, duplicateNames, mandatoryViolations } from "../../support/programChecks";
 
 /** prod's issuer signs every group's certificate: each TLS group hands out its CA (redis.tls needs redis.tlsCaCert). */
 const PROD_CA = parseStack("prod").redis.tlsCaCert;
@@ -59,11 +57,7 @@ describe("named Redis groups", function () {
 
     it("passes the policy pack (no mandatory violation): each Sentinel group is its own majority (the pack counted every Sentinel of the stack)", async () => {
         const run = await runStack("prod", withGroups);
-        const result = await runPolicies(allPolicies, run, { config: packConfig("prod") });
-        assert.deepEqual(
-            result.violations.filter((v) => v.enforcementLevel === "mandatory").map((v) => `${v.policy}: ${v.message}`),
-            [],
-        );
+        assert.deepEqual(await mandatoryViolations("prod", run), []);
     });
 
     it("keeps every cloud and cluster resource of a stack without groups as it was (URN and inputs) when groups are added", async () => {
@@ -71,14 +65,7 @@ describe("named Redis groups", function () {
         const after = await runStack("prod", {
             "data-platform:redis": { ...parseStackSection("prod"), groups: PROD_GROUPS },
         });
-        const byUrn = new Map(after.resources.map((r) => [r.urn, r]));
-        // Custom resources: a component's recorded inputs (the credential ids it was given) change nothing in the cloud.
-        for (const r of before.resources.filter((resource) => resource.custom)) {
-            const now = byUrn.get(r.urn);
-            assert.ok(now, `${r.urn} is gone`);
-            assert.deepEqual(now.inputs, r.inputs, r.urn);
-        }
-        assert.ok(after.resources.length > before.resources.length);
+        assertKeepsCustomResources(before, after);
     });
 
     it("reserves every word the default group's own names use after redis-", async () => {

@@ -116,6 +116,7 @@ export const RESERVED_GROUP_NAMES: readonly string[] = [
     "dashboard",
     "data",
     "headless",
+    "master",
     "monitor",
     "replication",
     "sentinel",

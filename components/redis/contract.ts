@@ -47,9 +47,15 @@ const REDIS_DOCS: Readonly<Record<RedisEnvKey, KeyDocs>> = {
     REDIS_SENTINEL_PASSWORD: { description: "Password the Sentinels require from clients.", example: "(generated)" },
     REDIS_TLS: { description: "`true` when Redis (and Sentinel) require TLS.", example: "true" },
     REDIS_URL: {
-        description: "`redis[s]://user:password@host:port/db`, user and password percent-encoded.",
+        description:
+            "`redis[s]://user:password@host:port/db`, user and password percent-encoded: the standalone pod, or in Sentinel mode the master endpoint (a Service that always reaches the current master; same user, database and TLS).",
         example: "redis://orders:p%40ss@redis.data-platform.svc.cluster.local:6379/1",
     },
+    REDIS_HOST: {
+        description: "Host of the master endpoint (`REDIS_URL`'s), for clients configured by host and port.",
+        example: "redis-master.data-platform.svc.cluster.local",
+    },
+    REDIS_PORT: { description: "Its port.", example: "6379" },
     REDIS_CA_CERT: {
         description: "PEM of the CA that signs the Redis and Sentinel certificates (`redis.tlsCaCert`).",
         example: PEM_EXAMPLE,
@@ -93,13 +99,15 @@ export const redisContract: ServiceContract<RedisShape> = {
     },
     appKeys: (shape, app: Pick<AppConfig, "redisExtraDatabases">) =>
         redisExtraEnvKeys(shape.redisMode, app).map(({ key, base }) => redisKey(key, base, REDIS_EXTRA_DOCS[base])),
-    // One row per key pattern of an extra database.
-    appKeyRows: MODES.flatMap((mode) =>
-        REDIS_PER_DATABASE_ENV_KEYS[mode].map((base) => ({
+    // One row per key pattern of an extra database, with the modes that hand it out.
+    appKeyRows: [...new Set(MODES.flatMap((mode) => REDIS_PER_DATABASE_ENV_KEYS[mode]))].map((base) => {
+        const modes = MODES.filter((mode) => REDIS_PER_DATABASE_ENV_KEYS[mode].includes(base));
+        const where = modes.length === MODES.length ? "Either Redis mode" : `Redis ${modes[0]} mode`;
+        return {
             key: redisKey(redisExtraEnvKey(base, EXTRA_NAME_PLACEHOLDER), base, REDIS_EXTRA_DOCS[base]),
-            present: `Redis ${mode} mode, per \`apps[].redisExtraDatabases\` entry (\`<NAME>\`: its name in capitals)`,
-        })),
-    ),
+            present: `${where}, per \`apps[].redisExtraDatabases\` entry (\`<NAME>\`: its name in capitals)`,
+        };
+    }),
     conditions: [
         ...MODES.map((mode) => ({
             present: `Redis ${mode} mode`,

@@ -14,6 +14,10 @@ export const REDIS_SENTINEL_ENV_KEYS = [
     "REDIS_KEY_PREFIX",
     "REDIS_SENTINEL_PASSWORD",
     "REDIS_TLS",
+    // Through the master endpoint, for clients that do not speak Sentinel: the same user, database and TLS.
+    "REDIS_URL",
+    "REDIS_HOST",
+    "REDIS_PORT",
 ] as const;
 /** Standalone: one URL (the application contract, `components/envContract.ts`, fixes these key sets). */
 export const REDIS_STANDALONE_ENV_KEYS = ["REDIS_URL", "REDIS_KEY_PREFIX", "REDIS_TLS"] as const;
@@ -27,7 +31,7 @@ export const REDIS_SECRET_ENV_KEYS: readonly string[] = ["REDIS_PASSWORD", "REDI
  * database. The Sentinel hosts, master name, Sentinel password, TLS flag and CA are shared.
  */
 export const REDIS_PER_DATABASE_ENV_KEYS: Readonly<Record<RedisMode, readonly string[]>> = {
-    sentinel: ["REDIS_USERNAME", "REDIS_PASSWORD", "REDIS_DB"],
+    sentinel: ["REDIS_USERNAME", "REDIS_PASSWORD", "REDIS_DB", "REDIS_URL"],
     standalone: ["REDIS_URL"],
 };
 
@@ -58,7 +62,7 @@ export function redisEnvKeys(redis: Pick<RedisConfig, "mode" | "tls" | "tlsCaCer
 
 export interface RedisEnvArgs {
     readonly redis: RedisConfig;
-    readonly layout: Pick<RedisLayout, "dataNodes" | "sentinels" | "standaloneService">;
+    readonly layout: Pick<RedisLayout, "dataNodes" | "sentinels" | "standaloneService" | "masterEndpoint">;
     readonly app: Pick<AppConfig, "name" | "redisDb" | "redisExtraDatabases">;
     readonly password: string;
     /** Passwords of the extra databases' users, by extra database name (needed with `app.redisExtraDatabases`). */
@@ -113,6 +117,10 @@ function userEnv(args: RedisEnvArgs, user: string, password: string, db: number)
     // The CA is public: clients need it to verify both the Sentinels and the data nodes (one issuer signs both).
     const ca: Record<string, string> = redisHandsOutCa(redis) ? { [REDIS_CA_ENV_KEY]: redis.tlsCaCert as string } : {};
     if (redis.mode === "sentinel") {
+        const endpoint = layout.masterEndpoint;
+        if (endpoint === undefined) {
+            throw new Error("a Sentinel group's layout names its master endpoint");
+        }
         return {
             REDIS_SENTINEL_HOSTS: redisClientEndpoints(redis, layout),
             REDIS_SENTINEL_MASTER: redis.masterName,
@@ -122,6 +130,9 @@ function userEnv(args: RedisEnvArgs, user: string, password: string, db: number)
             REDIS_KEY_PREFIX: redisKeyPrefix(args.app),
             REDIS_SENTINEL_PASSWORD: args.sentinelPassword,
             REDIS_TLS: tls,
+            REDIS_URL: redisUrl(redis.tls, user, password, endpoint.host, endpoint.port, db),
+            REDIS_HOST: endpoint.host,
+            REDIS_PORT: String(endpoint.port),
             ...ca,
         };
     }

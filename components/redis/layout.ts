@@ -22,6 +22,8 @@ export function redisNames(redis: Pick<RedisConfig, "group">) {
         dataHeadless: `${prefix}-headless`,
         /** ClusterIP Service of the standalone pod (`REDIS_URL`). */
         standalone: prefix,
+        /** Sentinel mode: the master endpoint (`REDIS_URL`, `REDIS_HOST`), its HAProxy pods and their objects. */
+        master: `${prefix}-master`,
         sentinel: `${prefix}-sentinel`,
         config: `${prefix}-config`,
         /** The users files the servers load (phase 1 of a credential change). */
@@ -47,6 +49,8 @@ export const NAMES = redisNames({});
 export interface Endpoint {
     readonly host: string;
     readonly port: number;
+    /** The name its TLS certificate carries, when not `host` (the tests' loopback certificates name `localhost`). */
+    readonly tlsName?: string;
 }
 
 /** Directories the rendered configuration and scripts refer to. */
@@ -74,6 +78,8 @@ export interface RedisLayout {
     readonly sentinels: readonly Endpoint[];
     /** Standalone: where clients connect, the ClusterIP Service `names.standalone` in the cluster; unset: the data node. */
     readonly standaloneService?: Endpoint;
+    /** Sentinel mode: the master endpoint clients that do not speak Sentinel connect to (the Service `names.master`). */
+    readonly masterEndpoint?: Endpoint;
     readonly dirs: RedisDirs;
 }
 
@@ -114,7 +120,7 @@ export function kubernetesLayout(redis: RedisConfig, namespace: string): RedisLa
               }))
             : [],
         ...(sentinelMode
-            ? {}
+            ? { masterEndpoint: { host: serviceFqdn(names.master, namespace), port: REDIS_PORT } }
             : { standaloneService: { host: serviceFqdn(names.standalone, namespace), port: REDIS_PORT } }),
         dirs: POD_DIRS,
     };

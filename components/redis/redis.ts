@@ -21,6 +21,7 @@ import { REDIS_SECRET_ENV_KEYS, redisClientEndpoints, redisEnv, redisEnvKeys, re
 import { aclCredentialIds, redisAppCredentialId, redisRoleCredentials } from "./credentials";
 import { dashboardConfigMap } from "../dashboards";
 import { RedisBackup, RedisBackupArgs } from "./backup";
+import { MasterEndpoint } from "./endpoint";
 import { renderFiles } from "./files";
 import { REDIS_COMPONENT_TYPE, RedisLayout, kubernetesLayout, redisNames } from "./layout";
 import { redisDashboard } from "./monitoring";
@@ -256,6 +257,20 @@ export class Redis extends pulumi.ComponentResource implements DataService {
                     parent,
                 );
             }
+            // Clients that do not speak Sentinel: REDIS_URL and REDIS_HOST name this endpoint.
+            new MasterEndpoint(
+                `${name}-master`,
+                {
+                    redis,
+                    layout: this.layout,
+                    namespace: ns,
+                    monitorPasswordVersion: pulumi.unsecret(
+                        this.passwordVersion(args.vault, redisRoleCredentials(redis).monitor),
+                    ),
+                    dependsOn: [authSecret, ...tlsReady],
+                },
+                parent,
+            );
         }
 
         if (redis.monitoring) {

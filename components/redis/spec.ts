@@ -77,7 +77,10 @@ function claimSpec(
 }
 
 /** The labels of a group's pods: `app.kubernetes.io/name` is the group's prefix, so no selector reaches another group. */
-export function redisLabels(redis: Named, component: RedisRole | "acl-sync" | "backup"): Record<string, string> {
+export function redisLabels(
+    redis: Named,
+    component: RedisRole | "acl-sync" | "backup" | "master-endpoint",
+): Record<string, string> {
     return recommendedLabels({ name: redisPrefix(redis), component, partOf: PLATFORM_NAME });
 }
 
@@ -163,7 +166,8 @@ export function certificate(
                     serviceFqdn(svc, namespace),
                     `*.${serviceFqdn(svc, namespace)}`,
                 ]),
-                ...(redis.mode === "standalone" ? [serviceFqdn(names.standalone, namespace)] : []),
+                // The Service clients connect to by name: the standalone pod's, or the master endpoint's (TLS passes it).
+                serviceFqdn(redis.mode === "standalone" ? names.standalone : names.master, namespace),
             ],
             usages: ["server auth", "client auth", "digital signature", "key encipherment"],
             privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
@@ -234,7 +238,8 @@ function selfEnv(redis: Named, role: RedisRole, namespace: string): k8s.types.in
     ];
 }
 
-function tlsVolume(
+/** The group's TLS Secret as a volume (`keys`: default all of cert-manager's). */
+export function tlsVolume(
     redis: Pick<RedisConfig, "tlsSecretName" | "group">,
     keys: readonly string[] = Object.values(TLS_FILES),
 ): k8s.types.input.core.v1.Volume {
@@ -583,7 +588,10 @@ export function aclSyncJob(
     };
 }
 
-/** Ingress to the group: consumer namespaces and the group's own pods on its port; Prometheus on the exporter's. */
+/**
+ * Ingress to the group: consumer namespaces and the group's own pods on its port (and to the data nodes, the master
+ * endpoint's HAProxy pods in Sentinel mode); Prometheus on the exporter's.
+ */
 export function networkPolicy(
     redis: Pick<RedisConfig, "mode" | "monitoring" | "monitoringNamespace" | "group" | "backup">,
     role: RedisRole,
@@ -596,6 +604,9 @@ export function networkPolicy(
         { podSelector: { matchLabels: aclSyncLabels(redis) } },
         // `redis.backup`: the backup Job asks a Sentinel for the master and copies its RDB.
         ...(redis.backup ? [{ podSelector: { matchLabels: redisLabels(redis, "backup") } }] : []),
+        ...(redis.mode === "sentinel" && role === "data"
+            ? [{ podSelector: { matchLabels: redisLabels(redis, "master-endpoint") } }]
+            : []),
     ];
     const prometheus = {
         namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": redis.monitoringNamespace } },

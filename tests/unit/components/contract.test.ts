@@ -119,6 +119,9 @@ describe("contract key lists", () => {
                 "REDIS_KEY_PREFIX",
                 "REDIS_SENTINEL_PASSWORD",
                 "REDIS_TLS",
+                "REDIS_URL",
+                "REDIS_HOST",
+                "REDIS_PORT",
             ]),
         );
         assert.deepEqual(
@@ -186,8 +189,8 @@ describe("assembleEnv", () => {
             /application orders: postgres env does not match the contract: missing DB_POOL_MAX$/,
         );
         assert.throws(
-            () => assembleEnv(APP, SENTINEL, { postgres, redis }),
-            /redis env \(sentinel mode\) does not match the contract: missing REDIS_SENTINEL_HOSTS, .*REDIS_SENTINEL_PASSWORD; unexpected REDIS_URL$/,
+            () => assembleEnv(APP, SENTINEL, { postgres, redis: { ...redis, REDIS_SENTINEL_HOST: "h:26379" } }),
+            /redis env \(sentinel mode\) does not match the contract: missing REDIS_SENTINEL_HOSTS, .*REDIS_PORT; unexpected REDIS_SENTINEL_HOST$/,
         );
         assert.throws(
             () => assembleEnv(APP, STANDALONE, { postgres: { ...postgres, REDIS_TLS: "x" }, redis }),

@@ -131,7 +131,11 @@ describe("Redis client profiles (apps[].redis.clients)", () => {
         for (const config of [prod, dev]) {
             const env = redisEnv({
                 redis: config.redis,
-                layout: { dataNodes: [{ host: "h", port: 1 }], sentinels: [{ host: "s", port: 2 }] },
+                layout: {
+                    dataNodes: [{ host: "h", port: 1 }],
+                    sentinels: [{ host: "s", port: 2 }],
+                    masterEndpoint: { host: "m", port: 3 },
+                },
                 app: config.apps[0],
                 password: "p",
                 sentinelPassword: "s",

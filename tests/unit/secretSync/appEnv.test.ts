@@ -57,7 +57,7 @@ describe("apps[].env and apps[].adoptSecret in the config", () => {
                 {
                     ...ORDERS,
                     env: {
-                        BROKER: "redis://{{REDIS_URL}}/{{REDIS_HOST}}",
+                        BROKER: "redis://{{REDIS_SERVER}}/{{REDIS_HOSTS}}",
                         PASSWORD: "hunter2",
                         ODD: "{{{REDIS_DB}}}",
                         REDIS_PASSWORD: "{{REDIS_SENTINEL_PASSWORD}}",
@@ -67,7 +67,7 @@ describe("apps[].env and apps[].adoptSecret in the config", () => {
         });
         const allowed = `a template of {{KEY}} placeholders over the application's contract keys (${keys})`;
         assert.deepEqual(lines, [
-            `data-platform:apps[0].env.BROKER: given "redis://{{REDIS_URL}}/{{REDIS_HOST}}"; allowed: ${allowed}; unknown: "REDIS_URL", "REDIS_HOST"`,
+            `data-platform:apps[0].env.BROKER: given "redis://{{REDIS_SERVER}}/{{REDIS_HOSTS}}"; allowed: ${allowed}; unknown: "REDIS_SERVER", "REDIS_HOSTS"`,
             `data-platform:apps[0].env.ODD: given "{{{REDIS_DB}}}"; allowed: ${allowed}; no { or } outside {{KEY}} placeholders`,
             `data-platform:apps[0].env.PASSWORD: given "hunter2"; allowed: ${allowed}; at least one {{KEY}} of the contract: a value of its own would be written in the stack file, in clear`,
             'data-platform:apps[0].env.REDIS_PASSWORD: given "{{REDIS_SENTINEL_PASSWORD}}"; allowed: a key the contract does not hold already (REDIS_PASSWORD is one of its own)',

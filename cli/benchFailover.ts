@@ -1,11 +1,13 @@
 /**
  * `npm run bench:failover [-- --runs 5 --stack prod]`, on real redis-server/redis-sentinel running the stack's
- * rendered configuration (TLS as configured) on loopback. Three rows, each with every run and the median:
+ * rendered configuration (TLS as configured) on loopback, behind the rendered master endpoint (Debian's haproxy). Rows,
+ * each with every run and the median:
  * - kill -9 of the master -> the first write accepted by the new master, writing directly to the node Sentinel names;
- * - the same through ioredis configured only from an application's contract (Sentinel discovery, TLS);
- * - the longest pause between two writes that client sees while every data pod is restarted in turn the way a
- *   StatefulSet rolls (highest ordinal first: preStop hand-over, stop, start, ready), and the acknowledged
- *   (`WAIT 1`) writes lost.
+ * - the same through ioredis configured only from an application's contract: Sentinel discovery (TLS), and `REDIS_URL`
+ *   through the master endpoint;
+ * - the longest pause between two writes each of those clients sees while every data pod is restarted in turn the way
+ *   a StatefulSet rolls (highest ordinal first: preStop hand-over, stop, start, ready);
+ * - the acknowledged (`WAIT 1`) writes lost by those clients.
  */
 import * as crypto from "crypto";
 import { parseConfig } from "../components/config";
@@ -13,11 +15,16 @@ import type { RedisPasswords } from "../components/redis/acl";
 import { promisedFailoverSeconds } from "../components/redis/files";
 import { loadStackConfig } from "../offline/stackConfig";
 import { parseFlags } from "./args";
-import { FILES } from "../components/redis/files";
 import { waitFor } from "../testbed/servers/processes";
 import { LocalRedisGroup, redisPorts } from "../testbed/servers/redis";
 import { waitHealthy } from "../testbed/servers/redisStack";
-import { ContractWriter, Writer, appClient, missingKeys, sentinelMaster } from "../testbed/servers/redisClients";
+import { Writer, contractClient, endpointClient, sentinelMaster } from "../testbed/servers/redisClients";
+import {
+    ClientMaker,
+    killMasterUnderWrites,
+    rollingRestartUnderWrites,
+    waitWrites,
+} from "../testbed/servers/redisDrills";
 
 /** The longest write pause a client may see while every data pod is restarted in turn (issue 11). */
 const ROLLING_PAUSE_TARGET_SECONDS = 1;
@@ -35,68 +42,6 @@ function median(values: readonly number[]): { median: number; min: number; max: 
 function summary(values: readonly number[]): string {
     const m = median(values);
     return `median ${m.median.toFixed(2)} s over ${values.length} runs (min ${m.min.toFixed(2)}, max ${m.max.toFixed(2)})`;
-}
-
-/** Acknowledged keys the master the Sentinels agree on no longer has, read as application `app`. */
-function lostWrites(group: LocalRedisGroup, app: string, keys: readonly string[]): Promise<number> {
-    return missingKeys(
-        () => sentinelMaster(group),
-        (ordinal) => appClient(group, app, ordinal),
-        keys,
-    );
-}
-
-async function waitWrites(writer: { acknowledged: readonly string[] }): Promise<void> {
-    await waitFor("acknowledged writes", 10_000, async () => (writer.acknowledged.length >= 20 ? true : undefined));
-}
-
-/** kill -9 of the master -> first write accepted through the contract client; returns seconds and lost writes. */
-async function contractFailover(group: LocalRedisGroup, app: string, run: number) {
-    const master = await waitHealthy(group, 60_000);
-    const writer = new ContractWriter(group, app, `${app}:contract${run}`);
-    await waitWrites(writer);
-    const killedAt = Date.now();
-    await group.kill("data", master);
-    const dead = Date.now();
-    const accepted = await waitFor("a write through the contract client", 60_000, async () =>
-        writer.firstAcceptedAfter(dead),
-    );
-    await writer.stop();
-    const lost = await lostWrites(group, app, writer.acknowledged);
-    group.start("data", master);
-    return { seconds: (accepted - killedAt) / 1000, lost, master };
-}
-
-/** Every data pod restarted in turn, highest ordinal first; the longest pause the contract client saw. */
-async function rollingRestart(group: LocalRedisGroup, app: string, run: number) {
-    await waitHealthy(group, 60_000);
-    const writer = new ContractWriter(group, app, `${app}:roll${run}`);
-    await waitWrites(writer);
-    const started = Date.now();
-    const hooks: string[] = [];
-    for (let ordinal = group.layout.dataNodes.length - 1; ordinal >= 0; ordinal--) {
-        const hook = await group.runScript("data", ordinal, FILES.preStopRedis);
-        if (hook.code !== 0) {
-            throw new Error(`preStop of redis-${ordinal} failed: ${hook.output}`);
-        }
-        hooks.push(
-            ...hook.output
-                .trim()
-                .split("\n")
-                .filter(Boolean)
-                .map((l) => `redis-${ordinal} preStop: ${l}`),
-        );
-        await group.kill("data", ordinal, "SIGTERM");
-        group.start("data", ordinal);
-        await waitHealthy(group, 60_000);
-    }
-    await writer.stop();
-    const lost = await lostWrites(group, app, writer.acknowledged);
-    const [from, to] = writer.longestPauseWindow(started);
-    const errors = writer.errors
-        .filter((e) => e.at >= from && e.at <= to)
-        .map((e) => `+${((e.at - from) / 1000).toFixed(2)} s into the pause: ${e.message}`);
-    return { pause: (to - from) / 1000, lost, writes: writer.acknowledged.length, hooks: [...hooks, ...errors] };
 }
 
 async function main(): Promise<void> {
@@ -127,10 +72,25 @@ async function main(): Promise<void> {
     });
     const stopAll = () => void group.stop().finally(() => process.exit(130));
     process.once("SIGINT", stopAll);
+    // The clients an application configures from its contract: Sentinel discovery, or REDIS_URL (the master endpoint).
+    const clients: { name: string; label: string; make: ClientMaker; target: number }[] = [
+        {
+            name: "contract client",
+            label: "a contract client (ioredis, Sentinel discovery)",
+            make: contractClient,
+            target: config.redis.downAfterMilliseconds / 1000 + 0.5,
+        },
+        {
+            name: "endpoint client",
+            label: "the master endpoint (ioredis on REDIS_URL, HAProxy)",
+            make: endpointClient,
+            target: config.redis.downAfterMilliseconds / 1000 + 1,
+        },
+    ];
     const seconds: number[] = [];
-    const contract: number[] = [];
-    const pauses: number[] = [];
-    let lost = 0;
+    const kills = clients.map(() => [] as number[]);
+    const pauses = clients.map(() => [] as number[]);
+    const lost = clients.map(() => 0);
     try {
         group.startAll();
         let master = await waitHealthy(group, 60_000);
@@ -152,24 +112,28 @@ async function main(): Promise<void> {
             group.start("data", master);
             master = await waitHealthy(group, 60_000);
         }
-        for (let run = 1; run <= runs; run++) {
-            const result = await contractFailover(group, app, run);
-            contract.push(result.seconds);
-            lost += result.lost;
-            console.log(
-                `contract client run ${run}: ${result.seconds.toFixed(2)} s, ${result.lost} lost (redis-${result.master} killed)`,
-            );
+        for (const [i, client] of clients.entries()) {
+            for (let run = 1; run <= runs; run++) {
+                const result = await killMasterUnderWrites(group, app, `${app}:kill${i}-${run}`, client.make);
+                kills[i].push(result.seconds);
+                lost[i] += result.lost;
+                console.log(
+                    `${client.name} run ${run}: ${result.seconds.toFixed(2)} s, ${result.lost} of ${result.acknowledged} lost (redis-${result.master} killed)`,
+                );
+            }
         }
-        for (let run = 1; run <= runs; run++) {
-            const result = await rollingRestart(group, app, run);
-            pauses.push(result.pause);
-            lost += result.lost;
-            console.log(
-                `rolling restart run ${run}: longest pause ${result.pause.toFixed(2)} s, ${result.lost} of ${result.writes} lost`,
-            );
-            // Over the target: what the hand-overs did, to see where the time went.
-            if (result.pause > ROLLING_PAUSE_TARGET_SECONDS) {
-                result.hooks.forEach((line) => console.log(`    ${line}`));
+        for (const [i, client] of clients.entries()) {
+            for (let run = 1; run <= runs; run++) {
+                const result = await rollingRestartUnderWrites(group, app, `${app}:roll${i}-${run}`, client.make);
+                pauses[i].push(result.pause);
+                lost[i] += result.lost;
+                console.log(
+                    `${client.name}, rolling restart run ${run}: longest pause ${result.pause.toFixed(2)} s, ${result.lost} of ${result.writes} lost`,
+                );
+                // Over the target: what the hand-overs did, to see where the time went.
+                if (result.pause > ROLLING_PAUSE_TARGET_SECONDS) {
+                    result.hooks.forEach((line) => console.log(`    ${line}`));
+                }
             }
         }
     } finally {
@@ -179,13 +143,19 @@ async function main(): Promise<void> {
     console.log(
         `${timers}: kill -9 -> first accepted write on the new master, written directly: ${summary(seconds)}; promised ${promise} s`,
     );
-    console.log(
-        `${timers}: kill -9 -> first accepted write through a contract client (ioredis, Sentinel discovery): ${summary(contract)}; target ${config.redis.downAfterMilliseconds / 1000 + 0.5} s`,
-    );
-    console.log(
-        `${timers}: longest write pause a contract client sees during a rolling restart of every data pod: ${summary(pauses)}; target ${ROLLING_PAUSE_TARGET_SECONDS} s`,
-    );
-    console.log(`${timers}: acknowledged (WAIT 1) writes lost by the contract client: ${lost}`);
+    for (const [i, client] of clients.entries()) {
+        console.log(
+            `${timers}: kill -9 -> first accepted write through ${client.label}: ${summary(kills[i])}; target ${client.target} s`,
+        );
+    }
+    for (const [i, client] of clients.entries()) {
+        console.log(
+            `${timers}: longest write pause through ${client.label} during a rolling restart of every data pod: ${summary(pauses[i])}; target ${ROLLING_PAUSE_TARGET_SECONDS} s`,
+        );
+    }
+    for (const [i, client] of clients.entries()) {
+        console.log(`${timers}: acknowledged (WAIT 1) writes lost through ${client.label}: ${lost[i]}`);
+    }
 }
 
 main().catch((e) => {

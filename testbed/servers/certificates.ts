@@ -17,8 +17,10 @@ export interface CertificateFiles {
 
 const openssl = (...args: string[]) => execFileSync("openssl", args, { stdio: "pipe" });
 
+/** The DNS name test server certificates carry unless told otherwise: what a client checking names by DNS verifies. */
+export const LOOPBACK_HOST_NAME = "localhost";
 /** The names a test server certificate is for unless told otherwise: the loopback address and localhost. */
-export const LOOPBACK_NAMES: readonly string[] = ["127.0.0.1", "localhost"];
+export const LOOPBACK_NAMES: readonly string[] = ["127.0.0.1", LOOPBACK_HOST_NAME];
 
 /**
  * A self-signed CA and a server certificate for `names` (default `LOOPBACK_NAMES`) made with openssl, as

@@ -24,8 +24,9 @@ import { redisEnv } from "../../components/redis/env";
 import { ACL_FILES, AUTH_FILES, FILES, TLS_FILES, dataAclPartFile, renderFiles } from "../../components/redis/files";
 import { NAMES, RedisDirs, RedisLayout } from "../../components/redis/layout";
 import { RedisRole } from "../redisProbe";
-import { makeCertificates } from "./certificates";
+import { LOOPBACK_HOST_NAME, makeCertificates } from "./certificates";
 import { LOOPBACK, Supervisor, freePorts, requireCommands, runShellScript } from "./processes";
+import { LocalEndpointPorts, localEndpointReady, requireHaproxy, startLocalEndpoint } from "./redisEndpoint";
 
 export { LOOPBACK };
 
@@ -38,27 +39,36 @@ export interface ProcessInfo {
     readonly pid: number;
 }
 
-/** The port of each data node and each Sentinel, by ordinal. */
+/** The port of each data node and each Sentinel, by ordinal; in Sentinel mode the master endpoint's. */
 export interface RedisPorts {
     readonly data: readonly number[];
     readonly sentinels: readonly number[];
+    readonly endpoint?: LocalEndpointPorts;
 }
 
 /**
  * Ports for a group the size `redis` renders: from `basePort` when given (data node i on basePort + i,
- * Sentinel i on basePort + 100 + i), else leased ones (`freePorts`).
+ * Sentinel i on basePort + 100 + i, the master endpoint on basePort + 200 and its readiness check on + 201), else
+ * leased ones (`freePorts`).
  */
 export async function redisPorts(redis: RedisConfig, basePort?: number): Promise<RedisPorts> {
-    const dataNodes = redis.mode === "sentinel" ? redis.replicas : 1;
-    const sentinels = redis.mode === "sentinel" ? redis.sentinels : 0;
+    const sentinelMode = redis.mode === "sentinel";
+    const dataNodes = sentinelMode ? redis.replicas : 1;
+    const sentinels = sentinelMode ? redis.sentinels : 0;
     if (basePort !== undefined) {
         return {
             data: Array.from({ length: dataNodes }, (_, i) => basePort + i),
             sentinels: Array.from({ length: sentinels }, (_, i) => basePort + 100 + i),
+            ...(sentinelMode ? { endpoint: { clients: basePort + 200, health: basePort + 201 } } : {}),
         };
     }
-    const ports = await freePorts(dataNodes + sentinels);
-    return { data: ports.slice(0, dataNodes), sentinels: ports.slice(dataNodes) };
+    const ports = await freePorts(dataNodes + sentinels + (sentinelMode ? 2 : 0));
+    const [clients, health] = ports.slice(dataNodes + sentinels);
+    return {
+        data: ports.slice(0, dataNodes),
+        sentinels: ports.slice(dataNodes, dataNodes + sentinels),
+        ...(sentinelMode ? { endpoint: { clients, health } } : {}),
+    };
 }
 
 export interface LocalGroupOptions {
@@ -80,6 +90,8 @@ export class LocalRedisGroup {
     private prepared = false;
     private stopping = false;
     private secretVersions = 0;
+    /** The monitor password the master endpoint was last started with. */
+    private endpointPassword: string | undefined;
 
     /** What the group runs now (`reconfigure` changes apps and passwords, as a new Secret would). */
     options: LocalGroupOptions;
@@ -93,8 +105,9 @@ export class LocalRedisGroup {
         this.supervisor = new Supervisor(this.root);
         const { ports } = options;
         this.layout = {
-            dataNodes: ports.data.map((port) => ({ host: LOOPBACK, port })),
+            dataNodes: ports.data.map((port) => ({ host: LOOPBACK, port, tlsName: LOOPBACK_HOST_NAME })),
             sentinels: ports.sentinels.map((port) => ({ host: LOOPBACK, port })),
+            ...(ports.endpoint ? { masterEndpoint: { host: LOOPBACK, port: ports.endpoint.clients } } : {}),
             dirs: this.dirsFor("shared"),
         };
     }
@@ -105,8 +118,11 @@ export class LocalRedisGroup {
             return;
         }
         requireRedisBinaries();
-        fs.mkdirSync(this.root, { recursive: true });
         const { redis } = this.options;
+        if (redis.mode === "sentinel") {
+            requireHaproxy();
+        }
+        fs.mkdirSync(this.root, { recursive: true });
         this.writeSecretFiles(this.layout.dirs.acl, this.aclFiles());
         this.writeSecretFiles(this.layout.dirs.auth, authFiles(redis, this.options.passwords));
         if (redis.tls) {
@@ -170,6 +186,11 @@ export class LocalRedisGroup {
         }
         beforeAuth?.();
         this.writeSecretFiles(this.layout.dirs.auth, authFiles(redis, passwords));
+        // A new monitor password rolls the endpoint's pods (their annotation names its version); they read it at start.
+        if (passwords.monitor !== this.endpointPassword && this.endpointPid() !== undefined) {
+            await this.stopEndpoint();
+            this.startEndpoint();
+        }
     }
 
     /** cert-manager renews the certificate: a new key and certificate from the same CA, in the same files. */
@@ -272,6 +293,45 @@ export class LocalRedisGroup {
     startAll(): void {
         this.layout.sentinels.forEach((_, i) => this.start("sentinel", i));
         this.layout.dataNodes.forEach((_, i) => this.start("data", i));
+        if (this.options.ports.endpoint) {
+            this.startEndpoint();
+        }
+    }
+
+    /** Sentinel mode: starts the master endpoint (HAProxy) as its pod runs it. */
+    startEndpoint(): void {
+        const ports = this.options.ports.endpoint;
+        if (!ports) {
+            throw new Error("a standalone group has no master endpoint");
+        }
+        this.prepare();
+        startLocalEndpoint(this.supervisor, NAMES.master, {
+            redis: this.options.redis,
+            layout: this.layout,
+            ports,
+            dir: path.join(this.root, NAMES.master),
+        });
+        this.endpointPassword = this.options.passwords.monitor;
+    }
+
+    /** Stops the master endpoint (`signal`: default kill -9) and waits until it is gone. */
+    async stopEndpoint(signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+        await this.supervisor.stop(NAMES.master, signal);
+    }
+
+    endpointPid(): number | undefined {
+        return this.supervisor.pid(NAMES.master);
+    }
+
+    /** Whether the master endpoint's readiness check passes (a master is up behind it). */
+    endpointReady(): Promise<boolean> {
+        const ports = this.options.ports.endpoint;
+        return ports ? localEndpointReady(ports) : Promise.resolve(false);
+    }
+
+    /** What the master endpoint logged (its health checks' changes). */
+    endpointLog(): string {
+        return this.supervisor.log(NAMES.master);
     }
 
     pid(role: Role, ordinal: number): number | undefined {

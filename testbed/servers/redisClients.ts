@@ -191,8 +191,30 @@ export function contractClient(group: LocalRedisGroup, appName: string): Redis {
 }
 
 /**
- * Writes `<prefix>:<n>` continuously through one contract client, each followed by `WAIT 1`: when each write was
- * accepted, and which were acknowledged by a replica.
+ * A client of the master endpoint configured only from application `appName`'s contract: `REDIS_URL` (plus the CA it
+ * trusts): what an application that does not speak Sentinel sees. It reconnects whenever its connection drops, and on
+ * READONLY (a connection that reached a master just demoted).
+ */
+export function endpointClient(group: LocalRedisGroup, appName: string): Redis {
+    const env = group.env()[appName];
+    if (!env) {
+        throw new Error(`no app ${appName}`);
+    }
+    const client = new Redis(env.REDIS_URL, {
+        tls: env.REDIS_TLS === "true" ? { ca: group.caCertificate() } : undefined,
+        reconnectOnError: (e) => /READONLY/.test(e.message),
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => 50,
+        connectTimeout: 1000,
+        commandTimeout: 2000,
+    });
+    client.on("error", () => undefined);
+    return client;
+}
+
+/**
+ * Writes `<prefix>:<n>` continuously through one client configured from the contract (`contractClient`,
+ * `endpointClient`), each followed by `WAIT 1`: when each write was accepted, and which were acknowledged by a replica.
  */
 export class ContractWriter {
     readonly acknowledged: string[] = [];
@@ -201,11 +223,13 @@ export class ContractWriter {
     /** Each new error a write met (consecutive repeats once), with when. */
     readonly errors: { at: number; message: string }[] = [];
     private running = true;
-    private readonly client: Redis;
     private readonly done: Promise<void>;
 
-    constructor(group: LocalRedisGroup, appName: string, prefix: string) {
-        this.client = contractClient(group, appName);
+    /** `client`: this writer's own, disconnected by `stop`. */
+    constructor(
+        private readonly client: Redis,
+        prefix: string,
+    ) {
         this.done = this.loop(prefix);
     }
 

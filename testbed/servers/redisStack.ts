@@ -11,6 +11,7 @@ import { aclCredentialIds } from "../../components/redis/credentials";
 import { FILES, TLS_FILES } from "../../components/redis/files";
 import { REDIS_COMPONENT_TYPE } from "../../components/redis/layout";
 import { waitHealthy as waitHealthyGroup } from "../redisProbe";
+import { waitFor } from "./processes";
 import { LocalRedisGroup, Role, redisPorts } from "./redis";
 
 /** Passwords by credential id (as the mock run or Key Vault holds them) to the ACL renderer's shape. */
@@ -84,9 +85,13 @@ export async function startRedis(input: StartRedisInput): Promise<StartedRedis> 
     };
 }
 
-/** Waits until the group is healthy (testbed/redisProbe.ts says what that means); @returns the master's ordinal. */
-export function waitHealthy(group: LocalRedisGroup, timeoutMs: number): Promise<number> {
-    return waitHealthyGroup(
+/**
+ * Waits until the group is healthy (testbed/redisProbe.ts says what that means) and, when it runs one, its master endpoint
+ * reaches a master; @returns the master's ordinal.
+ */
+export async function waitHealthy(group: LocalRedisGroup, timeoutMs: number): Promise<number> {
+    const started = Date.now();
+    const master = await waitHealthyGroup(
         {
             dataNodes: group.layout.dataNodes.length,
             sentinels: group.layout.sentinels.length,
@@ -99,4 +104,10 @@ export function waitHealthy(group: LocalRedisGroup, timeoutMs: number): Promise<
         },
         timeoutMs,
     );
+    if (group.endpointPid() !== undefined) {
+        await waitFor("the master endpoint to reach the master", timeoutMs - (Date.now() - started), async () =>
+            (await group.endpointReady()) ? true : undefined,
+        );
+    }
+    return master;
 }

@@ -242,15 +242,15 @@ const NODE_IOREDIS = `
 const Redis = require("ioredis");
 const e = process.env;
 const tls = e.REDIS_TLS === "true" ? { ca: e.REDIS_CA_CERT } : undefined;
-const redis = e.REDIS_URL
-  ? new Redis(e.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, tls })
-  : new Redis({
+const redis = e.REDIS_SENTINEL_HOSTS
+  ? new Redis({
       sentinels: e.REDIS_SENTINEL_HOSTS.split(",").map((h) => ({ host: h.slice(0, h.lastIndexOf(":")), port: Number(h.slice(h.lastIndexOf(":") + 1)) })),
       name: e.REDIS_SENTINEL_MASTER, sentinelPassword: e.REDIS_SENTINEL_PASSWORD,
       username: e.REDIS_USERNAME, password: e.REDIS_PASSWORD, db: Number(e.REDIS_DB),
       tls, sentinelTLS: tls, enableTLSForSentinelMode: tls !== undefined,
       lazyConnect: true, maxRetriesPerRequest: 1,
-    });
+    })
+  : new Redis(e.REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, tls });
 (async () => {
   await redis.connect();
   await redis.set("orders:matrix:ioredis", "v");
@@ -271,7 +271,7 @@ e = os.environ
 tls = e["REDIS_TLS"] == "true"
 ca = e.get("REDIS_CA_FILE")
 tls_options = {"ssl_cert_reqs": ssl.CERT_REQUIRED, "ssl_ca_certs": ca} if tls else None
-if e.get("REDIS_URL"):
+if not e.get("REDIS_SENTINEL_HOSTS"):
     # Standalone: REDIS_URL carries the user, password and database; the prefix is the application's name.
     user = e["REDIS_URL"].split("//", 1)[1].split(":", 1)[0]
     urls = e["REDIS_URL"]
@@ -446,7 +446,7 @@ export function describeSandbox(stack: string, checks: (sandbox: () => ConsumerS
         });
 
         it(`${stack}: redis-py (Debian) ${stack === "prod" ? "Sentinel(...).master_for with the Sentinel password, username and TLS" : "from REDIS_URL"}`, () => {
-            const script = s.env.REDIS_URL ? PY_REDIS_STANDALONE : PY_REDIS_SENTINEL;
+            const script = s.env.REDIS_SENTINEL_HOSTS ? PY_REDIS_SENTINEL : PY_REDIS_STANDALONE;
             const extra: Record<string, string> = s.env.REDIS_CA_CERT ? { CA_FILE: s.file("REDIS_CA_CERT") } : {};
             assert.equal(python(script, { ...s.env, ...extra }).stdout, "v");
         });

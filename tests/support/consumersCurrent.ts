@@ -99,19 +99,19 @@ knex.raw("select current_user as u, ssl from pg_stat_ssl where pid = pg_backend_
   .catch((e) => { console.error(e.message); process.exit(1); });
 `;
 
-/** node-redis: REDIS_URL, or the Sentinel keys (createSentinel), TLS with the contract's CA. */
+/** node-redis: the Sentinel keys (createSentinel) where there are, else REDIS_URL; TLS with the contract's CA. */
 const NODE_REDIS = `
 const { createClient, createSentinel } = require("redis");
 const e = process.env;
 const socket = e.REDIS_TLS === "true" ? { tls: true, ca: e.REDIS_CA_CERT } : {};
-const client = e.REDIS_URL
-  ? createClient({ url: e.REDIS_URL, socket })
-  : createSentinel({
+const client = e.REDIS_SENTINEL_HOSTS
+  ? createSentinel({
       name: e.REDIS_SENTINEL_MASTER,
       sentinelRootNodes: e.REDIS_SENTINEL_HOSTS.split(",").map((h) => ({ host: h.slice(0, h.lastIndexOf(":")), port: Number(h.slice(h.lastIndexOf(":") + 1)) })),
       nodeClientOptions: { username: e.REDIS_USERNAME, password: e.REDIS_PASSWORD, database: Number(e.REDIS_DB), socket },
       sentinelClientOptions: { password: e.REDIS_SENTINEL_PASSWORD, socket },
-    });
+    })
+  : createClient({ url: e.REDIS_URL, socket });
 client.on("error", (err) => { console.error(err.message); process.exit(1); });
 (async () => {
   await client.connect();
@@ -229,7 +229,7 @@ with sqlalchemy.create_engine(url.replace("postgresql://", "postgresql+psycopg:/
 
     const redisVia = stack === "prod" ? "Sentinel with the Sentinel password, username and TLS" : "REDIS_URL";
     it(`${stack}: redis-py 6.4 ${redisVia}`, () => {
-        const script = s().env.REDIS_URL ? PY_REDIS_STANDALONE : PY_REDIS_SENTINEL;
+        const script = s().env.REDIS_SENTINEL_HOSTS ? PY_REDIS_SENTINEL : PY_REDIS_STANDALONE;
         const extra: Record<string, string> = s().env.REDIS_CA_CERT ? { CA_FILE: s().file("REDIS_CA_CERT") } : {};
         assert.equal(py(redis6Python(), script, { ...s().env, ...extra }), "v");
     });

@@ -26,13 +26,13 @@ describe("sandbox: startRedis from a stack's mock run", function () {
                 assert.equal(started.processes.length, expected);
                 assert.ok(started.processes.every((p) => p.pid > 0 && p.port > 0));
                 const env = started.env[config.apps[0].name];
-                const client = env.REDIS_URL
-                    ? new Redis(env.REDIS_URL, { lazyConnect: true, retryStrategy: () => null })
-                    : new Redis({
+                const client = env.REDIS_SENTINEL_HOSTS
+                    ? new Redis({
                           ...contractSentinelOptions(env, () => fs.readFileSync(started.tlsCaFile!)),
                           lazyConnect: true,
                           retryStrategy: () => null,
-                      });
+                      })
+                    : new Redis(env.REDIS_URL, { lazyConnect: true, retryStrategy: () => null });
                 client.on("error", () => undefined);
                 await client.connect();
                 assert.equal(await client.set(`${config.apps[0].name}:sandbox`, "1"), "OK");

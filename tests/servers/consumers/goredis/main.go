@@ -34,8 +34,9 @@ func tlsConfig() *tls.Config {
 }
 
 func client() redis.UniversalClient {
-	if url := os.Getenv("REDIS_URL"); url != "" {
-		options, err := redis.ParseURL(url)
+	// Sentinel mode hands out REDIS_URL too (the master endpoint): this program asks the Sentinels there.
+	if os.Getenv("REDIS_SENTINEL_HOSTS") == "" {
+		options, err := redis.ParseURL(os.Getenv("REDIS_URL"))
 		if err != nil {
 			fail("REDIS_URL: %v", err)
 		}

@@ -23,11 +23,12 @@ export const ENDPOINT_READY_PATH = "/ready";
 
 /**
  * Health checks (HAProxy configuration.txt, "inter", "rise", "fall"): every data node is asked every `inter` (a new
- * connection each time: with TLS, four handshakes a second per node and HAProxy pod), so a newly promoted master takes
- * connections at most that long after it qualifies; a master is taken out after `fall` failed checks in a row, two so
- * that one slow answer (a fork, a busy script) does not cut every client. `rise 1`: one passing answer is conclusive.
+ * connection each time: with TLS, ten handshakes a second per node and HAProxy pod, a fraction of a millisecond each),
+ * so a master takes connections at most that long after it qualifies, and a replaced one holds them at most `fall`
+ * times that; two failed checks in a row, so that one slow answer (a fork, a busy script) does not cut every client.
+ * `rise 1`: one passing answer is conclusive.
  */
-export const ENDPOINT_CHECK = { interMs: 250, rise: 1, fall: 2 } as const;
+export const ENDPOINT_CHECK = { interMs: 100, rise: 1, fall: 2 } as const;
 
 /** Client connections one HAProxy process (one pod) accepts; more wait in the kernel's backlog. */
 export const ENDPOINT_MAX_CONNECTIONS = 4000;

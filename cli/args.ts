@@ -23,3 +23,17 @@ export function parseFlags(
     }
     return { flags, positional };
 }
+
+/**
+ * Runs a tool's `main` and exits with its code. An error (a config error included: its message lists every problem,
+ * one per line) prints its message and exits 1.
+ */
+export function runTool(main: () => Promise<number>): void {
+    main().then(
+        (code) => process.exit(code),
+        (err) => {
+            console.error(err instanceof Error ? err.message : err);
+            process.exit(1);
+        },
+    );
+}

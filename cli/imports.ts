@@ -3,11 +3,10 @@
  * Prints the `data-platform:imports` block that makes a re-created stack take over what `pulumi destroy` left
  * (README "Teardown and re-creation"): every resource the stack retains on delete, with its id.
  */
-import { ConfigError } from "../components/config";
 import { runProgram } from "../offline/mockEngine";
 import { loadStackConfig, stackFile } from "../offline/stackConfig";
 import { importsBlock } from "../offline/teardown";
-import { parseFlags } from "./args";
+import { parseFlags, runTool } from "./args";
 
 async function main(): Promise<number> {
     const { flags } = parseFlags(process.argv.slice(2), ["stack", "subscription", "config-file"]);
@@ -19,22 +18,8 @@ async function main(): Promise<number> {
         return 2;
     }
     const { config, secretKeys } = loadStackConfig(stack, flags["config-file"] ?? stackFile(stack));
-    try {
-        process.stdout.write(importsBlock(await runProgram({ stack, config, secretKeys }), subscription));
-        return 0;
-    } catch (err) {
-        if (err instanceof ConfigError) {
-            console.error(err.message);
-            return 1;
-        }
-        throw err;
-    }
+    process.stdout.write(importsBlock(await runProgram({ stack, config, secretKeys }), subscription));
+    return 0;
 }
 
-main().then(
-    (code) => process.exit(code),
-    (err) => {
-        console.error(err instanceof Error ? err.message : err);
-        process.exit(1);
-    },
-);
+runTool(main);

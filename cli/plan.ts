@@ -4,12 +4,11 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { ConfigError } from "../components/config";
 import { runProgram } from "../offline/mockEngine";
 import { summarize, writePlan } from "../offline/plan";
 import { loadStackConfig, stackFile } from "../offline/stackConfig";
 import { stackNames } from "../offline/stacks";
-import { parseFlags } from "./args";
+import { parseFlags, runTool } from "./args";
 
 async function main(): Promise<number> {
     const { flags } = parseFlags(process.argv.slice(2), ["stack", "config-file", "out"]);
@@ -30,25 +29,11 @@ async function main(): Promise<number> {
         return 2;
     }
     const { config, secretKeys } = loadStackConfig(stack, file);
-    try {
-        const result = await runProgram({ stack, config, secretKeys });
-        const dir = writePlan(result, path.resolve(flags.out ?? "out"));
-        console.log(summarize(result));
-        console.log(`wrote ${path.relative(process.cwd(), dir) || dir}/plan.json and manifests/`);
-        return 0;
-    } catch (err) {
-        if (err instanceof ConfigError) {
-            console.error(err.message);
-            return 1;
-        }
-        throw err;
-    }
+    const result = await runProgram({ stack, config, secretKeys });
+    const dir = writePlan(result, path.resolve(flags.out ?? "out"));
+    console.log(summarize(result));
+    console.log(`wrote ${path.relative(process.cwd(), dir) || dir}/plan.json and manifests/`);
+    return 0;
 }
 
-main().then(
-    (code) => process.exit(code),
-    (err) => {
-        console.error(err instanceof Error ? err.message : err);
-        process.exit(1);
-    },
-);
+runTool(main);

@@ -11,6 +11,7 @@ import * as managedidentity from "@pulumi/azure-native/managedidentity";
 import type { BackupsConfig } from "../config/backups";
 import { roleAssignmentName, roleDefinitionId } from "../vault/roles";
 import { TOKEN_EXCHANGE_AUDIENCE, serviceAccountSubject } from "../vault/workloadIdentity";
+import type { AzureConfig } from "../config/platform";
 import { STORAGE_BLOB_DATA_CONTRIBUTOR, containerScope, prefixCondition } from "./blob";
 
 export interface BlobWriterIdentityArgs {
@@ -90,4 +91,15 @@ export class BlobWriterIdentity extends pulumi.ComponentResource {
         this.ready = [federation, grant];
         this.registerOutputs({ clientId: this.clientId });
     }
+}
+
+/** What every scheduled copy to Blob (an application's export, a Redis group's RDB) is given besides its source. */
+export interface BlobCopyArgs {
+    readonly backups: BackupsConfig;
+    readonly oidcIssuerUrl: pulumi.Input<string>;
+    /** Azure placement of the writer identity. */
+    readonly azure: AzureConfig;
+    readonly vaultName: string;
+    /** What the CronJob waits for besides its identity (the Secret with the credential it reads). */
+    readonly after: pulumi.Input<pulumi.Resource>[];
 }

@@ -10,7 +10,7 @@ import * as k8s from "@pulumi/kubernetes";
 import type { AppConfig } from "../config/platform";
 import type { BackupsConfig } from "../config/backups";
 import { BACKUP_SERVICE_ACCOUNT, postgresExportPrefix } from "../backup/blob";
-import { BlobWriterIdentity } from "../backup/identity";
+import { BlobCopyArgs, BlobWriterIdentity } from "../backup/identity";
 import { BACKUP_DIR, backupCronJob, backupServiceAccount } from "../backup/spec";
 import { PLATFORM_NAME, recommendedLabels } from "../labels";
 import { backupIdentityName } from "../vault/workloadIdentity";
@@ -71,23 +71,13 @@ function exportLabels(app: Pick<AppConfig, "name">): Record<string, string> {
     return recommendedLabels({ partOf: PLATFORM_NAME, component: "postgres-export", instance: app.name });
 }
 
-export interface AppExportArgs {
+/** `after`: the application's Secret. */
+export interface AppExportArgs extends BlobCopyArgs {
     readonly app: AppConfig;
-    readonly backups: BackupsConfig;
     /** The dump's image: its server's `clientImage` (the login Job's psql image, with pg_dump of the same major). */
     readonly clientImage: string;
     /** The application's namespace (its `DataNamespace`). */
     readonly namespace: pulumi.Output<string>;
-    readonly oidcIssuerUrl: pulumi.Input<string>;
-    /** Azure placement of the identity. */
-    readonly azure: {
-        readonly resourceGroupName: string;
-        readonly location: string;
-        readonly tags: Record<string, string>;
-    };
-    readonly vaultName: string;
-    /** What the CronJob waits for besides its identity (the application's Secret). */
-    readonly after: pulumi.Input<pulumi.Resource>[];
 }
 
 /** One application's scheduled export: its writer identity, service account and CronJob. */

@@ -11,7 +11,7 @@ import type { BackupsConfig } from "../config/backups";
 import type { RedisConfig } from "../config/redis";
 import { DEFAULT_INSTANCE } from "../serviceModule";
 import { redisBackupPrefix } from "../backup/blob";
-import { BlobWriterIdentity } from "../backup/identity";
+import { BlobCopyArgs, BlobWriterIdentity } from "../backup/identity";
 import { BACKUP_DIR, backupCronJob, backupServiceAccount } from "../backup/spec";
 import { renderScript } from "../scriptTemplate";
 import { backupIdentityName } from "../vault/workloadIdentity";
@@ -128,20 +128,11 @@ export function rdbBackupCronJob(redis: RedisConfig, layout: RedisLayout, namesp
     });
 }
 
-export interface RedisBackupArgs {
+/** `after`: the group's `redis-auth` Secret with the backup user's password. */
+export interface RedisBackupArgs extends BlobCopyArgs {
     readonly redis: RedisConfig;
     readonly layout: RedisLayout;
     readonly namespace: string;
-    readonly backups: BackupsConfig;
-    readonly oidcIssuerUrl: pulumi.Input<string>;
-    readonly azure: {
-        readonly resourceGroupName: string;
-        readonly location: string;
-        readonly tags: Record<string, string>;
-    };
-    readonly vaultName: string;
-    /** What the CronJob waits for: the `redis-auth` Secret with the backup user's password. */
-    readonly after: pulumi.Input<pulumi.Resource>[];
 }
 
 /** One group's scheduled RDB copy: its writer identity, service account and CronJob. */

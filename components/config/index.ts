@@ -267,12 +267,12 @@ function checkAppLifecycle(config: PlatformConfig, entries: readonly AppEntry[],
         }
         // The mode of the server that holds its database.
         const server = config.postgres.servers[entry.postgres?.server ?? ""] ?? config.postgres;
-        if (entry.import.includes("database") && server.mode !== "azure") {
+        if (entry.import.includes("database") && (server.mode !== "azure" || server.azure.databases === "sql")) {
             report(
                 ctx,
                 path,
                 entry.import,
-                `database only on a server of mode azure (on ${server.mode} the login Job keeps a database that exists)`,
+                "database only on a server of mode azure whose databases are ARM resources (postgres.azure.databases arm or release): elsewhere the login Job keeps a database that exists",
             );
         }
         const needsSubscription = entry.import.filter(

@@ -220,7 +220,7 @@ const appSchema = section({
     import: listOf(choice(APP_IMPORTS))
         .default([])
         .describe(
-            "What of the application already exists and is brought under the stack with Pulumi's `import` option instead of created (Azure and Kubernetes refuse to create what exists): `namespace` (with `createNamespace`), `database` (mode azure), `secrets` (its Key Vault secrets as a removal left them). A re-added application: all three.",
+            "What of the application already exists and is brought under the stack with Pulumi's `import` option instead of created (Azure and Kubernetes refuse to create what exists): `namespace` (with `createNamespace`), `database` (mode azure, its databases ARM resources: `postgres.azure.databases` arm or release), `secrets` (its Key Vault secrets as a removal left them). A re-added application: all three.",
         ),
 }).transform((app) => ({
     ...app,

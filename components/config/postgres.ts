@@ -38,6 +38,9 @@ export function azureDefaultMaxConnections(skuName: string): number | undefined 
     return vcores >= 16 ? 5000 : { 2: 859, 4: 1718, 8: 3437 }[vcores];
 }
 
+/** Who creates the applications' databases on a Flexible Server (`postgres.azure.databases`). */
+export const AZURE_DATABASE_CREATORS = ["sql", "arm", "release"] as const;
+
 /** `max_connections` where no SKU sets it (StackGres, or an Azure SKU without a known default). */
 const PROFILE_MAX_CONNECTIONS = { production: 859, development: 100 } as const;
 
@@ -125,6 +128,11 @@ function postgresSettings(profile: Profile) {
             )
                 .default([])
                 .describe("Firewall rules for public access (never allow-all)."),
+            databases: choice(AZURE_DATABASE_CREATORS)
+                .default("sql")
+                .describe(
+                    'Who creates the applications\' databases: `sql` the login Job, all missing ones in one run as StackGres mode does (the deploy does not wait longer with more applications); `arm` one `dbforpostgresql.Database` resource each, created one after another (ARM writes on one server are serial, ~20-30 s each); `release` step 1 of going from `arm` to `sql` (README "Who creates the databases"): the Job creates, the existing Database resources stay registered unprotected and retained for this `up`; then set `sql`, which drops them from the state only.',
+                ),
             pgBouncer: flag()
                 .default(byProfile(profile, { production: true, development: false }))
                 .describe("Built-in PgBouncer on port 6432 (not on Burstable)."),

@@ -1,6 +1,6 @@
 /**
- * PostgreSQL as Azure Database for PostgreSQL Flexible Server: the server, its firewall rules, parameters and
- * per-application databases (ARM), and an in-cluster Job that creates the application logins (ARM cannot).
+ * PostgreSQL as Azure Database for PostgreSQL Flexible Server: the server, its firewall rules and parameters (ARM), and
+ * an in-cluster Job that creates the application logins (ARM cannot) and databases (or ARM does: `azure.databases`).
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as dbforpostgresql from "@pulumi/azure-native/dbforpostgresql";
@@ -15,6 +15,7 @@ import { postgresNames } from "./servers";
 import { PostgresExporter } from "./exporter";
 import { azureStorageAlert } from "./exporterSpec";
 import {
+    armDatabases,
     AZURE_PGBOUNCER_PORT,
     AZURE_POSTGRES_PORT,
     databaseId,
@@ -90,7 +91,14 @@ export class AzurePostgres extends pulumi.ComponentResource implements PostgresS
         );
         const serverArgs = { resourceGroupName: config.azure.resourceGroupName, serverName: this.server.name };
 
-        // Every write below the server goes one at a time: concurrent operations on one server fail with ServerBusy.
+        // Every ARM write below the server goes one at a time. Microsoft documents no concurrency for them, and a write
+        // while another runs on the server is refused: "Server '...' is busy with another operation" (ServerBusy,
+        // Azure/bicep-registry-modules#4451; ServerIsBusy, Azure/azure-postgresql#134, confirmed by Microsoft support),
+        // which is why Azure's own module applies server parameters @batchSize(1) (Azure/ResourceModules#4071). Its
+        // databases it creates side by side (avm/res/db-for-postgre-sql/flexible-server main.bicep, two in its tests),
+        // with no documented bound. So the chain holds only what is bounded per server (firewall rules, parameters);
+        // the login Job creates the applications' databases in one SQL run (`postgres.azure.databases: sql`), unless
+        // ARM keeps them (`arm`).
         let previous: pulumi.Resource = this.server;
         const serial = <T extends pulumi.Resource>(make: (after: pulumi.Resource) => T): T => {
             const r = make(previous);
@@ -133,10 +141,12 @@ export class AzurePostgres extends pulumi.ComponentResource implements PostgresS
                 { ...serverArgs, databaseName: app.database, charset: "UTF8", collation: "en_US.utf8" },
                 options,
             );
-        const databases = config.apps.map((app) =>
+        const arm = armDatabases(config);
+        const databases = (arm ? config.apps : []).map((app) =>
             serial((after) =>
                 database(app, {
                     ...stateful,
+                    protect: arm?.protect,
                     dependsOn: [after],
                     // A database that exists (a re-added application's, retained) is imported: azure-native refuses
                     // to create an existing resource (provider.go, "cannot create already existing resource").
@@ -149,7 +159,7 @@ export class AzurePostgres extends pulumi.ComponentResource implements PostgresS
         // A retired application's database stays registered, unprotected, for one `up`, so the next may drop it:
         // Pulumi refuses to delete a protected resource, retainOnDelete or not (Pulumi docs, "protect"). Unchanged
         // inputs: no call to Azure, only the state's protect flag changes.
-        for (const app of config.retiredApps) {
+        for (const app of arm ? config.retiredApps : []) {
             database(app, { parent: this, protect: false, retainOnDelete: true });
         }
 
@@ -163,7 +173,7 @@ export class AzurePostgres extends pulumi.ComponentResource implements PostgresS
             caCert,
         }));
 
-        // ARM cannot create logins: the login Job does, as the admin, after the databases exist.
+        // ARM cannot create logins: the login Job does, as the admin, after the ARM writes (and ARM's databases).
         const job = createLoginJob(this, name, {
             ...args,
             logins: appLogins(config.apps, config.keyVault.rotations),

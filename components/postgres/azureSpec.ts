@@ -52,6 +52,17 @@ export function databaseId(config: ServerConfig, database: string): string {
     );
 }
 
+/**
+ * Whether the server's application databases are ARM `dbforpostgresql.Database` resources (`postgres.azure.databases`),
+ * and protected: not at all with `sql` (the login Job creates them), as the stack's other stateful resources with
+ * `arm`, unprotected with `release` (the one `up` after which `sql` may drop them from the state: Pulumi refuses to
+ * delete a protected resource, retainOnDelete or not).
+ */
+export function armDatabases(config: ServerConfig): { readonly protect: boolean } | undefined {
+    const creator = config.postgres.azure.databases;
+    return creator === "sql" ? undefined : { protect: creator === "arm" && config.protect };
+}
+
 /** Server parameters Azure applies only at a restart (learn.microsoft.com, concepts-server-parameters: "static"). */
 export const AZURE_STATIC_PARAMETERS: readonly string[] = ["max_connections", "shared_preload_libraries"];
 

@@ -10,9 +10,9 @@
  *   owns `public` in a new database), the database closed to PUBLIC so one application cannot connect to another's;
  * - two logins that alternate on rotation (the alternating-users strategy): the owning role itself and `<role>_alt`, a
  *   member of it whose sessions start as it (`SET role`), so whatever either login creates is owned by the one role.
- * Azure mode runs it as the (non-superuser) admin login; the databases are ARM resources there. StackGres mode runs it
- * as the superuser and creates missing databases with `\gexec` (the operator's SGScript runs over JDBC, where no
- * meta-command works and a plain `CREATE DATABASE` fails once the database exists).
+ * Azure mode runs it as the (non-superuser) admin login, StackGres mode as the superuser. Both create missing databases
+ * with `\gexec` (the operator's SGScript runs over JDBC, where no meta-command works, and a plain `CREATE DATABASE`
+ * fails once the database exists), except an Azure server whose databases are ARM resources (`postgres.azure.databases`).
  */
 import * as crypto from "crypto";
 import * as path from "path";
@@ -171,7 +171,7 @@ export function loginVerifierEnv(login: Login): string {
 
 /** What differs between the modes in the login script. */
 export interface LoginSqlOptions {
-    /** StackGres: the script creates missing databases (Azure: ARM does). */
+    /** The script creates missing databases (all but an Azure server whose databases ARM creates). */
     readonly createDatabases: boolean;
     /** StackGres: the superuser runs it and can keep the statements with verifiers out of the server log. */
     readonly superuser: boolean;
@@ -185,7 +185,8 @@ export interface LoginSqlOptions {
 export function loginSqlOptions(config: ServerConfig): LoginSqlOptions {
     const stackgres = config.postgres.mode === "stackgres";
     return {
-        createDatabases: stackgres,
+        // With `release` too: its ARM databases exist, so the script finds nothing to create, and `sql` renders the same.
+        createDatabases: stackgres || config.postgres.azure.databases !== "arm",
         superuser: stackgres,
         extensions: config.postgres.extensions,
         ...(azureMonitoring(config.postgres) ? { monitor: postgresNames(config.postgres).credentials.monitor } : {}),

@@ -1,6 +1,6 @@
 /**
- * What a stack's login Job makes of a server on loopback: Azure's or StackGres' starting point (the admin and ARM
- * databases, or the superuser's password), the login Job's real entrypoint and psql script run against it, and each
+ * What a stack's login Job makes of a server on loopback: Azure's or StackGres' starting point (the admin and, with
+ * `postgres.azure.databases: arm`, the ARM databases; or the superuser's password), the login Job's real entrypoint and psql script run against it, and each
  * application's contract pointing at it. `startPostgres` is the sandbox's entry point (cli/sandbox.ts).
  */
 import { spawnSync } from "child_process";
@@ -14,6 +14,7 @@ import { STACKGRES_SUPERUSER } from "../../components/postgres/stackgresSpec";
 import type { RecordedResource, RunResult } from "../../offline/mockEngine";
 import { PostgresEndpoint, postgresEnv } from "../../components/postgres/env";
 import { PG_ADMIN_CREDENTIAL } from "../../components/postgres/credentials";
+import { armDatabases } from "../../components/postgres/azureSpec";
 import { postgresCaCert } from "../../components/postgres/contract";
 import {
     AppLogin,
@@ -49,6 +50,9 @@ export async function createAzureAdmin(server: LocalServer, adminLogin: string, 
             `CREATE ROLE "${adminLogin}" LOGIN NOSUPERUSER INHERIT CREATEDB CREATEROLE IN ROLE azure_pg_admin PASSWORD ${sqlLiteral(adminPassword)};`,
         ].join("\n"),
     );
+    // A database the admin creates in SQL copies template1. Whose `public` is in Azure's template1 is not verified: the
+    // stricter case, as in the databases ARM creates (see `createAzureDatabase`), which the login Job must hand over.
+    await superuserSql(server, "ALTER SCHEMA public OWNER TO azure_pg_admin;", "template1");
 }
 
 /**
@@ -61,15 +65,15 @@ export async function createAzureDatabase(server: LocalServer, name: string): Pr
     await superuserSql(server, "ALTER SCHEMA public OWNER TO azure_pg_admin;", name);
 }
 
-/** What Azure provides before the login Job runs: the server admin and the ARM databases. */
+/** What Azure provides before the login Job runs: the server admin, and the databases ARM creates (`arm`). */
 export async function prepareAzureLikeServer(
     server: LocalServer,
     adminLogin: string,
     adminPassword: string,
-    logins: readonly AppLogin[],
+    armDatabases: readonly AppLogin[],
 ): Promise<void> {
     await createAzureAdmin(server, adminLogin, adminPassword);
-    for (const l of logins) {
+    for (const l of armDatabases) {
         await createAzureDatabase(server, l.database);
     }
 }
@@ -161,11 +165,17 @@ export function runAzureLoginJob(
     adminLogin: string,
     logins: readonly AppLogin[],
     passwords: CredentialPasswords,
-    options: { waitSeconds?: number; expected?: CredentialPasswords; monitor?: boolean } = {},
+    options: {
+        waitSeconds?: number;
+        expected?: CredentialPasswords;
+        monitor?: boolean;
+        /** The Job creates the missing databases (`postgres.azure.databases: sql`); default: ARM made them. */
+        createDatabases?: boolean;
+    } = {},
 ): string {
-    const { monitor, ...rest } = options;
+    const { monitor, createDatabases, ...rest } = options;
     const sqlOptions = {
-        createDatabases: false,
+        createDatabases: createDatabases ?? false,
         superuser: false,
         extensions: [],
         ...(monitor ? { monitor: PG_MONITOR_CREDENTIAL } : {}),
@@ -191,7 +201,12 @@ export async function applyLogins(
     const azure = config.postgres.mode === "azure";
     if (fresh) {
         await (azure
-            ? prepareAzureLikeServer(server, config.postgres.azure.adminLogin, admin, logins)
+            ? prepareAzureLikeServer(
+                  server,
+                  config.postgres.azure.adminLogin,
+                  admin,
+                  armDatabases(config) ? logins : [],
+              )
             : prepareStackGresLikeServer(server, admin));
     }
     runLoginJob(server, {

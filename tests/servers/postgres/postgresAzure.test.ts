@@ -1,11 +1,20 @@
-/** The azure-mode login Job (entrypoint and psql script) as a non-superuser admin, against PostgreSQL 15 with TLS. */
+/**
+ * The azure-mode login Job (entrypoint and psql script) as a non-superuser admin, against PostgreSQL 15 with TLS; the
+ * databases it creates itself (`postgres.azure.databases: sql`) on 15 and 16.
+ */
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { Client } from "pg";
 import { PG_ADMIN_CREDENTIAL } from "../../../components/postgres/credentials";
-import { LocalServer, PG_BIN, startLocalServer } from "../../../testbed/servers/postgres";
-import { prepareAzureLikeServer, runAzureLoginJob, runLoginJob } from "../../../testbed/servers/postgresLogins";
+import { LocalServer, PG_BIN, serversByMajor, startLocalServer } from "../../../testbed/servers/postgres";
+import {
+    createAzureAdmin,
+    createAzureDatabase,
+    prepareAzureLikeServer,
+    runAzureLoginJob,
+    runLoginJob,
+} from "../../../testbed/servers/postgresLogins";
 import {
     LOGINS,
     assertIsolatedLogins,
@@ -156,4 +165,80 @@ describe("postgres login SQL against PostgreSQL 15 with TLS", function () {
             );
         });
     });
+
+    for (const [major, bin] of serversByMajor()) {
+        describe(`azure mode, databases created by the login Job (postgres.azure.databases: sql), PostgreSQL ${major}`, () => {
+            it("as Azure's admin (no superuser; CREATEDB, CREATEROLE) creates each missing database owned by its application's role, and adopts one ARM made with its data", async () => {
+                const server = await startLocalServer({ bin });
+                servers.push(server);
+                const pws = passwordsFor("1");
+                await createAzureAdmin(server, "pgadmin", pws[PG_ADMIN_CREDENTIAL]);
+                // The `arm` era: orders' database made by ARM, its login Job, a row written by the application.
+                const [orders] = LOGINS;
+                await createAzureDatabase(server, orders.database);
+                runAzureLoginJob(server, "pgadmin", [orders], pws);
+                const ordersOwner = pws[orders.logins[0].credentialId];
+                await queryAs(
+                    server,
+                    orders.database,
+                    orders.role,
+                    ordersOwner,
+                    "CREATE TABLE kept (v int); INSERT INTO kept VALUES (42)",
+                );
+
+                // `sql`: the Job creates what is missing (user-service's), twice (idempotent).
+                runAzureLoginJob(server, "pgadmin", LOGINS, pws, { createDatabases: true });
+                runAzureLoginJob(server, "pgadmin", LOGINS, pws, { createDatabases: true });
+                const client = new Client({
+                    host: server.socketDir,
+                    port: server.port,
+                    user: "postgres",
+                    database: "postgres",
+                });
+                await client.connect();
+                try {
+                    const admin = await client.query(
+                        "SELECT rolsuper, rolcreatedb, rolcreaterole FROM pg_roles WHERE rolname = 'pgadmin'",
+                    );
+                    assert.deepEqual(admin.rows, [{ rolsuper: false, rolcreatedb: true, rolcreaterole: true }]);
+                    const owners = await client.query(
+                        "SELECT datname, pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = ANY($1) ORDER BY datname",
+                        [LOGINS.map((l) => l.database)],
+                    );
+                    assert.deepEqual(
+                        owners.rows,
+                        LOGINS.map((l) => ({ datname: l.database, owner: l.role })).sort((a, b) =>
+                            a.datname.localeCompare(b.datname),
+                        ),
+                    );
+                } finally {
+                    await client.end();
+                }
+                assertIsolatedLogins(server, pws);
+                for (const l of LOGINS) {
+                    // Its first migration: schema public is its role's, whoever owned it in template1 (Azure-like: azure_pg_admin).
+                    const alt = l.logins[1];
+                    await queryAs(
+                        server,
+                        l.database,
+                        alt.name,
+                        pws[alt.credentialId],
+                        "CREATE TABLE migrated (id int)",
+                    );
+                    const [row] = await queryAs(
+                        server,
+                        l.database,
+                        alt.name,
+                        pws[alt.credentialId],
+                        "SELECT pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = 'public'",
+                    );
+                    assert.deepEqual(row, { owner: l.role });
+                }
+                assert.deepEqual(
+                    await queryAs(server, orders.database, orders.role, ordersOwner, "SELECT v FROM kept"),
+                    [{ v: 42 }],
+                );
+            });
+        });
+    }
 });

@@ -3,7 +3,7 @@
  * a fresh process (program start-up counts: azure-native is large), and prints resources registered, wall
  * seconds and peak memory. The generated stacks are then compared with their floor: the same registrations
  * replayed flat with the same SDK in a fresh process (offline/flatReplay.ts), and with each other (scale).
- * Last, the deploy critical path of dev and prod (`offline/criticalPath.ts`).
+ * Last, the deploy critical path of dev and prod, and its length for each generated stack (`offline/criticalPath.ts`).
  */
 import * as fs from "fs";
 import * as os from "os";
@@ -41,11 +41,12 @@ export function generatedStack(count: number): StackConfig {
     const redis = { ...JSON.parse(prod.config["data-platform:redis"]), databases: count + 1 };
     return mergeConfig(prod, {
         "data-platform:apps": apps,
-        // Above the SKU's default max_connections Azure needs a restart, which a bench stack acknowledges.
+        // Above the SKU's default max_connections Azure needs a restart, which a bench stack acknowledges. Its
+        // databases the login Job creates, as on any stack set up now (prod's own three stay ARM resources).
         "data-platform:postgres": {
             ...postgres,
             maxConnections: Math.max(postgres.maxConnections, needed),
-            azure: { ...postgres.azure, acknowledgeRestart: needed > postgres.maxConnections },
+            azure: { ...postgres.azure, databases: "sql", acknowledgeRestart: needed > postgres.maxConnections },
         },
         "data-platform:redis": redis,
     });
@@ -176,10 +177,16 @@ export function comparisons(generated: readonly Generated[]): string[] {
     return lines;
 }
 
-function main(argv: readonly string[]): number {
+/** The generated stacks' sizes (`--apps`), or undefined when one is not a positive integer. */
+function sizesOf(argv: readonly string[]): number[] | undefined {
     const { flags } = parseFlags(argv, ["apps"]);
     const sizes = (flags.apps ?? "100,500").split(",").map(Number);
-    if (sizes.some((n) => !Number.isInteger(n) || n < 1)) {
+    return sizes.some((n) => !Number.isInteger(n) || n < 1) ? undefined : sizes;
+}
+
+function main(argv: readonly string[]): number {
+    const sizes = sizesOf(argv);
+    if (sizes === undefined) {
         console.error("usage: npm run bench [-- --apps <count>,<count>...]");
         return 2;
     }
@@ -204,11 +211,11 @@ function main(argv: readonly string[]): number {
     }
 }
 
-/** The critical-path rows of dev and prod, from their plans. */
-async function printCriticalPaths(): Promise<void> {
-    for (const stack of ["dev", "prod"]) {
-        const result = await runProgram({ stack, ...loadStackConfig(stack) });
-        criticalPathRows(stack, toPlan(result)).forEach((r) => console.log(r));
+/** The critical-path rows of dev and prod, from their plans, and the summary row of each generated stack. */
+async function printCriticalPaths(sizes: readonly number[]): Promise<void> {
+    for (const stack of ["dev", "prod", ...sizes.map((n) => `apps${n}`)]) {
+        const rows = criticalPathRows(stack, toPlan(await runProgram({ stack, ...configFor(stack) })));
+        (stack.startsWith("apps") ? rows.slice(0, 1) : rows).forEach((r) => console.log(r));
     }
     console.log("durations: DEPLOY_DURATIONS in offline/criticalPath.ts (each with its source)");
 }
@@ -232,5 +239,5 @@ if (process.argv[2] === "--child") {
     if (status !== 0) {
         process.exit(status);
     }
-    runChild(printCriticalPaths());
+    runChild(printCriticalPaths(sizesOf(process.argv.slice(2)) ?? []));
 }

@@ -46,7 +46,8 @@ function loginSql(run: RunResult): string {
 }
 
 describe("who creates the applications' databases on Azure (postgres.azure.databases)", function () {
-    this.timeout(120_000);
+    // Four program runs, two of 100 applications: minutes on a loaded machine.
+    this.timeout(300_000);
 
     it("sql, the default: no Database resource; the login Job creates each missing database owned by its role", async () => {
         const { databases: _written, ...azure } = prodPostgres("arm").azure;
@@ -131,6 +132,13 @@ describe("who creates the applications' databases on Azure (postgres.azure.datab
             "postgres-db-search",
         ]);
         assert.ok(second.removed.every((r) => r.options.retainOnDelete && !r.options.protect));
+
+        // Straight from arm to sql, the deletes of the protected Database resources are refused (the `up` would fail).
+        const straight = diffPlans(arm, sql);
+        assert.deepEqual(
+            straight.warnings.map((w) => `${w.kind} ${w.resource.name} refused=${w.refused}`).sort(),
+            ["billing", "orders", "search"].map((app) => `delete postgres-db-${app} refused=true`),
+        );
     });
 
     it("sql: a retired application needs no Database step; import: [database] is refused, naming what the Job does", async () => {

@@ -215,7 +215,7 @@ const appSchema = section({
     retired: flag()
         .default(false)
         .describe(
-            'Step 1 of removing the application (README "Remove, re-add or import an application"): it loses its access as if removed, and its namespace and database stay in the stack unprotected (`protect: false`, retained on delete) for this `up`; then delete the entry. Pulumi refuses to delete a protected resource, so dropping the entry at once fails in production.',
+            'Step 1 of removing the application (README "Remove, re-add or import an application"): it loses its access as if removed, and its namespace (and, with ARM databases, its database) stay in the stack unprotected (`protect: false`, retained on delete) for this `up`; then delete the entry. Pulumi refuses to delete a protected resource, so dropping the entry at once fails in production.',
         ),
     import: listOf(choice(APP_IMPORTS))
         .default([])

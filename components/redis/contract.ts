@@ -52,10 +52,11 @@ const REDIS_DOCS: Readonly<Record<RedisEnvKey, KeyDocs>> = {
         example: "redis://orders:p%40ss@redis.data-platform.svc.cluster.local:6379/1",
     },
     REDIS_HOST: {
-        description: "Host of the master endpoint (`REDIS_URL`'s), for clients configured by host and port.",
+        description:
+            "`REDIS_URL`'s host, for clients configured by host and port: the standalone pod, or in Sentinel mode the master endpoint.",
         example: "redis-master.data-platform.svc.cluster.local",
     },
-    REDIS_PORT: { description: "Its port.", example: "6379" },
+    REDIS_PORT: { description: "`REDIS_URL`'s port.", example: "6379" },
     REDIS_CA_CERT: {
         description: "PEM of the CA that signs the Redis and Sentinel certificates (`redis.tlsCaCert`).",
         example: PEM_EXAMPLE,

@@ -19,8 +19,17 @@ export const REDIS_SENTINEL_ENV_KEYS = [
     "REDIS_HOST",
     "REDIS_PORT",
 ] as const;
-/** Standalone: one URL (the application contract, `components/envContract.ts`, fixes these key sets). */
-export const REDIS_STANDALONE_ENV_KEYS = ["REDIS_URL", "REDIS_KEY_PREFIX", "REDIS_TLS"] as const;
+/**
+ * Standalone: one URL, and its host and port for clients configured by those (seed 001); the application contract,
+ * `components/envContract.ts`, fixes these key sets.
+ */
+export const REDIS_STANDALONE_ENV_KEYS = [
+    "REDIS_URL",
+    "REDIS_KEY_PREFIX",
+    "REDIS_TLS",
+    "REDIS_HOST",
+    "REDIS_PORT",
+] as const;
 /** Present in either mode when the stack knows the CA of its Redis certificate (`redis.tls` with `redis.tlsCaCert`). */
 export const REDIS_CA_ENV_KEY = "REDIS_CA_CERT";
 /** Keys whose values contain a password. */
@@ -141,6 +150,8 @@ function userEnv(args: RedisEnvArgs, user: string, password: string, db: number)
         REDIS_URL: redisUrl(redis.tls, user, password, node.host, node.port, db),
         REDIS_KEY_PREFIX: redisKeyPrefix(args.app),
         REDIS_TLS: tls,
+        REDIS_HOST: node.host,
+        REDIS_PORT: String(node.port),
         ...ca,
     };
 }

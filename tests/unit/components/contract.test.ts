@@ -126,7 +126,8 @@ describe("contract key lists", () => {
         );
         assert.deepEqual(
             new Set(contractKeys(STANDALONE)),
-            new Set([...postgres, "REDIS_URL", "REDIS_KEY_PREFIX", "REDIS_TLS"]),
+            // REDIS_HOST/REDIS_PORT in both modes: seed 001 configures its client by host and port.
+            new Set([...postgres, "REDIS_URL", "REDIS_KEY_PREFIX", "REDIS_TLS", "REDIS_HOST", "REDIS_PORT"]),
         );
         assert.deepEqual([...SECRET_CONTRACT_KEYS].sort(), [
             "DATABASE_DIRECT_URL",
@@ -143,7 +144,16 @@ describe("contract key lists", () => {
         const both = contractKeys({ redisMode: "standalone", postgresCaCert: true, redisCaCert: true });
         assert.deepEqual(
             new Set(both),
-            new Set([...postgres, "DB_CA_CERT", "REDIS_URL", "REDIS_KEY_PREFIX", "REDIS_TLS", "REDIS_CA_CERT"]),
+            new Set([
+                ...postgres,
+                "DB_CA_CERT",
+                "REDIS_URL",
+                "REDIS_KEY_PREFIX",
+                "REDIS_TLS",
+                "REDIS_HOST",
+                "REDIS_PORT",
+                "REDIS_CA_CERT",
+            ]),
         );
         assert.ok(!SECRET_CONTRACT_KEYS.includes("DB_CA_CERT") && !SECRET_CONTRACT_KEYS.includes("REDIS_CA_CERT"));
     });
@@ -171,7 +181,13 @@ describe("assembleEnv", () => {
             .filter((k) => !k.startsWith("REDIS_"))
             .map((k) => [k, `pg-${k}`]),
     );
-    const redis = { REDIS_URL: "redis://u:p@h:6379/0", REDIS_KEY_PREFIX: "orders:", REDIS_TLS: "false" };
+    const redis = {
+        REDIS_URL: "redis://u:p@h:6379/0",
+        REDIS_KEY_PREFIX: "orders:",
+        REDIS_TLS: "false",
+        REDIS_HOST: "h",
+        REDIS_PORT: "6379",
+    };
 
     it("merges both parts into exactly the contract, secret keys made secret", async () => {
         const env = assembleEnv(APP, STANDALONE, { postgres, redis });
@@ -190,7 +206,7 @@ describe("assembleEnv", () => {
         );
         assert.throws(
             () => assembleEnv(APP, SENTINEL, { postgres, redis: { ...redis, REDIS_SENTINEL_HOST: "h:26379" } }),
-            /redis env \(sentinel mode\) does not match the contract: missing REDIS_SENTINEL_HOSTS, .*REDIS_PORT; unexpected REDIS_SENTINEL_HOST$/,
+            /redis env \(sentinel mode\) does not match the contract: missing REDIS_SENTINEL_HOSTS, .*REDIS_SENTINEL_PASSWORD; unexpected REDIS_SENTINEL_HOST$/,
         );
         assert.throws(
             () => assembleEnv(APP, STANDALONE, { postgres: { ...postgres, REDIS_TLS: "x" }, redis }),

@@ -104,6 +104,8 @@ describe("Redis component, dev (standalone)", () => {
             sentinelPassword: "",
         });
         assert.equal(new URL(env.REDIS_URL).host, `redis.${ns}.svc.cluster.local:6379`);
+        // Seed 001 configures its client by host and port: REDIS_URL's, in standalone mode too.
+        assert.equal(`${env.REDIS_HOST}:${env.REDIS_PORT}`, `redis.${ns}.svc.cluster.local:6379`);
         const tls = await runStack("dev", {
             "data-platform:redis": { mode: "standalone", tls: true, tlsCaCert: parseStack("prod").redis.tlsCaCert },
         });

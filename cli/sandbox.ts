@@ -9,6 +9,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { ConfigError, parseConfig } from "../components/config";
+import type { AppConfig } from "../components/config/platform";
+import { envTemplateParts } from "../components/envContract";
 import { CREDENTIALS_COMPONENT_TYPE } from "../components/vault/credentials";
 import { RunResult, runProgram } from "../offline/mockEngine";
 import { loadStackConfig, stackFile } from "../offline/stackConfig";
@@ -34,7 +36,9 @@ export function credentialPasswords(run: RunResult): Record<string, string> {
 
 /**
  * One `KEY='value'` entry per variable, as `sh` reads it (`set -a; . file`); values never contain a single quote
- * (see SAFE_SPECIAL_CHARACTERS). A PEM value (`DB_CA_CERT`, `REDIS_CA_CERT`) spans lines inside its quotes.
+ * (see SAFE_SPECIAL_CHARACTERS). A PEM value (`DB_CA_CERT`, `REDIS_CA_CERT`) spans lines inside its quotes. A Secret
+ * key that is no shell name (`apps[].env` may name `postgres-password`, read through `secretKeyRef`) is written as
+ * well; `sh` skips that line.
  */
 export function renderEnvFile(env: Readonly<Record<string, string>>): string {
     return Object.keys(env)
@@ -47,6 +51,30 @@ export function renderEnvFile(env: Readonly<Record<string, string>>): string {
             return `${key}='${value}'\n`;
         })
         .join("");
+}
+
+/**
+ * An application's own key names (`apps[].env`) over its contract, as External Secrets' template renders them in the
+ * cluster (each `{{KEY}}` the key's value, the text around it as written).
+ */
+export function renderAppEnv(app: Pick<AppConfig, "name" | "env">, contract: Readonly<Record<string, string>>) {
+    return Object.fromEntries(
+        Object.entries(app.env).map(([name, value]) => [
+            name,
+            envTemplateParts(value)
+                .map((part) => {
+                    if ("text" in part) {
+                        return part.text;
+                    }
+                    const got = contract[part.key];
+                    if (got === undefined) {
+                        throw new Error(`${app.name}: env.${name} names ${part.key}, which its contract lacks`);
+                    }
+                    return got;
+                })
+                .join(""),
+        ]),
+    );
 }
 
 async function main(): Promise<void> {
@@ -103,11 +131,12 @@ async function main(): Promise<void> {
         const envFiles: Record<string, string> = {};
         for (const app of config.apps) {
             // node-postgres verifies the server certificate with sslmode=require: trust the sandbox's CA.
+            const contract = { ...postgres.env[app.name], ...redis.env[app.name] };
             const env = {
-                ...postgres.env[app.name],
-                ...redis.env[app.name],
+                ...contract,
+                ...renderAppEnv(app, contract),
                 NODE_EXTRA_CA_CERTS: postgres.caFile,
-                ...(redis.tlsCaFile ? { REDIS_TLS_CA_FILE: redis.tlsCaFile } : {}),
+                ...(redis.tlsCaFiles[app.name] ? { REDIS_TLS_CA_FILE: redis.tlsCaFiles[app.name] } : {}),
             };
             envFiles[app.name] = path.join(dir, `${app.name}.env`);
             fs.writeFileSync(envFiles[app.name], renderEnvFile(env), { mode: 0o600 });

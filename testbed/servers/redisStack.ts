@@ -10,6 +10,8 @@ import type { RedisPasswords } from "../../components/redis/acl";
 import { aclCredentialIds } from "../../components/redis/credentials";
 import { FILES, TLS_FILES } from "../../components/redis/files";
 import { REDIS_COMPONENT_TYPE } from "../../components/redis/layout";
+import { redisGroupOf } from "../../components/redis/groups";
+import { DEFAULT_INSTANCE } from "../../components/instanceNames";
 import { waitHealthy as waitHealthyGroup } from "../redisProbe";
 import { waitFor } from "./processes";
 import { LocalRedisGroup, Role, redisPorts } from "./redis";
@@ -52,36 +54,54 @@ export interface StartedRedis {
     readonly processes: { role: Role; port: number; pid: number }[];
     /** Each application's Redis contract, pointing at loopback. */
     readonly env: Record<string, Record<string, string>>;
-    /** With TLS: the CA (made for this run) clients must trust; cert-manager's role in the cluster. */
-    readonly tlsCaFile?: string;
+    /** Per application on a TLS group: the CA (made for this run) its clients must trust; cert-manager's role. */
+    readonly tlsCaFiles: Readonly<Record<string, string>>;
     stop(): Promise<void>;
 }
 
-/** Starts the stack's Redis on loopback and waits until it serves writes (a master, and every replica linked). */
+/**
+ * Starts every Redis group of the stack on loopback (the section's own and each of `redis.groups`, each with the
+ * applications placed on it) and waits until each serves writes (a master, and every replica linked).
+ */
 export async function startRedis(input: StartRedisInput): Promise<StartedRedis> {
-    const component = input.run.resources.find((r) => r.type === REDIS_COMPONENT_TYPE);
-    if (!component) {
+    const components = input.run.resources.filter((r) => r.type === REDIS_COMPONENT_TYPE);
+    if (components.length === 0) {
         throw new Error(`the stack has no ${REDIS_COMPONENT_TYPE}`);
     }
-    const redis = component.inputs.config as RedisConfig;
-    const group = new LocalRedisGroup({
-        redis,
-        apps: input.apps,
-        ports: await redisPorts(redis, input.basePort),
-        passwords: passwordsFromCredentials(redis, input.apps, input.passwords),
-    });
+    const groups: LocalRedisGroup[] = [];
+    const stop = () => Promise.all(groups.map((g) => g.stop())).then(() => undefined);
     try {
-        group.startAll();
-        await waitHealthy(group, 30_000);
+        for (const [i, component] of components.entries()) {
+            const redis = component.inputs.config as RedisConfig;
+            const apps = input.apps.filter((app) => redisGroupOf(app) === (redis.group ?? DEFAULT_INSTANCE));
+            const group = new LocalRedisGroup({
+                redis,
+                apps,
+                // Each group its own range of ports.
+                ports: await redisPorts(redis, input.basePort === undefined ? undefined : input.basePort + 1000 * i),
+                passwords: passwordsFromCredentials(redis, apps, input.passwords),
+            });
+            groups.push(group);
+            group.startAll();
+        }
+        for (const group of groups) {
+            await waitHealthy(group, 30_000);
+        }
     } catch (e) {
-        await group.stop();
+        await stop();
         throw e;
     }
     return {
-        processes: group.processes().map(({ role, port, pid }) => ({ role, port, pid })),
-        env: group.env(),
-        tlsCaFile: redis.tls ? path.join(group.layout.dirs.tls, TLS_FILES.ca) : undefined,
-        stop: () => group.stop(),
+        processes: groups.flatMap((g) => g.processes().map(({ role, port, pid }) => ({ role, port, pid }))),
+        env: Object.assign({}, ...groups.map((g) => g.env())),
+        tlsCaFiles: Object.fromEntries(
+            groups.flatMap((g) =>
+                g.options.redis.tls
+                    ? g.options.apps.map((app) => [app.name, path.join(g.layout.dirs.tls, TLS_FILES.ca)])
+                    : [],
+            ),
+        ),
+        stop,
     };
 }
 

@@ -37,10 +37,13 @@ export function startSandbox(args: string[]): Promise<{ child: ChildProcess; inf
     });
 }
 
-/** Reads `KEY='value'` entries (a value may span lines, as a PEM does); anything else fails. */
+/**
+ * Reads `KEY='value'` entries (a value may span lines, as a PEM does); anything else fails. A key may be any Secret
+ * key name (`apps[].env`: `postgres-password`).
+ */
 export function parseEnvFile(file: string): Record<string, string> {
     const text = fs.readFileSync(file, "utf8");
-    const entries = [...text.matchAll(/([A-Z_]+)='([^']*)'\n/g)];
+    const entries = [...text.matchAll(/([A-Za-z0-9_.-]+)='([^']*)'\n/g)];
     assert.equal(entries.map((m) => m[0]).join(""), text, `${file}: every line belongs to a KEY='value' entry`);
     return Object.fromEntries(entries.map((m) => [m[1], m[2]]));
 }

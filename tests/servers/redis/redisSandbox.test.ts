@@ -28,7 +28,9 @@ describe("sandbox: startRedis from a stack's mock run", function () {
                 const env = started.env[config.apps[0].name];
                 const client = env.REDIS_SENTINEL_HOSTS
                     ? new Redis({
-                          ...contractSentinelOptions(env, () => fs.readFileSync(started.tlsCaFile!)),
+                          ...contractSentinelOptions(env, () =>
+                              fs.readFileSync(started.tlsCaFiles[config.apps[0].name]),
+                          ),
                           lazyConnect: true,
                           retryStrategy: () => null,
                       })

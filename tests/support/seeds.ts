@@ -184,7 +184,7 @@ with sqlalchemy.create_engine(DATABASE_URL).connect() as c:  # probe
             changes: {
                 prod: {
                     // Celery's Redis result backend refuses rediss:// without certificate settings.
-                    failure: /ssl_cert_reqs|certificate verify failed/,
+                    failure: /A rediss:\/\/ URL must have parameter ssl_cert_reqs/,
                     what: "Redis requires TLS and celery_app.py sets none: `broker_use_ssl` and `redis_backend_use_ssl` with `ssl_ca_certs` = the mounted `REDIS_CA_CERT` (3 lines)",
                     run: {
                         kind: "celery",
@@ -234,7 +234,8 @@ const SEED_001: Seed = {
             asWritten: { kind: "python-celery", code: SEED_001_CLIENTS(""), expect: () => "v v" },
             changes: {
                 prod: {
-                    failure: /Connection closed by server|Connection reset by peer|Error 104|ConnectionError/,
+                    // A TLS port closes a plaintext connection.
+                    failure: /ConnectionError: Connection closed by server/,
                     what: "Redis requires TLS and the clients set none: `ssl=True, ssl_ca_certs=` the mounted `REDIS_CA_CERT`",
                     run: {
                         kind: "python-celery",
@@ -264,7 +265,10 @@ const redis = new Redis(process.env.REDIS_URL, { maxRetriesPerRequest: 1 });
 })().catch((e) => { console.error(e.message); process.exit(1); });  // probe
 `;
 
-/** Node's store as the pod has it: the public roots, plus `key` (mounted) when the Deployment names it. */
+/**
+ * Node's store as the pod has it: the public roots, plus `key` (mounted) when the Deployment names it in
+ * `NODE_EXTRA_CA_CERTS` ("the well known root CAs ... extended with the extra certificates in file", Node's CLI docs).
+ */
 function nodeTrusting(key?: string): (run: SeedRun) => Record<string, string> {
     return (run): Record<string, string> => {
         const pems = [run.publicRoots ?? "", key ? run.env[key] : ""].filter(Boolean);
@@ -452,7 +456,7 @@ const SEED_003: Seed = {
 /** The CronJob names its server and user in the manifest; the platform's are others. */
 function cronJobChange() {
     return {
-        failure: /could not translate host name|Name or service not known|nodename nor servname/,
+        failure: /could not translate host name "postgres\.cloudtolocalllm\.svc\.cluster\.local"/,
         what: "the CronJob writes its own host and user (`postgres.cloudtolocalllm...`, `appuser`) into `env`: replace that block with `envFrom` of the Secret (`PGHOST`, `PGPORT`, `PGUSER`, `PGDATABASE`, `PGPASSWORD`, `PGSSLMODE`)",
         run: {
             kind: "command" as const,

@@ -17,6 +17,7 @@ import { appRules } from "../../components/redis/acl";
 import { celeryFanoutChannels } from "../../components/redis/clients";
 import { parseStack } from "./config";
 import { SandboxInfo, parseEnvFile, startSandbox, stopAndCheck } from "./sandboxCli";
+import { SEED_003_DB_POOL } from "./seeds";
 
 export const PYTHON = "/usr/bin/python3";
 /** The application whose contract every row uses (no key patterns: Celery's own keys need all of its database). */
@@ -113,28 +114,8 @@ export function withParams(url: string, params: Record<string, string>): string 
     return u.toString();
 }
 
-/** Seed 003's `db-pool.js`, verbatim but for `require` and the probe at the end. */
-export const SEED_003_POOL = `
-const { Pool } = require('pg');
-
-const pool = new Pool({
-  host: process.env.DB_HOST,
-  port: parseInt(process.env.DB_PORT || '5432'),
-  database: process.env.DB_NAME,
-  user: process.env.DB_USER,
-  password: process.env.DB_PASSWORD,
-
-  // Connection pool settings
-  max: parseInt(process.env.DB_POOL_MAX || '50'),
-  idleTimeoutMillis: parseInt(process.env.DB_POOL_IDLE_TIMEOUT || '600000'),
-  connectionTimeoutMillis: parseInt(process.env.DB_POOL_CONNECTION_TIMEOUT || '30000'),
-
-  // SSL settings
-  ssl: process.env.DB_SSL_MODE === 'require' ? {
-    rejectUnauthorized: false
-  } : false,
-});
-
+/** Seed 003's `db-pool.js` (seeds.ts), and a probe of its options. */
+export const SEED_003_POOL = `${SEED_003_DB_POOL}
 (async () => {
   const { rows } = await pool.query("select current_user as u, current_database() as d, ssl from pg_stat_ssl where pid = pg_backend_pid()");
   const o = pool.options;

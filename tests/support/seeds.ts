@@ -326,8 +326,8 @@ const SEED_002: Seed = {
 // ---------------------------------------------------------------------------------------------------------------
 // Seed 003: Admin Center API (node-postgres). db-pool.js, its connection string, psql and the backup CronJob verbatim.
 
-/** services/api-backend/database/db-pool.js, verbatim but for `require` paths and the probe at the end. */
-export const SEED_003_POOL = `
+/** services/api-backend/database/db-pool.js, verbatim but for `module.exports` (each test adds its probe). */
+export const SEED_003_DB_POOL = `
 const { Pool } = require('pg');
 
 const pool = new Pool({
@@ -347,7 +347,9 @@ const pool = new Pool({
     rejectUnauthorized: false
   } : false,
 });
+`;
 
+const SEED_003_POOL = `${SEED_003_DB_POOL}
 (async () => {  // probe
   const { rows } = await pool.query("select current_user as u, ssl from pg_stat_ssl where pid = pg_backend_pid()");  // probe
   console.log(rows[0].u, rows[0].ssl, pool.options.max);  // probe

@@ -20,7 +20,7 @@ import { parseConfig } from "../../components/config";
 import { PYTHON, runCeleryTask } from "./consumers";
 import { celeryPython } from "./consumersCurrent";
 import { SandboxInfo, parseEnvFile, startSandbox, stopAndCheck } from "./sandboxCli";
-import { SEEDS, Seed, SeedCommand, SeedRun } from "./seeds";
+import { SEEDS, Seed, SeedCommand, SeedRun, stackKeysOf } from "./seeds";
 
 /** The stack file with every seed's entry and groups added. */
 export function seedStackFile(stack: SeedStack): Record<string, unknown> {
@@ -32,19 +32,6 @@ export function seedStackFile(stack: SeedStack): Record<string, unknown> {
         redis.groups = { ...redis.groups, ...seed.groups?.(stack, redis) };
     }
     return doc;
-}
-
-/** The keys a seed's entry sets beyond name, namespace, redisDb and its size, and each group's `dedicated`. */
-export function stackKeysOf(seed: Seed, stack: SeedStack): string[] {
-    const flat = (value: unknown, prefix: string): string[] =>
-        value !== null && typeof value === "object" && !Array.isArray(value)
-            ? Object.entries(value).flatMap(([k, v]) => flat(v, `${prefix}.${k}`))
-            : [`${prefix.slice(1)}${Array.isArray(value) ? `: [${value.join(", ")}]` : ""}`];
-    const { name: _n, namespace: _ns, redisDb: _db, poolSize: _p, replicas: _r, ...entry } = seed.entry(stack);
-    const groups = Object.entries(seed.groups?.(stack, {}) ?? {}).map(
-        ([g, settings]) => `redis.groups.${g}: ${settings.mode}, dedicated`,
-    );
-    return [...flat(entry, ""), ...groups];
 }
 
 interface Outcome {

@@ -20,7 +20,7 @@ export interface SeedRun {
     /** A new empty directory the snippet may write to (a CronJob's volume). */
     newDir(): string;
     /**
-     * Azure mode: the sandbox's CA, standing in for the public roots Azure's server chains to, which Node's own store
+     * Azure mode: the sandbox's CA (PEM), standing in for the public roots Azure's server chains to, which Node's own store
      * holds (checked in the test); undefined where the server's CA is a private issuer's (StackGres).
      */
     readonly publicRoots?: string;
@@ -69,10 +69,11 @@ function dedicated(stack: SeedStack, redis: Record<string, unknown>, mode: strin
     return { mode, dedicated: true, ...sentinel, ...tls };
 }
 
-const CELERY_PING_CLIENT = "5 True pong";
+/** What the Celery client prints: the task's result, that it was stored, and the worker's answer to `control.ping()`. */
+const CELERY_TASK_AND_PING = "5 True pong";
 
 /** Every entry's connection budget: small, so five seeds fit dev's 100 connections beside its own applications. */
-export const SEED_SIZE = { poolSize: 5, replicas: 1 } as const;
+const SEED_SIZE = { poolSize: 5, replicas: 1 } as const;
 
 // ---------------------------------------------------------------------------------------------------------------
 // Seed 000: cc-registry-v2 (FastAPI + Celery). Its app/core/config.py and app/tasks/celery_app.py are described,
@@ -179,7 +180,7 @@ with sqlalchemy.create_engine(DATABASE_URL).connect() as c:  # probe
             asWritten: {
                 kind: "celery",
                 code: `${SEED_000_CONFIG}${SEED_000_CELERY}`,
-                expect: () => CELERY_PING_CLIENT,
+                expect: () => CELERY_TASK_AND_PING,
             },
             changes: {
                 prod: {
@@ -190,7 +191,7 @@ with sqlalchemy.create_engine(DATABASE_URL).connect() as c:  # probe
                         kind: "celery",
                         code: `${SEED_000_CONFIG}${SEED_000_CELERY_TLS}`,
                         extraEnv: (run) => ({ REDIS_CA_FILE: run.file("REDIS_CA_CERT") }),
-                        expect: () => CELERY_PING_CLIENT,
+                        expect: () => CELERY_TASK_AND_PING,
                     },
                 },
             },
@@ -510,3 +511,16 @@ print(cur.fetchone()[0])  # probe
 };
 
 export const SEEDS: readonly Seed[] = [SEED_000, SEED_001, SEED_002, SEED_003, SEED_004];
+
+/** The keys a seed's entry sets beyond name, namespace, redisDb and its size, and each group's `dedicated`. */
+export function stackKeysOf(seed: Seed, stack: SeedStack): string[] {
+    const flat = (value: unknown, prefix: string): string[] =>
+        value !== null && typeof value === "object" && !Array.isArray(value)
+            ? Object.entries(value).flatMap(([k, v]) => flat(v, `${prefix}.${k}`))
+            : [`${prefix.slice(1)}${Array.isArray(value) ? `: [${value.join(", ")}]` : ""}`];
+    const { name: _n, namespace: _ns, redisDb: _db, poolSize: _p, replicas: _r, ...entry } = seed.entry(stack);
+    const groups = Object.entries(seed.groups?.(stack, {}) ?? {}).map(
+        ([g, settings]) => `redis.groups.${g}: ${settings.mode}, dedicated`,
+    );
+    return [...flat(entry, ""), ...groups];
+}

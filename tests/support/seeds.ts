@@ -481,9 +481,10 @@ const SEED_004: Seed = {
         namespace: "client1-ns",
         redisDb: 6,
         ...SEED_SIZE,
-        // The Secret its Knative Service's secretKeyRef names (its own ExternalSecret of that target goes).
+        // The Secret its Knative Service's secretKeyRef names.
         secretName: "genfix-dev-cluster-db-url",
     }),
+    note: "its own ExternalSecret `genfix-db-credentials`, which targets the same Secret, is retired: the platform's writes it now",
     parts: [
         {
             name: "DATABASE_URL (libpq: psql)",

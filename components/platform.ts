@@ -27,8 +27,16 @@ import {
 } from "./vault";
 import type { CredentialSource, VaultWriter } from "./interfaces";
 import { APP_STORE_SERVICE_ACCOUNT, platformStoreAccount } from "./secretSync/spec";
-import { SERVICES, type ServiceInstance, instanceOf, instanceResourceName, instancesOf } from "./services";
-import type { LoadedConfig } from "./config";
+import {
+    SERVICES,
+    type ServiceArgs,
+    type ServiceInstance,
+    instanceOf,
+    instanceResourceName,
+    instancesOf,
+} from "./services";
+import type { LoadedConfig, PlatformConfig } from "./config";
+import { TENANCY_OUTPUT, type Tenancy } from "./config/tenant";
 import type { AppConfig } from "./config/platform";
 
 export interface PlatformOutputs {
@@ -46,7 +54,7 @@ export interface PlatformOutputs {
     readonly [serviceOutput: string]: unknown;
 }
 
-export async function buildPlatform({ config, kubeconfig }: LoadedConfig): Promise<PlatformOutputs> {
+export async function buildPlatform({ config, kubeconfig, shared }: LoadedConfig): Promise<PlatformOutputs> {
     // Before any resource: every one registered afterwards passes the transformation.
     const imports = new Imports(config.imports);
     if (Object.keys(config.imports).length > 0) {
@@ -163,35 +171,85 @@ export async function buildPlatform({ config, kubeconfig }: LoadedConfig): Promi
         ],
     };
 
-    // Every instance of every service in the catalog (today each service's one default instance).
+    const instancesFor = createInstances(
+        config,
+        {
+            credentials,
+            vault,
+            secretSync,
+            namespace: config.cluster.platformNamespace,
+            oidcIssuerUrl: cluster.oidcIssuerUrl,
+        },
+        inPlatformNamespace,
+    );
+    const { appNamespaces, appSecrets } = await buildApps({
+        config,
+        providers,
+        azure,
+        oidcIssuerUrl: cluster.oidcIssuerUrl,
+        vaultId: keyVault.vaultId,
+        vault,
+        secretSync,
+        instancesFor,
+    });
+    // Every resource is registered by now: a key that named none is a mistake the stack must not run with.
+    const importProblems = imports.problems();
+    if (importProblems.length > 0) {
+        throw new pulumi.RunError(`invalid imports:\n${importProblems.map((p) => `  ${p}`).join("\n")}`);
+    }
+
+    return {
+        oidcIssuerUrl: cluster.oidcIssuerUrl,
+        appNamespaces,
+        appSecrets,
+        secretStore: secretSync.storeName,
+        keyVault: { name: keyVault.vaultName, uri: keyVault.vaultUri },
+        externalSecretsClientId: identity.clientId,
+        credentialSecretNames: Object.fromEntries(
+            platformCredentialIds(config).map((id) => [id, vault.storedSecret(credentials.secretName(id)).vaultName]),
+        ),
+        ...Object.assign({}, ...instancesFor.all.map((instance) => instance.outputs)),
+        ...(shared ? { [TENANCY_OUTPUT]: tenancyOutput(config, shared, keyVault.vaultId) } : {}),
+    };
+}
+
+/** The service instances of a stack, and which of them an application uses. */
+export interface Instances {
+    readonly all: readonly ServiceInstance[];
+    /** The instance of each service the application uses, by service name. */
+    (app: AppConfig): Record<string, ServiceInstance>;
+}
+
+/**
+ * Every instance of every service in the catalog, each given the applications it serves. A tenant stack
+ * (`args.tenant`) builds only its part of the instances its applications use.
+ */
+export function createInstances(
+    config: PlatformConfig,
+    args: Omit<ServiceArgs, "config">,
+    opts: pulumi.ComponentResourceOptions,
+): Instances {
     const instances = new Map<string, ServiceInstance>();
     const instanceKey = (service: string, instance: string) => `${service}/${instance}`;
     for (const service of SERVICES) {
         for (const instance of instancesOf(service, config)) {
             const serves = (app: AppConfig) => instanceOf(service, app) === instance;
+            const apps = config.apps.filter(serves);
+            const retiredApps = config.retiredApps.filter(serves);
+            if (args.tenant !== undefined && apps.length + retiredApps.length === 0) {
+                continue;
+            }
             instances.set(
                 instanceKey(service.name, instance),
                 service.create(
                     instanceResourceName(service, instance),
                     instance,
-                    {
-                        config: {
-                            ...config,
-                            apps: config.apps.filter(serves),
-                            retiredApps: config.retiredApps.filter(serves),
-                        },
-                        credentials,
-                        vault,
-                        secretSync,
-                        namespace: config.cluster.platformNamespace,
-                        oidcIssuerUrl: cluster.oidcIssuerUrl,
-                    },
-                    inPlatformNamespace,
+                    { ...args, config: { ...config, apps, retiredApps } },
+                    opts,
                 ),
             );
         }
     }
-    /** The instance of each service an application uses. */
     const instancesFor = (app: AppConfig) =>
         Object.fromEntries(
             SERVICES.map((service) => {
@@ -204,7 +262,36 @@ export async function buildPlatform({ config, kubeconfig }: LoadedConfig): Promi
                 return [service.name, instance];
             }),
         );
+    return Object.assign(instancesFor, { all: [...instances.values()] });
+}
 
+/** What each application's resources are built with, in a platform stack or a tenant stack alike. */
+export interface AppsContext {
+    readonly config: PlatformConfig;
+    readonly providers: pulumi.ProviderResource[];
+    readonly azure: Pick<PlatformConfig["azure"], "resourceGroupName" | "location" | "tags">;
+    readonly oidcIssuerUrl: pulumi.Output<string>;
+    /** The vault every application's identity reads from. */
+    readonly vaultId: pulumi.Input<string>;
+    readonly vault: VaultWriter;
+    readonly secretSync: SecretSync;
+    readonly instancesFor: Instances;
+}
+
+/**
+ * Each application's namespace, store and identity, its data (bundle, Secret, access) and export; retired ones keep
+ * their namespace. The same code in both roles, so an application gets the same objects in either.
+ */
+export async function buildApps({
+    config,
+    providers,
+    azure,
+    oidcIssuerUrl,
+    vaultId,
+    vault,
+    secretSync,
+    instancesFor,
+}: AppsContext): Promise<Pick<PlatformOutputs, "appNamespaces" | "appSecrets">> {
     const appNamespaces: Record<string, pulumi.Output<string>> = {};
     const appSecrets: PlatformOutputs["appSecrets"] = {};
     for (const app of config.apps) {
@@ -223,10 +310,10 @@ export async function buildPlatform({ config, kubeconfig }: LoadedConfig): Promi
             {
                 ...azure,
                 identityName: appSecretsIdentityName(config.keyVault.name, app.name),
-                oidcIssuerUrl: cluster.oidcIssuerUrl,
+                oidcIssuerUrl,
                 serviceAccountNamespace: app.namespace,
                 serviceAccountName: APP_STORE_SERVICE_ACCOUNT,
-                vaultId: keyVault.vaultId,
+                vaultId,
                 readsFor: `application ${app.name}`,
             },
             { providers },
@@ -262,7 +349,7 @@ export async function buildPlatform({ config, kubeconfig }: LoadedConfig): Promi
                     // Its own server's client image: pg_dump refuses a server of a newer major.
                     clientImage: postgresServerSettings(config.postgres, postgresServerOf(app)).clientImage,
                     namespace: ns.namespace,
-                    oidcIssuerUrl: cluster.oidcIssuerUrl,
+                    oidcIssuerUrl,
                     azure,
                     vaultName: config.keyVault.name,
                     after: [data],
@@ -276,23 +363,14 @@ export async function buildPlatform({ config, kubeconfig }: LoadedConfig): Promi
     for (const app of config.retiredApps) {
         new DataNamespace(`app-${app.name}`, appNamespaceArgs(app, false, config.appImports[app.name]), { providers });
     }
+    return { appNamespaces, appSecrets };
+}
 
-    // Every resource is registered by now: a key that named none is a mistake the stack must not run with.
-    const importProblems = imports.problems();
-    if (importProblems.length > 0) {
-        throw new pulumi.RunError(`invalid imports:\n${importProblems.map((p) => `  ${p}`).join("\n")}`);
-    }
-
-    return {
-        oidcIssuerUrl: cluster.oidcIssuerUrl,
-        appNamespaces,
-        appSecrets,
-        secretStore: secretSync.storeName,
-        keyVault: { name: keyVault.vaultName, uri: keyVault.vaultUri },
-        externalSecretsClientId: identity.clientId,
-        credentialSecretNames: Object.fromEntries(
-            platformCredentialIds(config).map((id) => [id, vault.storedSecret(credentials.secretName(id)).vaultName]),
-        ),
-        ...Object.assign({}, ...[...instances.values()].map((instance) => instance.outputs)),
-    };
+/** The platform's `tenancy` output: its shared configuration and vault, what a tenant stack reads. */
+function tenancyOutput(
+    config: PlatformConfig,
+    shared: Readonly<Record<string, unknown>>,
+    keyVaultId: pulumi.Output<string>,
+): pulumi.Output<Tenancy> {
+    return keyVaultId.apply((id) => ({ stack: config.stack, config: { ...shared }, keyVaultId: id }));
 }

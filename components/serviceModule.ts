@@ -69,6 +69,11 @@ export interface ServiceArgs {
     readonly namespace: string;
     /** The cluster's service-account token issuer, for identities federated with the service's own Jobs. */
     readonly oidcIssuerUrl?: pulumi.Input<string>;
+    /**
+     * Set in a tenant stack: the instance runs in the platform stack `platformStack`; build only what this stack's
+     * applications need on it (their credentials' consumers, databases), nothing of the instance itself.
+     */
+    readonly tenant?: { readonly stack: string; readonly platformStack: string };
 }
 
 /** One running instance of a service, as the applications' bundles see it. */

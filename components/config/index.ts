@@ -16,6 +16,14 @@ import { appEnvRules } from "../envContract";
 import { SERVICES } from "../services";
 import { ConfigRule, PROJECT, PlatformConfig } from "./types";
 import { stackHash, stackSlug } from "../stableNames";
+import {
+    Tenancy,
+    TenantStackConfig,
+    isTenantConfig,
+    parseTenantConfig,
+    sharedRawConfig,
+    tenantRawConfig,
+} from "./tenant";
 
 export * from "./types";
 export { SECRET_KEYS, STACK_SCHEMAS } from "./stack";
@@ -35,6 +43,8 @@ export interface LoadedConfig {
      * the credential AKS would hand out (a preview's read-only account).
      */
     readonly kubeconfig?: pulumi.Output<string>;
+    /** The configuration a tenant stack reads from this one (`Tenancy.config`); unset: not exported. */
+    readonly shared?: Readonly<Record<string, unknown>>;
 }
 
 /** Raised for invalid configuration; RunError prints without a stack trace under the Pulumi CLI. */
@@ -150,15 +160,55 @@ function appOf({ retired: _retired, import: _import, ...app }: AppEntry): AppCon
     return app;
 }
 
-/** Reads the running stack's configuration through the Pulumi runtime. */
-export function loadConfig(): LoadedConfig {
+/** The running stack's raw configuration and which keys are secret, through the Pulumi runtime. */
+function runtimeConfig(): { raw: Record<string, string>; secretKeys: string[] } {
     const raw = pulumi.runtime.allConfig();
     // `isConfigSecret` is internal to the SDK (not in its typings) but is what `Config.getSecret` consults.
     const runtime = pulumi.runtime as unknown as { isConfigSecret(key: string): boolean };
-    const secretKeys = Object.keys(raw).filter((k) => runtime.isConfigSecret(k));
+    return { raw, secretKeys: Object.keys(raw).filter((k) => runtime.isConfigSecret(k)) };
+}
+
+/** Reads the running stack's configuration through the Pulumi runtime. */
+export function loadConfig(): LoadedConfig {
+    const { raw, secretKeys } = runtimeConfig();
     const config = parseConfig(raw, pulumi.getStack(), secretKeys);
     const kubeconfig = new pulumi.Config(PROJECT).getSecret("kubeconfig");
-    return { config, kubeconfig };
+    return { config, kubeconfig, shared: sharedRawConfig(raw, secretKeys) };
+}
+
+/** A stack in either role: a platform stack's configuration, or a tenant stack's own part of it. */
+export type LoadedStack =
+    | { readonly role: "platform"; readonly loaded: LoadedConfig }
+    | { readonly role: "tenant"; readonly tenant: TenantStackConfig; readonly kubeconfig?: pulumi.Output<string> };
+
+/** Reads the running stack's configuration in its role (`data-platform:tenant` set: a tenant stack). */
+export function loadStack(): LoadedStack {
+    const { raw, secretKeys } = runtimeConfig();
+    if (!isTenantConfig(raw)) {
+        return { role: "platform", loaded: loadConfig() };
+    }
+    const { config, issues } = parseTenantConfig(raw, pulumi.getStack(), decode);
+    if (config === undefined) {
+        throw new ConfigError(issues);
+    }
+    const kubeconfig = secretKeys.includes(`${PROJECT}:kubeconfig`)
+        ? new pulumi.Config(PROJECT).getSecret("kubeconfig")
+        : undefined;
+    return { role: "tenant", tenant: config, kubeconfig };
+}
+
+/**
+ * A tenant stack's whole configuration: its platform's shared keys (`tenancy`) with its own applications, validated
+ * as one stack, under the platform's stack name (every name derived from it, the vault's included, is the
+ * platform's).
+ */
+export function parseTenantStack(tenant: TenantStackConfig, tenancy: Tenancy): PlatformConfig {
+    const { raw, issues } = tenantRawConfig(tenant, tenancy, decode);
+    if (raw === undefined) {
+        throw new ConfigError(issues);
+    }
+    const secretKeys = Object.keys(tenant.raw).filter((key) => key === `${PROJECT}:kubeconfig`);
+    return parseConfig(raw, tenancy.stack, secretKeys);
 }
 
 /** A Key Vault name that is stable for the stack and distinct across resource groups: `dp-<stack>-<hash>`. */

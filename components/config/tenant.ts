@@ -1,0 +1,159 @@
+/**
+ * The tenant role of a stack (issue 26 item 7): a stack whose file sets `data-platform:tenant` holds only its own
+ * applications; everything else (servers, Redis groups, the vault, the stores, the cluster) is its platform stack's,
+ * whose shared configuration it reads through a `pulumi.StackReference` (the platform's `tenancy` output). Its full
+ * configuration is then the platform's with its own applications, validated by the same `parseConfig`.
+ */
+import { z } from "zod";
+import { ConfigIssue, configIssues, report } from "./issues";
+import { listOf, text } from "./fields";
+import { profileSchema } from "./platform";
+import { PROJECT } from "./types";
+
+/** The stack output a platform stack exports for its tenants (non-secret: names, endpoints, settings). */
+export const TENANCY_OUTPUT = "tenancy";
+
+/**
+ * At most this many applications per tenant stack: at ~22 resources per application (prod, 100 apps: 2,267
+ * resources), a tenant stays near 2,500 resources, under the sizes users report slow checkpoints at
+ * (pulumi/pulumi#10960: ~600 resources, 10+ minutes with few changes).
+ */
+export const TENANT_MAX_APPS = 100;
+
+/** Keys a tenant stack's file may set; every other `data-platform:` key belongs to its platform stack. */
+export const TENANT_KEYS = ["profile", "tenant", "apps", "imports", "kubeconfig"] as const;
+
+/** `pulumi.StackReference` names: `<stack>`, or `<organization>/<project>/<stack>`. */
+const STACK_REFERENCE = /^([A-Za-z0-9][-A-Za-z0-9_.]*\/){0,2}[A-Za-z0-9][-A-Za-z0-9_.]*$/;
+
+export const tenantSchema = z.strictObject(
+    {
+        platformStack: text({
+            pattern: STACK_REFERENCE,
+            maxLength: 200,
+            allowed:
+                "the platform stack, as pulumi.StackReference names it: <stack> or <organization>/<project>/<stack>",
+        }),
+        owners: listOf(
+            text({
+                pattern: /^@[A-Za-z0-9][-A-Za-z0-9_.]*(\/[A-Za-z0-9][-A-Za-z0-9_.]*)?$/,
+                allowed: "a GitHub user or team (@user, @org/team)",
+            }),
+            { minItems: 1, maxItems: 10 },
+        ),
+    },
+    { error: "an object with platformStack and owners" },
+);
+
+export type TenantSection = z.infer<typeof tenantSchema>;
+
+/** A tenant stack's own configuration, before its platform's is known. */
+export interface TenantStackConfig {
+    readonly stack: string;
+    readonly profile: z.infer<typeof profileSchema>;
+    readonly tenant: TenantSection;
+    /** Its own `data-platform:*` values (apps, imports) as given, for `tenantRawConfig`. */
+    readonly raw: Readonly<Record<string, unknown>>;
+}
+
+/** The platform's `tenancy` output: what a tenant stack reads (never a credential). */
+export interface Tenancy {
+    /** The platform's stack name: the names derived from it (servers, vault) are the platform's. */
+    readonly stack: string;
+    /** The platform's configuration without its applications, imports and secret keys, as given. */
+    readonly config: Readonly<Record<string, unknown>>;
+    /** The platform's vault, which tenant stacks write their applications' secrets into. */
+    readonly keyVaultId: string;
+}
+
+/** Whether a stack's raw configuration is a tenant's. */
+export function isTenantConfig(raw: Readonly<Record<string, unknown>>): boolean {
+    return raw[`${PROJECT}:tenant`] !== undefined;
+}
+
+/**
+ * Validates a tenant stack's own keys; the rest is validated once its platform's configuration is merged in
+ * (`tenantRawConfig`, then `parseConfig`).
+ */
+export function parseTenantConfig(
+    raw: Readonly<Record<string, unknown>>,
+    stack: string,
+    decode: (value: unknown) => unknown,
+): { config?: TenantStackConfig; issues: ConfigIssue[] } {
+    const issues: ConfigIssue[] = [];
+    const ctx = { issues };
+    for (const key of Object.keys(raw)) {
+        const [namespace, name] = key.split(":", 2);
+        if (namespace === PROJECT && !(TENANT_KEYS as readonly string[]).includes(name)) {
+            report(
+                ctx,
+                key,
+                decode(raw[key]),
+                `not in a tenant stack (data-platform:tenant is set): set it on the platform stack; a tenant stack sets ${TENANT_KEYS.map((k) => `${PROJECT}:${k}`).join(", ")}`,
+            );
+        }
+    }
+    const profile = profileSchema.safeParse(decode(raw[`${PROJECT}:profile`]), { reportInput: true });
+    if (!profile.success) {
+        issues.push(...configIssues(profile.error.issues, PROJECT, ["profile"]));
+    }
+    const tenant = tenantSchema.safeParse(decode(raw[`${PROJECT}:tenant`]), { reportInput: true });
+    if (!tenant.success) {
+        issues.push(...configIssues(tenant.error.issues, PROJECT, ["tenant"]));
+    }
+    const apps = decode(raw[`${PROJECT}:apps`]);
+    if (!Array.isArray(apps) || apps.length === 0 || apps.length > TENANT_MAX_APPS) {
+        report(
+            ctx,
+            `${PROJECT}:apps`,
+            Array.isArray(apps) ? `${apps.length} applications` : apps,
+            `a list of 1 to ${TENANT_MAX_APPS} applications per tenant stack (each stays near 2,500 resources; split the rest into another tenant stack)`,
+        );
+    }
+    if (!profile.success || !tenant.success || issues.length > 0) {
+        return { issues };
+    }
+    return { config: { stack, profile: profile.data, tenant: tenant.data, raw }, issues };
+}
+
+/** The keys of the platform's configuration a tenant reads (`Tenancy.config`). */
+export function sharedRawConfig(
+    raw: Readonly<Record<string, unknown>>,
+    secretKeys: readonly string[],
+): Record<string, unknown> {
+    return Object.fromEntries(
+        Object.entries(raw)
+            .filter(([key]) => key.startsWith(`${PROJECT}:`) || key === "azure-native:subscriptionId")
+            .filter(([key]) => ![`${PROJECT}:apps`, `${PROJECT}:imports`].includes(key) && !secretKeys.includes(key))
+            .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+    );
+}
+
+/**
+ * The tenant's whole configuration as `parseConfig` takes it: the platform's shared keys with the tenant's own
+ * applications, imports and kubeconfig. Problems name the tenant's profile when it is not its platform's.
+ */
+export function tenantRawConfig(
+    tenant: TenantStackConfig,
+    tenancy: Tenancy,
+    decode: (value: unknown) => unknown,
+): { raw?: Record<string, unknown>; issues: ConfigIssue[] } {
+    const platformProfile = decode(tenancy.config[`${PROJECT}:profile`]);
+    if (platformProfile !== tenant.profile) {
+        return {
+            issues: [
+                {
+                    path: `${PROJECT}:profile`,
+                    given: JSON.stringify(tenant.profile),
+                    allowed: `${JSON.stringify(platformProfile)}, the profile of platform stack ${tenant.tenant.platformStack}`,
+                },
+            ],
+        };
+    }
+    const own = Object.fromEntries(
+        Object.entries(tenant.raw).filter(([key]) =>
+            [`${PROJECT}:apps`, `${PROJECT}:imports`, `${PROJECT}:kubeconfig`].includes(key),
+        ),
+    );
+    return { raw: { ...tenancy.config, ...own }, issues: [] };
+}

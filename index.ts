@@ -1,5 +1,8 @@
-/** The Pulumi program: validate the stack's configuration, then build its data platform. */
-import { loadConfig } from "./components/config";
+/** The Pulumi program: validate the stack's configuration, then build its data platform, or a tenant stack's part. */
+import { loadStack } from "./components/config";
 import { buildPlatform } from "./components/platform";
+import { buildTenant } from "./components/tenant";
 
-export = buildPlatform(loadConfig());
+const stack = loadStack();
+
+export = stack.role === "platform" ? buildPlatform(stack.loaded) : buildTenant(stack.tenant, stack.kubeconfig);

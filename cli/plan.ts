@@ -4,10 +4,10 @@
  */
 import * as fs from "fs";
 import * as path from "path";
-import { runProgram } from "../offline/mockEngine";
 import { summarize, writePlan } from "../offline/plan";
 import { loadStackConfig, stackFile } from "../offline/stackConfig";
 import { stackNames } from "../offline/stacks";
+import { runStack } from "../offline/tenantStacks";
 import { parseFlags, runTool } from "./args";
 
 async function main(): Promise<number> {
@@ -29,7 +29,8 @@ async function main(): Promise<number> {
         return 2;
     }
     const { config, secretKeys } = loadStackConfig(stack, file);
-    const result = await runProgram({ stack, config, secretKeys });
+    // A tenant stack's platform is planned first: its outputs answer the tenant's StackReference.
+    const { result } = await runStack(stack, { config, secretKeys });
     const dir = writePlan(result, path.resolve(flags.out ?? "out"));
     console.log(summarize(result));
     console.log(`wrote ${path.relative(process.cwd(), dir) || dir}/plan.json and manifests/`);

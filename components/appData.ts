@@ -55,7 +55,13 @@ export class AppData extends pulumi.ComponentResource {
         // Written only once the servers accept its credentials: External Secrets may read the bundle at any refresh, so
         // a bundle written earlier could hand pods a password the server does not know yet.
         const ready = services.flatMap(([, instance]) => instance.ready);
-        writeConnectionBundle(args.vault, app, env, { parent: this, dependsOn: ready });
+        // Keys a tenant stack's part of a platform instance cannot know: read from the platform's secret instead.
+        const platformKeys: Record<string, string> = Object.assign(
+            {},
+            ...services.map(([, instance]) => instance.platformKeys?.(app) ?? {}),
+        );
+        const own = Object.fromEntries(Object.entries(env).filter(([key]) => !(key in platformKeys)));
+        writeConnectionBundle(args.vault, app, own, { parent: this, dependsOn: ready });
 
         // One entry per contract key, each a property of the one bundle: the Secret holds exactly these keys (and the
         // application's own names for them, `apps[].env`), and a key missing from the bundle fails the sync instead of
@@ -65,11 +71,11 @@ export class AppData extends pulumi.ComponentResource {
             {
                 namespace: args.namespace,
                 secretName: app.secretName,
-                data: appContractKeys(args.contract, app).map((key) => ({
-                    secretKey: key,
-                    remoteKey: bundleSecretName(app.name),
-                    property: key,
-                })),
+                data: appContractKeys(args.contract, app).map((key) =>
+                    key in platformKeys
+                        ? { secretKey: key, remoteKey: platformKeys[key] }
+                        : { secretKey: key, remoteKey: bundleSecretName(app.name), property: key },
+                ),
                 // The sync also waits for the bundle and carries its version: a rotation reaches the Secret in seconds.
                 dependsOn: ready,
                 store: args.store,

@@ -55,31 +55,8 @@ export interface PlatformOutputs {
 }
 
 export async function buildPlatform({ config, kubeconfig, shared }: LoadedConfig): Promise<PlatformOutputs> {
-    // Before any resource: every one registered afterwards passes the transformation.
-    const imports = new Imports(config.imports);
-    if (Object.keys(config.imports).length > 0) {
-        pulumi.runtime.registerStackTransformation(imports.transformation);
-    }
-    // An explicit provider reads no `azure-native:*` stack config (Pulumi docs, explicit providers): the stack's own
-    // subscription is passed on, else the provider's environment decides (ARM_SUBSCRIPTION_ID, the Azure CLI).
-    const azureProvider = new AzureProvider("azure", {
-        location: config.azure.location,
-        subscriptionId: config.subscriptionId,
-    });
-    const cluster = new ClusterAccess(
-        "cluster",
-        {
-            aks: config.cluster.aks && {
-                name: config.cluster.aks.name,
-                resourceGroupName: config.cluster.aks.resourceGroupName,
-            },
-            login: config.cluster.aks?.login,
-            kubeconfig,
-            oidcIssuerUrl: config.cluster.oidcIssuerUrl,
-        },
-        { providers: [azureProvider] },
-    );
-    const providers = [azureProvider, cluster.provider];
+    const imports = startImports(config);
+    const { cluster, providers } = stackProviders(config, kubeconfig);
 
     const azure = {
         resourceGroupName: config.azure.resourceGroupName,
@@ -193,10 +170,7 @@ export async function buildPlatform({ config, kubeconfig, shared }: LoadedConfig
         instancesFor,
     });
     // Every resource is registered by now: a key that named none is a mistake the stack must not run with.
-    const importProblems = imports.problems();
-    if (importProblems.length > 0) {
-        throw new pulumi.RunError(`invalid imports:\n${importProblems.map((p) => `  ${p}`).join("\n")}`);
-    }
+    checkImports(imports);
 
     return {
         oidcIssuerUrl: cluster.oidcIssuerUrl,
@@ -373,4 +347,48 @@ function tenancyOutput(
     keyVaultId: pulumi.Output<string>,
 ): pulumi.Output<Tenancy> {
     return keyVaultId.apply((id) => ({ stack: config.stack, config: { ...shared }, keyVaultId: id }));
+}
+
+/** Imports (`data-platform:imports`): before any resource, so every one registered afterwards passes them. */
+export function startImports(config: PlatformConfig): Imports {
+    const imports = new Imports(config.imports);
+    if (Object.keys(config.imports).length > 0) {
+        pulumi.runtime.registerStackTransformation(imports.transformation);
+    }
+    return imports;
+}
+
+/** Once every resource is registered: a key that named none is a mistake the stack must not run with. */
+export function checkImports(imports: Imports): void {
+    const problems = imports.problems();
+    if (problems.length > 0) {
+        throw new pulumi.RunError(`invalid imports:\n${problems.map((p) => `  ${p}`).join("\n")}`);
+    }
+}
+
+/** The stack's Azure provider and its cluster access (a platform stack's and its tenants' alike). */
+export function stackProviders(
+    config: PlatformConfig,
+    kubeconfig: pulumi.Output<string> | undefined,
+): { cluster: ClusterAccess; providers: pulumi.ProviderResource[] } {
+    // An explicit provider reads no `azure-native:*` stack config (Pulumi docs, explicit providers): the stack's own
+    // subscription is passed on, else the provider's environment decides (ARM_SUBSCRIPTION_ID, the Azure CLI).
+    const azureProvider = new AzureProvider("azure", {
+        location: config.azure.location,
+        subscriptionId: config.subscriptionId,
+    });
+    const cluster = new ClusterAccess(
+        "cluster",
+        {
+            aks: config.cluster.aks && {
+                name: config.cluster.aks.name,
+                resourceGroupName: config.cluster.aks.resourceGroupName,
+            },
+            login: config.cluster.aks?.login,
+            kubeconfig,
+            oidcIssuerUrl: config.cluster.oidcIssuerUrl,
+        },
+        { providers: [azureProvider] },
+    );
+    return { cluster, providers: [azureProvider, cluster.provider] };
 }

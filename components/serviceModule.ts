@@ -83,6 +83,12 @@ export interface ServiceInstance extends DataService {
      * Secret wait for them, so no pod gets a password the server does not know yet.
      */
     readonly ready: readonly pulumi.Resource[];
+    /**
+     * Contract keys whose values only the platform stack holds (a tenant stack's part of a shared instance), by the
+     * Key Vault secret (its name in the vault) that holds each: the application's Secret reads them from there, not
+     * from its bundle. Default: none.
+     */
+    platformKeys?(app: AppConfig): Readonly<Record<string, string>>;
     /** Stack outputs of this instance (names only, never secrets). Default: none. */
     readonly outputs?: Readonly<Record<string, pulumi.Output<string>>>;
 }

@@ -86,6 +86,11 @@ export interface RunOptions {
     readonly onRegister?: (resource: RecordedResource) => void;
     /** Called for each invoke as it is made (also for runs that fail). */
     readonly onInvoke?: (invoke: RecordedInvoke) => void;
+    /**
+     * The outputs of a stack a `pulumi.StackReference` names (a tenant stack's platform, from its recorded plan);
+     * undefined: no such stack, and the run fails naming it, as the engine does.
+     */
+    readonly stackOutputs?: (stack: string) => Record<string, unknown> | undefined;
 }
 
 const SIG_KEY = "4dabf18193072939515e22adb298388d";
@@ -190,6 +195,20 @@ async function answerRegistration(
     };
 }
 
+const STACK_REFERENCE = "pulumi:pulumi:StackReference";
+
+/**
+ * A StackReference's state as the engine reads it (`name`, `outputs`, `secretOutputNames`): the referenced stack's
+ * outputs, none of them secret (a plan's secrets are masked, and a platform stack exports none to its tenants).
+ */
+function stackReferenceAnswer(stack: string, options: RunOptions): { id: string; state: Record<string, unknown> } {
+    const outputs = options.stackOutputs?.(stack);
+    if (outputs === undefined) {
+        throw new Error(`mock engine: unknown stack ${stack} (StackReference): plan it first`);
+    }
+    return { id: stack, state: { name: stack, outputs, secretOutputNames: [] } };
+}
+
 let running: Promise<unknown> = Promise.resolve();
 
 /** Runs the program once under mocks. Runs are serialized: the Pulumi runtime is process-global. */
@@ -210,6 +229,9 @@ async function runExclusive(options: RunOptions): Promise<RunResult> {
         {
             // Registrations are answered in `monitor.registerResource` below; `newResource` is left to reads.
             newResource(args) {
+                if (args.type === STACK_REFERENCE) {
+                    return stackReferenceAnswer(args.id ?? args.name, options);
+                }
                 throw new Error(
                     `mock engine: ${args.type} ${args.name} is read from the provider; add a realistic answer`,
                 );

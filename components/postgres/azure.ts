@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as dbforpostgresql from "@pulumi/azure-native/dbforpostgresql";
 import * as monitor from "@pulumi/azure-native/monitor";
 import type { AppConfig } from "../config/platform";
+import type { ServerConfig } from "../config/types";
 import type { Env } from "../interfaces";
 import { PostgresEndpoint } from "./env";
 import { postgresCaCert } from "./contract";
@@ -28,6 +29,47 @@ import {
 import { createLoginJob } from "./loginJob";
 import { PostgresArgs, PostgresService, contractEnv } from "./service";
 import { appLogins, loginSqlOptions } from "./sql";
+
+/** An application's database on the server `serverName` (created by ARM: the logins then own it). */
+export function appDatabase(
+    name: string,
+    config: ServerConfig,
+    app: AppConfig,
+    serverName: pulumi.Input<string>,
+    options: pulumi.CustomResourceOptions,
+): dbforpostgresql.Database {
+    return new dbforpostgresql.Database(
+        `${name}-db-${app.name}`,
+        {
+            resourceGroupName: config.azure.resourceGroupName,
+            serverName,
+            databaseName: app.database,
+            charset: "UTF8",
+            collation: "en_US.utf8",
+        },
+        options,
+    );
+}
+
+/**
+ * A database that exists (a re-added application's, retained; one moved from another stack) is imported:
+ * azure-native refuses to create an existing resource (provider.go, "cannot create already existing resource").
+ */
+export function databaseImport(config: ServerConfig, app: AppConfig): string | undefined {
+    return config.appImports[app.name]?.includes("database") ? databaseId(config, app.database) : undefined;
+}
+
+/** Where a server listens, from its FQDN output (empty: not known, as a tenant stack sees it). */
+export function azureEndpoint(config: ServerConfig, fqdn: string): PostgresEndpoint {
+    return {
+        // The FQDN output has been seen empty (AVM note); the name-derived form is the same host.
+        host: fqdn || `${serverName(config)}.postgres.database.azure.com`,
+        port: AZURE_POSTGRES_PORT,
+        poolerPort: config.postgres.azure.pgBouncer ? AZURE_PGBOUNCER_PORT : undefined,
+        sslMode: "require",
+        caCert: postgresCaCert(config.postgres),
+    };
+}
 
 /** Arguments of `AzurePostgres`: the shared `PostgresArgs` (config.postgres.mode is "azure"). */
 export type AzurePostgresArgs = PostgresArgs;
@@ -136,11 +178,7 @@ export class AzurePostgres extends pulumi.ComponentResource implements PostgresS
             );
         }
         const database = (app: AppConfig, options: pulumi.CustomResourceOptions) =>
-            new dbforpostgresql.Database(
-                `${name}-db-${app.name}`,
-                { ...serverArgs, databaseName: app.database, charset: "UTF8", collation: "en_US.utf8" },
-                options,
-            );
+            appDatabase(name, config, app, this.server.name, options);
         const arm = armDatabases(config);
         const databases = (arm ? config.apps : []).map((app) =>
             serial((after) =>
@@ -148,11 +186,7 @@ export class AzurePostgres extends pulumi.ComponentResource implements PostgresS
                     ...stateful,
                     protect: arm?.protect,
                     dependsOn: [after],
-                    // A database that exists (a re-added application's, retained) is imported: azure-native refuses
-                    // to create an existing resource (provider.go, "cannot create already existing resource").
-                    import: config.appImports[app.name]?.includes("database")
-                        ? databaseId(config, app.database)
-                        : undefined,
+                    import: databaseImport(config, app),
                 }),
             ),
         );
@@ -164,14 +198,7 @@ export class AzurePostgres extends pulumi.ComponentResource implements PostgresS
         }
 
         const caCert = postgresCaCert(pg);
-        this.endpoint = this.server.fullyQualifiedDomainName.apply((fqdn) => ({
-            // The FQDN output has been seen empty (AVM note); the name-derived form is the same host.
-            host: fqdn || `${serverName(config)}.postgres.database.azure.com`,
-            port: AZURE_POSTGRES_PORT,
-            poolerPort: azure.pgBouncer ? AZURE_PGBOUNCER_PORT : undefined,
-            sslMode: "require" as const,
-            caCert,
-        }));
+        this.endpoint = this.server.fullyQualifiedDomainName.apply((fqdn) => azureEndpoint(config, fqdn));
 
         // ARM cannot create logins: the login Job does, as the admin, after the ARM writes (and ARM's databases).
         const job = createLoginJob(this, name, {

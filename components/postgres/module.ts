@@ -8,6 +8,7 @@ import { postgresConfigRules } from "./configRules";
 import { postgresContract } from "./contract";
 import { credentialRotations, postgresCredentialIds } from "./credentials";
 import { createPostgres } from "./index";
+import { TenantPostgres } from "./tenant";
 import { postgresServerConfig, postgresServerOf, postgresServerSettings, postgresServers } from "./servers";
 
 export const postgresModule = dataService({
@@ -34,8 +35,12 @@ export const postgresModule = dataService({
     instances: (config) => postgresServers(config.postgres),
     instanceOf: postgresServerOf,
     // Azure Flexible Server or StackGres by the server's `mode`; applications wait for the login Job.
+    // In a tenant stack, only its applications' databases on its platform's server (`TenantPostgres`).
     create: (name, server, args, opts) => {
-        const postgres = createPostgres(name, { ...args, config: postgresServerConfig(args.config, server) }, opts);
+        const serverArgs = { ...args, config: postgresServerConfig(args.config, server) };
+        const postgres = args.tenant
+            ? new TenantPostgres(name, serverArgs, opts)
+            : createPostgres(name, serverArgs, opts);
         return {
             env: (app) => postgres.env(app),
             ready: postgres.ready,

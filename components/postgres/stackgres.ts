@@ -6,6 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { AppConfig } from "../config/platform";
+import type { ServerConfig } from "../config/types";
 import type { Env } from "../interfaces";
 import { PostgresEndpoint } from "./env";
 import { postgresCaCert } from "./contract";
@@ -32,6 +33,17 @@ import {
 
 /** Arguments of `StackGresPostgres`: the shared `PostgresArgs` (config.postgres.mode is "stackgres"). */
 export type StackGresPostgresArgs = PostgresArgs;
+
+/** Where an SGCluster listens: its primary Service in the platform namespace. */
+export function stackGresEndpoint(config: ServerConfig): PostgresEndpoint {
+    return {
+        host: stackGresHost(config.postgres.stackgres.clusterName, config.cluster.platformNamespace),
+        port: STACKGRES_DIRECT_PORT,
+        poolerPort: STACKGRES_POOLER_PORT,
+        sslMode: "require",
+        caCert: postgresCaCert(config.postgres),
+    };
+}
 
 export class StackGresPostgres extends pulumi.ComponentResource implements PostgresService {
     public readonly endpoint: pulumi.Output<PostgresEndpoint>;
@@ -182,13 +194,7 @@ export class StackGresPostgres extends pulumi.ComponentResource implements Postg
 
         const host = stackGresHost(sg.clusterName, config.cluster.platformNamespace);
         const caCert = postgresCaCert(config.postgres);
-        this.endpoint = pulumi.output({
-            host,
-            port: STACKGRES_DIRECT_PORT,
-            poolerPort: STACKGRES_POOLER_PORT,
-            sslMode: "require" as const,
-            caCert,
-        });
+        this.endpoint = pulumi.output(stackGresEndpoint(config));
         // Logins and databases: the same idempotent login Job as Azure, as the superuser, straight to PostgreSQL.
         const job = createLoginJob(this, name, {
             ...args,

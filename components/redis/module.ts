@@ -10,6 +10,7 @@ import { redisContract } from "./contract";
 import { redisCredentialIds } from "./credentials";
 import { redisGroupOf, redisGroupSettings, redisGroups } from "./groups";
 import { Redis } from "./redis";
+import { TenantRedis } from "./tenant";
 
 export const redisModule = dataService({
     name: "redis",
@@ -28,7 +29,22 @@ export const redisModule = dataService({
     // The section's own group (`default`) and each of `redis.groups`; an application names its own.
     instances: (config) => redisGroups(config.redis),
     instanceOf: redisGroupOf,
-    create: (name, group, { config, namespace, credentials, vault, secretSync, oidcIssuerUrl }, opts) => {
+    create: (name, group, { config, namespace, credentials, vault, secretSync, oidcIssuerUrl, tenant }, opts) => {
+        // In a tenant stack, only its applications' contract on its platform's group (`TenantRedis`).
+        if (tenant) {
+            const part = new TenantRedis(
+                name,
+                {
+                    config: redisGroupSettings(config.redis, group),
+                    namespace,
+                    apps: config.apps,
+                    credentials,
+                    secretPrefix: config.keyVault.secretPrefix ?? "",
+                },
+                opts,
+            );
+            return { env: (app) => part.env(app), platformKeys: (app) => part.platformKeys(app), ready: [] };
+        }
         const redis = new Redis(
             name,
             {

@@ -303,46 +303,48 @@ export class Redis extends pulumi.ComponentResource implements DataService {
 
     /** The application's Redis contract; password-bearing values are secret. */
     env(app: AppConfig): Env {
-        const sentinelMode = this.redis.mode === "sentinel";
-        const password = this.credentials.password(redisAppCredentialId(app.name));
-        const extraPasswords = pulumi.all(
-            Object.fromEntries(
-                app.redisExtraDatabases.map((extra) => [
-                    extra.name,
-                    this.credentials.password(redisAppCredentialId(extraDatabaseUserName(app, extra))),
-                ]),
-            ),
-        );
-        const sentinelPassword = sentinelMode
-            ? this.credentials.password(redisRoleCredentials(this.redis).sentinelClient)
-            : pulumi.output("");
-        const blankExtras = Object.fromEntries(app.redisExtraDatabases.map((extra) => [extra.name, ""]));
-        const plain = redisEnv({
-            redis: this.redis,
-            layout: this.layout,
+        const sentinelPassword =
+            this.redis.mode === "sentinel"
+                ? this.credentials.password(redisRoleCredentials(this.redis).sentinelClient)
+                : pulumi.output("");
+        return redisAppEnv(
+            { redis: this.redis, layout: this.layout, credentials: this.credentials, sentinelPassword },
             app,
-            password: "",
-            extraPasswords: blankExtras,
-            sentinelPassword: "",
-        });
-        const full = pulumi.all([password, extraPasswords, sentinelPassword]).apply(([p, x, s]) =>
-            redisEnv({
-                redis: this.redis,
-                layout: this.layout,
-                app,
-                password: p,
-                extraPasswords: x,
-                sentinelPassword: s,
-            }),
         );
-        const keys = [
-            ...redisEnvKeys(this.redis).map((key) => ({ key, base: key })),
-            ...redisExtraEnvKeys(this.redis.mode, app),
-        ];
-        const env: Env = {};
-        for (const { key, base } of keys) {
-            env[key] = REDIS_SECRET_ENV_KEYS.includes(base) ? pulumi.secret(full.apply((e) => e[key])) : plain[key];
-        }
-        return env;
     }
+}
+
+/** What an application's Redis contract is rendered from. */
+export interface RedisAppEnvArgs {
+    readonly redis: RedisConfig;
+    readonly layout: RedisLayout;
+    /** The application users' passwords. */
+    readonly credentials: CredentialSource;
+    /** The Sentinels' client password (Sentinel mode), or what stands for it. */
+    readonly sentinelPassword: pulumi.Output<string>;
+}
+
+/** The application's Redis contract (`redisEnv`) as Pulumi values; password-bearing values are secret. */
+export function redisAppEnv(args: RedisAppEnvArgs, app: AppConfig): Env {
+    const { redis, layout, credentials } = args;
+    const password = credentials.password(redisAppCredentialId(app.name));
+    const extraPasswords = pulumi.all(
+        Object.fromEntries(
+            app.redisExtraDatabases.map((extra) => [
+                extra.name,
+                credentials.password(redisAppCredentialId(extraDatabaseUserName(app, extra))),
+            ]),
+        ),
+    );
+    const blankExtras = Object.fromEntries(app.redisExtraDatabases.map((extra) => [extra.name, ""]));
+    const plain = redisEnv({ redis, layout, app, password: "", extraPasswords: blankExtras, sentinelPassword: "" });
+    const full = pulumi
+        .all([password, extraPasswords, args.sentinelPassword])
+        .apply(([p, x, s]) => redisEnv({ redis, layout, app, password: p, extraPasswords: x, sentinelPassword: s }));
+    const keys = [...redisEnvKeys(redis).map((key) => ({ key, base: key })), ...redisExtraEnvKeys(redis.mode, app)];
+    const env: Env = {};
+    for (const { key, base } of keys) {
+        env[key] = REDIS_SECRET_ENV_KEYS.includes(base) ? pulumi.secret(full.apply((e) => e[key])) : plain[key];
+    }
+    return env;
 }

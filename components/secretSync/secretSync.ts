@@ -43,8 +43,11 @@ export interface SecretSyncArgs {
     readonly externalSecrets: ExternalSecretsConfig;
     /** The vault every ExternalSecret reads from: its URI, and where each secret is stored. */
     readonly vault: Pick<VaultWriter, "vaultUri" | "storedSecret">;
-    /** The platform store's identity (federated with the operator's service account). */
-    readonly identity: { readonly clientId: pulumi.Input<string>; readonly reader: SecretReader };
+    /**
+     * The platform store's identity (federated with the operator's service account); unset in a tenant stack, whose
+     * operator and platform store are its platform stack's: it builds only namespace stores.
+     */
+    readonly identity?: { readonly clientId: pulumi.Input<string>; readonly reader: SecretReader };
     /** Entra tenant of the identities. */
     readonly tenantId: pulumi.Input<string>;
     /** The platform namespace: the only one allowed to use the platform's store. */
@@ -70,9 +73,9 @@ export interface NamespaceStoreArgs {
 /** External Secrets Operator (optionally installed here) plus the stores for the vault. */
 export class SecretSync extends pulumi.ComponentResource implements SecretSyncer {
     /** Name of the platform's ClusterSecretStore, resolved once the store exists (so users of it wait for it). */
-    public readonly storeName: pulumi.Output<string>;
+    public readonly storeName?: pulumi.Output<string>;
     private readonly refreshInterval: string;
-    private readonly platformStore: SecretStoreRef;
+    private readonly platformStore?: SecretStoreRef;
     private readonly vault: SecretSyncArgs["vault"];
     private readonly tenantId: pulumi.Input<string>;
     /** The chart (CRDs, webhook) or the annotated operator account, when this stack manages either: every store waits. */
@@ -100,6 +103,11 @@ export class SecretSync extends pulumi.ComponentResource implements SecretSyncer
         this.refreshInterval = eso.refreshInterval;
         this.vault = args.vault;
         this.tenantId = args.tenantId;
+        if (args.identity === undefined) {
+            this.operatorReady = [];
+            this.registerOutputs({});
+            return;
+        }
 
         const saMetadata = {
             name: eso.serviceAccountName,
@@ -243,6 +251,9 @@ export class SecretSync extends pulumi.ComponentResource implements SecretSyncer
         opts: pulumi.CustomResourceOptions,
     ): k8s.apiextensions.CustomResource {
         const store = args.store ?? this.platformStore;
+        if (store === undefined) {
+            throw new Error(`${name}: a tenant stack has no platform store; name the namespace's own`);
+        }
         const sources = new Map(args.data.map((d) => [d.remoteKey, this.vault.storedSecret(d.remoteKey)]));
         const written = [...sources.values()].flatMap((s) => (s.resource ? [s.resource] : []));
         const grants = [...sources.values()].map((s) => store.reader.grantRead(s));

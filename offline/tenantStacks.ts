@@ -1,0 +1,42 @@
+/**
+ * Runs a stack of either role under the mock engine: a tenant stack (`data-platform:tenant`) reads its platform's
+ * outputs through a StackReference, which the mock engine answers from the platform's own run, planned first from
+ * the platform's configuration (`platformConfig`, else its `Pulumi.<stack>.yaml`).
+ */
+import { type RunOptions, type RunResult, runProgram } from "./mockEngine";
+import { type StackConfig, loadStackConfig } from "./stackConfig";
+
+/** The platform stack a tenant stack's configuration names, as a stack name (the last part of `org/project/stack`). */
+export function platformStackOf(config: Readonly<Record<string, string>>): string | undefined {
+    const tenant = config["data-platform:tenant"];
+    if (tenant === undefined) {
+        return undefined;
+    }
+    const reference: unknown = JSON.parse(tenant)?.platformStack;
+    return typeof reference === "string" ? (reference.split("/").pop() as string) : undefined;
+}
+
+/**
+ * Runs `stack` with `config`; a tenant's platform is run first (from `platforms`, by stack name, or its own file) and
+ * answers the StackReference. The platform's run is returned beside the tenant's.
+ */
+export async function runStack(
+    stack: string,
+    config: StackConfig,
+    platforms: Readonly<Record<string, StackConfig>> = {},
+    options: Partial<RunOptions> = {},
+): Promise<{ result: RunResult; platform?: RunResult }> {
+    const platformStack = platformStackOf(config.config);
+    if (platformStack === undefined) {
+        return { result: await runProgram({ ...options, stack, ...config }) };
+    }
+    const platformConfig = platforms[platformStack] ?? loadStackConfig(platformStack);
+    const platform = await runProgram({ stack: platformStack, ...platformConfig });
+    const result = await runProgram({
+        ...options,
+        stack,
+        ...config,
+        stackOutputs: (name) => (name.split("/").pop() === platformStack ? platform.outputs : undefined),
+    });
+    return { result, platform };
+}

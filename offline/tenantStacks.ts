@@ -32,11 +32,20 @@ export async function runStack(
     }
     const platformConfig = platforms[platformStack] ?? loadStackConfig(platformStack);
     const platform = await runProgram({ stack: platformStack, ...platformConfig });
-    const result = await runProgram({
+    return { result: await runTenant(stack, config, platform, options), platform };
+}
+
+/** Runs tenant stack `stack`, its StackReference answered by its platform's `platform` run. */
+export function runTenant(
+    stack: string,
+    config: StackConfig,
+    platform: RunResult,
+    options: Partial<RunOptions> = {},
+): Promise<RunResult> {
+    return runProgram({
         ...options,
         stack,
         ...config,
-        stackOutputs: (name) => (name.split("/").pop() === platformStack ? platform.outputs : undefined),
+        stackOutputs: (name) => (name.split("/").pop() === platform.stack ? platform.outputs : undefined),
     });
-    return { result, platform };
 }

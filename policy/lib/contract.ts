@@ -13,6 +13,12 @@ export const CONNECTION_DEMAND_ANNOTATION = "data-platform.io/connection-demand"
  */
 export const LOGIN_JOB_SECRET_PATTERN = /^postgres(-[a-z][a-z0-9]*)?-logins$/;
 
+/**
+ * The Key Vault secret of a Redis group's Sentinel client password (components/redis/credentials.ts
+ * `redisRoleCredentials(...).sentinelClient`, after the vault's prefix): `redis-sentinel-auth`, `redis-<group>-...`.
+ */
+export const SENTINEL_CLIENT_SECRET_PATTERN = /(^|-)redis(-[a-z][a-z0-9-]*)?-sentinel-auth$/;
+
 /** Namespace annotation with the PostgreSQL server an application's database is on (a named one; unset: the stack's
  *  own), and the tag (Azure) or label (StackGres) of that server's resources (components/labels.ts). */
 export const POSTGRES_SERVER_ANNOTATION = "data-platform.io/postgres-server";

@@ -4,7 +4,7 @@
  * the platform's Secrets.
  */
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { LOGIN_JOB_SECRET_PATTERN } from "../lib/contract";
+import { LOGIN_JOB_SECRET_PATTERN, SENTINEL_CLIENT_SECRET_PATTERN } from "../lib/contract";
 import { TYPES, objectRef, podTemplateOf, secretsOf } from "../lib/k8s";
 import { SECRET_REVEALING, aggregatedRoles, grantedOf, grantsIn } from "../lib/rbac";
 import { GraphResource, WHOLE_VAULT, secretReach } from "../lib/secretReach";
@@ -16,7 +16,7 @@ const VAULT_SCOPE = /^\/subscriptions\/[^/]+\/resourceGroups\/[^/]+\/providers\/
 export const secretReachDisjoint: StackValidationPolicy = {
     name: "eso-secret-reach-disjoint",
     description:
-        "Through External Secrets no Key Vault secret is readable from two namespaces (the stores usable in each, their identities' role assignments); a role on the whole vault is keyvault-secret-reader-per-secret's.",
+        "Through External Secrets no Key Vault secret is readable from two namespaces (the stores usable in each, their identities' role assignments), but a Redis group's Sentinel client password, which every application of the group holds; a role on the whole vault is keyvault-secret-reader-per-secret's.",
     enforcementLevel: "mandatory",
     severity: "critical",
     validateStack: (args, report) => {
@@ -28,7 +28,10 @@ export const secretReachDisjoint: StackValidationPolicy = {
             }
         }
         for (const [secret, namespaces] of readers) {
-            if (secret !== WHOLE_VAULT && namespaces.length > 1) {
+            // The Sentinels' client password is in every application's Secret of its group (REDIS_SENTINEL_PASSWORD):
+            // a tenant stack's applications read it from the platform's secret (components/redis/tenant.ts), which
+            // gives no namespace more than its own Secret holds.
+            if (secret !== WHOLE_VAULT && namespaces.length > 1 && !SENTINEL_CLIENT_SECRET_PATTERN.test(secret)) {
                 report(
                     `Key Vault secret ${secret} is readable through External Secrets from namespaces ${namespaces.join(", ")}; each namespace's store reads only its own.`,
                 );

@@ -1,0 +1,101 @@
+/**
+ * A generated environment of one platform stack and tenant stacks (issue 26 item 7): prod's platform with its own
+ * applications, and `tenants` tenant stacks holding `apps` generated applications between them; or the same
+ * applications in the platform stack itself (`asOneStack`), to compare the two.
+ */
+import { type RunResult, runProgram } from "./mockEngine";
+import { type StackConfig, loadStackConfig, mergeConfig } from "./stackConfig";
+import { runTenant } from "./tenantStacks";
+
+export interface EnvironmentShape {
+    /** Generated applications in all (beside the platform's own). */
+    readonly apps: number;
+    /** Tenant stacks they are spread over, round robin. */
+    readonly tenants: number;
+}
+
+export interface Environment {
+    readonly platform: { readonly stack: string; readonly config: StackConfig };
+    /** Tenant stack name to its configuration. */
+    readonly tenants: Readonly<Record<string, StackConfig>>;
+    /** The generated applications' entries, by tenant stack. */
+    readonly appsByTenant: Readonly<Record<string, readonly Record<string, unknown>[]>>;
+}
+
+/** The platform stack the generated tenants name (prod's configuration). */
+export const GENERATED_PLATFORM = "prod";
+
+/** A generated application: 4 connections x 2 replicas, a Redis database of its own. */
+function generatedApp(i: number): Record<string, unknown> {
+    const name = `t-app-${String(i + 1).padStart(4, "0")}`;
+    return { name, namespace: name, redisDb: 100 + i, poolSize: 4, replicas: 2, serviceAccounts: [name] };
+}
+
+export function tenantStackName(i: number): string {
+    return `tenant-${String(i + 1).padStart(2, "0")}`;
+}
+
+/**
+ * prod, sized for every application of the environment (the server's connections, the group's databases): the
+ * platform's budgets hold its tenants' applications too.
+ */
+function sizedPlatform(apps: number): StackConfig {
+    const prod = loadStackConfig(GENERATED_PLATFORM);
+    const postgres = JSON.parse(prod.config["data-platform:postgres"]);
+    const redis = JSON.parse(prod.config["data-platform:redis"]);
+    const needed = 859 + apps * 8;
+    return mergeConfig(prod, {
+        // Above the SKU's default max_connections Azure needs a restart, which a generated stack acknowledges.
+        "data-platform:postgres": {
+            ...postgres,
+            maxConnections: needed,
+            azure: { ...postgres.azure, acknowledgeRestart: true },
+        },
+        "data-platform:redis": { ...redis, databases: 100 + apps + 1 },
+    });
+}
+
+export function generateEnvironment(shape: EnvironmentShape): Environment {
+    const platform = sizedPlatform(shape.apps);
+    const appsByTenant: Record<string, Record<string, unknown>[]> = {};
+    for (let i = 0; i < shape.apps; i++) {
+        (appsByTenant[tenantStackName(i % shape.tenants)] ??= []).push(generatedApp(i));
+    }
+    const tenants = Object.fromEntries(
+        Object.entries(appsByTenant).map(([stack, apps]) => [
+            stack,
+            mergeConfig(
+                { config: {}, secretKeys: [] },
+                {
+                    "data-platform:profile": "production",
+                    "data-platform:tenant": {
+                        platformStack: `acme/data-platform/${GENERATED_PLATFORM}`,
+                        owners: [`@acme/${stack}`],
+                    },
+                    "data-platform:apps": apps,
+                },
+            ),
+        ]),
+    );
+    return { platform: { stack: GENERATED_PLATFORM, config: platform }, tenants, appsByTenant };
+}
+
+/** The same environment as one stack: the platform with every tenant's applications after its own. */
+export function asOneStack(env: Environment): StackConfig {
+    const own = JSON.parse(env.platform.config.config["data-platform:apps"]);
+    return mergeConfig(env.platform.config, {
+        "data-platform:apps": [...own, ...Object.values(env.appsByTenant).flat()],
+    });
+}
+
+/** Every stack of the environment planned: the platform once, each tenant against its outputs. */
+export async function runEnvironment(
+    env: Environment,
+): Promise<{ platform: RunResult; tenants: Record<string, RunResult> }> {
+    const platform = await runProgram({ stack: env.platform.stack, ...env.platform.config });
+    const tenants: Record<string, RunResult> = {};
+    for (const [stack, config] of Object.entries(env.tenants)) {
+        tenants[stack] = await runTenant(stack, config, platform);
+    }
+    return { platform, tenants };
+}

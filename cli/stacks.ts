@@ -1,11 +1,14 @@
 /**
- * `npm run stacks [-- --github-output]`: the stacks (one per Pulumi.<stack>.yaml) with the GitHub environments
- * their jobs run in, as the workflow matrices use them. With --github-output it appends `all`, `production` and
- * `nonProduction` (matrix `include` lists as JSON) to $GITHUB_OUTPUT.
+ * `npm run stacks [-- --github-output | --codeowners]`: the stacks (one per Pulumi.<stack>.yaml) with the GitHub
+ * environments their jobs run in, as the workflow matrices use them. With --github-output it appends `all`,
+ * `production` and `nonProduction` (platform stacks) and `tenants` (tenant stacks, deployed after every platform
+ * stack; matrix `include` lists as JSON) to $GITHUB_OUTPUT. --codeowners prints the CODEOWNERS lines that give each
+ * tenant stack's file (and its policy configuration) to the teams its `tenant.owners` names.
  */
 import * as fs from "fs";
+import * as path from "path";
 import * as YAML from "yaml";
-import { stackFile } from "../offline/stackConfig";
+import { ROOT, stackFile } from "../offline/stackConfig";
 import { repositorySharingProblems } from "../offline/sharedClusters";
 import { isProductionStack, stackNames } from "../offline/stacks";
 
@@ -18,34 +21,77 @@ export interface StackEntry {
     readonly previewEnvironment: string;
     /** The stack reaches an Entra-ID AKS cluster through kubelogin (`cluster.aks.login` other than `admin`). */
     readonly kubelogin: boolean;
+    /** A tenant stack's platform stack (`tenant.platformStack`, its last part); unset: a platform stack. */
+    readonly platformStack?: string;
+    /** A tenant stack's owners (`tenant.owners`). */
+    readonly owners?: readonly string[];
 }
 
 export const PRODUCTION_ENVIRONMENT = "production";
 
-function usesKubelogin(stack: string): boolean {
-    const doc = YAML.parse(fs.readFileSync(stackFile(stack), "utf8")) ?? {};
-    const login = doc.config?.["data-platform:cluster"]?.aks?.login;
+function stackDoc(stack: string, dir: string): any {
+    return YAML.parse(fs.readFileSync(path.join(dir, path.basename(stackFile(stack))), "utf8")) ?? {};
+}
+
+/** A tenant stack's `data-platform:tenant`, or undefined for a platform stack. */
+function tenantOf(stack: string, dir: string): { platformStack: string; owners: string[] } | undefined {
+    const tenant = stackDoc(stack, dir).config?.["data-platform:tenant"];
+    return tenant === undefined
+        ? undefined
+        : { platformStack: String(tenant.platformStack).split("/").pop() as string, owners: tenant.owners ?? [] };
+}
+
+/** Whether the stack (a tenant: its platform) reaches its cluster through kubelogin. */
+function usesKubelogin(stack: string, dir: string): boolean {
+    const cluster = tenantOf(stack, dir)?.platformStack ?? stack;
+    const login = stackDoc(cluster, dir).config?.["data-platform:cluster"]?.aks?.login;
     return login !== undefined && login !== "admin";
 }
 
-export function stackEntries(): StackEntry[] {
-    return stackNames().map((stack) => {
-        const production = isProductionStack(stack);
-        const environment = production ? PRODUCTION_ENVIRONMENT : stack;
+export function stackEntries(dir: string = ROOT): StackEntry[] {
+    return stackNames(dir).map((stack) => {
+        const production = isProductionStack(stack, path.join(dir, path.basename(stackFile(stack))));
+        const tenant = tenantOf(stack, dir);
+        // A tenant's deploys are its team's: an environment of its own (production ones under the production prefix,
+        // so only production credentials' rules apply), whose reviewers are its owners.
+        const environment = tenant
+            ? production
+                ? `${PRODUCTION_ENVIRONMENT}-${stack}`
+                : stack
+            : production
+              ? PRODUCTION_ENVIRONMENT
+              : stack;
         return {
             stack,
             production,
             environment,
             previewEnvironment: `${environment}-preview`,
-            kubelogin: usesKubelogin(stack),
+            kubelogin: usesKubelogin(stack, dir),
+            ...(tenant ? { platformStack: tenant.platformStack, owners: tenant.owners } : {}),
         };
     });
 }
 
+/** CODEOWNERS lines: each tenant stack's file and policy configuration, owned by its teams. */
+export function codeowners(entries: readonly StackEntry[]): string[] {
+    return entries
+        .filter((e) => e.platformStack !== undefined)
+        .flatMap((e) => [
+            `/Pulumi.${e.stack}.yaml ${(e.owners ?? []).join(" ")}`,
+            `/policy/config/${e.stack}.json ${(e.owners ?? []).join(" ")}`,
+        ]);
+}
+
 function main(argv: readonly string[]): void {
-    const unknown = argv.filter((a) => a !== "--github-output");
+    const unknown = argv.filter((a) => a !== "--github-output" && a !== "--codeowners");
     if (unknown.length > 0) {
-        throw new Error(`unknown arguments ${unknown.join(" ")}; usage: npm run stacks [-- --github-output]`);
+        throw new Error(
+            `unknown arguments ${unknown.join(" ")}; usage: npm run stacks [-- --github-output | --codeowners]`,
+        );
+    }
+    if (argv.includes("--codeowners")) {
+        console.log(codeowners(stackEntries()).join("\n"));
+        return;
     }
     // Stacks on one cluster must not share names there; nothing deploys while two would.
     const sharing = repositorySharingProblems();
@@ -53,10 +99,12 @@ function main(argv: readonly string[]): void {
         throw new Error(`stacks that share a cluster collide:\n${sharing.map((p) => `  ${p}`).join("\n")}`);
     }
     const entries = stackEntries();
+    const platforms = entries.filter((e) => e.platformStack === undefined);
     const outputs = {
         all: entries,
-        production: entries.filter((e) => e.production),
-        nonProduction: entries.filter((e) => !e.production),
+        production: platforms.filter((e) => e.production),
+        nonProduction: platforms.filter((e) => !e.production),
+        tenants: entries.filter((e) => e.platformStack !== undefined),
     };
     if (argv.includes("--github-output")) {
         const file = process.env.GITHUB_OUTPUT;

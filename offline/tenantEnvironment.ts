@@ -3,6 +3,9 @@
  * applications, and `tenants` tenant stacks holding `apps` generated applications between them; or the same
  * applications in the platform stack itself (`asOneStack`), to compare the two.
  */
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
 import { type RunResult, runProgram } from "./mockEngine";
 import { type StackConfig, loadStackConfig, mergeConfig } from "./stackConfig";
 import { runTenant } from "./tenantStacks";
@@ -98,4 +101,16 @@ export async function runEnvironment(
         tenants[stack] = await runTenant(stack, config, platform);
     }
     return { platform, tenants };
+}
+
+/** Writes the tenant stacks' files (`Pulumi.<stack>.yaml`, as a team commits one) into `dir`. */
+export function writeTenantFiles(env: Environment, dir: string): void {
+    for (const [stack, config] of Object.entries(env.tenants)) {
+        const values = Object.fromEntries(Object.entries(config.config).map(([k, v]) => [k, decoded(v)]));
+        fs.writeFileSync(path.join(dir, `Pulumi.${stack}.yaml`), YAML.stringify({ config: values }));
+    }
+}
+
+function decoded(value: string): unknown {
+    return /^[[{]/.test(value) ? JSON.parse(value) : value;
 }

@@ -108,9 +108,11 @@ function matrixOf(job: Job, entries: StackEntry[]): StackEntry[] {
         case "stacks":
             return entries;
         case "production":
-            return entries.filter((e) => e.production);
+            return entries.filter((e) => e.production && e.platformStack === undefined);
         case "nonProduction":
-            return entries.filter((e) => !e.production);
+            return entries.filter((e) => !e.production && e.platformStack === undefined);
+        case "tenants":
+            return entries.filter((e) => e.platformStack !== undefined);
         default:
             return [];
     }
@@ -390,7 +392,7 @@ describe("GitHub workflows", () => {
         );
         assert.deepStrictEqual(
             callers.map(([n]) => n),
-            ["non-production", "production"],
+            ["non-production", "production", "tenants"],
         );
         for (const [name, job] of callers) {
             assert.deepStrictEqual(
@@ -572,6 +574,28 @@ describe("GitHub workflows", () => {
         assert.ok(!production("success", "success", undefined, "cancelled"));
         assert.ok(!production("failure", "skipped", "", "failure"));
         assert.ok(!production("success", "success", "[]"), "no production stacks");
+    });
+
+    it("deploys tenant stacks after every platform stack, each on its own and in parallel", () => {
+        const deploy = byFile("deploy.yml");
+        const job = deploy.jobs.tenants;
+        assert.match(String(job.strategy?.matrix?.include), /outputs\.tenants\)/);
+        assert.deepStrictEqual(job.needs, ["test", "non-production", "production"]);
+        const tenants = (production: string, nonProduction: string, list = '[{"stack":"shop"}]') =>
+            evaluate(job.if, {
+                status: "success",
+                values: {
+                    "needs.test.result": "success",
+                    "needs.test.outputs.tenants": list,
+                    "needs.production.result": production,
+                    "needs.non-production.result": nonProduction,
+                },
+            });
+        assert.ok(tenants("success", "success"));
+        assert.ok(tenants("skipped", "success"), "no production platform");
+        assert.ok(!tenants("failure", "success"), "a platform stack failed");
+        assert.ok(!tenants("success", "failure"), "a platform stack failed");
+        assert.ok(!tenants("success", "success", "[]"), "no tenant stacks");
     });
 
     it("pins the Pulumi CLI in one place (.pulumi-version) and uses it everywhere the CLI is installed", () => {

@@ -1,0 +1,52 @@
+/**
+ * Tenant stacks in CI (issue 26 item 7): `npm run stacks` puts them in a matrix of their own (deploy.yml's `tenants`
+ * job, after every platform stack), each in its team's environment, and `npm run stacks -- --codeowners` gives each
+ * tenant stack's file and policy configuration to the teams it names.
+ */
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { PRODUCTION_ENVIRONMENT, codeowners, stackEntries } from "../../../cli/stacks";
+import { generateEnvironment, writeTenantFiles } from "../../../offline/tenantEnvironment";
+
+describe("tenant stacks in CI", () => {
+    let dir: string;
+    before(() => {
+        dir = fs.mkdtempSync(path.join(os.tmpdir(), "tenants-ci-"));
+        fs.copyFileSync(
+            path.resolve(__dirname, "..", "..", "..", "Pulumi.prod.yaml"),
+            path.join(dir, "Pulumi.prod.yaml"),
+        );
+        writeTenantFiles(generateEnvironment({ apps: 20, tenants: 10 }), dir);
+    });
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    it("lists each tenant stack with its platform, in an environment of its own under the production prefix", () => {
+        const entries = stackEntries(dir);
+        const tenants = entries.filter((e) => e.platformStack !== undefined);
+        assert.equal(tenants.length, 10);
+        for (const e of tenants) {
+            assert.equal(e.platformStack, "prod");
+            assert.ok(e.production);
+            assert.equal(e.environment, `${PRODUCTION_ENVIRONMENT}-${e.stack}`);
+            assert.equal(e.previewEnvironment, `${PRODUCTION_ENVIRONMENT}-${e.stack}-preview`);
+        }
+        assert.deepEqual(
+            entries.filter((e) => e.platformStack === undefined).map((e) => [e.stack, e.environment]),
+            [["prod", PRODUCTION_ENVIRONMENT]],
+        );
+    });
+
+    it("gives every tenant stack file an owner in the generated CODEOWNERS", () => {
+        const lines = codeowners(stackEntries(dir));
+        const files = fs.readdirSync(dir).filter((f) => f.startsWith("Pulumi.tenant-"));
+        assert.equal(files.length, 10);
+        for (const file of files) {
+            const line = lines.find((l) => l.startsWith(`/${file} `));
+            assert.ok(line, `${file} has a CODEOWNERS line`);
+            assert.match(line, /^\S+ (@[\w.-]+(\/[\w.-]+)?)( @[\w.-]+(\/[\w.-]+)?)*$/, line);
+        }
+        assert.ok(!lines.some((l) => l.startsWith("/Pulumi.prod.yaml")), "the platform's file is the platform team's");
+    });
+});

@@ -19,6 +19,8 @@ import {
 import { isProductionStack } from "../../../offline/stacks";
 import * as packContract from "../../../policy/lib/contract";
 import { postgresNames } from "../../../components/postgres/servers";
+import { redisRoleCredentials } from "../../../components/redis/credentials";
+import { prefixedSecretName } from "../../../components/vault/secretNames";
 import { Secret, Vault } from "@pulumi/azure-native/keyvault";
 import {
     PackConfig,
@@ -831,7 +833,7 @@ describe("policy pack", () => {
     });
 
     it("shares the program's names by copy: each copied constant equals the program's", () => {
-        const { LOGIN_JOB_SECRET_PATTERN, ...names } = packContract;
+        const { LOGIN_JOB_SECRET_PATTERN, SENTINEL_CLIENT_SECRET_PATTERN, ...names } = packContract;
         assert.deepStrictEqual(names, {
             CONNECTION_DEMAND_ANNOTATION,
             POSTGRES_SERVER_ANNOTATION,
@@ -844,6 +846,17 @@ describe("policy pack", () => {
         for (const other of ["postgres-logins-x", "redis-logins", "postgres-a-b-logins", "postgres-login-verifiers"]) {
             assert.ok(!LOGIN_JOB_SECRET_PATTERN.test(other), other);
         }
+        // Every group's Sentinel client password, under a vault prefix too, and none of its other credentials.
+        for (const group of [undefined, "cache", "b2"]) {
+            const ids = redisRoleCredentials({ group });
+            for (const name of [ids.sentinelClient, prefixedSecretName("team", ids.sentinelClient)]) {
+                assert.ok(SENTINEL_CLIENT_SECRET_PATTERN.test(name), name);
+            }
+            for (const [role, id] of Object.entries(ids).filter(([role]) => role !== "sentinelClient")) {
+                assert.ok(!SENTINEL_CLIENT_SECRET_PATTERN.test(id), `${role}: ${id}`);
+            }
+        }
+        assert.ok(!SENTINEL_CLIENT_SECRET_PATTERN.test("app-orders-env"));
     });
 
     it("has a policy config per stack that says explicitly whether the stack is production", () => {

@@ -59,11 +59,19 @@ function sizedPlatform(apps: number): StackConfig {
 }
 
 export function generateEnvironment(shape: EnvironmentShape): Environment {
-    const platform = sizedPlatform(shape.apps);
     const appsByTenant: Record<string, Record<string, unknown>[]> = {};
     for (let i = 0; i < shape.apps; i++) {
         (appsByTenant[tenantStackName(i % shape.tenants)] ??= []).push(generatedApp(i));
     }
+    // Each tenant's quota on the default server: exactly its applications' demand.
+    const platform = mergeConfig(sizedPlatform(shape.apps), {
+        "data-platform:tenants": Object.fromEntries(
+            Object.entries(appsByTenant).map(([stack, apps]) => [
+                stack,
+                { connections: { default: apps.reduce((sum, a) => sum + Number(a.poolSize) * Number(a.replicas), 0) } },
+            ]),
+        ),
+    });
     const tenants = Object.fromEntries(
         Object.entries(appsByTenant).map(([stack, apps]) => [
             stack,
@@ -88,6 +96,7 @@ export function asOneStack(env: Environment): StackConfig {
     const own = JSON.parse(env.platform.config.config["data-platform:apps"]);
     return mergeConfig(env.platform.config, {
         "data-platform:apps": [...own, ...Object.values(env.appsByTenant).flat()],
+        "data-platform:tenants": {},
     });
 }
 

@@ -22,6 +22,7 @@ import {
     isTenantConfig,
     parseTenantConfig,
     sharedRawConfig,
+    tenantQuotaRules,
     tenantRawConfig,
 } from "./tenant";
 
@@ -31,7 +32,7 @@ export { SECRET_KEYS, STACK_SCHEMAS } from "./stack";
 /** Each service's rules over several keys, run after every key parsed. */
 const SERVICE_CONFIG_RULES: readonly ConfigRule[] = SERVICES.map((service) => service.configRules);
 /** Rules that build the credential registry, whose ids derive from the user names the service rules check. */
-const REGISTRY_CONFIG_RULES: readonly ConfigRule[] = [keyVaultConfigRules, backupConfigRules];
+const REGISTRY_CONFIG_RULES: readonly ConfigRule[] = [keyVaultConfigRules, backupConfigRules, tenantQuotaRules];
 /** Rules of each application's Secret, whose contract keys derive from the instances the service rules check. */
 const APP_SECRET_RULES: readonly ConfigRule[] = [appEnvRules, appSecretRules];
 
@@ -67,6 +68,7 @@ export function parseConfig(
     raw: Readonly<Record<string, unknown>>,
     stack: string,
     secretKeys: readonly string[] = [],
+    tenantStack?: string,
 ): PlatformConfig {
     const issues: ConfigIssue[] = [];
     const value = (key: string): unknown => decode(raw[`${PROJECT}:${key}`]);
@@ -131,6 +133,7 @@ export function parseConfig(
         appImports,
         subscriptionId: typeof subscriptionId === "string" && subscriptionId !== "" ? subscriptionId : undefined,
         keyVault: { ...keyVault, name: keyVault.name ?? defaultVaultName(stack, azure.resourceGroupName) },
+        ...(tenantStack === undefined ? {} : { tenantStack }),
     };
     const ctx: ParseContext = { issues };
     checkCluster(config, raw[`${PROJECT}:kubeconfig`] !== undefined, ctx);
@@ -208,7 +211,7 @@ export function parseTenantStack(tenant: TenantStackConfig, tenancy: Tenancy): P
         throw new ConfigError(issues);
     }
     const secretKeys = Object.keys(tenant.raw).filter((key) => key === `${PROJECT}:kubeconfig`);
-    return parseConfig(raw, tenancy.stack, secretKeys);
+    return parseConfig(raw, tenancy.stack, secretKeys, tenant.stack);
 }
 
 /** A Key Vault name that is stable for the stack and distinct across resource groups: `dp-<stack>-<hash>`. */

@@ -8,6 +8,7 @@ import { backupsSchema } from "./backups";
 import { keyVaultSchema } from "./keyVault";
 import { appsSchema, azureSchema, clusterSchema, importsSchema, profileSchema, protectSchema } from "./platform";
 import { SERVICES, type Service } from "../services";
+import { tenantsSchema } from "./tenant";
 
 /** Each data service's section (`data-platform:<service>`), in catalog order. */
 function serviceSections(profile: Profile) {
@@ -32,6 +33,11 @@ function stackSchema(profile: Profile) {
                 "Where scheduled exports go (`apps[].backup`, `redis.backup`): a Blob container written through workload identity; unset: no exports.",
             ),
         apps: appsSchema.describe("The applications, one namespace each."),
+        tenants: tenantsSchema
+            .default({})
+            .describe(
+                "Tenant stacks this platform stack admits (README: Placing applications, tenant stacks), each with the connections its applications may use per PostgreSQL server: the budgets of the platform's servers hold these quotas.",
+            ),
         imports: importsSchema
             .default({})
             .describe(

@@ -6,9 +6,11 @@
  */
 import { z } from "zod";
 import { ConfigIssue, configIssues, report } from "./issues";
-import { listOf, text } from "./fields";
+import { integer, listOf, mapOf, section, text } from "./fields";
 import { profileSchema } from "./platform";
-import { PROJECT } from "./types";
+import { ConfigRule, PROJECT } from "./types";
+import { connectionDemand, reservedConnections } from "../postgres/configRules";
+import { postgresServerConfig, postgresServerPath, postgresServers } from "../postgres/servers";
 
 /** The stack output a platform stack exports for its tenants (non-secret: names, endpoints, settings). */
 export const TENANCY_OUTPUT = "tenancy";
@@ -26,24 +28,20 @@ export const TENANT_KEYS = ["profile", "tenant", "apps", "imports", "kubeconfig"
 /** `pulumi.StackReference` names: `<stack>`, or `<organization>/<project>/<stack>`. */
 const STACK_REFERENCE = /^([A-Za-z0-9][-A-Za-z0-9_.]*\/){0,2}[A-Za-z0-9][-A-Za-z0-9_.]*$/;
 
-export const tenantSchema = z.strictObject(
-    {
-        platformStack: text({
-            pattern: STACK_REFERENCE,
-            maxLength: 200,
-            allowed:
-                "the platform stack, as pulumi.StackReference names it: <stack> or <organization>/<project>/<stack>",
+export const tenantSchema = section({
+    platformStack: text({
+        pattern: STACK_REFERENCE,
+        maxLength: 200,
+        allowed: "the platform stack, as pulumi.StackReference names it: <stack> or <organization>/<project>/<stack>",
+    }),
+    owners: listOf(
+        text({
+            pattern: /^@[A-Za-z0-9][-A-Za-z0-9_.]*(\/[A-Za-z0-9][-A-Za-z0-9_.]*)?$/,
+            allowed: "a GitHub user or team (@user, @org/team)",
         }),
-        owners: listOf(
-            text({
-                pattern: /^@[A-Za-z0-9][-A-Za-z0-9_.]*(\/[A-Za-z0-9][-A-Za-z0-9_.]*)?$/,
-                allowed: "a GitHub user or team (@user, @org/team)",
-            }),
-            { minItems: 1, maxItems: 10 },
-        ),
-    },
-    { error: "an object with platformStack and owners" },
-);
+        { minItems: 1, maxItems: 10 },
+    ),
+});
 
 export type TenantSection = z.infer<typeof tenantSchema>;
 
@@ -157,3 +155,74 @@ export function tenantRawConfig(
     );
     return { raw: { ...tenancy.config, ...own }, issues: [] };
 }
+
+/**
+ * `tenants` (platform stack): the tenant stacks it admits, each with the connections it may use per server. The
+ * platform cannot see a tenant's applications when it plans, so each server's budget holds its own applications plus
+ * these quotas, and each tenant checks its own applications against its quota.
+ */
+export const tenantsSchema = mapOf(
+    text({ pattern: /^[a-z0-9][a-z0-9-]*$/, maxLength: 100, allowed: "a tenant stack's name" }),
+    section({
+        connections: mapOf(text({ allowed: "a PostgreSQL server (default or postgres.servers)" }), integer(1, 100000))
+            .default({})
+            .describe("Connections (sum of replicas x poolSize) its applications may use, per server."),
+    }),
+);
+
+/**
+ * Connection quotas of tenant stacks. In the platform stack: each server's budget holds its own applications and
+ * every tenant's quota on it. In a tenant stack (`config.tenantStack`): its platform admits it, and its applications'
+ * demand on each server fits its quota there.
+ */
+export const tenantQuotaRules: ConfigRule = (config, ctx) => {
+    const servers = postgresServers(config.postgres);
+    for (const [tenant, { connections }] of Object.entries(config.tenants)) {
+        for (const server of Object.keys(connections).filter((s) => !servers.includes(s))) {
+            report(
+                ctx,
+                `${PROJECT}:tenants.${tenant}.connections.${server}`,
+                server,
+                `a server: ${servers.join(", ")}`,
+            );
+        }
+    }
+    if (config.tenantStack !== undefined) {
+        const quota = config.tenants[config.tenantStack];
+        if (quota === undefined) {
+            report(
+                ctx,
+                `${PROJECT}:tenant.platformStack`,
+                config.stack,
+                `a platform stack that admits tenant ${config.tenantStack} (its data-platform:tenants.${config.tenantStack})`,
+            );
+            return;
+        }
+        for (const server of servers) {
+            const demand = connectionDemand(postgresServerConfig(config, server));
+            const granted = quota.connections[server] ?? 0;
+            if (demand > granted) {
+                report(
+                    ctx,
+                    `${PROJECT}:apps`,
+                    `${demand} connections on server ${server}`,
+                    `at most ${granted}, this tenant's quota there (platform stack ${config.stack}: data-platform:tenants.${config.tenantStack}.connections.${server})`,
+                );
+            }
+        }
+        return;
+    }
+    for (const server of servers) {
+        const own = postgresServerConfig(config, server);
+        const quotas = Object.values(config.tenants).reduce((sum, t) => sum + (t.connections[server] ?? 0), 0);
+        const demand = connectionDemand(own) + quotas;
+        if (quotas > 0 && demand > own.postgres.maxConnections - reservedConnections(own)) {
+            report(
+                ctx,
+                `${postgresServerPath(server)}.maxConnections`,
+                own.postgres.maxConnections,
+                `at least ${demand + reservedConnections(own)}: its applications need ${connectionDemand(own)} connections, its tenants' quotas (data-platform:tenants) ${quotas}, and ${reservedConnections(own)} are reserved`,
+            );
+        }
+    }
+};

@@ -32,6 +32,10 @@ export interface PlatformConfig {
     readonly apps: AppConfig[];
     /** Existing objects to import, by resource name (see components/imports.ts). */
     readonly imports: Readonly<Record<string, string>>;
+    /** Tenant stacks a platform stack admits, with their connection quotas per server (`tenants`). */
+    readonly tenants: Readonly<Record<string, { readonly connections: Readonly<Record<string, number>> }>>;
+    /** In a tenant stack: its own name (`config.stack` is its platform's). */
+    readonly tenantStack?: string;
     /**
      * Applications being removed (`apps[].retired`): the program treats them as gone, except that their protected
      * resources stay registered, unprotected, for one `up` (so the next change may drop them).

@@ -19,11 +19,13 @@ import {
     tenantStackName,
 } from "../../../offline/tenantEnvironment";
 import { runTenant } from "../../../offline/tenantStacks";
+import { importIds, retainedResources } from "../../../offline/teardown";
 import { duplicateNames, runProblems } from "../../support/programChecks";
 import { POSTGRES_SECRET_ENV_KEYS } from "../../../components/postgres/env";
 import { REDIS_SECRET_ENV_KEYS } from "../../../components/redis/env";
 import { bundleSecretName } from "../../../components/vault/secretNames";
 
+const SUBSCRIPTION = "12345678-1234-1234-1234-123456789abc";
 const decode = (value: unknown) => (typeof value === "string" && /^[[{]/.test(value) ? JSON.parse(value) : value);
 
 /** A tenant's own configuration keys, as a stack file gives them. */
@@ -159,6 +161,43 @@ describe("tenant stacks: the platform's outputs through a StackReference", () =>
     });
 });
 
+describe("tenant stacks: connection quotas (the platform cannot see its tenants' applications when it plans)", () => {
+    const env = generateEnvironment({ apps: 2, tenants: 1 });
+    const stack = tenantStackName(0);
+    const platformWith = (tenants: unknown) =>
+        runProgram({
+            stack: env.platform.stack,
+            ...mergeConfig(env.platform.config, { "data-platform:tenants": tenants }),
+        });
+
+    it("refuses a tenant whose applications need more than its quota on a server, naming the quota's key", async () => {
+        await runTenant(stack, env.tenants[stack], await platformWith({ [stack]: { connections: { default: 16 } } }));
+        const platform = await platformWith({ [stack]: { connections: { default: 15 } } });
+        await assert.rejects(
+            runTenant(stack, env.tenants[stack], platform),
+            /data-platform:apps: given "16 connections on server default"; allowed: at most 15, this tenant's quota there \(platform stack prod: data-platform:tenants\.tenant-01\.connections\.default\)/,
+        );
+    });
+
+    it("refuses a tenant its platform does not admit", async () => {
+        await assert.rejects(
+            runTenant(stack, env.tenants[stack], await platformWith({})),
+            /data-platform:tenant\.platformStack: given "prod"; allowed: a platform stack that admits tenant tenant-01/,
+        );
+    });
+
+    it("counts every tenant's quota in the platform's server budget, naming the server's key", async () => {
+        await assert.rejects(
+            platformWith({ [stack]: { connections: { default: 100000 } } }),
+            /data-platform:postgres\.maxConnections: given \d+; allowed: at least \d+: its applications need \d+ connections, its tenants' quotas \(data-platform:tenants\) 100000/,
+        );
+        await assert.rejects(
+            platformWith({ [stack]: { connections: { nowhere: 1 } } }),
+            /data-platform:tenants\.tenant-01\.connections\.nowhere: given "nowhere"; allowed: a server: default/,
+        );
+    });
+});
+
 describe("tenant stacks: a generated prod environment, one platform and ten tenant stacks (100 applications)", function () {
     this.timeout(600_000);
     let env: Environment;
@@ -231,5 +270,77 @@ describe("tenant stacks: a generated prod environment, one platform and ten tena
                 }
             }
         }
+    });
+});
+
+describe("tenant stacks: moving an application from one tenant stack to another keeps its data", () => {
+    const env = generateEnvironment({ apps: 4, tenants: 2 });
+    const [from, to] = [tenantStackName(0), tenantStackName(1)];
+    const apps = (stack: string) => JSON.parse(env.tenants[stack].config["data-platform:apps"]);
+    const moved = apps(from)[0];
+    /** The moved application's retained things (its namespace, database and Key Vault secrets), by resource name. */
+    const retainedOf = (run: RunResult) =>
+        retainedResources(run).filter(
+            (r) =>
+                r.inputs.metadata?.name === moved.namespace ||
+                r.inputs.databaseName === moved.name.replace(/-/g, "_") ||
+                String(r.inputs.secretName ?? "").includes(moved.name),
+        );
+    let platform: RunResult;
+    let original: RunResult;
+    before(async () => {
+        // The receiving tenant's quota grows by the application's demand (the platform's change, first).
+        const quotas = JSON.parse(env.platform.config.config["data-platform:tenants"]);
+        quotas[to].connections.default += moved.poolSize * moved.replicas;
+        platform = await runProgram({
+            stack: env.platform.stack,
+            // Imports of Azure resources name the subscription: the platform's, which its tenants read too.
+            ...mergeConfig(env.platform.config, {
+                "data-platform:tenants": quotas,
+                "azure-native:subscriptionId": SUBSCRIPTION,
+            }),
+        });
+        original = await runTenant(from, env.tenants[from], platform);
+    });
+
+    it("step 1, retired in the old stack: its namespace and database stay registered, unprotected, retained", async () => {
+        const retired = await runTenant(
+            from,
+            mergeConfig(env.tenants[from], {
+                "data-platform:apps": [{ ...moved, retired: true }, ...apps(from).slice(1)],
+            }),
+            platform,
+        );
+        const kept = retainedOf(retired);
+        assert.deepEqual(kept.map((r) => r.type).sort(), [
+            "azure-native:dbforpostgresql:Database",
+            "kubernetes:core/v1:Namespace",
+        ]);
+        for (const r of kept) {
+            assert.equal(r.options.protect, false, r.name);
+        }
+        // What step 2 (the entry dropped) leaves in Azure and the cluster: every retained thing, none deleted.
+        for (const r of retainedOf(original)) {
+            assert.equal(r.options.retainOnDelete, true, r.name);
+        }
+    });
+
+    it("step 3, added to the new stack with import: [namespace, database, secrets]: it takes over exactly those", async () => {
+        const after = await runTenant(
+            to,
+            mergeConfig(env.tenants[to], {
+                "data-platform:apps": [...apps(to), { ...moved, import: ["namespace", "database", "secrets"] }],
+            }),
+            platform,
+        );
+        const left = importIds({ ...original, resources: retainedOf(original) }, SUBSCRIPTION);
+        assert.ok(Object.keys(left).length >= 5, Object.keys(left).join(", "));
+        // The mock engine's vault id names its own subscription, not the stack's: compared without it.
+        const bare = (ids: Record<string, unknown>) =>
+            Object.fromEntries(
+                Object.entries(ids).map(([name, id]) => [name, String(id).replace(/^\/subscriptions\/[^/]+/, "")]),
+            );
+        const taken = bare(Object.fromEntries(retainedOf(after).map((r) => [r.name, r.options.importId])));
+        assert.deepEqual(taken, bare(left));
     });
 });

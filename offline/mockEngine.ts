@@ -357,6 +357,9 @@ async function runExclusive(options: RunOptions): Promise<RunResult> {
         await waitForRPCs();
         await new Promise((resolve) => setImmediate(resolve));
     } catch (err) {
+        // The same failure also rejects what waited on the program (the stack's outputs), a turn later: while this
+        // run's handler still takes it, instead of the next run's (or the process, with none attached).
+        await new Promise((resolve) => setImmediate(resolve));
         throw refusals.length > 0 ? new Error(refusals.join("\n")) : err;
     } finally {
         restoreBookkeeping();

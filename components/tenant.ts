@@ -58,6 +58,13 @@ export async function buildTenant(
     tenant: TenantStackConfig,
     kubeconfig: pulumi.Output<string> | undefined,
 ): Promise<TenantOutputs> {
+    // Its applications' logins and Redis users are not created yet (README: Placing applications): an `up` would hand
+    // them credentials no server knows, so only previews (and offline plans, which run as previews) go ahead.
+    if (!pulumi.runtime.isDryRun()) {
+        throw new pulumi.RunError(
+            `tenant stack ${tenant.stack}: previews only; its applications' logins and Redis users are not created by tenant stacks yet (README: Placing applications)`,
+        );
+    }
     const tenancy = await readTenancy(tenant);
     const config = parseTenantStack(tenant, tenancy);
     const imports = startImports(config);

@@ -35,7 +35,10 @@ export async function runStack(
     return { result: await runTenant(stack, config, platform, options), platform };
 }
 
-/** Runs tenant stack `stack`, its StackReference answered by its platform's `platform` run. */
+/**
+ * Runs tenant stack `stack` as a preview (a tenant stack refuses `up` until it creates its applications' logins and
+ * Redis users), its StackReference answered by its platform's `platform` run.
+ */
 export function runTenant(
     stack: string,
     config: StackConfig,
@@ -43,6 +46,7 @@ export function runTenant(
     options: Partial<RunOptions> = {},
 ): Promise<RunResult> {
     return runProgram({
+        preview: true,
         ...options,
         stack,
         ...config,

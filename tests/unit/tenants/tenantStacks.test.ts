@@ -134,15 +134,22 @@ describe("tenant stacks: the platform's outputs through a StackReference", () =>
 
     it("fails naming the stack when the platform stack is unknown to the engine", async () => {
         await assert.rejects(
-            runProgram({ stack: "t", ...tenant, stackOutputs: () => undefined }),
+            runProgram({ stack: "t", ...tenant, preview: true, stackOutputs: () => undefined }),
             /unknown stack acme\/data-platform\/prod \(StackReference\)/,
         );
     });
 
     it("refuses a platform stack without the tenancy output, naming data-platform:tenant.platformStack", async () => {
         await assert.rejects(
-            runProgram({ stack: "t", ...tenant, stackOutputs: () => ({}) }),
+            runProgram({ stack: "t", ...tenant, preview: true, stackOutputs: () => ({}) }),
             /data-platform:tenant\.platformStack: given "acme\/data-platform\/prod"; allowed: a deployed platform stack/,
+        );
+    });
+
+    it("refuses to deploy (previews only) while tenant stacks create no logins or Redis users", async () => {
+        await assert.rejects(
+            runTenant("t", tenant, platform, { preview: false }),
+            /tenant stack t: previews only; its applications' logins and Redis users are not created/,
         );
     });
 

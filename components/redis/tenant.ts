@@ -17,9 +17,13 @@ import { redisAppEnv } from "./redis";
 const SENTINEL_PASSWORD_KEY = "REDIS_SENTINEL_PASSWORD";
 
 export interface TenantRedisArgs {
+    /** The group's settings, as its platform stack has them. */
     readonly config: RedisConfig;
+    /** The platform namespace, where the group runs (its hosts are named in it). */
     readonly namespace: string;
+    /** This stack's applications on the group. */
     readonly apps: readonly AppConfig[];
+    /** Their users' passwords (this stack's own credentials). */
     readonly credentials: CredentialSource;
     /** The platform vault's secret prefix (`keyVault.secretPrefix`). */
     readonly secretPrefix: string;

@@ -11,6 +11,7 @@ import * as YAML from "yaml";
 import { ROOT, stackFile } from "../offline/stackConfig";
 import { repositorySharingProblems } from "../offline/sharedClusters";
 import { isProductionStack, stackNames } from "../offline/stacks";
+import { tenantCollisionProblems } from "../offline/tenantStacks";
 
 export interface StackEntry {
     readonly stack: string;
@@ -94,7 +95,7 @@ function main(argv: readonly string[]): void {
         return;
     }
     // Stacks on one cluster must not share names there; nothing deploys while two would.
-    const sharing = repositorySharingProblems();
+    const sharing = [...repositorySharingProblems(), ...tenantCollisionProblems()];
     if (sharing.length > 0) {
         throw new Error(`stacks that share a cluster collide:\n${sharing.map((p) => `  ${p}`).join("\n")}`);
     }

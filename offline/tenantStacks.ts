@@ -3,8 +3,12 @@
  * outputs through a StackReference, which the mock engine answers from the platform's own run, planned first from
  * the platform's configuration (`platformConfig`, else its `Pulumi.<stack>.yaml`).
  */
+import * as fs from "fs";
+import * as path from "path";
+import * as YAML from "yaml";
 import { type RunOptions, type RunResult, runProgram } from "./mockEngine";
-import { type StackConfig, loadStackConfig } from "./stackConfig";
+import { ROOT, type StackConfig, loadStackConfig } from "./stackConfig";
+import { stackNames } from "./stacks";
 
 /** The platform stack a tenant stack's configuration names, as a stack name (the last part of `org/project/stack`). */
 export function platformStackOf(config: Readonly<Record<string, string>>): string | undefined {
@@ -52,4 +56,41 @@ export function runTenant(
         ...config,
         stackOutputs: (name) => (name.split("/").pop() === platform.stack ? platform.outputs : undefined),
     });
+}
+
+/**
+ * Applications that two stacks of one platform (the platform itself and its tenants) both hold, by name or namespace:
+ * one Kubernetes namespace, one set of Key Vault secrets (named by the application) in the platform's vault. A run sees
+ * one stack, so the repository checks its stack files (`npm run stacks`, which CI's matrices come from).
+ */
+export function tenantCollisionProblems(dir: string = ROOT): string[] {
+    const docs = stackNames(dir).map((stack) => ({
+        stack,
+        config: (YAML.parse(fs.readFileSync(path.join(dir, `Pulumi.${stack}.yaml`), "utf8")) ?? {}).config ?? {},
+    }));
+    const platformOf = (config: Record<string, any>, stack: string): string =>
+        String(config["data-platform:tenant"]?.platformStack ?? stack)
+            .split("/")
+            .pop() as string;
+    const holders = new Map<string, string>();
+    const problems: string[] = [];
+    for (const { stack, config } of docs) {
+        for (const app of config["data-platform:apps"] ?? []) {
+            for (const [what, value] of [
+                ["application", app.name],
+                ["namespace", app.namespace],
+            ]) {
+                const key = `${platformOf(config, stack)}: ${what} ${value}`;
+                const first = holders.get(key);
+                if (first !== undefined) {
+                    problems.push(
+                        `stacks ${first} and ${stack} of platform ${key} both hold it; move it to one of them`,
+                    );
+                } else {
+                    holders.set(key, stack);
+                }
+            }
+        }
+    }
+    return problems;
 }

@@ -9,6 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import { PRODUCTION_ENVIRONMENT, codeowners, stackEntries } from "../../../cli/stacks";
 import { generateEnvironment, writeTenantFiles } from "../../../offline/tenantEnvironment";
+import { tenantCollisionProblems } from "../../../offline/tenantStacks";
 
 describe("tenant stacks in CI", () => {
     let dir: string;
@@ -48,5 +49,21 @@ describe("tenant stacks in CI", () => {
             assert.match(line, /^\S+ (@[\w.-]+(\/[\w.-]+)?)( @[\w.-]+(\/[\w.-]+)?)*$/, line);
         }
         assert.ok(!lines.some((l) => l.startsWith("/Pulumi.prod.yaml")), "the platform's file is the platform team's");
+    });
+
+    it("refuses two stacks of one platform holding one application or namespace, naming both", () => {
+        assert.deepEqual(tenantCollisionProblems(dir), []);
+        const file = path.join(dir, "Pulumi.tenant-02.yaml");
+        const original = fs.readFileSync(file, "utf8");
+        try {
+            // tenant-02 takes tenant-01's first application (t-app-0001) as well.
+            fs.writeFileSync(file, original.replace(/t-app-0002/g, "t-app-0001"));
+            assert.deepEqual(tenantCollisionProblems(dir), [
+                "stacks tenant-01 and tenant-02 of platform prod: application t-app-0001 both hold it; move it to one of them",
+                "stacks tenant-01 and tenant-02 of platform prod: namespace t-app-0001 both hold it; move it to one of them",
+            ]);
+        } finally {
+            fs.writeFileSync(file, original);
+        }
     });
 });

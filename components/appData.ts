@@ -54,7 +54,7 @@ export class AppData extends pulumi.ComponentResource {
         );
         // Written only once the servers accept its credentials: External Secrets may read the bundle at any refresh, so
         // a bundle written earlier could hand pods a password the server does not know yet.
-        const ready = services.flatMap(([, instance]) => instance.ready);
+        const ready = services.flatMap(([, instance]) => instance.readyFor?.(app) ?? instance.ready);
         // Keys a tenant stack's part of a platform instance cannot know: read from the platform's secret instead.
         const platformKeys: Record<string, string> = Object.assign(
             {},

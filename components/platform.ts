@@ -208,9 +208,15 @@ export function createInstances(
     for (const service of SERVICES) {
         for (const instance of instancesOf(service, config)) {
             const serves = (app: AppConfig) => instanceOf(service, app) === instance;
+            // An application moved off this instance: its old copy stays here until it is retired (`retireOld`).
+            const movedOut = (retireOld: boolean) => (app: AppConfig) => {
+                const move = service.moveOf?.(app);
+                return move?.from === instance && (move.retireOld ?? false) === retireOld;
+            };
             const apps = config.apps.filter(serves);
-            const retiredApps = config.retiredApps.filter(serves);
-            if (args.tenant !== undefined && apps.length + retiredApps.length === 0) {
+            const retiredApps = [...config.retiredApps.filter(serves), ...config.apps.filter(movedOut(true))];
+            const movedOutApps = config.apps.filter(movedOut(false));
+            if (args.tenant !== undefined && apps.length + retiredApps.length + movedOutApps.length === 0) {
                 continue;
             }
             instances.set(
@@ -218,7 +224,7 @@ export function createInstances(
                 service.create(
                     instanceResourceName(service, instance),
                     instance,
-                    { ...args, config: { ...config, apps, retiredApps } },
+                    { ...args, config: { ...config, apps, retiredApps, movedOutApps } },
                     opts,
                 ),
             );

@@ -89,6 +89,11 @@ export interface ServiceInstance extends DataService {
      * from its bundle. Default: none.
      */
     platformKeys?(app: AppConfig): Readonly<Record<string, string>>;
+    /**
+     * What one application's bundle waits for, when more than `ready` (an application moved here: the copy of its data).
+     * Default: `ready`.
+     */
+    readyFor?(app: AppConfig): readonly pulumi.Resource[];
     /** Stack outputs of this instance (names only, never secrets). Default: none. */
     readonly outputs?: Readonly<Record<string, pulumi.Output<string>>>;
 }
@@ -122,6 +127,11 @@ export interface DataServiceModule<Name extends string, Shape extends object, Se
     instances?(config: PlatformConfig): readonly string[];
     /** The instance an application uses. Default: `DEFAULT_INSTANCE`. */
     instanceOf?(app: AppConfig): string;
+    /**
+     * An application being moved to its instance (`apps[].<service>.movedFrom`): the instance it moves from, and whether
+     * the old copy is being dropped (`retireOld`). Default: never moving.
+     */
+    moveOf?(app: AppConfig): { readonly from?: string; readonly retireOld?: boolean } | undefined;
     /** Builds one instance, its component named `name`. */
     create(name: string, instance: string, args: ServiceArgs, opts: pulumi.ComponentResourceOptions): ServiceInstance;
 }

@@ -16,6 +16,43 @@ export interface Placement {
     readonly reserved: readonly string[];
     /** The instance an application names (`DEFAULT_INSTANCE` when none). */
     readonly of: (app: AppConfig) => string;
+    /** An application being moved: the instance it moves from, and whether its old copy is being dropped. */
+    readonly move?: (app: AppConfig) => Move | undefined;
+}
+
+/** `apps[].<service>.movedFrom` and `retireOld` as given. */
+export interface Move {
+    readonly from?: string;
+    readonly retireOld?: boolean;
+}
+
+/** How to move an application, for the messages that refuse a move done another way. */
+export function howToMove(placement: Pick<Placement, "appKey">, from: string, to: string): string {
+    const section = placement.appKey.split(".")[0];
+    return (
+        `to move it from ${from} to ${to}, set ${section}.movedFrom: ${from} beside ${placement.appKey}: ${to} ` +
+        `(README "Moving an application"); without it the new instance starts empty`
+    );
+}
+
+/**
+ * Applications whose instance changed between two configurations without the move's marker (`movedFrom`), which would
+ * give them an empty database on the new instance: the config alone cannot see the last deploy, so `plan:diff` (run on
+ * every change) checks the configs it compares with this.
+ */
+export function unmarkedMoves(
+    before: readonly AppConfig[],
+    after: readonly AppConfig[],
+    placement: Pick<Placement, "appKey" | "of" | "move">,
+): { app: string; index: number; from: string; to: string }[] {
+    return after.flatMap((app, index) => {
+        const was = before.find((b) => b.name === app.name);
+        const from = was && placement.of(was);
+        const to = placement.of(app);
+        return from !== undefined && from !== to && placement.move?.(app)?.from !== from
+            ? [{ app: app.name, index, from, to }]
+            : [];
+    });
 }
 
 /** Instance names that cannot collide, applications on existing instances, dedicated instances of one application. */
@@ -39,6 +76,7 @@ export function checkPlacement(apps: readonly AppConfig[], placement: Placement,
             report(ctx, `${PROJECT}:apps[${i}].${appKey}`, instance, `one of ${instances.join(", ")} (${mapKey})`);
             return;
         }
+        checkMove(app, i, instance, instances, placement, ctx);
         const first = tenants.get(instance);
         if (named[instance]?.dedicated && first !== undefined) {
             report(
@@ -51,4 +89,39 @@ export function checkPlacement(apps: readonly AppConfig[], placement: Placement,
             tenants.set(instance, i);
         }
     });
+}
+
+/** A move names an existing instance other than the application's own; `retireOld` only with it. */
+function checkMove(
+    app: AppConfig,
+    i: number,
+    instance: string,
+    instances: readonly string[],
+    placement: Placement,
+    ctx: ParseContext,
+): void {
+    const move = placement.move?.(app);
+    const section = placement.appKey.split(".")[0];
+    const key = `${PROJECT}:apps[${i}].${section}`;
+    if (move?.from === undefined) {
+        if (move?.retireOld !== undefined) {
+            report(
+                ctx,
+                `${key}.retireOld`,
+                move.retireOld,
+                `only with ${section}.movedFrom (the ${placement.kind} of the old copy)`,
+            );
+        }
+        return;
+    }
+    if (!instances.includes(move.from)) {
+        report(ctx, `${key}.movedFrom`, move.from, `one of ${instances.join(", ")} (${placement.mapKey})`);
+    } else if (move.from === instance) {
+        report(
+            ctx,
+            `${key}.movedFrom`,
+            move.from,
+            `a ${placement.kind} other than its own ${placement.appKey} (${instance}): the one it moves from`,
+        );
+    }
 }

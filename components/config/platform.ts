@@ -162,6 +162,16 @@ const appSchema = section({
         server: text({ pattern: INSTANCE_NAME, maxLength: INSTANCE_NAME_MAX_LENGTH, allowed: INSTANCE_NAME_ALLOWED })
             .optional()
             .describe("The PostgreSQL server of its database: a name of `postgres.servers`; unset: `default`."),
+        movedFrom: text({ pattern: INSTANCE_NAME, maxLength: INSTANCE_NAME_MAX_LENGTH, allowed: INSTANCE_NAME_ALLOWED })
+            .optional()
+            .describe(
+                'Set with a new `server` to move its database there (README "Moving an application"): the server it was on. A Job freezes the old logins, copies the database with pg_dump/pg_restore, and only then its Secret names the new server; the old copy stays (its logins NOLOGIN, its database protected in production) until `retireOld`, then this key, are dropped.',
+            ),
+        retireOld: flag()
+            .optional()
+            .describe(
+                "With `movedFrom`: step 1 of dropping the old copy (as `retired` does for an application): its database on `movedFrom` stays in the stack unprotected for this `up`; then remove `movedFrom` and this key.",
+            ),
     })
         .optional()
         .describe("Where its PostgreSQL database lives."),

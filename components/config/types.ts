@@ -41,6 +41,12 @@ export interface PlatformConfig {
      * resources stay registered, unprotected, for one `up` (so the next change may drop them).
      */
     readonly retiredApps: AppConfig[];
+    /**
+     * One instance's view only (set by `platform.ts` for each instance it builds): applications moved off it whose old
+     * copy it keeps, protected as before, until `retireOld` puts them among `retiredApps` (README "Moving an
+     * application").
+     */
+    readonly movedOutApps?: AppConfig[];
     /** What of each application is imported (`apps[].import`), by application name; absent: nothing. */
     readonly appImports: Readonly<Record<string, readonly AppImport[]>>;
     /** `azure-native:subscriptionId`: the stack's Azure subscription; unset, the provider's environment decides. */

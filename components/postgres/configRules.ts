@@ -6,7 +6,14 @@ import { checkPlacement } from "../config/placement";
 import { postgresCaCert } from "./contract";
 import { PostgresConfig, azureDefaultMaxConnections } from "../config/postgres";
 import { DEFAULT_INSTANCE } from "../serviceModule";
-import { postgresNames, postgresServerConfig, postgresServerOf, postgresServerPath, postgresServers } from "./servers";
+import {
+    postgresMoveOf,
+    postgresNames,
+    postgresServerConfig,
+    postgresServerOf,
+    postgresServerPath,
+    postgresServers,
+} from "./servers";
 import { pgAltCredentialId, pgAppCredentialId } from "./credentials";
 import { loginJobFiles } from "./loginJobSpec";
 import { ALT_LOGIN_SUFFIX, MONITOR_LOGIN, appLogins, loginSqlOptions } from "./sql";
@@ -134,6 +141,7 @@ export const postgresConfigRules: ConfigRule = (config, ctx) => {
             named: config.postgres.servers,
             reserved: RESERVED_SERVER_NAMES,
             of: postgresServerOf,
+            move: postgresMoveOf,
         },
         ctx,
     );

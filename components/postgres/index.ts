@@ -11,7 +11,7 @@ export function createPostgres(
     name: string,
     args: PostgresArgs,
     opts?: pulumi.ComponentResourceOptions,
-): PostgresService {
+): PostgresService & pulumi.ComponentResource {
     return args.config.postgres.mode === "azure"
         ? new AzurePostgres(name, args, opts)
         : new StackGresPostgres(name, args, opts);

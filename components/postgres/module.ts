@@ -9,7 +9,14 @@ import { postgresContract } from "./contract";
 import { credentialRotations, postgresCredentialIds } from "./credentials";
 import { createPostgres } from "./index";
 import { TenantPostgres } from "./tenant";
-import { postgresServerConfig, postgresServerOf, postgresServerSettings, postgresServers } from "./servers";
+import { createMoveJob, movesTo } from "./move";
+import {
+    postgresMoveOf,
+    postgresServerConfig,
+    postgresServerOf,
+    postgresServerSettings,
+    postgresServers,
+} from "./servers";
 
 export const postgresModule = dataService({
     name: "postgres",
@@ -36,14 +43,24 @@ export const postgresModule = dataService({
     instanceOf: postgresServerOf,
     // Azure Flexible Server or StackGres by the server's `mode`; applications wait for the login Job.
     // In a tenant stack, only its applications' databases on its platform's server (`TenantPostgres`).
+    // An application moving here (`apps[].postgres.movedFrom`, a platform stack's) gets a copy Job after this server's
+    // login Job; its bundle waits for that too, so its Secret names this server only once its data is here.
+    moveOf: postgresMoveOf,
     create: (name, server, args, opts) => {
         const serverArgs = { ...args, config: postgresServerConfig(args.config, server) };
         const postgres = args.tenant
             ? new TenantPostgres(name, serverArgs, opts)
             : createPostgres(name, serverArgs, opts);
+        const copies = new Map(
+            (args.tenant ? [] : movesTo(args.config, server)).map(({ app, from }) => [
+                app.name,
+                createMoveJob(postgres, name, args, { app, from, to: server }, postgres.ready),
+            ]),
+        );
         return {
             env: (app) => postgres.env(app),
             ready: postgres.ready,
+            readyFor: (app) => [...postgres.ready, ...[copies.get(app.name) ?? []].flat()],
             outputs: { postgresHost: postgres.endpoint.host },
         };
     },

@@ -18,6 +18,16 @@ export function postgresServerOf(app: AppConfig): string {
     return app.postgres?.server ?? DEFAULT_INSTANCE;
 }
 
+/**
+ * The server an application's database is being moved from (`apps[].postgres.movedFrom`), and whether that old copy is
+ * being dropped (`retireOld`); undefined when it is not moving.
+ */
+export function postgresMoveOf(app: AppConfig): { from?: string; retireOld?: boolean } | undefined {
+    return app.postgres?.movedFrom === undefined && app.postgres?.retireOld === undefined
+        ? undefined
+        : { from: app.postgres?.movedFrom, retireOld: app.postgres?.retireOld };
+}
+
 /** The first word of a server's names (its component, Kubernetes objects, credentials, SGCluster). */
 export function postgresPrefix(postgres: Pick<PostgresConfig, "server">): string {
     return instancePrefix("postgres", postgres.server ?? DEFAULT_INSTANCE);

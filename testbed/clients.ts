@@ -253,3 +253,60 @@ export async function limited<T>(tasks: ReadonlyArray<() => Promise<T>>, limit =
     await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
     return results;
 }
+
+/**
+ * An application writing to PostgreSQL without pause, as its pods would: one row per insert into `table`, each id
+ * recorded once the server acknowledged its commit. On any error it reconnects with the contract `env()` gives then
+ * (a pod reading its mounted Secret again), so it follows a Secret that changes.
+ */
+export class PostgresWriter {
+    readonly acknowledged: { id: number; host: string; at: number }[] = [];
+    readonly failures: { at: number; error: string }[] = [];
+    private next = 1;
+    private stopped = false;
+    private readonly loop: Promise<void>;
+
+    constructor(
+        private readonly env: () => Record<string, string>,
+        private readonly endpoints: Endpoints,
+        private readonly ca: () => string,
+        private readonly table: string,
+    ) {
+        this.loop = this.run();
+    }
+
+    private async run(): Promise<void> {
+        while (!this.stopped) {
+            const env = this.env();
+            const client = new Client({
+                host: LOOPBACK,
+                port: localPort(this.endpoints, env.DB_HOST, env.DB_PORT),
+                database: env.DB_NAME,
+                user: env.DB_USER,
+                password: env.DB_PASSWORD,
+                ssl: { ca: this.ca() },
+                connectionTimeoutMillis: 5_000,
+            });
+            client.on("error", () => undefined);
+            try {
+                await client.connect();
+                while (!this.stopped) {
+                    const id = this.next++;
+                    await client.query(`INSERT INTO ${this.table} (id) VALUES ($1)`, [id]);
+                    this.acknowledged.push({ id, host: env.DB_HOST, at: Date.now() });
+                    await sleep(5);
+                }
+            } catch (err) {
+                this.failures.push({ at: Date.now(), error: describe(err) });
+                await sleep(50);
+            } finally {
+                await client.end().catch(() => undefined);
+            }
+        }
+    }
+
+    async stop(): Promise<void> {
+        this.stopped = true;
+        await this.loop;
+    }
+}

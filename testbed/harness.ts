@@ -62,23 +62,28 @@ export class Lifecycle {
     private readonly certManager: CertManager;
     private readonly applier: Applier;
     private pg!: LifecyclePostgres;
+    /** Every Flexible Server of the plan by its name, each its own local PostgreSQL (`pg` is the first). */
+    private pgByName = new Map<string, LifecyclePostgres>();
+    /** Every local server's CA in one file: the stand-in for the CA a Job or an application verifies with. */
+    private readonly pgCaFile: string;
 
     private constructor(
         before: StackPlan,
         private readonly ports: RedisPorts,
-        private readonly pgStarting: Promise<LifecyclePostgres>,
+        private readonly pgStarting: Promise<ReadonlyMap<string, LifecyclePostgres>>,
         private readonly issuer: Issuer,
         private readonly root: string,
         private readonly ownRoot: boolean,
         options: LifecycleOptions,
     ) {
         this.supervisor = new Supervisor(path.join(root, "logs"));
+        this.pgCaFile = path.join(root, "postgres-ca.pem");
         this.timeline = new Timeline(() => this.checks.run(), options.onEvent);
         const state = (this.state = new ClusterState(before, this.timeline));
         this.admin = new RedisAdmin(state, ports, issuer.caFile);
         this.checks = new Checks(state, ports, this.admin, {
             redisCa: issuer.caFile,
-            postgresCa: () => this.pg.caFile,
+            postgresCa: () => this.pgCaFile,
         });
         this.workloads = new Workloads(
             state,
@@ -86,7 +91,7 @@ export class Lifecycle {
             this.supervisor,
             root,
             projectedContent(state, ports),
-            () => this.pg.caFile,
+            () => this.pgCaFile,
         );
         this.kubelet = new Kubelet(state, {
             awaitReloadSidecars: () => this.checks.awaitReloadSidecars(),
@@ -101,7 +106,7 @@ export class Lifecycle {
         this.certManager = new CertManager(state, (now, seconds) => issuer.issue(now, seconds), secretChanged);
         const azure = new Azure(
             state,
-            () => this.pg,
+            (serverName) => (serverName !== undefined ? this.pgByName.get(serverName) : undefined) ?? this.pg,
             (name) => this.eso.vaultSecretWritten(name),
         );
         this.applier = new Applier(
@@ -123,14 +128,19 @@ export class Lifecycle {
         requireRedisBinaries();
         const root = options.root ?? fs.mkdtempSync(path.join(os.tmpdir(), "dp-lifecycle-"));
         const ports = await redisPorts(before.config.redis);
-        const server = before.run.resources.find((r) => r.type === TYPES.pgServer);
-        // PostgreSQL starts while the Redis pods do.
-        const pg = LifecyclePostgres.start({
-            mode: before.config.postgres.mode,
-            maxConnections: before.config.postgres.maxConnections,
-            adminLogin: server?.inputs.administratorLogin,
-            adminPassword: server?.inputs.administratorLoginPassword,
-        });
+        // PostgreSQL starts while the Redis pods do: one local server per Flexible Server (StackGres: one).
+        const servers = before.run.resources.filter((r) => r.type === TYPES.pgServer);
+        const pg = startAll(
+            (servers.length > 0 ? servers : [undefined]).map(async (server) => {
+                const local = await LifecyclePostgres.start({
+                    mode: before.config.postgres.mode,
+                    maxConnections: before.config.postgres.maxConnections,
+                    adminLogin: server?.inputs.administratorLogin,
+                    adminPassword: server?.inputs.administratorLoginPassword,
+                });
+                return [String(server?.inputs.serverName ?? ""), local] as const;
+            }),
+        );
         const lifecycle = new Lifecycle(
             before,
             ports,
@@ -186,10 +196,22 @@ export class Lifecycle {
         for (const pod of state.allPods()) {
             this.workloads.start(pod);
         }
-        this.pg = await this.pgStarting;
+        this.pgByName = new Map(await this.pgStarting);
+        this.pg = [...this.pgByName.values()][0];
         state.postgresPort = this.pg.port;
+        fs.writeFileSync(
+            this.pgCaFile,
+            [...this.pgByName.values()].map((local) => fs.readFileSync(local.caFile, "utf8")).join(""),
+        );
+        for (const r of order.filter((x) => x.type === TYPES.pgServer)) {
+            const host = r.outputs.fullyQualifiedDomainName;
+            const local = this.pgByName.get(r.inputs.serverName);
+            if (host && local) {
+                state.postgresHosts.set(host, local.port);
+            }
+        }
         for (const r of order.filter((x) => x.type === TYPES.pgDatabase)) {
-            await this.pg.createDatabase(r.inputs.databaseName);
+            await (this.pgByName.get(r.inputs.serverName) ?? this.pg).createDatabase(r.inputs.databaseName);
         }
         for (const r of order.filter((x) => x.type === TYPES.sgCluster)) {
             await this.pg.setSuperuserPassword(stackGresSuperuserPassword(state, r.inputs));
@@ -311,9 +333,34 @@ export class Lifecycle {
         return this.state.namespaces.has(name);
     }
 
-    /** Whether database `name` exists on the server. */
-    hasDatabase(name: string): Promise<boolean> {
-        return this.pg.hasDatabase(name);
+    /** Whether database `name` exists on the server (the Flexible Server named `server`; default the first). */
+    hasDatabase(name: string, server?: string): Promise<boolean> {
+        return this.postgresServer(server).hasDatabase(name);
+    }
+
+    /** The local PostgreSQL playing Flexible Server `name` (default: the stack's first server). */
+    postgresServer(name?: string): LifecyclePostgres {
+        const local = name === undefined ? this.pg : this.pgByName.get(name);
+        if (!local) {
+            throw new Error(`no PostgreSQL server ${name} in the plan`);
+        }
+        return local;
+    }
+
+    /** The CA(s) of the local PostgreSQL servers (what an application verifies them with here). */
+    get postgresCaFile(): string {
+        return this.pgCaFile;
+    }
+
+    /** Cluster addresses to loopback ports, as clients built from a contract need them. */
+    get endpoints(): ReadonlyMap<string, number> {
+        return this.state.endpoints;
+    }
+
+    /** The Flexible Server (by name) that a host an application's Secret names belongs to. */
+    postgresServerOfHost(host: string): string | undefined {
+        const port = this.state.postgresHosts.get(host);
+        return [...this.pgByName].find(([, local]) => local.port === port)?.[0];
     }
 
     /** The last contract application `app` was handed (what its running pods hold), even after it left the config. */
@@ -328,13 +375,13 @@ export class Lifecycle {
 
     /** Runs `sql` as application `app` with its last contract, as its pods would; the rows. */
     queryAsApp(app: string, sql: string): Promise<Record<string, unknown>[]> {
-        return queryPostgres(this.lastEnv(app), this.state.endpoints, fs.readFileSync(this.pg.caFile, "utf8"), sql);
+        return queryPostgres(this.lastEnv(app), this.state.endpoints, fs.readFileSync(this.pgCaFile, "utf8"), sql);
     }
 
     /** What PostgreSQL and Redis say to application `app`'s last contract: each one's error, undefined if accepted. */
     async appAccess(app: string): Promise<{ postgres?: string; redis?: string }> {
         const env = this.lastEnv(app);
-        const ca = fs.readFileSync(this.pg.caFile, "utf8");
+        const ca = fs.readFileSync(this.pgCaFile, "utf8");
         const redisCa = fs.readFileSync(this.issuer.caFile, "utf8");
         return {
             postgres: await checkPostgres(env, this.state.endpoints, ca),
@@ -403,7 +450,8 @@ export class Lifecycle {
     async stop(): Promise<void> {
         await this.checks.writer?.writer.stop().catch(() => undefined);
         await this.supervisor.stopAll();
-        await (await this.pgStarting.catch(() => undefined))?.stop().catch(() => undefined);
+        const started = await this.pgStarting.catch(() => new Map<string, LifecyclePostgres>());
+        await Promise.all([...started.values()].map((local) => local.stop().catch(() => undefined)));
         if (this.ownRoot) {
             fs.rmSync(this.root, { recursive: true, force: true });
         }
@@ -420,4 +468,18 @@ function stackGresSuperuserPassword(state: ClusterState, cluster: Obj): string {
         );
     }
     return password;
+}
+
+/** Every local PostgreSQL by name, or (one failed to start) the others stopped and the first error thrown. */
+async function startAll(
+    starting: Promise<readonly [string, LifecyclePostgres]>[],
+): Promise<ReadonlyMap<string, LifecyclePostgres>> {
+    const settled = await Promise.allSettled(starting);
+    const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+    const started = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+    if (failed) {
+        await Promise.all(started.map(([, local]) => local.stop().catch(() => undefined)));
+        throw failed.reason;
+    }
+    return new Map(started);
 }

@@ -67,12 +67,13 @@ export class LifecyclePostgres {
         return true;
     }
 
-    private async query(sql: string): Promise<QueryResult> {
+    /** `sql` as the superuser, in `database` (what an operator on the server would see). */
+    async query(sql: string, database = "postgres"): Promise<QueryResult> {
         const client = new Client({
             host: this.server.socketDir,
             port: this.server.port,
             user: "postgres",
-            database: "postgres",
+            database,
         });
         await client.connect();
         try {

@@ -22,7 +22,8 @@ export function writeVault(state: ClusterState, r: RecordedResource): boolean {
 export class Azure {
     constructor(
         private readonly state: ClusterState,
-        private readonly postgres: () => LifecyclePostgres,
+        /** The local PostgreSQL playing the Flexible Server of that name (the stack's first when none is given). */
+        private readonly postgres: (serverName?: string) => LifecyclePostgres,
         /** ESO's reaction to a new Key Vault version (eso.ts `vaultSecretWritten`). */
         private readonly onVaultWrite: (secretName: string) => Promise<void>,
     ) {}
@@ -43,7 +44,7 @@ export class Azure {
             },
             [TYPES.pgServer]: { apply: (s) => this.server(s) },
             [TYPES.pgDatabase]: {
-                exists: (r) => this.postgres().hasDatabase(r.inputs.databaseName),
+                exists: (r) => this.postgres(r.inputs.serverName).hasDatabase(r.inputs.databaseName),
                 apply: (s) => this.database(s),
             },
             [TYPES.pgConfiguration]: { apply: (s) => this.configuration(s) },
@@ -54,7 +55,7 @@ export class Azure {
         const password = r.inputs.administratorLoginPassword;
         if (was && was.resource.inputs.administratorLoginPassword !== password) {
             await this.state.timeline.emit(`Azure sets the new password of admin ${r.inputs.administratorLogin}`, () =>
-                this.postgres().setAdminPassword(password),
+                this.postgres(r.inputs.serverName).setAdminPassword(password),
             );
         }
         return true;
@@ -64,7 +65,7 @@ export class Azure {
         // A new databaseName replaces the database (ARM: create the new one; the old is retained).
         if (!was || was.resource.inputs.databaseName !== r.inputs.databaseName) {
             await this.state.timeline.emit(`Azure creates database ${r.inputs.databaseName}`, async () => ({
-                created: await this.postgres().createDatabase(r.inputs.databaseName),
+                created: await this.postgres(r.inputs.serverName).createDatabase(r.inputs.databaseName),
             }));
         }
         return true;
@@ -77,8 +78,8 @@ export class Azure {
             await this.state.timeline.emit(
                 `Azure sets static parameter ${parameter}=${r.inputs.value}; server restarted`,
                 async () => {
-                    await this.postgres().setParameter(parameter, r.inputs.value, true);
-                    return { [parameter]: await this.postgres().show(parameter) };
+                    await this.postgres(r.inputs.serverName).setParameter(parameter, r.inputs.value, true);
+                    return { [parameter]: await this.postgres(r.inputs.serverName).show(parameter) };
                 },
             );
         }

@@ -82,7 +82,18 @@ export class Kubelet {
                     this.schedule("configMap", resource.inputs.metadata.namespace, name);
                     return true;
                 },
-                remove: refuseServerRemoval,
+                // A Job's ConfigMap (a finished move's) goes with it; one the servers' pods mount stays.
+                remove: async (r) => {
+                    const mounted = [...this.state.statefulSets.values()].some((set) =>
+                        (set.spec?.template?.spec?.volumes ?? []).some(
+                            (v: { configMap?: { name?: string } }) => v.configMap?.name === r.inputs.metadata.name,
+                        ),
+                    );
+                    if (mounted) {
+                        return refuseServerRemoval(r);
+                    }
+                    this.state.configMaps.delete(secretKey(r.inputs.metadata.namespace, r.inputs.metadata.name));
+                },
             },
         };
     }

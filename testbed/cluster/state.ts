@@ -63,8 +63,10 @@ export class ClusterState {
     readonly apps = new Map<string, AppConfig>();
     /** Cluster addresses (`host:port`) to loopback ports. */
     readonly endpoints = new Map<string, number>();
-    /** The local PostgreSQL's port, once it runs: every PostgreSQL host an application or Job names maps to it. */
+    /** The local PostgreSQL's port, once it runs: every PostgreSQL host an application or Job names maps to it... */
     postgresPort?: number;
+    /** ...unless it is the host of one of the stack's other servers (each its own local PostgreSQL), by host. */
+    readonly postgresHosts = new Map<string, number>();
 
     constructor(
         public plan: StackPlan,
@@ -109,7 +111,7 @@ export class ClusterState {
             if (this.postgresPort === undefined) {
                 throw new Error(`PostgreSQL host ${host}:${port} named before the local PostgreSQL runs`);
             }
-            this.endpoints.set(`${host}:${port}`, this.postgresPort);
+            this.endpoints.set(`${host}:${port}`, this.postgresHosts.get(host) ?? this.postgresPort);
         }
     }
 }

@@ -276,18 +276,26 @@ export class Workloads implements JobRunner {
     async tryJob(job: JobState): Promise<void> {
         const { state } = this;
         const result = await job.pod.runToCompletion((env) => {
-            state.registerPostgresHost(env.PGHOST, env.PGPORT);
-            const postgres: Record<string, string> =
-                env.PGHOST === undefined
-                    ? {}
-                    : {
-                          PGHOST: LOOPBACK,
-                          PGPORT: String(localPort(state.endpoints, env.PGHOST, env.PGPORT)),
-                          PATH: `${PG_BIN}:${process.env.PATH ?? "/usr/bin:/bin"}`,
-                          // The Job verifies the server against the CA it mounts (verify-full): the local server's
-                          // CA stands in for it, as it does for the applications' DB_CA_CERT (checks.ts).
-                          ...(env.PGSSLROOTCERT !== undefined ? { PGSSLROOTCERT: this.postgresCa() } : {}),
-                      };
+            // libpq's settings, or one side's of a Job that reaches two servers (the move Job's `SOURCE_`, `TARGET_`).
+            const postgres: Record<string, string> = {};
+            for (const prefix of ["", "SOURCE_", "TARGET_"]) {
+                const host = env[`${prefix}PGHOST`];
+                if (host === undefined) {
+                    continue;
+                }
+                const port = env[`${prefix}PGPORT`];
+                state.registerPostgresHost(host, port);
+                Object.assign(postgres, {
+                    [`${prefix}PGHOST`]: LOOPBACK,
+                    [`${prefix}PGPORT`]: String(localPort(state.endpoints, host, port)),
+                    PATH: `${PG_BIN}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+                    // The Job verifies the server against the CA it mounts (verify-full): the local servers' CAs
+                    // stand in for it, as they do for the applications' DB_CA_CERT (checks.ts).
+                    ...(env[`${prefix}PGSSLROOTCERT`] !== undefined
+                        ? { [`${prefix}PGSSLROOTCERT`]: this.postgresCa() }
+                        : {}),
+                });
+            }
             return { ...env, WAIT_SECONDS: "0", ...postgres };
         }, 60_000);
         job.output = result.output.trim();

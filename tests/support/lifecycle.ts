@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as YAML from "yaml";
 import { stackFile } from "../../offline/stackConfig";
-import { Lifecycle } from "../../testbed/harness";
+import { Lifecycle, LifecycleOptions } from "../../testbed/harness";
 import { StackPlan, assertSameStack, loadPlan } from "../../testbed/plan";
 import { processTempDir } from "./tempDir";
 
@@ -86,8 +86,9 @@ export async function withLifecycle(
     stack: string,
     from: string,
     scenario: (lifecycle: Lifecycle) => Promise<void>,
+    options: LifecycleOptions = {},
 ): Promise<Lifecycle> {
-    const lifecycle = await Lifecycle.start(await plan(stack, from));
+    const lifecycle = await Lifecycle.start(await plan(stack, from), options);
     try {
         await scenario(lifecycle);
     } finally {

@@ -26,33 +26,13 @@ export interface Move {
     readonly retireOld?: boolean;
 }
 
-/** How to move an application, for the messages that refuse a move done another way. */
-export function howToMove(placement: Pick<Placement, "appKey">, from: string, to: string): string {
-    const section = placement.appKey.split(".")[0];
+/** How to move an application (`appKey`: `postgres.server`, `redis.group`), for the messages refusing another way. */
+export function howToMove(appKey: string, from: string, to: string): string {
+    const section = appKey.split(".")[0];
     return (
-        `to move it from ${from} to ${to}, set ${section}.movedFrom: ${from} beside ${placement.appKey}: ${to} ` +
+        `to move it from ${from} to ${to} with its data, set ${section}.movedFrom: ${from} beside ${appKey}: ${to} ` +
         `(README "Moving an application"); without it the new instance starts empty`
     );
-}
-
-/**
- * Applications whose instance changed between two configurations without the move's marker (`movedFrom`), which would
- * give them an empty database on the new instance: the config alone cannot see the last deploy, so `plan:diff` (run on
- * every change) checks the configs it compares with this.
- */
-export function unmarkedMoves(
-    before: readonly AppConfig[],
-    after: readonly AppConfig[],
-    placement: Pick<Placement, "appKey" | "of" | "move">,
-): { app: string; index: number; from: string; to: string }[] {
-    return after.flatMap((app, index) => {
-        const was = before.find((b) => b.name === app.name);
-        const from = was && placement.of(was);
-        const to = placement.of(app);
-        return from !== undefined && from !== to && placement.move?.(app)?.from !== from
-            ? [{ app: app.name, index, from, to }]
-            : [];
-    });
 }
 
 /** Instance names that cannot collide, applications on existing instances, dedicated instances of one application. */

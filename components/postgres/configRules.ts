@@ -12,6 +12,7 @@ import {
     postgresServerConfig,
     postgresServerOf,
     postgresServerPath,
+    postgresServerSettings,
     postgresServers,
 } from "./servers";
 import { pgAltCredentialId, pgAppCredentialId } from "./credentials";
@@ -130,6 +131,30 @@ export const RESERVED_SERVER_NAMES: readonly string[] = [
     "tls",
 ];
 
+/**
+ * A move copies with the target's client image: pg_restore cannot read a dump of a newer pg_dump, and pg_dump refuses a
+ * server of a newer major ("server version mismatch", pg_dump docs), so the target's major is at least the source's.
+ */
+function checkMoveVersions(config: PlatformConfig, ctx: ParseContext): void {
+    const servers = postgresServers(config.postgres);
+    config.apps.forEach((app, i) => {
+        const from = postgresMoveOf(app)?.from;
+        const to = postgresServerOf(app);
+        if (from === undefined || from === to || !servers.includes(from) || !servers.includes(to)) {
+            return;
+        }
+        const [source, target] = [from, to].map((s) => postgresServerSettings(config.postgres, s).version);
+        if (Number(target) < Number(source)) {
+            report(
+                ctx,
+                `${PROJECT}:apps[${i}].postgres.server`,
+                to,
+                `a server of PostgreSQL ${source} or newer to move from ${from} (${to} runs ${target}: pg_restore cannot read a newer dump)`,
+            );
+        }
+    });
+}
+
 export const postgresConfigRules: ConfigRule = (config, ctx) => {
     const before = ctx.issues.length;
     checkPlacement(
@@ -146,6 +171,7 @@ export const postgresConfigRules: ConfigRule = (config, ctx) => {
         ctx,
     );
     checkOperatorInstalls(config, ctx);
+    checkMoveVersions(config, ctx);
     loginRules(config, ctx);
     // Each server's checks need every application on an existing server.
     if (ctx.issues.length > before) {

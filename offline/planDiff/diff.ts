@@ -21,6 +21,8 @@ import { TYPES, keepsPodsAndVolumes } from "../../policy/lib/k8s";
 import { KubernetesProviderSwitches, RANDOM_PASSWORD, forceNewPaths, isUnder, touches } from "./forceNew";
 import { lineDiff } from "./lines";
 import { claimRequest, operationsOf } from "./operations";
+import { howToMove } from "../../components/config/placement";
+import { DEFAULT_INSTANCE } from "../../components/instanceNames";
 
 export interface PropertyChange {
     readonly path: string;
@@ -73,6 +75,28 @@ export interface PlanDiff {
 export interface DiffOptions {
     /** URNs whose replacement or deletion the pull request declares intended. */
     readonly acknowledged?: ReadonlySet<string>;
+}
+
+/** An application's database on one server: `postgres-db-<app>` (the default server) or `postgres-<server>-db-<app>`. */
+const APP_DATABASE = /^postgres(?:-([a-z][a-z0-9]*))?-db-(.+)$/;
+const PG_DATABASE = "azure-native:dbforpostgresql:Database";
+
+/**
+ * A database leaving one server while the same database arrives on another, the move's marker not set (the old
+ * server would keep it): the application would get an empty database. How to move instead, or undefined.
+ */
+function movedWithoutData(r: PlanResource, added: readonly PlanResource[]): string | undefined {
+    const from = r.type === PG_DATABASE ? APP_DATABASE.exec(r.name) : null;
+    const arrived = added.find(
+        (x) =>
+            x.type === PG_DATABASE &&
+            x.inputs.databaseName === r.inputs.databaseName &&
+            APP_DATABASE.exec(x.name)?.[2] === from?.[2],
+    );
+    const to = arrived && APP_DATABASE.exec(arrived.name);
+    return from && to
+        ? `application ${from[2]}: ${howToMove("postgres.server", from[1] ?? DEFAULT_INSTANCE, to[1] ?? DEFAULT_INSTANCE)}`
+        : undefined;
 }
 
 /** Types whose deletion or replacement loses data. */
@@ -381,6 +405,11 @@ export function diffPlans(a: Plan, b: Plan, options: DiffOptions = {}): PlanDiff
         }
     }
     for (const r of removed) {
+        const moved = movedWithoutData(r, added);
+        if (moved !== undefined) {
+            refuse("delete", r, "moved without its data", [moved]);
+            continue;
+        }
         const why = guarded(r);
         if (r.type === RANDOM_PASSWORD) {
             warn("credentials", r, [CREDENTIALS_CHANGE, "the password leaves the stack"]);

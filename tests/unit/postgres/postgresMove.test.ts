@@ -1,0 +1,112 @@
+/**
+ * Moving an application's database between servers (`apps[].postgres.movedFrom`, `retireOld`): what the config
+ * refuses, what the program registers at each step (the copy Job on the new server, the bundle after it, the old
+ * database kept and protected until `retireOld`), and `plan:diff` refusing a move without the marker.
+ */
+import { strict as assert } from "assert";
+import { toPlan } from "../../../offline/plan";
+import { diffPlans } from "../../../offline/planDiff/diff";
+import type { RecordedResource, RunResult } from "../../../offline/mockEngine";
+import { parseStack, problemLines } from "../../support/config";
+import { runStack } from "../../support/program";
+
+function section(stack: string): Record<string, unknown> {
+    const { servers: _none, ...own } = parseStack(stack).postgres;
+    return own;
+}
+
+/** prod with a second Flexible Server `reports`, application `search` placed by `postgres`. */
+function withMove(postgres?: Record<string, unknown>, reports: Record<string, unknown> = {}) {
+    return {
+        "data-platform:postgres": { ...section("prod"), servers: { reports: { ...section("prod"), ...reports } } },
+        "data-platform:apps": parseStack("prod").apps.map(({ name, namespace, redisDb, poolSize, replicas }) => ({
+            name,
+            namespace,
+            redisDb,
+            poolSize,
+            replicas,
+            ...(name === "search" && postgres ? { postgres } : {}),
+        })),
+    };
+}
+
+const byName = (run: RunResult, name: string): RecordedResource | undefined =>
+    run.resources.find((r) => r.name === name);
+
+describe("moving an application's database between servers", function () {
+    this.timeout(120_000);
+
+    it("refuses a marker naming no server or its own, retireOld without the marker, and a target of an older major", () => {
+        const lines = (postgres: Record<string, unknown>, reports?: Record<string, unknown>) =>
+            problemLines("prod", withMove(postgres, reports));
+        assert.deepEqual(lines({ server: "reports", movedFrom: "nope" }), [
+            'data-platform:apps[2].postgres.movedFrom: given "nope"; allowed: one of default, reports (postgres.servers)',
+        ]);
+        assert.deepEqual(lines({ server: "reports", movedFrom: "reports" }), [
+            'data-platform:apps[2].postgres.movedFrom: given "reports"; allowed: a server other than its own postgres.server (reports): the one it moves from',
+        ]);
+        assert.deepEqual(lines({ server: "reports", retireOld: true }), [
+            "data-platform:apps[2].postgres.retireOld: given true; allowed: only with postgres.movedFrom (the server of the old copy)",
+        ]);
+        assert.deepEqual(lines({ server: "reports", movedFrom: "default" }, { version: "15" }), [
+            'data-platform:apps[2].postgres.server: given "reports"; allowed: a server of PostgreSQL 16 or newer to move from default (reports runs 15: pg_restore cannot read a newer dump)',
+        ]);
+    });
+
+    it("copies before the bundle switches, and keeps the old database protected until retireOld unprotects it", async () => {
+        const [moving, retiring] = await Promise.all([
+            runStack("prod", withMove({ server: "reports", movedFrom: "default" })),
+            runStack("prod", withMove({ server: "reports", movedFrom: "default", retireOld: true })),
+        ]);
+        const job = byName(moving, "postgres-reports-move-search");
+        assert.ok(job, "the copy Job on the new server");
+        const env = (name: string) => job.inputs.spec.template.spec.containers[0].env.find((e: any) => e.name === name);
+        assert.match(env("SOURCE_PGHOST").value, /^dp-prod-pg-[a-z0-9]+\.postgres\.database\.azure\.com$/);
+        assert.match(env("TARGET_PGHOST").value, /^dp-prod-pg-reports-/);
+        // The copy waits for the new server's login Job; the bundle waits for the copy.
+        const logins = moving.resources.find((r) => r.name === "postgres-reports-logins");
+        assert.ok(logins && job.dependencies.includes(logins.urn));
+        const bundle = (app: string) => {
+            const found = moving.resources.find(
+                (r) => r.type === "azure-native:keyvault:Secret" && r.inputs.secretName === `app-${app}-env`,
+            );
+            assert.ok(found, `the bundle of ${app}`);
+            return found;
+        };
+        assert.ok(bundle("search").dependencies.includes(job.urn), "the bundle waits for the copy Job");
+        assert.ok(!bundle("orders").dependencies.includes(job.urn), "another application's does not");
+
+        const old = byName(moving, "postgres-db-search");
+        assert.equal(old?.options.protect, true, "the old copy stays protected");
+        assert.ok(byName(moving, "postgres-reports-db-search"), "the new database");
+        assert.equal(byName(retiring, "postgres-db-search")?.options.protect, false, "retireOld unprotects it");
+        // The old server's login Job no longer gives the application its logins (its SQL turns them NOLOGIN).
+        const sql = (name: string) => {
+            const found = byName(moving, name);
+            assert.ok(found, name);
+            return String(found.inputs.data["logins.sql"]);
+        };
+        assert.ok(!sql("postgres-logins-sql").includes("-- search\n"), "search's block left the old server's SQL");
+        assert.ok(sql("postgres-reports-logins-sql").includes("-- search\n"), "and is in the new server's");
+    });
+
+    it("plan:diff refuses a server change without the marker, saying how to move", async () => {
+        const [before, after] = await Promise.all([
+            runStack("prod", withMove()),
+            runStack("prod", withMove({ server: "reports" })),
+        ]);
+        const diff = diffPlans(toPlan(before), toPlan(after));
+        const refused = diff.warnings.filter((w) => w.refusedBecause === "moved without its data");
+        assert.deepEqual(
+            refused.map((w) => [w.resource.name, w.reasons]),
+            [
+                [
+                    "postgres-db-search",
+                    [
+                        'application search: to move it from default to reports with its data, set postgres.movedFrom: default beside postgres.server: reports (README "Moving an application"); without it the new instance starts empty',
+                    ],
+                ],
+            ],
+        );
+    });
+});

@@ -165,7 +165,7 @@ const appSchema = section({
         movedFrom: text({ pattern: INSTANCE_NAME, maxLength: INSTANCE_NAME_MAX_LENGTH, allowed: INSTANCE_NAME_ALLOWED })
             .optional()
             .describe(
-                'Set with a new `server` to move its database there (README "Moving an application"): the server it was on. A Job freezes the old logins, copies the database with pg_dump/pg_restore, and only then its Secret names the new server; the old copy stays (its logins NOLOGIN, its database protected in production) until `retireOld`, then this key, are dropped.',
+                'Set with a new `server` to move its database there (README "Moving an application"): the server it was on. A Job freezes the old logins, copies the database with pg_dump/pg_restore, and only then its Secret names the new server; the old copy stays (its logins NOLOGIN, its database protected in production) until the cleanup: `retireOld: true`, then both keys removed.',
             ),
         retireOld: flag()
             .optional()

@@ -9,6 +9,7 @@ import { diffPlans } from "../../../offline/planDiff/diff";
 import type { RecordedResource, RunResult } from "../../../offline/mockEngine";
 import { parseStack, problemLines } from "../../support/config";
 import { runStack } from "../../support/program";
+import { runProblems } from "../../support/programChecks";
 
 function section(stack: string): Record<string, unknown> {
     const { servers: _none, ...own } = parseStack(stack).postgres;
@@ -88,6 +89,15 @@ describe("moving an application's database between servers", function () {
         };
         assert.ok(!sql("postgres-logins-sql").includes("-- search\n"), "search's block left the old server's SQL");
         assert.ok(sql("postgres-reports-logins-sql").includes("-- search\n"), "and is in the new server's");
+    });
+
+    it("validates upstream, writes no password in clear, and passes the policy pack at each step of a move", async () => {
+        for (const postgres of [
+            { server: "reports", movedFrom: "default" },
+            { server: "reports", movedFrom: "default", retireOld: true },
+        ]) {
+            assert.deepEqual(await runProblems("prod", await runStack("prod", withMove(postgres))), []);
+        }
     });
 
     it("plan:diff refuses a server change without the marker, saying how to move", async () => {

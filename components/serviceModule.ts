@@ -10,6 +10,7 @@ import type { z } from "zod";
 import type { Profile } from "./config/fields";
 import type { Rotations } from "./config/keyVault";
 import type { AppConfig } from "./config/platform";
+import type { Move } from "./config/placement";
 import type { ConfigRule, PlatformConfig } from "./config/types";
 import type { CredentialSource, DataService, SecretSyncer, VaultWriter } from "./interfaces";
 import type { PodSecurityLevel } from "./namespace";
@@ -131,7 +132,7 @@ export interface DataServiceModule<Name extends string, Shape extends object, Se
      * An application being moved to its instance (`apps[].<service>.movedFrom`): the instance it moves from, and whether
      * the old copy is being dropped (`retireOld`). Default: never moving.
      */
-    moveOf?(app: AppConfig): { readonly from?: string; readonly retireOld?: boolean } | undefined;
+    moveOf?(app: AppConfig): Move | undefined;
     /** Builds one instance, its component named `name`. */
     create(name: string, instance: string, args: ServiceArgs, opts: pulumi.ComponentResourceOptions): ServiceInstance;
 }

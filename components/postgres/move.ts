@@ -19,7 +19,7 @@ import { appLogins } from "./sql";
 import { STACKGRES_DIRECT_PORT, STACKGRES_SUPERUSER, stackGresHost } from "./stackgresSpec";
 
 /** Where a server's admin reaches PostgreSQL itself (as its login Job does), from the configuration alone. */
-export function adminSide(config: ServerConfig, server: string): MoveSide {
+function adminSide(config: ServerConfig, server: string): MoveSide {
     const pg = config.postgres;
     const caCert = postgresCaCert(pg);
     // Azure: the host its name gives (the server's FQDN output says the same), PostgreSQL's own port.

@@ -4,6 +4,7 @@
  * servers through here.
  */
 import type { AppConfig } from "../config/platform";
+import type { Move } from "../config/placement";
 import type { PostgresConfig, PostgresSection } from "../config/postgres";
 import { PROJECT, PlatformConfig, ServerConfig } from "../config/types";
 import { DEFAULT_INSTANCE, instancePrefix } from "../serviceModule";
@@ -22,7 +23,7 @@ export function postgresServerOf(app: AppConfig): string {
  * The server an application's database is being moved from (`apps[].postgres.movedFrom`), and whether that old copy is
  * being dropped (`retireOld`); undefined when it is not moving.
  */
-export function postgresMoveOf(app: AppConfig): { from?: string; retireOld?: boolean } | undefined {
+export function postgresMoveOf(app: AppConfig): Move | undefined {
     return app.postgres?.movedFrom === undefined && app.postgres?.retireOld === undefined
         ? undefined
         : { from: app.postgres?.movedFrom, retireOld: app.postgres?.retireOld };

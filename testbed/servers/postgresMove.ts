@@ -19,6 +19,8 @@ export interface MoveJobRun {
         readonly admin: string;
         readonly password: string;
     };
+    /** The Secret not projected yet (the kubelet has not synced it): no admin password files. */
+    readonly noSecret?: boolean;
     readonly target: {
         readonly server: LocalServer;
         readonly name: string;
@@ -56,8 +58,10 @@ export function runMoveJob(run: MoveJobRun): { code: number | null; output: stri
         for (const [file, text] of Object.entries(files)) {
             fs.writeFileSync(path.join(volumes.job, file), text);
         }
-        fs.writeFileSync(path.join(volumes.secrets, "source-admin"), run.source.password);
-        fs.writeFileSync(path.join(volumes.secrets, "target-admin"), run.target.password);
+        if (!run.noSecret) {
+            fs.writeFileSync(path.join(volumes.secrets, "source-admin"), run.source.password);
+            fs.writeFileSync(path.join(volumes.secrets, "target-admin"), run.target.password);
+        }
         const container = moveJobSpec({ ...input, files }, "postgres-move-test").template.spec.containers[0];
         const local = (value: string) => {
             const mount = container.volumeMounts.find(

@@ -28,10 +28,20 @@ on() {
   )
 }
 
+# The synced Secret first (the kubelet projects it within its sync period), then both servers.
 for side in source target; do
-  until [ -r "$SECRETS_DIR/$side-admin" ] && on "$side" pg_isready --quiet; do
+  until [ -s "$SECRETS_DIR/$side-admin" ]; do
     if [ "$(date +%s)" -ge "$deadline" ]; then
-      echo "the $side server (or its admin password) is not there after ${WAIT_SECONDS}s" >&2
+      echo "$SECRETS_DIR/$side-admin does not hold the expected password after ${WAIT_SECONDS}s (is the ExternalSecret synced?)" >&2
+      exit 1
+    fi
+    sleep 5
+  done
+done
+for side in source target; do
+  until on "$side" pg_isready --quiet; do
+    if [ "$(date +%s)" -ge "$deadline" ]; then
+      echo "the $side server does not accept connections after ${WAIT_SECONDS}s" >&2
       exit 1
     fi
     sleep 5

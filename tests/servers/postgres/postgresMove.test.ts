@@ -91,6 +91,15 @@ describe("moving an application's database between servers (move Job, PostgreSQL
     it("never writes over a target database that holds data it did not copy", async () => {
         const [source, target] = [await azureLike("15"), await azureLike("16")];
         await queryAs(target, login.database, owner.name, pws[owner.credentialId], "CREATE TABLE other (x int)");
+        // Before its Secret is projected it only waits (the lifecycle harness retries a Job saying so after a sync).
+        const early = runMoveJob({
+            login,
+            source: side(source, "default"),
+            target: side(target, "reports"),
+            noSecret: true,
+        });
+        assert.equal(early.code, 1, early.output);
+        assert.match(early.output, /source-admin does not hold the expected password after 0s/);
         const run = runMoveJob({ login, source: side(source, "default"), target: side(target, "reports") });
         assert.equal(run.code, 1, run.output);
         assert.match(run.output, /already holds relations not copied from/);

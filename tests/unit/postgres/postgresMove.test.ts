@@ -91,6 +91,32 @@ describe("moving an application's database between servers", function () {
         assert.ok(sql("postgres-reports-logins-sql").includes("-- search\n"), "and is in the new server's");
     });
 
+    it("moves between StackGres clusters too: as their superusers, straight to PostgreSQL (not PgBouncer)", async () => {
+        const { servers: _none, ...own } = parseStack("dev").postgres;
+        const run = await runStack("dev", {
+            "data-platform:postgres": { ...own, servers: { reports: { mode: "stackgres" } } },
+            "data-platform:apps": parseStack("dev").apps.map(({ name, namespace, redisDb }, i) => ({
+                name,
+                namespace,
+                redisDb,
+                ...(i === 0 ? { postgres: { server: "reports", movedFrom: "default" } } : {}),
+            })),
+        });
+        const app = parseStack("dev").apps[0].name;
+        const job = byName(run, `postgres-reports-move-${app}`);
+        assert.ok(job, "the copy Job");
+        const env = Object.fromEntries(
+            job.inputs.spec.template.spec.containers[0].env.map((e: { name: string; value: string }) => [
+                e.name,
+                e.value,
+            ]),
+        );
+        assert.match(env.SOURCE_PGHOST, /^postgres\./);
+        assert.match(env.TARGET_PGHOST, /^postgres-reports\./);
+        assert.deepEqual([env.SOURCE_PGPORT, env.SOURCE_PGUSER, env.TARGET_PGUSER], ["5433", "postgres", "postgres"]);
+        assert.deepEqual(await runProblems("dev", run), []);
+    });
+
     it("validates upstream, writes no password in clear, and passes the policy pack at each step of a move", async () => {
         for (const postgres of [
             { server: "reports", movedFrom: "default" },

@@ -3,9 +3,9 @@
  * write freeze and of the copy, the Job's entrypoint (`scripts/move.sh`), files, name and `spec`.
  *
  * Dump and restore with a write freeze, not logical replication: a publication needs `wal_level = logical` (a static
- * parameter on Azure: a restart of the source) and a subscription needs a superuser or, from 16,
- * `pg_create_subscription` (PostgreSQL docs, "Logical Replication: Security"), which Azure's admin is not; dump and
- * restore need only what the admins already hold. The freeze lasts the copy: the old logins lose LOGIN and their
+ * parameter on Azure: a restart of the source) and a subscription needs a superuser or, from 16, the predefined role
+ * `pg_create_subscription` (postgres commit c3afe8cf, "Add new predefined role pg_create_subscription"), which Azure's
+ * admin does not hold; dump and restore need only what the admins already hold. The freeze lasts the copy: the old logins lose LOGIN and their
  * sessions end first, so every write the old server acknowledged is in the dump, and the application's Secret names
  * the new server only once the copy committed (its bundle waits for this Job).
  */
@@ -77,8 +77,9 @@ export function renderCopyCheckSql(source: string): string {
 
 /**
  * On the source, as its admin: the write freeze. Both logins lose LOGIN (no new session), the admin takes the
- * alternate login's privileges (it holds only the owning role's: `pg_terminate_backend` needs the session role's
- * privileges or `pg_signal_backend`, PostgreSQL docs "Server Signaling Functions"), ends their sessions, and waits
+ * alternate login's privileges (it holds only the owning role's: `pg_terminate_backend` needs the privileges of the
+ * session's role, `has_privs_of_role`, or `pg_signal_backend`: src/backend/storage/ipc/signalfuncs.c), ends their
+ * sessions, and waits
  * until none is left: a transaction they had open is rolled back, never acknowledged.
  */
 export function renderFreezeSql(login: AppLogin): string {

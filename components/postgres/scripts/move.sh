@@ -65,7 +65,9 @@ on source pg_dump --format=custom --file "$WORK_DIR/dump" --dbname "$DATABASE"
 # The platform's extensions are the target's own (its login Job creates them): their entries are skipped.
 pg_restore --list "$WORK_DIR/dump" | grep -v -e ' EXTENSION - ' -e ' COMMENT - EXTENSION ' >"$WORK_DIR/list"
 pg_restore --no-owner --no-privileges --use-list "$WORK_DIR/list" --file "$WORK_DIR/restore.sql" "$WORK_DIR/dump"
-# One transaction: the data and the mark that says it is complete arrive together, or nothing does.
+# One transaction: the data and the mark that says it is complete arrive together, or nothing does (psql runs every
+# -f of --single-transaction in one, and with ON_ERROR_STOP rolls it back on any error, the client's included:
+# postgres commit b364cfdf, "Fix psql's single transaction mode on client-side errors", back-patched to 10).
 on target psql --no-psqlrc --quiet --set ON_ERROR_STOP=1 --single-transaction --dbname "$DATABASE" \
   --file "$JOB_DIR/@HEADER_FILE@" --file "$WORK_DIR/restore.sql" --file "$JOB_DIR/@FOOTER_FILE@"
 echo "$DATABASE copied from $SOURCE_PGHOST to $TARGET_PGHOST; writes frozen for $(( $(date +%s) - started ))s so far"

@@ -191,8 +191,8 @@ export class AzurePostgres extends pulumi.ComponentResource implements PostgresS
             ),
         );
         // An application moved to another server keeps its old copy here, as protected as before, until `retireOld`.
-        for (const app of config.movedOutApps ?? []) {
-            database(app, stateful);
+        for (const app of arm ? (config.movedOutApps ?? []) : []) {
+            database(app, { ...stateful, protect: arm?.protect });
         }
         // A retired application's database stays registered, unprotected, for one `up`, so the next may drop it:
         // Pulumi refuses to delete a protected resource, retainOnDelete or not (Pulumi docs, "protect"). Unchanged

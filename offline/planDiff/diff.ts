@@ -23,6 +23,7 @@ import { lineDiff } from "./lines";
 import { claimRequest, operationsOf } from "./operations";
 import { howToMove } from "../../components/config/placement";
 import { DEFAULT_INSTANCE } from "../../components/instanceNames";
+import { POSTGRES_SERVER_ANNOTATION } from "../../components/labels";
 
 export interface PropertyChange {
     readonly path: string;
@@ -48,7 +49,7 @@ export interface ChangedResource {
 }
 
 export interface Warning {
-    readonly kind: "replace" | "delete" | "credentials" | "shrink";
+    readonly kind: "replace" | "delete" | "credentials" | "shrink" | "move";
     readonly resource: PlanResource;
     readonly reasons: string[];
     /**
@@ -77,27 +78,28 @@ export interface DiffOptions {
     readonly acknowledged?: ReadonlySet<string>;
 }
 
-/** An application's database on one server: `postgres-db-<app>` (the default server) or `postgres-<server>-db-<app>`. */
-const APP_DATABASE = /^postgres(?:-([a-z][a-z0-9]*))?-db-(.+)$/;
-const PG_DATABASE = "azure-native:dbforpostgresql:Database";
-
 /**
- * A database leaving one server while the same database arrives on another, the move's marker not set (the old
- * server would keep it): the application would get an empty database. How to move instead, or undefined.
+ * An application whose namespace says its database moved to another server (`data-platform.io/postgres-server`, unset
+ * on the stack's own server) while the new plan has no copy Job for it (`postgres-<server>-move-<app>`, registered
+ * with `apps[].postgres.movedFrom`): it would get an empty database. How to move instead, or undefined.
  */
-function movedWithoutData(r: PlanResource, added: readonly PlanResource[]): string | undefined {
-    const from = r.type === PG_DATABASE ? APP_DATABASE.exec(r.name) : null;
-    const arrived = added.find(
-        (x) =>
-            x.type === PG_DATABASE &&
-            x.inputs.databaseName === r.inputs.databaseName &&
-            APP_DATABASE.exec(x.name)?.[2] === from?.[2],
-    );
-    const to = arrived && APP_DATABASE.exec(arrived.name);
-    return from && to
-        ? `application ${from[2]}: ${howToMove("postgres.server", from[1] ?? DEFAULT_INSTANCE, to[1] ?? DEFAULT_INSTANCE)}`
-        : undefined;
+function movedWithoutData(c: ChangedResource, after: readonly PlanResource[]): string | undefined {
+    const app = /^app-(.+)-ns$/.exec(c.after.name)?.[1];
+    const server = (r: PlanResource): string =>
+        (r.inputs.metadata as { annotations?: Record<string, string> } | undefined)?.annotations?.[
+            POSTGRES_SERVER_ANNOTATION
+        ] ?? DEFAULT_PREFIX;
+    const [from, to] = [server(c.before), server(c.after)];
+    if (app === undefined || !/Namespace/.test(c.after.type) || from === to) {
+        return undefined;
+    }
+    const instance = (prefix: string) =>
+        prefix === DEFAULT_PREFIX ? DEFAULT_INSTANCE : prefix.slice(DEFAULT_PREFIX.length + 1);
+    return after.some((r) => r.name === `${to}-move-${app}`)
+        ? undefined
+        : `application ${app}: ${howToMove("postgres.server", instance(from), instance(to))}`;
 }
+const DEFAULT_PREFIX = "postgres";
 
 /** Types whose deletion or replacement loses data. */
 const STATEFUL_TYPES = new Set([
@@ -404,12 +406,13 @@ export function diffPlans(a: Plan, b: Plan, options: DiffOptions = {}): PlanDiff
             );
         }
     }
-    for (const r of removed) {
-        const moved = movedWithoutData(r, added);
+    for (const c of changed) {
+        const moved = movedWithoutData(c, b.resources);
         if (moved !== undefined) {
-            refuse("delete", r, "moved without its data", [moved]);
-            continue;
+            refuse("move", c.after, "moved without its data", [moved]);
         }
+    }
+    for (const r of removed) {
         const why = guarded(r);
         if (r.type === RANDOM_PASSWORD) {
             warn("credentials", r, [CREDENTIALS_CHANGE, "the password leaves the stack"]);

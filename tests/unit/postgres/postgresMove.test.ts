@@ -31,6 +31,12 @@ function withMove(postgres?: Record<string, unknown>, reports: Record<string, un
     };
 }
 
+/** `withMove`'s overrides with `changes` in the stack's own server's section too. */
+function withSql(overrides: ReturnType<typeof withMove>, changes: Record<string, unknown>) {
+    const postgres = overrides["data-platform:postgres"] as Record<string, unknown>;
+    return { ...overrides, "data-platform:postgres": { ...postgres, ...changes } };
+}
+
 const byName = (run: RunResult, name: string): RecordedResource | undefined =>
     run.resources.find((r) => r.name === name);
 
@@ -91,6 +97,18 @@ describe("moving an application's database between servers", function () {
         assert.ok(sql("postgres-reports-logins-sql").includes("-- search\n"), "and is in the new server's");
     });
 
+    it("with databases the login Job creates (postgres.azure.databases: sql): the new server's Job creates it, no ARM copy stays", async () => {
+        const sql = { azure: { ...(section("prod").azure as object), databases: "sql" } };
+        const run = await runStack("prod", withSql(withMove({ server: "reports", movedFrom: "default" }, sql), sql));
+        assert.deepEqual(
+            run.resources.filter((r) => r.type === "azure-native:dbforpostgresql:Database").map((r) => r.name),
+            [],
+        );
+        const created = String(byName(run, "postgres-reports-logins-sql")?.inputs.data["logins.sql"]);
+        assert.match(created, /CREATE DATABASE "search"/);
+        assert.ok(byName(run, "postgres-reports-move-search"), "the copy Job");
+    });
+
     it("moves between StackGres clusters too: as their superusers, straight to PostgreSQL (not PgBouncer)", async () => {
         const { servers: _none, ...own } = parseStack("dev").postgres;
         const run = await runStack("dev", {
@@ -126,23 +144,28 @@ describe("moving an application's database between servers", function () {
         }
     });
 
-    it("plan:diff refuses a server change without the marker, saying how to move", async () => {
-        const [before, after] = await Promise.all([
+    it("plan:diff refuses a server change without the marker (ARM databases or not), saying how to move", async () => {
+        const sql = { azure: { ...(section("prod").azure as object), databases: "sql" } };
+        const [before, after, marked, sqlBefore, sqlAfter] = await Promise.all([
             runStack("prod", withMove()),
             runStack("prod", withMove({ server: "reports" })),
+            runStack("prod", withMove({ server: "reports", movedFrom: "default" })),
+            runStack("prod", withSql(withMove(undefined, sql), sql)),
+            runStack("prod", withSql(withMove({ server: "reports" }, sql), sql)),
         ]);
-        const diff = diffPlans(toPlan(before), toPlan(after));
-        const refused = diff.warnings.filter((w) => w.refusedBecause === "moved without its data");
-        assert.deepEqual(
-            refused.map((w) => [w.resource.name, w.reasons]),
+        const refusals = (a: RunResult, b: RunResult) =>
+            diffPlans(toPlan(a), toPlan(b))
+                .warnings.filter((w) => w.refusedBecause === "moved without its data")
+                .map((w) => [w.resource.name, w.reasons]);
+        assert.deepEqual(refusals(before, marked), [], "with the marker: a move");
+        assert.deepEqual(refusals(sqlBefore, sqlAfter), refusals(before, after));
+        assert.deepEqual(refusals(before, after), [
             [
+                "app-search-ns",
                 [
-                    "postgres-db-search",
-                    [
-                        'application search: to move it from default to reports with its data, set postgres.movedFrom: default beside postgres.server: reports (README "Moving an application"); without it the new instance starts empty',
-                    ],
+                    'application search: to move it from default to reports with its data, set postgres.movedFrom: default beside postgres.server: reports (README "Moving an application"); without it the new instance starts empty',
                 ],
             ],
-        );
+        ]);
     });
 });

@@ -132,14 +132,24 @@ export const RESERVED_SERVER_NAMES: readonly string[] = [
 ];
 
 /**
- * A move copies with the target's client image: pg_restore cannot read a dump of a newer pg_dump, and pg_dump refuses a
+ * A move happens in a platform stack (its copy Job runs as both servers' admins, whose passwords a tenant stack does
+ * not hold), with the target's client image: pg_restore cannot read a dump of a newer pg_dump, and pg_dump refuses a
  * server of a newer major ("server version mismatch", pg_dump docs), so the target's major is at least the source's.
  */
-function checkMoveVersions(config: PlatformConfig, ctx: ParseContext): void {
+function checkMoves(config: PlatformConfig, ctx: ParseContext): void {
     const servers = postgresServers(config.postgres);
     config.apps.forEach((app, i) => {
         const from = postgresMoveOf(app)?.from;
         const to = postgresServerOf(app);
+        if (from !== undefined && config.tenantStack !== undefined) {
+            report(
+                ctx,
+                `${PROJECT}:apps[${i}].postgres.movedFrom`,
+                from,
+                "nothing in a tenant stack: its platform stack moves databases between servers (the copy Job runs as both servers' admins)",
+            );
+            return;
+        }
         if (from === undefined || from === to || !servers.includes(from) || !servers.includes(to)) {
             return;
         }
@@ -171,7 +181,7 @@ export const postgresConfigRules: ConfigRule = (config, ctx) => {
         ctx,
     );
     checkOperatorInstalls(config, ctx);
-    checkMoveVersions(config, ctx);
+    checkMoves(config, ctx);
     loginRules(config, ctx);
     // Each server's checks need every application on an existing server.
     if (ctx.issues.length > before) {

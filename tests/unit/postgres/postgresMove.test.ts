@@ -7,6 +7,8 @@ import { strict as assert } from "assert";
 import { toPlan } from "../../../offline/plan";
 import { diffPlans } from "../../../offline/planDiff/diff";
 import type { RecordedResource, RunResult } from "../../../offline/mockEngine";
+import type { ConfigIssue } from "../../../components/config/issues";
+import { postgresConfigRules } from "../../../components/postgres/configRules";
 import { parseStack, problemLines } from "../../support/config";
 import { runStack } from "../../support/program";
 import { runProblems } from "../../support/programChecks";
@@ -58,6 +60,21 @@ describe("moving an application's database between servers", function () {
         assert.deepEqual(lines({ server: "reports", movedFrom: "default" }, { version: "15" }), [
             'data-platform:apps[2].postgres.server: given "reports"; allowed: a server of PostgreSQL 16 or newer to move from default (reports runs 15: pg_restore cannot read a newer dump)',
         ]);
+    });
+
+    it("refuses a move in a tenant stack (the copy Job runs as both servers' admins)", () => {
+        const config = {
+            ...parseStack("prod", withMove({ server: "reports", movedFrom: "default" })),
+            tenantStack: "shop",
+        };
+        const ctx = { issues: [] as ConfigIssue[] };
+        postgresConfigRules(config, ctx);
+        assert.deepEqual(
+            ctx.issues.map((i) => `${i.path}: ${i.allowed}`),
+            [
+                "data-platform:apps[2].postgres.movedFrom: nothing in a tenant stack: its platform stack moves databases between servers (the copy Job runs as both servers' admins)",
+            ],
+        );
     });
 
     it("copies before the bundle switches, and keeps the old database protected until retireOld unprotects it", async () => {

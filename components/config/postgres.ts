@@ -68,9 +68,34 @@ function postgresSettings(profile: Profile) {
                 .describe(
                     "PgBouncer `max_prepared_statements` in both modes (protocol-level prepared statements through transaction pooling; 0 turns that off).",
                 ),
+            defaultPoolSize: integer(1, 4950)
+                .optional()
+                .describe(
+                    "PgBouncer `default_pool_size`: server connections per (database, login); unset: the mode's own, StackGres 1000, Azure 50 (Azure allows 1-4950).",
+                ),
+            reservePoolSize: integer(0, 4950)
+                .optional()
+                .describe("PgBouncer `reserve_pool_size` (StackGres only; Azure has no such parameter); unset: 0."),
+            maxClientConnections: integer(1, 50000)
+                .optional()
+                .describe(
+                    "PgBouncer `max_client_conn`: client connections it accepts; unset: the mode's own, StackGres 1000, Azure 5000 (Azure allows 1-50000).",
+                ),
+            maxDbConnections: integer(0, 5000)
+                .optional()
+                .describe(
+                    "PgBouncer `max_db_connections`: server connections per database, all its logins together (StackGres only); unset: 0, no limit.",
+                ),
+            maxUserConnections: integer(0, 5000)
+                .optional()
+                .describe(
+                    "PgBouncer `max_user_connections`: server connections per login (StackGres only); unset: 0, no limit.",
+                ),
         })
             .prefault({})
-            .describe("Connection pooler (StackGres PgBouncer, Azure's built-in PgBouncer)."),
+            .describe(
+                "Connection pooler (StackGres PgBouncer, Azure's built-in PgBouncer); a setting left unset is not rendered and the mode's default counts in the connection budget.",
+            ),
         azure: section({
             serverName: text({
                 pattern: /^[a-z0-9][-a-z0-9]{1,61}[a-z0-9]$/,

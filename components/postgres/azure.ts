@@ -17,7 +17,6 @@ import { PostgresExporter } from "./exporter";
 import { azureStorageAlert } from "./exporterSpec";
 import {
     armDatabases,
-    AZURE_PGBOUNCER_PORT,
     AZURE_POSTGRES_PORT,
     databaseId,
     maintenanceWindow,
@@ -27,6 +26,7 @@ import {
     serverParameters,
 } from "./azureSpec";
 import { createLoginJob } from "./loginJob";
+import { poolerPort } from "./pooler";
 import { PostgresArgs, PostgresService, contractEnv } from "./service";
 import { appLogins, loginSqlOptions } from "./sql";
 
@@ -65,7 +65,7 @@ export function azureEndpoint(config: ServerConfig, fqdn: string): PostgresEndpo
         // The FQDN output has been seen empty (AVM note); the name-derived form is the same host.
         host: fqdn || `${serverName(config)}.postgres.database.azure.com`,
         port: AZURE_POSTGRES_PORT,
-        poolerPort: config.postgres.azure.pgBouncer ? AZURE_PGBOUNCER_PORT : undefined,
+        poolerPort: poolerPort(config.postgres),
         sslMode: "require",
         caCert: postgresCaCert(config.postgres),
     };

@@ -6,6 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type { ServerConfig } from "../config/types";
 import { stackHash, stackSlug } from "../stableNames";
+import { renderedPoolerSettings } from "./pooler";
 
 export const AZURE_POSTGRES_PORT = 5432;
 
@@ -22,8 +23,6 @@ export function azureRootCertificates(): string {
     return azureRoots;
 }
 let azureRoots: string | undefined;
-/** The built-in PgBouncer listens on the same host. */
-export const AZURE_PGBOUNCER_PORT = 6432;
 
 /** Server name: configured, or derived from project, stack and resource group (stable, globally unique enough). */
 export function serverName(config: ServerConfig): string {
@@ -87,6 +86,11 @@ export function serverParameters(config: ServerConfig): Array<{ name: string; va
             ? [
                   { name: "pgbouncer.enabled", value: "true" },
                   { name: "pgbouncer.max_prepared_statements", value: String(pg.pooler.maxPreparedStatements) },
+                  // The pool limits set in the config (pooler.ts); unset: Azure's defaults, which the budget counts.
+                  ...Object.entries(renderedPoolerSettings(pg.pooler)).map(([name, value]) => ({
+                      name: `pgbouncer.${name}`,
+                      value,
+                  })),
               ]
             : []),
     ];

@@ -18,7 +18,8 @@ import {
 import { pgAltCredentialId, pgAppCredentialId } from "./credentials";
 import { loginJobFiles } from "./loginJobSpec";
 import { ALT_LOGIN_SUFFIX, MONITOR_LOGIN, appLogins, loginSqlOptions } from "./sql";
-import { RESERVED_CONNECTIONS } from "../../policy/lib/postgres";
+import { RESERVED_CONNECTIONS, connectionBudget, largestLines } from "../../policy/lib/postgres";
+import { AZURE_UNSUPPORTED_POOLER_SETTINGS, PGBOUNCER_SETTINGS, poolerPort, serverConnections } from "./pooler";
 
 /** Role names Azure refuses as the Flexible Server administrator login (checked case-insensitively). */
 export const AZURE_RESERVED_ADMIN_LOGINS = [
@@ -83,7 +84,7 @@ export function loginReservation(name: string, adminLogin?: string): string | un
 /** The most the login Job's ConfigMap may hold: Kubernetes holds at most 1 MiB in a ConfigMap ("ConfigMaps" page). */
 export const LOGIN_JOB_FILES_MAX_BYTES = 900_000;
 
-/** Sum over applications of replicas x pool size. */
+/** Sum over applications of replicas x pool size: their clients (what a tenant's quota counts, config/tenant.ts). */
 export function connectionDemand(config: Pick<ServerConfig, "apps">): number {
     return config.apps.reduce((sum, app) => sum + app.replicas * app.poolSize, 0);
 }
@@ -206,19 +207,31 @@ function checkOperatorInstalls(config: PlatformConfig, ctx: ParseContext): void 
     }
 }
 
-/** One server's rules: its connection budget (naming the applications that fill it), its login Job, Azure's limits. */
+/** One server's rules: its connection budgets (naming the applications that fill them), its login Job, Azure's limits. */
 function checkServer(config: ServerConfig, path: string, ctx: ParseContext): void {
     const { azure } = config.postgres;
-    const budget = config.postgres.maxConnections - reservedConnections(config);
-    const demand = connectionDemand(config);
-    if (demand > budget) {
+    checkPoolerSettings(config, path, ctx);
+    const { client, server } = connectionBudget(serverConnections(config));
+    if (client !== undefined && client.sum > client.limit) {
+        report(
+            ctx,
+            `${path}.pooler.maxClientConnections`,
+            client.limit,
+            `at least ${client.sum}: its applications open ${client.sum} client connections to PgBouncer (replicas x ` +
+                `poolSize: ${largestLines(client.apps)}); raise pooler.maxClientConnections (Azure allows at most 50000), ` +
+                "lower apps[].poolSize or apps[].replicas, or place applications on another server (postgres.servers)",
+        );
+    }
+    if (server.sum > server.limit) {
         report(
             ctx,
             `${path}.maxConnections`,
-            config.postgres.maxConnections,
-            `at least ${demand + reservedConnections(config)}: its applications need ${demand} connections (sum of replicas x poolSize: ` +
-                `${topDemands(config)}) and ${reservedConnections(config)} are reserved; lower apps[].poolSize or apps[].replicas, ` +
-                "raise maxConnections, or place applications on another server (postgres.servers)",
+            server.limit,
+            `at least ${server.sum}: ${server.sum} connections reach PostgreSQL: its applications' (through PgBouncer ` +
+                "min(replicas x poolSize, its pools' cap) and the auth_query one, else replicas x poolSize; plus their " +
+                `direct ones: ${largestLines(server.apps)}), the platform's and the reserved ones ` +
+                `(${largestLines(server.fixed)}); lower pooler.defaultPoolSize, apps[].poolSize ` +
+                "or apps[].replicas, raise maxConnections, or place applications on another server (postgres.servers)",
         );
     }
     const loginFiles = Object.values(
@@ -342,11 +355,33 @@ function checkServer(config: ServerConfig, path: string, ctx: ParseContext): voi
     });
 }
 
-/** The applications that fill a server's budget, largest first (at most five named). */
-function topDemands(config: Pick<ServerConfig, "apps">): string {
-    const sorted = [...config.apps].sort((a, b) => b.replicas * b.poolSize - a.replicas * a.poolSize);
-    const named = sorted.slice(0, 5).map((app) => `${app.name} ${app.replicas * app.poolSize}`);
-    return sorted.length > 5 ? `${named.join(", ")} and ${sorted.length - 5} more` : named.join(", ");
+/** Pooler settings the server's PgBouncer cannot take: none at all, or one Azure's built-in PgBouncer lacks. */
+function checkPoolerSettings(config: ServerConfig, path: string, ctx: ParseContext): void {
+    const pg = config.postgres;
+    if (pg.mode !== "azure") {
+        return;
+    }
+    for (const key of Object.keys(PGBOUNCER_SETTINGS) as Array<keyof typeof PGBOUNCER_SETTINGS>) {
+        const value = pg.pooler[key];
+        if (value === undefined) {
+            continue;
+        }
+        if (poolerPort(pg) === undefined) {
+            report(
+                ctx,
+                `${path}.pooler.${key}`,
+                value,
+                "unset: the server has no PgBouncer (azure.pgBouncer is false)",
+            );
+        } else if (AZURE_UNSUPPORTED_POOLER_SETTINGS.includes(key)) {
+            report(
+                ctx,
+                `${path}.pooler.${key}`,
+                value,
+                `unset: Azure's built-in PgBouncer has no pgbouncer.${PGBOUNCER_SETTINGS[key]} parameter (server-parameters-table-pgbouncer)`,
+            );
+        }
+    }
 }
 
 function ipToNumber(ip: string): number {

@@ -12,6 +12,7 @@ import { PostgresEndpoint } from "./env";
 import { postgresCaCert } from "./contract";
 import { postgresNames } from "./servers";
 import { createLoginJob } from "./loginJob";
+import { poolerPort } from "./pooler";
 import { createRulesAndDashboard } from "./exporter";
 import { PostgresArgs, PostgresService, contractEnv } from "./service";
 import { appLogins, loginSqlOptions } from "./sql";
@@ -22,7 +23,6 @@ import {
     STACKGRES_CHART,
     STACKGRES_CHART_REPO,
     STACKGRES_DIRECT_PORT,
-    STACKGRES_POOLER_PORT,
     STACKGRES_SUPERUSER,
     stackGresCertificate,
     stackGresHost,
@@ -39,7 +39,7 @@ export function stackGresEndpoint(config: ServerConfig): PostgresEndpoint {
     return {
         host: stackGresHost(config.postgres.stackgres.clusterName, config.cluster.platformNamespace),
         port: STACKGRES_DIRECT_PORT,
-        poolerPort: STACKGRES_POOLER_PORT,
+        poolerPort: poolerPort(config.postgres),
         sslMode: "require",
         caCert: postgresCaCert(config.postgres),
     };

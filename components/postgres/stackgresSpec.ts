@@ -8,6 +8,7 @@
 import { stackGresExtensions } from "./extensions";
 import { CONSUMER_LABEL, PLATFORM_NAME, POSTGRES_SERVER_ANNOTATION, recommendedLabels } from "../labels";
 import { postgresNames } from "./servers";
+import { renderedPoolerSettings } from "./pooler";
 import type { ServerConfig } from "../config/types";
 
 export const STACKGRES_API_VERSION = "stackgres.io/v1";
@@ -16,8 +17,7 @@ export const STACKGRES_OBJECT_STORAGE_API_VERSION = "stackgres.io/v1beta1";
 export const STACKGRES_CHART = "stackgres-operator";
 export const STACKGRES_CHART_REPO = "https://stackgres.io/downloads/stackgres-k8s/stackgres/helm/";
 
-/** Port of the `<cluster>` Service that goes to PgBouncer, and the one that goes straight to PostgreSQL. */
-export const STACKGRES_POOLER_PORT = 5432;
+/** Port of the `<cluster>` Service that goes straight to PostgreSQL (its PgBouncer's: pooler.ts). */
 export const STACKGRES_DIRECT_PORT = 5433;
 /**
  * The container ports those Service ports target, by name (StackGres PatroniServices: targetPort
@@ -173,6 +173,8 @@ export function stackGresManifests(config: ServerConfig): Manifest[] {
                         max_prepared_statements: String(config.postgres.pooler.maxPreparedStatements),
                         // StackGres sets `prefer` with its certificate; the contract promises TLS on every connection.
                         client_tls_sslmode: "require",
+                        // The pool limits set in the config (components/postgres/pooler.ts); unset: StackGres' defaults.
+                        ...renderedPoolerSettings(config.postgres.pooler),
                     },
                 },
             },

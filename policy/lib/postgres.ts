@@ -2,8 +2,10 @@
  * PostgreSQL facts the pack owns and the program imports (components/postgres/configRules.ts). The pack is published
  * alone (`pulumi policy publish` packs only this folder), so it cannot import from components/; the program, in the
  * same repository, can import from here. So the config rule that refuses a stack and the policy that judges its
- * recorded graph read one definition.
+ * recorded graph read one definition: the reserved connections, the poolers' defaults and the budget's arithmetic.
  */
+
+export type PostgresMode = "azure" | "stackgres";
 
 /** Connections PostgreSQL keeps from applications, by `postgres.mode`. */
 export const RESERVED_CONNECTIONS = {
@@ -12,3 +14,157 @@ export const RESERVED_CONNECTIONS = {
     /** StackGres: `superuser_reserved_connections` plus Patroni and monitoring sessions. */
     stackgres: 10,
 } as const;
+
+/** The PgBouncer settings that bound connections (pgbouncer.org config.html; 0 in the two `max_*`: no limit). */
+export interface PoolerLimits {
+    /** `default_pool_size`: server connections per (database, user) pair. */
+    readonly defaultPoolSize: number;
+    /** `reserve_pool_size`: extra server connections per pair when clients wait. */
+    readonly reservePoolSize: number;
+    /** `max_client_conn`: client connections one PgBouncer accepts. */
+    readonly maxClientConnections: number;
+    /** `max_db_connections`: server connections per database, all its users together. */
+    readonly maxDbConnections: number;
+    /** `max_user_connections`: server connections per user, all its databases together. */
+    readonly maxUserConnections: number;
+}
+
+/**
+ * What each mode's PgBouncer runs when nothing is set. StackGres 1.18.6 `pgbouncer-default-values.properties`:
+ * `max_client_conn=1000`, `default_pool_size=1000`, `max_db_connections=0`, `max_user_connections=0`, and no
+ * `reserve_pool_size` (PgBouncer's default, 0). Azure's built-in PgBouncer (learn.microsoft.com, "PgBouncer server
+ * parameters", server-parameters-table-pgbouncer): `pgbouncer.default_pool_size` 50 (1-4950),
+ * `pgbouncer.max_client_conn` 5000 (1-50000); it has no parameter for the other three: PgBouncer's defaults, 0.
+ */
+export const POOLER_DEFAULTS: Readonly<Record<PostgresMode, PoolerLimits>> = {
+    stackgres: {
+        defaultPoolSize: 1000,
+        reservePoolSize: 0,
+        maxClientConnections: 1000,
+        maxDbConnections: 0,
+        maxUserConnections: 0,
+    },
+    azure: {
+        defaultPoolSize: 50,
+        reservePoolSize: 0,
+        maxClientConnections: 5000,
+        maxDbConnections: 0,
+        maxUserConnections: 0,
+    },
+};
+
+/**
+ * The PgBouncer users of one application: its login `<role>` and the alternate `<role>_alt` of the rotation
+ * (components/postgres/sql.ts `appLogins`); both may be in use at once, so each is a pool of its own.
+ */
+export const POOLER_USERS_PER_APP = 2;
+
+/**
+ * Connections each application opens past the pooler whatever its pool: its migrations over `DATABASE_DIRECT_URL`
+ * (advisory locks, one runner at a time) and libpq tools over `PG*`.
+ */
+export const DIRECT_CONNECTIONS_PER_APP = 1;
+
+/** A scheduled export (`apps[].backup`): one `pg_dump` over `PGPORT`, its CronJob `concurrencyPolicy: Forbid`. */
+export const EXPORT_CONNECTIONS = 1;
+
+/**
+ * PgBouncer's `auth_query` runs as `auth_user` over a server connection of that user's pool in the client's database
+ * (pgbouncer.org config.html, `auth_user`/`auth_dbname`): one more server connection per database behind the pooler
+ * (StackGres sets `auth_user=authenticator`; Azure's built-in PgBouncer is counted the same, the safe side).
+ * Measured in tests/servers/postgres/pooler.test.ts.
+ */
+export const AUTH_CONNECTIONS_PER_DATABASE = 1;
+
+/** One application as its server's budget counts it. */
+export interface AppConnections {
+    readonly name: string;
+    /** Its clients: replicas x pool size (`DB_POOL_MAX`). */
+    readonly clients: number;
+    /** Whether its `DATABASE_URL` is the pooler's port (the contract's `DB_PORT`). */
+    readonly pooled: boolean;
+    /** Connections it opens to PostgreSQL itself: migrations, its export's pg_dump. */
+    readonly direct: number;
+}
+
+/** What one server holds and who connects to it. */
+export interface ServerConnections {
+    readonly maxConnections: number;
+    readonly reserved: number;
+    /** Its PgBouncer, when applications get one; undefined: none. */
+    readonly pooler?: PoolerLimits;
+    readonly apps: readonly AppConnections[];
+    /** The platform's own connections past the pooler (login Job, exporter), by what holds them. */
+    readonly platform: readonly BudgetLine[];
+}
+
+/** One contribution to a sum. */
+export interface BudgetLine {
+    readonly name: string;
+    readonly connections: number;
+}
+
+/** One side of a budget: the sum, its limit, the applications' lines (largest first) and the platform's own. */
+export interface BudgetSide {
+    readonly sum: number;
+    readonly limit: number;
+    readonly apps: readonly BudgetLine[];
+    /** The platform's connections and the reserved ones (`reserved`). */
+    readonly fixed: readonly BudgetLine[];
+}
+
+export interface ConnectionBudget {
+    /** Client connections into the PgBouncer against its `max_client_conn`; undefined without a pooler. */
+    readonly client?: BudgetSide;
+    /** Connections reaching PostgreSQL against `max_connections` (reserved ones are a line of their own). */
+    readonly server: BudgetSide;
+}
+
+/** The most server connections one application's pools hold: per user the pool (+ reserve), per database the cap. */
+export function poolCap(pooler: PoolerLimits, users = POOLER_USERS_PER_APP): number {
+    const perUser = pooler.defaultPoolSize + pooler.reservePoolSize;
+    const perPair = pooler.maxUserConnections > 0 ? Math.min(perUser, pooler.maxUserConnections) : perUser;
+    const perDatabase = users * perPair;
+    return pooler.maxDbConnections > 0 ? Math.min(perDatabase, pooler.maxDbConnections) : perDatabase;
+}
+
+/** The server connections one application makes: through the pooler at most its cap and the auth_query one. */
+export function serverSideOf(app: AppConnections, pooler: PoolerLimits | undefined): number {
+    const pooled = pooler !== undefined && app.pooled;
+    const viaPool = pooled ? Math.min(app.clients, poolCap(pooler)) + AUTH_CONNECTIONS_PER_DATABASE : app.clients;
+    return viaPool + app.direct;
+}
+
+/**
+ * The server's budget. Client side: the pooled applications' replicas x pool size against `max_client_conn` (one
+ * PgBouncer takes them: the primary's, which the Service and Azure's port 6432 reach). Server side: each application's
+ * min(clients, pool cap) through the pooler (its clients when not pooled), its direct connections, the platform's
+ * and the reserved ones, against `max_connections`.
+ */
+export function connectionBudget(server: ServerConnections): ConnectionBudget {
+    const pooler = server.pooler;
+    const serverApps = server.apps.map((app) => ({ name: app.name, connections: serverSideOf(app, pooler) }));
+    const fixed = [...server.platform, { name: "reserved", connections: server.reserved }];
+    const clientApps = server.apps
+        .filter((app) => app.pooled)
+        .map((app) => ({ name: app.name, connections: app.clients }));
+    return {
+        ...(pooler !== undefined ? { client: side(clientApps, [], pooler.maxClientConnections) } : {}),
+        server: side(serverApps, fixed, server.maxConnections),
+    };
+}
+
+function side(apps: readonly BudgetLine[], fixed: readonly BudgetLine[], limit: number): BudgetSide {
+    return {
+        sum: [...apps, ...fixed].reduce((sum, line) => sum + line.connections, 0),
+        limit,
+        apps: [...apps].sort((a, b) => b.connections - a.connections || a.name.localeCompare(b.name)),
+        fixed,
+    };
+}
+
+/** The lines that fill a side, largest first: at most `max` named, then how many more. */
+export function largestLines(lines: readonly BudgetLine[], max = 5): string {
+    const named = lines.slice(0, max).map((line) => `${line.name} ${line.connections}`);
+    return lines.length > max ? `${named.join(", ")} and ${lines.length - max} more` : named.join(", ");
+}

@@ -222,15 +222,16 @@ describe("postgres login SQL (rendered text)", () => {
 });
 
 describe("postgres config checks", () => {
-    it("rejects a connection budget above max_connections minus the reserved ones (Azure reserves 15)", () => {
-        // prod demand: 6x20 + 3x10 + 4x10 = 190; 204 - 15 = 189 is one short, 205 - 15 = 190 fits.
+    it("rejects a connection budget above max_connections (Azure reserves 15; PgBouncer caps each pool)", () => {
+        // prod through PgBouncer: orders min(6x20, 2x50) + 1 auth + 1 migration = 102, search 42, billing 32; login Job
+        // and exporter 1 each; 15 reserved: 193 (tests/unit/postgres/connectionBudget.test.ts has the arithmetic).
         const prod = loadStackConfig("prod").config["data-platform:postgres"];
         const withMax = (max: number) => ({ "data-platform:postgres": { ...JSON.parse(prod), maxConnections: max } });
         assert.match(
-            configError("prod", withMax(204)).message,
-            /postgres\.maxConnections: given 204; allowed: at least 205: its applications need 190 connections \(sum of replicas x poolSize: orders 120, search 40, billing 30\)/,
+            configError("prod", withMax(192)).message,
+            /postgres\.maxConnections: given 192; allowed: at least 193: 193 connections reach PostgreSQL: .*orders 102, search 42, billing 32\)/,
         );
-        assert.equal(parseStack("prod", withMax(205)).postgres.maxConnections, 205);
+        assert.equal(parseStack("prod", withMax(193)).postgres.maxConnections, 193);
     });
 
     it("rejects Azure's reserved admin names and a public server without firewall rules", () => {

@@ -1,0 +1,95 @@
+/**
+ * A server's PgBouncer as the program sees it: whether applications get it (the contract's `DB_PORT`), the limits it
+ * runs with (set ones rendered, the rest the mode's defaults), and the connection budget it implies. Pure; the
+ * arithmetic is the policy pack's (policy/lib/postgres.ts), so the config rule and the policy compute one thing.
+ */
+import type { PostgresConfig } from "../config/postgres";
+import type { ServerConfig } from "../config/types";
+import {
+    AppConnections,
+    DIRECT_CONNECTIONS_PER_APP,
+    EXPORT_CONNECTIONS,
+    POOLER_DEFAULTS,
+    PoolerLimits,
+    RESERVED_CONNECTIONS,
+    ServerConnections,
+} from "../../policy/lib/postgres";
+import { azureMonitoring } from "./credentials";
+import { postgresNames } from "./servers";
+
+/** Port of the `<cluster>` Service that goes to StackGres' PgBouncer sidecar. */
+export const STACKGRES_POOLER_PORT = 5432;
+/** Azure's built-in PgBouncer listens on the server's host. */
+export const AZURE_PGBOUNCER_PORT = 6432;
+
+/** Each limit's PgBouncer name (pgbouncer.ini; Azure's server parameter is `pgbouncer.<name>`). */
+export const PGBOUNCER_SETTINGS = {
+    defaultPoolSize: "default_pool_size",
+    reservePoolSize: "reserve_pool_size",
+    maxClientConnections: "max_client_conn",
+    maxDbConnections: "max_db_connections",
+    maxUserConnections: "max_user_connections",
+} as const satisfies Record<keyof PoolerLimits, string>;
+
+/** The limits Azure's built-in PgBouncer has no server parameter for (server-parameters-table-pgbouncer). */
+export const AZURE_UNSUPPORTED_POOLER_SETTINGS: ReadonlyArray<keyof PoolerLimits> = [
+    "reservePoolSize",
+    "maxDbConnections",
+    "maxUserConnections",
+];
+
+/**
+ * The port applications connect to (the contract's `DB_PORT`, `DATABASE_URL`) when it is a PgBouncer's: StackGres'
+ * sidecar behind the Service's 5432 always, Azure's built-in one on 6432 with `postgres.azure.pgBouncer`.
+ */
+export function poolerPort(postgres: Pick<PostgresConfig, "mode" | "azure">): number | undefined {
+    if (postgres.mode === "stackgres") {
+        return STACKGRES_POOLER_PORT;
+    }
+    return postgres.azure.pgBouncer ? AZURE_PGBOUNCER_PORT : undefined;
+}
+
+/** The limits the server's PgBouncer runs with; undefined when applications get none. */
+export function poolerLimits(postgres: Pick<PostgresConfig, "mode" | "azure" | "pooler">): PoolerLimits | undefined {
+    if (poolerPort(postgres) === undefined) {
+        return undefined;
+    }
+    const defaults = POOLER_DEFAULTS[postgres.mode];
+    const keys = Object.keys(PGBOUNCER_SETTINGS) as Array<keyof PoolerLimits>;
+    return Object.fromEntries(
+        keys.map((key) => [key, postgres.pooler[key] ?? defaults[key]]),
+    ) as unknown as PoolerLimits;
+}
+
+/** The limits set in the config, by their PgBouncer name: rendered (unset ones stay the mode's defaults, unrendered). */
+export function renderedPoolerSettings(pooler: PostgresConfig["pooler"]): Record<string, string> {
+    return Object.fromEntries(
+        Object.entries(PGBOUNCER_SETTINGS)
+            .filter(([key]) => pooler[key as keyof PoolerLimits] !== undefined)
+            .map(([key, name]) => [name, String(pooler[key as keyof PoolerLimits])]),
+    );
+}
+
+/** Who connects to one server, as its connection budget counts them. */
+export function serverConnections(config: ServerConfig): ServerConnections {
+    const pg = config.postgres;
+    const pooler = poolerLimits(pg);
+    const exports = config.backups !== undefined;
+    const apps: AppConnections[] = config.apps.map((app) => ({
+        name: app.name,
+        clients: app.replicas * app.poolSize,
+        pooled: pooler !== undefined,
+        direct: DIRECT_CONNECTIONS_PER_APP + (exports && app.backup ? EXPORT_CONNECTIONS : 0),
+    }));
+    const names = postgresNames(pg);
+    return {
+        maxConnections: pg.maxConnections,
+        reserved: RESERVED_CONNECTIONS[pg.mode],
+        pooler,
+        apps,
+        platform: [
+            { name: names.logins, connections: 1 },
+            ...(azureMonitoring(pg) ? [{ name: names.exporter, connections: 1 }] : []),
+        ],
+    };
+}

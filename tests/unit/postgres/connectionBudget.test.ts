@@ -1,0 +1,250 @@
+/**
+ * Pooler-aware connection budgets (issue 26 item 4): the arithmetic with figures, the config's pooler settings and
+ * errors, what is rendered, and 1,000 applications with 10 x 3 pools over three servers.
+ */
+import { strict as assert } from "assert";
+import type { PlatformConfig } from "../../../components/config/types";
+import type { ConfigIssue } from "../../../components/config/issues";
+import { postgresConfigRules } from "../../../components/postgres/configRules";
+import { AZURE_PGBOUNCER_PORT, poolerLimits, poolerPort, serverConnections } from "../../../components/postgres/pooler";
+import { postgresServerConfig, postgresServers } from "../../../components/postgres/servers";
+import { serverParameters } from "../../../components/postgres/azureSpec";
+import { stackGresManifests } from "../../../components/postgres/stackgresSpec";
+import { appLogins } from "../../../components/postgres/sql";
+import {
+    AUTH_CONNECTIONS_PER_DATABASE,
+    POOLER_DEFAULTS,
+    POOLER_USERS_PER_APP,
+    RESERVED_CONNECTIONS,
+    connectionBudget,
+    poolCap,
+} from "../../../policy/lib/postgres";
+import { parseServer, parseStack, problemLines, sectionOverride, stackConfig } from "../../support/config";
+
+const AZURE = POOLER_DEFAULTS.azure;
+
+describe("connection budget arithmetic", () => {
+    it("caps an application's server connections at its two logins' pools, then max_user/max_db_connections", () => {
+        assert.equal(poolCap(AZURE), 100, "Azure: 2 logins x default_pool_size 50");
+        assert.equal(poolCap(POOLER_DEFAULTS.stackgres), 2000, "StackGres: 2 x 1000");
+        const small = { ...AZURE, defaultPoolSize: 5, reservePoolSize: 2 };
+        assert.equal(poolCap(small), 14, "2 x (5 + 2 reserve)");
+        assert.equal(poolCap({ ...small, maxUserConnections: 6 }), 12, "max_user_connections 6 per login");
+        assert.equal(poolCap({ ...small, maxDbConnections: 9 }), 9, "max_db_connections 9 for the database");
+    });
+
+    it("counts clients against max_client_conn and min(clients, cap) + auth + direct against max_connections", () => {
+        const budget = connectionBudget({
+            maxConnections: 200,
+            reserved: 15,
+            pooler: { ...AZURE, defaultPoolSize: 10, maxClientConnections: 150 },
+            apps: [
+                { name: "big", clients: 120, pooled: true, direct: 1 },
+                { name: "small", clients: 6, pooled: true, direct: 2 },
+                { name: "raw", clients: 30, pooled: false, direct: 1 },
+            ],
+            platform: [{ name: "postgres-logins", connections: 1 }],
+        });
+        // Clients: 120 + 6 (the unpooled one never reaches PgBouncer).
+        assert.deepEqual(budget.client, {
+            sum: 126,
+            limit: 150,
+            apps: [
+                { name: "big", connections: 120 },
+                { name: "small", connections: 6 },
+            ],
+            fixed: [],
+        });
+        // Server: big min(120, 20) + 1 auth + 1 = 22; small 6 + 1 + 2 = 9; raw 30 + 1 = 31; logins 1; reserved 15.
+        assert.equal(budget.server.sum, 22 + 9 + 31 + 1 + 15);
+        assert.deepEqual(
+            [...budget.server.apps, ...budget.server.fixed].map((l) => `${l.name} ${l.connections}`),
+            ["raw 31", "big 22", "small 9", "postgres-logins 1", "reserved 15"],
+        );
+        assert.equal(budget.server.limit, 200);
+        assert.equal(
+            connectionBudget({ maxConnections: 10, reserved: 1, apps: [], platform: [] }).client,
+            undefined,
+            "no pooler, no client side",
+        );
+    });
+
+    it("counts each application's two logins: the ones appLogins keeps", () => {
+        const [app] = parseStack("dev").apps;
+        assert.equal(appLogins([app])[0].logins.length, POOLER_USERS_PER_APP);
+    });
+});
+
+describe("pooler settings in the config", () => {
+    it("defaults to what each mode runs today, and renders nothing it did not render before", () => {
+        const dev = parseServer("dev");
+        assert.deepEqual(poolerLimits(dev.postgres), POOLER_DEFAULTS.stackgres);
+        const prod = parseServer("prod");
+        assert.deepEqual(poolerLimits(prod.postgres), POOLER_DEFAULTS.azure);
+        assert.equal(poolerPort(prod.postgres), AZURE_PGBOUNCER_PORT);
+        assert.ok(!serverParameters(prod).some((p) => /pool_size|max_client_conn/.test(p.name)));
+        const ini = (c: typeof dev) =>
+            (stackGresManifests(c).find((m) => m.kind === "SGPoolingConfig")!.spec as any).pgBouncer["pgbouncer.ini"]
+                .pgbouncer;
+        assert.deepEqual(Object.keys(ini(dev)), ["pool_mode", "max_prepared_statements", "client_tls_sslmode"]);
+    });
+
+    it("renders set limits into SGPoolingConfig's pgbouncer.ini and Azure's pgbouncer.* parameters", () => {
+        const pooler = { defaultPoolSize: 5, reservePoolSize: 1, maxClientConnections: 3000, maxDbConnections: 8 };
+        const dev = parseServer("dev", sectionOverride("dev", "postgres", { pooler }));
+        const ini = (stackGresManifests(dev).find((m) => m.kind === "SGPoolingConfig")!.spec as any).pgBouncer[
+            "pgbouncer.ini"
+        ].pgbouncer;
+        assert.deepEqual(
+            {
+                default_pool_size: ini.default_pool_size,
+                reserve_pool_size: ini.reserve_pool_size,
+                max_client_conn: ini.max_client_conn,
+                max_db_connections: ini.max_db_connections,
+            },
+            { default_pool_size: "5", reserve_pool_size: "1", max_client_conn: "3000", max_db_connections: "8" },
+        );
+        assert.equal(ini.max_user_connections, undefined, "unset: StackGres' default, not rendered");
+        assert.deepEqual(poolerLimits(dev.postgres), { ...POOLER_DEFAULTS.stackgres, ...pooler });
+        const prod = parseServer(
+            "prod",
+            sectionOverride("prod", "postgres", { pooler: { defaultPoolSize: 5, maxClientConnections: 12000 } }),
+        );
+        const params = serverParameters(prod).filter((p) => /pool_size|max_client_conn/.test(p.name));
+        assert.deepEqual(params, [
+            { name: "pgbouncer.default_pool_size", value: "5" },
+            { name: "pgbouncer.max_client_conn", value: "12000" },
+        ]);
+    });
+
+    it("refuses pooler limits Azure's PgBouncer lacks, and any without a PgBouncer", () => {
+        const lines = problemLines(
+            "prod",
+            sectionOverride("prod", "postgres", { pooler: { reservePoolSize: 2, maxUserConnections: 4 } }),
+        );
+        assert.deepEqual(lines, [
+            "data-platform:postgres.pooler.reservePoolSize: given 2; allowed: unset: Azure's built-in PgBouncer has no pgbouncer.reserve_pool_size parameter (server-parameters-table-pgbouncer)",
+            "data-platform:postgres.pooler.maxUserConnections: given 4; allowed: unset: Azure's built-in PgBouncer has no pgbouncer.max_user_connections parameter (server-parameters-table-pgbouncer)",
+        ]);
+        const prod = ownPostgres("prod");
+        const noBouncer = problemLines("prod", {
+            "data-platform:postgres": {
+                ...prod,
+                azure: { ...prod.azure, pgBouncer: false },
+                pooler: { defaultPoolSize: 5 },
+            },
+        });
+        assert.deepEqual(noBouncer, [
+            "data-platform:postgres.pooler.defaultPoolSize: given 5; allowed: unset: the server has no PgBouncer (azure.pgBouncer is false)",
+        ]);
+        assert.match(
+            problemLines("prod", sectionOverride("prod", "postgres", { pooler: { maxClientConnections: 50001 } }))[0],
+            /^data-platform:postgres\.pooler\.maxClientConnections: given 50001; allowed: an integer from 1 to 50000/,
+        );
+    });
+
+    it("names the client side's instance, sum, limit and applications, largest first", () => {
+        // prod: orders 6 x 20, billing 3 x 10, search 4 x 10 = 190 clients into Azure's PgBouncer.
+        const lines = problemLines(
+            "prod",
+            sectionOverride("prod", "postgres", { pooler: { maxClientConnections: 189 } }),
+        );
+        assert.deepEqual(lines, [
+            "data-platform:postgres.pooler.maxClientConnections: given 189; allowed: at least 190: its applications open 190 client connections to PgBouncer (replicas x poolSize: orders 120, search 40, billing 30); raise pooler.maxClientConnections (Azure allows at most 50000), lower apps[].poolSize or apps[].replicas, or place applications on another server (postgres.servers)",
+        ]);
+    });
+
+    it("names the server side's instance, sum, limit and what fills it, largest first", () => {
+        // prod through PgBouncer: orders min(120, 2 x 50) + 1 auth + 1 direct = 102, search 42, billing 32; the login
+        // Job and the exporter 1 each, 15 reserved: 193.
+        const prod = ownPostgres("prod");
+        const withMax = (max: number) => ({ "data-platform:postgres": { ...prod, maxConnections: max } });
+        assert.deepEqual(problemLines("prod", withMax(192)), [
+            "data-platform:postgres.maxConnections: given 192; allowed: at least 193: 193 connections reach PostgreSQL: its applications' (through PgBouncer min(replicas x poolSize, its pools' cap) and the auth_query one, else replicas x poolSize; plus their direct ones: orders 102, search 42, billing 32), the platform's and the reserved ones (postgres-logins 1, postgres-exporter 1, reserved 15); lower pooler.defaultPoolSize, apps[].poolSize or apps[].replicas, raise maxConnections, or place applications on another server (postgres.servers)",
+        ]);
+        assert.equal(parseStack("prod", withMax(193)).postgres.maxConnections, 193);
+    });
+});
+
+/** The stack file's own `postgres` block. */
+function ownPostgres(stack: string) {
+    return JSON.parse(stackConfig(stack).config["data-platform:postgres"]);
+}
+
+describe("1,000 applications with 10 x 3 pools over three servers", () => {
+    /** prod with servers b and c beside the default, each a Standard_D16ds_v5 (max_connections 5000) with PgBouncer. */
+    function thousandApps(pooler: Record<string, number>): PlatformConfig {
+        const own = ownPostgres("prod");
+        // maxConnections unset: the SKU's own.
+        const server = {
+            ...own,
+            maxConnections: undefined,
+            azure: { ...own.azure, skuName: "Standard_D16ds_v5" },
+            pooler,
+        };
+        const base = parseStack("prod", {
+            "data-platform:postgres": { ...server, servers: { b: server, c: server } },
+        });
+        const template = base.apps[0];
+        const names = ["default", "b", "c"];
+        const apps = Array.from({ length: 1000 }, (_, i) => {
+            const name = `app${String(i).padStart(4, "0")}`;
+            const on = names[i % 3];
+            return {
+                ...template,
+                name,
+                namespace: name,
+                database: name,
+                secretName: `${name}-data`,
+                replicas: 10,
+                poolSize: 3,
+                backup: undefined,
+                postgres: on === "default" ? undefined : { server: on },
+            };
+        });
+        return { ...base, apps };
+    }
+
+    function rulesOn(config: PlatformConfig): ConfigIssue[] {
+        const ctx = { issues: [] as ConfigIssue[] };
+        postgresConfigRules(config, ctx);
+        return ctx.issues;
+    }
+
+    it("fit with PgBouncer's pools: per server 10,020 clients of 12,000 and 4,025 server connections of 5,000", () => {
+        const config = thousandApps({ defaultPoolSize: 5, maxClientConnections: 12000 });
+        assert.deepEqual(rulesOn(config), []);
+        const figures = postgresServers(config.postgres).map((server) => {
+            const { client, server: s } = connectionBudget(serverConnections(postgresServerConfig(config, server)));
+            return `${server}: clients ${client!.sum}/${client!.limit}, server ${s.sum}/${s.limit}`;
+        });
+        // 334 (333) apps: clients 30 each; server min(30, 2 x 5) + 1 auth + 1 migration = 12 each, + login Job,
+        // exporter, 15 reserved.
+        assert.deepEqual(figures, [
+            "default: clients 10020/12000, server 4025/5000",
+            "b: clients 9990/12000, server 4013/5000",
+            "c: clients 9990/12000, server 4013/5000",
+        ]);
+        assert.equal(334 * 12 + 1 + 1 + RESERVED_CONNECTIONS.azure, 4025);
+        assert.equal(AUTH_CONNECTIONS_PER_DATABASE, 1);
+    });
+
+    it("are refused on every server with Azure's default pools, client and server side apart", () => {
+        const issues = rulesOn(thousandApps({}));
+        assert.deepEqual(
+            issues.map((i) => `${i.path}: ${i.given} < ${/^at least (\d+)/.exec(i.allowed)![1]}`),
+            [
+                "data-platform:postgres.pooler.maxClientConnections: 5000 < 10020",
+                "data-platform:postgres.maxConnections: 5000 < 10705",
+                "data-platform:postgres.servers.b.pooler.maxClientConnections: 5000 < 9990",
+                "data-platform:postgres.servers.b.maxConnections: 5000 < 10673",
+                "data-platform:postgres.servers.c.pooler.maxClientConnections: 5000 < 9990",
+                "data-platform:postgres.servers.c.maxConnections: 5000 < 10673",
+            ],
+        );
+        assert.match(
+            issues[0].allowed,
+            /\(replicas x poolSize: app0000 30, app0003 30, app0006 30, app0009 30, app0012 30 and 329 more\)/,
+        );
+    });
+});

@@ -18,8 +18,8 @@ import {
 import { pgAltCredentialId, pgAppCredentialId } from "./credentials";
 import { loginJobFiles } from "./loginJobSpec";
 import { ALT_LOGIN_SUFFIX, MONITOR_LOGIN, appLogins, loginSqlOptions } from "./sql";
-import { RESERVED_CONNECTIONS, connectionBudget, largestLines } from "../../policy/lib/postgres";
-import { AZURE_UNSUPPORTED_POOLER_SETTINGS, PGBOUNCER_SETTINGS, poolerPort, serverConnections } from "./pooler";
+import { PGBOUNCER_SETTINGS, RESERVED_CONNECTIONS, connectionBudget, largestLines } from "../../policy/lib/postgres";
+import { AZURE_UNSUPPORTED_POOLER_SETTINGS, poolerPort, serverConnections } from "./pooler";
 
 /** Role names Azure refuses as the Flexible Server administrator login (checked case-insensitively). */
 export const AZURE_RESERVED_ADMIN_LOGINS = [

@@ -9,6 +9,7 @@ import {
     AppConnections,
     DIRECT_CONNECTIONS_PER_APP,
     EXPORT_CONNECTIONS,
+    PGBOUNCER_SETTINGS,
     POOLER_DEFAULTS,
     PoolerLimits,
     RESERVED_CONNECTIONS,
@@ -21,15 +22,6 @@ import { postgresNames } from "./servers";
 export const STACKGRES_POOLER_PORT = 5432;
 /** Azure's built-in PgBouncer listens on the server's host. */
 export const AZURE_PGBOUNCER_PORT = 6432;
-
-/** Each limit's PgBouncer name (pgbouncer.ini; Azure's server parameter is `pgbouncer.<name>`). */
-export const PGBOUNCER_SETTINGS = {
-    defaultPoolSize: "default_pool_size",
-    reservePoolSize: "reserve_pool_size",
-    maxClientConnections: "max_client_conn",
-    maxDbConnections: "max_db_connections",
-    maxUserConnections: "max_user_connections",
-} as const satisfies Record<keyof PoolerLimits, string>;
 
 /** The limits Azure's built-in PgBouncer has no server parameter for (server-parameters-table-pgbouncer). */
 export const AZURE_UNSUPPORTED_POOLER_SETTINGS: ReadonlyArray<keyof PoolerLimits> = [

@@ -23,6 +23,7 @@ export const TYPES = {
     pdb: "kubernetes:policy/v1:PodDisruptionBudget",
     sgCluster: "kubernetes:stackgres.io/v1:SGCluster",
     sgPostgresConfig: "kubernetes:stackgres.io/v1:SGPostgresConfig",
+    sgPoolingConfig: "kubernetes:stackgres.io/v1:SGPoolingConfig",
 } as const;
 
 /**

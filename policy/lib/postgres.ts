@@ -29,6 +29,24 @@ export interface PoolerLimits {
     readonly maxUserConnections: number;
 }
 
+/** Each limit's PgBouncer name (pgbouncer.ini; Azure's server parameter is `pgbouncer.<name>`). */
+export const PGBOUNCER_SETTINGS = {
+    defaultPoolSize: "default_pool_size",
+    reservePoolSize: "reserve_pool_size",
+    maxClientConnections: "max_client_conn",
+    maxDbConnections: "max_db_connections",
+    maxUserConnections: "max_user_connections",
+} as const satisfies Record<keyof PoolerLimits, string>;
+
+/** `defaults` with the settings a rendered pgbouncer.ini (or Azure's `pgbouncer.*` parameters) gives, by PgBouncer name. */
+export function poolerFromSettings(defaults: PoolerLimits, named: (name: string) => unknown): PoolerLimits {
+    const entries = Object.entries(PGBOUNCER_SETTINGS).map(([key, name]) => {
+        const value = named(name);
+        return [key, value === undefined ? defaults[key as keyof PoolerLimits] : Number(value)];
+    });
+    return Object.fromEntries(entries) as unknown as PoolerLimits;
+}
+
 /**
  * What each mode's PgBouncer runs when nothing is set. StackGres 1.18.6 `pgbouncer-default-values.properties`:
  * `max_client_conn=1000`, `default_pool_size=1000`, `max_db_connections=0`, `max_user_connections=0`, and no

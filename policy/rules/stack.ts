@@ -8,7 +8,17 @@ import type {
 import { TYPES, keepsPodsAndVolumes } from "../lib/k8s";
 import { EnvironmentSettings, isProduction, schema, settingsOf } from "../lib/settings";
 import { CONNECTION_DEMAND_ANNOTATION, POSTGRES_SERVER_ANNOTATION, POSTGRES_SERVER_TAG } from "../lib/contract";
-import { RESERVED_CONNECTIONS } from "../lib/postgres";
+import {
+    BudgetLine,
+    DIRECT_CONNECTIONS_PER_APP,
+    EXPORT_CONNECTIONS,
+    POOLER_DEFAULTS,
+    PoolerLimits,
+    RESERVED_CONNECTIONS,
+    connectionBudget as budgetOf,
+    largestLines,
+    poolerFromSettings,
+} from "../lib/postgres";
 import { AZURE_TYPES } from "./azure";
 
 const protectSchema = schema({}, true);
@@ -122,38 +132,53 @@ interface BudgetSettings {
 
 export const connectionBudget: StackValidationPolicy = {
     name: "postgres-connection-budget",
-    description: `The applications' declared PostgreSQL connections (annotation ${CONNECTION_DEMAND_ANNOTATION}) fit into max_connections minus the reserved connections.`,
+    description:
+        `Each PostgreSQL server's connections fit, computed as the config rule does (policy/lib/postgres.ts): the ` +
+        `applications' clients (annotation ${CONNECTION_DEMAND_ANNOTATION}) into its PgBouncer's max_client_conn, and ` +
+        "what reaches PostgreSQL (through PgBouncer at most each application's pools, plus direct, platform and " +
+        "reserved connections) into max_connections.",
     enforcementLevel: "mandatory",
     severity: "high",
     configSchema: budgetSchema,
     validateStack: (args: StackValidationArgs, report: ReportViolation) => {
         const settings = settingsOf<BudgetSettings>(args, budgetSchema);
         const ofType = (type: string) => args.resources.filter((r) => r.type === type);
-        // Each server's capacity, keyed by the server it is (a named one's tag or label; the stack's own: none).
+        // Each server's capacity and PgBouncer, keyed by the server it is (a named one's prefix; the stack's own: none).
         const capacities = new Map<string | undefined, Capacity>();
         for (const server of ofType(AZURE_TYPES.pgServer)) {
-            const override = ofType(AZURE_TYPES.pgConfiguration).find(
-                (c) =>
-                    c.props.configurationName === "max_connections" && c.props.serverName === server.props.serverName,
+            const parameters = ofType(AZURE_TYPES.pgConfiguration).filter(
+                (c) => c.props.serverName === server.props.serverName,
             );
-            const value = override
-                ? Number(override.props.value)
-                : AZURE_DEFAULT_MAX_CONNECTIONS[server.props.sku?.name];
+            const parameter = (name: string) => parameters.find((c) => c.props.configurationName === name)?.props.value;
+            const override = parameter("max_connections");
+            const value =
+                override !== undefined ? Number(override) : AZURE_DEFAULT_MAX_CONNECTIONS[server.props.sku?.name];
             if (value) {
                 capacities.set(server.props.tags?.[POSTGRES_SERVER_TAG], {
                     maxConnections: value,
                     reserved: settings.reservedConnectionsAzure,
                     where: `server ${server.props.serverName ?? server.name}`,
+                    // The built-in PgBouncer: on with pgbouncer.enabled, its limits Azure's defaults unless set.
+                    pooler:
+                        String(parameter("pgbouncer.enabled")) === "true"
+                            ? poolerFromSettings(POOLER_DEFAULTS.azure, (name) => parameter(`pgbouncer.${name}`))
+                            : undefined,
                 });
             }
         }
+        const poolingConfigs = ofType(TYPES.sgPoolingConfig);
         for (const sgConfig of ofType(TYPES.sgPostgresConfig)) {
             const value = Number(sgConfig.props.spec?.["postgresql.conf"]?.max_connections);
+            const server = sgConfig.props.metadata?.labels?.[POSTGRES_SERVER_ANNOTATION];
+            // The PgBouncer sidecar: StackGres' defaults under what the SGPoolingConfig's pgbouncer.ini sets.
+            const ini = poolingConfigs.find((c) => c.props.metadata?.labels?.[POSTGRES_SERVER_ANNOTATION] === server)
+                ?.props.spec?.pgBouncer?.["pgbouncer.ini"]?.pgbouncer;
             if (value) {
-                capacities.set(sgConfig.props.metadata?.labels?.[POSTGRES_SERVER_ANNOTATION], {
+                capacities.set(server, {
                     maxConnections: value,
                     reserved: settings.reservedConnectionsStackGres,
                     where: `SGPostgresConfig ${sgConfig.props.metadata?.name}`,
+                    pooler: poolerFromSettings(POOLER_DEFAULTS.stackgres, (name) => ini?.[name]),
                 });
             }
         }
@@ -163,6 +188,7 @@ export const connectionBudget: StackValidationPolicy = {
         const demands = args.resources
             .filter((r) => r.props.metadata?.annotations?.[CONNECTION_DEMAND_ANNOTATION] !== undefined)
             .map((r) => ({
+                namespace: r.props.metadata.name as string | undefined,
                 ref: `${r.props.metadata.namespace ?? ""}/${r.props.metadata.name ?? r.name}`.replace(/^\//, ""),
                 n: Number(r.props.metadata.annotations[CONNECTION_DEMAND_ANNOTATION]),
                 server: r.props.metadata.annotations[POSTGRES_SERVER_ANNOTATION] as string | undefined,
@@ -173,15 +199,45 @@ export const connectionBudget: StackValidationPolicy = {
         for (const d of demands.filter((d) => !Number.isInteger(d.n) || d.n < 0)) {
             report(`${d.ref}: ${CONNECTION_DEMAND_ANNOTATION} must be a whole number.`);
         }
+        const exportsIn = new Set(
+            ofType(TYPES.cronJob)
+                .filter((c) => String(c.props.metadata?.name ?? "").endsWith(EXPORT_CRONJOB_SUFFIX))
+                .map((c) => c.props.metadata?.namespace),
+        );
+        // The platform's own connections past the pooler, by the server prefix their names start with.
+        const platform = (server: string | undefined): BudgetLine[] =>
+            [...ofType(TYPES.job), ...ofType(TYPES.deployment)].flatMap((r) => {
+                const match = PLATFORM_CONNECTIONS.exec(String(r.props.metadata?.name ?? ""));
+                const prefix = match?.[1] === DEFAULT_SERVER_PREFIX ? undefined : match?.[1];
+                return match && prefix === server ? [{ name: `${match[1]}-${match[2]}`, connections: 1 }] : [];
+            });
         for (const [server, capacity] of capacities) {
-            const on = demands.filter((d) => d.server === server);
-            const total = on.reduce((sum, d) => sum + (Number.isInteger(d.n) ? d.n : 0), 0);
-            const budget = capacity.maxConnections - capacity.reserved;
-            if (total > budget) {
+            const { client, server: side } = budgetOf({
+                maxConnections: capacity.maxConnections,
+                reserved: capacity.reserved,
+                pooler: capacity.pooler,
+                // The program hands every application of a server with a PgBouncer that PgBouncer's port (pooler.ts).
+                apps: demands
+                    .filter((d) => d.server === server)
+                    .map((d) => ({
+                        name: d.ref,
+                        clients: Number.isInteger(d.n) ? d.n : 0,
+                        pooled: capacity.pooler !== undefined,
+                        direct: DIRECT_CONNECTIONS_PER_APP + (exportsIn.has(d.namespace) ? EXPORT_CONNECTIONS : 0),
+                    })),
+                platform: platform(server),
+            });
+            if (client !== undefined && client.sum > client.limit) {
                 report(
-                    `Applications may open ${total} PostgreSQL connections (${on.map((d) => `${d.ref} ${d.n}`).join(", ")}), ` +
-                        `but ${capacity.where} allows ${capacity.maxConnections} with ${capacity.reserved} reserved (budget ${budget}); ` +
-                        "lower pool sizes or replicas, or raise max_connections.",
+                    `Applications open ${client.sum} client connections to the PgBouncer of ${capacity.where} ` +
+                        `(${largestLines(client.apps)}), but its max_client_conn is ${client.limit}; raise it, or lower pool sizes or replicas.`,
+                );
+            }
+            if (side.sum > side.limit) {
+                report(
+                    `${side.sum} connections reach ${capacity.where} (applications: ${largestLines(side.apps)}; ` +
+                        `platform and reserved: ${largestLines(side.fixed)}), but it allows ${side.limit} (max_connections); ` +
+                        "lower pool sizes, default_pool_size or replicas, or raise max_connections.",
                 );
             }
         }
@@ -193,11 +249,19 @@ export const connectionBudget: StackValidationPolicy = {
     },
 };
 
-/** What one server holds for applications: max_connections, the connections it keeps, and where that is set. */
+/** The prefix of the stack's own server's names; a named server's is `postgres-<server>` (its annotation's value). */
+const DEFAULT_SERVER_PREFIX = "postgres";
+/** The login Job (`<prefix>-logins-<hash>`) and Azure's exporter Deployment (`<prefix>-exporter`): one connection each. */
+const PLATFORM_CONNECTIONS = /^(postgres(?:-[a-z][a-z0-9]*)?)-(logins|exporter)(?:-[0-9a-f]+)?$/;
+/** An application's scheduled export CronJob (`<app>-pg-export`, components/postgres/export.ts) in its namespace. */
+const EXPORT_CRONJOB_SUFFIX = "-pg-export";
+
+/** What one server holds for applications: max_connections, the connections it keeps, its PgBouncer, where that is set. */
 interface Capacity {
     readonly maxConnections: number;
     readonly reserved: number;
     readonly where: string;
+    readonly pooler?: PoolerLimits;
 }
 
 export const stackPolicies = [statefulProtected, passwordLength, connectionBudget];

@@ -638,7 +638,7 @@ const VARIANTS: Variant[] = [
         message: /is 16 characters long; the minimum is 32/,
     },
     {
-        name: "applications asking for more connections than the server has",
+        name: "applications opening more clients than Azure's PgBouncer takes (max_client_conn 5000)",
         policy: "postgres-connection-budget",
         stack: "prod",
         breakIt: (r) =>
@@ -646,16 +646,36 @@ const VARIANTS: Variant[] = [
                 r,
                 ofType("kubernetes:core/v1:Namespace"),
                 (p) => {
-                    p.metadata.annotations = { ...p.metadata.annotations, [CONNECTION_DEMAND_ANNOTATION]: "1000" };
+                    p.metadata.annotations = { ...p.metadata.annotations, [CONNECTION_DEMAND_ANNOTATION]: "2000" };
                 },
                 3,
             ),
-        message: /Applications may open 3000 PostgreSQL connections .* \(budget \d+\)/,
+        message:
+            /Applications open 6000 client connections to the PgBouncer of server \S+ \(\S+ 2000, \S+ 2000, \S+ 2000\), but its max_client_conn is 5000/,
     },
     {
-        name: "applications asking for more than StackGres's max_connections",
+        name: "more connections through Azure's PgBouncer pools than max_connections",
+        policy: "postgres-connection-budget",
+        stack: "prod",
+        // orders min(120, 2 x 50) + 1 auth + 1 migration = 102, search 42, billing 32, login Job, exporter, 15 reserved.
+        breakIt: (r) =>
+            edit(
+                r,
+                (x) =>
+                    x.type === "azure-native:dbforpostgresql:Configuration" &&
+                    x.inputs.configurationName === "max_connections",
+                (p) => {
+                    p.value = "192";
+                },
+            ),
+        message:
+            /193 connections reach server \S+ \(applications: orders 102, search 42, billing 32; platform and reserved: postgres-logins 1, postgres-exporter 1, reserved 15\), but it allows 192/,
+    },
+    {
+        name: "applications asking for more than StackGres's max_connections through its default pools",
         policy: "postgres-connection-budget",
         stack: "dev",
+        // StackGres' default_pool_size 1000 caps nothing: 50 + 1 auth + 1 migration each, login Job, 10 reserved.
         breakIt: (r) =>
             edit(
                 r,
@@ -666,7 +686,19 @@ const VARIANTS: Variant[] = [
                 2,
             ),
         message:
-            /Applications may open 100 PostgreSQL connections .* SGPostgresConfig \S+ allows 100 with 10 reserved \(budget 90\)/,
+            /115 connections reach SGPostgresConfig \S+ \(applications: \S+ 52, \S+ 52; platform and reserved: postgres-logins 1, reserved 10\), but it allows 100/,
+    },
+    {
+        name: "applications opening more clients than the SGPoolingConfig's max_client_conn",
+        policy: "postgres-connection-budget",
+        stack: "dev",
+        breakIt: (r) =>
+            edit(r, ofType("kubernetes:stackgres.io/v1:SGPoolingConfig"), (p) => {
+                p.spec.pgBouncer["pgbouncer.ini"].pgbouncer.max_client_conn = "14";
+            }),
+        // dev: orders 2 x 5, billing 1 x 5.
+        message:
+            /Applications open 15 client connections to the PgBouncer of SGPostgresConfig \S+ \(\S+ 10, \S+ 5\), but its max_client_conn is 14/,
     },
     {
         name: "a production SGCluster without scheduled backups",
@@ -704,6 +736,26 @@ interface Passing {
 const DIGEST = `sha256:${"0123456789abcdef".repeat(4)}`;
 
 const PASSING: Passing[] = [
+    {
+        name: "applications above max_connections whose pools the SGPoolingConfig caps (default_pool_size 10)",
+        stack: "dev",
+        // 50 clients each, but 2 logins x 10 reach PostgreSQL: 20 + 1 + 1 each, login Job, 10 reserved = 55 of 100.
+        make: (r) =>
+            edit(
+                edit(
+                    r,
+                    ofType("kubernetes:core/v1:Namespace"),
+                    (p) => {
+                        p.metadata.annotations = { ...p.metadata.annotations, [CONNECTION_DEMAND_ANNOTATION]: "50" };
+                    },
+                    2,
+                ),
+                ofType("kubernetes:stackgres.io/v1:SGPoolingConfig"),
+                (p) => {
+                    p.spec.pgBouncer["pgbouncer.ini"].pgbouncer.default_pool_size = "10";
+                },
+            ),
+    },
     {
         name: "a production SGCluster with scheduled backups",
         stack: "dev",

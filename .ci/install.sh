@@ -10,12 +10,13 @@ cd "$(dirname "$0")/.."
 # python3-*: the consumer matrix runs Debian's Python clients (/usr/bin/python3) against the sandbox, and today's in
 # venvs (python3-venv, below), libpostgresql-jdbc-java its JDBC row; promtool and the exporters: the alert rules are
 # tested on real scrapes (tests/servers/monitoring/); libpq5 and pip: PostgreSQL 16's client tools (below); haproxy:
-# the Redis master endpoint's rendered haproxy.cfg runs in front of the Sentinel groups (testbed/servers/redisEndpoint.ts).
+# the Redis master endpoint's rendered haproxy.cfg runs in front of the Sentinel groups (testbed/servers/redisEndpoint.ts);
+# pgbouncer: the connection budget is measured through it (testbed/servers/pgbouncer.ts).
 PACKAGES=(redis-server redis-sentinel postgresql libpq5 openssl ca-certificates shellcheck python3-pip python3-venv
   python3 python3-psycopg2 python3-sqlalchemy python3-redis python3-celery python3-kombu libpostgresql-jdbc-java
-  prometheus prometheus-redis-exporter prometheus-postgres-exporter haproxy)
+  prometheus prometheus-redis-exporter prometheus-postgres-exporter haproxy pgbouncer)
 # Services these packages start under systemd: the tests run their own on leased loopback ports, never these.
-UNWANTED_SERVICES=(prometheus prometheus-redis-exporter prometheus-postgres-exporter haproxy)
+UNWANTED_SERVICES=(prometheus prometheus-redis-exporter prometheus-postgres-exporter haproxy pgbouncer)
 
 missing=()
 for package in "${PACKAGES[@]}"; do

@@ -86,14 +86,6 @@ export const DIRECT_CONNECTIONS_PER_APP = 1;
 /** A scheduled export (`apps[].backup`): one `pg_dump` over `PGPORT`, its CronJob `concurrencyPolicy: Forbid`. */
 export const EXPORT_CONNECTIONS = 1;
 
-/**
- * PgBouncer's `auth_query` runs as `auth_user` over a server connection of that user's pool in the client's database
- * (pgbouncer.org config.html, `auth_user`/`auth_dbname`): one more server connection per database behind the pooler
- * (StackGres sets `auth_user=authenticator`; Azure's built-in PgBouncer is counted the same, the safe side).
- * Measured in tests/servers/postgres/pooler.test.ts.
- */
-export const AUTH_CONNECTIONS_PER_DATABASE = 1;
-
 /** One application as its server's budget counts it. */
 export interface AppConnections {
     readonly name: string;
@@ -138,19 +130,32 @@ export interface ConnectionBudget {
     readonly server: BudgetSide;
 }
 
-/** The most server connections one application's pools hold: per user the pool (+ reserve), per database the cap. */
-export function poolCap(pooler: PoolerLimits, users = POOLER_USERS_PER_APP): number {
-    const perUser = pooler.defaultPoolSize + pooler.reservePoolSize;
-    const perPair = pooler.maxUserConnections > 0 ? Math.min(perUser, pooler.maxUserConnections) : perUser;
-    const perDatabase = users * perPair;
-    return pooler.maxDbConnections > 0 ? Math.min(perDatabase, pooler.maxDbConnections) : perDatabase;
+/** The server connections one (database, user) pool holds at most: `default_pool_size` + `reserve_pool_size`, and
+ *  no more than `max_user_connections` when set. */
+function perPool(pooler: PoolerLimits): number {
+    const pool = pooler.defaultPoolSize + pooler.reservePoolSize;
+    return pooler.maxUserConnections > 0 ? Math.min(pool, pooler.maxUserConnections) : pool;
 }
 
-/** The server connections one application makes: through the pooler at most its cap and the auth_query one. */
+/** The most server connections one application's own pools hold: its logins' pools, within `max_db_connections`. */
+export function poolCap(pooler: PoolerLimits, users = POOLER_USERS_PER_APP): number {
+    const pools = users * perPool(pooler);
+    return pooler.maxDbConnections > 0 ? Math.min(pools, pooler.maxDbConnections) : pools;
+}
+
+/**
+ * The server connections one application makes. Through the pooler: its logins' pools, at most min(clients, cap);
+ * and the pool PgBouncer's `auth_query` runs in, as `auth_user` in the client's database (pgbouncer.org config.html,
+ * `auth_user`; StackGres sets `authenticator`): a pool like any other, which a burst of logins fills up to
+ * min(clients, one pool) and which stays until `server_idle_timeout` (measured: 3 of 3 in
+ * tests/servers/postgres/pooler.test.ts). `max_db_connections` caps them together. Not pooled: all its clients.
+ */
 export function serverSideOf(app: AppConnections, pooler: PoolerLimits | undefined): number {
-    const pooled = pooler !== undefined && app.pooled;
-    const viaPool = pooled ? Math.min(app.clients, poolCap(pooler)) + AUTH_CONNECTIONS_PER_DATABASE : app.clients;
-    return viaPool + app.direct;
+    if (pooler === undefined || !app.pooled) {
+        return app.clients + app.direct;
+    }
+    const viaPools = Math.min(app.clients, poolCap(pooler)) + Math.min(app.clients, perPool(pooler));
+    return (pooler.maxDbConnections > 0 ? Math.min(viaPools, pooler.maxDbConnections) : viaPools) + app.direct;
 }
 
 /**

@@ -657,7 +657,8 @@ const VARIANTS: Variant[] = [
         name: "more connections through Azure's PgBouncer pools than max_connections",
         policy: "postgres-connection-budget",
         stack: "prod",
-        // orders min(120, 2 x 50) + 1 auth + 1 migration = 102, search 42, billing 32, login Job, exporter, 15 reserved.
+        // orders min(120, 2 x 50) + auth_query's pool 50 + 1 migration = 151, search 81, billing 61, login Job,
+        // exporter, 15 reserved: 310.
         breakIt: (r) =>
             edit(
                 r,
@@ -665,17 +666,18 @@ const VARIANTS: Variant[] = [
                     x.type === "azure-native:dbforpostgresql:Configuration" &&
                     x.inputs.configurationName === "max_connections",
                 (p) => {
-                    p.value = "192";
+                    p.value = "309";
                 },
             ),
         message:
-            /193 connections reach server \S+ \(applications: orders 102, search 42, billing 32; platform and reserved: postgres-logins 1, postgres-exporter 1, reserved 15\), but it allows 192/,
+            /310 connections reach server \S+ \(applications: orders 151, search 81, billing 61; platform and reserved: postgres-logins 1, postgres-exporter 1, reserved 15\), but it allows 309/,
     },
     {
         name: "applications asking for more than StackGres's max_connections through its default pools",
         policy: "postgres-connection-budget",
         stack: "dev",
-        // StackGres' default_pool_size 1000 caps nothing: 50 + 1 auth + 1 migration each, login Job, 10 reserved.
+        // StackGres' default_pool_size 1000 caps nothing: 50 + auth_query's pool 50 + 1 migration each, login Job, 10
+        // reserved.
         breakIt: (r) =>
             edit(
                 r,
@@ -686,7 +688,7 @@ const VARIANTS: Variant[] = [
                 2,
             ),
         message:
-            /115 connections reach SGPostgresConfig \S+ \(applications: \S+ 52, \S+ 52; platform and reserved: postgres-logins 1, reserved 10\), but it allows 100/,
+            /213 connections reach SGPostgresConfig \S+ \(applications: \S+ 101, \S+ 101; platform and reserved: postgres-logins 1, reserved 10\), but it allows 100/,
     },
     {
         name: "applications opening more clients than the SGPoolingConfig's max_client_conn",
@@ -739,7 +741,7 @@ const PASSING: Passing[] = [
     {
         name: "applications above max_connections whose pools the SGPoolingConfig caps (default_pool_size 10)",
         stack: "dev",
-        // 50 clients each, but 2 logins x 10 reach PostgreSQL: 20 + 1 + 1 each, login Job, 10 reserved = 55 of 100.
+        // 50 clients each, but 2 logins x 10 and auth_query's 10 reach PostgreSQL: 31 each, login Job, 10 reserved = 73.
         make: (r) =>
             edit(
                 edit(

@@ -12,7 +12,6 @@ import { serverParameters } from "../../../components/postgres/azureSpec";
 import { stackGresManifests } from "../../../components/postgres/stackgresSpec";
 import { appLogins } from "../../../components/postgres/sql";
 import {
-    AUTH_CONNECTIONS_PER_DATABASE,
     POOLER_DEFAULTS,
     POOLER_USERS_PER_APP,
     RESERVED_CONNECTIONS,
@@ -33,7 +32,7 @@ describe("connection budget arithmetic", () => {
         assert.equal(poolCap({ ...small, maxDbConnections: 9 }), 9, "max_db_connections 9 for the database");
     });
 
-    it("counts clients against max_client_conn and min(clients, cap) + auth + direct against max_connections", () => {
+    it("counts clients against max_client_conn, and min(clients, cap) + auth_query's pool + direct against max_connections", () => {
         const budget = connectionBudget({
             maxConnections: 200,
             reserved: 15,
@@ -55,11 +54,12 @@ describe("connection budget arithmetic", () => {
             ],
             fixed: [],
         });
-        // Server: big min(120, 20) + 1 auth + 1 = 22; small 6 + 1 + 2 = 9; raw 30 + 1 = 31; logins 1; reserved 15.
-        assert.equal(budget.server.sum, 22 + 9 + 31 + 1 + 15);
+        // Server: big min(120, 2 x 10) + auth min(120, 10) + 1 = 31; small 6 + 6 + 2 = 14; raw 30 + 1 = 31; logins 1;
+        // reserved 15.
+        assert.equal(budget.server.sum, 31 + 14 + 31 + 1 + 15);
         assert.deepEqual(
             [...budget.server.apps, ...budget.server.fixed].map((l) => `${l.name} ${l.connections}`),
-            ["raw 31", "big 22", "small 9", "postgres-logins 1", "reserved 15"],
+            ["big 31", "raw 31", "small 14", "postgres-logins 1", "reserved 15"],
         );
         assert.equal(budget.server.limit, 200);
         assert.equal(
@@ -155,14 +155,14 @@ describe("pooler settings in the config", () => {
     });
 
     it("names the server side's instance, sum, limit and what fills it, largest first", () => {
-        // prod through PgBouncer: orders min(120, 2 x 50) + 1 auth + 1 direct = 102, search 42, billing 32; the login
-        // Job and the exporter 1 each, 15 reserved: 193.
+        // prod through PgBouncer: orders min(120, 2 x 50) + auth_query's pool min(120, 50) + 1 direct = 151, search
+        // 40 + 40 + 1 = 81, billing 61; the login Job and the exporter 1 each, 15 reserved: 310.
         const prod = ownPostgres("prod");
         const withMax = (max: number) => ({ "data-platform:postgres": { ...prod, maxConnections: max } });
-        assert.deepEqual(problemLines("prod", withMax(192)), [
-            "data-platform:postgres.maxConnections: given 192; allowed: at least 193: 193 connections reach PostgreSQL: its applications' (through PgBouncer min(replicas x poolSize, its pools' cap) and the auth_query one, else replicas x poolSize; plus their direct ones: orders 102, search 42, billing 32), the platform's and the reserved ones (postgres-logins 1, postgres-exporter 1, reserved 15); lower pooler.defaultPoolSize, apps[].poolSize or apps[].replicas, raise maxConnections, or place applications on another server (postgres.servers)",
+        assert.deepEqual(problemLines("prod", withMax(309)), [
+            "data-platform:postgres.maxConnections: given 309; allowed: at least 310: 310 connections reach PostgreSQL: its applications' (through PgBouncer min(replicas x poolSize, its pools' cap) and the auth_query one, else replicas x poolSize; plus their direct ones: orders 151, search 81, billing 61), the platform's and the reserved ones (postgres-logins 1, postgres-exporter 1, reserved 15); lower pooler.defaultPoolSize, apps[].poolSize or apps[].replicas, raise maxConnections, or place applications on another server (postgres.servers)",
         ]);
-        assert.equal(parseStack("prod", withMax(193)).postgres.maxConnections, 193);
+        assert.equal(parseStack("prod", withMax(310)).postgres.maxConnections, 310);
     });
 });
 
@@ -211,22 +211,21 @@ describe("1,000 applications with 10 x 3 pools over three servers", () => {
         return ctx.issues;
     }
 
-    it("fit with PgBouncer's pools: per server 10,020 clients of 12,000 and 4,025 server connections of 5,000", () => {
-        const config = thousandApps({ defaultPoolSize: 5, maxClientConnections: 12000 });
+    it("fit with PgBouncer's pools: per server 10,020 clients of 12,000 and 4,359 server connections of 5,000", () => {
+        const config = thousandApps({ defaultPoolSize: 4, maxClientConnections: 12000 });
         assert.deepEqual(rulesOn(config), []);
         const figures = postgresServers(config.postgres).map((server) => {
             const { client, server: s } = connectionBudget(serverConnections(postgresServerConfig(config, server)));
             return `${server}: clients ${client!.sum}/${client!.limit}, server ${s.sum}/${s.limit}`;
         });
-        // 334 (333) apps: clients 30 each; server min(30, 2 x 5) + 1 auth + 1 migration = 12 each, + login Job,
-        // exporter, 15 reserved.
+        // 334 (333) apps: clients 30 each; server min(30, 2 x 4) + auth_query's pool min(30, 4) + 1 migration = 13
+        // each, + login Job, exporter, 15 reserved.
         assert.deepEqual(figures, [
-            "default: clients 10020/12000, server 4025/5000",
-            "b: clients 9990/12000, server 4013/5000",
-            "c: clients 9990/12000, server 4013/5000",
+            "default: clients 10020/12000, server 4359/5000",
+            "b: clients 9990/12000, server 4346/5000",
+            "c: clients 9990/12000, server 4346/5000",
         ]);
-        assert.equal(334 * 12 + 1 + 1 + RESERVED_CONNECTIONS.azure, 4025);
-        assert.equal(AUTH_CONNECTIONS_PER_DATABASE, 1);
+        assert.equal(334 * 13 + 1 + 1 + RESERVED_CONNECTIONS.azure, 4359);
     });
 
     it("are refused on every server with Azure's default pools, client and server side apart", () => {
@@ -235,11 +234,11 @@ describe("1,000 applications with 10 x 3 pools over three servers", () => {
             issues.map((i) => `${i.path}: ${i.given} < ${/^at least (\d+)/.exec(i.allowed)![1]}`),
             [
                 "data-platform:postgres.pooler.maxClientConnections: 5000 < 10020",
-                "data-platform:postgres.maxConnections: 5000 < 10705",
+                "data-platform:postgres.maxConnections: 5000 < 20391",
                 "data-platform:postgres.servers.b.pooler.maxClientConnections: 5000 < 9990",
-                "data-platform:postgres.servers.b.maxConnections: 5000 < 10673",
+                "data-platform:postgres.servers.b.maxConnections: 5000 < 20330",
                 "data-platform:postgres.servers.c.pooler.maxClientConnections: 5000 < 9990",
-                "data-platform:postgres.servers.c.maxConnections: 5000 < 10673",
+                "data-platform:postgres.servers.c.maxConnections: 5000 < 20330",
             ],
         );
         assert.match(

@@ -223,15 +223,15 @@ describe("postgres login SQL (rendered text)", () => {
 
 describe("postgres config checks", () => {
     it("rejects a connection budget above max_connections (Azure reserves 15; PgBouncer caps each pool)", () => {
-        // prod through PgBouncer: orders min(6x20, 2x50) + 1 auth + 1 migration = 102, search 42, billing 32; login Job
-        // and exporter 1 each; 15 reserved: 193 (tests/unit/postgres/connectionBudget.test.ts has the arithmetic).
+        // prod through PgBouncer: orders min(6x20, 2x50) + auth_query's pool min(120, 50) + 1 migration = 151, search
+        // 81, billing 61; login Job and exporter 1 each; 15 reserved: 310 (connectionBudget.test.ts: the arithmetic).
         const prod = loadStackConfig("prod").config["data-platform:postgres"];
         const withMax = (max: number) => ({ "data-platform:postgres": { ...JSON.parse(prod), maxConnections: max } });
         assert.match(
-            configError("prod", withMax(192)).message,
-            /postgres\.maxConnections: given 192; allowed: at least 193: 193 connections reach PostgreSQL: .*orders 102, search 42, billing 32\)/,
+            configError("prod", withMax(309)).message,
+            /postgres\.maxConnections: given 309; allowed: at least 310: 310 connections reach PostgreSQL: .*orders 151, search 81, billing 61\)/,
         );
-        assert.equal(parseStack("prod", withMax(193)).postgres.maxConnections, 193);
+        assert.equal(parseStack("prod", withMax(310)).postgres.maxConnections, 310);
     });
 
     it("rejects Azure's reserved admin names and a public server without firewall rules", () => {

@@ -140,10 +140,10 @@ describe("named PostgreSQL servers", function () {
                 replicas: 3,
                 ...(server ? { postgres: { server } } : {}),
             }));
-        const servers = { more: { mode: "stackgres", maxConnections: 110 } };
-        // Through PgBouncer 30 + 1 auth + 1 migration per application, the login Job 1 and 10 reserved: six
-        // applications' 203 fit no single server of 110, but three's 107 each do.
-        const split = { ...section("dev"), maxConnections: 110, servers };
+        const servers = { more: { mode: "stackgres", maxConnections: 200 } };
+        // Through PgBouncer 30 + auth_query's pool 30 + 1 migration per application, the login Job 1 and 10 reserved:
+        // six applications' 377 fit no single server of 200, but three's 194 each do.
+        const split = { ...section("dev"), maxConnections: 200, servers };
         assert.equal(
             parseStack("dev", { "data-platform:postgres": split, "data-platform:apps": [...apps(), ...apps("more")] })
                 .apps.length,
@@ -156,7 +156,7 @@ describe("named PostgreSQL servers", function () {
         assert.equal(lines.length, 1, lines.join("\n"));
         assert.match(
             lines[0],
-            /^data-platform:postgres\.servers\.more\.maxConnections: given 50; allowed: at least 107: 107 connections reach PostgreSQL: .*: amore 32, bmore 32, cmore 32\)/,
+            /^data-platform:postgres\.servers\.more\.maxConnections: given 50; allowed: at least 194: 194 connections reach PostgreSQL: .*: amore 61, bmore 61, cmore 61\)/,
         );
     });
 });

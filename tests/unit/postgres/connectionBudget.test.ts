@@ -19,6 +19,9 @@ import {
     poolCap,
 } from "../../../policy/lib/postgres";
 import { parseServer, parseStack, problemLines, sectionOverride, stackConfig } from "../../support/config";
+import { runStack } from "../../support/program";
+import { runPolicies } from "../../support/policyHarness";
+import { allPolicies } from "../../../policy/policies";
 
 const AZURE = POOLER_DEFAULTS.azure;
 
@@ -245,5 +248,109 @@ describe("1,000 applications with 10 x 3 pools over three servers", () => {
             issues[0].allowed,
             /\(replicas x poolSize: app0000 30, app0003 30, app0006 30, app0009 30, app0012 30 and 329 more\)/,
         );
+    });
+});
+
+describe("the budget policy computes what the config rule computes, from the recorded graph", function () {
+    this.timeout(120_000);
+    const own = ownPostgres("prod");
+    const SERVER_LABEL = "data-platform.io/postgres-server";
+    /** prod's own server with its pools set, an Azure server b with Azure's defaults, a StackGres server c. */
+    const overrides = {
+        "data-platform:postgres": {
+            ...own,
+            pooler: { defaultPoolSize: 10, maxClientConnections: 400 },
+            servers: {
+                b: { ...own, maxConnections: undefined },
+                c: {
+                    mode: "stackgres",
+                    maxConnections: 300,
+                    pooler: { defaultPoolSize: 8, reservePoolSize: 2, maxClientConnections: 250 },
+                },
+            },
+        },
+        "data-platform:apps": [
+            ...JSON.parse(stackConfig("prod").config["data-platform:apps"]),
+            ...["b", "c"].flatMap((server, s) =>
+                [0, 1, 2].map((i) => ({
+                    name: `${server}app${i}`,
+                    namespace: `${server}app${i}`,
+                    redisDb: 4 + s * 3 + i,
+                    poolSize: 5 + i,
+                    replicas: 4 + i,
+                    postgres: { server },
+                })),
+            ),
+        ],
+    };
+    const config = parseStack("prod", overrides);
+    const budgets = postgresServers(config.postgres).map((server) => ({
+        name: server,
+        ...connectionBudget(serverConnections(postgresServerConfig(config, server))),
+    }));
+    const policy = allPolicies.filter((p) => p.name === "postgres-connection-budget");
+    /** The policy's messages on the recorded plan with `change` applied to each resource's inputs and outputs. */
+    const messages = async (change: (props: Record<string, any>, type: string) => void): Promise<string[]> => {
+        const recorded = structuredClone(await runStack("prod", overrides));
+        for (const r of recorded.resources) {
+            change(r.inputs as Record<string, any>, r.type);
+            change(r.outputs as Record<string, any>, r.type);
+        }
+        return (await runPolicies(policy, recorded)).violations.map((v) => v.message);
+    };
+    /** Whether a recorded resource is server `name`'s (its label, or its Azure server's name). */
+    const isOn = (props: Record<string, any>, name: string) => {
+        const label = props.metadata?.labels?.[SERVER_LABEL] ?? props.tags?.["data-platform-postgres-server"];
+        const azureNamed = /-pg-([a-z0-9]+)-[0-9a-f]+$/.exec(props.serverName ?? "")?.[1];
+        const named = label?.replace(/^postgres-/, "") ?? azureNamed;
+        return (named ?? "default") === name;
+    };
+
+    it("passes the stack as planned: every server within both sides", async () => {
+        // default (Azure, pools of 10): orders, search, billing min(clients, 20) + min(clients, 10) + 1 = 31 each, login
+        // Job, exporter, 15 reserved = 110. b (Azure's pools of 50): 20 + 20 + 1, 30 + 30 + 1, 42 + 42 + 1, + 17 = 204.
+        // c (StackGres, pools of 8 + 2): 20 + 10 + 1 each, login Job, 10 reserved = 104.
+        assert.deepEqual(
+            budgets.map((b) => `${b.name} ${b.client!.sum}/${b.client!.limit} ${b.server.sum}/${b.server.limit}`),
+            ["default 190/400 110/859", "b 92/5000 204/1718", "c 92/250 104/300"],
+        );
+        assert.deepEqual(await messages(() => undefined), []);
+    });
+
+    it("reports each server's sides at the config rule's sums when its limits are one short", async () => {
+        for (const budget of budgets) {
+            const serverShort = String(budget.server.sum - 1);
+            const clientShort = String(budget.client!.sum - 1);
+            const found = await messages((p, type) => {
+                if (!isOn(p, budget.name)) {
+                    return;
+                }
+                if (type === "azure-native:dbforpostgresql:Configuration") {
+                    if (p.configurationName === "max_connections") {
+                        p.value = serverShort;
+                    }
+                    if (p.configurationName === "pgbouncer.max_client_conn") {
+                        p.value = clientShort;
+                    }
+                }
+                if (type === "kubernetes:stackgres.io/v1:SGPostgresConfig") {
+                    p.spec["postgresql.conf"].max_connections = serverShort;
+                }
+                if (type === "kubernetes:stackgres.io/v1:SGPoolingConfig") {
+                    p.spec.pgBouncer["pgbouncer.ini"].pgbouncer.max_client_conn = clientShort;
+                }
+            });
+            const expected = [new RegExp(`^${budget.server.sum} connections reach .* but it allows ${serverShort} `)];
+            // b runs Azure's default max_client_conn (nothing rendered to shorten).
+            if (budget.name !== "b") {
+                expected.unshift(
+                    new RegExp(
+                        `^Applications open ${budget.client!.sum} client connections .* max_client_conn is ${clientShort};`,
+                    ),
+                );
+            }
+            assert.equal(found.length, expected.length, `${budget.name}: ${found.join("\n")}`);
+            expected.forEach((re, i) => assert.match(found[i], re));
+        }
     });
 });

@@ -10,6 +10,7 @@ import {
     DIRECT_CONNECTIONS_PER_APP,
     EXPORT_CONNECTIONS,
     PGBOUNCER_SETTINGS,
+    PLATFORM_CONNECTIONS,
     POOLER_DEFAULTS,
     PoolerLimits,
     RESERVED_CONNECTIONS,
@@ -80,8 +81,8 @@ export function serverConnections(config: ServerConfig): ServerConnections {
         pooler,
         apps,
         platform: [
-            { name: names.logins, connections: 1 },
-            ...(azureMonitoring(pg) ? [{ name: names.exporter, connections: 1 }] : []),
+            { name: names.logins, connections: PLATFORM_CONNECTIONS.logins },
+            ...(azureMonitoring(pg) ? [{ name: names.exporter, connections: PLATFORM_CONNECTIONS.exporter }] : []),
         ],
     };
 }

@@ -83,6 +83,14 @@ export const POOLER_USERS_PER_APP = 2;
  */
 export const DIRECT_CONNECTIONS_PER_APP = 1;
 
+/**
+ * The platform's own connections to each server, past the pooler, by the suffix of what holds them: the login Job's
+ * one psql session (`<prefix>-logins`), and Azure's postgres_exporter (`<prefix>-exporter`), which opens one
+ * connection for its built-in metrics and one for its collectors (prometheus-community/postgres_exporter
+ * `cmd/postgres_exporter/server.go` `NewServer` and `collector/instance.go` `setup`: `SetMaxOpenConns(1)` each).
+ */
+export const PLATFORM_CONNECTIONS = { logins: 1, exporter: 2 } as const;
+
 /** A scheduled export (`apps[].backup`): one `pg_dump` over `PGPORT`, its CronJob `concurrencyPolicy: Forbid`. */
 export const EXPORT_CONNECTIONS = 1;
 

@@ -12,6 +12,7 @@ import {
     BudgetLine,
     DIRECT_CONNECTIONS_PER_APP,
     EXPORT_CONNECTIONS,
+    PLATFORM_CONNECTIONS,
     POOLER_DEFAULTS,
     PoolerLimits,
     RESERVED_CONNECTIONS,
@@ -207,9 +208,12 @@ export const connectionBudget: StackValidationPolicy = {
         // The platform's own connections past the pooler, by the server prefix their names start with.
         const platform = (server: string | undefined): BudgetLine[] =>
             [...ofType(TYPES.job), ...ofType(TYPES.deployment)].flatMap((r) => {
-                const match = PLATFORM_CONNECTIONS.exec(String(r.props.metadata?.name ?? ""));
+                const match = PLATFORM_OBJECT.exec(String(r.props.metadata?.name ?? ""));
                 const prefix = match?.[1] === DEFAULT_SERVER_PREFIX ? undefined : match?.[1];
-                return match && prefix === server ? [{ name: `${match[1]}-${match[2]}`, connections: 1 }] : [];
+                const holder = match?.[2] as keyof typeof PLATFORM_CONNECTIONS | undefined;
+                return holder !== undefined && prefix === server
+                    ? [{ name: `${match![1]}-${holder}`, connections: PLATFORM_CONNECTIONS[holder] }]
+                    : [];
             });
         for (const [server, capacity] of capacities) {
             const { client, server: side } = budgetOf({
@@ -251,8 +255,8 @@ export const connectionBudget: StackValidationPolicy = {
 
 /** The prefix of the stack's own server's names; a named server's is `postgres-<server>` (its annotation's value). */
 const DEFAULT_SERVER_PREFIX = "postgres";
-/** The login Job (`<prefix>-logins-<hash>`) and Azure's exporter Deployment (`<prefix>-exporter`): one connection each. */
-const PLATFORM_CONNECTIONS = /^(postgres(?:-[a-z][a-z0-9]*)?)-(logins|exporter)(?:-[0-9a-f]+)?$/;
+/** The login Job (`<prefix>-logins-<hash>`) and Azure's exporter Deployment (`<prefix>-exporter`). */
+const PLATFORM_OBJECT = /^(postgres(?:-[a-z][a-z0-9]*)?)-(logins|exporter)(?:-[0-9a-f]+)?$/;
 /** An application's scheduled export CronJob (`<app>-pg-export`, components/postgres/export.ts) in its namespace. */
 const EXPORT_CRONJOB_SUFFIX = "-pg-export";
 

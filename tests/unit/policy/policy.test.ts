@@ -657,8 +657,8 @@ const VARIANTS: Variant[] = [
         name: "more connections through Azure's PgBouncer pools than max_connections",
         policy: "postgres-connection-budget",
         stack: "prod",
-        // orders min(120, 2 x 50) + auth_query's pool 50 + 1 migration = 151, search 81, billing 61, login Job,
-        // exporter, 15 reserved: 310.
+        // orders min(120, 2 x 50) + auth_query's pool 50 + 1 migration = 151, search 81, billing 61, login Job 1,
+        // exporter 2, 15 reserved: 311.
         breakIt: (r) =>
             edit(
                 r,
@@ -666,11 +666,11 @@ const VARIANTS: Variant[] = [
                     x.type === "azure-native:dbforpostgresql:Configuration" &&
                     x.inputs.configurationName === "max_connections",
                 (p) => {
-                    p.value = "309";
+                    p.value = "310";
                 },
             ),
         message:
-            /310 connections reach server \S+ \(applications: orders 151, search 81, billing 61; platform and reserved: postgres-logins 1, postgres-exporter 1, reserved 15\), but it allows 309/,
+            /311 connections reach server \S+ \(applications: orders 151, search 81, billing 61; platform and reserved: postgres-logins 1, postgres-exporter 2, reserved 15\), but it allows 310/,
     },
     {
         name: "applications asking for more than StackGres's max_connections through its default pools",

@@ -159,13 +159,13 @@ describe("pooler settings in the config", () => {
 
     it("names the server side's instance, sum, limit and what fills it, largest first", () => {
         // prod through PgBouncer: orders min(120, 2 x 50) + auth_query's pool min(120, 50) + 1 direct = 151, search
-        // 40 + 40 + 1 = 81, billing 61; the login Job and the exporter 1 each, 15 reserved: 310.
+        // 40 + 40 + 1 = 81, billing 61; the login Job 1, the exporter 2, 15 reserved: 311.
         const prod = ownPostgres("prod");
         const withMax = (max: number) => ({ "data-platform:postgres": { ...prod, maxConnections: max } });
-        assert.deepEqual(problemLines("prod", withMax(309)), [
-            "data-platform:postgres.maxConnections: given 309; allowed: at least 310: 310 connections reach PostgreSQL: its applications' (through PgBouncer min(replicas x poolSize, its pools' cap) and the auth_query one, else replicas x poolSize; plus their direct ones: orders 151, search 81, billing 61), the platform's and the reserved ones (postgres-logins 1, postgres-exporter 1, reserved 15); lower pooler.defaultPoolSize, apps[].poolSize or apps[].replicas, raise maxConnections, or place applications on another server (postgres.servers)",
+        assert.deepEqual(problemLines("prod", withMax(310)), [
+            "data-platform:postgres.maxConnections: given 310; allowed: at least 311: 311 connections reach PostgreSQL: its applications' (through PgBouncer min(replicas x poolSize, its pools' cap) and the auth_query one, else replicas x poolSize; plus their direct ones: orders 151, search 81, billing 61), the platform's and the reserved ones (postgres-logins 1, postgres-exporter 2, reserved 15); lower pooler.defaultPoolSize, apps[].poolSize or apps[].replicas, raise maxConnections, or place applications on another server (postgres.servers)",
         ]);
-        assert.equal(parseStack("prod", withMax(310)).postgres.maxConnections, 310);
+        assert.equal(parseStack("prod", withMax(311)).postgres.maxConnections, 311);
     });
 });
 
@@ -214,7 +214,7 @@ describe("1,000 applications with 10 x 3 pools over three servers", () => {
         return ctx.issues;
     }
 
-    it("fit with PgBouncer's pools: per server 10,020 clients of 12,000 and 4,359 server connections of 5,000", () => {
+    it("fit with PgBouncer's pools: per server 10,020 clients of 12,000 and 4,360 server connections of 5,000", () => {
         const config = thousandApps({ defaultPoolSize: 4, maxClientConnections: 12000 });
         assert.deepEqual(rulesOn(config), []);
         const figures = postgresServers(config.postgres).map((server) => {
@@ -222,13 +222,13 @@ describe("1,000 applications with 10 x 3 pools over three servers", () => {
             return `${server}: clients ${client!.sum}/${client!.limit}, server ${s.sum}/${s.limit}`;
         });
         // 334 (333) apps: clients 30 each; server min(30, 2 x 4) + auth_query's pool min(30, 4) + 1 migration = 13
-        // each, + login Job, exporter, 15 reserved.
+        // each, + login Job 1, exporter 2, 15 reserved.
         assert.deepEqual(figures, [
-            "default: clients 10020/12000, server 4359/5000",
-            "b: clients 9990/12000, server 4346/5000",
-            "c: clients 9990/12000, server 4346/5000",
+            "default: clients 10020/12000, server 4360/5000",
+            "b: clients 9990/12000, server 4347/5000",
+            "c: clients 9990/12000, server 4347/5000",
         ]);
-        assert.equal(334 * 13 + 1 + 1 + RESERVED_CONNECTIONS.azure, 4359);
+        assert.equal(334 * 13 + 1 + 2 + RESERVED_CONNECTIONS.azure, 4360);
     });
 
     it("are refused on every server with Azure's default pools, client and server side apart", () => {
@@ -237,11 +237,11 @@ describe("1,000 applications with 10 x 3 pools over three servers", () => {
             issues.map((i) => `${i.path}: ${i.given} < ${/^at least (\d+)/.exec(i.allowed)![1]}`),
             [
                 "data-platform:postgres.pooler.maxClientConnections: 5000 < 10020",
-                "data-platform:postgres.maxConnections: 5000 < 20391",
+                "data-platform:postgres.maxConnections: 5000 < 20392",
                 "data-platform:postgres.servers.b.pooler.maxClientConnections: 5000 < 9990",
-                "data-platform:postgres.servers.b.maxConnections: 5000 < 20330",
+                "data-platform:postgres.servers.b.maxConnections: 5000 < 20331",
                 "data-platform:postgres.servers.c.pooler.maxClientConnections: 5000 < 9990",
-                "data-platform:postgres.servers.c.maxConnections: 5000 < 20330",
+                "data-platform:postgres.servers.c.maxConnections: 5000 < 20331",
             ],
         );
         assert.match(
@@ -308,11 +308,11 @@ describe("the budget policy computes what the config rule computes, from the rec
 
     it("passes the stack as planned: every server within both sides", async () => {
         // default (Azure, pools of 10): orders, search, billing min(clients, 20) + min(clients, 10) + 1 = 31 each, login
-        // Job, exporter, 15 reserved = 110. b (Azure's pools of 50): 20 + 20 + 1, 30 + 30 + 1, 42 + 42 + 1, + 17 = 204.
+        // Job 1, exporter 2, 15 reserved = 111. b (Azure's pools of 50): 20 + 20 + 1, 30 + 30 + 1, 42 + 42 + 1, + 18 = 205.
         // c (StackGres, pools of 8 + 2): 20 + 10 + 1 each, login Job, 10 reserved = 104.
         assert.deepEqual(
             budgets.map((b) => `${b.name} ${b.client!.sum}/${b.client!.limit} ${b.server.sum}/${b.server.limit}`),
-            ["default 190/400 110/859", "b 92/5000 204/1718", "c 92/250 104/300"],
+            ["default 190/400 111/859", "b 92/5000 205/1718", "c 92/250 104/300"],
         );
         assert.deepEqual(await messages(() => undefined), []);
     });

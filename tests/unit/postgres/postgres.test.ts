@@ -224,14 +224,14 @@ describe("postgres login SQL (rendered text)", () => {
 describe("postgres config checks", () => {
     it("rejects a connection budget above max_connections (Azure reserves 15; PgBouncer caps each pool)", () => {
         // prod through PgBouncer: orders min(6x20, 2x50) + auth_query's pool min(120, 50) + 1 migration = 151, search
-        // 81, billing 61; login Job and exporter 1 each; 15 reserved: 310 (connectionBudget.test.ts: the arithmetic).
+        // 81, billing 61; login Job 1, exporter 2, 15 reserved: 311 (connectionBudget.test.ts: the arithmetic).
         const prod = loadStackConfig("prod").config["data-platform:postgres"];
         const withMax = (max: number) => ({ "data-platform:postgres": { ...JSON.parse(prod), maxConnections: max } });
         assert.match(
-            configError("prod", withMax(309)).message,
-            /postgres\.maxConnections: given 309; allowed: at least 310: 310 connections reach PostgreSQL: .*orders 151, search 81, billing 61\)/,
+            configError("prod", withMax(310)).message,
+            /postgres\.maxConnections: given 310; allowed: at least 311: 311 connections reach PostgreSQL: .*orders 151, search 81, billing 61\)/,
         );
-        assert.equal(parseStack("prod", withMax(310)).postgres.maxConnections, 310);
+        assert.equal(parseStack("prod", withMax(311)).postgres.maxConnections, 311);
     });
 
     it("rejects Azure's reserved admin names and a public server without firewall rules", () => {

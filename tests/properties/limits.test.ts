@@ -8,13 +8,15 @@
  */
 import { strict as assert } from "assert";
 import type { RunResult } from "../../offline/mockEngine";
-import { problemLines, sectionOverride } from "../support/config";
+import { problemLines, sectionOverride, stackConfig } from "../support/config";
 import { runStack } from "../support/program";
 
 const KEY_VAULT_VALUE_MAX = 25_000;
 const KUBERNETES_OBJECT_MAX = 1024 * 1024;
 const ROLE_ASSIGNMENTS_MAX = 4_000;
 const FEDERATED_CREDENTIALS_PER_IDENTITY_MAX = 20;
+
+const PROD_POSTGRES = JSON.parse(stackConfig("prod").config["data-platform:postgres"]);
 
 const BACKUPS = {
     storageAccountId:
@@ -39,6 +41,13 @@ function longNamed(count: number) {
         }),
         "data-platform:backups": BACKUPS,
         ...sectionOverride("prod", "redis", { databases: 1023 }),
+        // Each costs 4 connections through PgBouncer (its pool, auth_query's, a migration, its export): 500 need
+        // 2,018, within a Standard_D8ds_v5's 3,437, so the login Job's ConfigMap is what refuses them.
+        "data-platform:postgres": {
+            ...PROD_POSTGRES,
+            azure: { ...PROD_POSTGRES.azure, skuName: "Standard_D8ds_v5" },
+            maxConnections: 3437,
+        },
     };
 }
 

@@ -88,7 +88,10 @@ function appNames(count: fc.Arbitrary<number>): fc.Arbitrary<string[]> {
         });
 }
 
-/** Every name's application: its own namespace, Redis database and one connection (60 fit either budget). */
+/**
+ * Every name's application: its own namespace, Redis database and one connection, which costs 3 on its server through
+ * PgBouncer (its pool, auth_query's, a migration): 61 fit either stack's budget with `maxConnections` of 250 (below).
+ */
 function appsNamed(names: readonly string[]): fc.Arbitrary<GeneratedApp[]> {
     return fc.tuple(
         ...names.map((name, i) =>
@@ -222,6 +225,9 @@ export function added({ g, extra, at }: Addition): Generated {
     return { ...g, apps: [...g.apps.slice(0, at), extra, ...g.apps.slice(at)] };
 }
 
+/** Room for 61 applications' 3 connections each and the platform's (`appsNamed`): dev's own 100 is too few. */
+const ROOM_FOR_60_APPS = 250;
+
 /** The stack file with the generated applications, Redis mode and rotations applied. */
 export function overrides(g: Generated): Overrides {
     const section = (name: string, changes: Record<string, unknown>) => {
@@ -244,11 +250,18 @@ export function overrides(g: Generated): Overrides {
     });
     // Named servers as the stack's own (mode, network, sizes), so each is valid where the stack's is.
     const { servers: _none, ...postgres } = JSON.parse(STACK_FILES[g.stack].config["data-platform:postgres"]);
+    const maxConnections = Math.max(postgres.maxConnections ?? 0, ROOM_FOR_60_APPS);
     const pg = section("postgres", {
+        maxConnections,
         servers: Object.fromEntries(
             g.servers.map(({ name, dedicated }) => [
                 name,
-                { ...postgres, dedicated, stackgres: { ...postgres.stackgres, installOperator: false } },
+                {
+                    ...postgres,
+                    maxConnections,
+                    dedicated,
+                    stackgres: { ...postgres.stackgres, installOperator: false },
+                },
             ]),
         ),
     });

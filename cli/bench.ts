@@ -15,6 +15,7 @@ import { toPlan } from "../offline/plan";
 import { criticalPathRows } from "../offline/criticalPath";
 import { StackConfig, loadStackConfig, mergeConfig } from "../offline/stackConfig";
 import { parseFlags } from "./args";
+import { DIRECT_CONNECTIONS_PER_APP, POOLER_DEFAULTS, serverSideOf } from "../policy/lib/postgres";
 
 /**
  * Targets from issue 10: the program within 1.5x its flat replay, 500 MiB at 100 apps, and growth close to
@@ -25,9 +26,13 @@ const TARGETS = { flatRatio: 1.5, peakMiBAt100: 500, scalePerAppRatio: 1.1 };
 /** Connections kept free beside the applications' demand: more than either PostgreSQL mode reserves. */
 const CONNECTION_HEADROOM = 50;
 
+/** Pools of 2 per login on the generated stacks' PgBouncer, so 500 applications fit one server's 5,000. */
+const GENERATED_POOL = { defaultPoolSize: 2 };
+
 /**
- * The prod stack with `count` applications (4 connections x 2 replicas each). Where their demand does not fit
- * prod's max_connections, it is raised to fit; one Redis database per application.
+ * The prod stack with `count` applications (4 connections x 2 replicas each). Where what they cost through PgBouncer
+ * (policy/lib/postgres.ts) does not fit prod's max_connections or its PgBouncer's max_client_conn, these are raised to
+ * fit; one Redis database per application.
  */
 export function generatedStack(count: number): StackConfig {
     const prod = loadStackConfig("prod");
@@ -37,7 +42,10 @@ export function generatedStack(count: number): StackConfig {
         return { name, namespace: name, redisDb: i + 1, ...app };
     });
     const postgres = JSON.parse(prod.config["data-platform:postgres"]);
-    const needed = count * app.poolSize * app.replicas + CONNECTION_HEADROOM;
+    const pooler = { ...POOLER_DEFAULTS.azure, ...GENERATED_POOL };
+    const clients = app.poolSize * app.replicas;
+    const perApp = serverSideOf({ name: "", clients, pooled: true, direct: DIRECT_CONNECTIONS_PER_APP }, pooler);
+    const needed = count * perApp + CONNECTION_HEADROOM;
     const redis = { ...JSON.parse(prod.config["data-platform:redis"]), databases: count + 1 };
     return mergeConfig(prod, {
         "data-platform:apps": apps,
@@ -46,6 +54,10 @@ export function generatedStack(count: number): StackConfig {
         "data-platform:postgres": {
             ...postgres,
             maxConnections: Math.max(postgres.maxConnections, needed),
+            pooler: {
+                ...GENERATED_POOL,
+                maxClientConnections: Math.max(pooler.maxClientConnections, count * clients + CONNECTION_HEADROOM),
+            },
             azure: { ...postgres.azure, databases: "sql", acknowledgeRestart: needed > postgres.maxConnections },
         },
         "data-platform:redis": redis,

@@ -228,7 +228,7 @@ function checkServer(config: ServerConfig, path: string, ctx: ParseContext): voi
             `${path}.maxConnections`,
             server.limit,
             `at least ${server.sum}: ${server.sum} connections reach PostgreSQL: its applications' (through PgBouncer ` +
-                "min(replicas x poolSize, its pools' cap) and the auth_query one, else replicas x poolSize; plus their " +
+                "min(replicas x poolSize, its pools' cap) and auth_query's pool, else replicas x poolSize; plus their " +
                 `direct ones: ${largestLines(server.apps)}), the platform's and the reserved ones ` +
                 `(${largestLines(server.fixed)}); lower pooler.defaultPoolSize, apps[].poolSize ` +
                 "or apps[].replicas, raise maxConnections, or place applications on another server (postgres.servers)",

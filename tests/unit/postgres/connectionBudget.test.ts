@@ -163,7 +163,7 @@ describe("pooler settings in the config", () => {
         const prod = ownPostgres("prod");
         const withMax = (max: number) => ({ "data-platform:postgres": { ...prod, maxConnections: max } });
         assert.deepEqual(problemLines("prod", withMax(310)), [
-            "data-platform:postgres.maxConnections: given 310; allowed: at least 311: 311 connections reach PostgreSQL: its applications' (through PgBouncer min(replicas x poolSize, its pools' cap) and the auth_query one, else replicas x poolSize; plus their direct ones: orders 151, search 81, billing 61), the platform's and the reserved ones (postgres-logins 1, postgres-exporter 2, reserved 15); lower pooler.defaultPoolSize, apps[].poolSize or apps[].replicas, raise maxConnections, or place applications on another server (postgres.servers)",
+            "data-platform:postgres.maxConnections: given 310; allowed: at least 311: 311 connections reach PostgreSQL: its applications' (through PgBouncer min(replicas x poolSize, its pools' cap) and auth_query's pool, else replicas x poolSize; plus their direct ones: orders 151, search 81, billing 61), the platform's and the reserved ones (postgres-logins 1, postgres-exporter 2, reserved 15); lower pooler.defaultPoolSize, apps[].poolSize or apps[].replicas, raise maxConnections, or place applications on another server (postgres.servers)",
         ]);
         assert.equal(parseStack("prod", withMax(311)).postgres.maxConnections, 311);
     });

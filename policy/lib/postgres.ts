@@ -155,7 +155,7 @@ export function poolCap(pooler: PoolerLimits, users = POOLER_USERS_PER_APP): num
  * The server connections one application makes. Through the pooler: its logins' pools, at most min(clients, cap);
  * and the pool PgBouncer's `auth_query` runs in, as `auth_user` in the client's database (pgbouncer.org config.html,
  * `auth_user`; StackGres sets `authenticator`): a pool like any other, which a burst of logins fills up to
- * min(clients, one pool) and which stays until `server_idle_timeout` (measured: 3 of 3 in
+ * min(clients, one pool) and which stays until `server_idle_timeout` (measured: 3 in one database, pools of 3 + 1,
  * tests/servers/postgres/pooler.test.ts). `max_db_connections` caps them together. Not pooled: all its clients.
  */
 export function serverSideOf(app: AppConnections, pooler: PoolerLimits | undefined): number {
@@ -169,8 +169,8 @@ export function serverSideOf(app: AppConnections, pooler: PoolerLimits | undefin
 /**
  * The server's budget. Client side: the pooled applications' replicas x pool size against `max_client_conn` (one
  * PgBouncer takes them: the primary's, which the Service and Azure's port 6432 reach). Server side: each application's
- * min(clients, pool cap) through the pooler (its clients when not pooled), its direct connections, the platform's
- * and the reserved ones, against `max_connections`.
+ * `serverSideOf` (through the pooler its pools and auth_query's; not pooled, its clients; and its direct ones), the
+ * platform's and the reserved ones, against `max_connections`.
  */
 export function connectionBudget(server: ServerConnections): ConnectionBudget {
     const pooler = server.pooler;

@@ -8,7 +8,7 @@ import { INSTANCE_NAME } from "../../../components/config/names";
 import { RESERVED_GROUP_NAMES } from "../../../components/redis/configRules";
 import { appRules } from "../../../components/redis/acl";
 import { isManifest } from "../../../offline/plan";
-import { parseStack, problemLines } from "../../support/config";
+import { parseStack, problemLines, sectionOverride } from "../../support/config";
 import { runStack } from "../../support/program";
 import { assertKeepsCustomResources, duplicateNames, mandatoryViolations } from "../../support/programChecks";
 
@@ -87,6 +87,8 @@ describe("named Redis groups", function () {
 
     it("refuses reserved group names, unknown groups and a second application on a dedicated group", () => {
         const lines = problemLines("dev", {
+            // Three applications of 10 x 2 cost 41 connections each through PgBouncer: room beyond dev's 100.
+            ...sectionOverride("dev", "postgres", { maxConnections: 150 }),
             "data-platform:redis": { mode: "standalone", groups: { sentinel: {}, celery: { dedicated: true } } },
             "data-platform:apps": [
                 { name: "orders", namespace: "orders", redisDb: 1, redis: { group: "nope" } },

@@ -7,7 +7,7 @@ import { strict as assert } from "assert";
 import { appContractKeys, contractShape } from "../../../components/envContract";
 import { bundleSecretName } from "../../../components/vault";
 import type { RecordedResource, RunResult } from "../../../offline/mockEngine";
-import { parseStack, problemLines } from "../../support/config";
+import { parseStack, problemLines, sectionOverride } from "../../support/config";
 import { validateAgainstCrd } from "../../support/crdSchemas";
 import { EXTERNAL_SECRET } from "../../support/esoOperator";
 import { byType, runStack } from "../../support/program";
@@ -107,6 +107,8 @@ describe("apps[].env and apps[].adoptSecret in the config", () => {
         );
         // Its default name (<name>-data) is the platform's own: no question there.
         const config = parseStack("dev", {
+            // Three applications of 10 x 2 cost 41 connections each through PgBouncer: room beyond dev's 100.
+            ...sectionOverride("dev", "postgres", { maxConnections: 150 }),
             [APPS]: [
                 { ...ORDERS },
                 { name: "billing", namespace: "billing", createNamespace: false, redisDb: 2 },

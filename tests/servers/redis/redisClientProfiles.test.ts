@@ -10,7 +10,7 @@ import type { PlatformConfig } from "../../../components/config";
 import { redisGroupOf, redisGroupSettings } from "../../../components/redis/groups";
 import { waitFor } from "../../../testbed/servers/processes";
 import { LOOPBACK, LocalRedisGroup, redisPorts } from "../../../testbed/servers/redis";
-import { parseStack } from "../../support/config";
+import { parseStack, sectionOverride } from "../../support/config";
 import { runCeleryTask } from "../../support/consumers";
 import { celeryPython } from "../../support/consumersCurrent";
 import { expectError, testPasswords } from "../../support/redis";
@@ -18,6 +18,8 @@ import { rawCommands } from "../../support/redisCommands";
 
 /** The dev stack: a shared group holding seed 002's `shop` and seed 000's `worker`, seed 001's `sessions` alone. */
 const config: PlatformConfig = parseStack("dev", {
+    // Three applications of 10 x 2 cost 41 connections each through PgBouncer: room beyond dev's 100.
+    ...sectionOverride("dev", "postgres", { maxConnections: 150 }),
     "data-platform:redis": { mode: "standalone", groups: { store: { mode: "standalone", dedicated: true } } },
     "data-platform:apps": [
         { name: "shop", namespace: "shop", redisDb: 1, redis: { clients: ["plain"] } },

@@ -9,6 +9,7 @@ import * as YAML from "yaml";
 import { type RunResult, runProgram } from "./mockEngine";
 import { type StackConfig, loadStackConfig, mergeConfig } from "./stackConfig";
 import { runTenant } from "./tenantStacks";
+import { DIRECT_CONNECTIONS_PER_APP, POOLER_DEFAULTS, serverSideOf } from "../policy/lib/postgres";
 
 export interface EnvironmentShape {
     /** Generated applications in all (beside the platform's own). */
@@ -46,7 +47,10 @@ function sizedPlatform(apps: number): StackConfig {
     const prod = loadStackConfig(GENERATED_PLATFORM);
     const postgres = JSON.parse(prod.config["data-platform:postgres"]);
     const redis = JSON.parse(prod.config["data-platform:redis"]);
-    const needed = 859 + apps * 8;
+    // What each generated application costs the server through Azure's PgBouncer (policy/lib/postgres.ts): 17.
+    const { poolSize, replicas } = generatedApp(0) as { poolSize: number; replicas: number };
+    const app = { name: "", clients: poolSize * replicas, pooled: true, direct: DIRECT_CONNECTIONS_PER_APP };
+    const needed = 859 + apps * serverSideOf(app, POOLER_DEFAULTS.azure);
     return mergeConfig(prod, {
         // Above the SKU's default max_connections Azure needs a restart, which a generated stack acknowledges.
         "data-platform:postgres": {

@@ -12,6 +12,7 @@ import {
     loginSecretKey,
     renderLoginEntrypoint,
     renderLoginSql,
+    renderTenantLoginEntrypoint,
 } from "./sql";
 
 /**
@@ -21,6 +22,8 @@ import {
 export const LOGIN_JOB = {
     sqlFile: "logins.sql",
     entrypointFile: "apply.sh",
+    /** A tenant stack's Job starts here (`renderTenantLoginEntrypoint`), which runs `entrypointFile`. */
+    tenantEntrypointFile: "tenant-apply.sh",
     /** The CA(s) the server's certificate chains to, when known: the Job then connects with `verify-full`. */
     caFile: "server-ca.pem",
     /** uid/gid of `postgres` in the official postgres images. */
@@ -49,6 +52,9 @@ export function loginJobFiles(
     return {
         [LOGIN_JOB.sqlFile]: renderLoginSql(logins, options),
         [LOGIN_JOB.entrypointFile]: renderLoginEntrypoint(logins, options),
+        ...(options.tenant !== undefined
+            ? { [LOGIN_JOB.tenantEntrypointFile]: renderTenantLoginEntrypoint(LOGIN_JOB.entrypointFile) }
+            : {}),
         ...(caCert !== undefined ? { [LOGIN_JOB.caFile]: caCert } : {}),
     };
 }
@@ -86,7 +92,10 @@ export interface LoginJobInput<S = string> {
     readonly port: number;
     /** The Azure admin login or the StackGres superuser. */
     readonly adminLogin: string;
-    /** `EXPECTED_DIGESTS`: key=digest of each password the Job must see (keyed by the admin password). */
+    /**
+     * `EXPECTED_DIGESTS`: key=digest of each password the Job must see (keyed by the admin password); a tenant's Job
+     * (its files hold `LOGIN_JOB.tenantEntrypointFile`): `TENANT_EXPECTED_DIGESTS`, keyed by its tenant key.
+     */
     readonly expectedDigests: S;
 }
 
@@ -121,6 +130,7 @@ export function loginJobServiceAccount<S>(namespace: S, logins: string) {
 
 /** `spec` of the login Job (restricted Pod Security; passwords only as mounted Secret files). */
 export function loginJobSpec<S>(input: LoginJobInput<S>, logins: string) {
+    const tenant = LOGIN_JOB.tenantEntrypointFile in input.files;
     return {
         backoffLimit: 4,
         activeDeadlineSeconds: LOGIN_JOB_WAIT_SECONDS + 600,
@@ -143,11 +153,17 @@ export function loginJobSpec<S>(input: LoginJobInput<S>, logins: string) {
                     {
                         name: "psql",
                         image: input.image,
-                        command: ["/bin/sh", `${MOUNT.job}/${LOGIN_JOB.entrypointFile}`],
+                        command: [
+                            "/bin/sh",
+                            `${MOUNT.job}/${tenant ? LOGIN_JOB.tenantEntrypointFile : LOGIN_JOB.entrypointFile}`,
+                        ],
                         env: [
                             { name: "SECRETS_DIR", value: MOUNT.secrets },
                             { name: "SQL_FILE", value: `${MOUNT.job}/${LOGIN_JOB.sqlFile}` },
-                            { name: "EXPECTED_DIGESTS", value: input.expectedDigests },
+                            {
+                                name: tenant ? "TENANT_EXPECTED_DIGESTS" : "EXPECTED_DIGESTS",
+                                value: input.expectedDigests,
+                            },
                             { name: "WAIT_SECONDS", value: String(LOGIN_JOB_WAIT_SECONDS) },
                             { name: "PGHOST", value: input.host },
                             { name: "PGPORT", value: String(input.port) },

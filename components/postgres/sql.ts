@@ -128,6 +128,9 @@ export function sqlLiteral(value: string): string {
 /** Key of the admin password in the Job's synced Secret. */
 export const ADMIN_SECRET_KEY = "admin";
 
+/** Key of a tenant Job's own key in its synced Secret: its digests and SCRAM salts are keyed by it (`tenantLogin.sh`). */
+export const TENANT_KEY_SECRET_KEY = "tenant-key";
+
 /** Key of a login's SCRAM verifier in the Job's synced Secret (and in its verifiers' Key Vault secret): its credential id. */
 export function loginSecretKey(login: Login): string {
     return login.credentialId;
@@ -179,6 +182,11 @@ export interface LoginSqlOptions {
     readonly extensions: readonly string[];
     /** Azure with monitoring on: the Job also keeps `MONITOR_LOGIN`, with the password of this credential (the server's). */
     readonly monitor?: string;
+    /**
+     * A tenant stack's Job (its name): its logins carry `managedLoginComment(tenant)`, so the platform's Job (and every
+     * other tenant's) leaves them alone and this one turns off LOGIN only for logins of its own.
+     */
+    readonly tenant?: string;
 }
 
 /** The login script's options for the configuration's mode. */
@@ -248,8 +256,16 @@ function publicSchemaSql(role: string): string[] {
     ];
 }
 
-/** Start of the comment that marks a login as the Job's (followed by the application's name). */
+/** Start of the comment that marks a login as the platform Job's (followed by the application's name). */
 export const MANAGED_LOGIN_COMMENT = "data-platform: app ";
+
+/**
+ * Start of the comment marking the logins of the Job of `tenant` (a tenant stack's, else the platform's). A tenant's does
+ * not start with `MANAGED_LOGIN_COMMENT`, so the platform's Job never turns off a tenant's logins.
+ */
+export function managedLoginComment(tenant: string | undefined): string {
+    return tenant === undefined ? MANAGED_LOGIN_COMMENT : `data-platform: tenant ${tenant} app `;
+}
 
 /**
  * Turns off LOGIN for every login the Job marked (`MANAGED_LOGIN_COMMENT`) that no current application has: an
@@ -259,12 +275,12 @@ export const MANAGED_LOGIN_COMMENT = "data-platform: app ";
  * `inherit false`, 15 no membership), and killing a team's transactions mid-flight would lose its writes; the
  * sessions end at the client's next reconnect.
  */
-function revokeRemovedSql(logins: readonly AppLogin[]): string[] {
+function revokeRemovedSql(logins: readonly AppLogin[], comment: string): string[] {
     const current = logins.flatMap((l) => l.logins.map((login) => sqlLiteral(identifier(login.name))));
     return [
         `SELECT format('ALTER ROLE %I NOLOGIN', r.rolname) FROM pg_catalog.pg_roles r JOIN pg_catalog.pg_shdescription d ` +
             `ON d.objoid = r.oid AND d.classoid = 'pg_catalog.pg_authid'::regclass ` +
-            `WHERE starts_with(d.description, ${sqlLiteral(MANAGED_LOGIN_COMMENT)}) AND r.rolcanlogin ` +
+            `WHERE starts_with(d.description, ${sqlLiteral(comment)}) AND r.rolcanlogin ` +
             `AND r.rolname <> ALL (ARRAY[${current.join(", ")}]::text[]) ORDER BY r.rolname \\gexec`,
     ];
 }
@@ -276,6 +292,10 @@ function revokeRemovedSql(logins: readonly AppLogin[]): string[] {
  * otherwise fail every run with a bare "permission denied to alter role" (src/backend/commands/user.c, AlterRole).
  */
 function adminOptionCheckSql(logins: readonly Login[]): string[] {
+    // None (a stack whose applications are all removed): `IN ()` would be a syntax error.
+    if (logins.length === 0) {
+        return [];
+    }
     const names = logins.map((login) => sqlLiteral(identifier(login.name)));
     return [
         `DO $check$`,
@@ -300,12 +320,13 @@ function adminOptionCheckSql(logins: readonly Login[]): string[] {
  * Safe to run any number of times. Contains no password.
  */
 export function renderLoginSql(logins: readonly AppLogin[], options: LoginSqlOptions): string {
+    const comment = managedLoginComment(options.tenant);
     const blocks = logins.map((l) => {
         const [owner, alt] = l.logins;
         return [
             `-- ${l.app}`,
-            ...loginSql(owner, `verifier_${owner.name}`, MANAGED_LOGIN_COMMENT + l.app),
-            ...loginSql(alt, `verifier_${alt.name}`, MANAGED_LOGIN_COMMENT + l.app),
+            ...loginSql(owner, `verifier_${owner.name}`, comment + l.app),
+            ...loginSql(alt, `verifier_${alt.name}`, comment + l.app),
             // Changing a database's owner, and setting a role's session role, require membership of that role.
             `GRANT ${q(l.role)} TO CURRENT_USER;`,
             `GRANT ${q(l.role)} TO ${q(alt.name)};`,
@@ -334,7 +355,7 @@ export function renderLoginSql(logins: readonly AppLogin[], options: LoginSqlOpt
         ...(options.superuser ? ["SET log_statement TO 'none';"] : adminOptionCheckSql(jobLogins(logins, options))),
         ...blocks,
         ...(options.monitor ? monitorSql() : []),
-        ...revokeRemovedSql(logins),
+        ...revokeRemovedSql(logins, comment),
         "",
     ].join("\n");
 }
@@ -395,5 +416,29 @@ export function renderLoginEntrypoint(
             const env = loginVerifierEnv(login);
             return [`${env}="$(verifier ${loginSecretKey(login)})"`, `export ${env}`];
         }),
+    });
+}
+
+/**
+ * A tenant Job's files its digests cover (`expectedDigests` keyed by `tenantKey`): its key and each login's verifier.
+ * Its Secret also holds the admin's password (`ADMIN_SECRET_KEY`), synced in the cluster and never known to its stack.
+ */
+export function tenantJobSecretFiles(tenantKey: string, verifiers: Readonly<Record<string, string>>): JobSecretFile[] {
+    return [
+        { key: TENANT_KEY_SECRET_KEY, value: tenantKey },
+        ...Object.entries(verifiers).map(([key, value]) => ({ key, value })),
+    ];
+}
+
+/**
+ * A tenant Job's entrypoint, `scripts/tenantLogin.sh`: checks its files against `TENANT_EXPECTED_DIGESTS`, keyed by its
+ * tenant key (the admin's password, synced in the cluster, must only be present), then runs `loginEntrypoint`, the
+ * platform's own entrypoint unchanged (`renderLoginEntrypoint`), in the same directory.
+ */
+export function renderTenantLoginEntrypoint(loginEntrypoint: string): string {
+    return renderScript(path.join(__dirname, "scripts"), "tenantLogin.sh", {
+        ADMIN_SECRET_KEY,
+        TENANT_KEY_SECRET_KEY,
+        LOGIN_ENTRYPOINT: loginEntrypoint,
     });
 }

@@ -23,8 +23,11 @@ import {
     appLogins,
     expectedDigests,
     jobSecretFiles,
+    ADMIN_SECRET_KEY,
     loginSqlOptions,
+    loginVerifiers,
     sqlLiteral,
+    tenantJobSecretFiles,
 } from "../../components/postgres/sql";
 import { LOOPBACK } from "./processes";
 import { postgresNames, postgresServerConfig } from "../../components/postgres/servers";
@@ -100,6 +103,11 @@ export interface LoginJobRun {
     readonly caCert?: string;
     /** The host name the Job is rendered with (default the loopback address); it reaches the server on loopback. */
     readonly host?: string;
+    /**
+     * A tenant stack's Job (`sqlOptions.tenant` set): its digests and salts are keyed by this credential's password;
+     * the admin's password is still in its Secret (synced in the cluster), the tenant's stack never knows it.
+     */
+    readonly tenantKey?: string;
 }
 
 /**
@@ -114,11 +122,16 @@ export function runLoginJob(server: LocalServer, run: LoginJobRun): string {
     try {
         const volumes = { job: path.join(dir, "job"), secrets: path.join(dir, "secrets") };
         Object.values(volumes).forEach((v) => fs.mkdirSync(v));
-        const keyed = (from: CredentialPasswords) => secretFiles(run.logins, from, run.sqlOptions);
-        for (const f of keyed(run.passwords)) {
+        const keyed = (from: CredentialPasswords) =>
+            run.tenantKey === undefined
+                ? secretFiles(run.logins, from, run.sqlOptions)
+                : tenantSecretFiles(run.logins, from, run.tenantKey, run.sqlOptions);
+        const admin = { key: ADMIN_SECRET_KEY, value: need(run.passwords, PG_ADMIN_CREDENTIAL) };
+        for (const f of [...(run.tenantKey === undefined ? [] : [admin]), ...keyed(run.passwords)]) {
             fs.writeFileSync(path.join(volumes.secrets, f.key), f.value);
         }
         const expected = run.expected ?? run.passwords;
+        const digestKey = need(expected, run.tenantKey ?? PG_ADMIN_CREDENTIAL);
         const files = loginJobFiles(run.logins, run.sqlOptions, run.caCert);
         for (const [file, text] of Object.entries(files)) {
             fs.writeFileSync(path.join(volumes.job, file), text);
@@ -130,7 +143,7 @@ export function runLoginJob(server: LocalServer, run: LoginJobRun): string {
                 host: run.host ?? LOOPBACK,
                 port: server.port,
                 adminLogin: run.adminLogin,
-                expectedDigests: expectedDigests(need(expected, PG_ADMIN_CREDENTIAL), keyed(expected)),
+                expectedDigests: expectedDigests(digestKey, keyed(expected)),
                 // The stack's own server's login Job.
             },
             postgresNames({}).logins,
@@ -238,6 +251,20 @@ function secretFiles(
         logins,
         (login) => need(passwords, login.credentialId),
         options,
+    );
+}
+
+/** A tenant Job's Secret files its digests cover: its key and every login's verifier salted with it. */
+function tenantSecretFiles(
+    logins: readonly AppLogin[],
+    passwords: CredentialPasswords,
+    tenantKey: string,
+    options: Pick<LoginSqlOptions, "monitor">,
+): JobSecretFile[] {
+    const key = need(passwords, tenantKey);
+    return tenantJobSecretFiles(
+        key,
+        loginVerifiers(key, logins, (login) => need(passwords, login.credentialId), options),
     );
 }
 

@@ -12,7 +12,7 @@ import type { Rotations } from "./config/keyVault";
 import type { AppConfig } from "./config/platform";
 import type { Move } from "./config/placement";
 import type { ConfigRule, PlatformConfig } from "./config/types";
-import type { CredentialSource, DataService, SecretSyncer, VaultWriter } from "./interfaces";
+import type { CredentialSource, DataService, SecretStoreRef, SecretSyncer, VaultWriter } from "./interfaces";
 import type { PodSecurityLevel } from "./namespace";
 
 export { DEFAULT_INSTANCE, instancePrefix } from "./instanceNames";
@@ -74,7 +74,17 @@ export interface ServiceArgs {
      * Set in a tenant stack: the instance runs in the platform stack `platformStack`; build only what this stack's
      * applications need on it (their credentials' consumers, databases), nothing of the instance itself.
      */
-    readonly tenant?: { readonly stack: string; readonly platformStack: string };
+    readonly tenant?: TenantContext;
+}
+
+/** A tenant stack's place beside its platform stack (`ServiceArgs.tenant`). */
+export interface TenantContext {
+    readonly stack: string;
+    readonly platformStack: string;
+    /** The platform's store, read through in the platform namespace (a tenant's login Jobs' Secrets). */
+    readonly platformStore: SecretStoreRef;
+    /** The credential keying this stack's login Jobs' digests and salts (`pgTenantKeyCredentialId`). */
+    readonly loginKeyId: string;
 }
 
 /** One running instance of a service, as the applications' bundles see it. */

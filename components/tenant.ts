@@ -20,6 +20,11 @@ import {
     platformKeepPrevious,
 } from "./vault";
 import type { CredentialSource } from "./interfaces";
+import { tenantLoginSuffix } from "./postgres/loginJob";
+import { pgTenantKeyCredentialId } from "./postgres/credentials";
+import { platformStoreName } from "./secretSync/spec";
+import { PlatformStoreReader } from "./vault/identity";
+import { externalSecretsIdentityName } from "./vault/workloadIdentity";
 
 export interface TenantOutputs {
     /** The platform stack this one is a tenant of. */
@@ -58,11 +63,12 @@ export async function buildTenant(
     tenant: TenantStackConfig,
     kubeconfig: pulumi.Output<string> | undefined,
 ): Promise<TenantOutputs> {
-    // Its applications' logins and Redis users are not created yet (README: Placing applications): an `up` would hand
-    // them credentials no server knows, so only previews (and offline plans, which run as previews) go ahead.
+    // Its applications' Redis users are not loaded by any group yet (README: Placing applications), and every
+    // application has a Redis database: an `up` would hand them Redis credentials no group knows, so only previews (and
+    // offline plans, which run as previews) go ahead. Their PostgreSQL logins are created (`TenantPostgres`).
     if (!pulumi.runtime.isDryRun()) {
         throw new pulumi.RunError(
-            `tenant stack ${tenant.stack}: previews only; its applications' logins and Redis users are not created by tenant stacks yet (README: Placing applications)`,
+            `tenant stack ${tenant.stack}: previews only; its applications' Redis users are not loaded by its platform's groups yet (README: Placing applications)`,
         );
     }
     const tenancy = await readTenancy(tenant);
@@ -87,10 +93,11 @@ export async function buildTenant(
         },
         { providers },
     );
+    const loginKeyId = pgTenantKeyCredentialId(tenantLoginSuffix(tenant.stack));
     const credentials: CredentialSource = await Credentials.create(
         "credentials",
         {
-            ids: appCredentialIds(config),
+            ids: [...appCredentialIds(config), loginKeyId],
             passwords: config.keyVault.passwords,
             rotations: platformCredentialRotations(config),
             keepPrevious: platformKeepPrevious(config),
@@ -117,7 +124,26 @@ export async function buildTenant(
             secretSync,
             namespace: config.cluster.platformNamespace,
             oidcIssuerUrl: cluster.oidcIssuerUrl,
-            tenant: { stack: tenant.stack, platformStack: tenant.tenant.platformStack },
+            tenant: {
+                stack: tenant.stack,
+                platformStack: tenant.tenant.platformStack,
+                loginKeyId,
+                platformStore: {
+                    kind: "ClusterSecretStore",
+                    name: pulumi.output(platformStoreName(config.cluster)),
+                    reader: new PlatformStoreReader(
+                        "platform-store",
+                        {
+                            identityName: externalSecretsIdentityName(config.keyVault.name),
+                            resourceGroupName: config.azure.resourceGroupName,
+                            vaultId: tenancy.keyVaultId,
+                            readsFor: `tenant stack ${tenant.stack}`,
+                        },
+                        { providers },
+                    ),
+                    keepSecrets: false,
+                },
+            },
         },
         { providers },
     );

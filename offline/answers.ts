@@ -289,6 +289,17 @@ export function invokeAnswer(token: string, inputs: Inputs): Inputs | undefined 
                 fqdn: mockClusterFqdn(inputs.resourceName),
                 ...entraProfile(inputs.resourceName),
             };
+        case "azure-native:managedidentity:getUserAssignedIdentity":
+            // The platform's identity, which a tenant stack looks up by name (its ids derived from that name here, not
+            // from the platform run's URN: no test compares them across stacks).
+            return {
+                id: `/subscriptions/${MOCK_SUBSCRIPTION_ID}/resourceGroups/${inputs.resourceGroupName}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${inputs.resourceName}`,
+                name: inputs.resourceName,
+                location: "westeurope",
+                clientId: mockUuid("client", inputs.resourceName),
+                principalId: mockUuid("principal", inputs.resourceName),
+                tenantId: MOCK_TENANT_ID,
+            };
         case "azure-native:keyvault:getVault":
             // An adoptable vault: RBAC authorization on, purge protection on.
             return {

@@ -97,3 +97,12 @@ export function credentialRotations(config: PlatformConfig): Record<string, Rota
     }
     return rotations;
 }
+
+/**
+ * The key of tenant stack `suffix`'s login Jobs (`tenantLoginSuffix`): their digests and SCRAM salts are keyed by it,
+ * as the platform's are by its admin's password, which a tenant stack never reads. One per tenant stack (Key Vault
+ * names are shared by every stack of the vault).
+ */
+export function pgTenantKeyCredentialId(suffix: string): string {
+    return `pg-tenant-key-${suffix}`;
+}

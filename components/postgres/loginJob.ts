@@ -5,6 +5,7 @@
  * that runs them.
  * Created as direct children of the calling service component, so their names and parents are those of before.
  */
+import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import { PLATFORM_NAME, REPLACE_UNREADY_ANNOTATION, recommendedLabels } from "../labels";
@@ -20,15 +21,19 @@ import {
     ADMIN_SECRET_KEY,
     AppLogin,
     LoginSqlOptions,
+    TENANT_KEY_SECRET_KEY,
     expectedDigests,
     jobLogins,
     jobSecretFilesOf,
     loginSecretKey,
     loginVerifierParts,
     loginVerifiers,
+    tenantJobSecretFiles,
 } from "./sql";
+import type { SecretStoreRef } from "../interfaces";
 import { postgresNames } from "./servers";
 import { partSecretName } from "../vault/parts";
+import { credentialSecretName, prefixedSecretName } from "../vault/secretNames";
 
 export interface LoginJobArgs extends PostgresArgs {
     readonly logins: readonly AppLogin[];
@@ -42,30 +47,52 @@ export interface LoginJobArgs extends PostgresArgs {
     readonly caCert: string | undefined;
     /** What must exist before the Job runs (the server and its databases, or the SGCluster). */
     readonly after: pulumi.Input<pulumi.Resource>[];
+    /**
+     * A tenant stack's Job (`sqlOptions.tenant` is its stack): its objects carry `tenantLoginSuffix`, its digests and
+     * salts are keyed by credential `keyId` (its own), and the admin's password reaches its Secret through `store`
+     * (the platform's, which already reads it) without this stack ever reading it.
+     */
+    readonly tenant?: { readonly keyId: string; readonly store: SecretStoreRef };
+}
+
+/**
+ * Suffix of a tenant's login Job objects and verifier secrets (one per tenant stack on each server; Kubernetes and Key
+ * Vault names allow no `/` or `.`, and every name stays short): a digest of the stack's name.
+ */
+export function tenantLoginSuffix(stack: string): string {
+    return `t${crypto.createHash("sha256").update(stack).digest("hex").slice(0, 8)}`;
 }
 
 /** Creates the login Job's objects under `parent` (named `${name}-logins*`); the Job completes once every login works. */
 export function createLoginJob(parent: pulumi.Resource, name: string, args: LoginJobArgs): k8s.batch.v1.Job {
-    const { config, credentials, secretSync, namespace, logins } = args;
+    const { config, credentials, secretSync, namespace, logins, tenant } = args;
     const names = postgresNames(config.postgres);
     const admin = names.credentials.admin;
-    // The admin's password and every login's, by credential id, once all are known.
-    const ids = [admin, ...jobLogins(logins, args.sqlOptions).map((login) => login.credentialId)];
+    const suffix = args.sqlOptions.tenant === undefined ? "" : `-${tenantLoginSuffix(args.sqlOptions.tenant)}`;
+    const objectName = `${names.logins}${suffix}`;
+    // What keys the digests and salts: the admin's password, or a tenant's own key (its stack never reads the admin's).
+    const key = tenant?.keyId ?? admin;
+    // That key's and every login's password, by credential id, once all are known.
+    const ids = [key, ...jobLogins(logins, args.sqlOptions).map((login) => login.credentialId)];
     const passwords = pulumi
         .all(ids.map((id) => credentials.password(id)))
         .apply((values) => Object.fromEntries(ids.map((id, i) => [id, values[i]])));
     // PBKDF2 once per login: the Key Vault parts and the Job's expected files are the same verifiers.
     const verifiers = passwords.apply((p) =>
-        loginVerifiers(p[admin], logins, (login) => p[login.credentialId], args.sqlOptions),
+        loginVerifiers(p[key], logins, (login) => p[login.credentialId], args.sqlOptions),
     );
-    const files = pulumi.secret(pulumi.all([passwords, verifiers]).apply(([p, v]) => jobSecretFilesOf(p[admin], v)));
+    const files = pulumi.secret(
+        pulumi
+            .all([passwords, verifiers])
+            .apply(([p, v]) => (tenant ? tenantJobSecretFiles(p[key], v) : jobSecretFilesOf(p[admin], v))),
+    );
     // In parts, each under Key Vault's 25 KB (`loginVerifierParts`); each login's key is read from its part.
     const parts = loginVerifierParts(logins, args.sqlOptions);
     parts.forEach((part, i) =>
         args.vault.writeSecret(
             i === 0 ? `${name}-login-verifiers` : `${name}-login-verifiers-${i}`,
             {
-                secretName: partSecretName(names.loginVerifiers, i),
+                secretName: partSecretName(`${names.loginVerifiers}${suffix}`, i),
                 value: pulumi.secret(
                     verifiers.apply((v) =>
                         JSON.stringify(
@@ -82,13 +109,23 @@ export function createLoginJob(parent: pulumi.Resource, name: string, args: Logi
         `${name}-logins-secret`,
         {
             namespace,
-            secretName: names.logins,
+            secretName: objectName,
+            ...(tenant ? { store: tenant.store } : {}),
             data: [
-                { secretKey: ADMIN_SECRET_KEY, remoteKey: credentials.secretName(admin) },
+                // The platform's admin credential: a tenant's Credentials do not hold it, its vault name is known.
+                {
+                    secretKey: ADMIN_SECRET_KEY,
+                    remoteKey: tenant
+                        ? prefixedSecretName(config.keyVault.secretPrefix ?? "", credentialSecretName(admin))
+                        : credentials.secretName(admin),
+                },
+                ...(tenant
+                    ? [{ secretKey: TENANT_KEY_SECRET_KEY, remoteKey: credentials.secretName(tenant.keyId) }]
+                    : []),
                 ...parts.flatMap((part, i) =>
                     part.map((login) => ({
                         secretKey: loginSecretKey(login),
-                        remoteKey: partSecretName(names.loginVerifiers, i),
+                        remoteKey: partSecretName(`${names.loginVerifiers}${suffix}`, i),
                         property: loginSecretKey(login),
                     })),
                 ),
@@ -101,18 +138,16 @@ export function createLoginJob(parent: pulumi.Resource, name: string, args: Logi
     const jobFiles = loginJobFiles(logins, args.sqlOptions, args.caCert);
     const configMap = new k8s.core.v1.ConfigMap(
         `${name}-logins-sql`,
-        { metadata: { name: names.logins, namespace }, data: jobFiles },
+        { metadata: { name: objectName, namespace }, data: jobFiles },
         { parent },
     );
 
-    const account = new k8s.core.v1.ServiceAccount(
-        `${name}-logins-sa`,
-        loginJobServiceAccount(namespace, names.logins),
-        { parent },
-    );
+    const account = new k8s.core.v1.ServiceAccount(`${name}-logins-sa`, loginJobServiceAccount(namespace, objectName), {
+        parent,
+    });
 
-    // Keyed by the admin password and secret in state: the digests reveal nothing about any password or verifier.
-    const digests = pulumi.secret(pulumi.all([passwords, files]).apply(([p, f]) => expectedDigests(p[admin], f)));
+    // Keyed by the admin password (or tenant key) and secret in state: the digests reveal nothing about any password or verifier.
+    const digests = pulumi.secret(pulumi.all([passwords, files]).apply(([p, f]) => expectedDigests(p[key], f)));
     const input = {
         files: jobFiles,
         image: config.postgres.clientImage,
@@ -125,7 +160,7 @@ export function createLoginJob(parent: pulumi.Resource, name: string, args: Logi
     const jobName = pulumi.unsecret(
         pulumi
             .all([args.host, digests])
-            .apply(([host, expected]) => loginJobName({ ...input, host, expectedDigests: expected }, names.logins)),
+            .apply(([host, expected]) => loginJobName({ ...input, host, expectedDigests: expected }, objectName)),
     );
     const timeout = `${Math.ceil((LOGIN_JOB_WAIT_SECONDS + 600) / 60)}m`;
     return new k8s.batch.v1.Job(
@@ -137,7 +172,7 @@ export function createLoginJob(parent: pulumi.Resource, name: string, args: Logi
                 labels: recommendedLabels({ partOf: PLATFORM_NAME }),
                 annotations: REPLACE_UNREADY_ANNOTATION,
             },
-            spec: loginJobSpec<pulumi.Input<string>>(input, names.logins),
+            spec: loginJobSpec<pulumi.Input<string>>(input, objectName),
         },
         {
             parent,

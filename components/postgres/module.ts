@@ -42,14 +42,14 @@ export const postgresModule = dataService({
     instances: (config) => postgresServers(config.postgres),
     instanceOf: postgresServerOf,
     // Azure Flexible Server or StackGres by the server's `mode`; applications wait for the login Job.
-    // In a tenant stack, only its applications' databases on its platform's server (`TenantPostgres`).
+    // In a tenant stack, only its applications' databases and logins on its platform's server (`TenantPostgres`).
     // An application moving here (`apps[].postgres.movedFrom`, a platform stack's) gets a copy Job after this server's
     // login Job; its bundle waits for that too, so its Secret names this server only once its data is here.
     moveOf: postgresMoveOf,
     create: (name, server, args, opts) => {
         const serverArgs = { ...args, config: postgresServerConfig(args.config, server) };
         const postgres = args.tenant
-            ? new TenantPostgres(name, serverArgs, opts)
+            ? new TenantPostgres(name, { ...serverArgs, tenant: args.tenant }, opts)
             : createPostgres(name, serverArgs, opts);
         const copies = new Map(
             (args.tenant ? [] : movesTo(args.config, server)).map(({ app, from }) => [

@@ -99,22 +99,95 @@ export class ExternalSecretsIdentity extends pulumi.ComponentResource implements
         if (existing) {
             return existing;
         }
-        const scope = pulumi.output(this.args.vaultId).apply((vaultId) => secretScope(vaultId, secret.vaultName));
-        const grant = new authorization.RoleAssignment(
-            `${this.grantPrefix}-read-${secret.vaultName}`,
-            {
-                scope,
-                principalId: this.principalId,
-                // A fresh identity may not have replicated yet; the type lets ARM skip the lookup that would fail.
-                principalType: "ServicePrincipal",
-                roleDefinitionId: this.subscriptionId.apply((s) => roleDefinitionId(s, KEY_VAULT_ROLES.secretsUser)),
-                roleAssignmentName: pulumi
-                    .all([scope, this.principalId])
-                    .apply(([at, principal]) => roleAssignmentName(at, principal, KEY_VAULT_ROLES.secretsUser)),
-                description: `External Secrets reads ${secret.vaultName} for ${this.args.readsFor}`,
-            },
-            { parent: this, dependsOn: secret.resource ? [secret.resource] : [] },
-        );
+        const grant = readGrant(this, `${this.grantPrefix}-read-${secret.vaultName}`, {
+            secret,
+            vaultId: this.args.vaultId,
+            principalId: this.principalId,
+            subscriptionId: this.subscriptionId,
+            readsFor: this.args.readsFor,
+        });
+        this.grants.set(secret.vaultName, grant);
+        return grant;
+    }
+}
+
+/** "Key Vault Secrets User" on `secret` alone for `principalId`; it waits for the secret (its scope must exist). */
+function readGrant(
+    parent: pulumi.Resource,
+    name: string,
+    args: {
+        readonly secret: StoredSecret;
+        readonly vaultId: pulumi.Input<string>;
+        readonly principalId: pulumi.Output<string>;
+        readonly subscriptionId: pulumi.Output<string>;
+        readonly readsFor: string;
+    },
+): authorization.RoleAssignment {
+    const { secret } = args;
+    const scope = pulumi.output(args.vaultId).apply((vaultId) => secretScope(vaultId, secret.vaultName));
+    return new authorization.RoleAssignment(
+        name,
+        {
+            scope,
+            principalId: args.principalId,
+            // A fresh identity may not have replicated yet; the type lets ARM skip the lookup that would fail.
+            principalType: "ServicePrincipal",
+            roleDefinitionId: args.subscriptionId.apply((s) => roleDefinitionId(s, KEY_VAULT_ROLES.secretsUser)),
+            roleAssignmentName: pulumi
+                .all([scope, args.principalId])
+                .apply(([at, principal]) => roleAssignmentName(at, principal, KEY_VAULT_ROLES.secretsUser)),
+            description: `External Secrets reads ${secret.vaultName} for ${args.readsFor}`,
+        },
+        { parent, dependsOn: secret.resource ? [secret.resource] : [] },
+    );
+}
+
+export interface PlatformStoreReaderArgs {
+    /** The platform store's identity (`externalSecretsIdentityName`), created by the platform stack. */
+    readonly identityName: string;
+    readonly resourceGroupName: string;
+    readonly vaultId: pulumi.Input<string>;
+    /** Whose secrets these are, for the role assignments' descriptions. */
+    readonly readsFor: string;
+}
+
+/**
+ * A tenant stack's view of its platform's store identity (looked up by name, never created here): lets it read, secret
+ * by secret, what this stack writes for the platform store (a tenant login Job's key and verifiers). A secret this
+ * stack does not write (the admin's password) the platform stack has granted already: its grant is not repeated.
+ */
+export class PlatformStoreReader extends pulumi.ComponentResource implements SecretReader {
+    private readonly args: PlatformStoreReaderArgs;
+    private readonly principalId: pulumi.Output<string>;
+    private readonly subscriptionId: pulumi.Output<string>;
+    private readonly grants = new Map<string, authorization.RoleAssignment>();
+
+    constructor(name: string, args: PlatformStoreReaderArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("data-platform:identity:PlatformStoreReader", name, { identityName: args.identityName }, opts);
+        this.args = args;
+        this.principalId = managedidentity.getUserAssignedIdentityOutput(
+            { resourceGroupName: args.resourceGroupName, resourceName: args.identityName },
+            { parent: this },
+        ).principalId;
+        this.subscriptionId = authorization.getClientConfigOutput({ parent: this }).subscriptionId;
+        this.registerOutputs({ identityName: args.identityName });
+    }
+
+    grantRead(secret: StoredSecret): pulumi.Resource {
+        if (secret.resource === undefined) {
+            return this;
+        }
+        const existing = this.grants.get(secret.vaultName);
+        if (existing) {
+            return existing;
+        }
+        const grant = readGrant(this, `${this.args.identityName}-read-${secret.vaultName}`, {
+            secret,
+            vaultId: this.args.vaultId,
+            principalId: this.principalId,
+            subscriptionId: this.subscriptionId,
+            readsFor: this.args.readsFor,
+        });
         this.grants.set(secret.vaultName, grant);
         return grant;
     }

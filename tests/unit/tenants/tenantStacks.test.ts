@@ -146,10 +146,10 @@ describe("tenant stacks: the platform's outputs through a StackReference", () =>
         );
     });
 
-    it("refuses to deploy (previews only) while tenant stacks create no logins or Redis users", async () => {
+    it("refuses to deploy (previews only) while no group loads a tenant's Redis users", async () => {
         await assert.rejects(
             runTenant("t", tenant, platform, { preview: false }),
-            /tenant stack t: previews only; its applications' logins and Redis users are not created/,
+            /tenant stack t: previews only; its applications' Redis users are not loaded by its platform's groups yet/,
         );
     });
 

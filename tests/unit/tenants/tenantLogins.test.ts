@@ -1,0 +1,125 @@
+/**
+ * A tenant stack's PostgreSQL logins (issue 26 item 7) as it plans them: its own login Job in the platform namespace,
+ * its Secret synced through the platform's store, keyed by the tenant's own key, its SQL marking the tenant's logins;
+ * the tenant never reads, writes or grants the admin's password. Run on real servers: postgresTenantLoginJob.test.ts.
+ */
+import { strict as assert } from "assert";
+import type { RecordedResource, RunResult } from "../../../offline/mockEngine";
+import { runProgram } from "../../../offline/mockEngine";
+import { generateEnvironment, tenantStackName } from "../../../offline/tenantEnvironment";
+import { runTenant } from "../../../offline/tenantStacks";
+import { tenantLoginSuffix } from "../../../components/postgres/loginJob";
+import { LOGIN_JOB } from "../../../components/postgres/loginJobSpec";
+import {
+    ADMIN_SECRET_KEY,
+    MANAGED_LOGIN_COMMENT,
+    TENANT_KEY_SECRET_KEY,
+    managedLoginComment,
+} from "../../../components/postgres/sql";
+import { PG_ADMIN_CREDENTIAL, pgTenantKeyCredentialId } from "../../../components/postgres/credentials";
+import { credentialSecretName } from "../../../components/vault/secretNames";
+
+const PLATFORM_NAMESPACE = "data-platform";
+
+function one(run: RunResult, pred: (r: RecordedResource) => boolean, what: string): RecordedResource {
+    const found = run.resources.filter(pred);
+    assert.equal(found.length, 1, `${run.stack}: ${found.length} ${what}`);
+    return found[0];
+}
+
+describe("tenant stacks: their applications' PostgreSQL logins", () => {
+    const env = generateEnvironment({ apps: 4, tenants: 2 });
+    const stacks = [tenantStackName(0), tenantStackName(1)];
+    let platform: RunResult;
+    const tenants: RunResult[] = [];
+    before(async () => {
+        platform = await runProgram({ stack: env.platform.stack, ...env.platform.config });
+        for (const stack of stacks) {
+            tenants.push(await runTenant(stack, env.tenants[stack], platform));
+        }
+    });
+    const objectName = (stack: string) => `postgres-logins-${tenantLoginSuffix(stack)}`;
+
+    it("runs a login Job of its own in the platform namespace, from the tenant's entrypoint, its digests keyed by the tenant", () => {
+        tenants.forEach((run, i) => {
+            const job = one(run, (r) => r.type === "kubernetes:batch/v1:Job", "login Jobs");
+            assert.equal(job.inputs.metadata.namespace, PLATFORM_NAMESPACE);
+            assert.ok(job.inputs.metadata.name.startsWith(`${objectName(stacks[i])}-`), job.inputs.metadata.name);
+            const container = job.inputs.spec.template.spec.containers[0];
+            assert.ok(container.command[1].endsWith(`/${LOGIN_JOB.tenantEntrypointFile}`));
+            const env = Object.fromEntries(
+                container.env.map((e: { name: string; value: string }) => [e.name, e.value]),
+            );
+            assert.equal(env.EXPECTED_DIGESTS, undefined);
+            // The admin's file is not among them: the tenant cannot compute its digest.
+            const keys = env.TENANT_EXPECTED_DIGESTS.split(" ").map((d: string) => d.split("=")[0]);
+            assert.equal(keys[0], TENANT_KEY_SECRET_KEY);
+            assert.ok(!keys.includes(ADMIN_SECRET_KEY));
+            assert.equal(keys.length, 1 + 2 * 2, "its key and both logins of each of its 2 applications");
+        });
+    });
+
+    it("marks its logins with its own comment, never the platform's, and turns off only those", () => {
+        tenants.forEach((run, i) => {
+            const sql = one(
+                run,
+                (r) => r.type === "kubernetes:core/v1:ConfigMap" && r.inputs.metadata.name === objectName(stacks[i]),
+                "login ConfigMaps",
+            ).inputs.data[LOGIN_JOB.sqlFile] as string;
+            const comment = managedLoginComment(stacks[i]);
+            assert.ok(!comment.startsWith(MANAGED_LOGIN_COMMENT));
+            assert.equal(sql.split(`IS '${comment}`).length - 1, 2 * 2, "both logins of each application");
+            assert.ok(!sql.includes(`'${MANAGED_LOGIN_COMMENT}`), "no platform marker");
+            assert.ok(sql.includes(`starts_with(d.description, '${comment}')`));
+            assert.ok(!sql.includes("data_platform_monitor"), "the monitoring login is the platform's");
+        });
+    });
+
+    it("syncs the admin's password through the platform's store (granted by the platform), never holding it", () => {
+        const adminSecret = one(
+            platform,
+            (r) =>
+                r.type === "azure-native:keyvault:Secret" &&
+                r.inputs.secretName === credentialSecretName(PG_ADMIN_CREDENTIAL),
+            "admin secrets",
+        );
+        const adminPassword = one(
+            platform,
+            (r) =>
+                r.type === "random:index/randomPassword:RandomPassword" && r.name.endsWith(`-${PG_ADMIN_CREDENTIAL}`),
+            "admin passwords",
+        ).outputs.result as string;
+        tenants.forEach((run, i) => {
+            const synced = one(
+                run,
+                (r) => r.inputs.kind === "ExternalSecret" && r.inputs.metadata.name === objectName(stacks[i]),
+                "login ExternalSecrets",
+            );
+            assert.equal(synced.inputs.metadata.namespace, PLATFORM_NAMESPACE);
+            assert.deepEqual(synced.inputs.spec.secretStoreRef, {
+                kind: "ClusterSecretStore",
+                name: "azure-key-vault",
+            });
+            const data = Object.fromEntries(
+                synced.inputs.spec.data.map((d: { secretKey: string; remoteRef: { key: string } }) => [
+                    d.secretKey,
+                    d.remoteRef.key,
+                ]),
+            );
+            assert.equal(data[ADMIN_SECRET_KEY], adminSecret.inputs.secretName);
+            assert.equal(data[TENANT_KEY_SECRET_KEY], pgTenantKeyCredentialId(tenantLoginSuffix(stacks[i])));
+            // The platform's grant on the admin's secret is the platform's: the tenant grants only what it writes.
+            const grants = run.resources.filter(
+                (r) => r.type === "azure-native:authorization:RoleAssignment" && r.name.includes("-eso-read-"),
+            );
+            assert.deepEqual(
+                grants.map((g) => g.inputs.scope.split("/secrets/")[1]).sort(),
+                [data[TENANT_KEY_SECRET_KEY], `postgres-login-verifiers-${tenantLoginSuffix(stacks[i])}`].sort(),
+            );
+            assert.ok(
+                !JSON.stringify(run.resources).includes(adminPassword),
+                "the admin's password is in the tenant's state",
+            );
+        });
+    });
+});

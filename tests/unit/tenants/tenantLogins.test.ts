@@ -6,6 +6,7 @@
 import { strict as assert } from "assert";
 import type { RecordedResource, RunResult } from "../../../offline/mockEngine";
 import { runProgram } from "../../../offline/mockEngine";
+import { mergeConfig } from "../../../offline/stackConfig";
 import { generateEnvironment, tenantStackName } from "../../../offline/tenantEnvironment";
 import { runTenant } from "../../../offline/tenantStacks";
 import { tenantLoginSuffix } from "../../../components/postgres/loginJob";
@@ -25,6 +26,13 @@ function one(run: RunResult, pred: (r: RecordedResource) => boolean, what: strin
     const found = run.resources.filter(pred);
     assert.equal(found.length, 1, `${run.stack}: ${found.length} ${what}`);
     return found[0];
+}
+
+/** Where and as whom a run's platform or tenant login Job connects. */
+function connection(run: RunResult): Array<{ name: string; value: string }> {
+    const job = one(run, (r) => r.type === "kubernetes:batch/v1:Job" && r.name === "postgres-logins", "login Jobs");
+    const vars = job.inputs.spec.template.spec.containers[0].env as Array<{ name: string; value: string }>;
+    return vars.filter((e) => ["PGHOST", "PGPORT", "PGUSER", "PGSSLMODE", "PGSSLROOTCERT"].includes(e.name));
 }
 
 describe("tenant stacks: their applications' PostgreSQL logins", () => {
@@ -56,6 +64,8 @@ describe("tenant stacks: their applications' PostgreSQL logins", () => {
             assert.equal(keys[0], TENANT_KEY_SECRET_KEY);
             assert.ok(!keys.includes(ADMIN_SECRET_KEY));
             assert.equal(keys.length, 1 + 2 * 2, "its key and both logins of each of its 2 applications");
+            // Azure's admin at the server's name-derived host, as the platform's Job.
+            assert.deepEqual(connection(run), connection(platform));
         });
     });
 
@@ -121,5 +131,16 @@ describe("tenant stacks: their applications' PostgreSQL logins", () => {
                 "the admin's password is in the tenant's state",
             );
         });
+    });
+
+    it("on a StackGres server too, connects where and as the platform's own Job does (its superuser, the direct port)", async () => {
+        const postgres = JSON.parse(env.platform.config.config["data-platform:postgres"]);
+        const stackgres = mergeConfig(env.platform.config, {
+            "data-platform:postgres": { ...postgres, mode: "stackgres" },
+        });
+        const sgPlatform = await runProgram({ stack: env.platform.stack, ...stackgres });
+        const sgTenant = await runTenant(stacks[0], env.tenants[stacks[0]], sgPlatform);
+        assert.deepEqual(connection(sgTenant), connection(sgPlatform));
+        assert.equal(connection(sgTenant).find((e) => e.name === "PGUSER")?.value, "postgres");
     });
 });

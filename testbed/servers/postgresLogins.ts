@@ -3,7 +3,7 @@
  * `postgres.azure.databases: arm`, the ARM databases; or the superuser's password), the login Job's real entrypoint and psql script run against it, and each
  * application's contract pointing at it. `startPostgres` is the sandbox's entry point (cli/sandbox.ts).
  */
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -110,6 +110,13 @@ export interface LoginJobRun {
     readonly tenantKey?: string;
 }
 
+/** The Job's volumes written under `dir`, its entrypoint and environment, ready to run on this host. */
+interface PreparedJob {
+    readonly dir: string;
+    readonly script: string;
+    readonly env: NodeJS.ProcessEnv;
+}
+
 /**
  * Runs the login Job's entrypoint and psql script against the server, with the Job's files and Secret as its volumes
  * and the env its spec renders (mount paths translated); only the server's address is the loopback's (`PGHOSTADDR`,
@@ -117,6 +124,39 @@ export interface LoginJobRun {
  * @returns psql's output
  */
 export function runLoginJob(server: LocalServer, run: LoginJobRun): string {
+    const job = preparedLoginJob(server, run);
+    try {
+        const result = spawnSync("sh", [job.script], { encoding: "utf8", env: job.env });
+        if (result.status !== 0) {
+            throw new Error(`login job failed (${result.status}): ${result.stderr}${result.stdout}`);
+        }
+        return result.stdout + result.stderr;
+    } finally {
+        fs.rmSync(job.dir, { recursive: true, force: true });
+    }
+}
+
+/** `runLoginJob` without waiting for it: several Jobs on one server at once (tenant stacks deploy in parallel). */
+export async function runLoginJobAsync(server: LocalServer, run: LoginJobRun): Promise<string> {
+    const job = preparedLoginJob(server, run);
+    try {
+        return await new Promise((resolve, reject) => {
+            const child = spawn("sh", [job.script], { env: job.env });
+            let output = "";
+            child.stdout.on("data", (d) => (output += d));
+            child.stderr.on("data", (d) => (output += d));
+            child.on("error", reject);
+            child.on("close", (status) =>
+                status === 0 ? resolve(output) : reject(new Error(`login job failed (${status}): ${output}`)),
+            );
+        });
+    } finally {
+        fs.rmSync(job.dir, { recursive: true, force: true });
+    }
+}
+
+/** Writes the Job's volumes into a new directory (the caller removes it) and translates its spec to this host. */
+function preparedLoginJob(server: LocalServer, run: LoginJobRun): PreparedJob {
     requirePostgresBinaries(PG_BIN, ["psql", "pg_isready"]);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "dp-login-job-"));
     try {
@@ -154,21 +194,19 @@ export function runLoginJob(server: LocalServer, run: LoginJobRun): string {
             );
             return mount ? volumes[mount.name as keyof typeof volumes] + value.slice(mount.mountPath.length) : value;
         };
-        const result = spawnSync("sh", [local(container.command[1])], {
-            encoding: "utf8",
+        return {
+            dir,
+            script: local(container.command[1]),
             env: {
                 ...Object.fromEntries(container.env.map((e) => [e.name, local(e.value)])),
                 PATH: `${PG_BIN}:${process.env.PATH ?? "/usr/bin:/bin"}`,
                 WAIT_SECONDS: String(run.waitSeconds ?? 0),
                 PGHOSTADDR: LOOPBACK,
             },
-        });
-        if (result.status !== 0) {
-            throw new Error(`login job failed (${result.status}): ${result.stderr}${result.stdout}`);
-        }
-        return result.stdout + result.stderr;
-    } finally {
+        };
+    } catch (e) {
         fs.rmSync(dir, { recursive: true, force: true });
+        throw e;
     }
 }
 

@@ -5,9 +5,10 @@
  */
 import { strict as assert } from "assert";
 import { PG_ADMIN_CREDENTIAL } from "../../../components/postgres/credentials";
-import type { AppLogin, LoginSqlOptions } from "../../../components/postgres/sql";
+import { type AppLogin, type LoginSqlOptions, appLogins } from "../../../components/postgres/sql";
+import type { AppConfig } from "../../../components/config/platform";
 import { LocalServer, serversByMajor, startLocalServer } from "../../../testbed/servers/postgres";
-import { prepareAzureLikeServer, runLoginJob } from "../../../testbed/servers/postgresLogins";
+import { prepareAzureLikeServer, runLoginJob, runLoginJobAsync } from "../../../testbed/servers/postgresLogins";
 import { LOGINS, assertIsolatedLogins, password, passwordsFor, queryAs } from "../../support/postgres";
 
 const ADMIN = "pgadmin";
@@ -77,6 +78,40 @@ for (const [version, bin] of serversByMajor()) {
                 () => tenantJob([TENANT_APP], { ...pws, [TENANT_KEY]: password("tenant-key-2") }),
                 /secrets\/tenant-key does not hold the expected value after 0s/,
             );
+        });
+
+        it("runs at the same time as another tenant's Job and the platform's on one server (CI deploys tenants in parallel)", async () => {
+            const apps = (prefix: string) =>
+                appLogins(
+                    [1, 2, 3].map(
+                        (i) => ({ name: `${prefix}-${i}`, database: `${prefix.replace("-", "_")}_${i}` }) as AppConfig,
+                    ),
+                );
+            const [a, b] = [apps("team-a"), apps("team-b")];
+            const all: Record<string, string> = { ...pws };
+            for (const login of [...a, ...b].flatMap((l) => l.logins)) {
+                all[login.credentialId] = password(login.name);
+            }
+            all["pg-tenant-key-b"] = password("tenant-key-b");
+            const tenant = (stack: string, logins: AppLogin[], key: string) =>
+                runLoginJobAsync(server, {
+                    adminLogin: ADMIN,
+                    logins,
+                    sqlOptions: { ...SQL, tenant: stack },
+                    passwords: all,
+                    tenantKey: key,
+                });
+            await Promise.all([
+                tenant("team-a", [TENANT_APP, ...a], TENANT_KEY),
+                tenant("team-b", b, "pg-tenant-key-b"),
+                runLoginJobAsync(server, {
+                    adminLogin: ADMIN,
+                    logins: [PLATFORM_APP],
+                    sqlOptions: SQL,
+                    passwords: all,
+                }),
+            ]);
+            assertIsolatedLogins(server, all, [...LOGINS, ...a, ...b]);
         });
     });
 }

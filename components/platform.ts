@@ -38,6 +38,7 @@ import {
 import type { LoadedConfig, PlatformConfig } from "./config";
 import { TENANCY_OUTPUT, type Tenancy } from "./config/tenant";
 import type { AppConfig } from "./config/platform";
+import { appIdentityResourceGroup } from "./limits";
 
 export interface PlatformOutputs {
     readonly oidcIssuerUrl: pulumi.Output<string>;
@@ -285,10 +286,12 @@ export async function buildApps({
         );
         appNamespaces[app.name] = ns.namespace;
         // The namespace's own store and identity: it can read this application's bundle and nothing else.
+        // Its identities in its own resource group if it names one (Azure's 800 identities per resource group).
+        const appAzure = { ...azure, resourceGroupName: appIdentityResourceGroup(azure, app) };
         const appIdentity = new ExternalSecretsIdentity(
             `eso-identity-${app.name}`,
             {
-                ...azure,
+                ...appAzure,
                 identityName: appSecretsIdentityName(config.keyVault.name, app.name),
                 oidcIssuerUrl,
                 serviceAccountNamespace: app.namespace,
@@ -330,7 +333,7 @@ export async function buildApps({
                     clientImage: postgresServerSettings(config.postgres, postgresServerOf(app)).clientImage,
                     namespace: ns.namespace,
                     oidcIssuerUrl,
-                    azure,
+                    azure: appAzure,
                     vaultName: config.keyVault.name,
                     after: [data],
                 },

@@ -13,6 +13,7 @@ import { SECRET_KEYS, STACK_SCHEMAS } from "./stack";
 import { keyVaultConfigRules } from "../vault/configRules";
 import { appSecretRules } from "../secretSync/configRules";
 import { appEnvRules } from "../envContract";
+import { azureLimitRules } from "../limits";
 import { SERVICES } from "../services";
 import { ConfigRule, PROJECT, PlatformConfig } from "./types";
 import { stackHash, stackSlug } from "../stableNames";
@@ -32,7 +33,12 @@ export { SECRET_KEYS, STACK_SCHEMAS } from "./stack";
 /** Each service's rules over several keys, run after every key parsed. */
 const SERVICE_CONFIG_RULES: readonly ConfigRule[] = SERVICES.map((service) => service.configRules);
 /** Rules that build the credential registry, whose ids derive from the user names the service rules check. */
-const REGISTRY_CONFIG_RULES: readonly ConfigRule[] = [keyVaultConfigRules, backupConfigRules, tenantQuotaRules];
+const REGISTRY_CONFIG_RULES: readonly ConfigRule[] = [
+    keyVaultConfigRules,
+    backupConfigRules,
+    tenantQuotaRules,
+    azureLimitRules,
+];
 /** Rules of each application's Secret, whose contract keys derive from the instances the service rules check. */
 const APP_SECRET_RULES: readonly ConfigRule[] = [appEnvRules, appSecretRules];
 

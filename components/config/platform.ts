@@ -196,6 +196,12 @@ const appSchema = section({
         .describe(
             "A scheduled `pg_dump` of its database as its own login, uploaded to `backups` under `postgres/<name>/` by a CronJob in its namespace; unset: none (the server's own backups still cover it).",
         ),
+    identityResourceGroupName: text({ pattern: RESOURCE_GROUP, minLength: 1, maxLength: 90 })
+        .optional()
+        .describe(
+            "Resource group of its Azure identities (its store's reader, its export's writer; must exist); unset: `azure.resourceGroupName`. " +
+                "Azure holds at most 800 identities per resource group, so stacks of many applications spread them. A change replaces its identities (new client ids).",
+        ),
     poolSize: integer(1, 200).default(10).describe("Connections per replica."),
     replicas: integer(1, 100).default(2).describe("Replicas (for the connection budget)."),
     secretName: derived(text({ pattern: DNS_LABEL, maxLength: 63 })).describe(
@@ -246,7 +252,13 @@ export type AppEntry = z.output<typeof appSchema>;
 /** One application: its namespace, database, Redis database and the Secret with its contract. */
 export type AppConfig = Omit<AppEntry, "retired" | "import">;
 
-export const appsSchema = listOf(appSchema, { minItems: 1, maxItems: 500 });
+/**
+ * Applications per stack: beyond the documented limits the config checks (components/limits.ts and the services'
+ * rules), a stack of more would take longer to plan than CI allows (1,000: `npm run bench`).
+ */
+export const MAX_APPS = 2_000;
+
+export const appsSchema = listOf(appSchema, { minItems: 1, maxItems: MAX_APPS });
 
 /** `imports`: resource name in the program to the id of the existing object it takes over. */
 export const importsSchema = mapOf(

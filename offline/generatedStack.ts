@@ -1,0 +1,93 @@
+/**
+ * Generated prod stacks of many applications, placed the way a platform team would grow one: PostgreSQL servers as
+ * the connection budget needs (at least 3), three shared Redis groups and one dedicated to the first application, the
+ * applications' identities spread over resource groups below Azure's 800 per group. `npm run bench` and the limits
+ * test measure them.
+ */
+import { StackConfig, loadStackConfig, mergeConfig } from "./stackConfig";
+import { RESERVED_CONNECTIONS } from "../policy/lib/postgres";
+
+/**
+ * Each generated application's pool: replicas x connections per replica. 10 x 3 is a realistic service; change it here
+ * once the budget counts PgBouncer's pool (issue 26 item 4) if fewer server connections are needed.
+ */
+export const GENERATED_POOL = { poolSize: 10, replicas: 3 } as const;
+
+/** A SKU whose default max_connections is the most Azure allows (5,000 from 16 vCores), so no restart is needed. */
+const SERVER_SKU = "Standard_D16ds_v5";
+const SERVER_MAX_CONNECTIONS = 5000;
+/** Connections kept free on each server beside the applications' demand. */
+const CONNECTION_HEADROOM = 50;
+/** Shared Redis groups besides the dedicated one. */
+const SHARED_GROUPS = 3;
+/** Applications whose identities share one resource group: below Azure's 800 identities per resource group. */
+export const APPS_PER_IDENTITY_GROUP = 500;
+
+export const DEDICATED_GROUP = "solo";
+
+function instanceName(kind: string, index: number): string {
+    return index === 0 ? "default" : `${kind}${index + 1}`;
+}
+
+/** How many servers `count` applications of `GENERATED_POOL` need (at least 3). */
+export function generatedServerCount(count: number): number {
+    const perServer = SERVER_MAX_CONNECTIONS - RESERVED_CONNECTIONS.azure - CONNECTION_HEADROOM;
+    const demand = count * GENERATED_POOL.poolSize * GENERATED_POOL.replicas;
+    return Math.max(3, Math.ceil(demand / perServer));
+}
+
+/** The prod stack with `count` generated applications (`app-0001`, ...), placed over servers and groups. */
+export function generatedStack(count: number): StackConfig {
+    const prod = loadStackConfig("prod");
+    const postgres = JSON.parse(prod.config["data-platform:postgres"]);
+    const redis = JSON.parse(prod.config["data-platform:redis"]);
+    const resourceGroup = JSON.parse(prod.config["data-platform:azure"]).resourceGroupName as string;
+    const servers = generatedServerCount(count);
+    const groupIndexes = new Map<string, number>();
+    const apps = Array.from({ length: count }, (_, i) => {
+        const name = `app-${String(i + 1).padStart(4, "0")}`;
+        const server = instanceName("pg", i % servers);
+        const group = i === 0 ? DEDICATED_GROUP : instanceName("cache", (i - 1) % SHARED_GROUPS);
+        const redisDb = (groupIndexes.get(group) ?? 0) + 1;
+        groupIndexes.set(group, redisDb);
+        const chunk = Math.floor(i / APPS_PER_IDENTITY_GROUP);
+        return {
+            name,
+            namespace: name,
+            redisDb,
+            ...GENERATED_POOL,
+            ...(server === "default" ? {} : { postgres: { server } }),
+            ...(group === "default" ? {} : { redis: { group } }),
+            ...(chunk === 0 ? {} : { identityResourceGroupName: `${resourceGroup}-apps-${chunk + 1}` }),
+        };
+    });
+    // Named servers and groups take nothing from the section: each is given prod's settings.
+    const server = {
+        ...postgres,
+        maxConnections: SERVER_MAX_CONNECTIONS,
+        azure: { ...postgres.azure, skuName: SERVER_SKU },
+    };
+    const databases = (group: string) => (groupIndexes.get(group) ?? 0) + 1;
+    return mergeConfig(prod, {
+        "data-platform:apps": apps,
+        "data-platform:postgres": {
+            ...server,
+            servers: Object.fromEntries(
+                Array.from({ length: servers - 1 }, (_, i) => [instanceName("pg", i + 1), server]),
+            ),
+        },
+        "data-platform:redis": {
+            ...redis,
+            databases: databases("default"),
+            groups: {
+                ...Object.fromEntries(
+                    Array.from({ length: SHARED_GROUPS - 1 }, (_, i) => {
+                        const group = instanceName("cache", i + 1);
+                        return [group, { ...redis, databases: databases(group) }];
+                    }),
+                ),
+                [DEDICATED_GROUP]: { ...redis, dedicated: true, databases: databases(DEDICATED_GROUP) },
+            },
+        },
+    });
+}

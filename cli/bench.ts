@@ -1,7 +1,8 @@
 /**
- * `npm run bench`: evaluates the plan of dev, prod and prod with 100 and 500 generated applications, each in
- * a fresh process (program start-up counts: azure-native is large), and prints resources registered, wall
- * seconds and peak memory. The generated stacks are then compared with their floor: the same registrations
+ * `npm run bench`: evaluates the plan of dev, prod and prod with 100 and 500 generated applications
+ * (offline/generatedStack.ts: over servers and Redis groups), each in a fresh process (program start-up counts:
+ * azure-native is large), and prints resources registered, wall seconds, peak memory, a state estimate and each
+ * stack's headroom against the documented limits (offline/headroom.ts). The generated stacks are then compared with their floor: the same registrations
  * replayed flat with the same SDK in a fresh process (offline/flatReplay.ts), and with each other (scale).
  * Last, the deploy critical path of dev and prod, and its length for each generated stack (`offline/criticalPath.ts`).
  */
@@ -13,9 +14,10 @@ import { Registration, registrationsOf, runFlat } from "../offline/flatReplay";
 import { PROJECT, runProgram } from "../offline/mockEngine";
 import { toPlan } from "../offline/plan";
 import { criticalPathRows } from "../offline/criticalPath";
-import { StackConfig, loadStackConfig, mergeConfig } from "../offline/stackConfig";
+import { StackConfig, loadStackConfig } from "../offline/stackConfig";
+import { GENERATED_POOL, generatedServerCount, generatedStack } from "../offline/generatedStack";
+import { HeadroomRow, headroomLine, headroomRows } from "../offline/headroom";
 import { parseFlags } from "./args";
-import { DIRECT_CONNECTIONS_PER_APP, POOLER_DEFAULTS, serverSideOf } from "../policy/lib/postgres";
 
 /**
  * Targets from issue 10: the program within 1.5x its flat replay, 500 MiB at 100 apps, and growth close to
@@ -23,45 +25,12 @@ import { DIRECT_CONNECTIONS_PER_APP, POOLER_DEFAULTS, serverSideOf } from "../po
  */
 const TARGETS = { flatRatio: 1.5, peakMiBAt100: 500, scalePerAppRatio: 1.1 };
 
-/** Connections kept free beside the applications' demand: more than either PostgreSQL mode reserves. */
-const CONNECTION_HEADROOM = 50;
-
-/** Pools of 2 per login on the generated stacks' PgBouncer, so 500 applications fit one server's 5,000. */
-const GENERATED_POOL = { defaultPoolSize: 2 };
-
 /**
- * The prod stack with `count` applications (4 connections x 2 replicas each). Where what they cost through PgBouncer
- * (policy/lib/postgres.ts) does not fit prod's max_connections or its PgBouncer's max_client_conn, these are raised to
- * fit; one Redis database per application.
+ * The stacks one size of generated applications is measured as, each measured alike: today one platform stack holding
+ * them all; tenant stacks (issue 26 item 7) are further names here.
  */
-export function generatedStack(count: number): StackConfig {
-    const prod = loadStackConfig("prod");
-    const app = { poolSize: 4, replicas: 2 };
-    const apps = Array.from({ length: count }, (_, i) => {
-        const name = `app-${String(i + 1).padStart(3, "0")}`;
-        return { name, namespace: name, redisDb: i + 1, ...app };
-    });
-    const postgres = JSON.parse(prod.config["data-platform:postgres"]);
-    const pooler = { ...POOLER_DEFAULTS.azure, ...GENERATED_POOL };
-    const clients = app.poolSize * app.replicas;
-    const perApp = serverSideOf({ name: "", clients, pooled: true, direct: DIRECT_CONNECTIONS_PER_APP }, pooler);
-    const needed = count * perApp + CONNECTION_HEADROOM;
-    const redis = { ...JSON.parse(prod.config["data-platform:redis"]), databases: count + 1 };
-    return mergeConfig(prod, {
-        "data-platform:apps": apps,
-        // Above the SKU's default max_connections Azure needs a restart, which a bench stack acknowledges. Its
-        // databases the login Job creates, as on any stack set up now (prod's own three stay ARM resources).
-        "data-platform:postgres": {
-            ...postgres,
-            maxConnections: Math.max(postgres.maxConnections, needed),
-            pooler: {
-                ...GENERATED_POOL,
-                maxClientConnections: Math.max(pooler.maxClientConnections, count * clients + CONNECTION_HEADROOM),
-            },
-            azure: { ...postgres.azure, databases: "sql", acknowledgeRestart: needed > postgres.maxConnections },
-        },
-        "data-platform:redis": redis,
-    });
+export function stacksOfSize(apps: number): string[] {
+    return [`apps${apps}`];
 }
 
 /** `apps<N>` names prod with N generated applications; other names are stack files. */
@@ -80,13 +49,21 @@ export interface Measurement {
     readonly cpuSeconds: number;
     /** Max RSS of the child, measured before it writes anything. */
     readonly peakMiB: number;
+    /**
+     * Bytes of the registrations' recorded inputs (JSON). The state holds inputs and outputs, so it is estimated at
+     * twice this; absent for a flat replay.
+     */
+    readonly inputBytes?: number;
+    /** The program's distance from each documented limit; absent for a flat replay. */
+    readonly headroom?: HeadroomRow[];
 }
 
 type ChildReport = Omit<Measurement, "wallSeconds">;
 
-function report(resources: number, started: bigint): void {
+function report(resources: number, started: bigint, measured: Pick<ChildReport, "inputBytes" | "headroom"> = {}): void {
     const cpu = process.cpuUsage();
     const report: ChildReport = {
+        ...measured,
         resources,
         evalSeconds: Number(process.hrtime.bigint() - started) / 1e9,
         cpuSeconds: (cpu.user + cpu.system) / 1e6,
@@ -101,7 +78,8 @@ async function measureProgram(stack: string, recordTo?: string): Promise<void> {
     const completionOrder: string[] = [];
     const started = process.hrtime.bigint();
     const result = await runProgram({ stack, ...config, onRegister: (r) => completionOrder.push(r.urn) });
-    report(result.resources.length, started);
+    const inputBytes = result.resources.reduce((sum, r) => sum + Buffer.byteLength(JSON.stringify(r.inputs)), 0);
+    report(result.resources.length, started, { inputBytes, headroom: headroomRows(result.resources) });
     if (recordTo) {
         fs.writeFileSync(recordTo, JSON.stringify({ stack, registrations: registrationsOf(result, completionOrder) }));
     }
@@ -140,24 +118,43 @@ export function measureInChild(args: string[]): Measurement {
 /** A generated stack and its flat replay, each in a fresh process. */
 export interface Generated {
     readonly apps: number;
+    /** The first of `stacksOfSize` (the platform stack), compared with its flat replay. */
     readonly program: Measurement;
     readonly flat: Measurement;
+    /** The further stacks of the size, by name (none until tenant stacks). */
+    readonly others: ReadonlyArray<{ readonly stack: string; readonly measurement: Measurement }>;
 }
 
 export function measureAgainstFlat(apps: number, dir: string): Generated {
-    const recorded = path.join(dir, `apps${apps}.json`);
-    const program = measureInChild(["--child", `apps${apps}`, recorded]);
+    const [platform, ...others] = stacksOfSize(apps);
+    const recorded = path.join(dir, `${platform}.json`);
+    const program = measureInChild(["--child", platform, recorded]);
     const flat = measureInChild(["--flat", recorded]);
-    return { apps, program, flat };
+    return {
+        apps,
+        program,
+        flat,
+        others: others.map((stack) => ({ stack, measurement: measureInChild(["--child", stack]) })),
+    };
 }
 
-const COLUMNS = ["resources", "wall s", "eval s", "cpu s", "peak MiB"];
+/** Each stack of each size with its headroom rows. */
+function headroomLines(generated: readonly Generated[]): string[] {
+    return generated.flatMap((g) =>
+        [{ stack: `apps${g.apps}`, measurement: g.program }, ...g.others].flatMap(({ stack, measurement }) =>
+            (measurement.headroom ?? []).map((r) => headroomLine(stack, r)),
+        ),
+    );
+}
+
+const COLUMNS = ["resources", "wall s", "eval s", "cpu s", "peak MiB", "state MB"];
 
 function row(name: string, m: Measurement): string {
     const cells = [
         m.resources,
         ...[m.wallSeconds, m.evalSeconds, m.cpuSeconds].map((seconds) => seconds.toFixed(2)),
         m.peakMiB.toFixed(0),
+        m.inputBytes === undefined ? "-" : ((2 * m.inputBytes) / 1e6).toFixed(1),
     ];
     return [name.padEnd(8), ...cells.map((c) => String(c).padStart(9))].join(" ");
 }
@@ -208,15 +205,25 @@ function main(argv: readonly string[]): number {
         const generated = sizes.map((apps) => measureAgainstFlat(apps, dir));
         console.log(["stack".padEnd(8), ...COLUMNS.map((c) => c.padStart(9))].join(" "));
         stacks.forEach((r) => console.log(r));
-        generated.forEach((g) => console.log(`${row(`apps${g.apps}`, g.program)}\n${row(`flat${g.apps}`, g.flat)}`));
+        generated.forEach((g) => {
+            console.log(`${row(`apps${g.apps}`, g.program)}\n${row(`flat${g.apps}`, g.flat)}`);
+            g.others.forEach(({ stack, measurement }) => console.log(row(stack, measurement)));
+        });
         console.log(
             "wall s: whole process (start-up, imports, evaluation); eval s: the program under the mock engine; " +
-                "cpu s: user + system of the whole process; peak MiB: max RSS",
+                "cpu s: user + system of the whole process; peak MiB: max RSS; state MB: twice the recorded inputs " +
+                "(the state holds inputs and outputs)",
         );
         console.log(
             "flat<N>: the registrations of apps<N> replayed as plain SDK resources in a fresh process, no program code",
         );
         comparisons(generated).forEach((line) => console.log(line));
+        console.log(
+            "headroom against the documented limits (components/limits.ts), largest holder in parentheses; " +
+                `apps<N>: ${GENERATED_POOL.replicas} x ${GENERATED_POOL.poolSize} connections per application, ` +
+                `${generatedServerCount(sizes[sizes.length - 1])} PostgreSQL servers at the largest size`,
+        );
+        headroomLines(generated).forEach((line) => console.log(line));
         return 0;
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });

@@ -12,43 +12,10 @@ import { appLogins, loginSqlOptions, loginVerifierParts } from "./postgres/sql";
 import { redisGroupOf, redisGroupSettings, redisGroups } from "./redis/groups";
 import { dataAclPartPlan, redisTenants } from "./redis/acl";
 import { platformCredentialIds } from "./vault/credentialIds";
+import { LIMITS } from "./documentedLimits";
 
-export interface DocumentedLimit {
-    readonly max: number;
-    readonly unit: string;
-    readonly source: string;
-}
-
-/** Each limit once, with where it is documented (reference/limits-and-pitfalls.md §1, §14). */
-export const LIMITS = {
-    keyVaultValueBytes: {
-        max: 25_000,
-        unit: "bytes",
-        source: 'Key Vault secret value, "25k bytes" (MicrosoftDocs/azure-security-docs key-vault/secrets/about-secrets.md)',
-    },
-    kubernetesObjectBytes: {
-        max: 1024 * 1024,
-        unit: "bytes",
-        source: "ConfigMap data and Secret size, 1 MiB (Kubernetes docs, ConfigMaps and Secrets concept pages)",
-    },
-    roleAssignments: {
-        max: 4_000,
-        unit: "role assignments",
-        source: "Azure RBAC, 4,000 role assignments per subscription, every scope below it counted (azure-subscription-service-limits)",
-    },
-    federatedCredentialsPerIdentity: {
-        max: 20,
-        unit: "federated credentials",
-        source: "20 federated identity credentials per user-assigned identity (workload-identity-federation-considerations)",
-    },
-    identitiesPerResourceGroup: {
-        max: 800,
-        unit: "user-assigned identities",
-        source:
-            "800 instances of a resource type per resource group; Microsoft.ManagedIdentity/userAssignedIdentities is not " +
-            "among the exempt types (MicrosoftDocs/azure-docs azure-resource-manager/management/resources-without-resource-group-limit.md)",
-    },
-} as const satisfies Record<string, DocumentedLimit>;
+export { LIMITS } from "./documentedLimits";
+export type { DocumentedLimit } from "./documentedLimits";
 
 /** One user-assigned identity the stack creates: where, and what it is federated with and granted. */
 export interface PlannedIdentity {
@@ -138,7 +105,7 @@ export function azureFootprint(config: PlatformConfig): AzureFootprint {
 }
 
 /** The allowed text of a refusal: the limit, its source and what to change. */
-function overLimit(limit: DocumentedLimit, remedy: string): string {
+function overLimit(limit: (typeof LIMITS)[keyof typeof LIMITS], remedy: string): string {
     return `at most ${limit.max} ${limit.unit}: ${limit.source}; ${remedy}`;
 }
 

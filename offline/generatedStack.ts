@@ -5,18 +5,26 @@
  * test measure them.
  */
 import { StackConfig, loadStackConfig, mergeConfig } from "./stackConfig";
-import { RESERVED_CONNECTIONS } from "../policy/lib/postgres";
+import {
+    DIRECT_CONNECTIONS_PER_APP,
+    POOLER_DEFAULTS,
+    RESERVED_CONNECTIONS,
+    serverSideOf,
+} from "../policy/lib/postgres";
+
+/** Each generated application's pool: replicas x connections per replica, a realistic service. */
+export const GENERATED_POOL = { poolSize: 10, replicas: 3 } as const;
 
 /**
- * Each generated application's pool: replicas x connections per replica. 10 x 3 is a realistic service; change it here
- * once the budget counts PgBouncer's pool (issue 26 item 4) if fewer server connections are needed.
+ * Each server's PgBouncer: pools of 2 server connections per login (transaction pooling), so an application's 30
+ * clients cost its server 7 connections (policy/lib/postgres.ts `serverSideOf`: its pools, auth_query's, a direct one).
  */
-export const GENERATED_POOL = { poolSize: 10, replicas: 3 } as const;
+const GENERATED_PGBOUNCER = { defaultPoolSize: 2 } as const;
 
 /** A SKU whose default max_connections is the most Azure allows (5,000 from 16 vCores), so no restart is needed. */
 const SERVER_SKU = "Standard_D16ds_v5";
 const SERVER_MAX_CONNECTIONS = 5000;
-/** Connections kept free on each server beside the applications' demand. */
+/** Connections kept free on each server beside the applications' (the platform's own: login Job, exporter). */
 const CONNECTION_HEADROOM = 50;
 /** Shared Redis groups besides the dedicated one. */
 const SHARED_GROUPS = 3;
@@ -29,14 +37,21 @@ function instanceName(kind: string, index: number): string {
     return index === 0 ? "default" : `${kind}${index + 1}`;
 }
 
+const CLIENTS_PER_APP = GENERATED_POOL.poolSize * GENERATED_POOL.replicas;
+
+/** What one generated application costs its server through PgBouncer. */
+const SERVER_SIDE_PER_APP = serverSideOf(
+    { name: "", clients: CLIENTS_PER_APP, pooled: true, direct: DIRECT_CONNECTIONS_PER_APP },
+    { ...POOLER_DEFAULTS.azure, ...GENERATED_PGBOUNCER },
+);
+
 /** How many servers `count` applications of `GENERATED_POOL` need (at least 3). */
 export function generatedServerCount(count: number): number {
     const perServer = SERVER_MAX_CONNECTIONS - RESERVED_CONNECTIONS.azure - CONNECTION_HEADROOM;
-    const demand = count * GENERATED_POOL.poolSize * GENERATED_POOL.replicas;
-    return Math.max(3, Math.ceil(demand / perServer));
+    return Math.max(3, Math.ceil((count * SERVER_SIDE_PER_APP) / perServer));
 }
 
-/** The prod stack with `count` generated applications (`app-0001`, ...), placed over servers and groups. */
+/** The prod stack with `count` generated applications (`app-001`, ...), placed over servers and groups. */
 export function generatedStack(count: number): StackConfig {
     const prod = loadStackConfig("prod");
     const postgres = JSON.parse(prod.config["data-platform:postgres"]);
@@ -45,7 +60,7 @@ export function generatedStack(count: number): StackConfig {
     const servers = generatedServerCount(count);
     const groupIndexes = new Map<string, number>();
     const apps = Array.from({ length: count }, (_, i) => {
-        const name = `app-${String(i + 1).padStart(4, "0")}`;
+        const name = `app-${String(i + 1).padStart(3, "0")}`;
         const server = instanceName("pg", i % servers);
         const group = i === 0 ? DEDICATED_GROUP : instanceName("cache", (i - 1) % SHARED_GROUPS);
         const redisDb = (groupIndexes.get(group) ?? 0) + 1;
@@ -61,11 +76,20 @@ export function generatedStack(count: number): StackConfig {
             ...(chunk === 0 ? {} : { identityResourceGroupName: `${resourceGroup}-apps-${chunk + 1}` }),
         };
     });
-    // Named servers and groups take nothing from the section: each is given prod's settings.
+    // Named servers and groups take nothing from the section: each is given prod's settings. Their databases the
+    // login Job creates, as on any stack set up now.
     const server = {
         ...postgres,
         maxConnections: SERVER_MAX_CONNECTIONS,
-        azure: { ...postgres.azure, skuName: SERVER_SKU },
+        // One PgBouncer takes every client of its server's applications.
+        pooler: {
+            ...GENERATED_PGBOUNCER,
+            maxClientConnections: Math.max(
+                POOLER_DEFAULTS.azure.maxClientConnections,
+                Math.ceil(count / servers) * CLIENTS_PER_APP + CONNECTION_HEADROOM,
+            ),
+        },
+        azure: { ...postgres.azure, skuName: SERVER_SKU, databases: "sql" },
     };
     const databases = (group: string) => (groupIndexes.get(group) ?? 0) + 1;
     return mergeConfig(prod, {

@@ -2,6 +2,7 @@
  * Generated credentials: one `random.RandomPassword` per declared id, each stored in Key Vault, and the
  * per-application connection bundle (the application's whole environment as one JSON secret).
  */
+import { LIMITS } from "../documentedLimits";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import type * as keyvault from "@pulumi/azure-native/keyvault";
@@ -185,9 +186,6 @@ export class Credentials extends pulumi.ComponentResource implements CredentialS
 /** Environment variable names the bundle accepts (what a container `envFrom` can expose). */
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Key Vault's limit on a secret value. */
-const MAX_SECRET_BYTES = 25 * 1024;
-
 /** The bundle's JSON text: keys sorted, so the same environment always gives the same value (and no new version). */
 export function renderBundle(env: Readonly<Record<string, string>>): string {
     const sorted: Record<string, string> = {};
@@ -195,6 +193,18 @@ export function renderBundle(env: Readonly<Record<string, string>>): string {
         sorted[key] = env[key];
     }
     return JSON.stringify(sorted);
+}
+
+/** `renderBundle`'s text, refused past Key Vault's limit on a value (Key Vault would refuse the write). */
+export function checkedBundle(secretName: string, env: Readonly<Record<string, string>>): string {
+    const text = renderBundle(env);
+    const bytes = Buffer.byteLength(text, "utf8");
+    if (bytes > LIMITS.keyVaultValueBytes.max) {
+        throw new pulumi.RunError(
+            `connection bundle ${secretName}: ${bytes} bytes, over ${LIMITS.keyVaultValueBytes.max}: ${LIMITS.keyVaultValueBytes.source}`,
+        );
+    }
+    return text;
 }
 
 /**
@@ -213,13 +223,7 @@ export function writeConnectionBundle(
         throw new Error(`connection bundle of ${app.name}: invalid environment variable names ${bad.join(", ")}`);
     }
     const secretName = bundleSecretName(app.name);
-    const json = pulumi.output(env).apply((values) => {
-        const text = renderBundle(values);
-        if (Buffer.byteLength(text, "utf8") > MAX_SECRET_BYTES) {
-            throw new pulumi.RunError(`connection bundle ${secretName} exceeds Key Vault's 25 KB secret limit`);
-        }
-        return text;
-    });
+    const json = pulumi.output(env).apply((values) => checkedBundle(secretName, values));
     return vault.writeSecret(
         `bundle-${app.name}`,
         { secretName, value: pulumi.secret(json), contentType: BUNDLE_CONTENT_TYPE },

@@ -6,7 +6,9 @@ import { parseConfig } from "../../../components/config";
 import { registrationsOf, replayFlat } from "../../../offline/flatReplay";
 import { RecordedResource, runProgram } from "../../../offline/mockEngine";
 import { loadStackConfig } from "../../../offline/stackConfig";
-import { comparisons, generatedStack, measureAgainstFlat } from "../../../cli/bench";
+import { comparisons, measureAgainstFlat } from "../../../cli/bench";
+import { generatedStack } from "../../../offline/generatedStack";
+import { LIMITS } from "../../../components/limits";
 
 /** A registration without what only the program's shape decides (which dependencies came through inputs). */
 function registered({
@@ -54,6 +56,17 @@ describe("npm run bench", function () {
             for (const m of [small.program, small.flat]) {
                 assert.ok(m.wallSeconds > m.evalSeconds && m.evalSeconds > 0 && m.peakMiB > 0, JSON.stringify(m));
             }
+            // The program's row carries its state estimate and a headroom row per documented limit; a replay neither.
+            assert.ok(small.program.inputBytes! > 0);
+            assert.deepStrictEqual(
+                small.program.headroom?.map((r) => r.limit),
+                Object.keys(LIMITS),
+            );
+            assert.ok(
+                small.program.headroom.every((r) => r.used > 0 && r.used <= r.max),
+                JSON.stringify(small.program.headroom),
+            );
+            assert.strictEqual(small.flat.headroom, undefined);
             const [line] = comparisons([small]);
             const ratio = (small.program.wallSeconds / small.flat.wallSeconds).toFixed(2);
             assert.ok(line.startsWith(`apps2 / flat2: wall ${ratio} (target <= 1.5: `), line);

@@ -14,7 +14,7 @@ import { loadStackConfig, mergeConfig } from "../../../offline/stackConfig";
 import { formatPath, parsePath, replaceAtPaths } from "../../../offline/paths";
 import { passwordForms } from "../../support/passwordLeaks";
 import { STACKS, runStack } from "../../support/program";
-import { generatedStack } from "../../../cli/bench";
+import { generatedStack } from "../../../offline/generatedStack";
 
 // The SDK's promise bookkeeping (@internal, stripped from the typings).
 // eslint-disable-next-line @typescript-eslint/no-require-imports

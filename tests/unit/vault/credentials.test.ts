@@ -21,6 +21,7 @@ import {
     Credentials,
     PASSWORD_POLICY_INPUTS,
     passwordEntropyBits,
+    checkedBundle,
     renderBundle,
     writeConnectionBundle,
 } from "../../../components/vault/credentials";
@@ -401,6 +402,16 @@ describe("credentials", () => {
             assert.throws(
                 () => writeConnectionBundle({} as never, app, { "PG-USER": "x" }, {}),
                 /invalid environment variable names PG-USER/,
+            );
+        });
+
+        it('accepts a bundle of 25,000 bytes and refuses 25,001, naming Key Vault\'s "25k bytes" (the old check allowed 25,600)', () => {
+            // {"K":"<value>"}: 8 bytes around the value.
+            const of = (bytes: number) => ({ K: "x".repeat(bytes - 8) });
+            assert.strictEqual(Buffer.byteLength(checkedBundle("app-a-env", of(25_000))), 25_000);
+            assert.throws(
+                () => checkedBundle("app-a-env", of(25_001)),
+                /^Error: connection bundle app-a-env: 25001 bytes, over 25000: Key Vault secret value, "25k bytes" \(MicrosoftDocs\/azure-security-docs key-vault\/secrets\/about-secrets.md\)$/,
             );
         });
 

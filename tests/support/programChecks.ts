@@ -14,6 +14,9 @@ import { RecordedResource, RunResult, runProgram } from "../../offline/mockEngin
 import { isManifest } from "../../offline/plan";
 import { StackConfig, loadStackConfig, mergeConfig } from "../../offline/stackConfig";
 import { allPolicies } from "../../policy/policies";
+import { PlatformConfig, parseConfig } from "../../components/config";
+import { azureFootprint } from "../../components/limits";
+import { headroomRows } from "../../offline/headroom";
 import type { Overrides } from "./config";
 import { validateAgainstCrd } from "./crdSchemas";
 import { passwordsWritten } from "./passwordLeaks";
@@ -170,6 +173,23 @@ export function statefulIdentities(run: RunResult): Map<string, string> {
     return identities;
 }
 
+/**
+ * The config's count of what Azure limits (components/limits.ts, which the config refuses past a limit) against what
+ * the run registered: one line per count that differs.
+ */
+export function footprintProblems(config: PlatformConfig, run: RunResult): string[] {
+    const planned = azureFootprint(config);
+    const measured = Object.fromEntries(headroomRows(run.resources).map((row) => [row.limit, row.used]));
+    const expected = {
+        roleAssignments: planned.roleAssignments,
+        identitiesPerResourceGroup: Math.max(...planned.identitiesByResourceGroup.values()),
+        federatedCredentialsPerIdentity: planned.mostFederatedCredentials,
+    };
+    return Object.entries(expected)
+        .filter(([limit, count]) => measured[limit] !== count)
+        .map(([limit, count]) => `${limit}: the config counts ${count}, the program registered ${measured[limit]}`);
+}
+
 /** One run's result as the properties use it. */
 export interface Verdict {
     /** The run failed: its error's stack. */
@@ -186,8 +206,17 @@ export async function verdictOf(stack: string, overrides: Overrides, checked: bo
         stackFiles.set(stack, loadStackConfig(stack));
     }
     try {
-        const run = await runProgram({ stack, ...mergeConfig(stackFiles.get(stack)!, overrides) });
-        return { problems: checked ? await runProblems(stack, run) : [], identities: [...statefulIdentities(run)] };
+        const merged = mergeConfig(stackFiles.get(stack)!, overrides);
+        const run = await runProgram({ stack, ...merged });
+        const problems = checked
+            ? [
+                  ...(await runProblems(stack, run)),
+                  ...footprintProblems(parseConfig(merged.config, stack, merged.secretKeys), run).map(
+                      (line) => `footprint: ${line}`,
+                  ),
+              ]
+            : [];
+        return { problems, identities: [...statefulIdentities(run)] };
     } catch (err) {
         return { error: err instanceof Error ? (err.stack ?? err.message) : String(err), problems: [], identities: [] };
     }

@@ -52,8 +52,9 @@ describe("npm run bench", function () {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-test-"));
         try {
             const small = measureAgainstFlat(2, dir);
-            assert.strictEqual(small.flat.resources, small.program.resources);
-            for (const m of [small.program, small.flat]) {
+            const flat = small.flat!;
+            assert.strictEqual(flat.resources, small.program.resources);
+            for (const m of [small.program, flat]) {
                 assert.ok(m.wallSeconds > m.evalSeconds && m.evalSeconds > 0 && m.peakMiB > 0, JSON.stringify(m));
             }
             // The program's row carries its state estimate and a headroom row per documented limit; a replay neither.
@@ -63,12 +64,12 @@ describe("npm run bench", function () {
                 Object.keys(LIMITS),
             );
             assert.ok(
-                small.program.headroom.every((r) => r.used > 0 && r.used <= r.max),
+                small.program.headroom!.every((r) => r.used > 0 && r.used <= r.max),
                 JSON.stringify(small.program.headroom),
             );
-            assert.strictEqual(small.flat.headroom, undefined);
+            assert.strictEqual(flat.headroom, undefined);
             const [line] = comparisons([small]);
-            const ratio = (small.program.wallSeconds / small.flat.wallSeconds).toFixed(2);
+            const ratio = (small.program.wallSeconds / flat.wallSeconds).toFixed(2);
             assert.ok(line.startsWith(`apps2 / flat2: wall ${ratio} (target <= 1.5: `), line);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });

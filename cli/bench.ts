@@ -231,7 +231,7 @@ function main(argv: readonly string[]): number {
         );
         comparisons(generated).forEach((line) => console.log(line));
         console.log(
-            "headroom against the documented limits (components/limits.ts), largest holder in parentheses; " +
+            "headroom against the documented limits (components/documentedLimits.ts), largest holder in parentheses; " +
                 `apps<N>: ${GENERATED_POOL.replicas} x ${GENERATED_POOL.poolSize} connections per application, ` +
                 `${generatedServerCount(sizes[sizes.length - 1])} PostgreSQL servers at the largest size`,
         );

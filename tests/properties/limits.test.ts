@@ -9,6 +9,7 @@ import { RunResult, runProgram } from "../../offline/mockEngine";
 import { generatedStack } from "../../offline/generatedStack";
 import { headroomLine, headroomRows } from "../../offline/headroom";
 import { LIMITS } from "../../components/limits";
+import { runProblems } from "../support/programChecks";
 import { problemLines, sectionOverride, stackConfig } from "../support/config";
 import { runStack } from "../support/program";
 
@@ -95,6 +96,10 @@ describe("a generated prod stack of 1,000 applications over servers and groups, 
         );
         assert.ok(servers.length >= 3, `${servers.length} servers`);
         assert.ok(sentinels.length >= 4, `${sentinels.length} Redis groups`);
+    });
+
+    it("validates upstream, passes the policy pack, no password in the plan, names within their rules", async () => {
+        assert.deepEqual(await runProblems("prod", run), []);
     });
 
     it("stays under every limit, each row printed with its headroom", () => {

@@ -2,9 +2,10 @@
  * `npm run bench`: evaluates the plan of dev, prod and prod with 100 and 500 generated applications
  * (offline/generatedStack.ts: over servers and Redis groups), each in a fresh process (program start-up counts:
  * azure-native is large), and prints resources registered, wall seconds, peak memory, a state estimate and each
- * stack's headroom against the documented limits (offline/headroom.ts). The generated stacks are then compared with their floor: the same registrations
- * replayed flat with the same SDK in a fresh process (offline/flatReplay.ts), and with each other (scale).
- * Last, the deploy critical path of dev and prod, and its length for each generated stack (`offline/criticalPath.ts`).
+ * stack's headroom against the documented limits (offline/headroom.ts). The generated stacks are then compared with
+ * their floor: the same registrations replayed flat with the same SDK in a fresh process (offline/flatReplay.ts), and
+ * with each other (scale). Last, the deploy critical path of dev and prod, and its length for each generated stack
+ * (`offline/criticalPath.ts`).
  */
 import * as fs from "fs";
 import * as os from "os";

@@ -27,7 +27,7 @@ import { parseFlags } from "./args";
 const TARGETS = { flatRatio: 1.5, peakMiBAt100: 500, scalePerAppRatio: 1.1 };
 
 /**
- * The largest size replayed flat: the replay registers everything at once and at 1,000 applications (20,508
+ * The largest size replayed flat: the replay registers everything at once and at 1,000 applications (~20,000
  * registrations) passed Node's default heap (4 GB, out of memory after 5 min) while the program peaked at 1.7 GB.
  */
 const FLAT_MAX_APPS = 500;

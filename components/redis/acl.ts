@@ -242,13 +242,7 @@ export function renderDataAcl(
     passwords: RedisPasswords,
     marker?: string,
 ): string {
-    const appLine = (name: string, user: string, rules: string) => {
-        const password = passwords.apps[user];
-        if (password === undefined) {
-            throw new Error(`no Redis password for application user ${user}`);
-        }
-        return line(name, [password, passwords.previous?.apps?.[user]], rules);
-    };
+    const appLine = (name: string, user: string, rules: string) => appUserLine(name, user, rules, passwords);
     // Off unless a dedicated group's clients log in with a password alone (AUTH <password> is AUTH default <password>).
     const defaultTenant = defaultUserTenant(apps);
     const lines = [
@@ -265,15 +259,69 @@ export function renderDataAcl(
     if (passwords.backup !== undefined) {
         lines.push(line(USERS.backup, role(passwords, "backup", "backup"), BACKUP_RULES));
     }
-    for (const app of apps) {
-        lines.push(appLine(appUserName(app), appUserName(app), appRules(app)));
-        for (const extra of app.redisExtraDatabases) {
-            const user = extraDatabaseUserName(app, extra);
-            lines.push(appLine(user, user, extraDatabaseRules(app, extra)));
-        }
-    }
-    lines.push(...markerLines(marker));
+    lines.push(...appLines(apps, passwords), ...markerLines(marker));
     return lines.join("\n") + "\n";
+}
+
+/** The line of ACL user `name`, with application user `user`'s current and previous passwords. */
+function appUserLine(name: string, user: string, rules: string, passwords: AppPasswords): string {
+    const password = passwords.apps[user];
+    if (password === undefined) {
+        throw new Error(`no Redis password for application user ${user}`);
+    }
+    return line(name, [password, passwords.previous?.apps?.[user]], rules);
+}
+
+/** Each application's users (its own, then its extra databases'), one line each. */
+function appLines(apps: readonly RedisTenant[], passwords: AppPasswords): string[] {
+    return apps.flatMap((app) => [
+        appUserLine(appUserName(app), appUserName(app), appRules(app), passwords),
+        ...app.redisExtraDatabases.map((extra) => {
+            const user = extraDatabaseUserName(app, extra);
+            return appUserLine(user, user, extraDatabaseRules(app, extra), passwords);
+        }),
+    ]);
+}
+
+/** The application users' passwords alone: what a tenant stack holds. */
+export type AppPasswords = Pick<RedisPasswords, "apps"> & {
+    readonly previous?: { readonly apps?: Readonly<Record<string, string>> };
+};
+
+/**
+ * A tenant stack's users file on a group of its platform stack (issue 26 item 7): its applications' users, then its own
+ * marker. The data nodes load it after the platform's parts (`tenantDataAclFile`: the same ACL directory, sorted after
+ * them), so every sync and every start applies the platform's users and every tenant's together; a tenant's users
+ * change only with its own file. Its marker is named by its stack too, so two tenants' markers never share a name (Redis
+ * refuses a users file naming a user twice, "Duplicate user", and would not start).
+ */
+export function renderTenantDataAcl(apps: readonly RedisTenant[], passwords: AppPasswords, marker?: string): string {
+    return [...appLines(apps, passwords), ...markerLines(marker)].map((l) => `${l}\n`).join("");
+}
+
+/** The marker of a tenant stack's users file (`aclMarker`'s, named by the stack and the passwords' versions). */
+export function tenantAclMarker(stack: string, apps: readonly RedisTenant[], versions: AppPasswords): string {
+    const rendered = `tenant ${stack}\n${renderTenantDataAcl(apps, versions)}`;
+    return ACL_MARKER_PREFIX + sha256Hex(rendered).slice(0, 32);
+}
+
+/** A tenant's users file's parts (each under Key Vault's 25 KB), planned from its lines at their longest. */
+export function tenantDataAclPartPlan(apps: readonly RedisTenant[]): number[] {
+    const users = apps.flatMap(appRedisUserNames);
+    const longest: AppPasswords = {
+        apps: Object.fromEntries(users.map((u) => [u, `${u}-now`])),
+        previous: { apps: Object.fromEntries(users.map((u) => [u, `${u}-before`])) },
+    };
+    const lines = renderTenantDataAcl(apps, longest, `${ACL_MARKER_PREFIX}${"0".repeat(32)}`)
+        .split("\n")
+        .slice(0, -1);
+    return partCounts(lines.map((l) => Buffer.byteLength(l) + 1));
+}
+
+/** `renderTenantDataAcl`'s file in the parts `tenantDataAclPartPlan` plans. */
+export function tenantDataAclParts(apps: readonly RedisTenant[], passwords: AppPasswords, marker: string): string[] {
+    const lines = renderTenantDataAcl(apps, passwords, marker).split("\n").slice(0, -1);
+    return splitInto(lines, tenantDataAclPartPlan(apps)).map((part) => `${part.join("\n")}\n`);
 }
 
 /**

@@ -24,6 +24,19 @@ export function dataAclPartFile(index: number): string {
     return index === 0 ? ACL_FILES.data : `${ACL_FILES.data}.${String(index).padStart(3, "0")}`;
 }
 
+/**
+ * The file of part `index` of a tenant stack's users file (`renderTenantDataAcl`), `suffix` naming the stack:
+ * `users.acl.<suffix>.000`, ... The tenant's own Secret is projected into the same ACL directory, and its files sort
+ * after the platform's (`users.acl.001`: a digit before the suffix's letter), so `assemble_data_acl` joins them after
+ * the platform's marker and every start and sync loads them.
+ */
+export function tenantDataAclFile(suffix: string, index: number): string {
+    if (!/^[a-z][a-z0-9]*$/.test(suffix)) {
+        throw new Error(`a tenant suffix is a lowercase letter then letters and digits: ${suffix}`);
+    }
+    return `${ACL_FILES.data}.${suffix}.${String(index).padStart(3, "0")}`;
+}
+
 /** Keys of the files in the auth directory (the synced Secret `redis-auth`): the passwords the scripts use. */
 export const AUTH_FILES = {
     admin: "admin-password",
@@ -346,6 +359,18 @@ export function renderLib(redis: RedisConfig, layout: RedisLayout): string {
         `RESTART_LOCK_SECONDS=${RESTART_LOCK_SECONDS}`,
     ];
     return settings.map((line) => `${line}\n`).join("") + renderScriptFile(FILES.lib);
+}
+
+/**
+ * The files of a tenant stack's ACL sync Job (its own ConfigMap in the platform namespace): `await-acl.sh` and its
+ * settings, with the data nodes only. A tenant's marker is in the data nodes' users file alone: the Sentinels' file is
+ * the platform's (no application user logs in to a Sentinel but as its `default` user).
+ */
+export function renderTenantAclSyncFiles(redis: RedisConfig, layout: RedisLayout): Record<string, string> {
+    return {
+        [FILES.lib]: renderLib(redis, { ...layout, sentinels: [] }),
+        [FILES.awaitAcl]: renderScriptFile(FILES.awaitAcl),
+    };
 }
 
 /** Every rendered file by name (the ConfigMap's data). */

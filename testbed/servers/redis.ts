@@ -12,6 +12,7 @@ import Redis from "ioredis";
 import type { AppConfig } from "../../components/config/platform";
 import type { RedisConfig } from "../../components/config/redis";
 import {
+    AppPasswords,
     RedisPasswords,
     RedisTenant,
     aclMarker,
@@ -19,9 +20,21 @@ import {
     dataAclParts,
     redisTenants,
     renderSentinelAcl,
+    tenantAclMarker,
+    tenantDataAclParts,
 } from "../../components/redis/acl";
 import { redisEnv } from "../../components/redis/env";
-import { ACL_FILES, AUTH_FILES, FILES, TLS_FILES, dataAclPartFile, renderFiles } from "../../components/redis/files";
+import {
+    ACL_FILES,
+    AUTH_FILES,
+    FILES,
+    TLS_FILES,
+    dataAclPartFile,
+    renderFiles,
+    renderTenantAclSyncFiles,
+    tenantDataAclFile,
+} from "../../components/redis/files";
+import { tenantLoginSuffix } from "../../components/postgres/loginJob";
 import { NAMES, RedisDirs, RedisLayout } from "../../components/redis/layout";
 import { RedisRole } from "../redisProbe";
 import { LOOPBACK_HOST_NAME, makeCertificates } from "./certificates";
@@ -95,6 +108,8 @@ export class LocalRedisGroup {
 
     /** What the group runs now (`reconfigure` changes apps and passwords, as a new Secret would). */
     options: LocalGroupOptions;
+    /** Tenant stacks' users files by stack, as their own Secrets project them into the ACL directory (`syncTenant`). */
+    private readonly tenantFiles = new Map<string, Record<string, string>>();
 
     constructor(options: LocalGroupOptions) {
         this.options = options;
@@ -160,7 +175,40 @@ export class LocalRedisGroup {
                 dataAclParts(redis.mode, apps, passwords, marker).map((part, i) => [dataAclPartFile(i), part]),
             ),
             ...(redis.mode === "sentinel" ? { [ACL_FILES.sentinel]: renderSentinelAcl(passwords, marker) } : {}),
+            ...Object.assign({}, ...this.tenantFiles.values()),
         };
+    }
+
+    /**
+     * A tenant stack's `pulumi up` on this group: its users file, in its parts, projected beside the platform's (its own
+     * Secret: nothing of the platform's changes), then its ACL sync Job's rendered script, from its own files (data
+     * nodes only), waits for its marker. `apps` empty: its Secret is gone (the stack destroyed).
+     */
+    async syncTenant(stack: string, apps: readonly AppConfig[], passwords: AppPasswords): Promise<void> {
+        const suffix = tenantLoginSuffix(stack);
+        const tenants = redisTenants(this.options.redis, apps);
+        const marker = tenantAclMarker(stack, tenants, passwords);
+        if (apps.length === 0) {
+            this.tenantFiles.delete(stack);
+            this.writeSecretFiles(this.layout.dirs.acl, this.aclFiles());
+            return;
+        }
+        this.tenantFiles.set(
+            stack,
+            Object.fromEntries(
+                tenantDataAclParts(tenants, passwords, marker).map((part, i) => [tenantDataAclFile(suffix, i), part]),
+            ),
+        );
+        this.writeSecretFiles(this.layout.dirs.acl, this.aclFiles());
+        const dir = path.join(this.root, `acl-sync-${suffix}`);
+        fs.mkdirSync(dir, { recursive: true });
+        for (const [file, text] of Object.entries(renderTenantAclSyncFiles(this.options.redis, this.layout))) {
+            fs.writeFileSync(path.join(dir, file), text, { mode: 0o644 });
+        }
+        const sync = await runShellScript(path.join(dir, FILES.awaitAcl), { ACL_MARKER: marker, WAIT_SECONDS: "30" });
+        if (sync.code !== 0) {
+            throw new Error(`tenant ${stack}'s ACL sync script failed: ${sync.output}`);
+        }
     }
 
     /**

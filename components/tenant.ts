@@ -63,14 +63,6 @@ export async function buildTenant(
     tenant: TenantStackConfig,
     kubeconfig: pulumi.Output<string> | undefined,
 ): Promise<TenantOutputs> {
-    // Its applications' Redis users are not loaded by any group yet (README: Placing applications), and every
-    // application has a Redis database: an `up` would hand them Redis credentials no group knows, so only previews (and
-    // offline plans, which run as previews) go ahead. Their PostgreSQL logins are created (`TenantPostgres`).
-    if (!pulumi.runtime.isDryRun()) {
-        throw new pulumi.RunError(
-            `tenant stack ${tenant.stack}: previews only; its applications' Redis users are not loaded by its platform's groups yet (README: Placing applications)`,
-        );
-    }
     const tenancy = await readTenancy(tenant);
     const config = parseTenantStack(tenant, tenancy);
     const imports = startImports(config);

@@ -9,6 +9,7 @@ import * as YAML from "yaml";
 import { type RunOptions, type RunResult, runProgram } from "./mockEngine";
 import { ROOT, type StackConfig, loadStackConfig } from "./stackConfig";
 import { stackNames } from "./stacks";
+import { appRedisUserNames } from "../components/redis/acl";
 
 /** The platform stack a tenant stack's configuration names, as a stack name (the last part of `org/project/stack`). */
 export function platformStackOf(config: Readonly<Record<string, string>>): string | undefined {
@@ -39,10 +40,7 @@ export async function runStack(
     return { result: await runTenant(stack, config, platform, options), platform };
 }
 
-/**
- * Runs tenant stack `stack` as a preview (a tenant stack refuses `up` until it creates its applications' logins and
- * Redis users), its StackReference answered by its platform's `platform` run.
- */
+/** Runs tenant stack `stack` (a preview unless `options` say otherwise), its StackReference answered by `platform`'s run. */
 export function runTenant(
     stack: string,
     config: StackConfig,
@@ -79,6 +77,10 @@ export function tenantCollisionProblems(dir: string = ROOT): string[] {
             for (const [what, value] of [
                 ["application", app.name],
                 ["namespace", app.namespace],
+                // Every stack's users load into one users file per group (components/redis/tenant.ts), and a server
+                // refuses a file naming a user twice ("Duplicate user") at start: an extra database's user
+                // (`<app>-<name>`) must not be another stack's application's, nor the reverse.
+                ...redisUserNames(app).map((user) => ["Redis user", user]),
             ]) {
                 const key = `${platformOf(config, stack)}: ${what} ${value}`;
                 const first = holders.get(key);
@@ -93,4 +95,13 @@ export function tenantCollisionProblems(dir: string = ROOT): string[] {
         }
     }
     return problems;
+}
+
+/** The Redis ACL users an application's raw entry names (`appRedisUserNames`, before validation). */
+function redisUserNames(app: Record<string, any>): string[] {
+    const extras: unknown[] = Array.isArray(app.redisExtraDatabases) ? app.redisExtraDatabases : [];
+    return appRedisUserNames({
+        name: String(app.name),
+        redisExtraDatabases: extras.map((x) => ({ name: String((x as { name?: unknown })?.name) })),
+    });
 }

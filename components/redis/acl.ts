@@ -62,7 +62,10 @@ export function extraDatabaseUserName(app: Pick<AppConfig, "name">, extra: Pick<
 }
 
 /** Every ACL user of an application: its own, then one per extra database. */
-export function appRedisUserNames(app: Pick<AppConfig, "name" | "redisExtraDatabases">): string[] {
+export function appRedisUserNames(app: {
+    readonly name: string;
+    readonly redisExtraDatabases: readonly Pick<RedisExtraDatabase, "name">[];
+}): string[] {
     return [appUserName(app), ...app.redisExtraDatabases.map((extra) => extraDatabaseUserName(app, extra))];
 }
 

@@ -40,10 +40,17 @@ export const redisModule = dataService({
                     apps: config.apps,
                     credentials,
                     secretPrefix: config.keyVault.secretPrefix ?? "",
+                    vault,
+                    secretSync,
+                    tenant,
                 },
                 opts,
             );
-            return { env: (app) => part.env(app), platformKeys: (app) => part.platformKeys(app), ready: [] };
+            return {
+                env: (app) => part.env(app),
+                platformKeys: (app) => part.platformKeys(app),
+                ready: [part.usersLoaded],
+            };
         }
         const redis = new Redis(
             name,
@@ -65,6 +72,7 @@ export const redisModule = dataService({
                 vault,
                 secretSync,
                 storageClass: config.cluster.storageClass,
+                tenantStacks: Object.keys(config.tenants),
             },
             opts,
         );

@@ -23,6 +23,7 @@ import { dashboardConfigMap } from "../dashboards";
 import { RedisBackup, RedisBackupArgs } from "./backup";
 import { MasterEndpoint } from "./endpoint";
 import { renderFiles } from "./files";
+import { tenantLoginSuffix } from "../postgres/loginJob";
 import { REDIS_COMPONENT_TYPE, RedisLayout, kubernetesLayout, redisNames } from "./layout";
 import { redisDashboard } from "./monitoring";
 import {
@@ -62,6 +63,8 @@ export interface RedisArgs {
     readonly storageClass: string;
     /** What the synced Secret waits for besides the ACL files (e.g. the credentials' Key Vault secrets). Default: none. */
     readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
+    /** The tenant stacks the platform admits (`data-platform:tenants`): their users files load with the platform's. */
+    readonly tenantStacks?: readonly string[];
     /** Where `redis.backup` uploads to, and as whom (`RedisBackup`); unset: the stack has no `backups`. */
     readonly backup?: Pick<RedisBackupArgs, "backups" | "oidcIssuerUrl" | "azure" | "vaultName">;
 }
@@ -224,6 +227,7 @@ export class Redis extends pulumi.ComponentResource implements DataService {
                     configMapName: configMap.metadata.name,
                     checksum: configChecksum(files, component),
                     storageClass: args.storageClass,
+                    tenantSuffixes: (args.tenantStacks ?? []).map(tenantLoginSuffix),
                 }),
                 stateful,
             );
@@ -292,13 +296,8 @@ export class Redis extends pulumi.ComponentResource implements DataService {
         });
     }
 
-    /** The version URI of the Key Vault secret holding credential `id` (names no password). */
     private passwordVersion(vault: VaultWriter, id: string): pulumi.Output<string> {
-        const stored = vault.storedSecret(this.credentials.secretName(id));
-        if (!stored.resource) {
-            throw new Error(`credential ${id} is not written by this program, so its version is unknown`);
-        }
-        return stored.resource.properties.secretUriWithVersion;
+        return credentialVersion(vault, this.credentials, id);
     }
 
     /** The application's Redis contract; password-bearing values are secret. */
@@ -312,6 +311,19 @@ export class Redis extends pulumi.ComponentResource implements DataService {
             app,
         );
     }
+}
+
+/** The version URI of the Key Vault secret holding credential `id` (names no password). */
+export function credentialVersion(
+    vault: VaultWriter,
+    credentials: CredentialSource,
+    id: string,
+): pulumi.Output<string> {
+    const stored = vault.storedSecret(credentials.secretName(id));
+    if (!stored.resource) {
+        throw new Error(`credential ${id} is not written by this program, so its version is unknown`);
+    }
+    return stored.resource.properties.secretUriWithVersion;
 }
 
 /** What an application's Redis contract is rendered from. */

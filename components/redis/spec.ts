@@ -134,6 +134,14 @@ export function dataAclSecretName(redis: Named, index: number): string {
     return partSecretName(redisNames(redis).dataUsersFile, index);
 }
 
+/** A tenant stack's ACL sync Job's ConfigMap (`renderTenantAclSyncFiles`), named by its suffix. */
+export function tenantAclSyncConfigMap(redis: Named, suffix: string, files: Record<string, string>, namespace: string) {
+    return {
+        metadata: { name: `${redisNames(redis).aclSyncJob}-${suffix}`, namespace, labels: aclSyncLabels(redis) },
+        data: files,
+    };
+}
+
 /** The ConfigMap of the rendered files (`renderFiles`). */
 export function configMapArgs(redis: Named, files: Record<string, string>, namespace: string) {
     return { metadata: { name: redisNames(redis).config, namespace, labels: redisLabels(redis, "data") }, data: files };
@@ -253,10 +261,45 @@ export function tlsVolume(
     };
 }
 
+/**
+ * The Secret of a tenant stack's users file on a group (`suffix`: its stack's, `tenantLoginSuffix`), which that stack
+ * syncs into the platform namespace through the platform's store.
+ */
+export function tenantAclSecretName(redis: Named, suffix: string): string {
+    return `${redisNames(redis).acl}-${suffix}`;
+}
+
+/** The Key Vault secret of part `index` of a tenant stack's users file on a group. */
+export function tenantDataAclSecretName(redis: Named, suffix: string, index: number): string {
+    return partSecretName(`${redisNames(redis).dataUsersFile}-${suffix}`, index);
+}
+
+/**
+ * The data nodes' ACL directory: `redis-acl`, and with tenant stacks each one's Secret too, optional (a tenant not
+ * deployed yet, or destroyed, has none; the kubelet projects it once it exists), every key: its parts sort after the
+ * platform's (`tenantDataAclFile`). Admitting a tenant changes the pod template, so the data pods roll once.
+ */
+function dataAclVolume(aclSecret: string, tenantSecrets: readonly string[]): k8s.types.input.core.v1.Volume {
+    if (tenantSecrets.length === 0) {
+        return { name: "acl", secret: { secretName: aclSecret, defaultMode: 0o440 } };
+    }
+    return {
+        name: "acl",
+        projected: {
+            defaultMode: 0o440,
+            sources: [
+                { secret: { name: aclSecret } },
+                ...tenantSecrets.map((name) => ({ secret: { name, optional: true } })),
+            ],
+        },
+    };
+}
+
 function volumes(
     redis: Pick<RedisConfig, "mode" | "tls" | "tlsSecretName" | "group">,
     role: RedisRole,
     configMapName: pulumi.Input<string>,
+    tenantSuffixes: readonly string[],
 ): k8s.types.input.core.v1.Volume[] {
     const names = redisNames(redis);
     const passwords =
@@ -271,16 +314,17 @@ function volumes(
     // Whole-volume mounts (never subPath): the kubelet updates the files in place, and the sidecar applies them.
     return [
         { name: "config", configMap: { name: configMapName, defaultMode: 0o444 } },
-        {
-            name: "acl",
-            secret: {
-                secretName: names.acl,
-                defaultMode: 0o440,
-                // Data nodes take every key: their users file is in parts, as many as the applications need, and a
-                // list of them here would roll the pods when one is added. (Sentinels' file beside it is unused.)
-                ...(role === "data" ? {} : { items: items([ACL_FILES.sentinel]) }),
-            },
-        },
+        // Data nodes take every key: their users file is in parts, as many as the applications need, and a list of
+        // them here would roll the pods when one is added. (Sentinels' file beside it is unused.)
+        role === "data"
+            ? dataAclVolume(
+                  names.acl,
+                  tenantSuffixes.map((suffix) => tenantAclSecretName(redis, suffix)),
+              )
+            : {
+                  name: "acl",
+                  secret: { secretName: names.acl, defaultMode: 0o440, items: items([ACL_FILES.sentinel]) },
+              },
         { name: "auth", secret: { secretName: names.auth, defaultMode: 0o440, items: items(passwords) } },
         ...(redis.tls ? [tlsVolume(redis)] : []),
         // Generated config holds masterauth: keep it in memory only.
@@ -451,6 +495,11 @@ export interface StatefulSetArgs {
     /** `configChecksum` of the rendered files. */
     readonly checksum: string;
     readonly storageClass: string;
+    /**
+     * Suffixes of the tenant stacks the platform admits (`data-platform:tenants`, `tenantAclSecretName`): their users
+     * files are projected into the data nodes' ACL directory. Default: none.
+     */
+    readonly tenantSuffixes?: readonly string[];
 }
 
 /**
@@ -487,7 +536,7 @@ export function statefulSet(args: StatefulSetArgs) {
                         watcher(redis, role, namespace),
                         ...exporter(redis, role, namespace),
                     ],
-                    volumes: volumes(redis, role, args.configMapName),
+                    volumes: volumes(redis, role, args.configMapName, args.tenantSuffixes ?? []),
                 },
             },
             // Claims of new pods only: those of running pods grow through `volumeClaimPatch`.

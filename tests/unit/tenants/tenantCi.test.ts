@@ -61,9 +61,34 @@ describe("tenant stacks in CI", () => {
             assert.deepEqual(tenantCollisionProblems(dir), [
                 "stacks tenant-01 and tenant-02 of platform prod: application t-app-0001 both hold it; move it to one of them",
                 "stacks tenant-01 and tenant-02 of platform prod: namespace t-app-0001 both hold it; move it to one of them",
+                "stacks tenant-01 and tenant-02 of platform prod: Redis user t-app-0001 both hold it; move it to one of them",
             ]);
         } finally {
             fs.writeFileSync(file, original);
+        }
+    });
+
+    it("refuses two stacks of one platform naming one Redis user (an extra database's <app>-<name>), naming both", () => {
+        const one = path.join(dir, "Pulumi.tenant-01.yaml");
+        const two = path.join(dir, "Pulumi.tenant-02.yaml");
+        const originals = [one, two].map((f) => fs.readFileSync(f, "utf8"));
+        try {
+            // tenant-01's t-app-0001 gets an extra database `jobs` (user t-app-0001-jobs); tenant-02 renames an
+            // application (and its namespace) to that user's name: no application or namespace is shared.
+            fs.writeFileSync(
+                one,
+                originals[0].replace(
+                    "      redisDb: 100\n",
+                    "      redisDb: 100\n      redisExtraDatabases:\n        - name: jobs\n          db: 900\n",
+                ),
+            );
+            fs.writeFileSync(two, originals[1].replace(/t-app-0002\b/g, "t-app-0001-jobs"));
+            assert.deepEqual(tenantCollisionProblems(dir), [
+                "stacks tenant-01 and tenant-02 of platform prod: Redis user t-app-0001-jobs both hold it; move it to one of them",
+            ]);
+        } finally {
+            fs.writeFileSync(one, originals[0]);
+            fs.writeFileSync(two, originals[1]);
         }
     });
 });

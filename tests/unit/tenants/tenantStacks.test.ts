@@ -146,11 +146,9 @@ describe("tenant stacks: the platform's outputs through a StackReference", () =>
         );
     });
 
-    it("refuses to deploy (previews only) while no group loads a tenant's Redis users", async () => {
-        await assert.rejects(
-            runTenant("t", tenant, platform, { preview: false }),
-            /tenant stack t: previews only; its applications' Redis users are not loaded by its platform's groups yet/,
-        );
+    it("deploys (an up, not only a preview): its platform's groups load its Redis users (tenantRedisUsers.test.ts)", async () => {
+        const run = await runTenant(tenantStackName(0), tenant, platform, { preview: false });
+        assert.ok(run.resources.some((r) => r.type === "data-platform:redis:TenantRedis"));
     });
 
     it("refuses a tenant whose profile is not its platform's", async () => {

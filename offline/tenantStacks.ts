@@ -10,6 +10,7 @@ import { type RunOptions, type RunResult, runProgram } from "./mockEngine";
 import { ROOT, type StackConfig, loadStackConfig } from "./stackConfig";
 import { stackNames } from "./stacks";
 import { appRedisUserNames } from "../components/redis/acl";
+import { DEFAULT_INSTANCE } from "../components/serviceModule";
 
 /** The platform stack a tenant stack's configuration names, as a stack name (the last part of `org/project/stack`). */
 export function platformStackOf(config: Readonly<Record<string, string>>): string | undefined {
@@ -81,6 +82,9 @@ export function tenantCollisionProblems(dir: string = ROOT): string[] {
                 // refuses a file naming a user twice ("Duplicate user") at start: an extra database's user
                 // (`<app>-<name>`) must not be another stack's application's, nor the reverse.
                 ...redisUserNames(app).map((user) => ["Redis user", user]),
+                // A database index is what keeps one application's keys from another's on a shared group (ACLs limit
+                // SELECT to it): two stacks' applications on one index would share every key.
+                ...redisDatabases(app).map((db) => ["Redis database", db]),
             ]) {
                 const key = `${platformOf(config, stack)}: ${what} ${value}`;
                 const first = holders.get(key);
@@ -104,4 +108,11 @@ function redisUserNames(app: Record<string, any>): string[] {
         name: String(app.name),
         redisExtraDatabases: extras.map((x) => ({ name: String((x as { name?: unknown })?.name) })),
     });
+}
+
+/** The Redis databases an application's raw entry uses, as `<group>/<index>` (`redisGroupOf`, before validation). */
+function redisDatabases(app: Record<string, any>): string[] {
+    const group = String(app.redis?.group ?? DEFAULT_INSTANCE);
+    const extras: unknown[] = Array.isArray(app.redisExtraDatabases) ? app.redisExtraDatabases : [];
+    return [app.redisDb, ...extras.map((x) => (x as { db?: unknown })?.db)].map((db) => `${group}/${String(db)}`);
 }

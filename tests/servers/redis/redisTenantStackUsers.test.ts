@@ -75,12 +75,9 @@ describe("tenant stacks' Redis users on their platform's group, on a real server
         }
     }
 
-    async function users(): Promise<string[]> {
-        return ((await g.command("data", 0, "ACL", "USERS")) as string[]).filter((u) => !u.startsWith("acl-version:"));
-    }
-
-    it("loads the platform's and two tenants' users, keeps them through a platform sync and a restart, and removes a tenant's user by its own sync only", async () => {
-        const { platform, a, b, passwords } = stack();
+    /** The dev stack's group, serving the platform's applications `platform`. */
+    async function startPlatform(platform: AppConfig[], passwords: ReturnType<typeof testPasswords>): Promise<void> {
+        await g?.stop();
         const config = parseStack("dev");
         g = new LocalRedisGroup({
             redis: config.redis,
@@ -92,6 +89,15 @@ describe("tenant stacks' Redis users on their platform's group, on a real server
         await waitFor("the standalone master", 15_000, async () =>
             (await g.masters()).length === 1 ? true : undefined,
         );
+    }
+
+    async function users(): Promise<string[]> {
+        return ((await g.command("data", 0, "ACL", "USERS")) as string[]).filter((u) => !u.startsWith("acl-version:"));
+    }
+
+    it("loads the platform's and two tenants' users, keeps them through a platform sync and a restart, and removes a tenant's user by its own sync only", async () => {
+        const { platform, a, b, passwords } = stack();
+        await startPlatform(platform, passwords);
 
         await g.syncTenant("team-a", a, passwords);
         await g.syncTenant("team-b", b, passwords);
@@ -157,5 +163,19 @@ describe("tenant stacks' Redis users on their platform's group, on a real server
             (await users()).some((u) => u.startsWith("tb-")) ? undefined : true,
         );
         assert.equal(await writes(a[0].name, passwords.apps[a[0].name]), "OK");
+    });
+
+    it("a user named by two stacks keeps the node from starting (why npm run stacks refuses it: tenantCi.test.ts)", async () => {
+        const { platform, passwords } = stack();
+        await startPlatform(platform, passwords);
+        // A tenant names an application as the platform does: applied live (SETUSER twice, the last wins), but
+        // the joined aclfile names the user twice, and Redis 7.0.15 aborts its start on it ("Duplicate user").
+        await g.syncTenant("team-c", [platform[0]], passwords);
+        await g.kill("data", 0);
+        g.start("data", 0);
+        await waitFor("the start refused", 15_000, async () =>
+            /Duplicate user '[^']+' found/.test(g.log("data", 0)) ? true : undefined,
+        );
+        assert.match(g.log("data", 0), new RegExp(`Duplicate user '${platform[0].name}' found`));
     });
 });

@@ -68,6 +68,20 @@ describe("tenant stacks in CI", () => {
         }
     });
 
+    it("refuses two stacks of one platform sharing a Redis database of a group, naming both and the index", () => {
+        const two = path.join(dir, "Pulumi.tenant-02.yaml");
+        const original = fs.readFileSync(two, "utf8");
+        try {
+            // tenant-02's first application on tenant-01's first database: each would reach the other's keys.
+            fs.writeFileSync(two, original.replace("      redisDb: 101\n", "      redisDb: 100\n"));
+            assert.deepEqual(tenantCollisionProblems(dir), [
+                "stacks tenant-01 and tenant-02 of platform prod: Redis database default/100 both hold it; move it to one of them",
+            ]);
+        } finally {
+            fs.writeFileSync(two, original);
+        }
+    });
+
     it("refuses two stacks of one platform naming one Redis user (an extra database's <app>-<name>), naming both", () => {
         const one = path.join(dir, "Pulumi.tenant-01.yaml");
         const two = path.join(dir, "Pulumi.tenant-02.yaml");

@@ -276,8 +276,11 @@ export function tenantDataAclSecretName(redis: Named, suffix: string, index: num
 
 /**
  * The data nodes' ACL directory: `redis-acl`, and with tenant stacks each one's Secret too, optional (a tenant not
- * deployed yet, or destroyed, has none; the kubelet projects it once it exists), every key: its parts sort after the
- * platform's (`tenantDataAclFile`). Admitting a tenant changes the pod template, so the data pods roll once.
+ * deployed yet, or destroyed, has none), every key: its parts sort after the platform's (`tenantDataAclFile`). The
+ * kubelet collects every source at each setup of the volume, a missing optional Secret as no files, and writes them in
+ * one atomic swap (kubernetes `pkg/volume/projected/projected.go` `collectData`, `NewAtomicWriter`), so a tenant's
+ * Secret appears, changes or goes with its refreshes. Admitting a tenant changes the pod template: the data pods roll
+ * once.
  */
 function dataAclVolume(aclSecret: string, tenantSecrets: readonly string[]): k8s.types.input.core.v1.Volume {
     if (tenantSecrets.length === 0) {

@@ -86,6 +86,20 @@ export const redisConfigRules: ConfigRule = (config, ctx) => {
         }
     });
     checkUserNames(config, ctx);
+    // A tenant stack sees neither its platform's applications nor other tenants': on a dedicated group (one application,
+    // `~*`) a second one from another stack would pass every check and share every key. Only the platform places there.
+    if (config.tenantStack !== undefined) {
+        config.apps.forEach((app, i) => {
+            if (config.redis.groups[redisGroupOf(app)]?.dedicated) {
+                report(
+                    ctx,
+                    `${PROJECT}:apps[${i}].redis.group`,
+                    redisGroupOf(app),
+                    `a shared group of platform stack ${config.stack} (a dedicated group serves one application of the platform stack itself, which alone sees who else is on it)`,
+                );
+            }
+        });
+    }
     // Each group's checks need every application in an existing group.
     if (ctx.issues.length > before) {
         return;

@@ -10,6 +10,7 @@ import type { RecordedResource, RunResult } from "../../../offline/mockEngine";
 import { runProgram } from "../../../offline/mockEngine";
 import { generateEnvironment, tenantStackName } from "../../../offline/tenantEnvironment";
 import { runTenant } from "../../../offline/tenantStacks";
+import { mergeConfig } from "../../../offline/stackConfig";
 import { tenantLoginSuffix } from "../../../components/postgres/loginJob";
 import { ACL_MARKER_PREFIX, sha256Hex } from "../../../components/redis/acl";
 import { FILES } from "../../../components/redis/files";
@@ -156,6 +157,25 @@ describe("tenant stacks: their applications' Redis users", () => {
                 assert.ok(waiting.length > 0, `${job.inputs.metadata.name}: nothing waits for it`);
             }
         });
+    });
+
+    it("refuses an application on a dedicated group of its platform, naming the key (another stack's could join it unseen)", async () => {
+        const redis = JSON.parse(env.platform.config.config["data-platform:redis"]);
+        const withDedicated = mergeConfig(env.platform.config, {
+            "data-platform:redis": {
+                ...redis,
+                groups: { ...redis.groups, celery: { dedicated: true, tlsCaCert: redis.tlsCaCert } },
+            },
+        });
+        const dedicatedPlatform = await runProgram({ stack: env.platform.stack, ...withDedicated });
+        const apps = JSON.parse(env.tenants[stacks[0]].config["data-platform:apps"]);
+        const onIt = mergeConfig(env.tenants[stacks[0]], {
+            "data-platform:apps": [{ ...apps[0], redisDb: 1, redis: { group: "celery" } }, ...apps.slice(1)],
+        });
+        await assert.rejects(
+            runTenant(stacks[0], onIt, dedicatedPlatform),
+            /data-platform:apps\[0\]\.redis\.group: given "celery"; allowed: a shared group of platform stack prod/,
+        );
     });
 
     it("holds no platform Redis password: it reads, writes and grants none", () => {

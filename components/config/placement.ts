@@ -26,6 +26,13 @@ export interface Move {
     readonly retireOld?: boolean;
 }
 
+/** The move an application's section (`apps[].postgres`, `apps[].redis`) states; undefined when it is not moving. */
+export function sectionMove(section: Move | undefined): Move | undefined {
+    return section?.from === undefined && section?.retireOld === undefined
+        ? undefined
+        : { from: section.from, retireOld: section.retireOld };
+}
+
 /** How to move an application (`appKey`: `postgres.server`, `redis.group`), for the messages refusing another way. */
 export function howToMove(appKey: string, from: string, to: string): string {
     const section = appKey.split(".")[0];

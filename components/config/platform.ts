@@ -179,6 +179,16 @@ const appSchema = section({
         group: text({ pattern: INSTANCE_NAME, maxLength: INSTANCE_NAME_MAX_LENGTH, allowed: INSTANCE_NAME_ALLOWED })
             .optional()
             .describe("The Redis group of its databases: a name of `redis.groups`; unset: `default`."),
+        movedFrom: text({ pattern: INSTANCE_NAME, maxLength: INSTANCE_NAME_MAX_LENGTH, allowed: INSTANCE_NAME_ALLOWED })
+            .optional()
+            .describe(
+                'Set with a new `group` to move its databases there (README "Moving an application"): the group it was on. A Job freezes its users on the old group (off, their clients killed), copies its keys (DUMP/RESTORE with their TTLs: under its key patterns, or every key of its databases on a dedicated group), and only then its Secret names the new group; the old users (off) and keys stay until `retireOld`, then this key, are dropped.',
+            ),
+        retireOld: flag()
+            .optional()
+            .describe(
+                "With `movedFrom`: step 1 of dropping the old copy: its users leave the old group's users file for this `up` (their keys stay there); then remove `movedFrom` and this key.",
+            ),
         clients: listOf(choice(REDIS_CLIENTS), { minItems: 1, maxItems: REDIS_CLIENTS.length })
             .optional()
             .describe(

@@ -4,7 +4,7 @@
  * servers through here.
  */
 import type { AppConfig } from "../config/platform";
-import type { Move } from "../config/placement";
+import { type Move, sectionMove } from "../config/placement";
 import type { PostgresConfig, PostgresSection } from "../config/postgres";
 import { PROJECT, PlatformConfig, ServerConfig } from "../config/types";
 import { DEFAULT_INSTANCE, instancePrefix } from "../serviceModule";
@@ -24,9 +24,7 @@ export function postgresServerOf(app: AppConfig): string {
  * being dropped (`retireOld`); undefined when it is not moving.
  */
 export function postgresMoveOf(app: AppConfig): Move | undefined {
-    return app.postgres?.movedFrom === undefined && app.postgres?.retireOld === undefined
-        ? undefined
-        : { from: app.postgres?.movedFrom, retireOld: app.postgres?.retireOld };
+    return sectionMove(app.postgres && { from: app.postgres.movedFrom, retireOld: app.postgres.retireOld });
 }
 
 /** The first word of a server's names (its component, Kubernetes objects, credentials, SGCluster). */

@@ -154,7 +154,7 @@ export function appRules(
 }
 
 /** The tenant a dedicated group's `default` user stands for: its application, when its clients log in with a password alone. */
-function defaultUserTenant(apps: readonly RedisTenant[]): RedisTenant | undefined {
+export function defaultUserTenant(apps: readonly RedisTenant[]): RedisTenant | undefined {
     return apps.find((app) => app.dedicated && redisClientProfiles(app).some((p) => p.defaultUser));
 }
 

@@ -5,7 +5,7 @@ import type { ParseContext } from "../config/issues";
 import { checkPlacement } from "../config/placement";
 import { ConfigRule, PROJECT, PlatformConfig } from "../config/types";
 import { DEFAULT_INSTANCE } from "../serviceModule";
-import { redisGroupOf, redisGroupPath, redisGroupSettings, redisGroups } from "./groups";
+import { redisGroupOf, redisMoveOf, redisGroupPath, redisGroupSettings, redisGroups } from "./groups";
 import { redisNames } from "./layout";
 import { report } from "../config/issues";
 import { RESERVED_USER_NAMES, appUserName, extraDatabaseUserName, longestDataAclBytes, redisTenants } from "./acl";
@@ -71,6 +71,7 @@ export const redisConfigRules: ConfigRule = (config, ctx) => {
             named: config.redis.groups,
             reserved: RESERVED_GROUP_NAMES,
             of: redisGroupOf,
+            move: redisMoveOf,
         },
         ctx,
     );

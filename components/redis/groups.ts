@@ -2,6 +2,7 @@
  * Redis groups: the section's own (`default`) and the named ones of `redis.groups`, and which one each application
  * uses (`apps[].redis.group`). Pure; the module, the config rules and the credential ids read groups through here.
  */
+import { type Move, sectionMove } from "../config/placement";
 import type { AppConfig } from "../config/platform";
 import type { RedisConfig, RedisSection } from "../config/redis";
 import { PROJECT } from "../config/types";
@@ -15,6 +16,14 @@ export function redisGroups(redis: RedisSection): string[] {
 /** The group an application uses. */
 export function redisGroupOf(app: AppConfig): string {
     return app.redis?.group ?? DEFAULT_INSTANCE;
+}
+
+/**
+ * The group an application's databases are being moved from (`apps[].redis.movedFrom`), and whether that old copy is
+ * being dropped (`retireOld`); undefined when it is not moving.
+ */
+export function redisMoveOf(app: AppConfig): Move | undefined {
+    return sectionMove(app.redis && { from: app.redis.movedFrom, retireOld: app.redis.retireOld });
 }
 
 /** The settings of one group: the section's own (without `groups`: what a stack had before groups) or a named one. */

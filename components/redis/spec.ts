@@ -581,6 +581,9 @@ export function volumeClaimPatch(
 }
 
 /** Pods of the ACL sync Job (the NetworkPolicies admit them to both groups). */
+/** The pod of an application's move Job (`moveSpec.ts`): the groups it copies between let it in (`networkPolicy`). */
+export const MOVE_JOB_LABELS = recommendedLabels({ name: "redis-move", component: "move", partOf: PLATFORM_NAME });
+
 function aclSyncLabels(redis: Named): Record<string, string> {
     return redisLabels(redis, "acl-sync");
 }

@@ -1,0 +1,176 @@
+/**
+ * Pure parts of moving an application's Redis databases to another group (`apps[].redis.movedFrom`): what is copied
+ * and who is frozen, the Job's entrypoint (`scripts/move.sh`), files, name and `spec`.
+ *
+ * DUMP and RESTORE through redis-cli, not MIGRATE: MIGRATE opens its own connection from the source server, without
+ * TLS (the groups are TLS-only in production). redis-cli 7.0 puts stdin (`-x`) last, so RESTORE gets TTL 0 and no
+ * REPLACE (the serialized value must be its third argument), and the expiry is set again as the same absolute time
+ * (PEXPIRETIME, PEXPIREAT, both Redis 7.0+).
+ */
+import * as crypto from "crypto";
+import * as path from "path";
+import type { AppConfig } from "../config/platform";
+import type { RedisConfig } from "../config/redis";
+import { renderScript } from "../scriptTemplate";
+import { USERS, appKeyPatterns, appRedisUserNames, defaultUserTenant, redisTenants } from "./acl";
+import { redisKeyPrefix } from "./clients";
+import { MOVE_JOB_LABELS, REDIS_UID } from "./spec";
+import { redisPrefix } from "./groups";
+
+export const MOVE_JOB = {
+    copyFile: "copy.list",
+    entrypointFile: "move.sh",
+    sourceCaFile: "source-ca.pem",
+    targetCaFile: "target-ca.pem",
+} as const;
+
+/** How long the Job waits for its synced Secret and both groups' masters. */
+export const MOVE_JOB_WAIT_SECONDS = 600;
+
+const MOUNT = { job: "/etc/redis-move/job", secrets: "/etc/redis-move/secrets", work: "/work" };
+
+/** One side of the copy: its group's data nodes (`host:port`) and, with TLS, the CA its certificates chain to. */
+export interface RedisMoveSide {
+    readonly group: string;
+    readonly nodes: readonly string[];
+    readonly caCert: string | undefined;
+}
+
+/**
+ * The key holding the Job's marks in the application's database on the target. Application names are DNS labels (no
+ * `.`), so no application's prefix `<name>:` covers it; on a shared group no tenant reaches it.
+ */
+export function moveMarkKey(app: Pick<AppConfig, "name">): string {
+    return `data-platform.io/move:${app.name}`;
+}
+
+/**
+ * What is copied, as the source group sees the application: "<database> <key pattern>" lines, its own database first
+ * (where the marks live). Alone on a dedicated group, every key of its databases; on a shared one its key patterns (as
+ * its ACL users have them), so other tenants' keys stay.
+ */
+export function renderCopyList(source: Pick<RedisConfig, "dedicated">, app: AppConfig): string {
+    const [tenant] = redisTenants(source, [app]);
+    const own = tenant.dedicated ? ["*"] : appKeyPatterns(app);
+    const lines = [
+        ...own.map((p) => `${app.redisDb} ${p}`),
+        ...app.redisExtraDatabases.flatMap((extra) => {
+            const patterns = tenant.dedicated
+                ? ["*"]
+                : extra.keyPatterns.length > 0
+                  ? extra.keyPatterns
+                  : [`${redisKeyPrefix(app)}*`];
+            return patterns.map((p) => `${extra.db} ${p}`);
+        }),
+    ];
+    return lines.join("\n") + "\n";
+}
+
+/** The application's users on the source group: its own and its extra databases', and `default` when it stands for it. */
+export function freezeUsers(source: Pick<RedisConfig, "dedicated">, app: AppConfig): string[] {
+    const standsFor = defaultUserTenant(redisTenants(source, [app])) !== undefined;
+    return [...appRedisUserNames(app), ...(standsFor ? ["default"] : [])];
+}
+
+/** The ConfigMap data of one move. */
+export function moveJobFiles(
+    source: Pick<RedisConfig, "dedicated">,
+    app: AppConfig,
+    sides: { source: RedisMoveSide; target: RedisMoveSide },
+): Record<string, string> {
+    return {
+        [MOVE_JOB.copyFile]: renderCopyList(source, app),
+        [MOVE_JOB.entrypointFile]: renderScript(path.join(__dirname, "scripts"), "move.sh", {
+            COPY_FILE: MOVE_JOB.copyFile,
+        }),
+        ...(sides.source.caCert !== undefined ? { [MOVE_JOB.sourceCaFile]: sides.source.caCert } : {}),
+        ...(sides.target.caCert !== undefined ? { [MOVE_JOB.targetCaFile]: sides.target.caCert } : {}),
+    };
+}
+
+/** What the Job runs. */
+export interface RedisMoveJobInput {
+    readonly app: string;
+    readonly markKey: string;
+    readonly freezeUsers: readonly string[];
+    readonly files: Readonly<Record<string, string>>;
+    /** The target group's Redis image (its redis-cli). */
+    readonly image: string;
+    readonly source: RedisMoveSide;
+    readonly target: RedisMoveSide;
+}
+
+/** The base of the move's objects (ConfigMap, Secret, the Job's name prefix), on the target group. */
+export function moveJobBase(target: Pick<RedisConfig, "group">, app: string): string {
+    return `${redisPrefix(target)}-move-${app}`;
+}
+
+/** Renamed whenever what it runs changes: a finished Job never runs again, one under a new name does (idempotently). */
+export function moveJobName(input: RedisMoveJobInput, base: string): string {
+    return `${base}-${crypto.createHash("sha256").update(JSON.stringify(input)).digest("hex").slice(0, 8)}`;
+}
+
+/** `spec` of the move Job (restricted Pod Security; the admins' passwords only as mounted Secret files). */
+export function moveJobSpec(input: RedisMoveJobInput, base: string) {
+    const ca = (side: RedisMoveSide, file: string) => (side.caCert !== undefined ? `${MOUNT.job}/${file}` : "");
+    return {
+        // A stopped attempt leaves the mark "copying": the next deletes its partial copy and copies again.
+        backoffLimit: 4,
+        activeDeadlineSeconds: MOVE_JOB_WAIT_SECONDS + 3600,
+        template: {
+            metadata: { labels: MOVE_JOB_LABELS },
+            spec: {
+                restartPolicy: "Never",
+                automountServiceAccountToken: false,
+                securityContext: {
+                    runAsNonRoot: true,
+                    runAsUser: REDIS_UID,
+                    runAsGroup: REDIS_UID,
+                    fsGroup: REDIS_UID,
+                    seccompProfile: { type: "RuntimeDefault" },
+                },
+                containers: [
+                    {
+                        name: "copy",
+                        image: input.image,
+                        command: ["/bin/sh", `${MOUNT.job}/${MOVE_JOB.entrypointFile}`],
+                        env: [
+                            { name: "SECRETS_DIR", value: MOUNT.secrets },
+                            { name: "JOB_DIR", value: MOUNT.job },
+                            { name: "WORK_DIR", value: MOUNT.work },
+                            { name: "WAIT_SECONDS", value: String(MOVE_JOB_WAIT_SECONDS) },
+                            { name: "ADMIN_USER", value: USERS.admin },
+                            { name: "MARK_KEY", value: input.markKey },
+                            { name: "FREEZE_USERS", value: input.freezeUsers.join(" ") },
+                            { name: "SOURCE_GROUP", value: input.source.group },
+                            { name: "SOURCE_NODES", value: input.source.nodes.join(" ") },
+                            { name: "SOURCE_TLS_CA", value: ca(input.source, MOVE_JOB.sourceCaFile) },
+                            { name: "TARGET_NODES", value: input.target.nodes.join(" ") },
+                            { name: "TARGET_TLS_CA", value: ca(input.target, MOVE_JOB.targetCaFile) },
+                        ],
+                        securityContext: {
+                            allowPrivilegeEscalation: false,
+                            readOnlyRootFilesystem: true,
+                            capabilities: { drop: ["ALL"] },
+                        },
+                        resources: {
+                            requests: { cpu: "100m", memory: "64Mi" },
+                            limits: { cpu: "1", memory: "256Mi" },
+                        },
+                        volumeMounts: [
+                            { name: "job", mountPath: MOUNT.job, readOnly: true },
+                            { name: "secrets", mountPath: MOUNT.secrets, readOnly: true },
+                            { name: "work", mountPath: MOUNT.work },
+                        ],
+                    },
+                ],
+                volumes: [
+                    { name: "job", configMap: { name: base } },
+                    { name: "secrets", secret: { secretName: base, defaultMode: 0o440 } },
+                    // One key's serialized value at a time, and the list of key names.
+                    { name: "work", emptyDir: {} },
+                ],
+            },
+        },
+    };
+}

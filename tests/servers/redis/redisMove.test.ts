@@ -1,0 +1,210 @@
+/**
+ * Moving an application between two Redis groups (`apps[].redis.movedFrom`) on real servers: the rendered move Job
+ * (`components/redis/moveSpec.ts`, `scripts/move.sh`) between two local groups. Every type of value arrives as it was
+ * (DUMP bytes compared; a set's members), with the same absolute expiry; keys outside the application's patterns and other tenants'
+ * databases are not copied; the old users are frozen (off, their clients killed) and keep their keys; a second run is a
+ * no-op; a target already holding the application's keys is never written over; no acknowledged write is lost while
+ * the application writes through the move.
+ */
+import { strict as assert } from "assert";
+import Redis from "ioredis";
+import type { PlatformConfig } from "../../../components/config";
+import type { AppConfig } from "../../../components/config/platform";
+import { redisGroupSettings } from "../../../components/redis/groups";
+import { moveMarkKey } from "../../../components/redis/moveSpec";
+import { waitFor } from "../../../testbed/servers/processes";
+import { LOOPBACK, LocalRedisGroup, redisPorts } from "../../../testbed/servers/redis";
+import { runRedisMoveJob } from "../../../testbed/servers/redisMove";
+import { parseStack } from "../../support/config";
+import { testPasswords } from "../../support/redis";
+
+/** `orders` moves from the default group to `b`; `billing` stays on the default group. */
+function stack(): PlatformConfig {
+    return parseStack("dev", {
+        "data-platform:redis": { mode: "standalone", groups: { b: { mode: "standalone" } } },
+        "data-platform:apps": [
+            { name: "orders", namespace: "orders", redisDb: 1, redis: { group: "b", movedFrom: "default" } },
+            { name: "billing", namespace: "billing", redisDb: 2 },
+        ],
+    });
+}
+
+async function startGroup(config: PlatformConfig, group: string, apps: readonly AppConfig[]) {
+    const redis = redisGroupSettings(config.redis, group);
+    const g = new LocalRedisGroup({ redis, apps, passwords: testPasswords(config), ports: await redisPorts(redis) });
+    g.startAll();
+    await waitFor(`group ${group}'s master`, 10_000, async () => ((await g.masters()).length === 1 ? true : undefined));
+    return g;
+}
+
+function client(g: LocalRedisGroup, user: string, db: number): Redis {
+    return new Redis({
+        host: LOOPBACK,
+        port: g.port("data", 0),
+        username: user,
+        password: user === "admin" ? g.options.passwords.admin : g.options.passwords.apps[user],
+        db,
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+    });
+}
+
+/** Every key of a database with its type, serialized value (hex) and absolute expiry. */
+async function snapshot(admin: Redis, db: number): Promise<Map<string, string>> {
+    await admin.select(db);
+    const out = new Map<string, string>();
+    for (const key of (await admin.keys("*")).sort()) {
+        const type = await admin.type(key);
+        // A set's serialized members come in hash table order, which a RESTORE may change: compared as members.
+        const value =
+            type === "set"
+                ? JSON.stringify((await admin.smembers(key)).sort())
+                : (await admin.dumpBuffer(key))?.toString("hex");
+        out.set(key, `${type} ${value} ${await admin.call("PEXPIRETIME", key)}`);
+    }
+    return out;
+}
+
+describe("moving an application between Redis groups on real servers (move Job: freeze, DUMP/RESTORE, mark)", function () {
+    this.timeout(120_000);
+    const config = stack();
+    const orders = config.apps.find((a) => a.name === "orders")!;
+    let source: LocalRedisGroup;
+    let target: LocalRedisGroup;
+    const clients: Redis[] = [];
+    const connect = async (g: LocalRedisGroup, user: string, db: number) => {
+        const c = client(g, user, db);
+        clients.push(c);
+        await c.connect();
+        return c;
+    };
+    const run = () =>
+        runRedisMoveJob({
+            app: orders,
+            source: { group: source, name: "default", adminPassword: source.options.passwords.admin },
+            target: { group: target, name: "b", adminPassword: target.options.passwords.admin },
+        });
+
+    before(async () => {
+        // Before the move the source serves both applications; the target already has `orders`' user.
+        source = await startGroup(config, "default", config.apps);
+        target = await startGroup(config, "b", [orders]);
+    });
+    after(async () => {
+        clients.forEach((c) => c.disconnect());
+        await Promise.all([source, target].filter(Boolean).map((g) => g.stop()));
+    });
+
+    it("copies strings (binary), hashes, lists, sets, zsets, streams and expiries exactly, nothing else; freezes the old user; 0 acknowledged writes lost", async () => {
+        const app = await connect(source, "orders", 1);
+        const binary = Buffer.from([0, 1, 2, 10, 13, 255, 254, 32, 10]);
+        await app.set("orders:bin", binary);
+        await app.set("orders:ttl", "soon", "PX", 600_000);
+        await app.set(Buffer.from("orders:key with spaces \xff"), binary, "PX", 900_000);
+        await app.hset("orders:hash", { a: "1", b: binary });
+        await app.rpush("orders:list", "x", "y", binary);
+        await app.sadd("orders:set", "p", "q");
+        await app.zadd("orders:zset", 1.5, "one", 2, "two");
+        await app.xadd("orders:stream", "*", "field", "value");
+        await app.pexpire("orders:hash", 500_000);
+        for (let i = 0; i < 200; i++) {
+            await app.set(`orders:many:${i}`, String(i));
+        }
+        // Outside its patterns in its own database (the admin's), and another tenant's database.
+        const admin = await connect(source, "admin", 1);
+        await admin.set("stray", "not the application's");
+        const billing = await connect(source, "billing", 2);
+        await billing.set("billing:invoice", "42");
+        const before1 = await snapshot(admin, 1);
+        const before2 = await snapshot(admin, 2);
+
+        // The application writes through the move: every acknowledged INCR must be in the copy.
+        const writer = await connect(source, "orders", 1);
+        let acked = 0;
+        let refusedAt: number | undefined;
+        let writing = true;
+        const writes = (async () => {
+            while (writing) {
+                try {
+                    acked = await writer.incr("orders:counter");
+                } catch {
+                    refusedAt ??= Date.now();
+                    return;
+                }
+            }
+        })();
+        await new Promise((r) => setTimeout(r, 200));
+        const started = Date.now();
+        const result = await run();
+        writing = false;
+        await writes;
+        assert.equal(result.code, 0, result.output);
+        const match = /copied (\d+) keys .* frozen for (\d+)s/.exec(result.output);
+        assert.ok(match, result.output);
+        console.log(
+            `      keys copied: ${match[1]}; freeze: ${match[2]} s (job ${Date.now() - started} ms, writes refused ` +
+                `${refusedAt === undefined ? "never" : `from ${refusedAt - started} ms`}); acknowledged INCRs: ${acked}`,
+        );
+        assert.ok(refusedAt !== undefined, "the frozen application's writes were refused");
+
+        const tadmin = await connect(target, "admin", 1);
+        const copied = await snapshot(tadmin, 1);
+        assert.equal(copied.get(moveMarkKey(orders))?.split(" ")[0], "string");
+        copied.delete(moveMarkKey(orders));
+        const expected = new Map([...before1].filter(([k]) => k.startsWith("orders:")));
+        expected.set("orders:counter", copied.get("orders:counter")!);
+        assert.deepEqual(copied, expected);
+        // Every acknowledged INCR is there; the one the freeze cut off may have run without its reply (not acknowledged).
+        const counted = Number(await tadmin.get("orders:counter"));
+        assert.ok(counted === acked || counted === acked + 1, `${counted} copied, ${acked} acknowledged`);
+        assert.equal(Number(match[1]), expected.size);
+        assert.equal((await snapshot(tadmin, 2)).size, 0, "another tenant's database is not copied");
+        assert.ok(!(await tadmin.exists("stray")));
+
+        // The old copy stays; its user is off and cannot log in again.
+        const after1 = await snapshot(admin, 1);
+        assert.deepEqual(
+            new Map([...after1].filter(([k]) => k !== "orders:counter")),
+            new Map([...before1].filter(([k]) => k !== "orders:counter")),
+        );
+        assert.deepEqual(await snapshot(admin, 2), before2);
+        const flags = (await admin.call("ACL", "GETUSER", "orders")) as unknown[];
+        assert.ok((flags[1] as string[]).includes("off"), JSON.stringify(flags));
+        await assert.rejects(connect(source, "orders", 1));
+        // The target's application user reads its data.
+        const moved = await connect(target, "orders", 1);
+        assert.deepEqual(await moved.getBuffer("orders:bin"), binary);
+        assert.deepEqual(await moved.zrange("orders:zset", 0, -1, "WITHSCORES"), ["one", "1.5", "two", "2"]);
+    });
+
+    it("a second run is a no-op", async () => {
+        const tadmin = await connect(target, "admin", 1);
+        const before = await snapshot(tadmin, 1);
+        const again = await run();
+        assert.equal(again.code, 0, again.output);
+        assert.match(again.output, /already copied from default/);
+        assert.deepEqual(await snapshot(tadmin, 1), before);
+    });
+
+    it("an attempt that stopped (mark 'copying') is deleted and copied again whole", async () => {
+        const tadmin = await connect(target, "admin", 1);
+        const before = await snapshot(tadmin, 1);
+        await tadmin.set(moveMarkKey(orders), "copying from default");
+        await tadmin.del("orders:hash", "orders:many:7");
+        await tadmin.set("orders:partial-leftover", "x");
+        const again = await run();
+        assert.equal(again.code, 0, again.output);
+        assert.deepEqual(await snapshot(tadmin, 1), before);
+    });
+
+    it("a target holding the application's keys without a mark is never written over", async () => {
+        const tadmin = await connect(target, "admin", 1);
+        await tadmin.del(moveMarkKey(orders));
+        const before = await snapshot(tadmin, 1);
+        const refused = await run();
+        assert.notEqual(refused.code, 0);
+        assert.match(refused.output, /already holds keys of the application not copied from default/);
+        assert.deepEqual(await snapshot(tadmin, 1), before);
+    });
+});

@@ -76,6 +76,17 @@ export const redisConfigRules: ConfigRule = (config, ctx) => {
         ctx,
     );
     config.apps.forEach((app, i) => {
+        // Data safety: until the stack runs the copy Job (moveSpec.ts) and its bundle waits for it, a move would switch
+        // the application to an empty group.
+        const from = redisMoveOf(app)?.from;
+        if (from !== undefined) {
+            report(
+                ctx,
+                `${PROJECT}:apps[${i}].redis.movedFrom`,
+                from,
+                "unset: the stack does not run the Redis copy Job yet (README \"Moving an application\")",
+            );
+        }
         // The application's name is its Redis ACL user.
         if (RESERVED_USER_NAMES.includes(app.name)) {
             report(

@@ -84,7 +84,7 @@ export const redisConfigRules: ConfigRule = (config, ctx) => {
                 ctx,
                 `${PROJECT}:apps[${i}].redis.movedFrom`,
                 from,
-                "unset: the stack does not run the Redis copy Job yet (README \"Moving an application\")",
+                'unset: the stack does not run the Redis copy Job yet (README "Moving an application")',
             );
         }
         // The application's name is its Redis ACL user.

@@ -129,7 +129,14 @@ const APP_COMMAND_RULES = [
  * An application as its group's users file sees it: `dedicated` when the group serves it alone
  * (`redis.groups.<group>.dedicated`).
  */
-export type RedisTenant = AppConfig & { readonly dedicated?: boolean };
+export type RedisTenant = AppConfig & {
+    readonly dedicated?: boolean;
+    /**
+     * Moved to another group (`apps[].redis.movedFrom`): its users stay here, off, with their keys, until `retireOld`
+     * (the durable half of the move Job's write freeze: the sidecars re-apply the file after a failover or a change).
+     */
+    readonly movedOut?: boolean;
+};
 
 /** A group's applications as tenants: each marked `dedicated` when the group is. */
 export function redisTenants(redis: Pick<RedisConfig, "dedicated">, apps: readonly AppConfig[]): RedisTenant[] {
@@ -155,7 +162,9 @@ export function appRules(
 
 /** The tenant a dedicated group's `default` user stands for: its application, when its clients log in with a password alone. */
 export function defaultUserTenant(apps: readonly RedisTenant[]): RedisTenant | undefined {
-    return apps.find((app) => app.dedicated && redisClientProfiles(app).some((p) => p.defaultUser));
+    // The group's own application before one moved off it (whose `default` is then off).
+    const ordered = [...apps.filter((app) => !app.movedOut), ...apps.filter((app) => app.movedOut)];
+    return ordered.find((app) => app.dedicated && redisClientProfiles(app).some((p) => p.defaultUser));
 }
 
 /**
@@ -201,9 +210,9 @@ const BACKUP_RULES = "resetchannels -@all +sync +replconf";
 const SENTINEL_DATA_RULES = `resetchannels &${HELLO_CHANNEL} -@all +multi +exec +slaveof +replicaof +ping +info +role +publish +subscribe +config|rewrite +client|setname +client|kill +script|kill`;
 
 /** A user that accepts each given password (the current one and, during a rotation, the previous one). */
-function line(user: string, passwords: readonly (string | undefined)[], rules: string): string {
+function line(user: string, passwords: readonly (string | undefined)[], rules: string, state = "on"): string {
     const hashes = [...new Set(passwords.filter((p): p is string => p !== undefined).map(sha256Hex))];
-    return `user ${user} on ${hashes.map((h) => `#${h}`).join(" ")} ${rules}`;
+    return `user ${user} ${state} ${hashes.map((h) => `#${h}`).join(" ")} ${rules}`;
 }
 
 type RoleName = Exclude<keyof RedisPasswords, "apps" | "previous">;
@@ -245,12 +254,13 @@ export function renderDataAcl(
     passwords: RedisPasswords,
     marker?: string,
 ): string {
-    const appLine = (name: string, user: string, rules: string) => appUserLine(name, user, rules, passwords);
+    const appLine = (name: string, user: string, rules: string, app: RedisTenant) =>
+        appUserLine(name, user, rules, passwords, app);
     // Off unless a dedicated group's clients log in with a password alone (AUTH <password> is AUTH default <password>).
     const defaultTenant = defaultUserTenant(apps);
     const lines = [
         defaultTenant
-            ? appLine("default", appUserName(defaultTenant), appRules(defaultTenant))
+            ? appLine("default", appUserName(defaultTenant), appRules(defaultTenant), defaultTenant)
             : "user default off resetchannels -@all",
         line(USERS.admin, role(passwords, "admin", "admin"), "~* &* +@all"),
         line(USERS.monitor, role(passwords, "monitor", "monitor"), MONITOR_DATA_RULES),
@@ -267,21 +277,27 @@ export function renderDataAcl(
 }
 
 /** The line of ACL user `name`, with application user `user`'s current and previous passwords. */
-function appUserLine(name: string, user: string, rules: string, passwords: AppPasswords): string {
+function appUserLine(
+    name: string,
+    user: string,
+    rules: string,
+    passwords: AppPasswords,
+    app: Pick<RedisTenant, "movedOut">,
+): string {
     const password = passwords.apps[user];
     if (password === undefined) {
         throw new Error(`no Redis password for application user ${user}`);
     }
-    return line(name, [password, passwords.previous?.apps?.[user]], rules);
+    return line(name, [password, passwords.previous?.apps?.[user]], rules, app.movedOut ? "off" : "on");
 }
 
 /** Each application's users (its own, then its extra databases'), one line each. */
 function appLines(apps: readonly RedisTenant[], passwords: AppPasswords): string[] {
     return apps.flatMap((app) => [
-        appUserLine(appUserName(app), appUserName(app), appRules(app), passwords),
+        appUserLine(appUserName(app), appUserName(app), appRules(app), passwords, app),
         ...app.redisExtraDatabases.map((extra) => {
             const user = extraDatabaseUserName(app, extra);
-            return appUserLine(user, user, extraDatabaseRules(app, extra), passwords);
+            return appUserLine(user, user, extraDatabaseRules(app, extra), passwords, app);
         }),
     ]);
 }

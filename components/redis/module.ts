@@ -8,7 +8,8 @@ import { dataService } from "../serviceModule";
 import { redisConfigRules, uniqueRedisDatabases } from "./configRules";
 import { redisContract } from "./contract";
 import { redisCredentialIds } from "./credentials";
-import { redisGroupOf, redisGroupSettings, redisGroups } from "./groups";
+import { redisGroupOf, redisGroupSettings, redisGroups, redisMoveOf } from "./groups";
+import { createRedisMoveJob, redisMovesTo } from "./move";
 import { Redis } from "./redis";
 import { TenantRedis } from "./tenant";
 
@@ -29,7 +30,12 @@ export const redisModule = dataService({
     // The section's own group (`default`) and each of `redis.groups`; an application names its own.
     instances: (config) => redisGroups(config.redis),
     instanceOf: redisGroupOf,
-    create: (name, group, { config, namespace, credentials, vault, secretSync, oidcIssuerUrl, tenant }, opts) => {
+    // An application moving here (`apps[].redis.movedFrom`) gets a copy Job after this group's ACL sync; its bundle
+    // waits for that too, so its Secret names this group only once its keys are here. Its users stay on the old group,
+    // off, until `retireOld`.
+    moveOf: redisMoveOf,
+    create: (name, group, args, opts) => {
+        const { config, namespace, credentials, vault, secretSync, oidcIssuerUrl, tenant } = args;
         // In a tenant stack, only its applications' contract on its platform's group (`TenantRedis`).
         if (tenant) {
             const part = new TenantRedis(
@@ -68,6 +74,9 @@ export const redisModule = dataService({
                         : undefined,
                 namespace,
                 apps: config.apps,
+                movedOutApps: config.movedOutApps,
+                // A copy Job reaches its data nodes: an application moves here, or off it.
+                moveJobs: redisMovesTo(config, group).length + (config.movedOutApps ?? []).length > 0,
                 credentials,
                 vault,
                 secretSync,
@@ -76,9 +85,16 @@ export const redisModule = dataService({
             },
             opts,
         );
+        const copies = new Map(
+            redisMovesTo(config, group).map(({ app, from }) => [
+                app.name,
+                createRedisMoveJob(redis, name, args, { app, from, to: group }, [redis.credentialsAccepted]),
+            ]),
+        );
         return {
             env: (app) => redis.env(app),
             ready: [redis.credentialsAccepted],
+            readyFor: (app) => [redis.credentialsAccepted, ...[copies.get(app.name) ?? []].flat()],
             outputs: { redisEndpoints: pulumi.output(redis.clientEndpoints) },
         };
     },

@@ -10,6 +10,7 @@ import type { RedisConfig } from "../config/redis";
 import type { CredentialSource, DataService, Env, SecretSyncer, VaultWriter } from "../interfaces";
 import {
     RedisPasswords,
+    RedisTenant,
     aclMarker,
     dataAclPartPlan,
     dataAclParts,
@@ -54,6 +55,10 @@ export interface RedisArgs {
     readonly namespace: string;
     /** Applications: one ACL user each (database index, key patterns). */
     readonly apps: readonly AppConfig[];
+    /** Applications moved to another group (`apps[].redis.movedFrom`): their users stay here, off, until `retireOld`. */
+    readonly movedOutApps?: readonly AppConfig[];
+    /** A move Job copies to or from this group: its data nodes let it in. Default: none. */
+    readonly moveJobs?: boolean;
     /** Passwords of every id in `redisCredentialIds`. */
     readonly credentials: CredentialSource;
     /** Stores the rendered ACL files. */
@@ -107,7 +112,10 @@ export class Redis extends pulumi.ComponentResource implements DataService {
         const ns = args.namespace;
         const sentinelMode = redis.mode === "sentinel";
         const names = redisNames(redis);
-        const tenants = redisTenants(redis, args.apps);
+        const tenants: RedisTenant[] = [
+            ...redisTenants(redis, args.apps),
+            ...redisTenants(redis, args.movedOutApps ?? []).map((app) => ({ ...app, movedOut: true })),
+        ];
         this.redis = redis;
         this.credentials = args.credentials;
         this.layout = kubernetesLayout(redis, ns);
@@ -243,7 +251,7 @@ export class Redis extends pulumi.ComponentResource implements DataService {
             );
             new k8s.networking.v1.NetworkPolicy(
                 `${name}-${component}-netpol`,
-                networkPolicy(redis, component, ns),
+                networkPolicy(redis, component, ns, args.moveJobs),
                 parent,
             );
             return set;

@@ -651,6 +651,7 @@ export function networkPolicy(
     redis: Pick<RedisConfig, "mode" | "monitoring" | "monitoringNamespace" | "group" | "backup">,
     role: RedisRole,
     namespace: string,
+    moveJobs = false,
 ) {
     const consumers = { namespaceSelector: { matchLabels: { [CONSUMER_LABEL]: "true" } } };
     const ownPods = [
@@ -662,6 +663,8 @@ export function networkPolicy(
         ...(redis.mode === "sentinel" && role === "data"
             ? [{ podSelector: { matchLabels: redisLabels(redis, "master-endpoint") } }]
             : []),
+        // An application moving to or off the group: its copy Job reads and writes the data nodes as the admin.
+        ...(moveJobs && role === "data" ? [{ podSelector: { matchLabels: MOVE_JOB_LABELS } }] : []),
     ];
     const prometheus = {
         namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": redis.monitoringNamespace } },

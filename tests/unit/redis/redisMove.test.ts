@@ -3,8 +3,14 @@
  * refuses, and what the move Job copies and freezes (`components/redis/moveSpec.ts`).
  */
 import { strict as assert } from "assert";
+import { isDeepStrictEqual } from "util";
+import type { ConfigIssue } from "../../../components/config/issues";
+import { redisConfigRules } from "../../../components/redis/configRules";
 import { freezeUsers, renderCopyList } from "../../../components/redis/moveSpec";
+import { MOVE_JOB_LABELS } from "../../../components/redis/spec";
+import type { RecordedResource, RunResult } from "../../../offline/mockEngine";
 import { parseStack, problemLines } from "../../support/config";
+import { runStack } from "../../support/program";
 
 const APPS = (redis: Record<string, unknown>) => ({
     "data-platform:redis": { mode: "standalone", groups: { b: { mode: "standalone" } } },
@@ -12,21 +18,28 @@ const APPS = (redis: Record<string, unknown>) => ({
 });
 
 describe("Redis move: config and what the Job copies", () => {
-    it("refuses a move from an unknown group, from its own group, retireOld alone, and (until the stack runs the copy Job) any move", () => {
+    it("refuses a move from an unknown group, from its own group, retireOld alone, and a move in a tenant stack", () => {
         assert.deepEqual(problemLines("dev", APPS({ group: "b", movedFrom: "nope" })), [
             'data-platform:apps[0].redis.movedFrom: given "nope"; allowed: one of default, b (redis.groups)',
-            'data-platform:apps[0].redis.movedFrom: given "nope"; allowed: unset: the stack does not run the Redis copy Job yet (README "Moving an application")',
         ]);
         assert.deepEqual(problemLines("dev", APPS({ group: "b", movedFrom: "b" })), [
             'data-platform:apps[0].redis.movedFrom: given "b"; allowed: a group other than its own redis.group (b): the one it moves from',
-            'data-platform:apps[0].redis.movedFrom: given "b"; allowed: unset: the stack does not run the Redis copy Job yet (README "Moving an application")',
         ]);
         assert.deepEqual(problemLines("dev", APPS({ group: "b", retireOld: true })), [
             "data-platform:apps[0].redis.retireOld: given true; allowed: only with redis.movedFrom (the group of the old copy)",
         ]);
-        assert.deepEqual(problemLines("dev", APPS({ group: "b", movedFrom: "default" })), [
-            'data-platform:apps[0].redis.movedFrom: given "default"; allowed: unset: the stack does not run the Redis copy Job yet (README "Moving an application")',
-        ]);
+        const ctx = { issues: [] as ConfigIssue[] };
+        redisConfigRules(
+            { ...parseStack("dev", APPS({ group: "b", movedFrom: "default" })), tenantStack: "shop" },
+            ctx,
+        );
+        assert.deepEqual(
+            ctx.issues.map((i) => `${i.path}: ${i.allowed}`),
+            [
+                "data-platform:apps[0].redis.movedFrom: nothing in a tenant stack: its platform stack moves applications between groups (the copy Job runs as both groups' admins)",
+            ],
+        );
+        assert.equal(parseStack("dev", APPS({ group: "b", movedFrom: "default" })).apps[0].redis?.movedFrom, "default");
     });
 
     it("copies its patterns on a shared group, whole databases on a dedicated one; freezes its users (and default when it stands for it)", () => {
@@ -40,5 +53,64 @@ describe("Redis move: config and what the Job copies", () => {
         const sessions = { ...app, redis: { clients: ["sessions" as const] } };
         assert.deepEqual(freezeUsers({ dedicated: true }, sessions), ["orders", "orders-cache", "default"]);
         assert.deepEqual(freezeUsers({ dedicated: false }, sessions), ["orders", "orders-cache"]);
+    });
+
+    it("copies before the bundle switches; the old group keeps the users off until retireOld deletes them", async function () {
+        this.timeout(120_000);
+        const stackWith = (move: Record<string, unknown>) => ({
+            "data-platform:redis": { ...parseStack("dev").redis, groups: { b: { mode: "standalone" } } },
+            "data-platform:apps": parseStack("dev").apps.map(({ name, namespace, redisDb }, i) => ({
+                name,
+                namespace,
+                redisDb,
+                ...(i === 0 ? { redis: { group: "b", ...move } } : {}),
+            })),
+        });
+        const [moving, retiring, unmoved] = await Promise.all([
+            runStack("dev", stackWith({ movedFrom: "default" })),
+            runStack("dev", stackWith({ movedFrom: "default", retireOld: true })),
+            runStack("dev", stackWith({})),
+        ]);
+        const app = parseStack("dev").apps[0].name;
+        const named = (run: RunResult, name: string, type = ""): RecordedResource => {
+            const found = run.resources.find((r) => r.name === name && r.type.includes(type));
+            assert.ok(found, name);
+            return found;
+        };
+        const job = named(moving, `redis-b-move-${app}`, "Job");
+        const env = (name: string) =>
+            job.inputs.spec.template.spec.containers[0].env.find((e: { name: string }) => e.name === name).value;
+        assert.equal(env("SOURCE_GROUP"), "default");
+        assert.match(env("SOURCE_NODES"), /^redis-0\.redis-headless\.[a-z0-9-]+\.svc\.cluster\.local:6379$/);
+        assert.match(env("TARGET_NODES"), /^redis-b-0\./);
+        // The copy waits for the new group's ACL sync; the application's bundle waits for the copy, no other's does.
+        assert.ok(job.dependencies.includes(named(moving, "redis-b-acl-sync", "Job").urn));
+        const bundle = (name: string) => {
+            const found = moving.resources.find(
+                (r) => r.type === "azure-native:keyvault:Secret" && r.inputs.secretName === `app-${name}-env`,
+            );
+            assert.ok(found, `the bundle of ${name}`);
+            return found;
+        };
+        assert.ok(bundle(app).dependencies.includes(job.urn), "the bundle waits for the copy Job");
+        const other = parseStack("dev").apps[1].name;
+        assert.ok(!bundle(other).dependencies.includes(job.urn), "another application's does not");
+        // Both groups' data nodes let the Job in; without a move neither does.
+        for (const netpol of ["redis-data-netpol", "redis-b-data-netpol"]) {
+            const letsIn = (run: RunResult) =>
+                named(run, netpol).inputs.spec.ingress[0].from.some((f: { podSelector?: { matchLabels: object } }) =>
+                    isDeepStrictEqual(f.podSelector?.matchLabels, MOVE_JOB_LABELS),
+                );
+            assert.ok(letsIn(moving), netpol);
+            assert.ok(!letsIn(unmoved), netpol);
+        }
+        // The old group's users file: the application's user stays, off, while moving; retireOld deletes it.
+        const users = (run: RunResult, name: string) => String(named(run, name).inputs.properties.value);
+        assert.match(users(moving, "redis-acl-data"), new RegExp(`^user ${app} off #`, "m"));
+        assert.match(users(moving, "redis-b-acl-data"), new RegExp(`^user ${app} on #`, "m"));
+        assert.match(users(unmoved, "redis-b-acl-data"), new RegExp(`^user ${app} on #`, "m"));
+        assert.doesNotMatch(users(unmoved, "redis-acl-data"), new RegExp(`^user ${app} `, "m"));
+        assert.doesNotMatch(users(retiring, "redis-acl-data"), new RegExp(`^user ${app} `, "m"));
+        assert.ok(named(retiring, `redis-b-move-${app}`, "Job"), "the copy Job stays until movedFrom goes");
     });
 });

@@ -12,6 +12,11 @@ export const CONNECTION_DEMAND_ANNOTATION = "data-platform.io/connection-demand"
  * server's applications. Unset on both: the stack's own server.
  */
 export const POSTGRES_SERVER_ANNOTATION = "data-platform.io/postgres-server";
+/**
+ * The named Redis group an application's databases are on (its prefix, `redis-<group>`), on its namespace: what
+ * `plan:diff` compares to refuse a group change without `apps[].redis.movedFrom`. Unset: the stack's own group.
+ */
+export const REDIS_GROUP_ANNOTATION = "data-platform.io/redis-group";
 /** `POSTGRES_SERVER_ANNOTATION` as an Azure tag: tag names cannot contain `/` (Microsoft, "Use tags to organize your
  *  Azure resources": limitations). */
 export const POSTGRES_SERVER_TAG = "data-platform-postgres-server";

@@ -2,7 +2,13 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import type { AppConfig, AppImport } from "./config/platform";
-import { CONNECTION_DEMAND_ANNOTATION, CONSUMER_LABEL, POSTGRES_SERVER_ANNOTATION, recommendedLabels } from "./labels";
+import {
+    CONNECTION_DEMAND_ANNOTATION,
+    CONSUMER_LABEL,
+    POSTGRES_SERVER_ANNOTATION,
+    REDIS_GROUP_ANNOTATION,
+    recommendedLabels,
+} from "./labels";
 import { instancePrefix } from "./instanceNames";
 
 export type PodSecurityLevel = "restricted" | "baseline";
@@ -89,6 +95,9 @@ export function appNamespaceArgs(
             ...(app.postgres?.server === undefined
                 ? {}
                 : { [POSTGRES_SERVER_ANNOTATION]: instancePrefix("postgres", app.postgres.server) }),
+            ...(app.redis?.group === undefined
+                ? {}
+                : { [REDIS_GROUP_ANNOTATION]: instancePrefix("redis", app.redis.group) }),
         },
         protect,
     };

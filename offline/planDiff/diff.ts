@@ -23,7 +23,7 @@ import { lineDiff } from "./lines";
 import { claimRequest, operationsOf } from "./operations";
 import { howToMove } from "../../components/config/placement";
 import { DEFAULT_INSTANCE } from "../../components/instanceNames";
-import { POSTGRES_SERVER_ANNOTATION } from "../../components/labels";
+import { POSTGRES_SERVER_ANNOTATION, REDIS_GROUP_ANNOTATION } from "../../components/labels";
 
 export interface PropertyChange {
     readonly path: string;
@@ -78,28 +78,34 @@ export interface DiffOptions {
     readonly acknowledged?: ReadonlySet<string>;
 }
 
+/** What an application's namespace says of its instance of each service, and the key that moves it. */
+const PLACEMENTS = [
+    { annotation: POSTGRES_SERVER_ANNOTATION, prefix: "postgres", appKey: "postgres.server" },
+    { annotation: REDIS_GROUP_ANNOTATION, prefix: "redis", appKey: "redis.group" },
+] as const;
+
 /**
  * An application whose namespace says its database moved to another server (`data-platform.io/postgres-server`, unset
- * on the stack's own server) while the new plan has no copy Job for it (`postgres-<server>-move-<app>`, registered
- * with `apps[].postgres.movedFrom`): it would get an empty database. How to move instead, or undefined.
+ * on the stack's own server) or its Redis databases to another group (`data-platform.io/redis-group`) while the new
+ * plan has no copy Job for it (`<prefix>-<instance>-move-<app>`, registered with `apps[].<service>.movedFrom`): it would
+ * get empty databases. How to move instead, one line per service.
  */
-function movedWithoutData(c: ChangedResource, after: readonly PlanResource[]): string | undefined {
+function movedWithoutData(c: ChangedResource, after: readonly PlanResource[]): string[] {
     const app = /^app-(.+)-ns$/.exec(c.after.name)?.[1];
-    const server = (r: PlanResource): string =>
-        (r.inputs.metadata as { annotations?: Record<string, string> } | undefined)?.annotations?.[
-            POSTGRES_SERVER_ANNOTATION
-        ] ?? DEFAULT_PREFIX;
-    const [from, to] = [server(c.before), server(c.after)];
-    if (app === undefined || !/Namespace/.test(c.after.type) || from === to) {
-        return undefined;
+    if (app === undefined || !/Namespace/.test(c.after.type)) {
+        return [];
     }
-    const instance = (prefix: string) =>
-        prefix === DEFAULT_PREFIX ? DEFAULT_INSTANCE : prefix.slice(DEFAULT_PREFIX.length + 1);
-    return after.some((r) => r.name === `${to}-move-${app}`)
-        ? undefined
-        : `application ${app}: ${howToMove("postgres.server", instance(from), instance(to))}`;
+    return PLACEMENTS.flatMap(({ annotation, prefix, appKey }) => {
+        const instanceOf = (r: PlanResource): string =>
+            (r.inputs.metadata as { annotations?: Record<string, string> } | undefined)?.annotations?.[annotation] ??
+            prefix;
+        const [from, to] = [instanceOf(c.before), instanceOf(c.after)];
+        const instance = (p: string) => (p === prefix ? DEFAULT_INSTANCE : p.slice(prefix.length + 1));
+        return from === to || after.some((r) => r.name === `${to}-move-${app}`)
+            ? []
+            : [`application ${app}: ${howToMove(appKey, instance(from), instance(to))}`];
+    });
 }
-const DEFAULT_PREFIX = "postgres";
 
 /** Types whose deletion or replacement loses data. */
 const STATEFUL_TYPES = new Set([
@@ -408,8 +414,8 @@ export function diffPlans(a: Plan, b: Plan, options: DiffOptions = {}): PlanDiff
     }
     for (const c of changed) {
         const moved = movedWithoutData(c, b.resources);
-        if (moved !== undefined) {
-            refuse("move", c.after, "moved without its data", [moved]);
+        if (moved.length > 0) {
+            refuse("move", c.after, "moved without its data", moved);
         }
     }
     for (const r of removed) {

@@ -9,6 +9,8 @@ import { redisConfigRules } from "../../../components/redis/configRules";
 import { freezeUsers, renderCopyList } from "../../../components/redis/moveSpec";
 import { MOVE_JOB_LABELS } from "../../../components/redis/spec";
 import type { RecordedResource, RunResult } from "../../../offline/mockEngine";
+import { toPlan } from "../../../offline/plan";
+import { diffPlans } from "../../../offline/planDiff/diff";
 import { parseStack, problemLines } from "../../support/config";
 import { runStack } from "../../support/program";
 
@@ -112,5 +114,37 @@ describe("Redis move: config and what the Job copies", () => {
         assert.doesNotMatch(users(unmoved, "redis-acl-data"), new RegExp(`^user ${app} `, "m"));
         assert.doesNotMatch(users(retiring, "redis-acl-data"), new RegExp(`^user ${app} `, "m"));
         assert.ok(named(retiring, `redis-b-move-${app}`, "Job"), "the copy Job stays until movedFrom goes");
+    });
+
+    it("plan:diff refuses a group change without movedFrom (the databases would arrive empty), not a move", async function () {
+        this.timeout(120_000);
+        const stackWith = (redis?: Record<string, unknown>) => ({
+            "data-platform:redis": { ...parseStack("dev").redis, groups: { b: { mode: "standalone" } } },
+            "data-platform:apps": parseStack("dev").apps.map(({ name, namespace, redisDb }, i) => ({
+                name,
+                namespace,
+                redisDb,
+                ...(i === 0 && redis ? { redis } : {}),
+            })),
+        });
+        const [before, after, marked] = await Promise.all([
+            runStack("dev", stackWith()),
+            runStack("dev", stackWith({ group: "b" })),
+            runStack("dev", stackWith({ group: "b", movedFrom: "default" })),
+        ]);
+        const refusals = (a: RunResult, b: RunResult) =>
+            diffPlans(toPlan(a), toPlan(b))
+                .warnings.filter((w) => w.refusedBecause === "moved without its data")
+                .map((w) => [w.resource.name, w.reasons]);
+        const app = parseStack("dev").apps[0].name;
+        assert.deepEqual(refusals(before, marked), [], "with the marker: a move");
+        assert.deepEqual(refusals(before, after), [
+            [
+                `app-${app}-ns`,
+                [
+                    `application ${app}: to move it from default to b with its data, set redis.movedFrom: default beside redis.group: b (README "Moving an application"); without it the new instance starts empty`,
+                ],
+            ],
+        ]);
     });
 });

@@ -13,6 +13,7 @@ import { toPlan } from "../../../offline/plan";
 import { diffPlans } from "../../../offline/planDiff/diff";
 import { parseStack, problemLines } from "../../support/config";
 import { runStack } from "../../support/program";
+import { runProblems } from "../../support/programChecks";
 
 const APPS = (redis: Record<string, unknown>) => ({
     "data-platform:redis": { mode: "standalone", groups: { b: { mode: "standalone" } } },
@@ -146,5 +147,44 @@ describe("Redis move: config and what the Job copies", () => {
                 ],
             ],
         ]);
+    });
+
+    it("prod (Sentinel, TLS): validates upstream, writes no password in clear, passes the policy pack at each step", async function () {
+        this.timeout(120_000);
+        const { groups: _none, ...own } = parseStack("prod").redis;
+        const stackWith = (redis: Record<string, unknown>) => ({
+            "data-platform:redis": { ...own, groups: { b: own } },
+            "data-platform:apps": parseStack("prod").apps.map(
+                ({ name, namespace, redisDb, poolSize, replicas }, i) => ({
+                    name,
+                    namespace,
+                    redisDb,
+                    poolSize,
+                    replicas,
+                    ...(i === 0 ? { redis } : {}),
+                }),
+            ),
+        });
+        for (const redis of [
+            { group: "b", movedFrom: "default" },
+            { group: "b", movedFrom: "default", retireOld: true },
+        ]) {
+            const run = await runStack("prod", stackWith(redis));
+            assert.deepEqual(await runProblems("prod", run), []);
+            const job = run.resources.find(
+                (r) => r.name === `redis-b-move-${parseStack("prod").apps[0].name}` && r.type.includes("Job"),
+            );
+            assert.ok(job, "the copy Job");
+            const env = Object.fromEntries(
+                job.inputs.spec.template.spec.containers[0].env.map((e: { name: string; value: string }) => [
+                    e.name,
+                    e.value,
+                ]),
+            );
+            // Three data nodes a side, each checked for the master; TLS against each group's CA.
+            assert.equal(env.SOURCE_NODES.split(" ").length, 3);
+            assert.equal(env.SOURCE_TLS_CA, "/etc/redis-move/job/source-ca.pem");
+            assert.equal(env.TARGET_TLS_CA, "/etc/redis-move/job/target-ca.pem");
+        }
     });
 });

@@ -2,8 +2,8 @@
  * Pure parts of moving an application's Redis databases to another group (`apps[].redis.movedFrom`): what is copied
  * and who is frozen, the Job's entrypoint (`scripts/move.sh`), files, name and `spec`.
  *
- * DUMP and RESTORE through redis-cli, not MIGRATE: MIGRATE opens its own connection from the source server, without
- * TLS (the groups are TLS-only in production). redis-cli 7.0 puts stdin (`-x`) last, so RESTORE gets TTL 0 and no
+ * DUMP and RESTORE through redis-cli, not MIGRATE: with MIGRATE the source server itself connects to the target
+ * (holding the target admin's password, outside the Job's TLS client settings: the groups are TLS-only in production). redis-cli 7.0 puts stdin (`-x`) last, so RESTORE gets TTL 0 and no
  * REPLACE (the serialized value must be its third argument), and the expiry is set again as the same absolute time
  * (PEXPIRETIME, PEXPIREAT, both Redis 7.0+).
  */

@@ -88,6 +88,8 @@ export interface LocalGroupOptions {
     readonly redis: RedisConfig;
     readonly apps: readonly AppConfig[];
     readonly passwords: RedisPasswords;
+    /** Applications moved to another group: their users stay in the users file, off (`RedisTenant.movedOut`). */
+    readonly movedOutApps?: readonly AppConfig[];
     /** As many as `redis` renders (see `redisPorts`). */
     readonly ports: RedisPorts;
     /** Root of every directory; default: a new directory under os.tmpdir(). */
@@ -162,7 +164,11 @@ export class LocalRedisGroup {
 
     /** The applications as the group's users file renders them (all `dedicated` on a dedicated group). */
     private tenants(): RedisTenant[] {
-        return redisTenants(this.options.redis, this.options.apps);
+        const { redis, apps, movedOutApps = [] } = this.options;
+        return [
+            ...redisTenants(redis, apps),
+            ...redisTenants(redis, movedOutApps).map((app) => ({ ...app, movedOut: true })),
+        ];
     }
 
     /** The users files of the current apps and passwords, ending with their marker (named here by their content). */
@@ -217,7 +223,7 @@ export class LocalRedisGroup {
      * them, the passwords the scripts use (`redis-auth`). Nothing restarts. `beforeAuth` runs between the two.
      */
     async reconfigure(
-        change: Partial<Pick<LocalGroupOptions, "apps" | "passwords">>,
+        change: Partial<Pick<LocalGroupOptions, "apps" | "passwords" | "movedOutApps">>,
         beforeAuth?: () => void,
     ): Promise<void> {
         this.options = { ...this.options, ...change };

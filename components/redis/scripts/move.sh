@@ -1,9 +1,10 @@
 #!/bin/sh
 # Copies one application's keys from the Redis group it leaves (SOURCE_*) to the one it moves to (TARGET_*), with a
-# write freeze: its users are turned off on the old master and their clients killed before the first key is read,
-# so every write the old group acknowledged is in the copy. Each key goes as DUMP (the value's serialized bytes,
+# write freeze: once the old group's users file turned its users off on every node, their clients are killed on the
+# old master (an off user's open connections keep working) before the first key is read, so every write the old
+# group acknowledged is in the copy. Each key goes as DUMP (the value's serialized bytes,
 # binary-safe) and RESTORE, its expiry set again as the same absolute time (PEXPIRETIME, PEXPIREAT). MIGRATE is not
-# used: it opens its own connection, without TLS.
+# used: there the old server itself connects to the new one, outside this Job's TLS settings.
 # Marks in the target's database (MARK_KEY): "copying from <group>" while it runs, "copied from <group>" once done.
 # Idempotent: a target marked as copied from this source is left alone; one marked as copying (an attempt that
 # stopped) has its partial copy deleted and copied again; one holding the application's keys without a mark is
@@ -84,6 +85,19 @@ case "$state" in
     ;;
 esac
 
+# The old group's users file turns the users off on every node (the durable freeze: a sidecar starting with an older
+# file would otherwise turn them on again after this Job). Wait until every node applied it, then freeze at once.
+for user in $FREEZE_USERS; do
+  for node in $SOURCE_NODES; do
+    until on source "$node" ACL GETUSER "$user" 2>/dev/null | grep -qx off; do
+      if [ "$(date +%s)" -ge "$deadline" ]; then
+        echo "$user is not off on $node after ${WAIT_SECONDS}s: the old group's users file of this move is not applied there" >&2
+        exit 1
+      fi
+      sleep 2
+    done
+  done
+done
 started=$(date +%s)
 for user in $FREEZE_USERS; do
   [ "$(on source "$from" ACL SETUSER "$user" off)" = OK ]

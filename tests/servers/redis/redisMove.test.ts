@@ -7,7 +7,9 @@
  * the application writes through the move.
  */
 import { strict as assert } from "assert";
+import * as fs from "fs";
 import Redis from "ioredis";
+import * as path from "path";
 import type { PlatformConfig } from "../../../components/config";
 import type { AppConfig } from "../../../components/config/platform";
 import { redisGroupSettings } from "../../../components/redis/groups";
@@ -29,9 +31,15 @@ function stack(): PlatformConfig {
     });
 }
 
-async function startGroup(config: PlatformConfig, group: string, apps: readonly AppConfig[]) {
+async function startGroup(
+    config: PlatformConfig,
+    group: string,
+    apps: readonly AppConfig[],
+    movedOutApps: readonly AppConfig[] = [],
+) {
     const redis = redisGroupSettings(config.redis, group);
-    const g = new LocalRedisGroup({ redis, apps, passwords: testPasswords(config), ports: await redisPorts(redis) });
+    const passwords = testPasswords(config);
+    const g = new LocalRedisGroup({ redis, apps, movedOutApps, passwords, ports: await redisPorts(redis) });
     g.startAll();
     await waitFor(`group ${group}'s master`, 10_000, async () => ((await g.masters()).length === 1 ? true : undefined));
     return g;
@@ -136,7 +144,11 @@ describe("moving an application between Redis groups on real servers (move Job: 
         })();
         await new Promise((r) => setTimeout(r, 200));
         const started = Date.now();
-        const result = await run();
+        // The `up` of the move: the old group's users file keeps orders, off (its open connections keep writing), and
+        // the Job waits for that before it kills them.
+        const job = run();
+        await source.reconfigure({ apps: config.apps.filter((a) => a !== orders), movedOutApps: [orders] });
+        const result = await job;
         writing = false;
         await writes;
         assert.equal(result.code, 0, result.output);
@@ -206,5 +218,47 @@ describe("moving an application between Redis groups on real servers (move Job: 
         assert.notEqual(refused.code, 0);
         assert.match(refused.output, /already holds keys of the application not copied from default/);
         assert.deepEqual(await snapshot(tadmin, 1), before);
+    });
+
+    it("over TLS (the groups of prod): the same copy with each group's CA", async () => {
+        const prod = parseStack("prod").redis;
+        const tls = { mode: "standalone", tls: true, tlsCaCert: prod.tlsCaCert };
+        const tlsConfig = parseStack("dev", {
+            "data-platform:redis": { ...tls, groups: { b: tls } },
+            "data-platform:apps": [
+                { name: "orders", namespace: "orders", redisDb: 1, redis: { group: "b", movedFrom: "default" } },
+            ],
+        });
+        const app = tlsConfig.apps[0];
+        const [from, to] = await Promise.all([
+            startGroup(tlsConfig, "default", [], tlsConfig.apps),
+            startGroup(tlsConfig, "b", tlsConfig.apps),
+        ]);
+        try {
+            const admin = (g: LocalRedisGroup) =>
+                new Redis({
+                    host: LOOPBACK,
+                    port: g.port("data", 0),
+                    username: "admin",
+                    password: g.options.passwords.admin,
+                    db: 1,
+                    tls: { ca: fs.readFileSync(path.join(g.layout.dirs.tls, "ca.crt")), servername: "localhost" },
+                    maxRetriesPerRequest: 0,
+                });
+            const [a, b] = [admin(from), admin(to)];
+            clients.push(a, b);
+            await a.set("orders:bin", Buffer.from([0, 10, 255]), "PX", 600_000);
+            const result = await runRedisMoveJob({
+                app,
+                source: { group: from, name: "default", adminPassword: from.options.passwords.admin },
+                target: { group: to, name: "b", adminPassword: to.options.passwords.admin },
+            });
+            assert.equal(result.code, 0, result.output);
+            assert.match(result.output, /copied 1 keys/);
+            assert.deepEqual(await b.getBuffer("orders:bin"), Buffer.from([0, 10, 255]));
+            assert.equal(await b.call("PEXPIRETIME", "orders:bin"), await a.call("PEXPIRETIME", "orders:bin"));
+        } finally {
+            await Promise.all([from.stop(), to.stop()]);
+        }
     });
 });

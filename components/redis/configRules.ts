@@ -85,6 +85,19 @@ export const redisConfigRules: ConfigRule = (config, ctx) => {
                 "nothing in a tenant stack: its platform stack moves applications between groups (the copy Job runs as both groups' admins)",
             );
         }
+        // A dedicated group's keys need not match the application's patterns: copied whole into a shared group, they
+        // would sit where another application's patterns may reach them (ACLs do not check databases).
+        const to = redisGroupOf(app);
+        if (from !== undefined && config.redis.groups[from]?.dedicated && !config.redis.groups[to]?.dedicated) {
+            report(
+                ctx,
+                `${PROJECT}:apps[${i}].redis.group`,
+                to,
+                `a dedicated group: ${app.name} moves from dedicated group ${from}, whose keys need not match its key patterns ` +
+                    "(copied whole, they would sit in a shared group where another application's patterns may reach them: " +
+                    "ACLs do not check databases)",
+            );
+        }
         // The application's name is its Redis ACL user.
         if (RESERVED_USER_NAMES.includes(app.name)) {
             report(

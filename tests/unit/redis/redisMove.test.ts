@@ -45,6 +45,22 @@ describe("Redis move: config and what the Job copies", () => {
         assert.equal(parseStack("dev", APPS({ group: "b", movedFrom: "default" })).apps[0].redis?.movedFrom, "default");
     });
 
+    it("refuses a move from a dedicated group to a shared one: its unprefixed keys would land where other tenants' patterns reach (ACLs do not check databases)", () => {
+        const stack = (to: Record<string, unknown>) => ({
+            "data-platform:redis": {
+                mode: "standalone",
+                groups: { solo: { mode: "standalone", dedicated: true }, b: { mode: "standalone", ...to } },
+            },
+            "data-platform:apps": [
+                { name: "orders", namespace: "orders", redisDb: 1, redis: { group: "b", movedFrom: "solo" } },
+            ],
+        });
+        assert.deepEqual(problemLines("dev", stack({})), [
+            'data-platform:apps[0].redis.group: given "b"; allowed: a dedicated group: orders moves from dedicated group solo, whose keys need not match its key patterns (copied whole, they would sit in a shared group where another application\'s patterns may reach them: ACLs do not check databases)',
+        ]);
+        assert.equal(parseStack("dev", stack({ dedicated: true })).apps[0].redis?.movedFrom, "solo");
+    });
+
     it("copies its patterns on a shared group, whole databases on a dedicated one; freezes its users (and default when it stands for it)", () => {
         const app = {
             ...parseStack("dev", APPS({})).apps[0],

@@ -15,8 +15,11 @@ import { STACKGRES_SUPERUSER } from "../../components/postgres/stackgresSpec";
 import { makeCertificates } from "./certificates";
 import { freePorts, requireCommands } from "./processes";
 
-/** Debian's newest PostgreSQL server binaries (installed outside PATH by `.ci/install.sh`); override with `PG_BIN`. */
-export const PG_BIN = process.env.PG_BIN ?? newestDebianPostgresBin();
+/** Debian's newest PostgreSQL server binaries (installed outside PATH by `.ci/install.sh`). */
+export const DEBIAN_PG_BIN = newestDebianPostgresBin();
+
+/** The binaries tests run by default: Debian's; override with `PG_BIN` (.ci/run's rerun on PostgreSQL 16). */
+export const PG_BIN = process.env.PG_BIN ?? DEBIAN_PG_BIN;
 
 function newestDebianPostgresBin(): string {
     const root = "/usr/lib/postgresql";
@@ -64,15 +67,11 @@ export interface LocalServerOptions {
 }
 
 /**
- * The binaries of `PG_BIN` and of PostgreSQL 16 from npm, once each, by major version: [15, 16] in a test run,
- * [16] in .ci/run's rerun where PG_BIN is 16's.
+ * The binaries of `bins` (default `PG_BIN` and PostgreSQL 16 from npm), once each, by major version: [15, 16] in a
+ * test run, [16] in .ci/run's rerun where PG_BIN is 16's.
  */
-export function serversByMajor(): Map<string, string> {
-    return new Map(
-        [PG_BIN, PG16_BIN].map(
-            (bin) => [/ (\d+)\./.exec(requirePostgresBinaries(bin, ["postgres"]))![1], bin] as const,
-        ),
-    );
+export function serversByMajor(bins = [PG_BIN, PG16_BIN]): Map<string, string> {
+    return new Map(bins.map((bin) => [/ (\d+)\./.exec(requirePostgresBinaries(bin, ["postgres"]))![1], bin] as const));
 }
 
 /**

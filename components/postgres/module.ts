@@ -9,7 +9,7 @@ import { postgresContract } from "./contract";
 import { credentialRotations, postgresCredentialIds } from "./credentials";
 import { createPostgres } from "./index";
 import { TenantPostgres } from "./tenant";
-import { createMoveJob, movesTo } from "./move";
+import { createMoveJob, postgresMovesTo } from "./move";
 import {
     postgresMoveOf,
     postgresServerConfig,
@@ -52,7 +52,7 @@ export const postgresModule = dataService({
             ? new TenantPostgres(name, { ...serverArgs, tenant: args.tenant }, opts)
             : createPostgres(name, serverArgs, opts);
         const copies = new Map(
-            (args.tenant ? [] : movesTo(args.config, server)).map(({ app, from }) => [
+            (args.tenant ? [] : postgresMovesTo(args.config, server)).map(({ app, from }) => [
                 app.name,
                 createMoveJob(postgres, name, args, { app, from, to: server }, postgres.ready),
             ]),

@@ -6,9 +6,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import type { AppConfig } from "../config/platform";
 import type { PlatformConfig, ServerConfig } from "../config/types";
-import { PLATFORM_NAME, REPLACE_UNREADY_ANNOTATION, recommendedLabels } from "../labels";
+import { AppMove, createCopyJob, movesTo } from "../moveJob";
 import type { ServiceArgs } from "../serviceModule";
 import { azureEndpoint } from "./azure";
 import { postgresCaCert } from "./contract";
@@ -36,11 +35,8 @@ function adminSide(config: ServerConfig, server: string): MoveSide {
 }
 
 /** The applications of `config` moving to `server`, each with the server it leaves. */
-export function movesTo(config: PlatformConfig, server: string): { app: AppConfig; from: string }[] {
-    return config.apps.flatMap((app) => {
-        const from = postgresMoveOf(app)?.from;
-        return from !== undefined && postgresServerOf(app) === server ? [{ app, from }] : [];
-    });
+export function postgresMovesTo(config: PlatformConfig, server: string): AppMove[] {
+    return movesTo(config.apps, server, postgresServerOf, (app) => postgresMoveOf(app)?.from);
 }
 
 /** The copy Job of `app` (and its ConfigMap, synced Secret, service account); it completes once the data is there. */
@@ -48,10 +44,9 @@ export function createMoveJob(
     parent: pulumi.Resource,
     name: string,
     args: ServiceArgs,
-    move: { app: AppConfig; from: string; to: string },
+    move: AppMove & { to: string },
     after: pulumi.Input<pulumi.Resource>[],
 ): k8s.batch.v1.Job {
-    const { credentials, secretSync, namespace } = args;
     const target = postgresServerConfig(args.config, move.to);
     const source = postgresServerConfig(args.config, move.from);
     const base = moveJobBase(postgresNames(target.postgres).prefix, move.app.name);
@@ -65,51 +60,24 @@ export function createMoveJob(
         image: target.postgres.clientImage,
         ...sides,
     };
-    const synced = secretSync.syncSecret(
-        `${name}-move-${move.app.name}-secret`,
-        {
-            namespace,
-            secretName: base,
-            data: [
-                {
-                    secretKey: "source-admin",
-                    remoteKey: credentials.secretName(postgresNames(source.postgres).credentials.admin),
-                },
-                {
-                    secretKey: "target-admin",
-                    remoteKey: credentials.secretName(postgresNames(target.postgres).credentials.admin),
-                },
-            ],
-        },
-        { parent },
-    );
-    const configMap = new k8s.core.v1.ConfigMap(
-        `${name}-move-${move.app.name}`,
-        { metadata: { name: base, namespace }, data: files },
-        { parent },
-    );
     const account = new k8s.core.v1.ServiceAccount(
         `${name}-move-${move.app.name}-sa`,
-        loginJobServiceAccount(namespace, base),
+        loginJobServiceAccount(args.namespace, base),
         { parent },
     );
-    const timeout = `${Math.ceil((MOVE_JOB_WAIT_SECONDS + 3600) / 60)}m`;
-    return new k8s.batch.v1.Job(
-        `${name}-move-${move.app.name}`,
-        {
-            metadata: {
-                name: moveJobName(input, base),
-                namespace,
-                labels: recommendedLabels({ partOf: PLATFORM_NAME }),
-                annotations: REPLACE_UNREADY_ANNOTATION,
-            },
-            spec: moveJobSpec(input, base),
+    return createCopyJob(parent, name, args, {
+        app: move.app.name,
+        base,
+        jobName: moveJobName(input, base),
+        files,
+        adminSecrets: {
+            source: postgresNames(source.postgres).credentials.admin,
+            target: postgresNames(target.postgres).credentials.admin,
         },
-        {
-            parent,
-            // The target's database and logins first (its login Job), then the freeze and the copy.
-            dependsOn: [...after, synced, configMap, account],
-            customTimeouts: { create: timeout, update: timeout },
-        },
-    );
+        spec: moveJobSpec(input, base),
+        waitSeconds: MOVE_JOB_WAIT_SECONDS,
+        // The target's database and logins first (its login Job), then the freeze and the copy.
+        after,
+        needs: [account],
+    });
 }

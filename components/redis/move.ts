@@ -6,9 +6,8 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
-import type { AppConfig } from "../config/platform";
 import type { PlatformConfig } from "../config/types";
-import { PLATFORM_NAME, REPLACE_UNREADY_ANNOTATION, recommendedLabels } from "../labels";
+import { AppMove, createCopyJob, movesTo } from "../moveJob";
 import type { ServiceArgs } from "../serviceModule";
 import { redisRoleCredentials } from "./credentials";
 import { redisGroupOf, redisGroupSettings, redisMoveOf } from "./groups";
@@ -25,11 +24,8 @@ import {
 } from "./moveSpec";
 
 /** The applications of `config` moving to `group`, each with the group it leaves. */
-export function redisMovesTo(config: PlatformConfig, group: string): { app: AppConfig; from: string }[] {
-    return config.apps.flatMap((app) => {
-        const from = redisMoveOf(app)?.from;
-        return from !== undefined && redisGroupOf(app) === group ? [{ app, from }] : [];
-    });
+export function redisMovesTo(config: PlatformConfig, group: string): AppMove[] {
+    return movesTo(config.apps, group, redisGroupOf, (app) => redisMoveOf(app)?.from);
 }
 
 function side(config: PlatformConfig, group: string, namespace: string): RedisMoveSide {
@@ -46,10 +42,10 @@ export function createRedisMoveJob(
     parent: pulumi.Resource,
     name: string,
     args: ServiceArgs,
-    move: { app: AppConfig; from: string; to: string },
+    move: AppMove & { to: string },
     after: pulumi.Input<pulumi.Resource>[],
 ): k8s.batch.v1.Job {
-    const { credentials, secretSync, namespace, config } = args;
+    const { namespace, config } = args;
     const source = redisGroupSettings(config.redis, move.from);
     const target = redisGroupSettings(config.redis, move.to);
     const base = moveJobBase(target, move.app.name);
@@ -63,41 +59,15 @@ export function createRedisMoveJob(
         image: target.image,
         ...sides,
     };
-    const admin = (redis: typeof source) => credentials.secretName(redisRoleCredentials(redis).admin);
-    const synced = secretSync.syncSecret(
-        `${name}-move-${move.app.name}-secret`,
-        {
-            namespace,
-            secretName: base,
-            data: [
-                { secretKey: "source-admin", remoteKey: admin(source) },
-                { secretKey: "target-admin", remoteKey: admin(target) },
-            ],
-        },
-        { parent },
-    );
-    const configMap = new k8s.core.v1.ConfigMap(
-        `${name}-move-${move.app.name}`,
-        { metadata: { name: base, namespace }, data: files },
-        { parent },
-    );
-    const timeout = `${Math.ceil((MOVE_JOB_WAIT_SECONDS + 3600) / 60)}m`;
-    return new k8s.batch.v1.Job(
-        `${name}-move-${move.app.name}`,
-        {
-            metadata: {
-                name: moveJobName(input, base),
-                namespace,
-                labels: recommendedLabels({ partOf: PLATFORM_NAME }),
-                annotations: REPLACE_UNREADY_ANNOTATION,
-            },
-            spec: moveJobSpec(input, base),
-        },
-        {
-            parent,
-            // The target's users first (its ACL sync Job), then the freeze and the copy.
-            dependsOn: [...after, synced, configMap],
-            customTimeouts: { create: timeout, update: timeout },
-        },
-    );
+    return createCopyJob(parent, name, args, {
+        app: move.app.name,
+        base,
+        jobName: moveJobName(input, base),
+        files,
+        adminSecrets: { source: redisRoleCredentials(source).admin, target: redisRoleCredentials(target).admin },
+        spec: moveJobSpec(input, base),
+        waitSeconds: MOVE_JOB_WAIT_SECONDS,
+        // The target's users first (its ACL sync Job), then the freeze and the copy.
+        after,
+    });
 }

@@ -9,6 +9,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { BackupSchedule, BackupsConfig } from "../config/backups";
 import { renderScript } from "../scriptTemplate";
 import { WORKLOAD_IDENTITY_CLIENT_ID_ANNOTATION, WORKLOAD_IDENTITY_USE_LABEL, blobEndpoint } from "./blob";
+import { RESTRICTED_CONTAINER, restrictedPod } from "../podSecurity";
 
 type Container = k8s.types.input.core.v1.Container;
 type Volume = k8s.types.input.core.v1.Volume;
@@ -26,18 +27,6 @@ export const MAX_PUT_BLOB_BYTES = 5000 * 1024 * 1024;
 
 /** Any uid works for the clients; none of the images' own users is assumed. */
 const UID = 65532;
-const POD_SECURITY = {
-    runAsNonRoot: true,
-    runAsUser: UID,
-    runAsGroup: UID,
-    fsGroup: UID,
-    seccompProfile: { type: "RuntimeDefault" },
-};
-const CONTAINER_SECURITY = {
-    allowPrivilegeEscalation: false,
-    readOnlyRootFilesystem: true,
-    capabilities: { drop: ["ALL"] },
-};
 const RESOURCES = { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "1", memory: "512Mi" } };
 
 /** The upload script as the container runs it. */
@@ -90,12 +79,12 @@ export function backupCronJob(input: BackupCronJobInput) {
                             serviceAccountName: input.serviceAccountName,
                             // The webhook projects its own token for the identity; the API token is not needed.
                             automountServiceAccountToken: false,
-                            securityContext: POD_SECURITY,
+                            securityContext: restrictedPod(UID),
                             initContainers: [
                                 {
                                     ...input.producer,
                                     volumeMounts: [...(input.producer.volumeMounts ?? []), scratch],
-                                    securityContext: CONTAINER_SECURITY,
+                                    securityContext: RESTRICTED_CONTAINER,
                                     resources: RESOURCES,
                                 },
                             ],
@@ -113,7 +102,7 @@ export function backupCronJob(input: BackupCronJobInput) {
                                         { name: "KEEP", value: String(input.schedule.retention) },
                                     ],
                                     volumeMounts: [{ ...scratch, readOnly: true }],
-                                    securityContext: CONTAINER_SECURITY,
+                                    securityContext: RESTRICTED_CONTAINER,
                                     resources: RESOURCES,
                                 },
                             ],

@@ -10,6 +10,7 @@ import { postgresNames } from "./servers";
 import { PLATFORM_NAME, recommendedLabels } from "../labels";
 import { AZURE_POSTGRES_PORT, azureRootCertificates } from "./azureSpec";
 import { MONITOR_LOGIN, keyedDigest } from "./sql";
+import { RESTRICTED_CONTAINER, restrictedPod } from "../podSecurity";
 
 /**
  * The files the exporter reads and its port. Its objects' names are the server's (`postgresNames`): the Deployment,
@@ -87,12 +88,7 @@ export function exporterDeployment<S>(
                 spec: {
                     serviceAccountName: names.exporter,
                     automountServiceAccountToken: false,
-                    securityContext: {
-                        runAsNonRoot: true,
-                        runAsUser: EXPORTER.uid,
-                        runAsGroup: EXPORTER.uid,
-                        seccompProfile: { type: "RuntimeDefault" },
-                    },
+                    securityContext: restrictedPod(EXPORTER.uid, { fsGroup: false }),
                     containers: [
                         {
                             name: "exporter",
@@ -107,11 +103,7 @@ export function exporterDeployment<S>(
                             ],
                             ports: [{ name: "metrics", containerPort: EXPORTER.port }],
                             resources: { requests: RESOURCES, limits: RESOURCES },
-                            securityContext: {
-                                allowPrivilegeEscalation: false,
-                                readOnlyRootFilesystem: true,
-                                capabilities: { drop: ["ALL"] },
-                            },
+                            securityContext: RESTRICTED_CONTAINER,
                             volumeMounts: [{ name: "ca", mountPath: EXPORTER.caDir, readOnly: true }],
                         },
                     ],

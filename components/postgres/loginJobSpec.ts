@@ -14,6 +14,7 @@ import {
     renderLoginSql,
     renderTenantLoginEntrypoint,
 } from "./sql";
+import { RESTRICTED_CONTAINER, restrictedPod } from "../podSecurity";
 
 /**
  * The login Job's files and user. Its ConfigMap, synced Secret, service account (no other pod runs as it, and it holds
@@ -142,13 +143,7 @@ export function loginJobSpec<S>(input: LoginJobInput<S>, logins: string) {
                 restartPolicy: "Never",
                 serviceAccountName: logins,
                 automountServiceAccountToken: false,
-                securityContext: {
-                    runAsNonRoot: true,
-                    runAsUser: LOGIN_JOB.uid,
-                    runAsGroup: LOGIN_JOB.uid,
-                    fsGroup: LOGIN_JOB.uid,
-                    seccompProfile: { type: "RuntimeDefault" },
-                },
+                securityContext: restrictedPod(LOGIN_JOB.uid),
                 containers: [
                     {
                         name: "psql",
@@ -173,11 +168,7 @@ export function loginJobSpec<S>(input: LoginJobInput<S>, logins: string) {
                             { name: "PGCONNECT_TIMEOUT", value: "15" },
                             { name: "PGAPPNAME", value: logins },
                         ],
-                        securityContext: {
-                            allowPrivilegeEscalation: false,
-                            readOnlyRootFilesystem: true,
-                            capabilities: { drop: ["ALL"] },
-                        },
+                        securityContext: RESTRICTED_CONTAINER,
                         resources: {
                             requests: { cpu: "50m", memory: "64Mi" },
                             limits: { cpu: "500m", memory: "128Mi" },

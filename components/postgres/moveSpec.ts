@@ -16,6 +16,7 @@ import { renderScript } from "../scriptTemplate";
 import { LOGIN_JOB } from "./loginJobSpec";
 import type { AppLogin } from "./sql";
 import { sqlLiteral } from "./sql";
+import { RESTRICTED_CONTAINER, restrictedPod } from "../podSecurity";
 
 export const MOVE_JOB = {
     checkFile: "check.sql",
@@ -181,13 +182,7 @@ export function moveJobSpec(input: MoveJobInput, base: string) {
                 restartPolicy: "Never",
                 serviceAccountName: base,
                 automountServiceAccountToken: false,
-                securityContext: {
-                    runAsNonRoot: true,
-                    runAsUser: LOGIN_JOB.uid,
-                    runAsGroup: LOGIN_JOB.uid,
-                    fsGroup: LOGIN_JOB.uid,
-                    seccompProfile: { type: "RuntimeDefault" },
-                },
+                securityContext: restrictedPod(LOGIN_JOB.uid),
                 containers: [
                     {
                         name: "copy",
@@ -204,11 +199,7 @@ export function moveJobSpec(input: MoveJobInput, base: string) {
                             { name: "PGCONNECT_TIMEOUT", value: "15" },
                             { name: "PGAPPNAME", value: base },
                         ],
-                        securityContext: {
-                            allowPrivilegeEscalation: false,
-                            readOnlyRootFilesystem: true,
-                            capabilities: { drop: ["ALL"] },
-                        },
+                        securityContext: RESTRICTED_CONTAINER,
                         resources: {
                             requests: { cpu: "100m", memory: "128Mi" },
                             limits: { cpu: "1", memory: "512Mi" },

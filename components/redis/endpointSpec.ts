@@ -18,6 +18,7 @@ import {
 import { AUTH_FILES, TLS_FILES } from "./files";
 import { POD_DIRS, REDIS_PORT, RedisLayout, redisNames } from "./layout";
 import { redisLabels, tlsVolume } from "./spec";
+import { restrictedPod } from "../podSecurity";
 
 /**
  * The official image, pinned: HAProxy 3.2 is a long-term-support branch; 3.2.21 is its release in docker-library/haproxy
@@ -114,12 +115,7 @@ export function endpointDeployment(args: EndpointDeploymentArgs) {
                 },
                 spec: {
                     automountServiceAccountToken: false,
-                    securityContext: {
-                        runAsNonRoot: true,
-                        runAsUser: HAPROXY_UID,
-                        runAsGroup: HAPROXY_UID,
-                        seccompProfile: { type: "RuntimeDefault" },
-                    },
+                    securityContext: restrictedPod(HAPROXY_UID, { fsGroup: false }),
                     affinity: {
                         podAntiAffinity: {
                             preferredDuringSchedulingIgnoredDuringExecution: [

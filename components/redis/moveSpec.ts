@@ -16,6 +16,7 @@ import { USERS, appKeyPatterns, appRedisUserNames, defaultUserTenant, redisTenan
 import { redisKeyPrefix } from "./clients";
 import { MOVE_JOB_LABELS, REDIS_UID } from "./spec";
 import { redisPrefix } from "./groups";
+import { RESTRICTED_CONTAINER, restrictedPod } from "../podSecurity";
 
 export const MOVE_JOB = {
     copyFile: "copy.list",
@@ -122,13 +123,7 @@ export function moveJobSpec(input: RedisMoveJobInput, base: string) {
             spec: {
                 restartPolicy: "Never",
                 automountServiceAccountToken: false,
-                securityContext: {
-                    runAsNonRoot: true,
-                    runAsUser: REDIS_UID,
-                    runAsGroup: REDIS_UID,
-                    fsGroup: REDIS_UID,
-                    seccompProfile: { type: "RuntimeDefault" },
-                },
+                securityContext: restrictedPod(REDIS_UID),
                 containers: [
                     {
                         name: "copy",
@@ -148,11 +143,7 @@ export function moveJobSpec(input: RedisMoveJobInput, base: string) {
                             { name: "TARGET_NODES", value: input.target.nodes.join(" ") },
                             { name: "TARGET_TLS_CA", value: ca(input.target, MOVE_JOB.targetCaFile) },
                         ],
-                        securityContext: {
-                            allowPrivilegeEscalation: false,
-                            readOnlyRootFilesystem: true,
-                            capabilities: { drop: ["ALL"] },
-                        },
+                        securityContext: RESTRICTED_CONTAINER,
                         resources: {
                             requests: { cpu: "100m", memory: "64Mi" },
                             limits: { cpu: "1", memory: "256Mi" },

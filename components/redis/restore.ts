@@ -12,6 +12,7 @@ import { renderScript } from "../scriptTemplate";
 import { redisGroupSettings, redisGroups, redisPrefix } from "./groups";
 import { redisNames } from "./layout";
 import { REDIS_UID } from "./spec";
+import { RESTRICTED_CONTAINER, restrictedPod } from "../podSecurity";
 
 /**
  * Redis' defaults, which redis.conf here does not change: `appenddirname appendonlydir`, `appendfilename
@@ -50,23 +51,13 @@ export function restorePod(redis: RedisConfig, namespace: string, ordinal: numbe
         spec: {
             restartPolicy: "Never",
             automountServiceAccountToken: false,
-            securityContext: {
-                runAsNonRoot: true,
-                runAsUser: REDIS_UID,
-                runAsGroup: REDIS_UID,
-                fsGroup: REDIS_UID,
-                seccompProfile: { type: "RuntimeDefault" },
-            },
+            securityContext: restrictedPod(REDIS_UID),
             containers: [
                 {
                     name: "restore",
                     image: redis.image,
                     command: ["sleep", "3600"],
-                    securityContext: {
-                        allowPrivilegeEscalation: false,
-                        readOnlyRootFilesystem: true,
-                        capabilities: { drop: ["ALL"] },
-                    },
+                    securityContext: RESTRICTED_CONTAINER,
                     resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "1", memory: "256Mi" } },
                     volumeMounts: [{ name: "data", mountPath: RESTORE_MOUNT }],
                 },

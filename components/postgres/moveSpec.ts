@@ -17,6 +17,7 @@ import { LOGIN_JOB } from "./loginJobSpec";
 import type { AppLogin } from "./sql";
 import { sqlLiteral } from "./sql";
 import { RESTRICTED_CONTAINER, restrictedPod } from "../podSecurity";
+import { moveJobEnv, moveJobMounts, moveJobVolumeMounts, moveJobVolumes } from "../moveJobSpec";
 
 export const MOVE_JOB = {
     checkFile: "check.sql",
@@ -34,7 +35,7 @@ export const MOVE_JOB_WAIT_SECONDS = 600;
 /** How long the freeze waits for the old logins' sessions to end after `pg_terminate_backend` (seconds). */
 export const FREEZE_SESSIONS_WAIT_SECONDS = 30;
 
-const MOUNT = { job: "/etc/postgres-move/job", secrets: "/etc/postgres-move/secrets", work: "/work" };
+const MOUNT = moveJobMounts("/etc/postgres-move");
 
 /** One side of the copy: where its server listens and who its admin is. */
 export interface MoveSide {
@@ -189,10 +190,7 @@ export function moveJobSpec(input: MoveJobInput, base: string) {
                         image: input.image,
                         command: ["/bin/sh", `${MOUNT.job}/${MOVE_JOB.entrypointFile}`],
                         env: [
-                            { name: "SECRETS_DIR", value: MOUNT.secrets },
-                            { name: "JOB_DIR", value: MOUNT.job },
-                            { name: "WORK_DIR", value: MOUNT.work },
-                            { name: "WAIT_SECONDS", value: String(MOVE_JOB_WAIT_SECONDS) },
+                            ...moveJobEnv(MOUNT, MOVE_JOB_WAIT_SECONDS),
                             { name: "DATABASE", value: input.database },
                             ...sideEnv("SOURCE", input.source, MOVE_JOB.sourceCaFile),
                             ...sideEnv("TARGET", input.target, MOVE_JOB.targetCaFile),
@@ -204,19 +202,10 @@ export function moveJobSpec(input: MoveJobInput, base: string) {
                             requests: { cpu: "100m", memory: "128Mi" },
                             limits: { cpu: "1", memory: "512Mi" },
                         },
-                        volumeMounts: [
-                            { name: "job", mountPath: MOUNT.job, readOnly: true },
-                            { name: "secrets", mountPath: MOUNT.secrets, readOnly: true },
-                            { name: "work", mountPath: MOUNT.work },
-                        ],
+                        volumeMounts: moveJobVolumeMounts(MOUNT),
                     },
                 ],
-                volumes: [
-                    { name: "job", configMap: { name: base } },
-                    { name: "secrets", secret: { secretName: base, defaultMode: 0o440 } },
-                    // The dump: as large as the database (an emptyDir on the node's disk).
-                    { name: "work", emptyDir: {} },
-                ],
+                volumes: moveJobVolumes(base),
             },
         },
     };

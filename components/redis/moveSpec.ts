@@ -17,6 +17,7 @@ import { redisKeyPrefix } from "./clients";
 import { MOVE_JOB_LABELS, REDIS_UID } from "./spec";
 import { redisPrefix } from "./groups";
 import { RESTRICTED_CONTAINER, restrictedPod } from "../podSecurity";
+import { moveJobEnv, moveJobMounts, moveJobVolumeMounts, moveJobVolumes } from "../moveJobSpec";
 
 export const MOVE_JOB = {
     copyFile: "copy.list",
@@ -28,7 +29,7 @@ export const MOVE_JOB = {
 /** How long the Job waits for its synced Secret and both groups' masters. */
 export const MOVE_JOB_WAIT_SECONDS = 600;
 
-const MOUNT = { job: "/etc/redis-move/job", secrets: "/etc/redis-move/secrets", work: "/work" };
+const MOUNT = moveJobMounts("/etc/redis-move");
 
 /** One side of the copy: its group's data nodes (`host:port`) and, with TLS, the CA its certificates chain to. */
 export interface RedisMoveSide {
@@ -130,10 +131,7 @@ export function moveJobSpec(input: RedisMoveJobInput, base: string) {
                         image: input.image,
                         command: ["/bin/sh", `${MOUNT.job}/${MOVE_JOB.entrypointFile}`],
                         env: [
-                            { name: "SECRETS_DIR", value: MOUNT.secrets },
-                            { name: "JOB_DIR", value: MOUNT.job },
-                            { name: "WORK_DIR", value: MOUNT.work },
-                            { name: "WAIT_SECONDS", value: String(MOVE_JOB_WAIT_SECONDS) },
+                            ...moveJobEnv(MOUNT, MOVE_JOB_WAIT_SECONDS),
                             { name: "ADMIN_USER", value: USERS.admin },
                             { name: "MARK_KEY", value: input.markKey },
                             { name: "FREEZE_USERS", value: input.freezeUsers.join(" ") },
@@ -148,19 +146,10 @@ export function moveJobSpec(input: RedisMoveJobInput, base: string) {
                             requests: { cpu: "100m", memory: "64Mi" },
                             limits: { cpu: "1", memory: "256Mi" },
                         },
-                        volumeMounts: [
-                            { name: "job", mountPath: MOUNT.job, readOnly: true },
-                            { name: "secrets", mountPath: MOUNT.secrets, readOnly: true },
-                            { name: "work", mountPath: MOUNT.work },
-                        ],
+                        volumeMounts: moveJobVolumeMounts(MOUNT),
                     },
                 ],
-                volumes: [
-                    { name: "job", configMap: { name: base } },
-                    { name: "secrets", secret: { secretName: base, defaultMode: 0o440 } },
-                    // One key's serialized value at a time, and the list of key names.
-                    { name: "work", emptyDir: {} },
-                ],
+                volumes: moveJobVolumes(base),
             },
         },
     };

@@ -1,0 +1,38 @@
+/**
+ * Pure parts the move Jobs of both services share (`<service>/moveSpec.ts`): where a copy Job finds its files, the two
+ * admins' passwords and its work space, and what its script is told of them.
+ */
+
+/** The Job's mounts under `root`: its ConfigMap, its Secret (the admins' passwords as files), and its work space. */
+export function moveJobMounts(root: string) {
+    return { job: `${root}/job`, secrets: `${root}/secrets`, work: "/work" };
+}
+
+type MoveJobMounts = ReturnType<typeof moveJobMounts>;
+
+/** What the script is told of its mounts and how long it waits for its Secret. */
+export function moveJobEnv(mount: MoveJobMounts, waitSeconds: number) {
+    return [
+        { name: "SECRETS_DIR", value: mount.secrets },
+        { name: "JOB_DIR", value: mount.job },
+        { name: "WORK_DIR", value: mount.work },
+        { name: "WAIT_SECONDS", value: String(waitSeconds) },
+    ];
+}
+
+export function moveJobVolumeMounts(mount: MoveJobMounts) {
+    return [
+        { name: "job", mountPath: mount.job, readOnly: true },
+        { name: "secrets", mountPath: mount.secrets, readOnly: true },
+        { name: "work", mountPath: mount.work },
+    ];
+}
+
+/** The volumes of Job `base`; the work space holds what is copied on its way (an emptyDir on the node's disk). */
+export function moveJobVolumes(base: string) {
+    return [
+        { name: "job", configMap: { name: base } },
+        { name: "secrets", secret: { secretName: base, defaultMode: 0o440 } },
+        { name: "work", emptyDir: {} },
+    ];
+}

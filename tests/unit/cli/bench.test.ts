@@ -6,7 +6,7 @@ import { parseConfig } from "../../../components/config";
 import { registrationsOf, replayFlat } from "../../../offline/flatReplay";
 import { RecordedResource, runProgram } from "../../../offline/mockEngine";
 import { loadStackConfig } from "../../../offline/stackConfig";
-import { comparisons, measureAgainstFlat } from "../../../cli/bench";
+import { comparisons, environmentHeadroom, measureAgainstFlat } from "../../../cli/bench";
 import { generatedStack } from "../../../offline/generatedStack";
 import { LIMITS } from "../../../components/limits";
 
@@ -68,6 +68,22 @@ describe("npm run bench", function () {
                 JSON.stringify(small.program.headroom),
             );
             assert.strictEqual(flat.headroom, undefined);
+            // The same applications as a platform stack and tenant stacks, each in a fresh process; the environment's
+            // role assignments are its stacks' sum (one subscription), not its largest stack's.
+            assert.deepStrictEqual(
+                small.others.map((o) => o.stack),
+                ["env2", "env2.tenant-01", "env2.tenant-02"],
+            );
+            const perStack = small.others.map((o) => o.measurement.shared!.roleAssignments);
+            assert.ok(
+                perStack.every((n) => n > 0),
+                JSON.stringify(perStack),
+            );
+            const assignments = environmentHeadroom(small).find((r) => r.limit === "roleAssignments")!;
+            assert.strictEqual(
+                assignments.used,
+                perStack.reduce((a, b) => a + b, 0),
+            );
             const [line] = comparisons([small]);
             const ratio = (small.program.wallSeconds / flat.wallSeconds).toFixed(2);
             assert.ok(line.startsWith(`apps2 / flat2: wall ${ratio} (target <= 1.5: `), line);

@@ -10,7 +10,7 @@ import * as YAML from "yaml";
 import { type RunResult, runProgram } from "./mockEngine";
 import { type StackConfig, loadStackConfig, mergeConfig } from "./stackConfig";
 import { runTenant } from "./tenantStacks";
-import { generatedPlacement } from "./generatedStack";
+import { DEDICATED_GROUP, generatedPlacement } from "./generatedStack";
 import { DIRECT_CONNECTIONS_PER_APP, POOLER_DEFAULTS, serverSideOf } from "../policy/lib/postgres";
 
 export interface EnvironmentShape {
@@ -80,12 +80,17 @@ function sizedPlatform(apps: number): StackConfig {
  */
 function spreadPlatform(apps: number): { platform: StackConfig; apps: Record<string, unknown>[] } {
     const prod = loadStackConfig(GENERATED_PLATFORM);
-    const placed = generatedPlacement(prod, apps, {
-        name: generatedAppName,
-        cost: "clients",
-        own: JSON.parse(prod.config["data-platform:apps"]),
-    });
-    return { platform: mergeConfig(prod, placed.sections), apps: placed.apps };
+    const own = JSON.parse(prod.config["data-platform:apps"]);
+    const placed = generatedPlacement(prod, apps, { name: generatedAppName, cost: "clients", own });
+    // A dedicated group's application is the platform's: a tenant may not use one (config/tenant.ts).
+    const dedicated = (app: Record<string, any>) => app.redis?.group === DEDICATED_GROUP;
+    return {
+        platform: mergeConfig(prod, {
+            ...placed.sections,
+            "data-platform:apps": [...own, ...placed.apps.filter(dedicated)],
+        }),
+        apps: placed.apps.filter((app) => !dedicated(app)),
+    };
 }
 
 /** Each tenant's quota on each server: exactly its applications' demand there. */

@@ -51,7 +51,7 @@ describe("npm run bench", function () {
     it("measures a generated stack and its flat replay in fresh processes and compares them", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-test-"));
         try {
-            const small = measureAgainstFlat(2, dir);
+            const small = measureAgainstFlat(3, dir);
             const flat = small.flat!;
             assert.strictEqual(flat.resources, small.program.resources);
             for (const m of [small.program, flat]) {
@@ -72,7 +72,7 @@ describe("npm run bench", function () {
             // role assignments are its stacks' sum (one subscription), not its largest stack's.
             assert.deepStrictEqual(
                 small.others.map((o) => o.stack),
-                ["env2", "env2.tenant-01", "env2.tenant-02"],
+                ["env3", "env3.tenant-01", "env3.tenant-02"],
             );
             const perStack = small.others.map((o) => o.measurement.shared!.roleAssignments);
             assert.ok(
@@ -86,7 +86,7 @@ describe("npm run bench", function () {
             );
             const [line] = comparisons([small]);
             const ratio = (small.program.wallSeconds / flat.wallSeconds).toFixed(2);
-            assert.ok(line.startsWith(`apps2 / flat2: wall ${ratio} (target <= 1.5: `), line);
+            assert.ok(line.startsWith(`apps3 / flat3: wall ${ratio} (target <= 1.5: `), line);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }

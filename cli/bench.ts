@@ -234,6 +234,9 @@ function headroomLines(generated: readonly Generated[]): string[] {
     });
 }
 
+/** Wide enough for a tenant stack's row (`env1000.tenant-01`). */
+const NAME_WIDTH = 17;
+
 const COLUMNS = ["resources", "wall s", "eval s", "cpu s", "peak MiB", "state MB"];
 
 function row(name: string, m: Measurement): string {
@@ -243,7 +246,7 @@ function row(name: string, m: Measurement): string {
         m.peakMiB.toFixed(0),
         m.inputBytes === undefined ? "-" : ((2 * m.inputBytes) / 1e6).toFixed(1),
     ];
-    return [name.padEnd(8), ...cells.map((c) => String(c).padStart(9))].join(" ");
+    return [name.padEnd(NAME_WIDTH), ...cells.map((c) => String(c).padStart(9))].join(" ");
 }
 
 function verdict(value: number, limit: number): string {
@@ -291,7 +294,7 @@ function main(argv: readonly string[]): number {
     try {
         const stacks = ["dev", "prod"].map((stack) => row(stack, measureInChild(["--child", stack])));
         const generated = sizes.map((apps) => measureAgainstFlat(apps, dir));
-        console.log(["stack".padEnd(8), ...COLUMNS.map((c) => c.padStart(9))].join(" "));
+        console.log(["stack".padEnd(NAME_WIDTH), ...COLUMNS.map((c) => c.padStart(9))].join(" "));
         stacks.forEach((r) => console.log(r));
         generated.forEach((g) => {
             console.log(row(`apps${g.apps}`, g.program));

@@ -5,19 +5,31 @@
  * stack's headroom against the documented limits (offline/headroom.ts). The generated stacks are then compared with
  * their floor: the same registrations replayed flat with the same SDK in a fresh process (offline/flatReplay.ts), and
  * with each other (scale). Last, the deploy critical path of dev and prod, and its length for each generated stack
- * (`offline/criticalPath.ts`).
+ * (`offline/criticalPath.ts`). Each size is measured too as an environment of a platform stack and tenant stacks
+ * (offline/tenantEnvironment.ts, placed by the same generator), each stack in a fresh process, with the environment's
+ * headroom (role assignments and identities summed over its stacks).
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { spawnSync } from "child_process";
 import { Registration, registrationsOf, runFlat } from "../offline/flatReplay";
-import { PROJECT, runProgram } from "../offline/mockEngine";
+import { PROJECT, RecordedResource, RunResult, runProgram } from "../offline/mockEngine";
 import { toPlan } from "../offline/plan";
 import { criticalPathRows } from "../offline/criticalPath";
 import { StackConfig, loadStackConfig } from "../offline/stackConfig";
 import { GENERATED_POOL, generatedServerCount, generatedStack } from "../offline/generatedStack";
-import { HeadroomRow, headroomLine, headroomRows } from "../offline/headroom";
+import {
+    HeadroomRow,
+    SharedCounts,
+    environmentRows,
+    headroomLine,
+    headroomRows,
+    sharedCounts,
+} from "../offline/headroom";
+import { Environment, generateEnvironment } from "../offline/tenantEnvironment";
+import { runTenant } from "../offline/tenantStacks";
+import { TENANT_MAX_APPS } from "../components/config/tenant";
 import { parseFlags } from "./args";
 
 /**
@@ -33,17 +45,48 @@ const TARGETS = { flatRatio: 1.5, peakMiBAt100: 500, scalePerAppRatio: 1.1 };
 const FLAT_MAX_APPS = 500;
 
 /**
- * The stacks one size of generated applications is measured as, each measured alike: today one platform stack holding
- * them all; tenant stacks (issue 26 item 7) are further names here.
+ * The environment of `apps` generated applications as tenant stacks (issue 26 item 7): at least ten (as many as
+ * applications below ten), none above TENANT_MAX_APPS.
  */
-export function stacksOfSize(apps: number): string[] {
-    return [`apps${apps}`];
+function environmentOf(apps: number): Environment {
+    const tenants = Math.min(apps, Math.max(10, Math.ceil(apps / TENANT_MAX_APPS)));
+    return generateEnvironment({ apps, tenants, spread: true });
 }
 
-/** `apps<N>` names prod with N generated applications; other names are stack files. */
+/**
+ * The stacks one size of generated applications is measured as, each measured alike: one platform stack holding
+ * them all (`apps<N>`), and the same applications as a platform stack (`env<N>`) and its tenant stacks
+ * (`env<N>.tenant-01`, ...).
+ */
+export function stacksOfSize(apps: number): string[] {
+    return [`apps${apps}`, `env${apps}`, ...Object.keys(environmentOf(apps).tenants).map((t) => `env${apps}.${t}`)];
+}
+
+/** `apps<N>` names prod with N generated applications, `env<N>` its environment's platform; others are stack files. */
 function configFor(stack: string): StackConfig {
     const generated = /^apps(\d+)$/.exec(stack);
-    return generated ? generatedStack(Number(generated[1])) : loadStackConfig(stack);
+    const platform = /^env(\d+)$/.exec(stack);
+    return generated
+        ? generatedStack(Number(generated[1]))
+        : platform
+          ? environmentOf(Number(platform[1])).platform.config
+          : loadStackConfig(stack);
+}
+
+/**
+ * One stack's run. A tenant stack (`env<N>.<tenant>`) is run after its platform, whose outputs answer its
+ * StackReference: its wall and peak count the platform's run too, its eval only its own.
+ */
+async function runMeasured(stack: string, onRegister: (r: RecordedResource) => void): Promise<[RunResult, bigint]> {
+    const tenant = /^env(\d+)\.(.+)$/.exec(stack);
+    if (tenant) {
+        const env = environmentOf(Number(tenant[1]));
+        const platform = await runProgram({ stack: env.platform.stack, ...env.platform.config });
+        const started = process.hrtime.bigint();
+        return [await runTenant(tenant[2], env.tenants[tenant[2]], platform, { onRegister }), started];
+    }
+    const started = process.hrtime.bigint();
+    return [await runProgram({ stack, ...configFor(stack), onRegister }), started];
 }
 
 export interface Measurement {
@@ -63,11 +106,17 @@ export interface Measurement {
     readonly inputBytes?: number;
     /** The program's distance from each documented limit; absent for a flat replay. */
     readonly headroom?: HeadroomRow[];
+    /** What it takes of the limits stacks share (a subscription, its resource groups); absent for a flat replay. */
+    readonly shared?: SharedCounts;
 }
 
 type ChildReport = Omit<Measurement, "wallSeconds">;
 
-function report(resources: number, started: bigint, measured: Pick<ChildReport, "inputBytes" | "headroom"> = {}): void {
+function report(
+    resources: number,
+    started: bigint,
+    measured: Pick<ChildReport, "inputBytes" | "headroom" | "shared"> = {},
+): void {
     const cpu = process.cpuUsage();
     const report: ChildReport = {
         ...measured,
@@ -81,12 +130,14 @@ function report(resources: number, started: bigint, measured: Pick<ChildReport, 
 
 /** Child: one evaluation of the program; with `recordTo`, its registrations are written there afterwards. */
 async function measureProgram(stack: string, recordTo?: string): Promise<void> {
-    const config = configFor(stack);
     const completionOrder: string[] = [];
-    const started = process.hrtime.bigint();
-    const result = await runProgram({ stack, ...config, onRegister: (r) => completionOrder.push(r.urn) });
+    const [result, started] = await runMeasured(stack, (r) => completionOrder.push(r.urn));
     const inputBytes = result.resources.reduce((sum, r) => sum + Buffer.byteLength(JSON.stringify(r.inputs)), 0);
-    report(result.resources.length, started, { inputBytes, headroom: headroomRows(result.resources) });
+    report(result.resources.length, started, {
+        inputBytes,
+        headroom: headroomRows(result.resources),
+        shared: sharedCounts(result.resources),
+    });
     if (recordTo) {
         fs.writeFileSync(recordTo, JSON.stringify({ stack, registrations: registrationsOf(result, completionOrder) }));
     }
@@ -129,7 +180,7 @@ export interface Generated {
     readonly program: Measurement;
     /** Absent above `FLAT_MAX_APPS`. */
     readonly flat?: Measurement;
-    /** The further stacks of the size, by name (none until tenant stacks). */
+    /** The further stacks of the size, by name: the environment's platform and tenant stacks. */
     readonly others: ReadonlyArray<{ readonly stack: string; readonly measurement: Measurement }>;
 }
 
@@ -146,14 +197,45 @@ export function measureAgainstFlat(apps: number, dir: string): Generated {
     };
 }
 
-/** Each stack of each size with its headroom rows. */
-function headroomLines(generated: readonly Generated[]): string[] {
-    return generated.flatMap((g) =>
-        [{ stack: `apps${g.apps}`, measurement: g.program }, ...g.others].flatMap(({ stack, measurement }) =>
-            (measurement.headroom ?? []).map((r) => headroomLine(stack, r)),
-        ),
-    );
+/** The largest of a size's tenant stacks, by resources. */
+function largestTenant(g: Generated): { stack: string; measurement: Measurement } | undefined {
+    return g.others
+        .filter(({ stack }) => stack.includes("."))
+        .reduce<
+            { stack: string; measurement: Measurement } | undefined
+        >((a, b) => (a === undefined || b.measurement.resources > a.measurement.resources ? b : a), undefined);
 }
+
+/** The environment's rows: role assignments and identities summed over its stacks, the rest the largest of any. */
+export function environmentHeadroom(g: Generated): HeadroomRow[] {
+    const stacks = g.others.filter(({ measurement }) => measurement.headroom && measurement.shared);
+    return stacks.length === 0
+        ? []
+        : environmentRows(
+              stacks.map(({ stack, measurement }) => ({
+                  stack,
+                  rows: measurement.headroom!,
+                  shared: measurement.shared!,
+              })),
+          );
+}
+
+/** Each size's one stack, its environment's platform and largest tenant stack, and the environment, by headroom. */
+function headroomLines(generated: readonly Generated[]): string[] {
+    return generated.flatMap((g) => {
+        const stacks = [{ stack: `apps${g.apps}`, measurement: g.program }, ...g.others.slice(0, 1)];
+        const largest = largestTenant(g);
+        return [
+            ...[...stacks, ...(largest ? [largest] : [])].flatMap(({ stack, measurement }) =>
+                (measurement.headroom ?? []).map((r) => headroomLine(stack, r)),
+            ),
+            ...environmentHeadroom(g).map((r) => headroomLine(`env${g.apps}*`, r)),
+        ];
+    });
+}
+
+/** Wide enough for a tenant stack's row (`env1000.tenant-01`). */
+const NAME_WIDTH = 17;
 
 const COLUMNS = ["resources", "wall s", "eval s", "cpu s", "peak MiB", "state MB"];
 
@@ -164,7 +246,7 @@ function row(name: string, m: Measurement): string {
         m.peakMiB.toFixed(0),
         m.inputBytes === undefined ? "-" : ((2 * m.inputBytes) / 1e6).toFixed(1),
     ];
-    return [name.padEnd(8), ...cells.map((c) => String(c).padStart(9))].join(" ");
+    return [name.padEnd(NAME_WIDTH), ...cells.map((c) => String(c).padStart(9))].join(" ");
 }
 
 function verdict(value: number, limit: number): string {
@@ -212,7 +294,7 @@ function main(argv: readonly string[]): number {
     try {
         const stacks = ["dev", "prod"].map((stack) => row(stack, measureInChild(["--child", stack])));
         const generated = sizes.map((apps) => measureAgainstFlat(apps, dir));
-        console.log(["stack".padEnd(8), ...COLUMNS.map((c) => c.padStart(9))].join(" "));
+        console.log(["stack".padEnd(NAME_WIDTH), ...COLUMNS.map((c) => c.padStart(9))].join(" "));
         stacks.forEach((r) => console.log(r));
         generated.forEach((g) => {
             console.log(row(`apps${g.apps}`, g.program));
@@ -220,11 +302,23 @@ function main(argv: readonly string[]): number {
                 console.log(row(`flat${g.apps}`, g.flat));
             }
             g.others.forEach(({ stack, measurement }) => console.log(row(stack, measurement)));
+            const largest = largestTenant(g);
+            if (largest) {
+                console.log(
+                    `env${g.apps}: ${g.others.length - 1} tenant stacks, largest ${largest.stack}: ` +
+                        `${largest.measurement.resources} resources, state ` +
+                        `${((2 * largest.measurement.inputBytes!) / 1e6).toFixed(1)} MB`,
+                );
+            }
         });
         console.log(
             "wall s: whole process (start-up, imports, evaluation); eval s: the program under the mock engine; " +
                 "cpu s: user + system of the whole process; peak MiB: max RSS; state MB: twice the recorded inputs " +
                 "(the state holds inputs and outputs)",
+        );
+        console.log(
+            "env<N>: the same applications as a platform stack and tenant stacks (env<N>.<tenant>, each run after " +
+                "its platform, which answers its StackReference: wall and peak count the platform's run too)",
         );
         console.log(
             "flat<N>: the registrations of apps<N> replayed as plain SDK resources in a fresh process, no program code " +
@@ -233,6 +327,7 @@ function main(argv: readonly string[]): number {
         comparisons(generated).forEach((line) => console.log(line));
         console.log(
             "headroom against the documented limits (components/documentedLimits.ts), largest holder in parentheses; " +
+                "env<N>*: the environment, role assignments and identities summed over its stacks; " +
                 `apps<N>: ${GENERATED_POOL.replicas} x ${GENERATED_POOL.poolSize} connections per application, ` +
                 `${generatedServerCount(sizes[sizes.length - 1])} PostgreSQL servers at the largest size`,
         );

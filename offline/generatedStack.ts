@@ -45,30 +45,52 @@ const SERVER_SIDE_PER_APP = serverSideOf(
     { ...POOLER_DEFAULTS.azure, ...GENERATED_PGBOUNCER },
 );
 
-/** How many servers `count` applications of `GENERATED_POOL` need (at least 3). */
-export function generatedServerCount(count: number): number {
+/**
+ * What one generated application costs its server's budget: through PgBouncer (`pooled`: one stack, whose own budget
+ * is pooler-aware), or its clients (`clients`: a tenant's quota, which the platform sums as clients, config/tenant.ts).
+ */
+export type ServerCost = "pooled" | "clients";
+
+const COST_PER_APP: Record<ServerCost, number> = { pooled: SERVER_SIDE_PER_APP, clients: CLIENTS_PER_APP };
+
+/** How many servers `count` applications of `GENERATED_POOL` need (at least 3), beside `ownDemand` connections. */
+export function generatedServerCount(count: number, cost: ServerCost = "pooled", ownDemand = 0): number {
     const perServer = SERVER_MAX_CONNECTIONS - RESERVED_CONNECTIONS.azure - CONNECTION_HEADROOM;
-    return Math.max(3, Math.ceil((count * SERVER_SIDE_PER_APP) / perServer));
+    return Math.max(3, Math.ceil((ownDemand + count * COST_PER_APP[cost]) / perServer));
 }
 
-/** The prod stack with `count` generated applications (`app-001`, ...), placed over servers and groups. */
-export function generatedStack(count: number): StackConfig {
-    const prod = loadStackConfig("prod");
+export interface PlacementOptions {
+    /** Each application's name from its index (`app-001`, ...). */
+    readonly name?: (i: number) => string;
+    readonly cost?: ServerCost;
+    /** Applications the stack keeps on the default server and group: their clients and Redis databases stay theirs. */
+    readonly own?: ReadonlyArray<{ readonly redisDb: number; readonly poolSize?: number; readonly replicas?: number }>;
+}
+
+/** `count` generated applications placed over servers and groups, and the sections that size those (`prod`'s). */
+export function generatedPlacement(
+    prod: StackConfig,
+    count: number,
+    options: PlacementOptions = {},
+): { apps: Record<string, unknown>[]; sections: Record<string, unknown> } {
+    const { name = (i: number) => `app-${String(i + 1).padStart(3, "0")}`, cost = "pooled", own = [] } = options;
     const postgres = JSON.parse(prod.config["data-platform:postgres"]);
     const redis = JSON.parse(prod.config["data-platform:redis"]);
     const resourceGroup = JSON.parse(prod.config["data-platform:azure"]).resourceGroupName as string;
-    const servers = generatedServerCount(count);
-    const groupIndexes = new Map<string, number>();
+    const ownDemand = own.reduce((sum, a) => sum + (a.poolSize ?? 1) * (a.replicas ?? 1), 0);
+    const servers = generatedServerCount(count, cost, ownDemand);
+    const groupIndexes = new Map<string, number>(
+        own.length > 0 ? [["default", Math.max(...own.map((a) => a.redisDb))]] : [],
+    );
     const apps = Array.from({ length: count }, (_, i) => {
-        const name = `app-${String(i + 1).padStart(3, "0")}`;
         const server = instanceName("pg", i % servers);
         const group = i === 0 ? DEDICATED_GROUP : instanceName("cache", (i - 1) % SHARED_GROUPS);
         const redisDb = (groupIndexes.get(group) ?? 0) + 1;
         groupIndexes.set(group, redisDb);
         const chunk = Math.floor(i / APPS_PER_IDENTITY_GROUP);
         return {
-            name,
-            namespace: name,
+            name: name(i),
+            namespace: name(i),
             redisDb,
             ...GENERATED_POOL,
             ...(server === "default" ? {} : { postgres: { server } }),
@@ -86,14 +108,13 @@ export function generatedStack(count: number): StackConfig {
             ...GENERATED_PGBOUNCER,
             maxClientConnections: Math.max(
                 POOLER_DEFAULTS.azure.maxClientConnections,
-                Math.ceil(count / servers) * CLIENTS_PER_APP + CONNECTION_HEADROOM,
+                Math.ceil(count / servers) * CLIENTS_PER_APP + ownDemand + CONNECTION_HEADROOM,
             ),
         },
         azure: { ...postgres.azure, skuName: SERVER_SKU, databases: "sql" },
     };
     const databases = (group: string) => (groupIndexes.get(group) ?? 0) + 1;
-    return mergeConfig(prod, {
-        "data-platform:apps": apps,
+    const sections = {
         "data-platform:postgres": {
             ...server,
             servers: Object.fromEntries(
@@ -113,5 +134,13 @@ export function generatedStack(count: number): StackConfig {
                 [DEDICATED_GROUP]: { ...redis, dedicated: true, databases: databases(DEDICATED_GROUP) },
             },
         },
-    });
+    };
+    return { apps, sections };
+}
+
+/** The prod stack with `count` generated applications (`app-001`, ...), placed over servers and groups. */
+export function generatedStack(count: number): StackConfig {
+    const prod = loadStackConfig("prod");
+    const { apps, sections } = generatedPlacement(prod, count);
+    return mergeConfig(prod, { "data-platform:apps": apps, ...sections });
 }

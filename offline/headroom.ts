@@ -109,3 +109,58 @@ export function headroomLine(stack: string, row: HeadroomRow): string {
     const over = row.used > row.max ? " OVER" : "";
     return `${stack.padEnd(8)} ${row.limit.padEnd(32)} ${String(row.used).padStart(9)} / ${String(row.max).padEnd(8)} ${left.padStart(5)}% left${over}  (${row.largest})`;
 }
+
+/** What a stack takes of the limits its environment's stacks share: one subscription, its resource groups. */
+export interface SharedCounts {
+    readonly roleAssignments: number;
+    readonly identitiesByResourceGroup: Readonly<Record<string, number>>;
+}
+
+export function sharedCounts(resources: readonly RecordedResource[]): SharedCounts {
+    return {
+        roleAssignments: resources.filter((r) => r.type === "azure-native:authorization:RoleAssignment").length,
+        identitiesByResourceGroup: Object.fromEntries(
+            countBy(
+                resources.filter((r) => r.type === "azure-native:managedidentity:UserAssignedIdentity"),
+                (r) => String(r.inputs.resourceGroupName),
+            ).map(({ name, value }) => [name, value]),
+        ),
+    };
+}
+
+/**
+ * The rows of an environment (a platform stack and its tenant stacks, one subscription): Azure's 4,000 role
+ * assignments per subscription and 800 identities per resource group count every stack's, so those are summed; a
+ * value, an object or an identity's credentials belong to one stack, so those are the largest of any.
+ */
+export function environmentRows(
+    stacks: ReadonlyArray<{
+        readonly stack: string;
+        readonly rows: readonly HeadroomRow[];
+        readonly shared: SharedCounts;
+    }>,
+): HeadroomRow[] {
+    const identities = new Map<string, number>();
+    for (const { shared } of stacks) {
+        for (const [group, count] of Object.entries(shared.identitiesByResourceGroup)) {
+            identities.set(group, (identities.get(group) ?? 0) + count);
+        }
+    }
+    const summed: Partial<Record<keyof typeof LIMITS, { name: string; value: number }>> = {
+        roleAssignments: {
+            name: `${stacks.length} stacks, one subscription`,
+            value: stacks.reduce((sum, s) => sum + s.shared.roleAssignments, 0),
+        },
+        identitiesPerResourceGroup: top([...identities].map(([name, value]) => ({ name, value }))),
+    };
+    return stacks[0].rows.map((first) => {
+        const sum = summed[first.limit];
+        if (sum !== undefined) {
+            return { ...first, largest: sum.name, used: sum.value };
+        }
+        const largest = stacks
+            .map(({ stack, rows }) => ({ stack, row: rows.find((r) => r.limit === first.limit)! }))
+            .reduce((a, b) => (b.row.used > a.row.used ? b : a));
+        return { ...largest.row, largest: `${largest.stack}: ${largest.row.largest}` };
+    });
+}

@@ -1,7 +1,8 @@
 /**
  * A generated environment of one platform stack and tenant stacks (issue 26 item 7): prod's platform with its own
  * applications, and `tenants` tenant stacks holding `apps` generated applications between them; or the same
- * applications in the platform stack itself (`asOneStack`), to compare the two.
+ * applications in the platform stack itself (`asOneStack`), to compare the two. `spread` places them with the generated
+ * stacks' generator (offline/generatedStack.ts), as `npm run bench` and the 1,000-application environment test do.
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -9,6 +10,7 @@ import * as YAML from "yaml";
 import { type RunResult, runProgram } from "./mockEngine";
 import { type StackConfig, loadStackConfig, mergeConfig } from "./stackConfig";
 import { runTenant } from "./tenantStacks";
+import { DEDICATED_GROUP, generatedPlacement } from "./generatedStack";
 import { DIRECT_CONNECTIONS_PER_APP, POOLER_DEFAULTS, serverSideOf } from "../policy/lib/postgres";
 
 export interface EnvironmentShape {
@@ -16,6 +18,11 @@ export interface EnvironmentShape {
     readonly apps: number;
     /** Tenant stacks they are spread over, round robin. */
     readonly tenants: number;
+    /**
+     * Placed as `npm run bench`'s generated stacks are (offline/generatedStack.ts: 10 x 3 pools over servers, shared
+     * and dedicated Redis groups, identities over resource groups); else small ones on prod's one server and group.
+     */
+    readonly spread?: boolean;
 }
 
 export interface Environment {
@@ -29,9 +36,13 @@ export interface Environment {
 /** The platform stack the generated tenants name (prod's configuration). */
 export const GENERATED_PLATFORM = "prod";
 
+function generatedAppName(i: number): string {
+    return `t-app-${String(i + 1).padStart(4, "0")}`;
+}
+
 /** A generated application: 4 connections x 2 replicas, a Redis database of its own. */
 function generatedApp(i: number): Record<string, unknown> {
-    const name = `t-app-${String(i + 1).padStart(4, "0")}`;
+    const name = generatedAppName(i);
     return { name, namespace: name, redisDb: 100 + i, poolSize: 4, replicas: 2, serviceAccounts: [name] };
 }
 
@@ -62,18 +73,45 @@ function sizedPlatform(apps: number): StackConfig {
     });
 }
 
-export function generateEnvironment(shape: EnvironmentShape): Environment {
-    const appsByTenant: Record<string, Record<string, unknown>[]> = {};
-    for (let i = 0; i < shape.apps; i++) {
-        (appsByTenant[tenantStackName(i % shape.tenants)] ??= []).push(generatedApp(i));
+/**
+ * The generated applications and the platform sized for them: placed by generatedStack's generator, whose servers are
+ * sized for clients because the platform sums its tenants' quotas as clients (config/tenant.ts); the platform keeps its
+ * own applications (their Redis databases and connections stay theirs).
+ */
+function spreadPlatform(apps: number): { platform: StackConfig; apps: Record<string, unknown>[] } {
+    const prod = loadStackConfig(GENERATED_PLATFORM);
+    const own = JSON.parse(prod.config["data-platform:apps"]);
+    const placed = generatedPlacement(prod, apps, { name: generatedAppName, cost: "clients", own });
+    // A dedicated group's application is the platform's: a tenant may not use one (config/tenant.ts).
+    const dedicated = (app: Record<string, any>) => app.redis?.group === DEDICATED_GROUP;
+    return {
+        platform: mergeConfig(prod, {
+            ...placed.sections,
+            "data-platform:apps": [...own, ...placed.apps.filter(dedicated)],
+        }),
+        apps: placed.apps.filter((app) => !dedicated(app)),
+    };
+}
+
+/** Each tenant's quota on each server: exactly its applications' demand there. */
+function quota(apps: readonly Record<string, any>[]): { connections: Record<string, number> } {
+    const connections: Record<string, number> = {};
+    for (const app of apps) {
+        const server = app.postgres?.server ?? "default";
+        connections[server] = (connections[server] ?? 0) + app.poolSize * app.replicas;
     }
-    // Each tenant's quota on the default server: exactly its applications' demand.
-    const platform = mergeConfig(sizedPlatform(shape.apps), {
+    return { connections };
+}
+
+export function generateEnvironment(shape: EnvironmentShape): Environment {
+    const { platform: sized, apps } = shape.spread
+        ? spreadPlatform(shape.apps)
+        : { platform: sizedPlatform(shape.apps), apps: Array.from({ length: shape.apps }, (_, i) => generatedApp(i)) };
+    const appsByTenant: Record<string, Record<string, unknown>[]> = {};
+    apps.forEach((app, i) => (appsByTenant[tenantStackName(i % shape.tenants)] ??= []).push(app));
+    const platform = mergeConfig(sized, {
         "data-platform:tenants": Object.fromEntries(
-            Object.entries(appsByTenant).map(([stack, apps]) => [
-                stack,
-                { connections: { default: apps.reduce((sum, a) => sum + Number(a.poolSize) * Number(a.replicas), 0) } },
-            ]),
+            Object.entries(appsByTenant).map(([stack, apps]) => [stack, quota(apps)]),
         ),
     });
     const tenants = Object.fromEntries(

@@ -6,7 +6,7 @@ import { parseConfig } from "../../../components/config";
 import { registrationsOf, replayFlat } from "../../../offline/flatReplay";
 import { RecordedResource, runProgram } from "../../../offline/mockEngine";
 import { loadStackConfig } from "../../../offline/stackConfig";
-import { comparisons, measureAgainstFlat } from "../../../cli/bench";
+import { comparisons, environmentHeadroom, measureAgainstFlat } from "../../../cli/bench";
 import { generatedStack } from "../../../offline/generatedStack";
 import { LIMITS } from "../../../components/limits";
 
@@ -51,7 +51,7 @@ describe("npm run bench", function () {
     it("measures a generated stack and its flat replay in fresh processes and compares them", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-test-"));
         try {
-            const small = measureAgainstFlat(2, dir);
+            const small = measureAgainstFlat(3, dir);
             const flat = small.flat!;
             assert.strictEqual(flat.resources, small.program.resources);
             for (const m of [small.program, flat]) {
@@ -68,9 +68,25 @@ describe("npm run bench", function () {
                 JSON.stringify(small.program.headroom),
             );
             assert.strictEqual(flat.headroom, undefined);
+            // The same applications as a platform stack and tenant stacks, each in a fresh process; the environment's
+            // role assignments are its stacks' sum (one subscription), not its largest stack's.
+            assert.deepStrictEqual(
+                small.others.map((o) => o.stack),
+                ["env3", "env3.tenant-01", "env3.tenant-02"],
+            );
+            const perStack = small.others.map((o) => o.measurement.shared!.roleAssignments);
+            assert.ok(
+                perStack.every((n) => n > 0),
+                JSON.stringify(perStack),
+            );
+            const assignments = environmentHeadroom(small).find((r) => r.limit === "roleAssignments")!;
+            assert.strictEqual(
+                assignments.used,
+                perStack.reduce((a, b) => a + b, 0),
+            );
             const [line] = comparisons([small]);
             const ratio = (small.program.wallSeconds / flat.wallSeconds).toFixed(2);
-            assert.ok(line.startsWith(`apps2 / flat2: wall ${ratio} (target <= 1.5: `), line);
+            assert.ok(line.startsWith(`apps3 / flat3: wall ${ratio} (target <= 1.5: `), line);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }

@@ -55,26 +55,38 @@ export interface PlatformOutputs {
     readonly [serviceOutput: string]: unknown;
 }
 
-export async function buildPlatform({ config, kubeconfig, shared }: LoadedConfig): Promise<PlatformOutputs> {
-    const imports = startImports(config);
-    const { cluster, providers } = stackProviders(config, kubeconfig);
-
-    const azure = {
+/** Where the stack's Azure resources go: its resource group, region and tags. */
+export function azurePlacement(config: PlatformConfig): AppsContext["azure"] {
+    return {
         resourceGroupName: config.azure.resourceGroupName,
         location: config.azure.location,
         tags: config.azure.tags,
     };
+}
+
+/** The vault's arguments both stack roles give alike: placement, subscription, and the secrets their applications import. */
+export function vaultPlacement(config: PlatformConfig) {
+    return {
+        ...azurePlacement(config),
+        importSecrets: config.apps
+            .filter((app) => config.appImports[app.name]?.includes("secrets"))
+            .flatMap((app) => appSecretNames(config, app)),
+        subscriptionId: config.subscriptionId,
+    };
+}
+
+export async function buildPlatform({ config, kubeconfig, shared }: LoadedConfig): Promise<PlatformOutputs> {
+    const imports = startImports(config);
+    const { cluster, providers } = stackProviders(config, kubeconfig);
+
+    const azure = azurePlacement(config);
     const keyVault = new KeyVault(
         "keyvault",
         {
-            ...azure,
+            ...vaultPlacement(config),
             config: config.keyVault,
             protect: config.protect,
             clusterEgressRanges: config.cluster.egressIpRanges,
-            importSecrets: config.apps
-                .filter((app) => config.appImports[app.name]?.includes("secrets"))
-                .flatMap((app) => appSecretNames(config, app)),
-            subscriptionId: config.subscriptionId,
         },
         { providers },
     );

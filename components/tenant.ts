@@ -8,13 +8,20 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, parseTenantStack } from "./config";
 import type { PlatformConfig } from "./config";
 import { TENANCY_OUTPUT, type Tenancy, type TenantStackConfig } from "./config/tenant";
-import { buildApps, checkImports, createInstances, stackProviders, startImports } from "./platform";
+import {
+    azurePlacement,
+    buildApps,
+    checkImports,
+    createInstances,
+    stackProviders,
+    startImports,
+    vaultPlacement,
+} from "./platform";
 import type { PlatformOutputs } from "./platform";
 import { SecretSync } from "./secretSync";
 import {
     Credentials,
     KeyVault,
-    appSecretNames,
     platformCredentialIds,
     platformCredentialRotations,
     platformKeepPrevious,
@@ -67,21 +74,13 @@ export async function buildTenant(
     const config = parseTenantStack(tenant, tenancy);
     const imports = startImports(config);
     const { cluster, providers } = stackProviders(config, kubeconfig);
-    const azure = {
-        resourceGroupName: config.azure.resourceGroupName,
-        location: config.azure.location,
-        tags: config.azure.tags,
-    };
+    const azure = azurePlacement(config);
     // The platform's vault, adopted (read, never changed): this stack writes its applications' secrets into it.
     const keyVault = new KeyVault(
         "keyvault",
         {
-            ...azure,
+            ...vaultPlacement(config),
             config: { ...config.keyVault, existingVaultId: tenancy.keyVaultId, privateEndpoint: undefined },
-            importSecrets: config.apps
-                .filter((app) => config.appImports[app.name]?.includes("secrets"))
-                .flatMap((app) => appSecretNames(config, app)),
-            subscriptionId: config.subscriptionId,
         },
         { providers },
     );

@@ -3,7 +3,9 @@
  * through the stack config the program reads, never into rendered files), test passwords, waits, diagnostics.
  */
 import { strict as assert } from "assert";
+import Redis from "ioredis";
 import type { PlatformConfig } from "../../components/config";
+import type { AppConfig } from "../../components/config/platform";
 import { RedisPasswords, appRedisUserNames } from "../../components/redis/acl";
 import { FILES } from "../../components/redis/files";
 import { waitFor } from "../../testbed/servers/processes";
@@ -22,6 +24,40 @@ export function testPasswords(config: PlatformConfig): RedisPasswords {
         ...(config.redis.backup ? { backup: pw("backup") } : {}),
         apps: Object.fromEntries(config.apps.flatMap(appRedisUserNames).map((user) => [user, pw(user)])),
     };
+}
+
+/** A standalone group of `redis` serving `apps`, started, with its master up. */
+export async function startedStandaloneGroup(
+    redis: PlatformConfig["redis"],
+    apps: AppConfig[],
+    passwords: RedisPasswords,
+): Promise<LocalRedisGroup> {
+    const g = new LocalRedisGroup({ redis, apps, passwords, ports: await redisPorts(redis) });
+    g.startAll();
+    await waitFor("the standalone master", 15_000, async () => ((await g.masters()).length === 1 ? true : undefined));
+    return g;
+}
+
+/** `SET <user>:probe 1` as `user` on data node 0: "OK", or why the server refused it. */
+export async function probeWrite(g: LocalRedisGroup, user: string, password: string): Promise<string> {
+    const client = new Redis({
+        port: g.port("data", 0),
+        username: user,
+        password,
+        lazyConnect: true,
+        retryStrategy: () => null,
+    });
+    // ioredis reports a refused AUTH on its error event, and its connect() as a closed connection.
+    let refused = "";
+    client.on("error", (e: Error) => (refused = e.message));
+    try {
+        await client.connect();
+        return await client.set(`${user}:probe`, "1");
+    } catch (e) {
+        return `${refused} ${(e as Error).message}`;
+    } finally {
+        client.disconnect();
+    }
 }
 
 /**

@@ -3,12 +3,10 @@
  * script joins the parts into the file Redis loads, and the reload sidecar applies a change that adds a part.
  */
 import { strict as assert } from "assert";
-import Redis from "ioredis";
 import { dataAclPartPlan } from "../../../components/redis/acl";
-import { waitFor } from "../../../testbed/servers/processes";
-import { LocalRedisGroup, redisPorts } from "../../../testbed/servers/redis";
+import { LocalRedisGroup } from "../../../testbed/servers/redis";
 import { parseStack, sectionOverride } from "../../support/config";
-import { testPasswords } from "../../support/redis";
+import { probeWrite, startedStandaloneGroup, testPasswords } from "../../support/redis";
 
 /** The dev stack with `count` applications, each with a few key patterns, on a standalone group. */
 function stackWith(count: number) {
@@ -35,36 +33,12 @@ describe("a Redis users file in parts, on a real server", function () {
     let g: LocalRedisGroup;
     after(() => g?.stop());
 
-    async function writesAs(user: string, password: string): Promise<string> {
-        const client = new Redis({
-            port: g.port("data", 0),
-            username: user,
-            password,
-            lazyConnect: true,
-            retryStrategy: () => null,
-        });
-        client.on("error", () => undefined);
-        try {
-            await client.connect();
-            return await client.set(`${user}:probe`, "1");
-        } finally {
-            client.disconnect();
-        }
-    }
+    const writesAs = (user: string, password: string) => probeWrite(g, user, password);
 
     it("loads every part at start, and applies a change that adds a part without a restart", async () => {
         const before = stackWith(60);
         assert.ok(dataAclPartPlan(before.redis.mode, before.apps).length >= 2, "60 applications take several parts");
-        g = new LocalRedisGroup({
-            redis: before.redis,
-            apps: before.apps,
-            passwords: testPasswords(before),
-            ports: await redisPorts(before.redis),
-        });
-        g.startAll();
-        await waitFor("the standalone master", 15_000, async () =>
-            (await g.masters()).length === 1 ? true : undefined,
-        );
+        g = await startedStandaloneGroup(before.redis, before.apps, testPasswords(before));
         const passwords = testPasswords(before);
         for (const app of [before.apps[0], before.apps[59]]) {
             assert.equal(await writesAs(app.name, passwords.apps[app.name]), "OK", app.name);

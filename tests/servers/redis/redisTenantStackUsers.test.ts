@@ -9,9 +9,9 @@ import { strict as assert } from "assert";
 import Redis from "ioredis";
 import type { AppConfig } from "../../../components/config/platform";
 import { waitFor } from "../../../testbed/servers/processes";
-import { LocalRedisGroup, redisPorts } from "../../../testbed/servers/redis";
+import { LocalRedisGroup } from "../../../testbed/servers/redis";
 import { parseStack } from "../../support/config";
-import { testPasswords } from "../../support/redis";
+import { probeWrite, startedStandaloneGroup, testPasswords } from "../../support/redis";
 
 /** The dev stack with two more applications for each tenant: one configuration, as the tenants' merged ones are. */
 function stack(): {
@@ -54,41 +54,12 @@ describe("tenant stacks' Redis users on their platform's group, on a real server
     let g: LocalRedisGroup;
     after(() => g?.stop());
 
-    async function writes(user: string, password: string): Promise<string> {
-        const client = new Redis({
-            port: g.port("data", 0),
-            username: user,
-            password,
-            lazyConnect: true,
-            retryStrategy: () => null,
-        });
-        // ioredis reports a refused AUTH on its error event, and its connect() as a closed connection.
-        let refused = "";
-        client.on("error", (e: Error) => (refused = e.message));
-        try {
-            await client.connect();
-            return await client.set(`${user}:probe`, "1");
-        } catch (e) {
-            return `${refused} ${(e as Error).message}`;
-        } finally {
-            client.disconnect();
-        }
-    }
+    const writes = (user: string, password: string) => probeWrite(g, user, password);
 
     /** The dev stack's group, serving the platform's applications `platform`. */
     async function startPlatform(platform: AppConfig[], passwords: ReturnType<typeof testPasswords>): Promise<void> {
         await g?.stop();
-        const config = parseStack("dev");
-        g = new LocalRedisGroup({
-            redis: config.redis,
-            apps: platform,
-            passwords,
-            ports: await redisPorts(config.redis),
-        });
-        g.startAll();
-        await waitFor("the standalone master", 15_000, async () =>
-            (await g.masters()).length === 1 ? true : undefined,
-        );
+        g = await startedStandaloneGroup(parseStack("dev").redis, platform, passwords);
     }
 
     async function users(): Promise<string[]> {

@@ -10,7 +10,7 @@
 import * as path from "path";
 import type { RedisConfig } from "../config/redis";
 import { ScriptValues, renderScript } from "../scriptTemplate";
-import { USERS } from "./acl";
+import { ACL_MARKER_PREFIX, USERS } from "./acl";
 import type { Endpoint, RedisLayout } from "./layout";
 
 /** Keys of the files in the ACL directory (the synced Secret `redis-acl`): what the servers load. */
@@ -322,6 +322,7 @@ const SCRIPT_VALUES: ScriptValues = {
     TLS_CERT: TLS_FILES.cert,
     TLS_KEY: TLS_FILES.key,
     ADMIN_USER: USERS.admin,
+    ACL_MARKER_PREFIX,
     MONITOR_USER: USERS.monitor,
     REPLICATION_USER: USERS.replication,
     SENTINEL_USER: USERS.sentinel,

@@ -41,13 +41,15 @@ assemble_data_acl() {
 # apply_acl <host> <port> <acl file>: the server's users become what the file says, in place. `ACL LOAD` would do
 # it too, but Redis 7.0 disconnects every client of every user on ACL LOAD (replication and Sentinel links,
 # applications); `ACL SETUSER` changes a user without touching its connections. Users not in the file are deleted.
-# The file is applied in order and stops at the first line the server refuses: the marker user that ends it (what
-# the ACL sync Job waits for) must never stand for a file whose users the server did not all take.
+# The file is applied in order and stops at the first line the server refuses. Its marker users (what the ACL sync
+# Jobs wait for) come last, after the deletions: a marker must never stand for a file whose users the server did not
+# all take, nor for one whose removed users still log in.
 apply_acl() {
     host=$1
     port=$2
     file=$3
     wanted=" "
+    markers=""
     failed=0
     # Not up yet (or loading its data): the next round applies the file.
     [ "$(rcli @ADMIN_PASSWORD_FILE@ --user @ADMIN_USER@ -h "$host" -p "$port" PING)" = PONG ] || return 1
@@ -57,14 +59,17 @@ apply_acl() {
         set -- $line
         [ "${1:-}" = user ] || continue
         name=$2
-        shift 2
-        reply=$(rcli @ADMIN_PASSWORD_FILE@ --user @ADMIN_USER@ -h "$host" -p "$port" ACL SETUSER "$name" reset "$@")
-        if [ "$reply" != OK ]; then
-            log "ACL SETUSER $name: $reply"
-            failed=1
-            break
-        fi
         wanted="$wanted$name "
+        case "$name" in
+            # Markers last: one stands for the whole file, deletions included (a removed application's user).
+            @ACL_MARKER_PREFIX@*)
+                markers="$markers$line
+"
+                continue
+                ;;
+        esac
+        set_user "$@" || failed=1
+        [ "$failed" -eq 0 ] || break
     done < "$file"
     if [ "$failed" -eq 0 ]; then
         users=$(rcli @ADMIN_PASSWORD_FILE@ --user @ADMIN_USER@ -h "$host" -p "$port" ACL USERS) || failed=1
@@ -75,8 +80,26 @@ apply_acl() {
             esac
         done
     fi
+    if [ "$failed" -eq 0 ]; then
+        while IFS= read -r line; do
+            # shellcheck disable=SC2086
+            [ -z "$line" ] || set_user $line || failed=1
+        done <<EOF_MARKERS
+$markers
+EOF_MARKERS
+    fi
     set +f
     return "$failed"
+}
+
+# set_user user <name> <rules...>: one users-file line applied to $host:$port (apply_acl's), its refusal logged.
+set_user() {
+    name=$2
+    shift 2
+    reply=$(rcli @ADMIN_PASSWORD_FILE@ --user @ADMIN_USER@ -h "$host" -p "$port" ACL SETUSER "$name" reset "$@")
+    [ "$reply" = OK ] && return 0
+    log "ACL SETUSER $name: $reply"
+    return 1
 }
 
 # sentinel_votes [skip]: "<count> <host:port>" lines, most named master first, from every Sentinel but <skip>.

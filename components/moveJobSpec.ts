@@ -1,7 +1,17 @@
 /**
  * Pure parts the move Jobs of both services share (`<service>/moveSpec.ts`): where a copy Job finds its files, the two
- * admins' passwords and its work space, and what its script is told of them.
+ * admins' passwords and its work space, what its script is told of them, and the shell its script sources first.
  */
+import * as fs from "fs";
+import * as path from "path";
+
+/** The shell every move script sources first (`scripts/move-job.sh`: its deadline, the wait for its Secret). */
+export const MOVE_JOB_LIB_FILE = "move-job.sh";
+
+/** `MOVE_JOB_LIB_FILE` as a file of the Job's ConfigMap, beside the script that sources it. */
+export function moveJobLibFiles(): Record<string, string> {
+    return { [MOVE_JOB_LIB_FILE]: fs.readFileSync(path.join(__dirname, "scripts", MOVE_JOB_LIB_FILE), "utf8") };
+}
 
 /** The Job's mounts under `root`: its ConfigMap, its Secret (the admins' passwords as files), and its work space. */
 export function moveJobMounts(root: string) {

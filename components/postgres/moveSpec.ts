@@ -17,7 +17,14 @@ import { LOGIN_JOB } from "./loginJobSpec";
 import type { AppLogin } from "./sql";
 import { sqlLiteral } from "./sql";
 import { RESTRICTED_CONTAINER, restrictedPod } from "../podSecurity";
-import { moveJobEnv, moveJobMounts, moveJobVolumeMounts, moveJobVolumes } from "../moveJobSpec";
+import {
+    MOVE_JOB_LIB_FILE,
+    moveJobEnv,
+    moveJobLibFiles,
+    moveJobMounts,
+    moveJobVolumeMounts,
+    moveJobVolumes,
+} from "../moveJobSpec";
 
 export const MOVE_JOB = {
     checkFile: "check.sql",
@@ -126,7 +133,9 @@ export function moveJobFiles(login: AppLogin, source: MoveSide, target: MoveSide
             FREEZE_FILE: MOVE_JOB.freezeFile,
             HEADER_FILE: MOVE_JOB.headerFile,
             FOOTER_FILE: MOVE_JOB.footerFile,
+            MOVE_JOB_LIB: MOVE_JOB_LIB_FILE,
         }),
+        ...moveJobLibFiles(),
         ...(source.caCert !== undefined ? { [MOVE_JOB.sourceCaFile]: source.caCert } : {}),
         ...(target.caCert !== undefined ? { [MOVE_JOB.targetCaFile]: target.caCert } : {}),
     };

@@ -4,7 +4,8 @@
 # acknowledged is in the copy. Idempotent: a target already marked as copied from this source is left alone, one
 # holding anything else is never written to.
 set -eu
-deadline=$(( $(date +%s) + WAIT_SECONDS ))
+# shellcheck source=components/scripts/move-job.sh
+. "$JOB_DIR/@MOVE_JOB_LIB@"
 
 # Runs a command against one side (source or target) as that server's admin, with its own libpq settings.
 on() {
@@ -28,16 +29,8 @@ on() {
   )
 }
 
-# The synced Secret first (the kubelet projects it within its sync period), then both servers.
-for side in source target; do
-  until [ -s "$SECRETS_DIR/$side-admin" ]; do
-    if [ "$(date +%s)" -ge "$deadline" ]; then
-      echo "$SECRETS_DIR/$side-admin does not hold the expected password after ${WAIT_SECONDS}s (is the ExternalSecret synced?)" >&2
-      exit 1
-    fi
-    sleep 5
-  done
-done
+# The synced Secret first, then both servers.
+wait_for_secrets source-admin target-admin
 for side in source target; do
   until on "$side" pg_isready --quiet; do
     if [ "$(date +%s)" -ge "$deadline" ]; then

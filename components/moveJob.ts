@@ -34,6 +34,8 @@ export function movesTo(
 export interface CopyJobArgs {
     /** The moving application. */
     readonly app: string;
+    /** The word of its resources' names, `<name>-<kind>-<app>` (e.g. a step after the copy). Default: `move`. */
+    readonly kind?: string;
     /** Name of the Job's ConfigMap, Secret and service account. */
     readonly base: string;
     /** The Job's own name (it changes with what it copies). */
@@ -58,8 +60,9 @@ export function createCopyJob(
     copy: CopyJobArgs,
 ): k8s.batch.v1.Job {
     const { credentials, secretSync, namespace } = args;
+    const resource = `${name}-${copy.kind ?? "move"}-${copy.app}`;
     const synced = secretSync.syncSecret(
-        `${name}-move-${copy.app}-secret`,
+        `${resource}-secret`,
         {
             namespace,
             secretName: copy.base,
@@ -71,13 +74,13 @@ export function createCopyJob(
         { parent },
     );
     const configMap = new k8s.core.v1.ConfigMap(
-        `${name}-move-${copy.app}`,
+        resource,
         { metadata: { name: copy.base, namespace }, data: copy.files },
         { parent },
     );
     const timeout = `${Math.ceil((copy.waitSeconds + 3600) / 60)}m`;
     return new k8s.batch.v1.Job(
-        `${name}-move-${copy.app}`,
+        resource,
         {
             metadata: {
                 name: copy.jobName,

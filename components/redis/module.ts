@@ -9,7 +9,7 @@ import { redisConfigRules, uniqueRedisDatabases } from "./configRules";
 import { redisContract } from "./contract";
 import { redisCredentialIds } from "./credentials";
 import { redisGroupOf, redisGroupSettings, redisGroups, redisMoveOf } from "./groups";
-import { createRedisMoveJob, redisMovesTo } from "./move";
+import { createRedisMoveJob, redisMovesTo, redisRetiresFrom } from "./move";
 import { Redis } from "./redis";
 import { TenantRedis } from "./tenant";
 
@@ -32,7 +32,7 @@ export const redisModule = dataService({
     instanceOf: redisGroupOf,
     // An application moving here (`apps[].redis.movedFrom`) gets a copy Job after this group's ACL sync; its bundle
     // waits for that too, so its Secret names this group only once its keys are here. Its users stay on the old group,
-    // off, until `retireOld`.
+    // off, until `retireOld` deletes them and a Job of the old group deletes its keys there.
     moveOf: redisMoveOf,
     create: (name, group, args, opts) => {
         const { config, namespace, credentials, vault, secretSync, oidcIssuerUrl, tenant } = args;
@@ -75,8 +75,13 @@ export const redisModule = dataService({
                 namespace,
                 apps: config.apps,
                 movedOutApps: config.movedOutApps,
-                // A copy Job reaches its data nodes: an application moves here, or off it.
-                moveJobs: redisMovesTo(config, group).length + (config.movedOutApps ?? []).length > 0,
+                // A Job of a move reaches its data nodes: an application moves here, or off it, or its old copy here is
+                // deleted.
+                moveJobs:
+                    redisMovesTo(config, group).length +
+                        (config.movedOutApps ?? []).length +
+                        redisRetiresFrom(config, group).length >
+                    0,
                 credentials,
                 vault,
                 secretSync,
@@ -88,9 +93,13 @@ export const redisModule = dataService({
         const copies = new Map(
             redisMovesTo(config, group).map(({ app, from }) => [
                 app.name,
-                createRedisMoveJob(redis, name, args, { app, from, to: group }, [redis.credentialsAccepted]),
+                createRedisMoveJob(redis, name, args, "copy", { app, from, to: group }, [redis.credentialsAccepted]),
             ]),
         );
+        // Nothing waits for a deletion: the application already uses its new group.
+        for (const move of redisRetiresFrom(config, group)) {
+            createRedisMoveJob(redis, name, args, "retire", move, [redis.credentialsAccepted]);
+        }
         return {
             env: (app) => redis.env(app),
             ready: [redis.credentialsAccepted],

@@ -1,11 +1,13 @@
 /**
  * Pure parts of moving an application's Redis databases to another group (`apps[].redis.movedFrom`): what is copied
- * and who is frozen, the Job's entrypoint (`scripts/move.sh`), files, name and `spec`.
+ * and who is frozen, the Jobs' entrypoints (`scripts/move.sh`: the copy; `scripts/retire.sh`: with `retireOld`, the
+ * old copy's deletion), files, names and `spec`s.
  *
- * DUMP and RESTORE through redis-cli, not MIGRATE: with MIGRATE the source server itself connects to the target
- * (holding the target admin's password, outside the Job's TLS client settings: the groups are TLS-only in production). redis-cli 7.0 puts stdin (`-x`) last, so RESTORE gets TTL 0 and no
- * REPLACE (the serialized value must be its third argument), and the expiry is set again as the same absolute time
- * (PEXPIRETIME, PEXPIREAT, both Redis 7.0+).
+ * DUMP and RESTORE through redis-cli, not MIGRATE: with MIGRATE the source server itself connects to the target,
+ * holding the target admin's password, and in 7.0 it speaks TLS there only when the source runs `tls-cluster yes`
+ * (redis 7.0 `src/cluster.c` `migrateGetSocket`: `connCreateTLS()` only `if (server.tls_cluster)`), a cluster-bus
+ * setting these groups, TLS-only in production, do not run. The values go as RESTORE ... ABSTTL with their
+ * PEXPIRETIME (the same absolute expiry; PEXPIRETIME is Redis 7.0+), many keys to one redis-cli session a side.
  */
 import * as crypto from "crypto";
 import * as path from "path";
@@ -17,11 +19,24 @@ import { redisKeyPrefix } from "./clients";
 import { MOVE_JOB_LABELS, REDIS_UID } from "./spec";
 import { redisPrefix } from "./groups";
 import { RESTRICTED_CONTAINER, restrictedPod } from "../podSecurity";
-import { moveJobEnv, moveJobMounts, moveJobVolumeMounts, moveJobVolumes } from "../moveJobSpec";
+import {
+    MOVE_JOB_LIB_FILE,
+    moveJobEnv,
+    moveJobLibFiles,
+    moveJobMounts,
+    moveJobVolumeMounts,
+    moveJobVolumes,
+} from "../moveJobSpec";
+
+/** The two Jobs of a move: the copy (on the group it moves to), and with `retireOld` the old copy's deletion. */
+export type RedisMoveStep = "copy" | "retire";
 
 export const MOVE_JOB = {
     copyFile: "copy.list",
-    entrypointFile: "move.sh",
+    /** The entrypoint of each step. */
+    entrypointFiles: { copy: "move.sh", retire: "retire.sh" },
+    /** What both steps source: the sides, the application's keys. */
+    keysLibFile: "move-keys.sh",
     sourceCaFile: "source-ca.pem",
     targetCaFile: "target-ca.pem",
 } as const;
@@ -47,9 +62,9 @@ export function moveMarkKey(app: Pick<AppConfig, "name">): string {
 }
 
 /**
- * What is copied, as the source group sees the application: "<database> <key pattern>" lines, its own database first
- * (where the marks live). Alone on a dedicated group, every key of its databases; on a shared one its key patterns (as
- * its ACL users have them), so other tenants' keys stay.
+ * What is copied, and with `retireOld` deleted, as the source group sees the application: "<database> <key pattern>"
+ * lines, its own database first (where the marks live). Alone on a dedicated group, every key of its databases; on a
+ * shared one its key patterns (as its ACL users have them), so other tenants' keys stay.
  */
 export function renderCopyList(source: Pick<RedisConfig, "dedicated">, app: AppConfig): string {
     const [tenant] = redisTenants(source, [app]);
@@ -74,24 +89,31 @@ export function freezeUsers(source: Pick<RedisConfig, "dedicated">, app: AppConf
     return [...appRedisUserNames(app), ...(standsFor ? ["default"] : [])];
 }
 
-/** The ConfigMap data of one move. */
+/** The ConfigMap data of one step of a move. */
 export function moveJobFiles(
+    step: RedisMoveStep,
     source: Pick<RedisConfig, "dedicated">,
     app: AppConfig,
     sides: { source: RedisMoveSide; target: RedisMoveSide },
 ): Record<string, string> {
+    const entrypoint = MOVE_JOB.entrypointFiles[step];
+    const scripts = path.join(__dirname, "scripts");
     return {
         [MOVE_JOB.copyFile]: renderCopyList(source, app),
-        [MOVE_JOB.entrypointFile]: renderScript(path.join(__dirname, "scripts"), "move.sh", {
+        [entrypoint]: renderScript(scripts, entrypoint, { MOVE_KEYS_LIB: MOVE_JOB.keysLibFile }),
+        [MOVE_JOB.keysLibFile]: renderScript(scripts, MOVE_JOB.keysLibFile, {
             COPY_FILE: MOVE_JOB.copyFile,
+            MOVE_JOB_LIB: MOVE_JOB_LIB_FILE,
         }),
+        ...moveJobLibFiles(),
         ...(sides.source.caCert !== undefined ? { [MOVE_JOB.sourceCaFile]: sides.source.caCert } : {}),
         ...(sides.target.caCert !== undefined ? { [MOVE_JOB.targetCaFile]: sides.target.caCert } : {}),
     };
 }
 
-/** What the Job runs. */
+/** What a Job of the move runs. */
 export interface RedisMoveJobInput {
+    readonly step: RedisMoveStep;
     readonly app: string;
     readonly markKey: string;
     readonly freezeUsers: readonly string[];
@@ -102,9 +124,17 @@ export interface RedisMoveJobInput {
     readonly target: RedisMoveSide;
 }
 
-/** The base of the move's objects (ConfigMap, Secret, the Job's name prefix), on the target group. */
-export function moveJobBase(target: Pick<RedisConfig, "group">, app: string): string {
-    return `${redisPrefix(target)}-move-${app}`;
+/**
+ * The base of a step's objects (ConfigMap, Secret, the Job's name prefix): the copy's on the target group, the
+ * deletion's on the source group.
+ */
+export function moveJobBase(step: RedisMoveStep, group: Pick<RedisConfig, "group">, app: string): string {
+    return `${redisPrefix(group)}-${moveStepWord(step)}-${app}`;
+}
+
+/** The word of a step in its objects' names: `move` for the copy (as before the deletion step), `retire`. */
+export function moveStepWord(step: RedisMoveStep): string {
+    return step === "copy" ? "move" : "retire";
 }
 
 /** Renamed whenever what it runs changes: a finished Job never runs again, one under a new name does (idempotently). */
@@ -112,11 +142,12 @@ export function moveJobName(input: RedisMoveJobInput, base: string): string {
     return `${base}-${crypto.createHash("sha256").update(JSON.stringify(input)).digest("hex").slice(0, 8)}`;
 }
 
-/** `spec` of the move Job (restricted Pod Security; the admins' passwords only as mounted Secret files). */
+/** `spec` of a Job of the move (restricted Pod Security; the admins' passwords only as mounted Secret files). */
 export function moveJobSpec(input: RedisMoveJobInput, base: string) {
     const ca = (side: RedisMoveSide, file: string) => (side.caCert !== undefined ? `${MOUNT.job}/${file}` : "");
     return {
-        // A stopped attempt leaves the mark "copying": the next deletes its partial copy and copies again.
+        // A stopped copy leaves the mark "copying": the next attempt deletes its partial copy and copies again; a stopped
+        // deletion is deleted further.
         backoffLimit: 4,
         activeDeadlineSeconds: MOVE_JOB_WAIT_SECONDS + 3600,
         template: {
@@ -127,9 +158,9 @@ export function moveJobSpec(input: RedisMoveJobInput, base: string) {
                 securityContext: restrictedPod(REDIS_UID),
                 containers: [
                     {
-                        name: "copy",
+                        name: input.step,
                         image: input.image,
-                        command: ["/bin/sh", `${MOUNT.job}/${MOVE_JOB.entrypointFile}`],
+                        command: ["/bin/sh", `${MOUNT.job}/${MOVE_JOB.entrypointFiles[input.step]}`],
                         env: [
                             ...moveJobEnv(MOUNT, MOVE_JOB_WAIT_SECONDS),
                             { name: "ADMIN_USER", value: USERS.admin },

@@ -1,12 +1,13 @@
 /**
- * The Redis move Job (`components/redis/moveSpec.ts`) run here against two local groups: its entrypoint and files as
- * the Job mounts them, the env its spec renders (mount paths translated to a temporary directory).
+ * The Redis move Jobs (`components/redis/moveSpec.ts`: the copy, and with `retireOld` the old copy's deletion) run here
+ * against two local groups: its entrypoint and files as the Job mounts them, the env its spec renders (mount paths
+ * translated to a temporary directory).
  */
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import type { AppConfig } from "../../components/config/platform";
-import { moveJobFiles, moveJobSpec, moveMarkKey, freezeUsers } from "../../components/redis/moveSpec";
+import { RedisMoveStep, freezeUsers, moveJobFiles, moveJobSpec, moveMarkKey } from "../../components/redis/moveSpec";
 import { runShellScript } from "./processes";
 import type { LocalRedisGroup } from "./redis";
 
@@ -17,8 +18,9 @@ export interface RedisMoveRunSide {
     readonly adminPassword: string;
 }
 
-/** Runs the move Job's entrypoint once; its exit code and output. */
+/** Runs the entrypoint of one step's Job once (default: the copy); its exit code and output. */
 export async function runRedisMoveJob(run: {
+    readonly step?: RedisMoveStep;
     readonly app: AppConfig;
     readonly source: RedisMoveRunSide;
     readonly target: RedisMoveRunSide;
@@ -39,13 +41,15 @@ export async function runRedisMoveJob(run: {
                 : undefined,
         });
         const sides = { source: side(run.source), target: side(run.target) };
-        const files = moveJobFiles(run.source.group.options.redis, run.app, sides);
+        const step = run.step ?? "copy";
+        const files = moveJobFiles(step, run.source.group.options.redis, run.app, sides);
         for (const [file, text] of Object.entries(files)) {
             fs.writeFileSync(path.join(volumes.job, file), text);
         }
         fs.writeFileSync(path.join(volumes.secrets, "source-admin"), run.source.adminPassword);
         fs.writeFileSync(path.join(volumes.secrets, "target-admin"), run.target.adminPassword);
         const input = {
+            step,
             app: run.app.name,
             markKey: moveMarkKey(run.app),
             freezeUsers: freezeUsers(run.source.group.options.redis, run.app),

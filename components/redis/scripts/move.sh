@@ -2,67 +2,22 @@
 # Copies one application's keys from the Redis group it leaves (SOURCE_*) to the one it moves to (TARGET_*), with a
 # write freeze: once the old group's users file turned its users off on every node, their clients are killed on the
 # old master (an off user's open connections keep working) before the first key is read, so every write the old
-# group acknowledged is in the copy. Each key goes as DUMP (the value's serialized bytes,
-# binary-safe) and RESTORE, its expiry set again as the same absolute time (PEXPIRETIME, PEXPIREAT). MIGRATE is not
-# used: there the old server itself connects to the new one, outside this Job's TLS settings.
+# group acknowledged is in the copy. Each key goes as DUMP (the value's serialized bytes, binary-safe) and RESTORE
+# with its expiry as the same absolute time (PEXPIRETIME; RESTORE ... ABSTTL), a database's keys through one redis-cli
+# a side (`move-keys.sh`). MIGRATE is not used: there the old server itself connects to the new one, outside this
+# Job's TLS settings (`../moveSpec.ts`).
 # Marks in the target's database (MARK_KEY): "copying from <group>" while it runs, "copied from <group>" once done.
 # Idempotent: a target marked as copied from this source is left alone; one marked as copying (an attempt that
 # stopped) has its partial copy deleted and copied again; one holding the application's keys without a mark is
-# never written to.
-# COPY_FILE: one "<database> <key pattern>" a line. FREEZE_USERS: the application's users on the old group.
+# never written to (RESTORE without REPLACE refuses an existing key too).
+# FREEZE_USERS: the application's users on the old group.
 set -eu
-deadline=$(( $(date +%s) + WAIT_SECONDS ))
+# shellcheck source=components/redis/scripts/move-keys.sh
+. "$JOB_DIR/@MOVE_KEYS_LIB@"
 
-# on <side> <node> [redis-cli arguments]: redis-cli as that group's admin on one of its nodes (host:port).
-on() {
-  side="$1"
-  node="$2"
-  shift 2
-  if [ "$side" = source ]; then tls="$SOURCE_TLS_CA"; else tls="$TARGET_TLS_CA"; fi
-  if [ -n "$tls" ]; then
-    set -- --tls --cacert "$tls" "$@"
-  fi
-  REDISCLI_AUTH="$(cat "$SECRETS_DIR/$side-admin")" redis-cli --no-auth-warning --user "$ADMIN_USER" \
-    -h "${node%:*}" -p "${node##*:}" "$@"
-}
+wait_for_secrets source-admin target-admin
+wait_for_masters
 
-# master <side> <nodes>: the node that answers ROLE as master (the only one that takes writes).
-master() {
-  for node in $2; do
-    if [ "$(on "$1" "$node" ROLE 2>/dev/null | head -n 1)" = master ]; then
-      echo "$node"
-      return 0
-    fi
-  done
-  return 1
-}
-
-# The synced Secret first (the kubelet projects it within its sync period), then both masters.
-for side in source target; do
-  until [ -s "$SECRETS_DIR/$side-admin" ]; do
-    if [ "$(date +%s)" -ge "$deadline" ]; then
-      echo "$SECRETS_DIR/$side-admin does not hold the expected password after ${WAIT_SECONDS}s (is the ExternalSecret synced?)" >&2
-      exit 1
-    fi
-    sleep 5
-  done
-done
-until from=$(master source "$SOURCE_NODES") && to=$(master target "$TARGET_NODES"); do
-  if [ "$(date +%s)" -ge "$deadline" ]; then
-    echo "no master among the source ($SOURCE_NODES) or the target ($TARGET_NODES) after ${WAIT_SECONDS}s" >&2
-    exit 1
-  fi
-  sleep 5
-done
-
-# keys <side> <node>: every key of COPY_FILE's patterns on that node, as "<database> <key>" lines (marks aside).
-keys() {
-  while read -r db pattern; do
-    on "$1" "$2" -n "$db" --raw --scan --pattern "$pattern" | grep -vxF "$MARK_KEY" | sed "s/^/$db /"
-  done <"$JOB_DIR/@COPY_FILE@"
-}
-
-mark_db=$(head -n 1 "$JOB_DIR/@COPY_FILE@" | cut -d ' ' -f 1)
 state=$(on target "$to" -n "$mark_db" --raw GET "$MARK_KEY")
 case "$state" in
   "copied from $SOURCE_GROUP")
@@ -71,7 +26,7 @@ case "$state" in
     ;;
   "copying from $SOURCE_GROUP")
     echo "an earlier attempt stopped: its partial copy is deleted and copied again"
-    keys target "$to" | while IFS= read -r line; do on target "$to" -n "${line%% *}" DEL "${line#* }" >/dev/null; done
+    unlink_keys target "$to" >/dev/null
     ;;
   "")
     if [ -n "$(keys target "$to" | head -n 1)" ]; then
@@ -108,27 +63,33 @@ echo "writes of $FREEZE_USERS frozen on $from"
 
 copied=0
 keys source "$from" >"$WORK_DIR/keys"
-while IFS= read -r line; do
-  db=${line%% *}
-  key=${line#* }
-  # redis-cli ends its raw output with a newline, which is not the value's.
-  on source "$from" -n "$db" --raw DUMP "$key" >"$WORK_DIR/dump"
-  size=$(wc -c <"$WORK_DIR/dump")
-  # Expired between the scan and the dump: nothing to copy.
-  [ "$size" -gt 1 ] || continue
-  at=$(on source "$from" -n "$db" PEXPIRETIME "$key")
-  head -c $((size - 1)) "$WORK_DIR/dump" >"$WORK_DIR/value"
-  reply=$(on target "$to" -n "$db" -x RESTORE "$key" 0 <"$WORK_DIR/value")
-  if [ "$reply" != OK ]; then
-    echo "RESTORE of a key in database $db: $reply" >&2
+for db in $(databases "$WORK_DIR/keys"); do
+  # One session reads each key's DUMP and PEXPIRETIME, replies in order, one line each.
+  awk -v db="$db" '$1 == db { key = substr($0, length($1) + 2); print "DUMP " key; print "PEXPIRETIME " key }' \
+    "$WORK_DIR/keys" | on source "$from" -n "$db" --no-raw >"$WORK_DIR/dumps"
+  # RESTORE <key> <expiry> <value> ABSTTL: 0 is no expiry, a time already past restores nothing (as the key would have
+  # expired on the source). A key gone between the scan and the DUMP ((nil)) or the PEXPIRETIME (-2) expired there.
+  awk -v db="$db" '
+    NR == FNR { if ($1 == db) keys[++n] = substr($0, length($1) + 2); next }
+    FNR % 2 == 1 { value = $0; next }
+    {
+      key = keys[FNR / 2]
+      if (value != "(nil)" && value !~ /^".*"$/ || $0 !~ /^\(integer\) -?[0-9]+$/) {
+        print "DUMP or PEXPIRETIME in database " db ": " value " " $0 >"/dev/stderr"
+        exit 1
+      }
+      at = $2
+      if (value == "(nil)" || at == -2) next
+      print "RESTORE " key " " (at > 0 ? at : 0) " " value " ABSTTL"
+    }' "$WORK_DIR/keys" "$WORK_DIR/dumps" >"$WORK_DIR/restore"
+  on target "$to" -n "$db" <"$WORK_DIR/restore" >"$WORK_DIR/restored"
+  if grep -vxF OK "$WORK_DIR/restored" | grep -q .; then
+    echo "RESTORE in database $db: $(grep -vxF OK "$WORK_DIR/restored" | head -n 1)" >&2
     exit 1
   fi
-  # -1: no expiry. A time already past deletes the key at once, as it would have expired on the source.
-  if [ "$at" -gt 0 ]; then
-    on target "$to" -n "$db" PEXPIREAT "$key" "$at" >/dev/null
-  fi
-  copied=$((copied + 1))
-done <"$WORK_DIR/keys"
+  [ "$(wc -l <"$WORK_DIR/restored")" -eq "$(wc -l <"$WORK_DIR/restore")" ]
+  copied=$((copied + $(wc -l <"$WORK_DIR/restore")))
+done
 
 [ "$(on target "$to" -n "$mark_db" SET "$MARK_KEY" "copied from $SOURCE_GROUP")" = OK ]
 echo "copied $copied keys from $SOURCE_GROUP ($from) to $to; writes frozen for $(( $(date +%s) - started ))s so far"

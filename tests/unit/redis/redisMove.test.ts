@@ -133,6 +133,66 @@ describe("Redis move: config and what the Job copies", () => {
         assert.ok(named(retiring, `redis-b-move-${app}`, "Job"), "the copy Job stays until movedFrom goes");
     });
 
+    it("retireOld: a Job of the old group deletes the old copy's keys (its patterns there), after that group's users file without the application; none before retireOld", async function () {
+        this.timeout(120_000);
+        const stackWith = (move: Record<string, unknown>) => ({
+            "data-platform:redis": { ...parseStack("dev").redis, groups: { b: { mode: "standalone" } } },
+            "data-platform:apps": parseStack("dev").apps.map(({ name, namespace, redisDb }, i) => ({
+                name,
+                namespace,
+                redisDb,
+                ...(i === 0 ? { redis: { group: "b", ...move } } : {}),
+            })),
+        });
+        const [moving, retiring] = await Promise.all([
+            runStack("dev", stackWith({ movedFrom: "default" })),
+            runStack("dev", stackWith({ movedFrom: "default", retireOld: true })),
+        ]);
+        const app = parseStack("dev").apps[0];
+        const jobs = (run: RunResult) =>
+            run.resources.filter((r) => r.type === "kubernetes:batch/v1:Job" && r.name.includes(`-${app.name}`));
+        assert.deepEqual(
+            jobs(moving).map((r) => r.name),
+            [`redis-b-move-${app.name}`],
+        );
+        assert.deepEqual(
+            jobs(retiring)
+                .map((r) => r.name)
+                .sort(),
+            [`redis-b-move-${app.name}`, `redis-retire-${app.name}`],
+        );
+        const job = jobs(retiring).find((r) => r.name === `redis-retire-${app.name}`)!;
+        assert.match(job.inputs.metadata.name, new RegExp(`^redis-retire-${app.name}-[0-9a-f]{8}$`));
+        const container = job.inputs.spec.template.spec.containers[0];
+        assert.deepEqual(container.command, ["/bin/sh", "/etc/redis-move/job/retire.sh"]);
+        const env = Object.fromEntries(container.env.map((e: { name: string; value: string }) => [e.name, e.value]));
+        assert.equal(env.SOURCE_GROUP, "default");
+        assert.match(env.SOURCE_NODES, /^redis-0\./);
+        assert.match(env.TARGET_NODES, /^redis-b-0\./);
+        assert.equal(env.FREEZE_USERS, app.name);
+        // What it deletes: the application's patterns in its database, as the copy copied them.
+        const configMap = retiring.resources.find(
+            (r) => r.type === "kubernetes:core/v1:ConfigMap" && r.name === `redis-retire-${app.name}`,
+        );
+        assert.equal(configMap?.inputs.data["copy.list"], renderCopyList({ dedicated: false }, app));
+        // Its entrypoint and what it sources (the Redis steps' shell, the move Jobs' shell).
+        assert.deepEqual(Object.keys(configMap?.inputs.data ?? {}).sort(), [
+            "copy.list",
+            "move-job.sh",
+            "move-keys.sh",
+            "retire.sh",
+        ]);
+        // After the old group's users file without the application (its ACL sync Job); the old group lets it in.
+        const aclSync = retiring.resources.find((r) => r.name === "redis-acl-sync" && r.type.includes("Job"));
+        assert.ok(aclSync && job.dependencies.includes(aclSync.urn));
+        const netpol = retiring.resources.find((r) => r.name === "redis-data-netpol");
+        assert.ok(
+            netpol?.inputs.spec.ingress[0].from.some((f: { podSelector?: { matchLabels: object } }) =>
+                isDeepStrictEqual(f.podSelector?.matchLabels, MOVE_JOB_LABELS),
+            ),
+        );
+    });
+
     it("plan:diff refuses a group change without movedFrom (the databases would arrive empty), not a move", async function () {
         this.timeout(120_000);
         const stackWith = (redis?: Record<string, unknown>) => ({

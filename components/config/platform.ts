@@ -182,12 +182,12 @@ const appSchema = section({
         movedFrom: text({ pattern: INSTANCE_NAME, maxLength: INSTANCE_NAME_MAX_LENGTH, allowed: INSTANCE_NAME_ALLOWED })
             .optional()
             .describe(
-                'Set with a new `group` to move its databases there (README "Moving an application"): the group it was on. A Job freezes its users on the old group (off, their clients killed), copies its keys (DUMP/RESTORE with their TTLs: under its key patterns, or every key of its databases on a dedicated group), and only then its Secret names the new group; the old users (off) and keys stay until `retireOld`, then this key, are dropped.',
+                'Set with a new `group` to move its databases there (README "Moving an application"): the group it was on. A Job freezes its users on the old group (off, their clients killed), copies its keys (DUMP/RESTORE with their TTLs: under its key patterns, or every key of its databases on a dedicated group), and only then its Secret names the new group; the old users (off) and keys stay until `retireOld`, then this key, drop them.',
             ),
         retireOld: flag()
             .optional()
             .describe(
-                "With `movedFrom`: step 1 of the cleanup: its users are deleted from the old group (its keys stay there, as a removed application's do: drop them by hand); then remove `movedFrom` and this key.",
+                "With `movedFrom`: step 1 of the cleanup: its users are deleted from the old group, then a Job there deletes the keys the copy took (its patterns in its databases on a shared group, its databases whole on a dedicated one), once the new group is marked as holding the copy; then remove `movedFrom` and this key.",
             ),
         clients: listOf(choice(REDIS_CLIENTS), { minItems: 1, maxItems: REDIS_CLIENTS.length })
             .optional()

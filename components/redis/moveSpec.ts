@@ -4,10 +4,11 @@
  * old copy's deletion), files, names and `spec`s.
  *
  * DUMP and RESTORE through redis-cli, not MIGRATE: with MIGRATE the source server itself connects to the target,
- * holding the target admin's password, and in 7.0 it speaks TLS there only when the source runs `tls-cluster yes`
- * (redis 7.0 `src/cluster.c` `migrateGetSocket`: `connCreateTLS()` only `if (server.tls_cluster)`), a cluster-bus
- * setting these groups, TLS-only in production, do not run. The values go as RESTORE ... ABSTTL with their
- * PEXPIRETIME (the same absolute expiry; PEXPIRETIME is Redis 7.0+), many keys to one redis-cli session a side.
+ * holding the target admin's password, and speaks TLS there only when it runs `tls-cluster yes` (redis 7.0.15
+ * `src/cluster.c:6182` `migrateGetSocket`; 7.4.1 `src/cluster.c:56-62,320` `connTypeOfCluster`), a cluster-bus setting
+ * these groups, TLS-only in production, do not run. A value goes as RESTORE ... ABSTTL with its PEXPIRETIME (the same
+ * absolute expiry; PEXPIRETIME is Redis 7.0+; a time already past restores nothing and answers OK: 7.0.15
+ * `src/cluster.c:6097-6107`), many keys to one redis-cli session a side (`scripts/move-keys.sh`).
  */
 import * as crypto from "crypto";
 import * as path from "path";

@@ -3,10 +3,12 @@
 # sources what the move Jobs of both services share. SOURCE_*: the group the application leaves; TARGET_*: the one it moves to; COPY_FILE:
 # "<database> <key pattern>" lines, the application's keys as the old group holds them; MARK_KEY: the Job's marks.
 #
-# Keys travel quoted as `redis-cli --no-raw` prints them (sds.c `sdscatrepr`: `"` ... `"`, `\\`, `\"`, `\n`, `\r`,
-# `\t`, `\a`, `\b` and `\xHH` for any other unprintable byte), which is what redis-cli's own argument parser reads back
-# (`sdssplitargs`, used for commands read from stdin): binary-safe, one line each. Commands go many to one redis-cli
-# reading them from stdin: one connection, no process per key.
+# Keys and values travel quoted as `redis-cli --no-raw` prints them, `--scan` included (`sdscatrepr`: `"` ... `"`,
+# `\\`, `\"`, `\n`, `\r`, `\t`, `\a`, `\b` and `\xHH` for any other unprintable byte), which is what redis-cli's
+# parser of the commands it reads from stdin takes back (`sdssplitargs`; a line it cannot parse answers "Invalid
+# argument(s)"): binary-safe, one line each (redis 7.0.15 and 7.4.1 `src/sds.c`, `src/redis-cli.c` `repl`,
+# `cliSplitArgs`, `--scan`). Commands go many to one redis-cli reading them from stdin: one connection, no process per
+# key.
 
 # shellcheck source=components/scripts/move-job.sh
 . "$JOB_DIR/@MOVE_JOB_LIB@"
@@ -51,12 +53,19 @@ wait_for_masters() {
 # shellcheck disable=SC2034
 mark_db=$(head -n 1 "$JOB_DIR/@COPY_FILE@" | cut -d ' ' -f 1)
 
-# keys <side> <node>: every key of COPY_FILE's patterns on that node once (SCAN may return a key twice, two patterns
-# may match it), as "<database> <quoted key>" lines, marks aside.
+# keys <side> <node> <file>: every key of COPY_FILE's patterns on that node once (SCAN may return a key twice, two
+# patterns may match it), as "<database> <quoted key>" lines in <file>, marks aside. A failed SCAN fails (redis-cli
+# exits 1), never reads as no keys.
 keys() {
+  : >"$3.all"
   while read -r db pattern; do
-    on "$1" "$2" -n "$db" --no-raw --scan --pattern "$pattern" | grep -vxF "\"$MARK_KEY\"" | sed "s/^/$db /"
-  done <"$JOB_DIR/@COPY_FILE@" | awk '!seen[$0]++'
+    if ! on "$1" "$2" -n "$db" --no-raw --scan --pattern "$pattern" >"$3.scan"; then
+      echo "SCAN of $pattern in database $db on $2 failed" >&2
+      return 1
+    fi
+    grep -vxF "\"$MARK_KEY\"" "$3.scan" | sed "s/^/$db /" >>"$3.all"
+  done <"$JOB_DIR/@COPY_FILE@"
+  awk '!seen[$0]++' "$3.all" >"$3"
 }
 
 # databases <keys file>: the databases its lines name.
@@ -64,18 +73,28 @@ databases() {
   cut -d ' ' -f 1 "$1" | sort -un
 }
 
+# session <side> <node> <database> <commands file>: redis-cli reading the commands; fails unless it answered each
+# command once (without a server it exits 0 having answered none).
+session() {
+  on "$1" "$2" -n "$3" --no-raw <"$4" >"$4.replies"
+  if [ "$(wc -l <"$4.replies")" -ne "$(wc -l <"$4")" ]; then
+    echo "$2 answered $(wc -l <"$4.replies") of $(wc -l <"$4") commands in database $3" >&2
+    return 1
+  fi
+}
+
 # unlink_keys <side> <node>: deletes every key `keys` lists there, 100 to an UNLINK (which frees the values in the
 # background); prints how many it deleted.
 unlink_keys() {
-  keys "$1" "$2" >"$WORK_DIR/unlink"
+  keys "$1" "$2" "$WORK_DIR/unlink"
   total=0
   for db in $(databases "$WORK_DIR/unlink"); do
-    n=$(awk -v db="$db" '
+    awk -v db="$db" '
       $1 == db { batch = batch " " substr($0, length($1) + 2); if (++n == 100) { print "UNLINK" batch; batch = ""; n = 0 } }
-      END { if (n > 0) print "UNLINK" batch }' "$WORK_DIR/unlink" |
-      on "$1" "$2" -n "$db" |
-      awk '/^[0-9]+$/ { sum += $0; next } { print "UNLINK in database '"$db"': " $0 >"/dev/stderr"; bad = 1 }
-        END { print sum + 0; exit bad }')
+      END { if (n > 0) print "UNLINK" batch }' "$WORK_DIR/unlink" >"$WORK_DIR/unlink.$db"
+    session "$1" "$2" "$db" "$WORK_DIR/unlink.$db"
+    n=$(awk '/^\(integer\) [0-9]+$/ { sum += $2; next } { print "UNLINK in database '"$db"': " $0 >"/dev/stderr"; bad = 1 }
+      END { print sum + 0; exit bad }' "$WORK_DIR/unlink.$db.replies")
     total=$((total + n))
   done
   echo "$total"

@@ -29,7 +29,8 @@ case "$state" in
     unlink_keys target "$to" >/dev/null
     ;;
   "")
-    if [ -n "$(keys target "$to" | head -n 1)" ]; then
+    keys target "$to" "$WORK_DIR/existing"
+    if [ -s "$WORK_DIR/existing" ]; then
       echo "the target group already holds keys of the application not copied from $SOURCE_GROUP: nothing is written over them" >&2
       exit 1
     fi
@@ -62,32 +63,31 @@ echo "writes of $FREEZE_USERS frozen on $from"
 [ "$(on target "$to" -n "$mark_db" SET "$MARK_KEY" "copying from $SOURCE_GROUP")" = OK ]
 
 copied=0
-keys source "$from" >"$WORK_DIR/keys"
+keys source "$from" "$WORK_DIR/keys"
 for db in $(databases "$WORK_DIR/keys"); do
   # One session reads each key's DUMP and PEXPIRETIME, replies in order, one line each.
   awk -v db="$db" '$1 == db { key = substr($0, length($1) + 2); print "DUMP " key; print "PEXPIRETIME " key }' \
-    "$WORK_DIR/keys" | on source "$from" -n "$db" --no-raw >"$WORK_DIR/dumps"
+    "$WORK_DIR/keys" >"$WORK_DIR/dump"
+  session source "$from" "$db" "$WORK_DIR/dump"
   # RESTORE <key> <expiry> <value> ABSTTL: 0 is no expiry, a time already past restores nothing (as the key would have
   # expired on the source). A key gone between the scan and the DUMP ((nil)) or the PEXPIRETIME (-2) expired there.
   awk -v db="$db" '
     NR == FNR { if ($1 == db) keys[++n] = substr($0, length($1) + 2); next }
     FNR % 2 == 1 { value = $0; next }
     {
-      key = keys[FNR / 2]
       if (value != "(nil)" && value !~ /^".*"$/ || $0 !~ /^\(integer\) -?[0-9]+$/) {
         print "DUMP or PEXPIRETIME in database " db ": " value " " $0 >"/dev/stderr"
         exit 1
       }
       at = $2
       if (value == "(nil)" || at == -2) next
-      print "RESTORE " key " " (at > 0 ? at : 0) " " value " ABSTTL"
-    }' "$WORK_DIR/keys" "$WORK_DIR/dumps" >"$WORK_DIR/restore"
-  on target "$to" -n "$db" <"$WORK_DIR/restore" >"$WORK_DIR/restored"
-  if grep -vxF OK "$WORK_DIR/restored" | grep -q .; then
-    echo "RESTORE in database $db: $(grep -vxF OK "$WORK_DIR/restored" | head -n 1)" >&2
+      print "RESTORE " keys[FNR / 2] " " (at > 0 ? at : 0) " " value " ABSTTL"
+    }' "$WORK_DIR/keys" "$WORK_DIR/dump.replies" >"$WORK_DIR/restore"
+  session target "$to" "$db" "$WORK_DIR/restore"
+  if grep -vxF OK "$WORK_DIR/restore.replies" | grep -q .; then
+    echo "RESTORE in database $db: $(grep -vxF OK "$WORK_DIR/restore.replies" | head -n 1)" >&2
     exit 1
   fi
-  [ "$(wc -l <"$WORK_DIR/restored")" -eq "$(wc -l <"$WORK_DIR/restore")" ]
   copied=$((copied + $(wc -l <"$WORK_DIR/restore")))
 done
 

@@ -34,7 +34,8 @@ for user in $FREEZE_USERS; do
 done
 
 deleted=$(unlink_keys source "$from")
-left=$(keys source "$from" | wc -l)
+keys source "$from" "$WORK_DIR/left"
+left=$(wc -l <"$WORK_DIR/left")
 if [ "$left" -ne 0 ]; then
   echo "$left keys of the application are still on $from after deleting $deleted" >&2
   exit 1

@@ -373,6 +373,39 @@ describe("retireOld from a dedicated group to another on real servers: the appli
     });
 });
 
+describe("a copy that cannot read the old group fails on real servers, never marks the copy done", function () {
+    this.timeout(120_000);
+
+    it("a SCAN the old group refuses fails the Job; the target stays marked 'copying' (so retireOld deletes nothing)", async () => {
+        const config = stack();
+        const orders = config.apps.find((a) => a.name === "orders")!;
+        const [from, to] = await Promise.all([
+            startGroup(config, "default", [], [orders]),
+            startGroup(config, "b", [orders]),
+        ]);
+        const admin = client(from, "admin", 1);
+        const tadmin = client(to, "admin", 1);
+        try {
+            await Promise.all([admin.connect(), tadmin.connect()]);
+            await admin.set("orders:a", "1");
+            // The old group's admin loses SCAN only (the Job still finds the master and reads the mark).
+            assert.equal(await admin.call("ACL", "SETUSER", "admin", "-scan"), "OK");
+            const result = await runRedisMoveJob({
+                app: orders,
+                source: { group: from, name: "default", adminPassword: from.options.passwords.admin },
+                target: { group: to, name: "b", adminPassword: to.options.passwords.admin },
+            });
+            assert.notEqual(result.code, 0, result.output);
+            assert.match(result.output, /SCAN of orders:\* in database 1 .* failed/);
+            assert.equal(await tadmin.get(moveMarkKey(orders)), "copying from default");
+        } finally {
+            admin.disconnect();
+            tadmin.disconnect();
+            await Promise.all([from.stop(), to.stop()]);
+        }
+    });
+});
+
 describe("the copy's speed on real servers: 2,000 keys under a write freeze", function () {
     this.timeout(300_000);
     const KEYS = 2000;

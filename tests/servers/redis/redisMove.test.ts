@@ -104,12 +104,14 @@ describe("moving an application between Redis groups on real servers (move Job: 
         await Promise.all([source, target].filter(Boolean).map((g) => g.stop()));
     });
 
-    it("copies strings (binary), hashes, lists, sets, zsets, streams and expiries exactly, nothing else; freezes the old user; 0 acknowledged writes lost", async () => {
+    it("copies strings (binary), hashes, lists, sets, zsets, streams and expiries exactly (key names with spaces, newlines, quotes), nothing else; freezes the old user; 0 acknowledged writes lost", async () => {
         const app = await connect(source, "orders", 1);
         const binary = Buffer.from([0, 1, 2, 10, 13, 255, 254, 32, 10]);
         await app.set("orders:bin", binary);
         await app.set("orders:ttl", "soon", "PX", 600_000);
         await app.set(Buffer.from("orders:key with spaces \xff"), binary, "PX", 900_000);
+        // Quoted by redis-cli on the way (`move-keys.sh`): a newline, a quote and a backslash in a name.
+        await app.set('orders:new\nline "quoted" \\ end', binary);
         await app.hset("orders:hash", { a: "1", b: binary });
         await app.rpush("orders:list", "x", "y", binary);
         await app.sadd("orders:set", "p", "q");

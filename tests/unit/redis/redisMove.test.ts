@@ -144,9 +144,10 @@ describe("Redis move: config and what the Job copies", () => {
                 ...(i === 0 ? { redis: { group: "b", ...move } } : {}),
             })),
         });
-        const [moving, retiring] = await Promise.all([
+        const [moving, retiring, cleaned] = await Promise.all([
             runStack("dev", stackWith({ movedFrom: "default" })),
             runStack("dev", stackWith({ movedFrom: "default", retireOld: true })),
+            runStack("dev", stackWith({})),
         ]);
         const app = parseStack("dev").apps[0];
         const jobs = (run: RunResult) =>
@@ -185,6 +186,11 @@ describe("Redis move: config and what the Job copies", () => {
         // After the old group's users file without the application (its ACL sync Job); the old group lets it in.
         const aclSync = retiring.resources.find((r) => r.name === "redis-acl-sync" && r.type.includes("Job"));
         assert.ok(aclSync && job.dependencies.includes(aclSync.urn));
+        // Each step adds or drops Jobs and their ConfigMaps and Secrets only: nothing plan:diff warns of.
+        assert.deepEqual(diffPlans(toPlan(moving), toPlan(retiring)).warnings, []);
+        const cleanup = diffPlans(toPlan(retiring), toPlan(cleaned));
+        assert.deepEqual(cleanup.warnings, []);
+        assert.ok(cleanup.removed.some((r) => r.name === `redis-retire-${app.name}`));
         const netpol = retiring.resources.find((r) => r.name === "redis-data-netpol");
         assert.ok(
             netpol?.inputs.spec.ingress[0].from.some((f: { podSelector?: { matchLabels: object } }) =>

@@ -25,7 +25,7 @@ for user in $FREEZE_USERS; do
     until flags=$(on source "$node" ACL GETUSER "$user" 2>/dev/null) &&
       { [ -z "$flags" ] || printf '%s\n' "$flags" | grep -qx off; }; do
       if [ "$(date +%s)" -ge "$deadline" ]; then
-        echo "$user is still on at $node after ${WAIT_SECONDS}s: the old group's users file of retireOld is not applied there, nothing is deleted" >&2
+        echo "$user is still on at $node after ${WAIT_SECONDS}s: the old group's users file of retireOld is not yet applied there, nothing is deleted" >&2
         exit 1
       fi
       sleep 2

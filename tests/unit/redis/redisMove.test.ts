@@ -135,8 +135,8 @@ describe("Redis move: config and what the Job copies", () => {
 
     it("retireOld: a Job of the old group deletes the old copy's keys (its patterns there), after that group's users file without the application; none before retireOld", async function () {
         this.timeout(120_000);
-        const stackWith = (move: Record<string, unknown>) => ({
-            "data-platform:redis": { ...parseStack("dev").redis, groups: { b: { mode: "standalone" } } },
+        const stackWith = (move: Record<string, unknown>, b: Record<string, unknown> = {}) => ({
+            "data-platform:redis": { ...parseStack("dev").redis, groups: { b: { mode: "standalone", ...b } } },
             "data-platform:apps": parseStack("dev").apps.map(({ name, namespace, redisDb }, i) => ({
                 name,
                 namespace,
@@ -144,10 +144,11 @@ describe("Redis move: config and what the Job copies", () => {
                 ...(i === 0 ? { redis: { group: "b", ...move } } : {}),
             })),
         });
-        const [moving, retiring, cleaned] = await Promise.all([
+        const [moving, retiring, cleaned, toDedicated] = await Promise.all([
             runStack("dev", stackWith({ movedFrom: "default" })),
             runStack("dev", stackWith({ movedFrom: "default", retireOld: true })),
             runStack("dev", stackWith({})),
+            runStack("dev", stackWith({ movedFrom: "default", retireOld: true }, { dedicated: true })),
         ]);
         const app = parseStack("dev").apps[0];
         const jobs = (run: RunResult) =>
@@ -176,6 +177,12 @@ describe("Redis move: config and what the Job copies", () => {
             (r) => r.type === "kubernetes:core/v1:ConfigMap" && r.name === `redis-retire-${app.name}`,
         );
         assert.equal(configMap?.inputs.data["copy.list"], renderCopyList({ dedicated: false }, app));
+        // From a shared group to a dedicated one: still only its patterns on the shared group, never `*`.
+        const sharedToDedicated = toDedicated.resources.find(
+            (r) => r.type === "kubernetes:core/v1:ConfigMap" && r.name === `redis-retire-${app.name}`,
+        );
+        assert.equal(sharedToDedicated?.inputs.data["copy.list"], renderCopyList({ dedicated: false }, app));
+        assert.doesNotMatch(sharedToDedicated?.inputs.data["copy.list"], / \*$/m);
         // Its entrypoint and what it sources (the Redis steps' shell, the move Jobs' shell).
         assert.deepEqual(Object.keys(configMap?.inputs.data ?? {}).sort(), [
             "copy.list",

@@ -45,24 +45,15 @@ const SERVER_SIDE_PER_APP = serverSideOf(
     { ...POOLER_DEFAULTS.azure, ...GENERATED_PGBOUNCER },
 );
 
-/**
- * What one generated application costs its server's budget: through PgBouncer (`pooled`: one stack, whose own budget
- * is pooler-aware), or its clients (`clients`: a tenant's quota, which the platform sums as clients, config/tenant.ts).
- */
-export type ServerCost = "pooled" | "clients";
-
-const COST_PER_APP: Record<ServerCost, number> = { pooled: SERVER_SIDE_PER_APP, clients: CLIENTS_PER_APP };
-
 /** How many servers `count` applications of `GENERATED_POOL` need (at least 3), beside `ownDemand` connections. */
-export function generatedServerCount(count: number, cost: ServerCost = "pooled", ownDemand = 0): number {
+export function generatedServerCount(count: number, ownDemand = 0): number {
     const perServer = SERVER_MAX_CONNECTIONS - RESERVED_CONNECTIONS.azure - CONNECTION_HEADROOM;
-    return Math.max(3, Math.ceil((ownDemand + count * COST_PER_APP[cost]) / perServer));
+    return Math.max(3, Math.ceil((ownDemand + count * SERVER_SIDE_PER_APP) / perServer));
 }
 
 export interface PlacementOptions {
     /** Each application's name from its index (`app-001`, ...). */
     readonly name?: (i: number) => string;
-    readonly cost?: ServerCost;
     /** Applications the stack keeps on the default server and group: their clients and Redis databases stay theirs. */
     readonly own?: ReadonlyArray<{ readonly redisDb: number; readonly poolSize?: number; readonly replicas?: number }>;
 }
@@ -73,12 +64,12 @@ export function generatedPlacement(
     count: number,
     options: PlacementOptions = {},
 ): { apps: Record<string, unknown>[]; sections: Record<string, unknown> } {
-    const { name = (i: number) => `app-${String(i + 1).padStart(3, "0")}`, cost = "pooled", own = [] } = options;
+    const { name = (i: number) => `app-${String(i + 1).padStart(3, "0")}`, own = [] } = options;
     const postgres = JSON.parse(prod.config["data-platform:postgres"]);
     const redis = JSON.parse(prod.config["data-platform:redis"]);
     const resourceGroup = JSON.parse(prod.config["data-platform:azure"]).resourceGroupName as string;
     const ownDemand = own.reduce((sum, a) => sum + (a.poolSize ?? 1) * (a.replicas ?? 1), 0);
-    const servers = generatedServerCount(count, cost, ownDemand);
+    const servers = generatedServerCount(count, ownDemand);
     const groupIndexes = new Map<string, number>(
         own.length > 0 ? [["default", Math.max(...own.map((a) => a.redisDb))]] : [],
     );

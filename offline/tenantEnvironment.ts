@@ -11,7 +11,13 @@ import { type RunResult, runProgram } from "./mockEngine";
 import { type StackConfig, loadStackConfig, mergeConfig } from "./stackConfig";
 import { runTenant } from "./tenantStacks";
 import { DEDICATED_GROUP, generatedPlacement } from "./generatedStack";
-import { DIRECT_CONNECTIONS_PER_APP, POOLER_DEFAULTS, serverSideOf } from "../policy/lib/postgres";
+import { DIRECT_CONNECTIONS_PER_APP, POOLER_DEFAULTS, quotaBudget, serverSideOf } from "../policy/lib/postgres";
+import { parseConfig } from "../components/config";
+import type { AppConfig } from "../components/config/platform";
+import type { PlatformConfig } from "../components/config/types";
+import { appConnections, poolerLimits } from "../components/postgres/pooler";
+import { postgresServerSettings, postgresServers } from "../components/postgres/servers";
+import { DEFAULT_INSTANCE } from "../components/instanceNames";
 
 export interface EnvironmentShape {
     /** Generated applications in all (beside the platform's own). */
@@ -74,14 +80,14 @@ function sizedPlatform(apps: number): StackConfig {
 }
 
 /**
- * The generated applications and the platform sized for them: placed by generatedStack's generator, whose servers are
- * sized for clients because the platform sums its tenants' quotas as clients (config/tenant.ts); the platform keeps its
- * own applications (their Redis databases and connections stay theirs).
+ * The generated applications and the platform sized for them: placed by generatedStack's generator (servers sized
+ * through PgBouncer, as the tenants' quotas count them); the platform keeps its own applications (their Redis databases
+ * and connections stay theirs).
  */
 function spreadPlatform(apps: number): { platform: StackConfig; apps: Record<string, unknown>[] } {
     const prod = loadStackConfig(GENERATED_PLATFORM);
     const own = JSON.parse(prod.config["data-platform:apps"]);
-    const placed = generatedPlacement(prod, apps, { name: generatedAppName, cost: "clients", own });
+    const placed = generatedPlacement(prod, apps, { name: generatedAppName, own });
     // A dedicated group's application is the platform's: a tenant may not use one (config/tenant.ts).
     const dedicated = (app: Record<string, any>) => app.redis?.group === DEDICATED_GROUP;
     return {
@@ -93,14 +99,30 @@ function spreadPlatform(apps: number): { platform: StackConfig; apps: Record<str
     };
 }
 
-/** Each tenant's quota on each server: exactly its applications' demand there. */
-function quota(apps: readonly Record<string, any>[]): { connections: Record<string, number> } {
+/**
+ * Each tenant's quota on each server: exactly what its applications cost there, counted as the tenant's own check
+ * counts them (policy/lib/postgres.ts `quotaBudget`, through the server's PgBouncer).
+ */
+function quota(platform: PlatformConfig, apps: readonly Record<string, any>[]) {
     const connections: Record<string, number> = {};
-    for (const app of apps) {
-        const server = app.postgres?.server ?? "default";
-        connections[server] = (connections[server] ?? 0) + app.poolSize * app.replicas;
+    const clients: Record<string, number> = {};
+    for (const server of postgresServers(platform.postgres)) {
+        const pooler = poolerLimits(postgresServerSettings(platform.postgres, server));
+        const on = apps.filter((app) => (app.postgres?.server ?? DEFAULT_INSTANCE) === server);
+        if (on.length === 0) {
+            continue;
+        }
+        const used = quotaBudget(
+            on.map((app) => appConnections(app as AppConfig, pooler, false)),
+            pooler,
+            { clients: 0, connections: 0 },
+        );
+        connections[server] = used.server.sum;
+        if (used.client !== undefined) {
+            clients[server] = used.client.sum;
+        }
     }
-    return { connections };
+    return { connections, clients };
 }
 
 export function generateEnvironment(shape: EnvironmentShape): Environment {
@@ -109,9 +131,10 @@ export function generateEnvironment(shape: EnvironmentShape): Environment {
         : { platform: sizedPlatform(shape.apps), apps: Array.from({ length: shape.apps }, (_, i) => generatedApp(i)) };
     const appsByTenant: Record<string, Record<string, unknown>[]> = {};
     apps.forEach((app, i) => (appsByTenant[tenantStackName(i % shape.tenants)] ??= []).push(app));
+    const parsed = parseConfig(sized.config, GENERATED_PLATFORM, sized.secretKeys);
     const platform = mergeConfig(sized, {
         "data-platform:tenants": Object.fromEntries(
-            Object.entries(appsByTenant).map(([stack, apps]) => [stack, quota(apps)]),
+            Object.entries(appsByTenant).map(([stack, apps]) => [stack, quota(parsed, apps)]),
         ),
     });
     const tenants = Object.fromEntries(

@@ -36,7 +36,7 @@ function stackSchema(profile: Profile) {
         tenants: tenantsSchema
             .default({})
             .describe(
-                "Tenant stacks this platform stack admits (README: Placing applications, tenant stacks), each with the connections its applications may use per PostgreSQL server: the budgets of the platform's servers hold these quotas.",
+                "Tenant stacks this platform stack admits (README: Placing applications, tenant stacks), each with its quotas per PostgreSQL server, counted as the server's budget counts applications: `connections` reaching PostgreSQL (through PgBouncer, its pools'), `clients` into its PgBouncer. The budgets of the platform's servers hold these quotas; each tenant's applications must fit its own.",
             ),
         imports: importsSchema
             .default({})

@@ -9,8 +9,9 @@ import { ConfigIssue, configIssues, report } from "./issues";
 import { integer, listOf, mapOf, section, text } from "./fields";
 import { profileSchema } from "./platform";
 import { ConfigRule, PROJECT } from "./types";
-import { connectionDemand, reservedConnections } from "../postgres/configRules";
-import { postgresServerConfig, postgresServerPath, postgresServers } from "../postgres/servers";
+import { appConnections, poolerLimits } from "../postgres/pooler";
+import { postgresServerConfig, postgresServerSettings, postgresServers } from "../postgres/servers";
+import { largestLines, quotaBudget } from "../../policy/lib/postgres";
 
 /** The stack output a platform stack exports for its tenants (non-secret: names, endpoints, settings). */
 export const TENANCY_OUTPUT = "tenancy";
@@ -157,72 +158,98 @@ export function tenantRawConfig(
 }
 
 /**
- * `tenants` (platform stack): the tenant stacks it admits, each with the connections it may use per server. The
- * platform cannot see a tenant's applications when it plans, so each server's budget holds its own applications plus
- * these quotas, and each tenant checks its own applications against its quota.
+ * `tenants` (platform stack): the tenant stacks it admits, each with its share of each PostgreSQL server. The platform
+ * cannot see a tenant's applications when it plans, so each server's budget holds its own applications plus these
+ * quotas as lines of their own, and each tenant checks its applications against its quota, counted the same way
+ * (policy/lib/postgres.ts `connectionBudget`, `quotaBudget`). A quota is in server connections: PostgreSQL's
+ * `max_connections` is what tenants share and exhaust for each other (static on Azure: a restart to raise), and behind
+ * PgBouncer it is not their clients (a pool of 2 per login serves 30 clients with 7; Azure's default pools of 50 cost
+ * 8 clients 17); their clients count apart, against the one PgBouncer's `max_client_conn`.
  */
+const serverQuotas = (what: string) =>
+    mapOf(text({ allowed: "a PostgreSQL server (default or postgres.servers)" }), integer(1, 100000))
+        .default({})
+        .describe(what);
+
 export const tenantsSchema = mapOf(
     text({ pattern: /^[a-z0-9][a-z0-9-]*$/, maxLength: 100, allowed: "a tenant stack's name" }),
     section({
-        connections: mapOf(text({ allowed: "a PostgreSQL server (default or postgres.servers)" }), integer(1, 100000))
-            .default({})
-            .describe("Connections (sum of replicas x poolSize) its applications may use, per server."),
+        connections: serverQuotas(
+            "Server connections its applications may open on PostgreSQL, per server, counted as the server's budget counts them (through PgBouncer: min(replicas x poolSize, its pools) + auth_query's pool + 1 direct per application; without: replicas x poolSize + 1).",
+        ),
+        clients: serverQuotas(
+            "Client connections (replicas x poolSize) its applications may open to each server's PgBouncer; only on servers with one.",
+        ),
     }),
 );
 
+/** The quota keys of a tenant's share of a server, as errors name them. */
+const QUOTA_SIDES = { client: "clients", server: "connections" } as const;
+
 /**
- * Connection quotas of tenant stacks. In the platform stack: each server's budget holds its own applications and
- * every tenant's quota on it. In a tenant stack (`config.tenantStack`): its platform admits it, and its applications'
- * demand on each server fits its quota there.
+ * Connection quotas of tenant stacks (the platform's budgets count them: components/postgres/pooler.ts
+ * `tenantQuotas`). In the platform stack: each names a server, and client quotas only a server with PgBouncer. In a
+ * tenant stack (`config.tenantStack`): its platform admits it, and its applications fit its quota on each server.
  */
 export const tenantQuotaRules: ConfigRule = (config, ctx) => {
     const servers = postgresServers(config.postgres);
-    for (const [tenant, { connections }] of Object.entries(config.tenants)) {
-        for (const server of Object.keys(connections).filter((s) => !servers.includes(s))) {
-            report(
-                ctx,
-                `${PROJECT}:tenants.${tenant}.connections.${server}`,
-                server,
-                `a server: ${servers.join(", ")}`,
-            );
-        }
-    }
-    if (config.tenantStack !== undefined) {
-        const quota = config.tenants[config.tenantStack];
-        if (quota === undefined) {
-            report(
-                ctx,
-                `${PROJECT}:tenant.platformStack`,
-                config.stack,
-                `a platform stack that admits tenant ${config.tenantStack} (its data-platform:tenants.${config.tenantStack})`,
-            );
-            return;
-        }
-        for (const server of servers) {
-            const demand = connectionDemand(postgresServerConfig(config, server));
-            const granted = quota.connections[server] ?? 0;
-            if (demand > granted) {
-                report(
-                    ctx,
-                    `${PROJECT}:apps`,
-                    `${demand} connections on server ${server}`,
-                    `at most ${granted}, this tenant's quota there (platform stack ${config.stack}: data-platform:tenants.${config.tenantStack}.connections.${server})`,
-                );
+    for (const [tenant, quota] of Object.entries(config.tenants)) {
+        for (const side of Object.values(QUOTA_SIDES)) {
+            for (const [server, value] of Object.entries(quota[side])) {
+                const key = `${PROJECT}:tenants.${tenant}.${side}.${server}`;
+                if (!servers.includes(server)) {
+                    report(ctx, key, server, `a server: ${servers.join(", ")}`);
+                } else if (
+                    side === "clients" &&
+                    poolerLimits(postgresServerSettings(config.postgres, server)) === undefined
+                ) {
+                    report(
+                        ctx,
+                        key,
+                        value,
+                        `unset: server ${server} has no PgBouncer (its applications' clients are its server connections)`,
+                    );
+                }
             }
         }
+    }
+    if (config.tenantStack === undefined) {
+        return;
+    }
+    const quota = config.tenants[config.tenantStack];
+    if (quota === undefined) {
+        report(
+            ctx,
+            `${PROJECT}:tenant.platformStack`,
+            config.stack,
+            `a platform stack that admits tenant ${config.tenantStack} (its data-platform:tenants.${config.tenantStack})`,
+        );
         return;
     }
     for (const server of servers) {
         const own = postgresServerConfig(config, server);
-        const quotas = Object.values(config.tenants).reduce((sum, t) => sum + (t.connections[server] ?? 0), 0);
-        const demand = connectionDemand(own) + quotas;
-        if (quotas > 0 && demand > own.postgres.maxConnections - reservedConnections(own)) {
-            report(
-                ctx,
-                `${postgresServerPath(server)}.maxConnections`,
-                own.postgres.maxConnections,
-                `at least ${demand + reservedConnections(own)}: its applications need ${connectionDemand(own)} connections, its tenants' quotas (data-platform:tenants) ${quotas}, and ${reservedConnections(own)} are reserved`,
-            );
+        const pooler = poolerLimits(own.postgres);
+        const apps = own.apps.map((app) => appConnections(app, pooler, config.backups !== undefined));
+        const budget = quotaBudget(apps, pooler, {
+            clients: quota.clients[server] ?? 0,
+            connections: quota.connections[server] ?? 0,
+        });
+        const what = {
+            client: `client connections into server ${server}'s PgBouncer`,
+            server: `server connections on server ${server}`,
+        };
+        for (const side of ["server", "client"] as const) {
+            const sum = budget[side];
+            if (sum !== undefined && sum.sum > sum.limit) {
+                report(
+                    ctx,
+                    `${PROJECT}:apps`,
+                    `${sum.sum} ${what[side]}`,
+                    `at most ${sum.limit}, this tenant's quota there (platform stack ${config.stack}: ` +
+                        `data-platform:tenants.${config.tenantStack}.${QUOTA_SIDES[side]}.${server}); its applications ` +
+                        `there: ${largestLines(sum.apps)}`,
+                );
+            }
         }
     }
 };

@@ -32,8 +32,16 @@ export interface PlatformConfig {
     readonly apps: AppConfig[];
     /** Existing objects to import, by resource name (see components/imports.ts). */
     readonly imports: Readonly<Record<string, string>>;
-    /** Tenant stacks a platform stack admits, with their connection quotas per server (`tenants`). */
-    readonly tenants: Readonly<Record<string, { readonly connections: Readonly<Record<string, number>> }>>;
+    /** Tenant stacks a platform stack admits, with their quotas per server: server and client connections (`tenants`). */
+    readonly tenants: Readonly<
+        Record<
+            string,
+            {
+                readonly connections: Readonly<Record<string, number>>;
+                readonly clients: Readonly<Record<string, number>>;
+            }
+        >
+    >;
     /** In a tenant stack: its own name (`config.stack` is its platform's). */
     readonly tenantStack?: string;
     /**

@@ -84,11 +84,6 @@ export function loginReservation(name: string, adminLogin?: string): string | un
 /** The most the login Job's ConfigMap may hold: Kubernetes holds at most 1 MiB in a ConfigMap ("ConfigMaps" page). */
 export const LOGIN_JOB_FILES_MAX_BYTES = 900_000;
 
-/** Sum over applications of replicas x pool size: their clients (what a tenant's quota counts, config/tenant.ts). */
-export function connectionDemand(config: Pick<ServerConfig, "apps">): number {
-    return config.apps.reduce((sum, app) => sum + app.replicas * app.poolSize, 0);
-}
-
 /** Connections the server keeps from applications; defined in the policy pack, whose budget policy reads it too. */
 export function reservedConnections(config: { readonly postgres: Pick<PostgresConfig, "mode"> }): number {
     return RESERVED_CONNECTIONS[config.postgres.mode];
@@ -211,14 +206,19 @@ function checkOperatorInstalls(config: PlatformConfig, ctx: ParseContext): void 
 function checkServer(config: ServerConfig, path: string, ctx: ParseContext): void {
     const { azure } = config.postgres;
     checkPoolerSettings(config, path, ctx);
-    const { client, server } = connectionBudget(serverConnections(config));
+    const connections = serverConnections(config);
+    const { client, server } = connectionBudget(connections);
+    // Tenant stacks' quotas are lines among the applications' (`tenant stack <name>`): say where they are set.
+    const quotas =
+        (connections.quotas ?? []).length > 0 ? " and its tenant stacks' quotas (data-platform:tenants)" : "";
     if (client !== undefined && client.sum > client.limit) {
         report(
             ctx,
             `${path}.pooler.maxClientConnections`,
             client.limit,
-            `at least ${client.sum}: its applications open ${client.sum} client connections to PgBouncer (replicas x ` +
-                `poolSize: ${largestLines(client.apps)}); raise pooler.maxClientConnections (Azure allows at most 50000), ` +
+            `at least ${client.sum}: its applications${quotas} open ${client.sum} client connections to PgBouncer ` +
+                `(replicas x poolSize: ${largestLines(client.apps)}); raise pooler.maxClientConnections (Azure allows ` +
+                "at most 50000), " +
                 "lower apps[].poolSize or apps[].replicas, or place applications on another server (postgres.servers)",
         );
     }
@@ -229,7 +229,7 @@ function checkServer(config: ServerConfig, path: string, ctx: ParseContext): voi
             server.limit,
             `at least ${server.sum}: ${server.sum} connections reach PostgreSQL: its applications' (through PgBouncer ` +
                 "min(replicas x poolSize, its pools' cap) and auth_query's pool, else replicas x poolSize; plus their " +
-                `direct ones: ${largestLines(server.apps)}), the platform's and the reserved ones ` +
+                `direct ones${quotas}: ${largestLines(server.apps)}), the platform's and the reserved ones ` +
                 `(${largestLines(server.fixed)}); lower pooler.defaultPoolSize, apps[].poolSize ` +
                 "or apps[].replicas, raise maxConnections, or place applications on another server (postgres.servers)",
         );

@@ -3,6 +3,7 @@
  * runs with (set ones rendered, the rest the mode's defaults), and the connection budget it implies. Pure; the
  * arithmetic is the policy pack's (policy/lib/postgres.ts), so the config rule and the policy compute one thing.
  */
+import type { AppConfig } from "../config/platform";
 import type { PostgresConfig } from "../config/postgres";
 import type { ServerConfig } from "../config/types";
 import {
@@ -13,11 +14,13 @@ import {
     PLATFORM_CONNECTIONS,
     POOLER_DEFAULTS,
     PoolerLimits,
+    Quota,
     RESERVED_CONNECTIONS,
     ServerConnections,
 } from "../../policy/lib/postgres";
 import { azureMonitoring } from "./credentials";
 import { postgresNames } from "./servers";
+import { DEFAULT_INSTANCE } from "../instanceNames";
 
 /** Port of the `<cluster>` Service that goes to StackGres' PgBouncer sidecar. */
 export const STACKGRES_POOLER_PORT = 5432;
@@ -63,26 +66,52 @@ export function renderedPoolerSettings(pooler: PostgresConfig["pooler"]): Record
     );
 }
 
-/** Who connects to one server, as its connection budget counts them. */
-export function serverConnections(config: ServerConfig): ServerConnections {
-    const pg = config.postgres;
-    const pooler = poolerLimits(pg);
-    const exports = config.backups !== undefined;
-    const apps: AppConnections[] = config.apps.map((app) => ({
+/** One application as its server's budget counts it (`exports`: the stack has `backups`, so `backup` runs pg_dump). */
+export function appConnections(
+    app: Pick<AppConfig, "name" | "replicas" | "poolSize" | "backup">,
+    pooler: PoolerLimits | undefined,
+    exports: boolean,
+): AppConnections {
+    return {
         name: app.name,
         clients: app.replicas * app.poolSize,
         pooled: pooler !== undefined,
         direct: DIRECT_CONNECTIONS_PER_APP + (exports && app.backup ? EXPORT_CONNECTIONS : 0),
-    }));
+    };
+}
+
+/**
+ * The tenant stacks' quotas on one server (`data-platform:tenants`), as its budget's lines; none in a tenant stack,
+ * whose own applications are its share.
+ */
+export function tenantQuotas(config: ServerConfig): Quota[] {
+    if (config.tenantStack !== undefined) {
+        return [];
+    }
+    const server = config.postgres.server ?? DEFAULT_INSTANCE;
+    return Object.entries(config.tenants)
+        .filter(([, quota]) => quota.connections[server] !== undefined || quota.clients[server] !== undefined)
+        .map(([stack, quota]) => ({
+            name: `tenant stack ${stack}`,
+            clients: quota.clients[server] ?? 0,
+            connections: quota.connections[server] ?? 0,
+        }));
+}
+
+/** Who connects to one server, as its connection budget counts them: its applications, the platform, its tenants. */
+export function serverConnections(config: ServerConfig): ServerConnections {
+    const pg = config.postgres;
+    const pooler = poolerLimits(pg);
     const names = postgresNames(pg);
     return {
         maxConnections: pg.maxConnections,
         reserved: RESERVED_CONNECTIONS[pg.mode],
         pooler,
-        apps,
+        apps: config.apps.map((app) => appConnections(app, pooler, config.backups !== undefined)),
         platform: [
             { name: names.logins, connections: PLATFORM_CONNECTIONS.logins },
             ...(azureMonitoring(pg) ? [{ name: names.exporter, connections: PLATFORM_CONNECTIONS.exporter }] : []),
         ],
+        quotas: tenantQuotas(config),
     };
 }

@@ -114,6 +114,18 @@ export interface ServerConnections {
     readonly apps: readonly AppConnections[];
     /** The platform's own connections past the pooler (login Job, exporter), by what holds them. */
     readonly platform: readonly BudgetLine[];
+    /** What other stacks' applications may use of it (tenant stacks' quotas), one line each; unset: none. */
+    readonly quotas?: readonly Quota[];
+}
+
+/**
+ * A share of one server granted to applications the budget cannot see (a tenant stack's), in the budget's own terms:
+ * `clients` into its PgBouncer, `connections` reaching PostgreSQL (`quotaBudget` counts the applications the same way).
+ */
+export interface Quota {
+    readonly name: string;
+    readonly clients: number;
+    readonly connections: number;
 }
 
 /** One contribution to a sum. */
@@ -166,22 +178,48 @@ export function serverSideOf(app: AppConnections, pooler: PoolerLimits | undefin
     return (pooler.maxDbConnections > 0 ? Math.min(viaPools, pooler.maxDbConnections) : viaPools) + app.direct;
 }
 
+/** Each application's line on either side: its clients (pooled ones only) and its server connections. */
+function appLines(apps: readonly AppConnections[], pooler: PoolerLimits | undefined) {
+    return {
+        client: apps.filter((app) => app.pooled).map((app) => ({ name: app.name, connections: app.clients })),
+        server: apps.map((app) => ({ name: app.name, connections: serverSideOf(app, pooler) })),
+    };
+}
+
 /**
  * The server's budget. Client side: the pooled applications' replicas x pool size against `max_client_conn` (one
  * PgBouncer takes them: the primary's, which the Service and Azure's port 6432 reach). Server side: each application's
  * `serverSideOf` (through the pooler its pools and auth_query's; not pooled, its clients; and its direct ones), the
- * platform's and the reserved ones, against `max_connections`.
+ * platform's and the reserved ones, against `max_connections`. Each quota is a line of its own on both sides.
  */
 export function connectionBudget(server: ServerConnections): ConnectionBudget {
     const pooler = server.pooler;
-    const serverApps = server.apps.map((app) => ({ name: app.name, connections: serverSideOf(app, pooler) }));
+    const lines = appLines(server.apps, pooler);
+    const quotas = server.quotas ?? [];
     const fixed = [...server.platform, { name: "reserved", connections: server.reserved }];
-    const clientApps = server.apps
-        .filter((app) => app.pooled)
-        .map((app) => ({ name: app.name, connections: app.clients }));
+    const clientQuotas = quotas.map((q) => ({ name: q.name, connections: q.clients }));
+    const serverQuotas = quotas.map((q) => ({ name: q.name, connections: q.connections }));
     return {
-        ...(pooler !== undefined ? { client: side(clientApps, [], pooler.maxClientConnections) } : {}),
-        server: side(serverApps, fixed, server.maxConnections),
+        ...(pooler !== undefined
+            ? { client: side([...lines.client, ...clientQuotas], [], pooler.maxClientConnections) }
+            : {}),
+        server: side([...lines.server, ...serverQuotas], fixed, server.maxConnections),
+    };
+}
+
+/**
+ * Applications (a tenant stack's on one server) against their quota there, counted as `connectionBudget` counts them:
+ * so what a tenant's applications use and what its platform's budget holds for them are one arithmetic.
+ */
+export function quotaBudget(
+    apps: readonly AppConnections[],
+    pooler: PoolerLimits | undefined,
+    quota: Omit<Quota, "name">,
+): ConnectionBudget {
+    const lines = appLines(apps, pooler);
+    return {
+        ...(pooler !== undefined ? { client: side(lines.client, [], quota.clients) } : {}),
+        server: side(lines.server, [], quota.connections),
     };
 }
 

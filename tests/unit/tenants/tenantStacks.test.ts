@@ -24,6 +24,7 @@ import { duplicateNames, runProblems } from "../../support/programChecks";
 import { POSTGRES_SECRET_ENV_KEYS } from "../../../components/postgres/env";
 import { REDIS_SECRET_ENV_KEYS } from "../../../components/redis/env";
 import { bundleSecretName } from "../../../components/vault/secretNames";
+import { DIRECT_CONNECTIONS_PER_APP, POOLER_DEFAULTS, serverSideOf } from "../../../policy/lib/postgres";
 
 const SUBSCRIPTION = "12345678-1234-1234-1234-123456789abc";
 const decode = (value: unknown) => (typeof value === "string" && /^[[{]/.test(value) ? JSON.parse(value) : value);
@@ -166,23 +167,45 @@ describe("tenant stacks: the platform's outputs through a StackReference", () =>
     });
 });
 
-describe("tenant stacks: connection quotas (the platform cannot see its tenants' applications when it plans)", () => {
+describe("tenant stacks: connection quotas in the pooler's terms (the platform cannot see its tenants' applications)", () => {
+    // Two applications of 4 x 2: 16 clients into PgBouncer. On PostgreSQL (policy/lib/postgres.ts serverSideOf) each
+    // costs min(8, its pools) + auth_query's pool min(8, one pool) + 1 direct: 17 with Azure's default pools of 50,
+    // 7 with pools of 2.
     const env = generateEnvironment({ apps: 2, tenants: 1 });
     const stack = tenantStackName(0);
-    const platformWith = (tenants: unknown) =>
+    const postgres = JSON.parse(env.platform.config.config["data-platform:postgres"]);
+    const platformWith = (tenants: unknown, pg: Record<string, unknown> = {}) =>
         runProgram({
             stack: env.platform.stack,
-            ...mergeConfig(env.platform.config, { "data-platform:tenants": tenants }),
+            ...mergeConfig(env.platform.config, {
+                "data-platform:tenants": tenants,
+                "data-platform:postgres": { ...postgres, ...pg },
+            }),
         });
+    const quota = (connections: number, clients: number) => ({
+        [stack]: { connections: { default: connections }, clients: { default: clients } },
+    });
 
-    it("refuses a tenant whose applications need more than its quota on a server, naming the quota's key; at it, plans", async () => {
-        const platform = await platformWith({ [stack]: { connections: { default: 15 } } });
+    it("accepts a tenant whose applications fit its quota of server connections behind PgBouncer though their clients exceed it (16 clients, 14 server connections)", async () => {
+        const platform = await platformWith(quota(14, 16), { pooler: { defaultPoolSize: 2 } });
+        const run = await runTenant(stack, env.tenants[stack], platform);
+        assert.ok(run.resources.some((r) => r.type === "data-platform:postgres:TenantPostgres"));
+    });
+
+    it("refuses a tenant whose applications cost more server connections than its quota though their clients fit, naming the quota's key; at it, plans", async () => {
         await assert.rejects(
-            runTenant(stack, env.tenants[stack], platform),
-            /data-platform:apps: given "16 connections on server default"; allowed: at most 15, this tenant's quota there \(platform stack prod: data-platform:tenants\.tenant-01\.connections\.default\)/,
+            runTenant(stack, env.tenants[stack], await platformWith(quota(33, 16))),
+            /data-platform:apps: given "34 server connections on server default"; allowed: at most 33, this tenant's quota there \(platform stack prod: data-platform:tenants\.tenant-01\.connections\.default\); its applications there: t-app-0001 17, t-app-0002 17/,
         );
         // At its quota it plans; also after the refused run (whose late rejection once failed the next run instead).
-        await runTenant(stack, env.tenants[stack], await platformWith({ [stack]: { connections: { default: 16 } } }));
+        await runTenant(stack, env.tenants[stack], await platformWith(quota(34, 16)));
+    });
+
+    it("refuses a tenant whose clients pass its quota into the server's PgBouncer, naming the quota's key", async () => {
+        await assert.rejects(
+            runTenant(stack, env.tenants[stack], await platformWith(quota(34, 15))),
+            /data-platform:apps: given "16 client connections into server default's PgBouncer"; allowed: at most 15, this tenant's quota there \(platform stack prod: data-platform:tenants\.tenant-01\.clients\.default\); its applications there: t-app-0001 8, t-app-0002 8/,
+        );
     });
 
     it("refuses a tenant its platform does not admit", async () => {
@@ -192,14 +215,25 @@ describe("tenant stacks: connection quotas (the platform cannot see its tenants'
         );
     });
 
-    it("counts every tenant's quota in the platform's server budget, naming the server's key", async () => {
+    it("counts every tenant's quotas in the platform's server budgets as lines of their own, naming the server's key", async () => {
         await assert.rejects(
-            platformWith({ [stack]: { connections: { default: 100000 } } }),
-            /data-platform:postgres\.maxConnections: given \d+; allowed: at least \d+: its applications need \d+ connections, its tenants' quotas \(data-platform:tenants\) 100000/,
+            platformWith(quota(100000, 16)),
+            /data-platform:postgres\.maxConnections: given \d+; allowed: at least \d+: \d+ connections reach PostgreSQL: .*tenant stack tenant-01 100000/,
+        );
+        await assert.rejects(
+            platformWith(quota(34, 100000)),
+            /data-platform:postgres\.pooler\.maxClientConnections: given 5000; allowed: at least \d+: .*tenant stack tenant-01 100000/,
         );
         await assert.rejects(
             platformWith({ [stack]: { connections: { nowhere: 1 } } }),
             /data-platform:tenants\.tenant-01\.connections\.nowhere: given "nowhere"; allowed: a server: default/,
+        );
+    });
+
+    it("refuses a clients quota on a server without PgBouncer (its applications' clients are its server connections)", async () => {
+        await assert.rejects(
+            platformWith(quota(34, 16), { azure: { ...postgres.azure, pgBouncer: false } }),
+            /data-platform:tenants\.tenant-01\.clients\.default: given 16; allowed: unset: server default has no PgBouncer/,
         );
     });
 });
@@ -295,9 +329,13 @@ describe("tenant stacks: moving an application from one tenant stack to another 
     let platform: RunResult;
     let original: RunResult;
     before(async () => {
-        // The receiving tenant's quota grows by the application's demand (the platform's change, first).
+        // The receiving tenant's quota grows by what the application costs (the platform's change, first): its clients,
+        // and through prod's PgBouncer (Azure's defaults) its server connections.
         const quotas = JSON.parse(env.platform.config.config["data-platform:tenants"]);
-        quotas[to].connections.default += moved.poolSize * moved.replicas;
+        const clients = moved.poolSize * moved.replicas;
+        const line = { name: moved.name, clients, pooled: true, direct: DIRECT_CONNECTIONS_PER_APP };
+        quotas[to].clients.default += clients;
+        quotas[to].connections.default += serverSideOf(line, POOLER_DEFAULTS.azure);
         platform = await runProgram({
             stack: env.platform.stack,
             // Imports of Azure resources name the subscription: the platform's, which its tenants read too.

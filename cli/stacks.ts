@@ -3,7 +3,9 @@
  * environments their jobs run in, as the workflow matrices use them. With --github-output it appends `all`,
  * `production` and `nonProduction` (platform stacks) and `tenants` (tenant stacks, deployed after every platform
  * stack; matrix `include` lists as JSON) to $GITHUB_OUTPUT. --codeowners prints the CODEOWNERS lines that give each
- * tenant stack's file (and its policy configuration) to the teams its `tenant.owners` names.
+ * tenant stack's file (and its policy configuration) to the teams its `tenant.owners` names. It refuses stacks that
+ * collide on a cluster, and stacks of one subscription (a platform and its tenants) past Azure's role assignments or
+ * identities per resource group together, and prints their headroom (stderr).
  */
 import * as fs from "fs";
 import * as path from "path";
@@ -12,6 +14,8 @@ import { ROOT, stackFile } from "../offline/stackConfig";
 import { repositorySharingProblems } from "../offline/sharedClusters";
 import { isProductionStack, stackNames } from "../offline/stacks";
 import { tenantCollisionProblems } from "../offline/tenantStacks";
+import { environmentUseLine, repositoryFootprints } from "../offline/environmentLimits";
+import { environmentLimitProblems, environmentUse } from "../components/limits";
 
 export interface StackEntry {
     readonly stack: string;
@@ -99,6 +103,15 @@ function main(argv: readonly string[]): void {
     if (sharing.length > 0) {
         throw new Error(`stacks that share a cluster collide:\n${sharing.map((p) => `  ${p}`).join("\n")}`);
     }
+    // Stacks of one subscription share Azure's counted limits, which each stack's own check cannot sum.
+    const footprints = repositoryFootprints();
+    const limits = environmentLimitProblems(footprints);
+    if (limits.length > 0) {
+        throw new Error(
+            `stacks that share a subscription pass Azure's limits:\n${limits.map((p) => `  ${p}`).join("\n")}`,
+        );
+    }
+    console.error(environmentUse(footprints).map(environmentUseLine).join("\n"));
     const entries = stackEntries();
     const platforms = entries.filter((e) => e.platformStack === undefined);
     const outputs = {

@@ -185,6 +185,15 @@ export function writeTenantFiles(env: Environment, dir: string): void {
     }
 }
 
+/** Writes the platform stack's file (`Pulumi.<stack>.yaml`, its tenants admitted) into `dir`, secrets as `secure:`. */
+export function writePlatformFile(env: Environment, dir: string): void {
+    const { config, secretKeys } = env.platform.config;
+    const values = Object.fromEntries(
+        Object.entries(config).map(([k, v]) => [k, secretKeys.includes(k) ? { secure: "v1:stand-in" } : decoded(v)]),
+    );
+    fs.writeFileSync(path.join(dir, `Pulumi.${env.platform.stack}.yaml`), YAML.stringify({ config: values }));
+}
+
 function decoded(value: string): unknown {
     return /^[[{]/.test(value) ? JSON.parse(value) : value;
 }

@@ -220,6 +220,28 @@ export function parseTenantStack(tenant: TenantStackConfig, tenancy: Tenancy): P
     return parseConfig(raw, tenancy.stack, secretKeys, tenant.stack);
 }
 
+/**
+ * A tenant stack's whole configuration from raw values: its own, and its platform stack's as that stack's file gives
+ * them (what the platform's `tenancy` output would hold), for checks across stacks before anything runs.
+ */
+export function parseTenantRaw(
+    raw: Readonly<Record<string, unknown>>,
+    stack: string,
+    platform: {
+        readonly stack: string;
+        readonly raw: Readonly<Record<string, unknown>>;
+        readonly secretKeys: string[];
+    },
+): PlatformConfig {
+    const { config, issues } = parseTenantConfig(raw, stack, decode);
+    if (config === undefined) {
+        throw new ConfigError(issues);
+    }
+    const shared = sharedRawConfig(platform.raw, platform.secretKeys);
+    // The vault's id is the platform's output, which no check here reads.
+    return parseTenantStack(config, { stack: platform.stack, config: shared, keyVaultId: "" });
+}
+
 /** A Key Vault name that is stable for the stack and distinct across resource groups: `dp-<stack>-<hash>`. */
 export function defaultVaultName(stack: string, resourceGroupName: string): string {
     return `dp-${stackSlug(stack, 13)}-${stackHash(PROJECT, stack, resourceGroupName)}`.replace(/--+/g, "-");

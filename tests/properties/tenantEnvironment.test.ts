@@ -11,7 +11,8 @@ import type { RunResult } from "../../offline/mockEngine";
 import { DEDICATED_GROUP } from "../../offline/generatedStack";
 import { environmentRows, headroomLine, headroomRows, sharedCounts } from "../../offline/headroom";
 import { type Environment, generateEnvironment, runEnvironment } from "../../offline/tenantEnvironment";
-import { LIMITS } from "../../components/limits";
+import { LIMITS, environmentLimitProblems, environmentUse } from "../../components/limits";
+import { environmentUseLine, stackFootprints } from "../../offline/environmentLimits";
 import { TENANT_MAX_APPS } from "../../components/config/tenant";
 import { duplicateNames, runProblems } from "../support/programChecks";
 
@@ -99,5 +100,13 @@ describe("a generated prod environment of 1,000 applications: one platform stack
             assignments.used,
             stacks.reduce((sum, s) => sum + s.rows.find((r) => r.limit === "roleAssignments")!.used, 0),
         );
+        // What `npm run stacks` counts from the stack files before any plan: the recorded sums, within the limits.
+        const footprints = stackFootprints({ [env.platform.stack]: env.platform.config, ...env.tenants });
+        const uses = environmentUse(footprints);
+        uses.forEach((use) => console.log(`      npm run stacks: ${environmentUseLine(use)}`));
+        assert.deepEqual(environmentLimitProblems(footprints), []);
+        assert.equal(uses.find((use) => use.limit === "roleAssignments")!.used, assignments.used);
+        const identities = environment.find((row) => row.limit === "identitiesPerResourceGroup")!;
+        assert.equal(uses.find((use) => use.limit === "identitiesPerResourceGroup")!.used, identities.used);
     });
 });

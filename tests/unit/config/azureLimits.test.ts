@@ -11,6 +11,8 @@ import { MAX_APPS } from "../../../components/config/platform";
 import { parseConfig } from "../../../components/config";
 import { parseStack, problemLines, sectionOverride } from "../../support/config";
 import { runStack } from "../../support/program";
+import { generateEnvironment, runEnvironment } from "../../../offline/tenantEnvironment";
+import { stackFootprints } from "../../../offline/environmentLimits";
 
 const BACKUPS = {
     storageAccountId:
@@ -116,6 +118,17 @@ describe("Azure's counted limits", function () {
         const { runProgram } = await import("../../../offline/mockEngine");
         const run = await runProgram({ stack: "prod", config, secretKeys });
         assert.deepEqual(counted(run), azureFootprint(parseConfig(config, "prod", secretKeys)));
+    });
+
+    it("counts what the program registers: a platform and its tenant stacks over servers and groups (their Sentinel client grants, their login Jobs' and users files' grants to the platform store)", async () => {
+        const env = generateEnvironment({ apps: 40, tenants: 2, spread: true });
+        const { platform, tenants } = await runEnvironment(env);
+        const footprints = stackFootprints({ [env.platform.stack]: env.platform.config, ...env.tenants });
+        const runs: Record<string, RunResult> = { [env.platform.stack]: platform, ...tenants };
+        assert.deepEqual(Object.keys(runs).sort(), footprints.map((f) => f.stack).sort());
+        for (const { stack, footprint } of footprints) {
+            assert.deepEqual(counted(runs[stack]), footprint, stack);
+        }
     });
 
     it(`accepts ${MAX_APPS} applications (the schema's cap) and refuses one more naming the cap`, () => {

@@ -3,6 +3,7 @@
  * errors, what is rendered, and 1,000 applications with 10 x 3 pools over three servers.
  */
 import { strict as assert } from "assert";
+import * as fc from "fast-check";
 import type { PlatformConfig } from "../../../components/config/types";
 import type { ConfigIssue } from "../../../components/config/issues";
 import { postgresConfigRules } from "../../../components/postgres/configRules";
@@ -12,11 +13,13 @@ import { serverParameters } from "../../../components/postgres/azureSpec";
 import { stackGresManifests } from "../../../components/postgres/stackgresSpec";
 import { appLogins } from "../../../components/postgres/sql";
 import {
+    AppConnections,
     POOLER_DEFAULTS,
     POOLER_USERS_PER_APP,
     RESERVED_CONNECTIONS,
     connectionBudget,
     poolCap,
+    quotaBudget,
 } from "../../../policy/lib/postgres";
 import { parseServer, parseStack, problemLines, sectionOverride, stackConfig } from "../../support/config";
 import { runStack } from "../../support/program";
@@ -75,6 +78,84 @@ describe("connection budget arithmetic", () => {
     it("counts each application's two logins: the ones appLogins keeps", () => {
         const [app] = parseStack("dev").apps;
         assert.equal(appLogins([app])[0].logins.length, POOLER_USERS_PER_APP);
+    });
+});
+
+describe("tenant quotas in the budget's terms", () => {
+    const app = fc.record({
+        name: fc.constantFrom("a", "b", "c", "d"),
+        clients: fc.integer({ min: 1, max: 300 }),
+        pooled: fc.boolean(),
+        direct: fc.integer({ min: 1, max: 2 }),
+    });
+    const pooler = fc.option(
+        fc.record({
+            defaultPoolSize: fc.integer({ min: 1, max: 100 }),
+            reservePoolSize: fc.integer({ min: 0, max: 5 }),
+            maxClientConnections: fc.integer({ min: 1, max: 50000 }),
+            maxDbConnections: fc.integer({ min: 0, max: 50 }),
+            maxUserConnections: fc.integer({ min: 0, max: 50 }),
+        }),
+        { nil: undefined },
+    );
+
+    it("moving applications into a tenant stack whose quota is what quotaBudget counts leaves the server's budget unchanged (both sides)", () => {
+        fc.assert(
+            fc.property(
+                fc.array(app, { maxLength: 8 }),
+                fc.array(app, { minLength: 1, maxLength: 8 }),
+                pooler,
+                (own, tenant, limits) => {
+                    // A pooled application needs the pooler; without one, none is.
+                    const fix = (a: AppConnections): AppConnections => ({
+                        ...a,
+                        pooled: a.pooled && limits !== undefined,
+                    });
+                    const [ownApps, tenantApps] = [own.map(fix), tenant.map(fix)];
+                    const server = { maxConnections: 5000, reserved: 15, pooler: limits, platform: [] };
+                    const whole = connectionBudget({ ...server, apps: [...ownApps, ...tenantApps] });
+                    const used = quotaBudget(tenantApps, limits, { clients: 0, connections: 0 });
+                    const quota = {
+                        name: "tenant stack t",
+                        clients: used.client?.sum ?? 0,
+                        connections: used.server.sum,
+                    };
+                    const split = connectionBudget({ ...server, apps: ownApps, quotas: [quota] });
+                    assert.equal(split.server.sum, whole.server.sum);
+                    assert.equal(split.client?.sum, whole.client?.sum);
+                    // At that quota the tenant fits; one connection less on either side it does not.
+                    const at = quotaBudget(tenantApps, limits, quota);
+                    assert.ok(
+                        at.server.sum <= at.server.limit &&
+                            (at.client === undefined || at.client.sum <= at.client.limit),
+                    );
+                    assert.ok(
+                        quotaBudget(tenantApps, limits, { ...quota, connections: quota.connections - 1 }).server.sum >
+                            quota.connections - 1,
+                    );
+                },
+            ),
+            { numRuns: 300, seed: 26 },
+        );
+    });
+
+    it("a tenant of 10 x 3 behind pools of 2 per login costs 7 server connections and 30 clients, each a line of its own", () => {
+        const limits = { ...AZURE, defaultPoolSize: 2 };
+        const tenant = quotaBudget([{ name: "shop", clients: 30, pooled: true, direct: 1 }], limits, {
+            clients: 30,
+            connections: 7,
+        });
+        assert.deepEqual([tenant.client?.sum, tenant.server.sum], [30, 7]);
+        const budget = connectionBudget({
+            maxConnections: 100,
+            reserved: 15,
+            pooler: limits,
+            apps: [],
+            platform: [{ name: "postgres-logins", connections: 1 }],
+            quotas: [{ name: "tenant stack shop", clients: 30, connections: 7 }],
+        });
+        assert.deepEqual(budget.server.apps, [{ name: "tenant stack shop", connections: 7 }]);
+        assert.deepEqual([budget.client?.sum, budget.server.sum], [30, 7 + 1 + 15]);
     });
 });
 

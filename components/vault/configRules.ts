@@ -60,9 +60,10 @@ export const keyVaultConfigRules: ConfigRule = (config, ctx) => {
             `at most ${MAX_SECRET_TAGS} tags: Key Vault allows ${MAX_SECRET_TAGS} per secret and every secret carries the stack's tags`,
         );
     }
-    // A rotation under a mistyped id would silently rotate nothing.
+    // A rotation under a mistyped id would silently rotate nothing. A tenant stack reads its platform's rotations,
+    // which name the platform's applications' credentials (checked there), not the tenant's.
     const ids = platformCredentialIds(config);
-    for (const id of Object.keys(config.keyVault.rotations)) {
+    for (const id of config.tenantStack === undefined ? Object.keys(config.keyVault.rotations) : []) {
         if (!ids.includes(id)) {
             report(ctx, `${path}.rotations.${id} (key)`, id, `a credential id of this stack: ${ids.join(", ")}`);
         }

@@ -152,6 +152,18 @@ describe("tenant stacks: the platform's outputs through a StackReference", () =>
         assert.ok(run.resources.some((r) => r.type === "data-platform:redis:TenantRedis"));
     });
 
+    it("plans beside a platform that rotated its own application's password (a credential the tenant does not hold)", async () => {
+        const keyVault = JSON.parse(env.platform.config.config["data-platform:keyVault"] ?? "{}");
+        const rotated = await runProgram({
+            stack: env.platform.stack,
+            ...mergeConfig(env.platform.config, {
+                "data-platform:keyVault": { ...keyVault, rotations: { ...keyVault.rotations, "pg-app-orders": "1" } },
+            }),
+        });
+        const run = await runTenant(tenantStackName(0), tenant, rotated, { preview: false });
+        assert.ok(run.resources.some((r) => r.type === "data-platform:postgres:TenantPostgres"));
+    });
+
     it("refuses a tenant whose profile is not its platform's", async () => {
         const dev = mergeConfig(tenant, { "data-platform:profile": "development" });
         await assert.rejects(

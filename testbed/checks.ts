@@ -23,7 +23,7 @@ import {
     redisOptions,
 } from "./clients";
 import type { RedisPorts } from "./servers/redis";
-import type { ClusterState } from "./cluster/state";
+import type { ClusterState, Obj } from "./cluster/state";
 import { secretKey } from "./plan";
 import type { RedisAdmin } from "./redisAdmin";
 
@@ -233,7 +233,7 @@ export class Checks {
         return Date.now() - started;
     }
 
-    /** For each running pod: has its server loaded the users file the pod mounts (its marker user)? */
+    /** For each running pod: has its server loaded the users files the pod mounts (each one's marker user)? */
     private mountedAclChecks(ca: string): Check[] {
         return this.state
             .allPods()
@@ -249,19 +249,17 @@ export class Checks {
                     .sort()
                     .map((f) => readIfExists(path.join(dir, f)))
                     .join("");
-                const marker = new RegExp(`^user (${ACL_MARKER_PREFIX}\\S+) `, "m").exec(text)?.[1];
-                if (marker === undefined) {
-                    return [];
-                }
-                return [
-                    async () => {
-                        // The marker may run no command: NOPERM after a successful AUTH means the file is loaded.
-                        const err = await checkAuth(pod.port, marker, "marker", this.tls ? ca : undefined);
-                        return err !== undefined && /NOPERM/.test(err)
-                            ? undefined
-                            : `${pod.name}: has not loaded ${file} (${marker}): ${err}`;
-                    },
-                ];
+                // One marker per file joined: the platform's, and each tenant stack's after its users.
+                const markers = [...text.matchAll(new RegExp(`^user (${ACL_MARKER_PREFIX}\\S+) `, "gm"))].map(
+                    (m) => m[1],
+                );
+                return markers.map((marker) => async () => {
+                    // The marker may run no command: NOPERM after a successful AUTH means the file is loaded.
+                    const err = await checkAuth(pod.port, marker, "marker", this.tls ? ca : undefined);
+                    return err !== undefined && /NOPERM/.test(err)
+                        ? undefined
+                        : `${pod.name}: has not loaded ${file} (${marker}): ${err}`;
+                });
             });
     }
 
@@ -291,19 +289,28 @@ export function availabilityChecks(state: ClusterState): string[] {
     });
 }
 
-/** A StatefulSet whose pods mount a Secret or ConfigMap that no longer exists cannot start its next pod. */
+/**
+ * A StatefulSet whose pods mount a Secret or ConfigMap that no longer exists cannot start its next pod; an `optional`
+ * source of a projected volume (a tenant stack's users file) may be absent.
+ */
 export function mountChecks(state: ClusterState): string[] {
     const out: string[] = [];
     for (const [name, set] of state.statefulSets) {
         for (const v of set.spec.template.spec.volumes ?? []) {
-            const ref = v.secret ? v.secret.secretName : v.configMap?.name;
-            const present = v.secret
-                ? state.secrets.has(secretKey(state.namespace, ref))
-                : !v.configMap || state.configMaps.has(secretKey(state.namespace, ref));
-            if (!present) {
-                out.push(
-                    `StatefulSet ${name} mounts ${v.secret ? "Secret" : "ConfigMap"} ${state.namespace}/${ref}, which no longer exists: its next pod cannot start`,
-                );
+            const sources: { secret?: string; configMap?: string }[] = v.projected
+                ? (v.projected.sources ?? [])
+                      .filter((p: Obj) => !(p.secret ?? p.configMap)?.optional)
+                      .map((p: Obj) => ({ secret: p.secret?.name, configMap: p.configMap?.name }))
+                : [{ secret: v.secret?.secretName, configMap: v.configMap?.name }];
+            for (const { secret, configMap } of sources) {
+                const present = secret
+                    ? state.secrets.has(secretKey(state.namespace, secret))
+                    : !configMap || state.configMaps.has(secretKey(state.namespace, configMap));
+                if (!present) {
+                    out.push(
+                        `StatefulSet ${name} mounts ${secret ? "Secret" : "ConfigMap"} ${state.namespace}/${secret ?? configMap}, which no longer exists: its next pod cannot start`,
+                    );
+                }
             }
         }
     }

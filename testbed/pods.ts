@@ -15,8 +15,10 @@ type Obj = Record<string, any>;
 export interface VolumeSource {
     readonly kind: "configMap" | "secret";
     readonly name: string;
-    /** `items[].key`: only these keys are projected (all keys when absent). */
-    readonly keys?: readonly string[];
+    /** `items`: only these keys are projected, each to its path (all keys, by name, when absent). */
+    readonly items?: readonly { readonly key: string; readonly path: string }[];
+    /** An optional source that does not exist projects no files (else the pod could not start). */
+    readonly optional?: boolean;
 }
 
 /** What the pods read from the cluster: a Secret's or ConfigMap's files for one pod (undefined: it does not exist). */
@@ -88,22 +90,35 @@ export class Pod {
         return this.template.spec.containers[0];
     }
 
-    /** Sources of the Secret and ConfigMap volumes, by volume name. */
-    sources(): Map<string, VolumeSource> {
-        const out = new Map<string, VolumeSource>();
+    /**
+     * Sources of the Secret, ConfigMap and projected volumes, by volume name: a projected volume's in its order, the
+     * kubelet writing every source's files into the one directory (kubernetes `pkg/volume/projected/projected.go`
+     * `collectData`), a missing `optional` Secret as none.
+     */
+    sources(): Map<string, VolumeSource[]> {
+        const out = new Map<string, VolumeSource[]>();
+        const of = (kind: VolumeSource["kind"], ref: Obj, name: string): VolumeSource => ({
+            kind,
+            name,
+            items: ref.items?.map((i: Obj) => ({ key: i.key, path: i.path })),
+            optional: ref.optional === true,
+        });
         for (const v of this.volumes()) {
             if (v.secret) {
-                out.set(v.name, {
-                    kind: "secret",
-                    name: v.secret.secretName,
-                    keys: v.secret.items?.map((i: Obj) => i.key),
-                });
+                out.set(v.name, [of("secret", v.secret, v.secret.secretName)]);
             } else if (v.configMap) {
-                out.set(v.name, {
-                    kind: "configMap",
-                    name: v.configMap.name,
-                    keys: v.configMap.items?.map((i: Obj) => i.key),
-                });
+                out.set(v.name, [of("configMap", v.configMap, v.configMap.name)]);
+            } else if (v.projected) {
+                out.set(
+                    v.name,
+                    (v.projected.sources ?? []).flatMap((p: Obj) =>
+                        p.secret
+                            ? [of("secret", p.secret, p.secret.name)]
+                            : p.configMap
+                              ? [of("configMap", p.configMap, p.configMap.name)]
+                              : [],
+                    ),
+                );
             }
         }
         return out;
@@ -122,17 +137,22 @@ export class Pod {
      * @returns whether anything changed
      */
     project(volume: string, initial = false): boolean {
-        const source = this.sources().get(volume);
-        if (!source || (!initial && this.subPathOnly(volume))) {
+        const sources = this.sources().get(volume);
+        if (!sources || (!initial && this.subPathOnly(volume))) {
             return false;
         }
-        const files = this.content(source, this) ?? {};
-        const items = this.volumes().find((v) => v.name === volume)?.[source.kind]?.items as Obj[] | undefined;
+        const contents = sources.map((source) => this.content(source, this));
+        // A missing source that is not optional fails the kubelet's volume setup: the files stay as they were.
+        if (!initial && sources.some((source, i) => contents[i] === undefined && !source.optional)) {
+            return false;
+        }
         const wanted: Record<string, string> = {};
-        for (const [key, text] of Object.entries(files)) {
-            const item = items?.find((i) => i.key === key);
-            if (!items || item) {
-                wanted[item?.path ?? key] = text;
+        for (const [i, source] of sources.entries()) {
+            for (const [key, text] of Object.entries(contents[i] ?? {})) {
+                const item = source.items?.find((i) => i.key === key);
+                if (!source.items || item) {
+                    wanted[item?.path ?? key] = text;
+                }
             }
         }
         const digest = JSON.stringify(wanted);
@@ -161,7 +181,7 @@ export class Pod {
 
     /** Names of the Secret/ConfigMap volumes whose source is `source`. */
     mounts(kind: VolumeSource["kind"], name: string): boolean {
-        return [...this.sources().values()].some((s) => s.kind === kind && s.name === name);
+        return [...this.sources().values()].flat().some((s) => s.kind === kind && s.name === name);
     }
 
     /** Env of a container: template values, `$(VAR)` expanded, the pod's own name and loopback address. */

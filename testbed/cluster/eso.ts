@@ -183,6 +183,8 @@ export class ExternalSecrets {
         await this.state.timeline.emit(`ExternalSecret ${key} deleted (creationPolicy ${policy})`, async () => {
             if (policy === "Owner") {
                 this.state.secrets.delete(target);
+                // Pods that mount it optionally (a tenant stack's users file) lose its files at the kubelet's next sync.
+                this.onSecretChanged(target);
                 return { secretDeleted: target };
             }
             return { secretKept: target };

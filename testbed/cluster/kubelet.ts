@@ -5,7 +5,7 @@
  * the pods are the only readers.
  */
 import { isDeepStrictEqual } from "util";
-import { renderFiles } from "../../components/redis/files";
+import { renderFiles, renderTenantAclSyncFiles } from "../../components/redis/files";
 import { NAMES, POD_DIRS, RedisDirs, RedisLayout, kubernetesLayout } from "../../components/redis/layout";
 import type { RecordedResource } from "../../offline/mockEngine";
 import { LOOPBACK } from "../servers/processes";
@@ -18,7 +18,7 @@ import type { ClusterState, JobState } from "./state";
 /** Kubelet sync period (KubeletConfiguration `syncPeriod`, default 1m): how long a changed Secret takes to reach files. */
 export const KUBELET_SYNC_SECONDS = 60;
 
-/** What a pod's volumes hold now: Secrets as stored, the Redis config rendered for the pod's loopback layout. */
+/** What a pod's volumes hold now: Secrets as stored, the Redis files rendered for the pod's loopback layout. */
 export function projectedContent(state: ClusterState, ports: RedisPorts): ContentSource {
     return (source: VolumeSource, pod: Pod) => {
         const key = secretKey(state.namespace, source.name);
@@ -29,7 +29,7 @@ export function projectedContent(state: ClusterState, ports: RedisPorts): Conten
         if (!cm) {
             return undefined;
         }
-        return source.name === NAMES.config ? renderFiles(cm.redis, localLayout(pod, ports)) : cm.data;
+        return cm.render ? cm.render(localLayout(pod, ports)) : cm.data;
     };
 }
 
@@ -45,22 +45,27 @@ function localLayout(pod: Pod, ports: RedisPorts): RedisLayout {
     };
 }
 
-/** Stores a ConfigMap; the Redis config must be exactly what renderFiles renders, else the pods would not be faithful. */
+/**
+ * Stores a ConfigMap. The Redis files (the group's own, a tenant stack's ACL sync files) name the group's hosts, so pods
+ * run them rendered for loopback; that is faithful only if the plan holds exactly what the renderer renders.
+ */
 export function storeConfigMap(state: ClusterState, r: RecordedResource, plan: StackPlan): void {
     const name = r.inputs.metadata.name;
     const data = r.inputs.data ?? {};
     const redis = plan.config.redis;
-    if (name === NAMES.config) {
-        // Pods run the files rendered for loopback; that is faithful only if the plan holds exactly renderFiles' text.
-        const rendered = renderFiles(redis, kubernetesLayout(redis, plan.config.cluster.platformNamespace));
-        if (!isDeepStrictEqual(rendered, data)) {
-            throw new LifecycleInputError(
-                `the plan's ConfigMap ${name} is not what renderFiles renders from the Redis component's config; ` +
-                    "the harness cannot run it faithfully",
-            );
-        }
+    const layout = kubernetesLayout(redis, plan.config.cluster.platformNamespace);
+    const renderers = [
+        (l: RedisLayout) => renderFiles(redis, l),
+        (l: RedisLayout) => renderTenantAclSyncFiles(redis, l),
+    ];
+    const render = renderers.find((f) => isDeepStrictEqual(f(layout), data));
+    if (name === NAMES.config && render !== renderers[0]) {
+        throw new LifecycleInputError(
+            `the plan's ConfigMap ${name} is not what renderFiles renders from the Redis component's config; ` +
+                "the harness cannot run it faithfully",
+        );
     }
-    state.configMaps.set(secretKey(r.inputs.metadata.namespace, name), { data, redis });
+    state.configMaps.set(secretKey(r.inputs.metadata.namespace, name), { data, redis, render });
 }
 
 export class Kubelet {

@@ -36,6 +36,17 @@ describe("testbed checks on the cluster state", () => {
         ]);
     });
 
+    it("lets an optional source of a projected volume be absent (a tenant stack's users file), not a required one", () => {
+        const state = clusterState();
+        const sources = [{ secret: { name: "redis-acl" } }, { secret: { name: "redis-acl-t1", optional: true } }];
+        state.statefulSets.set("redis", { spec: { template: { spec: { volumes: [{ projected: { sources } }] } } } });
+        assert.deepEqual(mountChecks(state), [
+            `StatefulSet redis mounts Secret ${NAMESPACE}/redis-acl, which no longer exists: its next pod cannot start`,
+        ]);
+        state.secrets.set(`${NAMESPACE}/redis-acl`, {});
+        assert.deepEqual(mountChecks(state), []);
+    });
+
     it("keeps only the new config's applications, and refuses a PostgreSQL host before PostgreSQL runs", () => {
         const state = clusterState(stackPlan([]));
         const app = (name: string) => ({ name, namespace: name, secretName: `${name}-env` }) as never;

@@ -121,12 +121,12 @@ describe("testbed ESO controller (external-secrets.io: Lifecycle, Owner)", () =>
         );
     });
 
-    it("deletes the Secret with its ExternalSecret under creationPolicy Owner, and keeps it under Orphan", async () => {
+    it("deletes the Secret with its ExternalSecret under creationPolicy Owner (the kubelet hears of it), and keeps it under Orphan", async () => {
         for (const [policy, kept] of [
             ["Owner", false],
             ["Orphan", true],
         ] as const) {
-            const { state, eso } = setup();
+            const { state, eso, changed } = setup();
             const es = externalSecret("app-a", {
                 ...appSecret.inputs.spec,
                 target: { name: "app-a-env", creationPolicy: policy },
@@ -134,6 +134,7 @@ describe("testbed ESO controller (external-secrets.io: Lifecycle, Owner)", () =>
             eso.bootstrap(es);
             await eso.handlers()[TYPES.externalSecret].remove!(es);
             assert.equal(state.secrets.has(`${NAMESPACE}/app-a-env`), kept, policy);
+            assert.deepEqual(changed, kept ? [] : [`${NAMESPACE}/app-a-env`], "pods mounting it optionally lose it");
             assert.equal(state.externalSecrets.size, 0);
         }
     });

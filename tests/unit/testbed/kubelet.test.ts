@@ -1,11 +1,14 @@
 /** The kubelet in the testbed (testbed/cluster/kubelet.ts): projection after the sync period, ConfigMaps, on fake pods. */
 import { strict as assert } from "assert";
-import { renderFiles } from "../../../components/redis/files";
+import { renderFiles, renderTenantAclSyncFiles } from "../../../components/redis/files";
 import { NAMES, kubernetesLayout } from "../../../components/redis/layout";
 import { stackFile } from "../../../offline/stackConfig";
 import { KUBELET_SYNC_SECONDS, Kubelet, projectedContent, storeConfigMap } from "../../../testbed/cluster/kubelet";
 import type { JobState } from "../../../testbed/cluster/state";
-import type { Pod, VolumeSource } from "../../../testbed/pods";
+import * as fs from "fs";
+import { Pod, type VolumeSource } from "../../../testbed/pods";
+import type { Supervisor } from "../../../testbed/servers/processes";
+import { processTempDir } from "../../support/tempDir";
 import { LifecycleInputError, TYPES, readStack } from "../../../testbed/plan";
 import { NAMESPACE, clusterState, eventLabels, resource, stackPlan } from "../../support/testbed";
 
@@ -84,6 +87,46 @@ describe("testbed kubelet controller (kubernetes.io: Secrets as files, sync peri
         assert.equal(content({ kind: "secret", name: "missing" }, pod), undefined);
     });
 
+    it("projects every source of a projected volume into one directory: a missing optional Secret as no files, a missing required one keeps the files", () => {
+        const secrets = new Map<string, Record<string, string>>([
+            ["redis-acl", { "users.acl": "platform" }],
+            ["redis-acl-t1", { "users.acl.t1.000": "tenant" }],
+        ]);
+        const content = (source: VolumeSource) => secrets.get(source.name);
+        const pod = new Pod(
+            { set: "redis", ordinal: 0, port: 0 },
+            processTempDir("dp-pod-"),
+            {} as Supervisor,
+            content,
+        );
+        pod.prepare({
+            spec: {
+                containers: [{ name: "redis", volumeMounts: [{ name: "acl", mountPath: "/acl" }] }],
+                volumes: [
+                    {
+                        name: "acl",
+                        projected: {
+                            sources: [
+                                { secret: { name: "redis-acl" } },
+                                { secret: { name: "redis-acl-t1", optional: true } },
+                                { secret: { name: "redis-acl-t2", optional: true } },
+                            ],
+                        },
+                    },
+                ],
+            },
+        });
+        const files = () => fs.readdirSync(pod.localPath("/acl")).sort();
+        assert.deepEqual(files(), ["users.acl", "users.acl.t1.000"]);
+        assert.ok(pod.mounts("secret", "redis-acl-t2"));
+        secrets.delete("redis-acl-t1");
+        assert.deepEqual(pod.sync(), ["acl"]);
+        assert.deepEqual(files(), ["users.acl"], "the destroyed tenant's files go");
+        secrets.delete("redis-acl");
+        assert.deepEqual(pod.sync(), [], "a required Secret gone fails the volume's setup: the files stay");
+        assert.deepEqual(files(), ["users.acl"]);
+    });
+
     it("refuses a Redis ConfigMap that is not what renderFiles renders (the pods could not run it faithfully)", () => {
         const config = readStack("dev", stackFile("dev")).config;
         const plan = { ...stackPlan([]), config };
@@ -96,5 +139,20 @@ describe("testbed kubelet controller (kubernetes.io: Secrets as files, sync peri
         assert.equal(state.configMaps.get(`${namespace}/${NAMES.config}`)?.redis, config.redis);
         const edited = { ...rendered, [Object.keys(rendered)[0]]: "edited" };
         assert.throws(() => storeConfigMap(state, configMap(edited), plan), LifecycleInputError);
+    });
+
+    it("runs a tenant stack's ACL sync files against the group's loopback ports, as the group's own files", () => {
+        const config = readStack("dev", stackFile("dev")).config;
+        const plan = { ...stackPlan([]), config };
+        const state = clusterState(plan);
+        const namespace = config.cluster.platformNamespace;
+        const files = renderTenantAclSyncFiles(config.redis, kubernetesLayout(config.redis, namespace));
+        const name = "redis-acl-sync-t1";
+        storeConfigMap(state, resource(TYPES.configMap, name, { metadata: { namespace, name }, data: files }), plan);
+        const pod = { localPath: (p: string) => `/pod${p}` } as unknown as Pod;
+        const served = projectedContent(state, { data: [7000], sentinels: [] })({ kind: "configMap", name }, pod);
+        assert.deepEqual(Object.keys(served ?? {}), Object.keys(files));
+        assert.notDeepEqual(served, files);
+        assert.match(Object.values(served ?? {}).join("\n"), /7000/);
     });
 });

@@ -262,6 +262,11 @@ export class Lifecycle {
         return this.applier.apply(after);
     }
 
+    /** `pulumi destroy -s <stack>` of a tenant stack applied beside the platform's: only its resources go. */
+    destroy(stack: string): Promise<{ failedSteps: string[] }> {
+        return this.applier.destroy(stack);
+    }
+
     private waitHealthy(timeoutMs: number): Promise<number> {
         return waitHealthy(this.admin.probeAccess(), timeoutMs);
     }

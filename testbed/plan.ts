@@ -2,10 +2,11 @@
  * One stack's recorded plan as the lifecycle harness reads it (every object's inputs, secrets unwrapped, from a mock
  * run of the real program), and the dependency order `pulumi up` follows.
  */
-import { ConfigError, PlatformConfig, parseConfig } from "../components/config";
+import { ConfigError, PlatformConfig, parseConfig, parseTenantRaw } from "../components/config";
 import { REDIS_COMPONENT_TYPE } from "../components/redis/layout";
 import { RecordedResource, RunResult, runProgram } from "../offline/mockEngine";
 import { StackConfig, loadStackConfig } from "../offline/stackConfig";
+import { runTenant } from "../offline/tenantStacks";
 
 export const TYPES = {
     vaultSecret: "azure-native:keyvault:Secret",
@@ -80,6 +81,29 @@ export async function planOf(read: StackFile): Promise<StackPlan> {
 /** Validates `file` as a config of `stack` and runs the real program for it under the mock engine. */
 export function loadPlan(stack: string, file: string): Promise<StackPlan> {
     return planOf(readStack(stack, file));
+}
+
+/**
+ * A tenant stack's plan beside its platform's (`platform`, as the cluster runs it): the real program run as its
+ * `pulumi up` would be, its StackReference answered by the platform's run (offline/tenantStacks.ts `runTenant`); its
+ * config is the platform's shared one with the tenant's applications, as the program validates it.
+ */
+export async function tenantPlanOf(stack: string, file: string, platform: StackPlan): Promise<StackPlan> {
+    let raw: StackConfig;
+    let config: PlatformConfig;
+    try {
+        raw = loadStackConfig(stack, file);
+        const shared = loadStackConfig(platform.stack, platform.file);
+        config = parseTenantRaw(raw.config, stack, {
+            stack: platform.stack,
+            raw: shared.config,
+            secretKeys: shared.secretKeys,
+        });
+    } catch (err) {
+        throw new LifecycleInputError(`${file}: not a tenant stack of ${platform.file} (${(err as Error).message})`);
+    }
+    const run = await runTenant(stack, raw, platform.run, { preview: false });
+    return { stack, file, config, run, byUrn: new Map(run.resources.map((r) => [r.urn, r])) };
 }
 
 /** Refuses two plans that are not one stack's before and after (a change cannot move servers between them). */

@@ -90,16 +90,21 @@ export class Applier {
         const { state } = this;
         // An application removed from the config loses its access in this `up` (its users go with the users files,
         // before its Secret is deleted at the end): only the applications of the new config must keep connecting.
-        state.setApps(after.config.apps);
-        const previous = state.plan;
+        state.setApps(after.config.apps, after.stack);
+        // Each stack diffs against its own previous plan and state (a tenant stack's `pulumi up -s <stack>`).
+        const previous = state.planOf(after.stack);
         const order = topologicalOrder(after.run.resources).filter((r) => r.custom);
         const steps = order.filter((r) => {
             const was = state.applied.get(r.urn);
             return !was || was.failed || JSON.stringify(was.resource.inputs) !== JSON.stringify(r.inputs);
         });
-        const deleted = [...state.applied.values()].map((a) => a.resource).filter((r) => !after.byUrn.has(r.urn));
+        const deleted = state
+            .appliedOf(after.stack)
+            .map((a) => a.resource)
+            .filter((r) => !after.byUrn.has(r.urn));
+        const from = previous ? path.basename(previous.file) : "(new stack)";
         await state.timeline.emit(
-            `pulumi up ${path.basename(previous.file)} -> ${path.basename(after.file)}`,
+            `pulumi up${after.stack === state.plan.stack ? "" : ` -s ${after.stack}`} ${from} -> ${path.basename(after.file)}`,
             async () => ({
                 create: steps.filter((r) => !state.applied.has(r.urn)).length,
                 update: steps.filter((r) => state.applied.has(r.urn)).length,
@@ -111,13 +116,17 @@ export class Applier {
             return refusal === undefined ? [] : [`${r.type} ${r.name}: ${refusal}`];
         });
         if (refused.length > 0) {
-            state.setApps(previous.config.apps);
+            state.setApps(previous?.config.apps ?? [], after.stack);
             await state.timeline.emit("pulumi preview failed: nothing applied", async () => {
                 throw new Error(refused.join("; "));
             });
             return { failedSteps: refused };
         }
-        state.plan = after;
+        if (after.stack === state.plan.stack) {
+            state.plan = after;
+        } else {
+            state.tenantPlans.set(after.stack, after);
+        }
         const stepFailures = await this.runSteps(steps, after);
         this.recordSames(order, steps, after);
         const refusedDeletes = stepFailures.length === 0 ? await this.deleteAll(deleted) : [];
@@ -136,6 +145,36 @@ export class Applier {
         failures.push(...refusedDeletes.map((d) => `pulumi up failed at ${d.step}: ${d.message}`));
         await state.timeline.runUntil();
         return { failedSteps };
+    }
+
+    /**
+     * `pulumi destroy -s <stack>` of a tenant stack: every resource its state holds deleted as the engine schedules
+     * deletes (dependents first; retained ones leave the state only; protected ones refused), nothing of other stacks.
+     */
+    async destroy(stack: string): Promise<{ failedSteps: string[] }> {
+        const { state } = this;
+        if (stack === state.plan.stack) {
+            throw new LifecycleInputError(
+                `pulumi destroy of the platform stack ${stack}: the harness runs its servers`,
+            );
+        }
+        state.setApps([], stack);
+        const deleted = state.appliedOf(stack).map((a) => a.resource);
+        await state.timeline.emit(`pulumi destroy -s ${stack}`, async () => ({ delete: deleted.length }));
+        const refused = await this.deleteAll(deleted);
+        if (refused.length === 0) {
+            state.tenantPlans.delete(stack);
+        }
+        await state.timeline.emit(
+            refused.length === 0 ? "pulumi destroy finished" : "pulumi destroy failed",
+            async () => {
+                if (refused.length > 0) {
+                    throw new Error(refused.map((d) => `pulumi destroy failed at ${d.step}: ${d.message}`).join("; "));
+                }
+            },
+        );
+        await state.timeline.runUntil();
+        return { failedSteps: refused.map((d) => d.step) };
     }
 
     /**

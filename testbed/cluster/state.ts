@@ -5,6 +5,7 @@
  */
 import type { AppConfig } from "../../components/config/platform";
 import type { RedisConfig } from "../../components/config/redis";
+import type { RedisLayout } from "../../components/redis/layout";
 import type { RecordedResource } from "../../offline/mockEngine";
 import type { IssuedCertificate } from "../issuer";
 import type { Pod } from "../pods";
@@ -48,8 +49,14 @@ export class ClusterState {
     /** ExternalSecrets whose last reconcile failed (a remote secret missing). */
     readonly erroring = new Set<string>();
     readonly secrets = new Map<string, Record<string, string>>();
-    /** With the Redis settings of the plan that wrote them (the redis-config files are rendered per pod from them). */
-    readonly configMaps = new Map<string, { data: Record<string, string>; redis: RedisConfig }>();
+    /**
+     * With the Redis settings of the plan that wrote them; the Redis files among them with their renderer (rendered per
+     * pod for its loopback layout).
+     */
+    readonly configMaps = new Map<
+        string,
+        { data: Record<string, string>; redis: RedisConfig; render?: (layout: RedisLayout) => Record<string, string> }
+    >();
     readonly statefulSets = new Map<string, Obj>();
     /** PersistentVolumeClaims by `<namespace>/<name>`: what each requests, of which StorageClass. */
     readonly claims = new Map<string, { storage: string; storageClass?: string }>();
@@ -61,6 +68,10 @@ export class ClusterState {
     /** Every version of each application's Secret handed out since the start, oldest first. */
     readonly appEnvs = new Map<string, Record<string, string>[]>();
     readonly apps = new Map<string, AppConfig>();
+    /** The stack each application of `apps` belongs to (the platform's or a tenant stack beside it). */
+    private readonly appStacks = new Map<string, string>();
+    /** Tenant stacks applied beside the platform's (`plan`), each by its last applied plan. */
+    readonly tenantPlans = new Map<string, StackPlan>();
     /** Cluster addresses (`host:port`) to loopback ports. */
     readonly endpoints = new Map<string, number>();
     /** The local PostgreSQL's port, once it runs: every PostgreSQL host an application or Job names maps to it... */
@@ -81,14 +92,35 @@ export class ClusterState {
         return [...this.pods.values()].flat();
     }
 
-    /** The applications of `apps` only: one removed from the config loses its access with this `up`. */
-    setApps(apps: readonly AppConfig[]): void {
-        for (const name of [...this.apps.keys()].filter((n) => !apps.some((a) => a.name === n))) {
-            this.apps.delete(name);
+    /**
+     * Stack `stack`'s applications are `apps` only: one removed from its config loses its access with this `up`; other
+     * stacks' applications stay.
+     */
+    setApps(apps: readonly AppConfig[], stack: string = this.plan.stack): void {
+        for (const name of [...this.apps.keys()].filter((n) => this.stackOfApp(n) === stack)) {
+            if (!apps.some((a) => a.name === name)) {
+                this.apps.delete(name);
+                this.appStacks.delete(name);
+            }
         }
         for (const app of apps) {
             this.apps.set(app.name, app);
+            this.appStacks.set(app.name, stack);
         }
+    }
+
+    private stackOfApp(app: string): string {
+        return this.appStacks.get(app) ?? this.plan.stack;
+    }
+
+    /** The last plan applied of `stack` (the platform's or a tenant's); undefined before its first `up`. */
+    planOf(stack: string): StackPlan | undefined {
+        return stack === this.plan.stack ? this.plan : this.tenantPlans.get(stack);
+    }
+
+    /** What the state holds of stack `stack` alone: a stack's `up` diffs and deletes only its own resources. */
+    appliedOf(stack: string): { resource: RecordedResource; failed: boolean }[] {
+        return [...this.applied.values()].filter((a) => urnStack(a.resource.urn) === stack);
     }
 
     /** Keeps the application's current Secret as its newest version (when it changed). */
@@ -114,6 +146,11 @@ export class ClusterState {
             this.endpoints.set(`${host}:${port}`, this.postgresHosts.get(host) ?? this.postgresPort);
         }
     }
+}
+
+/** The stack of a URN (`urn:pulumi:<stack>::<project>::<type>::<name>`). */
+export function urnStack(urn: string): string {
+    return urn.split("::")[0].slice("urn:pulumi:".length);
 }
 
 /** `<namespace>/<name>` of a Kubernetes object in the plan. */

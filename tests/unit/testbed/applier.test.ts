@@ -3,6 +3,7 @@ import { strict as assert } from "assert";
 import type { RecordedResource } from "../../../offline/mockEngine";
 import { Applier, HandlerTable, JobRunner, handlerTable, refuseServerRemoval } from "../../../testbed/cluster/applier";
 import type { JobState } from "../../../testbed/cluster/state";
+import type { AppConfig } from "../../../components/config/platform";
 import { LifecycleInputError, TYPES } from "../../../testbed/plan";
 import { clusterState, eventLabels, resource, stackPlan } from "../../support/testbed";
 
@@ -194,6 +195,53 @@ describe("testbed pulumi up (the applier and its handler table)", () => {
         assert.deepEqual((await applier.apply(stackPlan([imported, child, missing]))).failedSteps, [`${KIND} missing`]);
         const failures = state.timeline.events.flatMap((e) => e.failures).join("\n");
         assert.match(failures, /resource 'missing-id' does not exist/);
+    });
+
+    it("applies a tenant stack beside the platform's: each up diffs and deletes only its own stack's resources, a destroy only the tenant's", async () => {
+        const platformThing = thing("platform-thing");
+        const state = deployed([platformThing]);
+        const { log, table } = recorder();
+        const applier = new Applier(state, table, noJobs);
+        /** A resource of tenant stack `team-a`, and its plan (apps: one each). */
+        const tenantThing = (name: string, inputs: Record<string, any> = {}): RecordedResource => ({
+            ...thing(name, inputs),
+            urn: `urn:pulumi:team-a::data-platform::${KIND}::${name}`,
+        });
+        const tenantPlan = (resources: RecordedResource[], apps: string[]) => ({
+            ...stackPlan(resources, { apps: apps.map((name) => ({ name })) }, "team-a.yaml"),
+            stack: "team-a",
+        });
+        state.setApps([{ name: "orders" } as AppConfig]);
+
+        assert.deepEqual(
+            (await applier.apply(tenantPlan([tenantThing("a"), tenantThing("b")], ["shop", "cart"]))).failedSteps,
+            [],
+        );
+        assert.deepEqual(log.splice(0), ["create a", "create b"], "the platform's resource is not deleted");
+        assert.equal(state.plan.stack, "dev", "the platform's plan stays the cluster's");
+        assert.deepEqual([...state.apps.keys()].sort(), ["cart", "orders", "shop"]);
+        assert.equal(eventLabels(state)[0], "+0s pulumi up -s team-a (new stack) -> team-a.yaml");
+
+        // The platform's next up: its own diff only (the tenant's resources are not its deletes).
+        const platformNext = thing("platform-thing", { v: 2 });
+        assert.deepEqual(
+            (await applier.apply(stackPlan([platformNext], { apps: [{ name: "orders" }] }))).failedSteps,
+            [],
+        );
+        assert.deepEqual(log.splice(0), ["update platform-thing"]);
+        assert.deepEqual([...state.apps.keys()].sort(), ["cart", "orders", "shop"]);
+
+        // The tenant's next up against its own previous plan: b updated, a deleted, cart's access gone.
+        assert.deepEqual((await applier.apply(tenantPlan([tenantThing("b", { v: 2 })], ["shop"]))).failedSteps, []);
+        assert.deepEqual(log.splice(0), ["update b", "delete a"]);
+        assert.deepEqual([...state.apps.keys()].sort(), ["orders", "shop"]);
+
+        assert.deepEqual(await applier.destroy("team-a"), { failedSteps: [] });
+        assert.deepEqual(log.splice(0), ["delete b"]);
+        assert.deepEqual([...state.applied.keys()], [platformNext.urn], "only the platform's resource is left");
+        assert.deepEqual([...state.apps.keys()], ["orders"]);
+        assert.equal(state.planOf("team-a"), undefined);
+        await assert.rejects(applier.destroy("dev"), LifecycleInputError);
     });
 
     it("gives each kind to one controller, and refuses removing servers", async () => {

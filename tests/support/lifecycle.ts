@@ -8,7 +8,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { stackFile } from "../../offline/stackConfig";
 import { Lifecycle, LifecycleOptions } from "../../testbed/harness";
-import { StackPlan, assertSameStack, loadPlan } from "../../testbed/plan";
+import { StackPlan, assertSameStack, loadPlan, tenantPlanOf } from "../../testbed/plan";
 import { processTempDir } from "./tempDir";
 
 type StackDoc = { config: Record<string, any> };
@@ -74,6 +74,43 @@ export function plan(stack: string, file: string): Promise<StackPlan> {
     if (!p) {
         p = loadPlan(stack, file);
         plans.set(file, p);
+    }
+    return p;
+}
+
+/** The platform's config admitting tenant stack `tenant` with `connections` on its default server (`data-platform:tenants`). */
+export function admitTenant(tenant: string, connections: number) {
+    return (config: Record<string, any>) => {
+        config["data-platform:tenants"] = {
+            ...(config["data-platform:tenants"] ?? {}),
+            [tenant]: { connections: { default: connections } },
+        };
+    };
+}
+
+/**
+ * A tenant stack's file (`Pulumi.<stack>.yaml` of a tenant: its platform, owners and `apps`, the platform's profile);
+ * returns the new file's path.
+ */
+export function tenantStackVariant(stack: string, platform: string, apps: Record<string, unknown>[]): string {
+    const doc = YAML.parse(fs.readFileSync(stackFile(platform), "utf8")) as StackDoc;
+    const config = {
+        "data-platform:profile": doc.config["data-platform:profile"],
+        "data-platform:tenant": { platformStack: `acme/data-platform/${platform}`, owners: [`@acme/${stack}`] },
+        "data-platform:apps": apps,
+    };
+    const file = path.join(dir, `${stack}-${++files}.yaml`);
+    fs.writeFileSync(file, YAML.stringify({ config }));
+    return file;
+}
+
+/** A tenant stack's plan beside `platform`'s (whose run answers its StackReference), cached per file. */
+export function tenantPlan(stack: string, file: string, platform: StackPlan): Promise<StackPlan> {
+    const key = `${file}\u0000${platform.file}`;
+    let p = plans.get(key);
+    if (!p) {
+        p = tenantPlanOf(stack, file, platform);
+        plans.set(key, p);
     }
     return p;
 }

@@ -183,10 +183,16 @@ export interface LoginSqlOptions {
     /** Azure with monitoring on: the Job also keeps `MONITOR_LOGIN`, with the password of this credential (the server's). */
     readonly monitor?: string;
     /**
-     * A tenant stack's Job (its name): its logins carry `managedLoginComment(tenant)`, so the platform's Job (and every
-     * other tenant's) leaves them alone and this one turns off LOGIN only for logins of its own.
+     * A tenant stack's Job (its name): its logins carry `managedLoginComment(tenant)`, so the platform's Job (while it
+     * admits the tenant) and every other tenant's leave them alone, and this one turns off LOGIN only for its own.
      */
     readonly tenant?: string;
+    /**
+     * The platform's Job: the tenant stacks its platform admits (`data-platform:tenants`). It turns off LOGIN for the
+     * logins of any other tenant (a destroyed stack's: no Job of its own is left to do it), as for a removed
+     * application. Absent: every tenant's logins are left alone.
+     */
+    readonly tenants?: readonly string[];
 }
 
 /** The login script's options for the configuration's mode. */
@@ -198,6 +204,7 @@ export function loginSqlOptions(config: ServerConfig): LoginSqlOptions {
         superuser: stackgres,
         extensions: config.postgres.extensions,
         ...(azureMonitoring(config.postgres) ? { monitor: postgresNames(config.postgres).credentials.monitor } : {}),
+        tenants: Object.keys(config.tenants),
     };
 }
 
@@ -261,11 +268,15 @@ export const MANAGED_LOGIN_COMMENT = "data-platform: app ";
 
 /**
  * Start of the comment marking the logins of the Job of `tenant` (a tenant stack's, else the platform's). A tenant's does
- * not start with `MANAGED_LOGIN_COMMENT`, so the platform's Job never turns off a tenant's logins.
+ * not start with `MANAGED_LOGIN_COMMENT`, so the platform's Job turns off a tenant's logins only once it no longer admits
+ * the tenant (`revokeUnadmittedSql`).
  */
 export function managedLoginComment(tenant: string | undefined): string {
-    return tenant === undefined ? MANAGED_LOGIN_COMMENT : `data-platform: tenant ${tenant} app `;
+    return tenant === undefined ? MANAGED_LOGIN_COMMENT : `${TENANT_LOGIN_COMMENT}${tenant} app `;
 }
+
+/** Start of every tenant stack's login comment (`managedLoginComment`). */
+const TENANT_LOGIN_COMMENT = "data-platform: tenant ";
 
 /**
  * Turns off LOGIN for every login the Job marked (`MANAGED_LOGIN_COMMENT`) that no current application has: an
@@ -282,6 +293,21 @@ function revokeRemovedSql(logins: readonly AppLogin[], comment: string): string[
             `ON d.objoid = r.oid AND d.classoid = 'pg_catalog.pg_authid'::regclass ` +
             `WHERE starts_with(d.description, ${sqlLiteral(comment)}) AND r.rolcanlogin ` +
             `AND r.rolname <> ALL (ARRAY[${current.join(", ")}]::text[]) ORDER BY r.rolname \\gexec`,
+    ];
+}
+
+/**
+ * The platform's Job: turns off LOGIN for every tenant login (`TENANT_LOGIN_COMMENT`) of a tenant stack not in `admitted`,
+ * as `revokeRemovedSql` does for a removed application (roles, databases and data stay).
+ */
+function revokeUnadmittedSql(admitted: readonly string[]): string[] {
+    const prefixes = admitted.map((tenant) => sqlLiteral(managedLoginComment(tenant)));
+    return [
+        `SELECT format('ALTER ROLE %I NOLOGIN', r.rolname) FROM pg_catalog.pg_roles r JOIN pg_catalog.pg_shdescription d ` +
+            `ON d.objoid = r.oid AND d.classoid = 'pg_catalog.pg_authid'::regclass ` +
+            `WHERE starts_with(d.description, ${sqlLiteral(TENANT_LOGIN_COMMENT)}) AND r.rolcanlogin ` +
+            `AND NOT EXISTS (SELECT FROM unnest(ARRAY[${prefixes.join(", ")}]::text[]) p WHERE starts_with(d.description, p)) ` +
+            `ORDER BY r.rolname \\gexec`,
     ];
 }
 
@@ -356,6 +382,7 @@ export function renderLoginSql(logins: readonly AppLogin[], options: LoginSqlOpt
         ...blocks,
         ...(options.monitor ? monitorSql() : []),
         ...revokeRemovedSql(logins, comment),
+        ...(options.tenant === undefined && options.tenants !== undefined ? revokeUnadmittedSql(options.tenants) : []),
         "",
     ].join("\n");
 }

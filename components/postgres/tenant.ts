@@ -64,8 +64,8 @@ export class TenantPostgres extends pulumi.ComponentResource implements Postgres
         }
         // Its applications' logins (and, but for ARM's, databases): the platform's Job as the admin, keyed by the tenant.
         const endpoint = azure ? azureEndpoint(config, "") : stackGresEndpoint(config);
-        // The monitoring login is the platform's.
-        const { monitor: _platforms, ...sqlOptions } = loginSqlOptions(config);
+        // The monitoring login is the platform's, and so is turning off the logins of tenants it no longer admits.
+        const { monitor: _platforms, tenants: _admitted, ...sqlOptions } = loginSqlOptions(config);
         const job = createLoginJob(this, name, {
             ...args,
             logins: appLogins(config.apps, config.keyVault.rotations),

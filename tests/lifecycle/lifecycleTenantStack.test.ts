@@ -7,7 +7,8 @@
  * on the platform's group, and both connect with their Secrets while the platform's applications keep working.
  * (c) A platform change (an application added, one's PostgreSQL password rotated) keeps the tenant's applications
  * working. (d) The tenant drops an application (its logins turned off, its Redis user gone, the other stays), then
- * `pulumi destroy -s team-a` removes the tenant's Redis users and objects only.
+ * `pulumi destroy -s team-a` removes the tenant's Redis users and objects only. (e) The platform stops admitting it: its
+ * login Job turns off the destroyed tenant's PostgreSQL logins (no Job of the tenant is left to); data pods roll back.
  */
 import { strict as assert } from "assert";
 import Redis from "ioredis";
@@ -58,16 +59,20 @@ scenario(
     "lifecycle on real servers: a tenant stack beside its platform stack (dev)",
     "admitted, deployed, kept through a platform change, an application dropped, destroyed: only its own objects change",
     async () => {
+        const changed = (c: Record<string, any>) => {
+            rotate("pg-app-orders")(c);
+            c["data-platform:apps"].push({ name: "payments", namespace: "payments", redisDb: 3 });
+        };
         const platform = {
             admit: await plan("dev", stackVariant("dev", admitTenant(TENANT, 4))),
             change: await plan(
                 "dev",
                 stackVariant("dev", (c) => {
                     admitTenant(TENANT, 4)(c);
-                    rotate("pg-app-orders")(c);
-                    c["data-platform:apps"].push({ name: "payments", namespace: "payments", redisDb: 3 });
+                    changed(c);
                 }),
             ),
+            release: await plan("dev", stackVariant("dev", changed)),
         };
         const tenant = {
             both: await tenantPlan(TENANT, tenantStackVariant(TENANT, "dev", [SHOP, CART]), platform.admit),
@@ -147,6 +152,18 @@ scenario(
             assert.deepEqual(await access(l, [...PLATFORM_APPS, "payments"]), OK([...PLATFORM_APPS, "payments"]));
             assert.ok(l.hasNamespace("shop"), "a destroyed tenant's namespaces are retained");
             assert.ok(await l.hasDatabase("shop"), "a destroyed tenant's databases are retained");
+
+            // (e) The platform no longer admits it: its Job turns off the destroyed tenant's logins, whose own Job is gone.
+            await phase("platform releases the tenant", l, async () => {
+                assert.deepEqual((await l.apply(platform.release)).failedSteps, []);
+            });
+            assert.match(
+                String((await l.appAccess("shop")).postgres),
+                /not permitted to log in/,
+                "shop's login is off",
+            );
+            assert.deepEqual(await access(l, [...PLATFORM_APPS, "payments"]), OK([...PLATFORM_APPS, "payments"]));
+            assert.deepEqual(await l.queryAsApp("billing", "SELECT 1 AS one"), [{ one: 1 }]);
         });
         const s = l.summary();
         console.log(

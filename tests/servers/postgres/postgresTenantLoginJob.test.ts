@@ -73,6 +73,29 @@ for (const [version, bin] of serversByMajor()) {
             assertIsolatedLogins(server, pws, LOGINS);
         });
 
+        it("the platform's Job turns off LOGIN for a tenant it no longer admits (its stack destroyed), never for one it admits", async () => {
+            const platformAdmitting = (tenants: string[]) =>
+                runLoginJob(server, {
+                    adminLogin: ADMIN,
+                    logins: [PLATFORM_APP],
+                    sqlOptions: { ...SQL, tenants },
+                    passwords: pws,
+                });
+            platformAdmitting(["team-a"]);
+            assertIsolatedLogins(server, pws, LOGINS);
+            platformAdmitting(["team-b"]);
+            for (const login of TENANT_APP.logins) {
+                await assert.rejects(
+                    queryAs(server, TENANT_APP.database, login.name, pws[login.credentialId], "SELECT 1"),
+                    /is not permitted to log in/,
+                );
+            }
+            assertIsolatedLogins(server, pws, [PLATFORM_APP]);
+            // Admitted again, the tenant's next up turns them on.
+            tenantJob([TENANT_APP]);
+            assertIsolatedLogins(server, pws, LOGINS);
+        });
+
         it("waits for files matching its digests keyed by its tenant key, then gives up naming the file", () => {
             assert.throws(
                 () => tenantJob([TENANT_APP], { ...pws, [TENANT_KEY]: password("tenant-key-2") }),

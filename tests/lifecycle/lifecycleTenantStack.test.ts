@@ -30,6 +30,8 @@ import {
 } from "../support/lifecycle";
 
 const TENANT = "team-a";
+/** Its two applications' connections on the default server and clients into its PgBouncer (config/tenant.ts). */
+const QUOTA = { connections: { default: 8 }, clients: { default: 4 } };
 const SHOP = { name: "shop", namespace: "shop", redisDb: 5, poolSize: 1, replicas: 1 };
 const CART = { name: "cart", namespace: "cart", redisDb: 6, poolSize: 1, replicas: 1 };
 const PLATFORM_APPS = ["orders", "billing"];
@@ -64,11 +66,11 @@ scenario(
             c["data-platform:apps"].push({ name: "payments", namespace: "payments", redisDb: 3 });
         };
         const platform = {
-            admit: await plan("dev", stackVariant("dev", admitTenant(TENANT, 4))),
+            admit: await plan("dev", stackVariant("dev", admitTenant(TENANT, QUOTA))),
             change: await plan(
                 "dev",
                 stackVariant("dev", (c) => {
-                    admitTenant(TENANT, 4)(c);
+                    admitTenant(TENANT, QUOTA)(c);
                     changed(c);
                 }),
             ),

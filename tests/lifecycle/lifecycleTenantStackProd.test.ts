@@ -19,6 +19,8 @@ import {
 } from "../support/lifecycle";
 
 const TENANT = "team-a";
+/** Its two applications' connections on the default server and clients into its PgBouncer (config/tenant.ts). */
+const QUOTA = { connections: { default: 8 }, clients: { default: 4 } };
 const APPS = [
     { name: "shop", namespace: "shop", redisDb: 5, poolSize: 1, replicas: 1 },
     { name: "cart", namespace: "cart", redisDb: 6, poolSize: 1, replicas: 1 },
@@ -28,7 +30,7 @@ scenario(
     "lifecycle on real servers: a tenant stack beside its platform stack (prod)",
     "admitting a tenant rolls the data pods without a failed connection; its first up connects its applications and restarts nothing",
     async () => {
-        const admit = await plan("prod", stackVariant("prod", admitTenant(TENANT, 4)));
+        const admit = await plan("prod", stackVariant("prod", admitTenant(TENANT, QUOTA)));
         const tenant = await tenantPlan(TENANT, tenantStackVariant(TENANT, "prod", APPS), admit);
         let rolledByAdmit: string[] = [];
         const l = await withLifecycle("prod", baseline("prod"), async (l) => {

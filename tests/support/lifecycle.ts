@@ -78,13 +78,10 @@ export function plan(stack: string, file: string): Promise<StackPlan> {
     return p;
 }
 
-/** The platform's config admitting tenant stack `tenant` with `connections` on its default server (`data-platform:tenants`). */
-export function admitTenant(tenant: string, connections: number) {
+/** The platform's config admitting tenant stack `tenant` with `quota` (`data-platform:tenants.<tenant>`). */
+export function admitTenant(tenant: string, quota: Record<string, unknown>) {
     return (config: Record<string, any>) => {
-        config["data-platform:tenants"] = {
-            ...(config["data-platform:tenants"] ?? {}),
-            [tenant]: { connections: { default: connections } },
-        };
+        config["data-platform:tenants"] = { ...(config["data-platform:tenants"] ?? {}), [tenant]: quota };
     };
 }
 

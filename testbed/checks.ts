@@ -10,7 +10,8 @@ import * as path from "path";
 import * as tls from "tls";
 import { ACL_MARKER_PREFIX, USERS } from "../components/redis/acl";
 import { ACL_FILES, AUTH_FILES, RESTART_LOCK_SECONDS, WATCH_SECONDS } from "../components/redis/files";
-import { NAMES, POD_DIRS } from "../components/redis/layout";
+import { redisGroupSettings, redisGroups } from "../components/redis/groups";
+import { POD_DIRS } from "../components/redis/layout";
 import { LOOPBACK, sleep } from "./servers/processes";
 import {
     BackgroundWriter,
@@ -22,8 +23,9 @@ import {
     lostWrites,
     redisOptions,
 } from "./clients";
-import type { RedisPorts } from "./servers/redis";
 import type { ClusterState, Obj } from "./cluster/state";
+import type { RedisGroups } from "./cluster/redisGroups";
+import type { Pod } from "./pods";
 import { secretKey } from "./plan";
 import type { RedisAdmin } from "./redisAdmin";
 
@@ -53,13 +55,22 @@ export class Checks {
 
     constructor(
         private readonly state: ClusterState,
-        private readonly ports: RedisPorts,
-        private readonly admin: RedisAdmin,
+        private readonly groups: RedisGroups,
+        /** The harness's admin access to each group, by name. */
+        private readonly admin: (group: string) => RedisAdmin,
         private readonly files: { readonly redisCa: string; readonly postgresCa: () => string },
     ) {}
 
-    private get tls(): boolean {
-        return this.state.plan.config.redis.tls;
+    /** Whether the group's servers speak TLS (the plan applied last; a group it does not name yet has no servers). */
+    private tls(group: string): boolean {
+        const section = this.state.plan.config.redis;
+        return redisGroups(section).includes(group) && redisGroupSettings(section, group).tls;
+    }
+
+    /** Whether the server of a group's pod speaks TLS. */
+    private podTls(pod: Pod): boolean {
+        const of = this.groups.ofStatefulSet(pod.id.set);
+        return of !== undefined && this.tls(of.group.name);
     }
 
     /** Every check; the failures, each saying which app or server and which credential. */
@@ -110,32 +121,37 @@ export class Checks {
         return [...connectionFailures, ...lost, ...others];
     }
 
-    /** (b) for the platform's own Secrets: every password handed out is accepted by the servers that consume it. */
+    /**
+     * (b) for the platform's own Secrets: every password a group's `<prefix>-auth` hands out is accepted by the
+     * group's servers that consume it.
+     */
     private platformCredentialChecks(ca: string): Check[] {
         const { state } = this;
         const out: Check[] = [];
-        const auth = state.secrets.get(secretKey(state.namespace, NAMES.auth)) ?? {};
-        if (auth[AUTH_FILES.admin]) {
-            this.admin.remember(auth[AUTH_FILES.admin]);
-        }
-        for (const [file, consumer] of Object.entries(AUTH_FILE_CONSUMERS)) {
-            const password = auth[file];
-            if (password === undefined) {
-                continue;
+        for (const { name: group, names } of this.groups.all()) {
+            const auth = state.secrets.get(secretKey(state.namespace, names.auth)) ?? {};
+            if (auth[AUTH_FILES.admin]) {
+                this.admin(group).remember(auth[AUTH_FILES.admin]);
             }
-            const targets = [
-                ...(consumer.data ? (state.pods.get(NAMES.data) ?? []) : []),
-                ...(consumer.sentinel ? (state.pods.get(NAMES.sentinel) ?? []) : []),
-            ];
-            // A server the kubelet is starting again accepts nothing yet; `availabilityChecks` bounds how many.
-            for (const pod of targets.filter((p) => p.mainRunning())) {
-                out.push(() =>
-                    checkAuth(pod.port, consumer.user, password, this.tls ? ca : undefined).then((err) =>
-                        err
-                            ? `${pod.name}: refuses user ${consumer.user} with the ${file} that Secret ${state.namespace}/${NAMES.auth} hands out: ${err}`
-                            : undefined,
-                    ),
-                );
+            for (const [file, consumer] of Object.entries(AUTH_FILE_CONSUMERS)) {
+                const password = auth[file];
+                if (password === undefined) {
+                    continue;
+                }
+                const targets = [
+                    ...(consumer.data ? (state.pods.get(names.data) ?? []) : []),
+                    ...(consumer.sentinel ? (state.pods.get(names.sentinel) ?? []) : []),
+                ];
+                // A server the kubelet is starting again accepts nothing yet; `availabilityChecks` bounds how many.
+                for (const pod of targets.filter((p) => p.mainRunning())) {
+                    out.push(() =>
+                        checkAuth(pod.port, consumer.user, password, this.tls(group) ? ca : undefined).then((err) =>
+                            err
+                                ? `${pod.name}: refuses user ${consumer.user} with the ${file} that Secret ${state.namespace}/${names.auth} hands out: ${err}`
+                                : undefined,
+                        ),
+                    );
+                }
             }
         }
         return out;
@@ -157,7 +173,7 @@ export class Checks {
 
     /** After a certificate's virtual expiry, no TLS server may still present it. */
     private async certificateChecks(): Promise<string[]> {
-        if (!this.tls) {
+        if (!this.groups.all().some((g) => this.tls(g.name))) {
             return [];
         }
         const expired = [...this.state.certificates.values()].flatMap((c) =>
@@ -170,7 +186,7 @@ export class Checks {
         await Promise.all(
             this.state
                 .allPods()
-                .filter((p) => p.running())
+                .filter((p) => p.running() && this.podTls(p))
                 .map(async (p) => {
                     const fingerprint = await servedFingerprint(p.port);
                     const old = expired.find((e) => e.fingerprint === fingerprint);
@@ -215,7 +231,8 @@ export class Checks {
         const started = Date.now();
         const redisCa = fs.readFileSync(this.files.redisCa, "utf8");
         // Sentinels restart one at a time for a new certificate, each within its lock's time.
-        const limitMs = (SIDECAR_PERIODS * WATCH_SECONDS + this.ports.sentinels.length * RESTART_LOCK_SECONDS) * 1000;
+        const sentinels = Math.max(...this.groups.all().map((g) => g.ports.sentinels.length));
+        const limitMs = (SIDECAR_PERIODS * WATCH_SECONDS + sentinels * RESTART_LOCK_SECONDS) * 1000;
         while (Date.now() - started < limitMs) {
             const appChecks = [...state.apps.values()].map((app) => () => {
                 const env = state.secrets.get(secretKey(app.namespace, app.secretName));
@@ -239,7 +256,8 @@ export class Checks {
             .allPods()
             .filter((pod) => pod.mainRunning())
             .flatMap((pod) => {
-                const file = pod.id.set === NAMES.sentinel ? ACL_FILES.sentinel : ACL_FILES.data;
+                const role = this.groups.ofStatefulSet(pod.id.set)?.role;
+                const file = role === "sentinel" ? ACL_FILES.sentinel : ACL_FILES.data;
                 // The data nodes' file is in parts (users.acl, users.acl.001, ...): the marker ends the last.
                 const dir = pod.localPath(POD_DIRS.acl);
                 const parts = fs.existsSync(dir)
@@ -255,7 +273,7 @@ export class Checks {
                 );
                 return markers.map((marker) => async () => {
                     // The marker may run no command: NOPERM after a successful AUTH means the file is loaded.
-                    const err = await checkAuth(pod.port, marker, "marker", this.tls ? ca : undefined);
+                    const err = await checkAuth(pod.port, marker, "marker", this.podTls(pod) ? ca : undefined);
                     return err !== undefined && /NOPERM/.test(err)
                         ? undefined
                         : `${pod.name}: has not loaded ${file} (${marker}): ${err}`;
@@ -265,7 +283,7 @@ export class Checks {
 
     /** Whether every running TLS pod presents the newest certificate issued (true without TLS). */
     private async serveNewestCertificates(): Promise<boolean> {
-        if (!this.tls) {
+        if (!this.groups.all().some((g) => this.tls(g.name))) {
             return true;
         }
         const newest = new Set(
@@ -274,7 +292,7 @@ export class Checks {
         const served = await Promise.all(
             this.state
                 .allPods()
-                .filter((p) => p.running())
+                .filter((p) => p.running() && this.podTls(p))
                 .map((p) => servedFingerprint(p.port)),
         );
         return served.every((f) => f !== undefined && newest.has(f));

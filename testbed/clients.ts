@@ -310,3 +310,73 @@ export class PostgresWriter {
         await this.loop;
     }
 }
+
+/** The cluster address (`host:port`) a Redis contract names: its first Sentinel's, else REDIS_URL's. */
+export function redisAddress(env: Record<string, string>): string {
+    if (env.REDIS_SENTINEL_HOSTS !== undefined) {
+        return env.REDIS_SENTINEL_HOSTS.split(",")[0];
+    }
+    const url = new URL(env.REDIS_URL);
+    return `${url.hostname}:${url.port}`;
+}
+
+/**
+ * An application writing to Redis without pause, as its pods would: write n appends n to list `<prefix><n % keys>`
+ * (RPUSH), recorded with the address it went to once the server answered. On any error it connects again with the
+ * contract `env()` gives then (a pod reading its mounted Secret again), so it follows a Secret that changes.
+ */
+export class RedisWriter {
+    /** Each acknowledged write: its number, the address it went to (`redisAddress`), when. */
+    readonly acknowledged: { id: number; address: string; at: number }[] = [];
+    readonly failures: { at: number; error: string }[] = [];
+    private next = 1;
+    private stopped = false;
+    private readonly loop: Promise<void>;
+
+    constructor(
+        private readonly env: () => Record<string, string>,
+        private readonly endpoints: Endpoints,
+        private readonly ca: () => string,
+        readonly keyPrefix: string,
+        readonly keys: number,
+    ) {
+        this.loop = this.run();
+    }
+
+    private async run(): Promise<void> {
+        while (!this.stopped) {
+            const env = this.env();
+            const address = redisAddress(env);
+            const client = new Redis({
+                ...redisOptions(env, this.endpoints, this.ca()),
+                ...QUICK,
+                lazyConnect: true,
+                maxRetriesPerRequest: 0,
+                enableOfflineQueue: false,
+                retryStrategy: () => null,
+                sentinelRetryStrategy: () => null,
+            });
+            let lastError = "";
+            client.on("error", (err) => (lastError = describe(err)));
+            try {
+                await client.connect();
+                while (!this.stopped) {
+                    const id = this.next++;
+                    await client.rpush(`${this.keyPrefix}${id % this.keys}`, String(id));
+                    this.acknowledged.push({ id, address, at: Date.now() });
+                    await sleep(5);
+                }
+            } catch (err) {
+                this.failures.push({ at: Date.now(), error: lastError || describe(err) });
+                await sleep(50);
+            } finally {
+                client.disconnect();
+            }
+        }
+    }
+
+    async stop(): Promise<void> {
+        this.stopped = true;
+        await this.loop;
+    }
+}

@@ -10,9 +10,9 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { NAMES, kubernetesLayout } from "../components/redis/layout";
+import { NAMES } from "../components/redis/layout";
 import { Supervisor, waitFor } from "./servers/processes";
-import { RedisPorts, redisPorts, requireRedisBinaries } from "./servers/redis";
+import { RedisPorts, requireRedisBinaries } from "./servers/redis";
 import { Checks } from "./checks";
 import { BackgroundWriter, appKey, checkPostgres, checkRedis, queryPostgres, redisOptions } from "./clients";
 import { Applier, handlerTable } from "./cluster/applier";
@@ -21,6 +21,7 @@ import { CertManager } from "./cluster/certManager";
 import { ExternalSecrets } from "./cluster/eso";
 import { Kubelet, projectedContent, storeConfigMap } from "./cluster/kubelet";
 import { Namespaces } from "./cluster/namespaces";
+import { RedisGroups } from "./cluster/redisGroups";
 import { ClusterState, Obj } from "./cluster/state";
 import { Workloads } from "./cluster/workloads";
 import { Issuer } from "./issuer";
@@ -55,6 +56,8 @@ export class Lifecycle {
     private readonly state: ClusterState;
     private readonly supervisor: Supervisor;
     private readonly admin: RedisAdmin;
+    /** The harness's admin access to each Redis group by name (`admin` is the default group's). */
+    private readonly admins = new Map<string, RedisAdmin>();
     private readonly checks: Checks;
     private readonly workloads: Workloads;
     private readonly kubelet: Kubelet;
@@ -69,7 +72,7 @@ export class Lifecycle {
 
     private constructor(
         before: StackPlan,
-        private readonly ports: RedisPorts,
+        private readonly groups: RedisGroups,
         private readonly pgStarting: Promise<ReadonlyMap<string, LifecyclePostgres>>,
         private readonly issuer: Issuer,
         private readonly root: string,
@@ -80,17 +83,17 @@ export class Lifecycle {
         this.pgCaFile = path.join(root, "postgres-ca.pem");
         this.timeline = new Timeline(() => this.checks.run(), options.onEvent);
         const state = (this.state = new ClusterState(before, this.timeline));
-        this.admin = new RedisAdmin(state, ports, issuer.caFile);
-        this.checks = new Checks(state, ports, this.admin, {
+        this.admin = this.adminOf(groups.default.name);
+        this.checks = new Checks(state, groups, (group) => this.adminOf(group), {
             redisCa: issuer.caFile,
             postgresCa: () => this.pgCaFile,
         });
         this.workloads = new Workloads(
             state,
-            ports,
+            groups,
             this.supervisor,
             root,
-            projectedContent(state, ports),
+            projectedContent(state, groups),
             () => this.pgCaFile,
         );
         this.kubelet = new Kubelet(state, {
@@ -127,7 +130,7 @@ export class Lifecycle {
     static async start(before: StackPlan, options: LifecycleOptions = {}): Promise<Lifecycle> {
         requireRedisBinaries();
         const root = options.root ?? fs.mkdtempSync(path.join(os.tmpdir(), "dp-lifecycle-"));
-        const ports = await redisPorts(before.config.redis);
+        const groups = await RedisGroups.lease(before.config.redis);
         // PostgreSQL starts while the Redis pods do: one local server per Flexible Server (StackGres: one).
         const servers = before.run.resources.filter((r) => r.type === TYPES.pgServer);
         const pg = startAll(
@@ -143,7 +146,7 @@ export class Lifecycle {
         );
         const lifecycle = new Lifecycle(
             before,
-            ports,
+            groups,
             pg,
             new Issuer(path.join(root, "issuer")),
             root,
@@ -216,7 +219,9 @@ export class Lifecycle {
         for (const r of order.filter((x) => x.type === TYPES.sgCluster)) {
             await this.pg.setSuperuserPassword(stackGresSuperuserPassword(state, r.inputs));
         }
-        await this.waitHealthy(30_000);
+        for (const group of this.groups.all()) {
+            await waitHealthy(this.adminOf(group.name).probeAccess(), 30_000);
+        }
         for (const r of order.filter((x) => x.type === TYPES.job)) {
             const job = this.workloads.startJob(r);
             await this.workloads.tryJob(job);
@@ -244,20 +249,17 @@ export class Lifecycle {
         }));
     }
 
-    /** Cluster addresses (pod FQDNs, Service names) of Redis to the loopback ports; PostgreSQL hosts as seen. */
+    /** Cluster addresses (pod FQDNs, Service names) of every Redis group to its loopback ports; PostgreSQL hosts as seen. */
     private registerEndpoints(plan: StackPlan): void {
-        const { endpoints } = this.state;
-        const layout = kubernetesLayout(plan.config.redis, plan.config.cluster.platformNamespace);
-        layout.dataNodes.forEach((e, i) => endpoints.set(`${e.host}:${e.port}`, this.ports.data[i]));
-        layout.sentinels.forEach((e, i) => endpoints.set(`${e.host}:${e.port}`, this.ports.sentinels[i]));
-        if (layout.standaloneService) {
-            // The standalone Service selects the one data pod.
-            endpoints.set(`${layout.standaloneService.host}:${layout.standaloneService.port}`, this.ports.data[0]);
-        }
+        this.groups.registerEndpoints(plan.config.redis, plan.config.cluster.platformNamespace, this.state.endpoints);
     }
 
-    /** Applies `after` as `pulumi up` would, then lets the timeline run until nothing more is pending. */
+    /**
+     * Applies `after` as `pulumi up` would, then lets the timeline run until nothing more is pending. A Redis group
+     * `after` adds gets its ports now and its pods when its StatefulSet is created.
+     */
     async apply(after: StackPlan): Promise<{ failedSteps: string[] }> {
+        await this.groups.add(after.config.redis);
         this.registerEndpoints(after);
         return this.applier.apply(after);
     }
@@ -265,6 +267,20 @@ export class Lifecycle {
     /** `pulumi destroy -s <stack>` of a tenant stack applied beside the platform's: only its resources go. */
     destroy(stack: string): Promise<{ failedSteps: string[] }> {
         return this.applier.destroy(stack);
+    }
+
+    /** The default group's ports (the group `failover` and `restartAll` act on). */
+    private get ports(): RedisPorts {
+        return this.groups.default.ports;
+    }
+
+    private adminOf(group: string): RedisAdmin {
+        let admin = this.admins.get(group);
+        if (!admin) {
+            admin = new RedisAdmin(this.state, this.groups.get(group), this.issuer.caFile);
+            this.admins.set(group, admin);
+        }
+        return admin;
     }
 
     private waitHealthy(timeoutMs: number): Promise<number> {
@@ -357,6 +373,11 @@ export class Lifecycle {
         return this.pgCaFile;
     }
 
+    /** The CA the Redis servers' certificates chain to (what an application verifies them with here). */
+    get redisCaFile(): string {
+        return this.issuer.caFile;
+    }
+
     /** Cluster addresses to loopback ports, as clients built from a contract need them. */
     get endpoints(): ReadonlyMap<string, number> {
         return this.state.endpoints;
@@ -366,6 +387,21 @@ export class Lifecycle {
     postgresServerOfHost(host: string): string | undefined {
         const port = this.state.postgresHosts.get(host);
         return [...this.pgByName].find(([, local]) => local.port === port)?.[0];
+    }
+
+    /** The Redis group a cluster address (`host:port`: `redisAddress` of a contract) reaches; undefined when none does. */
+    redisGroupAt(address: string): string | undefined {
+        const local = this.state.endpoints.get(address);
+        return local === undefined ? undefined : this.groups.ofPort(local)?.name;
+    }
+
+    /** One command as the admin of Redis group `group`, in database `db` of its master; undefined if it fails. */
+    async redisCommand(group: string, db: number, ...args: string[]): Promise<unknown> {
+        const admin = this.adminOf(group);
+        const master = await admin.master();
+        return master === undefined
+            ? undefined
+            : admin.commandIn(this.groups.get(group).ports.data[master], db, ...args);
     }
 
     /** The last contract application `app` was handed (what its running pods hold), even after it left the config. */

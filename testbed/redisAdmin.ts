@@ -1,13 +1,14 @@
 /**
- * The harness's own access to the simulated Redis group, as an observer: the admin user with any admin password
+ * The harness's own access to one simulated Redis group, as an observer: the admin user with any admin password
  * `redis-auth` ever handed out (a server may not have applied the newest yet), and the shared probe's view of it.
  */
 import * as fs from "fs";
 import { USERS } from "../components/redis/acl";
 import { AUTH_FILES } from "../components/redis/files";
-import { NAMES } from "../components/redis/layout";
+import type { RedisConfig } from "../components/config/redis";
+import { redisGroupSettings } from "../components/redis/groups";
 import { LOOPBACK } from "./servers/processes";
-import type { RedisPorts } from "./servers/redis";
+import type { LocalGroup } from "./cluster/redisGroups";
 import type { ClusterState } from "./cluster/state";
 import { secretKey } from "./plan";
 import { RedisGroupAccess, RedisRole } from "./redisProbe";
@@ -18,9 +19,18 @@ export class RedisAdmin {
 
     constructor(
         private readonly state: ClusterState,
-        private readonly ports: RedisPorts,
+        private readonly group: LocalGroup,
         private readonly caFile: string,
     ) {}
+
+    private get ports() {
+        return this.group.ports;
+    }
+
+    /** The group's settings in the plan applied last. */
+    private get settings(): RedisConfig {
+        return redisGroupSettings(this.state.plan.config.redis, this.group.name);
+    }
 
     /** Keeps an admin password handed out, so the harness can still observe servers that kept it. */
     remember(password: string): void {
@@ -30,9 +40,14 @@ export class RedisAdmin {
     }
 
     /** One command on the server at `port`; undefined when it does not answer or refuses every password. */
-    async command(port: number, ...args: string[]): Promise<unknown> {
+    command(port: number, ...args: string[]): Promise<unknown> {
+        return this.commandIn(port, 0, ...args);
+    }
+
+    /** One command in database `db` of the server at `port` (see `command`). */
+    async commandIn(port: number, db: number, ...args: string[]): Promise<unknown> {
         const passwords = [
-            this.state.secrets.get(secretKey(this.state.namespace, NAMES.auth))?.[AUTH_FILES.admin],
+            this.state.secrets.get(secretKey(this.state.namespace, this.group.names.auth))?.[AUTH_FILES.admin],
             ...this.seen,
         ];
         // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -43,7 +58,8 @@ export class RedisAdmin {
                 port,
                 username: USERS.admin,
                 password,
-                tls: this.state.plan.config.redis.tls ? { ca: fs.readFileSync(this.caFile) } : undefined,
+                db,
+                tls: this.settings.tls ? { ca: fs.readFileSync(this.caFile) } : undefined,
                 lazyConnect: true,
                 maxRetriesPerRequest: 0,
                 retryStrategy: () => null,
@@ -67,7 +83,7 @@ export class RedisAdmin {
 
     /** The data node ordinal every running Sentinel names as master (undefined unless they agree). */
     async master(): Promise<number | undefined> {
-        const redis = this.state.plan.config.redis;
+        const redis = this.settings;
         if (redis.mode !== "sentinel") {
             return 0;
         }
@@ -84,13 +100,14 @@ export class RedisAdmin {
 
     /** The group as the shared probe sees it: pods are Ready when their readiness probes pass. */
     probeAccess(): RedisGroupAccess {
-        const podsOf = (role: RedisRole) => this.state.pods.get(role === "data" ? NAMES.data : NAMES.sentinel) ?? [];
+        const { names } = this.group;
+        const podsOf = (role: RedisRole) => this.state.pods.get(role === "data" ? names.data : names.sentinel) ?? [];
         const portOf = (role: RedisRole, ordinal: number) =>
             (role === "data" ? this.ports.data : this.ports.sentinels)[ordinal];
         return {
             dataNodes: this.ports.data.length,
             sentinels: this.ports.sentinels.length,
-            masterName: this.state.plan.config.redis.masterName,
+            masterName: this.settings.masterName,
             command: (role, ordinal, ...args) => this.command(portOf(role, ordinal), ...args),
             ordinalOf: (_host, port) => this.ports.data.indexOf(port),
             ready: async (role, ordinal) => {

@@ -6,20 +6,22 @@
  */
 import { isDeepStrictEqual } from "util";
 import { renderFiles, renderTenantAclSyncFiles } from "../../components/redis/files";
-import { NAMES, POD_DIRS, RedisDirs, RedisLayout, kubernetesLayout } from "../../components/redis/layout";
+import { redisGroupSettings, redisGroups } from "../../components/redis/groups";
+import { Endpoint, POD_DIRS, RedisDirs, RedisLayout, kubernetesLayout } from "../../components/redis/layout";
+import { DEFAULT_INSTANCE } from "../../components/serviceModule";
 import type { RecordedResource } from "../../offline/mockEngine";
 import { LOOPBACK } from "../servers/processes";
 import type { ContentSource, Pod, VolumeSource } from "../pods";
 import { LifecycleInputError, StackPlan, TYPES, secretKey } from "../plan";
 import { HandlerTable, refuseServerRemoval } from "./applier";
-import type { RedisPorts } from "../servers/redis";
+import { LocalGroup, RedisGroups, configMapGroup } from "./redisGroups";
 import type { ClusterState, JobState } from "./state";
 
 /** Kubelet sync period (KubeletConfiguration `syncPeriod`, default 1m): how long a changed Secret takes to reach files. */
 export const KUBELET_SYNC_SECONDS = 60;
 
-/** What a pod's volumes hold now: Secrets as stored, the Redis files rendered for the pod's loopback layout. */
-export function projectedContent(state: ClusterState, ports: RedisPorts): ContentSource {
+/** What a pod's volumes hold now: Secrets as stored, a group's Redis files rendered for the pod's loopback layout. */
+export function projectedContent(state: ClusterState, groups: RedisGroups): ContentSource {
     return (source: VolumeSource, pod: Pod) => {
         const key = secretKey(state.namespace, source.name);
         if (source.kind === "secret") {
@@ -29,43 +31,66 @@ export function projectedContent(state: ClusterState, ports: RedisPorts): Conten
         if (!cm) {
             return undefined;
         }
-        return cm.render ? cm.render(localLayout(pod, ports)) : cm.data;
+        const group = groups.get(cm.redis.group ?? DEFAULT_INSTANCE);
+        return cm.render ? cm.render(localLayout(pod, group, state, groups)) : cm.data;
     };
 }
 
-/** The layout a pod's files are rendered for: loopback ports, its own volume directories. */
-function localLayout(pod: Pod, ports: RedisPorts): RedisLayout {
+/**
+ * The layout a pod's files are rendered for: loopback ports, its own volume directories. A Job's pod (an ACL sync Job
+ * of a group's first deploy) finds no pod yet behind a server's name: it keeps the cluster name, which does not
+ * resolve here either (await-acl.sh takes that as "no pod yet"); the group's own pods are created together.
+ */
+function localLayout(pod: Pod, group: LocalGroup, state: ClusterState, groups: RedisGroups): RedisLayout {
     const dirs = Object.fromEntries(
         Object.entries(POD_DIRS).map(([k, p]) => [k, pod.localPath(p)]),
     ) as unknown as RedisDirs;
+    const cluster = kubernetesLayout(
+        redisGroupSettings(state.plan.config.redis, group.name),
+        state.plan.config.cluster.platformNamespace,
+    );
+    const server = groups.ofStatefulSet(pod.id.set) !== undefined;
+    const at = (set: string, ports: readonly number[], names: readonly Endpoint[]) =>
+        ports.map((port, i) =>
+            server || state.pods.get(set)?.[i] !== undefined ? { host: LOOPBACK, port } : names[i],
+        );
     return {
-        dataNodes: ports.data.map((port) => ({ host: LOOPBACK, port })),
-        sentinels: ports.sentinels.map((port) => ({ host: LOOPBACK, port })),
+        dataNodes: at(group.names.data, group.ports.data, cluster.dataNodes),
+        sentinels: at(group.names.sentinel, group.ports.sentinels, cluster.sentinels),
         dirs,
     };
 }
 
 /**
- * Stores a ConfigMap. The Redis files (the group's own, a tenant stack's ACL sync files) name the group's hosts, so pods
- * run them rendered for loopback; that is faithful only if the plan holds exactly what the renderer renders.
+ * Stores a ConfigMap. A group's Redis files (its own `<prefix>-config`, a tenant stack's ACL sync files) name the
+ * group's hosts, so pods run them rendered for loopback; that is faithful only if the plan holds exactly what the
+ * renderer renders from the group's settings.
  */
 export function storeConfigMap(state: ClusterState, r: RecordedResource, plan: StackPlan): void {
     const name = r.inputs.metadata.name;
     const data = r.inputs.data ?? {};
-    const redis = plan.config.redis;
-    const layout = kubernetesLayout(redis, plan.config.cluster.platformNamespace);
-    const renderers = [
-        (l: RedisLayout) => renderFiles(redis, l),
-        (l: RedisLayout) => renderTenantAclSyncFiles(redis, l),
-    ];
-    const render = renderers.find((f) => isDeepStrictEqual(f(layout), data));
-    if (name === NAMES.config && render !== renderers[0]) {
+    const section = plan.config.redis;
+    const candidates = redisGroups(section).flatMap((g) => {
+        const redis = redisGroupSettings(section, g);
+        const layout = kubernetesLayout(redis, plan.config.cluster.platformNamespace);
+        return [
+            { redis, own: true, layout, render: (l: RedisLayout) => renderFiles(redis, l) },
+            { redis, own: false, layout, render: (l: RedisLayout) => renderTenantAclSyncFiles(redis, l) },
+        ];
+    });
+    const match = candidates.find((c) => isDeepStrictEqual(c.render(c.layout), data));
+    const own = configMapGroup(section, name);
+    if (own && !(match?.own && match.redis.group === own.group)) {
         throw new LifecycleInputError(
             `the plan's ConfigMap ${name} is not what renderFiles renders from the Redis component's config; ` +
                 "the harness cannot run it faithfully",
         );
     }
-    state.configMaps.set(secretKey(r.inputs.metadata.namespace, name), { data, redis, render });
+    state.configMaps.set(secretKey(r.inputs.metadata.namespace, name), {
+        data,
+        redis: match?.redis ?? section,
+        render: match?.render,
+    });
 }
 
 export class Kubelet {

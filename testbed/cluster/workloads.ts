@@ -20,7 +20,6 @@ import { isDeepStrictEqual } from "util";
 import type { RecordedResource } from "../../offline/mockEngine";
 import { PG_BIN } from "../servers/postgres";
 import { LOOPBACK, Supervisor, waitFor } from "../servers/processes";
-import { NAMES } from "../../components/redis/layout";
 import { localPort } from "../clients";
 import { ContentSource, Pod, podTemplate } from "../pods";
 import { LifecycleInputError, TYPES, secretKey } from "../plan";
@@ -28,7 +27,7 @@ import { quantityBytes } from "../../components/config/names";
 import { replacingPaths } from "../../offline/planDiff/diff";
 import { DELETION_PROPAGATION_ANNOTATION } from "../../policy/lib/k8s";
 import { HandlerTable, JobRunner, Step, refuseServerRemoval } from "./applier";
-import type { RedisPorts } from "../servers/redis";
+import type { RedisGroups } from "./redisGroups";
 import type { ClusterState, JobState, Obj } from "./state";
 
 /** How long a rolled pod may take to become Ready before the rollout counts as stuck (real seconds). */
@@ -49,7 +48,7 @@ export const EXPANDABLE_STORAGE_CLASSES: ReadonlySet<string> = new Set([
 export class Workloads implements JobRunner {
     constructor(
         private readonly state: ClusterState,
-        private readonly ports: RedisPorts,
+        private readonly groups: RedisGroups,
         private readonly supervisor: Supervisor,
         /** Where pods and Jobs keep their volumes. */
         private readonly root: string,
@@ -73,7 +72,11 @@ export class Workloads implements JobRunner {
     create(r: RecordedResource): void {
         const name = r.inputs.metadata.name;
         this.state.statefulSets.set(name, r.inputs);
-        const ports = name === NAMES.sentinel ? this.ports.sentinels : this.ports.data;
+        const of = this.groups.ofStatefulSet(name);
+        if (!of) {
+            throw new LifecycleInputError(`StatefulSet ${name} belongs to no Redis group of the plan`);
+        }
+        const ports = of.role === "sentinel" ? of.group.ports.sentinels : of.group.ports.data;
         this.state.pods.set(
             name,
             ports.map(
@@ -159,7 +162,12 @@ export class Workloads implements JobRunner {
         const name = r.inputs.metadata.name;
         const old = state.statefulSets.get(name);
         if (!old) {
-            throw new LifecycleInputError(`the change creates StatefulSet ${name}; the harness does not add servers`);
+            if (!this.groups.ofStatefulSet(name)) {
+                throw new LifecycleInputError(
+                    `the change creates StatefulSet ${name}, which belongs to no Redis group`,
+                );
+            }
+            return this.createStarted(r);
         }
         if (r.inputs.spec.replicas !== old.spec.replicas) {
             throw new LifecycleInputError(`the change scales StatefulSet ${name}; the harness does not resize groups`);
@@ -191,6 +199,22 @@ export class Workloads implements JobRunner {
             }
         }
         return true;
+    }
+
+    /**
+     * A StatefulSet the change creates (a Redis group added by this `up`): its pods start at once (podManagementPolicy
+     * Parallel) and `pulumi up` awaits them Ready (pulumi-kubernetes' StatefulSet await).
+     */
+    private async createStarted(r: RecordedResource): Promise<boolean> {
+        const name = r.inputs.metadata.name;
+        const event = await this.state.timeline.emit(`StatefulSet ${name} created: its pods start`, async () => {
+            this.create(r);
+            const pods = this.state.pods.get(name) ?? [];
+            pods.forEach((pod) => this.start(pod));
+            await Promise.all(pods.map((p) => waitReady(p)));
+            return { started: pods.map((p) => p.name) };
+        });
+        return !event.failures.some((f) => f.startsWith("StatefulSet"));
     }
 
     /**
@@ -296,12 +320,26 @@ export class Workloads implements JobRunner {
                         : {}),
                 });
             }
-            return { ...env, WAIT_SECONDS: "0", ...postgres };
+            // The Redis move Job's `host:port` lists of both groups, each to its loopback port.
+            const redis: Record<string, string> = {};
+            for (const key of ["SOURCE_NODES", "TARGET_NODES"].filter((k) => env[k] !== undefined)) {
+                redis[key] = env[key]
+                    .split(" ")
+                    .map((node) => {
+                        const local = state.endpoints.get(node);
+                        return local === undefined ? node : `${LOOPBACK}:${local}`;
+                    })
+                    .join(" ");
+            }
+            return { ...env, WAIT_SECONDS: "0", ...postgres, ...redis };
         }, 60_000);
         job.output = result.output.trim();
         if (result.code === 0) {
             job.state = "complete";
-        } else if (/does not hold the expected password|not yet applied/.test(result.output)) {
+        } else if (
+            // What the Jobs wait for (their synced Secret; the servers' users files; the move Job's masters).
+            /does not hold the expected password|not yet applied|is not off on|no master among/.test(result.output)
+        ) {
             job.state = state.timeline.now - job.startedAt >= job.waitSeconds ? "failed" : "waiting";
         } else {
             job.state = "failed";

@@ -15,7 +15,7 @@ import { diffPlans } from "../../offline/planDiff/diff";
 import { PostgresWriter } from "../../testbed/clients";
 import type { TimelineEvent } from "../../testbed/timeline";
 import type { Lifecycle } from "../../testbed/harness";
-import { editApp, plan, scenario, stackVariant, withLifecycle } from "../support/lifecycle";
+import { editApp, plan, scenario, stackVariant, waitForWrites, withLifecycle } from "../support/lifecycle";
 
 const APP = "search";
 const TABLE = "moved_rows";
@@ -170,18 +170,3 @@ scenario(
         assert.deepEqual(other, [], "failures besides the moving application's frozen logins");
     },
 );
-
-async function waitForWrites(writer: PostgresWriter, count: number): Promise<void> {
-    const deadline = Date.now() + 30_000;
-    while (writer.acknowledged.length < count) {
-        if (Date.now() > deadline) {
-            throw new Error(
-                `the writer got ${writer.acknowledged.length} of ${count} writes acknowledged: ${writer.failures
-                    .slice(-3)
-                    .map((f) => f.error)
-                    .join("; ")}`,
-            );
-        }
-        await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-}

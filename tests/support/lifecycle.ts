@@ -67,6 +67,36 @@ export function redisSettings(changes: Record<string, unknown>) {
     };
 }
 
+/**
+ * The dev stack with a second standalone Redis group `b` (`redis.groups.b`, its own servers), then `edit` applied.
+ * Standalone groups are the cheapest to run.
+ */
+export function redisGroupVariant(edit: (config: Record<string, any>) => void = () => undefined): string {
+    return stackVariant("dev", (c) => {
+        c["data-platform:redis"] = { ...c["data-platform:redis"], groups: { b: { mode: "standalone" } } };
+        edit(c);
+    });
+}
+
+/** Waits until an application writer (`PostgresWriter`, `RedisWriter`) has `count` acknowledged writes. */
+export async function waitForWrites(
+    writer: { readonly acknowledged: readonly unknown[]; readonly failures: readonly { error: string }[] },
+    count: number,
+): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    while (writer.acknowledged.length < count) {
+        if (Date.now() > deadline) {
+            throw new Error(
+                `the writer got ${writer.acknowledged.length} of ${count} writes acknowledged: ${writer.failures
+                    .slice(-3)
+                    .map((f) => f.error)
+                    .join("; ")}`,
+            );
+        }
+        await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+}
+
 const plans = new Map<string, Promise<StackPlan>>();
 
 export function plan(stack: string, file: string): Promise<StackPlan> {

@@ -4,6 +4,8 @@ import { renderFiles, renderTenantAclSyncFiles } from "../../../components/redis
 import { NAMES, kubernetesLayout } from "../../../components/redis/layout";
 import { stackFile } from "../../../offline/stackConfig";
 import { KUBELET_SYNC_SECONDS, Kubelet, projectedContent, storeConfigMap } from "../../../testbed/cluster/kubelet";
+import { RedisGroups } from "../../../testbed/cluster/redisGroups";
+import { redisGroupSettings } from "../../../components/redis/groups";
 import type { JobState } from "../../../testbed/cluster/state";
 import * as fs from "fs";
 import { Pod, type VolumeSource } from "../../../testbed/pods";
@@ -80,7 +82,7 @@ describe("testbed kubelet controller (kubernetes.io: Secrets as files, sync peri
         const { state } = setup();
         state.secrets.set(`${NAMESPACE}/s`, { a: "1" });
         state.configMaps.set(`${NAMESPACE}/c`, { data: { b: "2" }, redis: state.plan.config.redis });
-        const content = projectedContent(state, { data: [7000], sentinels: [] });
+        const content = projectedContent(state, new RedisGroups({ data: [7000], sentinels: [] }));
         const pod = fakePod("p", []);
         assert.deepEqual(content({ kind: "secret", name: "s" }, pod), { a: "1" });
         assert.deepEqual(content({ kind: "configMap", name: "c" }, pod), { b: "2" });
@@ -136,7 +138,11 @@ describe("testbed kubelet controller (kubernetes.io: Secrets as files, sync peri
         const configMap = (data: Record<string, string>) =>
             resource(TYPES.configMap, NAMES.config, { metadata: { namespace, name: NAMES.config }, data });
         storeConfigMap(state, configMap(rendered), plan);
-        assert.equal(state.configMaps.get(`${namespace}/${NAMES.config}`)?.redis, config.redis);
+        // Stored with the group's own settings (the section's, without `groups`): what the pods' files render from.
+        assert.deepEqual(
+            state.configMaps.get(`${namespace}/${NAMES.config}`)?.redis,
+            redisGroupSettings(config.redis, "default"),
+        );
         const edited = { ...rendered, [Object.keys(rendered)[0]]: "edited" };
         assert.throws(() => storeConfigMap(state, configMap(edited), plan), LifecycleInputError);
     });
@@ -149,8 +155,13 @@ describe("testbed kubelet controller (kubernetes.io: Secrets as files, sync peri
         const files = renderTenantAclSyncFiles(config.redis, kubernetesLayout(config.redis, namespace));
         const name = "redis-acl-sync-t1";
         storeConfigMap(state, resource(TYPES.configMap, name, { metadata: { namespace, name }, data: files }), plan);
-        const pod = { localPath: (p: string) => `/pod${p}` } as unknown as Pod;
-        const served = projectedContent(state, { data: [7000], sentinels: [] })({ kind: "configMap", name }, pod);
+        const pod = { id: { set: name }, localPath: (p: string) => `/pod${p}` } as unknown as Pod;
+        // The group's pod runs (before it does, a Job finds no pod behind its name: the cluster name is kept).
+        state.pods.set(NAMES.data, [pod]);
+        const served = projectedContent(state, new RedisGroups({ data: [7000], sentinels: [] }))(
+            { kind: "configMap", name },
+            pod,
+        );
         assert.deepEqual(Object.keys(served ?? {}), Object.keys(files));
         assert.notDeepEqual(served, files);
         assert.match(Object.values(served ?? {}).join("\n"), /7000/);

@@ -2,6 +2,7 @@
 import { strict as assert } from "assert";
 import type { Supervisor } from "../../../testbed/servers/processes";
 import type { JobState } from "../../../testbed/cluster/state";
+import { RedisGroups } from "../../../testbed/cluster/redisGroups";
 import { Workloads } from "../../../testbed/cluster/workloads";
 import { LifecycleInputError, TYPES } from "../../../testbed/plan";
 import { type Pod, podTemplate } from "../../../testbed/pods";
@@ -11,7 +12,7 @@ function setup() {
     const state = clusterState();
     const workloads = new Workloads(
         state,
-        { data: [7000], sentinels: [] },
+        new RedisGroups({ data: [7000], sentinels: [] }),
         {} as Supervisor,
         "/nonexistent",
         () => undefined,
@@ -27,16 +28,17 @@ const job = (annotations: Record<string, string> = {}) =>
     resource(TYPES.job, "login", { metadata: { name: "login", annotations }, spec: { template: {} } });
 
 describe("testbed workloads controller (StatefulSet rolling update, pulumi-kubernetes Job await)", () => {
-    it("refuses a change that adds or resizes a StatefulSet (the harness runs the first plan's servers)", async () => {
+    it("refuses a change that adds a StatefulSet of no Redis group, or resizes one (a group's size is its first plan's)", async () => {
         const { state, workloads } = setup();
         const apply = (r: ReturnType<typeof statefulSet>) =>
             workloads.handlers()[TYPES.statefulSet].apply!({
                 resource: r,
                 verb: "update",
-                name: "redis",
+                name: r.inputs.metadata.name,
                 plan: state.plan,
             });
-        await assert.rejects(apply(statefulSet(3)), /the change creates StatefulSet redis/);
+        const other = resource(TYPES.statefulSet, "other", { metadata: { name: "other" }, spec: { replicas: 1 } });
+        await assert.rejects(apply(other), /the change creates StatefulSet other, which belongs to no Redis group/);
         state.statefulSets.set("redis", statefulSet(3).inputs);
         await assert.rejects(apply(statefulSet(5)), LifecycleInputError);
         await assert.rejects(workloads.handlers()[TYPES.statefulSet].remove!(statefulSet(3)), LifecycleInputError);
@@ -126,7 +128,7 @@ describe("testbed workloads controller (StatefulSet rolling update, pulumi-kuber
         const { state } = setup();
         const workloads = new Workloads(
             state,
-            { data: [7000], sentinels: [] },
+            new RedisGroups({ data: [7000], sentinels: [] }),
             {} as Supervisor,
             "/nonexistent",
             () => undefined,

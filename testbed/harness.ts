@@ -5,7 +5,8 @@
  *
  * It wires the simulated cluster's controllers (`cluster/`: the `pulumi up` applier with a handler table per
  * resource kind from Azure, ESO, the kubelet, workloads and cert-manager, each citing the semantics it models) to
- * the checks (`checks.ts`) and the shared Redis probe (`redisProbe.ts`).
+ * the checks (`checks.ts`) and the shared Redis probe (`redisProbe.ts`). Every Redis group of the plan runs on loopback
+ * ports of its own (`cluster/redisGroups.ts`).
  */
 import * as fs from "fs";
 import * as os from "os";

@@ -43,7 +43,7 @@ export function redisNames(redis: Pick<RedisConfig, "group">) {
 
 export type RedisNames = ReturnType<typeof redisNames>;
 
-/** The default group's names: the one group the testbed runs. */
+/** The default group's names (the sandbox's local groups run under them). */
 export const NAMES = redisNames({});
 
 export interface Endpoint {

@@ -10,7 +10,8 @@ import * as path from "path";
 import * as tls from "tls";
 import { ACL_MARKER_PREFIX, USERS } from "../components/redis/acl";
 import { ACL_FILES, AUTH_FILES, RESTART_LOCK_SECONDS, WATCH_SECONDS } from "../components/redis/files";
-import { redisGroupSettings, redisGroups } from "../components/redis/groups";
+import type { AppConfig } from "../components/config/platform";
+import { redisGroupSettings, redisGroups, redisMoveOf } from "../components/redis/groups";
 import { POD_DIRS } from "../components/redis/layout";
 import { LOOPBACK, sleep } from "./servers/processes";
 import {
@@ -21,6 +22,7 @@ import {
     checkRedis,
     limited,
     lostWrites,
+    redisAddress,
     redisOptions,
 } from "./clients";
 import type { ClusterState, Obj } from "./cluster/state";
@@ -236,7 +238,7 @@ export class Checks {
         while (Date.now() - started < limitMs) {
             const appChecks = [...state.apps.values()].map((app) => () => {
                 const env = state.secrets.get(secretKey(app.namespace, app.secretName));
-                return env
+                return env && !this.frozenOnOldGroup(app, env)
                     ? checkRedis(env, appKey(app, "lifecycle-check"), state.endpoints, redisCa)
                     : Promise.resolve(undefined);
             });
@@ -248,6 +250,16 @@ export class Checks {
             await sleep(SIDECAR_POLL_MS);
         }
         return Date.now() - started;
+    }
+
+    /**
+     * Whether `env` of an application moving between Redis groups still names the group it leaves, whose users file
+     * turns its user off (the move's freeze): refused there once the sidecars applied it, so nothing to wait for.
+     */
+    private frozenOnOldGroup(app: AppConfig, env: Record<string, string>): boolean {
+        const from = redisMoveOf(app)?.from;
+        const port = from === undefined ? undefined : this.state.endpoints.get(redisAddress(env));
+        return port !== undefined && this.groups.ofPort(port)?.name === from;
     }
 
     /** For each running pod: has its server loaded the users files the pod mounts (each one's marker user)? */

@@ -322,7 +322,8 @@ export function redisAddress(env: Record<string, string>): string {
 
 /**
  * An application writing to Redis without pause, as its pods would: write n appends n to list `<prefix><n % keys>`
- * (RPUSH), recorded with the address it went to once the server answered. On any error it connects again with the
+ * (RPUSH), recorded with the address it went to once the master answered (no `WAIT`: unlike `BackgroundWriter`, it
+ * serves scenarios that fail nothing over). On any error it connects again with the
  * contract `env()` gives then (a pod reading its mounted Secret again), so it follows a Secret that changes.
  */
 export class RedisWriter {

@@ -15,6 +15,7 @@
  * - Jobs: awaited until complete; a Failed Job is awaited again unless it carries `pulumi.com/replaceUnready: "true"`
  *   (pulumi-kubernetes docs, "replaceUnready"), so every later `up` fails.
  */
+import * as fs from "fs";
 import * as path from "path";
 import { isDeepStrictEqual } from "util";
 import type { RecordedResource } from "../../offline/mockEngine";
@@ -320,18 +321,7 @@ export class Workloads implements JobRunner {
                         : {}),
                 });
             }
-            // The Redis move Job's `host:port` lists of both groups, each to its loopback port.
-            const redis: Record<string, string> = {};
-            for (const key of ["SOURCE_NODES", "TARGET_NODES"].filter((k) => env[k] !== undefined)) {
-                redis[key] = env[key]
-                    .split(" ")
-                    .map((node) => {
-                        const local = state.endpoints.get(node);
-                        return local === undefined ? node : `${LOOPBACK}:${local}`;
-                    })
-                    .join(" ");
-            }
-            return { ...env, WAIT_SECONDS: "0", ...postgres, ...redis };
+            return { ...env, WAIT_SECONDS: "0", ...postgres, ...this.redisMoveEnv(job, env) };
         }, 60_000);
         job.output = result.output.trim();
         if (result.code === 0) {
@@ -344,6 +334,30 @@ export class Workloads implements JobRunner {
         } else {
             job.state = "failed";
         }
+    }
+
+    /**
+     * The Redis move Job's sides (`SOURCE_`, `TARGET_`): each `host:port` of its node list to its loopback port and,
+     * with TLS, the CA its config mounts to the one the group's certificates chain to here (its `<prefix>-tls`
+     * Secret's `ca.crt`, as cert-manager issued it), as the local PostgreSQL's CA stands in for a server's.
+     */
+    private redisMoveEnv(job: JobState, env: Record<string, string>): Record<string, string> {
+        const out: Record<string, string> = {};
+        for (const side of ["SOURCE", "TARGET"].filter((s) => env[`${s}_NODES`] !== undefined)) {
+            const ports = env[`${side}_NODES`].split(" ").map((node) => this.state.endpoints.get(node));
+            out[`${side}_NODES`] = env[`${side}_NODES`]
+                .split(" ")
+                .map((node, i) => (ports[i] === undefined ? node : `${LOOPBACK}:${ports[i]}`))
+                .join(" ");
+            const group = ports[0] === undefined ? undefined : this.groups.ofPort(ports[0]);
+            const ca = group && this.state.secrets.get(secretKey(this.state.namespace, group.names.tls))?.["ca.crt"];
+            if (env[`${side}_TLS_CA`] && ca !== undefined) {
+                const file = path.join(job.pod.root, `${side.toLowerCase()}-issuer-ca.pem`);
+                fs.writeFileSync(file, ca);
+                out[`${side}_TLS_CA`] = file;
+            }
+        }
+        return out;
     }
 
     /** A new Job (a new name, or a replacement) starts and runs its entrypoint once; undefined when pulumi is wedged. */

@@ -67,13 +67,14 @@ export function redisSettings(changes: Record<string, unknown>) {
     };
 }
 
-/**
- * The dev stack with a second standalone Redis group `b` (`redis.groups.b`, its own servers), then `edit` applied.
- * Standalone groups are the cheapest to run.
- */
-export function redisGroupVariant(edit: (config: Record<string, any>) => void = () => undefined): string {
-    return stackVariant("dev", (c) => {
-        c["data-platform:redis"] = { ...c["data-platform:redis"], groups: { b: { mode: "standalone" } } };
+/** The stack with a second Redis group `b` (`redis.groups.b`, servers of its own) of the default group's settings. */
+export function redisGroupVariant(
+    stack: string,
+    edit: (config: Record<string, any>) => void = () => undefined,
+): string {
+    return stackVariant(stack, (c) => {
+        const { groups: _named, ...own } = c["data-platform:redis"];
+        c["data-platform:redis"] = { ...own, groups: { b: own } };
         edit(c);
     });
 }

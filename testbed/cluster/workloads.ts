@@ -327,7 +327,7 @@ export class Workloads implements JobRunner {
         if (result.code === 0) {
             job.state = "complete";
         } else if (
-            // What the Jobs wait for (their synced Secret; the servers' users files; the move Job's masters).
+            // What the Jobs wait for (their synced Secret; the servers' users files; the move Jobs' masters).
             /does not hold the expected password|not yet applied|is not off on|no master among/.test(result.output)
         ) {
             job.state = state.timeline.now - job.startedAt >= job.waitSeconds ? "failed" : "waiting";
@@ -337,7 +337,7 @@ export class Workloads implements JobRunner {
     }
 
     /**
-     * The Redis move Job's sides (`SOURCE_`, `TARGET_`): each `host:port` of its node list to its loopback port and,
+     * The Redis move and retire Jobs' sides (`SOURCE_`, `TARGET_`): each `host:port` of its node list to its loopback port and,
      * with TLS, the CA its config mounts to the one the group's certificates chain to here (its `<prefix>-tls`
      * Secret's `ca.crt`, as cert-manager issued it), as the local PostgreSQL's CA stands in for a server's.
      */

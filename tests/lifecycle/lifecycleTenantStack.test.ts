@@ -27,13 +27,11 @@ import {
     tenantPlan,
     tenantStackVariant,
     withLifecycle,
+    TENANT_STACK,
 } from "../support/lifecycle";
 
-const TENANT = "team-a";
-/** Its two applications' connections on the default server and clients into its PgBouncer (config/tenant.ts). */
-const QUOTA = { connections: { default: 8 }, clients: { default: 4 } };
-const SHOP = { name: "shop", namespace: "shop", redisDb: 5, poolSize: 1, replicas: 1 };
-const CART = { name: "cart", namespace: "cart", redisDb: 6, poolSize: 1, replicas: 1 };
+const { name: TENANT, quota: QUOTA } = TENANT_STACK;
+const [SHOP, CART] = TENANT_STACK.apps;
 const PLATFORM_APPS = ["orders", "billing"];
 /** A few of the reload sidecar's watch periods (components/redis/files.ts). */
 const SIDECAR_WAIT_MS = 4 * WATCH_SECONDS * 1000;

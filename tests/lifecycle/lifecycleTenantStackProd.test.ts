@@ -16,15 +16,10 @@ import {
     tenantPlan,
     tenantStackVariant,
     withLifecycle,
+    TENANT_STACK,
 } from "../support/lifecycle";
 
-const TENANT = "team-a";
-/** Its two applications' connections on the default server and clients into its PgBouncer (config/tenant.ts). */
-const QUOTA = { connections: { default: 8 }, clients: { default: 4 } };
-const APPS = [
-    { name: "shop", namespace: "shop", redisDb: 5, poolSize: 1, replicas: 1 },
-    { name: "cart", namespace: "cart", redisDb: 6, poolSize: 1, replicas: 1 },
-];
+const { name: TENANT, quota: QUOTA, apps: APPS } = TENANT_STACK;
 
 scenario(
     "lifecycle on real servers: a tenant stack beside its platform stack (prod)",

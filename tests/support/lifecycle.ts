@@ -120,7 +120,7 @@ export function admitTenant(tenant: string, quota: Record<string, unknown>) {
  * A tenant stack's file (`Pulumi.<stack>.yaml` of a tenant: its platform, owners and `apps`, the platform's profile);
  * returns the new file's path.
  */
-export function tenantStackVariant(stack: string, platform: string, apps: Record<string, unknown>[]): string {
+export function tenantStackVariant(stack: string, platform: string, apps: readonly Record<string, unknown>[]): string {
     const doc = YAML.parse(fs.readFileSync(stackFile(platform), "utf8")) as StackDoc;
     const config = {
         "data-platform:profile": doc.config["data-platform:profile"],
@@ -182,6 +182,67 @@ export function assertNoFailures(lifecycle: Lifecycle, what: string): void {
             s.failures.slice(0, 25).join("\n") +
             (s.failures.length > 25 ? `\n... and ${s.failures.length - 25} more` : ""),
     );
+}
+
+/**
+ * The tenant stack of the tenant scenarios (lifecycleTenantStack*.test.ts): its name, the quota its platform admits it
+ * with (its two applications' connections on the default server and clients into its PgBouncer: config/tenant.ts),
+ * and its applications.
+ */
+export const TENANT_STACK = {
+    name: "team-a",
+    quota: { connections: { default: 8 }, clients: { default: 4 } },
+    apps: [
+        { name: "shop", namespace: "shop", redisDb: 5, poolSize: 1, replicas: 1 },
+        { name: "cart", namespace: "cart", redisDb: 6, poolSize: 1, replicas: 1 },
+    ],
+} as const;
+
+/**
+ * A move scenario's figures from its writer: writes acknowledged (by the old instance: `onOld`), lost, failed
+ * connections, the freeze (from the old instance's last acknowledged write to the new one's first) and the kinds of
+ * failure.
+ */
+export function moveFigures(
+    writer: { readonly acknowledged: readonly unknown[]; readonly failures: readonly { error: string }[] },
+    onOld: readonly { at: number }[],
+    firstNew: { at: number } | undefined,
+    lost: number,
+): Record<string, unknown> {
+    const lastOld = onOld[onOld.length - 1];
+    return {
+        acknowledged: writer.acknowledged.length,
+        acknowledgedByOld: onOld.length,
+        lost,
+        failedConnections: writer.failures.length,
+        freezeSeconds: firstNew && lastOld ? (firstNew.at - lastOld.at) / 1000 : undefined,
+        failureKinds: [...new Set(writer.failures.map((f) => f.error.replace(/"[^"]*"/g, '"…"')))],
+    };
+}
+
+/**
+ * A move scenario's failures besides the moving application's own frozen access (`frozen`, whose first group says
+ * which version of its Secret was refused): its current Secret until the event `switchedAt` after which the Secret
+ * names the new instance (the freeze), then the previous versions only (pods that read their Secret once at start
+ * need a restart after a move). Also how many events saw the freeze.
+ */
+export function failuresBesidesFreeze(
+    l: Lifecycle,
+    switchedAt: number,
+    frozen: RegExp,
+): { other: string[]; freezeEvents: number } {
+    const other = l.timeline.events.flatMap((e, i) =>
+        e.failures
+            .filter((f) => {
+                const which = frozen.exec(f)?.[1];
+                return which === undefined || i >= switchedAt !== which.startsWith("the previous version");
+            })
+            .map((f) => `+${e.at}s ${e.event}: ${f}`),
+    );
+    const freezeEvents = l.timeline.events.filter(
+        (e, i) => i < switchedAt && e.failures.some((f) => /its current Secret/.test(f)),
+    ).length;
+    return { other, freezeEvents };
 }
 
 /** A scenario on real servers takes tens of seconds, and more on a loaded machine. */

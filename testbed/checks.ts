@@ -13,7 +13,7 @@ import { ACL_FILES, AUTH_FILES, RESTART_LOCK_SECONDS, WATCH_SECONDS } from "../c
 import type { AppConfig } from "../components/config/platform";
 import { redisGroupSettings, redisGroups, redisMoveOf } from "../components/redis/groups";
 import { POD_DIRS } from "../components/redis/layout";
-import { LOOPBACK, sleep } from "./servers/processes";
+import { LOOPBACK, sleep, waitFor } from "./servers/processes";
 import {
     BackgroundWriter,
     appKey,
@@ -31,6 +31,8 @@ import type { Pod } from "./pods";
 import { secretKey } from "./plan";
 import type { RedisAdmin } from "./redisAdmin";
 
+/** How long after an event the background writer may go without an acknowledged write (real time). */
+const WRITER_PROGRESS_TIMEOUT_MS = 10_000;
 /** Watch periods a `reload` sidecar gets to apply projected files (one poll, its work, and slack), and the poll. */
 const SIDECAR_PERIODS = 4;
 const SIDECAR_POLL_MS = 200;
@@ -113,7 +115,7 @@ export class Checks {
         connection.push(...this.platformCredentialChecks(redisCa));
         const connectionFailures = (await limited(connection)).filter((f): f is string => f !== undefined);
         this.connectionFailures += connectionFailures.length;
-        const lost = await this.lostWriteCheck();
+        const lost = await this.writerChecks(redisCa);
         const others = [
             ...availabilityChecks(state),
             ...(await this.livenessChecks()),
@@ -202,25 +204,44 @@ export class Checks {
         return out;
     }
 
-    /** (d) Writes a replica acknowledged that the master no longer has. */
-    private async lostWriteCheck(): Promise<string[]> {
-        if (!this.writer || this.writer.writer.acknowledged.length === 0) {
+    /**
+     * (d) The background writer goes on: a write acknowledged after the event (a writer that cannot connect would
+     * otherwise pass every check below); and no write a replica acknowledged is missing from the master.
+     */
+    private async writerChecks(redisCa: string): Promise<string[]> {
+        if (!this.writer) {
             return [];
         }
-        const keys = [...this.writer.writer.acknowledged];
-        const envs = [...(this.state.appEnvs.get(this.writer.app) ?? [])].reverse();
+        const { app, writer } = this.writer;
+        const before = writer.acknowledged.length;
+        const progressed = await waitFor("a write acknowledged", WRITER_PROGRESS_TIMEOUT_MS, async () =>
+            writer.acknowledged.length > before ? true : undefined,
+        ).catch(() => false);
+        const stalled = progressed
+            ? []
+            : [
+                  `${app}: the background writer had no write acknowledged within ${WRITER_PROGRESS_TIMEOUT_MS / 1000} s ` +
+                      `(${before} so far; last error: ${writer.lastError || "none"})`,
+              ];
+        const keys = [...writer.acknowledged];
+        const envs = [...(this.state.appEnvs.get(app) ?? [])].reverse();
+        const errors: string[] = [];
         for (const env of envs) {
             try {
-                const lost = await lostWrites(redisOptions(env, this.state.endpoints, this.files.redisCa), keys);
+                const lost = await lostWrites(redisOptions(env, this.state.endpoints, redisCa), keys);
                 this.lostWriteCount = Math.max(this.lostWriteCount, lost.length);
                 return lost.length > 0
-                    ? [`${lost.length} of ${keys.length} writes acknowledged with WAIT 1 are lost (first: ${lost[0]})`]
-                    : [];
-            } catch {
+                    ? [
+                          ...stalled,
+                          `${lost.length} of ${keys.length} writes acknowledged with WAIT 1 are lost (first: ${lost[0]})`,
+                      ]
+                    : stalled;
+            } catch (err) {
                 // The next version of the contract may still connect; a refused one is reported by the connection checks.
+                errors.push((err as Error).message);
             }
         }
-        return [];
+        return [...stalled, `${app}: no version of its Secret reads the acknowledged writes: ${errors.join("; ")}`];
     }
 
     /**

@@ -187,13 +187,7 @@ export class Workloads implements JobRunner {
             }
             const event = await state.timeline.emit(
                 `rolling StatefulSet ${name}: ${pod.name} deleted and re-created`,
-                async () => {
-                    const started = Date.now();
-                    const { preStop } = await pod.stop();
-                    pod.start(template);
-                    await waitReady(pod);
-                    return { preStop, seconds: (Date.now() - started) / 1000 };
-                },
+                () => this.recreate(pod, template),
             );
             if (event.failures.some((f) => f.startsWith("rolling"))) {
                 return false;
@@ -266,6 +260,18 @@ export class Workloads implements JobRunner {
             return { started: pods.map((p) => p.name) };
         });
         return true;
+    }
+
+    /**
+     * A StatefulSet's pod deleted (`kubectl delete pod`, or a rolling update) and created again by its controller from
+     * `template` (default: the one it ran): its preStop first, then Ready again.
+     */
+    async recreate(pod: Pod, template: Obj = pod.template): Promise<{ preStop: string[]; seconds: number }> {
+        const started = Date.now();
+        const { preStop } = await pod.stop();
+        pod.start(template);
+        await waitReady(pod);
+        return { preStop, seconds: (Date.now() - started) / 1000 };
     }
 
     /** A Job's pod, prepared from its template; it runs only in `tryJob`. */

@@ -5,7 +5,7 @@
 # clients' discovery password. Not from the master: while the copy runs, the master lists it in INFO replication as a
 # replica on port 0, and every Sentinel keeps that as a replica "127.0.0.1:0" (flags slave,disconnected) for good
 # (reproduced on 7.0.15; tests/servers/redis/redisRdbBackup.test.ts). Sentinels read replicas from the master only,
-# and the replica, not the master, forks for the RDB. Only when no replica is in sync is the master copied, saying so.
+# and the replica, not the master, forks for the RDB. Only when no replica is in sync for 30 s is the master copied, saying so.
 # Not in the group's ConfigMap: it runs in the Job's own container, and a change here rolls no Redis pod.
 set -eu
 : "${OUT:?}" "${BACKUP_PASSWORD_FILE:?}" "${TLS:?}"
@@ -31,17 +31,27 @@ in_sync_replica() {
 host=""
 port=""
 if [ -n "${SENTINELS:-}" ]; then
-    for sentinel in $SENTINELS; do
-        if answer=$(ask "$sentinel" replicas "${MASTER_NAME:?}"); then
-            pick=$(printf '%s\n' "$answer" | in_sync_replica)
-            if [ -n "$pick" ]; then
-                host=${pick% *}
-                port=${pick#* }
-                break
+    # A Sentinel looks at a replica's link to the master every 10 s (SENTINEL_INFO_PERIOD, src/sentinel.c): one that
+    # has just synced may be listed out of sync that long. So the Sentinels are asked again for up to
+    # REPLICA_WAIT_SECONDS before the master is copied.
+    deadline=$(($(date +%s) + ${REPLICA_WAIT_SECONDS:-30}))
+    while :; do
+        for sentinel in $SENTINELS; do
+            if answer=$(ask "$sentinel" replicas "${MASTER_NAME:?}"); then
+                pick=$(printf '%s\n' "$answer" | in_sync_replica)
+                if [ -n "$pick" ]; then
+                    host=${pick% *}
+                    port=${pick#* }
+                    break
+                fi
+            else
+                echo "$sentinel: $answer" >&2
             fi
-        else
-            echo "$sentinel: $answer" >&2
+        done
+        if [ -n "$host" ] || [ "$(date +%s)" -ge "$deadline" ]; then
+            break
         fi
+        sleep 2
     done
     if [ -z "$host" ]; then
         for sentinel in $SENTINELS; do

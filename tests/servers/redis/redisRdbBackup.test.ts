@@ -256,4 +256,51 @@ describe("Redis RDB backup: redis-cli --rdb as the rendered backup user (real se
         assert.notEqual(run.code, 0);
         assert.match(run.output, /WRONGPASS|invalid username-password/);
     });
+    // Last: on the old script this copied the master, and its Sentinels kept a phantom replica for good.
+    it("asks the Sentinels again while none lists a replica in sync (they look every 10 s) instead of copying the master", async () => {
+        const master = await waitHealthy(g, 30_000);
+        const replicas = [0, 1, 2].filter((i) => i !== master);
+        /** Replicas the Sentinels list as plain replicas with their link to the master up (what the script looks for). */
+        const inSync = async () => {
+            let count = 0;
+            for (let sentinel = 0; sentinel < g.layout.sentinels.length; sentinel++) {
+                const listed = await g.command(
+                    "sentinel",
+                    sentinel,
+                    "SENTINEL",
+                    "REPLICAS",
+                    g.options.redis.masterName,
+                );
+                count += (listed as string[][]).filter((fields) => {
+                    const field = (name: string) => fields[fields.indexOf(name) + 1];
+                    return field("flags") === "slave" && field("master-link-status") === "ok";
+                }).length;
+            }
+            return count;
+        };
+        for (const replica of replicas) {
+            g.signal("data", replica, "SIGSTOP");
+        }
+        let run: Promise<{ code: number; output: string }> | undefined;
+        try {
+            await waitFor("no Sentinel listing a replica in sync", 60_000, async () =>
+                (await inSync()) === 0 ? true : undefined,
+            );
+            run = runShellScript(script, jobEnv(path.join(g.root, "late.rdb")));
+            await new Promise((resolve) => setTimeout(resolve, 3_000));
+        } finally {
+            for (const replica of replicas) {
+                g.signal("data", replica, "SIGCONT");
+            }
+        }
+        const result = await run!;
+        assert.equal(result.code, 0, result.output);
+        assert.doesNotMatch(result.output, /copying the master/);
+        const source = new RegExp(`copying the RDB of ${LOOPBACK}:(\\d+)`).exec(result.output);
+        assert.ok(source, result.output);
+        assert.notEqual(Number(source[1]), g.port("data", master), "a replica's, not the master's");
+        assert.equal(await waitHealthy(g, 30_000), master);
+        const listed = await g.command("sentinel", 0, "SENTINEL", "REPLICAS", g.options.redis.masterName);
+        assert.equal((listed as unknown[]).length, replicas.length, JSON.stringify(listed));
+    });
 });

@@ -89,7 +89,7 @@ export function renderCopyCheckSql(source: string): string {
  * alternate login's privileges (it holds only the owning role's: `pg_terminate_backend` needs the privileges of the
  * session's role, `has_privs_of_role`, or `pg_signal_backend`: src/backend/storage/ipc/signalfuncs.c), ends their
  * sessions, and waits
- * until none is left: a transaction they had open is rolled back, never acknowledged.
+ * until none is left (looking afresh each time): a transaction they had open is rolled back, never acknowledged.
  */
 export function renderFreezeSql(login: AppLogin): string {
     const names = login.logins.map((l) => sqlLiteral(l.name)).join(", ");
@@ -102,6 +102,9 @@ export function renderFreezeSql(login: AppLogin): string {
         "DO $wait$",
         "BEGIN",
         `  FOR i IN 1..${FREEZE_SESSIONS_WAIT_SECONDS * 10} LOOP`,
+        // A transaction reads pg_stat_activity once and keeps it; cleared, the next look sees sessions that ended
+        // (PostgreSQL docs, "The Cumulative Statistics System", Viewing Statistics: pg_stat_clear_snapshot).
+        "    PERFORM pg_catalog.pg_stat_clear_snapshot();",
         `    IF NOT EXISTS (SELECT FROM pg_catalog.pg_stat_activity WHERE usename IN (${names})) THEN RETURN; END IF;`,
         "    PERFORM pg_catalog.pg_sleep(0.1);",
         "  END LOOP;",

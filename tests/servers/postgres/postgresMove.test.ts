@@ -5,9 +5,10 @@
  * nothing, and a target holding other data is never written over.
  */
 import { strict as assert } from "assert";
+import { spawn, spawnSync } from "child_process";
 import { Client } from "pg";
 import * as fs from "fs";
-import { copiedMark } from "../../../components/postgres/moveSpec";
+import { FREEZE_SESSIONS_WAIT_SECONDS, copiedMark } from "../../../components/postgres/moveSpec";
 import {
     DEBIAN_PG_BIN,
     LocalServer,
@@ -93,6 +94,35 @@ describe("moving an application's database between servers (move Job, PostgreSQL
         assert.equal(again.code, 0, again.output);
         assert.match(again.output, /already copied/);
         assert.deepEqual(await as(target, owner, "SELECT count(*)::int AS n FROM notes"), [{ n: 501 }]);
+    });
+
+    it("waits until a session slow to end has ended: pg_stat_activity is read once per transaction (pg_stat_clear_snapshot)", async () => {
+        const [source, target] = [await azureLike("15"), await azureLike("16")];
+        const open = new Client({
+            host: "127.0.0.1",
+            port: source.port,
+            database: login.database,
+            user: owner.name,
+            password: pws[owner.credentialId],
+            ssl: { ca: fs.readFileSync(source.caFile, "utf8") },
+        });
+        open.on("error", () => undefined);
+        await open.connect();
+        const pid = Number((await open.query("SELECT pg_backend_pid() AS pid")).rows[0].pid);
+        // Its backend stopped, it ends only once resumed, 3 s into the Job (runMoveJob blocks this process meanwhile):
+        // the freeze's wait must see it gone then, not keep the snapshot of its first look.
+        process.kill(pid, "SIGSTOP");
+        const resume = spawn("sh", ["-c", `sleep 3; kill -CONT ${pid}`], { stdio: "ignore" });
+        try {
+            const started = Date.now();
+            const run = runMoveJob({ login, source: side(source, "default"), target: side(target, "reports") });
+            const seconds = (Date.now() - started) / 1000;
+            assert.equal(run.code, 0, run.output);
+            assert.ok(seconds < FREEZE_SESSIONS_WAIT_SECONDS, `${seconds} s`);
+        } finally {
+            await new Promise((resolve) => (resume.exitCode === null ? resume.on("exit", resolve) : resolve(null)));
+            spawnSync("kill", ["-CONT", String(pid)]);
+        }
     });
 
     it("never writes over a target database that holds data it did not copy", async () => {

@@ -44,6 +44,16 @@ describe("moving an application's database between servers (move Job, PostgreSQL
         runLoginJob(server, { adminLogin: ADMIN, logins: LOGINS, sqlOptions: SQL_OPTIONS, passwords: pws });
         return server;
     };
+    /** A session of the application's owning login on `server`, not connected yet. */
+    const ownerSession = (server: LocalServer) =>
+        new Client({
+            host: "127.0.0.1",
+            port: server.port,
+            database: login.database,
+            user: owner.name,
+            password: pws[owner.credentialId],
+            ssl: { ca: fs.readFileSync(server.caFile, "utf8") },
+        });
     const side = (server: LocalServer, name: string) => ({ server, name, admin: ADMIN, password: password("admin-1") });
     after(async () => {
         for (const s of servers) {
@@ -58,14 +68,7 @@ describe("moving an application's database between servers (move Job, PostgreSQL
         await as(source, alt, "CREATE TABLE notes (id serial PRIMARY KEY, tag citext NOT NULL)");
         await as(source, alt, "INSERT INTO notes (tag) SELECT 'Tag' || g FROM generate_series(1, 500) g");
         // A session open during the move: the freeze ends it.
-        const open = new Client({
-            host: "127.0.0.1",
-            port: source.port,
-            database: login.database,
-            user: owner.name,
-            password: pws[owner.credentialId],
-            ssl: { ca: fs.readFileSync(source.caFile, "utf8") },
-        });
+        const open = ownerSession(source);
         const ended = new Promise<Error>((resolve) => open.on("error", resolve));
         await open.connect();
 
@@ -98,14 +101,7 @@ describe("moving an application's database between servers (move Job, PostgreSQL
 
     it("waits until a session slow to end has ended: pg_stat_activity is read once per transaction (pg_stat_clear_snapshot)", async () => {
         const [source, target] = [await azureLike("15"), await azureLike("16")];
-        const open = new Client({
-            host: "127.0.0.1",
-            port: source.port,
-            database: login.database,
-            user: owner.name,
-            password: pws[owner.credentialId],
-            ssl: { ca: fs.readFileSync(source.caFile, "utf8") },
-        });
+        const open = ownerSession(source);
         open.on("error", () => undefined);
         await open.connect();
         const pid = Number((await open.query("SELECT pg_backend_pid() AS pid")).rows[0].pid);

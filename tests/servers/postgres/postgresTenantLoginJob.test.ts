@@ -60,14 +60,19 @@ for (const [version, bin] of serversByMajor()) {
             );
         });
 
-        it("turns off LOGIN only for its own removed applications, never the platform's", async () => {
-            tenantJob([]);
+        /** The tenant application's logins exist and may not log in. */
+        async function assertTenantLoginsOff(): Promise<void> {
             for (const login of TENANT_APP.logins) {
                 await assert.rejects(
                     queryAs(server, TENANT_APP.database, login.name, pws[login.credentialId], "SELECT 1"),
                     /is not permitted to log in/,
                 );
             }
+        }
+
+        it("turns off LOGIN only for its own removed applications, never the platform's", async () => {
+            tenantJob([]);
+            await assertTenantLoginsOff();
             assertIsolatedLogins(server, pws, [PLATFORM_APP]);
             tenantJob([TENANT_APP]);
             assertIsolatedLogins(server, pws, LOGINS);
@@ -84,12 +89,7 @@ for (const [version, bin] of serversByMajor()) {
             platformAdmitting(["team-a"]);
             assertIsolatedLogins(server, pws, LOGINS);
             platformAdmitting(["team-b"]);
-            for (const login of TENANT_APP.logins) {
-                await assert.rejects(
-                    queryAs(server, TENANT_APP.database, login.name, pws[login.credentialId], "SELECT 1"),
-                    /is not permitted to log in/,
-                );
-            }
+            await assertTenantLoginsOff();
             assertIsolatedLogins(server, pws, [PLATFORM_APP]);
             // Admitted again, the tenant's next up turns them on.
             tenantJob([TENANT_APP]);

@@ -72,7 +72,7 @@ describe("moving an application's database between servers (move Job, PostgreSQL
         const ended = new Promise<Error>((resolve) => open.on("error", resolve));
         await open.connect();
 
-        const run = runMoveJob({ login, source: side(source, "default"), target: side(target, "reports") });
+        const run = await runMoveJob({ login, source: side(source, "default"), target: side(target, "reports") });
         assert.equal(run.code, 0, run.output);
         assert.match((await ended).message, /terminat/);
         await assert.rejects(as(source, owner, "SELECT 1"), /is not permitted to log in/);
@@ -93,7 +93,7 @@ describe("moving an application's database between servers (move Job, PostgreSQL
             [{ mark: copiedMark("default") }],
         );
 
-        const again = runMoveJob({ login, source: side(source, "default"), target: side(target, "reports") });
+        const again = await runMoveJob({ login, source: side(source, "default"), target: side(target, "reports") });
         assert.equal(again.code, 0, again.output);
         assert.match(again.output, /already copied/);
         assert.deepEqual(await as(target, owner, "SELECT count(*)::int AS n FROM notes"), [{ n: 501 }]);
@@ -105,13 +105,13 @@ describe("moving an application's database between servers (move Job, PostgreSQL
         open.on("error", () => undefined);
         await open.connect();
         const pid = Number((await open.query("SELECT pg_backend_pid() AS pid")).rows[0].pid);
-        // Its backend stopped, it ends only once resumed, 3 s into the Job (runMoveJob blocks this process meanwhile):
+        // Its backend stopped, it ends only once resumed, 3 s into the Job (a process of its own resumes it):
         // the freeze's wait must see it gone then, not keep the snapshot of its first look.
         process.kill(pid, "SIGSTOP");
         const resume = spawn("sh", ["-c", `sleep 3; kill -CONT ${pid}`], { stdio: "ignore" });
         try {
             const started = Date.now();
-            const run = runMoveJob({ login, source: side(source, "default"), target: side(target, "reports") });
+            const run = await runMoveJob({ login, source: side(source, "default"), target: side(target, "reports") });
             const seconds = (Date.now() - started) / 1000;
             assert.equal(run.code, 0, run.output);
             assert.ok(seconds < FREEZE_SESSIONS_WAIT_SECONDS, `${seconds} s`);
@@ -125,7 +125,7 @@ describe("moving an application's database between servers (move Job, PostgreSQL
         const [source, target] = [await azureLike("15"), await azureLike("16")];
         await queryAs(target, login.database, owner.name, pws[owner.credentialId], "CREATE TABLE other (x int)");
         // Before its Secret is projected it only waits (the lifecycle harness retries a Job saying so after a sync).
-        const early = runMoveJob({
+        const early = await runMoveJob({
             login,
             source: side(source, "default"),
             target: side(target, "reports"),
@@ -133,7 +133,7 @@ describe("moving an application's database between servers (move Job, PostgreSQL
         });
         assert.equal(early.code, 1, early.output);
         assert.match(early.output, /source-admin does not hold the expected password after 0s/);
-        const run = runMoveJob({ login, source: side(source, "default"), target: side(target, "reports") });
+        const run = await runMoveJob({ login, source: side(source, "default"), target: side(target, "reports") });
         assert.equal(run.code, 1, run.output);
         assert.match(run.output, /already holds relations not copied from/);
         // Refused before the freeze: the old logins still work.

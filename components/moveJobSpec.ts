@@ -4,6 +4,10 @@
  */
 import * as fs from "fs";
 import * as path from "path";
+import { RESTRICTED_CONTAINER, restrictedPod } from "./podSecurity";
+
+/** How long a move Job waits for its synced Secret and both sides' servers (its `activeDeadlineSeconds` adds an hour). */
+export const MOVE_JOB_WAIT_SECONDS = 600;
 
 /** The shell every move script sources first (`scripts/move-job.sh`: its deadline, the wait for its Secret). */
 export const MOVE_JOB_LIB_FILE = "move-job.sh";
@@ -45,4 +49,48 @@ export function moveJobVolumes(base: string) {
         { name: "secrets", secret: { secretName: base, defaultMode: 0o440 } },
         { name: "work", emptyDir: {} },
     ];
+}
+
+/** A move Job's one container, before the parts every move Job's has (its mounts' env, Pod Security, mounts). */
+export interface MoveJobContainer {
+    readonly name: string;
+    readonly image: string;
+    readonly command: string[];
+    readonly env: { name: string; value: string }[];
+    readonly resources: Record<string, Record<string, string>>;
+}
+
+/**
+ * `spec` of move Job `base` around its one container: retried (each service's attempts are idempotent: its
+ * moveSpec.ts says why), bounded by its wait and an hour, under restricted Pod Security as `pod.uid`, no service account
+ * token, its ConfigMap, Secret and work space mounted under `mount`.
+ */
+export function moveJobSpecAround(
+    base: string,
+    mount: MoveJobMounts,
+    pod: { readonly labels: Record<string, string>; readonly uid: number; readonly serviceAccountName?: string },
+    container: MoveJobContainer,
+) {
+    return {
+        backoffLimit: 4,
+        activeDeadlineSeconds: MOVE_JOB_WAIT_SECONDS + 3600,
+        template: {
+            metadata: { labels: pod.labels },
+            spec: {
+                restartPolicy: "Never",
+                ...(pod.serviceAccountName !== undefined ? { serviceAccountName: pod.serviceAccountName } : {}),
+                automountServiceAccountToken: false,
+                securityContext: restrictedPod(pod.uid),
+                containers: [
+                    {
+                        ...container,
+                        env: [...moveJobEnv(mount, MOVE_JOB_WAIT_SECONDS), ...container.env],
+                        securityContext: RESTRICTED_CONTAINER,
+                        volumeMounts: moveJobVolumeMounts(mount),
+                    },
+                ],
+                volumes: moveJobVolumes(base),
+            },
+        },
+    };
 }

@@ -16,15 +16,7 @@ import { renderScript } from "../scriptTemplate";
 import { LOGIN_JOB } from "./loginJobSpec";
 import type { AppLogin } from "./sql";
 import { sqlLiteral } from "./sql";
-import { RESTRICTED_CONTAINER, restrictedPod } from "../podSecurity";
-import {
-    MOVE_JOB_LIB_FILE,
-    moveJobEnv,
-    moveJobLibFiles,
-    moveJobMounts,
-    moveJobVolumeMounts,
-    moveJobVolumes,
-} from "../moveJobSpec";
+import { MOVE_JOB_LIB_FILE, moveJobLibFiles, moveJobMounts, moveJobSpecAround } from "../moveJobSpec";
 
 export const MOVE_JOB = {
     checkFile: "check.sql",
@@ -35,9 +27,6 @@ export const MOVE_JOB = {
     sourceCaFile: "source-ca.pem",
     targetCaFile: "target-ca.pem",
 } as const;
-
-/** How long the Job waits for its synced Secret and the two servers; its sessions' end is waited for in SQL. */
-export const MOVE_JOB_WAIT_SECONDS = 600;
 
 /** How long the freeze waits for the old logins' sessions to end after `pg_terminate_backend` (seconds). */
 export const FREEZE_SESSIONS_WAIT_SECONDS = 30;
@@ -182,43 +171,31 @@ export function moveJobName(input: MoveJobInput, base: string): string {
     return `${base}-${hash.slice(0, 8)}`;
 }
 
-/** `spec` of the move Job (restricted Pod Security; the admins' passwords only as mounted Secret files). */
+/**
+ * `spec` of the move Job (restricted Pod Security; the admins' passwords only as mounted Secret files). A failed attempt
+ * changed nothing on the target (one transaction); the freeze is idempotent.
+ */
 export function moveJobSpec(input: MoveJobInput, base: string) {
     const labels = recommendedLabels({ name: base, partOf: PLATFORM_NAME });
-    return {
-        // A failed attempt changed nothing on the target (one transaction); the freeze is idempotent.
-        backoffLimit: 4,
-        activeDeadlineSeconds: MOVE_JOB_WAIT_SECONDS + 3600,
-        template: {
-            metadata: { labels },
-            spec: {
-                restartPolicy: "Never",
-                serviceAccountName: base,
-                automountServiceAccountToken: false,
-                securityContext: restrictedPod(LOGIN_JOB.uid),
-                containers: [
-                    {
-                        name: "copy",
-                        image: input.image,
-                        command: ["/bin/sh", `${MOUNT.job}/${MOVE_JOB.entrypointFile}`],
-                        env: [
-                            ...moveJobEnv(MOUNT, MOVE_JOB_WAIT_SECONDS),
-                            { name: "DATABASE", value: input.database },
-                            ...sideEnv("SOURCE", input.source, MOVE_JOB.sourceCaFile),
-                            ...sideEnv("TARGET", input.target, MOVE_JOB.targetCaFile),
-                            { name: "PGCONNECT_TIMEOUT", value: "15" },
-                            { name: "PGAPPNAME", value: base },
-                        ],
-                        securityContext: RESTRICTED_CONTAINER,
-                        resources: {
-                            requests: { cpu: "100m", memory: "128Mi" },
-                            limits: { cpu: "1", memory: "512Mi" },
-                        },
-                        volumeMounts: moveJobVolumeMounts(MOUNT),
-                    },
-                ],
-                volumes: moveJobVolumes(base),
+    return moveJobSpecAround(
+        base,
+        MOUNT,
+        { labels, uid: LOGIN_JOB.uid, serviceAccountName: base },
+        {
+            name: "copy",
+            image: input.image,
+            command: ["/bin/sh", `${MOUNT.job}/${MOVE_JOB.entrypointFile}`],
+            env: [
+                { name: "DATABASE", value: input.database },
+                ...sideEnv("SOURCE", input.source, MOVE_JOB.sourceCaFile),
+                ...sideEnv("TARGET", input.target, MOVE_JOB.targetCaFile),
+                { name: "PGCONNECT_TIMEOUT", value: "15" },
+                { name: "PGAPPNAME", value: base },
+            ],
+            resources: {
+                requests: { cpu: "100m", memory: "128Mi" },
+                limits: { cpu: "1", memory: "512Mi" },
             },
         },
-    };
+    );
 }

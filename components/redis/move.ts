@@ -13,8 +13,8 @@ import type { ServiceArgs } from "../serviceModule";
 import { redisRoleCredentials } from "./credentials";
 import { redisGroupOf, redisGroupSettings, redisMoveOf } from "./groups";
 import { kubernetesLayout } from "./layout";
+import { MOVE_JOB_WAIT_SECONDS } from "../moveJobSpec";
 import {
-    MOVE_JOB_WAIT_SECONDS,
     RedisMoveSide,
     RedisMoveStep,
     freezeUsers,

@@ -19,15 +19,7 @@ import { USERS, appKeyPatterns, appRedisUserNames, defaultUserTenant, redisTenan
 import { redisKeyPrefix } from "./clients";
 import { MOVE_JOB_LABELS, REDIS_UID } from "./spec";
 import { redisPrefix } from "./groups";
-import { RESTRICTED_CONTAINER, restrictedPod } from "../podSecurity";
-import {
-    MOVE_JOB_LIB_FILE,
-    moveJobEnv,
-    moveJobLibFiles,
-    moveJobMounts,
-    moveJobVolumeMounts,
-    moveJobVolumes,
-} from "../moveJobSpec";
+import { MOVE_JOB_LIB_FILE, moveJobLibFiles, moveJobMounts, moveJobSpecAround } from "../moveJobSpec";
 
 /** The two Jobs of a move: the copy (on the group it moves to), and with `retireOld` the old copy's deletion. */
 export type RedisMoveStep = "copy" | "retire";
@@ -41,9 +33,6 @@ export const MOVE_JOB = {
     sourceCaFile: "source-ca.pem",
     targetCaFile: "target-ca.pem",
 } as const;
-
-/** How long the Job waits for its synced Secret and both groups' masters. */
-export const MOVE_JOB_WAIT_SECONDS = 600;
 
 const MOUNT = moveJobMounts("/etc/redis-move");
 
@@ -143,46 +132,35 @@ export function moveJobName(input: RedisMoveJobInput, base: string): string {
     return `${base}-${crypto.createHash("sha256").update(JSON.stringify(input)).digest("hex").slice(0, 8)}`;
 }
 
-/** `spec` of a Job of the move (restricted Pod Security; the admins' passwords only as mounted Secret files). */
+/**
+ * `spec` of a Job of the move (restricted Pod Security; the admins' passwords only as mounted Secret files). A stopped
+ * copy leaves the mark "copying": the next attempt deletes its partial copy and copies again; a stopped deletion is
+ * deleted further.
+ */
 export function moveJobSpec(input: RedisMoveJobInput, base: string) {
     const ca = (side: RedisMoveSide, file: string) => (side.caCert !== undefined ? `${MOUNT.job}/${file}` : "");
-    return {
-        // A stopped copy leaves the mark "copying": the next attempt deletes its partial copy and copies again; a stopped
-        // deletion is deleted further.
-        backoffLimit: 4,
-        activeDeadlineSeconds: MOVE_JOB_WAIT_SECONDS + 3600,
-        template: {
-            metadata: { labels: MOVE_JOB_LABELS },
-            spec: {
-                restartPolicy: "Never",
-                automountServiceAccountToken: false,
-                securityContext: restrictedPod(REDIS_UID),
-                containers: [
-                    {
-                        name: input.step,
-                        image: input.image,
-                        command: ["/bin/sh", `${MOUNT.job}/${MOVE_JOB.entrypointFiles[input.step]}`],
-                        env: [
-                            ...moveJobEnv(MOUNT, MOVE_JOB_WAIT_SECONDS),
-                            { name: "ADMIN_USER", value: USERS.admin },
-                            { name: "MARK_KEY", value: input.markKey },
-                            { name: "FREEZE_USERS", value: input.freezeUsers.join(" ") },
-                            { name: "SOURCE_GROUP", value: input.source.group },
-                            { name: "SOURCE_NODES", value: input.source.nodes.join(" ") },
-                            { name: "SOURCE_TLS_CA", value: ca(input.source, MOVE_JOB.sourceCaFile) },
-                            { name: "TARGET_NODES", value: input.target.nodes.join(" ") },
-                            { name: "TARGET_TLS_CA", value: ca(input.target, MOVE_JOB.targetCaFile) },
-                        ],
-                        securityContext: RESTRICTED_CONTAINER,
-                        resources: {
-                            requests: { cpu: "100m", memory: "64Mi" },
-                            limits: { cpu: "1", memory: "256Mi" },
-                        },
-                        volumeMounts: moveJobVolumeMounts(MOUNT),
-                    },
-                ],
-                volumes: moveJobVolumes(base),
+    return moveJobSpecAround(
+        base,
+        MOUNT,
+        { labels: MOVE_JOB_LABELS, uid: REDIS_UID },
+        {
+            name: input.step,
+            image: input.image,
+            command: ["/bin/sh", `${MOUNT.job}/${MOVE_JOB.entrypointFiles[input.step]}`],
+            env: [
+                { name: "ADMIN_USER", value: USERS.admin },
+                { name: "MARK_KEY", value: input.markKey },
+                { name: "FREEZE_USERS", value: input.freezeUsers.join(" ") },
+                { name: "SOURCE_GROUP", value: input.source.group },
+                { name: "SOURCE_NODES", value: input.source.nodes.join(" ") },
+                { name: "SOURCE_TLS_CA", value: ca(input.source, MOVE_JOB.sourceCaFile) },
+                { name: "TARGET_NODES", value: input.target.nodes.join(" ") },
+                { name: "TARGET_TLS_CA", value: ca(input.target, MOVE_JOB.targetCaFile) },
+            ],
+            resources: {
+                requests: { cpu: "100m", memory: "64Mi" },
+                limits: { cpu: "1", memory: "256Mi" },
             },
         },
-    };
+    );
 }

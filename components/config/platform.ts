@@ -130,6 +130,14 @@ export type RedisClient = (typeof REDIS_CLIENTS)[number];
 /** What every application was granted before it could say: its prefix, and Celery's channels under it. */
 export const DEFAULT_REDIS_CLIENTS: readonly RedisClient[] = ["plain", "celery"];
 
+/**
+ * Who reads an application's `DATABASE_URL` and `DATABASE_DIRECT_URL` (`apps[].postgres.urlFormat`): libpq, or
+ * node-postgres (pg, knex), whose `sslmode=require` means verify-full against Node's own store (pg-connection-string
+ * 2.x); what each is written as: components/postgres/env.ts.
+ */
+export const URL_FORMATS = ["libpq", "node-postgres"] as const;
+export type UrlFormat = (typeof URL_FORMATS)[number];
+
 /** The Secret of an application's contract unless it names its own (`apps[].secretName`). */
 export function defaultSecretName(app: { readonly name: string }): string {
     return `${app.name}-data`;
@@ -166,6 +174,16 @@ const appSchema = section({
             .optional()
             .describe(
                 'Set with a new `server` to move its database there (README "Moving an application"): the server it was on. A Job freezes the old logins, copies the database with pg_dump/pg_restore, and only then its Secret names the new server; the old copy stays (its logins NOLOGIN, its database protected in production) until the cleanup: `retireOld: true`, then both keys removed.',
+            ),
+        urlFormat: choice(URL_FORMATS)
+            .optional()
+            .describe(
+                "Who reads its `DATABASE_URL` and `DATABASE_DIRECT_URL`. `libpq` (unset): libpq's URI with `sslmode=require`, which psql, psycopg, SQLAlchemy and JDBC wrappers read. `node-postgres`: for pg and knex, which read `sslmode=require` as verify-full against Node's own store: `sslmode=verify-full` where that store holds the server's CA (Azure's public roots), else `sslmode=no-verify` (encrypted and unverified, what libpq's `require` is; libpq refuses the word). The other keys (`DB_SSL_MODE`, `PGSSLMODE`) keep libpq's words.",
+            ),
+        tls: flag()
+            .optional()
+            .describe(
+                "`false`: its clients connect without TLS, for code that can neither verify a StackGres issuer's CA nor skip verification (seed 003's hand-built URL, which node-postgres reads as verify-full, beside a pool that turns TLS off for anything but `require`). Its contract says `sslmode=disable`; the server's pg_hba admits its own logins to its own database without TLS (SCRAM: the password never crosses the network) and its PgBouncer takes plain clients (its TLS requirement is server-wide). StackGres only; in production on a dedicated server only; not in a tenant stack. Unset: TLS.",
             ),
         retireOld: flag()
             .optional()

@@ -98,7 +98,9 @@ function redisSettings(profile: Profile) {
             .describe("Memory request and limit per data pod."),
         tls: flag()
             .default(byProfile(profile, { production: true, development: false }))
-            .describe("TLS for clients, replication and Sentinel."),
+            .describe(
+                "TLS for clients, replication and Sentinel. Production keeps it on every shared group; a dedicated group may go without for clients that set no TLS options, and only its application's namespace reaches it (its traffic in clear on the pod network).",
+            ),
         tlsIssuerKind: choice(["ClusterIssuer", "Issuer"])
             .default("ClusterIssuer")
             .describe("cert-manager issuer kind for the Redis certificate."),

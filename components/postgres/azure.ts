@@ -68,6 +68,8 @@ export function azureEndpoint(config: ServerConfig, fqdn: string): PostgresEndpo
         poolerPort: poolerPort(config.postgres),
         sslMode: "require",
         caCert: postgresCaCert(config.postgres),
+        // DigiCert Global Root G2 and Microsoft RSA Root CA 2017: in Mozilla's store, which Node ships.
+        caIsPublic: true,
     };
 }
 

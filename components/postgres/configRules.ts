@@ -178,6 +178,7 @@ export const postgresConfigRules: ConfigRule = (config, ctx) => {
     );
     checkOperatorInstalls(config, ctx);
     checkMoves(config, ctx);
+    checkPlainText(config, ctx);
     loginRules(config, ctx);
     // Each server's checks need every application on an existing server.
     if (ctx.issues.length > before) {
@@ -187,6 +188,31 @@ export const postgresConfigRules: ConfigRule = (config, ctx) => {
         checkServer(postgresServerConfig(config, server), postgresServerPath(server), ctx);
     }
 };
+
+/**
+ * `apps[].postgres.tls: false` opens the server's PgBouncer to plain clients (its TLS requirement is server-wide) and
+ * its pg_hba to the application's logins: the platform stack renders both, on StackGres (Azure requires TLS, and its
+ * public roots need no such escape), and in production on a server the application has alone.
+ */
+function checkPlainText(config: PlatformConfig, ctx: ParseContext): void {
+    config.apps.forEach((app, i) => {
+        if (app.postgres?.tls !== false) {
+            return;
+        }
+        const settings = postgresServerSettings(config.postgres, postgresServerOf(app));
+        const allowed =
+            config.tenantStack !== undefined
+                ? "true in a tenant stack (its platform stack renders the server's pg_hba and PgBouncer settings)"
+                : settings.mode === "azure"
+                  ? "true with postgres mode azure (Azure requires TLS; its roots are public, which node-postgres verifies with apps[].postgres.urlFormat node-postgres)"
+                  : config.profile === "production" && !settings.dedicated
+                    ? "true in production on a shared server, or the application on a dedicated one (postgres.servers.<name>.dedicated) (its PgBouncer would take plain connections from every application's clients)"
+                    : undefined;
+        if (allowed !== undefined) {
+            report(ctx, `${PROJECT}:apps[${i}].postgres.tls`, false, allowed);
+        }
+    });
+}
 
 /** One operator per cluster: its Helm release is the stack's, installed with the section's own server. */
 function checkOperatorInstalls(config: PlatformConfig, ctx: ParseContext): void {

@@ -50,7 +50,7 @@ const POSTGRES_DOCS: Readonly<Record<PostgresEnvKey, KeyDocs>> = {
     },
     DATABASE_URL: {
         description:
-            "The same as one libpq URI; user, password and database percent-encoded, `sslmode` set and nothing else (what each client adds to verify the server: `DATABASE_URL` per client).",
+            "The same as one libpq URI; user, password and database percent-encoded, `sslmode` set and nothing else (what each client adds to verify the server: `DATABASE_URL` per client). With `apps[].postgres.urlFormat: node-postgres`, node-postgres' own `sslmode` instead.",
         example: "postgresql://orders:p%40ss@appdb.data-platform.svc.cluster.local:5432/orders?sslmode=require",
     },
     DB_DIRECT_PORT: {

@@ -3,9 +3,13 @@
  * StackGres) hands an application, and how it is rendered into environment variables and a URL.
  * Pure: the same functions feed the deployed Secrets, the tests against a real server and the sandbox.
  */
+import type { AppConfig, UrlFormat } from "../config/platform";
 
-/** libpq `sslmode` values the platform hands out (never weaker than `require`). */
-export type SslMode = "require" | "verify-ca" | "verify-full";
+/**
+ * libpq `sslmode` values the platform hands out: never weaker than `require`, but `disable` to an application that
+ * asked (`apps[].postgres.tls: false`).
+ */
+export type SslMode = "disable" | "require" | "verify-ca" | "verify-full";
 
 /** Where a PostgreSQL service listens. */
 export interface PostgresEndpoint {
@@ -20,6 +24,20 @@ export interface PostgresEndpoint {
      * issuer's CA on StackGres); without it clients cannot verify the server and `DB_CA_CERT` is not handed out.
      */
     readonly caCert?: string;
+    /** The CA is a public root clients' own stores hold (Azure's); unset: a private issuer's. */
+    readonly caIsPublic?: boolean;
+}
+
+/**
+ * The URL's `sslmode`. For node-postgres: `verify-full` where its store holds the CA; else `no-verify`, encrypted and
+ * unverified as libpq's `require` is (pg-connection-string's own word, which both its 2.6 in knex and 2.14 read;
+ * libpq refuses it).
+ */
+function urlSslMode(endpoint: PostgresEndpoint, format: UrlFormat): string {
+    if (format === "libpq" || endpoint.sslMode === "disable") {
+        return endpoint.sslMode;
+    }
+    return endpoint.caIsPublic ? "verify-full" : "no-verify";
 }
 
 /** One application's login and database. */
@@ -101,16 +119,30 @@ export function databaseUrl(
     endpoint: PostgresEndpoint,
     login: PostgresLogin,
     port = applicationPort(endpoint),
+    format: UrlFormat = "libpq",
 ): string {
     const host = endpoint.host.includes(":") ? `[${endpoint.host}]` : endpoint.host;
     return (
         `postgresql://${percentEncode(login.user)}:${percentEncode(login.password)}@${host}:${port}` +
-        `/${percentEncode(login.database)}?sslmode=${endpoint.sslMode}`
+        `/${percentEncode(login.database)}?sslmode=${urlSslMode(endpoint, format)}`
     );
 }
 
-/** The application's PostgreSQL environment. `poolMax` is the size of one replica's connection pool. */
-export function postgresEnv(endpoint: PostgresEndpoint, login: PostgresLogin, poolMax: number): PostgresEnv {
+/** What an application says of its clients (`apps[].postgres`): who reads its URLs, and whether they speak TLS. */
+export type PostgresClients = Pick<NonNullable<AppConfig["postgres"]>, "urlFormat" | "tls">;
+
+/**
+ * The application's PostgreSQL environment. `poolMax` is the size of one replica's connection pool; `clients` who
+ * reads its URLs (the other keys are libpq's words whatever it is) and whether they go without TLS.
+ */
+export function postgresEnv(
+    server: PostgresEndpoint,
+    login: PostgresLogin,
+    poolMax: number,
+    clients: PostgresClients = {},
+): PostgresEnv {
+    const endpoint: PostgresEndpoint = clients.tls === false ? { ...server, sslMode: "disable" } : server;
+    const urlFormat = clients.urlFormat ?? "libpq";
     return {
         DB_HOST: endpoint.host,
         DB_PORT: String(applicationPort(endpoint)),
@@ -121,10 +153,10 @@ export function postgresEnv(endpoint: PostgresEndpoint, login: PostgresLogin, po
         DB_POOL_MAX: String(poolMax),
         DB_POOL_IDLE_TIMEOUT: String(POOL_IDLE_TIMEOUT_MS),
         DB_POOL_CONNECTION_TIMEOUT: String(POOL_CONNECTION_TIMEOUT_MS),
-        DATABASE_URL: databaseUrl(endpoint, login),
+        DATABASE_URL: databaseUrl(endpoint, login, applicationPort(endpoint), urlFormat),
         // PostgreSQL itself, past the pooler: session state (advisory locks, LISTEN, SET) survives between statements.
         DB_DIRECT_PORT: String(endpoint.port),
-        DATABASE_DIRECT_URL: databaseUrl(endpoint, login, endpoint.port),
+        DATABASE_DIRECT_URL: databaseUrl(endpoint, login, endpoint.port, urlFormat),
         // libpq's own variables, so psql, pg_dump and libpq programs need nothing else (libpq-envars). Its tools keep
         // session state (pg_dump's snapshot, psql's SET), so they reach PostgreSQL itself, past the pooler.
         PGHOST: endpoint.host,

@@ -48,7 +48,7 @@ export function contractEnv(
     // The login of the current generation: the previous one keeps working for pods that still hold it.
     const { database, current } = appLogins([app], config.keyVault.rotations)[0];
     const render = (password: string) => (e: PostgresEndpoint) =>
-        postgresEnv(e, { database, user: current.name, password }, app.poolSize);
+        postgresEnv(e, { database, user: current.name, password }, app.poolSize, app.postgres);
     // Without the password: nothing secret in it, so these keys stay readable in plans.
     const open = endpoint.apply(render(""));
     const full = pulumi.secret(

@@ -10,6 +10,8 @@ import { CONSUMER_LABEL, PLATFORM_NAME, POSTGRES_SERVER_ANNOTATION, recommendedL
 import { postgresNames } from "./servers";
 import { renderedPoolerSettings } from "./pooler";
 import type { ServerConfig } from "../config/types";
+import type { AppConfig } from "../config/platform";
+import { appLogins } from "./sql";
 
 export const STACKGRES_API_VERSION = "stackgres.io/v1";
 /** SGObjectStorage exists only as v1beta1. */
@@ -132,21 +134,41 @@ function manifest(
 /** The superuser StackGres creates (`superuser-username` of its `<cluster>` Secret): the login Job runs as it. */
 export const STACKGRES_SUPERUSER = "postgres";
 
+/** The applications whose clients connect without TLS (`apps[].postgres.tls: false`). */
+export function plainTextApps(apps: readonly AppConfig[]): AppConfig[] {
+    return apps.filter((app) => app.postgres?.tls === false);
+}
+
+/** The pg_hba lines that admit the logins of applications without TLS, each to its own database only. */
+export function plainLoginHba(apps: readonly AppConfig[]): string[] {
+    return appLogins(plainTextApps(apps)).flatMap((app) =>
+        ["0.0.0.0/0", "::/0"].map(
+            (addresses) =>
+                `hostnossl ${app.database} ${app.logins.map((l) => l.name).join(",")} ${addresses} scram-sha-256`,
+        ),
+    );
+}
+
 /**
  * Our pg_hba rules. StackGres puts them before its own, which accept any address with `host ... md5`, TLS or not
  * (source: PatroniConfigEndpoints.getPatroniConfig at tag 1.18.6, `setPgHba(...).append(...)`). So a non-TLS TCP
- * connection is rejected here, except over the pod's loopback, which never leaves the pod (StackGres' own sidecars).
- * Everything else falls through to StackGres' rules, now reached over TLS only. PgBouncer reaches PostgreSQL through
- * the Unix socket (`* = port=5432`, no host), which `local` rules govern.
+ * connection is rejected here, except over the pod's loopback, which never leaves the pod (StackGres' own sidecars),
+ * and for an application that connects without TLS (`apps[].postgres.tls: false`): its own logins, to its own
+ * database, SCRAM (the password never crosses the network). Everything else falls through to StackGres' rules, now
+ * reached over TLS only. PgBouncer reaches PostgreSQL through the Unix socket (`* = port=5432`, no host), which `local`
+ * rules govern.
  */
-export const STACKGRES_PG_HBA = [
-    "host all all 127.0.0.1/32 md5",
-    "host all all ::1/128 md5",
-    "hostnossl all all 0.0.0.0/0 reject",
-    "hostnossl all all ::/0 reject",
-    "hostnossl replication all 0.0.0.0/0 reject",
-    "hostnossl replication all ::/0 reject",
-] as const;
+export function stackGresPgHba(apps: readonly AppConfig[]): string[] {
+    return [
+        "host all all 127.0.0.1/32 md5",
+        "host all all ::1/128 md5",
+        ...plainLoginHba(apps),
+        "hostnossl all all 0.0.0.0/0 reject",
+        "hostnossl all all ::/0 reject",
+        "hostnossl replication all 0.0.0.0/0 reject",
+        "hostnossl replication all ::/0 reject",
+    ];
+}
 
 /** Every StackGres object of the configuration, in creation order (the SGCluster last). */
 export function stackGresManifests(config: ServerConfig): Manifest[] {
@@ -171,8 +193,9 @@ export function stackGresManifests(config: ServerConfig): Manifest[] {
                         pool_mode: sg.poolMode,
                         // Protocol-level prepared statements keep working in transaction mode (PgBouncer >= 1.21).
                         max_prepared_statements: String(config.postgres.pooler.maxPreparedStatements),
-                        // StackGres sets `prefer` with its certificate; the contract promises TLS on every connection.
-                        client_tls_sslmode: "require",
+                        // StackGres sets `prefer` with its certificate; the contract promises TLS on every connection
+                        // but to an application that asked for none, and PgBouncer's requirement is server-wide.
+                        client_tls_sslmode: plainTextApps(config.apps).length > 0 ? "prefer" : "require",
                         // The pool limits set in the config (components/postgres/pooler.ts); unset: StackGres' defaults.
                         ...renderedPoolerSettings(config.postgres.pooler),
                     },
@@ -225,7 +248,7 @@ export function stackGresManifests(config: ServerConfig): Manifest[] {
             configurations: {
                 sgPostgresConfig: n.postgresConfig,
                 sgPoolingConfig: n.poolingConfig,
-                patroni: { dynamicConfig: { postgresql: { pg_hba: [...STACKGRES_PG_HBA] } } },
+                patroni: { dynamicConfig: { postgresql: { pg_hba: stackGresPgHba(config.apps) } } },
                 credentials: {
                     users: {
                         superuser: { password: secretRef(CREDENTIAL_KEYS.superuser) },

@@ -131,9 +131,36 @@ export const redisConfigRules: ConfigRule = (config, ctx) => {
         const apps = config.apps.flatMap((app, index) => (redisGroupOf(app) === group ? [{ app, index }] : []));
         const settings = redisGroupSettings(config.redis, group);
         checkGroup(settings, apps, ctx);
-        checkTlsCa(settings, config.cluster.platformNamespace, ctx);
+        const plainAllowed = config.profile !== "production" || settings.dedicated === true;
+        checkTlsCa(settings, config.cluster.platformNamespace, plainAllowed, ctx);
+        if (!plainAllowed) {
+            checkTlsKept(settings, ctx);
+        }
     }
 };
+
+/**
+ * Production keeps TLS on every shared group (`checkTlsKept`): without it a group's passwords (`AUTH` is plain text) and data cross the
+ * pod network in clear. A dedicated group may go without, for clients that cannot speak TLS (seed 001's redis-py by
+ * host and port, ioredis without its CA): one application's alone, and only its namespace reaches its ports
+ * (`networkPolicy`).
+ */
+function checkTlsKept(redis: RedisConfig, ctx: ParseContext): void {
+    if (redis.tls) {
+        return;
+    }
+    const path = redisGroupPath(redis.group ?? DEFAULT_INSTANCE);
+    const why = "a group without TLS carries its users' passwords and data in clear across the pod network";
+    report(
+        ctx,
+        `${path}.tls`,
+        false,
+        redis.group === undefined
+            ? `true in production: the default group is shared, and ${why} (a dedicated group may: redis.groups.<name>.dedicated)`
+            : `true in production, unless ${path.split(":")[1]}.dedicated is true: ${why} (on a dedicated group one ` +
+                  "application's alone, which only its namespace may reach)",
+    );
+}
 
 /**
  * Words the default group's own names use after `redis-` (`redis-sentinel`, `redis-acl`, `redis-app-<user>`, ...): a
@@ -309,9 +336,9 @@ function checkGroup(
 /**
  * TLS without the CA is refused: the applications would be handed no CA (REDIS_CA_CERT is absent from their contract)
  * for a certificate of the stack's own issuer, which no trust store holds, so they could only fail verification or
- * skip it.
+ * skip it. The message offers `tls: false` only where the group may go without (`plainAllowed`).
  */
-function checkTlsCa(redis: RedisConfig, platformNamespace: string, ctx: ParseContext): void {
+function checkTlsCa(redis: RedisConfig, platformNamespace: string, plainAllowed: boolean, ctx: ParseContext): void {
     if (!redis.tls || redis.tlsCaCert !== undefined) {
         return;
     }
@@ -327,7 +354,7 @@ function checkTlsCa(redis: RedisConfig, platformNamespace: string, ctx: ParseCon
         `${path}.tlsCaCert`,
         undefined,
         `the PEM certificate of the CA that signs the Redis certificate (${source}): with ${path.split(":")[1]}.tls true ` +
-            `the applications verify the servers against it (REDIS_CA_CERT), and without it they cannot; or ` +
-            `${path.split(":")[1]}.tls: false`,
+            "the applications verify the servers against it (REDIS_CA_CERT), and without it they cannot" +
+            (plainAllowed ? `; or ${path.split(":")[1]}.tls: false` : ""),
     );
 }

@@ -25,6 +25,8 @@ export interface MasterEndpointArgs {
     readonly layout: RedisLayout;
     /** The platform namespace: the group's own. */
     readonly namespace: string;
+    /** The namespaces of the group's applications (`clientPeers`: a dedicated group admits only these). */
+    readonly clientNamespaces: readonly string[];
     /** Key Vault version of the monitor password: a new one restarts the pods (they read it once). */
     readonly monitorPasswordVersion: pulumi.Input<string>;
     /** What the pods need first: the synced `redis-auth` (the monitor password) and, with TLS, the certificate. */
@@ -51,9 +53,13 @@ export class MasterEndpoint extends pulumi.ComponentResource {
             { parent: this, dependsOn: args.dependsOn },
         );
         new k8s.core.v1.Service(`${name}-svc`, endpointService(redis, namespace), { parent: this });
-        new k8s.networking.v1.NetworkPolicy(`${name}-netpol`, endpointNetworkPolicy(redis, namespace), {
-            parent: this,
-        });
+        new k8s.networking.v1.NetworkPolicy(
+            `${name}-netpol`,
+            endpointNetworkPolicy(redis, namespace, args.clientNamespaces),
+            {
+                parent: this,
+            },
+        );
         new k8s.policy.v1.PodDisruptionBudget(`${name}-pdb`, endpointPodDisruptionBudget(redis, namespace), {
             parent: this,
         });

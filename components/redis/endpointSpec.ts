@@ -7,7 +7,6 @@ import * as crypto from "crypto";
 import type * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { RedisConfig } from "../config/redis";
-import { CONSUMER_LABEL } from "../labels";
 import {
     ENDPOINT_PASSWORD_ENV,
     ENDPOINT_READY_PATH,
@@ -17,7 +16,7 @@ import {
 } from "./endpointConfig";
 import { AUTH_FILES, TLS_FILES } from "./files";
 import { POD_DIRS, REDIS_PORT, RedisLayout, redisNames } from "./layout";
-import { redisLabels, tlsVolume } from "./spec";
+import { clientPeers, redisLabels, tlsVolume } from "./spec";
 import { restrictedPod } from "../podSecurity";
 
 /**
@@ -189,10 +188,14 @@ export function endpointService(redis: Named, namespace: string) {
 }
 
 /**
- * Consumer namespaces on the Redis port. The kubelet's readiness probe needs no rule: "traffic to and from the node
+ * Client namespaces (`clientPeers`) on the Redis port. The kubelet's readiness probe needs no rule: "traffic to and from the node
  * where a Pod is running is always allowed" (Kubernetes docs, Network Policies).
  */
-export function endpointNetworkPolicy(redis: Named, namespace: string) {
+export function endpointNetworkPolicy(
+    redis: Named & Pick<RedisConfig, "dedicated">,
+    namespace: string,
+    clientNamespaces: readonly string[],
+) {
     return {
         metadata: metadata(redis, namespace),
         spec: {
@@ -200,7 +203,7 @@ export function endpointNetworkPolicy(redis: Named, namespace: string) {
             policyTypes: ["Ingress"],
             ingress: [
                 {
-                    from: [{ namespaceSelector: { matchLabels: { [CONSUMER_LABEL]: "true" } } }],
+                    from: clientPeers(redis, clientNamespaces),
                     ports: [{ protocol: "TCP", port: REDIS_PORT }],
                 },
             ],

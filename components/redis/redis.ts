@@ -218,6 +218,7 @@ export class Redis extends pulumi.ComponentResource implements DataService {
         // (spec.ts `statefulSet`): so neither protect nor retainOnDelete, which would refuse or wedge (the old object
         // left, the new one "already exists") the replacement a larger volume needs. Started once their Secrets exist.
         const stateful = { parent: this, dependsOn: [aclSecret, authSecret, ...tlsReady] };
+        const clientNamespaces = [...args.apps, ...(args.movedOutApps ?? [])].map((app) => app.namespace);
         const workload = (component: RedisRole): pulumi.Resource => {
             const service = new k8s.core.v1.Service(
                 `${name}-${component}-svc`,
@@ -251,7 +252,7 @@ export class Redis extends pulumi.ComponentResource implements DataService {
             );
             new k8s.networking.v1.NetworkPolicy(
                 `${name}-${component}-netpol`,
-                networkPolicy(redis, component, ns, args.moveJobs),
+                networkPolicy(redis, component, ns, clientNamespaces, args.moveJobs),
                 parent,
             );
             return set;
@@ -276,6 +277,7 @@ export class Redis extends pulumi.ComponentResource implements DataService {
                     redis,
                     layout: this.layout,
                     namespace: ns,
+                    clientNamespaces,
                     monitorPasswordVersion: pulumi.unsecret(
                         this.passwordVersion(args.vault, redisRoleCredentials(redis).monitor),
                     ),

@@ -647,13 +647,26 @@ export function aclSyncJob(
  * Ingress to the group: consumer namespaces and the group's own pods on its port (and to the data nodes, the master
  * endpoint's HAProxy pods in Sentinel mode); Prometheus on the exporter's.
  */
+/**
+ * The namespaces whose pods may connect as clients: every consumer namespace to a shared group; to a dedicated group
+ * only its application's (`clientNamespaces`: it, and while it moves away, its namespace still), so no other tenant's
+ * pod reaches a port that may speak plain text (`redis.groups.<name>.tls`).
+ */
+export function clientPeers(redis: Pick<RedisConfig, "dedicated">, clientNamespaces: readonly string[]) {
+    return redis.dedicated
+        ? [...new Set(clientNamespaces)]
+              .sort()
+              .map((name) => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": name } } }))
+        : [{ namespaceSelector: { matchLabels: { [CONSUMER_LABEL]: "true" } } }];
+}
+
 export function networkPolicy(
-    redis: Pick<RedisConfig, "mode" | "monitoring" | "monitoringNamespace" | "group" | "backup">,
+    redis: Pick<RedisConfig, "mode" | "monitoring" | "monitoringNamespace" | "group" | "backup" | "dedicated">,
     role: RedisRole,
     namespace: string,
+    clientNamespaces: readonly string[],
     moveJobs = false,
 ) {
-    const consumers = { namespaceSelector: { matchLabels: { [CONSUMER_LABEL]: "true" } } };
     const ownPods = [
         { podSelector: { matchLabels: redisLabels(redis, "data") } },
         ...(redis.mode === "sentinel" ? [{ podSelector: { matchLabels: redisLabels(redis, "sentinel") } }] : []),
@@ -678,7 +691,10 @@ export function networkPolicy(
             podSelector: { matchLabels: redisLabels(redis, role) },
             policyTypes: ["Ingress"],
             ingress: [
-                { from: [consumers, ...ownPods], ports: [{ protocol: "TCP", port: roleObjects(redis, role).port }] },
+                {
+                    from: [...clientPeers(redis, clientNamespaces), ...ownPods],
+                    ports: [{ protocol: "TCP", port: roleObjects(redis, role).port }],
+                },
                 ...metricsIngress,
             ],
         },

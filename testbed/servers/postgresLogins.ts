@@ -10,7 +10,7 @@ import * as path from "path";
 import { isDeepStrictEqual } from "util";
 import type { PlatformConfig } from "../../components/config";
 import { loginJobFiles, loginJobSpec } from "../../components/postgres/loginJobSpec";
-import { STACKGRES_SUPERUSER } from "../../components/postgres/stackgresSpec";
+import { STACKGRES_SUPERUSER, plainLoginHba } from "../../components/postgres/stackgresSpec";
 import type { RecordedResource, RunResult } from "../../offline/mockEngine";
 import { PostgresEndpoint, postgresEnv } from "../../components/postgres/env";
 import { PG_ADMIN_CREDENTIAL } from "../../components/postgres/credentials";
@@ -33,7 +33,7 @@ import { LOOPBACK } from "./processes";
 import { postgresNames, postgresServerConfig } from "../../components/postgres/servers";
 import { DEFAULT_INSTANCE } from "../../components/serviceModule";
 import { PG_MONITOR_CREDENTIAL } from "../../components/postgres/credentials";
-import { LocalServer, PG_BIN, requirePostgresBinaries, startLocalServer, superuserSql } from "./postgres";
+import { LocalServer, PG_BIN, TLS_ONLY_HBA, requirePostgresBinaries, startLocalServer, superuserSql } from "./postgres";
 
 const SUPERUSER = STACKGRES_SUPERUSER;
 
@@ -376,6 +376,8 @@ export function contractsOn(
         port: server.port,
         sslMode: "require",
         caCert: fs.readFileSync(server.caFile, "utf8"),
+        // It plays Azure's public roots too (the seed tests hand it to Node as its store's).
+        caIsPublic: config.postgres.mode === "azure",
     };
     const logins = appLogins(config.apps, config.keyVault.rotations);
     return Object.fromEntries(
@@ -389,6 +391,7 @@ export function contractsOn(
                     password: need(passwords, logins[i].current.credentialId),
                 },
                 app.poolSize,
+                app.postgres,
             ),
         ]),
     );
@@ -402,6 +405,8 @@ export async function startPostgres(input: StartPostgresInput): Promise<StartedP
     const server = await startLocalServer({
         port: input.port,
         maxConnections: input.config.postgres.maxConnections,
+        // TLS only, but for the logins of applications without it, as the server's rendered pg_hba admits them.
+        hba: [...plainLoginHba(input.config.apps), ...TLS_ONLY_HBA],
     });
     try {
         await applyLogins(server, input.config, input.passwords);

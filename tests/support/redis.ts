@@ -65,9 +65,12 @@ export async function probeWrite(g: LocalRedisGroup, user: string, password: str
  * to the `data-platform:redis` section.
  */
 export async function localGroup(stack: string, redis: Record<string, unknown> = {}): Promise<LocalRedisGroup> {
-    const config = parseStack(stack, sectionOverride(stack, "redis", redis));
+    // `tls: false` on prod's default group, which its config refuses (a shared group keeps TLS in production): these
+    // tests run its servers' behaviour without TLS, not its config.
+    const { tls, ...settings } = redis;
+    const config = parseStack(stack, sectionOverride(stack, "redis", settings));
     return new LocalRedisGroup({
-        redis: config.redis,
+        redis: tls === undefined ? config.redis : { ...config.redis, tls: tls as boolean },
         apps: config.apps,
         passwords: testPasswords(config),
         ports: await redisPorts(config.redis),

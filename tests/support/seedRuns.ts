@@ -43,7 +43,7 @@ export function seedStackFile(stack: SeedStack): Record<string, unknown> {
     const redis = config["data-platform:redis"];
     for (const seed of SEEDS) {
         config["data-platform:apps"].push(seed.entry(stack));
-        redis.groups = { ...redis.groups, ...seed.groups?.(stack, redis) };
+        redis.groups = { ...redis.groups, ...seed.groups?.(stack) };
     }
     return doc;
 }

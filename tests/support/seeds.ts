@@ -55,18 +55,21 @@ export interface Seed {
     readonly title: string;
     /** The application's entry in `data-platform:apps`, per stack. */
     readonly entry: (stack: SeedStack) => Record<string, unknown>;
-    /** Redis groups the entry names (`data-platform:redis.groups.<name>`), given the stack's own Redis section. */
-    readonly groups?: (stack: SeedStack, redis: Record<string, unknown>) => Record<string, Record<string, unknown>>;
+    /** Redis groups the entry names (`data-platform:redis.groups.<name>`). */
+    readonly groups?: (stack: SeedStack) => Record<string, Record<string, unknown>>;
     /** What the table says beside the result (a choice the entry makes). */
     readonly note?: string;
     readonly parts: readonly SeedPart[];
 }
 
-/** A dedicated group (`redis.groups.<name>.dedicated`) with the stack's TLS: prod's CA, none in dev. */
-function dedicated(stack: SeedStack, redis: Record<string, unknown>, mode: string): Record<string, unknown> {
+/**
+ * A dedicated group (`redis.groups.<name>.dedicated`) without TLS: the seeds' Redis clients set none (redis-py by host
+ * and port, Celery's and ioredis' URLs with no CA), development's default and production's choice for a dedicated
+ * group, which only its application's namespace reaches.
+ */
+function dedicated(stack: SeedStack, mode: string): Record<string, unknown> {
     const sentinel = mode === "sentinel" ? { replicas: 2, sentinels: 3, quorum: 2, memory: "512Mi" } : {};
-    const tls = stack === "prod" ? { tls: true, tlsCaCert: redis.tlsCaCert } : {};
-    return { mode, dedicated: true, ...sentinel, ...tls };
+    return { mode, dedicated: true, ...sentinel, ...(stack === "prod" ? { tls: false } : {}) };
 }
 
 /** What the Celery client prints: the task's result, that it was stored, and the worker's answer to `control.ping()`. */
@@ -133,13 +136,6 @@ def add(x, y):  # probe
     return x + y
 `;
 
-/** The smallest change where Redis requires TLS: the CA (REDIS_CA_CERT, mounted) for broker and backend. */
-const SEED_000_CELERY_TLS = `${SEED_000_CELERY}
-import ssl  # change
-_tls = {"ssl_cert_reqs": ssl.CERT_REQUIRED, "ssl_ca_certs": os.environ["REDIS_CA_FILE"]}  # change
-app.conf.update(broker_use_ssl=_tls, redis_backend_use_ssl=_tls)  # change
-`;
-
 const SEED_000: Seed = {
     id: "000",
     title: "cc-registry-v2 (FastAPI, SQLAlchemy, Celery)",
@@ -153,7 +149,7 @@ const SEED_000: Seed = {
         // Celery's own key names (celery, _kombu.binding.*, reply queues) unprefixed: a group of its own.
         redis: { group: "ccregistry" },
     }),
-    groups: (stack, redis) => ({ ccregistry: dedicated(stack, redis, stack === "prod" ? "sentinel" : "standalone") }),
+    groups: (stack) => ({ ccregistry: dedicated(stack, stack === "prod" ? "sentinel" : "standalone") }),
     parts: [
         {
             name: "config.py: DATABASE_URL into SQLAlchemy (psycopg2)",
@@ -182,19 +178,6 @@ with sqlalchemy.create_engine(DATABASE_URL).connect() as c:  # probe
                 code: `${SEED_000_CONFIG}${SEED_000_CELERY}`,
                 expect: () => CELERY_TASK_AND_PING,
             },
-            changes: {
-                prod: {
-                    // Celery's Redis result backend refuses rediss:// without certificate settings.
-                    failure: /A rediss:\/\/ URL must have parameter ssl_cert_reqs/,
-                    what: "Redis requires TLS and celery_app.py sets none: `broker_use_ssl` and `redis_backend_use_ssl` with `ssl_ca_certs` = the mounted `REDIS_CA_CERT` (3 lines)",
-                    run: {
-                        kind: "celery",
-                        code: `${SEED_000_CONFIG}${SEED_000_CELERY_TLS}`,
-                        extraEnv: (run) => ({ REDIS_CA_FILE: run.file("REDIS_CA_CERT") }),
-                        expect: () => CELERY_TASK_AND_PING,
-                    },
-                },
-            },
         },
     ],
 };
@@ -203,13 +186,13 @@ with sqlalchemy.create_engine(DATABASE_URL).connect() as c:  # probe
 // Seed 001: session database and service cache. Its .env names the keys; the clients are those keys as redis-py
 // takes them (sessions in REDIS_DB with REDIS_PASSWORD, the cache in CACHE_DB with CACHE_PASSWORD).
 
-const SEED_001_CLIENTS = (tls: string) => `import os
+const SEED_001_CLIENTS = `import os
 import redis
 
 sessions = redis.Redis(host=os.environ["REDIS_HOST"], port=int(os.environ["REDIS_PORT"]),
-                       password=os.environ["REDIS_PASSWORD"], db=int(os.environ["REDIS_DB"])${tls})
+                       password=os.environ["REDIS_PASSWORD"], db=int(os.environ["REDIS_DB"]))
 cache = redis.Redis(host=os.environ["REDIS_HOST"], port=int(os.environ["REDIS_PORT"]),
-                    password=os.environ["CACHE_PASSWORD"], db=int(os.environ["CACHE_DB"])${tls})
+                    password=os.environ["CACHE_PASSWORD"], db=int(os.environ["CACHE_DB"]))
 sessions.set("session:probe", "v", ex=int(os.environ.get("SESSION_TTL_SECONDS", "3600")))
 cache.set("cache:probe", "v", ex=int(os.environ.get("CACHE_DEFAULT_TTL_SECONDS", "86400")))
 print(sessions.get("session:probe").decode(), cache.get("cache:probe").decode())  # probe
@@ -227,25 +210,12 @@ const SEED_001: Seed = {
         redis: { group: "sessions", clients: ["sessions"] },
         env: { CACHE_DB: "{{REDIS_DB}}", CACHE_PASSWORD: "{{REDIS_PASSWORD}}" },
     }),
-    groups: (stack, redis) => ({ sessions: dedicated(stack, redis, "sentinel") }),
+    groups: (stack) => ({ sessions: dedicated(stack, "sentinel") }),
     note: "sessions and cache share the application's database (`CACHE_DB` = `REDIS_DB`): a password alone logs in as `default`, which can be one user only",
     parts: [
         {
             name: "sessions (REDIS_HOST, REDIS_PORT, REDIS_PASSWORD, REDIS_DB) and cache (CACHE_PASSWORD, CACHE_DB), redis-py 5",
-            asWritten: { kind: "python-celery", code: SEED_001_CLIENTS(""), expect: () => "v v" },
-            changes: {
-                prod: {
-                    // A TLS port closes a plaintext connection.
-                    failure: /ConnectionError: Connection closed by server/,
-                    what: "Redis requires TLS and the clients set none: `ssl=True, ssl_ca_certs=` the mounted `REDIS_CA_CERT`",
-                    run: {
-                        kind: "python-celery",
-                        code: SEED_001_CLIENTS(', ssl=True, ssl_ca_certs=os.environ["REDIS_CA_FILE"]'),
-                        extraEnv: (run) => ({ REDIS_CA_FILE: run.file("REDIS_CA_CERT") }),
-                        expect: () => "v v",
-                    },
-                },
-            },
+            asWritten: { kind: "python-celery", code: SEED_001_CLIENTS, expect: () => "v v" },
         },
     ],
 };
@@ -266,15 +236,9 @@ const redis = new Redis(process.env.REDIS_URL, { maxRetriesPerRequest: 1 });
 })().catch((e) => { console.error(e.message); process.exit(1); });  // probe
 `;
 
-/**
- * Node's store as the pod has it: the public roots, plus `key` (mounted) when the Deployment names it in
- * `NODE_EXTRA_CA_CERTS` ("the well known root CAs ... extended with the extra certificates in file", Node's CLI docs).
- */
-function nodeTrusting(key?: string): (run: SeedRun) => Record<string, string> {
-    return (run): Record<string, string> => {
-        const pems = [run.publicRoots ?? "", key ? run.env[key] : ""].filter(Boolean);
-        return pems.length ? { NODE_EXTRA_CA_CERTS: run.write("node-ca.pem", pems.join("\n")) } : {};
-    };
+/** Node's store as the pod has it: the public roots (the sandbox's CA playing Azure's), nothing of the Secret. */
+function nodeStore(run: SeedRun): Record<string, string> {
+    return run.publicRoots ? { NODE_EXTRA_CA_CERTS: run.write("node-ca.pem", run.publicRoots) } : {};
 }
 
 const SEED_002: Seed = {
@@ -287,38 +251,18 @@ const SEED_002: Seed = {
         ...SEED_SIZE,
         // Its cache, session and rate-limit keys are its own names (no prefix): a group of its own.
         redis: { group: "saas" },
+        // knex hands DATABASE_URL to pg, which reads sslmode=require as verify-full.
+        postgres: { urlFormat: "node-postgres" },
     }),
-    groups: (stack, redis) => ({ saas: dedicated(stack, redis, "standalone") }),
+    groups: (stack) => ({ saas: dedicated(stack, "standalone") }),
     parts: [
         {
             name: "knex (pg 8.23) on DATABASE_URL, ioredis on REDIS_URL",
             asWritten: {
                 kind: "node",
                 code: SEED_002_CLIENTS,
-                extraEnv: nodeTrusting(),
+                extraEnv: nodeStore,
                 expect: (env) => `${env.DB_USER} v`,
-            },
-            changes: {
-                dev: {
-                    failure: /self-signed certificate in certificate chain|unable to verify the first certificate/,
-                    what: "pg reads `sslmode=require` as verify-full and the StackGres issuer's CA is not Node's: the Deployment mounts `DB_CA_CERT` and sets `NODE_EXTRA_CA_CERTS` to it (no code change)",
-                    run: {
-                        kind: "node",
-                        code: SEED_002_CLIENTS,
-                        extraEnv: nodeTrusting("DB_CA_CERT"),
-                        expect: (env) => `${env.DB_USER} v`,
-                    },
-                },
-                prod: {
-                    failure: /self-signed certificate in certificate chain|unable to verify the first certificate/,
-                    what: "ioredis verifies `rediss://` against Node's store, which lacks the Redis issuer's CA: the Deployment mounts `REDIS_CA_CERT` and sets `NODE_EXTRA_CA_CERTS` to it (no code change)",
-                    run: {
-                        kind: "node",
-                        code: SEED_002_CLIENTS,
-                        extraEnv: nodeTrusting("REDIS_CA_CERT"),
-                        expect: (env) => `${env.DB_USER} v`,
-                    },
-                },
             },
         },
     ],
@@ -383,7 +327,7 @@ const SEED_003_BACKUP = [
 const SEED_003: Seed = {
     id: "003",
     title: "Admin Center API (node-postgres Pool, psql, pg_dump CronJob)",
-    entry: () => ({
+    entry: (stack) => ({
         name: "cloudtolocalllm",
         namespace: "cloudtolocalllm",
         redisDb: 5,
@@ -391,14 +335,19 @@ const SEED_003: Seed = {
         // Its Secret, and the key its backup CronJob reads the password from.
         secretName: "cloudtolocalllm-secrets",
         env: { "postgres-password": "{{DB_PASSWORD}}" },
+        // Its URL hands DB_SSL_MODE to node-postgres, which reads `require` as verify-full, and db-pool.js turns TLS off
+        // for any other value: no sslmode works with both against the StackGres issuer's CA, so none (Azure's roots are
+        // Node's own).
+        ...(stack === "dev" ? { postgres: { tls: false } } : {}),
     }),
     parts: [
         {
-            name: "db-pool.js (DB_*, pool sizes and timeouts, DB_SSL_MODE=require)",
+            name: "db-pool.js (DB_*, pool sizes and timeouts, DB_SSL_MODE)",
             asWritten: {
                 kind: "node",
                 code: SEED_003_POOL,
-                expect: (env) => `${env.DB_USER} true ${env.DB_POOL_MAX}`,
+                // TLS exactly when DB_SSL_MODE is `require`, as db-pool.js decides.
+                expect: (env) => `${env.DB_USER} ${env.DB_SSL_MODE === "require"} ${env.DB_POOL_MAX}`,
             },
         },
         {
@@ -406,20 +355,8 @@ const SEED_003: Seed = {
             asWritten: {
                 kind: "node",
                 code: SEED_003_CONNECTION_STRING,
-                extraEnv: nodeTrusting(),
+                extraEnv: nodeStore,
                 expect: (env) => env.DB_USER,
-            },
-            changes: {
-                dev: {
-                    failure: /self-signed certificate in certificate chain|unable to verify the first certificate/,
-                    what: "pg reads `sslmode=require` as verify-full and the StackGres issuer's CA is not Node's: the Deployment mounts `DB_CA_CERT` and sets `NODE_EXTRA_CA_CERTS` (no code change; db-pool.js is unaffected)",
-                    run: {
-                        kind: "node",
-                        code: SEED_003_CONNECTION_STRING,
-                        extraEnv: nodeTrusting("DB_CA_CERT"),
-                        expect: (env) => env.DB_USER,
-                    },
-                },
             },
         },
         {
@@ -513,15 +450,15 @@ print(cur.fetchone()[0])  # probe
 
 export const SEEDS: readonly Seed[] = [SEED_000, SEED_001, SEED_002, SEED_003, SEED_004];
 
-/** The keys a seed's entry sets beyond name, namespace, redisDb and its size, and each group's `dedicated`. */
+/** The keys a seed's entry sets beyond name, namespace, redisDb and its size, with their values, and its groups. */
 export function stackKeysOf(seed: Seed, stack: SeedStack): string[] {
     const flat = (value: unknown, prefix: string): string[] =>
         value !== null && typeof value === "object" && !Array.isArray(value)
             ? Object.entries(value).flatMap(([k, v]) => flat(v, `${prefix}.${k}`))
-            : [`${prefix.slice(1)}${Array.isArray(value) ? `: [${value.join(", ")}]` : ""}`];
+            : [`${prefix.slice(1)}: ${Array.isArray(value) ? `[${value.join(", ")}]` : String(value)}`];
     const { name: _n, namespace: _ns, redisDb: _db, poolSize: _p, replicas: _r, ...entry } = seed.entry(stack);
-    const groups = Object.entries(seed.groups?.(stack, {}) ?? {}).map(
-        ([g, settings]) => `redis.groups.${g}: ${settings.mode}, dedicated`,
+    const groups = Object.entries(seed.groups?.(stack) ?? {}).map(
+        ([g, settings]) => `redis.groups.${g}: ${settings.mode}, dedicated${settings.tls === false ? ", no TLS" : ""}`,
     );
     return [...flat(entry, ""), ...groups];
 }

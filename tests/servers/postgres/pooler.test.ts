@@ -186,3 +186,54 @@ describe("PgBouncer in front of PostgreSQL: the connection budget holds", functi
         }
     });
 });
+
+describe("PgBouncer's TLS requirement as rendered (apps[].postgres.tls)", function () {
+    this.timeout(60_000);
+    const supervisor = new Supervisor(fs.mkdtempSync(path.join(os.tmpdir(), "dp-pooler-tls-")));
+    let server: LocalServer;
+    const iniOf = (config: ReturnType<typeof parseServer>) =>
+        (stackGresManifests(config).find((m) => m.kind === "SGPoolingConfig")!.spec as any).pgBouncer["pgbouncer.ini"]
+            .pgbouncer as Record<string, string>;
+    const apps = parseServer("dev").apps.map(({ name, namespace, redisDb }) => ({ name, namespace, redisDb }));
+    const withPlainApp = parseServer("dev", {
+        "data-platform:apps": [
+            ...apps,
+            { name: "legacy", namespace: "legacy", redisDb: 7, poolSize: 2, replicas: 1, postgres: { tls: false } },
+        ],
+    });
+
+    before(async () => {
+        server = await startLocalServer({ hba: ["local all all scram-sha-256", ...TLS_ONLY_HBA] });
+        await superuserSql(server, `CREATE ROLE ${AUTH_USER} SUPERUSER LOGIN PASSWORD '${PASSWORD}'`);
+        await superuserSql(server, `CREATE ROLE legacy LOGIN PASSWORD '${PASSWORD}'`);
+        await superuserSql(server, "CREATE DATABASE legacy OWNER legacy");
+    });
+    after(async () => {
+        await supervisor.stopAll();
+        await server?.stop();
+    });
+
+    const plainClient = (pooler: LocalPooler) =>
+        new Client({ host: LOOPBACK, port: pooler.port, database: "legacy", user: "legacy", password: PASSWORD });
+
+    it("refuses a plain client while no application asks, and takes it once one does (TLS clients as before)", async () => {
+        const strict = await startLocalPooler(supervisor, "strict", server, iniOf(parseServer("dev")), PASSWORD);
+        // PgBouncer client_tls_sslmode=require: "SSL required" (its own refusal).
+        await assert.rejects(plainClient(strict).connect(), /SSL required/);
+        const open = await startLocalPooler(supervisor, "open", server, iniOf(withPlainApp), PASSWORD);
+        const client = plainClient(open);
+        await client.connect();
+        assert.equal((await client.query("select current_user as u")).rows[0].u, "legacy");
+        await client.end();
+        const tls = new Client({
+            host: LOOPBACK,
+            port: open.port,
+            database: "legacy",
+            user: "legacy",
+            password: PASSWORD,
+            ssl: { ca: fs.readFileSync(server.caFile, "utf8") },
+        });
+        await tls.connect();
+        await tls.end();
+    });
+});

@@ -5,7 +5,8 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import { Client } from "pg";
-import { STACKGRES_PG_HBA } from "../../../components/postgres/stackgresSpec";
+import { stackGresPgHba } from "../../../components/postgres/stackgresSpec";
+import { parseStack } from "../../support/config";
 import {
     LocalServer,
     connectFrom,
@@ -32,13 +33,24 @@ const STACKGRES_APPENDED_HBA = [
 /** A pod on another node, as pg_hba sees it: any address outside the server's loopback 127.0.0.1/32. */
 const OTHER_POD = "127.0.0.2";
 
-async function connect(server: LocalServer, from: string, tls: boolean): Promise<string> {
+/** The rules rendered for dev's applications, and `legacy`, whose clients connect without TLS. */
+const WITH_PLAIN_APP = stackGresPgHba([
+    ...parseStack("dev").apps,
+    { ...parseStack("dev").apps[0], name: "legacy", database: "legacy", postgres: { tls: false } },
+]);
+
+async function connect(
+    server: LocalServer,
+    from: string,
+    tls: boolean,
+    login = { user: "orders", database: "postgres" },
+): Promise<string> {
     const client = new Client({
         host: "127.0.0.1",
         port: server.port,
-        user: "orders",
-        password: "orders-password",
-        database: "postgres",
+        user: login.user,
+        password: `${login.user}-password`,
+        database: login.database,
         ssl: tls ? { ca: fs.readFileSync(server.caFile, "utf8") } : false,
         stream: () => connectFrom(from),
     });
@@ -70,11 +82,36 @@ for (const [version, bin] of serversByMajor()) {
         });
 
         it("refuses a non-TLS connection from another address and accepts it over TLS", async () => {
-            const server = await start(STACKGRES_PG_HBA);
+            const server = await start(stackGresPgHba(parseStack("dev").apps));
             await assert.rejects(connect(server, OTHER_POD, false), /pg_hba\.conf rejects connection .*no encryption/);
             assert.equal(await connect(server, OTHER_POD, true), `${OTHER_POD}/32 ssl=true`);
             // The pod's own loopback (StackGres' sidecars) is not a network path and stays open.
             assert.equal(await connect(server, "127.0.0.1", false), "127.0.0.1/32 ssl=false");
+        });
+
+        it("admits an application without TLS (apps[].postgres.tls: false): its own logins, its own database, SCRAM; nobody else", async () => {
+            const server = await start(WITH_PLAIN_APP);
+            await superuserSql(
+                server,
+                "SET password_encryption = 'scram-sha-256'; CREATE ROLE legacy LOGIN PASSWORD 'legacy-password'; " +
+                    "CREATE ROLE legacy_alt LOGIN PASSWORD 'legacy_alt-password';",
+            );
+            await superuserSql(server, "CREATE DATABASE legacy OWNER legacy");
+            for (const user of ["legacy", "legacy_alt"]) {
+                assert.equal(
+                    await connect(server, OTHER_POD, false, { user, database: "legacy" }),
+                    `${OTHER_POD}/32 ssl=false`,
+                );
+            }
+            // Another database, another login: refused as before.
+            await assert.rejects(
+                connect(server, OTHER_POD, false, { user: "legacy", database: "postgres" }),
+                /pg_hba\.conf rejects connection .*no encryption/,
+            );
+            await assert.rejects(
+                connect(server, OTHER_POD, false, { user: "orders", database: "legacy" }),
+                /pg_hba\.conf rejects connection .*no encryption/,
+            );
         });
 
         // What StackGres does without our rules (the old rendering): the non-TLS connection is accepted.

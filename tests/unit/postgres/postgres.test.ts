@@ -8,6 +8,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as k8s from "@pulumi/kubernetes";
 import * as keyvault from "@pulumi/azure-native/keyvault";
 import { parse as parseConnectionString } from "pg-connection-string";
+// knex parses DATABASE_URL with its own, older copy (knex-builder/internal/parse-connection.js).
+import { parse as parseKnexConnectionString } from "knex/node_modules/pg-connection-string";
 import { SAFE_SPECIAL_CHARACTERS } from "../../../components/config/keyVault";
 import { databaseUrl, percentEncode, postgresEnv } from "../../../components/postgres/env";
 import { PG_ADMIN_CREDENTIAL, postgresCredentialIds } from "../../../components/postgres/credentials";
@@ -143,6 +145,39 @@ describe("postgres contract rendering", () => {
         assert.equal(
             postgresEnv({ ...endpoint, poolerPort: undefined }, { database: "b", user: "b", password: "p" }, 1).DB_PORT,
             "5432",
+        );
+    });
+});
+
+describe("postgres contract for node-postgres (apps[].postgres.urlFormat)", () => {
+    const login = { database: "saas", user: "saas", password: "p" };
+    const base = { host: "db.internal", port: 5433, poolerPort: 5432, sslMode: "require" as const };
+
+    it("writes sslmode=no-verify where the CA is a private issuer's (pg reads require as verify-full, and Node's store lacks that CA)", () => {
+        const env = postgresEnv({ ...base, caCert: "PEM" }, login, 1, { urlFormat: "node-postgres" });
+        assert.equal(env.DATABASE_URL, "postgresql://saas:p@db.internal:5432/saas?sslmode=no-verify");
+        assert.equal(env.DATABASE_DIRECT_URL, "postgresql://saas:p@db.internal:5433/saas?sslmode=no-verify");
+        for (const parse of [parseConnectionString, parseKnexConnectionString]) {
+            assert.deepEqual(parse(env.DATABASE_URL).ssl, { rejectUnauthorized: false });
+        }
+        // libpq's keys keep libpq's words: `require` is already encrypted and unverified there.
+        assert.deepEqual([env.DB_SSL_MODE, env.PGSSLMODE], ["require", "require"]);
+    });
+
+    it("writes sslmode=verify-full where the CA is a public root Node holds (Azure)", () => {
+        const env = postgresEnv({ ...base, caCert: "PEM", caIsPublic: true }, login, 1, { urlFormat: "node-postgres" });
+        assert.equal(env.DATABASE_URL, "postgresql://saas:p@db.internal:5432/saas?sslmode=verify-full");
+        for (const parse of [parseConnectionString, parseKnexConnectionString]) {
+            // 2.14 gives {} and 2.6 true: TLS with Node's default, rejectUnauthorized.
+            const ssl = parse(env.DATABASE_URL).ssl;
+            assert.ok(ssl === true || (typeof ssl === "object" && Object.keys(ssl).length === 0), String(ssl));
+        }
+    });
+
+    it("keeps libpq's URI by default", () => {
+        assert.equal(
+            postgresEnv(base, login, 1).DATABASE_URL,
+            "postgresql://saas:p@db.internal:5432/saas?sslmode=require",
         );
     });
 });

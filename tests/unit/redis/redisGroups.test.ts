@@ -121,6 +121,55 @@ describe("named Redis groups", function () {
         ]);
     });
 
+    it("refuses a production group without TLS unless it is dedicated: a shared one's passwords would cross the pod network in clear", () => {
+        const lines = problemLines("prod", {
+            "data-platform:redis": {
+                ...parseStackSection("prod"),
+                tls: false,
+                groups: {
+                    ...PROD_GROUPS,
+                    caches: { mode: "standalone", tls: false },
+                    legacy: { dedicated: true, tls: false },
+                },
+            },
+            "data-platform:apps": [
+                ...parseStack("prod").apps.map(({ name, namespace, redisDb }) => ({ name, namespace, redisDb })),
+                { name: "cache", namespace: "cache", redisDb: 1, redis: { group: "caches" } },
+                { name: "legacy", namespace: "legacy", redisDb: 1, redis: { group: "legacy" } },
+            ],
+        });
+        assert.deepEqual(lines, [
+            "data-platform:redis.tls: given false; allowed: true in production: the default group is shared, and a group without TLS carries its users' passwords and data in clear across the pod network (a dedicated group may: redis.groups.<name>.dedicated)",
+            "data-platform:redis.groups.caches.tls: given false; allowed: true in production, unless redis.groups.caches.dedicated is true: a group without TLS carries its users' passwords and data in clear across the pod network (on a dedicated group one application's alone, which only its namespace may reach)",
+        ]);
+        // Development's default: no TLS on any group.
+        const dev = parseStack("dev", {
+            "data-platform:redis": { mode: "standalone", groups: { caches: { mode: "standalone", tls: false } } },
+        });
+        assert.equal(dev.redis.groups.caches.tls, false);
+    });
+
+    it("lets only its application's namespace reach a dedicated group's ports (data, Sentinels, master endpoint); a shared group every consumer namespace", async () => {
+        const run = await runStack("prod", withGroups);
+        const ingressFrom = (name: string) => {
+            const policy = run.resources.find(
+                (r) => r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy" && r.inputs.metadata?.name === name,
+            );
+            assert.ok(policy, name);
+            return policy.inputs.spec.ingress[0].from.filter((peer: Record<string, unknown>) => peer.namespaceSelector);
+        };
+        const only = (namespace: string) => [
+            { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } } },
+        ];
+        const consumers = [{ namespaceSelector: { matchLabels: { "data-platform.io/consumer": "true" } } }];
+        for (const name of ["redis-celery", "redis-celery-sentinel", "redis-celery-master"]) {
+            assert.deepEqual(ingressFrom(name), only("worker"), name);
+        }
+        for (const name of ["redis", "redis-sentinel", "redis-master", "redis-caches"]) {
+            assert.deepEqual(ingressFrom(name), consumers, name);
+        }
+    });
+
     it("grants a dedicated group's application every key and channel, in its own database only", () => {
         const app = { name: "worker", redisDb: 3, redisKeyPatterns: [] };
         assert.match(appRules({ ...app, dedicated: true }), /^resetchannels ~\* &\* .* -select \+select\|3$/);

@@ -24,9 +24,11 @@ describe("redis.tls without redis.tlsCaCert", () => {
             "data-platform:redis.tlsCaCert: given (missing); allowed: the PEM certificate of the CA that signs the " +
                 "Redis certificate (the public certificate of ClusterIssuer platform-ca's CA, e.g. kubectl -n " +
                 "cert-manager get secret <its CA Secret> -o jsonpath='{.data.tls\\.crt}' | base64 -d): with redis.tls " +
-                "true the applications verify the servers against it (REDIS_CA_CERT), and without it they cannot; " +
-                "or redis.tls: false",
+                "true the applications verify the servers against it (REDIS_CA_CERT), and without it they cannot",
         ]);
+        // Development may go without TLS, and says so.
+        const dev = problemLines("dev", redis("dev", { tls: true }, true));
+        assert.match(dev[0], /and without it they cannot; or redis\.tls: false$/);
     });
 
     it("names the Secret's ca.crt when the certificate is an existing Secret (redis.tlsSecretName)", () => {
@@ -47,7 +49,11 @@ describe("redis.tls without redis.tlsCaCert", () => {
     });
 
     it("is refused for each named group at its own key (each group has its own certificate and contract)", () => {
-        const lines = problemLines("prod", redis("prod", { groups: { caches: { mode: "standalone" } } }, false));
+        // A dedicated group may go without TLS in production too (the message says so).
+        const lines = problemLines(
+            "prod",
+            redis("prod", { groups: { caches: { mode: "standalone", dedicated: true } } }, false),
+        );
         assert.strictEqual(lines.length, 1, lines.join("\n"));
         assert.match(
             lines[0],
@@ -55,9 +61,10 @@ describe("redis.tls without redis.tlsCaCert", () => {
         );
     });
 
-    it("passes with the CA, and without TLS needs none", () => {
+    it("passes with the CA, and without TLS (dev, or a dedicated group in prod) needs none", () => {
         assert.ok(parseStack("prod").redis.tlsCaCert);
-        assert.strictEqual(parseStack("prod", redis("prod", { tls: false }, true)).redis.tls, false);
+        const plainGroup = { groups: { legacy: { mode: "standalone", dedicated: true, tls: false } } };
+        assert.strictEqual(parseStack("prod", redis("prod", plainGroup, false)).redis.groups.legacy.tls, false);
         assert.strictEqual(parseStack("dev").redis.tls, false);
     });
 });

@@ -177,6 +177,15 @@ describe("tenant stacks: the platform's outputs through a StackReference", () =>
         const bad = mergeConfig(tenant, { "data-platform:apps": [{ ...apps[0], redisDb: 100000 }] });
         await assert.rejects(runTenant("t", bad, platform), /data-platform:apps\[0\]\.redisDb/);
     });
+
+    it("refuses an application without TLS: its platform renders the server's pg_hba, which admits plain logins by name", async () => {
+        const apps = JSON.parse(tenant.config["data-platform:apps"]);
+        const plain = mergeConfig(tenant, { "data-platform:apps": [{ ...apps[0], postgres: { tls: false } }] });
+        await assert.rejects(
+            runTenant("t", plain, platform),
+            /data-platform:apps\[0\]\.postgres\.tls: given false; allowed: true in a tenant stack \(its platform stack renders the server's pg_hba and PgBouncer settings\)/,
+        );
+    });
 });
 
 describe("tenant stacks: connection quotas in the pooler's terms (the platform cannot see its tenants' applications)", () => {

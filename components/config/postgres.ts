@@ -293,7 +293,9 @@ export function postgresSchema(profile: Profile) {
         ...postgresSettings(profile),
         dedicated: flag()
             .default(false)
-            .describe("The server holds one application's database alone (its own connection budget and resources)."),
+            .describe(
+                "The server holds one application's database alone (its own connection budget and resources); on StackGres only its namespace reaches the server's ports. Not for a tenant stack's applications.",
+            ),
     })
         .transform((settings) => withMaxConnections(settings, profile))
         .describe("A named server: the keys of the section, and `dedicated`.");

@@ -155,7 +155,7 @@ export function redisSchema(profile: Profile) {
                 dedicated: flag()
                     .default(false)
                     .describe(
-                        "The group serves one application alone: its ACL user reaches every key and channel (`~*`, `&*`), so clients that write unprefixed keys (Celery, sessions) connect unmodified, under the group's own memory and eviction policy.",
+                        "The group serves one application alone: its ACL user reaches every key and channel (`~*`, `&*`), so clients that write unprefixed keys (Celery, sessions) connect unmodified, under the group's own memory and eviction policy; only its namespace reaches the group's ports. Not for a tenant stack's applications.",
                     ),
             }).describe("A named group: the keys of the section, and `dedicated`."),
         )

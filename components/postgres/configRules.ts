@@ -176,6 +176,21 @@ export const postgresConfigRules: ConfigRule = (config, ctx) => {
         },
         ctx,
     );
+    // A tenant stack sees neither its platform's applications nor other tenants': on a dedicated server another
+    // stack's application would pass every check and share it. Only the platform places there.
+    if (config.tenantStack !== undefined) {
+        config.apps.forEach((app, i) => {
+            const server = postgresServerOf(app);
+            if (config.postgres.servers[server]?.dedicated) {
+                report(
+                    ctx,
+                    `${PROJECT}:apps[${i}].postgres.server`,
+                    server,
+                    `a shared server of platform stack ${config.stack} (a dedicated server holds one application of the platform stack itself, which alone sees who else is on it)`,
+                );
+            }
+        });
+    }
     checkOperatorInstalls(config, ctx);
     checkMoves(config, ctx);
     checkPlainText(config, ctx);

@@ -6,7 +6,8 @@
  * meta-command works, so its `CREATE DATABASE` fails on a cluster restored with the database present).
  */
 import { stackGresExtensions } from "./extensions";
-import { CONSUMER_LABEL, PLATFORM_NAME, POSTGRES_SERVER_ANNOTATION, recommendedLabels } from "../labels";
+import { PLATFORM_NAME, POSTGRES_SERVER_ANNOTATION, recommendedLabels } from "../labels";
+import { clientPeers } from "../clientPeers";
 import { postgresNames } from "./servers";
 import { renderedPoolerSettings } from "./pooler";
 import type { ServerConfig } from "../config/types";
@@ -287,8 +288,9 @@ export function stackGresManifests(config: ServerConfig): Manifest[] {
 }
 
 /**
- * Ingress to the cluster's pods: applications (consumer namespaces) on the ports the Service targets, the cluster's own pods
- * (replication, Patroni) and the operator (Patroni REST, managed SQL) on any port. Pod labels as StackGres sets them.
+ * Ingress to the cluster's pods: applications (`clientPeers`: consumer namespaces, or a dedicated server's application's
+ * own) on the ports the Service targets, the cluster's own pods (replication, Patroni) and the operator (Patroni REST,
+ * managed SQL) on any port. Pod labels as StackGres sets them.
  */
 export function stackGresNetworkPolicySpec(config: ServerConfig) {
     const sg = config.postgres.stackgres;
@@ -297,7 +299,10 @@ export function stackGresNetworkPolicySpec(config: ServerConfig) {
         policyTypes: ["Ingress"],
         ingress: [
             {
-                from: [{ namespaceSelector: { matchLabels: { [CONSUMER_LABEL]: "true" } } }],
+                from: clientPeers(
+                    config.postgres.dedicated,
+                    [...config.apps, ...(config.movedOutApps ?? [])].map((app) => app.namespace),
+                ),
                 ports: STACKGRES_POD_PORT_NAMES.map((port) => ({ protocol: "TCP", port })),
             },
             { from: [{ podSelector: {} }] },

@@ -16,7 +16,8 @@ import {
 } from "./endpointConfig";
 import { AUTH_FILES, TLS_FILES } from "./files";
 import { POD_DIRS, REDIS_PORT, RedisLayout, redisNames } from "./layout";
-import { clientPeers, redisLabels, tlsVolume } from "./spec";
+import { redisLabels, tlsVolume } from "./spec";
+import { clientPeers } from "../clientPeers";
 import { restrictedPod } from "../podSecurity";
 
 /**
@@ -203,7 +204,7 @@ export function endpointNetworkPolicy(
             policyTypes: ["Ingress"],
             ingress: [
                 {
-                    from: clientPeers(redis, clientNamespaces),
+                    from: clientPeers(redis.dedicated, clientNamespaces),
                     ports: [{ protocol: "TCP", port: REDIS_PORT }],
                 },
             ],

@@ -9,7 +9,8 @@ import type * as pulumi from "@pulumi/pulumi";
 import { prometheusRuleObject } from "../alerts";
 import type { AppConfig } from "../config/platform";
 import type { RedisConfig } from "../config/redis";
-import { CONSUMER_LABEL, PLATFORM_NAME, REPLACE_UNREADY_ANNOTATION, recommendedLabels } from "../labels";
+import { PLATFORM_NAME, REPLACE_UNREADY_ANNOTATION, recommendedLabels } from "../labels";
+import { clientPeers } from "../clientPeers";
 import { DELETION_PROPAGATION_ANNOTATION } from "../../policy/lib/k8s";
 import { redisRoleCredentials } from "./credentials";
 import { redisPrefix } from "./groups";
@@ -647,19 +648,6 @@ export function aclSyncJob(
  * Ingress to the group: consumer namespaces and the group's own pods on its port (and to the data nodes, the master
  * endpoint's HAProxy pods in Sentinel mode); Prometheus on the exporter's.
  */
-/**
- * The namespaces whose pods may connect as clients: every consumer namespace to a shared group; to a dedicated group
- * only its application's (`clientNamespaces`: it, and while it moves away, its namespace still), so no other tenant's
- * pod reaches a port that may speak plain text (`redis.groups.<name>.tls`).
- */
-export function clientPeers(redis: Pick<RedisConfig, "dedicated">, clientNamespaces: readonly string[]) {
-    return redis.dedicated
-        ? [...new Set(clientNamespaces)]
-              .sort()
-              .map((name) => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": name } } }))
-        : [{ namespaceSelector: { matchLabels: { [CONSUMER_LABEL]: "true" } } }];
-}
-
 export function networkPolicy(
     redis: Pick<RedisConfig, "mode" | "monitoring" | "monitoringNamespace" | "group" | "backup" | "dedicated">,
     role: RedisRole,
@@ -692,7 +680,7 @@ export function networkPolicy(
             policyTypes: ["Ingress"],
             ingress: [
                 {
-                    from: [...clientPeers(redis, clientNamespaces), ...ownPods],
+                    from: [...clientPeers(redis.dedicated, clientNamespaces), ...ownPods],
                     ports: [{ protocol: "TCP", port: roleObjects(redis, role).port }],
                 },
                 ...metricsIngress,

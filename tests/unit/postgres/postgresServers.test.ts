@@ -159,4 +159,27 @@ describe("named PostgreSQL servers", function () {
             /^data-platform:postgres\.servers\.more\.maxConnections: given 50; allowed: at least 194: 194 connections reach PostgreSQL: .*: amore 61, bmore 61, cmore 61\)/,
         );
     });
+
+    it("lets only its application's namespace reach a dedicated StackGres server's ports; a shared one every consumer namespace", async () => {
+        const run = await runStack("dev", {
+            "data-platform:postgres": { ...section("dev"), servers: { solo: { mode: "stackgres", dedicated: true } } },
+            "data-platform:apps": [
+                ...parseStack("dev").apps.map(({ name, namespace, redisDb }) => ({ name, namespace, redisDb })),
+                { name: "legacy", namespace: "legacy", redisDb: 7, poolSize: 2, postgres: { server: "solo" } },
+            ],
+        });
+        const clients = (name: string) => {
+            const policy = run.resources.find(
+                (r) => r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy" && r.inputs.metadata?.name === name,
+            );
+            assert.ok(policy, name);
+            return policy.inputs.spec.ingress[0].from;
+        };
+        assert.deepEqual(clients("postgres-solo-ingress"), [
+            { namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": "legacy" } } },
+        ]);
+        assert.deepEqual(clients("postgres-ingress"), [
+            { namespaceSelector: { matchLabels: { "data-platform.io/consumer": "true" } } },
+        ]);
+    });
 });

@@ -48,6 +48,34 @@ describe("tenant stacks: their applications' PostgreSQL logins", () => {
     });
     const objectName = (stack: string) => `postgres-logins-${tenantLoginSuffix(stack)}`;
 
+    it("refuses an application on a dedicated server of its platform, naming the key (its platform's application would share it unseen)", async () => {
+        const postgres = JSON.parse(env.platform.config.config["data-platform:postgres"]);
+        const { servers: _own, ...section } = postgres;
+        // Even with a quota there: the platform cannot see a tenant's application on it.
+        const tenantsQuotas = JSON.parse(env.platform.config.config["data-platform:tenants"]);
+        const quota = tenantsQuotas[stacks[0]];
+        const withDedicated = mergeConfig(env.platform.config, {
+            "data-platform:postgres": { ...postgres, servers: { solo: { ...section, dedicated: true } } },
+            "data-platform:tenants": {
+                ...tenantsQuotas,
+                [stacks[0]]: {
+                    ...quota,
+                    connections: { ...quota.connections, solo: 40 },
+                    clients: { ...quota.clients, solo: 40 },
+                },
+            },
+        });
+        const dedicatedPlatform = await runProgram({ stack: env.platform.stack, ...withDedicated });
+        const apps = JSON.parse(env.tenants[stacks[0]].config["data-platform:apps"]);
+        const onIt = mergeConfig(env.tenants[stacks[0]], {
+            "data-platform:apps": [{ ...apps[0], postgres: { server: "solo" } }, ...apps.slice(1)],
+        });
+        await assert.rejects(
+            runTenant(stacks[0], onIt, dedicatedPlatform),
+            /data-platform:apps\[0\]\.postgres\.server: given "solo"; allowed: a shared server of platform stack prod/,
+        );
+    });
+
     it("runs a login Job of its own in the platform namespace, from the tenant's entrypoint, its digests keyed by the tenant", () => {
         tenants.forEach((run, i) => {
             const job = one(

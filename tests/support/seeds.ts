@@ -229,9 +229,9 @@ const knex = require("knex")({ client: "pg", connection: process.env.DATABASE_UR
 const Redis = require("ioredis");
 const redis = new Redis(process.env.REDIS_URL, { maxRetriesPerRequest: 1 });
 (async () => {
-  const { rows } = await knex.raw("select current_user as u");  // probe
+  const { rows } = await knex.raw("select current_user as u, ssl from pg_stat_ssl where pid = pg_backend_pid()");  // probe
   await redis.set("cache:probe", "v", "EX", 60);  // probe
-  console.log(rows[0].u, await redis.get("cache:probe"));  // probe
+  console.log(rows[0].u, rows[0].ssl, await redis.get("cache:probe"));  // probe
   await knex.destroy(); redis.disconnect();  // probe
 })().catch((e) => { console.error(e.message); process.exit(1); });  // probe
 `;
@@ -262,7 +262,8 @@ const SEED_002: Seed = {
                 kind: "node",
                 code: SEED_002_CLIENTS,
                 extraEnv: nodeStore,
-                expect: (env) => `${env.DB_USER} v`,
+                // Encrypted in both stacks: verified on Azure, as libpq's `require` on StackGres.
+                expect: (env) => `${env.DB_USER} true v`,
             },
         },
     ],

@@ -31,6 +31,8 @@ export interface LocalPooler {
     readonly port: number;
     /** PgBouncer's log. */
     log(): string;
+    /** Rewrites its pgbouncer.ini with these `[pgbouncer]` settings and reloads it (SIGHUP), as a changed config is applied. */
+    reload(settings: Readonly<Record<string, string>>): Promise<void>;
 }
 
 /**
@@ -51,27 +53,28 @@ export async function startLocalPooler(
     const authFile = path.join(dir, "userlist.txt");
     fs.writeFileSync(authFile, `"${AUTH_USER}" "${authPassword}"\n`);
     const logFile = path.join(dir, "pgbouncer.log");
-    const ini = [
-        "[databases]",
-        `* = host=${server.socketDir} port=${server.port}`,
-        "[pgbouncer]",
-        `listen_addr = ${LOOPBACK}`,
-        `listen_port = ${port}`,
-        `unix_socket_dir = ${dir}`,
-        `logfile = ${logFile}`,
-        "auth_type = md5",
-        `auth_file = ${authFile}`,
-        `auth_user = ${AUTH_USER}`,
-        `auth_query = ${AUTH_QUERY}`,
-        `client_tls_cert_file = ${path.join(server.dir, "server.crt")}`,
-        `client_tls_key_file = ${path.join(server.dir, "server.key")}`,
-        ...Object.entries(settings)
-            .filter(([key]) => !NEWER_THAN_1_18.includes(key))
-            .map(([key, value]) => `${key} = ${value}`),
-        "",
-    ].join("\n");
+    const ini = (settings: Readonly<Record<string, string>>) =>
+        [
+            "[databases]",
+            `* = host=${server.socketDir} port=${server.port}`,
+            "[pgbouncer]",
+            `listen_addr = ${LOOPBACK}`,
+            `listen_port = ${port}`,
+            `unix_socket_dir = ${dir}`,
+            `logfile = ${logFile}`,
+            "auth_type = md5",
+            `auth_file = ${authFile}`,
+            `auth_user = ${AUTH_USER}`,
+            `auth_query = ${AUTH_QUERY}`,
+            `client_tls_cert_file = ${path.join(server.dir, "server.crt")}`,
+            `client_tls_key_file = ${path.join(server.dir, "server.key")}`,
+            ...Object.entries(settings)
+                .filter(([key]) => !NEWER_THAN_1_18.includes(key))
+                .map(([key, value]) => `${key} = ${value}`),
+            "",
+        ].join("\n");
     const iniFile = path.join(dir, "pgbouncer.ini");
-    fs.writeFileSync(iniFile, ini);
+    fs.writeFileSync(iniFile, ini(settings));
     // The server user's (its directory's owner: `postgres` when we are root), who PgBouncer runs as.
     const { uid, gid } = fs.statSync(server.dir);
     for (const f of [dir, authFile, iniFile]) {
@@ -82,7 +85,19 @@ export async function startLocalPooler(
     await waitFor(`PgBouncer ${name} listening on ${port} (its log: ${logFile})`, 15_000, async () =>
         (await accepts(port)) ? true : undefined,
     );
-    return { port, log: () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8") : supervisor.log(name)) };
+    const log = () => (fs.existsSync(logFile) ? fs.readFileSync(logFile, "utf8") : supervisor.log(name));
+    return {
+        port,
+        log,
+        reload: async (changed) => {
+            const reloads = (log().match(/got SIGHUP, re-reading config/g) ?? []).length;
+            fs.writeFileSync(iniFile, ini(changed));
+            supervisor.signal(name, "SIGHUP");
+            await waitFor(`PgBouncer ${name} reloaded (its log: ${logFile})`, 15_000, async () =>
+                (log().match(/got SIGHUP, re-reading config/g) ?? []).length > reloads ? true : undefined,
+            );
+        },
+    };
 }
 
 function accepts(port: number): Promise<boolean> {

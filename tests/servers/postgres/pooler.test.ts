@@ -236,4 +236,26 @@ describe("PgBouncer's TLS requirement as rendered (apps[].postgres.tls)", functi
         await tls.connect();
         await tls.end();
     });
+
+    it("takes the change on a running PgBouncer (reload): a TLS client's connection stays, and a plain one is let in", async () => {
+        const pooler = await startLocalPooler(supervisor, "changing", server, iniOf(parseServer("dev")), PASSWORD);
+        const tls = new Client({
+            host: LOOPBACK,
+            port: pooler.port,
+            database: "legacy",
+            user: "legacy",
+            password: PASSWORD,
+            ssl: { ca: fs.readFileSync(server.caFile, "utf8") },
+        });
+        await tls.connect();
+        await assert.rejects(plainClient(pooler).connect(), /SSL required/);
+        await pooler.reload(iniOf(withPlainApp));
+        const plain = plainClient(pooler);
+        await plain.connect();
+        assert.equal((await plain.query("select 1 as one")).rows[0].one, 1);
+        await plain.end();
+        // The connection made before the reload, over TLS, is the same one and still serves.
+        assert.equal((await tls.query("select 2 as two")).rows[0].two, 2);
+        await tls.end();
+    });
 });

@@ -4,6 +4,7 @@
  */
 import { strict as assert } from "assert";
 import * as fs from "fs";
+import * as path from "path";
 import { Client } from "pg";
 import { stackGresPgHba } from "../../../components/postgres/stackgresSpec";
 import { parseStack } from "../../support/config";
@@ -112,6 +113,32 @@ for (const [version, bin] of serversByMajor()) {
                 connect(server, OTHER_POD, false, { user: "orders", database: "legacy" }),
                 /pg_hba\.conf rejects connection .*no encryption/,
             );
+        });
+
+        it("takes the rules on a running server (Patroni reloads pg_hba): a TLS session stays, the plain login gets in", async () => {
+            const before = stackGresPgHba(parseStack("dev").apps);
+            const server = await start(before);
+            await superuserSql(server, "CREATE ROLE legacy LOGIN PASSWORD 'legacy-password'");
+            await superuserSql(server, "CREATE DATABASE legacy OWNER legacy");
+            const session = new Client({
+                host: "127.0.0.1",
+                port: server.port,
+                user: "orders",
+                password: "orders-password",
+                database: "postgres",
+                ssl: { ca: fs.readFileSync(server.caFile, "utf8") },
+                stream: () => connectFrom(OTHER_POD),
+            });
+            await session.connect();
+            const legacy = { user: "legacy", database: "legacy" };
+            await assert.rejects(connect(server, OTHER_POD, false, legacy), /no encryption/);
+            // The file Patroni writes, then its reload (pg_ctl reload: SIGHUP).
+            const hba = ["local all postgres trust", ...WITH_PLAIN_APP, ...STACKGRES_APPENDED_HBA, ""].join("\n");
+            fs.writeFileSync(path.join(server.dir, "data", "pg_hba.conf"), hba);
+            await superuserSql(server, "SELECT pg_reload_conf()");
+            assert.equal(await connect(server, OTHER_POD, false, legacy), `${OTHER_POD}/32 ssl=false`);
+            assert.equal((await session.query("SELECT 1 AS one")).rows[0].one, 1);
+            await session.end();
         });
 
         // What StackGres does without our rules (the old rendering): the non-TLS connection is accepted.

@@ -130,6 +130,8 @@ export function redisMoveScenario(stack: "dev" | "prod"): void {
                     const firstNew = writer.acknowledged.find((w) => started.redisGroupAt(w.address) === "b");
                     Object.assign(figures, moveFigures(writer, onOld, firstNew, lost.length));
                     assert.equal(lost.length, 0, `lost acknowledged writes: ${lost.slice(0, 20).join(", ")}`);
+                    // Before the servers stop: a check still connecting then (a loaded machine) would find no server, no data.
+                    await Promise.all(checks);
                 },
                 { onEvent },
             ).finally(() => writer?.stop());

@@ -31,7 +31,11 @@ export interface LocalPooler {
     readonly port: number;
     /** PgBouncer's log. */
     log(): string;
-    /** Rewrites its pgbouncer.ini with these `[pgbouncer]` settings and reloads it (SIGHUP), as a changed config is applied. */
+    /**
+     * Rewrites its pgbouncer.ini with these `[pgbouncer]` settings and sends it SIGHUP: what StackGres' cluster-controller
+     * does when the SGPoolingConfig changes (ongres/stackgres PgBouncerReconciliator: a changed config file, then
+     * `kill -s HUP` of the pgbouncer process).
+     */
     reload(settings: Readonly<Record<string, string>>): Promise<void>;
 }
 

@@ -183,7 +183,12 @@ const appSchema = section({
         tls: flag()
             .optional()
             .describe(
-                "`false`: its clients connect without TLS, for code that can neither verify a StackGres issuer's CA nor skip verification (seed 003's hand-built URL, which node-postgres reads as verify-full, beside a pool that turns TLS off for anything but `require`). Its contract says `sslmode=disable`; the server's pg_hba admits its own logins to its own database without TLS (SCRAM: the password never crosses the network) and its PgBouncer takes plain clients (its TLS requirement is server-wide). StackGres only; in production on a dedicated server only; not in a tenant stack. Unset: TLS.",
+                "`false`: its clients connect without TLS, for code that can neither verify a StackGres issuer's CA nor skip verification (seed 003's hand-built URL, which node-postgres reads as verify-full, beside a pool that turns TLS off for anything but `require`). Its contract says `sslmode=disable`; the server's pg_hba admits its own logins to its own database without TLS (SCRAM: the password never crosses the network) and its PgBouncer takes plain clients (its TLS requirement is server-wide). StackGres only; in production on a dedicated server only; not in a tenant stack. Unset: TLS; going back to it: `retirePlain`.",
+            ),
+        retirePlain: flag()
+            .optional()
+            .describe(
+                "With `tls: false`: step 1 of going back to TLS. Its contract says TLS again (`sslmode=require`), while the server still admits its logins without TLS, so pods started before keep connecting; once they have restarted, remove both keys.",
             ),
         retireOld: flag()
             .optional()

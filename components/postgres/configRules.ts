@@ -211,6 +211,14 @@ export const postgresConfigRules: ConfigRule = (config, ctx) => {
  */
 function checkPlainText(config: PlatformConfig, ctx: ParseContext): void {
     config.apps.forEach((app, i) => {
+        if (app.postgres?.retirePlain && app.postgres.tls !== false) {
+            report(
+                ctx,
+                `${PROJECT}:apps[${i}].postgres.retirePlain`,
+                true,
+                `only with apps[${i}].postgres.tls: false (step 1 of going back to TLS; then remove both)`,
+            );
+        }
         if (app.postgres?.tls !== false) {
             return;
         }

@@ -128,8 +128,11 @@ export function databaseUrl(
     );
 }
 
-/** What an application says of its clients (`apps[].postgres`): who reads its URLs, and whether they speak TLS. */
-export type PostgresClients = Pick<NonNullable<AppConfig["postgres"]>, "urlFormat" | "tls">;
+/**
+ * What an application says of its clients (`apps[].postgres`): who reads its URLs, and whether they speak TLS (not with
+ * `tls: false`, again with `retirePlain`).
+ */
+export type PostgresClients = Pick<NonNullable<AppConfig["postgres"]>, "urlFormat" | "tls" | "retirePlain">;
 
 /**
  * The application's PostgreSQL environment. `poolMax` is the size of one replica's connection pool; `clients` who
@@ -141,7 +144,8 @@ export function postgresEnv(
     poolMax: number,
     clients: PostgresClients = {},
 ): PostgresEnv {
-    const endpoint: PostgresEndpoint = clients.tls === false ? { ...server, sslMode: "disable" } : server;
+    const plain = clients.tls === false && !clients.retirePlain;
+    const endpoint: PostgresEndpoint = plain ? { ...server, sslMode: "disable" } : server;
     const urlFormat = clients.urlFormat ?? "libpq";
     return {
         DB_HOST: endpoint.host,

@@ -135,7 +135,10 @@ function manifest(
 /** The superuser StackGres creates (`superuser-username` of its `<cluster>` Secret): the login Job runs as it. */
 export const STACKGRES_SUPERUSER = "postgres";
 
-/** The applications whose clients connect without TLS (`apps[].postgres.tls: false`). */
+/**
+ * The applications whose logins the server admits without TLS (`apps[].postgres.tls: false`), also while they go back
+ * to it (`retirePlain`: pods started before still connect so).
+ */
 export function plainTextApps(apps: readonly AppConfig[]): AppConfig[] {
     return apps.filter((app) => app.postgres?.tls === false);
 }

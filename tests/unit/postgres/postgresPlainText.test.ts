@@ -62,6 +62,20 @@ describe("postgres without TLS for one application (apps[].postgres.tls: false)"
         }
     });
 
+    it("goes back to TLS in two steps (retirePlain): the contract says TLS while its logins are still admitted without it, for pods started before", async () => {
+        const run = await runStack("dev", withLegacy("dev", { tls: false, retirePlain: true }));
+        assert.equal(pgHba(run).filter((l) => l.startsWith("hostnossl legacy ")).length, 2);
+        assert.equal(pooler(run).client_tls_sslmode, "prefer");
+        const endpoint = { host: "db", port: 5433, poolerPort: 5432, sslMode: "require" as const };
+        const login = { database: "legacy", user: "legacy", password: "p" };
+        const env = postgresEnv(endpoint, login, 1, { tls: false, retirePlain: true });
+        assert.deepEqual([env.DB_SSL_MODE, env.PGSSLMODE], ["require", "require"]);
+        assert.match(env.DATABASE_URL, /\?sslmode=require$/);
+        assert.deepEqual(problemLines("dev", withLegacy("dev", { retirePlain: true })), [
+            "data-platform:apps[2].postgres.retirePlain: given true; allowed: only with apps[2].postgres.tls: false (step 1 of going back to TLS; then remove both)",
+        ]);
+    });
+
     it("refuses it on a shared server in production, on Azure, and in a tenant stack", () => {
         const why = "(its PgBouncer would take plain connections from every application's clients)";
         const stackgresProd = sectionOverride("prod", "postgres", {

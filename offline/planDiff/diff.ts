@@ -49,7 +49,7 @@ export interface ChangedResource {
 }
 
 export interface Warning {
-    readonly kind: "replace" | "delete" | "credentials" | "shrink" | "move";
+    readonly kind: "replace" | "delete" | "credentials" | "shrink" | "move" | "tls";
     readonly resource: PlanResource;
     readonly reasons: string[];
     /**
@@ -105,6 +105,31 @@ function movedWithoutData(c: ChangedResource, after: readonly PlanResource[]): s
             ? []
             : [`application ${app}: ${howToMove(appKey, instance(from), instance(to))}`];
     });
+}
+
+/**
+ * A Redis group whose TLS turns on or off in place (its `redis.conf` gains or loses `tls-replication yes`): its pods
+ * roll one at a time, and until all have, a replica with TLS cannot follow a master without (or the reverse), and every
+ * client holding the old scheme is refused until it restarts.
+ */
+function redisTlsSwitched(c: ChangedResource): string[] {
+    const conf = (r: PlanResource) => (r.inputs.data as Record<string, unknown> | undefined)?.["redis.conf"];
+    const [before, after] = [conf(c.before), conf(c.after)];
+    if (c.after.type !== TYPES.configMap || typeof before !== "string" || typeof after !== "string") {
+        return [];
+    }
+    const tls = (text: string) => /^tls-replication yes$/m.test(text);
+    if (tls(before) === tls(after)) {
+        return [];
+    }
+    const group = String((c.after.inputs.metadata as { name?: string } | undefined)?.name ?? "").replace(
+        /^redis-(?:(.+)-)?config$/,
+        (_, named?: string) => named ?? DEFAULT_INSTANCE,
+    );
+    return [
+        `Redis group ${group} turns TLS ${tls(after) ? "on" : "off"} in place: its pods roll one at a time, and until all have, replicas with and without TLS cannot follow each other (a failover may find none in sync), and clients still holding the old scheme are refused until they restart`,
+        "to change an application's TLS without that, move it to a group with the TLS it needs (apps[].redis.movedFrom), which copies its keys and switches its Secret once they are there",
+    ];
 }
 
 /** Types whose deletion or replacement loses data. */
@@ -413,6 +438,10 @@ export function diffPlans(a: Plan, b: Plan, options: DiffOptions = {}): PlanDiff
         }
     }
     for (const c of changed) {
+        const switched = redisTlsSwitched(c);
+        if (switched.length > 0) {
+            warn("tls", c.after, switched);
+        }
         const moved = movedWithoutData(c, b.resources);
         if (moved.length > 0) {
             refuse("move", c.after, "moved without its data", moved);

@@ -578,6 +578,23 @@ describe("npm run plan:diff on real plans", () => {
         assert.strictEqual(status, 0, out);
     });
 
+    it("dev: a Redis group's TLS switched in place warns (mixed TLS pods cannot replicate, old-scheme clients are refused) and names the move instead", async () => {
+        const base = await planDir("dev", "dev-base-tls");
+        const withTls = await planDir(
+            "dev",
+            "dev-redis-tls",
+            tweak("dev", "redis", (v) => {
+                v.tls = true;
+                v.tlsCaCert = JSON.parse(loadStackConfig("prod").config["data-platform:redis"]).tlsCaCert;
+            }),
+        );
+        const { status, out } = await planDiff(base, withTls);
+        assert.strictEqual(status, 1, out);
+        assert.match(out, /!!! TLS kubernetes:core\/v1:ConfigMap redis-config/, out);
+        assert.match(out, /Redis group default turns TLS on in place/, out);
+        assert.match(out, /apps\[\]\.redis\.movedFrom/, out);
+    });
+
     it("prod: geo-redundant backup off replaces the server and, through serverName, every database", async () => {
         const base = await planDir("prod", "prod-base-4");
         const local = await planDir(

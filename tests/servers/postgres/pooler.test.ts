@@ -213,8 +213,17 @@ describe("PgBouncer's TLS requirement as rendered (apps[].postgres.tls)", functi
         await server?.stop();
     });
 
-    const plainClient = (pooler: LocalPooler) =>
-        new Client({ host: LOOPBACK, port: pooler.port, database: "legacy", user: "legacy", password: PASSWORD });
+    /** `legacy`'s client of `pooler`, over TLS (verifying the server) or plain. */
+    const legacyClient = (pooler: LocalPooler, tls: boolean) =>
+        new Client({
+            host: LOOPBACK,
+            port: pooler.port,
+            database: "legacy",
+            user: "legacy",
+            password: PASSWORD,
+            ssl: tls ? { ca: fs.readFileSync(server.caFile, "utf8") } : false,
+        });
+    const plainClient = (pooler: LocalPooler) => legacyClient(pooler, false);
 
     it("refuses a plain client while no application asks, and takes it once one does (TLS clients as before)", async () => {
         const strict = await startLocalPooler(supervisor, "strict", server, iniOf(parseServer("dev")), PASSWORD);
@@ -225,28 +234,14 @@ describe("PgBouncer's TLS requirement as rendered (apps[].postgres.tls)", functi
         await client.connect();
         assert.equal((await client.query("select current_user as u")).rows[0].u, "legacy");
         await client.end();
-        const tls = new Client({
-            host: LOOPBACK,
-            port: open.port,
-            database: "legacy",
-            user: "legacy",
-            password: PASSWORD,
-            ssl: { ca: fs.readFileSync(server.caFile, "utf8") },
-        });
+        const tls = legacyClient(open, true);
         await tls.connect();
         await tls.end();
     });
 
     it("takes the change on a running PgBouncer (reload): a TLS client's connection stays, and a plain one is let in", async () => {
         const pooler = await startLocalPooler(supervisor, "changing", server, iniOf(parseServer("dev")), PASSWORD);
-        const tls = new Client({
-            host: LOOPBACK,
-            port: pooler.port,
-            database: "legacy",
-            user: "legacy",
-            password: PASSWORD,
-            ssl: { ca: fs.readFileSync(server.caFile, "utf8") },
-        });
+        const tls = legacyClient(pooler, true);
         await tls.connect();
         await assert.rejects(plainClient(pooler).connect(), /SSL required/);
         await pooler.reload(iniOf(withPlainApp));

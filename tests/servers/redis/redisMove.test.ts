@@ -273,59 +273,81 @@ describe("moving an application between Redis groups on real servers (move Job: 
         assert.deepEqual(await snapshot(tadmin, 1), before);
     });
 
-    it("over TLS (the groups of prod): the same copy, and the old copy's deletion, with each group's CA", async () => {
-        const prod = parseStack("prod").redis;
-        const tls = { mode: "standalone", tls: true, tlsCaCert: prod.tlsCaCert };
-        const tlsConfig = parseStack("dev", {
-            "data-platform:redis": { ...tls, groups: { b: tls } },
-            "data-platform:apps": [
-                { name: "orders", namespace: "orders", redisDb: 1, redis: { group: "b", movedFrom: "default" } },
-            ],
-        });
-        const app = tlsConfig.apps[0];
-        const [from, to] = await Promise.all([
-            startGroup(tlsConfig, "default", [], tlsConfig.apps),
-            startGroup(tlsConfig, "b", tlsConfig.apps),
-        ]);
-        try {
-            const admin = (g: LocalRedisGroup) =>
-                new Redis({
-                    host: LOOPBACK,
-                    port: g.port("data", 0),
-                    username: "admin",
-                    password: g.options.passwords.admin,
-                    db: 1,
-                    tls: { ca: fs.readFileSync(path.join(g.layout.dirs.tls, "ca.crt")), servername: "localhost" },
-                    maxRetriesPerRequest: 0,
+    for (const { what, sourceTls } of [
+        {
+            what: "over TLS (the groups of prod): the same copy, and the old copy's deletion, with each group's CA",
+            sourceTls: true,
+        },
+        {
+            what: "from a dedicated group without TLS to one with it (going back to TLS): each side as its group speaks",
+            sourceTls: false,
+        },
+    ]) {
+        it(what, async () => {
+            const prod = parseStack("prod").redis;
+            const tls = { mode: "standalone", tls: true, tlsCaCert: prod.tlsCaCert, dedicated: true };
+            const source = sourceTls ? tls : { mode: "standalone", tls: false, dedicated: true };
+            const tlsConfig = parseStack("dev", {
+                "data-platform:redis": { mode: "standalone", groups: { a: source, b: tls } },
+                "data-platform:apps": [
+                    { name: "orders", namespace: "orders", redisDb: 1, redis: { group: "b", movedFrom: "a" } },
+                ],
+            });
+            const app = tlsConfig.apps[0];
+            const [from, to] = await Promise.all([
+                startGroup(tlsConfig, "a", [], tlsConfig.apps),
+                startGroup(tlsConfig, "b", tlsConfig.apps),
+            ]);
+            const groupClients: Redis[] = [];
+            try {
+                const admin = (g: LocalRedisGroup) =>
+                    new Redis({
+                        host: LOOPBACK,
+                        port: g.port("data", 0),
+                        username: "admin",
+                        password: g.options.passwords.admin,
+                        db: 1,
+                        ...(g.options.redis.tls
+                            ? {
+                                  tls: {
+                                      ca: fs.readFileSync(path.join(g.layout.dirs.tls, "ca.crt")),
+                                      servername: "localhost",
+                                  },
+                              }
+                            : {}),
+                        maxRetriesPerRequest: 0,
+                    });
+                const [a, b] = [admin(from), admin(to)];
+                groupClients.push(a, b);
+                await a.set("orders:bin", Buffer.from([0, 10, 255]), "PX", 600_000);
+                const result = await runRedisMoveJob({
+                    app,
+                    source: { group: from, name: "a", adminPassword: from.options.passwords.admin },
+                    target: { group: to, name: "b", adminPassword: to.options.passwords.admin },
                 });
-            const [a, b] = [admin(from), admin(to)];
-            clients.push(a, b);
-            await a.set("orders:bin", Buffer.from([0, 10, 255]), "PX", 600_000);
-            const result = await runRedisMoveJob({
-                app,
-                source: { group: from, name: "default", adminPassword: from.options.passwords.admin },
-                target: { group: to, name: "b", adminPassword: to.options.passwords.admin },
-            });
-            assert.equal(result.code, 0, result.output);
-            assert.match(result.output, /copied 1 keys/);
-            assert.deepEqual(await b.getBuffer("orders:bin"), Buffer.from([0, 10, 255]));
-            assert.equal(await b.call("PEXPIRETIME", "orders:bin"), await a.call("PEXPIRETIME", "orders:bin"));
-            // retireOld over TLS: the old copy is deleted.
-            await from.reconfigure({ apps: [], movedOutApps: [] });
-            const retired = await runRedisMoveJob({
-                step: "retire",
-                app,
-                source: { group: from, name: "default", adminPassword: from.options.passwords.admin },
-                target: { group: to, name: "b", adminPassword: to.options.passwords.admin },
-            });
-            assert.equal(retired.code, 0, retired.output);
-            assert.match(retired.output, /deleted 1 keys/);
-            assert.equal(await a.exists("orders:bin"), 0);
-            assert.deepEqual(await b.getBuffer("orders:bin"), Buffer.from([0, 10, 255]));
-        } finally {
-            await Promise.all([from.stop(), to.stop()]);
-        }
-    });
+                assert.equal(result.code, 0, result.output);
+                assert.match(result.output, /copied 1 keys/);
+                assert.deepEqual(await b.getBuffer("orders:bin"), Buffer.from([0, 10, 255]));
+                assert.equal(await b.call("PEXPIRETIME", "orders:bin"), await a.call("PEXPIRETIME", "orders:bin"));
+                // retireOld: the old copy is deleted.
+                await from.reconfigure({ apps: [], movedOutApps: [] });
+                const retired = await runRedisMoveJob({
+                    step: "retire",
+                    app,
+                    source: { group: from, name: "a", adminPassword: from.options.passwords.admin },
+                    target: { group: to, name: "b", adminPassword: to.options.passwords.admin },
+                });
+                assert.equal(retired.code, 0, retired.output);
+                assert.match(retired.output, /deleted 1 keys/);
+                assert.equal(await a.exists("orders:bin"), 0);
+                assert.deepEqual(await b.getBuffer("orders:bin"), Buffer.from([0, 10, 255]));
+            } finally {
+                // Before the groups stop: a client left connected would retry them through the next test.
+                groupClients.forEach((c) => c.disconnect());
+                await Promise.all([from.stop(), to.stop()]);
+            }
+        });
+    }
 });
 
 describe("retireOld from a dedicated group to another on real servers: the application's databases whole", function () {

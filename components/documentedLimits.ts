@@ -20,6 +20,11 @@ export const LIMITS = {
         unit: "bytes",
         source: "ConfigMap data and Secret size, 1 MiB (Kubernetes docs, ConfigMaps and Secrets concept pages)",
     },
+    kubernetesAnnotationsBytes: {
+        max: 256 * 1024,
+        unit: "bytes",
+        source: "An object's annotations together, 256 KiB (Kubernetes apimachinery, TotalAnnotationSizeLimitB); Patroni keeps its dynamic configuration, pg_hba included, in its config object's annotations (Patroni docs, Using Patroni with Kubernetes)",
+    },
     roleAssignments: {
         max: 4_000,
         unit: "role assignments",

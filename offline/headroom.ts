@@ -1,7 +1,7 @@
 /**
  * How far a recorded stack is from each documented limit (components/limits.ts `LIMITS`), measured on what the program
- * registered: the largest Key Vault value and Kubernetes object, role assignments, federated credentials per identity
- * and identities per resource group. `npm run bench` prints these rows; the limits test asserts them.
+ * registered: the largest Key Vault value, Kubernetes object and annotations (Patroni's configuration of an SGCluster
+ * included), role assignments, federated credentials per identity and identities per resource group. `npm run bench` prints these rows; the limits test asserts them.
  */
 import { DocumentedLimit, LIMITS } from "../components/limits";
 import type { RecordedResource } from "./mockEngine";
@@ -75,6 +75,24 @@ export function headroomRows(resources: readonly RecordedResource[]): HeadroomRo
                         value: Buffer.byteLength(JSON.stringify(r.inputs)),
                     }))
                     .concat(partedSecrets(of("azure-native:keyvault:Secret"))),
+            ),
+        ),
+        row(
+            "kubernetesAnnotationsBytes",
+            top(
+                resources
+                    .filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("kubernetes:helm"))
+                    .map((r) => ({
+                        name: `${r.type.split(":")[2]} ${r.name}`,
+                        // An object's own annotations; an SGCluster's Patroni configuration ends up in Patroni's.
+                        value: Buffer.byteLength(
+                            JSON.stringify(
+                                r.type === "kubernetes:stackgres.io/v1:SGCluster"
+                                    ? (r.inputs.spec?.configurations?.patroni?.dynamicConfig ?? {})
+                                    : (r.inputs.metadata?.annotations ?? {}),
+                            ),
+                        ),
+                    })),
             ),
         ),
         row("roleAssignments", {

@@ -17,6 +17,7 @@ import {
 } from "./servers";
 import { pgAltCredentialId, pgAppCredentialId } from "./credentials";
 import { loginJobFiles } from "./loginJobSpec";
+import { PG_HBA_MAX_BYTES, pgHbaBytes, plainTextApps } from "./stackgresSpec";
 import { ALT_LOGIN_SUFFIX, MONITOR_LOGIN, appLogins, loginSqlOptions } from "./sql";
 import { PGBOUNCER_SETTINGS, RESERVED_CONNECTIONS, connectionBudget, largestLines } from "../../policy/lib/postgres";
 import { AZURE_UNSUPPORTED_POOLER_SETTINGS, poolerPort, serverConnections } from "./pooler";
@@ -297,6 +298,17 @@ function checkServer(config: ServerConfig, path: string, ctx: ParseContext): voi
         );
     }
     if (config.postgres.mode !== "azure") {
+        const hba = pgHbaBytes(config.apps);
+        if (hba > PG_HBA_MAX_BYTES) {
+            report(
+                ctx,
+                `${PROJECT}:apps`,
+                `${plainTextApps(config.apps).length} applications without TLS (pg_hba rules of ${hba} bytes)`,
+                `pg_hba rules of at most ${PG_HBA_MAX_BYTES} bytes on server ${postgresNames(config.postgres).prefix}: ` +
+                    "Patroni keeps them in its config object's annotations, which Kubernetes caps at 256 KiB together; " +
+                    "fewer applications with apps[].postgres.tls false (or shorter database names) on this server",
+            );
+        }
         return;
     }
     // Static on Azure: a new value is live only after a restart, which nothing here performs. A value below the SKU's

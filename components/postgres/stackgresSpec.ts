@@ -13,6 +13,7 @@ import { renderedPoolerSettings } from "./pooler";
 import type { ServerConfig } from "../config/types";
 import type { AppConfig } from "../config/platform";
 import { appLogins } from "./sql";
+import { LIMITS } from "../documentedLimits";
 
 export const STACKGRES_API_VERSION = "stackgres.io/v1";
 /** SGObjectStorage exists only as v1beta1. */
@@ -143,14 +144,25 @@ export function plainTextApps(apps: readonly AppConfig[]): AppConfig[] {
     return apps.filter((app) => app.postgres?.tls === false);
 }
 
-/** The pg_hba lines that admit the logins of applications without TLS, each to its own database only. */
+/**
+ * The pg_hba lines that admit the logins of applications without TLS, each to its own database only, from any address
+ * (`all`: IPv4 and IPv6 in one line, so each application costs one).
+ */
 export function plainLoginHba(apps: readonly AppConfig[]): string[] {
-    return appLogins(plainTextApps(apps)).flatMap((app) =>
-        ["0.0.0.0/0", "::/0"].map(
-            (addresses) =>
-                `hostnossl ${app.database} ${app.logins.map((l) => l.name).join(",")} ${addresses} scram-sha-256`,
-        ),
+    return appLogins(plainTextApps(apps)).map(
+        (app) => `hostnossl ${app.database} ${app.logins.map((l) => l.name).join(",")} all scram-sha-256`,
     );
+}
+
+/**
+ * The most our pg_hba rules may take: Patroni keeps its dynamic configuration in its config object's annotations,
+ * which Kubernetes caps together; half is left to what StackGres puts there (PostgreSQL's parameters, its own rules).
+ */
+export const PG_HBA_MAX_BYTES = LIMITS.kubernetesAnnotationsBytes.max / 2;
+
+/** What a server's pg_hba rules take in Patroni's configuration (as JSON, the annotation's encoding). */
+export function pgHbaBytes(apps: readonly AppConfig[]): number {
+    return Buffer.byteLength(JSON.stringify(stackGresPgHba(apps)));
 }
 
 /**

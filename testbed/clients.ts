@@ -254,53 +254,51 @@ export async function limited<T>(tasks: ReadonlyArray<() => Promise<T>>, limit =
     return results;
 }
 
+/** One connection of a `ContinuousWriter`: where its writes go (recorded with each), and how to use it. */
+interface WriterConnection<Where> {
+    readonly where: Where;
+    open(): Promise<unknown>;
+    write(id: number): Promise<unknown>;
+    close(): Promise<unknown>;
+    /** The client's own last error, when it tells more than the rejection. */
+    lastError?(): string;
+}
+
 /**
- * An application writing to PostgreSQL without pause, as its pods would: one row per insert into `table`, each id
- * recorded once the server acknowledged its commit. On any error it reconnects with the contract `env()` gives then
- * (a pod reading its mounted Secret again), so it follows a Secret that changes.
+ * An application writing without pause, as its pods would: writes numbered 1, 2, ..., each recorded once the server
+ * acknowledged it. On any error it connects again with the contract `env()` gives then (a pod reading its mounted
+ * Secret again), so it follows a Secret that changes. `connect` makes one connection for a contract.
  */
-export class PostgresWriter {
-    readonly acknowledged: { id: number; host: string; at: number }[] = [];
+class ContinuousWriter<Where extends object> {
+    readonly acknowledged: Array<{ id: number; at: number } & Where> = [];
     readonly failures: { at: number; error: string }[] = [];
     private next = 1;
     private stopped = false;
     private readonly loop: Promise<void>;
 
-    constructor(
-        private readonly env: () => Record<string, string>,
-        private readonly endpoints: Endpoints,
-        private readonly ca: () => string,
-        private readonly table: string,
-    ) {
-        this.loop = this.run();
+    constructor(env: () => Record<string, string>, connect: (env: Record<string, string>) => WriterConnection<Where>) {
+        this.loop = this.run(env, connect);
     }
 
-    private async run(): Promise<void> {
+    private async run(
+        env: () => Record<string, string>,
+        connect: (env: Record<string, string>) => WriterConnection<Where>,
+    ): Promise<void> {
         while (!this.stopped) {
-            const env = this.env();
-            const client = new Client({
-                host: LOOPBACK,
-                port: localPort(this.endpoints, env.DB_HOST, env.DB_PORT),
-                database: env.DB_NAME,
-                user: env.DB_USER,
-                password: env.DB_PASSWORD,
-                ssl: { ca: this.ca() },
-                connectionTimeoutMillis: 5_000,
-            });
-            client.on("error", () => undefined);
+            const connection = connect(env());
             try {
-                await client.connect();
+                await connection.open();
                 while (!this.stopped) {
                     const id = this.next++;
-                    await client.query(`INSERT INTO ${this.table} (id) VALUES ($1)`, [id]);
-                    this.acknowledged.push({ id, host: env.DB_HOST, at: Date.now() });
+                    await connection.write(id);
+                    this.acknowledged.push({ id, ...connection.where, at: Date.now() });
                     await sleep(5);
                 }
             } catch (err) {
-                this.failures.push({ at: Date.now(), error: describe(err) });
+                this.failures.push({ at: Date.now(), error: connection.lastError?.() || describe(err) });
                 await sleep(50);
             } finally {
-                await client.end().catch(() => undefined);
+                await connection.close();
             }
         }
     }
@@ -308,6 +306,30 @@ export class PostgresWriter {
     async stop(): Promise<void> {
         this.stopped = true;
         await this.loop;
+    }
+}
+
+/** `ContinuousWriter` into PostgreSQL: one row per insert into `table`, each recorded with the host it went to. */
+export class PostgresWriter extends ContinuousWriter<{ host: string }> {
+    constructor(env: () => Record<string, string>, endpoints: Endpoints, ca: () => string, table: string) {
+        super(env, (contract) => {
+            const client = new Client({
+                host: LOOPBACK,
+                port: localPort(endpoints, contract.DB_HOST, contract.DB_PORT),
+                database: contract.DB_NAME,
+                user: contract.DB_USER,
+                password: contract.DB_PASSWORD,
+                ssl: { ca: ca() },
+                connectionTimeoutMillis: 5_000,
+            });
+            client.on("error", () => undefined);
+            return {
+                where: { host: contract.DB_HOST },
+                open: () => client.connect(),
+                write: (id) => client.query(`INSERT INTO ${table} (id) VALUES ($1)`, [id]),
+                close: () => client.end().catch(() => undefined),
+            };
+        });
     }
 }
 
@@ -321,35 +343,20 @@ export function redisAddress(env: Record<string, string>): string {
 }
 
 /**
- * An application writing to Redis without pause, as its pods would: write n appends n to list `<prefix><n % keys>`
- * (RPUSH), recorded with the address it went to once the master answered (no `WAIT`: unlike `BackgroundWriter`, it
- * serves scenarios that fail nothing over). On any error it connects again with the
- * contract `env()` gives then (a pod reading its mounted Secret again), so it follows a Secret that changes.
+ * `ContinuousWriter` into Redis: write n appends n to list `<prefix><n % keys>` (RPUSH), recorded with the address it
+ * went to once the master answered (no `WAIT`: unlike `BackgroundWriter`, it serves scenarios that fail nothing over).
  */
-export class RedisWriter {
-    /** Each acknowledged write: its number, the address it went to (`redisAddress`), when. */
-    readonly acknowledged: { id: number; address: string; at: number }[] = [];
-    readonly failures: { at: number; error: string }[] = [];
-    private next = 1;
-    private stopped = false;
-    private readonly loop: Promise<void>;
-
+export class RedisWriter extends ContinuousWriter<{ address: string }> {
     constructor(
-        private readonly env: () => Record<string, string>,
-        private readonly endpoints: Endpoints,
-        private readonly ca: () => string,
+        env: () => Record<string, string>,
+        endpoints: Endpoints,
+        ca: () => string,
         readonly keyPrefix: string,
         readonly keys: number,
     ) {
-        this.loop = this.run();
-    }
-
-    private async run(): Promise<void> {
-        while (!this.stopped) {
-            const env = this.env();
-            const address = redisAddress(env);
+        super(env, (contract) => {
             const client = new Redis({
-                ...redisOptions(env, this.endpoints, this.ca()),
+                ...redisOptions(contract, endpoints, ca()),
                 ...QUICK,
                 lazyConnect: true,
                 maxRetriesPerRequest: 0,
@@ -359,25 +366,13 @@ export class RedisWriter {
             });
             let lastError = "";
             client.on("error", (err) => (lastError = describe(err)));
-            try {
-                await client.connect();
-                while (!this.stopped) {
-                    const id = this.next++;
-                    await client.rpush(`${this.keyPrefix}${id % this.keys}`, String(id));
-                    this.acknowledged.push({ id, address, at: Date.now() });
-                    await sleep(5);
-                }
-            } catch (err) {
-                this.failures.push({ at: Date.now(), error: lastError || describe(err) });
-                await sleep(50);
-            } finally {
-                client.disconnect();
-            }
-        }
-    }
-
-    async stop(): Promise<void> {
-        this.stopped = true;
-        await this.loop;
+            return {
+                where: { address: redisAddress(contract) },
+                open: () => client.connect(),
+                write: (id) => client.rpush(`${keyPrefix}${id % keys}`, String(id)),
+                close: async () => client.disconnect(),
+                lastError: () => lastError,
+            };
+        });
     }
 }

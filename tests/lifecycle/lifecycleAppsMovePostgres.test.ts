@@ -13,7 +13,6 @@ import * as fs from "fs";
 import { toPlan } from "../../offline/plan";
 import { diffPlans } from "../../offline/planDiff/diff";
 import { PostgresWriter } from "../../testbed/clients";
-import type { TimelineEvent } from "../../testbed/timeline";
 import type { Lifecycle } from "../../testbed/harness";
 import {
     editApp,
@@ -24,6 +23,7 @@ import {
     withLifecycle,
     failuresBesidesFreeze,
     moveFigures,
+    movedDataChecks,
 } from "../support/lifecycle";
 
 const APP = "search";
@@ -71,41 +71,26 @@ scenario(
         assert.ok(oldServer && newServer, `two servers in the plan: ${serverNames.join(", ")}`);
 
         let writer: PostgresWriter | undefined;
-        /** The index of the event after which the Secret named the new server. */
-        let switched: number | undefined;
         let lifecycle: Lifecycle | undefined;
-        // After every event: the server the Secret names holds every write acknowledged until then.
-        const checks: Promise<string | undefined>[] = [];
-        const onEvent = (e: TimelineEvent) => {
-            if (!writer || !lifecycle) {
-                return;
-            }
-            const l = lifecycle;
-            const acked = writer.acknowledged.map((w) => w.id);
-            const host = l.lastEnv(APP).DB_HOST;
-            if (switched === undefined && l.postgresServerOfHost(host) === newServer) {
-                // The timeline records the event before it tells of it.
-                switched = l.timeline.events.length - 1;
-            }
-            checks.push(
-                (async () => {
-                    const server = l.postgresServerOfHost(host);
-                    const rows = await l
-                        .postgresServer(server)
-                        .query(`SELECT coalesce(array_agg(id), '{}') AS ids FROM ${TABLE}`, "search")
-                        .then((r) => new Set<number>((r.rows[0].ids as string[]).map(Number)))
-                        .catch((err: Error) => err);
-                    if (rows instanceof Error) {
-                        return `+${e.at}s ${e.event}: the Secret names ${server} (${host}), without the data: ${rows.message}`;
-                    }
-                    const missing = acked.filter((id) => !rows.has(id));
-                    return missing.length > 0
-                        ? `+${e.at}s ${e.event}: the Secret names ${server}, which lacks ${missing.length} acknowledged writes`
-                        : undefined;
-                })(),
-            );
-        };
+        const checks = movedDataChecks(
+            () => writer,
+            () => lifecycle,
+            (l) => {
+                const server = l.postgresServerOfHost(l.lastEnv(APP).DB_HOST);
+                return { instance: server, isNew: server === newServer };
+            },
+            (l, server, ids) =>
+                l
+                    .postgresServer(server)
+                    .query(`SELECT coalesce(array_agg(id), '{}') AS ids FROM ${TABLE}`, "search")
+                    .then((r) => {
+                        const rows = new Set<number>((r.rows[0].ids as string[]).map(Number));
+                        return ids.filter((id) => !rows.has(id));
+                    })
+                    .catch((err: Error) => err.message),
+        );
         const figures: Record<string, unknown> = {};
+        const problems: string[] = [];
         const l = await withLifecycle(
             "prod",
             variant(),
@@ -142,17 +127,15 @@ scenario(
                 const firstNew = writer.acknowledged.find((w) => started.postgresServerOfHost(w.host) === newServer);
                 Object.assign(figures, moveFigures(writer, onOld, firstNew, lost.length));
                 assert.equal(lost.length, 0, `lost acknowledged writes: ${lost.map((w) => w.id).join(", ")}`);
-                // Before the servers stop: a check still connecting then (a loaded machine) would find no server, no data.
-                await Promise.all(checks);
+                problems.push(...(await checks.problems()));
             },
-            { onEvent },
+            { onEvent: checks.onEvent },
         ).finally(() => writer?.stop());
-        const problems = (await Promise.all(checks)).filter((p): p is string => p !== undefined);
         const summary = l.summary();
         figures.events = summary.events;
         assert.deepEqual(problems, [], "the Secret named a server without the data");
         // The harness's own checks: the only failures are the moving application's own, frozen on the old instance.
-        const switchedAt = switched;
+        const switchedAt = checks.switched();
         assert.ok(switchedAt !== undefined, "the Secret switched during the move");
         const frozen =
             /^search: PostgreSQL refuses (.*) \(DB_USER search(_alt)?, DB_PASSWORD\): role "search(_alt)?" is not permitted to log in$/;

@@ -8,6 +8,7 @@ import * as path from "path";
 import * as YAML from "yaml";
 import { stackFile } from "../../offline/stackConfig";
 import { Lifecycle, LifecycleOptions } from "../../testbed/harness";
+import type { TimelineEvent } from "../../testbed/timeline";
 import { StackPlan, assertSameStack, loadPlan, tenantPlanOf } from "../../testbed/plan";
 import { processTempDir } from "./tempDir";
 
@@ -217,6 +218,54 @@ export function moveFigures(
         failedConnections: writer.failures.length,
         freezeSeconds: firstNew && lastOld ? (firstNew.at - lastOld.at) / 1000 : undefined,
         failureKinds: [...new Set(writer.failures.map((f) => f.error.replace(/"[^"]*"/g, '"…"')))],
+    };
+}
+
+/**
+ * A move scenario's check after every event: the instance the application's Secret names then holds every write
+ * acknowledged until then. `named(l)` is that instance (undefined: none the harness runs) and whether it is the new one;
+ * `missing(l, instance, ids)` the ids it lacks, or why it cannot tell. Pass `onEvent` to the lifecycle; `switched` is
+ * the index of the event after which the Secret first named the new instance; `problems()` waits for every check (call
+ * it before the servers stop: a check still connecting then would find none).
+ */
+export function movedDataChecks(
+    writer: () => { readonly acknowledged: readonly { id: number }[] } | undefined,
+    lifecycle: () => Lifecycle | undefined,
+    named: (l: Lifecycle) => { instance: string | undefined; isNew: boolean },
+    missing: (l: Lifecycle, instance: string, ids: readonly number[]) => Promise<number[] | string>,
+) {
+    const checks: Promise<string | undefined>[] = [];
+    let switched: number | undefined;
+    const onEvent = (e: TimelineEvent) => {
+        const [w, l] = [writer(), lifecycle()];
+        if (!w || !l) {
+            return;
+        }
+        const acked = w.acknowledged.map((x) => x.id);
+        const { instance, isNew } = named(l);
+        if (switched === undefined && isNew) {
+            // The timeline records the event before it tells of it.
+            switched = l.timeline.events.length - 1;
+        }
+        checks.push(
+            (async () => {
+                const at = `+${e.at}s ${e.event}: the Secret names`;
+                if (instance === undefined) {
+                    return `${at} no instance the harness runs`;
+                }
+                const lacking = await missing(l, instance, acked);
+                return typeof lacking === "string"
+                    ? `${at} ${instance}, without the data: ${lacking}`
+                    : lacking.length > 0
+                      ? `${at} ${instance}, which lacks ${lacking.length} of ${acked.length} acknowledged writes`
+                      : undefined;
+            })(),
+        );
+    };
+    return {
+        onEvent,
+        switched: () => switched,
+        problems: async () => (await Promise.all(checks)).filter((p): p is string => p !== undefined),
     };
 }
 

@@ -5,7 +5,6 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import { RedisWriter, redisAddress } from "../../testbed/clients";
-import type { TimelineEvent } from "../../testbed/timeline";
 import type { Lifecycle } from "../../testbed/harness";
 import {
     assertNoFailures,
@@ -18,6 +17,7 @@ import {
     withLifecycle,
     failuresBesidesFreeze,
     moveFigures,
+    movedDataChecks,
 } from "./lifecycle";
 
 const APP = "billing";
@@ -61,8 +61,6 @@ export function redisMoveScenario(stack: "dev" | "prod"): void {
 
             let writer: RedisWriter | undefined;
             let lifecycle: Lifecycle | undefined;
-            /** The index of the event after which the Secret named group `b`. */
-            let switched: number | undefined;
             /** The writes of `ids` that group `group` lacks (all of them when it does not answer). */
             const missingOn = async (l: Lifecycle, group: string, ids: readonly number[]) => {
                 // Every list's elements in one command (one connection per check, not one per list).
@@ -71,32 +69,17 @@ export function redisMoveScenario(stack: "dev" | "prod"): void {
                 const present = new Set((Array.isArray(values) ? values : []).map(Number));
                 return ids.filter((id) => !present.has(id));
             };
-            // After every event: the group the Secret names holds every write acknowledged until then.
-            const checks: Promise<string | undefined>[] = [];
-            const onEvent = (e: TimelineEvent) => {
-                if (!writer || !lifecycle) {
-                    return;
-                }
-                const l = lifecycle;
-                const acked = writer.acknowledged.map((w) => w.id);
-                const group = l.redisGroupAt(redisAddress(l.lastEnv(APP)));
-                if (switched === undefined && group === "b") {
-                    // The timeline records the event before it tells of it.
-                    switched = l.timeline.events.length - 1;
-                }
-                checks.push(
-                    (async () => {
-                        if (group === undefined) {
-                            return `+${e.at}s ${e.event}: the Secret names no group the harness runs`;
-                        }
-                        const missing = await missingOn(l, group, acked);
-                        return missing.length > 0
-                            ? `+${e.at}s ${e.event}: the Secret names group ${group}, which lacks ${missing.length} of ${acked.length} acknowledged writes`
-                            : undefined;
-                    })(),
-                );
-            };
+            const checks = movedDataChecks(
+                () => writer,
+                () => lifecycle,
+                (l) => {
+                    const group = l.redisGroupAt(redisAddress(l.lastEnv(APP)));
+                    return { instance: group, isNew: group === "b" };
+                },
+                missingOn,
+            );
             const figures: Record<string, unknown> = {};
+            const problems: string[] = [];
             const l = await withLifecycle(
                 stack,
                 from,
@@ -130,16 +113,14 @@ export function redisMoveScenario(stack: "dev" | "prod"): void {
                     const firstNew = writer.acknowledged.find((w) => started.redisGroupAt(w.address) === "b");
                     Object.assign(figures, moveFigures(writer, onOld, firstNew, lost.length));
                     assert.equal(lost.length, 0, `lost acknowledged writes: ${lost.slice(0, 20).join(", ")}`);
-                    // Before the servers stop: a check still connecting then (a loaded machine) would find no server, no data.
-                    await Promise.all(checks);
+                    problems.push(...(await checks.problems()));
                 },
-                { onEvent },
+                { onEvent: checks.onEvent },
             ).finally(() => writer?.stop());
-            const problems = (await Promise.all(checks)).filter((p): p is string => p !== undefined);
             figures.events = l.summary().events;
             assert.deepEqual(problems, [], "the Secret named a group without the data");
             // The harness's own checks: the only failures are the moving application's own, frozen on the old instance.
-            const switchedAt = switched;
+            const switchedAt = checks.switched();
             assert.ok(switchedAt !== undefined, "the Secret switched during the move");
             const frozen = new RegExp(
                 `^${APP}: Redis refuses (.*) \\((REDIS_URL|REDIS_USERNAME ${APP}, .*)\\): (WRONGPASS|NOAUTH)`,

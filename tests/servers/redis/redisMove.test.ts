@@ -45,6 +45,22 @@ async function startGroup(
     return g;
 }
 
+/**
+ * Groups `from` and `to` of the `groups` given (dev's standalone default beside them) started, with `orders`
+ * (database 1) moving from one to the other (`apps[].redis.movedFrom`).
+ */
+async function movingBetween(groups: Record<string, unknown>, from: string, to: string) {
+    const config = parseStack("dev", {
+        "data-platform:redis": { mode: "standalone", groups },
+        "data-platform:apps": [
+            { name: "orders", namespace: "orders", redisDb: 1, redis: { group: to, movedFrom: from } },
+        ],
+    });
+    const app = config.apps[0];
+    const [source, target] = await Promise.all([startGroup(config, from, [], [app]), startGroup(config, to, [app])]);
+    return { app, source, target };
+}
+
 function client(g: LocalRedisGroup, user: string, db: number): Redis {
     return new Redis({
         host: LOOPBACK,
@@ -287,17 +303,7 @@ describe("moving an application between Redis groups on real servers (move Job: 
             const prod = parseStack("prod").redis;
             const tls = { mode: "standalone", tls: true, tlsCaCert: prod.tlsCaCert, dedicated: true };
             const source = sourceTls ? tls : { mode: "standalone", tls: false, dedicated: true };
-            const tlsConfig = parseStack("dev", {
-                "data-platform:redis": { mode: "standalone", groups: { a: source, b: tls } },
-                "data-platform:apps": [
-                    { name: "orders", namespace: "orders", redisDb: 1, redis: { group: "b", movedFrom: "a" } },
-                ],
-            });
-            const app = tlsConfig.apps[0];
-            const [from, to] = await Promise.all([
-                startGroup(tlsConfig, "a", [], tlsConfig.apps),
-                startGroup(tlsConfig, "b", tlsConfig.apps),
-            ]);
+            const { app, source: from, target: to } = await movingBetween({ a: source, b: tls }, "a", "b");
             const groupClients: Redis[] = [];
             try {
                 const admin = (g: LocalRedisGroup) =>
@@ -355,17 +361,11 @@ describe("retireOld from a dedicated group to another on real servers: the appli
 
     it("copies and then deletes every key of its database, unprefixed ones included; the group's other databases stay as they were", async () => {
         const dedicated = { mode: "standalone", dedicated: true };
-        const config = parseStack("dev", {
-            "data-platform:redis": { mode: "standalone", groups: { solo: dedicated, solo2: dedicated } },
-            "data-platform:apps": [
-                { name: "orders", namespace: "orders", redisDb: 1, redis: { group: "solo2", movedFrom: "solo" } },
-            ],
-        });
-        const orders = config.apps[0];
-        const [from, to] = await Promise.all([
-            startGroup(config, "solo", [], [orders]),
-            startGroup(config, "solo2", [orders]),
-        ]);
+        const {
+            app: orders,
+            source: from,
+            target: to,
+        } = await movingBetween({ solo: dedicated, solo2: dedicated }, "solo", "solo2");
         const admin = client(from, "admin", 1);
         try {
             await admin.connect();

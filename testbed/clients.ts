@@ -97,12 +97,11 @@ export function redisOptions(env: Record<string, string>, endpoints: Endpoints, 
 }
 
 /** Connects as the application from its contract and writes and reads one key; the error, or undefined. */
-export async function checkRedis(
-    env: Record<string, string>,
-    key: string,
-    endpoints: Endpoints,
-    ca: string,
-): Promise<string | undefined> {
+/**
+ * A client of a Redis contract that tries once (connected by the caller, no retry, no offline queue: a failure shows at
+ * once), and the last error it reported (a refusal's own words, which the rejection may not carry).
+ */
+function oneShotRedis(env: Record<string, string>, endpoints: Endpoints, ca: string) {
     let lastError = "";
     const client = new Redis({
         ...redisOptions(env, endpoints, ca),
@@ -114,6 +113,16 @@ export async function checkRedis(
         sentinelRetryStrategy: () => null,
     });
     client.on("error", (err) => (lastError = describe(err)));
+    return { client, lastError: () => lastError };
+}
+
+export async function checkRedis(
+    env: Record<string, string>,
+    key: string,
+    endpoints: Endpoints,
+    ca: string,
+): Promise<string | undefined> {
+    const { client, lastError } = oneShotRedis(env, endpoints, ca);
     try {
         await client.connect();
         await client.set(key, "1");
@@ -121,7 +130,7 @@ export async function checkRedis(
         return undefined;
     } catch (err) {
         // The connection's own error (WRONGPASS, NOPERM, a TLS failure) is the cause; the command's is its echo.
-        return lastError || describe(err);
+        return lastError() || describe(err);
     } finally {
         client.disconnect();
     }
@@ -355,23 +364,13 @@ export class RedisWriter extends ContinuousWriter<{ address: string }> {
         readonly keys: number,
     ) {
         super(env, (contract) => {
-            const client = new Redis({
-                ...redisOptions(contract, endpoints, ca()),
-                ...QUICK,
-                lazyConnect: true,
-                maxRetriesPerRequest: 0,
-                enableOfflineQueue: false,
-                retryStrategy: () => null,
-                sentinelRetryStrategy: () => null,
-            });
-            let lastError = "";
-            client.on("error", (err) => (lastError = describe(err)));
+            const { client, lastError } = oneShotRedis(contract, endpoints, ca());
             return {
                 where: { address: redisAddress(contract) },
                 open: () => client.connect(),
                 write: (id) => client.rpush(`${keyPrefix}${id % keys}`, String(id)),
                 close: async () => client.disconnect(),
-                lastError: () => lastError,
+                lastError,
             };
         });
     }

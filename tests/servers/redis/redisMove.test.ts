@@ -57,8 +57,13 @@ async function movingBetween(groups: Record<string, unknown>, from: string, to: 
         ],
     });
     const app = config.apps[0];
-    const [source, target] = await Promise.all([startGroup(config, from, [], [app]), startGroup(config, to, [app])]);
+    const [source, target] = await startMove(config, app, from, to);
     return { app, source, target };
+}
+
+/** Groups `from` (`app` moved out) and `to` (`app` on it) of `config` started. */
+function startMove(config: PlatformConfig, app: AppConfig, from: string, to: string) {
+    return Promise.all([startGroup(config, from, [], [app]), startGroup(config, to, [app])]);
 }
 
 function client(g: LocalRedisGroup, user: string, db: number): Redis {
@@ -403,10 +408,7 @@ describe("a copy that cannot read the old group fails on real servers, never mar
     it("a SCAN the old group refuses fails the Job; the target stays marked 'copying' (so retireOld deletes nothing)", async () => {
         const config = stack();
         const orders = config.apps.find((a) => a.name === "orders")!;
-        const [from, to] = await Promise.all([
-            startGroup(config, "default", [], [orders]),
-            startGroup(config, "b", [orders]),
-        ]);
+        const [from, to] = await startMove(config, orders, "default", "b");
         const admin = client(from, "admin", 1);
         const tadmin = client(to, "admin", 1);
         try {
@@ -440,10 +442,7 @@ describe("the copy's speed on real servers: 2,000 keys under a write freeze", fu
         const config = stack();
         const orders = config.apps.find((a) => a.name === "orders")!;
         // Already frozen on the old group (its users file keeps orders off): the Job's time is the copy's.
-        const [from, to] = await Promise.all([
-            startGroup(config, "default", [], [orders]),
-            startGroup(config, "b", [orders]),
-        ]);
+        const [from, to] = await startMove(config, orders, "default", "b");
         const admin = client(from, "admin", 1);
         try {
             await admin.connect();
